@@ -1,0 +1,42 @@
+# Interview Live — developer entry points. `make run` and `make test` are the README's two commands.
+VENV ?= .venv
+DATA ?= data
+HOST ?= 127.0.0.1
+PORT ?= 8080
+PYTHON ?= python3
+SYSTEM_PACKAGES ?= chromium espeak-ng
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: run test lint install system-deps clean
+
+# Debian packages the tests need (real browser, speech synthesis); installed only when missing.
+system-deps:
+	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "apt-get install:$$missing"; \
+	  $(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+# Seed demo data (admin login + 3 invitation links are printed) and start the server.
+run: install
+	$(VENV)/bin/interview-live demo --data-dir $(DATA) --host $(HOST) --port $(PORT)
+	$(VENV)/bin/interview-live serve --data-dir $(DATA) --host $(HOST) --port $(PORT)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+test: install system-deps lint
+	$(VENV)/bin/pytest -q
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .test-artifacts

@@ -1,0 +1,134 @@
+"""The server side of one candidate's WebRTC connection.
+
+:class:`LivePeer` answers the browser's offer, taps the encoded frames for the recorder
+(see ``media.tap``), drains the decoded tracks so aiortc's unbounded track queues never
+grow, and reports connection state changes to its owner (the interview session).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Iterable
+
+import aioice.ice
+from aiortc import (
+    RTCConfiguration,
+    RTCIceServer,
+    RTCPeerConnection,
+    RTCRtpReceiver,
+    RTCSessionDescription,
+)
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+
+from media.tap import EncodedFrame, install_tap, request_keyframe
+
+logger = logging.getLogger(__name__)
+
+MAX_SDP_BYTES = 64 * 1024
+ICE_GATHER_TIMEOUT_S = 10.0
+
+_original_get_host_addresses = aioice.ice.get_host_addresses
+
+
+def configure_ice_hosts(hosts: Iterable[str]) -> None:
+    """Announce only ``hosts`` as ICE host candidates (all interfaces when empty).
+
+    aioice never offers loopback by itself; production sets the public/private IP.
+    """
+    chosen = list(hosts)
+    if not chosen:
+        aioice.ice.get_host_addresses = _original_get_host_addresses
+        return
+
+    def get_host_addresses(use_ipv4: bool, use_ipv6: bool) -> list[str]:
+        return [h for h in chosen if (":" in h and use_ipv6) or (":" not in h and use_ipv4)]
+
+    aioice.ice.get_host_addresses = get_host_addresses
+
+
+class SdpError(ValueError):
+    """The offer is not a usable SDP offer."""
+
+
+class LivePeer:
+    """One RTCPeerConnection receiving a candidate's camera and microphone."""
+
+    def __init__(
+        self,
+        ice_servers: Iterable[str],
+        on_frame: Callable[[EncodedFrame], None],
+        on_state: Callable[[str], None],
+        name: str,
+    ) -> None:
+        config = RTCConfiguration(iceServers=[RTCIceServer(urls=u) for u in ice_servers])
+        self.pc = RTCPeerConnection(configuration=config)
+        self.name = name
+        self._on_frame = on_frame
+        self._on_state = on_state
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._video_receiver: RTCRtpReceiver | None = None
+        self.frames_received = {"audio": 0, "video": 0}
+
+        @self.pc.on("connectionstatechange")
+        def _state_changed() -> None:
+            self._on_state(self.pc.connectionState)
+
+        @self.pc.on("track")
+        def _track(track: MediaStreamTrack) -> None:
+            task = asyncio.create_task(self._drain(track), name=f"{name}-drain-{track.kind}")
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    @property
+    def state(self) -> str:
+        return self.pc.connectionState
+
+    async def accept(self, sdp: str) -> str:
+        """Answer the browser's offer; returns the answer SDP."""
+        if not isinstance(sdp, str) or not sdp.startswith("v=0") or len(sdp) > MAX_SDP_BYTES:
+            raise SdpError("not an SDP offer")
+        try:
+            await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
+        except (ValueError, TypeError, KeyError, IndexError) as exc:
+            raise SdpError(f"invalid SDP offer: {exc}") from exc
+        kinds = set()
+        for transceiver in self.pc.getTransceivers():
+            kind = transceiver.kind
+            kinds.add(kind)
+            transceiver.direction = "recvonly"
+            install_tap(transceiver.receiver, kind, self._count_and_forward)
+            if kind == "video":
+                self._video_receiver = transceiver.receiver
+        if not kinds:
+            raise SdpError("the offer carries no audio or video")
+        answer = await self.pc.createAnswer()
+        await asyncio.wait_for(self.pc.setLocalDescription(answer), ICE_GATHER_TIMEOUT_S)
+        return self.pc.localDescription.sdp
+
+    def _count_and_forward(self, frame: EncodedFrame) -> None:
+        self.frames_received[frame.kind] += 1
+        self._on_frame(frame)
+
+    def request_keyframe(self) -> None:
+        """Ask the browser for a video keyframe (a new recording segment starts with one)."""
+        if self._video_receiver is None or self.pc.connectionState != "connected":
+            return
+        task = asyncio.create_task(request_keyframe(self._video_receiver), name=f"{self.name}-pli")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _drain(self, track: MediaStreamTrack) -> None:
+        """Consume decoded frames (analysis fan-out plugs in here)."""
+        try:
+            while True:
+                await track.recv()
+        except MediaStreamError:
+            return
+
+    async def aclose(self) -> None:
+        await self.pc.close()
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)

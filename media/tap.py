@@ -1,0 +1,226 @@
+"""Tap the encoded frames an aiortc receiver reassembles, before they are decoded.
+
+aiortc's ``RTCRtpReceiver`` depayloads RTP packets, reassembles whole encoded frames
+in its jitter buffer and puts ``(codec, JitterFrame)`` on a private ``queue.Queue``
+read by its decoder thread. :func:`install_tap` swaps that queue for a subclass whose
+``put`` also hands an :class:`EncodedFrame` to a callback, so a recorder can remux
+VP8/Opus without decoding or re-encoding anything.
+
+This is the only module that touches aiortc private attributes; it checks them when
+the tap is installed and raises :class:`RuntimeError` if aiortc changed.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from aiortc import RTCRtpReceiver
+
+logger = logging.getLogger(__name__)
+
+MediaKind = Literal["audio", "video"]
+
+# Name-mangled private attributes of aiortc 1.16 RTCRtpReceiver that the tap relies on.
+_DECODER_QUEUE_ATTR = "_RTCRtpReceiver__decoder_queue"
+_DECODER_THREAD_ATTR = "_RTCRtpReceiver__decoder_thread"
+_REMOTE_STREAMS_ATTR = "_RTCRtpReceiver__remote_streams"
+_RTX_SSRC_ATTR = "_RTCRtpReceiver__rtx_ssrc"
+_SEND_PLI_ATTR = "_send_rtcp_pli"
+
+_VP8_START_CODE = b"\x9d\x01\x2a"
+_VP8_KEYFRAME_HEADER_BYTES = 10
+_H264_IDR_NAL_TYPE = 5
+_H264_NAL_TYPE_MASK = 0x1F
+
+
+@dataclass(frozen=True, slots=True)
+class EncodedFrame:
+    """One encoded media frame as the receiver reassembled it (already depayloaded)."""
+
+    kind: MediaKind
+    """``"audio"`` or ``"video"``."""
+    codec: str
+    """Lower-case codec name from the SDP: ``"vp8"``, ``"opus"``, ``"h264"``, ..."""
+    timestamp: int
+    """RTP timestamp in ``clock_rate_hz`` ticks, unwrapped by aiortc to start at 0."""
+    clock_rate_hz: int
+    """RTP clock rate (90 000 for video, 48 000 for Opus)."""
+    data: bytes
+    """The encoded frame: a VP8 frame, an Opus packet or an H.264 Annex B access unit."""
+    keyframe: bool
+    """True for a frame that decodes on its own (always True for audio)."""
+    ssrc: int | None
+    """SSRC of the media stream it came from, if known."""
+
+    @property
+    def media_time_s(self) -> float:
+        """The RTP timestamp in seconds."""
+        return self.timestamp / self.clock_rate_hz
+
+
+def is_vp8_keyframe(data: bytes) -> bool:
+    """True if ``data`` is a VP8 key frame (RFC 6386 section 9.1)."""
+    return (
+        len(data) >= _VP8_KEYFRAME_HEADER_BYTES
+        and data[0] & 0x01 == 0
+        and data[3:6] == _VP8_START_CODE
+    )
+
+
+def vp8_keyframe_size(data: bytes) -> tuple[int, int] | None:
+    """Width and height in pixels from a VP8 key frame header, or None if not a key frame."""
+    if not is_vp8_keyframe(data):
+        return None
+    width = int.from_bytes(data[6:8], "little") & 0x3FFF
+    height = int.from_bytes(data[8:10], "little") & 0x3FFF
+    return width, height
+
+
+def is_h264_keyframe(data: bytes) -> bool:
+    """True if an Annex B access unit contains an IDR slice."""
+    start = data.find(b"\x00\x00\x01")
+    while start != -1 and start + 3 < len(data):
+        if data[start + 3] & _H264_NAL_TYPE_MASK == _H264_IDR_NAL_TYPE:
+            return True
+        start = data.find(b"\x00\x00\x01", start + 3)
+    return False
+
+
+def _is_keyframe(kind: str, codec: str, data: bytes) -> bool:
+    if kind == "audio":
+        return True
+    if codec == "vp8":
+        return is_vp8_keyframe(data)
+    if codec == "h264":
+        return is_h264_keyframe(data)
+    return False
+
+
+class _TapQueue(queue.Queue[Any]):
+    """The receiver's decoder queue, also handing each frame to ``on_frame``."""
+
+    def __init__(
+        self,
+        kind: MediaKind,
+        on_frame: Callable[[EncodedFrame], None],
+        remote_streams: dict[int, Any],
+        rtx_ssrc: dict[int, int],
+    ) -> None:
+        super().__init__()
+        self._kind: MediaKind = kind
+        self._on_frame = on_frame
+        # Both dicts are owned and mutated in place by the receiver.
+        self._remote_streams = remote_streams
+        self._rtx_ssrc = rtx_ssrc
+        self._ssrc_cache_key = -1
+        self._ssrc: int | None = None
+        self._callback_failed = False
+
+    @property
+    def media_ssrc(self) -> int | None:
+        """SSRC of the most recently seen media (non-RTX) stream."""
+        key = len(self._remote_streams) + len(self._rtx_ssrc)
+        if key != self._ssrc_cache_key:
+            self._ssrc_cache_key = key
+            media = [s for s in self._remote_streams if s not in self._rtx_ssrc]
+            self._ssrc = media[-1] if media else None
+        return self._ssrc
+
+    def put(self, item: Any, block: bool = True, timeout: float | None = None) -> None:
+        """Queue ``item`` for aiortc's decoder, after handing a copy to the tap."""
+        if item is not None:
+            self._tap(item)
+        super().put(item, block, timeout)
+
+    def _tap(self, item: Any) -> None:
+        try:
+            codec, jitter_frame = item
+            name = str(codec.name).lower()
+            data = bytes(jitter_frame.data)
+            frame = EncodedFrame(
+                kind=self._kind,
+                codec=name,
+                timestamp=int(jitter_frame.timestamp),
+                clock_rate_hz=int(codec.clockRate),
+                data=data,
+                keyframe=_is_keyframe(self._kind, name, data),
+                ssrc=self.media_ssrc,
+            )
+            self._on_frame(frame)
+        except Exception:
+            # Never break aiortc's receive path; log the first failure only.
+            if not self._callback_failed:
+                self._callback_failed = True
+                logger.exception("encoded-frame tap (%s) failed; further errors muted", self._kind)
+
+
+def _private(receiver: RTCRtpReceiver, name: str, expected: type) -> Any:
+    value = getattr(receiver, name, None)
+    if not isinstance(value, expected):
+        raise RuntimeError(
+            f"aiortc internals changed: RTCRtpReceiver.{name} is {type(value).__name__}, "
+            f"expected {expected.__name__}; media.tap supports aiortc 1.16"
+        )
+    return value
+
+
+def install_tap(
+    receiver: RTCRtpReceiver, kind: str, on_frame: Callable[[EncodedFrame], None]
+) -> None:
+    """Make ``receiver`` call ``on_frame`` (on the event loop) for every encoded frame.
+
+    Call after ``setRemoteDescription`` and before the connection starts receiving
+    (aiortc starts the decoder thread in ``RTCRtpReceiver.receive``). ``on_frame`` must
+    be cheap and must not block; exceptions it raises are logged, not propagated.
+
+    Raises:
+        ValueError: ``kind`` is not ``"audio"`` or ``"video"``.
+        RuntimeError: aiortc internals changed, the decoder already started, or the
+            receiver is already tapped.
+    """
+    if kind not in ("audio", "video"):
+        raise ValueError(f"kind must be 'audio' or 'video', not {kind!r}")
+    media_kind: MediaKind = "audio" if kind == "audio" else "video"
+    current = _private(receiver, _DECODER_QUEUE_ATTR, queue.Queue)
+    if isinstance(current, _TapQueue):
+        raise RuntimeError("a tap is already installed on this receiver")
+    if not hasattr(receiver, _DECODER_THREAD_ATTR):
+        raise RuntimeError(
+            f"aiortc internals changed: RTCRtpReceiver.{_DECODER_THREAD_ATTR} is missing"
+        )
+    if getattr(receiver, _DECODER_THREAD_ATTR) is not None:
+        raise RuntimeError(
+            "the receiver's decoder thread already started: install the tap right after "
+            "setRemoteDescription, before the connection starts receiving"
+        )
+    if not callable(getattr(receiver, _SEND_PLI_ATTR, None)):
+        raise RuntimeError(f"aiortc internals changed: RTCRtpReceiver.{_SEND_PLI_ATTR} is missing")
+    if not current.empty():
+        raise RuntimeError("the receiver's decoder queue is not empty; install the tap earlier")
+    tap_queue = _TapQueue(
+        media_kind,
+        on_frame,
+        remote_streams=_private(receiver, _REMOTE_STREAMS_ATTR, dict),
+        rtx_ssrc=_private(receiver, _RTX_SSRC_ATTR, dict),
+    )
+    setattr(receiver, _DECODER_QUEUE_ATTR, tap_queue)
+
+
+async def request_keyframe(receiver: RTCRtpReceiver) -> None:
+    """Ask the remote sender for a key frame (RTCP PLI); a no-op before any media arrived.
+
+    Raises:
+        RuntimeError: no tap is installed on ``receiver``.
+    """
+    tap_queue = getattr(receiver, _DECODER_QUEUE_ATTR, None)
+    if not isinstance(tap_queue, _TapQueue):
+        raise RuntimeError("request_keyframe needs a receiver with install_tap() applied")
+    ssrc = tap_queue.media_ssrc
+    if ssrc is None:
+        return
+    send_pli: Callable[[int], Any] = getattr(receiver, _SEND_PLI_ATTR)
+    await send_pli(ssrc)

@@ -1,0 +1,86 @@
+"""Who is calling: staff bearer tokens, candidate invitation tokens, and role checks."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from aiohttp import web
+
+from server.auth import parse_invitation_token, token_hash
+from server.http import ApiError, services
+from server.models import Role, Status
+from server.store import NotFound
+
+STAFF_ROLES = frozenset(Role)
+CAN_MANAGE_JOBS = frozenset({Role.ADMIN, Role.HR})
+CAN_SEE_RECORDINGS = frozenset({Role.ADMIN, Role.EXAMINER, Role.DEPARTMENT_VIEWER})
+
+
+def bearer(request: web.Request, *, allow_query: bool = False) -> str | None:
+    header = request.headers.get("Authorization", "")
+    if header.lower().startswith("bearer "):
+        return header[7:].strip() or None
+    if allow_query:
+        return request.query.get("token") or None
+    return None
+
+
+async def staff_user(
+    request: web.Request, roles: frozenset[Role] = STAFF_ROLES, *, allow_query: bool = False
+) -> dict[str, Any]:
+    token = bearer(request, allow_query=allow_query)
+    if token is None:
+        raise ApiError(401, "unauthenticated", "log in first (Authorization: Bearer <token>)")
+    user = await services(request).store.user_by_token(token_hash(token))
+    if user is None:
+        raise ApiError(401, "unauthenticated", "the session has expired; log in again")
+    if Role(user["role"]) not in roles:
+        raise ApiError(403, "forbidden", f"role {user['role']} may not do this")
+    return user
+
+
+def check_job_access(user: dict[str, Any], job: dict[str, Any]) -> None:
+    """Staff see jobs of their own org; department viewers only their department's."""
+    if job["org_id"] != user["org_id"]:
+        raise ApiError(404, "not_found", f"job {job['id']} not found")
+    if user["role"] == Role.DEPARTMENT_VIEWER and job["department"] != user["department"]:
+        raise ApiError(403, "forbidden", "this job belongs to another department")
+
+
+async def job_for(request: web.Request, user: dict[str, Any]) -> dict[str, Any]:
+    try:
+        job = await services(request).store.get_job(request.match_info["job_id"])
+    except NotFound:
+        raise ApiError(404, "not_found", "job not found") from None
+    check_job_access(user, job)
+    return job
+
+
+async def candidate_interview(request: web.Request, *, allow_query: bool = False) -> dict[str, Any]:
+    """The interview named by a valid, unexpired, unrevoked invitation token."""
+    token = bearer(request, allow_query=allow_query)
+    if token is None:
+        raise ApiError(401, "no_token", "this page needs the invitation link's token")
+    svc = services(request)
+    claims = parse_invitation_token(svc.settings.secret_key, token)
+    if claims is None:
+        raise ApiError(401, "bad_token", "the invitation link is not valid")
+    try:
+        interview = await svc.store.get_interview(claims.interview_id)
+    except NotFound:
+        raise ApiError(401, "bad_token", "the invitation link is not valid") from None
+    if interview["nonce"] != claims.nonce:
+        raise ApiError(401, "bad_token", "the invitation link is not valid")
+    status = Status(interview["status"])
+    if status is Status.REVOKED:
+        raise ApiError(410, "revoked", "this invitation has been withdrawn")
+    if claims.expires_at < time.time() and status is not Status.COMPLETED:
+        if status is not Status.EXPIRED:
+            change = await svc.store.set_status(interview["id"], Status.EXPIRED, "system")
+            if change is not None:
+                from server.progress import publish_status
+
+                await publish_status(svc, change)
+        raise ApiError(410, "expired", "this invitation has expired")
+    return interview

@@ -1,0 +1,98 @@
+"""The aiohttp application factory."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from aiohttp import web
+
+from media.peer import configure_ice_hosts
+from server import openapi, routes_candidate, routes_staff, ws_staff
+from server.config import Settings
+from server.db import Database
+from server.http import SERVICES, Handler, Services, error_middleware
+from server.hub import Hub
+from server.questionbank import load_builtin
+from server.store import Store
+
+logger = logging.getLogger(__name__)
+
+WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+SHUTDOWN_SESSION_TIMEOUT_S = 5.0
+
+
+@web.middleware
+async def security_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
+    response = await handler(request)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    response.headers.setdefault(
+        "Content-Security-Policy",
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:;"
+        " media-src 'self' blob:; connect-src 'self'; frame-ancestors 'none'",
+    )
+    if request.path.startswith("/api/"):
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def _page(name: str) -> Handler:
+    async def handler(request: web.Request) -> web.FileResponse:
+        return web.FileResponse(
+            WEB_DIR / name / "index.html", headers={"Cache-Control": "no-store"}
+        )
+
+    return handler
+
+
+async def _root(request: web.Request) -> web.Response:
+    raise web.HTTPFound("/admin")
+
+
+async def _health(request: web.Request) -> web.Response:
+    svc = request.app[SERVICES]
+    return web.json_response({"ok": True, "live_sessions": len(svc.sessions)})
+
+
+def create_app(settings: Settings) -> web.Application:
+    """Build the app; resources open and close with the app's cleanup context."""
+    settings = settings.with_secret()
+    app = web.Application(
+        client_max_size=settings.max_body_bytes,
+        middlewares=[security_headers, error_middleware],
+    )
+    db = Database(settings.db_path)
+    app[SERVICES] = Services(settings=settings, db=db, store=Store(db), hub=Hub())
+
+    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        svc = app[SERVICES]
+        configure_ice_hosts(settings.ice_hosts)
+        settings.recordings_dir.mkdir(parents=True, exist_ok=True)
+        await svc.db.open()
+        svc.bank = load_builtin()
+        yield
+        sessions = list(svc.sessions.values())
+        svc.sessions.clear()
+        if sessions:
+            await asyncio.wait_for(
+                asyncio.gather(
+                    *(s.kick("server_shutdown") for s in sessions), return_exceptions=True
+                ),
+                SHUTDOWN_SESSION_TIMEOUT_S,
+            )
+        await svc.db.close()
+
+    app.cleanup_ctx.append(lifecycle)
+    app.add_routes(openapi.routes)
+    app.add_routes(routes_staff.routes)
+    app.add_routes(routes_candidate.routes)
+    app.add_routes(ws_staff.routes)
+    app.router.add_get("/", _root)
+    app.router.add_get("/healthz", _health)
+    app.router.add_get("/admin", _page("admin"))
+    app.router.add_get("/i/{token}", _page("candidate"))
+    app.router.add_static("/static/", WEB_DIR, follow_symlinks=False)
+    return app

@@ -1,0 +1,71 @@
+"""What a candidate may see of their own interview (never staff data, never other candidates)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from server import flow
+from server.store import Store
+
+CONSENT_TEXT_VERSION = "2026-11-v1"
+
+
+async def saved_current(interview: dict[str, Any], store: Store) -> dict[str, Any] | None:
+    """The current question from the stored flow (used when no live session exists)."""
+    saved = interview["flow"]
+    if not saved:
+        return None
+    state = flow.FlowState.from_dict(saved)
+    if state.phase is flow.Phase.DONE:
+        return None
+    item = interview["plan"][state.index]
+    answer = next((a for a in await store.answers(interview["id"]) if a["idx"] == state.index), {})
+    q = item["question"]
+    return {
+        "index": state.index,
+        "phase": state.phase.value,
+        "paused": True,
+        # A flow saved while running was paused by the crash at its last save.
+        "remaining_s": round(max(0.0, state.remaining_s), 2),
+        "section": item["section"],
+        "question": {
+            "text": q["text"],
+            "media": q["media"],
+            "prep_s": q["prep_s"],
+            "answer_s": q["answer_s"],
+        },
+        "scratchpad": answer.get("scratchpad", ""),
+        "text_answer": answer.get("text_answer", ""),
+    }
+
+
+async def candidate_state(
+    interview: dict[str, Any],
+    store: Store,
+    *,
+    current: dict[str, Any] | None = None,
+    ice_servers: tuple[str, ...] = (),
+) -> dict[str, Any]:
+    job = await store.get_job(interview["job_id"])
+    org = await store.get_org(interview["org_id"])
+    sections = Counter(item["section"] for item in interview["plan"])
+    if current is None:
+        current = await saved_current(interview, store)
+    return {
+        "interview_id": interview["id"],
+        "status": interview["status"],
+        "candidate_name": interview["candidate"].get("name", ""),
+        "job_title": job["title"],
+        "org_name": org["name"] if org else "",
+        "language": interview["language"],
+        "consent_text_version": CONSENT_TEXT_VERSION,
+        "questions_total": len(interview["plan"]),
+        "sections": [
+            {"section": s, "count": sections[s]}
+            for s in ("self_intro", "structured", "professional")
+            if sections[s]
+        ],
+        "current": current,
+        "ice_servers": [{"urls": u} for u in ice_servers],
+    }

@@ -1,0 +1,96 @@
+"""Console script ``interview-live``: ``serve`` and ``demo``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from pathlib import Path
+
+from aiohttp import web
+
+from server.config import ConfigError, Settings, load_settings
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return load_settings(
+        data_dir=Path(args.data_dir) if args.data_dir else None,
+        host=args.host,
+        port=args.port,
+        public_url=args.public_url,
+        ice_hosts=tuple(args.ice_host) if args.ice_host else None,
+        ice_servers=tuple(args.ice_server) if args.ice_server else None,
+    )
+
+
+def _add_common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data-dir", help="data directory (SQLite, recordings, keys); default ./data")
+    p.add_argument("--host", help="listen address (default 127.0.0.1)")
+    p.add_argument("--port", type=int, help="listen port (default 8080)")
+    p.add_argument("--public-url", help="base URL used in invitation links")
+    p.add_argument(
+        "--ice-host",
+        action="append",
+        metavar="IP",
+        help="address ICE announces (repeatable; env INTERVIEW_ICE_HOSTS, comma-separated)",
+    )
+    p.add_argument(
+        "--ice-server",
+        action="append",
+        metavar="URL",
+        help="STUN/TURN server URL (repeatable; none by default)",
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="interview-live", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the server")
+    _add_common(serve)
+    serve.add_argument("--loop", choices=("uvloop", "asyncio"), default="uvloop")
+    demo = sub.add_parser("demo", help="seed demo data and print admin login and invitation links")
+    _add_common(demo)
+    demo.add_argument("--json", action="store_true", help="print JSON only")
+    args = parser.parse_args(argv)
+    try:
+        settings = _settings(args)
+    except ConfigError as exc:
+        parser.error(str(exc))
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    if args.command == "demo":
+        from server.demo import seed
+
+        result = asyncio.run(seed(settings))
+        if args.json:
+            print(json.dumps(result, ensure_ascii=False))
+        else:
+            print(f"Admin page: {result['admin_url']}")
+            print(f"  username: {result['admin']['username']}  password: {result['admin']['password']}")
+            print("Candidate links:")
+            for inv in result["invitations"]:
+                print(f"  {inv['name']}: {inv['url']}")
+        return 0
+    from server.app import create_app
+
+    loop = None
+    if args.loop == "uvloop":
+        import uvloop
+
+        loop = uvloop.new_event_loop()
+    web.run_app(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        shutdown_timeout=10.0,
+        print=lambda msg: print(msg, flush=True),
+        loop=loop,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

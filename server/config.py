@@ -1,0 +1,124 @@
+"""One typed settings object, validated at start-up. Nothing else reads ``os.environ``."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+ENV_PREFIX = "INTERVIEW_"
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8080
+DEFAULT_INVITATION_TTL_H = 7 * 24
+STAFF_TOKEN_TTL_S = 12 * 3600
+RECORDING_URL_TTL_S = 3600
+MAX_BODY_BYTES = 8 * 1024 * 1024
+MAX_UPLOAD_TEST_BYTES = 4 * 1024 * 1024
+
+
+class ConfigError(ValueError):
+    """A setting is invalid; the message names the key."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Every knob of a server process."""
+
+    data_dir: Path = Path("data")
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
+    public_url: str = ""
+    """Base URL put in invitation links; defaults to http://host:port."""
+    ice_hosts: tuple[str, ...] = ()
+    """Addresses ICE announces as host candidates; empty = every interface (aioice default)."""
+    ice_servers: tuple[str, ...] = ()
+    """STUN/TURN URLs; empty by default (no public STUN server)."""
+    secret_key: bytes = b""
+    """HMAC key for invitation links and signed URLs; read from ``data_dir/secret.key`` if empty."""
+    invitation_ttl_h: int = DEFAULT_INVITATION_TTL_H
+    allowed_origins: tuple[str, ...] = ()
+    """Extra origins allowed on WebSockets besides the server's own."""
+    max_body_bytes: int = MAX_BODY_BYTES
+    log_level: str = "INFO"
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def base_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / "interview.sqlite3"
+
+    @property
+    def recordings_dir(self) -> Path:
+        return self.data_dir / "recordings"
+
+    def with_secret(self) -> Settings:
+        """Load (or create once) the secret key kept in the data directory."""
+        if self.secret_key:
+            return self
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        key_file = self.data_dir / "secret.key"
+        if not key_file.exists():
+            fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(secrets.token_hex(32))
+        key = bytes.fromhex(key_file.read_text().strip())
+        if len(key) < 16:
+            raise ConfigError(f"{key_file}: secret key too short")
+        return replace(self, secret_key=key)
+
+
+def _split(value: str) -> tuple[str, ...]:
+    return tuple(v.strip() for v in value.split(",") if v.strip())
+
+
+def _check_ip(key: str, value: str) -> str:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        raise ConfigError(f"{key}: {value!r} is not an IP address") from None
+    return value
+
+
+def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+    """Settings from ``INTERVIEW_*`` environment variables, then explicit overrides (CLI)."""
+    env = os.environ if env is None else env
+    values: dict[str, object] = {}
+    if v := env.get(ENV_PREFIX + "DATA_DIR"):
+        values["data_dir"] = Path(v)
+    if v := env.get(ENV_PREFIX + "HOST"):
+        values["host"] = v
+    if v := env.get(ENV_PREFIX + "PORT"):
+        if not v.isdigit() or not 0 < int(v) < 65536:
+            raise ConfigError(f"{ENV_PREFIX}PORT: {v!r} is not a TCP port")
+        values["port"] = int(v)
+    if v := env.get(ENV_PREFIX + "PUBLIC_URL"):
+        values["public_url"] = v
+    if v := env.get(ENV_PREFIX + "ICE_HOSTS"):
+        values["ice_hosts"] = _split(v)
+    if v := env.get(ENV_PREFIX + "ICE_SERVERS"):
+        values["ice_servers"] = _split(v)
+    if v := env.get(ENV_PREFIX + "ALLOWED_ORIGINS"):
+        values["allowed_origins"] = _split(v)
+    if v := env.get(ENV_PREFIX + "INVITATION_TTL_H"):
+        if not v.isdigit() or int(v) < 1:
+            raise ConfigError(f"{ENV_PREFIX}INVITATION_TTL_H: {v!r} must be a positive integer")
+        values["invitation_ttl_h"] = int(v)
+    if v := env.get(ENV_PREFIX + "LOG_LEVEL"):
+        values["log_level"] = v.upper()
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    settings = Settings(**values)  # type: ignore[arg-type]
+    for host in settings.ice_hosts:
+        _check_ip("ice_hosts", host)
+    if not 0 < settings.port < 65536:
+        raise ConfigError(f"port: {settings.port} is not a TCP port")
+    for url in settings.ice_servers:
+        if not url.startswith(("stun:", "turn:", "turns:")):
+            raise ConfigError(f"ice_servers: {url!r} must start with stun:, turn: or turns:")
+    return settings

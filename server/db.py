@@ -1,0 +1,134 @@
+"""SQLite access off the event loop: one connection, one worker thread, WAL journal.
+
+Every public coroutine of :class:`Database` runs its SQL on the database thread,
+so statements are serialised and the event loop never waits on disk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+SCHEMA_VERSION = 1
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS orgs (
+  id TEXT PRIMARY KEY, name TEXT NOT NULL, created_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS users (
+  id TEXT PRIMARY KEY, org_id TEXT NOT NULL REFERENCES orgs(id), username TEXT NOT NULL UNIQUE,
+  password_hash TEXT NOT NULL, role TEXT NOT NULL, department TEXT NOT NULL DEFAULT '',
+  active INTEGER NOT NULL DEFAULT 1, created_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS staff_tokens (
+  token_hash TEXT PRIMARY KEY, user_id TEXT NOT NULL REFERENCES users(id), expires_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS questions (
+  id TEXT PRIMARY KEY, org_id TEXT REFERENCES orgs(id), data TEXT NOT NULL, created_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS jobs (
+  id TEXT PRIMARY KEY, org_id TEXT NOT NULL REFERENCES orgs(id), title TEXT NOT NULL,
+  department TEXT NOT NULL, data TEXT NOT NULL, created_at REAL NOT NULL, updated_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS interviews (
+  id TEXT PRIMARY KEY, job_id TEXT NOT NULL REFERENCES jobs(id), org_id TEXT NOT NULL,
+  candidate TEXT NOT NULL, language TEXT NOT NULL, status TEXT NOT NULL, plan TEXT NOT NULL,
+  nonce TEXT NOT NULL, expires_at REAL NOT NULL, flow TEXT, consent TEXT, device_check TEXT,
+  created_at REAL NOT NULL, updated_at REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS interviews_job ON interviews(job_id, status);
+CREATE TABLE IF NOT EXISTS answers (
+  id TEXT PRIMARY KEY, interview_id TEXT NOT NULL REFERENCES interviews(id), idx INTEGER NOT NULL,
+  question_id TEXT NOT NULL, status TEXT NOT NULL, started_at REAL, ended_at REAL,
+  answer_used_s REAL NOT NULL DEFAULT 0, end_reason TEXT, scratchpad TEXT NOT NULL DEFAULT '',
+  text_answer TEXT NOT NULL DEFAULT '', UNIQUE(interview_id, idx));
+CREATE TABLE IF NOT EXISTS recordings (
+  id TEXT PRIMARY KEY, answer_id TEXT NOT NULL REFERENCES answers(id), interview_id TEXT NOT NULL,
+  seq INTEGER NOT NULL, path TEXT NOT NULL, container TEXT NOT NULL, duration_s REAL NOT NULL,
+  video_frames INTEGER NOT NULL, audio_packets INTEGER NOT NULL, bytes INTEGER NOT NULL,
+  created_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS events (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, interview_id TEXT, org_id TEXT, at REAL NOT NULL,
+  kind TEXT NOT NULL, actor TEXT NOT NULL DEFAULT '', data TEXT NOT NULL DEFAULT '{}');
+CREATE INDEX IF NOT EXISTS events_interview ON events(interview_id, id);
+"""
+
+
+class Database:
+    """A single SQLite connection used from one dedicated thread."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
+        self._conn: sqlite3.Connection | None = None
+
+    async def open(self) -> None:
+        self._path.parent.mkdir(parents=True, exist_ok=True)
+        await self.run(self._open_sync)
+
+    def _open_sync(self) -> None:
+        conn = sqlite3.connect(self._path, check_same_thread=False, isolation_level=None)
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.executescript(SCHEMA)
+        conn.execute(
+            "INSERT OR IGNORE INTO meta(key, value) VALUES('schema_version', ?)",
+            (str(SCHEMA_VERSION),),
+        )
+        self._conn = conn
+
+    async def close(self) -> None:
+        if self._conn is not None:
+            await self.run(self._conn.close)
+            self._conn = None
+        self._executor.shutdown(wait=True)
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        """The connection; only for functions running on the database thread."""
+        if self._conn is None:
+            raise RuntimeError("database is not open")
+        return self._conn
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn(*args)`` on the database thread."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, fn, *args)
+
+    async def transaction(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``fn(conn)`` inside BEGIN IMMEDIATE … COMMIT on the database thread."""
+
+        def work() -> T:
+            conn = self.conn
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                result = fn(conn)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+            return result
+
+        return await self.run(work)
+
+    async def fetchone(self, sql: str, *params: Any) -> sqlite3.Row | None:
+        return await self.run(lambda: self.conn.execute(sql, params).fetchone())
+
+    async def fetchall(self, sql: str, *params: Any) -> list[sqlite3.Row]:
+        return await self.run(lambda: self.conn.execute(sql, params).fetchall())
+
+    async def execute(self, sql: str, *params: Any) -> int:
+        """Execute one statement; returns the number of changed rows."""
+        return await self.run(lambda: self.conn.execute(sql, params).rowcount)
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def loads(text: str | None) -> Any:
+    return json.loads(text) if text else None

@@ -1,0 +1,127 @@
+"""HTTP plumbing shared by the route modules: JSON errors, body parsing, services access."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from server.config import Settings
+from server.db import Database
+from server.hub import Hub
+from server.models import Question
+from server.store import Conflict, NotFound, Store
+
+logger = logging.getLogger(__name__)
+
+
+class ApiError(web.HTTPException):
+    """An error answered as ``{"error", "message", "errors"?}`` JSON."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        errors: list[dict[str, Any]] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        self.status_code = status
+        super().__init__(headers=headers)
+        body: dict[str, Any] = {"error": code, "message": message}
+        if errors is not None:
+            body["errors"] = errors
+        self.body = json.dumps(body, ensure_ascii=False).encode()
+        self.content_type = "application/json"
+
+
+@dataclass
+class Services:
+    """Process-wide collaborators, created by ``server.app.create_app``."""
+
+    settings: Settings
+    db: Database
+    store: Store
+    hub: Hub
+    bank: tuple[Question, ...] = ()
+    sessions: dict[str, Any] = field(default_factory=dict)
+    """Live :class:`server.session.InterviewSession` objects by interview id."""
+
+
+SERVICES = web.AppKey("services", Services)
+
+
+def services(request: web.Request) -> Services:
+    return request.app[SERVICES]
+
+
+def json_response(data: Any, status: int = 200) -> web.Response:
+    return web.json_response(data, status=status, dumps=lambda v: json.dumps(v, ensure_ascii=False))
+
+
+async def read_json(request: web.Request) -> Any:
+    """The request's JSON body; 400 on malformed JSON, 413 when too large."""
+    try:
+        text = await request.text()
+    except web.HTTPRequestEntityTooLarge:
+        raise ApiError(413, "too_large", "request body too large") from None
+    if not text:
+        raise ApiError(400, "bad_json", "request body must be JSON")
+    try:
+        return json.loads(text)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ApiError(400, "bad_json", f"request body is not valid JSON: {exc}") from None
+
+
+async def read_object(request: web.Request) -> dict[str, Any]:
+    data = await read_json(request)
+    if not isinstance(data, dict):
+        raise ApiError(400, "bad_json", "request body must be a JSON object")
+    return data
+
+
+async def read_upload(request: web.Request, field_name: str = "file") -> tuple[str, bytes]:
+    """One uploaded file from a multipart form (or a raw body with a filename query)."""
+    try:
+        if request.content_type.startswith("multipart/"):
+            reader = await request.multipart()
+            async for part in reader:
+                if getattr(part, "name", None) == field_name:
+                    data = await part.read(decode=False)  # type: ignore[union-attr]
+                    return part.filename or "upload", bytes(data)  # type: ignore[union-attr]
+            raise ApiError(400, "missing_file", f"multipart field {field_name!r} is missing")
+        data = await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        raise ApiError(413, "too_large", "upload too large") from None
+    except ValueError as exc:
+        raise ApiError(400, "bad_multipart", f"malformed upload: {exc}") from None
+    return request.query.get("filename", "upload"), data
+
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Map domain errors to JSON 4xx responses; never leak a traceback to the client."""
+    try:
+        return await handler(request)
+    except ApiError:
+        raise
+    except NotFound as exc:
+        raise ApiError(404, "not_found", str(exc)) from None
+    except Conflict as exc:
+        raise ApiError(409, "conflict", str(exc)) from None
+    except web.HTTPRequestEntityTooLarge:
+        raise ApiError(413, "too_large", "request body too large") from None
+    except web.HTTPException as exc:
+        if exc.status >= 400 and request.path.startswith("/api/"):
+            raise ApiError(exc.status, "http_error", exc.reason) from None
+        raise
+    except Exception:
+        logger.exception("unhandled error on %s %s", request.method, request.path)
+        raise ApiError(500, "internal", "internal server error") from None

@@ -1,0 +1,418 @@
+"""The OpenAPI 3 document served at ``/api/openapi.json``.
+
+A test checks that every ``/api`` route of the app is described here and vice versa.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from server.http import json_response
+
+routes = web.RouteTableDef()
+
+_STR = {"type": "string"}
+_NUM = {"type": "number"}
+_INT = {"type": "integer"}
+_BOOL = {"type": "boolean"}
+_OBJ = {"type": "object"}
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _arr(item: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "array", "items": item}
+
+
+LOCALIZED = {"type": "object", "properties": {"zh": _STR, "en": _STR}}
+
+SCHEMAS: dict[str, Any] = {
+    "Error": {
+        "type": "object",
+        "required": ["error", "message"],
+        "properties": {
+            "error": _STR,
+            "message": _STR,
+            "errors": _arr(
+                {
+                    "type": "object",
+                    "properties": {
+                        "row": {"type": ["integer", "null"]},
+                        "field": _STR,
+                        "message": _STR,
+                    },
+                }
+            ),
+        },
+    },
+    "Localized": LOCALIZED,
+    "Question": {
+        "type": "object",
+        "required": ["section", "text", "competencies", "rubric", "prep_s", "answer_s", "media"],
+        "properties": {
+            "id": _STR,
+            "section": {"enum": ["self_intro", "structured", "professional"]},
+            "text": LOCALIZED,
+            "competencies": _arr(_STR),
+            "rubric": _arr(
+                {
+                    "type": "object",
+                    "properties": {"zh": _STR, "en": _STR, "keywords": _OBJ},
+                }
+            ),
+            "prep_s": _INT,
+            "answer_s": _INT,
+            "media": {"enum": ["video", "audio", "text"]},
+            "tags": _arr(_STR),
+            "builtin": _BOOL,
+        },
+    },
+    "JobIn": {
+        "type": "object",
+        "required": ["title", "department", "competencies", "plan"],
+        "properties": {
+            "title": _STR,
+            "department": _STR,
+            "description": _STR,
+            "language": {"enum": ["zh-CN", "en"]},
+            "competencies": _arr(
+                {
+                    "type": "object",
+                    "required": ["id", "weight"],
+                    "properties": {"id": _STR, "name": LOCALIZED, "weight": _NUM},
+                }
+            ),
+            "plan": _arr(
+                {
+                    "type": "object",
+                    "required": ["section", "questions"],
+                    "properties": {
+                        "section": {"enum": ["self_intro", "structured", "professional"]},
+                        "questions": _arr(_STR),
+                    },
+                }
+            ),
+        },
+    },
+    "Job": {
+        "allOf": [
+            _ref("JobIn"),
+            {
+                "type": "object",
+                "properties": {
+                    "id": _STR,
+                    "org_id": _STR,
+                    "counts": {"type": "object", "additionalProperties": _INT},
+                    "created_at": _NUM,
+                    "updated_at": _NUM,
+                },
+            },
+        ]
+    },
+    "InvitationIn": {
+        "type": "object",
+        "required": ["name", "email"],
+        "properties": {
+            "name": _STR,
+            "email": _STR,
+            "phone": _STR,
+            "language": {"enum": ["zh-CN", "en"]},
+            "expires_in_hours": _INT,
+        },
+    },
+    "Invitation": {
+        "type": "object",
+        "required": ["interview_id", "url", "expires_at"],
+        "properties": {
+            "interview_id": _STR,
+            "url": _STR,
+            "expires_at": _INT,
+            "name": _STR,
+            "email": _STR,
+        },
+    },
+    "InterviewSummary": {
+        "type": "object",
+        "properties": {
+            "interview_id": _STR,
+            "job_id": _STR,
+            "status": {
+                "enum": [
+                    "invited",
+                    "opened",
+                    "consented",
+                    "device_checked",
+                    "in_progress",
+                    "completed",
+                    "declined",
+                    "expired",
+                    "revoked",
+                ]
+            },
+            "name": _STR,
+            "email": _STR,
+            "language": _STR,
+            "expires_at": _NUM,
+            "created_at": _NUM,
+            "updated_at": _NUM,
+        },
+    },
+    "Interview": {
+        "allOf": [
+            _ref("InterviewSummary"),
+            {
+                "type": "object",
+                "properties": {
+                    "questions_total": _INT,
+                    "live": _BOOL,
+                    "current": {"type": ["object", "null"]},
+                    "consent": {"type": ["object", "null"]},
+                    "device_check": {"type": ["object", "null"]},
+                    "answers": _arr(
+                        {
+                            "type": "object",
+                            "properties": {
+                                "index": _INT,
+                                "answer_id": _STR,
+                                "section": _STR,
+                                "question": LOCALIZED,
+                                "status": _STR,
+                                "started_at": {"type": ["number", "null"]},
+                                "ended_at": {"type": ["number", "null"]},
+                                "answer_used_s": _NUM,
+                                "scratchpad": _STR,
+                                "text_answer": _STR,
+                                "recordings": _arr(_OBJ),
+                                "recording_urls": {
+                                    **_arr(_STR),
+                                    "description": "Only for roles allowed to see video",
+                                },
+                            },
+                        }
+                    ),
+                },
+            },
+        ]
+    },
+}
+
+
+def _op(
+    summary: str,
+    *,
+    body: dict[str, Any] | None = None,
+    response: dict[str, Any] | None = None,
+    status: int = 200,
+    auth: str = "staff",
+    params: tuple[str, ...] = (),
+    query: tuple[str, ...] = (),
+    content_type: str = "application/json",
+) -> dict[str, Any]:
+    op: dict[str, Any] = {
+        "summary": summary,
+        "responses": {
+            str(status): {
+                "description": "OK",
+                "content": {"application/json": {"schema": response or _OBJ}},
+            },
+            "4XX": {
+                "description": "Client error",
+                "content": {"application/json": {"schema": _ref("Error")}},
+            },
+        },
+    }
+    if auth == "staff":
+        op["security"] = [{"staff": []}]
+    elif auth == "candidate":
+        op["security"] = [{"invitation": []}]
+    else:
+        op["security"] = []
+    parameters = [{"name": p, "in": "path", "required": True, "schema": _STR} for p in params]
+    parameters += [{"name": q, "in": "query", "required": False, "schema": _STR} for q in query]
+    if parameters:
+        op["parameters"] = parameters
+    if body is not None:
+        op["requestBody"] = {"required": True, "content": {content_type: {"schema": body}}}
+    return op
+
+
+_UPLOAD = {
+    "type": "object",
+    "properties": {"file": {"type": "string", "format": "binary"}},
+    "required": ["file"],
+}
+
+PATHS: dict[str, dict[str, Any]] = {
+    "/api/openapi.json": {"get": _op("This document", auth="none")},
+    "/api/auth/login": {
+        "post": _op(
+            "Log in; returns a bearer token",
+            auth="none",
+            body={
+                "type": "object",
+                "required": ["username", "password"],
+                "properties": {"username": _STR, "password": _STR},
+            },
+        )
+    },
+    "/api/me": {"get": _op("The logged-in staff user")},
+    "/api/competencies": {"get": _op("Competency catalogue", response=_arr(_OBJ))},
+    "/api/questions": {
+        "get": _op(
+            "Question bank (built-in + own)",
+            response=_arr(_ref("Question")),
+            query=("section", "competency", "q"),
+        ),
+        "post": _op(
+            "Add one question", body=_ref("Question"), response=_ref("Question"), status=201
+        ),
+    },
+    "/api/questions/import": {
+        "post": _op(
+            "Import questions from CSV, JSON or XLSX (all or nothing)",
+            body=_UPLOAD,
+            content_type="multipart/form-data",
+            status=201,
+        )
+    },
+    "/api/jobs/analyze": {
+        "post": _op(
+            "Suggest competencies, weights and questions from a job description",
+            body={
+                "type": "object",
+                "required": ["description"],
+                "properties": {"description": _STR},
+            },
+        )
+    },
+    "/api/jobs": {
+        "get": _op("Jobs with status counts", response=_arr(_ref("Job"))),
+        "post": _op("Create a job", body=_ref("JobIn"), response=_ref("Job"), status=201),
+    },
+    "/api/jobs/{job_id}": {"get": _op("One job", response=_ref("Job"), params=("job_id",))},
+    "/api/jobs/{job_id}/interviews": {
+        "get": _op(
+            "Interviews of a job", response=_arr(_ref("InterviewSummary")), params=("job_id",)
+        )
+    },
+    "/api/jobs/{job_id}/invitations": {
+        "post": _op(
+            "Invite one candidate",
+            body=_ref("InvitationIn"),
+            response=_ref("Invitation"),
+            status=201,
+            params=("job_id",),
+        )
+    },
+    "/api/jobs/{job_id}/invitations/bulk": {
+        "post": _op(
+            "Invite candidates from a CSV (name,email,phone,language); all or nothing",
+            body=_UPLOAD,
+            content_type="multipart/form-data",
+            status=201,
+            params=("job_id",),
+        )
+    },
+    "/api/interviews/{interview_id}": {
+        "get": _op("Interview with answers", response=_ref("Interview"), params=("interview_id",))
+    },
+    "/api/interviews/{interview_id}/revoke": {
+        "post": _op(
+            "Revoke the invitation", response=_ref("InterviewSummary"), params=("interview_id",)
+        )
+    },
+    "/api/recordings/{rec_id}": {
+        "get": {
+            **_op(
+                "Download/stream a recording (signed URL or bearer); supports Range",
+                params=("rec_id",),
+                query=("exp", "sub", "sig"),
+            ),
+            "responses": {"200": {"description": "WebM", "content": {"video/webm": {}}}},
+        }
+    },
+    "/api/candidate/state": {"get": _op("Candidate: interview state", auth="candidate")},
+    "/api/candidate/consent": {
+        "post": _op(
+            "Candidate: accept or decline (separate consents)",
+            auth="candidate",
+            body={
+                "type": "object",
+                "required": ["decision", "recording", "analysis"],
+                "properties": {
+                    "decision": {"enum": ["accept", "decline"]},
+                    "recording": _BOOL,
+                    "analysis": _BOOL,
+                    "text_version": _STR,
+                },
+            },
+        )
+    },
+    "/api/candidate/ping": {"get": _op("Candidate: round-trip time probe", auth="candidate")},
+    "/api/candidate/upload-test": {
+        "post": _op(
+            "Candidate: upload throughput probe (≤ 4 MB)",
+            auth="candidate",
+            body={"type": "string", "format": "binary"},
+            content_type="application/octet-stream",
+        )
+    },
+    "/api/candidate/device-check": {
+        "post": _op(
+            "Candidate: device check result",
+            auth="candidate",
+            body={
+                "type": "object",
+                "required": ["camera", "microphone", "webrtc"],
+                "properties": {
+                    "camera": _BOOL,
+                    "microphone": _BOOL,
+                    "webrtc": _BOOL,
+                    "rtt_ms": _NUM,
+                    "upload_kbps": _NUM,
+                },
+            },
+        )
+    },
+    "/api/candidate/offer": {
+        "post": _op(
+            "Candidate: WebRTC offer → answer (control socket must be open)",
+            auth="candidate",
+            body={
+                "type": "object",
+                "required": ["type", "sdp"],
+                "properties": {"type": {"enum": ["offer"]}, "sdp": _STR},
+            },
+        )
+    },
+}
+
+DOCUMENT: dict[str, Any] = {
+    "openapi": "3.1.0",
+    "info": {
+        "title": "Interview Live API",
+        "version": "1",
+        "description": "Staff and candidate REST API. Live sockets: /ws (staff), /ws/candidate.",
+    },
+    "paths": PATHS,
+    "components": {
+        "schemas": SCHEMAS,
+        "securitySchemes": {
+            "staff": {"type": "http", "scheme": "bearer"},
+            "invitation": {
+                "type": "http",
+                "scheme": "bearer",
+                "description": "The token from the invitation link",
+            },
+        },
+    },
+}
+
+
+@routes.get("/api/openapi.json")
+async def openapi(request: web.Request) -> web.Response:
+    return json_response(DOCUMENT)

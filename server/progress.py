@@ -1,0 +1,29 @@
+"""Live progress: status changes become hub messages on the job and org topics."""
+
+from __future__ import annotations
+
+from server.http import Services
+from server.store import StatusChange
+
+
+def job_topic(job_id: str) -> str:
+    return f"job:{job_id}"
+
+
+def org_topic(org_id: str) -> str:
+    return f"org:{org_id}"
+
+
+async def publish_status(svc: Services, change: StatusChange) -> None:
+    """Publish a status change with the job's fresh counts (sub-second for dashboards)."""
+    counts = await svc.store.status_counts(change.job_id)
+    message = {
+        "type": "status",
+        "interview_id": change.interview_id,
+        "job_id": change.job_id,
+        "status": change.new.value,
+        "previous": change.old.value,
+        "counts": counts,
+    }
+    svc.hub.publish(job_topic(change.job_id), message)
+    svc.hub.publish(org_topic(change.org_id), message)

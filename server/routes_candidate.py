@@ -1,0 +1,286 @@
+"""Candidate endpoints: state, consent, device check, signalling and the control socket."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+from media.peer import SdpError
+from server.access import candidate_interview
+from server.candidate_view import CONSENT_TEXT_VERSION, candidate_state
+from server.config import MAX_UPLOAD_TEST_BYTES
+from server.http import ApiError, Services, json_response, read_object, services
+from server.models import Status
+from server.progress import publish_status
+from server.session import InterviewSession
+from server.store import StatusChange
+
+logger = logging.getLogger(__name__)
+routes = web.RouteTableDef()
+
+CONTROL_MAX_MSG_BYTES = 64 * 1024
+CONTROL_HEARTBEAT_S = 20.0
+CONTROL_SEND_QUEUE_MAX = 64
+"""Messages waiting for a slow candidate socket; ticks are dropped first, then the socket closes."""
+
+
+def _publisher(svc: Services):  # type: ignore[no-untyped-def]
+    async def publish(change: StatusChange) -> None:
+        await publish_status(svc, change)
+
+    return publish
+
+
+async def _state(request: web.Request, interview: dict[str, Any]) -> dict[str, Any]:
+    svc = services(request)
+    session = svc.sessions.get(interview["id"])
+    current = await session.current() if session is not None else None
+    return await candidate_state(
+        interview, svc.store, current=current, ice_servers=svc.settings.ice_servers
+    )
+
+
+@routes.get("/api/candidate/state")
+async def state(request: web.Request) -> web.Response:
+    interview = await candidate_interview(request)
+    svc = services(request)
+    if interview["status"] == Status.INVITED:
+        change = await svc.store.set_status(interview["id"], Status.OPENED, "candidate")
+        if change is not None:
+            await publish_status(svc, change)
+        interview = await svc.store.get_interview(interview["id"])
+    return json_response(await _state(request, interview))
+
+
+@routes.post("/api/candidate/consent")
+async def consent(request: web.Request) -> web.Response:
+    interview = await candidate_interview(request)
+    body = await read_object(request)
+    decision = body.get("decision")
+    recording, analysis = body.get("recording"), body.get("analysis")
+    if decision not in ("accept", "decline"):
+        raise ApiError(400, "bad_request", "decision must be 'accept' or 'decline'")
+    if not isinstance(recording, bool) or not isinstance(analysis, bool):
+        raise ApiError(400, "bad_request", "recording and analysis must be true or false")
+    if decision == "accept" and not (recording and analysis):
+        raise ApiError(
+            422, "consent_incomplete", "both consents are needed to take the video interview"
+        )
+    record = {
+        "decision": decision,
+        "recording": recording,
+        "analysis": analysis,
+        "text_version": str(body.get("text_version") or CONSENT_TEXT_VERSION)[:40],
+        "at": time.time(),
+        "ip": request.remote or "",
+        "user_agent": request.headers.get("User-Agent", "")[:300],
+    }
+    svc = services(request)
+    new = Status.CONSENTED if decision == "accept" else Status.DECLINED
+    change = await svc.store.set_status(
+        interview["id"],
+        new,
+        "candidate",
+        fields={"consent": record},
+        allow_from=frozenset({Status.INVITED, Status.OPENED}),
+    )
+    if change is not None:
+        await publish_status(svc, change)
+    return json_response(await _state(request, await svc.store.get_interview(interview["id"])))
+
+
+@routes.get("/api/candidate/ping")
+async def ping(request: web.Request) -> web.Response:
+    await candidate_interview(request)
+    return json_response({"server_time": time.time()})
+
+
+@routes.post("/api/candidate/upload-test")
+async def upload_test(request: web.Request) -> web.Response:
+    await candidate_interview(request)
+    started = time.perf_counter()
+    received = 0
+    async for chunk in request.content.iter_chunked(64 * 1024):
+        received += len(chunk)
+        if received > MAX_UPLOAD_TEST_BYTES:
+            raise ApiError(413, "too_large", f"at most {MAX_UPLOAD_TEST_BYTES} bytes")
+    return json_response(
+        {"bytes": received, "server_ms": round((time.perf_counter() - started) * 1000, 1)}
+    )
+
+
+@routes.post("/api/candidate/device-check")
+async def device_check(request: web.Request) -> web.Response:
+    interview = await candidate_interview(request)
+    body = await read_object(request)
+    result: dict[str, Any] = {"at": time.time()}
+    for key in ("camera", "microphone", "webrtc"):
+        if not isinstance(body.get(key), bool):
+            raise ApiError(400, "bad_request", f"{key} must be true or false")
+        result[key] = body[key]
+    for key in ("rtt_ms", "upload_kbps"):
+        value = body.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+            raise ApiError(400, "bad_request", f"{key} must be a number")
+        result[key] = value
+    if not (result["camera"] and result["microphone"] and result["webrtc"]):
+        raise ApiError(422, "device_check_failed", "camera, microphone and connection must work")
+    svc = services(request)
+    if interview["status"] in (Status.DEVICE_CHECKED, Status.IN_PROGRESS):
+        return json_response(await _state(request, interview))
+    change = await svc.store.set_status(
+        interview["id"],
+        Status.DEVICE_CHECKED,
+        "candidate",
+        fields={"device_check": result},
+        allow_from=frozenset({Status.CONSENTED}),
+    )
+    if change is not None:
+        await publish_status(svc, change)
+    return json_response(await _state(request, await svc.store.get_interview(interview["id"])))
+
+
+@routes.post("/api/candidate/offer")
+async def offer(request: web.Request) -> web.Response:
+    interview = await candidate_interview(request)
+    body = await read_object(request)
+    if body.get("type") != "offer" or not isinstance(body.get("sdp"), str):
+        raise ApiError(400, "bad_sdp", 'body must be {"type": "offer", "sdp": "..."}')
+    if interview["status"] not in (Status.CONSENTED, Status.DEVICE_CHECKED, Status.IN_PROGRESS):
+        raise ApiError(409, "not_ready", f"the interview is {interview['status']}")
+    session = services(request).sessions.get(interview["id"])
+    if session is None:
+        raise ApiError(409, "no_control_socket", "open the control socket before the offer")
+    try:
+        answer = await session.accept_offer(body["sdp"])
+    except SdpError as exc:
+        raise ApiError(400, "bad_sdp", str(exc)) from None
+    except (ConnectionResetError, TimeoutError):
+        raise ApiError(409, "session_closed", "the session closed; reconnect") from None
+    return json_response({"type": "answer", "sdp": answer})
+
+
+# -- control socket ------------------------------------------------------------------------
+
+
+class Channel:
+    """The candidate's control socket with a bounded send queue and one writer task."""
+
+    def __init__(self, ws: web.WebSocketResponse, name: str) -> None:
+        self.ws = ws
+        self.queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue(CONTROL_SEND_QUEUE_MAX)
+        self.writer = asyncio.create_task(self._write(), name=f"candidate-ws-{name}")
+
+    async def send(self, message: dict[str, Any]) -> None:
+        if self.ws.closed:
+            return
+        try:
+            self.queue.put_nowait(message)
+        except asyncio.QueueFull:
+            if message.get("type") == "tick":
+                return  # the next tick carries the same information
+            await self.close()  # too slow for state changes: the page reconnects and resyncs
+
+    async def _write(self) -> None:
+        while (message := await self.queue.get()) is not None:
+            try:
+                await self.ws.send_str(json.dumps(message, ensure_ascii=False))
+            except (ConnectionResetError, RuntimeError):
+                return
+
+    async def close(self, code: int = 1000, message: bytes = b"") -> None:
+        with contextlib.suppress(asyncio.QueueFull):
+            self.queue.put_nowait(None)
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(asyncio.shield(self.writer), 2.0)
+        self.writer.cancel()
+        await self.ws.close(code=code, message=message)
+
+
+def origin_allowed(request: web.Request, allowed: tuple[str, ...]) -> bool:
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return True  # not a browser
+    own = f"{request.scheme}://{request.host}"
+    return origin == own or origin in allowed
+
+
+@routes.get("/ws/candidate")
+async def control_socket(request: web.Request) -> web.WebSocketResponse:
+    interview = await candidate_interview(request, allow_query=True)
+    svc = services(request)
+    if not origin_allowed(request, svc.settings.allowed_origins):
+        raise ApiError(403, "bad_origin", "this origin may not open the interview socket")
+    if Status(interview["status"]) not in (
+        Status.CONSENTED,
+        Status.DEVICE_CHECKED,
+        Status.IN_PROGRESS,
+    ):
+        raise ApiError(409, "not_ready", f"the interview is {interview['status']}")
+    ws = web.WebSocketResponse(heartbeat=CONTROL_HEARTBEAT_S, max_msg_size=CONTROL_MAX_MSG_BYTES)
+    await ws.prepare(request)
+    iid = interview["id"]
+    old = svc.sessions.pop(iid, None)
+    if old is not None:
+        await old.kick("replaced")
+    channel = Channel(ws, iid)
+    interview = await svc.store.get_interview(iid)  # after the old session saved its state
+    session = InterviewSession(
+        interview,
+        svc.store,
+        send=channel.send,
+        close=channel.close,
+        publish=_publisher(svc),
+        recordings_dir=svc.settings.recordings_dir,
+        ice_servers=svc.settings.ice_servers,
+    )
+    svc.sessions[iid] = session
+    session.start()
+    try:
+        await session.send_state()
+        async for msg in ws:
+            if msg.type is not WSMsgType.TEXT:
+                continue
+            await _handle(session, channel, msg.data)
+    finally:
+        if svc.sessions.get(iid) is session:
+            del svc.sessions[iid]
+        await session.aclose()
+        await channel.close()
+    return ws
+
+
+async def _handle(session: InterviewSession, channel: Channel, raw: str) -> None:
+    try:
+        message = json.loads(raw)
+        if not isinstance(message, dict):
+            raise ValueError("a message must be a JSON object")
+        kind = message.get("type")
+        if kind == "ping":
+            await channel.send({"type": "pong", "server_time": time.time()})
+        elif kind == "start_interview":
+            await session.start_interview()
+        elif kind == "start_answer":
+            await session.start_answer()
+        elif kind == "finish_answer":
+            await session.finish_answer()
+        elif kind in ("scratchpad", "text_answer"):
+            await session.save_text(kind, message.get("index"), message.get("text"))
+        else:
+            raise ValueError(f"unknown message type {kind!r}")
+    except (ValueError, json.JSONDecodeError) as exc:
+        await channel.send({"type": "error", "message": str(exc)})
+    except Exception as exc:  # the socket stays up; the candidate sees a message
+        from server.store import Conflict
+
+        if isinstance(exc, Conflict):
+            await channel.send({"type": "error", "message": str(exc)})
+        else:
+            logger.exception("control message failed")
+            await channel.send({"type": "error", "message": "internal error"})

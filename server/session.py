@@ -1,0 +1,377 @@
+"""InterviewSession: the one place that wires one live candidate's pieces together.
+
+A session lives while the candidate's control socket is open. It owns the WebRTC peer,
+the answer recorder, the timer task and the interview's flow state; it persists every
+transition so a dropped connection or a server restart resumes at the same question
+with the remaining time kept.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from media.peer import LivePeer
+from media.recorder import AnswerRecorder
+from server import flow
+from server.flow import FlowState, Phase
+from server.models import Status
+from server.store import StatusChange, Store
+
+logger = logging.getLogger(__name__)
+
+TICK_S = 0.25
+"""How often the timer checks for phase deadlines."""
+TICK_MESSAGE_EVERY_S = 1.0
+FLOW_SAVE_EVERY_S = 1.0
+"""How much running time a server crash may cost the candidate at most."""
+MAX_TEXT_CHARS = 20_000
+
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+Publish = Callable[[StatusChange], Awaitable[None]]
+
+
+def steps_of(plan: list[dict[str, Any]]) -> list[flow.Step]:
+    return [flow.Step(q["question"]["prep_s"], q["question"]["answer_s"]) for q in plan]
+
+
+def restored_flow(saved: dict[str, Any] | None) -> FlowState | None:
+    """The saved flow, paused at the moment it was last saved (crash-safe resume)."""
+    if saved is None:
+        return None
+    state = FlowState.from_dict(saved)
+    return flow.pause(state, state.as_of_s)
+
+
+class InterviewSession:
+    """One candidate's live interview on this process."""
+
+    def __init__(
+        self,
+        interview: dict[str, Any],
+        store: Store,
+        send: Send,
+        close: Callable[[], Awaitable[None]],
+        publish: Publish,
+        recordings_dir: Path,
+        ice_servers: tuple[str, ...],
+    ) -> None:
+        self.interview_id: str = interview["id"]
+        self.job_id: str = interview["job_id"]
+        self.status = Status(interview["status"])
+        self.plan: list[dict[str, Any]] = interview["plan"]
+        self.steps = steps_of(self.plan)
+        self.flow: FlowState | None = restored_flow(interview["flow"])
+        self._store = store
+        self._send = send
+        self._close_channel = close
+        self._publish = publish
+        self._recordings_dir = recordings_dir / self.interview_id
+        self._ice_servers = ice_servers
+        self._lock = asyncio.Lock()
+        self._peer: LivePeer | None = None
+        self._recorder = AnswerRecorder(request_keyframe=self._request_keyframe)
+        self._segment_index: int | None = None
+        self._answer_ids: dict[int, str] = {}
+        self._timer: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._closed = False
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._timer = asyncio.create_task(self._run_timer(), name=f"timer-{self.interview_id}")
+
+    async def aclose(self) -> None:
+        """Pause the clock, keep what was recorded, release the peer. Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        tasks = [t for t in (self._timer, *self._tasks) if t is not None]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        async with self._lock:
+            await self._pause()
+            peer, self._peer = self._peer, None
+        if peer is not None:
+            await peer.aclose()
+        await self._recorder.aclose()
+
+    async def kick(self, reason: str) -> None:
+        """End this session from outside (link opened elsewhere, invitation revoked)."""
+        await self._send({"type": reason})
+        await self.aclose()
+        await self._close_channel()
+
+    # -- candidate actions ----------------------------------------------------------------
+
+    async def accept_offer(self, sdp: str) -> str:
+        """Replace any previous peer with a new one answering ``sdp``."""
+        async with self._lock:
+            old, self._peer = self._peer, None
+            await self._pause()
+        if old is not None:
+            await old.aclose()
+        peer = LivePeer(
+            self._ice_servers,
+            on_frame=self._recorder.on_frame,
+            on_state=self._peer_state_changed,
+            name=f"peer-{self.interview_id}",
+        )
+        try:
+            answer = await peer.accept(sdp)
+        except BaseException:
+            await peer.aclose()
+            raise
+        async with self._lock:
+            if self._closed:
+                await peer.aclose()
+                raise ConnectionResetError("session closed")
+            self._peer = peer
+        return answer
+
+    async def start_interview(self) -> None:
+        async with self._lock:
+            change = await self._store.set_status(
+                self.interview_id,
+                Status.IN_PROGRESS,
+                "candidate",
+                allow_from=frozenset({Status.DEVICE_CHECKED, Status.IN_PROGRESS}),
+            )
+            self.status = Status.IN_PROGRESS
+            if self.flow is None:
+                self.flow, transitions = flow.start(self.steps, time.time())
+                await self._apply(transitions)
+                await self._save_flow()
+            await self._maybe_resume()
+        if change is not None:
+            await self._publish(change)
+        await self.send_state()
+
+    async def start_answer(self) -> None:
+        await self._act(flow.start_answer)
+
+    async def finish_answer(self) -> None:
+        await self._act(flow.finish_answer)
+
+    async def save_text(self, field: str, index: Any, text: Any) -> None:
+        if not isinstance(index, int) or not isinstance(text, str):
+            raise ValueError("index must be an integer and text a string")
+        if not 0 <= index < len(self.plan):
+            raise ValueError("no such question")
+        if len(text) > MAX_TEXT_CHARS:
+            raise ValueError(f"text longer than {MAX_TEXT_CHARS} characters")
+        if self.flow is None or index > self.flow.index:
+            raise ValueError("that question has not started yet")
+        if field == "text_answer" and self.flow.index != index:
+            raise ValueError("the answer time for that question is over")
+        await self._answer_id(index)
+        await self._store.save_answer_text(self.interview_id, index, field, text)
+        await self._send({"type": "saved", "field": field, "index": index})
+
+    async def _act(
+        self, action: Callable[[FlowState, list[flow.Step], float], tuple[FlowState, list[Any]]]
+    ) -> None:
+        async with self._lock:
+            if self.flow is None or self.status is not Status.IN_PROGRESS:
+                raise ValueError("the interview has not started")
+            self.flow, transitions = action(self.flow, self.steps, time.time())
+            await self._apply(transitions)
+            await self._save_flow()
+        await self.send_state()
+
+    # -- media ----------------------------------------------------------------------------
+
+    def _request_keyframe(self) -> None:
+        if self._peer is not None:
+            self._peer.request_keyframe()
+
+    def _peer_state_changed(self, state: str) -> None:
+        if self._closed:
+            return
+        task = asyncio.create_task(
+            self._on_peer_state(state), name=f"peer-state-{self.interview_id}"
+        )
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(_log_failure)
+
+    async def _on_peer_state(self, state: str) -> None:
+        async with self._lock:
+            if self._closed:
+                return
+            if state == "connected":
+                await self._maybe_resume()
+            elif state in ("failed", "closed", "disconnected"):
+                await self._pause()
+        await self.send_state()
+
+    @property
+    def media_connected(self) -> bool:
+        return self._peer is not None and self._peer.state == "connected"
+
+    # -- timer and transitions ------------------------------------------------------------
+
+    async def _maybe_resume(self) -> None:
+        """Run the clock once the interview is on and the camera/mic stream is connected."""
+        if self.flow is None or self.flow.running or not self.media_connected:
+            return
+        if self.status is not Status.IN_PROGRESS:
+            return
+        self.flow, transitions = flow.resume(self.flow, self.steps, time.time())
+        await self._apply(transitions)
+        await self._save_flow()
+
+    async def _pause(self) -> None:
+        if self.flow is None or not self.flow.running:
+            return
+        self.flow = flow.pause(self.flow, time.time())
+        await self._stop_segment()
+        await self._save_flow()
+
+    async def _run_timer(self) -> None:
+        last_message = last_save = 0.0
+        while True:
+            await asyncio.sleep(TICK_S)
+            now = time.monotonic()
+            changed = False
+            async with self._lock:
+                if self.flow is not None and self.flow.running:
+                    self.flow, transitions = flow.advance(self.flow, self.steps, time.time())
+                    if transitions:
+                        await self._apply(transitions)
+                        await self._save_flow()
+                        changed = True
+                        last_save = now
+                    elif now - last_save >= FLOW_SAVE_EVERY_S:
+                        await self._save_flow()
+                        last_save = now
+            if changed:
+                await self.send_state()
+            elif now - last_message >= TICK_MESSAGE_EVERY_S and self.flow is not None:
+                last_message = now
+                await self._send({"type": "tick", **self._current_timing()})
+
+    async def _apply(self, transitions: list[flow.Transition]) -> None:
+        for t in transitions:
+            if isinstance(t, flow.AnswerStarted):
+                answer_id = await self._answer_id(t.index)
+                await self._store.answer_started(answer_id, time.time())
+                self._start_segment(t.index)
+            elif isinstance(t, flow.AnswerEnded):
+                await self._stop_segment()
+                answer_id = await self._answer_id(t.index)
+                await self._store.answer_ended(answer_id, time.time(), t.used_s, t.reason.value)
+            elif isinstance(t, flow.Completed):
+                change = await self._store.set_status(
+                    self.interview_id, Status.COMPLETED, "candidate"
+                )
+                self.status = Status.COMPLETED
+                if change is not None:
+                    await self._publish(change)
+
+    async def _answer_id(self, index: int) -> str:
+        if index not in self._answer_ids:
+            q = self.plan[index]["question"]
+            row = await self._store.ensure_answer(self.interview_id, index, q["id"])
+            self._answer_ids[index] = row["id"]
+        return self._answer_ids[index]
+
+    def _start_segment(self, index: int) -> None:
+        if not self.media_connected:
+            return
+        self._recordings_dir.mkdir(parents=True, exist_ok=True)
+        name = f"{index:02d}-{time.time_ns() // 1_000_000}.webm"
+        self._recorder.start_segment(self._recordings_dir / name)
+        self._segment_index = index
+
+    async def _stop_segment(self) -> None:
+        index, self._segment_index = self._segment_index, None
+        if index is None:
+            return
+        info = await self._recorder.stop_segment()
+        if info is None:
+            return
+        answer_id = await self._answer_id(index)
+        await self._store.add_recording(
+            answer_id,
+            self.interview_id,
+            {
+                "path": str(info.path),
+                "container": info.path.suffix.lstrip("."),
+                "duration_s": info.duration_s,
+                "video_frames": info.video_frames,
+                "audio_packets": info.audio_packets,
+                "bytes": info.bytes,
+            },
+        )
+
+    async def _save_flow(self) -> None:
+        if self.flow is None:
+            return
+        now = time.time()
+        snapshot = FlowState(
+            index=self.flow.index,
+            phase=self.flow.phase,
+            remaining_s=flow.remaining(self.flow, now),
+            running=self.flow.running,
+            as_of_s=now,
+            answer_started_s=self.flow.answer_started_s,
+        )
+        self.flow = snapshot
+        await self._store.save_flow(self.interview_id, snapshot.to_dict())
+
+    # -- messages to the candidate --------------------------------------------------------
+
+    def _current_timing(self) -> dict[str, Any]:
+        assert self.flow is not None
+        return {
+            "index": self.flow.index,
+            "phase": self.flow.phase.value,
+            "paused": not self.flow.running,
+            "remaining_s": round(flow.remaining(self.flow, time.time()), 2),
+        }
+
+    async def current(self) -> dict[str, Any] | None:
+        """The candidate's view of the current question, or ``None`` before/after."""
+        if self.flow is None or self.flow.phase is Phase.DONE:
+            return None
+        item = self.plan[self.flow.index]
+        answer_id = await self._answer_id(self.flow.index)
+        answers = {a["id"]: a for a in await self._store.answers(self.interview_id)}
+        answer = answers.get(answer_id, {})
+        q = item["question"]
+        return {
+            **self._current_timing(),
+            "section": item["section"],
+            "question": {
+                "text": q["text"],
+                "media": q["media"],
+                "prep_s": q["prep_s"],
+                "answer_s": q["answer_s"],
+            },
+            "scratchpad": answer.get("scratchpad", ""),
+            "text_answer": answer.get("text_answer", ""),
+        }
+
+    async def send_state(self) -> None:
+        from server.candidate_view import candidate_state  # local: avoids an import cycle
+
+        interview = await self._store.get_interview(self.interview_id)
+        state = await candidate_state(interview, self._store, current=await self.current())
+        await self._send({"type": "state", **state})
+        if self.status is Status.COMPLETED:
+            await self._send({"type": "completed"})
+
+
+def _log_failure(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        logger.error("session task %s failed", task.get_name(), exc_info=task.exception())

@@ -1,0 +1,443 @@
+"""Persistence of orgs, staff, questions, jobs, interviews, answers and recordings.
+
+Each method is one short transaction on the database thread (see ``server.db``).
+Rows come back as plain dicts shaped for the REST API.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from server.auth import new_id
+from server.db import Database, dumps, loads
+from server.models import TERMINAL_STATUSES, Role, Status
+
+STATUS_RANK: dict[Status, int] = {
+    Status.INVITED: 0,
+    Status.OPENED: 1,
+    Status.CONSENTED: 2,
+    Status.DEVICE_CHECKED: 3,
+    Status.IN_PROGRESS: 4,
+    Status.COMPLETED: 5,
+    Status.DECLINED: 5,
+    Status.EXPIRED: 5,
+    Status.REVOKED: 5,
+}
+
+
+class NotFound(LookupError):
+    pass
+
+
+class Conflict(RuntimeError):
+    """The requested change does not fit the current state."""
+
+
+@dataclass(frozen=True, slots=True)
+class StatusChange:
+    interview_id: str
+    job_id: str
+    org_id: str
+    old: Status
+    new: Status
+
+
+def _now() -> float:
+    return time.time()
+
+
+def _interview_dict(row: sqlite3.Row) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "job_id": row["job_id"],
+        "org_id": row["org_id"],
+        "candidate": loads(row["candidate"]),
+        "language": row["language"],
+        "status": row["status"],
+        "plan": loads(row["plan"]),
+        "nonce": row["nonce"],
+        "expires_at": row["expires_at"],
+        "flow": loads(row["flow"]),
+        "consent": loads(row["consent"]),
+        "device_check": loads(row["device_check"]),
+        "created_at": row["created_at"],
+        "updated_at": row["updated_at"],
+    }
+
+
+def _job_dict(row: sqlite3.Row) -> dict[str, Any]:
+    data = loads(row["data"])
+    return {
+        "id": row["id"],
+        "org_id": row["org_id"],
+        "title": row["title"],
+        "department": row["department"],
+        **data,
+        "created_at": row["created_at"],
+        "updated_at": row["updated_at"],
+    }
+
+
+def _answer_dict(row: sqlite3.Row) -> dict[str, Any]:
+    return {k: row[k] for k in row.keys()}  # noqa: SIM118 - sqlite3.Row
+
+
+class Store:
+    """Domain-level persistence on top of :class:`Database`."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # -- orgs and staff -------------------------------------------------------------------
+
+    async def create_org(self, name: str) -> str:
+        org_id = new_id("org")
+        await self.db.execute(
+            "INSERT INTO orgs(id, name, created_at) VALUES(?,?,?)", org_id, name, _now()
+        )
+        return org_id
+
+    async def first_org(self) -> dict[str, Any] | None:
+        row = await self.db.fetchone("SELECT * FROM orgs ORDER BY created_at LIMIT 1")
+        return dict(row) if row else None
+
+    async def get_org(self, org_id: str) -> dict[str, Any] | None:
+        row = await self.db.fetchone("SELECT * FROM orgs WHERE id=?", org_id)
+        return dict(row) if row else None
+
+    async def create_user(
+        self, org_id: str, username: str, password_hash: str, role: Role, department: str = ""
+    ) -> str:
+        user_id = new_id("usr")
+        try:
+            await self.db.execute(
+                "INSERT INTO users(id, org_id, username, password_hash, role, department, created_at)"
+                " VALUES(?,?,?,?,?,?,?)",
+                user_id,
+                org_id,
+                username,
+                password_hash,
+                role.value,
+                department,
+                _now(),
+            )
+        except sqlite3.IntegrityError:
+            raise Conflict(f"username {username!r} is taken") from None
+        return user_id
+
+    async def user_by_username(self, username: str) -> dict[str, Any] | None:
+        row = await self.db.fetchone("SELECT * FROM users WHERE username=? AND active=1", username)
+        return dict(row) if row else None
+
+    async def set_password(self, user_id: str, password_hash: str) -> None:
+        await self.db.execute("UPDATE users SET password_hash=? WHERE id=?", password_hash, user_id)
+
+    async def add_staff_token(self, token_hash: str, user_id: str, expires_at: float) -> None:
+        def work(conn: sqlite3.Connection) -> None:
+            conn.execute("DELETE FROM staff_tokens WHERE expires_at < ?", (_now(),))
+            conn.execute(
+                "INSERT INTO staff_tokens(token_hash, user_id, expires_at) VALUES(?,?,?)",
+                (token_hash, user_id, expires_at),
+            )
+
+        await self.db.transaction(work)
+
+    async def user_by_token(self, token_hash: str) -> dict[str, Any] | None:
+        row = await self.db.fetchone(
+            "SELECT u.* FROM staff_tokens t JOIN users u ON u.id = t.user_id"
+            " WHERE t.token_hash=? AND t.expires_at > ? AND u.active=1",
+            token_hash,
+            _now(),
+        )
+        return dict(row) if row else None
+
+    # -- questions ------------------------------------------------------------------------
+
+    async def add_questions(self, org_id: str, questions: Sequence[dict[str, Any]]) -> list[str]:
+        """Insert validated questions (ids are assigned here) in one transaction."""
+        ids = [new_id("q") for _ in questions]
+
+        def work(conn: sqlite3.Connection) -> None:
+            now = _now()
+            for qid, q in zip(ids, questions, strict=True):
+                data = {**q, "id": qid, "builtin": False}
+                conn.execute(
+                    "INSERT INTO questions(id, org_id, data, created_at) VALUES(?,?,?,?)",
+                    (qid, org_id, dumps(data), now),
+                )
+
+        await self.db.transaction(work)
+        return ids
+
+    async def org_questions(self, org_id: str) -> list[dict[str, Any]]:
+        rows = await self.db.fetchall(
+            "SELECT data FROM questions WHERE org_id=? ORDER BY created_at, id", org_id
+        )
+        return [loads(r["data"]) for r in rows]
+
+    # -- jobs -----------------------------------------------------------------------------
+
+    async def create_job(self, org_id: str, job: dict[str, Any]) -> str:
+        job_id = new_id("job")
+        data = {k: v for k, v in job.items() if k not in ("title", "department")}
+        now = _now()
+        await self.db.execute(
+            "INSERT INTO jobs(id, org_id, title, department, data, created_at, updated_at)"
+            " VALUES(?,?,?,?,?,?,?)",
+            job_id,
+            org_id,
+            job["title"],
+            job["department"],
+            dumps(data),
+            now,
+            now,
+        )
+        return job_id
+
+    async def get_job(self, job_id: str) -> dict[str, Any]:
+        row = await self.db.fetchone("SELECT * FROM jobs WHERE id=?", job_id)
+        if row is None:
+            raise NotFound(f"job {job_id} not found")
+        return _job_dict(row)
+
+    async def list_jobs(self, org_id: str) -> list[dict[str, Any]]:
+        rows = await self.db.fetchall(
+            "SELECT * FROM jobs WHERE org_id=? ORDER BY created_at DESC", org_id
+        )
+        return [_job_dict(r) for r in rows]
+
+    async def status_counts(self, job_id: str) -> dict[str, int]:
+        rows = await self.db.fetchall(
+            "SELECT status, COUNT(*) AS n FROM interviews WHERE job_id=? GROUP BY status", job_id
+        )
+        counts = {s.value: 0 for s in Status}
+        counts.update({r["status"]: r["n"] for r in rows})
+        return counts
+
+    # -- interviews -----------------------------------------------------------------------
+
+    async def create_interviews(
+        self,
+        job: dict[str, Any],
+        plan: list[dict[str, Any]],
+        candidates: Sequence[dict[str, Any]],
+        expires_at: float,
+        nonces: Sequence[str],
+        actor: str,
+    ) -> list[str]:
+        """Create one interview per candidate (all or none)."""
+        ids = [new_id("iv") for _ in candidates]
+
+        def work(conn: sqlite3.Connection) -> None:
+            now = _now()
+            for iid, cand, nonce in zip(ids, candidates, nonces, strict=True):
+                conn.execute(
+                    "INSERT INTO interviews(id, job_id, org_id, candidate, language, status, plan,"
+                    " nonce, expires_at, created_at, updated_at) VALUES(?,?,?,?,?,?,?,?,?,?,?)",
+                    (
+                        iid,
+                        job["id"],
+                        job["org_id"],
+                        dumps(cand),
+                        cand.get("language") or job.get("language", "zh-CN"),
+                        Status.INVITED.value,
+                        dumps(plan),
+                        nonce,
+                        expires_at,
+                        now,
+                        now,
+                    ),
+                )
+                _event(conn, iid, job["org_id"], "status", actor, {"status": "invited"})
+
+        await self.db.transaction(work)
+        return ids
+
+    async def get_interview(self, interview_id: str) -> dict[str, Any]:
+        row = await self.db.fetchone("SELECT * FROM interviews WHERE id=?", interview_id)
+        if row is None:
+            raise NotFound(f"interview {interview_id} not found")
+        return _interview_dict(row)
+
+    async def list_interviews(self, job_id: str) -> list[dict[str, Any]]:
+        rows = await self.db.fetchall(
+            "SELECT * FROM interviews WHERE job_id=? ORDER BY created_at, id", job_id
+        )
+        return [_interview_dict(r) for r in rows]
+
+    async def set_status(
+        self,
+        interview_id: str,
+        new: Status,
+        actor: str,
+        *,
+        fields: dict[str, Any] | None = None,
+        allow_from: frozenset[Status] | None = None,
+    ) -> StatusChange | None:
+        """Move an interview forward to ``new``; returns the change, or ``None`` if already there.
+
+        Raises :class:`Conflict` for a move backwards, out of a final status, or from a
+        status not in ``allow_from``.
+        """
+
+        def work(conn: sqlite3.Connection) -> StatusChange | None:
+            row = conn.execute(
+                "SELECT status, job_id, org_id FROM interviews WHERE id=?", (interview_id,)
+            ).fetchone()
+            if row is None:
+                raise NotFound(f"interview {interview_id} not found")
+            old = Status(row["status"])
+            if old is new:
+                if fields:
+                    _update(conn, interview_id, fields)
+                return None
+            if old in TERMINAL_STATUSES:
+                raise Conflict(f"interview is {old.value}")
+            if allow_from is not None and old not in allow_from:
+                raise Conflict(f"interview is {old.value}, cannot become {new.value}")
+            if STATUS_RANK[new] < STATUS_RANK[old]:
+                raise Conflict(f"interview is already {old.value}")
+            _update(conn, interview_id, {**(fields or {}), "status": new.value})
+            _event(conn, interview_id, row["org_id"], "status", actor, {"status": new.value})
+            return StatusChange(interview_id, row["job_id"], row["org_id"], old, new)
+
+        return await self.db.transaction(work)
+
+    async def save_flow(self, interview_id: str, flow: dict[str, Any]) -> None:
+        await self.db.execute(
+            "UPDATE interviews SET flow=?, updated_at=? WHERE id=?",
+            dumps(flow),
+            _now(),
+            interview_id,
+        )
+
+    async def add_event(
+        self, interview_id: str | None, org_id: str, kind: str, actor: str, data: dict[str, Any]
+    ) -> None:
+        await self.db.run(lambda: _event(self.db.conn, interview_id, org_id, kind, actor, data))
+
+    async def events(self, interview_id: str) -> list[dict[str, Any]]:
+        rows = await self.db.fetchall(
+            "SELECT at, kind, actor, data FROM events WHERE interview_id=? ORDER BY id",
+            interview_id,
+        )
+        return [{**dict(r), "data": loads(r["data"])} for r in rows]
+
+    # -- answers and recordings -----------------------------------------------------------
+
+    async def ensure_answer(self, interview_id: str, idx: int, question_id: str) -> dict[str, Any]:
+        def work(conn: sqlite3.Connection) -> dict[str, Any]:
+            conn.execute(
+                "INSERT OR IGNORE INTO answers(id, interview_id, idx, question_id, status)"
+                " VALUES(?,?,?,?,?)",
+                (new_id("ans"), interview_id, idx, question_id, "pending"),
+            )
+            row = conn.execute(
+                "SELECT * FROM answers WHERE interview_id=? AND idx=?", (interview_id, idx)
+            ).fetchone()
+            return _answer_dict(row)
+
+        return await self.db.transaction(work)
+
+    async def answer_started(self, answer_id: str, at_s: float) -> None:
+        await self.db.execute(
+            "UPDATE answers SET status='answering', started_at=COALESCE(started_at, ?) WHERE id=?",
+            at_s,
+            answer_id,
+        )
+
+    async def answer_ended(self, answer_id: str, at_s: float, used_s: float, reason: str) -> None:
+        await self.db.execute(
+            "UPDATE answers SET status='done', ended_at=?, answer_used_s=?, end_reason=? WHERE id=?",
+            at_s,
+            used_s,
+            reason,
+            answer_id,
+        )
+
+    async def save_answer_text(self, interview_id: str, idx: int, field: str, text: str) -> bool:
+        if field not in ("scratchpad", "text_answer"):
+            raise ValueError(field)
+        changed = await self.db.execute(
+            f"UPDATE answers SET {field}=? WHERE interview_id=? AND idx=?", text, interview_id, idx
+        )
+        return changed > 0
+
+    async def answers(self, interview_id: str) -> list[dict[str, Any]]:
+        rows = await self.db.fetchall(
+            "SELECT * FROM answers WHERE interview_id=? ORDER BY idx", interview_id
+        )
+        return [_answer_dict(r) for r in rows]
+
+    async def add_recording(self, answer_id: str, interview_id: str, info: dict[str, Any]) -> str:
+        rec_id = new_id("rec")
+
+        def work(conn: sqlite3.Connection) -> None:
+            (seq,) = conn.execute(
+                "SELECT COUNT(*) FROM recordings WHERE answer_id=?", (answer_id,)
+            ).fetchone()
+            conn.execute(
+                "INSERT INTO recordings(id, answer_id, interview_id, seq, path, container,"
+                " duration_s, video_frames, audio_packets, bytes, created_at)"
+                " VALUES(?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    rec_id,
+                    answer_id,
+                    interview_id,
+                    seq,
+                    info["path"],
+                    info["container"],
+                    info["duration_s"],
+                    info["video_frames"],
+                    info["audio_packets"],
+                    info["bytes"],
+                    _now(),
+                ),
+            )
+
+        await self.db.transaction(work)
+        return rec_id
+
+    async def recordings(self, interview_id: str) -> list[dict[str, Any]]:
+        rows = await self.db.fetchall(
+            "SELECT * FROM recordings WHERE interview_id=? ORDER BY answer_id, seq", interview_id
+        )
+        return [dict(r) for r in rows]
+
+    async def get_recording(self, rec_id: str) -> dict[str, Any]:
+        row = await self.db.fetchone("SELECT * FROM recordings WHERE id=?", rec_id)
+        if row is None:
+            raise NotFound(f"recording {rec_id} not found")
+        return dict(row)
+
+
+def _update(conn: sqlite3.Connection, interview_id: str, fields: dict[str, Any]) -> None:
+    allowed = {"status", "consent", "device_check", "flow"}
+    cols = []
+    values: list[Any] = []
+    for key, value in fields.items():
+        if key not in allowed:
+            raise ValueError(f"cannot update {key}")
+        cols.append(f"{key}=?")
+        values.append(value if isinstance(value, str | None) else dumps(value))
+    cols.append("updated_at=?")
+    values.append(_now())
+    conn.execute(f"UPDATE interviews SET {', '.join(cols)} WHERE id=?", (*values, interview_id))
+
+
+def _event(
+    conn: sqlite3.Connection,
+    interview_id: str | None,
+    org_id: str,
+    kind: str,
+    actor: str,
+    data: dict[str, Any],
+) -> None:
+    conn.execute(
+        "INSERT INTO events(interview_id, org_id, at, kind, actor, data) VALUES(?,?,?,?,?,?)",
+        (interview_id, org_id, _now(), kind, actor, dumps(data)),
+    )

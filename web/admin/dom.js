@@ -1,0 +1,107 @@
+// Tiny DOM helpers: no innerHTML with data, no inline handlers (strict CSP friendly).
+
+/**
+ * Create an element.
+ * attrs: class, text, testid, on: {event: fn}, dataset: {...}, and any other attribute.
+ * Properties value/checked/disabled/hidden/selected/open are set as properties.
+ */
+export function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [key, val] of Object.entries(attrs || {})) {
+    if (val === undefined || val === null || val === false) continue;
+    if (key === 'class') el.className = val;
+    else if (key === 'text') el.textContent = val;
+    else if (key === 'testid') el.dataset.testid = val;
+    else if (key === 'on') for (const [ev, fn] of Object.entries(val)) el.addEventListener(ev, fn);
+    else if (key === 'dataset') Object.assign(el.dataset, val);
+    else if (['value', 'checked', 'disabled', 'hidden', 'selected', 'open', 'required', 'multiple'].includes(key)) el[key] = val;
+    else el.setAttribute(key, val === true ? '' : String(val));
+  }
+  append(el, children);
+  return el;
+}
+
+function append(el, children) {
+  for (const c of children) {
+    if (c === null || c === undefined || c === false) continue;
+    if (Array.isArray(c)) append(el, c);
+    else if (c instanceof Node) el.appendChild(c);
+    else el.appendChild(document.createTextNode(String(c)));
+  }
+}
+
+export function clear(el) {
+  while (el.firstChild) el.removeChild(el.firstChild);
+  return el;
+}
+
+export function replace(el, ...children) {
+  clear(el);
+  append(el, children);
+  return el;
+}
+
+let uid = 0;
+/** A unique id for label/for pairs. */
+export function nextId(prefix = 'f') {
+  uid += 1;
+  return `${prefix}-${uid}`;
+}
+
+/** A labelled form field: returns {wrap, input, error}. */
+export function field(label, input, { hint, errorKey } = {}) {
+  if (!input.id) input.id = nextId('in');
+  const error = h('p', { class: 'field-error', role: 'alert', hidden: true, dataset: errorKey ? { field: errorKey } : {} });
+  if (errorKey) input.setAttribute('aria-describedby', `${input.id}-err`);
+  error.id = `${input.id}-err`;
+  const wrap = h('div', { class: 'field' },
+    h('label', { for: input.id, text: label }),
+    input,
+    hint ? h('p', { class: 'hint', text: hint }) : null,
+    error);
+  return { wrap, input, error };
+}
+
+export function showError(errorEl, messages) {
+  const list = (Array.isArray(messages) ? messages : [messages]).filter(Boolean);
+  errorEl.textContent = list.join(' · ');
+  errorEl.hidden = list.length === 0;
+}
+
+/** Debounce a function. */
+export function debounce(fn, ms) {
+  let timer = null;
+  return (...args) => {
+    clearTimeout(timer);
+    timer = setTimeout(() => fn(...args), ms);
+  };
+}
+
+/** Copy text to the clipboard; falls back to a hidden textarea + execCommand. */
+export async function copyText(text) {
+  try {
+    if (navigator.clipboard && window.isSecureContext) {
+      await navigator.clipboard.writeText(text);
+      return true;
+    }
+  } catch { /* fall through */ }
+  const ta = h('textarea', { class: 'visually-hidden', readonly: true });
+  ta.value = text;
+  document.body.appendChild(ta);
+  ta.select();
+  let ok = false;
+  try { ok = document.execCommand('copy'); } catch { ok = false; }
+  ta.remove();
+  return ok;
+}
+
+/** Trigger a client-side download of text content. */
+export function downloadText(filename, text, type = 'text/csv;charset=utf-8') {
+  const blob = new Blob([text], { type });
+  const url = URL.createObjectURL(blob);
+  const a = h('a', { href: url, download: filename, class: 'visually-hidden' });
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+}

@@ -1,0 +1,330 @@
+// Job detail: live counts, candidates with revoke, single and bulk invitations.
+
+import { h, replace, field, showError, copyText, downloadText, debounce } from './dom.js';
+import { API, ApiError } from './api.js';
+import { t, pick } from './i18n.js';
+import {
+  countChips, statusBadge, timeEl, fmtDate, languageName, errorBanner, errorTable, notice,
+  toCsv, absoluteUrl, pageHeader, confirmDialog, TERMINAL, SECTIONS, competencyName, loadCompetencies,
+} from './ui.js';
+
+// Invitation results survive a language switch / re-render (kept per job, in memory only).
+const results = new Map(); // jobId -> {single, bulk}
+const resultsFor = (jobId) => {
+  if (!results.has(jobId)) results.set(jobId, { single: null, bulk: null });
+  return results.get(jobId);
+};
+
+export const summaryId = (s) => s.id ?? s.interview_id;
+const summaryName = (s) => s.name ?? s.candidate_name ?? '';
+const summaryEmail = (s) => s.email ?? s.candidate_email ?? '';
+
+export function renderJobDetail(main, ctx, jobId) {
+  const banner = h('div', { hidden: true });
+  const back = h('a', { class: 'btn ghost', href: '#/jobs', text: `← ${t('jobs.title')}` });
+  const head = pageHeader(t('common.loading'), back);
+  const meta = h('p', { class: 'muted job-meta' });
+  const chips = countChips({});
+  const countsCard = h('section', { class: 'card counts-card', 'aria-labelledby': 'counts-h', testid: 'job-counts' },
+    h('h2', { id: 'counts-h', class: 'card-title', text: t('detail.counts') }), chips.el);
+  const interviewsBody = h('div', {}, h('p', { class: 'muted', text: t('common.loading') }));
+  const interviewsCard = h('section', { class: 'card', 'aria-labelledby': 'cands-h' },
+    h('div', { class: 'card-head' },
+      h('h2', { id: 'cands-h', class: 'card-title', text: t('detail.candidates') }),
+      h('button', { type: 'button', class: 'btn small', testid: 'refresh-interviews', text: t('common.refresh'), on: { click: () => loadInterviews() } })),
+    interviewsBody);
+  const configCard = h('details', { class: 'card config' }, h('summary', { text: t('detail.config') }));
+  const state = resultsFor(jobId);
+
+  const invite = inviteSection(ctx, jobId, state, () => loadInterviews());
+  const bulk = bulkSection(ctx, jobId, state, () => loadInterviews());
+
+  replace(main, head, meta, banner, countsCard,
+    h('div', { class: 'grid two' }, invite, bulk),
+    interviewsCard, configCard);
+
+  let rowsById = new Map();
+
+  async function loadInterviews() {
+    try {
+      const list = await API.jobInterviews(jobId);
+      if (!ctx.alive) return;
+      renderInterviews(Array.isArray(list) ? list : []);
+    } catch (e) {
+      if (!ctx.alive) return;
+      replace(interviewsBody);
+      errorBanner(banner, e);
+    }
+  }
+  const reloadSoon = debounce(loadInterviews, 600);
+
+  function renderInterviews(list) {
+    rowsById = new Map();
+    if (list.length === 0) {
+      replace(interviewsBody, h('p', { class: 'empty muted', testid: 'interviews-empty', text: t('detail.noCandidates') }));
+      return;
+    }
+    list.sort((a, b) => String(b.created_at || '').localeCompare(String(a.created_at || '')));
+    const rows = list.map((s) => {
+      const id = summaryId(s);
+      const statusCell = h('td', { testid: 'interview-status', dataset: { label: t('col.status') } }, statusBadge(s.status));
+      const updatedCell = h('td', { dataset: { label: t('col.updated') } }, timeEl(s.updated_at));
+      const revokeBtn = h('button', {
+        type: 'button', class: 'btn small danger-outline', testid: `revoke-${id}`, text: t('detail.revoke'),
+        disabled: TERMINAL.has(s.status),
+        on: { click: () => revoke(s, revokeBtn) },
+      });
+      const row = h('tr', { testid: `interview-row-${id}`, dataset: { interviewId: id, status: s.status } },
+        h('td', { dataset: { label: t('col.name') } }, h('a', { href: `#/interviews/${encodeURIComponent(id)}`, text: summaryName(s) || id })),
+        h('td', { dataset: { label: t('col.email') } }, summaryEmail(s)),
+        statusCell,
+        h('td', { dataset: { label: t('col.created') } }, timeEl(s.created_at)),
+        updatedCell,
+        h('td', { class: 'actions', dataset: { label: t('col.actions') } },
+          h('a', { class: 'btn small', href: `#/interviews/${encodeURIComponent(id)}`, text: t('detail.view') }), revokeBtn));
+      rowsById.set(String(id), { row, statusCell, updatedCell, revokeBtn, summary: s });
+      return row;
+    });
+    replace(interviewsBody, h('div', { class: 'table-wrap' },
+      h('table', { class: 'table interviews', testid: 'interviews-table' },
+        h('thead', {}, h('tr', {},
+          ['col.name', 'col.email', 'col.status', 'col.created', 'col.updated', 'col.actions'].map((k) => h('th', { scope: 'col', text: t(k) })))),
+        h('tbody', {}, rows))));
+  }
+
+  function setRowStatus(id, status, updatedAt) {
+    const r = rowsById.get(String(id));
+    if (!r) return false;
+    r.summary.status = status;
+    r.row.dataset.status = status;
+    replace(r.statusCell, statusBadge(status));
+    replace(r.updatedCell, timeEl(updatedAt || new Date().toISOString()));
+    r.revokeBtn.disabled = TERMINAL.has(status);
+    return true;
+  }
+
+  async function revoke(s, btn) {
+    const id = summaryId(s);
+    const ok = await confirmDialog(t('detail.revokeConfirm', { name: summaryName(s) || id }), { ok: t('detail.revoke'), danger: true });
+    if (!ok || !ctx.alive) return;
+    btn.disabled = true;
+    try {
+      const iv = await API.revoke(id);
+      if (!ctx.alive) return;
+      setRowStatus(id, (iv && iv.status) || 'revoked', iv && iv.updated_at);
+      notice(banner, t('detail.revoked', { name: summaryName(s) || id }));
+    } catch (e) {
+      if (!ctx.alive) return;
+      btn.disabled = false;
+      errorBanner(banner, e);
+    }
+  }
+
+  const unsub = ctx.live.subscribe(`job:${jobId}`, (msg) => {
+    if (msg.counts) chips.update(msg.counts);
+    if (msg.type === 'status' && msg.interview_id !== undefined) {
+      if (!setRowStatus(msg.interview_id, msg.status)) reloadSoon();
+    }
+  });
+
+  API.job(jobId).then(async (job) => {
+    if (!ctx.alive) return;
+    replace(head, ...pageHeader(job.title || jobId, back).childNodes);
+    head.querySelector('h1').dataset.testid = 'job-title';
+    meta.textContent = [job.department, languageName(job.language), job.created_at ? `${t('col.created')} ${fmtDate(job.created_at)}` : null].filter(Boolean).join(' · ');
+    if (job.counts && !ctx.live.topics.get(`job:${jobId}`)?.counts) chips.update(job.counts);
+    invite.setDefaultLanguage(job.language);
+    try { await loadCompetencies(); } catch { /* names fall back to ids */ }
+    if (ctx.alive) renderConfig(configCard, job);
+  }).catch((e) => {
+    if (!ctx.alive) return;
+    replace(head, ...pageHeader(t('detail.notFound'), back).childNodes);
+    errorBanner(banner, e);
+  });
+  loadInterviews();
+
+  return () => unsub();
+}
+
+function renderConfig(card, job) {
+  const comps = (job.competencies || []).map((c) => h('li', {},
+    h('span', { text: competencyName(c.id, c.name) }), ' ',
+    h('span', { class: 'muted', text: `× ${Number(c.weight).toFixed(2)}` })));
+  const plan = SECTIONS.map((section) => {
+    const entry = (job.plan || []).find((p) => p.section === section) || { questions: [] };
+    return h('div', { class: 'plan-summary' },
+      h('h3', { text: t(`section.${section}`) }),
+      h('ol', {}, (entry.questions || []).map((q) => h('li', {},
+        typeof q === 'string' ? h('code', { text: q }) : h('span', { text: pick(q.text || {}) || q.id })))));
+  });
+  card.append(
+    job.description ? h('p', { class: 'description', text: job.description }) : null,
+    h('h3', { text: t('form.competencies') }), h('ul', { class: 'plain' }, comps),
+    h('div', { class: 'grid three' }, plan));
+}
+
+function linkBox(url, testid) {
+  const full = absoluteUrl(url);
+  const input = h('input', { type: 'text', readonly: true, value: full, testid, 'aria-label': t('invite.link') });
+  input.addEventListener('focus', () => input.select());
+  const status = h('span', { class: 'copy-status', role: 'status' });
+  const btn = h('button', {
+    type: 'button', class: 'btn small', testid: 'copy-link', text: t('invite.copy'),
+    on: {
+      click: async () => {
+        const ok = await copyText(full);
+        status.textContent = ok ? t('invite.copied') : t('invite.copyFailed');
+        setTimeout(() => { status.textContent = ''; }, 2000);
+      },
+    },
+  });
+  return h('div', { class: 'link-box' }, input, btn, status);
+}
+
+function inviteSection(ctx, jobId, state, onCreated) {
+  const name = field(t('invite.name'), h('input', { type: 'text', name: 'name', required: true, autocomplete: 'off', testid: 'invite-name' }), { errorKey: 'name' });
+  const email = field(t('invite.email'), h('input', { type: 'email', name: 'email', required: true, autocomplete: 'off', testid: 'invite-email' }), { errorKey: 'email' });
+  const phone = field(t('invite.phone'), h('input', { type: 'tel', name: 'phone', autocomplete: 'off', testid: 'invite-phone' }), { errorKey: 'phone' });
+  const langSel = h('select', { name: 'language', testid: 'invite-language' },
+    h('option', { value: '', text: t('invite.langDefault') }),
+    h('option', { value: 'zh-CN', text: t('lang.zh') }),
+    h('option', { value: 'en', text: t('lang.en') }));
+  const lang = field(t('invite.language'), langSel, { errorKey: 'language' });
+  const hours = field(t('invite.expires'), h('input', { type: 'number', name: 'expires_in_hours', min: '1', step: '1', inputmode: 'numeric', testid: 'invite-expires' }),
+    { errorKey: 'expires_in_hours', hint: t('invite.expiresHint') });
+  const fields = { name, email, phone, language: lang, expires_in_hours: hours };
+  const formErr = h('p', { class: 'form-error', role: 'alert', hidden: true });
+  const result = h('div', { class: 'result', testid: 'invite-result', hidden: true, 'aria-live': 'polite' });
+  const submit = h('button', { type: 'submit', class: 'btn primary', testid: 'invite-submit', text: t('invite.submit') });
+
+  const showResult = (res) => {
+    if (!res) { result.hidden = true; return; }
+    result.hidden = false;
+    replace(result,
+      h('p', { class: 'ok-text', text: t('invite.created', { name: res.name }) }),
+      linkBox(res.url, 'invite-link'),
+      h('p', { class: 'muted small', text: t('invite.expiresAt', { at: fmtDate(res.expires_at) }) }));
+  };
+  showResult(state.single);
+
+  const form = h('form', { class: 'stack', novalidate: true },
+    h('div', { class: 'grid two tight' }, name.wrap, email.wrap, phone.wrap, lang.wrap, hours.wrap),
+    formErr, h('div', { class: 'form-actions' }, submit), result);
+
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    for (const f of Object.values(fields)) showError(f.error, []);
+    showError(formErr, []);
+    const body = { name: name.input.value.trim(), email: email.input.value.trim() };
+    let bad = false;
+    if (!body.name) { showError(name.error, t('v.required')); bad = true; }
+    if (!body.email || !email.input.checkValidity()) { showError(email.error, t('v.email')); bad = true; }
+    if (phone.input.value.trim()) body.phone = phone.input.value.trim();
+    if (langSel.value) body.language = langSel.value;
+    if (hours.input.value) {
+      const n = Number(hours.input.value);
+      if (!Number.isFinite(n) || n <= 0) { showError(hours.error, t('v.positive')); bad = true; } else body.expires_in_hours = n;
+    }
+    if (bad) return;
+    submit.disabled = true;
+    try {
+      const res = await API.invite(jobId, body);
+      if (!ctx.alive) return;
+      state.single = { ...res, name: body.name, email: body.email };
+      showResult(state.single);
+      form.querySelectorAll('input').forEach((i) => { if (!i.readOnly) i.value = ''; });
+      name.input.focus();
+      onCreated();
+    } catch (e) {
+      if (!ctx.alive) return;
+      showFieldErrors(e, fields, formErr);
+    } finally {
+      submit.disabled = false;
+    }
+  });
+
+  const section = h('section', { class: 'card', 'aria-labelledby': 'invite-h' },
+    h('h2', { id: 'invite-h', class: 'card-title', text: t('invite.title') }), form);
+  section.setDefaultLanguage = (code) => {
+    langSel.options[0].textContent = `${t('invite.langDefault')} (${languageName(code)})`;
+  };
+  return section;
+}
+
+function showFieldErrors(e, fields, formErr) {
+  if (e instanceof ApiError && e.errors.length) {
+    const rest = [];
+    for (const err of e.errors) {
+      const key = String(err.field || '').split(/[.[]/)[0];
+      if (fields[key]) showError(fields[key].error, [fields[key].error.textContent, err.message].filter(Boolean));
+      else rest.push(err.field ? `${err.field}: ${err.message}` : err.message);
+    }
+    showError(formErr, rest.length ? rest : (e.errors.length ? [] : e.message));
+  } else {
+    showError(formErr, e.status === 0 ? t('err.network') : (e.status === 403 ? t('err.forbidden') : e.message));
+  }
+}
+
+function bulkSection(ctx, jobId, state, onCreated) {
+  const fileInput = h('input', { type: 'file', name: 'file', accept: '.csv,text/csv', testid: 'bulk-file' });
+  const file = field(t('bulk.file'), fileInput, { hint: t('bulk.hint') });
+  const submit = h('button', { type: 'submit', class: 'btn primary', testid: 'bulk-submit', text: t('bulk.submit') });
+  const template = h('button', {
+    type: 'button', class: 'btn ghost small', testid: 'bulk-template', text: t('bulk.template'),
+    on: { click: () => downloadText('invitations-template.csv', toCsv(['name', 'email', 'phone', 'language'], [['张三', 'zhangsan@example.com', '13800000000', 'zh-CN'], ['Jane Doe', 'jane@example.com', '', 'en']])) },
+  });
+  const out = h('div', { class: 'result', 'aria-live': 'polite' });
+
+  const showCreated = (created) => {
+    if (!created) { replace(out); return; }
+    const dl = h('button', {
+      type: 'button', class: 'btn small', testid: 'download-links', text: t('bulk.download'),
+      on: {
+        click: () => downloadText(`invitations-${jobId}.csv`, toCsv(
+          ['name', 'email', 'url', 'expires_at', 'interview_id'],
+          created.map((c) => [c.name, c.email, absoluteUrl(c.url), c.expires_at, c.interview_id]))),
+      },
+    });
+    replace(out,
+      h('div', { class: 'card-head' }, h('p', { class: 'ok-text', testid: 'bulk-count', text: t('bulk.created', { n: created.length }) }), dl),
+      h('div', { class: 'table-wrap' }, h('table', { class: 'table links', testid: 'bulk-links' },
+        h('thead', {}, h('tr', {}, ['col.name', 'col.email', 'invite.link', 'col.expires'].map((k) => h('th', { scope: 'col', text: t(k) })))),
+        h('tbody', {}, created.map((c) => h('tr', {},
+          h('td', { dataset: { label: t('col.name') } }, c.name || ''),
+          h('td', { dataset: { label: t('col.email') } }, c.email || ''),
+          h('td', { dataset: { label: t('invite.link') } }, linkBox(c.url, 'bulk-link')),
+          h('td', { dataset: { label: t('col.expires') } }, timeEl(c.expires_at))))))));
+  };
+  showCreated(state.bulk);
+
+  const form = h('form', { class: 'stack', novalidate: true }, file.wrap, h('div', { class: 'form-actions' }, submit, template), out);
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    showError(file.error, []);
+    const f = fileInput.files && fileInput.files[0];
+    if (!f) { showError(file.error, t('bulk.pick')); return; }
+    submit.disabled = true;
+    try {
+      const res = await API.bulkInvite(jobId, f);
+      if (!ctx.alive) return;
+      state.bulk = (res && res.created) || [];
+      showCreated(state.bulk);
+      fileInput.value = '';
+      onCreated();
+    } catch (e) {
+      if (!ctx.alive) return;
+      state.bulk = null;
+      if (e instanceof ApiError && e.errors.length) {
+        replace(out,
+          h('p', { class: 'form-error', role: 'alert', testid: 'bulk-error', text: t('bulk.invalid', { n: e.errors.length }) }),
+          errorTable(e.errors, { testid: 'bulk-errors' }));
+      } else {
+        replace(out, h('p', { class: 'form-error', role: 'alert', testid: 'bulk-error', text: e.status === 0 ? t('err.network') : e.message }));
+      }
+    } finally {
+      submit.disabled = false;
+    }
+  });
+  return h('section', { class: 'card', 'aria-labelledby': 'bulk-h' },
+    h('h2', { id: 'bulk-h', class: 'card-title', text: t('bulk.title') }), form);
+}

@@ -1,0 +1,225 @@
+// The live connection for the whole interview: control socket first, then a WebRTC peer
+// connection carrying the (one, long-lived) local camera+mic stream. Reconnects forever with
+// back-off while the page is open; aiortc has no ICE restart, so every reconnect is a NEW
+// RTCPeerConnection negotiated over HTTP.
+import { ApiError } from "./api.js";
+import { ControlSocket } from "./control.js";
+import { createPeer, negotiate, closePeer } from "./rtc.js";
+import { backoffMs, sleep } from "../common/timing.js";
+
+export const CONNECT_TIMEOUT_MS = 20000; // offer sent → pc "connected", else retry
+export const DISCONNECT_GRACE_MS = 2000; // "disconnected" often heals by itself; wait this long first
+const TERMINAL = new Set(["completed", "declined", "expired", "revoked"]);
+
+class FatalError extends Error {
+  constructor(kind, detail) {
+    super(kind);
+    this.kind = kind; // "link" (ApiError in detail) | "status" (CandidateState in detail)
+    this.detail = detail;
+  }
+}
+
+export class Session {
+  /**
+   * @param {object} o
+   * @param {ReturnType<import("./api.js").createApi>} o.api
+   * @param {string} o.token
+   * @param {MediaStream} o.stream
+   * @param {RTCIceServer[]} [o.iceServers]
+   * @param {(msg: object) => void} [o.onMessage]   every control-socket message
+   * @param {(link: object) => void} [o.onLinkChange]
+   * @param {() => void} [o.onSocketOpen]           after each (re)connect of the socket
+   * @param {(kind: string, detail: any) => void} [o.onFatal]  link unusable / interview over
+   */
+  constructor({ api, token, stream, iceServers = [], onMessage, onLinkChange, onSocketOpen, onFatal }) {
+    this.api = api;
+    this.token = token;
+    this.stream = stream;
+    this.iceServers = iceServers;
+    this.onMessage = onMessage || (() => {});
+    this.onLinkChange = onLinkChange || (() => {});
+    this.onSocketOpen = onSocketOpen || (() => {});
+    this.onFatal = onFatal || (() => {});
+    this.socket = null;
+    this.pc = null;
+    this.stopped = false;
+    this.started = false;
+    this.attempt = 0;
+    this.failures = 0; // connection attempts that failed since the last success
+    this.everConnected = false;
+    this.lastError = null;
+    this.disconnectedSince = 0;
+    this.waiters = new Set();
+    this.lastLinkKey = "";
+  }
+
+  /** {socket: bool, rtc: RTCPeerConnectionState|"none", up: bool, failures, everConnected} */
+  get link() {
+    const rtc = this.pc ? this.pc.connectionState : "none";
+    const socket = !!this.socket && this.socket.isOpen;
+    return { socket, rtc, up: socket && rtc === "connected", failures: this.failures, everConnected: this.everConnected };
+  }
+
+  setIceServers(list) {
+    if (Array.isArray(list)) this.iceServers = list;
+  }
+
+  start() {
+    if (this.started) return;
+    this.started = true;
+    this.loop();
+  }
+
+  stop() {
+    this.stopped = true;
+    closePeer(this.pc);
+    this.pc = null;
+    if (this.socket) this.socket.close();
+    this.socket = null;
+    this.changed();
+  }
+
+  /** Send on the control socket; false if it is not open right now. */
+  send(msg) {
+    return !!this.socket && this.socket.send(msg);
+  }
+
+  // ---- internals -------------------------------------------------------------------------
+
+  changed() {
+    for (const w of [...this.waiters]) w();
+    const link = this.link;
+    const key = `${link.socket}|${link.rtc}|${link.failures}|${this.stopped}`;
+    if (key !== this.lastLinkKey) {
+      this.lastLinkKey = key;
+      this.onLinkChange(link);
+    }
+  }
+
+  /** Wait until check() returns a non-undefined value (returned) or throws; re-checked on changes. */
+  waitFor(check, timeoutMs = 0) {
+    return new Promise((resolve, reject) => {
+      let timer = null;
+      const waiter = () => {
+        let out;
+        try {
+          out = check();
+        } catch (err) {
+          finish();
+          reject(err);
+          return;
+        }
+        if (out !== undefined) {
+          finish();
+          resolve(out);
+        }
+      };
+      const finish = () => {
+        this.waiters.delete(waiter);
+        if (timer) clearTimeout(timer);
+      };
+      this.waiters.add(waiter);
+      if (timeoutMs) {
+        timer = setTimeout(() => {
+          finish();
+          reject(new Error("timed out"));
+        }, timeoutMs);
+      }
+      waiter();
+    });
+  }
+
+  async loop() {
+    while (!this.stopped) {
+      try {
+        if (this.failures > 0 || this.everConnected) await this.checkState();
+        if (!this.socket || !this.socket.isOpen) await this.openSocket();
+        await this.openPeer();
+        await this.waitFor(() => {
+          if (this.stopped) return false;
+          if (!this.socket || !this.socket.isOpen) throw new Error("control socket closed");
+          const s = this.pc ? this.pc.connectionState : "closed";
+          if (s === "connected") return true;
+          if (s === "failed" || s === "closed") throw new Error(`peer connection ${s}`);
+          return undefined;
+        }, CONNECT_TIMEOUT_MS);
+        if (this.stopped) break;
+        this.failures = 0;
+        this.attempt = 0;
+        this.everConnected = true;
+        this.changed();
+        await this.waitFor(() => {
+          if (this.stopped) return true;
+          if (!this.socket || !this.socket.isOpen) return true;
+          const s = this.pc ? this.pc.connectionState : "closed";
+          if (s === "failed" || s === "closed") return true;
+          if (s === "disconnected" && Date.now() - this.disconnectedSince >= DISCONNECT_GRACE_MS) return true;
+          return undefined;
+        });
+      } catch (err) {
+        if (err instanceof FatalError) {
+          this.stop();
+          this.onFatal(err.kind, err.detail);
+          return;
+        }
+        this.lastError = err;
+        this.failures += 1;
+      }
+      if (this.stopped) break;
+      // Tear down what is broken: always the pc; the socket only if it is gone.
+      closePeer(this.pc);
+      this.pc = null;
+      if (this.socket && !this.socket.isOpen) {
+        this.socket.close();
+        this.socket = null;
+      }
+      this.changed();
+      await sleep(backoffMs(this.attempt));
+      this.attempt += 1;
+    }
+  }
+
+  /** Before reconnecting, ask the server whether the link is still usable and the interview still live. */
+  async checkState() {
+    let state;
+    try {
+      state = await this.api.state();
+    } catch (err) {
+      if (err instanceof ApiError && err.isLinkProblem) throw new FatalError("link", err);
+      throw err; // network trouble: just retry later
+    }
+    if (state && TERMINAL.has(state.status)) throw new FatalError("status", state);
+    if (state && Array.isArray(state.ice_servers)) this.iceServers = state.ice_servers;
+  }
+
+  async openSocket() {
+    const socket = new ControlSocket(this.token, {
+      onMessage: (msg) => this.onMessage(msg),
+      onClose: () => this.changed(),
+    });
+    this.socket = socket;
+    this.changed();
+    await socket.open();
+    this.changed();
+    this.onSocketOpen();
+  }
+
+  async openPeer() {
+    closePeer(this.pc);
+    const pc = createPeer(this.stream, this.iceServers);
+    this.pc = pc;
+    this.disconnectedSince = 0;
+    pc.addEventListener("connectionstatechange", () => {
+      if (this.pc !== pc) return;
+      if (pc.connectionState === "disconnected") {
+        this.disconnectedSince = Date.now();
+        setTimeout(() => this.changed(), DISCONNECT_GRACE_MS + 50);
+      } else {
+        this.disconnectedSince = 0;
+      }
+      this.changed();
+    });
+    this.changed();
+    await negotiate(pc, this.api, { socketOpen: () => !!this.socket && this.socket.isOpen });
+  }
+}
