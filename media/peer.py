@@ -99,6 +99,13 @@ class LivePeer:
             transceiver.direction = "recvonly"
             install_tap(transceiver.receiver, kind, self._count_and_forward)
             if kind == "video":
+                # The recorder remuxes VP8 as received; other codecs would need re-encoding.
+                vp8 = [
+                    c
+                    for c in RTCRtpReceiver.getCapabilities("video").codecs
+                    if c.mimeType.lower() in ("video/vp8", "video/rtx")
+                ]
+                transceiver.setCodecPreferences(vp8)
                 self._video_receiver = transceiver.receiver
         if not kinds:
             raise SdpError("the offer carries no audio or video")

@@ -70,12 +70,12 @@ async def candidate_interview(request: web.Request, *, allow_query: bool = False
         interview = await svc.store.get_interview(claims.interview_id)
     except NotFound:
         raise ApiError(401, "bad_token", "the invitation link is not valid") from None
-    if interview["nonce"] != claims.nonce:
+    if interview["nonce"] != claims.nonce or claims.expires_at != int(interview["expires_at"]):
         raise ApiError(401, "bad_token", "the invitation link is not valid")
     status = Status(interview["status"])
     if status is Status.REVOKED:
         raise ApiError(410, "revoked", "this invitation has been withdrawn")
-    if claims.expires_at < time.time() and status is not Status.COMPLETED:
+    if interview["expires_at"] < time.time() and status is not Status.COMPLETED:
         if status is not Status.EXPIRED:
             change = await svc.store.set_status(interview["id"], Status.EXPIRED, "system")
             if change is not None:

@@ -69,7 +69,9 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps(result, ensure_ascii=False))
         else:
             print(f"Admin page: {result['admin_url']}")
-            print(f"  username: {result['admin']['username']}  password: {result['admin']['password']}")
+            print(
+                f"  username: {result['admin']['username']}  password: {result['admin']['password']}"
+            )
             print("Candidate links:")
             for inv in result["invitations"]:
                 print(f"  {inv['name']}: {inv['url']}")
