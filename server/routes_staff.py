@@ -136,7 +136,7 @@ async def import_questions(request: web.Request) -> web.Response:
     user = await staff_user(request, CAN_MANAGE_JOBS)
     filename, content = await read_upload(request)
     try:
-        rows = questionbank.parse_import(filename, content)
+        rows = await asyncio.to_thread(questionbank.parse_import, filename, content)
     except questionbank.ImportValidationError as exc:
         raise ApiError(
             422,

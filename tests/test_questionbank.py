@@ -302,7 +302,7 @@ def test_json_import_wrapped_bare_and_exported() -> None:
 
 def test_xlsx_import_with_numeric_cells() -> None:
     header = list(CSV_COLUMNS)
-    row = [GOOD_ROW[c] for c in CSV_COLUMNS]
+    row: list[Any] = [GOOD_ROW[c] for c in CSV_COLUMNS]
     row[CSV_COLUMNS.index("prep_s")] = 60
     row[CSV_COLUMNS.index("answer_s")] = 180.0
     text_row = [TEXT_ROW[c] or None for c in CSV_COLUMNS]

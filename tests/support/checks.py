@@ -82,7 +82,13 @@ def transcribe(source: Path | str | npt.NDArray[np.float32]) -> str:
     """Transcribe a file or a float32 16 kHz mono array with tiny.en (beam 1, no VAD)."""
     audio = source if isinstance(source, np.ndarray) else decode_audio(source)
     segments, _info = load_whisper().transcribe(
-        audio, beam_size=WHISPER_BEAM_SIZE, language="en", vad_filter=False
+        audio,
+        beam_size=WHISPER_BEAM_SIZE,
+        language="en",
+        vad_filter=False,
+        # a recording may start mid-sentence; conditioning on that garbled start
+        # makes Whisper repeat the same mistake on every later repetition
+        condition_on_previous_text=False,
     )
     return " ".join(seg.text.strip() for seg in segments).strip()  # consumes the generator
 

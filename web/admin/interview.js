@@ -5,8 +5,8 @@ import { API } from './api.js';
 import { t, pick } from './i18n.js';
 import { statusBadge, fmtDate, languageName, errorBanner, notice, pageHeader, confirmDialog, TERMINAL, timeEl } from './ui.js';
 
-const name = (iv) => iv.candidate_name ?? iv.name ?? '';
-const email = (iv) => iv.email ?? iv.candidate_email ?? '';
+const name = (iv) => iv.candidate_name ?? iv.name ?? (iv.candidate && iv.candidate.name) ?? '';
+const email = (iv) => iv.email ?? iv.candidate_email ?? (iv.candidate && iv.candidate.email) ?? '';
 
 /** recording_urls may be a list of strings or of {url, kind|label}. */
 function urlsOf(value) {
@@ -84,7 +84,7 @@ export function renderInterview(main, ctx, interviewId) {
     const info = [
       ['col.status', statusHolder],
       ['col.email', email(iv) || '—'],
-      ['invite.phone', iv.phone || '—'],
+      ['iv.phone', iv.phone || (iv.candidate && iv.candidate.phone) || '—'],
       ['invite.language', languageName(iv.language)],
       ['col.created', fmtDate(iv.created_at)],
       ['col.updated', fmtDate(iv.updated_at)],
@@ -102,7 +102,11 @@ export function renderInterview(main, ctx, interviewId) {
       replace(answers, h('p', { class: 'card muted', testid: 'no-answers', text: t('iv.noAnswers') }));
     } else {
       replace(answers, h('h2', { class: 'section-title', text: t('iv.answers') }), list.map((a, i) => {
-        const q = a.question || {};
+        // `question` is either the question's {zh, en} text or a full Question object.
+        const rawQ = a.question || {};
+        const isText = typeof rawQ === 'string' || rawQ.zh !== undefined || rawQ.en !== undefined;
+        const q = isText ? { text: typeof rawQ === 'string' ? { zh: rawQ } : rawQ } : rawQ;
+        const media = a.media || q.media;
         const index = a.index ?? i;
         const urls = urlsOf(a.recording_urls || (byIndex && byIndex[index]));
         const text = q.text || {};
@@ -112,9 +116,10 @@ export function renderInterview(main, ctx, interviewId) {
             h('div', {},
               h('div', { class: 'q-meta' },
                 a.section || q.section ? h('span', { class: 'badge', text: t(`section.${a.section || q.section}`) }) : null,
-                q.media ? h('span', { class: `badge media media-${q.media}`, text: t(`media.${q.media}`) }) : null,
+                media ? h('span', { class: `badge media media-${media}`, text: t(`media.${media}`) }) : null,
                 q.prep_s !== undefined ? h('span', { class: 'q-times', text: t('q.times', { prep: q.prep_s, answer: q.answer_s }) }) : null,
-                a.status ? h('span', { class: 'badge subtle', text: a.status }) : null),
+                a.status ? h('span', { class: 'badge subtle', text: t(`answer.${a.status}`, {}, a.status) }) : null,
+                a.end_reason ? h('span', { class: 'muted small', text: t(`end.${a.end_reason}`, {}, a.end_reason) }) : null),
               h('p', { class: 'q-text' }, pick(text) || a.question_id || q.id || ''),
               text.zh && text.en ? h('p', { class: 'muted small', text: pick(text) === text.zh ? text.en : text.zh }) : null)),
           timesOf(a),

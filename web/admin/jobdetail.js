@@ -41,7 +41,7 @@ export function renderJobDetail(main, ctx, jobId) {
 
   replace(main, head, meta, banner, countsCard,
     h('div', { class: 'grid two' }, invite, bulk),
-    interviewsCard, configCard);
+    bulk.resultsCard, interviewsCard, configCard);
 
   let rowsById = new Map();
 
@@ -64,7 +64,8 @@ export function renderJobDetail(main, ctx, jobId) {
       replace(interviewsBody, h('p', { class: 'empty muted', testid: 'interviews-empty', text: t('detail.noCandidates') }));
       return;
     }
-    list.sort((a, b) => String(b.created_at || '').localeCompare(String(a.created_at || '')));
+    const ts = (v) => (typeof v === 'number' ? v * (v < 1e12 ? 1000 : 1) : Date.parse(v) || 0);
+    list.sort((a, b) => ts(b.created_at) - ts(a.created_at));
     const rows = list.map((s) => {
       const id = summaryId(s);
       const statusCell = h('td', { testid: 'interview-status', dataset: { label: t('col.status') } }, statusBadge(s.status));
@@ -135,7 +136,10 @@ export function renderJobDetail(main, ctx, jobId) {
     if (job.counts && !ctx.live.topics.get(`job:${jobId}`)?.counts) chips.update(job.counts);
     invite.setDefaultLanguage(job.language);
     try { await loadCompetencies(); } catch { /* names fall back to ids */ }
-    if (ctx.alive) renderConfig(configCard, job);
+    // The plan holds question ids: resolve their text from the bank (ids shown if that fails).
+    let bank = new Map();
+    try { bank = new Map((await API.questions()).map((q) => [q.id, q])); } catch { /* ids only */ }
+    if (ctx.alive) renderConfig(configCard, job, bank);
   }).catch((e) => {
     if (!ctx.alive) return;
     replace(head, ...pageHeader(t('detail.notFound'), back).childNodes);
@@ -146,7 +150,7 @@ export function renderJobDetail(main, ctx, jobId) {
   return () => unsub();
 }
 
-function renderConfig(card, job) {
+function renderConfig(card, job, bank) {
   const comps = (job.competencies || []).map((c) => h('li', {},
     h('span', { text: competencyName(c.id, c.name) }), ' ',
     h('span', { class: 'muted', text: `× ${Number(c.weight).toFixed(2)}` })));
@@ -154,8 +158,11 @@ function renderConfig(card, job) {
     const entry = (job.plan || []).find((p) => p.section === section) || { questions: [] };
     return h('div', { class: 'plan-summary' },
       h('h3', { text: t(`section.${section}`) }),
-      h('ol', {}, (entry.questions || []).map((q) => h('li', {},
-        typeof q === 'string' ? h('code', { text: q }) : h('span', { text: pick(q.text || {}) || q.id })))));
+      h('ol', {}, (entry.questions || []).map((ref) => {
+        const q = typeof ref === 'string' ? bank.get(ref) : ref;
+        const id = typeof ref === 'string' ? ref : ref.id;
+        return h('li', {}, q && q.text ? h('span', { text: pick(q.text) }) : null, ' ', h('code', { class: 'q-id', text: id }));
+      })));
   });
   card.append(
     job.description ? h('p', { class: 'description', text: job.description }) : null,
@@ -273,10 +280,13 @@ function bulkSection(ctx, jobId, state, onCreated) {
     type: 'button', class: 'btn ghost small', testid: 'bulk-template', text: t('bulk.template'),
     on: { click: () => downloadText('invitations-template.csv', toCsv(['name', 'email', 'phone', 'language'], [['张三', 'zhangsan@example.com', '13800000000', 'zh-CN'], ['Jane Doe', 'jane@example.com', '', 'en']])) },
   });
+  // Results (links table or row errors) go into a full-width card below the forms.
   const out = h('div', { class: 'result', 'aria-live': 'polite' });
+  const resultsCard = h('section', { class: 'card', testid: 'bulk-result', 'aria-label': t('bulk.title'), hidden: true }, out);
+  const setOut = (...nodes) => { replace(out, ...nodes); resultsCard.hidden = nodes.length === 0; };
 
   const showCreated = (created) => {
-    if (!created) { replace(out); return; }
+    if (!created) { setOut(); return; }
     const dl = h('button', {
       type: 'button', class: 'btn small', testid: 'download-links', text: t('bulk.download'),
       on: {
@@ -285,7 +295,7 @@ function bulkSection(ctx, jobId, state, onCreated) {
           created.map((c) => [c.name, c.email, absoluteUrl(c.url), c.expires_at, c.interview_id]))),
       },
     });
-    replace(out,
+    setOut(
       h('div', { class: 'card-head' }, h('p', { class: 'ok-text', testid: 'bulk-count', text: t('bulk.created', { n: created.length }) }), dl),
       h('div', { class: 'table-wrap' }, h('table', { class: 'table links', testid: 'bulk-links' },
         h('thead', {}, h('tr', {}, ['col.name', 'col.email', 'invite.link', 'col.expires'].map((k) => h('th', { scope: 'col', text: t(k) })))),
@@ -297,7 +307,7 @@ function bulkSection(ctx, jobId, state, onCreated) {
   };
   showCreated(state.bulk);
 
-  const form = h('form', { class: 'stack', novalidate: true }, file.wrap, h('div', { class: 'form-actions' }, submit, template), out);
+  const form = h('form', { class: 'stack', novalidate: true }, file.wrap, h('div', { class: 'form-actions' }, submit, template));
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     showError(file.error, []);
@@ -315,16 +325,18 @@ function bulkSection(ctx, jobId, state, onCreated) {
       if (!ctx.alive) return;
       state.bulk = null;
       if (e instanceof ApiError && e.errors.length) {
-        replace(out,
+        setOut(
           h('p', { class: 'form-error', role: 'alert', testid: 'bulk-error', text: t('bulk.invalid', { n: e.errors.length }) }),
           errorTable(e.errors, { testid: 'bulk-errors' }));
       } else {
-        replace(out, h('p', { class: 'form-error', role: 'alert', testid: 'bulk-error', text: e.status === 0 ? t('err.network') : e.message }));
+        setOut(h('p', { class: 'form-error', role: 'alert', testid: 'bulk-error', text: e.status === 0 ? t('err.network') : e.message }));
       }
     } finally {
       submit.disabled = false;
     }
   });
-  return h('section', { class: 'card', 'aria-labelledby': 'bulk-h' },
+  const section = h('section', { class: 'card', 'aria-labelledby': 'bulk-h' },
     h('h2', { id: 'bulk-h', class: 'card-title', text: t('bulk.title') }), form);
+  section.resultsCard = resultsCard;
+  return section;
 }

@@ -46,7 +46,7 @@ export function renderJobForm(main, ctx) {
 
   // ---------- basics ----------
   const title = field(t('form.title'), h('input', { type: 'text', name: 'title', required: true, value: d.title, testid: 'job-title-input' }), { errorKey: 'title' });
-  const dept = field(t('form.department'), h('input', { type: 'text', name: 'department', value: d.department, testid: 'job-department' }), { errorKey: 'department' });
+  const dept = field(t('form.department'), h('input', { type: 'text', name: 'department', required: true, value: d.department, testid: 'job-department' }), { errorKey: 'department' });
   const langSel = h('select', { name: 'language', testid: 'job-language' },
     h('option', { value: 'zh-CN', text: t('lang.zh') }), h('option', { value: 'en', text: t('lang.en') }));
   langSel.value = d.language;
@@ -99,7 +99,7 @@ export function renderJobForm(main, ctx) {
         renderComps();
         if (c.custom) compRows.querySelector(`[data-testid="comp-custom-${i}"]`)?.focus();
       });
-      const idIn = h('input', { type: 'text', value: c.id, testid: `comp-custom-${i}`, placeholder: t('form.customId'), 'aria-label': t('form.customIdN', { n: i + 1 }), pattern: '[a-z0-9_\\-]+' });
+      const idIn = h('input', { type: 'text', value: c.id, testid: `comp-custom-${i}`, placeholder: t('form.customId'), 'aria-label': t('form.customIdN', { n: i + 1 }), pattern: '[a-z][a-z0-9_]{1,40}' });
       idIn.addEventListener('input', () => { c.id = idIn.value.trim(); });
       const zhIn = h('input', { type: 'text', value: c.nameZh, placeholder: t('form.nameZh'), 'aria-label': `${t('form.nameZh')} ${i + 1}`, lang: 'zh-CN' });
       zhIn.addEventListener('input', () => { c.nameZh = zhIn.value; });
@@ -274,10 +274,12 @@ export function renderJobForm(main, ctx) {
   function validate() {
     const errs = [];
     if (!d.title.trim()) errs.push({ key: 'title', message: t('v.required') });
+    if (!d.department.trim()) errs.push({ key: 'department', message: t('v.required') });
     if (!d.comps.length) errs.push({ key: 'competencies', message: t('v.oneCompetency') });
     const seen = new Set();
     d.comps.forEach((c, i) => {
       if (!c.id) errs.push({ key: 'competencies', row: i, message: t('v.compId', { n: i + 1 }) });
+      else if (c.custom && !/^[a-z][a-z0-9_]{1,40}$/.test(c.id)) errs.push({ key: 'competencies', row: i, message: t('v.compIdFormat', { id: c.id }) });
       else if (seen.has(c.id)) errs.push({ key: 'competencies', row: i, message: t('v.compDup', { id: c.id }) });
       seen.add(c.id);
       const w = Number.parseFloat(c.weight);

@@ -115,7 +115,9 @@ export class LiveClient {
       if (this.ws !== ws) return;
       this.ws = null;
       if (!this.running) return;
-      if (ev.code === 4401 || ev.code === 4403 || ev.code === 1008) this.onAuthProblem(ev.code);
+      // An explicit auth close, or a handshake that never opened (e.g. HTTP 401 on upgrade):
+      // let the app re-check the token with a REST call (a 401 there shows the login page).
+      if (ev.code === 4401 || ev.code === 4403 || ev.code === 1008 || !this.openedAt) this.onAuthProblem(ev.code);
       if (this.openedAt && Date.now() - this.openedAt >= STABLE_MS) this.attempt = 0;
       this.openedAt = 0;
       this._scheduleReconnect();

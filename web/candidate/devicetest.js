@@ -112,7 +112,7 @@ export function createDeviceTest(ctx) {
     } catch (err) {
       const reason = err.reason || "other";
       set("camera", "failure", `camera.${reason}`, {}, `camera.${reason}.advice`);
-      set("microphone", "failure", "mic.unavailable", {}, `camera.${reason}.advice`);
+      set("microphone", "failure", "mic.unavailable"); // the camera row carries the advice
       set("webrtc", "pending", "webrtc.waiting");
       return false;
     }
@@ -187,7 +187,10 @@ export function createDeviceTest(ctx) {
     }
     if (!webrtcSince) webrtcSince = performance.now();
     const failedLong = performance.now() - webrtcSince > WEBRTC_FAIL_AFTER_MS;
-    if (link && (link.failures > 0 || failedLong)) {
+    if (link && link.errorStatus === 503) {
+      // Admission control: the server is full right now; the session keeps retrying.
+      set("webrtc", "warning", "webrtc.busy", {}, "webrtc.busy.advice");
+    } else if (link && (link.failures > 0 || failedLong)) {
       set("webrtc", "failure", "webrtc.failed", {}, "webrtc.failed.advice");
     } else {
       set("webrtc", "pending", "webrtc.pending");

@@ -97,6 +97,8 @@ const zh = {
   "webrtc.pending": "正在连接面试服务器…",
   "webrtc.ok": "已连接到服务器。",
   "webrtc.failed": "无法建立实时音视频连接。",
+  "webrtc.busy": "面试服务器当前繁忙。",
+  "webrtc.busy.advice": "请稍候，我们会自动重试；如长时间无法连接，请稍后再打开此链接。",
   "webrtc.failed.advice": "您所在的网络可能阻止了实时音视频（公司或学校网络较常见）。请换一个网络试试，例如家庭 Wi-Fi 或手机热点。我们会继续自动重试。",
 
   "section.self_intro": "自我介绍",
@@ -234,6 +236,8 @@ const en = {
   "webrtc.pending": "Connecting to the interview server…",
   "webrtc.ok": "Connected to the server.",
   "webrtc.failed": "A real-time audio/video connection couldn't be made.",
+  "webrtc.busy": "The interview server is busy right now.",
+  "webrtc.busy.advice": "Please wait: we keep retrying automatically. If it doesn't connect for a long time, open this link again later.",
   "webrtc.failed.advice": "Your network may block real-time media (common on company or school networks). Try another network, such as home Wi-Fi or a phone hotspot. We keep retrying automatically.",
 
   "section.self_intro": "Self-introduction",

@@ -57,7 +57,8 @@ export class Session {
   get link() {
     const rtc = this.pc ? this.pc.connectionState : "none";
     const socket = !!this.socket && this.socket.isOpen;
-    return { socket, rtc, up: socket && rtc === "connected", failures: this.failures, everConnected: this.everConnected };
+    const errorStatus = this.lastError instanceof ApiError ? this.lastError.status : null;
+    return { socket, rtc, up: socket && rtc === "connected", failures: this.failures, everConnected: this.everConnected, errorStatus };
   }
 
   setIceServers(list) {
@@ -146,6 +147,7 @@ export class Session {
         if (this.stopped) break;
         this.failures = 0;
         this.attempt = 0;
+        this.lastError = null;
         this.everConnected = true;
         this.changed();
         await this.waitFor(() => {

@@ -1,0 +1,139 @@
+"""A scripted candidate: a real aiortc peer streaming files through the real candidate API."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc.contrib.media import MediaPlayer
+
+from tests.support.tracks import LoopingVideoTrack
+
+CONNECT_TIMEOUT_S = 15.0
+
+
+class ScriptedCandidate:
+    """Walks consent → device check → interview like the browser page does."""
+
+    def __init__(
+        self, http: aiohttp.ClientSession, base_url: str, token: str, video: Path, audio: Path
+    ) -> None:
+        self.http = http
+        self.base_url = base_url
+        self.token = token
+        self.video = video
+        self.audio = audio
+        self.pc: RTCPeerConnection | None = None
+        self.ws: aiohttp.ClientWebSocketResponse | None = None
+        self.messages: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.last_state: dict[str, Any] = {}
+        self._reader: asyncio.Task[None] | None = None
+        self._players: list[MediaPlayer] = []
+        self._video_track: LoopingVideoTrack | None = None
+
+    async def api(self, method: str, path: str, **kwargs: Any) -> Any:
+        headers = {"Authorization": f"Bearer {self.token}"}
+        async with self.http.request(method, self.base_url + path, headers=headers, **kwargs) as r:
+            body = await r.json(content_type=None)
+            if r.status >= 400:
+                raise AssertionError(f"{method} {path}: {r.status} {body}")
+            return body
+
+    async def consent(self) -> dict[str, Any]:
+        await self.api("GET", "/api/candidate/state")
+        return dict(
+            await self.api(
+                "POST",
+                "/api/candidate/consent",
+                json={"decision": "accept", "recording": True, "analysis": True},
+            )
+        )
+
+    async def connect(self) -> None:
+        """Open the control socket, then a new peer connection (also used to resume)."""
+        self.ws = await self.http.ws_connect(
+            f"{self.base_url}/ws/candidate?token={self.token}".replace("http", "ws", 1)
+        )
+        self._reader = asyncio.create_task(self._read(self.ws), name="candidate-reader")
+        pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        self.pc = pc
+        video = LoopingVideoTrack(self.video)
+        audio = MediaPlayer(str(self.audio), loop=True)
+        self._players = [audio]
+        self._video_track = video
+        assert audio.audio is not None
+        pc.addTransceiver(video, direction="sendonly")
+        pc.addTransceiver(audio.audio, direction="sendonly")
+        connected = asyncio.Event()
+
+        @pc.on("connectionstatechange")
+        def _changed() -> None:
+            if pc.connectionState == "connected":
+                connected.set()
+
+        await pc.setLocalDescription(await pc.createOffer())
+        answer = await self.api(
+            "POST",
+            "/api/candidate/offer",
+            json={"type": "offer", "sdp": pc.localDescription.sdp},
+        )
+        await pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], answer["type"]))
+        await asyncio.wait_for(connected.wait(), CONNECT_TIMEOUT_S)
+
+    async def device_check(self) -> None:
+        await self.api(
+            "POST",
+            "/api/candidate/device-check",
+            json={"camera": True, "microphone": True, "webrtc": True, "rtt_ms": 1, "upload_kbps": 9e4},
+        )
+
+    async def send(self, message: dict[str, Any]) -> None:
+        assert self.ws is not None
+        await self.ws.send_str(json.dumps(message))
+
+    async def _read(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        async for msg in ws:
+            if msg.type is aiohttp.WSMsgType.TEXT:
+                data = json.loads(msg.data)
+                if data.get("type") == "state":
+                    self.last_state = data
+                await self.messages.put(data)
+
+    async def wait_for(self, predicate: Any, timeout_s: float = 30.0) -> dict[str, Any]:
+        """The first server message (state/tick/...) for which ``predicate`` is true."""
+        async with asyncio.timeout(timeout_s):
+            while True:
+                message = await self.messages.get()
+                if predicate(message):
+                    return message
+
+    async def wait_phase(self, index: int, phase: str, timeout_s: float = 30.0) -> dict[str, Any]:
+        def match(m: dict[str, Any]) -> bool:
+            cur = m.get("current") if m.get("type") == "state" else None
+            return bool(cur and cur["index"] == index and cur["phase"] == phase and not cur["paused"])
+
+        return await self.wait_for(match, timeout_s)
+
+    async def disconnect(self) -> None:
+        """Drop everything abruptly, as a closed tab does."""
+        if self.ws is not None:
+            await self.ws.close()
+        if self._reader is not None:
+            self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reader
+        if self.pc is not None:
+            await self.pc.close()
+        if self._video_track is not None:
+            self._video_track.stop()
+        for player in self._players:
+            for track in (player.audio, player.video):
+                if track is not None:
+                    track.stop()
+        self.ws = self.pc = self._reader = None
+        self.messages = asyncio.Queue()

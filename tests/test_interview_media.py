@@ -1,0 +1,184 @@
+"""A whole interview over real WebRTC (aiortc candidate ↔ server), recordings checked for content."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from server.models import Role
+from tests.support.candidate import ScriptedCandidate
+from tests.support.checks import count_frames_with_face, decode_ok, transcribe, windowed_wer
+from tests.support.media import face_y4m, speech_wav
+from tests.support.server import RunningServer
+
+SENTENCE = (
+    "I have worked in public service for five years and I enjoy helping people solve their problems."
+)
+ANSWER_S = 18
+"""Long enough to hold one whole sentence (7.3 s + 1 s pause) wherever the loop starts."""
+MAX_WER = 0.2
+
+
+def question(section: str, media: str, answer_s: int, prep_s: int = 1) -> dict[str, Any]:
+    return {
+        "section": section,
+        "text": {"en": f"A {section} question", "zh": f"{section} 题目"},
+        "competencies": ["expression"],
+        "rubric": [{"en": "clear answer", "zh": "回答清楚"}],
+        "prep_s": prep_s,
+        "answer_s": answer_s,
+        "media": media,
+    }
+
+
+async def short_job(server: RunningServer, token: str, answer_s: tuple[int, int, int]) -> str:
+    ids = []
+    for section, media, seconds in zip(
+        ("self_intro", "structured", "professional"), ("video", "video", "text"), answer_s, strict=True
+    ):
+        q = await server.call("POST", "/api/questions", token=token, json=question(section, media, seconds), expect=201)
+        ids.append(q["id"])
+    job = await server.call(
+        "POST",
+        "/api/jobs",
+        token=token,
+        json={
+            "title": "Clerk",
+            "department": "Office",
+            "language": "en",
+            "competencies": [{"id": "expression", "weight": 1.0}],
+            "plan": [
+                {"section": "self_intro", "questions": [ids[0]]},
+                {"section": "structured", "questions": [ids[1]]},
+                {"section": "professional", "questions": [ids[2]]},
+            ],
+        },
+        expect=201,
+    )
+    return str(job["id"])
+
+
+@pytest.fixture
+def media_files(tmp_path: Path) -> tuple[Path, Path]:
+    return face_y4m(tmp_path / "face.y4m", seconds=4.0), speech_wav(SENTENCE, tmp_path / "speech.wav")
+
+
+async def invite(server: RunningServer, token: str, job_id: str) -> tuple[str, str]:
+    inv = await server.call(
+        "POST", f"/api/jobs/{job_id}/invitations", token=token,
+        json={"name": "Test Candidate", "email": "t@example.com"}, expect=201,
+    )
+    return inv["interview_id"], inv["url"].rsplit("/i/", 1)[1]
+
+
+async def download(server: RunningServer, url: str, dest: Path) -> Path:
+    async with server.http.get(url) as resp:
+        assert resp.status == 200, resp.status
+        dest.write_bytes(await resp.read())
+    return dest
+
+
+async def test_full_interview_is_recorded(
+    server: RunningServer, media_files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    admin = await server.add_staff("admin", Role.ADMIN)
+    job_id = await short_job(server, admin, (60, ANSWER_S, 60))
+    interview_id, token = await invite(server, admin, job_id)
+    cand = ScriptedCandidate(server.http, server.base_url, token, *media_files)
+    await cand.consent()
+    await cand.connect()
+    await cand.device_check()
+    await cand.send({"type": "start_interview"})
+    try:
+        # Q1: skip prep, answer, finish early
+        await cand.wait_phase(0, "prep")
+        await cand.send({"type": "scratchpad", "index": 0, "text": "STAR: situation, task"})
+        await cand.wait_for(lambda m: m.get("type") == "saved")
+        await cand.send({"type": "start_answer"})
+        await cand.wait_phase(0, "answer")
+        await asyncio.sleep(ANSWER_S)
+        await cand.send({"type": "finish_answer"})
+        # Q2: prep runs out by itself, then the answer time runs out
+        await cand.wait_phase(1, "answer", timeout_s=10)
+        await cand.wait_phase(2, "prep", timeout_s=ANSWER_S + 8)
+        # Q3: text answer
+        await cand.wait_phase(2, "answer", timeout_s=10)
+        await cand.send({"type": "text_answer", "index": 2, "text": "=SUMIFS(C:C,A:A,\"East\")"})
+        await cand.wait_for(lambda m: m.get("type") == "saved")
+        await asyncio.sleep(ANSWER_S)
+        await cand.send({"type": "finish_answer"})
+        await cand.wait_for(lambda m: m.get("type") == "completed", timeout_s=10)
+    finally:
+        await cand.disconnect()
+
+    detail = await server.call("GET", f"/api/interviews/{interview_id}", token=admin)
+    assert detail["status"] == "completed"
+    answers = detail["answers"]
+    assert [a["status"] for a in answers] == ["done", "done", "done"]
+    assert [a["end_reason"] for a in answers] == ["finished", "time_up", "finished"]
+    assert answers[0]["scratchpad"] == "STAR: situation, task"
+    assert answers[2]["text_answer"] == '=SUMIFS(C:C,A:A,"East")'
+    assert answers[1]["answer_used_s"] == pytest.approx(ANSWER_S, abs=0.5)
+    for answer in answers:
+        assert len(answer["recording_urls"]) == 1
+        path = await download(server, answer["recording_urls"][0], tmp_path / f"{answer['index']}.webm")
+        info = decode_ok(path)
+        assert info["video_width"] == 640 and info["video_frames"] > 10 * ANSWER_S
+        assert info["audio_duration_s"] > ANSWER_S - 2
+        heard = await asyncio.to_thread(transcribe, path)
+        wer = windowed_wer(SENTENCE, heard)
+        assert wer <= MAX_WER, (answer["index"], wer, heard)
+        faces, checked = await asyncio.to_thread(count_frames_with_face, path, max_frames=20)
+        assert faces >= 0.9 * checked, (faces, checked)
+
+    # HR roles do not get recording links; unauthenticated recording access is refused
+    hr = await server.add_staff("hr", Role.HR)
+    detail = await server.call("GET", f"/api/interviews/{interview_id}", token=hr)
+    assert "recording_urls" not in detail["answers"][0]
+    rec_id = detail["answers"][0]["recordings"][0]["id"]
+    await server.call("GET", f"/api/recordings/{rec_id}", expect=401)
+    await server.call("GET", f"/api/recordings/{rec_id}", token=hr, expect=403)
+    await server.call("GET", f"/api/recordings/{rec_id}?exp=9999999999&sub=x&sig=forged", expect=403)
+
+
+async def test_resume_keeps_question_time_and_recording(
+    server: RunningServer, media_files: tuple[Path, Path]
+) -> None:
+    admin = await server.add_staff("admin", Role.ADMIN)
+    job_id = await short_job(server, admin, (60, 30, 60))
+    interview_id, token = await invite(server, admin, job_id)
+    cand = ScriptedCandidate(server.http, server.base_url, token, *media_files)
+    await cand.consent()
+    await cand.connect()
+    await cand.device_check()
+    await cand.send({"type": "start_interview"})
+    await cand.wait_phase(0, "prep")
+    await cand.send({"type": "start_answer"})
+    await cand.wait_phase(0, "answer")
+    await asyncio.sleep(5)
+    tick = await cand.wait_for(lambda m: m.get("type") == "tick")
+    before_s = tick["remaining_s"]
+    await cand.disconnect()
+    await asyncio.sleep(3)  # time passes while disconnected: it must not count
+
+    detail = await server.call("GET", f"/api/interviews/{interview_id}", token=admin)
+    assert detail["current"]["index"] == 0 and detail["current"]["paused"]
+    assert detail["current"]["remaining_s"] == pytest.approx(before_s, abs=2)
+    assert len(detail["answers"][0]["recordings"]) == 1  # the first part is kept
+
+    await cand.connect()
+    state = await cand.wait_phase(0, "answer")
+    assert state["current"]["remaining_s"] == pytest.approx(before_s, abs=2)
+    await asyncio.sleep(2)
+    await cand.send({"type": "finish_answer"})
+    await cand.wait_phase(1, "prep")
+    await cand.disconnect()
+    detail = await server.call("GET", f"/api/interviews/{interview_id}", token=admin)
+    recordings = detail["answers"][0]["recordings"]
+    assert len(recordings) == 2
+    assert sum(r["duration_s"] for r in recordings) == pytest.approx(
+        detail["answers"][0]["answer_used_s"], abs=2.5
+    )
