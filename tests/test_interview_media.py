@@ -159,6 +159,7 @@ async def test_resume_keeps_question_time_and_recording(
     await cand.send({"type": "start_answer"})
     await cand.wait_phase(0, "answer")
     await asyncio.sleep(5)
+    cand.drain()
     tick = await cand.wait_for(lambda m: m.get("type") == "tick")
     before_s = tick["remaining_s"]
     await cand.disconnect()

@@ -104,6 +104,11 @@ class ScriptedCandidate:
                     self.last_state = data
                 await self.messages.put(data)
 
+    def drain(self) -> None:
+        """Forget messages received so far (the next ones are fresh)."""
+        while not self.messages.empty():
+            self.messages.get_nowait()
+
     async def wait_for(self, predicate: Any, timeout_s: float = 30.0) -> dict[str, Any]:
         """The first server message (state/tick/...) for which ``predicate`` is true."""
         async with asyncio.timeout(timeout_s):

@@ -1,0 +1,223 @@
+"""End to end: a real headless Chromium candidate, the real server process, real media checks."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from playwright.async_api import Browser, Page, async_playwright
+
+from tests.support.checks import count_frames_with_face, decode_ok, transcribe, windowed_wer
+from tests.support.media import face_y4m, speech_wav
+from tests.support.process import ServerProcess, server_process
+
+pytestmark = pytest.mark.e2e
+
+CHROMIUM = "/usr/bin/chromium"
+SENTENCE = (
+    "I have worked in public service for five years and I enjoy helping people solve their problems."
+)
+ANSWER_S = 18
+"""Long enough to hold one whole looped sentence (7.3 s + 1 s pause) wherever it starts."""
+MAX_WER = 0.2
+UI_TIMEOUT_MS = 30_000
+
+
+@pytest.fixture(scope="module")
+def media(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    d = tmp_path_factory.mktemp("media")
+    return face_y4m(d / "face.y4m", seconds=4.0), speech_wav(SENTENCE, d / "speech.wav")
+
+
+@pytest.fixture
+def live_server(tmp_path: Path) -> Iterator[ServerProcess]:
+    with server_process(tmp_path / "data") as srv:
+        yield srv
+
+
+@pytest.fixture
+async def browser(media: tuple[Path, Path]) -> AsyncIterator[Browser]:
+    video, audio = media
+    async with async_playwright() as p:
+        b = await p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--use-fake-ui-for-media-stream",
+                "--use-fake-device-for-media-stream",
+                f"--use-file-for-fake-video-capture={video}",
+                f"--use-file-for-fake-audio-capture={audio}",
+                "--allow-loopback-in-peer-connection",
+                "--autoplay-policy=no-user-gesture-required",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        try:
+            yield b
+        finally:
+            await b.close()
+
+
+class Api:
+    def __init__(self, http: aiohttp.ClientSession, srv: ServerProcess) -> None:
+        self.http, self.srv, self.token = http, srv, ""
+
+    async def __call__(self, method: str, path: str, **kwargs: Any) -> Any:
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        async with self.http.request(method, self.srv.base_url + path, headers=headers, **kwargs) as r:
+            body = await r.json(content_type=None)
+            assert r.status < 400, (method, path, r.status, body)
+            return body
+
+    async def login(self) -> None:
+        admin = self.srv.demo["admin"]
+        self.token = (await self("POST", "/api/auth/login", json=admin))["token"]
+
+
+async def three_question_invitation(api: Api, answer_s: int) -> tuple[str, str]:
+    ids = []
+    for section, media in (("self_intro", "video"), ("structured", "video"), ("professional", "text")):
+        q = await api(
+            "POST",
+            "/api/questions",
+            json={
+                "section": section,
+                "text": {"en": f"Please answer the {section} question.", "zh": "请回答。"},
+                "competencies": ["expression"],
+                "rubric": [{"en": "clear", "zh": "清楚"}],
+                "prep_s": 20,
+                "answer_s": answer_s,
+                "media": media,
+            },
+        )
+        ids.append(q["id"])
+    job = await api(
+        "POST",
+        "/api/jobs",
+        json={
+            "title": "E2E clerk",
+            "department": "Office",
+            "language": "en",
+            "competencies": [{"id": "expression", "weight": 1}],
+            "plan": [
+                {"section": "self_intro", "questions": [ids[0]]},
+                {"section": "structured", "questions": [ids[1]]},
+                {"section": "professional", "questions": [ids[2]]},
+            ],
+        },
+    )
+    inv = await api(
+        "POST",
+        f"/api/jobs/{job['id']}/invitations",
+        json={"name": "Browser Candidate", "email": "b@example.com", "language": "en"},
+    )
+    return inv["interview_id"], inv["url"]
+
+
+async def consent_and_device_check(page: Page, url: str) -> None:
+    await page.goto(url)
+    await page.get_by_test_id("consent-recording").check(timeout=UI_TIMEOUT_MS)
+    await page.get_by_test_id("consent-analysis").check()
+    await page.get_by_test_id("consent-accept").click()
+    cont = page.get_by_test_id("device-check-continue")
+    await cont.wait_for(timeout=UI_TIMEOUT_MS)
+    await page.wait_for_function(
+        "document.querySelector('[data-testid=device-check-continue]') &&"
+        " !document.querySelector('[data-testid=device-check-continue]').disabled",
+        timeout=UI_TIMEOUT_MS,
+    )
+    await cont.click()
+
+
+async def remaining_s(page: Page) -> float:
+    value = await page.get_by_test_id("countdown").get_attribute("data-remaining-s")
+    assert value is not None
+    return float(value)
+
+
+async def test_browser_candidate_completes_interview(
+    live_server: ServerProcess, browser: Browser, tmp_path: Path
+) -> None:
+    async with aiohttp.ClientSession() as http:
+        api = Api(http, live_server)
+        await api.login()
+        interview_id, url = await three_question_invitation(api, ANSWER_S)
+        page = await (await browser.new_context()).new_page()
+        await consent_and_device_check(page, url)
+        for index in range(3):
+            await page.get_by_test_id("answer-start").click(timeout=UI_TIMEOUT_MS)
+            await page.get_by_test_id("answer-finish").wait_for(timeout=UI_TIMEOUT_MS)
+            await page.get_by_test_id("scratchpad").fill(f"notes for question {index + 1}")
+            if index == 2:
+                await page.get_by_test_id("text-answer").fill("=VLOOKUP(A2,Sheet2!A:B,2,FALSE)")
+            await asyncio.sleep(ANSWER_S - 3)
+            await page.get_by_test_id("answer-finish").click()
+        await page.get_by_test_id("interview-complete").wait_for(timeout=UI_TIMEOUT_MS)
+
+        detail = await api("GET", f"/api/interviews/{interview_id}")
+        assert detail["status"] == "completed"
+        answers = detail["answers"]
+        assert len(answers) == 3 and all(a["status"] == "done" for a in answers)
+        assert [a["scratchpad"] for a in answers] == [f"notes for question {i}" for i in (1, 2, 3)]
+        assert answers[2]["text_answer"] == "=VLOOKUP(A2,Sheet2!A:B,2,FALSE)"
+        for answer in answers:
+            assert len(answer["recording_urls"]) == 1, answer
+            path = tmp_path / f"answer-{answer['index']}.webm"
+            async with http.get(answer["recording_urls"][0]) as resp:
+                assert resp.status == 200
+                path.write_bytes(await resp.read())
+            info = decode_ok(path)
+            assert info["video_frames"] > 5 * (ANSWER_S - 3), info
+            heard = await asyncio.to_thread(transcribe, path)
+            wer = windowed_wer(SENTENCE, heard)
+            assert wer <= MAX_WER, (answer["index"], wer, heard)
+            faces, checked = await asyncio.to_thread(count_frames_with_face, path, max_frames=20)
+            assert faces >= 0.9 * checked, (faces, checked)
+
+
+async def test_browser_resume_after_closing_the_tab(
+    live_server: ServerProcess, browser: Browser
+) -> None:
+    async with aiohttp.ClientSession() as http:
+        api = Api(http, live_server)
+        await api.login()
+        interview_id, url = await three_question_invitation(api, 90)
+        context = await browser.new_context()
+        page = await context.new_page()
+        await consent_and_device_check(page, url)
+        await page.get_by_test_id("answer-start").click(timeout=UI_TIMEOUT_MS)
+        await page.get_by_test_id("answer-finish").wait_for(timeout=UI_TIMEOUT_MS)
+        await asyncio.sleep(6)
+        before = await remaining_s(page)
+        await context.close()  # the tab is gone mid-answer
+        await asyncio.sleep(4)
+
+        detail = await api("GET", f"/api/interviews/{interview_id}")
+        assert detail["current"]["index"] == 0 and detail["current"]["phase"] == "answer"
+        assert detail["current"]["remaining_s"] == pytest.approx(before, abs=2)
+        assert len(detail["answers"][0]["recordings"]) == 1
+
+        page = await (await browser.new_context()).new_page()
+        await page.goto(url)
+        await page.get_by_test_id("answer-finish").wait_for(timeout=UI_TIMEOUT_MS)
+        await page.wait_for_function(
+            "document.querySelector('[data-testid=phase]')?.dataset.phase === 'answer'",
+            timeout=UI_TIMEOUT_MS,
+        )
+        after = await remaining_s(page)
+        assert after == pytest.approx(before, abs=2)
+        await page.get_by_test_id("answer-finish").click()
+        await page.get_by_test_id("answer-start").wait_for(timeout=UI_TIMEOUT_MS)
+        detail = await api("GET", f"/api/interviews/{interview_id}")
+        assert detail["current"]["index"] == 1
+        recordings = detail["answers"][0]["recordings"]
+        assert len(recordings) == 2  # before and after the drop, both kept
+        assert all(r["duration_s"] > 1 for r in recordings)

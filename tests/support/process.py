@@ -1,0 +1,80 @@
+"""The real server as a subprocess (`interview-live serve`), for end-to-end tests."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tests.support.server import LOOPBACK, free_port
+
+START_TIMEOUT_S = 30.0
+STOP_TIMEOUT_S = 15.0
+CLI = [sys.executable, "-m", "server.cli"]
+
+
+@dataclass
+class ServerProcess:
+    base_url: str
+    data_dir: Path
+    demo: dict[str, Any]
+    log: Path
+
+
+def run_demo(data_dir: Path, port: int) -> dict[str, Any]:
+    out = subprocess.run(
+        [*CLI, "demo", "--data-dir", str(data_dir), "--host", LOOPBACK, "--port", str(port), "--json"],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    return dict(json.loads(out.stdout))
+
+
+@contextmanager
+def server_process(data_dir: Path) -> Iterator[ServerProcess]:
+    """Seed demo data, start ``interview-live serve`` on loopback, stop it afterwards."""
+    port = free_port()
+    demo = run_demo(data_dir, port)
+    log = data_dir / "server.log"
+    base_url = f"http://{LOOPBACK}:{port}"
+    with log.open("wb") as log_file:
+        proc = subprocess.Popen(
+            [*CLI, "serve", "--data-dir", str(data_dir), "--host", LOOPBACK, "--port", str(port),
+             "--ice-host", LOOPBACK],
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        try:
+            deadline = time.monotonic() + START_TIMEOUT_S
+            while True:
+                if proc.poll() is not None:
+                    raise RuntimeError(f"server exited: {log.read_text()[-2000:]}")
+                try:
+                    with urllib.request.urlopen(base_url + "/healthz", timeout=1) as resp:
+                        if resp.status == 200:
+                            break
+                except OSError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise TimeoutError("server did not start")
+                time.sleep(0.2)
+            yield ServerProcess(base_url, data_dir, demo, log)
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
