@@ -100,9 +100,11 @@ class LivePeer:
             install_tap(transceiver.receiver, kind, self._count_and_forward)
             if kind == "video":
                 # The recorder remuxes VP8 as received; other codecs would need re-encoding.
+                capabilities = RTCRtpReceiver.getCapabilities("video")
+                assert capabilities is not None
                 vp8 = [
                     c
-                    for c in RTCRtpReceiver.getCapabilities("video").codecs
+                    for c in capabilities.codecs
                     if c.mimeType.lower() in ("video/vp8", "video/rtx")
                 ]
                 transceiver.setCodecPreferences(vp8)

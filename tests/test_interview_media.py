@@ -14,9 +14,7 @@ from tests.support.checks import count_frames_with_face, decode_ok, transcribe, 
 from tests.support.media import face_y4m, speech_wav
 from tests.support.server import RunningServer
 
-SENTENCE = (
-    "I have worked in public service for five years and I enjoy helping people solve their problems."
-)
+SENTENCE = "I have worked in public service for five years and I enjoy helping people solve their problems."
 ANSWER_S = 18
 """Long enough to hold one whole sentence (7.3 s + 1 s pause) wherever the loop starts."""
 MAX_WER = 0.2
@@ -37,9 +35,18 @@ def question(section: str, media: str, answer_s: int, prep_s: int = 1) -> dict[s
 async def short_job(server: RunningServer, token: str, answer_s: tuple[int, int, int]) -> str:
     ids = []
     for section, media, seconds in zip(
-        ("self_intro", "structured", "professional"), ("video", "video", "text"), answer_s, strict=True
+        ("self_intro", "structured", "professional"),
+        ("video", "video", "text"),
+        answer_s,
+        strict=True,
     ):
-        q = await server.call("POST", "/api/questions", token=token, json=question(section, media, seconds), expect=201)
+        q = await server.call(
+            "POST",
+            "/api/questions",
+            token=token,
+            json=question(section, media, seconds),
+            expect=201,
+        )
         ids.append(q["id"])
     job = await server.call(
         "POST",
@@ -63,13 +70,18 @@ async def short_job(server: RunningServer, token: str, answer_s: tuple[int, int,
 
 @pytest.fixture
 def media_files(tmp_path: Path) -> tuple[Path, Path]:
-    return face_y4m(tmp_path / "face.y4m", seconds=4.0), speech_wav(SENTENCE, tmp_path / "speech.wav")
+    return face_y4m(tmp_path / "face.y4m", seconds=4.0), speech_wav(
+        SENTENCE, tmp_path / "speech.wav"
+    )
 
 
 async def invite(server: RunningServer, token: str, job_id: str) -> tuple[str, str]:
     inv = await server.call(
-        "POST", f"/api/jobs/{job_id}/invitations", token=token,
-        json={"name": "Test Candidate", "email": "t@example.com"}, expect=201,
+        "POST",
+        f"/api/jobs/{job_id}/invitations",
+        token=token,
+        json={"name": "Test Candidate", "email": "t@example.com"},
+        expect=201,
     )
     return inv["interview_id"], inv["url"].rsplit("/i/", 1)[1]
 
@@ -77,7 +89,8 @@ async def invite(server: RunningServer, token: str, job_id: str) -> tuple[str, s
 async def download(server: RunningServer, url: str, dest: Path) -> Path:
     async with server.http.get(url) as resp:
         assert resp.status == 200, resp.status
-        dest.write_bytes(await resp.read())
+        data = await resp.read()
+    await asyncio.to_thread(dest.write_bytes, data)
     return dest
 
 
@@ -106,7 +119,7 @@ async def test_full_interview_is_recorded(
         await cand.wait_phase(2, "prep", timeout_s=ANSWER_S + 8)
         # Q3: text answer
         await cand.wait_phase(2, "answer", timeout_s=10)
-        await cand.send({"type": "text_answer", "index": 2, "text": "=SUMIFS(C:C,A:A,\"East\")"})
+        await cand.send({"type": "text_answer", "index": 2, "text": '=SUMIFS(C:C,A:A,"East")'})
         await cand.wait_for(lambda m: m.get("type") == "saved")
         await asyncio.sleep(ANSWER_S)
         await cand.send({"type": "finish_answer"})
@@ -124,7 +137,9 @@ async def test_full_interview_is_recorded(
     assert answers[1]["answer_used_s"] == pytest.approx(ANSWER_S, abs=0.5)
     for answer in answers:
         assert len(answer["recording_urls"]) == 1
-        path = await download(server, answer["recording_urls"][0], tmp_path / f"{answer['index']}.webm")
+        path = await download(
+            server, answer["recording_urls"][0], tmp_path / f"{answer['index']}.webm"
+        )
         info = decode_ok(path)
         assert info["video_width"] == 640 and info["video_frames"] > 10 * ANSWER_S
         assert info["audio_duration_s"] > ANSWER_S - 2
@@ -141,7 +156,9 @@ async def test_full_interview_is_recorded(
     rec_id = detail["answers"][0]["recordings"][0]["id"]
     await server.call("GET", f"/api/recordings/{rec_id}", expect=401)
     await server.call("GET", f"/api/recordings/{rec_id}", token=hr, expect=403)
-    await server.call("GET", f"/api/recordings/{rec_id}?exp=9999999999&sub=x&sig=forged", expect=403)
+    await server.call(
+        "GET", f"/api/recordings/{rec_id}?exp=9999999999&sub=x&sig=forged", expect=403
+    )
 
 
 async def test_resume_keeps_question_time_and_recording(

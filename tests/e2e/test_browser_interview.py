@@ -9,7 +9,7 @@ from typing import Any
 
 import aiohttp
 import pytest
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser, Page, async_playwright, expect
 
 from tests.support.checks import count_frames_with_face, decode_ok, transcribe, windowed_wer
 from tests.support.media import face_y4m, speech_wav
@@ -18,9 +18,7 @@ from tests.support.process import ServerProcess, server_process
 pytestmark = pytest.mark.e2e
 
 CHROMIUM = "/usr/bin/chromium"
-SENTENCE = (
-    "I have worked in public service for five years and I enjoy helping people solve their problems."
-)
+SENTENCE = "I have worked in public service for five years and I enjoy helping people solve their problems."
 ANSWER_S = 18
 """Long enough to hold one whole looped sentence (7.3 s + 1 s pause) wherever it starts."""
 MAX_WER = 0.2
@@ -72,7 +70,9 @@ class Api:
 
     async def __call__(self, method: str, path: str, **kwargs: Any) -> Any:
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
-        async with self.http.request(method, self.srv.base_url + path, headers=headers, **kwargs) as r:
+        async with self.http.request(
+            method, self.srv.base_url + path, headers=headers, **kwargs
+        ) as r:
             body = await r.json(content_type=None)
             assert r.status < 400, (method, path, r.status, body)
             return body
@@ -84,7 +84,11 @@ class Api:
 
 async def three_question_invitation(api: Api, answer_s: int) -> tuple[str, str]:
     ids = []
-    for section, media in (("self_intro", "video"), ("structured", "video"), ("professional", "text")):
+    for section, media in (
+        ("self_intro", "video"),
+        ("structured", "video"),
+        ("professional", "text"),
+    ):
         q = await api(
             "POST",
             "/api/questions",
@@ -129,11 +133,7 @@ async def consent_and_device_check(page: Page, url: str) -> None:
     await page.get_by_test_id("consent-accept").click()
     cont = page.get_by_test_id("device-check-continue")
     await cont.wait_for(timeout=UI_TIMEOUT_MS)
-    await page.wait_for_function(
-        "document.querySelector('[data-testid=device-check-continue]') &&"
-        " !document.querySelector('[data-testid=device-check-continue]').disabled",
-        timeout=UI_TIMEOUT_MS,
-    )
+    await expect(cont).to_be_enabled(timeout=UI_TIMEOUT_MS)
     await cont.click()
 
 
@@ -208,12 +208,12 @@ async def test_browser_resume_after_closing_the_tab(
         page = await (await browser.new_context()).new_page()
         await page.goto(url)
         await page.get_by_test_id("answer-finish").wait_for(timeout=UI_TIMEOUT_MS)
-        await page.wait_for_function(
-            "document.querySelector('[data-testid=phase]')?.dataset.phase === 'answer'",
-            timeout=UI_TIMEOUT_MS,
+        await expect(page.get_by_test_id("phase")).to_have_attribute(
+            "data-phase", "answer", timeout=UI_TIMEOUT_MS
         )
         after = await remaining_s(page)
         assert after == pytest.approx(before, abs=2)
+        await asyncio.sleep(3)
         await page.get_by_test_id("answer-finish").click()
         await page.get_by_test_id("answer-start").wait_for(timeout=UI_TIMEOUT_MS)
         detail = await api("GET", f"/api/interviews/{interview_id}")

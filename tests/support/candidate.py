@@ -89,7 +89,13 @@ class ScriptedCandidate:
         await self.api(
             "POST",
             "/api/candidate/device-check",
-            json={"camera": True, "microphone": True, "webrtc": True, "rtt_ms": 1, "upload_kbps": 9e4},
+            json={
+                "camera": True,
+                "microphone": True,
+                "webrtc": True,
+                "rtt_ms": 1,
+                "upload_kbps": 9e4,
+            },
         )
 
     async def send(self, message: dict[str, Any]) -> None:
@@ -120,7 +126,9 @@ class ScriptedCandidate:
     async def wait_phase(self, index: int, phase: str, timeout_s: float = 30.0) -> dict[str, Any]:
         def match(m: dict[str, Any]) -> bool:
             cur = m.get("current") if m.get("type") == "state" else None
-            return bool(cur and cur["index"] == index and cur["phase"] == phase and not cur["paused"])
+            return bool(
+                cur and cur["index"] == index and cur["phase"] == phase and not cur["paused"]
+            )
 
         return await self.wait_for(match, timeout_s)
 

@@ -32,7 +32,17 @@ class ServerProcess:
 
 def run_demo(data_dir: Path, port: int) -> dict[str, Any]:
     out = subprocess.run(
-        [*CLI, "demo", "--data-dir", str(data_dir), "--host", LOOPBACK, "--port", str(port), "--json"],
+        [
+            *CLI,
+            "demo",
+            "--data-dir",
+            str(data_dir),
+            "--host",
+            LOOPBACK,
+            "--port",
+            str(port),
+            "--json",
+        ],
         check=True,
         capture_output=True,
         text=True,
@@ -50,8 +60,18 @@ def server_process(data_dir: Path) -> Iterator[ServerProcess]:
     base_url = f"http://{LOOPBACK}:{port}"
     with log.open("wb") as log_file:
         proc = subprocess.Popen(
-            [*CLI, "serve", "--data-dir", str(data_dir), "--host", LOOPBACK, "--port", str(port),
-             "--ice-host", LOOPBACK],
+            [
+                *CLI,
+                "serve",
+                "--data-dir",
+                str(data_dir),
+                "--host",
+                LOOPBACK,
+                "--port",
+                str(port),
+                "--ice-host",
+                LOOPBACK,
+            ],
             stdout=log_file,
             stderr=subprocess.STDOUT,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},

@@ -24,7 +24,9 @@ class LoopingVideoTrack(VideoStreamTrack):
 
     async def recv(self) -> av.VideoFrame:  # type: ignore[override]
         pts, time_base = await self.next_timestamp()
-        frame = av.VideoFrame.from_ndarray(self._images[self._i % len(self._images)], format="yuv420p")
+        frame = av.VideoFrame.from_ndarray(
+            self._images[self._i % len(self._images)], format="yuv420p"
+        )
         self._i += 1
         frame.pts = pts
         frame.time_base = time_base
