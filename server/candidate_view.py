@@ -11,23 +11,20 @@ from server.store import Store
 CONSENT_TEXT_VERSION = "2026-11-v1"
 
 
-async def saved_current(interview: dict[str, Any], store: Store) -> dict[str, Any] | None:
-    """The current question from the stored flow (used when no live session exists)."""
-    saved = interview["flow"]
-    if not saved:
-        return None
-    state = flow.FlowState.from_dict(saved)
+def current_view(
+    state: flow.FlowState, plan: list[dict[str, Any]], answers: list[dict[str, Any]], now_s: float
+) -> dict[str, Any] | None:
+    """The candidate's view of the current question, or ``None`` before/after the questions."""
     if state.phase is flow.Phase.DONE:
         return None
-    item = interview["plan"][state.index]
-    answer = next((a for a in await store.answers(interview["id"]) if a["idx"] == state.index), {})
+    item = plan[state.index]
+    answer = next((a for a in answers if a["idx"] == state.index), {})
     q = item["question"]
     return {
         "index": state.index,
         "phase": state.phase.value,
-        "paused": True,
-        # A flow saved while running was paused by the crash at its last save.
-        "remaining_s": round(max(0.0, state.remaining_s), 2),
+        "paused": not state.running,
+        "remaining_s": round(flow.remaining(state, now_s), 2),
         "section": item["section"],
         "question": {
             "text": q["text"],
@@ -38,6 +35,19 @@ async def saved_current(interview: dict[str, Any], store: Store) -> dict[str, An
         "scratchpad": answer.get("scratchpad", ""),
         "text_answer": answer.get("text_answer", ""),
     }
+
+
+async def saved_current(interview: dict[str, Any], store: Store) -> dict[str, Any] | None:
+    """The current question from the stored flow (used when no live session exists).
+
+    A flow saved while running counts as paused at its last save (the connection or the
+    server went away then).
+    """
+    if not interview["flow"]:
+        return None
+    state = flow.FlowState.from_dict(interview["flow"])
+    state = flow.pause(state, state.as_of_s)
+    return current_view(state, interview["plan"], await store.answers(interview["id"]), 0.0)
 
 
 async def candidate_state(

@@ -19,6 +19,7 @@ from typing import Any
 from media.peer import LivePeer
 from media.recorder import AnswerRecorder
 from server import flow
+from server.candidate_view import candidate_state, current_view
 from server.flow import FlowState, Phase
 from server.models import Status
 from server.store import StatusChange, Store
@@ -342,29 +343,14 @@ class InterviewSession:
 
     async def current(self) -> dict[str, Any] | None:
         """The candidate's view of the current question, or ``None`` before/after."""
-        if self.flow is None or self.flow.phase is Phase.DONE:
+        if self.flow is None:
             return None
-        item = self.plan[self.flow.index]
-        answer_id = await self._answer_id(self.flow.index)
-        answers = {a["id"]: a for a in await self._store.answers(self.interview_id)}
-        answer = answers.get(answer_id, {})
-        q = item["question"]
-        return {
-            **self._current_timing(),
-            "section": item["section"],
-            "question": {
-                "text": q["text"],
-                "media": q["media"],
-                "prep_s": q["prep_s"],
-                "answer_s": q["answer_s"],
-            },
-            "scratchpad": answer.get("scratchpad", ""),
-            "text_answer": answer.get("text_answer", ""),
-        }
+        if self.flow.phase is not Phase.DONE:
+            await self._answer_id(self.flow.index)
+        answers = await self._store.answers(self.interview_id)
+        return current_view(self.flow, self.plan, answers, time.time())
 
     async def send_state(self) -> None:
-        from server.candidate_view import candidate_state  # local: avoids an import cycle
-
         interview = await self._store.get_interview(self.interview_id)
         state = await candidate_state(interview, self._store, current=await self.current())
         await self._send({"type": "state", **state})
