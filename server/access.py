@@ -13,6 +13,7 @@ from server.models import Role, Status
 from server.store import NotFound
 
 STAFF_ROLES = frozenset(Role)
+EXPIRABLE = frozenset({Status.INVITED, Status.OPENED, Status.CONSENTED, Status.DEVICE_CHECKED})
 CAN_MANAGE_JOBS = frozenset({Role.ADMIN, Role.HR})
 CAN_SEE_RECORDINGS = frozenset({Role.ADMIN, Role.EXAMINER, Role.DEPARTMENT_VIEWER})
 
@@ -75,7 +76,8 @@ async def candidate_interview(request: web.Request, *, allow_query: bool = False
     status = Status(interview["status"])
     if status is Status.REVOKED:
         raise ApiError(410, "revoked", "this invitation has been withdrawn")
-    if interview["expires_at"] < time.time() and status is not Status.COMPLETED:
+    # An interview already under way may finish after its link's expiry.
+    if interview["expires_at"] < time.time() and status in EXPIRABLE:
         if status is not Status.EXPIRED:
             change = await svc.store.set_status(interview["id"], Status.EXPIRED, "system")
             if change is not None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -11,10 +13,12 @@ from aiohttp import web
 
 from media.peer import configure_ice_hosts
 from server import openapi, routes_candidate, routes_staff, ws_staff
+from server.access import EXPIRABLE
 from server.config import Settings
 from server.db import Database
 from server.http import SERVICES, Handler, Services, error_middleware
 from server.hub import Hub
+from server.progress import publish_status
 from server.questionbank import load_builtin
 from server.store import Store
 
@@ -22,6 +26,7 @@ logger = logging.getLogger(__name__)
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 SHUTDOWN_SESSION_TIMEOUT_S = 5.0
+EXPIRY_SWEEP_EVERY_S = 60.0
 
 
 @web.middleware
@@ -57,6 +62,17 @@ async def _health(request: web.Request) -> web.Response:
     return web.json_response({"ok": True, "live_sessions": len(svc.sessions)})
 
 
+async def _expire_invitations(svc: Services) -> None:
+    """Mark unanswered invitations expired as their links run out, so HR counts stay true."""
+    while True:
+        try:
+            for change in await svc.store.expire_due(time.time(), EXPIRABLE):
+                await publish_status(svc, change)
+        except Exception:
+            logger.exception("expiry sweep failed; retrying")
+        await asyncio.sleep(EXPIRY_SWEEP_EVERY_S)
+
+
 def create_app(settings: Settings) -> web.Application:
     """Build the app; resources open and close with the app's cleanup context."""
     settings = settings.with_secret()
@@ -73,7 +89,11 @@ def create_app(settings: Settings) -> web.Application:
         settings.recordings_dir.mkdir(parents=True, exist_ok=True)
         await svc.db.open()
         svc.bank = load_builtin()
+        sweeper = asyncio.create_task(_expire_invitations(svc), name="expiry-sweeper")
         yield
+        sweeper.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await sweeper
         sessions = list(svc.sessions.values())
         svc.sessions.clear()
         if sessions:

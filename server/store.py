@@ -307,6 +307,33 @@ class Store:
 
         return await self.db.transaction(work)
 
+    async def expire_due(self, now_s: float, statuses: frozenset[Status]) -> list[StatusChange]:
+        """Mark interviews whose link has expired before they started; returns the changes."""
+
+        def work(conn: sqlite3.Connection) -> list[StatusChange]:
+            marks = ",".join("?" for _ in statuses)
+            rows = conn.execute(
+                f"SELECT id, job_id, org_id, status FROM interviews"
+                f" WHERE expires_at < ? AND status IN ({marks})",
+                (now_s, *[s.value for s in statuses]),
+            ).fetchall()
+            changes = []
+            for row in rows:
+                _update(conn, row["id"], {"status": Status.EXPIRED.value})
+                _event(conn, row["id"], row["org_id"], "status", "system", {"status": "expired"})
+                changes.append(
+                    StatusChange(
+                        row["id"],
+                        row["job_id"],
+                        row["org_id"],
+                        Status(row["status"]),
+                        Status.EXPIRED,
+                    )
+                )
+            return changes
+
+        return await self.db.transaction(work)
+
     async def save_flow(self, interview_id: str, flow: dict[str, Any]) -> None:
         await self.db.execute(
             "UPDATE interviews SET flow=?, updated_at=? WHERE id=?",

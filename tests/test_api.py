@@ -353,3 +353,28 @@ async def test_websocket_checks_origin_and_token(server: RunningServer) -> None:
         await ws.send_json({"type": "ping"})
         assert (await ws.receive_json(timeout=5))["type"] == "pong"
     await asyncio.sleep(0)
+
+
+async def test_expiry_sweep_marks_only_unstarted_interviews(server: RunningServer) -> None:
+    from server.access import EXPIRABLE
+    from server.models import Status
+
+    admin = await server.add_staff("admin", Role.ADMIN)
+    job = await make_job(server, admin)
+    ids = []
+    for name in ("a", "b"):
+        inv = await server.call(
+            "POST",
+            f"/api/jobs/{job['id']}/invitations",
+            token=admin,
+            json={"name": name, "email": f"{name}@example.com"},
+            expect=201,
+        )
+        ids.append(inv["interview_id"])
+    store = server.svc.store
+    await store.db.execute("UPDATE interviews SET expires_at=0")
+    await store.db.execute("UPDATE interviews SET status='in_progress' WHERE id=?", ids[1])
+    changes = await store.expire_due(time.time(), EXPIRABLE)
+    assert [c.interview_id for c in changes] == [ids[0]]
+    assert (await store.get_interview(ids[0]))["status"] == Status.EXPIRED
+    assert (await store.get_interview(ids[1]))["status"] == Status.IN_PROGRESS

@@ -200,3 +200,48 @@ async def test_resume_keeps_question_time_and_recording(
     assert sum(r["duration_s"] for r in recordings) == pytest.approx(
         detail["answers"][0]["answer_used_s"], abs=2.5
     )
+
+
+async def test_server_restart_keeps_finished_answers_and_position(
+    tmp_path: Path, media_files: tuple[Path, Path]
+) -> None:
+    from tests.support.server import running_server
+
+    data_dir = tmp_path / "data"
+    async with running_server(data_dir) as server:
+        admin = await server.add_staff("admin", Role.ADMIN)
+        job_id = await short_job(server, admin, (60, 60, 60))
+        interview_id, token = await invite(server, admin, job_id)
+        cand = ScriptedCandidate(server.http, server.base_url, token, *media_files)
+        await cand.consent()
+        await cand.connect()
+        await cand.device_check()
+        await cand.send({"type": "start_interview"})
+        await cand.wait_phase(0, "prep")
+        await cand.send({"type": "start_answer"})
+        await cand.wait_phase(0, "answer")
+        await asyncio.sleep(3)
+        await cand.send({"type": "finish_answer"})
+        await cand.wait_phase(1, "prep")
+        await cand.send({"type": "scratchpad", "index": 1, "text": "outline"})
+        await cand.wait_for(lambda m: m.get("type") == "saved")
+        # the server goes down with the candidate still connected
+    await cand.disconnect()
+    async with running_server(data_dir) as server:
+        token_admin = (
+            await server.call(
+                "POST", "/api/auth/login", json={"username": "admin", "password": "pw-admin"}
+            )
+        )["token"]
+        detail = await server.call("GET", f"/api/interviews/{interview_id}", token=token_admin)
+        assert detail["status"] == "in_progress"
+        assert detail["answers"][0]["status"] == "done"
+        assert len(detail["answers"][0]["recordings"]) == 1
+        assert detail["current"]["index"] == 1 and detail["current"]["phase"] == "prep"
+        assert detail["current"]["scratchpad"] == "outline"
+        # the candidate comes back to the same question
+        cand = ScriptedCandidate(server.http, server.base_url, token, *media_files)
+        await cand.connect()
+        state = await cand.wait_phase(1, "prep")
+        assert state["current"]["scratchpad"] == "outline"
+        await cand.disconnect()
