@@ -1,0 +1,156 @@
+"""Streaming ASR with the real bundled Whisper tiny.en on generated speech."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from analyzers.asr import (
+    AsrConfig,
+    StreamingTranscriber,
+    agreed_prefix,
+    is_hallucination,
+    load_model,
+)
+from analyzers.events import Event, TranscriptFinal, TranscriptPartial
+from tests.support.checks import decode_audio, wer
+from tests.support.media import speech_wav
+
+RATE_HZ = 16_000
+CHUNK_S = 0.02
+SENTENCES = (
+    "I have worked in public service for five years and I enjoy helping people solve their problems.",
+    "First I would listen to the residents and then I would explain the new policy in simple words.",
+    "Finally I would report the results to my manager and write a short summary for the team.",
+)
+
+
+@functools.cache
+def model() -> Any:
+    return load_model(AsrConfig())
+
+
+def stream(transcriber: StreamingTranscriber, audio: np.ndarray, t0: float = 0.0) -> list[Event]:
+    """Feed audio in 20 ms chunks as a live stream would, collecting events."""
+    events: list[Event] = []
+    step = int(CHUNK_S * RATE_HZ)
+    for i in range(0, len(audio), step):
+        transcriber.push(audio[i : i + step], t0 + i / RATE_HZ)
+        if transcriber.has_final_due:
+            events += transcriber.finals()
+        elif transcriber.partial_due:
+            events += transcriber.partial()
+    transcriber.flush()
+    events += transcriber.finals()
+    return events
+
+
+def speech(tmp_path: Path, text: str, voice: str = "en-us", wpm: int = 150) -> np.ndarray:
+    wav = speech_wav(text, tmp_path / f"{abs(hash((text, voice, wpm)))}.wav", voice=voice,
+                     words_per_min=wpm, trailing_silence_s=0.0)
+    return decode_audio(wav)
+
+
+def silence(seconds: float) -> np.ndarray:
+    return np.zeros(int(seconds * RATE_HZ), dtype=np.float32)
+
+
+def test_long_answer_with_pauses_gives_one_final_per_sentence(tmp_path: Path) -> None:
+    parts: list[np.ndarray] = [silence(1.0)]
+    spans = []
+    for sentence in SENTENCES:
+        audio = speech(tmp_path, sentence)
+        start = sum(len(p) for p in parts) / RATE_HZ
+        spans.append((start, start + len(audio) / RATE_HZ))
+        parts += [audio, silence(1.5)]
+    t = StreamingTranscriber(model(), AsrConfig(), "iv_test")
+    events = stream(t, np.concatenate(parts), t0=100.0)
+    finals = [e for e in events if isinstance(e, TranscriptFinal)]
+    assert len(finals) == len(SENTENCES), [f.text for f in finals]
+    for final, sentence, (start, end) in zip(finals, SENTENCES, spans, strict=True):
+        assert wer(sentence, final.text) <= 0.15, final.text
+        assert final.start_s == pytest.approx(100.0 + start, abs=0.35)
+        # espeak's clip ends with a little silence of its own, so speech ends slightly earlier
+        assert 100.0 + end - 0.6 <= final.end_s <= 100.0 + end + 0.35
+        assert final.words and final.words[0].start_s >= final.start_s - 0.1
+        assert final.words[-1].end_s <= final.end_s + 0.5
+    # partials come before the final of the same utterance, and their stable part only grows
+    for final in finals:
+        partials = [e for e in events if isinstance(e, TranscriptPartial) and e.utterance_id == final.utterance_id]
+        assert partials, "a 5 s utterance gets at least one partial"
+        assert events.index(partials[-1]) < events.index(final)
+        stable = [p.stable for p in partials]
+        assert all(b.startswith(a) for a, b in zip(stable, stable[1:], strict=False))
+
+
+@pytest.mark.parametrize(("voice", "wpm"), [("en-us", 120), ("en-gb", 175), ("en-us+f3", 150)])
+def test_voices_and_speeds_match_offline_accuracy(tmp_path: Path, voice: str, wpm: int) -> None:
+    """Streaming is as accurate as transcribing the whole file at once with the same model."""
+    sentence = SENTENCES[0]
+    audio = np.concatenate([silence(0.5), speech(tmp_path, sentence, voice, wpm), silence(1.0)])
+    t = StreamingTranscriber(model(), AsrConfig(partial_every_s=1e9), "iv_test")
+    finals = [e for e in stream(t, audio) if isinstance(e, TranscriptFinal)]
+    streamed = wer(sentence, " ".join(f.text for f in finals))
+    segments, _ = model().transcribe(audio, beam_size=1, language="en")
+    offline = wer(sentence, " ".join(s.text for s in segments))
+    assert streamed <= offline + 0.07, (streamed, offline)  # one word of 17
+    assert streamed <= 0.35
+
+
+def test_silence_and_noise_give_no_transcript() -> None:
+    rng = np.random.default_rng(7)
+    audio = np.concatenate([silence(5.0), (rng.standard_normal(5 * RATE_HZ) * 0.003).astype(np.float32)])
+    t = StreamingTranscriber(model(), AsrConfig(), "iv_test")
+    assert stream(t, audio) == []
+
+
+def test_media_gap_closes_the_utterance(tmp_path: Path) -> None:
+    audio = speech(tmp_path, SENTENCES[0])
+    half = len(audio) // 2
+    t = StreamingTranscriber(model(), AsrConfig(partial_every_s=1e9), "iv_test")
+    events = stream(t, audio[:half], t0=0.0)
+    events += stream(t, audio[half:], t0=60.0)  # 1 minute later (connection dropped)
+    finals = [e for e in events if isinstance(e, TranscriptFinal)]
+    assert len(finals) == 2
+    assert finals[1].start_s >= 60.0
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("请不吝点赞 订阅 转发 打赏支持明镜与点点栏目", True),
+        ("字幕由Amara.org社区提供", True),
+        ("谢谢观看！", True),
+        ("Thanks for watching!", True),
+        ("  …  ", True),
+        ("我认为应该先核实情况，再向群众解释政策。", False),
+        ("I would thank the volunteers for watching the children.", False),
+    ],
+)
+def test_hallucination_filter(text: str, expected: bool) -> None:
+    assert is_hallucination(text) is expected
+
+
+def test_chinese_config_uses_simplified_prompt() -> None:
+    zh = AsrConfig(language="zh")
+    assert zh.effective_prompt() is not None and "简体" in zh.effective_prompt()  # type: ignore[operator]
+    assert AsrConfig().effective_prompt() is None
+    assert AsrConfig(language="zh", initial_prompt="").effective_prompt() is None
+
+
+@pytest.mark.parametrize(
+    ("previous", "current", "n"),
+    [
+        ([], ["a", "b"], 0),
+        (["I", "have"], ["I", "have", "worked"], 2),
+        (["I", "have", "walked"], ["I", "have", "worked", "in"], 2),
+        (["Hello,"], ["hello"], 1),
+        (["我", "认", "为"], ["我", "认", "为", "应"], 3),
+    ],
+)
+def test_local_agreement(previous: list[str], current: list[str], n: int) -> None:
+    assert agreed_prefix(previous, current) == n
