@@ -249,6 +249,11 @@ class StreamingTranscriber:
     # -- work ------------------------------------------------------------------------------
 
     @property
+    def speaking(self) -> bool:
+        """An utterance is in progress."""
+        return self._utterance is not None
+
+    @property
     def has_final_due(self) -> bool:
         return bool(self._ended)
 

@@ -21,6 +21,7 @@ from aiortc import (
 )
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
+from media.fanout import AnalysisFanout
 from media.tap import EncodedFrame, install_tap, request_keyframe
 
 logger = logging.getLogger(__name__)
@@ -60,12 +61,14 @@ class LivePeer:
         on_frame: Callable[[EncodedFrame], None],
         on_state: Callable[[str], None],
         name: str,
+        fanout: AnalysisFanout | None = None,
     ) -> None:
         config = RTCConfiguration(iceServers=[RTCIceServer(urls=u) for u in ice_servers])
         self.pc = RTCPeerConnection(configuration=config)
         self.name = name
         self._on_frame = on_frame
         self._on_state = on_state
+        self._fanout = fanout
         self._tasks: set[asyncio.Task[None]] = set()
         self._video_receiver: RTCRtpReceiver | None = None
         self.frames_received = {"audio": 0, "video": 0}
@@ -128,15 +131,24 @@ class LivePeer:
         task.add_done_callback(self._tasks.discard)
 
     async def _drain(self, track: MediaStreamTrack) -> None:
-        """Consume decoded frames (analysis fan-out plugs in here)."""
+        """Consume decoded frames and hand them to the analysis fan-out."""
+        fanout = self._fanout
         try:
             while True:
-                await track.recv()
+                frame = await track.recv()
+                if fanout is None:
+                    continue
+                if track.kind == "audio":
+                    fanout.audio(frame)  # type: ignore[arg-type]
+                else:
+                    fanout.video(frame)  # type: ignore[arg-type]
         except MediaStreamError:
             return
 
     async def aclose(self) -> None:
         await self.pc.close()
+        if self._fanout is not None:
+            await self._fanout.aclose()
         for task in list(self._tasks):
             task.cancel()
         if self._tasks:

@@ -11,6 +11,8 @@ from pathlib import Path
 
 from aiohttp import web
 
+from analyzers.asr import AsrConfig
+from analyzers.pool import AnalyzerPool
 from media.peer import configure_ice_hosts
 from server import openapi, routes_candidate, routes_staff, ws_staff
 from server.access import EXPIRABLE
@@ -73,6 +75,16 @@ async def _expire_invitations(svc: Services) -> None:
         await asyncio.sleep(EXPIRY_SWEEP_EVERY_S)
 
 
+def asr_config(settings: Settings) -> AsrConfig:
+    return AsrConfig(
+        model=settings.asr_model,
+        compute_type=settings.asr_compute_type,
+        beam_size=settings.asr_beam_size,
+        cpu_threads=settings.asr_threads,
+        language=settings.asr_language or None,
+    )
+
+
 def create_app(settings: Settings) -> web.Application:
     """Build the app; resources open and close with the app's cleanup context."""
     settings = settings.with_secret()
@@ -89,6 +101,9 @@ def create_app(settings: Settings) -> web.Application:
         settings.recordings_dir.mkdir(parents=True, exist_ok=True)
         await svc.db.open()
         svc.bank = load_builtin()
+        if settings.analysis_workers:
+            svc.analyzers = AnalyzerPool(settings.analysis_workers, asr_config(settings))
+            await svc.analyzers.start()
         sweeper = asyncio.create_task(_expire_invitations(svc), name="expiry-sweeper")
         yield
         sweeper.cancel()
@@ -103,6 +118,14 @@ def create_app(settings: Settings) -> web.Application:
                 ),
                 SHUTDOWN_SESSION_TIMEOUT_S,
             )
+        for task in list(svc.background):
+            task.cancel()
+        if svc.background:
+            await asyncio.gather(*svc.background, return_exceptions=True)
+        for sink in list(svc.analysis_sinks.values()):
+            await sink.aclose()
+        if svc.analyzers is not None:
+            await svc.analyzers.aclose()
         await svc.db.close()
 
     app.cleanup_ctx.append(lifecycle)

@@ -22,6 +22,9 @@ def _settings(args: argparse.Namespace) -> Settings:
         public_url=args.public_url,
         ice_hosts=tuple(args.ice_host) if args.ice_host else None,
         ice_servers=tuple(args.ice_server) if args.ice_server else None,
+        analysis_workers=getattr(args, "analysis_workers", None),
+        asr_model=getattr(args, "asr_model", None),
+        asr_language=getattr(args, "asr_language", None),
     )
 
 
@@ -50,6 +53,11 @@ def main(argv: list[str] | None = None) -> int:
     serve = sub.add_parser("serve", help="run the server")
     _add_common(serve)
     serve.add_argument("--loop", choices=("uvloop", "asyncio"), default="uvloop")
+    serve.add_argument(
+        "--analysis-workers", type=int, help="analyzer processes (0 = no live analysis)"
+    )
+    serve.add_argument("--asr-model", help="CTranslate2 Whisper model path or name")
+    serve.add_argument("--asr-language", help="default recognition language, e.g. en or zh")
     demo = sub.add_parser("demo", help="seed demo data and print admin login and invitation links")
     _add_common(demo)
     demo.add_argument("--json", action="store_true", help="print JSON only")

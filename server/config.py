@@ -44,6 +44,15 @@ class Settings:
     """Extra origins allowed on WebSockets besides the server's own."""
     max_body_bytes: int = MAX_BODY_BYTES
     log_level: str = "INFO"
+    analysis_workers: int = field(default_factory=lambda: max(1, (os.cpu_count() or 2) - 1))
+    """Analyzer worker processes (0 disables live analysis)."""
+    asr_model: str = ""
+    """CTranslate2 Whisper model directory or name; empty = the bundled tiny.en."""
+    asr_language: str = "en"
+    """Default recognition language; Chinese interviews use "zh" automatically."""
+    asr_compute_type: str = "int8"
+    asr_beam_size: int = 1
+    asr_threads: int = 1
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -110,6 +119,22 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
         if not v.isdigit() or int(v) < 1:
             raise ConfigError(f"{ENV_PREFIX}INVITATION_TTL_H: {v!r} must be a positive integer")
         values["invitation_ttl_h"] = int(v)
+    for key, name in (
+        ("ANALYSIS_WORKERS", "analysis_workers"),
+        ("ASR_BEAM_SIZE", "asr_beam_size"),
+        ("ASR_THREADS", "asr_threads"),
+    ):
+        if v := env.get(ENV_PREFIX + key):
+            if not v.isdigit():
+                raise ConfigError(f"{ENV_PREFIX}{key}: {v!r} must be a whole number")
+            values[name] = int(v)
+    for key, name in (
+        ("ASR_MODEL", "asr_model"),
+        ("ASR_LANGUAGE", "asr_language"),
+        ("ASR_COMPUTE_TYPE", "asr_compute_type"),
+    ):
+        if v := env.get(ENV_PREFIX + key):
+            values[name] = v
     if v := env.get(ENV_PREFIX + "LOG_LEVEL"):
         values["log_level"] = v.upper()
     values.update({k: v for k, v in overrides.items() if v is not None})
@@ -118,6 +143,10 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
         _check_ip("ice_hosts", host)
     if not 0 < settings.port < 65536:
         raise ConfigError(f"port: {settings.port} is not a TCP port")
+    if not 0 <= settings.analysis_workers <= 64:
+        raise ConfigError(f"analysis_workers: {settings.analysis_workers} must be 0..64")
+    if settings.asr_beam_size < 1 or settings.asr_threads < 1:
+        raise ConfigError("asr_beam_size and asr_threads must be at least 1")
     for url in settings.ice_servers:
         if not url.startswith(("stun:", "turn:", "turns:")):
             raise ConfigError(f"ice_servers: {url!r} must start with stun:, turn: or turns:")

@@ -53,6 +53,10 @@ CREATE TABLE IF NOT EXISTS events (
   id INTEGER PRIMARY KEY AUTOINCREMENT, interview_id TEXT, org_id TEXT, at REAL NOT NULL,
   kind TEXT NOT NULL, actor TEXT NOT NULL DEFAULT '', data TEXT NOT NULL DEFAULT '{}');
 CREATE INDEX IF NOT EXISTS events_interview ON events(interview_id, id);
+CREATE TABLE IF NOT EXISTS analysis_events (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, interview_id TEXT NOT NULL, type TEXT NOT NULL,
+  question_index INTEGER, t REAL NOT NULL, data TEXT NOT NULL, created_at REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS analysis_interview ON analysis_events(interview_id, type, id);
 """
 
 

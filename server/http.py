@@ -50,6 +50,11 @@ class Services:
     bank: tuple[Question, ...] = ()
     sessions: dict[str, Any] = field(default_factory=dict)
     """Live :class:`server.session.InterviewSession` objects by interview id."""
+    analyzers: Any = None
+    """The :class:`analyzers.pool.AnalyzerPool`, or None when analysis is off."""
+    analysis_sinks: dict[str, Any] = field(default_factory=dict)
+    background: set[Any] = field(default_factory=set)
+    """Owned background tasks (each removes itself when done)."""
 
 
 SERVICES = web.AppKey("services", Services)

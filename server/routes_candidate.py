@@ -13,12 +13,13 @@ from aiohttp import WSMsgType, web
 
 from media.peer import SdpError
 from server.access import candidate_interview
+from server.analysis import SINK_LINGER_S, AnalysisSink
 from server.candidate_view import CONSENT_TEXT_VERSION, candidate_state
 from server.config import MAX_UPLOAD_TEST_BYTES
 from server.http import ApiError, Services, json_response, read_object, services
 from server.models import Status
 from server.progress import publish_status
-from server.session import InterviewSession
+from server.session import AnalysisLink, InterviewSession
 from server.store import StatusChange
 
 logger = logging.getLogger(__name__)
@@ -231,6 +232,7 @@ async def control_socket(request: web.Request) -> web.WebSocketResponse:
         await old.kick("replaced")
     channel = Channel(ws, iid)
     interview = await svc.store.get_interview(iid)  # after the old session saved its state
+    analysis = await _analysis_link(svc, interview)
     session = InterviewSession(
         interview,
         svc.store,
@@ -239,6 +241,7 @@ async def control_socket(request: web.Request) -> web.WebSocketResponse:
         publish=_publisher(svc),
         recordings_dir=svc.settings.recordings_dir,
         ice_servers=svc.settings.ice_servers,
+        analysis=analysis,
     )
     svc.sessions[iid] = session
     session.start()
@@ -253,7 +256,43 @@ async def control_socket(request: web.Request) -> web.WebSocketResponse:
             del svc.sessions[iid]
         await session.aclose()
         await channel.close()
+        if analysis is not None:
+            _retire_sink(svc, iid)
     return ws
+
+
+async def _analysis_link(svc: Services, interview: dict[str, Any]) -> AnalysisLink | None:
+    """Live analysis for this interview, when the server runs analyzers and consent allows."""
+    consent = interview.get("consent") or {}
+    if svc.analyzers is None or not consent.get("analysis"):
+        return None
+    job = await svc.store.get_job(interview["job_id"])
+    sink = svc.analysis_sinks.get(interview["id"])
+    if sink is None:
+        sink = svc.analysis_sinks[interview["id"]] = AnalysisSink(svc, interview["id"])
+    meta = {
+        "language": "zh" if str(interview["language"]).startswith("zh") else "en",
+        "competencies": [[c["id"], c["weight"]] for c in job["competencies"]],
+        "questions": [item["question"] for item in interview["plan"]],
+    }
+    return AnalysisLink(svc.analyzers, meta, sink)
+
+
+def _retire_sink(svc: Services, interview_id: str) -> None:
+    """Keep the sink a while for the worker's last events, then close it."""
+
+    async def retire() -> None:
+        await asyncio.sleep(SINK_LINGER_S)
+        if interview_id in svc.sessions:
+            return  # the candidate is back; the sink lives on
+        svc.analyzers.forget(interview_id)
+        sink = svc.analysis_sinks.pop(interview_id, None)
+        if sink is not None:
+            await sink.aclose()
+
+    task = asyncio.create_task(retire(), name=f"retire-sink-{interview_id}")
+    svc.background.add(task)
+    task.add_done_callback(svc.background.discard)
 
 
 async def _handle(session: InterviewSession, channel: Channel, raw: str) -> None:
@@ -272,6 +311,8 @@ async def _handle(session: InterviewSession, channel: Channel, raw: str) -> None
             await session.finish_answer()
         elif kind in ("scratchpad", "text_answer"):
             await session.save_text(kind, message.get("index"), message.get("text"))
+        elif kind == "signal":
+            session.browser_signal(message.get("kind"), message.get("detail", ""))
         else:
             raise ValueError(f"unknown message type {kind!r}")
     except (ValueError, json.JSONDecodeError) as exc:

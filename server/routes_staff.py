@@ -20,6 +20,7 @@ from server.access import (
     job_for,
     staff_user,
 )
+from server.analysis import analysis_summary
 from server.auth import (
     check_signed_path,
     hash_password,
@@ -369,6 +370,7 @@ async def get_interview(request: web.Request) -> web.Response:
     for rec in await svc.store.recordings(interview["id"]):
         recordings.setdefault(rec["answer_id"], []).append(rec)
     see_video = Role(user["role"]) in CAN_SEE_RECORDINGS
+    analysis = await analysis_summary(svc, interview["id"])
     out_answers = []
     for item in interview["plan"]:
         answer = answers.get(item["index"])
@@ -389,6 +391,11 @@ async def get_interview(request: web.Request) -> web.Response:
             "end_reason": answer["end_reason"],
             "scratchpad": answer["scratchpad"],
             "text_answer": answer["text_answer"],
+            "transcript": _transcript_text(analysis["transcripts"].get(item["index"], [])),
+            "transcript_segments": [
+                {k: f[k] for k in ("text", "start_s", "end_s", "words")}
+                for f in analysis["transcripts"].get(item["index"], [])
+            ],
             "recordings": [
                 {
                     k: r[k]
@@ -410,8 +417,19 @@ async def get_interview(request: web.Request) -> web.Response:
             "current": current,
             "live": session is not None,
             "answers": out_answers,
+            "scores": analysis["scores"],
+            "scores_are_suggestions": True,
+            "flags": analysis["flags"],
+            "analyzer_errors": analysis["analyzer_errors"],
         }
     )
+
+
+def _transcript_text(finals: list[dict[str, Any]]) -> str:
+    parts = [f["text"] for f in finals if f.get("text")]
+    if parts and all(any("\u4e00" <= ch <= "\u9fff" for ch in p) for p in parts):
+        return "".join(parts)
+    return " ".join(parts)
 
 
 def _recording_url(svc: Services, rec_id: str, user_id: str) -> str:

@@ -13,9 +13,16 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
+
+from analyzers.flags import BROWSER_SIGNALS
+from analyzers.pool import AnalyzerPool
+from media.fanout import AnalysisFanout
 from media.peer import LivePeer
 from media.recorder import AnswerRecorder
 from server import flow
@@ -26,6 +33,8 @@ from server.store import StatusChange, Store
 
 logger = logging.getLogger(__name__)
 
+NEW_PEER_MEDIA_GAP_S = 1.0
+"""Media-time gap inserted when a new peer connection replaces an old one."""
 TICK_S = 0.25
 """How often the timer checks for phase deadlines."""
 TICK_MESSAGE_EVERY_S = 1.0
@@ -34,6 +43,17 @@ FLOW_SAVE_EVERY_S = 1.0
 MAX_TEXT_CHARS = 20_000
 
 Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class AnalysisLink:
+    """How a session reaches live analysis: the pool, the interview's metadata, the sink."""
+
+    pool: AnalyzerPool
+    meta: dict[str, Any]
+    sink: Callable[[dict[str, Any]], None]
+
+
 Publish = Callable[[StatusChange], Awaitable[None]]
 
 
@@ -61,6 +81,7 @@ class InterviewSession:
         publish: Publish,
         recordings_dir: Path,
         ice_servers: tuple[str, ...],
+        analysis: AnalysisLink | None = None,
     ) -> None:
         self.interview_id: str = interview["id"]
         self.job_id: str = interview["job_id"]
@@ -82,10 +103,19 @@ class InterviewSession:
         self._timer: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._closed = False
+        self._analysis = analysis
+        self._media_clock_s = 0.0
+        """Latest analysis media time; each new peer continues after it (RTP restarts at 0)."""
+        self._media_offset_s = 0.0
 
     # -- lifecycle ------------------------------------------------------------------------
 
     def start(self) -> None:
+        if self._analysis is not None:
+            link = self._analysis
+            link.pool.open(self.interview_id, link.meta, link.sink)
+            if self.flow is not None and self.flow.phase is Phase.ANSWER:
+                self._set_context(self.flow.index, "answer")
         self._timer = asyncio.create_task(self._run_timer(), name=f"timer-{self.interview_id}")
 
     async def aclose(self) -> None:
@@ -105,6 +135,8 @@ class InterviewSession:
         if peer is not None:
             await peer.aclose()
         await self._recorder.aclose()
+        if self._analysis is not None:
+            self._analysis.pool.close(self.interview_id)
 
     async def kick(self, reason: str) -> None:
         """End this session from outside (link opened elsewhere, invitation revoked)."""
@@ -121,11 +153,18 @@ class InterviewSession:
             await self._pause()
         if old is not None:
             await old.aclose()
+        fanout = None
+        if self._analysis is not None:
+            self._media_offset_s = self._media_clock_s + NEW_PEER_MEDIA_GAP_S
+            fanout = AnalysisFanout(
+                self._audio_to_analysis, self._video_to_analysis, name=f"fanout-{self.interview_id}"
+            )
         peer = LivePeer(
             self._ice_servers,
             on_frame=self._recorder.on_frame,
             on_state=self._peer_state_changed,
             name=f"peer-{self.interview_id}",
+            fanout=fanout,
         )
         try:
             answer = await peer.accept(sdp)
@@ -190,6 +229,31 @@ class InterviewSession:
         await self.send_state()
 
     # -- media ----------------------------------------------------------------------------
+
+    def _audio_to_analysis(self, t: float, samples: npt.NDArray[np.float32]) -> None:
+        assert self._analysis is not None
+        t += self._media_offset_s
+        self._media_clock_s = max(self._media_clock_s, t + len(samples) / 16_000)
+        self._analysis.pool.push_audio(self.interview_id, t, samples)
+
+    def _video_to_analysis(self, t: float, rgb: npt.NDArray[np.uint8]) -> None:
+        assert self._analysis is not None
+        t += self._media_offset_s
+        self._media_clock_s = max(self._media_clock_s, t)
+        self._analysis.pool.push_video(self.interview_id, t, rgb, True)
+
+    def _set_context(self, index: int | None, phase: str) -> None:
+        if self._analysis is not None:
+            self._analysis.pool.set_context(
+                self.interview_id, {"question_index": index, "phase": phase}
+            )
+
+    def browser_signal(self, kind: Any, detail: Any) -> None:
+        """Tab hidden, window blur, full screen left, paste: evidence for integrity flags."""
+        if kind not in BROWSER_SIGNALS:
+            raise ValueError(f"unknown signal {kind!r}")
+        if self._analysis is not None:
+            self._analysis.pool.browser_signal(self.interview_id, kind, 0.0, str(detail)[:200])
 
     def _request_keyframe(self) -> None:
         if self._peer is not None:
@@ -264,10 +328,12 @@ class InterviewSession:
     async def _apply(self, transitions: list[flow.Transition]) -> None:
         for t in transitions:
             if isinstance(t, flow.AnswerStarted):
+                self._set_context(t.index, "answer")
                 answer_id = await self._answer_id(t.index)
                 await self._store.answer_started(answer_id, time.time())
                 self._start_segment(t.index)
             elif isinstance(t, flow.AnswerEnded):
+                self._set_context(None, "between")
                 await self._stop_segment()
                 answer_id = await self._answer_id(t.index)
                 await self._store.answer_ended(answer_id, time.time(), t.used_s, t.reason.value)

@@ -354,6 +354,48 @@ class Store:
         )
         return [{**dict(r), "data": loads(r["data"])} for r in rows]
 
+    # -- analysis ---------------------------------------------------------------------------
+
+    async def add_analysis_events(self, events: Sequence[dict[str, Any]]) -> None:
+        """Persist analysis events (finals, flags, scores, metrics, errors) in one transaction."""
+
+        def work(conn: sqlite3.Connection) -> None:
+            now = _now()
+            conn.executemany(
+                "INSERT INTO analysis_events(interview_id, type, question_index, t, data, created_at)"
+                " VALUES(?,?,?,?,?,?)",
+                [
+                    (
+                        e["interview_id"],
+                        e["type"],
+                        e.get("question_index"),
+                        e.get("t", 0.0),
+                        dumps(e),
+                        now,
+                    )
+                    for e in events
+                ],
+            )
+
+        await self.db.transaction(work)
+
+    async def analysis_events(
+        self, interview_id: str, types: Sequence[str] | None = None
+    ) -> list[dict[str, Any]]:
+        if types:
+            marks = ",".join("?" for _ in types)
+            rows = await self.db.fetchall(
+                f"SELECT data FROM analysis_events WHERE interview_id=? AND type IN ({marks})"
+                " ORDER BY id",
+                interview_id,
+                *types,
+            )
+        else:
+            rows = await self.db.fetchall(
+                "SELECT data FROM analysis_events WHERE interview_id=? ORDER BY id", interview_id
+            )
+        return [loads(r["data"]) for r in rows]
+
     # -- answers and recordings -----------------------------------------------------------
 
     async def ensure_answer(self, interview_id: str, idx: int, question_id: str) -> dict[str, Any]:

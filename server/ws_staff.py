@@ -15,6 +15,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from server.access import check_job_access, staff_user
+from server.analysis import analysis_summary
 from server.http import ApiError, Services, services
 from server.hub import Subscription
 from server.models import Role
@@ -40,6 +41,21 @@ async def _snapshot(svc: Services, user: dict[str, Any], topic: str) -> dict[str
             "seq": seq,
             "job_id": job["id"],
             "counts": await svc.store.status_counts(job["id"]),
+        }
+    if kind == "interview":
+        interview = await svc.store.get_interview(ident)
+        check_job_access(user, await svc.store.get_job(interview["job_id"]))
+        summary = await analysis_summary(svc, ident)
+        finals = await svc.store.analysis_events(ident, ["transcript_final"])
+        return {
+            "type": "snapshot",
+            "topic": topic,
+            "seq": seq,
+            "interview_id": ident,
+            "status": interview["status"],
+            "transcript": finals,
+            "scores": summary["scores"],
+            "flags": summary["flags"],
         }
     if kind == "org" and ident == user["org_id"] and user["role"] in (Role.ADMIN, Role.HR):
         jobs = {}

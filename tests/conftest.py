@@ -10,5 +10,13 @@ from tests.support.server import RunningServer, running_server
 
 @pytest.fixture
 async def server(tmp_path: Path) -> AsyncIterator[RunningServer]:
-    async with running_server(tmp_path / "data") as srv:
+    """A server without live analysis (fast start)."""
+    async with running_server(tmp_path / "data", analysis_workers=0) as srv:
+        yield srv
+
+
+@pytest.fixture
+async def analysis_server(tmp_path: Path) -> AsyncIterator[RunningServer]:
+    """A server with one analyzer worker process (real Whisper and mediapipe)."""
+    async with running_server(tmp_path / "data", analysis_workers=1) as srv:
         yield srv

@@ -50,8 +50,13 @@ def stream(transcriber: StreamingTranscriber, audio: np.ndarray, t0: float = 0.0
 
 
 def speech(tmp_path: Path, text: str, voice: str = "en-us", wpm: int = 150) -> np.ndarray:
-    wav = speech_wav(text, tmp_path / f"{abs(hash((text, voice, wpm)))}.wav", voice=voice,
-                     words_per_min=wpm, trailing_silence_s=0.0)
+    wav = speech_wav(
+        text,
+        tmp_path / f"{abs(hash((text, voice, wpm)))}.wav",
+        voice=voice,
+        words_per_min=wpm,
+        trailing_silence_s=0.0,
+    )
     return decode_audio(wav)
 
 
@@ -80,7 +85,11 @@ def test_long_answer_with_pauses_gives_one_final_per_sentence(tmp_path: Path) ->
         assert final.words[-1].end_s <= final.end_s + 0.5
     # partials come before the final of the same utterance, and their stable part only grows
     for final in finals:
-        partials = [e for e in events if isinstance(e, TranscriptPartial) and e.utterance_id == final.utterance_id]
+        partials = [
+            e
+            for e in events
+            if isinstance(e, TranscriptPartial) and e.utterance_id == final.utterance_id
+        ]
         assert partials, "a 5 s utterance gets at least one partial"
         assert events.index(partials[-1]) < events.index(final)
         stable = [p.stable for p in partials]
@@ -103,7 +112,9 @@ def test_voices_and_speeds_match_offline_accuracy(tmp_path: Path, voice: str, wp
 
 def test_silence_and_noise_give_no_transcript() -> None:
     rng = np.random.default_rng(7)
-    audio = np.concatenate([silence(5.0), (rng.standard_normal(5 * RATE_HZ) * 0.003).astype(np.float32)])
+    audio = np.concatenate(
+        [silence(5.0), (rng.standard_normal(5 * RATE_HZ) * 0.003).astype(np.float32)]
+    )
     t = StreamingTranscriber(model(), AsrConfig(), "iv_test")
     assert stream(t, audio) == []
 

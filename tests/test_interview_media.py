@@ -94,9 +94,10 @@ async def download(server: RunningServer, url: str, dest: Path) -> Path:
     return dest
 
 
-async def test_full_interview_is_recorded(
-    server: RunningServer, media_files: tuple[Path, Path], tmp_path: Path
+async def test_full_interview_is_recorded_and_analysed(
+    analysis_server: RunningServer, media_files: tuple[Path, Path], tmp_path: Path
 ) -> None:
+    server = analysis_server
     admin = await server.add_staff("admin", Role.ADMIN)
     job_id = await short_job(server, admin, (60, ANSWER_S, 60))
     interview_id, token = await invite(server, admin, job_id)
@@ -148,6 +149,14 @@ async def test_full_interview_is_recorded(
         assert wer <= MAX_WER, (answer["index"], wer, heard)
         faces, checked = await asyncio.to_thread(count_frames_with_face, path, max_frames=20)
         assert faces >= 0.9 * checked, (faces, checked)
+
+    # live analysis: the transcript of each spoken answer, scores with evidence, no flags
+    # for a steady face in front of the camera
+    for answer in answers:
+        assert windowed_wer(SENTENCE, answer["transcript"]) <= MAX_WER, answer["transcript"]
+    assert {s["dimension"] for s in detail["scores"]} == {"expression"}
+    assert all(0 <= s["value"] <= 10 and s["reason"] for s in detail["scores"])
+    assert detail["flags"] == [], detail["flags"]
 
     # HR roles do not get recording links; unauthenticated recording access is refused
     hr = await server.add_staff("hr", Role.HR)

@@ -1,0 +1,244 @@
+"""One interview's analysis inside a worker: ASR, vision, delivery, content, flags, scores.
+
+Fed by the worker loop (see ``analyzers.worker``); every method returns wire-ready event
+dicts. The interview's questions, language and competency model arrive once in ``meta``;
+the current question and phase arrive as ``context`` messages in stream order, so media
+before and after a phase change is attributed correctly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from analyzers.asr import AsrConfig, StreamingTranscriber
+from analyzers.content import analyze_answer
+from analyzers.delivery import DeliveryTracker, rms_dbfs
+from analyzers.events import ContentMetrics, DeliveryMetrics, Event, TranscriptFinal
+from analyzers.flags import FlagThresholds, FlagTracker
+from analyzers.scoring import AnswerEvidence, TranscriptSpan, score_dimensions
+
+POSE_EVERY_S = 0.5
+"""Posture is analysed at 2 fps (face at the sampling rate the server sends, 5 fps)."""
+
+
+@dataclass
+class _Answer:
+    index: int
+    question: dict[str, Any]
+    start_t: float
+    end_t: float | None = None
+    finals: list[TranscriptFinal] = field(default_factory=list)
+    content: ContentMetrics | None = None
+    delivery: DeliveryMetrics | None = None
+
+
+class InterviewAnalysis:
+    def __init__(self, interview_id: str, model: Any, asr: AsrConfig, meta: dict[str, Any]) -> None:
+        self.interview_id = interview_id
+        self.language = str(meta.get("language") or "en")
+        asr_language = "zh" if self.language.startswith("zh") else asr.language
+        self._asr = StreamingTranscriber(model, _with_language(asr, asr_language), interview_id)
+        self._questions: list[dict[str, Any]] = list(meta.get("questions") or [])
+        self._competencies = [(str(c), float(w)) for c, w in meta.get("competencies") or []]
+        self._flags = FlagTracker(
+            interview_id, FlagThresholds(**(meta.get("flag_thresholds") or {}))
+        )
+        self._delivery = DeliveryTracker()
+        self._answers: dict[int, _Answer] = {}
+        self._current: _Answer | None = None
+        self._t = 0.0
+        """Latest media time seen (audio or video)."""
+        self._face: Any = None
+        self._posture: Any = None
+        self._last_pose_t = -1e9
+        self._segments_seen = 0
+
+    @property
+    def asr_cpu_s(self) -> float:
+        return self._asr.cpu_s
+
+    # -- inputs ---------------------------------------------------------------------------
+
+    def push_audio(self, t: float, samples: npt.NDArray[np.float32]) -> list[dict[str, Any]]:
+        self._t = max(self._t, t + len(samples) / 16_000)
+        self._asr.push(samples, t)
+        flags = self._flags.observe_speech(self._t, self._asr.speaking, self._current is not None)
+        return [f.to_wire() for f in flags]
+
+    def push_video(
+        self, t: float, rgb: npt.NDArray[np.uint8], _pose_hint: bool
+    ) -> list[dict[str, Any]]:
+        from analyzers.face import FaceAnalyzer
+        from analyzers.posture import PostureAnalyzer
+
+        self._t = max(self._t, t)
+        qi = self._current.index if self._current else None
+        if self._face is None:
+            self._face = FaceAnalyzer(self.interview_id)
+        events: list[Event] = []
+        face = self._face.analyze(rgb, t, qi)
+        events.append(face)
+        events += self._flags.observe_face(face)
+        if t - self._last_pose_t >= POSE_EVERY_S:
+            if self._posture is None:
+                self._posture = PostureAnalyzer(self.interview_id)
+            posture = self._posture.analyze(rgb, t, qi)
+            self._last_pose_t = t
+            events.append(posture)
+            events += self._flags.observe_posture(posture)
+        return [e.to_wire() for e in events]
+
+    def set_context(self, context: dict[str, Any]) -> list[dict[str, Any]]:
+        """A phase change: ``{"question_index": int | None, "phase": "answer" | ...}``."""
+        events: list[dict[str, Any]] = []
+        index = context.get("question_index")
+        answering = context.get("phase") == "answer" and isinstance(index, int)
+        if self._current is not None and (not answering or index != self._current.index):
+            events += self._end_answer()
+        if answering and self._current is None and isinstance(index, int):
+            question = self._questions[index] if 0 <= index < len(self._questions) else {}
+            answer = self._answers.get(index)
+            if answer is None:
+                answer = _Answer(index, question, self._t)
+                self._answers[index] = answer
+            answer.end_t = None  # a resumed answer continues
+            self._current = answer
+            self._asr.question_index = index
+            self._flags.question_index = index
+            self._delivery.start_answer(index, self._t)
+        return events
+
+    def browser_signal(self, kind: str, t: float, detail: str) -> list[dict[str, Any]]:
+        return [f.to_wire() for f in self._flags.browser_signal(kind, t or self._t, detail)]
+
+    # -- work -----------------------------------------------------------------------------
+
+    def finals(self) -> list[dict[str, Any]]:
+        if not self._asr.has_final_due:
+            return []
+        events: list[Event] = []
+        for final in self._asr.finals():
+            assert isinstance(final, TranscriptFinal)
+            events.append(final)
+            answer = (
+                self._answers.get(final.question_index)
+                if final.question_index is not None
+                else None
+            )
+            if answer is not None:
+                answer.finals.append(final)
+                self._delivery.add_final(final)
+        events += self._speech_segments()
+        if self._current is not None:
+            events += self._answer_metrics(self._current)
+        return [e.to_wire() for e in events]
+
+    def partial(self) -> list[dict[str, Any]]:
+        return [e.to_wire() for e in self._asr.partial()]
+
+    def finish(self) -> list[dict[str, Any]]:
+        events = self._end_answer()
+        events += [f.to_wire() for f in self._flags.close(self._t)]
+        return events
+
+    def close(self) -> None:
+        for analyzer in (self._face, self._posture):
+            if analyzer is not None:
+                analyzer.close()
+        self._face = self._posture = None
+
+    # -- helpers --------------------------------------------------------------------------
+
+    def _speech_segments(self) -> list[Event]:
+        for start, end, rms in self._asr.speech_segments[self._segments_seen :]:
+            self._delivery.add_speech(start, end, rms_dbfs(np.array([rms], dtype=np.float32)))
+        self._segments_seen = len(self._asr.speech_segments)
+        return []
+
+    def _end_answer(self) -> list[dict[str, Any]]:
+        answer = self._current
+        if answer is None:
+            return []
+        self._asr.flush()
+        events = self.finals()
+        answer.end_t = self._t
+        events += [e.to_wire() for e in self._answer_metrics(answer)]
+        self._current = None
+        self._asr.question_index = None
+        self._flags.question_index = None
+        return events
+
+    def _answer_metrics(self, answer: _Answer) -> list[Event]:
+        end_t = answer.end_t if answer.end_t is not None else self._t
+        used_s = max(0.0, end_t - answer.start_t)
+        transcript = _join(f.text for f in answer.finals)
+        content = analyze_answer(
+            answer.question,
+            transcript,
+            language=self.language,
+            time_used_s=used_s,
+            interview_id=self.interview_id,
+            t=end_t,
+            question_index=answer.index,
+        )
+        answer.content = content
+        events: list[Event] = [content]
+        if answer is self._current:  # the tracker holds the answer being given
+            answer.delivery = self._delivery.metrics(self.interview_id, end_t, answer.index)
+        if answer.delivery is not None:
+            events.append(answer.delivery)
+        events += score_dimensions(self._evidence(), self._competencies, self.interview_id, end_t)
+        return events
+
+    def _evidence(self) -> list[AnswerEvidence]:
+        out = []
+        for answer in self._answers.values():
+            if answer.content is None:
+                continue
+            spans = tuple(_spans(answer))
+            end_t = answer.end_t if answer.end_t is not None else self._t
+            out.append(
+                AnswerEvidence(
+                    question_index=answer.index,
+                    competencies=tuple(answer.question.get("competencies") or ()),
+                    content=answer.content,
+                    delivery=answer.delivery,
+                    duration_s=max(0.0, end_t - answer.start_t),
+                    time_limit_s=float(answer.question.get("answer_s") or 0.0),
+                    spans=spans,
+                )
+            )
+        return out
+
+
+def _spans(answer: _Answer) -> list[TranscriptSpan]:
+    """Where in the transcript each matched rubric keyword was said."""
+    assert answer.content is not None
+    spans = []
+    for point, phrase in answer.content.matches:
+        needle = phrase.lower()
+        for final in answer.finals:
+            if needle in final.text.lower():
+                word = next((w for w in final.words if needle.split()[0] in w.text.lower()), None)
+                start = word.start_s if word else final.start_s
+                end = word.end_s if word else final.end_s
+                spans.append(TranscriptSpan(phrase, final.text[:160], start, end, point))
+                break
+    return spans
+
+
+def _join(texts: Any) -> str:
+    parts = [t for t in texts if t]
+    if parts and all(any("\u4e00" <= ch <= "\u9fff" for ch in p) for p in parts):
+        return "".join(parts)
+    return " ".join(parts)
+
+
+def _with_language(config: AsrConfig, language: str | None) -> AsrConfig:
+    from dataclasses import replace
+
+    return replace(config, language=language)

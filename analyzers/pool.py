@@ -1,0 +1,281 @@
+"""Analyzer worker processes, owned by the server process.
+
+Each interview is pinned to one worker (its VAD, ASR and tracking state live there).
+Sending never blocks the event loop: every worker has a bounded input queue; when it is
+full, video frames are dropped and counted, audio is dropped, counted *and reported* as an
+``AnalyzerError`` so the gap is visible. A reader thread per worker posts results back to
+the loop. A worker that dies is restarted and its interviews reopened; each gets an
+``AnalyzerError`` describing the gap.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import multiprocessing
+import multiprocessing.queues
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from analyzers.asr import AsrConfig
+from analyzers.events import AnalyzerError
+from analyzers.worker import worker_main
+
+logger = logging.getLogger(__name__)
+
+WORKER_MEDIA_BACKLOG_MAX = 400
+"""Media messages waiting per worker before new media is dropped (≈ 5 s for 8 interviews)."""
+WORKER_CONTROL_HEADROOM = 200
+"""Extra room so control messages (open/context/close) are never refused or waited for."""
+WORKER_START_TIMEOUT_S = 60.0
+READER_POLL_S = 0.5
+OVERFLOW_REPORT_EVERY_S = 5.0
+
+EventSink = Callable[[dict[str, Any]], None]
+
+
+@dataclass
+class _Pinned:
+    worker: int
+    meta: dict[str, Any]
+    sink: EventSink
+    context: dict[str, Any] | None = None
+    dropped_audio_s: float = 0.0
+    dropped_video: int = 0
+    last_report: float = 0.0
+
+
+@dataclass
+class WorkerStats:
+    interviews: int = 0
+    busy_ratio: float = 0.0
+    skipped_frames: int = 0
+    asr_cpu_s: float = 0.0
+    restarts: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class _Worker:
+    def __init__(self, index: int, asr: AsrConfig) -> None:
+        ctx = multiprocessing.get_context("spawn")
+        self.index = index
+        self.in_q: multiprocessing.queues.Queue[Any] = ctx.Queue(
+            WORKER_MEDIA_BACKLOG_MAX + WORKER_CONTROL_HEADROOM
+        )
+        self.out_q: multiprocessing.queues.Queue[Any] = ctx.Queue()
+        self.process = ctx.Process(
+            target=worker_main,
+            args=(self.in_q, self.out_q, asr),
+            name=f"analyzer-{index}",
+            daemon=True,
+        )
+        self.ready = threading.Event()
+        self.stopping = False
+        self.reader: threading.Thread | None = None
+        self.stats = WorkerStats()
+
+
+class AnalyzerPool:
+    """N analyzer processes; routes each interview's media to its worker."""
+
+    def __init__(self, workers: int, asr: AsrConfig) -> None:
+        if workers < 1:
+            raise ValueError("at least one analyzer worker is needed")
+        self._asr = asr
+        self._count = workers
+        self._workers: list[_Worker] = []
+        self._pinned: dict[str, _Pinned] = {}
+        self._sinks: dict[str, EventSink] = {}
+        """Outlive ``close`` so the worker's last events (flushes, closed flags) arrive."""
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._workers = [self._spawn(i) for i in range(self._count)]
+        await asyncio.gather(
+            *(asyncio.to_thread(w.ready.wait, WORKER_START_TIMEOUT_S) for w in self._workers)
+        )
+        if not all(w.ready.is_set() for w in self._workers):
+            raise RuntimeError("analyzer workers did not start (model load failed?)")
+
+    def _spawn(self, index: int) -> _Worker:
+        worker = _Worker(index, self._asr)
+        worker.process.start()
+        worker.reader = threading.Thread(
+            target=self._read, args=(worker,), name=f"analyzer-{index}-reader", daemon=True
+        )
+        worker.reader.start()
+        return worker
+
+    async def aclose(self) -> None:
+        for w in self._workers:
+            w.stopping = True
+            with contextlib.suppress(queue.Full, ValueError):
+                w.in_q.put_nowait(("stop",))
+        for w in self._workers:
+            await asyncio.to_thread(w.process.join, 5.0)
+            if w.process.is_alive():
+                w.process.kill()
+                await asyncio.to_thread(w.process.join, 5.0)
+            if w.reader is not None:
+                await asyncio.to_thread(w.reader.join, 2 * READER_POLL_S)
+        self._workers = []
+
+    # -- interviews -----------------------------------------------------------------------
+
+    def open(self, interview_id: str, meta: dict[str, Any], sink: EventSink) -> None:
+        """Pin an interview to the least loaded worker and start analysing it."""
+        load = [0] * len(self._workers)
+        for p in self._pinned.values():
+            load[p.worker] += 1
+        index = min(range(len(load)), key=load.__getitem__)
+        self._pinned[interview_id] = _Pinned(index, meta, sink)
+        self._sinks[interview_id] = sink
+        self._send(interview_id, ("open", interview_id, meta), critical=True)
+
+    def close(self, interview_id: str) -> None:
+        if interview_id in self._pinned:
+            self._send(interview_id, ("close", interview_id), critical=True)
+            del self._pinned[interview_id]
+
+    def forget(self, interview_id: str) -> None:
+        """Stop delivering late events of a closed interview."""
+        if interview_id not in self._pinned:
+            self._sinks.pop(interview_id, None)
+
+    def set_context(self, interview_id: str, context: dict[str, Any]) -> None:
+        pinned = self._pinned.get(interview_id)
+        if pinned is not None:
+            pinned.context = context
+            self._send(interview_id, ("context", interview_id, context), critical=True)
+
+    def push_audio(self, interview_id: str, t: float, samples: npt.NDArray[np.float32]) -> None:
+        if not self._send(interview_id, ("audio", interview_id, t, samples)):
+            pinned = self._pinned.get(interview_id)
+            if pinned is not None:
+                pinned.dropped_audio_s += len(samples) / 16_000
+                self._report_overflow(interview_id, pinned, t)
+
+    def push_video(
+        self, interview_id: str, t: float, rgb: npt.NDArray[np.uint8], pose: bool
+    ) -> None:
+        if not self._send(interview_id, ("video", interview_id, t, rgb, pose)):
+            pinned = self._pinned.get(interview_id)
+            if pinned is not None:
+                pinned.dropped_video += 1
+
+    def browser_signal(self, interview_id: str, kind: str, t: float, detail: str) -> None:
+        self._send(interview_id, ("signal", interview_id, kind, t, detail), critical=True)
+
+    def stats(self) -> list[WorkerStats]:
+        return [w.stats for w in self._workers]
+
+    # -- plumbing -------------------------------------------------------------------------
+
+    def _send(self, interview_id: str, message: tuple[Any, ...], critical: bool = False) -> bool:
+        pinned = self._pinned.get(interview_id)
+        if pinned is None or not self._workers:
+            return False
+        worker = self._workers[pinned.worker]
+        try:
+            if not critical and worker.in_q.qsize() >= WORKER_MEDIA_BACKLOG_MAX:
+                return False
+            worker.in_q.put_nowait(message)
+        except (queue.Full, ValueError):
+            if critical:
+                logger.error(
+                    "analyzer %d refused a control message for %s", worker.index, interview_id
+                )
+            return False
+        return True
+
+    def _report_overflow(self, interview_id: str, pinned: _Pinned, t: float) -> None:
+        now = time.monotonic()
+        if now - pinned.last_report < OVERFLOW_REPORT_EVERY_S:
+            return
+        pinned.last_report = now
+        gap, pinned.dropped_audio_s = pinned.dropped_audio_s, 0.0
+        pinned.sink(
+            AnalyzerError(
+                interview_id=interview_id,
+                t=t,
+                analyzer="asr",
+                message=f"analysis is behind; {gap:.1f} s of audio were not analysed",
+                gap_s=round(gap, 2),
+            ).to_wire()
+        )
+
+    def _read(self, worker: _Worker) -> None:
+        """Reader thread: worker results → the event loop; notices a dead worker."""
+        while True:
+            try:
+                kind, payload = worker.out_q.get(timeout=READER_POLL_S)
+            except queue.Empty:
+                if worker.stopping:
+                    return
+                if not worker.process.is_alive():
+                    self._post(self._restart, worker.index)
+                    return
+                continue
+            except (EOFError, OSError, ValueError):
+                return
+            if kind == "ready":
+                worker.ready.set()
+            elif kind == "events":
+                self._post(self._dispatch, payload)
+            elif kind == "stats":
+                wall = max(payload.get("wall_s", 1.0), 1e-6)
+                worker.stats.interviews = payload["interviews"]
+                worker.stats.busy_ratio = payload["busy_s"] / wall
+                worker.stats.skipped_frames += payload["skipped_frames"]
+                worker.stats.asr_cpu_s = payload["asr_cpu_s"]
+            elif kind == "stopped":
+                return
+
+    def _post(self, fn: Callable[..., None], *args: Any) -> None:
+        if self._loop is not None and not self._loop.is_closed():
+            with contextlib.suppress(RuntimeError):
+                self._loop.call_soon_threadsafe(fn, *args)
+
+    def _dispatch(self, events: list[dict[str, Any]]) -> None:
+        for event in events:
+            sink = self._sinks.get(event.get("interview_id", ""))
+            if sink is not None:
+                try:
+                    sink(event)
+                except Exception:
+                    logger.exception("event sink failed")
+
+    def _restart(self, index: int) -> None:
+        old = self._workers[index]
+        if old.stopping:
+            return
+        logger.error("analyzer worker %d died (exit %s); restarting", index, old.process.exitcode)
+        worker = self._spawn(index)
+        worker.stats.restarts = old.stats.restarts + 1
+        self._workers[index] = worker
+        for iid, pinned in self._pinned.items():
+            if pinned.worker != index:
+                continue
+            self._send(iid, ("open", iid, pinned.meta), critical=True)
+            if pinned.context is not None:
+                self._send(iid, ("context", iid, pinned.context), critical=True)
+            pinned.sink(
+                AnalyzerError(
+                    interview_id=iid,
+                    t=0.0,
+                    analyzer="worker",
+                    message="the analyzer process crashed and was restarted; "
+                    "analysis resumes, earlier in-progress speech may be missing",
+                ).to_wire()
+            )

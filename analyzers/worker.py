@@ -1,0 +1,138 @@
+"""The analyzer worker process: loads the models once, analyses many interviews.
+
+Messages in (tuples, picklable): ("open", iid, meta), ("audio", iid, t, samples),
+("video", iid, t, rgb, pose), ("context", iid, context), ("signal", iid, kind, t, detail),
+("close", iid), ("stop",). Out: ("events", [wire dicts]) and ("stats", {...}).
+
+Scheduling inside the worker, per batch of messages: audio is fed to every interview's VAD
+first (cheap, never dropped); final transcripts are computed next (never skipped); then only
+the newest video frame per interview is analysed (older ones are counted as skipped); partial
+transcripts run last and only when no new messages are waiting.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing.queues
+import queue
+import time
+from typing import Any
+
+from analyzers.asr import AsrConfig, load_model
+from analyzers.pipeline import InterviewAnalysis
+
+logger = logging.getLogger(__name__)
+
+MAX_BATCH_MESSAGES = 200
+IDLE_WAIT_S = 0.05
+STATS_EVERY_S = 2.0
+
+
+def worker_main(
+    in_q: multiprocessing.queues.Queue[Any],
+    out_q: multiprocessing.queues.Queue[Any],
+    asr_config: AsrConfig,
+) -> None:
+    """Entry point of a worker process (spawned)."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(levelname)s %(message)s")
+    model = load_model(asr_config)
+    out_q.put(("ready", {}))
+    interviews: dict[str, InterviewAnalysis] = {}
+    skipped_frames = 0
+    last_stats = time.monotonic()
+    busy_s = 0.0
+    while True:
+        try:
+            messages = [in_q.get(timeout=IDLE_WAIT_S)]
+        except queue.Empty:
+            messages = []
+        for _ in range(MAX_BATCH_MESSAGES):
+            try:
+                messages.append(in_q.get_nowait())
+            except queue.Empty:
+                break
+        started = time.process_time()
+        events: list[dict[str, Any]] = []
+        latest_video: dict[str, tuple[Any, ...]] = {}
+        for msg in messages:
+            kind = msg[0]
+            if kind == "stop":
+                for analysis in interviews.values():
+                    analysis.close()
+                out_q.put(("stopped", {}))
+                return
+            iid = msg[1]
+            try:
+                if kind == "open":
+                    if iid in interviews:
+                        interviews[iid].close()
+                    interviews[iid] = InterviewAnalysis(iid, model, asr_config, msg[2])
+                    continue
+                found = interviews.get(iid)
+                if found is None:
+                    continue
+                analysis = found
+                if kind == "audio":
+                    events += analysis.push_audio(msg[2], msg[3])
+                elif kind == "video":
+                    if iid in latest_video:
+                        skipped_frames += 1
+                    latest_video[iid] = msg
+                elif kind == "context":
+                    events += analysis.set_context(msg[2])
+                elif kind == "signal":
+                    events += analysis.browser_signal(msg[2], msg[3], msg[4])
+                elif kind == "close":
+                    events += analysis.finish()
+                    analysis.close()
+                    del interviews[iid]
+            except Exception as exc:  # one interview's failure must not stop the others
+                logger.exception("analysis of %s failed on %s", iid, kind)
+                events.append(_error(iid, kind, exc))
+        for iid, analysis in interviews.items():
+            try:
+                events += analysis.finals()
+            except Exception as exc:
+                logger.exception("final transcript of %s failed", iid)
+                events.append(_error(iid, "asr", exc))
+        for iid, msg in latest_video.items():
+            target = interviews.get(iid)
+            if target is None:
+                continue
+            try:
+                events += target.push_video(msg[2], msg[3], msg[4])
+            except Exception as exc:
+                logger.exception("video analysis of %s failed", iid)
+                events.append(_error(iid, "vision", exc))
+        if in_q.empty():
+            for iid, analysis in interviews.items():
+                try:
+                    events += analysis.partial()
+                except Exception as exc:
+                    events.append(_error(iid, "asr", exc))
+        busy_s += time.process_time() - started
+        if events:
+            out_q.put(("events", events))
+        now = time.monotonic()
+        if now - last_stats >= STATS_EVERY_S:
+            out_q.put(
+                (
+                    "stats",
+                    {
+                        "interviews": len(interviews),
+                        "skipped_frames": skipped_frames,
+                        "busy_s": busy_s,
+                        "wall_s": now - last_stats,
+                        "asr_cpu_s": sum(a.asr_cpu_s for a in interviews.values()),
+                    },
+                )
+            )
+            last_stats, busy_s, skipped_frames = now, 0.0, 0
+
+
+def _error(iid: str, analyzer: str, exc: BaseException) -> dict[str, Any]:
+    from analyzers.events import AnalyzerError
+
+    return AnalyzerError(
+        interview_id=iid, t=0.0, analyzer=analyzer, message=f"{type(exc).__name__}: {exc}"
+    ).to_wire()

@@ -1,0 +1,205 @@
+"""Face and posture analyzers on frames built at test time from a real photo (skimage astronaut)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+import pytest
+from mediapipe.python.solutions import face_mesh as mp_face_mesh
+from scipy.spatial import Delaunay
+from skimage import data
+
+from analyzers.events import FaceMetrics, PostureMetrics, from_wire
+from analyzers.face import LOOKING_AWAY_YAW_DEG, FaceAnalyzer
+from analyzers.posture import PostureAnalyzer
+
+Frame = npt.NDArray[np.uint8]
+WIDTH, HEIGHT = 640, 480
+GREY = 128
+FACE_CROP = (slice(0, 300), slice(100, 350))
+"""Rows and columns of the astronaut photo with her head and collar (face ≈ 175 px at 640×480)."""
+TURN_DEG = 50.0
+"""Yaw applied to the synthetic head turn (the estimator reads ≈ 35° at 640×480)."""
+
+
+def fit(image: Frame, width: int, height: int) -> Frame:
+    """``image`` scaled to fit, centred on a grey ``width``×``height`` canvas."""
+    canvas = np.full((height, width, 3), GREY, np.uint8)
+    scale = min(width / image.shape[1], height / image.shape[0])
+    w, h = round(image.shape[1] * scale), round(image.shape[0] * scale)
+    resized = cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA)
+    y0, x0 = (height - h) // 2, (width - w) // 2
+    canvas[y0 : y0 + h, x0 : x0 + w] = resized
+    return canvas
+
+
+def turn_head(image: Frame, yaw_deg: float) -> Frame:
+    """Re-render the face in ``image`` turned by ``yaw_deg`` about the vertical axis.
+
+    Positive turns the face toward the image's right, as ``FaceMetrics.yaw_deg`` counts.
+
+    The face's 3D mesh (mediapipe face mesh, static mode) is rotated, its triangles are
+    texture-mapped far to near with back faces culled (so the far cheek disappears, as in a real
+    turn), over the photo with the original face in-painted away.
+    """
+    height, width = image.shape[:2]
+    with mp_face_mesh.FaceMesh(static_image_mode=True, max_num_faces=1) as mesh:
+        faces = mesh.process(image).multi_face_landmarks
+    assert faces, "no face mesh on the frontal image"
+    src = np.array([(p.x * width, p.y * height, p.z * width) for p in faces[0].landmark])
+    a = math.radians(yaw_deg)
+    # mediapipe's z grows away from the camera: the nose (z < 0) moves right for a > 0.
+    rotation = np.array([[math.cos(a), 0, -math.sin(a)], [0, 1, 0], [math.sin(a), 0, math.cos(a)]])
+    centre = src.mean(axis=0)
+    dst = (src - centre) @ rotation.T + centre
+
+    hull = cv2.convexHull(src[:, :2].astype(np.float32)).astype(np.int32)
+    mask = np.zeros((height, width), np.uint8)
+    cv2.fillConvexPoly(mask, hull, 255)
+    out = cv2.inpaint(image, cv2.dilate(mask, np.ones((9, 9), np.uint8)), 5, cv2.INPAINT_TELEA)
+    triangles = Delaunay(src[:, :2]).simplices
+    for tri in triangles[np.argsort(-dst[triangles, 2].mean(axis=1))]:
+        s, d = src[tri, :2].astype(np.float32), dst[tri, :2].astype(np.float32)
+        if np.cross(s[1] - s[0], s[2] - s[0]) * np.cross(d[1] - d[0], d[2] - d[0]) <= 0:
+            continue  # turned away from the camera
+        x, y, w, h = cv2.boundingRect(d)
+        x0, y0, x1, y1 = max(x, 0), max(y, 0), min(x + w, width), min(y + h, height)
+        if x1 <= x0 or y1 <= y0:
+            continue
+        affine = cv2.getAffineTransform(s, d - np.float32([x, y]))
+        patch = cv2.warpAffine(image, affine, (w, h), borderMode=cv2.BORDER_REFLECT)
+        inside = np.zeros((h, w), np.uint8)
+        cv2.fillConvexPoly(inside, np.round(d - [x, y]).astype(np.int32), 1)
+        sel = inside[y0 - y : y1 - y, x0 - x : x1 - x].astype(bool)
+        out[y0:y1, x0:x1][sel] = patch[y0 - y : y1 - y, x0 - x : x1 - x][sel]
+    return out
+
+
+@pytest.fixture(scope="module")
+def astronaut() -> Frame:
+    return np.asarray(data.astronaut(), dtype=np.uint8)
+
+
+@pytest.fixture(scope="module")
+def face_frame(astronaut: Frame) -> Frame:
+    return fit(astronaut[FACE_CROP], WIDTH, HEIGHT)
+
+
+@pytest.fixture
+def face() -> Iterator[FaceAnalyzer]:
+    with FaceAnalyzer("iv-test") as analyzer:
+        yield analyzer
+
+
+@pytest.fixture
+def posture() -> Iterator[PostureAnalyzer]:
+    with PostureAnalyzer("iv-test") as analyzer:
+        yield analyzer
+
+
+@pytest.mark.parametrize("size", [(640, 480), (320, 240)])
+def test_frontal_face(face: FaceAnalyzer, face_frame: Frame, size: tuple[int, int]) -> None:
+    frame = cv2.resize(face_frame, size, interpolation=cv2.INTER_AREA)
+    m = face.analyze(frame, 1.5, 2)
+    assert (m.interview_id, m.t, m.question_index) == ("iv-test", 1.5, 2)
+    assert m.faces == 1
+    assert m.yaw_deg is not None and m.pitch_deg is not None
+    assert abs(m.yaw_deg) < 20
+    assert m.eye_contact or not m.looking_away
+    assert m.center_x is not None and m.center_y is not None and m.size is not None
+    assert 0.4 < m.center_x < 0.6 and 0.25 < m.center_y < 0.55
+    assert 0.2 < m.size < 0.6
+    assert from_wire(m.to_wire()) == m
+
+
+@pytest.mark.parametrize("level", [0, GREY])
+def test_blank_frame_has_no_face(face: FaceAnalyzer, level: int) -> None:
+    m = face.analyze(np.full((HEIGHT, WIDTH, 3), level, np.uint8), 0.0, None)
+    assert m == FaceMetrics(interview_id="iv-test", t=0.0, faces=0)
+
+
+def test_face_disappears_then_returns(face: FaceAnalyzer, face_frame: Frame) -> None:
+    blank = np.zeros_like(face_frame)
+    counts = [
+        face.analyze(f, i * 0.2, None).faces for i, f in enumerate([face_frame, blank, face_frame])
+    ]
+    assert counts == [1, 0, 1]
+
+
+def test_two_faces_side_by_side(face: FaceAnalyzer, astronaut: Frame) -> None:
+    half = fit(astronaut[FACE_CROP], WIDTH // 2, HEIGHT)
+    assert face.analyze(np.hstack([half, half]), 0.0, None).faces >= 2
+
+
+@pytest.mark.parametrize("turn_deg", [TURN_DEG, -TURN_DEG])
+def test_turned_head_is_looking_away(
+    face: FaceAnalyzer, face_frame: Frame, turn_deg: float
+) -> None:
+    turned = turn_head(face_frame, turn_deg)
+    frontal = face.analyze(face_frame, 0.0, None)
+    m = face.analyze(turned, 0.2, None)
+    assert frontal.eye_contact and not frontal.looking_away
+    assert m.faces == 1
+    assert m.yaw_deg is not None
+    assert abs(m.yaw_deg) > LOOKING_AWAY_YAW_DEG
+    assert math.copysign(1, m.yaw_deg) == math.copysign(1, turn_deg)
+    assert m.looking_away and not m.eye_contact
+    assert face.analyze(face_frame, 0.4, None).eye_contact  # and back
+
+
+def test_rejects_non_rgb_frames(face: FaceAnalyzer) -> None:
+    with pytest.raises(ValueError):
+        face.analyze(np.zeros((HEIGHT, WIDTH), np.uint8), 0.0, None)
+    with pytest.raises(ValueError):
+        face.analyze(np.zeros((HEIGHT, WIDTH, 3), np.float32), 0.0, None)  # type: ignore[arg-type]
+
+
+def test_closed_analyzers_refuse_frames(face_frame: Frame) -> None:
+    analyzers: list[FaceAnalyzer | PostureAnalyzer] = [FaceAnalyzer("a"), PostureAnalyzer("a")]
+    for analyzer in analyzers:
+        analyzer.close()
+        analyzer.close()
+        with pytest.raises(RuntimeError):
+            analyzer.analyze(face_frame, 0.0, None)
+
+
+def test_posture_head_and_shoulders(posture: PostureAnalyzer, astronaut: Frame) -> None:
+    m = posture.analyze(fit(astronaut, WIDTH, HEIGHT), 3.0, 0)
+    assert m.in_frame
+    assert m.shoulders_level_deg is not None and abs(m.shoulders_level_deg) < 15
+    assert m.lean is not None and abs(m.lean) < 0.5
+    assert m.movement is None
+    assert from_wire(m.to_wire()) == m
+
+
+def test_posture_blank_frame(posture: PostureAnalyzer) -> None:
+    m = posture.analyze(np.full((HEIGHT, WIDTH, 3), GREY, np.uint8), 0.0, None)
+    assert m == PostureMetrics(interview_id="iv-test", t=0.0, in_frame=False)
+
+
+def test_posture_movement(posture: PostureAnalyzer, astronaut: Frame) -> None:
+    frame = fit(astronaut, WIDTH, HEIGHT)
+    shifted = np.roll(frame, 48, axis=1)  # 48 px ≈ a quarter of her shoulder width
+    first = posture.analyze(frame, 0.0, None)
+    still = posture.analyze(frame, 0.2, None)
+    moved = posture.analyze(shifted, 0.4, None)
+    assert first.movement is None
+    assert still.movement is not None and moved.movement is not None
+    assert still.movement < 0.05
+    assert moved.movement > still.movement + 0.1
+
+
+def test_posture_signs_flip_in_a_mirror(astronaut: Frame) -> None:
+    frame = fit(astronaut, WIDTH, HEIGHT)
+    with PostureAnalyzer("a") as a, PostureAnalyzer("b") as b:
+        m = a.analyze(frame, 0.0, None)
+        mirrored = b.analyze(np.ascontiguousarray(frame[:, ::-1]), 0.0, None)
+    assert m.shoulders_level_deg is not None and mirrored.shoulders_level_deg is not None
+    assert m.lean is not None and mirrored.lean is not None
+    # Her left shoulder (image right) sits lower in the photo; the head is right of the midpoint.
+    assert m.shoulders_level_deg > 2 and mirrored.shoulders_level_deg < -2
+    assert m.lean > 0.03 and mirrored.lean < -0.03
