@@ -137,6 +137,12 @@ async def consent_and_device_check(page: Page, url: str) -> None:
     await cont.click()
 
 
+async def _collect(ws: aiohttp.ClientWebSocketResponse, into: list[dict[str, Any]]) -> None:
+    async for msg in ws:
+        if msg.type is aiohttp.WSMsgType.TEXT:
+            into.append(msg.json())
+
+
 async def remaining_s(page: Page) -> float:
     value = await page.get_by_test_id("countdown").get_attribute("data-remaining-s")
     assert value is not None
@@ -150,6 +156,12 @@ async def test_browser_candidate_completes_interview(
         api = Api(http, live_server)
         await api.login()
         interview_id, url = await three_question_invitation(api, ANSWER_S)
+        # an examiner's live socket subscribed to this interview before it starts
+        ws = await http.ws_connect(f"{live_server.base_url}/ws?token={api.token}")
+        await ws.send_json({"type": "subscribe", "topic": f"interview:{interview_id}"})
+        assert (await ws.receive_json(timeout=10))["type"] == "snapshot"
+        live: list[dict[str, Any]] = []
+        collector = asyncio.create_task(_collect(ws, live))
         page = await (await browser.new_context()).new_page()
         await consent_and_device_check(page, url)
         for index in range(3):
@@ -158,9 +170,24 @@ async def test_browser_candidate_completes_interview(
             await page.get_by_test_id("scratchpad").fill(f"notes for question {index + 1}")
             if index == 2:
                 await page.get_by_test_id("text-answer").fill("=VLOOKUP(A2,Sheet2!A:B,2,FALSE)")
+                await page.get_by_test_id("text-answer").dispatch_event("paste")
             await asyncio.sleep(ANSWER_S - 3)
             await page.get_by_test_id("answer-finish").click()
         await page.get_by_test_id("interview-complete").wait_for(timeout=UI_TIMEOUT_MS)
+        await asyncio.sleep(2)  # the last answer's final transcript
+        collector.cancel()
+        await ws.close()
+
+        # what the examiner saw live: finals matching the speech, scores with evidence
+        finals = [m for m in live if m.get("type") == "transcript_final"]
+        assert finals, "no live transcript reached the examiner socket"
+        best = min(windowed_wer(SENTENCE, f["text"]) for f in finals)
+        assert best <= MAX_WER, [f["text"] for f in finals]
+        assert all(m["seq"] > 0 for m in live)
+        scores = [m for m in live if m.get("type") == "score_update"]
+        assert scores and all(s["evidence"] for s in scores), scores[:2]
+        assert any(m.get("type") == "transcript_partial" for m in live)
+        assert any(m.get("type") == "face_metrics" and m["faces"] == 1 for m in live)
 
         detail = await api("GET", f"/api/interviews/{interview_id}")
         assert detail["status"] == "completed"
@@ -168,6 +195,10 @@ async def test_browser_candidate_completes_interview(
         assert len(answers) == 3 and all(a["status"] == "done" for a in answers)
         assert [a["scratchpad"] for a in answers] == [f"notes for question {i}" for i in (1, 2, 3)]
         assert answers[2]["text_answer"] == "=VLOOKUP(A2,Sheet2!A:B,2,FALSE)"
+        assert [f["type"] for f in detail["flags"]] == ["paste"]
+        assert detail["scores"] and detail["scores_are_suggestions"]
+        for answer in answers:
+            assert windowed_wer(SENTENCE, answer["transcript"]) <= MAX_WER, answer["transcript"]
         for answer in answers:
             assert len(answer["recording_urls"]) == 1, answer
             path = tmp_path / f"answer-{answer['index']}.webm"

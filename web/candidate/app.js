@@ -9,6 +9,7 @@ import { createInterview } from "./interview.js";
 import { i18n, t } from "./i18n.js";
 import { getCameraAndMic, resumeAudio, stopStream } from "./media.js";
 import { Session } from "./session.js";
+import { watchSignals } from "./signals.js";
 
 const LANG_KEY = "interview-live.lang"; // per tab: the candidate's manual language choice
 
@@ -184,6 +185,10 @@ const device = createDeviceTest({
 });
 
 const interview = createInterview({ send: (msg) => !!session && session.send(msg) });
+watchSignals(
+  (msg) => !!session && session.send(msg),
+  () => !!session && !!state && state.status === "in_progress",
+);
 
 function route(next) {
   if (finished || !next) return;
