@@ -141,30 +141,37 @@ async def test_crashed_worker_is_restarted_and_reports_the_gap(tmp_path: Path) -
     pool = AnalyzerPool(1, AsrConfig())
     await pool.start()
     received: list[dict[str, Any]] = []
+    arrived = asyncio.Event()
+
+    def sink(event: dict[str, Any]) -> None:
+        received.append(event)
+        arrived.set()
+
+    async def until(kind: str) -> dict[str, Any]:
+        async with asyncio.timeout(60):
+            while True:
+                found = next((e for e in received if e["type"] == kind), None)
+                if found is not None:
+                    return found
+                arrived.clear()
+                await arrived.wait()
+
     try:
-        pool.open("iv_crash", META, received.append)
+        pool.open("iv_crash", META, sink)
         pool.set_context("iv_crash", {"question_index": 0, "phase": "answer"})
         old_pid = pool._workers[0].process.pid
         assert old_pid is not None
         os.kill(old_pid, signal.SIGKILL)
-        async with asyncio.timeout(60):
-            while not any(e["type"] == "analyzer_error" for e in received):
-                await asyncio.sleep(0.1)
-        error = next(e for e in received if e["type"] == "analyzer_error")
+        error = await until("analyzer_error")
         assert "restarted" in error["message"]
         # analysis goes on in the new process
         text = "I have worked in public service for five years and I enjoy helping people."
         audio = decode_audio(speech_wav(text, tmp_path / "after.wav", trailing_silence_s=1.5))
-        async with asyncio.timeout(60):
-            while not pool._workers[0].ready.is_set():
-                await asyncio.sleep(0.1)
+        assert await asyncio.to_thread(pool._workers[0].ready.wait, 60)
         for i in range(0, len(audio), 1600):
             pool.push_audio("iv_crash", 100 + i / 16_000, audio[i : i + 1600])
             await asyncio.sleep(0.01)
-        async with asyncio.timeout(60):
-            while not any(e["type"] == "transcript_final" for e in received):
-                await asyncio.sleep(0.1)
-        final = next(e for e in received if e["type"] == "transcript_final")
+        final = await until("transcript_final")
         assert wer(text, final["text"]) <= 0.2
         assert pool.stats()[0].restarts == 1
     finally:
