@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections import deque
 from typing import Any
 
@@ -54,6 +55,7 @@ class AnalysisSink:
         if len(self._queue) >= SINK_SOFT_LIMIT and event.get("type") not in DURABLE_TYPES:
             self.dropped += 1
             return
+        event["server_ts"] = time.time()  # arrival from the analyzer: dashboard latency starts here
         self._queue.append(event)
         self._wake.set()
 

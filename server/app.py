@@ -7,6 +7,7 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator
+from dataclasses import asdict
 from pathlib import Path
 
 from aiohttp import web
@@ -20,12 +21,14 @@ from server.config import Settings
 from server.db import Database
 from server.http import SERVICES, Handler, Services, error_middleware
 from server.hub import Hub
+from server.looplag import LoopLagMonitor
 from server.progress import publish_status
 from server.questionbank import load_builtin
 from server.store import Store
 
 logger = logging.getLogger(__name__)
 
+LOOP_LAG = web.AppKey("loop_lag", LoopLagMonitor)
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 SHUTDOWN_SESSION_TIMEOUT_S = 5.0
 EXPIRY_SWEEP_EVERY_S = 60.0
@@ -61,7 +64,15 @@ async def _root(request: web.Request) -> web.Response:
 
 async def _health(request: web.Request) -> web.Response:
     svc = request.app[SERVICES]
-    return web.json_response({"ok": True, "live_sessions": len(svc.sessions)})
+    analyzers = [] if svc.analyzers is None else [asdict(s) for s in svc.analyzers.stats()]
+    return web.json_response(
+        {
+            "ok": True,
+            "live_sessions": len(svc.sessions),
+            "loop_lag": request.app[LOOP_LAG].snapshot(),
+            "analyzers": analyzers,
+        }
+    )
 
 
 async def _expire_invitations(svc: Services) -> None:
@@ -93,6 +104,7 @@ def create_app(settings: Settings) -> web.Application:
         middlewares=[security_headers, error_middleware],
     )
     db = Database(settings.db_path)
+    app[LOOP_LAG] = LoopLagMonitor()
     app[SERVICES] = Services(settings=settings, db=db, store=Store(db), hub=Hub())
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
@@ -105,7 +117,9 @@ def create_app(settings: Settings) -> web.Application:
             svc.analyzers = AnalyzerPool(settings.analysis_workers, asr_config(settings))
             await svc.analyzers.start()
         sweeper = asyncio.create_task(_expire_invitations(svc), name="expiry-sweeper")
+        app[LOOP_LAG].start()
         yield
+        await app[LOOP_LAG].aclose()
         sweeper.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await sweeper

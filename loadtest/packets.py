@@ -1,0 +1,131 @@
+"""Pre-encoded, paced media for synthetic candidates.
+
+Encoding VP8 for many candidates would eat the very CPU we are measuring, so the face
+video and the speech are encoded once (VP8 with a keyframe every ``KEYFRAME_EVERY_S``,
+Opus in 20 ms packets) and replayed in a loop; aiortc packetizes ``av.Packet`` objects
+without re-encoding. Each track paces itself on the wall clock and records when every
+sentence of the speech finished playing, so a viewer can measure transcript latency.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fractions
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import av
+import numpy as np
+from aiortc.mediastreams import MediaStreamTrack
+
+from loadtest.synth import read_wav_s16_mono
+
+VIDEO_FPS = 15
+KEYFRAME_EVERY_S = 2.0
+VIDEO_BITRATE_BPS = 600_000
+AUDIO_RATE_HZ = 48_000
+AUDIO_PACKET_S = 0.02
+VIDEO_CLOCK = fractions.Fraction(1, 90_000)
+AUDIO_CLOCK = fractions.Fraction(1, AUDIO_RATE_HZ)
+
+
+@dataclass(frozen=True)
+class EncodedMedia:
+    video: tuple[bytes, ...]
+    audio: tuple[bytes, ...]
+    sentence_ends_s: tuple[float, ...]
+    """Offsets in the audio loop where a sentence's speech ends."""
+    audio_loop_s: float
+
+
+def encode_media(y4m: Path, wav: Path, sentence_ends_s: Sequence[float]) -> EncodedMedia:
+    """Encode the looped face video (VP8) and speech (Opus) once."""
+    video: list[bytes] = []
+    with av.open(str(y4m)) as src:
+        images = [f.to_ndarray(format="yuv420p") for f in src.decode(video=0)]
+    enc = av.CodecContext.create("libvpx", "w")
+    height, width = images[0].shape[0] * 2 // 3, images[0].shape[1]
+    enc.width, enc.height, enc.pix_fmt = width, height, "yuv420p"
+    enc.time_base = fractions.Fraction(1, VIDEO_FPS)
+    enc.bit_rate = VIDEO_BITRATE_BPS
+    enc.options = {"deadline": "realtime", "cpu-used": "8", "lag-in-frames": "0"}
+    gop = int(KEYFRAME_EVERY_S * VIDEO_FPS)
+    enc.gop_size = gop
+    loop_frames = max(len(images), gop) // gop * gop
+    for i in range(loop_frames):
+        frame = av.VideoFrame.from_ndarray(images[i % len(images)], format="yuv420p")
+        frame.pts = i
+        frame.pict_type = av.video.frame.PictureType.I if i % gop == 0 else av.video.frame.PictureType.NONE
+        video += [bytes(p) for p in enc.encode(frame)]
+    video += [bytes(p) for p in enc.encode(None)]
+
+    pcm, rate = read_wav_s16_mono(wav)
+    resampler = av.AudioResampler(format="s16", layout="mono", rate=AUDIO_RATE_HZ)
+    frame = av.AudioFrame.from_ndarray(pcm.reshape(1, -1), format="s16", layout="mono")
+    frame.sample_rate = rate
+    pcm48 = np.concatenate([f.to_ndarray().reshape(-1) for f in resampler.resample(frame)])
+    opus = av.CodecContext.create("libopus", "w")
+    opus.sample_rate, opus.layout, opus.format = AUDIO_RATE_HZ, "mono", "s16"
+    opus.bit_rate = 32_000
+    step = int(AUDIO_PACKET_S * AUDIO_RATE_HZ)
+    audio: list[bytes] = []
+    for i in range(0, len(pcm48) // step * step, step):
+        chunk = av.AudioFrame.from_ndarray(pcm48[i : i + step].reshape(1, -1), format="s16", layout="mono")
+        chunk.sample_rate = AUDIO_RATE_HZ
+        chunk.pts = i
+        audio += [bytes(p) for p in opus.encode(chunk)]
+    audio += [bytes(p) for p in opus.encode(None)]
+    return EncodedMedia(
+        tuple(video), tuple(audio), tuple(sentence_ends_s), len(audio) * AUDIO_PACKET_S
+    )
+
+
+class PacedPackets(MediaStreamTrack):
+    """Replays pre-encoded packets in a loop at their real-time rate."""
+
+    def __init__(self, kind: str, packets: Sequence[bytes], interval_s: float, clock: fractions.Fraction,
+                 marks_s: Sequence[float] = ()) -> None:
+        super().__init__()
+        self.kind = kind
+        self._packets = packets
+        self._interval_s = interval_s
+        self._clock = clock
+        self._ticks = round(interval_s / clock)
+        self._i = 0
+        self._start: float | None = None
+        self._marks_s = sorted(marks_s)
+        self._loop_s = len(packets) * interval_s
+        self.mark_times: list[float] = []
+        """Wall-clock (time.time) moments when a marked offset finished playing."""
+
+    async def recv(self) -> av.Packet:  # type: ignore[override]
+        if self.readyState != "live":
+            from aiortc.mediastreams import MediaStreamError
+
+            raise MediaStreamError
+        if self._start is None:
+            self._start = time.monotonic()
+        due = self._start + self._i * self._interval_s
+        delay = due - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        data = self._packets[self._i % len(self._packets)]
+        offset = (self._i % len(self._packets)) * self._interval_s
+        for mark in self._marks_s:
+            if offset <= mark < offset + self._interval_s:
+                self.mark_times.append(time.time() + (mark - offset))
+        packet = av.Packet(data)
+        packet.pts = self._i * self._ticks
+        packet.time_base = self._clock
+        self._i += 1
+        return packet
+
+
+def video_track(media: EncodedMedia) -> PacedPackets:
+    return PacedPackets("video", media.video, 1 / VIDEO_FPS, VIDEO_CLOCK)
+
+
+def audio_track(media: EncodedMedia) -> PacedPackets:
+    return PacedPackets("audio", media.audio, AUDIO_PACKET_S, AUDIO_CLOCK, media.sentence_ends_s)
