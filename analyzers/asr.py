@@ -82,9 +82,17 @@ class AsrConfig:
     pre_roll_s: float = 0.4
     """Audio kept before the speech onset; a little lead silence helps Whisper."""
     max_utterance_s: float = 15.0
-    partial_after_s: float = 2.0
-    partial_every_s: float = 2.0
+    partial_after_s: float = 2.5
+    partial_every_s: float = 2.5
     word_timestamps: bool = True
+    encoder_window_min_s: float = 15.0
+    """Shortest audio window the Whisper encoder sees (0 = always 30 s, Whisper's default).
+
+    faster-whisper pads every call to 30 s of features, and the encoder then costs the same
+    for a 3 s utterance as for 30 s of speech. CTranslate2 accepts shorter inputs; padding
+    to ``max(this, utterance + 1 s)`` halves the cost of a final at the same accuracy
+    (``python -m loadtest.asr_bench``).
+    """
 
     def effective_prompt(self) -> str | None:
         if self.initial_prompt is not None:
@@ -98,6 +106,7 @@ def load_model(config: AsrConfig) -> Any:
     """Load the Whisper model once per worker process."""
     from faster_whisper import WhisperModel
 
+    _set_encoder_window(config.encoder_window_min_s)
     return WhisperModel(
         config.model or default_model_path(),
         device="cpu",
@@ -105,6 +114,35 @@ def load_model(config: AsrConfig) -> Any:
         cpu_threads=config.cpu_threads,
         local_files_only=True,
     )
+
+
+FRAMES_PER_S = 100
+WHISPER_WINDOW_FRAMES = 3000
+
+
+def _set_encoder_window(min_s: float) -> None:
+    """Make faster-whisper pad features to a shorter window (process-wide, worker only).
+
+    faster-whisper 1.2 calls ``pad_or_trim(segment)`` (to 3000 frames) right before
+    encoding; this replaces the name in its module with a version that pads to
+    ``max(min_s, content + 1 s)`` instead. faster-whisper is pinned; a test guards this.
+    """
+    import faster_whisper.transcribe as fw_transcribe
+    from faster_whisper.audio import pad_or_trim
+
+    if min_s <= 0:
+        fw_transcribe.pad_or_trim = pad_or_trim  # type: ignore[attr-defined]
+        return
+    min_frames = int(min_s * FRAMES_PER_S)
+
+    def pad_to_content(array: Any, length: int = WHISPER_WINDOW_FRAMES, *, axis: int = -1) -> Any:
+        content = array.shape[axis]
+        target = min(
+            length, max(min_frames, -(-(content + FRAMES_PER_S) // FRAMES_PER_S) * FRAMES_PER_S)
+        )
+        return pad_or_trim(array, target, axis=axis)
+
+    fw_transcribe.pad_or_trim = pad_to_content  # type: ignore[attr-defined]
 
 
 def _norm(text: str) -> str:

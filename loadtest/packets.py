@@ -57,7 +57,9 @@ def encode_media(y4m: Path, wav: Path, sentence_ends_s: Sequence[float]) -> Enco
     for i in range(loop_frames):
         frame = av.VideoFrame.from_ndarray(images[i % len(images)], format="yuv420p")
         frame.pts = i
-        frame.pict_type = av.video.frame.PictureType.I if i % gop == 0 else av.video.frame.PictureType.NONE
+        frame.pict_type = (
+            av.video.frame.PictureType.I if i % gop == 0 else av.video.frame.PictureType.NONE
+        )
         video += [bytes(p) for p in enc.encode(frame)]
     video += [bytes(p) for p in enc.encode(None)]
 
@@ -72,7 +74,9 @@ def encode_media(y4m: Path, wav: Path, sentence_ends_s: Sequence[float]) -> Enco
     step = int(AUDIO_PACKET_S * AUDIO_RATE_HZ)
     audio: list[bytes] = []
     for i in range(0, len(pcm48) // step * step, step):
-        chunk = av.AudioFrame.from_ndarray(pcm48[i : i + step].reshape(1, -1), format="s16", layout="mono")
+        chunk = av.AudioFrame.from_ndarray(
+            pcm48[i : i + step].reshape(1, -1), format="s16", layout="mono"
+        )
         chunk.sample_rate = AUDIO_RATE_HZ
         chunk.pts = i
         audio += [bytes(p) for p in opus.encode(chunk)]
@@ -85,8 +89,14 @@ def encode_media(y4m: Path, wav: Path, sentence_ends_s: Sequence[float]) -> Enco
 class PacedPackets(MediaStreamTrack):
     """Replays pre-encoded packets in a loop at their real-time rate."""
 
-    def __init__(self, kind: str, packets: Sequence[bytes], interval_s: float, clock: fractions.Fraction,
-                 marks_s: Sequence[float] = ()) -> None:
+    def __init__(
+        self,
+        kind: str,
+        packets: Sequence[bytes],
+        interval_s: float,
+        clock: fractions.Fraction,
+        marks_s: Sequence[float] = (),
+    ) -> None:
         super().__init__()
         self.kind = kind
         self._packets = packets

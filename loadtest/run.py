@@ -61,7 +61,9 @@ def build_media(cache: Path) -> EncodedMedia:
     ends: list[float] = []
     rate = 48_000
     for i, sentence in enumerate(SENTENCES):
-        pcm, rate = read_wav_s16_mono(speech_wav(sentence, cache / f"s{i}.wav", trailing_silence_s=0.0))
+        pcm, rate = read_wav_s16_mono(
+            speech_wav(sentence, cache / f"s{i}.wav", trailing_silence_s=0.0)
+        )
         parts.append(pcm)
         ends.append(sum(len(p) for p in parts) / rate)
         parts.append(np.zeros(int(PAUSE_S * rate), dtype=np.int16))
@@ -85,12 +87,22 @@ def spawn_server(data_dir: Path, workers: int | None) -> Target:
     port = _free_port()
     cli = [sys.executable, "-m", "server.cli"]
     common = ["--data-dir", str(data_dir), "--host", LOOPBACK, "--port", str(port)]
-    demo = json.loads(subprocess.run([*cli, "demo", *common, "--json"], check=True,
-                                     capture_output=True, text=True, timeout=120).stdout)
+    demo = json.loads(
+        subprocess.run(
+            [*cli, "demo", *common, "--json"],
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        ).stdout
+    )
     extra = ["--analysis-workers", str(workers)] if workers is not None else []
     log = (data_dir / "server.log").open("wb")
-    proc = subprocess.Popen([*cli, "serve", *common, "--ice-host", LOOPBACK, *extra],
-                            stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [*cli, "serve", *common, "--ice-host", LOOPBACK, *extra],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     base = f"http://{LOOPBACK}:{port}"
     deadline = time.monotonic() + 60
     import urllib.request
@@ -162,30 +174,60 @@ class Api:
 
 async def make_job(api: Api) -> str:
     ids = []
-    for section, media in (("self_intro", "video"), ("structured", "video"), ("professional", "text")):
-        q = await api("POST", "/api/questions", json={
-            "section": section, "text": {"en": "Load test question"}, "competencies": ["expression"],
-            "rubric": [{"en": "listen", "keywords": {"en": ["listen", "residents"]}}],
-            "prep_s": 0, "answer_s": 3600, "media": media})
+    for section, media in (
+        ("self_intro", "video"),
+        ("structured", "video"),
+        ("professional", "text"),
+    ):
+        q = await api(
+            "POST",
+            "/api/questions",
+            json={
+                "section": section,
+                "text": {"en": "Load test question"},
+                "competencies": ["expression"],
+                "rubric": [{"en": "listen", "keywords": {"en": ["listen", "residents"]}}],
+                "prep_s": 0,
+                "answer_s": 3600,
+                "media": media,
+            },
+        )
         ids.append(q["id"])
-    job = await api("POST", "/api/jobs", json={
-        "title": "Load test", "department": "Load", "language": "en",
-        "competencies": [{"id": "expression", "weight": 1.0}],
-        "plan": [{"section": s, "questions": [i]} for s, i in
-                 zip(("self_intro", "structured", "professional"), ids, strict=True)]})
+    job = await api(
+        "POST",
+        "/api/jobs",
+        json={
+            "title": "Load test",
+            "department": "Load",
+            "language": "en",
+            "competencies": [{"id": "expression", "weight": 1.0}],
+            "plan": [
+                {"section": s, "questions": [i]}
+                for s, i in zip(("self_intro", "structured", "professional"), ids, strict=True)
+            ],
+        },
+    )
     return str(job["id"])
 
 
-async def run_candidate(api: Api, job_id: str, media: EncodedMedia, run: CandidateRun,
-                        stop: asyncio.Event) -> None:
-    inv = await api("POST", f"/api/jobs/{job_id}/invitations",
-                    json={"name": f"Synthetic {run.index}", "email": f"c{run.index}@example.com"})
+async def run_candidate(
+    api: Api, job_id: str, media: EncodedMedia, run: CandidateRun, stop: asyncio.Event
+) -> None:
+    inv = await api(
+        "POST",
+        f"/api/jobs/{job_id}/invitations",
+        json={"name": f"Synthetic {run.index}", "email": f"c{run.index}@example.com"},
+    )
     run.interview_id = inv["interview_id"]
     token = inv["url"].rsplit("/i/", 1)[1]
     viewer = asyncio.create_task(view(api, run, stop), name=f"viewer-{run.index}")
     await api("GET", "/api/candidate/state", token=token)
-    await api("POST", "/api/candidate/consent", token=token,
-              json={"decision": "accept", "recording": True, "analysis": True})
+    await api(
+        "POST",
+        "/api/candidate/consent",
+        token=token,
+        json={"decision": "accept", "recording": True, "analysis": True},
+    )
     ws_url = f"{api.base}/ws/candidate?token={token}".replace("http", "ws", 1)
     pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
     try:
@@ -203,16 +245,24 @@ async def run_candidate(api: Api, job_id: str, media: EncodedMedia, run: Candida
 
             await pc.setLocalDescription(await pc.createOffer())
             try:
-                answer = await api("POST", "/api/candidate/offer", token=token,
-                                   json={"type": "offer", "sdp": pc.localDescription.sdp})
+                answer = await api(
+                    "POST",
+                    "/api/candidate/offer",
+                    token=token,
+                    json={"type": "offer", "sdp": pc.localDescription.sdp},
+                )
                 await pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], answer["type"]))
                 await asyncio.wait_for(connected.wait(), CONNECT_TIMEOUT_S)
             except (RuntimeError, TimeoutError) as exc:
                 run.refused = str(exc)[:200]
                 return
             run.connected_at = time.time()
-            await api("POST", "/api/candidate/device-check", token=token,
-                      json={"camera": True, "microphone": True, "webrtc": True})
+            await api(
+                "POST",
+                "/api/candidate/device-check",
+                token=token,
+                json={"camera": True, "microphone": True, "webrtc": True},
+            )
             await ws.send_json({"type": "start_interview"})
             await ws.send_json({"type": "start_answer"})
             reader = asyncio.create_task(_drain(ws), name=f"candidate-ws-{run.index}")
@@ -266,7 +316,9 @@ def candidate_metrics(run: CandidateRun, t0: float, t1: float) -> dict[str, Any]
         xs = np.array([m for m, _ in latencies]) / 60.0
         ys = np.array([lat for _, lat in latencies])
         growth = float(np.polyfit(xs - xs[0], ys, 1)[0])
-    dash = [(r - e["server_ts"]) * 1000 for r, e in run.events if "server_ts" in e and t0 <= r <= t1]
+    dash = [
+        (r - e["server_ts"]) * 1000 for r, e in run.events if "server_ts" in e and t0 <= r <= t1
+    ]
     return {
         "interview_id": run.interview_id,
         "refused": run.refused,
@@ -282,18 +334,28 @@ def candidate_metrics(run: CandidateRun, t0: float, t1: float) -> dict[str, Any]
     }
 
 
-async def measure(args: argparse.Namespace, target: Target, media: EncodedMedia, n: int) -> dict[str, Any]:
+async def measure(
+    args: argparse.Namespace, target: Target, media: EncodedMedia, n: int
+) -> dict[str, Any]:
     stop = asyncio.Event()
     async with aiohttp.ClientSession() as http:
         api = Api(http, target.base_url)
-        api.token = (await api("POST", "/api/auth/login",
-                               json={"username": target.username, "password": target.password}))["token"]
+        api.token = (
+            await api(
+                "POST",
+                "/api/auth/login",
+                json={"username": target.username, "password": target.password},
+            )
+        )["token"]
         job_id = await make_job(api)
         runs = [CandidateRun(i) for i in range(n)]
         tasks = []
         for run in runs:
-            tasks.append(asyncio.create_task(run_candidate(api, job_id, media, run, stop),
-                                             name=f"candidate-{run.index}"))
+            tasks.append(
+                asyncio.create_task(
+                    run_candidate(api, job_id, media, run, stop), name=f"candidate-{run.index}"
+                )
+            )
             await asyncio.sleep(1.0 / args.ramp)
         start = time.time()
         cpu0 = process_tree_usage(target.pid) if target.pid else None
@@ -303,8 +365,12 @@ async def measure(args: argparse.Namespace, target: Target, media: EncodedMedia,
         while time.time() < end:
             await asyncio.sleep(1.0)
             done = min(1.0, (time.time() - start) / args.duration)
-            print(f"\r[{'#' * int(done * 30):<30}] {n} candidates, {time.time() - start:4.0f}s", end="",
-                  file=sys.stderr, flush=True)
+            print(
+                f"\r[{'#' * int(done * 30):<30}] {n} candidates, {time.time() - start:4.0f}s",
+                end="",
+                file=sys.stderr,
+                flush=True,
+            )
             if time.time() >= t_measure:
                 with contextlib.suppress(Exception):
                     health = await api("GET", "/healthz")
@@ -341,15 +407,19 @@ async def measure(args: argparse.Namespace, target: Target, media: EncodedMedia,
         "loop_lag_p95_ms": max(loop_lags) if loop_lags else None,
         "cpu_percent": cpu_percent,
         "rss_mb": rss,
-        "sentences_heard_share": round(sum(len(p["final_latencies_s"]) for p in ok)
-                                       / max(1, sum(p["sentences"] for p in ok)), 3),
+        "sentences_heard_share": round(
+            sum(len(p["final_latencies_s"]) for p in ok) / max(1, sum(p["sentences"] for p in ok)),
+            3,
+        ),
         "analyzers": health.get("analyzers"),
     }
     summary["realtime"] = bool(
-        ok and summary["refused"] == 0
+        ok
+        and summary["refused"] == 0
         and summary["face_fps_min"] >= FPS_TOLERANCE * TARGET_FACE_FPS
         and summary["pose_fps_min"] >= FPS_TOLERANCE * TARGET_POSE_FPS
-        and lat and summary["asr_final_latency_p95_s"] <= REALTIME_FINAL_P95_S
+        and lat
+        and summary["asr_final_latency_p95_s"] <= REALTIME_FINAL_P95_S
         and (summary["asr_lag_growth_s_per_min"] or 0.0) <= MAX_LAG_GROWTH_S_PER_MIN
         and summary["sentences_heard_share"] >= 0.9
         and (summary["dashboard_latency_p95_ms"] or 0.0) <= TARGET_DASHBOARD_P95_MS
@@ -377,7 +447,9 @@ async def amain(args: argparse.Namespace) -> dict[str, Any]:
     for n in counts:
         with contextlib.ExitStack() as stack:
             if args.target:
-                target = Target(args.target.rstrip("/"), args.username, args.password, args.server_pid)
+                target = Target(
+                    args.target.rstrip("/"), args.username, args.password, args.server_pid
+                )
             else:
                 data_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="il-load-")))
                 target = spawn_server(data_dir, args.analysis_workers)
@@ -414,7 +486,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--ramp", type=float, default=2.0, help="candidates started per second")
     p.add_argument("--duration", type=float, default=60.0, help="seconds of streaming")
     p.add_argument("--analysis-workers", type=int, help="analyzer processes of the spawned server")
-    p.add_argument("--capacity", action="store_true", help="increase candidates until real time fails")
+    p.add_argument(
+        "--capacity", action="store_true", help="increase candidates until real time fails"
+    )
     p.add_argument("--capacity-start", type=int, default=2)
     p.add_argument("--capacity-step", type=int, default=2)
     p.add_argument("--json", dest="json_out", help="write the results here")
@@ -426,7 +500,9 @@ def main(argv: list[str] | None = None) -> int:
     text = json.dumps(result, indent=2, default=str)
     if args.json_out:
         Path(args.json_out).write_text(text)
-    print(json.dumps({k: v for k, v in result.items() if k not in ("details", "runs")}, default=str))
+    print(
+        json.dumps({k: v for k, v in result.items() if k not in ("details", "runs")}, default=str)
+    )
     return 0
 
 

@@ -165,3 +165,27 @@ def test_chinese_config_uses_simplified_prompt() -> None:
 )
 def test_local_agreement(previous: list[str], current: list[str], n: int) -> None:
     assert agreed_prefix(previous, current) == n
+
+
+def test_short_encoder_window_is_applied(tmp_path: Path) -> None:
+    """Guards the faster-whisper internals the shorter encoder window relies on."""
+    import faster_whisper.transcribe as fw_transcribe
+
+    model()  # loading installs the padding function
+    calls: list[int] = []
+    padding = fw_transcribe.pad_or_trim
+
+    def spy(array: Any, length: int = 3000, *, axis: int = -1) -> Any:
+        out = padding(array, length, axis=axis)
+        calls.append(out.shape[axis])
+        return out
+
+    fw_transcribe.pad_or_trim = spy
+    try:
+        audio = speech(tmp_path, SENTENCES[0])
+        segments, _ = model().transcribe(audio, beam_size=1, language="en")
+        text = " ".join(s.text for s in segments)
+    finally:
+        fw_transcribe.pad_or_trim = padding
+    assert calls and all(n == 1500 for n in calls), calls  # 15 s, not Whisper's 30 s
+    assert wer(SENTENCES[0], text) <= 0.1
