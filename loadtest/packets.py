@@ -65,9 +65,9 @@ def encode_media(y4m: Path, wav: Path, sentence_ends_s: Sequence[float]) -> Enco
 
     pcm, rate = read_wav_s16_mono(wav)
     resampler = av.AudioResampler(format="s16", layout="mono", rate=AUDIO_RATE_HZ)
-    frame = av.AudioFrame.from_ndarray(pcm.reshape(1, -1), format="s16", layout="mono")
-    frame.sample_rate = rate
-    pcm48 = np.concatenate([f.to_ndarray().reshape(-1) for f in resampler.resample(frame)])
+    whole = av.AudioFrame.from_ndarray(pcm.reshape(1, -1), format="s16", layout="mono")
+    whole.sample_rate = rate
+    pcm48 = np.concatenate([f.to_ndarray().reshape(-1) for f in resampler.resample(whole)])
     opus = av.CodecContext.create("libopus", "w")
     opus.sample_rate, opus.layout, opus.format = AUDIO_RATE_HZ, "mono", "s16"
     opus.bit_rate = 32_000
