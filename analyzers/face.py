@@ -51,6 +51,8 @@ from analyzers.events import FaceMetrics
 
 MIN_FACE_CONFIDENCE = 0.5
 """Detection score (0..1) from which a face is counted."""
+FULL_RANGE_EVERY_S = 1.0
+"""How often (media time) the slower full-range detector recounts faces."""
 MIN_MESH_CONFIDENCE = 0.5
 """Face-mesh face-presence confidence (0..1)."""
 LOOKING_AWAY_YAW_DEG = 25.0
@@ -104,6 +106,11 @@ class FaceAnalyzer:
         self._detector: Any = mp_face_detection.FaceDetection(
             model_selection=1, min_detection_confidence=MIN_FACE_CONFIDENCE
         )
+        self._near_detector: Any = mp_face_detection.FaceDetection(
+            model_selection=0, min_detection_confidence=MIN_FACE_CONFIDENCE
+        )
+        self._full_count = 0
+        self._full_count_t = -1e9
         self._mesh: Any = mp_face_mesh.FaceMesh(
             static_image_mode=True,
             max_num_faces=1,
@@ -127,12 +134,18 @@ class FaceAnalyzer:
         frame = readonly_rgb(rgb)
         height, width = frame.shape[:2]
 
-        detections = self._detector.process(frame).detections or []
-        boxes = [
-            d.location_data.relative_bounding_box
-            for d in detections
-            if d.score and d.score[0] >= MIN_FACE_CONFIDENCE
-        ]
+        # The short-range detector (≈2 ms) finds the candidate in front of the camera; the
+        # full-range one (≈6 ms, also finds small or second faces) runs once a second, on
+        # every frame while it last saw more than one face, and whenever the short-range one
+        # finds nobody.
+        boxes = self._boxes(self._near_detector, frame)
+        due = t - self._full_count_t >= FULL_RANGE_EVERY_S or t < self._full_count_t
+        if not boxes or self._full_count > 1 or due:
+            full = self._boxes(self._detector, frame)
+            self._full_count, self._full_count_t = len(full), t
+            if len(full) > len(boxes):
+                boxes = full
+        count = len(boxes)
         center_x = center_y = size = None
         if boxes:
             box = max(boxes, key=lambda b: b.width * b.height)
@@ -171,7 +184,7 @@ class FaceAnalyzer:
             interview_id=self.interview_id,
             t=t,
             question_index=question_index,
-            faces=len(boxes) or (1 if points is not None else 0),
+            faces=count or (1 if points is not None else 0),
             yaw_deg=yaw,
             pitch_deg=pitch,
             looking_away=looking_away,
@@ -191,12 +204,22 @@ class FaceAnalyzer:
         h, w = image.shape[:2]
         return np.array([(p.x * w, p.y * h) for p in faces[0].landmark], dtype=np.float64)
 
+    @staticmethod
+    def _boxes(detector: Any, frame: npt.NDArray[np.uint8]) -> list[Any]:
+        detections = detector.process(frame).detections or []
+        return [
+            d.location_data.relative_bounding_box
+            for d in detections
+            if d.score and d.score[0] >= MIN_FACE_CONFIDENCE
+        ]
+
     def close(self) -> None:
         """Release the mediapipe graphs; idempotent."""
         if self._closed:
             return
         self._closed = True
         self._detector.close()
+        self._near_detector.close()
         self._mesh.close()
 
     def __enter__(self) -> FaceAnalyzer:

@@ -54,7 +54,7 @@ class InterviewAnalysis:
         """Latest media time seen (audio or video)."""
         self._face: Any = None
         self._posture: Any = None
-        self._last_pose_t = -1e9
+        self._pose_slot = -1
         self._segments_seen = 0
 
     @property
@@ -83,11 +83,12 @@ class InterviewAnalysis:
         face = self._face.analyze(rgb, t, qi)
         events.append(face)
         events += self._flags.observe_face(face)
-        if t - self._last_pose_t >= POSE_EVERY_S:
+        slot = int(t // POSE_EVERY_S)  # one posture sample per 0.5 s slot of media time
+        if slot != self._pose_slot:
+            self._pose_slot = slot
             if self._posture is None:
                 self._posture = PostureAnalyzer(self.interview_id)
             posture = self._posture.analyze(rgb, t, qi)
-            self._last_pose_t = t
             events.append(posture)
             events += self._flags.observe_posture(posture)
         return [e.to_wire() for e in events]

@@ -44,7 +44,7 @@ class Settings:
     """Extra origins allowed on WebSockets besides the server's own."""
     max_body_bytes: int = MAX_BODY_BYTES
     log_level: str = "INFO"
-    analysis_workers: int = field(default_factory=lambda: max(1, (os.cpu_count() or 2) - 1))
+    analysis_workers: int = field(default_factory=lambda: max(1, os.cpu_count() or 1))
     """Analyzer worker processes (0 disables live analysis)."""
     asr_model: str = ""
     """CTranslate2 Whisper model directory or name; empty = the bundled tiny.en."""
