@@ -5,9 +5,10 @@ Messages in (tuples, picklable): ("open", iid, meta), ("audio", iid, t, samples)
 ("close", iid), ("stop",). Out: ("events", [wire dicts]) and ("stats", {...}).
 
 Scheduling inside the worker, per batch of messages: audio is fed to every interview's VAD
-first (cheap, never dropped); final transcripts are computed next (never skipped); then only
-the newest video frame per interview is analysed (older ones are counted as skipped); partial
-transcripts run last and only when no new messages are waiting.
+first (cheap, never dropped); final transcripts are computed next (never skipped); then the
+video frames of the last second per interview (they arrive pre-sampled at the analysis rate;
+older ones are skipped as stale and counted); partial transcripts run last and only when no
+new messages are waiting.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ logger = logging.getLogger(__name__)
 MAX_BATCH_MESSAGES = 200
 IDLE_WAIT_S = 0.05
 STATS_EVERY_S = 2.0
+VIDEO_BACKLOG_MAX_S = 1.0
+"""Frames older than this (media time, behind the newest) are skipped as stale."""
 
 
 def worker_main(
@@ -53,7 +56,7 @@ def worker_main(
                 break
         started = time.process_time()
         events: list[dict[str, Any]] = []
-        latest_video: dict[str, tuple[Any, ...]] = {}
+        video: dict[str, list[tuple[Any, ...]]] = {}
         for msg in messages:
             kind = msg[0]
             if kind == "stop":
@@ -75,9 +78,7 @@ def worker_main(
                 if kind == "audio":
                     events += analysis.push_audio(msg[2], msg[3])
                 elif kind == "video":
-                    if iid in latest_video:
-                        skipped_frames += 1
-                    latest_video[iid] = msg
+                    video.setdefault(iid, []).append(msg)
                 elif kind == "context":
                     events += analysis.set_context(msg[2])
                 elif kind == "signal":
@@ -95,12 +96,19 @@ def worker_main(
             except Exception as exc:
                 logger.exception("final transcript of %s failed", iid)
                 events.append(_error(iid, "asr", exc))
-        for iid, msg in latest_video.items():
+        for iid, frames in video.items():
             target = interviews.get(iid)
             if target is None:
                 continue
+            # Frames arrive already sampled at the analysis rate; analyse them all unless
+            # the worker has fallen behind, then only the most recent second (stale frames
+            # are skipped and counted).
+            newest_t = frames[-1][2]
+            fresh = [m for m in frames if newest_t - m[2] <= VIDEO_BACKLOG_MAX_S]
+            skipped_frames += len(frames) - len(fresh)
             try:
-                events += target.push_video(msg[2], msg[3], msg[4])
+                for msg in fresh:
+                    events += target.push_video(msg[2], msg[3], msg[4])
             except Exception as exc:
                 logger.exception("video analysis of %s failed", iid)
                 events.append(_error(iid, "vision", exc))
