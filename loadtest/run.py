@@ -80,6 +80,7 @@ class Target:
     password: str
     pid: int | None = None
     process: subprocess.Popen[bytes] | None = None
+    log: Any = None
 
 
 def spawn_server(data_dir: Path, workers: int | None) -> Target:
@@ -108,6 +109,7 @@ def spawn_server(data_dir: Path, workers: int | None) -> Target:
 
     while time.monotonic() < deadline:
         if proc.poll() is not None:
+            log.close()
             raise RuntimeError(f"server exited; see {data_dir / 'server.log'}")
         with contextlib.suppress(OSError):
             with urllib.request.urlopen(base + "/healthz", timeout=1):
@@ -115,8 +117,10 @@ def spawn_server(data_dir: Path, workers: int | None) -> Target:
         time.sleep(0.3)
     else:
         proc.kill()
+        proc.wait()
+        log.close()
         raise TimeoutError("server did not start")
-    return Target(base, demo["admin"]["username"], demo["admin"]["password"], proc.pid, proc)
+    return Target(base, demo["admin"]["username"], demo["admin"]["password"], proc.pid, proc, log)
 
 
 def _free_port() -> int:
@@ -461,6 +465,9 @@ async def amain(args: argparse.Namespace) -> dict[str, Any]:
                         target.process.wait(20)
                     except subprocess.TimeoutExpired:
                         target.process.kill()
+                        target.process.wait()
+                if target.log is not None:
+                    target.log.close()
         results.append({k: v for k, v in summary.items() if k != "details"})
         print(json.dumps(results[-1]), file=sys.stderr)
         if summary["realtime"]:

@@ -1,0 +1,52 @@
+"""The load-test instrument itself: one synthetic candidate against a spawned server."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from loadtest.run import main
+
+SUMMARY_KEYS = {
+    "candidates",
+    "realtime",
+    "asr_final_latency_p95_s",
+    "asr_lag_growth_s_per_min",
+    "face_fps_min",
+    "pose_fps_min",
+    "dashboard_latency_p95_ms",
+    "loop_lag_p95_ms",
+    "cpu_percent",
+    "rss_mb",
+    "refused",
+}
+
+
+def test_one_synthetic_candidate_is_measured(tmp_path: Path) -> None:
+    out = tmp_path / "result.json"
+    assert (
+        main(
+            [
+                "--candidates",
+                "1",
+                "--duration",
+                "20",
+                "--analysis-workers",
+                "1",
+                "--json",
+                str(out),
+                "--cache",
+                str(tmp_path / "media"),
+            ]
+        )
+        == 0
+    )
+    result = json.loads(out.read_text())
+    assert SUMMARY_KEYS <= result.keys()
+    assert result["candidates"] == 1 and result["refused"] == 0
+    assert result["face_fps_min"] >= 3.0  # analysed frames per second of media
+    assert result["asr_final_latency_p95_s"] is not None  # sentences were heard and timed
+    assert result["cpu_percent"] > 0 and result["rss_mb"] > 0
+    (detail,) = result["details"]
+    assert detail["faces_seen"] >= 0.9
+    assert detail["finals"] >= 1
