@@ -103,6 +103,11 @@ class FaceMetrics(Event):
     center_y: float | None = None
     size: float | None = None
     """Face box height relative to the frame height."""
+    looking_away_ratio: float | None = None
+    """Share of the last ``ratio_window_s`` (media time) spent looking away, 0..1."""
+    eye_contact_ratio: float | None = None
+    """Share of the last ``ratio_window_s`` with eye contact, 0..1."""
+    ratio_window_s: float = 0.0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -8,7 +8,8 @@ before and after a phase change is attributed correctly.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections import deque
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -17,10 +18,11 @@ import numpy.typing as npt
 from analyzers.asr import AsrConfig, StreamingTranscriber
 from analyzers.content import analyze_answer
 from analyzers.delivery import DeliveryTracker, rms_dbfs
-from analyzers.events import ContentMetrics, DeliveryMetrics, Event, TranscriptFinal
+from analyzers.events import ContentMetrics, DeliveryMetrics, Event, FaceMetrics, TranscriptFinal
 from analyzers.flags import FlagThresholds, FlagTracker
 from analyzers.scoring import AnswerEvidence, TranscriptSpan, score_dimensions
 
+GAZE_WINDOW_S = 10.0
 POSE_EVERY_S = 0.5
 """Posture is analysed at 2 fps (face at the sampling rate the server sends, 5 fps)."""
 
@@ -55,6 +57,7 @@ class InterviewAnalysis:
         self._face: Any = None
         self._posture: Any = None
         self._pose_slot = -1
+        self._gaze: deque[tuple[float, bool, bool]] = deque()
         self._segments_seen = 0
 
     @property
@@ -80,7 +83,7 @@ class InterviewAnalysis:
         if self._face is None:
             self._face = FaceAnalyzer(self.interview_id)
         events: list[Event] = []
-        face = self._face.analyze(rgb, t, qi)
+        face = self._with_ratios(self._face.analyze(rgb, t, qi))
         events.append(face)
         events += self._flags.observe_face(face)
         slot = int(t // POSE_EVERY_S)  # one posture sample per 0.5 s slot of media time
@@ -92,6 +95,20 @@ class InterviewAnalysis:
             events.append(posture)
             events += self._flags.observe_posture(posture)
         return [e.to_wire() for e in events]
+
+    def _with_ratios(self, face: FaceMetrics) -> FaceMetrics:
+        """Add rolling looking-away and eye-contact ratios over the last 10 s of video."""
+        window = self._gaze
+        window.append((face.t, face.looking_away, face.eye_contact))
+        while window and window[0][0] < face.t - GAZE_WINDOW_S:
+            window.popleft()
+        n = len(window)
+        return replace(
+            face,
+            looking_away_ratio=round(sum(1 for _, away, _ in window if away) / n, 3),
+            eye_contact_ratio=round(sum(1 for _, _, eye in window if eye) / n, 3),
+            ratio_window_s=round(min(GAZE_WINDOW_S, face.t - window[0][0]), 2),
+        )
 
     def set_context(self, context: dict[str, Any]) -> list[dict[str, Any]]:
         """A phase change: ``{"question_index": int | None, "phase": "answer" | ...}``."""
@@ -240,6 +257,4 @@ def _join(texts: Any) -> str:
 
 
 def _with_language(config: AsrConfig, language: str | None) -> AsrConfig:
-    from dataclasses import replace
-
     return replace(config, language=language)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
 import secrets
 from collections.abc import Mapping
@@ -53,6 +54,8 @@ class Settings:
     asr_compute_type: str = "int8"
     asr_beam_size: int = 1
     asr_threads: int = 1
+    flag_thresholds: Mapping[str, float] = field(default_factory=dict)
+    """Overrides of ``analyzers.flags.FlagThresholds`` (e.g. ``{"face_missing_s": 5}``)."""
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -95,6 +98,21 @@ def _check_ip(key: str, value: str) -> str:
     return value
 
 
+def _check_flag_thresholds(values: object) -> None:
+    from dataclasses import fields
+
+    from analyzers.flags import FlagThresholds
+
+    known = {f.name for f in fields(FlagThresholds)}
+    if not isinstance(values, Mapping):
+        raise ConfigError("flag_thresholds: must be a JSON object of seconds")
+    for key, value in values.items():
+        if key not in known:
+            raise ConfigError(f"flag_thresholds: unknown key {key!r} (known: {sorted(known)})")
+        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+            raise ConfigError(f"flag_thresholds.{key}: must be a positive number of seconds")
+
+
 def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
     """Settings from ``INTERVIEW_*`` environment variables, then explicit overrides (CLI)."""
     env = os.environ if env is None else env
@@ -135,6 +153,12 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
     ):
         if v := env.get(ENV_PREFIX + key):
             values[name] = v
+    if v := env.get(ENV_PREFIX + "FLAG_THRESHOLDS"):
+        try:
+            parsed = json.loads(v)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"{ENV_PREFIX}FLAG_THRESHOLDS: not JSON ({exc})") from None
+        values["flag_thresholds"] = parsed
     if v := env.get(ENV_PREFIX + "LOG_LEVEL"):
         values["log_level"] = v.upper()
     values.update({k: v for k, v in overrides.items() if v is not None})
@@ -145,6 +169,7 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
         raise ConfigError(f"port: {settings.port} is not a TCP port")
     if not 0 <= settings.analysis_workers <= 64:
         raise ConfigError(f"analysis_workers: {settings.analysis_workers} must be 0..64")
+    _check_flag_thresholds(settings.flag_thresholds)
     if settings.asr_beam_size < 1 or settings.asr_threads < 1:
         raise ConfigError("asr_beam_size and asr_threads must be at least 1")
     for url in settings.ice_servers:

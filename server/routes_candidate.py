@@ -274,6 +274,7 @@ async def _analysis_link(svc: Services, interview: dict[str, Any]) -> AnalysisLi
         "language": "zh" if str(interview["language"]).startswith("zh") else "en",
         "competencies": [[c["id"], c["weight"]] for c in job["competencies"]],
         "questions": [item["question"] for item in interview["plan"]],
+        "flag_thresholds": dict(svc.settings.flag_thresholds),
     }
     return AnalysisLink(svc.analyzers, meta, sink)
 

@@ -12,6 +12,8 @@ from typing import Any
 
 from aiohttp import web
 
+from analyzers.events import ScoreUpdate
+from analyzers.scoring import overall
 from server import questionbank
 from server.access import (
     CAN_MANAGE_JOBS,
@@ -418,11 +420,34 @@ async def get_interview(request: web.Request) -> web.Response:
             "live": session is not None,
             "answers": out_answers,
             "scores": analysis["scores"],
+            "overall": await _overall(svc, interview, analysis["scores"]),
             "scores_are_suggestions": True,
             "flags": analysis["flags"],
             "analyzer_errors": analysis["analyzer_errors"],
         }
     )
+
+
+async def _overall(
+    svc: Services, interview: dict[str, Any], scores: list[dict[str, Any]]
+) -> float | None:
+    """Weighted mean of the dimension scores with the job's weights (a suggestion, 0–10)."""
+    job = await svc.store.get_job(interview["job_id"])
+    weights = [(c["id"], float(c["weight"])) for c in job["competencies"]]
+    updates = [
+        ScoreUpdate(
+            interview_id=interview["id"],
+            t=s["t"],
+            dimension=s["dimension"],
+            value=s["value"],
+            reason=s["reason"],
+        )
+        for s in scores
+    ]
+    try:
+        return overall(updates, weights)
+    except ValueError:
+        return None
 
 
 def _transcript_text(finals: list[dict[str, Any]]) -> str:

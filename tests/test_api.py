@@ -378,3 +378,13 @@ async def test_expiry_sweep_marks_only_unstarted_interviews(server: RunningServe
     assert [c.interview_id for c in changes] == [ids[0]]
     assert (await store.get_interview(ids[0]))["status"] == Status.EXPIRED
     assert (await store.get_interview(ids[1]))["status"] == Status.IN_PROGRESS
+
+
+def test_flag_thresholds_setting_is_validated() -> None:
+    from server.config import ConfigError, load_settings
+
+    settings = load_settings(env={"INTERVIEW_FLAG_THRESHOLDS": '{"face_missing_s": 5}'})
+    assert settings.flag_thresholds == {"face_missing_s": 5}
+    for bad in ('{"nope": 1}', '{"face_missing_s": -1}', "[1]", "not json"):
+        with pytest.raises(ConfigError):
+            load_settings(env={"INTERVIEW_FLAG_THRESHOLDS": bad})

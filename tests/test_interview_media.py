@@ -157,6 +157,7 @@ async def test_full_interview_is_recorded_and_analysed(
     assert {s["dimension"] for s in detail["scores"]} == {"expression"}
     assert all(0 <= s["value"] <= 10 and s["reason"] for s in detail["scores"])
     assert detail["flags"] == [], detail["flags"]
+    assert detail["overall"] is not None and 0 <= detail["overall"] <= 10
 
     # HR roles do not get recording links; unauthenticated recording access is refused
     hr = await server.add_staff("hr", Role.HR)

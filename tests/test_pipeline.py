@@ -176,3 +176,18 @@ async def test_crashed_worker_is_restarted_and_reports_the_gap(tmp_path: Path) -
         assert pool.stats()[0].restarts == 1
     finally:
         await pool.aclose()
+
+
+def test_gaze_ratios_over_the_last_ten_seconds(analysis: InterviewAnalysis) -> None:
+    metrics = []
+    for i in range(int(4 * FPS)):
+        name = "face" if i < 2 * FPS else "turned"
+        metrics += [
+            e
+            for e in analysis.push_video(i / FPS, frames()[name], True)
+            if e["type"] == "face_metrics"
+        ]
+    last = metrics[-1]
+    assert last["looking_away_ratio"] == pytest.approx(0.5, abs=0.1)
+    assert last["eye_contact_ratio"] == pytest.approx(0.5, abs=0.1)
+    assert last["ratio_window_s"] == pytest.approx(3.8, abs=0.01)
