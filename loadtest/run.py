@@ -29,6 +29,7 @@ from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 
 from loadtest.packets import EncodedMedia, PacedPackets, audio_track, encode_media, video_track
 from loadtest.synth import face_y4m, read_wav_s16_mono, speech_wav, write_wav_s16_mono
+from media.peer import configure_ice_hosts
 
 LOOPBACK = "127.0.0.1"
 SENTENCES = (
@@ -246,6 +247,11 @@ async def run_candidate(
                 if pc.connectionState == "connected":
                     connected.set()
 
+            # the server takes the offer once its session exists: its first state shows that
+            first = await asyncio.wait_for(ws.receive_json(), CONNECT_TIMEOUT_S)
+            if first.get("type") != "state":
+                run.refused = f"unexpected first message {first.get('type')}: {first}"[:200]
+                return
             await pc.setLocalDescription(await pc.createOffer())
             try:
                 answer = await api(
@@ -439,6 +445,7 @@ def _round(x: float | None) -> float | None:
 
 
 async def amain(args: argparse.Namespace) -> dict[str, Any]:
+    configure_ice_hosts([LOOPBACK])  # synthetic candidates announce loopback only
     cache = Path(args.cache)
     media = await asyncio.to_thread(build_media, cache)
     results = []

@@ -43,7 +43,8 @@ def test_one_synthetic_candidate_is_measured(tmp_path: Path) -> None:
     )
     result = json.loads(out.read_text())
     assert SUMMARY_KEYS <= result.keys()
-    assert result["candidates"] == 1 and result["refused"] == 0
+    assert result["candidates"] == 1
+    assert result["refused"] == 0, result["details"][0]["refused"]
     assert result["face_fps_min"] >= 3.0  # analysed frames per second of media
     assert result["asr_final_latency_p95_s"] is not None  # sentences were heard and timed
     assert result["cpu_percent"] > 0 and result["rss_mb"] > 0

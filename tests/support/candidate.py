@@ -60,6 +60,8 @@ class ScriptedCandidate:
             f"{self.base_url}/ws/candidate?token={self.token}".replace("http", "ws", 1)
         )
         self._reader = asyncio.create_task(self._read(self.ws), name="candidate-reader")
+        # the server takes offers once the session exists, which its first state message shows
+        await self.wait_for(lambda m: m.get("type") == "state", CONNECT_TIMEOUT_S)
         pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
         self.pc = pc
         video = LoopingVideoTrack(self.video)

@@ -1,0 +1,658 @@
+// Live candidate view (#/interviews/<id>): topic `interview:<id>` on the staff socket.
+//
+// A snapshot (finals so far, latest scores, merged flags) replaces the model; deltas are the
+// analysis events of docs/protocol.md. The model is plain data so a language switch can
+// relabel everything; the DOM is updated incrementally and stays bounded (500 finals,
+// 300 flags). The current question and timer come from polling GET /api/interviews/{id}.
+
+import { h, replace, clear } from '../admin/dom.js';
+import { API } from '../admin/api.js';
+import { statusBadge, errorBanner, loadCompetencies, competencyName, TERMINAL } from '../admin/ui.js';
+import { t, pick, localReason } from './i18n.js';
+
+export const MAX_FINALS = 500;
+export const MAX_FLAGS = 300;
+const FACE_SAMPLES = 60;
+const POLL_MS = 5000;
+const FLAG_TYPES = ['face_missing', 'extra_person', 'looking_away', 'out_of_frame', 'long_silence', 'tab_hidden', 'paste'];
+
+/** Media seconds → "m:ss" (or "h:mm:ss"). */
+export function mediaTime(s) {
+  if (s === null || s === undefined || Number.isNaN(Number(s))) return '—';
+  const total = Math.max(0, Math.floor(Number(s)));
+  const hh = Math.floor(total / 3600);
+  const mm = Math.floor((total % 3600) / 60);
+  const ss = String(total % 60).padStart(2, '0');
+  return hh ? `${hh}:${String(mm).padStart(2, '0')}:${ss}` : `${mm}:${ss}`;
+}
+
+const countdown = (s) => {
+  const v = Math.max(0, Math.ceil(Number(s) || 0));
+  return `${String(Math.floor(v / 60)).padStart(2, '0')}:${String(v % 60).padStart(2, '0')}`;
+};
+const pct = (x) => (x === null || x === undefined ? t('ex.none') : `${Math.round(Number(x) * 100)}%`);
+const num = (x, digits = 1) => (x === null || x === undefined ? t('ex.none') : (Math.round(Number(x) * 10 ** digits) / 10 ** digits).toFixed(digits));
+const qLabel = (qi) => (qi === null || qi === undefined ? '' : t('ex.tr.qshort', { n: Number(qi) + 1 }));
+const finalKey = (f) => `${f.question_index ?? ''}|${f.utterance_id ?? ''}|${Math.round(Number(f.start_s || 0) * 1000)}`;
+const flagKey = (type, start) => `${type}|${Math.round(Number(start || 0) * 1000)}`;
+
+function timeSpan(start, end) {
+  const a = mediaTime(start);
+  if (end === null || end === undefined) return a;
+  const b = mediaTime(end);
+  return a === b ? a : `${a}–${b}`;
+}
+
+function evidenceText(ev) {
+  const parts = [];
+  if (ev.start_s !== null && ev.start_s !== undefined) {
+    parts.push(timeSpan(ev.start_s, ev.end_s));
+  }
+  parts.push(ev.detail || '');
+  if (ev.value !== null && ev.value !== undefined) parts.push(`= ${Math.round(Number(ev.value) * 100) / 100}`);
+  return parts.filter(Boolean).join(' ');
+}
+
+function evidenceList(evidence, testid) {
+  return h('ul', { class: 'evidence', testid },
+    (evidence || []).map((ev) => h('li', { class: `ev ev-${ev.kind || 'other'}` },
+      h('span', { class: 'ev-kind', text: t(`ex.ev.${ev.kind}`, {}, ev.kind || '') }),
+      ev.start_s !== null && ev.start_s !== undefined
+        ? h('span', { class: 'ev-time', text: timeSpan(ev.start_s, ev.end_s) })
+        : null,
+      h('span', { class: 'ev-detail', text: ev.detail || '' }),
+      ev.value !== null && ev.value !== undefined ? h('span', { class: 'ev-value', text: String(Math.round(Number(ev.value) * 100) / 100) }) : null)));
+}
+
+export function renderLiveView(main, ctx, interviewId) {
+  // ---------------- model ----------------
+  const model = {
+    status: null,
+    detail: null,           // last GET /api/interviews/{id}
+    finals: [],             // bounded, in arrival order
+    finalKeys: new Set(),
+    partial: null,
+    scores: new Map(),      // dimension -> {value, reason, evidence, t}
+    flags: new Map(),       // key -> {type, start_s, end_s, question_index, evidence}
+    face: null,
+    faceRing: [],           // last FACE_SAMPLES sample classes
+    delivery: null,
+    content: null,
+    liveQ: null,            // question_index of the latest event that had one
+    maxT: 0,                // latest media time seen
+    countdownAt: 0,         // performance.now() of the last poll
+  };
+
+  // ---------------- DOM skeleton ----------------
+  const banner = h('div', { hidden: true });
+  const title = h('h1', { tabindex: '-1', text: t('common.loading'), testid: 'live-title' });
+  const back = h('a', { class: 'btn ghost', href: '#/jobs', testid: 'live-back' });
+  const statusHolder = h('span', { testid: 'live-interview-status' });
+  const subline = h('p', { class: 'muted small live-sub' });
+  const qBox = h('div', { class: 'qbox', testid: 'current-question', 'aria-live': 'polite' });
+  const clock = h('span', { class: 'clock', testid: 'countdown', role: 'timer' });
+  const aiNote = h('div', { class: 'ai-note', role: 'note', testid: 'ai-note' });
+
+  const trList = h('ol', { class: 'tr-list', role: 'log', 'aria-live': 'polite' });
+  const trPartial = h('p', { class: 'tr-partial', testid: 'live-partial', hidden: true, 'aria-hidden': 'true' });
+  const trEmpty = h('p', { class: 'muted tr-empty' });
+  const trTrimmed = h('p', { class: 'muted small', hidden: true });
+  const trScroll = h('div', { class: 'tr-scroll' }, trTrimmed, trList, trPartial, trEmpty);
+  const trPanel = h('section', { class: 'card panel transcript', testid: 'live-transcript' });
+
+  const scRows = h('div', { class: 'sc-rows' });
+  const scEmpty = h('p', { class: 'muted' });
+  const scOverall = h('p', { class: 'sc-overall', testid: 'overall', hidden: true });
+  const scPanel = h('section', { class: 'card panel scores', testid: 'live-scores' });
+
+  const flLanes = h('div', { class: 'fl-lanes' });
+  const flEmpty = h('p', { class: 'muted' });
+  const flDetail = h('div', { class: 'fl-detail', testid: 'flag-detail', hidden: true, 'aria-live': 'polite' });
+  const flAxis = h('div', { class: 'fl-axis', 'aria-hidden': 'true' });
+  const flPanel = h('section', { class: 'card panel flags', testid: 'flags-timeline' });
+
+  const facePanel = h('section', { class: 'card panel face', testid: 'face-strip' });
+  const delPanel = h('section', { class: 'card panel delivery', testid: 'delivery' });
+  const faceCells = Array.from({ length: FACE_SAMPLES }, () => h('span', { class: 'cell' }));
+  const faceNums = { faces: h('strong', { testid: 'face-count' }), eye: h('strong', { testid: 'eye-contact' }), away: h('strong', { testid: 'looking-away' }) };
+  const delNums = { rate: h('strong', { testid: 'speaking-rate' }), pause: h('strong'), longp: h('strong'), fillers: h('strong', { testid: 'fillers' }), coverage: h('strong') };
+
+  const laneEls = new Map();   // flag type -> {lane, track}
+  const flagEls = new Map();   // key -> button
+  const scoreEls = new Map();  // dimension -> {row, ...}
+
+  replace(main,
+    h('div', { class: 'page-head live-head' },
+      h('div', { class: 'live-title' }, title, subline),
+      h('div', { class: 'page-actions' }, statusHolder, back)),
+    banner,
+    h('div', { class: 'live-bar card' }, qBox, clock),
+    aiNote,
+    h('div', { class: 'live-grid', testid: 'live-view', dataset: { interviewId } },
+      h('div', { class: 'live-main' }, trPanel),
+      h('div', { class: 'live-side' }, scPanel, facePanel, delPanel)),
+    flPanel);
+
+  // ---------------- static labels (re-run on a language switch) ----------------
+  function labels() {
+    back.textContent = t('ex.view.back');
+    replace(aiNote, h('strong', { text: t('ex.ai.title') }), ' ', h('span', { text: t('ex.ai.body') }));
+    replace(trPanel, h('div', { class: 'card-head' }, h('h2', { class: 'card-title', text: t('ex.tr.title') })), trScroll);
+    trEmpty.textContent = t('ex.tr.empty');
+    trTrimmed.textContent = t('ex.tr.trimmed', { n: MAX_FINALS });
+    replace(scPanel,
+      h('div', { class: 'card-head' }, h('h2', { class: 'card-title', text: t('ex.sc.title') }),
+        h('span', { class: 'badge ai', text: t('ex.sc.suggestion') })),
+      h('p', { class: 'ai-inline small', text: t('ex.ai.body') }),
+      scOverall, scRows, scEmpty);
+    scEmpty.textContent = t('ex.sc.empty');
+    replace(flPanel,
+      h('div', { class: 'card-head' }, h('h2', { class: 'card-title', text: t('ex.fl.title') }),
+        h('span', { class: 'muted small', text: t('ex.fl.hint') })),
+      flEmpty, flLanes, flAxis, flDetail);
+    flEmpty.textContent = t('ex.fl.empty');
+    for (const [type, lane] of laneEls) lane.label.textContent = t(`flag.${type}`, {}, type);
+    replace(facePanel,
+      h('h2', { class: 'card-title', text: t('ex.face.title') }),
+      h('dl', { class: 'nums' },
+        h('div', {}, h('dt', { text: t('ex.face.faces') }), h('dd', {}, faceNums.faces)),
+        h('div', {}, h('dt', { text: t('ex.face.eye') }), h('dd', {}, faceNums.eye)),
+        h('div', {}, h('dt', { text: t('ex.face.away') }), h('dd', {}, faceNums.away))),
+      h('div', { class: 'face-cells', role: 'img', 'aria-label': t('ex.face.strip', { n: FACE_SAMPLES }), title: t('ex.face.strip', { n: FACE_SAMPLES }) }, faceCells));
+    replace(delPanel,
+      h('h2', { class: 'card-title', text: t('ex.del.title') }),
+      h('dl', { class: 'nums' },
+        h('div', {}, h('dt', { text: t('ex.del.rate') }), h('dd', {}, delNums.rate)),
+        h('div', {}, h('dt', { text: t('ex.del.pause') }), h('dd', {}, delNums.pause)),
+        h('div', {}, h('dt', { text: t('ex.del.long') }), h('dd', {}, delNums.longp)),
+        h('div', {}, h('dt', { text: t('ex.del.fillers') }), h('dd', {}, delNums.fillers)),
+        h('div', {}, h('dt', { text: t('ex.del.coverage') }), h('dd', {}, delNums.coverage))));
+  }
+
+  // ---------------- transcript ----------------
+  function finalEl(f) {
+    return h('li', { class: 'tr-final', dataset: { q: f.question_index ?? '', key: finalKey(f) } },
+      h('span', { class: 'tr-meta' },
+        f.question_index !== null && f.question_index !== undefined ? h('span', { class: 'tr-q', text: qLabel(f.question_index) }) : null,
+        h('time', { class: 'tr-time', text: mediaTime(f.start_s), title: `${mediaTime(f.start_s)}–${mediaTime(f.end_s)}` })),
+      h('span', { class: 'tr-text', lang: f.language && String(f.language).startsWith('zh') ? 'zh-CN' : (f.language || null), text: f.text || '' }));
+  }
+
+  function trStickToBottom(fn) {
+    const atBottom = trScroll.scrollHeight - trScroll.scrollTop - trScroll.clientHeight < 40;
+    fn();
+    if (atBottom) trScroll.scrollTop = trScroll.scrollHeight;
+  }
+
+  function addFinal(f, { render = true } = {}) {
+    const key = finalKey(f);
+    if (model.finalKeys.has(key)) return;
+    model.finalKeys.add(key);
+    model.finals.push(f);
+    while (model.finals.length > MAX_FINALS) model.finalKeys.delete(finalKey(model.finals.shift()));
+    if (model.partial && model.partial.utterance_id === f.utterance_id) model.partial = null;
+    if (!render) return;
+    trStickToBottom(() => {
+      trList.appendChild(finalEl(f));
+      while (trList.childElementCount > MAX_FINALS) trList.firstElementChild.remove();
+      trTrimmed.hidden = model.finals.length < MAX_FINALS;
+      drawPartial();
+    });
+    trEmpty.hidden = true;
+  }
+
+  function drawPartial() {
+    const p = model.partial;
+    if (!p || (!p.stable && !p.unstable)) { trPartial.hidden = true; clear(trPartial); return; }
+    trPartial.hidden = false;
+    replace(trPartial,
+      h('span', { class: 'tr-meta' },
+        p.question_index !== null && p.question_index !== undefined ? h('span', { class: 'tr-q', text: qLabel(p.question_index) }) : null,
+        h('time', { class: 'tr-time', text: mediaTime(p.start_s) })),
+      h('span', { class: 'tr-text' },
+        h('span', { class: 'stable', testid: 'partial-stable', text: p.stable ? `${p.stable} ` : '' }),
+        h('span', { class: 'unstable', testid: 'partial-unstable', text: p.unstable || '' }),
+        h('span', { class: 'tr-dots', text: ` · ${t('ex.tr.partial')}` })));
+  }
+
+  function drawTranscript() {
+    replace(trList, model.finals.map(finalEl));
+    trTrimmed.hidden = model.finals.length < MAX_FINALS;
+    trEmpty.hidden = model.finals.length > 0 || !!model.partial;
+    drawPartial();
+    trScroll.scrollTop = trScroll.scrollHeight;
+  }
+
+  // ---------------- scores ----------------
+  function scoreRow(dim) {
+    let el = scoreEls.get(dim);
+    if (el) return el;
+    const name = h('span', { class: 'sc-name' });
+    const value = h('span', { class: 'sc-value', testid: `score-value-${dim}` });
+    const fill = h('span', { class: 'sc-fill' });
+    const bar = h('span', { class: 'sc-bar', 'aria-hidden': 'true' }, fill);
+    const reason = h('p', { class: 'sc-reason', testid: `score-reason-${dim}` });
+    const summary = h('summary', {});
+    const evBox = h('div', { class: 'sc-ev' });
+    const details = h('details', { class: 'sc-details' }, summary, evBox);
+    const row = h('div', { class: 'sc-row', testid: 'score-row', dataset: { dimension: dim } },
+      h('div', { class: 'sc-top' }, name, value), bar, reason, details);
+    el = { row, name, value, fill, bar, reason, summary, evBox, details };
+    scoreEls.set(dim, el);
+    scRows.appendChild(row);
+    return el;
+  }
+
+  function drawScore(dim) {
+    const s = model.scores.get(dim);
+    if (!s) return;
+    const el = scoreRow(dim);
+    const v = Math.max(0, Math.min(10, Number(s.value) || 0));
+    el.name.textContent = competencyName(dim);
+    el.value.textContent = `${num(v)}${t('ex.sc.of10')}`;
+    el.fill.style.width = `${v * 10}%`;
+    el.fill.dataset.band = v >= 7 ? 'high' : (v >= 4 ? 'mid' : 'low');
+    el.row.setAttribute('aria-label', `${competencyName(dim)} ${num(v)}/10`);
+    el.reason.textContent = localReason(s.reason);
+    const evidence = Array.isArray(s.evidence) ? s.evidence : [];
+    el.summary.textContent = t('ex.sc.evidence', { n: evidence.length });
+    el.details.hidden = evidence.length === 0;
+    replace(el.evBox, evidenceList(evidence, `score-evidence-${dim}`));
+    el.row.classList.remove('bump');
+    void el.row.offsetWidth;
+    el.row.classList.add('bump');
+  }
+
+  function drawScores() {
+    clear(scRows);
+    scoreEls.clear();
+    for (const dim of model.scores.keys()) drawScore(dim);
+    for (const el of scoreEls.values()) el.row.classList.remove('bump');
+    scEmpty.hidden = model.scores.size > 0;
+    drawOverall();
+  }
+
+  function drawOverall() {
+    const o = model.detail && model.detail.overall;
+    scOverall.hidden = o === null || o === undefined;
+    if (!scOverall.hidden) {
+      replace(scOverall, h('span', { text: t('ex.sc.overall') }), h('strong', { text: `${num(o)}${t('ex.sc.of10')}` }));
+    }
+  }
+
+  // ---------------- flags ----------------
+  function lane(type) {
+    let l = laneEls.get(type);
+    if (l) return l;
+    const label = h('span', { class: 'fl-label', text: t(`flag.${type}`, {}, type) });
+    const track = h('div', { class: 'fl-track' });
+    const el = h('div', { class: `fl-lane fl-${type}`, dataset: { flag: type } }, label, track);
+    l = { el, label, track };
+    laneEls.set(type, l);
+    // keep lanes in a fixed order
+    const order = (x) => { const i = FLAG_TYPES.indexOf(x); return i < 0 ? 99 : i; };
+    const after = [...laneEls.entries()].filter(([k]) => k !== type && order(k) > order(type)).map(([, v]) => v.el)
+      .find((e) => e.parentNode === flLanes);
+    flLanes.insertBefore(el, after || null);
+    return l;
+  }
+
+  function flagLabel(f) {
+    const end = f.end_s === null || f.end_s === undefined ? t('ex.fl.open') : mediaTime(f.end_s);
+    return `${t(`flag.${f.type}`, {}, f.type)} · ${mediaTime(f.start_s)}–${end}${f.question_index !== null && f.question_index !== undefined ? ` · ${qLabel(f.question_index)}` : ''}`;
+  }
+
+  let shownFlag = null;
+  function showFlagDetail(f) {
+    shownFlag = flagKey(f.type, f.start_s);
+    flDetail.hidden = false;
+    replace(flDetail,
+      h('p', { class: 'strong', text: flagLabel(f) }),
+      (f.evidence || []).length ? evidenceList(f.evidence, 'flag-evidence') : h('p', { class: 'muted small', text: t('ex.fl.noEvidence') }));
+  }
+
+  function placeFlag(btn, f) {
+    const total = Math.max(model.maxT, 1);
+    const start = Math.max(0, Number(f.start_s) || 0);
+    const end = f.end_s === null || f.end_s === undefined ? Math.max(model.maxT, start) : Math.max(Number(f.end_s), start);
+    const left = Math.min(100, (start / total) * 100);
+    const width = Math.max(0, Math.min(100 - left, ((end - start) / total) * 100));
+    btn.style.left = `${left}%`;
+    btn.style.width = `${width}%`;
+    btn.classList.toggle('narrow', width < 7);
+  }
+
+  function drawFlag(key) {
+    const f = model.flags.get(key);
+    if (!f) return;
+    let btn = flagEls.get(key);
+    const open = f.end_s === null || f.end_s === undefined;
+    if (!btn) {
+      btn = h('button', { type: 'button', class: 'fl-mark', testid: 'flag', dataset: { flag: f.type, key } });
+      btn.addEventListener('click', () => showFlagDetail(model.flags.get(key) || f));
+      btn.addEventListener('mouseenter', () => showFlagDetail(model.flags.get(key) || f));
+      btn.addEventListener('focus', () => showFlagDetail(model.flags.get(key) || f));
+      btn.appendChild(h('span', { class: 'fl-chip-text' }));
+      lane(f.type).track.appendChild(btn);
+      flagEls.set(key, btn);
+    }
+    btn.classList.toggle('open', open);
+    btn.dataset.open = open ? 'true' : 'false';
+    const label = flagLabel(f);
+    btn.setAttribute('aria-label', label);
+    btn.title = [label, ...(f.evidence || []).map(evidenceText)].join('\n');
+    btn.firstChild.textContent = `${mediaTime(f.start_s)}${open ? '…' : `–${mediaTime(f.end_s)}`}`;
+    placeFlag(btn, f);
+    flEmpty.hidden = true;
+  }
+
+  function trimFlags() {
+    while (model.flags.size > MAX_FLAGS) {
+      const oldest = model.flags.keys().next().value;
+      model.flags.delete(oldest);
+      const btn = flagEls.get(oldest);
+      if (btn) btn.remove();
+      flagEls.delete(oldest);
+    }
+  }
+
+  function addFlag(f) {
+    const key = flagKey(f.type, f.start_s);
+    const prev = model.flags.get(key);
+    const merged = prev ? { ...prev, ...f, end_s: f.end_s ?? prev.end_s, evidence: (f.evidence && f.evidence.length) ? f.evidence : prev.evidence } : f;
+    if (prev) model.flags.delete(key); // re-insert: most recently touched last
+    model.flags.set(key, merged);
+    trimFlags();
+    drawFlag(key);
+  }
+
+  function drawFlags() {
+    for (const btn of flagEls.values()) btn.remove();
+    flagEls.clear();
+    for (const l of laneEls.values()) l.el.remove();
+    laneEls.clear();
+    for (const key of model.flags.keys()) drawFlag(key);
+    flEmpty.hidden = model.flags.size > 0;
+    const shown = shownFlag && model.flags.get(shownFlag);
+    if (shown) showFlagDetail(shown); else { flDetail.hidden = true; shownFlag = null; }
+    drawAxis();
+  }
+
+  function drawAxis() {
+    const total = Math.max(model.maxT, 1);
+    const ticks = 5;
+    replace(flAxis, Array.from({ length: ticks + 1 }, (_, i) => {
+      const tick = h('span', { class: 'fl-tick', text: mediaTime((total * i) / ticks) });
+      tick.style.left = `${(i / ticks) * 100}%`;
+      return tick;
+    }));
+  }
+
+  function relayoutFlags() {
+    for (const [key, btn] of flagEls) {
+      const f = model.flags.get(key);
+      if (f) placeFlag(btn, f);
+    }
+    drawAxis();
+  }
+
+  // ---------------- face / delivery ----------------
+  function drawFace() {
+    const f = model.face;
+    faceNums.faces.textContent = f ? String(f.faces) : t('ex.none');
+    faceNums.eye.textContent = f ? pct(f.eye_contact_ratio ?? (f.eye_contact ? 1 : 0)) : t('ex.none');
+    faceNums.away.textContent = f ? pct(f.looking_away_ratio ?? (f.looking_away ? 1 : 0)) : t('ex.none');
+    const ring = model.faceRing;
+    for (let i = 0; i < FACE_SAMPLES; i += 1) {
+      const cls = ring[ring.length - FACE_SAMPLES + i];
+      faceCells[i].className = `cell${cls ? ` ${cls}` : ''}`;
+    }
+  }
+
+  function drawDelivery() {
+    const d = model.delivery;
+    if (d) {
+      const unit = d.rate_unit === 'cpm' ? t('ex.del.cpm') : t('ex.del.wpm');
+      delNums.rate.textContent = `${Math.round(Number(d.speaking_rate) || 0)} ${unit}`;
+      delNums.pause.textContent = pct(d.pause_ratio);
+      delNums.longp.textContent = String(d.long_pauses ?? t('ex.none'));
+      delNums.fillers.textContent = `${d.fillers ?? 0}${t('ex.del.fillerRatio', { p: pct(d.filler_ratio) })}`;
+    } else {
+      for (const k of ['rate', 'pause', 'longp', 'fillers']) delNums[k].textContent = t('ex.none');
+    }
+    delNums.coverage.textContent = model.content ? pct(model.content.coverage) : t('ex.none');
+  }
+
+  // ---------------- current question / countdown ----------------
+  function drawQuestion() {
+    const d = model.detail;
+    const cur = d && d.current;
+    const total = (d && d.questions_total) || null;
+    const status = model.status || (d && d.status);
+    if (!cur) {
+      const finished = status && TERMINAL.has(status);
+      replace(qBox, h('div', { class: 'q-line' },
+        h('span', { class: 'q-no', text: finished ? t('ex.view.finished') : t('ex.view.noQuestion') }),
+        model.liveQ !== null && !finished ? h('span', { class: 'muted small', text: t('ex.view.liveQ', { n: model.liveQ + 1 }) }) : null));
+      qBox.dataset.index = '';
+      qBox.dataset.phase = '';
+      clock.hidden = true;
+      return;
+    }
+    qBox.dataset.index = String(cur.index);
+    qBox.dataset.phase = cur.phase;
+    replace(qBox,
+      h('div', { class: 'q-line' },
+        h('span', { class: 'q-no', text: t('ex.view.question', { n: cur.index + 1, total: total || '?' }) }),
+        cur.section ? h('span', { class: 'badge', text: t(`section.${cur.section}`) }) : null,
+        cur.question && cur.question.media ? h('span', { class: `badge media media-${cur.question.media}`, text: t(`media.${cur.question.media}`) }) : null,
+        h('span', { class: `badge phase phase-${cur.phase}${cur.paused ? ' paused' : ''}`, testid: 'phase', text: cur.paused ? t('ex.view.paused') : t(`ex.view.phase.${cur.phase}`, {}, cur.phase) }),
+        model.liveQ !== null && model.liveQ !== cur.index ? h('span', { class: 'muted small', text: t('ex.view.liveQ', { n: model.liveQ + 1 }) }) : null),
+      cur.question && cur.question.text ? h('p', { class: 'q-text', text: pick(cur.question.text) }) : null);
+    clock.hidden = false;
+    tickClock();
+  }
+
+  function tickClock() {
+    const cur = model.detail && model.detail.current;
+    if (!cur) return;
+    const elapsed = cur.paused ? 0 : (performance.now() - model.countdownAt) / 1000;
+    const left = Math.max(0, Number(cur.remaining_s || 0) - elapsed);
+    clock.dataset.remainingS = String(Math.round(left * 10) / 10);
+    clock.classList.toggle('low', left <= 10 && !cur.paused);
+    clock.classList.toggle('paused', !!cur.paused);
+    replace(clock, h('span', { class: 'clock-label', text: t('ex.view.remaining') }), h('strong', { text: countdown(left) }));
+  }
+
+  function drawHeader() {
+    const d = model.detail;
+    if (!d) return;
+    const name = d.name || (d.candidate && d.candidate.name) || interviewId;
+    title.textContent = name;
+    document.title = `${name} · ${t('ex.title')}`;
+    subline.textContent = [d.email || (d.candidate && d.candidate.email), d.job_title].filter(Boolean).join(' · ');
+    if (d.job_id) back.href = `#/jobs/${encodeURIComponent(d.job_id)}`;
+    replace(statusHolder, statusBadge(model.status || d.status));
+  }
+
+  // ---------------- events ----------------
+  function noteTime(ev) {
+    const tt = Number(ev.t);
+    if (Number.isFinite(tt) && tt > model.maxT) model.maxT = tt;
+    if (ev.question_index !== null && ev.question_index !== undefined && ev.type !== 'score_update') model.liveQ = Number(ev.question_index);
+  }
+
+  let frame = 0;
+  const dirty = new Set();
+  function schedule(what) {
+    dirty.add(what);
+    if (frame) return;
+    frame = requestAnimationFrame(() => {
+      frame = 0;
+      if (!ctx.alive) return;
+      if (dirty.has('partial')) trStickToBottom(drawPartial);
+      if (dirty.has('face')) drawFace();
+      if (dirty.has('delivery')) drawDelivery();
+      if (dirty.has('question')) drawQuestion();
+      dirty.clear();
+    });
+  }
+
+  function onSnapshot(msg) {
+    model.status = msg.status || model.status;
+    model.finals = [];
+    model.finalKeys.clear();
+    model.partial = null;
+    for (const f of (msg.transcript || []).slice(-MAX_FINALS)) addFinal(f, { render: false });
+    for (const f of msg.transcript || []) noteTime({ t: f.end_s ?? f.t, question_index: f.question_index, type: 'transcript_final' });
+    model.scores.clear();
+    for (const s of msg.scores || []) {
+      model.scores.set(s.dimension, s);
+      if (Number(s.t) > model.maxT) model.maxT = Number(s.t);
+    }
+    model.flags.clear();
+    for (const f of msg.flags || []) {
+      model.flags.set(flagKey(f.type, f.start_s), { ...f });
+      const end = Number(f.end_s ?? f.start_s);
+      if (end > model.maxT) model.maxT = end;
+    }
+    trimFlags();
+    drawTranscript();
+    drawScores();
+    drawFlags();
+    drawHeader();
+    schedule('question');
+    snapshots += 1;
+    root.dataset.snapshots = String(snapshots);
+  }
+
+  function onEvent(ev) {
+    noteTime(ev);
+    switch (ev.type) {
+      case 'transcript_partial':
+        model.partial = { utterance_id: ev.utterance_id, stable: ev.stable || '', unstable: ev.unstable || '', start_s: ev.start_s, question_index: ev.question_index };
+        trEmpty.hidden = true;
+        schedule('partial');
+        break;
+      case 'transcript_final':
+        addFinal(ev);
+        break;
+      case 'score_update':
+        model.scores.set(ev.dimension, { dimension: ev.dimension, value: ev.value, reason: ev.reason, evidence: ev.evidence || [], t: ev.t });
+        drawScore(ev.dimension);
+        scEmpty.hidden = true;
+        break;
+      case 'flag':
+        addFlag({ type: ev.flag, start_s: ev.start_s, end_s: ev.end_s, question_index: ev.question_index, evidence: ev.evidence || [] });
+        if (Number(ev.start_s) > model.maxT) model.maxT = Number(ev.start_s);
+        break;
+      case 'face_metrics': {
+        model.face = ev;
+        let cls = 'ok';
+        if (ev.faces !== 1) cls = 'bad';
+        else if (ev.looking_away) cls = 'away';
+        else if (!ev.eye_contact) cls = 'meh';
+        model.faceRing.push(cls);
+        if (model.faceRing.length > FACE_SAMPLES) model.faceRing.splice(0, model.faceRing.length - FACE_SAMPLES);
+        schedule('face');
+        break;
+      }
+      case 'delivery_metrics':
+        model.delivery = ev;
+        schedule('delivery');
+        break;
+      case 'content_metrics':
+        model.content = ev;
+        schedule('delivery');
+        break;
+      default:
+        break;
+    }
+    if (ev.question_index !== null && ev.question_index !== undefined) schedule('question');
+  }
+
+  let snapshots = 0;
+  const root = main.querySelector('[data-testid="live-view"]');
+  const topic = `interview:${interviewId}`;
+  let unsubJob = () => {};
+  const unsubLive = ctx.live.subscribe(topic, (msg) => {
+    if (!ctx.alive) return;
+    if (msg.type === 'snapshot') onSnapshot(msg);
+    else if (msg.type === 'error') errorBanner(banner, new Error(msg.message || 'error'));
+    else if (msg.kind === 'analysis' || msg.v === 1) {
+      onEvent(msg);
+      root.dataset.seq = String(msg.seq);
+    }
+  });
+
+  // ---------------- polling ----------------
+  let pollTimer = null;
+  let first = true;
+  async function poll() {
+    try {
+      const d = await API.interview(interviewId);
+      if (!ctx.alive) return;
+      model.detail = d;
+      model.status = d.status;
+      model.countdownAt = performance.now();
+      banner.hidden = true;
+      drawHeader();
+      drawOverall();
+      drawQuestion();
+      if (first) {
+        first = false;
+        if (d.job_id) {
+          unsubJob = ctx.live.subscribe(`job:${d.job_id}`, (msg) => {
+            if (msg.type === 'status' && msg.interview_id === interviewId) {
+              model.status = msg.status;
+              drawHeader();
+              schedule('question');
+              clearTimeout(pollTimer);
+              pollTimer = setTimeout(poll, 300); // pick up the new `current` at once
+            }
+          });
+        }
+      }
+    } catch (e) {
+      if (!ctx.alive) return;
+      if (first) title.textContent = t('ex.view.notFound');
+      errorBanner(banner, e);
+    }
+    if (!ctx.alive) return;
+    clearTimeout(pollTimer);
+    pollTimer = setTimeout(poll, POLL_MS);
+  }
+
+  labels();
+  drawTranscript();
+  drawScores();
+  drawFlags();
+  drawFace();
+  drawDelivery();
+  drawQuestion();
+  loadCompetencies().then(() => { if (ctx.alive) for (const dim of model.scores.keys()) { const el = scoreEls.get(dim); if (el) el.name.textContent = competencyName(dim); } }).catch(() => {});
+  poll();
+
+  const clockTimer = setInterval(() => { if (ctx.alive) tickClock(); }, 1000);
+  const layoutTimer = setInterval(() => { if (ctx.alive && flagEls.size) relayoutFlags(); else if (ctx.alive) drawAxis(); }, 1000);
+
+  ctx.onLang = () => {
+    labels();
+    drawTranscript();
+    drawScores();
+    drawFlags();
+    drawFace();
+    drawDelivery();
+    drawQuestion();
+    drawHeader();
+  };
+
+  return () => {
+    unsubLive();
+    unsubJob();
+    clearTimeout(pollTimer);
+    clearInterval(clockTimer);
+    clearInterval(layoutTimer);
+    if (frame) cancelAnimationFrame(frame);
+  };
+}
