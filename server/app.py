@@ -150,6 +150,7 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_get("/", _root)
     app.router.add_get("/healthz", _health)
     app.router.add_get("/admin", _page("admin"))
+    app.router.add_get("/examiner", _page("examiner"))
     app.router.add_get("/i/{token}", _page("candidate"))
     app.router.add_static("/static/", WEB_DIR, follow_symlinks=False)
     return app

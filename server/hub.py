@@ -24,12 +24,34 @@ class Subscription:
         self.queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(max_queue)
         self.topics: set[str] = set()
         self.overflowed = asyncio.Event()
+        self._pending: dict[str, list[dict[str, Any]]] = {}
 
     def add(self, topic: str) -> None:
+        """Start receiving ``topic``; its messages are held until :meth:`activate`."""
         self.topics.add(topic)
+        self._pending.setdefault(topic, [])
         self._hub._subscribers[topic].add(self)
 
+    def activate(self, topic: str, snapshot: dict[str, Any]) -> None:
+        """Queue the snapshot, then the held messages newer than it, in order."""
+        held = self._pending.pop(topic, [])
+        self.deliver(snapshot)
+        for message in held:
+            if message.get("seq", 0) > snapshot.get("seq", 0):
+                self.deliver(message)
+
+    def remove(self, topic: str) -> None:
+        self.topics.discard(topic)
+        self._pending.pop(topic, None)
+        subs = self._hub._subscribers.get(topic)
+        if subs is not None:
+            subs.discard(self)
+
     def deliver(self, message: dict[str, Any]) -> None:
+        held = self._pending.get(message.get("topic", ""))
+        if held is not None:
+            held.append(message)  # bounded by the snapshot's short database read
+            return
         if self.overflowed.is_set():
             return
         try:
@@ -38,7 +60,7 @@ class Subscription:
             self.overflowed.set()
 
     def reset(self) -> None:
-        """Drop everything queued after a resync snapshot."""
+        """Drop everything queued (before fresh snapshots are sent)."""
         while not self.queue.empty():
             self.queue.get_nowait()
         self.overflowed.clear()

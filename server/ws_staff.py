@@ -109,12 +109,14 @@ async def _handle(
         return {"type": "error", "message": "topic must be a string like job:<id>"}
     if kind == "subscribe" and len(sub.topics) >= MAX_TOPICS_PER_SOCKET:
         return {"type": "error", "message": "too many topics on one socket"}
+    sub.add(topic)  # hold live messages from now on, so none falls between them and the snapshot
     try:
         snapshot = await _snapshot(svc, user, topic)
     except (ApiError, NotFound):
+        sub.remove(topic)
         return {"type": "error", "topic": topic, "message": f"no access to topic {topic}"}
-    sub.add(topic)
-    return snapshot
+    sub.activate(topic, snapshot)
+    return None
 
 
 async def _write(
@@ -130,8 +132,10 @@ async def _write(
         if overflow in done:
             sub.reset()
             for topic in sorted(sub.topics):
+                sub.remove(topic)
+                sub.add(topic)
                 with contextlib.suppress(ApiError, NotFound):
-                    await ws.send_str(json.dumps(await _snapshot(svc, user, topic)))
+                    sub.activate(topic, await _snapshot(svc, user, topic))
             continue
         if getter in done:
             await ws.send_str(json.dumps(getter.result(), ensure_ascii=False))

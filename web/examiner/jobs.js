@@ -27,7 +27,9 @@ export function renderJobPicker(main, ctx) {
       replace(body, h('p', { class: 'empty muted', testid: 'jobs-empty', text: t('ex.jobs.empty') }));
       return;
     }
-    const items = jobs.map((job) => {
+    // Jobs with interviews in progress first (stable otherwise).
+    const live = (j) => Number((j.counts || {}).in_progress || 0);
+    const items = [...jobs].sort((a, b) => live(b) - live(a)).map((job) => {
       const liveChip = h('span', { class: 'badge status', testid: `job-live-${job.id}` });
       const totalEl = h('span', { class: 'muted small' });
       const setCounts = (counts) => {

@@ -171,7 +171,10 @@ export function renderLiveView(main, ctx, interviewId) {
 
   // ---------------- transcript ----------------
   function finalEl(f) {
-    return h('li', { class: 'tr-final', dataset: { q: f.question_index ?? '', key: finalKey(f) } },
+    // Live finals carry end-to-end timing, for tests and troubleshooting: the ASR latency after
+    // the speech ended, when the server sent it and when this page showed it (wall clock).
+    const timing = f.shown_at ? { serverTs: f.server_ts ?? '', latencyS: f.latency_s ?? '', shownAt: f.shown_at } : {};
+    return h('li', { class: 'tr-final', dataset: { q: f.question_index ?? '', key: finalKey(f), ...timing } },
       h('span', { class: 'tr-meta' },
         f.question_index !== null && f.question_index !== undefined ? h('span', { class: 'tr-q', text: qLabel(f.question_index) }) : null,
         h('time', { class: 'tr-time', text: mediaTime(f.start_s), title: `${mediaTime(f.start_s)}–${mediaTime(f.end_s)}` })),
@@ -192,8 +195,10 @@ export function renderLiveView(main, ctx, interviewId) {
     while (model.finals.length > MAX_FINALS) model.finalKeys.delete(finalKey(model.finals.shift()));
     if (model.partial && model.partial.utterance_id === f.utterance_id) model.partial = null;
     if (!render) return;
+    f.shown_at = Date.now() / 1000;
+    const li = finalEl(f);
     trStickToBottom(() => {
-      trList.appendChild(finalEl(f));
+      trList.appendChild(li);
       while (trList.childElementCount > MAX_FINALS) trList.firstElementChild.remove();
       trTrimmed.hidden = model.finals.length < MAX_FINALS;
       drawPartial();
@@ -524,6 +529,7 @@ export function renderLiveView(main, ctx, interviewId) {
     schedule('question');
     snapshots += 1;
     root.dataset.snapshots = String(snapshots);
+    root.dataset.resyncs = String(ctx.live.stats.resyncs);
   }
 
   function onEvent(ev) {
