@@ -15,7 +15,7 @@ from aiohttp import web
 from analyzers.asr import AsrConfig
 from analyzers.pool import AnalyzerPool
 from media.peer import configure_ice_hosts
-from server import openapi, routes_candidate, routes_staff, ws_staff
+from server import openapi, routes_candidate, routes_review, routes_staff, ws_staff
 from server.access import EXPIRABLE
 from server.config import Settings
 from server.db import Database
@@ -145,6 +145,7 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(lifecycle)
     app.add_routes(openapi.routes)
     app.add_routes(routes_staff.routes)
+    app.add_routes(routes_review.routes)
     app.add_routes(routes_candidate.routes)
     app.add_routes(ws_staff.routes)
     app.router.add_get("/", _root)

@@ -57,6 +57,14 @@ CREATE TABLE IF NOT EXISTS analysis_events (
   id INTEGER PRIMARY KEY AUTOINCREMENT, interview_id TEXT NOT NULL, type TEXT NOT NULL,
   question_index INTEGER, t REAL NOT NULL, data TEXT NOT NULL, created_at REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS analysis_interview ON analysis_events(interview_id, type, id);
+CREATE TABLE IF NOT EXISTS reviews (
+  interview_id TEXT NOT NULL REFERENCES interviews(id), reviewer_id TEXT NOT NULL,
+  reviewer TEXT NOT NULL, dimension TEXT NOT NULL, value REAL NOT NULL, comment TEXT NOT NULL,
+  created_at REAL NOT NULL, PRIMARY KEY (interview_id, reviewer_id, dimension));
+CREATE TABLE IF NOT EXISTS decisions (
+  interview_id TEXT NOT NULL REFERENCES interviews(id), reviewer_id TEXT NOT NULL,
+  reviewer TEXT NOT NULL, recommendation TEXT NOT NULL, comment TEXT NOT NULL,
+  created_at REAL NOT NULL, PRIMARY KEY (interview_id, reviewer_id));
 """
 
 

@@ -325,6 +325,46 @@ PATHS: dict[str, dict[str, Any]] = {
             "Revoke the invitation", response=_ref("InterviewSummary"), params=("interview_id",)
         )
     },
+    "/api/interviews/{interview_id}/reviews": {
+        "post": _op(
+            "Override one dimension score (human review, comment required)",
+            body={
+                "type": "object",
+                "required": ["dimension", "value", "comment"],
+                "properties": {"dimension": _STR, "value": _NUM, "comment": _STR},
+            },
+            status=201,
+            params=("interview_id",),
+        )
+    },
+    "/api/interviews/{interview_id}/decision": {
+        "post": _op(
+            "Human recommendation (advance / hold / reject)",
+            body={
+                "type": "object",
+                "required": ["recommendation"],
+                "properties": {
+                    "recommendation": {"enum": ["advance", "hold", "reject"]},
+                    "comment": _STR,
+                },
+            },
+            status=201,
+            params=("interview_id",),
+        )
+    },
+    "/api/interviews/{interview_id}/report": {
+        "get": _op(
+            "Candidate report: AI suggestions, human overrides, final scores, job match %",
+            params=("interview_id",),
+            query=("format", "lang"),
+        )
+    },
+    "/api/jobs/{job_id}/stats": {
+        "get": _op(
+            "Job statistics: counts by status, mean/max/min/median job match %, histogram, dimensions",
+            params=("job_id",),
+        )
+    },
     "/api/recordings/{rec_id}": {
         "get": {
             **_op(

@@ -396,6 +396,50 @@ class Store:
             )
         return [loads(r["data"]) for r in rows]
 
+    # -- human review -----------------------------------------------------------------------
+
+    async def save_review(
+        self, interview_id: str, user: dict[str, Any], dimension: str, value: float, comment: str
+    ) -> None:
+        """A reviewer's override of one dimension (their latest one counts)."""
+        await self.db.execute(
+            "INSERT OR REPLACE INTO reviews(interview_id, reviewer_id, reviewer, dimension, value,"
+            " comment, created_at) VALUES(?,?,?,?,?,?,?)",
+            interview_id,
+            user["id"],
+            user["username"],
+            dimension,
+            value,
+            comment,
+            _now(),
+        )
+
+    async def reviews(self, interview_id: str) -> list[dict[str, Any]]:
+        rows = await self.db.fetchall(
+            "SELECT * FROM reviews WHERE interview_id=? ORDER BY created_at", interview_id
+        )
+        return [dict(r) for r in rows]
+
+    async def save_decision(
+        self, interview_id: str, user: dict[str, Any], recommendation: str, comment: str
+    ) -> None:
+        await self.db.execute(
+            "INSERT OR REPLACE INTO decisions(interview_id, reviewer_id, reviewer, recommendation,"
+            " comment, created_at) VALUES(?,?,?,?,?,?)",
+            interview_id,
+            user["id"],
+            user["username"],
+            recommendation,
+            comment,
+            _now(),
+        )
+
+    async def decisions(self, interview_id: str) -> list[dict[str, Any]]:
+        rows = await self.db.fetchall(
+            "SELECT * FROM decisions WHERE interview_id=? ORDER BY created_at", interview_id
+        )
+        return [dict(r) for r in rows]
+
     # -- answers and recordings -----------------------------------------------------------
 
     async def ensure_answer(self, interview_id: str, idx: int, question_id: str) -> dict[str, Any]:
