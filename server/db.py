@@ -48,7 +48,7 @@ CREATE TABLE IF NOT EXISTS recordings (
   id TEXT PRIMARY KEY, answer_id TEXT NOT NULL REFERENCES answers(id), interview_id TEXT NOT NULL,
   seq INTEGER NOT NULL, path TEXT NOT NULL, container TEXT NOT NULL, duration_s REAL NOT NULL,
   video_frames INTEGER NOT NULL, audio_packets INTEGER NOT NULL, bytes INTEGER NOT NULL,
-  created_at REAL NOT NULL);
+  created_at REAL NOT NULL, media_start_s REAL);
 CREATE TABLE IF NOT EXISTS events (
   id INTEGER PRIMARY KEY AUTOINCREMENT, interview_id TEXT, org_id TEXT, at REAL NOT NULL,
   kind TEXT NOT NULL, actor TEXT NOT NULL DEFAULT '', data TEXT NOT NULL DEFAULT '{}');

@@ -401,7 +401,15 @@ async def get_interview(request: web.Request) -> web.Response:
             "recordings": [
                 {
                     k: r[k]
-                    for k in ("id", "seq", "duration_s", "video_frames", "audio_packets", "bytes")
+                    for k in (
+                        "id",
+                        "seq",
+                        "duration_s",
+                        "video_frames",
+                        "audio_packets",
+                        "bytes",
+                        "media_start_s",
+                    )
                 }
                 for r in recs
             ],

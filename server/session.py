@@ -378,6 +378,8 @@ class InterviewSession:
                 "video_frames": info.video_frames,
                 "audio_packets": info.audio_packets,
                 "bytes": info.bytes,
+                # on the analysis media clock, so transcript word times map into this file
+                "media_start_s": round(info.started_media_s + self._media_offset_s, 3),
             },
         )
 

@@ -495,8 +495,8 @@ class Store:
             ).fetchone()
             conn.execute(
                 "INSERT INTO recordings(id, answer_id, interview_id, seq, path, container,"
-                " duration_s, video_frames, audio_packets, bytes, created_at)"
-                " VALUES(?,?,?,?,?,?,?,?,?,?,?)",
+                " duration_s, video_frames, audio_packets, bytes, created_at, media_start_s)"
+                " VALUES(?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     rec_id,
                     answer_id,
@@ -509,6 +509,7 @@ class Store:
                     info["audio_packets"],
                     info["bytes"],
                     _now(),
+                    info.get("media_start_s"),
                 ),
             )
 

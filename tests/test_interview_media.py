@@ -154,6 +154,19 @@ async def test_full_interview_is_recorded_and_analysed(
     # for a steady face in front of the camera
     for answer in answers:
         assert windowed_wer(SENTENCE, answer["transcript"]) <= MAX_WER, answer["transcript"]
+        # transcript times map into the answer's recording (click a word → seek)
+        (rec,) = answer["recordings"]
+        start, end = rec["media_start_s"], rec["media_start_s"] + rec["duration_s"]
+        for seg in answer["transcript_segments"]:
+            # an utterance may begin just before the answer did; it must overlap the file
+            assert seg["end_s"] > start - 0.5 and seg["start_s"] < end + 0.5, (seg, rec)
+        inside = [
+            w
+            for seg in answer["transcript_segments"]
+            for w in seg["words"]
+            if start <= w["start_s"] <= end
+        ]
+        assert len(inside) >= 10, (start, end)
     assert {s["dimension"] for s in detail["scores"]} == {"expression"}
     assert all(0 <= s["value"] <= 10 and s["reason"] for s in detail["scores"])
     assert detail["flags"] == [], detail["flags"]
