@@ -48,6 +48,8 @@ class AnalysisSink:
         self.interview_id = interview_id
         self._queue: deque[dict[str, Any]] = deque()
         self._wake = asyncio.Event()
+        self._drained = asyncio.Event()
+        self._drained.set()
         self.dropped = 0
         self._task = asyncio.create_task(self._run(), name=f"analysis-sink-{interview_id}")
 
@@ -57,6 +59,7 @@ class AnalysisSink:
             return
         event["server_ts"] = time.time()  # arrival from the analyzer: dashboard latency starts here
         self._queue.append(event)
+        self._drained.clear()
         self._wake.set()
 
     async def _run(self) -> None:
@@ -77,6 +80,16 @@ class AnalysisSink:
                 topic = interview_topic(self.interview_id)
                 for event in batch:
                     self._svc.hub.publish(topic, {**event, "kind": "analysis"})
+            if not self._queue:
+                self._drained.set()
+
+    async def wait_drained(self, timeout_s: float) -> bool:
+        """Wait until everything received so far is stored and published."""
+        try:
+            await asyncio.wait_for(self._drained.wait(), timeout_s)
+        except TimeoutError:
+            return False
+        return True
 
     async def aclose(self) -> None:
         """Flush what is queued, then stop."""

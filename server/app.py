@@ -15,7 +15,15 @@ from aiohttp import web
 from analyzers.asr import AsrConfig
 from analyzers.pool import AnalyzerPool
 from media.peer import configure_ice_hosts
-from server import openapi, routes_candidate, routes_review, routes_staff, ws_staff
+from server import (
+    openapi,
+    routes_candidate,
+    routes_review,
+    routes_staff,
+    routes_webhooks,
+    webhooks,
+    ws_staff,
+)
 from server.access import EXPIRABLE
 from server.config import Settings
 from server.db import Database
@@ -117,12 +125,14 @@ def create_app(settings: Settings) -> web.Application:
             svc.analyzers = AnalyzerPool(settings.analysis_workers, asr_config(settings))
             await svc.analyzers.start()
         sweeper = asyncio.create_task(_expire_invitations(svc), name="expiry-sweeper")
+        dispatcher = asyncio.create_task(webhooks.dispatch_forever(svc), name="webhook-dispatcher")
         app[LOOP_LAG].start()
         yield
         await app[LOOP_LAG].aclose()
-        sweeper.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await sweeper
+        for task in (sweeper, dispatcher):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         sessions = list(svc.sessions.values())
         svc.sessions.clear()
         if sessions:
@@ -146,6 +156,7 @@ def create_app(settings: Settings) -> web.Application:
     app.add_routes(openapi.routes)
     app.add_routes(routes_staff.routes)
     app.add_routes(routes_review.routes)
+    app.add_routes(routes_webhooks.routes)
     app.add_routes(routes_candidate.routes)
     app.add_routes(ws_staff.routes)
     app.router.add_get("/", _root)

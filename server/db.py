@@ -65,6 +65,15 @@ CREATE TABLE IF NOT EXISTS decisions (
   interview_id TEXT NOT NULL REFERENCES interviews(id), reviewer_id TEXT NOT NULL,
   reviewer TEXT NOT NULL, recommendation TEXT NOT NULL, comment TEXT NOT NULL,
   created_at REAL NOT NULL, PRIMARY KEY (interview_id, reviewer_id));
+CREATE TABLE IF NOT EXISTS webhooks (
+  id TEXT PRIMARY KEY, org_id TEXT NOT NULL, url TEXT NOT NULL, secret TEXT NOT NULL,
+  events TEXT NOT NULL, active INTEGER NOT NULL DEFAULT 1, created_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS webhook_deliveries (
+  id TEXT PRIMARY KEY, webhook_id TEXT NOT NULL REFERENCES webhooks(id), event TEXT NOT NULL,
+  payload TEXT NOT NULL, status TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at REAL NOT NULL, last_status INTEGER, last_error TEXT,
+  created_at REAL NOT NULL, delivered_at REAL);
+CREATE INDEX IF NOT EXISTS deliveries_due ON webhook_deliveries(status, next_attempt_at);
 """
 
 

@@ -365,6 +365,35 @@ PATHS: dict[str, dict[str, Any]] = {
             params=("job_id",),
         )
     },
+    "/api/jobs/{job_id}/export": {
+        "get": {
+            **_op(
+                "Candidates, AI and final scores, decisions (CSV or XLSX)",
+                params=("job_id",),
+                query=("format",),
+            ),
+            "responses": {"200": {"description": "file", "content": {"text/csv": {}}}},
+        }
+    },
+    "/api/webhooks": {
+        "get": _op("Webhooks of the org (admin)", response=_arr(_OBJ)),
+        "post": _op(
+            "Add a webhook (events interview.completed, report.ready, decision.made);"
+            " requests are signed with HMAC-SHA256 (X-InterviewLive-Signature)",
+            body={
+                "type": "object",
+                "required": ["url"],
+                "properties": {"url": _STR, "events": _arr(_STR), "secret": _STR},
+            },
+            status=201,
+        ),
+    },
+    "/api/webhooks/{hook_id}": {"delete": _op("Deactivate a webhook", params=("hook_id",))},
+    "/api/webhooks/{hook_id}/deliveries": {
+        "get": _op(
+            "Delivery log (status, attempts, last error)", params=("hook_id",), response=_arr(_OBJ)
+        )
+    },
     "/api/recordings/{rec_id}": {
         "get": {
             **_op(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from server import webhooks
 from server.http import Services
+from server.models import Status
 from server.store import StatusChange
 
 
@@ -15,7 +17,8 @@ def org_topic(org_id: str) -> str:
 
 
 async def publish_status(svc: Services, change: StatusChange) -> None:
-    """Publish a status change with the job's fresh counts (sub-second for dashboards)."""
+    """Publish a status change with the job's fresh counts (sub-second for dashboards);
+    a completion is also announced to HR systems (webhook ``interview.completed``)."""
     counts = await svc.store.status_counts(change.job_id)
     message = {
         "type": "status",
@@ -27,3 +30,14 @@ async def publish_status(svc: Services, change: StatusChange) -> None:
     }
     svc.hub.publish(job_topic(change.job_id), message)
     svc.hub.publish(org_topic(change.org_id), message)
+    if change.new is Status.COMPLETED:
+        await webhooks.emit(
+            svc,
+            change.org_id,
+            "interview.completed",
+            {
+                "interview_id": change.interview_id,
+                "job_id": change.job_id,
+                "interview_url": f"{svc.settings.base_url}/api/interviews/{change.interview_id}",
+            },
+        )

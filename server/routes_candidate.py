@@ -12,6 +12,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from media.peer import SdpError
+from server import webhooks
 from server.access import candidate_interview
 from server.analysis import SINK_LINGER_S, AnalysisSink
 from server.candidate_view import CONSENT_TEXT_VERSION, candidate_state
@@ -258,7 +259,38 @@ async def control_socket(request: web.Request) -> web.WebSocketResponse:
         await channel.close()
         if analysis is not None:
             _retire_sink(svc, iid)
+        if session.status is Status.COMPLETED:
+            _own(svc, _announce_report(svc, interview), f"report-ready-{iid}")
     return ws
+
+
+REPORT_SETTLE_S = 3.0
+"""Time for the analyzer's last events (final transcript, scores) after the interview ends."""
+REPORT_WAIT_MAX_S = 30.0
+
+
+async def _announce_report(svc: Services, interview: dict[str, Any]) -> None:
+    """Webhook ``report.ready`` once the last analysis results are stored."""
+    await asyncio.sleep(REPORT_SETTLE_S)
+    sink = svc.analysis_sinks.get(interview["id"])
+    if sink is not None:
+        await sink.wait_drained(REPORT_WAIT_MAX_S)
+    await webhooks.emit(
+        svc,
+        interview["org_id"],
+        "report.ready",
+        {
+            "interview_id": interview["id"],
+            "job_id": interview["job_id"],
+            "report_url": f"{svc.settings.base_url}/api/interviews/{interview['id']}/report",
+        },
+    )
+
+
+def _own(svc: Services, coro: Any, name: str) -> None:
+    task = asyncio.create_task(coro, name=name)
+    svc.background.add(task)
+    task.add_done_callback(svc.background.discard)
 
 
 async def _analysis_link(svc: Services, interview: dict[str, Any]) -> AnalysisLink | None:
@@ -291,9 +323,7 @@ def _retire_sink(svc: Services, interview_id: str) -> None:
         if sink is not None:
             await sink.aclose()
 
-    task = asyncio.create_task(retire(), name=f"retire-sink-{interview_id}")
-    svc.background.add(task)
-    task.add_done_callback(svc.background.discard)
+    _own(svc, retire(), f"retire-sink-{interview_id}")
 
 
 async def _handle(session: InterviewSession, channel: Channel, raw: str) -> None:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import csv
 import html
+import io
 from typing import Any
 
 from aiohttp import web
 
+from server import webhooks
 from server.access import check_job_access, job_for, staff_user
 from server.analysis import analysis_summary
 from server.http import ApiError, Services, json_response, read_object, services
@@ -114,6 +118,17 @@ async def add_decision(request: web.Request) -> web.Response:
         user["username"],
         {"recommendation": recommendation},
     )
+    await webhooks.emit(
+        svc,
+        interview["org_id"],
+        "decision.made",
+        {
+            "interview_id": interview["id"],
+            "job_id": job["id"],
+            "reviewer": user["username"],
+            "recommendation": recommendation,
+        },
+    )
     return json_response(await _report(svc, interview, job), status=201)
 
 
@@ -178,6 +193,90 @@ async def stats(request: web.Request) -> web.Response:
         if interview["status"] == Status.COMPLETED:
             reports.append(await _report(svc, interview, job))
     return json_response(job_stats(await svc.store.status_counts(job["id"]), reports))
+
+
+EXPORT_FORMATS = ("csv", "xlsx")
+
+
+@routes.get("/api/jobs/{job_id}/export")
+async def export(request: web.Request) -> web.Response:
+    """Candidates, scores (AI and final) and decisions of a job as CSV or XLSX."""
+    user = await staff_user(request, CAN_SEE_STATS)
+    job = await job_for(request, user)
+    fmt = request.query.get("format", "csv")
+    if fmt not in EXPORT_FORMATS:
+        raise ApiError(400, "bad_format", "format must be csv or xlsx")
+    svc = services(request)
+    dims = [c["id"] for c in job["competencies"]]
+    header = ["interview_id", "name", "email", "status", "job_match_percent"]
+    header += [f"{d}_ai" for d in dims] + [f"{d}_final" for d in dims]
+    header += ["decisions", "flags"]
+    rows: list[list[Any]] = []
+    for interview in await svc.store.list_interviews(job["id"]):
+        rep = await _report(svc, interview, job)
+        by_dim = {r["dimension"]: r for r in rep["dimensions"]}
+        rows.append(
+            [
+                interview["id"],
+                rep["candidate"]["name"],
+                rep["candidate"]["email"],
+                interview["status"],
+                rep["job_match_percent"],
+            ]
+            + [by_dim[d]["ai_value"] for d in dims]
+            + [by_dim[d]["final_value"] for d in dims]
+            + [
+                "; ".join(f"{d['reviewer']}: {d['recommendation']}" for d in rep["decisions"]),
+                "; ".join(f"{f['type']}×{f['count']}" for f in rep["flags"]),
+            ]
+        )
+    await svc.store.add_event(
+        None,
+        user["org_id"],
+        "export",
+        user["username"],
+        {"job_id": job["id"], "format": fmt, "rows": len(rows)},
+    )
+    body = await asyncio.to_thread(_csv if fmt == "csv" else _xlsx, header, rows)
+    safe = "".join(c for c in job["id"] if c.isalnum() or c == "_")
+    return web.Response(
+        body=body,
+        content_type="text/csv"
+        if fmt == "csv"
+        else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={
+            "Content-Disposition": f'attachment; filename="{safe}-candidates.{fmt}"',
+            "Cache-Control": "private, no-store",
+        },
+    )
+
+
+def _cell(value: Any) -> Any:
+    """Neutralise spreadsheet formulas in text cells (CSV/XLSX injection)."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+def _csv(header: list[str], rows: list[list[Any]]) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(header)
+    writer.writerows([[_cell(v) for v in row] for row in rows])
+    return ("\ufeff" + out.getvalue()).encode()  # BOM: Excel opens UTF-8 (Chinese names) right
+
+
+def _xlsx(header: list[str], rows: list[list[Any]]) -> bytes:
+    from openpyxl import Workbook
+
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("candidates")
+    sheet.append(header)
+    for row in rows:
+        sheet.append([_cell(v) for v in row])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
 
 
 def report_html(data: dict[str, Any], lang: str) -> str:
