@@ -160,6 +160,7 @@ class CandidateRun:
     refused: str | None = None
     events: list[tuple[float, dict[str, Any]]] = field(default_factory=list)
     audio: PacedPackets | None = None
+    invited: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 class Api:
@@ -223,6 +224,7 @@ async def run_candidate(
         json={"name": f"Synthetic {run.index}", "email": f"c{run.index}@example.com"},
     )
     run.interview_id = inv["interview_id"]
+    run.invited.set()
     token = inv["url"].rsplit("/i/", 1)[1]
     viewer = asyncio.create_task(view(api, run, stop), name=f"viewer-{run.index}")
     await api("GET", "/api/candidate/state", token=token)
@@ -299,6 +301,21 @@ async def view(api: Api, run: CandidateRun, stop: asyncio.Event) -> None:
                 run.events.append((time.time(), json.loads(msg.data)))
 
 
+async def extra_viewer(
+    api: Api, run: CandidateRun, into: list[tuple[float, float]], stop: asyncio.Event
+) -> None:
+    """A further dashboard viewer of one interview: keeps only event → screen latencies."""
+    await run.invited.wait()
+    async with api.http.ws_connect(f"{api.base}/ws?token={api.token}") as ws:
+        await ws.send_json({"type": "subscribe", "topic": f"interview:{run.interview_id}"})
+        async for msg in ws:
+            if msg.type is aiohttp.WSMsgType.TEXT:
+                now = time.time()
+                event = json.loads(msg.data)
+                if "server_ts" in event:
+                    into.append((now, (now - event["server_ts"]) * 1000))
+
+
 # -- metrics --------------------------------------------------------------------------------
 
 
@@ -347,7 +364,8 @@ async def measure(
     args: argparse.Namespace, target: Target, media: EncodedMedia, n: int
 ) -> dict[str, Any]:
     stop = asyncio.Event()
-    async with aiohttp.ClientSession() as http:
+    connector = aiohttp.TCPConnector(limit=0)  # hundreds of viewer sockets
+    async with aiohttp.ClientSession(connector=connector) as http:
         api = Api(http, target.base_url)
         api.token = (
             await api(
@@ -366,6 +384,13 @@ async def measure(
                 )
             )
             await asyncio.sleep(1.0 / args.ramp)
+        viewer_latencies: list[tuple[float, float]] = []
+        viewers = [
+            asyncio.create_task(
+                extra_viewer(api, runs[i % n], viewer_latencies, stop), name=f"extra-viewer-{i}"
+            )
+            for i in range(args.viewers)
+        ]
         start = time.time()
         cpu0 = process_tree_usage(target.pid) if target.pid else None
         t_measure = start + WARMUP_S
@@ -392,11 +417,14 @@ async def measure(
         except Exception:
             health = {}
         stop.set()
+        for v in viewers:
+            v.cancel()
         await asyncio.wait(tasks, timeout=30)
     per = [candidate_metrics(r, t_measure, t1) for r in runs]
     ok = [p for p in per if not p["refused"]]
     lat = [x for p in ok for x in p["final_latencies_s"]]
     dash = [x for p in ok for x in p["dashboard_ms"]]
+    dash += [ms for r, ms in viewer_latencies if t_measure <= r <= t1]
     growths = [p["lag_growth_s_per_min"] for p in ok if p["lag_growth_s_per_min"] is not None]
     cpu_percent = rss = None
     if cpu0 and cpu1:
@@ -404,6 +432,7 @@ async def measure(
         rss = round(cpu1[1], 1)
     summary = {
         "candidates": n,
+        "viewers": n + args.viewers,
         "refused": sum(1 for p in per if p["refused"]),
         "face_fps_min": round(min((p["face_fps"] for p in ok), default=0.0), 2),
         "pose_fps_min": round(min((p["pose_fps"] for p in ok), default=0.0), 2),
@@ -497,6 +526,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--server-pid", type=int, help="with --target: the server's pid, for CPU/RSS")
     p.add_argument("--candidates", type=int, default=4)
     p.add_argument("--ramp", type=float, default=2.0, help="candidates started per second")
+    p.add_argument(
+        "--viewers",
+        type=int,
+        default=0,
+        help="extra dashboard viewers (besides one per candidate), spread over interviews",
+    )
     p.add_argument("--duration", type=float, default=60.0, help="seconds of streaming")
     p.add_argument("--analysis-workers", type=int, help="analyzer processes of the spawned server")
     p.add_argument(
@@ -509,6 +544,8 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     if not 1 <= args.candidates <= 200 or not 5 <= args.duration <= 7200:
         p.error("candidates must be 1..200 and duration 5..7200 s")
+    if not 0 <= args.viewers <= 5000:
+        p.error("viewers must be 0..5000")
     result = asyncio.run(amain(args))
     text = json.dumps(result, indent=2, default=str)
     if args.json_out:

@@ -417,6 +417,9 @@ async def get_interview(request: web.Request) -> web.Response:
         if see_video:
             entry["recording_urls"] = [_recording_url(svc, r["id"], user["id"]) for r in recs]
         out_answers.append(entry)
+    see_scores = (
+        Role(user["role"]) is not Role.DEPARTMENT_VIEWER
+    )  # the hiring department sees videos
     return json_response(
         {
             **_summary(interview),
@@ -427,8 +430,8 @@ async def get_interview(request: web.Request) -> web.Response:
             "current": current,
             "live": session is not None,
             "answers": out_answers,
-            "scores": analysis["scores"],
-            "overall": await _overall(svc, interview, analysis["scores"]),
+            "scores": analysis["scores"] if see_scores else [],
+            "overall": await _overall(svc, interview, analysis["scores"]) if see_scores else None,
             "scores_are_suggestions": True,
             "flags": analysis["flags"],
             "analyzer_errors": analysis["analyzer_errors"],

@@ -1,0 +1,167 @@
+"""Role × endpoint matrix: every staff route answers each role as the access rules say.
+
+Rules: admin and hr manage jobs and invitations; examiners read and review; department
+viewers see their own department's jobs and recordings, no scores; HR sees scores and
+statistics, not recordings; nobody without a valid token gets anything.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from server.models import Role
+from tests.support.server import RunningServer
+from tests.test_api import make_job
+from tests.test_reports import completed_interview
+
+ROLES = ("admin", "hr", "examiner", "viewer_own", "viewer_other", "anonymous", "expired")
+OK, DENIED, UNAUTH = "ok", "denied", "unauth"
+
+# (method, path template, body) → expected outcome per role, in ROLES order
+MATRIX: list[tuple[str, str, Any, tuple[str, ...]]] = [
+    ("GET", "/api/me", None, (OK, OK, OK, OK, OK, UNAUTH, UNAUTH)),
+    ("GET", "/api/jobs", None, (OK, OK, OK, OK, OK, UNAUTH, UNAUTH)),
+    ("GET", "/api/jobs/{job}", None, (OK, OK, OK, OK, DENIED, UNAUTH, UNAUTH)),
+    ("GET", "/api/jobs/{job}/interviews", None, (OK, OK, OK, OK, DENIED, UNAUTH, UNAUTH)),
+    ("POST", "/api/jobs", {}, ("bad", "bad", DENIED, DENIED, DENIED, UNAUTH, UNAUTH)),
+    (
+        "POST",
+        "/api/jobs/{job}/invitations",
+        {"name": "X", "email": "x@example.com"},
+        (OK, OK, DENIED, DENIED, DENIED, UNAUTH, UNAUTH),
+    ),
+    ("GET", "/api/interviews/{iv}", None, (OK, OK, OK, OK, DENIED, UNAUTH, UNAUTH)),
+    ("GET", "/api/interviews/{iv}/report", None, (OK, OK, OK, DENIED, DENIED, UNAUTH, UNAUTH)),
+    (
+        "POST",
+        "/api/interviews/{iv}/reviews",
+        {"dimension": "logic", "value": 6, "comment": "c"},
+        (OK, OK, OK, DENIED, DENIED, UNAUTH, UNAUTH),
+    ),
+    ("GET", "/api/jobs/{job}/stats", None, (OK, OK, DENIED, DENIED, DENIED, UNAUTH, UNAUTH)),
+    ("GET", "/api/jobs/{job}/export", None, (OK, OK, DENIED, DENIED, DENIED, UNAUTH, UNAUTH)),
+    ("GET", "/api/webhooks", None, (OK, DENIED, DENIED, DENIED, DENIED, UNAUTH, UNAUTH)),
+    ("POST", "/api/questions", {}, ("bad", "bad", DENIED, DENIED, DENIED, UNAUTH, UNAUTH)),
+    ("GET", "/api/questions", None, (OK, OK, OK, OK, OK, UNAUTH, UNAUTH)),
+    (
+        "POST",
+        "/api/interviews/{iv}/revoke",
+        None,
+        ("conflict", "conflict", DENIED, DENIED, DENIED, UNAUTH, UNAUTH),
+    ),
+]
+EXPECTED_STATUS = {
+    OK: {200, 201},
+    DENIED: {403},
+    UNAUTH: {401},
+    "bad": {400, 422},
+    "conflict": {409},
+}
+
+
+@pytest.fixture
+async def world(server: RunningServer) -> dict[str, Any]:
+    tokens = {
+        "admin": await server.add_staff("admin", Role.ADMIN),
+        "hr": await server.add_staff("hr", Role.HR),
+        "examiner": await server.add_staff("examiner", Role.EXAMINER),
+        "viewer_own": await server.add_staff(
+            "vo", Role.DEPARTMENT_VIEWER, department="Policy Office"
+        ),
+        "viewer_other": await server.add_staff(
+            "vx", Role.DEPARTMENT_VIEWER, department="Tax Office"
+        ),
+        "anonymous": "",
+        "expired": await server.add_staff("old", Role.ADMIN),
+    }
+    await server.svc.store.db.execute(
+        "UPDATE staff_tokens SET expires_at=0 WHERE user_id=(SELECT id FROM users WHERE username='old')"
+    )
+    job = await make_job(server, tokens["admin"])  # department "Policy Office"
+    iv = await completed_interview(server, tokens["admin"], job["id"], "Mia", {"logic": 7})
+    return {"tokens": tokens, "job": job["id"], "iv": iv}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "expected"), MATRIX, ids=[f"{m} {p}" for m, p, _, _ in MATRIX]
+)
+async def test_access_matrix(
+    server: RunningServer,
+    world: dict[str, Any],
+    method: str,
+    path: str,
+    body: Any,
+    expected: tuple[str, ...],
+) -> None:
+    url = path.format(job=world["job"], iv=world["iv"])
+    for role, outcome in zip(ROLES, expected, strict=True):
+        token = world["tokens"][role]
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        kwargs: dict[str, Any] = {"json": body} if body is not None else {}
+        async with server.http.request(
+            method, server.base_url + url, headers=headers, **kwargs
+        ) as r:
+            assert r.status in EXPECTED_STATUS[outcome], (
+                role,
+                method,
+                url,
+                r.status,
+                await r.text(),
+            )
+
+
+async def test_recordings_follow_department_scope(
+    server: RunningServer, world: dict[str, Any]
+) -> None:
+    store = server.svc.store
+    answer = await store.ensure_answer(world["iv"], 0, "q")
+    rec_dir = server.svc.settings.recordings_dir / world["iv"]
+    rec_dir.mkdir(parents=True, exist_ok=True)
+    (rec_dir / "00.webm").write_bytes(b"\x1a\x45\xdf\xa3 not really webm")
+    rec_id = await store.add_recording(
+        answer["id"],
+        world["iv"],
+        {
+            "path": str(rec_dir / "00.webm"),
+            "container": "webm",
+            "duration_s": 1.0,
+            "video_frames": 1,
+            "audio_packets": 1,
+            "bytes": 10,
+        },
+    )
+    for role, status in (
+        ("admin", 200),
+        ("examiner", 200),
+        ("viewer_own", 200),
+        ("hr", 403),
+        ("viewer_other", 403),
+        ("anonymous", 401),
+        ("expired", 401),
+    ):
+        token = world["tokens"][role]
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        async with server.http.get(
+            f"{server.base_url}/api/recordings/{rec_id}", headers=headers
+        ) as r:
+            assert r.status == status, (role, r.status)
+    # a path outside the recordings folder is never served
+    await store.db.execute("UPDATE recordings SET path='/etc/passwd' WHERE id=?", rec_id)
+    await server.call(
+        "GET", f"/api/recordings/{rec_id}", token=world["tokens"]["admin"], expect=404
+    )
+
+
+async def test_department_viewer_gets_no_scores(
+    server: RunningServer, world: dict[str, Any]
+) -> None:
+    admin_view = await server.call(
+        "GET", f"/api/interviews/{world['iv']}", token=world["tokens"]["admin"]
+    )
+    viewer = await server.call(
+        "GET", f"/api/interviews/{world['iv']}", token=world["tokens"]["viewer_own"]
+    )
+    assert admin_view["scores"] and admin_view["overall"] is not None
+    assert viewer["scores"] == [] and viewer["overall"] is None
