@@ -17,6 +17,7 @@ from analyzers.pool import AnalyzerPool
 from media.peer import configure_ice_hosts
 from server import (
     openapi,
+    reminders,
     routes_candidate,
     routes_review,
     routes_staff,
@@ -157,6 +158,7 @@ def create_app(settings: Settings) -> web.Application:
     app.add_routes(routes_staff.routes)
     app.add_routes(routes_review.routes)
     app.add_routes(routes_webhooks.routes)
+    app.add_routes(reminders.routes)
     app.add_routes(routes_candidate.routes)
     app.add_routes(ws_staff.routes)
     app.router.add_get("/", _root)

@@ -73,6 +73,10 @@ CREATE TABLE IF NOT EXISTS webhook_deliveries (
   payload TEXT NOT NULL, status TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
   next_attempt_at REAL NOT NULL, last_status INTEGER, last_error TEXT,
   created_at REAL NOT NULL, delivered_at REAL);
+CREATE TABLE IF NOT EXISTS outbox (
+  id TEXT PRIMARY KEY, org_id TEXT NOT NULL, interview_id TEXT NOT NULL, kind TEXT NOT NULL,
+  recipient TEXT NOT NULL, subject TEXT NOT NULL, body TEXT NOT NULL, status TEXT NOT NULL,
+  created_at REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS deliveries_due ON webhook_deliveries(status, next_attempt_at);
 """
 

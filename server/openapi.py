@@ -375,6 +375,24 @@ PATHS: dict[str, dict[str, Any]] = {
             "responses": {"200": {"description": "file", "content": {"text/csv": {}}}},
         }
     },
+    "/api/jobs/{job_id}/fairness": {
+        "get": _op(
+            "Selection rate and impact ratio per recorded group (four-fifths rule)",
+            params=("job_id",),
+        )
+    },
+    "/api/jobs/{job_id}/pending": {
+        "get": _op("Candidates who have not finished", params=("job_id",), response=_arr(_OBJ))
+    },
+    "/api/jobs/{job_id}/reminders": {
+        "get": _op("Reminder outbox (JSON or ?format=csv)", params=("job_id",), query=("format",)),
+        "post": _op(
+            "Queue reminders (all pending, or the given interview_ids); webhook reminder.requested",
+            body={"type": "object", "properties": {"interview_ids": _arr(_STR)}},
+            status=201,
+            params=("job_id",),
+        ),
+    },
     "/api/webhooks": {
         "get": _op("Webhooks of the org (admin)", response=_arr(_OBJ)),
         "post": _op(

@@ -189,3 +189,47 @@ def job_stats(
         "dimensions": {d: round(statistics.fmean(v), 2) for d, v in sorted(dims.items())},
         "unit": "job match %",
     }
+
+
+FOUR_FIFTHS = 0.8
+"""Adverse-impact threshold: a group's selection rate below 80 % of the highest group's."""
+
+
+def fairness(candidates: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Selection rate and impact ratio per group (the four-fifths rule).
+
+    ``candidates``: ``{"group": str | None, "decided": bool, "advanced": bool}``; only
+    candidates with a group and a human decision count. Selected = a reviewer advanced them.
+    """
+    groups: dict[str, list[Mapping[str, Any]]] = {}
+    for c in candidates:
+        if c.get("group") and c.get("decided"):
+            groups.setdefault(str(c["group"]), []).append(c)
+    rates = {
+        g: sum(1 for c in members if c["advanced"]) / len(members) for g, members in groups.items()
+    }
+    best = max(rates.values(), default=0.0)
+    rows = []
+    for g in sorted(groups):
+        ratio = rates[g] / best if best > 0 else None
+        rows.append(
+            {
+                "group": g,
+                "decided": len(groups[g]),
+                "selected": sum(1 for c in groups[g] if c["advanced"]),
+                "selection_rate": round(rates[g], 3),
+                "impact_ratio": None if ratio is None else round(ratio, 3),
+                "below_four_fifths": ratio is not None and ratio < FOUR_FIFTHS,
+            }
+        )
+    warnings = [
+        {
+            "en": f"Group {r['group']}: selection rate is {r['impact_ratio']:.0%} of the highest "
+            "group's (below 80 %). Review the decisions for possible adverse impact.",
+            "zh": f"群体“{r['group']}”的录用率仅为最高群体的 {r['impact_ratio']:.0%}（低于 80%），"
+            "请复核相关决定是否存在不利影响。",
+        }
+        for r in rows
+        if r["below_four_fifths"]
+    ]
+    return {"groups": rows, "threshold": FOUR_FIFTHS, "warnings": warnings}

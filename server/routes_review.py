@@ -15,7 +15,7 @@ from server.access import check_job_access, job_for, staff_user
 from server.analysis import analysis_summary
 from server.http import ApiError, Services, json_response, read_object, services
 from server.models import Role, Status
-from server.reports import build_report, job_stats
+from server.reports import build_report, fairness, job_stats
 from server.store import NotFound
 
 routes = web.RouteTableDef()
@@ -193,6 +193,29 @@ async def stats(request: web.Request) -> web.Response:
         if interview["status"] == Status.COMPLETED:
             reports.append(await _report(svc, interview, job))
     return json_response(job_stats(await svc.store.status_counts(job["id"]), reports))
+
+
+@routes.get("/api/jobs/{job_id}/fairness")
+async def fairness_view(request: web.Request) -> web.Response:
+    """Selection rate and impact ratio per recorded group, with four-fifths warnings."""
+    user = await staff_user(request, CAN_SEE_STATS)
+    job = await job_for(request, user)
+    svc = services(request)
+    rows = []
+    for interview in await svc.store.list_interviews(job["id"]):
+        latest = {
+            d["reviewer"]: d["recommendation"] for d in await svc.store.decisions(interview["id"])
+        }
+        recs = list(latest.values())
+        rows.append(
+            {
+                "group": interview["candidate"].get("group"),
+                "decided": bool(recs),
+                # the candidate is selected when most reviewers advanced them
+                "advanced": bool(recs) and recs.count("advance") * 2 > len(recs),
+            }
+        )
+    return json_response(fairness(rows))
 
 
 EXPORT_FORMATS = ("csv", "xlsx")

@@ -258,6 +258,11 @@ def _candidate_fields(
         errors.append({"row": row, "field": "language", "message": "zh-CN or en"})
     elif language:
         out["language"] = language
+    group = data.get("group") or ""
+    if not isinstance(group, str) or len(group) > 60:
+        errors.append({"row": row, "field": "group", "message": "at most 60 characters"})
+    elif group.strip():
+        out["group"] = group.strip()  # optional, only for the fairness (adverse impact) view
     return out, errors
 
 
@@ -295,7 +300,7 @@ async def bulk_invitations(request: web.Request) -> web.Response:
     reader = csv.DictReader(io.StringIO(text))
     header = [h.strip().lower() for h in (reader.fieldnames or [])]
     missing = {"name", "email"} - set(header)
-    unknown = set(header) - {"name", "email", "phone", "language"}
+    unknown = set(header) - {"name", "email", "phone", "language", "group"}
     if missing or unknown:
         problems = [f"missing column {m}" for m in sorted(missing)] + [
             f"unknown column {u}" for u in sorted(unknown)

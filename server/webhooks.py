@@ -32,7 +32,7 @@ from server.http import Services
 
 logger = logging.getLogger(__name__)
 
-EVENTS = ("interview.completed", "report.ready", "decision.made")
+EVENTS = ("interview.completed", "report.ready", "decision.made", "reminder.requested")
 MAX_URL_CHARS = 2000
 MAX_ATTEMPTS = 8
 BACKOFF_BASE_S = 2.0

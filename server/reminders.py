@@ -1,0 +1,160 @@
+"""Reminders to candidates who have not finished: an outbox HR can export or an HR system
+can deliver (webhook ``reminder.requested``), one message per candidate in their language."""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+from typing import Any
+
+from aiohttp import web
+
+from server import webhooks
+from server.access import CAN_MANAGE_JOBS, job_for, staff_user
+from server.auth import new_id
+from server.http import ApiError, Services, json_response, read_object, services
+from server.invitations import invitation_url
+from server.models import Status
+
+routes = web.RouteTableDef()
+
+PENDING = (Status.INVITED, Status.OPENED, Status.CONSENTED, Status.DEVICE_CHECKED)
+MAX_REMINDERS_PER_CALL = 5000
+
+
+def _message(
+    language: str, name: str, job_title: str, url: str, expires_at: float
+) -> tuple[str, str]:
+    until = time.strftime("%Y-%m-%d %H:%M", time.localtime(expires_at))
+    if language.startswith("zh"):
+        return (
+            f"【面试提醒】{job_title}",
+            f"{name}，您好：\n\n您报名的“{job_title}”在线面试尚未完成，请于 {until} 前通过以下链接参加：\n"
+            f"{url}\n\n面试全程约需 20–40 分钟，请在安静、光线充足的环境中使用电脑或手机浏览器完成。",
+        )
+    return (
+        f"Reminder: your interview for {job_title}",
+        f"Dear {name},\n\nYour online interview for {job_title} is not finished yet. Please take "
+        f"it before {until} using this link:\n{url}\n\nIt takes about 20–40 minutes; use a quiet, "
+        "well-lit place and a laptop or phone browser.",
+    )
+
+
+@routes.get("/api/jobs/{job_id}/pending")
+async def pending(request: web.Request) -> web.Response:
+    user = await staff_user(request, CAN_MANAGE_JOBS)
+    job = await job_for(request, user)
+    rows = [
+        i
+        for i in await services(request).store.list_interviews(job["id"])
+        if i["status"] in PENDING
+    ]
+    return json_response(
+        [
+            {
+                "interview_id": i["id"],
+                "name": i["candidate"].get("name", ""),
+                "email": i["candidate"].get("email", ""),
+                "status": i["status"],
+                "expires_at": i["expires_at"],
+            }
+            for i in rows
+        ]
+    )
+
+
+@routes.post("/api/jobs/{job_id}/reminders")
+async def remind(request: web.Request) -> web.Response:
+    """Queue a reminder for the given pending interviews (all pending ones when omitted)."""
+    user = await staff_user(request, CAN_MANAGE_JOBS)
+    job = await job_for(request, user)
+    body = await read_object(request) if request.can_read_body else {}
+    wanted = body.get("interview_ids")
+    if wanted is not None and (
+        not isinstance(wanted, list) or len(wanted) > MAX_REMINDERS_PER_CALL
+    ):
+        raise ApiError(
+            422,
+            "invalid_reminder",
+            "interview_ids must be a list of ids",
+            [{"row": None, "field": "interview_ids", "message": "list of ids"}],
+        )
+    svc = services(request)
+    targets = [
+        i
+        for i in await svc.store.list_interviews(job["id"])
+        if i["status"] in PENDING
+        and i["expires_at"] > time.time()
+        and (wanted is None or i["id"] in wanted)
+    ]
+    queued = await _queue(svc, job, targets)
+    for item in queued:
+        await webhooks.emit(svc, job["org_id"], "reminder.requested", item)
+    return json_response({"queued": len(queued), "reminders": queued}, status=201)
+
+
+async def _queue(
+    svc: Services, job: dict[str, Any], targets: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    out = []
+    for i in targets:
+        url = invitation_url(svc, i["id"], int(i["expires_at"]), i["nonce"])
+        subject, text = _message(
+            i["language"], i["candidate"].get("name", ""), job["title"], url, i["expires_at"]
+        )
+        item = {
+            "id": new_id("msg"),
+            "interview_id": i["id"],
+            "recipient": i["candidate"].get("email", ""),
+            "subject": subject,
+            "body": text,
+            "url": url,
+        }
+        await svc.db.execute(
+            "INSERT INTO outbox(id, org_id, interview_id, kind, recipient, subject, body, status,"
+            " created_at) VALUES(?,?,?,?,?,?,?,?,?)",
+            item["id"],
+            job["org_id"],
+            i["id"],
+            "reminder",
+            item["recipient"],
+            subject,
+            text,
+            "queued",
+            time.time(),
+        )
+        out.append(item)
+    return out
+
+
+@routes.get("/api/jobs/{job_id}/reminders")
+async def outbox(request: web.Request) -> web.Response:
+    """The reminder outbox of a job (JSON, or ``?format=csv`` for a mail-merge tool)."""
+    user = await staff_user(request, CAN_MANAGE_JOBS)
+    job = await job_for(request, user)
+    svc = services(request)
+    rows = [
+        dict(r)
+        for r in await svc.db.fetchall(
+            "SELECT o.id, o.interview_id, o.recipient, o.subject, o.body, o.status, o.created_at"
+            " FROM outbox o JOIN interviews i ON i.id = o.interview_id WHERE i.job_id=?"
+            " ORDER BY o.created_at",
+            job["id"],
+        )
+    ]
+    if request.query.get("format") == "csv":
+        buf = io.StringIO()
+        writer = csv.DictWriter(
+            buf,
+            fieldnames=["recipient", "subject", "body", "status", "created_at"],
+            extrasaction="ignore",
+        )
+        writer.writeheader()
+        writer.writerows(rows)
+        return web.Response(
+            body=("\ufeff" + buf.getvalue()).encode(),
+            content_type="text/csv",
+            headers={"Content-Disposition": 'attachment; filename="reminders.csv"'},
+        )
+    return json_response(rows)
