@@ -10,10 +10,21 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 from collections import defaultdict
 from typing import Any
 
 SUBSCRIBER_QUEUE_MAX = 256
+
+
+class Envelope(dict[str, Any]):
+    """A published message with its JSON text computed once for every subscriber."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, message: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.text = json.dumps(self, ensure_ascii=False, separators=(",", ":"))
 
 
 class Subscription:
@@ -93,7 +104,7 @@ class Hub:
     def publish(self, topic: str, message: dict[str, Any]) -> int:
         seq = next(self._seq[topic])
         self._last_seq[topic] = seq
-        envelope = {**message, "topic": topic, "seq": seq}
+        envelope = Envelope({**message, "topic": topic, "seq": seq})
         for sub in tuple(self._subscribers.get(topic, ())):
             sub.deliver(envelope)
         return seq

@@ -17,7 +17,7 @@ from aiohttp import WSMsgType, web
 from server.access import check_job_access, staff_user
 from server.analysis import analysis_summary
 from server.http import ApiError, Services, services
-from server.hub import Subscription
+from server.hub import Envelope, Subscription
 from server.models import Role
 from server.routes_candidate import origin_allowed
 from server.store import NotFound
@@ -138,4 +138,6 @@ async def _write(
                     sub.activate(topic, await _snapshot(svc, user, topic))
             continue
         if getter in done:
-            await ws.send_str(json.dumps(getter.result(), ensure_ascii=False))
+            message = getter.result()
+            text = message.text if isinstance(message, Envelope) else json.dumps(message)
+            await ws.send_str(text)
