@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-from collections import defaultdict
+from collections import defaultdict, deque
 from typing import Any
 
 SUBSCRIBER_QUEUE_MAX = 256
@@ -27,14 +27,33 @@ class Envelope(dict[str, Any]):
         self.text = json.dumps(self, ensure_ascii=False, separators=(",", ":"))
 
 
+LATEST_WINS: dict[str, tuple[str, ...]] = {
+    # message type → fields that, with the topic, name its slot; a newer message replaces an
+    # unsent older one in the same slot (dashboards want the current value, not the backlog)
+    "face_metrics": (),
+    "posture_metrics": (),
+    "delivery_metrics": ("question_index",),
+    "content_metrics": ("question_index",),
+    "score_update": ("dimension",),
+    "transcript_partial": (),
+    "status": ("interview_id",),
+}
+"""Everything else (snapshots, final transcripts, flags, errors) is never dropped."""
+
+
 class Subscription:
-    """One subscriber's view of a set of topics."""
+    """One subscriber's outbox over a set of topics: bounded, latest-wins for metrics."""
 
     def __init__(self, hub: Hub, max_queue: int = SUBSCRIBER_QUEUE_MAX) -> None:
         self._hub = hub
-        self.queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(max_queue)
+        self._max = max_queue
+        self._order: deque[Any] = deque()
+        """Messages, or slot keys whose latest message is in ``_latest``."""
+        self._latest: dict[tuple[Any, ...], dict[str, Any]] = {}
+        self._ready = asyncio.Event()
         self.topics: set[str] = set()
         self.overflowed = asyncio.Event()
+        self.replaced = 0
         self._pending: dict[str, list[dict[str, Any]]] = {}
 
     def add(self, topic: str) -> None:
@@ -65,15 +84,46 @@ class Subscription:
             return
         if self.overflowed.is_set():
             return
-        try:
-            self.queue.put_nowait(message)
-        except asyncio.QueueFull:
+        fields = LATEST_WINS.get(message.get("type", ""))
+        if fields is not None:
+            key = (message.get("topic"), message.get("type"), *(message.get(f) for f in fields))
+            if key in self._latest:
+                self._latest[key] = message
+                self.replaced += 1
+                return
+            item: Any = key
+            self._latest[key] = message
+        else:
+            item = message
+        if len(self._order) >= self._max:
             self.overflowed.set()
+            self._ready.set()
+            return
+        self._order.append(item)
+        self._ready.set()
+
+    def qsize(self) -> int:
+        return len(self._order)
+
+    def get_nowait(self) -> dict[str, Any]:
+        item = self._order.popleft()
+        if isinstance(item, tuple):
+            return self._latest.pop(item)
+        return item  # type: ignore[no-any-return]
+
+    async def get(self) -> dict[str, Any] | None:
+        """The next message, or ``None`` when the subscriber overflowed (resync needed)."""
+        while not self._order and not self.overflowed.is_set():
+            self._ready.clear()
+            await self._ready.wait()
+        if self.overflowed.is_set():
+            return None
+        return self.get_nowait()
 
     def reset(self) -> None:
         """Drop everything queued (before fresh snapshots are sent)."""
-        while not self.queue.empty():
-            self.queue.get_nowait()
+        self._order.clear()
+        self._latest.clear()
         self.overflowed.clear()
 
     def close(self) -> None:

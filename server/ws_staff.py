@@ -123,13 +123,8 @@ async def _write(
     ws: web.WebSocketResponse, sub: Subscription, svc: Services, user: dict[str, Any]
 ) -> None:
     while not ws.closed:
-        getter = asyncio.ensure_future(sub.queue.get())
-        overflow = asyncio.ensure_future(sub.overflowed.wait())
-        done, _ = await asyncio.wait({getter, overflow}, return_when=asyncio.FIRST_COMPLETED)
-        for fut in (getter, overflow):
-            if fut not in done:
-                fut.cancel()
-        if overflow in done:
+        message = await sub.get()
+        if message is None:  # fell behind: fresh snapshots instead of the missed deltas
             sub.reset()
             for topic in sorted(sub.topics):
                 sub.remove(topic)
@@ -137,7 +132,5 @@ async def _write(
                 with contextlib.suppress(ApiError, NotFound):
                     sub.activate(topic, await _snapshot(svc, user, topic))
             continue
-        if getter in done:
-            message = getter.result()
-            text = message.text if isinstance(message, Envelope) else json.dumps(message)
-            await ws.send_str(text)
+        text = message.text if isinstance(message, Envelope) else json.dumps(message)
+        await ws.send_str(text)
