@@ -32,13 +32,12 @@ LATEST_WINS: dict[str, tuple[str, ...]] = {
     # unsent older one in the same slot (dashboards want the current value, not the backlog)
     "face_metrics": (),
     "posture_metrics": (),
-    "delivery_metrics": ("question_index",),
-    "content_metrics": ("question_index",),
     "score_update": ("dimension",),
     "transcript_partial": (),
-    "status": ("interview_id",),
 }
-"""Everything else (snapshots, final transcripts, flags, errors) is never dropped."""
+"""Everything else (snapshots, status changes, final transcripts, flags, errors) is never
+dropped and carries a per-topic ``seq`` (+1 each) so a client can detect a gap; latest-wins
+messages carry no ``seq``."""
 
 
 class Subscription:
@@ -152,6 +151,12 @@ class Hub:
         return self._last_seq.get(topic, 0)
 
     def publish(self, topic: str, message: dict[str, Any]) -> int:
+        if message.get("type") in LATEST_WINS:
+            body = {k: v for k, v in message.items() if k != "seq"}
+            envelope = Envelope({**body, "topic": topic})
+            for sub in tuple(self._subscribers.get(topic, ())):
+                sub.deliver(envelope)
+            return self.seq(topic)
         seq = next(self._seq[topic])
         self._last_seq[topic] = seq
         envelope = Envelope({**message, "topic": topic, "seq": seq})

@@ -75,6 +75,8 @@ async def test_metrics_are_latest_wins_and_finals_are_kept() -> None:
         *[("transcript_final", f"t{i}") for i in range(0, 50, 10)],
     ]
     assert not sub.overflowed.is_set() and sub.replaced == 3 * 49
+    # only never-dropped messages are numbered, so a client sees a gap only when one is lost
+    assert [m.get("seq") for m in got[1:]] == [None, None, None, 1, 2, 3, 4, 5]
 
 
 async def test_get_returns_none_on_overflow() -> None:

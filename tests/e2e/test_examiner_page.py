@@ -38,8 +38,8 @@ SPEECH_TO_SCREEN_MAX_S = 2.0
 """End of speech → final on the examiner's screen (ASR final ≤ 1 s target + delivery)."""
 SERVER_TO_SCREEN_MAX_S = 1.0
 """Server send → rendered on the page."""
-DROP_FROM_SEQ = 15
-"""The first face_metrics delta at or after this seq is withheld from the page (a gap)."""
+DROP_NTH_FINAL = 2
+"""This final transcript is withheld from the page (a numbered message: a sequence gap)."""
 
 
 @pytest.fixture(scope="module")
@@ -83,6 +83,7 @@ class GapInjector:
 
     def __init__(self) -> None:
         self.dropped: dict[str, Any] | None = None
+        self.finals_seen = 0
         self.sent_by_page: list[dict[str, Any]] = []
 
     async def install(self, page: Page) -> None:
@@ -99,9 +100,11 @@ class GapInjector:
         def from_server(message: str | bytes) -> None:
             if isinstance(message, str) and self.dropped is None:
                 data = json.loads(message)
-                if data.get("type") == "face_metrics" and data.get("seq", 0) >= DROP_FROM_SEQ:
-                    self.dropped = data
-                    return
+                if data.get("type") == "transcript_final":
+                    self.finals_seen += 1
+                    if self.finals_seen == DROP_NTH_FINAL:
+                        self.dropped = data
+                        return
             ws.send(message)
 
         ws.on_message(from_page)
@@ -201,6 +204,10 @@ async def test_examiner_page_follows_a_live_candidate(
 
             # The withheld delta made a sequence gap: the page asked for a resync and took the
             # fresh snapshot without duplicating what it already showed.
+            for _ in range(100):
+                if gaps.dropped is not None:
+                    break
+                await asyncio.sleep(0.2)
             assert gaps.dropped is not None, "no delta was withheld"
             for _ in range(50):
                 if gaps.resyncs(topic):

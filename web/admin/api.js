@@ -104,4 +104,6 @@ export const API = {
   bulkInvite: (id, file) => request('POST', `/api/jobs/${enc(id)}/invitations/bulk`, { form: fileForm(file) }),
   interview: (id) => request('GET', `/api/interviews/${enc(id)}`),
   revoke: (id) => request('POST', `/api/interviews/${enc(id)}/revoke`),
+  jobStats: (id) => request('GET', `/api/jobs/${enc(id)}/stats`),
+  report: (id) => request('GET', `/api/interviews/${enc(id)}/report`),
 };

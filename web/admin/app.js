@@ -10,6 +10,8 @@ import { renderJobDetail } from './jobdetail.js';
 import { renderJobForm } from './jobform.js';
 import { renderBank } from './bank.js';
 import { renderInterview } from './interview.js';
+import { renderJobStats, renderCrossStats, canSeeStats } from './stats.js';
+import { renderReport } from './report.js';
 
 const main = document.getElementById('main');
 const topbar = document.getElementById('topbar');
@@ -38,6 +40,7 @@ function renderChrome() {
   applyStatic(document.body);
   topbar.classList.toggle('signed-in', !!s);
   for (const el of topbar.querySelectorAll('.auth-only')) el.hidden = !s;
+  for (const el of topbar.querySelectorAll('[data-needs="stats"]')) el.hidden = !canSeeStats(s);
   if (s) {
     const u = s.user || {};
     replace(userInfo,
@@ -60,8 +63,11 @@ function currentRoute() {
   const parts = hash.split('?')[0].split('/').filter(Boolean).map(decodeURIComponent);
   if (parts[0] === 'login') return { name: 'login', nav: null };
   if (parts[0] === 'bank') return { name: 'bank', nav: 'bank' };
+  if (parts[0] === 'stats') return { name: 'stats', nav: 'stats' };
+  if (parts[0] === 'interviews' && parts[1] && parts[2] === 'report') return { name: 'report', id: parts[1], nav: 'jobs' };
   if (parts[0] === 'interviews' && parts[1]) return { name: 'interview', id: parts[1], nav: 'jobs' };
   if (parts[0] === 'jobs' && parts[1] === 'new') return { name: 'job-new', nav: 'jobs' };
+  if (parts[0] === 'jobs' && parts[1] && parts[2] === 'stats') return { name: 'job-stats', id: parts[1], nav: 'stats' };
   if (parts[0] === 'jobs' && parts[1]) return { name: 'job', id: parts[1], nav: 'jobs' };
   return { name: 'jobs', nav: 'jobs' };
 }
@@ -91,6 +97,9 @@ function route() {
   else if (r.name === 'job') viewCleanup = renderJobDetail(main, ctx, r.id);
   else if (r.name === 'interview') viewCleanup = renderInterview(main, ctx, r.id);
   else if (r.name === 'bank') viewCleanup = renderBank(main, ctx);
+  else if (r.name === 'stats') viewCleanup = renderCrossStats(main, ctx);
+  else if (r.name === 'job-stats') viewCleanup = renderJobStats(main, ctx, r.id);
+  else if (r.name === 'report') viewCleanup = renderReport(main, ctx, r.id);
   cleanup = () => { ctx.alive = false; if (typeof viewCleanup === 'function') viewCleanup(); };
   const h1 = main.querySelector('h1');
   if (h1 && document.activeElement === document.body) h1.focus({ preventScroll: true });

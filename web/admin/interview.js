@@ -4,6 +4,7 @@ import { h, replace } from './dom.js';
 import { API } from './api.js';
 import { t, pick } from './i18n.js';
 import { statusBadge, fmtDate, languageName, errorBanner, notice, pageHeader, confirmDialog, TERMINAL, timeEl } from './ui.js';
+import { canSeeReports } from './report.js';
 
 const name = (iv) => iv.candidate_name ?? iv.name ?? (iv.candidate && iv.candidate.name) ?? '';
 const email = (iv) => iv.email ?? iv.candidate_email ?? (iv.candidate && iv.candidate.email) ?? '';
@@ -46,11 +47,15 @@ export function renderInterview(main, ctx, interviewId) {
   let unsub = () => {};
   let statusHolder = null;
   let revokeBtn = null;
+  const reportLink = canSeeReports(ctx.session)
+    ? h('a', { class: 'btn', href: `#/interviews/${encodeURIComponent(interviewId)}/report`, testid: 'interview-report-link', text: t('detail.report'), hidden: true })
+    : null;
 
   const setStatus = (status) => {
     if (!statusHolder) return;
     replace(statusHolder, statusBadge(status));
     if (revokeBtn) revokeBtn.disabled = TERMINAL.has(status);
+    if (reportLink) reportLink.hidden = status !== 'completed';
   };
 
   API.interview(interviewId).then((iv) => {
@@ -91,7 +96,8 @@ export function renderInterview(main, ctx, interviewId) {
       ['col.expires', fmtDate(iv.expires_at)],
     ];
     replace(summary,
-      h('div', { class: 'card-head' }, h('h2', { class: 'card-title', text: t('iv.summary') }), revokeBtn),
+      h('div', { class: 'card-head' }, h('h2', { class: 'card-title', text: t('iv.summary') }),
+        h('div', { class: 'page-actions' }, reportLink, revokeBtn)),
       h('dl', { class: 'info' }, info.map(([k, v]) => [h('dt', { text: t(k) }), h('dd', {}, v)])));
 
     // Recordings may come per answer or for the whole interview (list, or {index: urls}).

@@ -3,6 +3,8 @@
 import { h, replace, field, showError, copyText, downloadText, debounce } from './dom.js';
 import { API, ApiError } from './api.js';
 import { t, pick } from './i18n.js';
+import { canSeeStats } from './stats.js';
+import { canSeeReports } from './report.js';
 import {
   countChips, statusBadge, timeEl, fmtDate, languageName, errorBanner, errorTable, notice,
   toCsv, absoluteUrl, pageHeader, confirmDialog, TERMINAL, SECTIONS, competencyName, loadCompetencies,
@@ -22,7 +24,10 @@ const summaryEmail = (s) => s.email ?? s.candidate_email ?? '';
 export function renderJobDetail(main, ctx, jobId) {
   const banner = h('div', { hidden: true });
   const back = h('a', { class: 'btn ghost', href: '#/jobs', text: `← ${t('jobs.title')}` });
-  const head = pageHeader(t('common.loading'), back);
+  const statsLink = canSeeStats(ctx.session)
+    ? h('a', { class: 'btn', href: `#/jobs/${encodeURIComponent(jobId)}/stats`, testid: 'job-stats-link', text: t('stats.link') }) : null;
+  const reports = canSeeReports(ctx.session);
+  const head = pageHeader(t('common.loading'), back, statsLink);
   const meta = h('p', { class: 'muted job-meta' });
   const chips = countChips({});
   const countsCard = h('section', { class: 'card counts-card', 'aria-labelledby': 'counts-h', testid: 'job-counts' },
@@ -75,6 +80,10 @@ export function renderJobDetail(main, ctx, jobId) {
         disabled: TERMINAL.has(s.status),
         on: { click: () => revoke(s, revokeBtn) },
       });
+      const reportLink = reports ? h('a', {
+        class: 'btn small', href: `#/interviews/${encodeURIComponent(id)}/report`, testid: `report-link-${id}`,
+        text: t('detail.report'), hidden: s.status !== 'completed',
+      }) : null;
       const row = h('tr', { testid: `interview-row-${id}`, dataset: { interviewId: id, status: s.status } },
         h('td', { dataset: { label: t('col.name') } }, h('a', { href: `#/interviews/${encodeURIComponent(id)}`, text: summaryName(s) || id })),
         h('td', { dataset: { label: t('col.email') } }, summaryEmail(s)),
@@ -82,8 +91,8 @@ export function renderJobDetail(main, ctx, jobId) {
         h('td', { dataset: { label: t('col.created') } }, timeEl(s.created_at)),
         updatedCell,
         h('td', { class: 'actions', dataset: { label: t('col.actions') } },
-          h('a', { class: 'btn small', href: `#/interviews/${encodeURIComponent(id)}`, text: t('detail.view') }), revokeBtn));
-      rowsById.set(String(id), { row, statusCell, updatedCell, revokeBtn, summary: s });
+          h('a', { class: 'btn small', href: `#/interviews/${encodeURIComponent(id)}`, text: t('detail.view') }), reportLink, revokeBtn));
+      rowsById.set(String(id), { row, statusCell, updatedCell, revokeBtn, reportLink, summary: s });
       return row;
     });
     replace(interviewsBody, h('div', { class: 'table-wrap' },
@@ -101,6 +110,7 @@ export function renderJobDetail(main, ctx, jobId) {
     replace(r.statusCell, statusBadge(status));
     replace(r.updatedCell, timeEl(updatedAt || new Date().toISOString()));
     r.revokeBtn.disabled = TERMINAL.has(status);
+    if (r.reportLink) r.reportLink.hidden = status !== 'completed';
     return true;
   }
 
@@ -130,7 +140,7 @@ export function renderJobDetail(main, ctx, jobId) {
 
   API.job(jobId).then(async (job) => {
     if (!ctx.alive) return;
-    replace(head, ...pageHeader(job.title || jobId, back).childNodes);
+    replace(head, ...pageHeader(job.title || jobId, back, statsLink).childNodes);
     head.querySelector('h1').dataset.testid = 'job-title';
     meta.textContent = [job.department, languageName(job.language), job.created_at ? `${t('col.created')} ${fmtDate(job.created_at)}` : null].filter(Boolean).join(' · ');
     if (job.counts && !ctx.live.topics.get(`job:${jobId}`)?.counts) chips.update(job.counts);
@@ -142,7 +152,7 @@ export function renderJobDetail(main, ctx, jobId) {
     if (ctx.alive) renderConfig(configCard, job, bank);
   }).catch((e) => {
     if (!ctx.alive) return;
-    replace(head, ...pageHeader(t('detail.notFound'), back).childNodes);
+    replace(head, ...pageHeader(t('detail.notFound'), back, statsLink).childNodes);
     errorBanner(banner, e);
   });
   loadInterviews();

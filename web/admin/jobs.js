@@ -4,12 +4,15 @@ import { h, replace } from './dom.js';
 import { API } from './api.js';
 import { t } from './i18n.js';
 import { countChips, errorBanner, fmtDate, languageName, pageHeader } from './ui.js';
+import { canSeeStats } from './stats.js';
 
 export function renderJobs(main, ctx) {
   const banner = h('div', { hidden: true });
   const body = h('div', { class: 'card', 'aria-busy': 'true' }, h('p', { class: 'muted', text: t('common.loading') }));
   const newBtn = h('a', { class: 'btn primary', href: '#/jobs/new', testid: 'new-job', text: t('jobs.new') });
-  replace(main, pageHeader(t('jobs.title'), newBtn), banner, body);
+  const stats = canSeeStats(ctx.session);
+  const compareBtn = stats ? h('a', { class: 'btn', href: '#/stats', testid: 'jobs-compare', text: t('stats.compare') }) : null;
+  replace(main, pageHeader(t('jobs.title'), compareBtn, newBtn), banner, body);
 
   const unsubs = [];
   API.jobs().then((jobs) => {
@@ -29,14 +32,17 @@ export function renderJobs(main, ctx) {
           h('a', { class: 'job-title', href: `#/jobs/${encodeURIComponent(job.id)}`, testid: `job-link-${job.id}`, text: job.title || job.id }),
           h('div', { class: 'muted small' },
             [job.department, languageName(job.language), job.created_at ? fmtDate(job.created_at) : null].filter(Boolean).join(' · '))),
-        h('td', { class: 'counts-cell', dataset: { label: t('jobs.col.counts') } }, chips.el));
+        h('td', { class: 'counts-cell', dataset: { label: t('jobs.col.counts') } }, chips.el),
+        stats ? h('td', { class: 'actions', dataset: { label: t('col.actions') } },
+          h('a', { class: 'btn small', href: `#/jobs/${encodeURIComponent(job.id)}/stats`, testid: `job-stats-${job.id}`, text: t('stats.link') })) : null);
     });
     replace(body, h('div', { class: 'table-wrap' },
       h('table', { class: 'table jobs', testid: 'jobs-table' },
         h('caption', { class: 'visually-hidden', text: t('jobs.caption') }),
         h('thead', {}, h('tr', {},
           h('th', { scope: 'col', text: t('jobs.col.job') }),
-          h('th', { scope: 'col', text: t('jobs.col.counts') }))),
+          h('th', { scope: 'col', text: t('jobs.col.counts') }),
+          stats ? h('th', { scope: 'col', class: 'actions', text: t('col.actions') }) : null)),
         h('tbody', {}, rows))));
   }).catch((e) => {
     if (!ctx.alive) return;

@@ -7,6 +7,7 @@ import { t, getLang, setLang, applyStatic, onLangChange } from './i18n.js';
 import { LiveClient } from './live.js';
 import { renderJobPicker, renderInterviewList } from './jobs.js';
 import { renderLiveView } from './liveview.js';
+import { renderReviewView } from './review.js';
 
 const main = document.getElementById('main');
 const topbar = document.getElementById('topbar');
@@ -57,6 +58,7 @@ function currentRoute() {
   const hash = location.hash.replace(/^#/, '') || '/jobs';
   const parts = hash.split('?')[0].split('/').filter(Boolean).map(decodeURIComponent);
   if (parts[0] === 'login') return { name: 'login', nav: null };
+  if (parts[0] === 'interviews' && parts[1] && parts[2] === 'review') return { name: 'review', id: parts[1], nav: 'jobs' };
   if (parts[0] === 'interviews' && parts[1]) return { name: 'interview', id: parts[1], nav: 'jobs' };
   if (parts[0] === 'jobs' && parts[1]) return { name: 'job', id: parts[1], nav: 'jobs' };
   return { name: 'jobs', nav: 'jobs' };
@@ -87,6 +89,7 @@ function route() {
   if (r.name === 'jobs') viewCleanup = renderJobPicker(main, ctx);
   else if (r.name === 'job') viewCleanup = renderInterviewList(main, ctx, r.id);
   else if (r.name === 'interview') viewCleanup = renderLiveView(main, ctx, r.id);
+  else if (r.name === 'review') viewCleanup = renderReviewView(main, ctx, r.id);
   cleanup = () => { ctx.alive = false; if (typeof viewCleanup === 'function') viewCleanup(); };
   const h1 = main.querySelector('h1');
   if (h1 && document.activeElement === document.body) h1.focus({ preventScroll: true });

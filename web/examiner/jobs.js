@@ -90,6 +90,9 @@ export function renderInterviewList(main, ctx, jobId) {
             h('td', { dataset: { label: t('ex.list.status') } }, statusBadge(iv.status)),
             h('td', { dataset: { label: t('ex.list.updated') } }, fmtDate(iv.updated_at)),
             h('td', { class: 'actions' },
+              iv.status === 'completed'
+                ? h('a', { class: 'btn small primary', href: `${href}/review`, testid: `review-${id}`, text: t('ex.rv.open') })
+                : null,
               h('a', { class: `btn small ${LIVEISH.has(iv.status) ? 'primary' : ''}`, href, testid: `watch-${id}`,
                 text: LIVEISH.has(iv.status) ? t('ex.list.watch') : t('ex.list.view') })));
         })))));

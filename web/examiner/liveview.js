@@ -53,7 +53,7 @@ function evidenceText(ev) {
   return parts.filter(Boolean).join(' ');
 }
 
-function evidenceList(evidence, testid) {
+export function evidenceList(evidence, testid) {
   return h('ul', { class: 'evidence', testid },
     (evidence || []).map((ev) => h('li', { class: `ev ev-${ev.kind || 'other'}` },
       h('span', { class: 'ev-kind', text: t(`ex.ev.${ev.kind}`, {}, ev.kind || '') }),
@@ -87,6 +87,7 @@ export function renderLiveView(main, ctx, interviewId) {
   const banner = h('div', { hidden: true });
   const title = h('h1', { tabindex: '-1', text: t('common.loading'), testid: 'live-title' });
   const back = h('a', { class: 'btn ghost', href: '#/jobs', testid: 'live-back' });
+  const reviewLink = h('a', { class: 'btn', href: `#/interviews/${encodeURIComponent(interviewId)}/review`, testid: 'review-link' });
   const statusHolder = h('span', { testid: 'live-interview-status' });
   const subline = h('p', { class: 'muted small live-sub' });
   const qBox = h('div', { class: 'qbox', testid: 'current-question', 'aria-live': 'polite' });
@@ -124,7 +125,7 @@ export function renderLiveView(main, ctx, interviewId) {
   replace(main,
     h('div', { class: 'page-head live-head' },
       h('div', { class: 'live-title' }, title, subline),
-      h('div', { class: 'page-actions' }, statusHolder, back)),
+      h('div', { class: 'page-actions' }, statusHolder, reviewLink, back)),
     banner,
     h('div', { class: 'live-bar card' }, qBox, clock),
     aiNote,
@@ -136,6 +137,7 @@ export function renderLiveView(main, ctx, interviewId) {
   // ---------------- static labels (re-run on a language switch) ----------------
   function labels() {
     back.textContent = t('ex.view.back');
+    reviewLink.textContent = t('ex.rv.open');
     replace(aiNote, h('strong', { text: t('ex.ai.title') }), ' ', h('span', { text: t('ex.ai.body') }));
     replace(trPanel, h('div', { class: 'card-head' }, h('h2', { class: 'card-title', text: t('ex.tr.title') })), trScroll);
     trEmpty.textContent = t('ex.tr.empty');
@@ -478,6 +480,7 @@ export function renderLiveView(main, ctx, interviewId) {
     subline.textContent = [d.email || (d.candidate && d.candidate.email), d.job_title].filter(Boolean).join(' · ');
     if (d.job_id) back.href = `#/jobs/${encodeURIComponent(d.job_id)}`;
     replace(statusHolder, statusBadge(model.status || d.status));
+    reviewLink.classList.toggle('primary', (model.status || d.status) === 'completed');
   }
 
   // ---------------- events ----------------
