@@ -122,6 +122,25 @@ class LivePeer:
         self.frames_received[frame.kind] += 1
         self._on_frame(frame)
 
+    async def quality(self) -> dict[str, float | int]:
+        """Packets received and lost, and jitter (RTP units), over both inbound streams."""
+        from aiortc.stats import RTCInboundRtpStreamStats
+
+        received = lost = 0
+        jitter = 0
+        for stat in (await self.pc.getStats()).values():
+            if isinstance(stat, RTCInboundRtpStreamStats):
+                received += stat.packetsReceived
+                lost += max(0, stat.packetsLost)
+                if stat.kind == "audio":
+                    jitter = stat.jitter
+        return {
+            "packets_received": received,
+            "packets_lost": lost,
+            "audio_jitter_ms": round(jitter / 48, 1),  # Opus RTP clock: 48 ticks per ms
+            "video_frames": self.frames_received["video"],
+        }
+
     def request_keyframe(self) -> None:
         """Ask the browser for a video keyframe (a new recording segment starts with one)."""
         if self._video_receiver is None or self.pc.connectionState != "connected":

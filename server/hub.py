@@ -34,6 +34,7 @@ LATEST_WINS: dict[str, tuple[str, ...]] = {
     "posture_metrics": (),
     "score_update": ("dimension",),
     "transcript_partial": (),
+    "connection": (),
 }
 """Everything else (snapshots, status changes, final transcripts, flags, errors) is never
 dropped and carries a per-topic ``seq`` (+1 each) so a client can detect a gap; latest-wins

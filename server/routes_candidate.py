@@ -14,7 +14,7 @@ from aiohttp import WSMsgType, web
 from media.peer import SdpError
 from server import webhooks
 from server.access import candidate_interview
-from server.analysis import SINK_LINGER_S, AnalysisSink
+from server.analysis import SINK_LINGER_S, AnalysisSink, interview_topic
 from server.candidate_view import CONSENT_TEXT_VERSION, candidate_state
 from server.config import MAX_UPLOAD_TEST_BYTES
 from server.http import ApiError, Services, json_response, read_object, services
@@ -243,6 +243,7 @@ async def control_socket(request: web.Request) -> web.WebSocketResponse:
         recordings_dir=svc.settings.recordings_dir,
         ice_servers=svc.settings.ice_servers,
         analysis=analysis,
+        publish_live=lambda message: svc.hub.publish(interview_topic(iid), message),
     )
     svc.sessions[iid] = session
     session.start()

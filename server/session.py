@@ -35,6 +35,7 @@ logger = logging.getLogger(__name__)
 
 NEW_PEER_MEDIA_GAP_S = 1.0
 """Media-time gap inserted when a new peer connection replaces an old one."""
+QUALITY_EVERY_S = 5.0
 TICK_S = 0.25
 """How often the timer checks for phase deadlines."""
 TICK_MESSAGE_EVERY_S = 1.0
@@ -82,6 +83,7 @@ class InterviewSession:
         recordings_dir: Path,
         ice_servers: tuple[str, ...],
         analysis: AnalysisLink | None = None,
+        publish_live: Callable[[dict[str, Any]], object] | None = None,
     ) -> None:
         self.interview_id: str = interview["id"]
         self.job_id: str = interview["job_id"]
@@ -104,6 +106,9 @@ class InterviewSession:
         self._tasks: set[asyncio.Task[None]] = set()
         self._closed = False
         self._analysis = analysis
+        self._publish_live = publish_live
+        self._connections = 0
+        """Peer connections accepted in this session (more than one = reconnects)."""
         self._media_clock_s = 0.0
         """Latest analysis media time; each new peer continues after it (RTP restarts at 0)."""
         self._media_offset_s = 0.0
@@ -117,6 +122,10 @@ class InterviewSession:
             if self.flow is not None and self.flow.phase is Phase.ANSWER:
                 self._set_context(self.flow.index, "answer")
         self._timer = asyncio.create_task(self._run_timer(), name=f"timer-{self.interview_id}")
+        if self._publish_live is not None:
+            task = asyncio.create_task(self._report_quality(), name=f"quality-{self.interview_id}")
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
 
     async def aclose(self) -> None:
         """Pause the clock, keep what was recorded, release the peer. Idempotent."""
@@ -176,6 +185,7 @@ class InterviewSession:
                 await peer.aclose()
                 raise ConnectionResetError("session closed")
             self._peer = peer
+            self._connections += 1
         return answer
 
     async def start_interview(self) -> None:
@@ -254,6 +264,38 @@ class InterviewSession:
             raise ValueError(f"unknown signal {kind!r}")
         if self._analysis is not None:
             self._analysis.pool.browser_signal(self.interview_id, kind, 0.0, str(detail)[:200])
+
+    async def _report_quality(self) -> None:
+        """Connection quality for examiners: received fps, packet loss, jitter, reconnects."""
+        assert self._publish_live is not None
+        previous: dict[str, float | int] | None = None
+        previous_peer: LivePeer | None = None
+        while True:
+            await asyncio.sleep(QUALITY_EVERY_S)
+            peer = self._peer
+            if peer is None or peer.state != "connected":
+                previous = None
+                continue
+            now = await peer.quality()
+            if previous is not None and peer is previous_peer:
+                got = int(now["packets_received"]) - int(previous["packets_received"])
+                lost = int(now["packets_lost"]) - int(previous["packets_lost"])
+                self._publish_live(
+                    {
+                        "type": "connection",
+                        "interview_id": self.interview_id,
+                        "state": peer.state,
+                        "video_fps": round(
+                            (int(now["video_frames"]) - int(previous["video_frames"]))
+                            / QUALITY_EVERY_S,
+                            1,
+                        ),
+                        "packet_loss_pct": round(100 * lost / max(1, got + lost), 2),
+                        "audio_jitter_ms": now["audio_jitter_ms"],
+                        "reconnects": max(0, self._connections - 1),
+                    }
+                )
+            previous, previous_peer = now, peer
 
     def _request_keyframe(self) -> None:
         if self._peer is not None:

@@ -13,6 +13,7 @@ from playwright.async_api import Browser, Page, async_playwright, expect
 
 from tests.support.checks import count_frames_with_face, decode_ok, transcribe, windowed_wer
 from tests.support.media import face_y4m, speech_wav
+from tests.support.pages import admin_login
 from tests.support.process import ServerProcess, server_process
 
 pytestmark = pytest.mark.e2e
@@ -162,6 +163,18 @@ async def test_browser_candidate_completes_interview(
         assert (await ws.receive_json(timeout=10))["type"] == "snapshot"
         live: list[dict[str, Any]] = []
         collector = asyncio.create_task(_collect(ws, live))
+        # a second browser is the examiner, a third the HR officer watching the job's funnel
+        examiner = await (await browser.new_context(locale="en-US")).new_page()
+        await admin_login(examiner, live_server)
+        await examiner.goto(f"{live_server.base_url}/examiner#/interviews/{interview_id}")
+        await expect(examiner.get_by_test_id("live-view")).to_have_attribute(
+            "data-snapshots", "1", timeout=UI_TIMEOUT_MS
+        )
+        hr = await (await browser.new_context(locale="en-US")).new_page()
+        await admin_login(hr, live_server)
+        job_id = (await api("GET", f"/api/interviews/{interview_id}"))["job_id"]
+        hr_completed = hr.get_by_test_id(f"job-row-{job_id}").get_by_test_id("count-completed")
+        await expect(hr_completed).to_have_text("0", timeout=UI_TIMEOUT_MS)
         page = await (await browser.new_context()).new_page()
         await consent_and_device_check(page, url)
         for index in range(3):
@@ -172,8 +185,17 @@ async def test_browser_candidate_completes_interview(
                 await page.get_by_test_id("text-answer").fill("=VLOOKUP(A2,Sheet2!A:B,2,FALSE)")
                 await page.get_by_test_id("text-answer").dispatch_event("paste")
             await asyncio.sleep(ANSWER_S - 3)
+            if index == 0:
+                # the examiner has seen the answer live: transcript, a score, connection quality
+                transcript = examiner.get_by_test_id("live-transcript")
+                await expect(transcript).to_contain_text("public service", timeout=2_000)
+                await expect(
+                    examiner.get_by_test_id("live-scores").get_by_test_id("score-row").first
+                ).to_be_visible(timeout=2_000)
+                await expect(examiner.get_by_test_id("connection-quality")).to_contain_text("fps")
             await page.get_by_test_id("answer-finish").click()
         await page.get_by_test_id("interview-complete").wait_for(timeout=UI_TIMEOUT_MS)
+        await expect(hr_completed).to_have_text("1", timeout=1_000)  # HR sees it within 1 s
         await asyncio.sleep(2)  # the last answer's final transcript
         collector.cancel()
         await ws.close()

@@ -24,6 +24,7 @@ from playwright.async_api import Browser, Page, WebSocketRoute, async_playwright
 from tests.e2e.test_browser_interview import Api, three_question_invitation
 from tests.support.candidate import ScriptedCandidate
 from tests.support.media import face_y4m, speech_wav
+from tests.support.pages import admin_login
 from tests.support.process import ServerProcess, server_process
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(150)]
@@ -114,15 +115,6 @@ class GapInjector:
         return [
             m for m in self.sent_by_page if m.get("type") == "resync" and m.get("topic") == topic
         ]
-
-
-async def admin_login(page: Page, srv: ServerProcess) -> None:
-    """Log in on the admin page; the examiner page in the same tab reuses that session."""
-    await page.goto(srv.base_url + "/admin")
-    await page.get_by_test_id("login-username").fill(srv.demo["admin"]["username"])
-    await page.get_by_test_id("login-password").fill(srv.demo["admin"]["password"])
-    await page.get_by_test_id("login-submit").click()
-    await page.get_by_test_id("logout").wait_for(timeout=UI_TIMEOUT_MS)
 
 
 async def test_examiner_page_follows_a_live_candidate(

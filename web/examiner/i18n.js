@@ -73,6 +73,7 @@ const zh = {
   'flag.tab_hidden': '切换页面',
   'flag.paste': '粘贴内容',
 
+  'ex.conn.line': '连接质量：视频 {fps} 帧/秒 · 丢包 {loss}% · 抖动 {jitter} 毫秒 · 重连 {re} 次',
   'ex.face.title': '面部与视线',
   'ex.face.faces': '人脸数',
   'ex.face.eye': '目光接触',
@@ -241,6 +242,7 @@ const en = {
   'flag.tab_hidden': 'Left the page',
   'flag.paste': 'Pasted text',
 
+  'ex.conn.line': 'Connection: video {fps} fps · packet loss {loss}% · jitter {jitter} ms · reconnects {re}',
   'ex.face.title': 'Face and gaze',
   'ex.face.faces': 'Faces',
   'ex.face.eye': 'Eye contact',

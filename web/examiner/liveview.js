@@ -116,6 +116,7 @@ export function renderLiveView(main, ctx, interviewId) {
   const delPanel = h('section', { class: 'card panel delivery', testid: 'delivery' });
   const faceCells = Array.from({ length: FACE_SAMPLES }, () => h('span', { class: 'cell' }));
   const faceNums = { faces: h('strong', { testid: 'face-count' }), eye: h('strong', { testid: 'eye-contact' }), away: h('strong', { testid: 'looking-away' }) };
+  const connPanel = h('p', { class: 'conn-quality muted', testid: 'connection-quality', 'aria-live': 'off' });
   const delNums = { rate: h('strong', { testid: 'speaking-rate' }), pause: h('strong'), longp: h('strong'), fillers: h('strong', { testid: 'fillers' }), coverage: h('strong') };
 
   const laneEls = new Map();   // flag type -> {lane, track}
@@ -131,7 +132,7 @@ export function renderLiveView(main, ctx, interviewId) {
     aiNote,
     h('div', { class: 'live-grid', testid: 'live-view', dataset: { interviewId } },
       h('div', { class: 'live-main' }, trPanel),
-      h('div', { class: 'live-side' }, scPanel, facePanel, delPanel)),
+      h('div', { class: 'live-side' }, scPanel, facePanel, delPanel, connPanel)),
     flPanel);
 
   // ---------------- static labels (re-run on a language switch) ----------------
@@ -566,6 +567,13 @@ export function renderLiveView(main, ctx, interviewId) {
         schedule('face');
         break;
       }
+      case 'connection':
+        connPanel.textContent = t('ex.conn.line', {
+          fps: ev.video_fps, loss: ev.packet_loss_pct, jitter: ev.audio_jitter_ms, re: ev.reconnects,
+        });
+        connPanel.dataset.videoFps = String(ev.video_fps);
+        connPanel.classList.toggle('warn', ev.video_fps < 10 || ev.packet_loss_pct > 5);
+        break;
       case 'delivery_metrics':
         model.delivery = ev;
         schedule('delivery');
@@ -588,9 +596,9 @@ export function renderLiveView(main, ctx, interviewId) {
     if (!ctx.alive) return;
     if (msg.type === 'snapshot') onSnapshot(msg);
     else if (msg.type === 'error') errorBanner(banner, new Error(msg.message || 'error'));
-    else if (msg.kind === 'analysis' || msg.v === 1) {
+    else if (msg.kind === 'analysis' || msg.v === 1 || msg.type === 'connection') {
       onEvent(msg);
-      root.dataset.seq = String(msg.seq);
+      if (typeof msg.seq === 'number') root.dataset.seq = String(msg.seq);
     }
   });
 
