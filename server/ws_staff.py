@@ -43,6 +43,8 @@ async def _snapshot(svc: Services, user: dict[str, Any], topic: str) -> dict[str
             "counts": await svc.store.status_counts(job["id"]),
         }
     if kind == "interview":
+        if user["role"] == Role.DEPARTMENT_VIEWER:  # live scores and flags are not theirs to see
+            raise ApiError(403, "forbidden", "department viewers do not see live analysis")
         interview = await svc.store.get_interview(ident)
         check_job_access(user, await svc.store.get_job(interview["job_id"]))
         summary = await analysis_summary(svc, ident)

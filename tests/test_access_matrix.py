@@ -165,3 +165,30 @@ async def test_department_viewer_gets_no_scores(
     )
     assert admin_view["scores"] and admin_view["overall"] is not None
     assert viewer["scores"] == [] and viewer["overall"] is None
+
+
+TOPIC_MATRIX = [
+    # topic template → outcome per role in ROLES[:5] order (admin, hr, examiner, viewer_own, viewer_other)
+    ("job:{job}", (OK, OK, OK, OK, DENIED)),
+    ("interview:{iv}", (OK, OK, OK, DENIED, DENIED)),
+    ("org:{org}", (OK, OK, DENIED, DENIED, DENIED)),
+    ("org:org_someone_else", (DENIED,) * 5),
+    ("interview:iv_unknown", (DENIED,) * 5),
+]
+
+
+@pytest.mark.parametrize(("template", "expected"), TOPIC_MATRIX, ids=[t for t, _ in TOPIC_MATRIX])
+async def test_websocket_topic_matrix(
+    server: RunningServer, world: dict[str, Any], template: str, expected: tuple[str, ...]
+) -> None:
+    org = (await server.call("GET", "/api/me", token=world["tokens"]["admin"]))["org_id"]
+    topic = template.format(job=world["job"], iv=world["iv"], org=org)
+    for role, outcome in zip(ROLES[:5], expected, strict=True):
+        url = f"{server.base_url}/ws?token={world['tokens'][role]}"
+        async with server.http.ws_connect(url) as ws:
+            await ws.send_json({"type": "subscribe", "topic": topic})
+            reply = await ws.receive_json(timeout=5)
+            assert reply["type"] == ("snapshot" if outcome == OK else "error"), (role, topic, reply)
+    for role in ("anonymous", "expired"):
+        async with server.http.get(f"{server.base_url}/ws?token={world['tokens'][role]}") as r:
+            assert r.status == 401
