@@ -41,12 +41,23 @@ async def staff_user(
     return user
 
 
+def can_see_job(user: dict[str, Any], job: dict[str, Any]) -> bool:
+    """Admin and HR see every job of their org; examiners the jobs they are assigned to;
+    department viewers their department's."""
+    if job["org_id"] != user["org_id"]:
+        return False
+    if user["role"] == Role.DEPARTMENT_VIEWER:
+        return bool(job["department"] == user["department"])
+    if user["role"] == Role.EXAMINER:
+        return user["id"] in (job.get("examiners") or [])
+    return True
+
+
 def check_job_access(user: dict[str, Any], job: dict[str, Any]) -> None:
-    """Staff see jobs of their own org; department viewers only their department's."""
     if job["org_id"] != user["org_id"]:
         raise ApiError(404, "not_found", f"job {job['id']} not found")
-    if user["role"] == Role.DEPARTMENT_VIEWER and job["department"] != user["department"]:
-        raise ApiError(403, "forbidden", "this job belongs to another department")
+    if not can_see_job(user, job):
+        raise ApiError(403, "forbidden", "this job is not yours to see (department or assignment)")
 
 
 async def job_for(request: web.Request, user: dict[str, Any]) -> dict[str, Any]:

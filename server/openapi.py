@@ -294,6 +294,23 @@ PATHS: dict[str, dict[str, Any]] = {
         "post": _op("Create a job", body=_ref("JobIn"), response=_ref("Job"), status=201),
     },
     "/api/jobs/{job_id}": {"get": _op("One job", response=_ref("Job"), params=("job_id",))},
+    "/api/jobs/{job_id}/examiners": {
+        "put": _op(
+            "Assign examiners to a job (user ids of examiners)",
+            body={
+                "type": "object",
+                "required": ["examiners"],
+                "properties": {"examiners": _arr(_STR)},
+            },
+            response=_ref("Job"),
+            params=("job_id",),
+        )
+    },
+    "/api/users": {
+        "get": _op(
+            "Staff of the organisation (?role=examiner)", query=("role",), response=_arr(_OBJ)
+        )
+    },
     "/api/jobs/{job_id}/interviews": {
         "get": _op(
             "Interviews of a job", response=_arr(_ref("InterviewSummary")), params=("job_id",)

@@ -18,6 +18,7 @@ from server import questionbank
 from server.access import (
     CAN_MANAGE_JOBS,
     CAN_SEE_RECORDINGS,
+    can_see_job,
     check_job_access,
     job_for,
     staff_user,
@@ -192,9 +193,8 @@ async def list_jobs(request: web.Request) -> web.Response:
     svc = services(request)
     jobs = []
     for job in await svc.store.list_jobs(user["org_id"]):
-        if user["role"] == Role.DEPARTMENT_VIEWER and job["department"] != user["department"]:
-            continue
-        jobs.append(await _job_out(svc, job))
+        if can_see_job(user, job):
+            jobs.append(await _job_out(svc, job))
     return json_response(jobs)
 
 
@@ -202,6 +202,43 @@ async def list_jobs(request: web.Request) -> web.Response:
 async def get_job(request: web.Request) -> web.Response:
     user = await staff_user(request)
     return json_response(await _job_out(services(request), await job_for(request, user)))
+
+
+@routes.put("/api/jobs/{job_id}/examiners")
+async def assign_examiners(request: web.Request) -> web.Response:
+    """Set the examiners assigned to a job (they see its interviews, live and after)."""
+    user = await staff_user(request, CAN_MANAGE_JOBS)
+    job = await job_for(request, user)
+    body = await read_object(request)
+    ids = body.get("examiners")
+    if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids) or len(ids) > 200:
+        raise ApiError(
+            422,
+            "invalid_examiners",
+            "examiners must be a list of user ids",
+            [{"row": None, "field": "examiners", "message": "list of user ids"}],
+        )
+    svc = services(request)
+    staff = {u["id"]: u for u in await svc.store.users(user["org_id"])}
+    bad = [i for i in ids if i not in staff or staff[i]["role"] != Role.EXAMINER]
+    if bad:
+        raise ApiError(
+            422,
+            "invalid_examiners",
+            "not examiners of this organisation",
+            [{"row": None, "field": "examiners", "message": f"unknown examiner {i}"} for i in bad],
+        )
+    await svc.store.update_job_data(job["id"], {"examiners": sorted(set(ids))})
+    return json_response(await _job_out(svc, await svc.store.get_job(job["id"])))
+
+
+@routes.get("/api/users")
+async def list_users(request: web.Request) -> web.Response:
+    """Staff of the organisation (to assign examiners)."""
+    user = await staff_user(request, CAN_MANAGE_JOBS)
+    role = request.query.get("role")
+    users = await services(request).store.users(user["org_id"])
+    return json_response([_public_user(u) for u in users if role is None or u["role"] == role])
 
 
 @routes.get("/api/jobs/{job_id}/interviews")

@@ -133,6 +133,12 @@ class Store:
         row = await self.db.fetchone("SELECT * FROM users WHERE username=? AND active=1", username)
         return dict(row) if row else None
 
+    async def users(self, org_id: str) -> list[dict[str, Any]]:
+        rows = await self.db.fetchall(
+            "SELECT * FROM users WHERE org_id=? AND active=1 ORDER BY username", org_id
+        )
+        return [dict(r) for r in rows]
+
     async def set_password(self, user_id: str, password_hash: str) -> None:
         await self.db.execute("UPDATE users SET password_hash=? WHERE id=?", password_hash, user_id)
 
@@ -203,6 +209,18 @@ class Store:
         if row is None:
             raise NotFound(f"job {job_id} not found")
         return _job_dict(row)
+
+    async def update_job_data(self, job_id: str, changes: dict[str, Any]) -> None:
+        def work(conn: sqlite3.Connection) -> None:
+            row = conn.execute("SELECT data FROM jobs WHERE id=?", (job_id,)).fetchone()
+            if row is None:
+                raise NotFound(f"job {job_id} not found")
+            data = {**loads(row["data"]), **changes}
+            conn.execute(
+                "UPDATE jobs SET data=?, updated_at=? WHERE id=?", (dumps(data), _now(), job_id)
+            )
+
+        await self.db.transaction(work)
 
     async def list_jobs(self, org_id: str) -> list[dict[str, Any]]:
         rows = await self.db.fetchall(

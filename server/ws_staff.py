@@ -61,7 +61,7 @@ async def _snapshot(svc: Services, user: dict[str, Any], topic: str) -> dict[str
         }
     if kind == "org" and ident == user["org_id"] and user["role"] in (Role.ADMIN, Role.HR):
         jobs = {}
-        for job in await svc.store.list_jobs(ident):
+        for job in await svc.store.list_jobs(ident):  # admin/hr: every job of the org
             jobs[job["id"]] = await svc.store.status_counts(job["id"])
         return {"type": "snapshot", "topic": topic, "seq": seq, "jobs": jobs}
     raise ApiError(403, "forbidden", f"no access to topic {topic}")

@@ -13,7 +13,7 @@ import pytest
 
 from server.models import Role
 from tests.support.server import RunningServer
-from tests.test_api import make_job
+from tests.test_api import assign, make_job
 from tests.test_reports import completed_interview
 
 ROLES = ("admin", "hr", "examiner", "viewer_own", "viewer_other", "anonymous", "expired")
@@ -80,6 +80,7 @@ async def world(server: RunningServer) -> dict[str, Any]:
         "UPDATE staff_tokens SET expires_at=0 WHERE user_id=(SELECT id FROM users WHERE username='old')"
     )
     job = await make_job(server, tokens["admin"])  # department "Policy Office"
+    await assign(server, tokens["admin"], job["id"], "examiner")
     iv = await completed_interview(server, tokens["admin"], job["id"], "Mia", {"logic": 7})
     return {"tokens": tokens, "job": job["id"], "iv": iv}
 
@@ -192,3 +193,19 @@ async def test_websocket_topic_matrix(
     for role in ("anonymous", "expired"):
         async with server.http.get(f"{server.base_url}/ws?token={world['tokens'][role]}") as r:
             assert r.status == 401
+
+
+async def test_unassigned_examiner_sees_nothing(
+    server: RunningServer, world: dict[str, Any]
+) -> None:
+    other = await server.add_staff("exa2", Role.EXAMINER)
+    for path in (
+        f"/api/jobs/{world['job']}",
+        f"/api/interviews/{world['iv']}",
+        f"/api/interviews/{world['iv']}/report",
+    ):
+        await server.call("GET", path, token=other, expect=403)
+    assert await server.call("GET", "/api/jobs", token=other) == []
+    async with server.http.ws_connect(f"{server.base_url}/ws?token={other}") as ws:
+        await ws.send_json({"type": "subscribe", "topic": f"interview:{world['iv']}"})
+        assert (await ws.receive_json(timeout=5))["type"] == "error"

@@ -45,6 +45,14 @@ async def make_job(server: RunningServer, token: str, **overrides: Any) -> dict[
     return dict(await server.call("POST", "/api/jobs", token=token, json=body, expect=201))
 
 
+async def assign(server: RunningServer, admin: str, job_id: str, *usernames: str) -> None:
+    """Assign examiners (by username) to a job."""
+    users = await server.call("GET", "/api/users?role=examiner", token=admin)
+    ids = [u["id"] for u in users if u["username"] in usernames]
+    assert len(ids) == len(usernames), users
+    await server.call("PUT", f"/api/jobs/{job_id}/examiners", token=admin, json={"examiners": ids})
+
+
 def token_of(url: str) -> str:
     return url.rsplit("/i/", 1)[1]
 
@@ -75,8 +83,26 @@ async def test_login_and_roles(server: RunningServer) -> None:
     me = await server.call("GET", "/api/me", token=admin)
     assert me["role"] == "admin"
     job = await make_job(server, admin)
-    # examiners may read but not create jobs or invite
+    # examiners see only the jobs they are assigned to, and may not create jobs or invite
+    await server.call("GET", f"/api/jobs/{job['id']}", token=examiner, expect=403)
+    assert await server.call("GET", "/api/jobs", token=examiner) == []
+    await server.call(
+        "PUT",
+        f"/api/jobs/{job['id']}/examiners",
+        token=examiner,
+        json={"examiners": []},
+        expect=403,
+    )
+    await server.call(
+        "PUT",
+        f"/api/jobs/{job['id']}/examiners",
+        token=admin,
+        json={"examiners": ["usr_nobody"]},
+        expect=422,
+    )
+    await assign(server, admin, job["id"], "exa")
     await server.call("GET", f"/api/jobs/{job['id']}", token=examiner)
+    assert [j["id"] for j in await server.call("GET", "/api/jobs", token=examiner)] == [job["id"]]
     await server.call("POST", "/api/jobs", token=examiner, json={}, expect=403)
     await server.call(
         "POST",

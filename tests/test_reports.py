@@ -9,7 +9,7 @@ import pytest
 from analyzers.events import ScoreUpdate
 from server.models import Role
 from tests.support.server import RunningServer
-from tests.test_api import make_job
+from tests.test_api import assign, make_job
 
 
 async def completed_interview(
@@ -57,6 +57,7 @@ async def scored(server: RunningServer) -> dict[str, Any]:
 async def test_human_override_and_report(server: RunningServer, scored: dict[str, Any]) -> None:
     admin, (_, b, _) = scored["admin"], scored["ids"]
     examiner = await server.add_staff("exa", Role.EXAMINER)
+    await assign(server, admin, scored["job"]["id"], "exa")
     # an override needs a comment and a dimension of the job's model, 0..10
     await server.call(
         "POST",
@@ -156,6 +157,7 @@ async def test_who_may_see_scores(server: RunningServer, scored: dict[str, Any])
     (a, _, _), job = scored["ids"], scored["job"]
     viewer = await server.add_staff("viewer", Role.DEPARTMENT_VIEWER, department=job["department"])
     examiner = await server.add_staff("exa", Role.EXAMINER)
+    await assign(server, scored["admin"], job["id"], "exa")
     await server.call("GET", f"/api/interviews/{a}/report", token=viewer, expect=403)
     await server.call("GET", f"/api/jobs/{job['id']}/stats", token=examiner, expect=403)
     await server.call(
