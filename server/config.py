@@ -54,6 +54,13 @@ class Settings:
     asr_compute_type: str = "int8"
     asr_beam_size: int = 1
     asr_threads: int = 1
+    smtp_host: str = ""
+    """Outgoing mail server for reminders; empty = reminders stay in the exportable outbox."""
+    smtp_port: int = 587
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_from: str = ""
+    smtp_starttls: bool = True
     flag_thresholds: Mapping[str, float] = field(default_factory=dict)
     """Overrides of ``analyzers.flags.FlagThresholds`` (e.g. ``{"face_missing_s": 5}``)."""
     extra: Mapping[str, str] = field(default_factory=dict)
@@ -153,6 +160,17 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
     ):
         if v := env.get(ENV_PREFIX + key):
             values[name] = v
+    for key in ("SMTP_HOST", "SMTP_USER", "SMTP_PASSWORD", "SMTP_FROM"):
+        if v := env.get(ENV_PREFIX + key):
+            values[key.lower()] = v
+    if v := env.get(ENV_PREFIX + "SMTP_PORT"):
+        if not v.isdigit():
+            raise ConfigError(f"{ENV_PREFIX}SMTP_PORT: {v!r} is not a port")
+        values["smtp_port"] = int(v)
+    if v := env.get(ENV_PREFIX + "SMTP_STARTTLS"):
+        if v.lower() not in ("0", "1", "true", "false", "yes", "no"):
+            raise ConfigError(f"{ENV_PREFIX}SMTP_STARTTLS: use true or false")
+        values["smtp_starttls"] = v.lower() in ("1", "true", "yes")
     if v := env.get(ENV_PREFIX + "FLAG_THRESHOLDS"):
         try:
             parsed = json.loads(v)
@@ -170,6 +188,8 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
     if not 0 <= settings.analysis_workers <= 64:
         raise ConfigError(f"analysis_workers: {settings.analysis_workers} must be 0..64")
     _check_flag_thresholds(settings.flag_thresholds)
+    if settings.smtp_host and not settings.smtp_from:
+        raise ConfigError("smtp_from: the sender address is required with smtp_host")
     if settings.asr_beam_size < 1 or settings.asr_threads < 1:
         raise ConfigError("asr_beam_size and asr_threads must be at least 1")
     for url in settings.ice_servers:

@@ -76,7 +76,7 @@ CREATE TABLE IF NOT EXISTS webhook_deliveries (
 CREATE TABLE IF NOT EXISTS outbox (
   id TEXT PRIMARY KEY, org_id TEXT NOT NULL, interview_id TEXT NOT NULL, kind TEXT NOT NULL,
   recipient TEXT NOT NULL, subject TEXT NOT NULL, body TEXT NOT NULL, status TEXT NOT NULL,
-  created_at REAL NOT NULL);
+  error TEXT, created_at REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS deliveries_due ON webhook_deliveries(status, next_attempt_at);
 """
 

@@ -1,11 +1,15 @@
-"""Reminders to candidates who have not finished: an outbox HR can export or an HR system
-can deliver (webhook ``reminder.requested``), one message per candidate in their language."""
+"""Reminders to candidates who have not finished, one message per candidate in their language:
+sent by e-mail when an SMTP server is configured, and always kept in an outbox HR can export
+and announced to HR systems (webhook ``reminder.requested``)."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
+import smtplib
 import time
+from email.message import EmailMessage
 from typing import Any
 
 from aiohttp import web
@@ -13,6 +17,7 @@ from aiohttp import web
 from server import webhooks
 from server.access import CAN_MANAGE_JOBS, job_for, staff_user
 from server.auth import new_id
+from server.config import Settings
 from server.http import ApiError, Services, json_response, read_object, services
 from server.invitations import invitation_url
 from server.models import Status
@@ -21,6 +26,7 @@ routes = web.RouteTableDef()
 
 PENDING = (Status.INVITED, Status.OPENED, Status.CONSENTED, Status.DEVICE_CHECKED)
 MAX_REMINDERS_PER_CALL = 5000
+SMTP_TIMEOUT_S = 20.0
 
 
 def _message(
@@ -91,7 +97,48 @@ async def remind(request: web.Request) -> web.Response:
     queued = await _queue(svc, job, targets)
     for item in queued:
         await webhooks.emit(svc, job["org_id"], "reminder.requested", item)
+    if svc.settings.smtp_host and queued:
+        task = asyncio.create_task(_send_mail(svc, queued), name=f"reminder-mail-{job['id']}")
+        svc.background.add(task)
+        task.add_done_callback(svc.background.discard)
     return json_response({"queued": len(queued), "reminders": queued}, status=201)
+
+
+async def _send_mail(svc: Services, items: list[dict[str, Any]]) -> None:
+    """Send queued reminders over SMTP (in a thread); each outbox row ends sent or failed."""
+    results = await asyncio.to_thread(_smtp_send, svc.settings, items)
+    for item, error in zip(items, results, strict=True):
+        await svc.db.execute(
+            "UPDATE outbox SET status=?, error=? WHERE id=?",
+            "sent" if error is None else "failed",
+            error,
+            item["id"],
+        )
+
+
+def _smtp_send(settings: Settings, items: list[dict[str, Any]]) -> list[str | None]:
+    results: list[str | None] = []
+    try:
+        with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=SMTP_TIMEOUT_S) as smtp:
+            if settings.smtp_starttls:
+                smtp.starttls()
+            if settings.smtp_user:
+                smtp.login(settings.smtp_user, settings.smtp_password)
+            for item in items:
+                message = EmailMessage()
+                message["From"] = settings.smtp_from
+                message["To"] = item["recipient"]
+                message["Subject"] = item["subject"]
+                message.set_content(item["body"])
+                try:
+                    smtp.send_message(message)
+                    results.append(None)
+                except smtplib.SMTPException as exc:
+                    results.append(f"{type(exc).__name__}: {exc}"[:300])
+    except (OSError, smtplib.SMTPException) as exc:
+        error = f"{type(exc).__name__}: {exc}"[:300]
+        results += [error] * (len(items) - len(results))
+    return results
 
 
 async def _queue(
@@ -137,7 +184,8 @@ async def outbox(request: web.Request) -> web.Response:
     rows = [
         dict(r)
         for r in await svc.db.fetchall(
-            "SELECT o.id, o.interview_id, o.recipient, o.subject, o.body, o.status, o.created_at"
+            "SELECT o.id, o.interview_id, o.recipient, o.subject, o.body, o.status, o.error,"
+            " o.created_at"
             " FROM outbox o JOIN interviews i ON i.id = o.interview_id WHERE i.job_id=?"
             " ORDER BY o.created_at",
             job["id"],

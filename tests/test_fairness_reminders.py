@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
+from email import policy
+from email.parser import BytesParser
+from pathlib import Path
+from typing import Any
 
 import pytest
 
 from server.models import Role
 from server.reports import fairness
-from tests.support.server import RunningServer
+from tests.support.server import LOOPBACK, RunningServer, free_port, running_server
 from tests.test_api import make_job, token_of
 
 
@@ -108,3 +113,52 @@ async def test_reminders_for_pending_candidates(server: RunningServer) -> None:
     raw = await server.call("GET", f"/api/jobs/{job['id']}/reminders?format=csv", token=admin)
     rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
     assert [r["recipient"] for r in rows] == ["0@example.com"] and rows[0]["status"] == "queued"
+
+
+async def test_reminders_are_mailed_when_smtp_is_configured(tmp_path: Path) -> None:
+    from aiosmtpd.controller import Controller
+
+    class Inbox:
+        def __init__(self) -> None:
+            self.messages: list[bytes] = []
+
+        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+            self.messages.append(envelope.content)
+            return "250 OK"
+
+    inbox = Inbox()
+    port = free_port()
+    controller = Controller(inbox, hostname=LOOPBACK, port=port)
+    controller.start()
+    try:
+        async with running_server(
+            tmp_path / "data",
+            analysis_workers=0,
+            smtp_host=LOOPBACK,
+            smtp_port=port,
+            smtp_from="hr@example.org",
+            smtp_starttls=False,
+        ) as server:
+            admin = await server.add_staff("admin", Role.ADMIN)
+            job = await make_job(server, admin)
+            await server.call(
+                "POST",
+                f"/api/jobs/{job['id']}/invitations",
+                token=admin,
+                json={"name": "王芳", "email": "wang@example.com", "language": "zh-CN"},
+                expect=201,
+            )
+            await server.call("POST", f"/api/jobs/{job['id']}/reminders", token=admin, expect=201)
+            for _ in range(100):
+                outbox = await server.call("GET", f"/api/jobs/{job['id']}/reminders", token=admin)
+                if outbox[0]["status"] != "queued":
+                    break
+                await asyncio.sleep(0.1)
+            assert outbox[0]["status"] == "sent", outbox
+    finally:
+        controller.stop()
+    (raw,) = inbox.messages
+    mail = BytesParser(policy=policy.default).parsebytes(raw)
+    assert mail["To"] == "wang@example.com" and mail["From"] == "hr@example.org"
+    assert mail["Subject"].startswith("【面试提醒】")
+    assert "/i/" in mail.get_content()
