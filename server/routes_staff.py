@@ -465,7 +465,12 @@ async def get_interview(request: web.Request) -> web.Response:
     return json_response(
         {
             **_summary(interview),
-            "candidate": interview["candidate"],
+            "candidate": {
+                k: v
+                for k, v in interview["candidate"].items()
+                # the reporting group is for fairness statistics, not for examiners
+                if k != "group" or user["role"] in CAN_MANAGE_JOBS
+            },
             "consent": interview["consent"],
             "device_check": interview["device_check"],
             "questions_total": len(interview["plan"]),

@@ -162,3 +162,22 @@ async def test_reminders_are_mailed_when_smtp_is_configured(tmp_path: Path) -> N
     assert mail["To"] == "wang@example.com" and mail["From"] == "hr@example.org"
     assert mail["Subject"].startswith("【面试提醒】")
     assert "/i/" in mail.get_content()
+
+
+async def test_group_is_hidden_from_examiners(server: RunningServer) -> None:
+    from tests.test_api import assign
+
+    admin = await server.add_staff("admin", Role.ADMIN)
+    examiner = await server.add_staff("exa", Role.EXAMINER)
+    job = await make_job(server, admin)
+    await assign(server, admin, job["id"], "exa")
+    inv = await server.call(
+        "POST",
+        f"/api/jobs/{job['id']}/invitations",
+        token=admin,
+        json={"name": "G", "email": "g@example.com", "group": "north"},
+        expect=201,
+    )
+    path = f"/api/interviews/{inv['interview_id']}"
+    assert (await server.call("GET", path, token=admin))["candidate"]["group"] == "north"
+    assert "group" not in (await server.call("GET", path, token=examiner))["candidate"]

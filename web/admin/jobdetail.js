@@ -202,6 +202,8 @@ function inviteSection(ctx, jobId, state, onCreated) {
   const name = field(t('invite.name'), h('input', { type: 'text', name: 'name', required: true, autocomplete: 'off', testid: 'invite-name' }), { errorKey: 'name' });
   const email = field(t('invite.email'), h('input', { type: 'email', name: 'email', required: true, autocomplete: 'off', testid: 'invite-email' }), { errorKey: 'email' });
   const phone = field(t('invite.phone'), h('input', { type: 'tel', name: 'phone', autocomplete: 'off', testid: 'invite-phone' }), { errorKey: 'phone' });
+  const group = field(t('invite.group'), h('input', { type: 'text', name: 'group', maxlength: '60', autocomplete: 'off', testid: 'invite-group' }),
+    { errorKey: 'group', hint: t('invite.groupHint') });
   const langSel = h('select', { name: 'language', testid: 'invite-language' },
     h('option', { value: '', text: t('invite.langDefault') }),
     h('option', { value: 'zh-CN', text: t('lang.zh') }),
@@ -209,7 +211,7 @@ function inviteSection(ctx, jobId, state, onCreated) {
   const lang = field(t('invite.language'), langSel, { errorKey: 'language' });
   const hours = field(t('invite.expires'), h('input', { type: 'number', name: 'expires_in_hours', min: '1', step: '1', inputmode: 'numeric', testid: 'invite-expires' }),
     { errorKey: 'expires_in_hours', hint: t('invite.expiresHint') });
-  const fields = { name, email, phone, language: lang, expires_in_hours: hours };
+  const fields = { name, email, phone, group, language: lang, expires_in_hours: hours };
   const formErr = h('p', { class: 'form-error', role: 'alert', hidden: true });
   const result = h('div', { class: 'result', testid: 'invite-result', hidden: true, 'aria-live': 'polite' });
   const submit = h('button', { type: 'submit', class: 'btn primary', testid: 'invite-submit', text: t('invite.submit') });
@@ -225,7 +227,7 @@ function inviteSection(ctx, jobId, state, onCreated) {
   showResult(state.single);
 
   const form = h('form', { class: 'stack', novalidate: true },
-    h('div', { class: 'grid two tight' }, name.wrap, email.wrap, phone.wrap, lang.wrap, hours.wrap),
+    h('div', { class: 'grid two tight' }, name.wrap, email.wrap, phone.wrap, group.wrap, lang.wrap, hours.wrap),
     formErr, h('div', { class: 'form-actions' }, submit), result);
 
   form.addEventListener('submit', async (ev) => {
@@ -237,6 +239,7 @@ function inviteSection(ctx, jobId, state, onCreated) {
     if (!body.name) { showError(name.error, t('v.required')); bad = true; }
     if (!body.email || !email.input.checkValidity()) { showError(email.error, t('v.email')); bad = true; }
     if (phone.input.value.trim()) body.phone = phone.input.value.trim();
+    if (group.input.value.trim()) body.group = group.input.value.trim();
     if (langSel.value) body.language = langSel.value;
     if (hours.input.value) {
       const n = Number(hours.input.value);
@@ -288,7 +291,7 @@ function bulkSection(ctx, jobId, state, onCreated) {
   const submit = h('button', { type: 'submit', class: 'btn primary', testid: 'bulk-submit', text: t('bulk.submit') });
   const template = h('button', {
     type: 'button', class: 'btn ghost small', testid: 'bulk-template', text: t('bulk.template'),
-    on: { click: () => downloadText('invitations-template.csv', toCsv(['name', 'email', 'phone', 'language'], [['张三', 'zhangsan@example.com', '13800000000', 'zh-CN'], ['Jane Doe', 'jane@example.com', '', 'en']])) },
+    on: { click: () => downloadText('invitations-template.csv', toCsv(['name', 'email', 'phone', 'language', 'group'], [['张三', 'zhangsan@example.com', '13800000000', 'zh-CN', ''], ['Jane Doe', 'jane@example.com', '', 'en', '']])) },
   });
   // Results (links table or row errors) go into a full-width card below the forms.
   const out = h('div', { class: 'result', 'aria-live': 'polite' });
