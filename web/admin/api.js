@@ -105,5 +105,7 @@ export const API = {
   interview: (id) => request('GET', `/api/interviews/${enc(id)}`),
   revoke: (id) => request('POST', `/api/interviews/${enc(id)}/revoke`),
   jobStats: (id) => request('GET', `/api/jobs/${enc(id)}/stats`),
+  users: (role) => request('GET', '/api/users', { query: role ? { role } : {} }),
+  assignExaminers: (id, examiners) => request('PUT', `/api/jobs/${enc(id)}/examiners`, { json: { examiners } }),
   report: (id) => request('GET', `/api/interviews/${enc(id)}/report`),
 };

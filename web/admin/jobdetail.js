@@ -44,9 +44,11 @@ export function renderJobDetail(main, ctx, jobId) {
   const invite = inviteSection(ctx, jobId, state, () => loadInterviews());
   const bulk = bulkSection(ctx, jobId, state, () => loadInterviews());
 
+  const examiners = canSeeStats(ctx.session) ? examinerSection(ctx, jobId) : null;
+
   replace(main, head, meta, banner, countsCard,
     h('div', { class: 'grid two' }, invite, bulk),
-    bulk.resultsCard, interviewsCard, configCard);
+    bulk.resultsCard, interviewsCard, examiners, configCard);
 
   let rowsById = new Map();
 
@@ -196,6 +198,41 @@ function linkBox(url, testid) {
     },
   });
   return h('div', { class: 'link-box' }, input, btn, status);
+}
+
+// Examiners assigned to the job see its interviews live and review them afterwards.
+function examinerSection(ctx, jobId) {
+  const list = h('div', { class: 'stack', testid: 'examiner-list' }, h('p', { class: 'muted', text: t('common.loading') }));
+  const status = h('p', { class: 'muted small', 'aria-live': 'polite' });
+  const save = h('button', { type: 'button', class: 'btn primary small', testid: 'examiners-save', text: t('examiners.save') });
+  const card = h('section', { class: 'card', 'aria-labelledby': 'exam-h', testid: 'examiners-card' },
+    h('h2', { id: 'exam-h', class: 'card-title', text: t('examiners.title') }),
+    h('p', { class: 'muted small', text: t('examiners.hint') }), list,
+    h('div', { class: 'form-actions' }, save), status);
+  const boxes = new Map();
+  Promise.all([API.users('examiner'), API.job(jobId)]).then(([users, job]) => {
+    if (!ctx.alive) return;
+    const assigned = new Set(job.examiners || []);
+    if (!users.length) { replace(list, h('p', { class: 'muted', text: t('examiners.none') })); save.disabled = true; return; }
+    replace(list, ...users.map((u) => {
+      const box = h('input', { type: 'checkbox', value: u.id, checked: assigned.has(u.id), testid: `examiner-${u.username}` });
+      boxes.set(u.id, box);
+      return h('label', { class: 'check' }, box, h('span', { text: ` ${u.username}` }));
+    }));
+  }).catch((e) => { if (ctx.alive) replace(list, h('p', { class: 'form-error', text: String(e.message || e) })); });
+  save.addEventListener('click', async () => {
+    const ids = [...boxes.entries()].filter(([, b]) => b.checked).map(([id]) => id);
+    save.disabled = true;
+    try {
+      await API.assignExaminers(jobId, ids);
+      status.textContent = t('examiners.saved', { n: ids.length });
+    } catch (e) {
+      status.textContent = String(e.message || e);
+    } finally {
+      save.disabled = false;
+    }
+  });
+  return card;
 }
 
 function inviteSection(ctx, jobId, state, onCreated) {

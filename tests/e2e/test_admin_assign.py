@@ -1,0 +1,60 @@
+"""HR assigns an examiner to a job in the admin page; the examiner then sees the job."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Browser, async_playwright, expect
+
+from server.models import Role
+from tests.support.server import RunningServer, running_server
+from tests.test_api import make_job
+
+pytestmark = pytest.mark.e2e
+
+UI_TIMEOUT_MS = 20_000
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as p:
+        b = await p.chromium.launch(
+            executable_path="/usr/bin/chromium",
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        try:
+            yield b
+        finally:
+            await b.close()
+
+
+@pytest.fixture
+async def srv(tmp_path: Path) -> AsyncIterator[RunningServer]:
+    async with running_server(tmp_path / "data", analysis_workers=0) as s:
+        yield s
+
+
+async def test_hr_assigns_an_examiner(srv: RunningServer, browser: Browser) -> None:
+    hr = await srv.add_staff("hr", Role.HR)
+    examiner = await srv.add_staff("exa", Role.EXAMINER)
+    job = await make_job(srv, hr)
+    assert await srv.call("GET", "/api/jobs", token=examiner) == []
+    page = await (await browser.new_context(locale="en-US")).new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    await page.goto(srv.base_url + "/admin")
+    await page.get_by_test_id("login-username").fill("hr")
+    await page.get_by_test_id("login-password").fill("pw-hr")
+    await page.get_by_test_id("login-submit").click()
+    await page.get_by_test_id("logout").wait_for(timeout=UI_TIMEOUT_MS)
+    await page.goto(f"{srv.base_url}/admin#/jobs/{job['id']}")
+    box = page.get_by_test_id("examiner-exa")
+    await expect(box).not_to_be_checked(timeout=UI_TIMEOUT_MS)
+    await box.check()
+    await page.get_by_test_id("examiners-save").click()
+    await expect(page.get_by_test_id("examiners-card")).to_contain_text("1 examiner(s) assigned")
+    jobs = await srv.call("GET", "/api/jobs", token=examiner)
+    assert [j["id"] for j in jobs] == [job["id"]]
+    assert not errors, errors
