@@ -26,6 +26,7 @@ from server import (
     ws_staff,
 )
 from server.access import EXPIRABLE
+from server.bus_redis import RedisHub
 from server.config import Settings
 from server.db import Database
 from server.http import SERVICES, Handler, Services, error_middleware
@@ -114,13 +115,16 @@ def create_app(settings: Settings) -> web.Application:
     )
     db = Database(settings.db_path)
     app[LOOP_LAG] = LoopLagMonitor()
-    app[SERVICES] = Services(settings=settings, db=db, store=Store(db), hub=Hub())
+    hub: Hub = RedisHub(settings.redis_url) if settings.redis_url else Hub()
+    app[SERVICES] = Services(settings=settings, db=db, store=Store(db), hub=hub)
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         svc = app[SERVICES]
         configure_ice_hosts(settings.ice_hosts)
         settings.recordings_dir.mkdir(parents=True, exist_ok=True)
         await svc.db.open()
+        if isinstance(svc.hub, RedisHub):
+            await svc.hub.start()
         svc.bank = load_builtin()
         if settings.analysis_workers:
             svc.analyzers = AnalyzerPool(settings.analysis_workers, asr_config(settings))
@@ -151,6 +155,8 @@ def create_app(settings: Settings) -> web.Application:
             await sink.aclose()
         if svc.analyzers is not None:
             await svc.analyzers.aclose()
+        if isinstance(svc.hub, RedisHub):
+            await svc.hub.aclose()
         await svc.db.close()
 
     app.cleanup_ctx.append(lifecycle)

@@ -25,6 +25,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         analysis_workers=getattr(args, "analysis_workers", None),
         asr_model=getattr(args, "asr_model", None),
         asr_language=getattr(args, "asr_language", None),
+        redis_url=getattr(args, "redis_url", None),
     )
 
 
@@ -58,6 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     serve.add_argument("--asr-model", help="CTranslate2 Whisper model path or name")
     serve.add_argument("--asr-language", help="default recognition language, e.g. en or zh")
+    serve.add_argument("--redis-url", help="redis://host:port/db: live events across processes")
     demo = sub.add_parser("demo", help="seed demo data and print admin login and invitation links")
     _add_common(demo)
     demo.add_argument("--json", action="store_true", help="print JSON only")

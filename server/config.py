@@ -54,6 +54,8 @@ class Settings:
     asr_compute_type: str = "int8"
     asr_beam_size: int = 1
     asr_threads: int = 1
+    redis_url: str = ""
+    """Redis for live events across processes and machines; empty = in-process hub."""
     smtp_host: str = ""
     """Outgoing mail server for reminders; empty = reminders stay in the exportable outbox."""
     smtp_port: int = 587
@@ -160,6 +162,12 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
     ):
         if v := env.get(ENV_PREFIX + key):
             values[name] = v
+    if v := env.get(ENV_PREFIX + "REDIS_URL"):
+        if not v.startswith(("redis://", "rediss://", "unix://")):
+            raise ConfigError(
+                f"{ENV_PREFIX}REDIS_URL: must start with redis://, rediss:// or unix://"
+            )
+        values["redis_url"] = v
     for key in ("SMTP_HOST", "SMTP_USER", "SMTP_PASSWORD", "SMTP_FROM"):
         if v := env.get(ENV_PREFIX + key):
             values[key.lower()] = v
