@@ -45,10 +45,11 @@ export function renderJobDetail(main, ctx, jobId) {
   const bulk = bulkSection(ctx, jobId, state, () => loadInterviews());
 
   const examiners = canSeeStats(ctx.session) ? examinerSection(ctx, jobId) : null;
+  const reminders = canSeeStats(ctx.session) ? reminderSection(ctx, jobId) : null;
 
   replace(main, head, meta, banner, countsCard,
     h('div', { class: 'grid two' }, invite, bulk),
-    bulk.resultsCard, interviewsCard, examiners, configCard);
+    bulk.resultsCard, interviewsCard, reminders, examiners, configCard);
 
   let rowsById = new Map();
 
@@ -198,6 +199,42 @@ function linkBox(url, testid) {
     },
   });
   return h('div', { class: 'link-box' }, input, btn, status);
+}
+
+// Candidates who have not finished: one action queues a reminder each (e-mail when the server
+// has SMTP, always in the outbox, which downloads as CSV for a mail-merge tool).
+function reminderSection(ctx, jobId) {
+  const info = h('p', { testid: 'pending-count', text: t('common.loading') });
+  const status = h('p', { class: 'muted small', 'aria-live': 'polite', testid: 'reminder-status' });
+  const send = h('button', { type: 'button', class: 'btn primary small', testid: 'send-reminders', text: t('remind.send') });
+  const csv = h('button', { type: 'button', class: 'btn small', testid: 'download-outbox', text: t('remind.csv') });
+  const card = h('section', { class: 'card', testid: 'reminders-card' },
+    h('h2', { class: 'card-title', text: t('remind.title') }), info,
+    h('div', { class: 'form-actions' }, send, csv), status);
+  const refresh = async () => {
+    const pending = await API.pending(jobId);
+    if (!ctx.alive) return;
+    info.textContent = t('remind.pending', { n: pending.length });
+    send.disabled = pending.length === 0;
+  };
+  refresh().catch((e) => { info.textContent = String(e.message || e); });
+  send.addEventListener('click', async () => {
+    send.disabled = true;
+    try {
+      const res = await API.remind(jobId);
+      status.textContent = t('remind.queued', { n: res.queued });
+    } catch (e) {
+      status.textContent = String(e.message || e);
+    } finally {
+      refresh().catch(() => {});
+    }
+  });
+  csv.addEventListener('click', async () => {
+    const rows = await API.outbox(jobId);
+    downloadText(`reminders-${jobId}.csv`, toCsv(['recipient', 'subject', 'body', 'status'],
+      rows.map((r) => [r.recipient, r.subject, r.body, r.status])));
+  });
+  return card;
 }
 
 // Examiners assigned to the job see its interviews live and review them afterwards.
