@@ -3,7 +3,7 @@
 import { h, replace, field, showError } from './dom.js';
 import { API, ApiError, session, onUnauthorized } from './api.js';
 import { t, getLang, setLang, applyStatic, onLangChange } from './i18n.js';
-import { LiveClient } from './live.js';
+import { LiveClient } from '../common/live.js';
 import { resetCaches } from './ui.js';
 import { renderJobs } from './jobs.js';
 import { renderJobDetail } from './jobdetail.js';

@@ -4,7 +4,7 @@ import { h, replace, field, showError } from '../admin/dom.js';
 import { API, ApiError, session, onUnauthorized } from '../admin/api.js';
 import { resetCaches } from '../admin/ui.js';
 import { t, getLang, setLang, applyStatic, onLangChange } from './i18n.js';
-import { LiveClient } from './live.js';
+import { LiveClient } from '../common/live.js';
 import { renderJobPicker, renderInterviewList } from './jobs.js';
 import { renderLiveView } from './liveview.js';
 import { renderReviewView } from './review.js';

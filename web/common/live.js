@@ -1,6 +1,6 @@
-// Staff live socket `/ws?token=…` for the examiner page (docs/protocol.md).
+// Staff live socket `/ws?token=…` for the admin/HR and examiner pages (docs/protocol.md).
 //
-// Like the admin LiveClient (subscribe, exponential back-off, resubscribe on reconnect), but it
+// Subscribe, exponential back-off and resubscribe on reconnect; the client
 // passes every message of a topic to its handlers and keeps each topic gap-free:
 //  * deltas carry `seq`, +1 per topic; a snapshot carries the seq of the last message it covers;
 //  * a delta whose seq skips ahead means something was missed: the client sends
