@@ -9,16 +9,15 @@ from typing import Any
 
 import aiohttp
 import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, expect
 
 from tests.support.checks import count_frames_with_face, decode_ok, transcribe, windowed_wer
 from tests.support.media import face_y4m, speech_wav
-from tests.support.pages import admin_login
+from tests.support.pages import admin_login, chromium
 from tests.support.process import ServerProcess, server_process
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = "/usr/bin/chromium"
 SENTENCE = "I have worked in public service for five years and I enjoy helping people solve their problems."
 ANSWER_S = 18
 """Long enough to hold one whole looped sentence (7.3 s + 1 s pause) wherever it starts."""
@@ -41,28 +40,15 @@ def live_server(tmp_path: Path) -> Iterator[ServerProcess]:
 @pytest.fixture
 async def browser(media: tuple[Path, Path]) -> AsyncIterator[Browser]:
     video, audio = media
-    async with async_playwright() as p:
-        b = await p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--use-fake-ui-for-media-stream",
-                "--use-fake-device-for-media-stream",
-                f"--use-file-for-fake-video-capture={video}",
-                f"--use-file-for-fake-audio-capture={audio}",
-                "--allow-loopback-in-peer-connection",
-                "--autoplay-policy=no-user-gesture-required",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
-        try:
-            yield b
-        finally:
-            await b.close()
+    async with chromium(
+        "--use-fake-ui-for-media-stream",
+        "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-video-capture={video}",
+        f"--use-file-for-fake-audio-capture={audio}",
+        "--allow-loopback-in-peer-connection",
+        "--autoplay-policy=no-user-gesture-required",
+    ) as b:
+        yield b
 
 
 class Api:

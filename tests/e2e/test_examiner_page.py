@@ -19,17 +19,16 @@ from urllib.parse import urlparse
 
 import aiohttp
 import pytest
-from playwright.async_api import Browser, Page, WebSocketRoute, async_playwright, expect
+from playwright.async_api import Browser, Page, WebSocketRoute, expect
 
 from tests.e2e.test_browser_interview import Api, three_question_invitation
 from tests.support.candidate import ScriptedCandidate
 from tests.support.media import face_y4m, speech_wav
-from tests.support.pages import admin_login
+from tests.support.pages import admin_login, chromium
 from tests.support.process import ServerProcess, server_process
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(150)]
 
-CHROMIUM = "/usr/bin/chromium"
 SENTENCE = "I have worked in public service for five years and I enjoy helping people solve their problems."
 ANSWER_S = 60
 """The question's answer time; the candidate speaks for about ANSWER_WINDOW_S of it."""
@@ -57,15 +56,8 @@ def live_server(tmp_path: Path) -> Iterator[ServerProcess]:
 
 @pytest.fixture
 async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as p:
-        b = await p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync"],
-        )
-        try:
-            yield b
-        finally:
-            await b.close()
+    async with chromium() as b:
+        yield b
 
 
 def examiner_path(srv: ServerProcess) -> str:

@@ -16,17 +16,17 @@ from typing import Any
 
 import aiohttp
 import pytest
-from playwright.async_api import Browser, async_playwright, expect
+from playwright.async_api import Browser, expect
 
 from tests.e2e.test_browser_interview import Api, three_question_invitation
 from tests.e2e.test_examiner_page import admin_login, examiner_path
 from tests.support.candidate import ScriptedCandidate
 from tests.support.media import face_y4m, speech_wav
+from tests.support.pages import chromium
 from tests.support.process import ServerProcess, server_process
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
 
-CHROMIUM = "/usr/bin/chromium"
 SENTENCE = "I have worked in public service for five years and I enjoy helping people solve their problems."
 ANSWER_S = 60
 """Each question's answer time; the candidate finishes early."""
@@ -51,21 +51,8 @@ def live_server(tmp_path: Path) -> Iterator[ServerProcess]:
 
 @pytest.fixture
 async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as p:
-        b = await p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--no-first-run",
-                "--disable-sync",
-                "--autoplay-policy=no-user-gesture-required",
-            ],
-        )
-        try:
-            yield b
-        finally:
-            await b.close()
+    async with chromium("--autoplay-policy=no-user-gesture-required") as b:
+        yield b
 
 
 async def run_interview(cand: ScriptedCandidate) -> None:

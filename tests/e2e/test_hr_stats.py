@@ -19,14 +19,14 @@ from typing import Any
 
 import aiohttp
 import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, expect
 
 from tests.e2e.test_browser_interview import Api
+from tests.support.pages import chromium
 from tests.support.process import ServerProcess, server_process
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(60)]
 
-CHROMIUM = "/usr/bin/chromium"
 UI_TIMEOUT_MS = 15_000
 LIVE_MAX_MS = 1_000
 
@@ -53,14 +53,8 @@ def live_server(tmp_path: Path) -> Iterator[ServerProcess]:
 
 @pytest.fixture
 async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as p:
-        b = await p.chromium.launch(
-            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--no-first-run"]
-        )
-        try:
-            yield b
-        finally:
-            await b.close()
+    async with chromium() as b:
+        yield b
 
 
 def complete_with_scores(data_dir: Path, interview_id: str, scores: dict[str, float]) -> None:

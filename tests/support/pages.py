@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from playwright.async_api import Page
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from playwright.async_api import Browser, Page, async_playwright
 
 from tests.support.process import ServerProcess
 
@@ -16,3 +19,26 @@ async def admin_login(page: Page, srv: ServerProcess) -> None:
     await page.get_by_test_id("login-password").fill(srv.demo["admin"]["password"])
     await page.get_by_test_id("login-submit").click()
     await page.get_by_test_id("logout").wait_for(timeout=UI_TIMEOUT_MS)
+
+
+CHROMIUM = "/usr/bin/chromium"
+"""Debian's Chromium; Playwright never downloads a browser here."""
+BASE_ARGS = (
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-background-networking",
+    "--disable-component-update",
+)
+
+
+@asynccontextmanager
+async def chromium(*extra_args: str) -> AsyncIterator[Browser]:
+    """A headless Debian Chromium for one test (extra flags: fake devices, autoplay…)."""
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=[*BASE_ARGS, *extra_args])
+        try:
+            yield browser
+        finally:
+            await browser.close()
