@@ -309,7 +309,21 @@ PATHS: dict[str, dict[str, Any]] = {
     "/api/users": {
         "get": _op(
             "Staff of the organisation (?role=examiner)", query=("role",), response=_arr(_OBJ)
-        )
+        ),
+        "post": _op(
+            "Create a staff account (admin)",
+            body={
+                "type": "object",
+                "required": ["username", "password", "role"],
+                "properties": {
+                    "username": _STR,
+                    "password": _STR,
+                    "role": _STR,
+                    "department": _STR,
+                },
+            },
+            status=201,
+        ),
     },
     "/api/jobs/{job_id}/interviews": {
         "get": _op(

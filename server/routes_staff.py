@@ -232,6 +232,42 @@ async def assign_examiners(request: web.Request) -> web.Response:
     return json_response(await _job_out(svc, await svc.store.get_job(job["id"])))
 
 
+@routes.post("/api/users")
+async def create_user(request: web.Request) -> web.Response:
+    """Create a staff account in the admin's organisation (admin only)."""
+    user = await staff_user(request, frozenset({Role.ADMIN}))
+    body = await read_object(request)
+    errors = []
+    username, password = body.get("username"), body.get("password")
+    role, department = body.get("role"), body.get("department", "")
+    if not isinstance(username, str) or not re.fullmatch(r"[A-Za-z0-9_.@-]{3,64}", username):
+        errors.append({"row": None, "field": "username", "message": "3-64 letters, digits or _.@-"})
+    if not isinstance(password, str) or not 10 <= len(password) <= 1024:
+        errors.append({"row": None, "field": "password", "message": "10-1024 characters"})
+    if role not in {r.value for r in Role}:
+        errors.append(
+            {"row": None, "field": "role", "message": "admin, hr, examiner or department_viewer"}
+        )
+    if not isinstance(department, str) or len(department) > 200:
+        errors.append({"row": None, "field": "department", "message": "at most 200 characters"})
+    elif role == Role.DEPARTMENT_VIEWER and not department.strip():
+        errors.append(
+            {"row": None, "field": "department", "message": "required for department viewers"}
+        )
+    if errors or not isinstance(username, str) or not isinstance(password, str):
+        raise ApiError(422, "invalid_user", "the account is invalid", errors)
+    svc = services(request)
+    hashed = await asyncio.to_thread(hash_password, password)
+    user_id = await svc.store.create_user(
+        user["org_id"], username, hashed, Role(str(role)), department.strip()
+    )
+    await svc.store.add_event(
+        None, user["org_id"], "user_created", user["username"], {"user": username, "role": role}
+    )
+    created = next(u for u in await svc.store.users(user["org_id"]) if u["id"] == user_id)
+    return json_response(_public_user(created), status=201)
+
+
 @routes.get("/api/users")
 async def list_users(request: web.Request) -> web.Response:
     """Staff of the organisation (to assign examiners)."""

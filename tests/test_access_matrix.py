@@ -209,3 +209,27 @@ async def test_unassigned_examiner_sees_nothing(
     async with server.http.ws_connect(f"{server.base_url}/ws?token={other}") as ws:
         await ws.send_json({"type": "subscribe", "topic": f"interview:{world['iv']}"})
         assert (await ws.receive_json(timeout=5))["type"] == "error"
+
+
+async def test_admin_creates_staff_accounts(server: RunningServer, world: dict[str, Any]) -> None:
+    admin, hr = world["tokens"]["admin"], world["tokens"]["hr"]
+    body = {"username": "new.examiner", "password": "a long password", "role": "examiner"}
+    await server.call("POST", "/api/users", token=hr, json=body, expect=403)
+    bad = await server.call(
+        "POST",
+        "/api/users",
+        token=admin,
+        expect=422,
+        json={"username": "x", "password": "short", "role": "boss"},
+    )
+    assert {e["field"] for e in bad["errors"]} == {"username", "password", "role"}
+    await server.call(
+        "POST", "/api/users", token=admin, expect=422, json={**body, "role": "department_viewer"}
+    )  # needs a department
+    created = await server.call("POST", "/api/users", token=admin, json=body, expect=201)
+    assert created["role"] == "examiner" and "password_hash" not in created
+    await server.call("POST", "/api/users", token=admin, json=body, expect=409)  # taken
+    login = await server.call(
+        "POST", "/api/auth/login", json={"username": "new.examiner", "password": "a long password"}
+    )
+    assert login["role"] == "examiner"
