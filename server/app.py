@@ -47,6 +47,7 @@ EXPIRY_SWEEP_EVERY_S = 60.0
 @web.middleware
 async def security_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
     response = await handler(request)
+    response.headers.setdefault("X-Node", request.app[SERVICES].settings.node)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "no-referrer")
     response.headers.setdefault(
@@ -78,6 +79,8 @@ async def _health(request: web.Request) -> web.Response:
     return web.json_response(
         {
             "ok": True,
+            "node": svc.settings.node,
+            "roles": list(svc.settings.roles),
             "live_sessions": len(svc.sessions),
             "loop_lag": request.app[LOOP_LAG].snapshot(),
             "analyzers": analyzers,

@@ -26,7 +26,18 @@ def _settings(args: argparse.Namespace) -> Settings:
         asr_model=getattr(args, "asr_model", None),
         asr_language=getattr(args, "asr_language", None),
         redis_url=getattr(args, "redis_url", None),
+        roles=_roles(getattr(args, "role", None)),
+        node_name=getattr(args, "node_name", None),
+        max_live_sessions=getattr(args, "max_live_sessions", None),
     )
+
+
+def _roles(value: str | None) -> tuple[str, ...] | None:
+    if not value:
+        return None
+    if value == "all":
+        return ("media", "analyzer", "api")
+    return tuple(r.strip() for r in value.split(",") if r.strip())
 
 
 def _add_common(p: argparse.ArgumentParser) -> None:
@@ -60,6 +71,16 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--asr-model", help="CTranslate2 Whisper model path or name")
     serve.add_argument("--asr-language", help="default recognition language, e.g. en or zh")
     serve.add_argument("--redis-url", help="redis://host:port/db: live events across processes")
+    serve.add_argument(
+        "--role",
+        help="all (default) or a comma list of media, analyzer, api; split roles need --redis-url",
+    )
+    serve.add_argument("--node-name", help="this process in the node registry (default host:port)")
+    serve.add_argument(
+        "--max-live-sessions",
+        type=int,
+        help="admission control: live candidates this media process takes (default 4 per core)",
+    )
     demo = sub.add_parser("demo", help="seed demo data and print admin login and invitation links")
     _add_common(demo)
     demo.add_argument("--json", action="store_true", help="print JSON only")

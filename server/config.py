@@ -19,6 +19,10 @@ STAFF_TOKEN_TTL_S = 12 * 3600
 RECORDING_URL_TTL_S = 3600
 MAX_BODY_BYTES = 8 * 1024 * 1024
 MAX_UPLOAD_TEST_BYTES = 4 * 1024 * 1024
+ROLES = ("media", "analyzer", "api")
+"""Process roles; a process runs any non-empty set of them (all three = embedded)."""
+LIVE_SESSIONS_PER_CORE = 4
+"""Default admission limit: measured real-time capacity with full analysis (docs/benchmarks.md)."""
 
 
 class ConfigError(ValueError):
@@ -56,6 +60,14 @@ class Settings:
     asr_threads: int = 1
     redis_url: str = ""
     """Redis for live events across processes and machines; empty = in-process hub."""
+    roles: tuple[str, ...] = ROLES
+    """What this process does: media, analyzer, api (any subset; all = embedded)."""
+    node_name: str = ""
+    """Name of this process in the node registry; defaults to host:port."""
+    max_live_sessions: int = field(
+        default_factory=lambda: LIVE_SESSIONS_PER_CORE * max(1, os.cpu_count() or 1)
+    )
+    """Admission control: live candidate sessions this media process accepts before refusing."""
     smtp_host: str = ""
     """Outgoing mail server for reminders; empty = reminders stay in the exportable outbox."""
     smtp_port: int = 587
@@ -70,6 +82,10 @@ class Settings:
     @property
     def base_url(self) -> str:
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def node(self) -> str:
+        return self.node_name or f"{self.host}:{self.port}"
 
     @property
     def db_path(self) -> Path:
@@ -122,6 +138,18 @@ def _check_flag_thresholds(values: object) -> None:
             raise ConfigError(f"flag_thresholds.{key}: must be a positive number of seconds")
 
 
+def _check_roles(settings: Settings) -> None:
+    roles = settings.roles
+    if not roles or any(r not in ROLES for r in roles):
+        raise ConfigError(f"roles: {','.join(roles) or '(empty)'}; choose from {', '.join(ROLES)}")
+    if set(roles) != set(ROLES) and not settings.redis_url:
+        raise ConfigError(
+            "roles: running only some roles needs redis_url (the processes talk over Redis)"
+        )
+    if settings.max_live_sessions < 1:
+        raise ConfigError("max_live_sessions: must be at least 1")
+
+
 def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
     """Settings from ``INTERVIEW_*`` environment variables, then explicit overrides (CLI)."""
     env = os.environ if env is None else env
@@ -168,6 +196,14 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
                 f"{ENV_PREFIX}REDIS_URL: must start with redis://, rediss:// or unix://"
             )
         values["redis_url"] = v
+    if v := env.get(ENV_PREFIX + "ROLES"):
+        values["roles"] = _split(v)
+    if v := env.get(ENV_PREFIX + "NODE_NAME"):
+        values["node_name"] = v
+    if v := env.get(ENV_PREFIX + "MAX_LIVE_SESSIONS"):
+        if not v.isdigit():
+            raise ConfigError(f"{ENV_PREFIX}MAX_LIVE_SESSIONS: {v!r} must be a whole number")
+        values["max_live_sessions"] = int(v)
     for key in ("SMTP_HOST", "SMTP_USER", "SMTP_PASSWORD", "SMTP_FROM"):
         if v := env.get(ENV_PREFIX + key):
             values[key.lower()] = v
@@ -196,6 +232,7 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
     if not 0 <= settings.analysis_workers <= 64:
         raise ConfigError(f"analysis_workers: {settings.analysis_workers} must be 0..64")
     _check_flag_thresholds(settings.flag_thresholds)
+    _check_roles(settings)
     if settings.smtp_host and not settings.smtp_from:
         raise ConfigError("smtp_from: the sender address is required with smtp_host")
     if settings.asr_beam_size < 1 or settings.asr_threads < 1:
