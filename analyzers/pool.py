@@ -167,8 +167,9 @@ class AnalyzerPool:
                 self._report_overflow(interview_id, pinned, t)
 
     def push_video(
-        self, interview_id: str, t: float, rgb: npt.NDArray[np.uint8], pose: bool
+        self, interview_id: str, t: float, rgb: npt.NDArray[np.uint8] | bytes, pose: bool
     ) -> None:
+        """``rgb``: an RGB frame, or JPEG bytes (decoded in the worker)."""
         if not self._send(interview_id, ("video", interview_id, t, rgb, pose)):
             pinned = self._pinned.get(interview_id)
             if pinned is not None:

@@ -108,7 +108,7 @@ def worker_main(
             skipped_frames += len(frames) - len(fresh)
             try:
                 for msg in fresh:
-                    events += target.push_video(msg[2], msg[3], msg[4])
+                    events += target.push_video(msg[2], _rgb(msg[3]), msg[4])
             except Exception as exc:
                 logger.exception("video analysis of %s failed", iid)
                 events.append(_error(iid, "vision", exc))
@@ -136,6 +136,19 @@ def worker_main(
                 )
             )
             last_stats, busy_s, skipped_frames = now, 0.0, 0
+
+
+def _rgb(frame: Any) -> Any:
+    """Frames come as RGB arrays (same machine) or JPEG bytes (over Redis)."""
+    if isinstance(frame, bytes):
+        import cv2
+        import numpy as np
+
+        bgr = cv2.imdecode(np.frombuffer(frame, np.uint8), cv2.IMREAD_COLOR)
+        if bgr is None:
+            raise ValueError("undecodable JPEG frame")
+        return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    return frame
 
 
 def _error(iid: str, analyzer: str, exc: BaseException) -> dict[str, Any]:

@@ -6,10 +6,11 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import asdict
 from pathlib import Path
 
+import redis.asyncio as aioredis
 from aiohttp import web
 
 from analyzers.asr import AsrConfig
@@ -26,15 +27,20 @@ from server import (
     ws_staff,
 )
 from server.access import EXPIRABLE
+from server.analysis_remote import RemoteAnalysis
+from server.analyzer_node import AnalyzerNode
 from server.bus_redis import RedisHub
 from server.config import Settings
 from server.db import Database
 from server.http import SERVICES, Handler, Services, error_middleware
 from server.hub import Hub
 from server.looplag import LoopLagMonitor
+from server.nodes import Admission, NodeRegistry
 from server.progress import publish_status
 from server.questionbank import load_builtin
+from server.results import RESULTS_MAXLEN, ResultsConsumer
 from server.store import Store
+from server.streams import StreamWriter
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +48,7 @@ LOOP_LAG = web.AppKey("loop_lag", LoopLagMonitor)
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 SHUTDOWN_SESSION_TIMEOUT_S = 5.0
 EXPIRY_SWEEP_EVERY_S = 60.0
+STATUS_BUFFER_MAX = 10_000
 
 
 @web.middleware
@@ -110,8 +117,9 @@ def asr_config(settings: Settings) -> AsrConfig:
 
 
 def create_app(settings: Settings) -> web.Application:
-    """Build the app; resources open and close with the app's cleanup context."""
+    """Build the app for this process's roles; resources open and close with the app."""
     settings = settings.with_secret()
+    roles = set(settings.roles)
     app = web.Application(
         client_max_size=settings.max_body_bytes,
         middlewares=[security_headers, error_middleware],
@@ -119,25 +127,30 @@ def create_app(settings: Settings) -> web.Application:
     db = Database(settings.db_path)
     app[LOOP_LAG] = LoopLagMonitor()
     hub: Hub = RedisHub(settings.redis_url) if settings.redis_url else Hub()
-    app[SERVICES] = Services(settings=settings, db=db, store=Store(db), hub=hub)
+    svc = app[SERVICES] = Services(settings=settings, db=db, store=Store(db), hub=hub)
+    svc.admission = Admission(settings)
+    svc.registry = NodeRegistry(settings, _probe(app, roles), settings.redis_url)
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
-        svc = app[SERVICES]
         configure_ice_hosts(settings.ice_hosts)
         settings.recordings_dir.mkdir(parents=True, exist_ok=True)
         await svc.db.open()
         if isinstance(svc.hub, RedisHub):
             await svc.hub.start()
         svc.bank = load_builtin()
-        if settings.analysis_workers:
-            svc.analyzers = AnalyzerPool(settings.analysis_workers, asr_config(settings))
-            await svc.analyzers.start()
-        sweeper = asyncio.create_task(_expire_invitations(svc), name="expiry-sweeper")
-        dispatcher = asyncio.create_task(webhooks.dispatch_forever(svc), name="webhook-dispatcher")
+        closers = await _start_roles(svc, roles)
+        await svc.registry.start()
+        tasks = []
+        if "api" in roles:
+            tasks = [
+                asyncio.create_task(_expire_invitations(svc), name="expiry-sweeper"),
+                asyncio.create_task(webhooks.dispatch_forever(svc), name="webhook-dispatcher"),
+            ]
         app[LOOP_LAG].start()
         yield
         await app[LOOP_LAG].aclose()
-        for task in (sweeper, dispatcher):
+        await svc.registry.aclose()
+        for task in tasks:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
@@ -156,24 +169,83 @@ def create_app(settings: Settings) -> web.Application:
             await asyncio.gather(*svc.background, return_exceptions=True)
         for sink in list(svc.analysis_sinks.values()):
             await sink.aclose()
-        if svc.analyzers is not None:
-            await svc.analyzers.aclose()
+        for close in reversed(closers):
+            await close()
         if isinstance(svc.hub, RedisHub):
             await svc.hub.aclose()
         await svc.db.close()
 
     app.cleanup_ctx.append(lifecycle)
-    app.add_routes(openapi.routes)
-    app.add_routes(routes_staff.routes)
-    app.add_routes(routes_review.routes)
-    app.add_routes(routes_webhooks.routes)
-    app.add_routes(reminders.routes)
-    app.add_routes(routes_candidate.routes)
-    app.add_routes(ws_staff.routes)
-    app.router.add_get("/", _root)
+    if "api" in roles:
+        app.add_routes(openapi.routes)
+        app.add_routes(routes_staff.routes)
+        app.add_routes(routes_review.routes)
+        app.add_routes(routes_webhooks.routes)
+        app.add_routes(reminders.routes)
+        app.add_routes(ws_staff.routes)
+        app.router.add_get("/", _root)
+        app.router.add_get("/admin", _page("admin"))
+        app.router.add_get("/examiner", _page("examiner"))
+    if "media" in roles:
+        app.add_routes(routes_candidate.routes)
+        app.router.add_get("/i/{token}", _page("candidate"))
     app.router.add_get("/healthz", _health)
-    app.router.add_get("/admin", _page("admin"))
-    app.router.add_get("/examiner", _page("examiner"))
-    app.router.add_get("/i/{token}", _page("candidate"))
     app.router.add_static("/static/", WEB_DIR, follow_symlinks=False)
     return app
+
+
+def _probe(app: web.Application, roles: set[str]):  # type: ignore[no-untyped-def]
+    """This process's load for the registry: live sessions (media) or interviews (analyzer)."""
+
+    def probe() -> tuple[int, int]:
+        svc = app[SERVICES]
+        if "media" in roles:
+            return svc.admission.load()  # type: ignore[no-any-return]
+        node = svc.analyzer_node
+        return node.load() if node is not None else (0, 0)  # type: ignore[no-any-return]
+
+    return probe
+
+
+Closer = Callable[[], Awaitable[None]]
+
+
+async def _start_roles(svc: Services, roles: set[str]) -> list[Closer]:
+    """Start what this process's roles need; returns how to stop it, in start order."""
+    settings = svc.settings
+    closers: list[Closer] = []
+    workers = settings.analysis_workers
+    if "media" in roles and workers:
+        if "analyzer" in roles:
+            pool = AnalyzerPool(workers, asr_config(settings))
+            await pool.start()
+            svc.analyzers = pool
+            closers.append(pool.aclose)
+        else:
+            remote = RemoteAnalysis(settings.redis_url, settings.node)
+            await remote.start()
+            svc.analyzers = remote
+            closers.append(remote.aclose)
+    if "analyzer" in roles and "media" not in roles and workers:
+        pool = AnalyzerPool(workers, asr_config(settings))
+        await pool.start()
+        node = AnalyzerNode(settings.redis_url, settings.node, pool, settings.max_live_sessions)
+        await node.start()
+        svc.analyzer_node = node
+        closers += [pool.aclose, node.aclose]
+    if settings.redis_url:
+        redis = aioredis.Redis.from_url(settings.redis_url)
+        writer = StreamWriter(redis, "status", STATUS_BUFFER_MAX, RESULTS_MAXLEN)
+        writer.start()
+        svc.results_writer = writer
+
+        async def close_writer() -> None:
+            await writer.aclose()
+            await redis.aclose()
+
+        closers.append(close_writer)
+        if "api" in roles:
+            consumer = ResultsConsumer(svc, settings.redis_url, settings.node)
+            await consumer.start()
+            closers.append(consumer.aclose)
+    return closers

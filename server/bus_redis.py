@@ -70,6 +70,8 @@ class RedisHub(Hub):
             await self._wake.wait()
             self._wake.clear()
             while self._outbox:
+                # hold publications until this node listens again: its own viewers miss nothing
+                await self._listening.wait()
                 topic, message = self._outbox[0]
                 try:
                     seq = None
@@ -97,6 +99,7 @@ class RedisHub(Hub):
                         if raw.get("type") == "pmessage":
                             self._receive(raw["data"])
             except (aioredis.ConnectionError, aioredis.TimeoutError, OSError):
+                self._listening.clear()
                 logger.warning("Redis pub/sub lost; reconnecting")
                 await asyncio.sleep(RETRY_S)
 

@@ -55,7 +55,8 @@ CREATE TABLE IF NOT EXISTS events (
 CREATE INDEX IF NOT EXISTS events_interview ON events(interview_id, id);
 CREATE TABLE IF NOT EXISTS analysis_events (
   id INTEGER PRIMARY KEY AUTOINCREMENT, interview_id TEXT NOT NULL, type TEXT NOT NULL,
-  question_index INTEGER, t REAL NOT NULL, data TEXT NOT NULL, created_at REAL NOT NULL);
+  question_index INTEGER, t REAL NOT NULL, data TEXT NOT NULL, created_at REAL NOT NULL,
+  event_id TEXT);
 CREATE INDEX IF NOT EXISTS analysis_interview ON analysis_events(interview_id, type, id);
 CREATE TABLE IF NOT EXISTS reviews (
   interview_id TEXT NOT NULL REFERENCES interviews(id), reviewer_id TEXT NOT NULL,
@@ -81,6 +82,18 @@ CREATE INDEX IF NOT EXISTS deliveries_due ON webhook_deliveries(status, next_att
 """
 
 
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Bring databases made by older versions up to the current schema (idempotent)."""
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(analysis_events)")}
+    if "event_id" not in columns:
+        conn.execute("ALTER TABLE analysis_events ADD COLUMN event_id TEXT")
+    # events re-delivered from the Redis results stream carry the same id: stored once
+    conn.execute(
+        "CREATE UNIQUE INDEX IF NOT EXISTS analysis_event_id ON analysis_events(event_id)"
+        " WHERE event_id IS NOT NULL"
+    )
+
+
 class Database:
     """A single SQLite connection used from one dedicated thread."""
 
@@ -100,6 +113,7 @@ class Database:
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA foreign_keys=ON")
         conn.executescript(SCHEMA)
+        _migrate(conn)
         conn.execute(
             "INSERT OR IGNORE INTO meta(key, value) VALUES('schema_version', ?)",
             (str(SCHEMA_VERSION),),

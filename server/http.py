@@ -29,12 +29,15 @@ class ApiError(web.HTTPException):
         message: str,
         errors: list[dict[str, Any]] | None = None,
         headers: dict[str, str] | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> None:
         self.status_code = status
         super().__init__(headers=headers)
         body: dict[str, Any] = {"error": code, "message": message}
         if errors is not None:
             body["errors"] = errors
+        if extra:
+            body.update(extra)
         self.body = json.dumps(body, ensure_ascii=False).encode()
         self.content_type = "application/json"
 
@@ -55,6 +58,14 @@ class Services:
     analysis_sinks: dict[str, Any] = field(default_factory=dict)
     background: set[Any] = field(default_factory=set)
     """Owned background tasks (each removes itself when done)."""
+    admission: Any = None
+    """The :class:`server.nodes.Admission` of a media process."""
+    registry: Any = None
+    """The :class:`server.nodes.NodeRegistry` (this node's load, the other nodes)."""
+    analyzer_node: Any = None
+    """The :class:`server.analyzer_node.AnalyzerNode` of an analyzer-only process."""
+    results_writer: Any = None
+    """With Redis: the :class:`server.streams.StreamWriter` for status changes."""
 
 
 SERVICES = web.AppKey("services", Services)

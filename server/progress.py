@@ -5,6 +5,7 @@ from __future__ import annotations
 from server import webhooks
 from server.http import Services
 from server.models import Status
+from server.results import RESULTS_STREAM, status_entry
 from server.store import StatusChange
 
 
@@ -28,8 +29,13 @@ async def publish_status(svc: Services, change: StatusChange) -> None:
         "previous": change.old.value,
         "counts": counts,
     }
-    svc.hub.publish(job_topic(change.job_id), message)
-    svc.hub.publish(org_topic(change.org_id), message)
+    topics = [job_topic(change.job_id), org_topic(change.org_id)]
+    if svc.results_writer is not None:
+        # over Redis: a durable stream entry, published by an API process (never lost)
+        svc.results_writer.add(RESULTS_STREAM, status_entry(topics, message))
+    else:
+        for topic in topics:
+            svc.hub.publish(topic, message)
     if change.new is Status.COMPLETED:
         await webhooks.emit(
             svc,

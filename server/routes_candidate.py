@@ -43,9 +43,11 @@ async def _state(request: web.Request, interview: dict[str, Any]) -> dict[str, A
     svc = services(request)
     session = svc.sessions.get(interview["id"])
     current = await session.current() if session is not None else None
-    return await candidate_state(
+    state = await candidate_state(
         interview, svc.store, current=current, ice_servers=svc.settings.ice_servers
     )
+    state["alternates"] = [n.url for n in svc.registry.peers("media") if n.room > 0]
+    return state
 
 
 @routes.get("/api/candidate/state")
@@ -156,9 +158,19 @@ async def offer(request: web.Request) -> web.Response:
         raise ApiError(400, "bad_sdp", 'body must be {"type": "offer", "sdp": "..."}')
     if interview["status"] not in (Status.CONSENTED, Status.DEVICE_CHECKED, Status.IN_PROGRESS):
         raise ApiError(409, "not_ready", f"the interview is {interview['status']}")
-    session = services(request).sessions.get(interview["id"])
+    svc = services(request)
+    session = svc.sessions.get(interview["id"])
     if session is None:
         raise ApiError(409, "no_control_socket", "open the control socket before the offer")
+    refusal = svc.admission.admit(interview["id"], svc.registry)
+    if refusal is not None:
+        raise ApiError(
+            503,
+            "busy",
+            refusal.message,
+            headers={"Retry-After": str(int(refusal.retry_after_s))},
+            extra={"retry_after_s": refusal.retry_after_s, "alternate": refusal.alternate},
+        )
     try:
         answer = await session.accept_offer(body["sdp"])
     except SdpError as exc:
@@ -256,6 +268,7 @@ async def control_socket(request: web.Request) -> web.WebSocketResponse:
     finally:
         if svc.sessions.get(iid) is session:
             del svc.sessions[iid]
+            svc.admission.release(iid)
         await session.aclose()
         await channel.close()
         if analysis is not None:

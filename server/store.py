@@ -375,13 +375,15 @@ class Store:
     # -- analysis ---------------------------------------------------------------------------
 
     async def add_analysis_events(self, events: Sequence[dict[str, Any]]) -> None:
-        """Persist analysis events (finals, flags, scores, metrics, errors) in one transaction."""
+        """Persist analysis events (finals, flags, scores, metrics, errors) in one transaction.
+
+        An event with an ``event_id`` already stored is skipped (at-least-once delivery)."""
 
         def work(conn: sqlite3.Connection) -> None:
             now = _now()
             conn.executemany(
-                "INSERT INTO analysis_events(interview_id, type, question_index, t, data, created_at)"
-                " VALUES(?,?,?,?,?,?)",
+                "INSERT OR IGNORE INTO analysis_events(interview_id, type, question_index, t, data,"
+                " created_at, event_id) VALUES(?,?,?,?,?,?,?)",
                 [
                     (
                         e["interview_id"],
@@ -390,6 +392,7 @@ class Store:
                         e.get("t", 0.0),
                         dumps(e),
                         now,
+                        e.get("event_id"),
                     )
                     for e in events
                 ],

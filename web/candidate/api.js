@@ -14,6 +14,17 @@ export class ApiError extends Error {
   get isLinkProblem() {
     return [401, 403, 404, 410].includes(this.status);
   }
+
+  /** The request never got an HTTP answer (refused, unreachable, timed out). */
+  get isNetwork() {
+    return this.status === 0;
+  }
+
+  /** 503 "busy" (admission control): seconds the server asks us to wait, 0 if it did not say. */
+  get retryAfterS() {
+    const s = Number(this.body?.retry_after_s);
+    return this.status === 503 && Number.isFinite(s) && s > 0 ? s : 0;
+  }
 }
 
 /** The invitation token from a page URL like /i/{token}. */
@@ -63,7 +74,7 @@ export function createApi(token, { timeoutMs = 20000 } = {}) {
   }
 
   return {
-    state: () => request("GET", "/api/candidate/state"),
+    state: ({ timeout } = {}) => request("GET", "/api/candidate/state", { timeout }),
     consent: (decision, { recording, analysis, textVersion }) =>
       request("POST", "/api/candidate/consent", {
         json: { decision, recording: !!recording, analysis: !!analysis, text_version: textVersion },

@@ -5,6 +5,7 @@ import { normalizeLang } from "../common/i18n.js";
 import { ApiError, createApi, tokenFromPath } from "./api.js";
 import { createConsentScreen } from "./consent.js";
 import { createDeviceTest } from "./devicetest.js";
+import { createFailover } from "./failover.js";
 import { createInterview } from "./interview.js";
 import { i18n, t } from "./i18n.js";
 import { getCameraAndMic, resumeAudio, stopStream } from "./media.js";
@@ -15,6 +16,7 @@ const LANG_KEY = "interview-live.lang"; // per tab: the candidate's manual langu
 
 const token = tokenFromPath();
 const api = token ? createApi(token) : null;
+const failover = token ? createFailover(token) : undefined; // other nodes of the deployment
 
 let state = null;
 let stream = null;
@@ -123,15 +125,17 @@ function ensureSession(s) {
     token,
     stream: s,
     iceServers: Array.isArray(state?.ice_servers) ? state.ice_servers : [],
+    failover,
     onMessage,
     onLinkChange: (link) => {
       device.onLink(link);
-      interview.setLink(link.up);
+      interview.setLink(link.up, { busy: link.errorStatus === 503 });
       document.body.dataset.link = link.up ? "up" : "down";
     },
     onSocketOpen: () => interview.resendPending(),
     onFatal: (kind, detail) => {
       if (kind === "link") showError(detail);
+      else if (kind === "move") moveTo(detail);
       else route(detail);
     },
   });
@@ -164,6 +168,13 @@ function onMessage(msg) {
   }
 }
 
+/** Continue on another node: the page there resumes where this one stopped. */
+function moveTo(base) {
+  interview.flush();
+  finished = true; // the session stopped itself; ignore everything until the page unloads
+  failover.moveTo(base);
+}
+
 // ---- routing --------------------------------------------------------------------------------
 
 const consent = createConsentScreen({
@@ -193,6 +204,7 @@ watchSignals(
 function route(next) {
   if (finished || !next) return;
   state = next;
+  if (failover) failover.remember(next.alternates);
   if (session && Array.isArray(next.ice_servers)) session.setIceServers(next.ice_servers);
   $("#topbar-job").textContent = next.job_title || "";
   switch (next.status) {

@@ -28,6 +28,7 @@ export function createInterview({ send }) {
     video: $("#iv-video"),
     meterBar: $("#iv-meter-bar"),
     banner: $("#banner"),
+    bannerText: $("#banner-text"),
     polite: $("#live-polite"),
     assertive: $("#live-assertive"),
   };
@@ -47,6 +48,7 @@ export function createInterview({ send }) {
   let state = null; // latest CandidateState
   let timer = { index: null, phase: null, paused: true, remaining: null };
   let linkUp = false;
+  let busy = false; // the node refused the connection for lack of room (503); retrying
   let shownIndex = null;
   let warned = new Set(); // "index:phase:30"
   let pendingAction = null; // {index, phase}: disable the button until the phase moves on
@@ -145,6 +147,13 @@ export function createInterview({ send }) {
     el.start.disabled = paused || !!blocked;
     el.finish.disabled = paused || !!blocked;
     show(el.textWrap, !!c && isText && phase === "answer");
+    renderBanner(paused);
+  }
+
+  function renderBanner(paused) {
+    const reason = !linkUp && busy ? "busy" : "reconnecting";
+    el.banner.dataset.reason = reason;
+    el.bannerText.textContent = t(reason === "busy" ? "reconnecting.busy" : "reconnecting");
     show(el.banner, visible && paused);
   }
 
@@ -175,7 +184,10 @@ export function createInterview({ send }) {
   el.finish.addEventListener("click", () => act("finish_answer"));
 
   i18n.onChange(() => {
-    if (!state) return;
+    if (!state) {
+      renderBanner(!linkUp);
+      return;
+    }
     renderStatic();
     renderTimer();
     scratchpad.relabel();
@@ -208,10 +220,12 @@ export function createInterview({ send }) {
       scratchpad.onSaved(msg);
       textAnswer.onSaved(msg);
     },
-    setLink(up) {
+    /** Whether the stream is connected; `busy`: the last attempt was refused with 503. */
+    setLink(up, { busy: isBusy = false } = {}) {
       linkUp = up;
+      busy = !up && isBusy;
       if (state) renderTimer();
-      else show(el.banner, visible && !up);
+      else renderBanner(!up);
     },
     resendPending() {
       scratchpad.resend();

@@ -1,7 +1,9 @@
 // The live connection for the whole interview: control socket first, then a WebRTC peer
 // connection carrying the (one, long-lived) local camera+mic stream. Reconnects forever with
 // back-off while the page is open; aiortc has no ICE restart, so every reconnect is a NEW
-// RTCPeerConnection negotiated over HTTP.
+// RTCPeerConnection negotiated over HTTP. When this node is full (503 "busy" naming an
+// alternate) or stops answering, the session ends with onFatal("move", baseUrl) instead and
+// the page goes to that node (failover.js).
 import { ApiError } from "./api.js";
 import { ControlSocket } from "./control.js";
 import { createPeer, negotiate, closePeer } from "./rtc.js";
@@ -9,12 +11,16 @@ import { backoffMs, sleep } from "../common/timing.js";
 
 export const CONNECT_TIMEOUT_MS = 20000; // offer sent → pc "connected", else retry
 export const DISCONNECT_GRACE_MS = 2000; // "disconnected" often heals by itself; wait this long first
+export const STATE_CHECK_TIMEOUT_MS = 8000; // GET /state before a reconnect; no answer = node unreachable
+export const UNREACHABLE_AFTER = 2; // consecutive unanswered state checks before moving to an alternate
+export const MAX_RETRY_AFTER_MS = 60000; // cap on a 503's retry_after_s
 const TERMINAL = new Set(["completed", "declined", "expired", "revoked"]);
+const NO_FAILOVER = { remember() {}, pick: () => null, alternates: [] };
 
 class FatalError extends Error {
   constructor(kind, detail) {
     super(kind);
-    this.kind = kind; // "link" (ApiError in detail) | "status" (CandidateState in detail)
+    this.kind = kind; // "link" (ApiError) | "status" (CandidateState) | "move" (base URL) in detail
     this.detail = detail;
   }
 }
@@ -26,16 +32,18 @@ export class Session {
    * @param {string} o.token
    * @param {MediaStream} o.stream
    * @param {RTCIceServer[]} [o.iceServers]
+   * @param {ReturnType<import("./failover.js").createFailover>} [o.failover]  other nodes to move to
    * @param {(msg: object) => void} [o.onMessage]   every control-socket message
    * @param {(link: object) => void} [o.onLinkChange]
    * @param {() => void} [o.onSocketOpen]           after each (re)connect of the socket
-   * @param {(kind: string, detail: any) => void} [o.onFatal]  link unusable / interview over
+   * @param {(kind: string, detail: any) => void} [o.onFatal]  link unusable / interview over / move
    */
-  constructor({ api, token, stream, iceServers = [], onMessage, onLinkChange, onSocketOpen, onFatal }) {
+  constructor({ api, token, stream, iceServers = [], failover = NO_FAILOVER, onMessage, onLinkChange, onSocketOpen, onFatal }) {
     this.api = api;
     this.token = token;
     this.stream = stream;
     this.iceServers = iceServers;
+    this.failover = failover;
     this.onMessage = onMessage || (() => {});
     this.onLinkChange = onLinkChange || (() => {});
     this.onSocketOpen = onSocketOpen || (() => {});
@@ -48,12 +56,13 @@ export class Session {
     this.failures = 0; // connection attempts that failed since the last success
     this.everConnected = false;
     this.lastError = null;
+    this.unanswered = 0; // consecutive state checks that got no HTTP answer at all
     this.disconnectedSince = 0;
     this.waiters = new Set();
     this.lastLinkKey = "";
   }
 
-  /** {socket: bool, rtc: RTCPeerConnectionState|"none", up: bool, failures, everConnected} */
+  /** {socket: bool, rtc: RTCPeerConnectionState|"none", up: bool, failures, everConnected, errorStatus} */
   get link() {
     const rtc = this.pc ? this.pc.connectionState : "none";
     const socket = !!this.socket && this.socket.isOpen;
@@ -176,22 +185,40 @@ export class Session {
         this.socket = null;
       }
       this.changed();
-      await sleep(backoffMs(this.attempt));
+      await sleep(this.retryDelayMs());
       this.attempt += 1;
     }
   }
 
-  /** Before reconnecting, ask the server whether the link is still usable and the interview still live. */
+  /** Back-off, but never sooner than a busy server asked for. */
+  retryDelayMs() {
+    const err = this.lastError;
+    const busyMs = err instanceof ApiError ? Math.min(MAX_RETRY_AFTER_MS, err.retryAfterS * 1000) : 0;
+    return Math.max(backoffMs(this.attempt), busyMs);
+  }
+
+  /**
+   * Before reconnecting, ask the server whether the link is still usable and the interview still
+   * live. A node that has not answered UNREACHABLE_AFTER times in a row is given up for an alternate.
+   */
   async checkState() {
     let state;
     try {
-      state = await this.api.state();
+      state = await this.api.state({ timeout: STATE_CHECK_TIMEOUT_MS });
     } catch (err) {
       if (err instanceof ApiError && err.isLinkProblem) throw new FatalError("link", err);
+      this.unanswered = err instanceof ApiError && err.isNetwork ? this.unanswered + 1 : 0;
+      // Offline is our side's problem: another node would not answer either.
+      if (this.unanswered >= UNREACHABLE_AFTER && navigator.onLine !== false) {
+        const target = this.failover.pick(this.failover.alternates);
+        if (target) throw new FatalError("move", target);
+      }
       throw err; // network trouble: just retry later
     }
+    this.unanswered = 0;
     if (state && TERMINAL.has(state.status)) throw new FatalError("status", state);
     if (state && Array.isArray(state.ice_servers)) this.iceServers = state.ice_servers;
+    if (state) this.failover.remember(state.alternates);
   }
 
   async openSocket() {
@@ -222,6 +249,15 @@ export class Session {
       this.changed();
     });
     this.changed();
-    await negotiate(pc, this.api, { socketOpen: () => !!this.socket && this.socket.isOpen });
+    try {
+      await negotiate(pc, this.api, { socketOpen: () => !!this.socket && this.socket.isOpen });
+    } catch (err) {
+      // This node is full: go where it sends us; without an alternate the loop retries here.
+      if (err instanceof ApiError && err.status === 503) {
+        const target = this.failover.pick([err.body?.alternate]);
+        if (target) throw new FatalError("move", target);
+      }
+      throw err;
+    }
   }
 }

@@ -1,0 +1,131 @@
+"""Results over Redis Streams: analysis events and status changes that must not be lost.
+
+Producers (analyzer nodes, media processes) append to ``il:results``; every API process is a
+consumer of the group ``persist``. Each entry is handled once by one of them: durable analysis
+events are stored (idempotently by ``event_id``, because an entry is re-delivered when Redis
+or the consumer restarted before the acknowledgement), then everything is published to the
+live hub, then acknowledged. Entries left unacknowledged by a consumer that died are re-claimed
+by the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from typing import Any
+
+import redis.asyncio as aioredis
+
+from server.analysis import DURABLE_TYPES, interview_topic
+from server.http import Services
+from server.streams import REDIS_ERRORS, BadEntry, GroupReader, RawEntry, ensure_group, unpack
+
+logger = logging.getLogger(__name__)
+
+RESULTS_STREAM = "il:results"
+RESULTS_GROUP = "persist"
+RESULTS_MAXLEN = 200_000
+"""Approximate entries kept in the stream (oldest trimmed; hours of a busy deployment)."""
+READ_BLOCK_MS = 1000
+READ_COUNT = 500
+RECLAIM_EVERY_S = 10.0
+RECLAIM_IDLE_MS = 30_000
+"""An entry unacknowledged this long belongs to a consumer that is gone."""
+STORE_RETRY_S = 1.0
+
+
+def analysis_entry(event: dict[str, Any], event_id: str) -> dict[str, Any]:
+    return {"kind": "analysis", "event_id": event_id, "event": event}
+
+
+def status_entry(topics: list[str], message: dict[str, Any]) -> dict[str, Any]:
+    return {"kind": "status", "topics": topics, "message": message}
+
+
+def droppable(entry: tuple[str, dict[str, Any]]) -> bool:
+    """Live-only metrics may be dropped when a producer's buffer is full; nothing else."""
+    body = entry[1]
+    return body.get("kind") == "analysis" and body["event"].get("type") not in DURABLE_TYPES
+
+
+class ResultsConsumer:
+    """Stores and publishes what producers appended to the results stream."""
+
+    def __init__(self, svc: Services, redis_url: str, consumer: str) -> None:
+        self._svc = svc
+        self._redis = aioredis.Redis.from_url(redis_url)
+        self._reader = GroupReader(self._redis, RESULTS_GROUP, consumer, READ_BLOCK_MS, READ_COUNT)
+        self._reader.add(RESULTS_STREAM)
+        self._task: asyncio.Task[None] | None = None
+        self.handled = 0
+        self.bad = 0
+
+    async def start(self) -> None:
+        await ensure_group(self._redis, RESULTS_STREAM, RESULTS_GROUP)
+        self._task = asyncio.create_task(self._run(), name="results-consumer")
+
+    async def aclose(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self._redis.aclose()
+
+    async def _run(self) -> None:
+        last_reclaim = time.monotonic()
+        down = False
+        while True:
+            try:
+                entries = await self._reader.read()
+                if time.monotonic() - last_reclaim > RECLAIM_EVERY_S:
+                    last_reclaim = time.monotonic()
+                    entries += await self._reader.reclaim(RESULTS_STREAM, RECLAIM_IDLE_MS)
+                if down:
+                    logger.info("results stream: Redis back")
+                    down = False
+                if entries:
+                    await self._handle(entries)
+                    await self._reader.ack(entries)
+            except REDIS_ERRORS as exc:
+                if not down:
+                    logger.warning("results stream: Redis unavailable (%s); retrying", exc)
+                down = True
+                self._reader.rewind()  # whatever was read but not acknowledged comes again
+                await asyncio.sleep(0.5)
+
+    async def _handle(self, entries: list[RawEntry]) -> None:
+        events: list[dict[str, Any]] = []
+        statuses: list[dict[str, Any]] = []
+        for _stream, _entry_id, fields in entries:
+            try:
+                body = unpack(fields)
+                if body["kind"] == "analysis":
+                    event = dict(body["event"])
+                    event["event_id"] = str(body["event_id"])
+                    if not isinstance(event.get("interview_id"), str):
+                        raise BadEntry("analysis event without interview_id")
+                    events.append(event)
+                elif body["kind"] == "status":
+                    statuses.append(body)
+                else:
+                    raise BadEntry(f"unknown kind {body['kind']!r}")
+            except (BadEntry, KeyError, TypeError) as exc:
+                self.bad += 1
+                logger.warning("results stream: skipping an unreadable entry (%s)", exc)
+        durable = [e for e in events if e.get("type") in DURABLE_TYPES]
+        while durable:
+            try:
+                await self._svc.store.add_analysis_events(durable)
+                break
+            except Exception:
+                logger.exception("could not store analysis results; retrying")
+                await asyncio.sleep(STORE_RETRY_S)
+        hub = self._svc.hub
+        for event in events:
+            hub.publish(interview_topic(event["interview_id"]), {**event, "kind": "analysis"})
+        for status in statuses:
+            for topic in status["topics"]:
+                hub.publish(str(topic), dict(status["message"]))
+        self.handled += len(entries)
