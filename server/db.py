@@ -86,7 +86,11 @@ def _migrate(conn: sqlite3.Connection) -> None:
     """Bring databases made by older versions up to the current schema (idempotent)."""
     columns = {row[1] for row in conn.execute("PRAGMA table_info(analysis_events)")}
     if "event_id" not in columns:
-        conn.execute("ALTER TABLE analysis_events ADD COLUMN event_id TEXT")
+        try:
+            conn.execute("ALTER TABLE analysis_events ADD COLUMN event_id TEXT")
+        except sqlite3.OperationalError as exc:  # another process migrated it just now
+            if "duplicate column" not in str(exc):
+                raise
     # events re-delivered from the Redis results stream carry the same id: stored once
     conn.execute(
         "CREATE UNIQUE INDEX IF NOT EXISTS analysis_event_id ON analysis_events(event_id)"

@@ -76,7 +76,13 @@ class NodeRegistry:
 
     def peers(self, role: str) -> tuple[NodeInfo, ...]:
         """Other live nodes with ``role``, most room first."""
-        found = [n for n in self._peers if role in n.roles and n.name != self.name]
+        own_url = self._settings.base_url
+        # behind one reverse proxy every node has the proxy's URL: no use as an alternate
+        found = [
+            n
+            for n in self._peers
+            if role in n.roles and n.name != self.name and n.url.rstrip("/") != own_url
+        ]
         return tuple(sorted(found, key=lambda n: (-n.room, n.name)))
 
     async def start(self) -> None:

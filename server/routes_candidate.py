@@ -222,7 +222,13 @@ def origin_allowed(request: web.Request, allowed: tuple[str, ...]) -> bool:
     if origin is None:
         return True  # not a browser
     own = f"{request.scheme}://{request.host}"
-    return origin == own or origin in allowed
+    public = services(request).settings.base_url  # behind a TLS proxy the scheme differs
+    return origin in (own, _origin_of(public)) or origin in allowed
+
+
+def _origin_of(url: str) -> str:
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://{rest.split('/', 1)[0]}"
 
 
 @routes.get("/ws/candidate")

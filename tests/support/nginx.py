@@ -189,7 +189,9 @@ def nginx_process(upstreams: Sequence[str], prefix: Path, port: int) -> Iterator
     (prefix / "temp").mkdir(parents=True, exist_ok=True)
     conf = prefix / "nginx.conf"
     conf.write_text(
-        render_config(EXAMPLE_CONF.read_text(), listen_port=port, upstreams=upstreams, prefix=prefix)
+        render_config(
+            EXAMPLE_CONF.read_text(), listen_port=port, upstreams=upstreams, prefix=prefix
+        )
     )
     cmd = [str(NGINX_BIN), "-c", str(conf), "-p", str(prefix)]
     global_directives = ["-g", f"daemon off; pid {prefix / 'nginx.pid'};"]

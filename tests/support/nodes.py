@@ -1,0 +1,93 @@
+"""Server processes of one deployment (roles, shared data directory, Redis), for scale-out tests."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tests.support.process import CLI
+from tests.support.server import LOOPBACK, free_port
+
+START_TIMEOUT_S = 90.0
+STOP_TIMEOUT_S = 15.0
+
+
+@dataclass
+class Node:
+    name: str
+    base_url: str
+    log: Path
+    proc: subprocess.Popen[bytes]
+
+    def health(self) -> dict[str, Any]:
+        with urllib.request.urlopen(self.base_url + "/healthz", timeout=2) as resp:
+            return dict(json.loads(resp.read()))
+
+    def kill(self) -> None:
+        """SIGKILL: a crash, nothing cleaned up."""
+        self.proc.kill()
+        self.proc.wait(STOP_TIMEOUT_S)
+
+
+@contextmanager
+def node_process(data_dir: Path, name: str, *args: str, port: int | None = None) -> Iterator[Node]:
+    """``interview-live serve`` with ``args`` (roles, Redis URL, workers) on loopback."""
+    port = port or free_port()
+    base_url = f"http://{LOOPBACK}:{port}"
+    log = data_dir / f"node-{name}.log"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with log.open("ab") as log_file:
+        proc = subprocess.Popen(
+            [
+                *CLI,
+                "serve",
+                "--data-dir",
+                str(data_dir),
+                "--host",
+                LOOPBACK,
+                "--port",
+                str(port),
+                "--ice-host",
+                LOOPBACK,
+                "--node-name",
+                name,
+                "--public-url",
+                base_url,
+                *args,
+            ],
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        node = Node(name, base_url, log, proc)
+        try:
+            deadline = time.monotonic() + START_TIMEOUT_S
+            while True:
+                if proc.poll() is not None:
+                    raise RuntimeError(f"node {name} exited: {log.read_text()[-3000:]}")
+                try:
+                    node.health()
+                    break
+                except OSError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"node {name} did not start")
+                time.sleep(0.2)
+            yield node
+        finally:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                try:
+                    proc.wait(STOP_TIMEOUT_S)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
