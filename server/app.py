@@ -51,20 +51,21 @@ EXPIRY_SWEEP_EVERY_S = 60.0
 STATUS_BUFFER_MAX = 10_000
 
 
-@web.middleware
-async def security_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
-    response = await handler(request)
-    response.headers.setdefault("X-Node", request.app[SERVICES].settings.node)
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "no-referrer")
-    response.headers.setdefault(
-        "Content-Security-Policy",
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:;"
-        " media-src 'self' blob:; connect-src 'self'; frame-ancestors 'none'",
-    )
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:;"
+    " media-src 'self' blob:; connect-src 'self'; frame-ancestors 'none'"
+)
+
+
+async def security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """The same headers on every answer: pages, API, errors, WebSocket handshakes."""
+    headers = response.headers
+    headers.setdefault("X-Node", request.app[SERVICES].settings.node)
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "no-referrer")
+    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
     if request.path.startswith("/api/"):
-        response.headers.setdefault("Cache-Control", "no-store")
-    return response
+        headers.setdefault("Cache-Control", "no-store")
 
 
 def _page(name: str) -> Handler:
@@ -122,7 +123,7 @@ def create_app(settings: Settings) -> web.Application:
     roles = set(settings.roles)
     app = web.Application(
         client_max_size=settings.max_body_bytes,
-        middlewares=[security_headers, error_middleware],
+        middlewares=[error_middleware],
     )
     db = Database(settings.db_path)
     app[LOOP_LAG] = LoopLagMonitor()
@@ -175,6 +176,7 @@ def create_app(settings: Settings) -> web.Application:
             await svc.hub.aclose()
         await svc.db.close()
 
+    app.on_response_prepare.append(security_headers)
     app.cleanup_ctx.append(lifecycle)
     if "api" in roles:
         app.add_routes(openapi.routes)

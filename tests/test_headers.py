@@ -1,0 +1,30 @@
+"""Security headers on every answer: pages, API results, errors and WebSocket handshakes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from server.models import Role
+from tests.support.server import running_server
+
+EXPECTED = ("X-Node", "X-Content-Type-Options", "Referrer-Policy", "Content-Security-Policy")
+
+
+async def test_errors_pages_and_sockets_carry_the_security_headers(tmp_path: Path) -> None:
+    async with running_server(tmp_path / "data", analysis_workers=0) as srv:
+        for path, status in (
+            ("/api/jobs", 401),  # an error raised by a handler
+            ("/api/nothing-here", 404),  # no route
+            ("/admin", 200),
+            ("/i/not-a-token", 200),
+        ):
+            async with srv.http.get(srv.base_url + path) as resp:
+                assert resp.status == status, path
+                for header in EXPECTED:
+                    assert resp.headers.get(header), (path, header)
+                if path.startswith("/api/"):
+                    assert resp.headers["Cache-Control"] == "no-store"
+                assert "frame-ancestors 'none'" in resp.headers["Content-Security-Policy"]
+        admin = await srv.add_staff("admin", Role.ADMIN)
+        async with srv.http.ws_connect(f"{srv.base_url}/ws?token={admin}") as ws:
+            assert ws._response.headers.get("X-Node") == srv.svc.settings.node
