@@ -90,6 +90,11 @@ async def _health(request: web.Request) -> web.Response:
             "node": svc.settings.node,
             "roles": list(svc.settings.roles),
             "live_sessions": len(svc.sessions),
+            "admission": {
+                "live": len(svc.admission.admitted),
+                "capacity": svc.settings.max_live_sessions,
+                "refused": svc.admission.refused,
+            },
             "loop_lag": request.app[LOOP_LAG].snapshot(),
             "analyzers": analyzers,
         }
