@@ -35,7 +35,7 @@ from server.db import Database
 from server.http import SERVICES, Handler, Services, error_middleware
 from server.hub import Hub
 from server.looplag import LoopLagMonitor
-from server.nodes import Admission, NodeRegistry
+from server.nodes import OVERLOAD_WINDOW_S, Admission, NodeRegistry
 from server.progress import publish_status
 from server.questionbank import load_builtin
 from server.results import RESULTS_MAXLEN, ResultsConsumer
@@ -134,7 +134,8 @@ def create_app(settings: Settings) -> web.Application:
     app[LOOP_LAG] = LoopLagMonitor()
     hub: Hub = RedisHub(settings.redis_url) if settings.redis_url else Hub()
     svc = app[SERVICES] = Services(settings=settings, db=db, store=Store(db), hub=hub)
-    svc.admission = Admission(settings)
+    lag = app[LOOP_LAG]
+    svc.admission = Admission(settings, lambda: lag.recent_p95_ms(OVERLOAD_WINDOW_S))
     svc.registry = NodeRegistry(settings, _probe(app, roles), settings.redis_url)
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:

@@ -35,6 +35,12 @@ class LoopLagMonitor:
             "max_ms": round(lags[-1], 2),
         }
 
+    def recent_p95_ms(self, seconds: float) -> float:
+        """95th percentile of the lag over the last ``seconds`` (0 before any sample)."""
+        count = max(1, int(seconds / PROBE_EVERY_S))
+        lags = sorted(list(self._lags_ms)[-count:])
+        return lags[min(len(lags) - 1, int(len(lags) * 0.95))] if lags else 0.0
+
     async def aclose(self) -> None:
         if self._task is not None:
             self._task.cancel()

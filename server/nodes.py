@@ -33,6 +33,10 @@ HEARTBEAT_S = 1.0
 NODE_TTL_MS = 3000
 """A node that missed about three heartbeats is gone (crashed or stopped)."""
 BUSY_RETRY_AFTER_S = 3.0
+OVERLOAD_LOOP_LAG_MS = 100.0
+"""A media process whose event loop lags this much (p95 over ``OVERLOAD_WINDOW_S``) is
+already falling behind: it takes no new live session whatever its count."""
+OVERLOAD_WINDOW_S = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,8 +178,10 @@ class Refusal:
 class Admission:
     """Which interviews hold a live slot on this media process."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, loop_lag_ms: Callable[[], float] = lambda: 0.0) -> None:
+        """``loop_lag_ms``: the event loop's recent lag (p95), an early sign of overload."""
         self._max = settings.max_live_sessions
+        self._loop_lag_ms = loop_lag_ms
         self._remote_analysis = "analyzer" not in settings.roles
         self.admitted: set[str] = set()
         self.refused = 0
@@ -188,10 +194,14 @@ class Admission:
         if interview_id in self.admitted:
             return None
         alternates = [n for n in registry.peers("media") if n.room > 0]
-        if len(self.admitted) >= self._max:
+        full = len(self.admitted) >= self._max
+        lag_ms = self._loop_lag_ms()
+        if full or lag_ms > OVERLOAD_LOOP_LAG_MS:
             self.refused += 1
             return Refusal(
-                f"this server is full ({self._max} live interviews)",
+                f"this server is full ({self._max} live interviews)"
+                if full
+                else f"this server is overloaded (event loop {lag_ms:.0f} ms behind)",
                 BUSY_RETRY_AFTER_S,
                 alternates[0].url if alternates else None,
             )

@@ -101,3 +101,21 @@ async def test_full_node_refuses_and_names_a_node_with_room(tmp_path: Path) -> N
                     await second.disconnect()
             finally:
                 await first.disconnect()
+
+
+def test_a_lagging_event_loop_refuses_new_sessions_but_keeps_admitted_ones() -> None:
+    from server.config import load_settings
+    from server.nodes import Admission, NodeRegistry
+
+    settings = load_settings(env={}, max_live_sessions=8)
+    lag_ms = [5.0]
+    admission = Admission(settings, lambda: lag_ms[0])
+    registry = NodeRegistry(settings, admission.load)
+    assert admission.admit("i1", registry) is None
+    lag_ms[0] = 250.0
+    refusal = admission.admit("i2", registry)
+    assert refusal is not None and "overloaded" in refusal.message and refusal.alternate is None
+    assert admission.admit("i1", registry) is None  # a reconnect keeps its slot
+    lag_ms[0] = 20.0
+    assert admission.admit("i2", registry) is None
+    assert admission.load() == (2, 8) and admission.refused == 1
