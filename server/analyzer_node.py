@@ -278,8 +278,11 @@ class AnalyzerNode:
                 body = unpack(fields)
                 kind = body["k"]
                 if kind == "open":
-                    if not owned.opened:  # else: the same interview resumed on another media node
-                        self._open(iid, owned, body["meta"])
+                    if owned.opened:
+                        # a new session (e.g. resumed on another media node after a crash)
+                        # starts a new media clock: finish the old analysis, start afresh
+                        self._pool.close(iid)
+                    self._open(iid, owned, body["meta"])
                     if iid in closed:
                         closed.remove(iid)
                     continue
