@@ -239,6 +239,7 @@ async def _start_roles(svc: Services, roles: set[str]) -> list[Closer]:
         await pool.start()
         node = AnalyzerNode(settings.redis_url, settings.node, pool, settings.max_live_sessions)
         await node.start()
+        svc.analyzers = pool  # for /healthz; no candidate routes in this process
         svc.analyzer_node = node
         closers += [pool.aclose, node.aclose]
     if settings.redis_url:

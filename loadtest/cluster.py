@@ -1,0 +1,156 @@
+"""Run the load test against a split deployment on this machine (all on loopback).
+
+Starts ``redis-server`` (append-only), seeds a data directory, starts ``--media`` media+API
+processes and one analyzer process with ``--analyzer-workers`` workers, then runs
+``interview-live-loadtest`` with every media node as a target and every process sampled for
+CPU/RSS; stops everything afterwards. Extra arguments go to the load test::
+
+    python -m loadtest.cluster --media 2 --analyzer-workers 2 -- --candidates 8 --duration 60 \\
+        --json docs/bench/split.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+LOOPBACK = "127.0.0.1"
+START_TIMEOUT_S = 120.0
+STOP_TIMEOUT_S = 15.0
+CLI = [sys.executable, "-m", "server.cli"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind((LOOPBACK, 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_healthy(url: str, proc: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{url}: process exited with {proc.returncode}")
+        with contextlib.suppress(OSError):
+            with urllib.request.urlopen(url + "/healthz", timeout=1):
+                return
+        time.sleep(0.3)
+    raise TimeoutError(f"{url} did not start")
+
+
+@contextlib.contextmanager
+def _processes() -> Iterator[list[subprocess.Popen[bytes]]]:
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        yield procs
+    finally:
+        for proc in reversed(procs):
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in reversed(procs):
+            try:
+                proc.wait(STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m loadtest.cluster", description=__doc__)
+    p.add_argument("--media", type=int, default=2, help="media+API processes")
+    p.add_argument("--media-workers", type=int, default=1, help="(remote analysis switch) ≥ 1")
+    p.add_argument("--analyzer-workers", type=int, default=2, help="workers of the analyzer node")
+    p.add_argument("--max-live-sessions", type=int, default=16, help="per media process")
+    p.add_argument("loadtest_args", nargs=argparse.REMAINDER, help="after --: load-test options")
+    args = p.parse_args(argv)
+    redis_bin = shutil.which("redis-server")
+    if redis_bin is None:
+        raise SystemExit("redis-server is not installed")
+    extra = [a for a in args.loadtest_args if a != "--"]
+    with tempfile.TemporaryDirectory(prefix="il-cluster-") as tmp, _processes() as procs:
+        data = Path(tmp) / "data"
+        logs = Path(tmp)
+        redis_port = _free_port()
+        procs.append(
+            subprocess.Popen(
+                [redis_bin, "--port", str(redis_port), "--bind", LOOPBACK, "--dir", tmp]
+                + ["--appendonly", "yes", "--appendfsync", "everysec", "--save", ""],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        )
+        redis_url = f"redis://{LOOPBACK}:{redis_port}/0"
+        ports = [_free_port() for _ in range(args.media)]
+        demo = json.loads(
+            subprocess.run(
+                [*CLI, "demo", "--data-dir", str(data), "--port", str(ports[0]), "--json"],
+                check=True,
+                capture_output=True,
+                text=True,
+                timeout=120,
+            ).stdout
+        )
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        urls = []
+
+        def serve(name: str, port: int, *role_args: str) -> tuple[str, subprocess.Popen[bytes]]:
+            url = f"http://{LOOPBACK}:{port}"
+            log = (logs / f"{name}.log").open("wb")
+            proc = subprocess.Popen(
+                [*CLI, "serve", "--data-dir", str(data), "--host", LOOPBACK, "--port", str(port)]
+                + ["--ice-host", LOOPBACK, "--redis-url", redis_url, "--node-name", name]
+                + ["--public-url", url, *role_args],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+            )
+            procs.append(proc)
+            return url, proc
+
+        analyzer_url, analyzer = serve(
+            "analyzer-1",
+            _free_port(),
+            "--role",
+            "analyzer",
+            "--analysis-workers",
+            str(args.analyzer_workers),
+            "--max-live-sessions",
+            "64",
+        )
+        _wait_healthy(analyzer_url, analyzer)  # the first loads the models; the shared DB exists
+        for i, port in enumerate(ports):
+            url, proc = serve(
+                f"media-{i + 1}",
+                port,
+                "--role",
+                "media,api",
+                "--analysis-workers",
+                str(args.media_workers),
+                "--max-live-sessions",
+                str(args.max_live_sessions),
+            )
+            _wait_healthy(url, proc)
+            urls.append(url)
+        cmd = [sys.executable, "-m", "loadtest.run"]
+        for url in urls:
+            cmd += ["--target", url]
+        for proc in procs:
+            cmd += ["--server-pid", str(proc.pid)]
+        cmd += ["--username", demo["admin"]["username"], "--password", demo["admin"]["password"]]
+        return subprocess.run([*cmd, *extra], check=False).returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main())
