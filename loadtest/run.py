@@ -896,6 +896,20 @@ def candidate_metrics(run: CandidateRun, t0: float, t1: float) -> dict[str, Any]
     }
 
 
+def rss_growth_percent(processes: list[dict[str, Any]]) -> float | None:
+    """Growth of the summed RSS from the first fifth of the run to its last tenth (medians),
+    in percent; the soak criterion (≤ 5 % over 30 minutes)."""
+    series = [p["samples"] for p in processes if len(p.get("samples") or []) >= 10]
+    if not series:
+        return None
+    n = min(len(s) for s in series)
+    totals = [sum(s[i][2] for s in series) for i in range(n)]
+    head = sorted(totals[: max(1, n // 5)])
+    tail = sorted(totals[-max(1, n // 10) :])
+    base, end = head[len(head) // 2], tail[len(tail) // 2]
+    return round(100 * (end - base) / base, 2) if base > 0 else None
+
+
 def process_summary(
     series: ProcessSeries, before: tuple[float, float], after: tuple[float, float], wall_s: float
 ) -> dict[str, Any]:
@@ -1002,6 +1016,7 @@ async def measure(
         "loop_lag_p95_ms": max(lags) if lags else None,
         "cpu_percent": round(sum(p["cpu_percent"] for p in processes), 1) if processes else None,
         "rss_mb": round(sum(p["rss_mb"] for p in processes), 1) if processes else None,
+        "rss_growth_percent": rss_growth_percent(processes),
         "processes": processes,
         "dropped_frames": health.skipped_frames(),
         "dropped_audio_s": round(sum(p["dropped_audio_s"] for p in per), 2),

@@ -336,3 +336,15 @@ def test_command_line_hides_the_password() -> None:
     shown = lt.command_line(["--password", "s3cret", "--target", "http://a", "--password=x y"])
     assert "s3cret" not in shown and "x y" not in shown
     assert shown.startswith("interview-live-loadtest --password '***' --target http://a")
+
+
+def test_rss_growth_compares_the_start_of_the_run_with_its_end() -> None:
+    from loadtest.run import rss_growth_percent
+
+    flat = [[float(t), 10.0, 100.0] for t in range(100)]
+    growing = [[float(t), 10.0, 100.0 + t] for t in range(100)]  # 100 → 199 MB
+    assert rss_growth_percent([{"samples": flat}]) == 0.0
+    # medians of the first fifth (≈ 110) and the last tenth (≈ 195): two processes summed
+    growth = rss_growth_percent([{"samples": flat}, {"samples": growing}])
+    assert growth is not None and 38 < growth < 42
+    assert rss_growth_percent([{"samples": flat[:3]}]) is None
