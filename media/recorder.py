@@ -62,6 +62,9 @@ DEFAULT_AUDIO_FRAME_TICKS = 960  # 20 ms at 48 kHz
 DEFAULT_VIDEO_FRAME_TICKS = 6000  # 1/15 s at 90 kHz
 
 KeyframeRequest = Callable[[], Coroutine[Any, Any, None] | None]
+FileOpener = Callable[[Path], Any]
+"""Path → writable, seekable binary file object with ``close()`` (``plaintext_size`` if it
+transforms what is written, as an encrypting file does)."""
 
 
 class RecordingError(RuntimeError):
@@ -138,6 +141,7 @@ class _Segment:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.container: Any = None  # av OutputContainer once opened
+        self.sink: Any = None  # the file object the container writes to, when not a path
         self.video_stream: Any = None
         self.audio_stream: Any = None
         self.pending_audio: list[EncodedFrame] = []
@@ -168,6 +172,7 @@ class AnswerRecorder:
         max_queued_frames: int = MAX_QUEUED_FRAMES,
         video_wait_s: float = VIDEO_WAIT_S,
         name: str = "answer-recorder",
+        open_file: FileOpener | None = None,
     ) -> None:
         """Start the writer thread.
 
@@ -179,6 +184,9 @@ class AnswerRecorder:
             video_wait_s: buffered audio after which a segment without a key frame is
                 written audio-only.
             name: prefix for the writer thread and task names.
+            open_file: creates the writable, seekable file object a segment is muxed
+                into (e.g. an encrypting one), called in the writer thread; default: a
+                plain file at the segment's path.
         """
         if max_queued_frames < 1:
             raise ValueError("max_queued_frames must be >= 1")
@@ -186,6 +194,7 @@ class AnswerRecorder:
         self._max_queued_frames = max_queued_frames
         self._video_wait_s = video_wait_s
         self._name = name
+        self._open_file = open_file
         # Frames are bounded by on_frame; the few control items must never be dropped.
         self._queue: queue.Queue[EncodedFrame | _Start | _Stop | _Close] = queue.Queue()
         self._active = False
@@ -387,7 +396,10 @@ class AnswerRecorder:
         if first_video is not None:
             starts.append(Fraction(first_video.timestamp, first_video.clock_rate_hz))
         seg.offset = min(starts)
-        container: Any = av.open(str(seg.path), "w", format="webm")
+        target: Any = str(seg.path)
+        if self._open_file is not None:
+            seg.sink = target = self._open_file(seg.path)
+        container: Any = av.open(target, "w", format="webm")
         seg.container = container
         if with_video and seg.video_size is not None:
             vs = container.add_stream("vp8", rate=NOMINAL_VIDEO_FPS)
@@ -455,7 +467,12 @@ class AnswerRecorder:
             self._open(seg, with_video=False)
         if seg.container is not None:
             try:
-                seg.container.close()
+                seg.container.close()  # before the file object: the muxer writes its trailer
+            except Exception as exc:
+                seg.error = seg.error or exc
+        if seg.sink is not None:
+            try:
+                seg.sink.close()
             except Exception as exc:
                 seg.error = seg.error or exc
         if seg.error is not None:
@@ -471,7 +488,7 @@ class AnswerRecorder:
             duration_s=duration_s,
             video_frames=seg.video_frames,
             audio_packets=seg.audio_packets,
-            bytes=seg.path.stat().st_size,
+            bytes=getattr(seg.sink, "plaintext_size", None) or seg.path.stat().st_size,
             started_media_s=started_s,
             ended_media_s=started_s + duration_s,
             video_codec=seg.video_codec,

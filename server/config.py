@@ -75,6 +75,11 @@ class Settings:
     smtp_password: str = ""
     smtp_from: str = ""
     smtp_starttls: bool = True
+    encryption: str = "aes-256-gcm"
+    """Cipher for data at rest: aes-256-gcm or sm4-gcm (国密); files say which they use."""
+    master_keys: str = ""
+    """Master-key JSON (``{"current","keys"}``) from the environment; empty = the key file
+    ``data_dir/master-keys.json`` (created on first start; back it up)."""
     flag_thresholds: Mapping[str, float] = field(default_factory=dict)
     """Overrides of ``analyzers.flags.FlagThresholds`` (e.g. ``{"face_missing_s": 5}``)."""
     extra: Mapping[str, str] = field(default_factory=dict)
@@ -90,6 +95,10 @@ class Settings:
     @property
     def db_path(self) -> Path:
         return self.data_dir / "interview.sqlite3"
+
+    @property
+    def master_key_file(self) -> Path:
+        return self.data_dir / "master-keys.json"
 
     @property
     def recordings_dir(self) -> Path:
@@ -196,6 +205,10 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
                 f"{ENV_PREFIX}REDIS_URL: must start with redis://, rediss:// or unix://"
             )
         values["redis_url"] = v
+    if v := env.get(ENV_PREFIX + "ENCRYPTION"):
+        values["encryption"] = v.lower()
+    if v := env.get(ENV_PREFIX + "MASTER_KEYS"):
+        values["master_keys"] = v
     if v := env.get(ENV_PREFIX + "ROLES"):
         values["roles"] = _split(v)
     if v := env.get(ENV_PREFIX + "NODE_NAME"):
@@ -233,6 +246,8 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
         raise ConfigError(f"analysis_workers: {settings.analysis_workers} must be 0..64")
     _check_flag_thresholds(settings.flag_thresholds)
     _check_roles(settings)
+    if settings.encryption not in ("aes-256-gcm", "sm4-gcm"):
+        raise ConfigError(f"encryption: {settings.encryption!r}; choose aes-256-gcm or sm4-gcm")
     if settings.smtp_host and not settings.smtp_from:
         raise ConfigError("smtp_from: the sender address is required with smtp_host")
     if settings.asr_beam_size < 1 or settings.asr_threads < 1:

@@ -62,6 +62,8 @@ class Services:
     """The :class:`server.nodes.Admission` of a media process."""
     registry: Any = None
     """The :class:`server.nodes.NodeRegistry` (this node's load, the other nodes)."""
+    keyring: Any = None
+    """The :class:`server.crypto.KeyRing` for data at rest."""
     analyzer_node: Any = None
     """The :class:`server.analyzer_node.AnalyzerNode` of an analyzer-only process."""
     results_writer: Any = None

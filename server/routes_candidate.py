@@ -17,6 +17,7 @@ from server.access import candidate_interview
 from server.analysis import SINK_LINGER_S, AnalysisSink, interview_topic
 from server.candidate_view import CONSENT_TEXT_VERSION, candidate_state
 from server.config import MAX_UPLOAD_TEST_BYTES
+from server.encrypted_media import recording_opener
 from server.http import ApiError, Services, json_response, read_object, services
 from server.models import Status
 from server.progress import publish_status
@@ -262,6 +263,7 @@ async def control_socket(request: web.Request) -> web.WebSocketResponse:
         ice_servers=svc.settings.ice_servers,
         analysis=analysis,
         publish_live=lambda message: svc.hub.publish(interview_topic(iid), message),
+        open_recording=recording_opener(svc.keyring),
     )
     svc.sessions[iid] = session
     session.start()

@@ -34,6 +34,7 @@ from server.auth import (
 from server.candidate_view import saved_current
 from server.competencies import CATALOGUE
 from server.config import RECORDING_URL_TTL_S, STAFF_TOKEN_TTL_S
+from server.encrypted_media import send_recording
 from server.http import ApiError, Services, json_response, read_object, read_upload, services
 from server.invitations import invite, question_index
 from server.jobanalysis import analyze
@@ -604,6 +605,9 @@ async def get_recording(request: web.Request) -> web.StreamResponse:
     await svc.store.add_event(
         rec["interview_id"], "", "recording_viewed", q.get("sub", ""), {"recording": rec["id"]}
     )
-    return web.FileResponse(
-        path, headers={"Content-Type": "video/webm", "Cache-Control": "private, no-store"}
+    return await send_recording(
+        request,
+        path,
+        svc.keyring,
+        {"Content-Type": "video/webm", "Cache-Control": "private, no-store"},
     )

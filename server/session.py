@@ -24,7 +24,7 @@ from analyzers.flags import BROWSER_SIGNALS
 from analyzers.pool import AnalyzerPool
 from media.fanout import AnalysisFanout
 from media.peer import LivePeer
-from media.recorder import AnswerRecorder
+from media.recorder import AnswerRecorder, FileOpener
 from server import flow
 from server.candidate_view import candidate_state, current_view
 from server.flow import FlowState, Phase
@@ -84,7 +84,9 @@ class InterviewSession:
         ice_servers: tuple[str, ...],
         analysis: AnalysisLink | None = None,
         publish_live: Callable[[dict[str, Any]], object] | None = None,
+        open_recording: FileOpener | None = None,
     ) -> None:
+        """``open_recording``: how answer files are created (encrypting, in production)."""
         self.interview_id: str = interview["id"]
         self.job_id: str = interview["job_id"]
         self.status = Status(interview["status"])
@@ -99,7 +101,9 @@ class InterviewSession:
         self._ice_servers = ice_servers
         self._lock = asyncio.Lock()
         self._peer: LivePeer | None = None
-        self._recorder = AnswerRecorder(request_keyframe=self._request_keyframe)
+        self._recorder = AnswerRecorder(
+            request_keyframe=self._request_keyframe, open_file=open_recording
+        )
         self._segment_index: int | None = None
         self._answer_ids: dict[int, str] = {}
         self._timer: asyncio.Task[None] | None = None

@@ -534,3 +534,35 @@ async def test_loopback_peers_record_two_answers(
         assert decoded.first_pts_s < 0.1
         assert_close(decoded.audio_duration_s, LIVE_SEGMENT_S, 0.15)
         assert abs(dominant_hz(decoded.audio) - LIVE_TONE_HZ) <= TONE_TOLERANCE_HZ
+
+
+async def test_segment_is_encrypted_as_written_and_decrypts_to_a_seekable_webm(
+    tmp_path: Path,
+) -> None:
+    from server.crypto import EncryptedFile, KeyRing, is_encrypted_file
+    from server.encrypted_media import recording_opener
+
+    ring = KeyRing.load_or_create(tmp_path / "keys.json", "sm4-gcm")
+    sender = FakeSender()
+    rec = AnswerRecorder(sender.request_keyframe, open_file=recording_opener(ring))
+    try:
+        path = tmp_path / "answer.webm"
+        rec.start_segment(path)
+        await feed(rec, sender.frames(3.0))
+        info = await rec.stop_segment()
+    finally:
+        await rec.aclose()
+
+    assert info is not None and info.video_recorded
+    raw = path.read_bytes()
+    assert is_encrypted_file(path) and b"\x1a\x45\xdf\xa3" not in raw  # no EBML header
+    with EncryptedFile.open(path, ring) as reader:
+        plain = reader.read()
+    assert len(plain) == info.bytes and plain[:4] == b"\x1a\x45\xdf\xa3"
+    assert plain[64:4096] not in raw
+    clear = tmp_path / "clear.webm"
+    clear.write_bytes(plain)
+    decoded = decode(clear)
+    assert decoded.video_frames == info.video_frames >= 3.0 * FPS - 2
+    assert_close(decoded.audio_duration_s, 3.0)
+    assert_seekable(clear, 2.0)  # the muxer's closing seek-back (cues, duration) landed
