@@ -31,8 +31,8 @@ from server.analysis_remote import RemoteAnalysis
 from server.analyzer_node import AnalyzerNode
 from server.bus_redis import RedisHub
 from server.config import Settings
-from server.crypto import KeyRing
 from server.db import Database
+from server.fields import FieldCipher, load_keyring
 from server.http import SERVICES, Handler, Services, error_middleware
 from server.hub import Hub
 from server.looplag import LoopLagMonitor
@@ -134,8 +134,10 @@ def create_app(settings: Settings) -> web.Application:
     db = Database(settings.db_path)
     app[LOOP_LAG] = LoopLagMonitor()
     hub: Hub = RedisHub(settings.redis_url) if settings.redis_url else Hub()
-    svc = app[SERVICES] = Services(settings=settings, db=db, store=Store(db), hub=hub)
-    svc.keyring = load_keyring(settings)
+    keyring = load_keyring(settings)
+    store = Store(db, FieldCipher(keyring))
+    svc = app[SERVICES] = Services(settings=settings, db=db, store=store, hub=hub)
+    svc.keyring = keyring
     lag = app[LOOP_LAG]
     svc.admission = Admission(settings, lambda: lag.recent_p95_ms(OVERLOAD_WINDOW_S))
     svc.registry = NodeRegistry(settings, _probe(app, roles), settings.redis_url)
@@ -202,16 +204,6 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_get("/healthz", _health)
     app.router.add_static("/static/", WEB_DIR, follow_symlinks=False)
     return app
-
-
-def load_keyring(settings: Settings) -> KeyRing:
-    """Master keys from the environment, else the data directory's key file (made once)."""
-    if settings.master_keys:
-        return KeyRing.from_json(
-            settings.master_keys, settings.encryption, source="INTERVIEW_MASTER_KEYS"
-        )
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    return KeyRing.load_or_create(settings.master_key_file, settings.encryption)
 
 
 def _probe(app: web.Application, roles: set[str]):  # type: ignore[no-untyped-def]

@@ -79,7 +79,10 @@ async def seed(settings: Settings) -> dict[str, Any]:
     db = Database(settings.db_path)
     await db.open()
     try:
-        store = Store(db)
+        from server.fields import FieldCipher, load_keyring
+
+        keyring = load_keyring(settings)
+        store = Store(db, FieldCipher(keyring))
         svc = Services(settings=settings, db=db, store=store, hub=Hub(), bank=load_builtin())
         creds_file = settings.data_dir / DEMO_FILE
         org = await store.first_org()

@@ -165,9 +165,9 @@ async def _queue(
             job["org_id"],
             i["id"],
             "reminder",
-            item["recipient"],
+            svc.store.fields.seal(item["recipient"], f"outbox/{item['id']}/recipient"),
             subject,
-            text,
+            svc.store.fields.seal(text, f"outbox/{item['id']}/body"),
             "queued",
             time.time(),
         )
@@ -181,8 +181,13 @@ async def outbox(request: web.Request) -> web.Response:
     user = await staff_user(request, CAN_MANAGE_JOBS)
     job = await job_for(request, user)
     svc = services(request)
+    fields = svc.store.fields
     rows = [
-        dict(r)
+        {
+            **dict(r),
+            "recipient": fields.open(r["recipient"], f"outbox/{r['id']}/recipient"),
+            "body": fields.open(r["body"], f"outbox/{r['id']}/body"),
+        }
         for r in await svc.db.fetchall(
             "SELECT o.id, o.interview_id, o.recipient, o.subject, o.body, o.status, o.error,"
             " o.created_at"

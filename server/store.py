@@ -14,6 +14,7 @@ from typing import Any
 
 from server.auth import new_id
 from server.db import Database, dumps, loads
+from server.fields import FieldCipher
 from server.models import TERMINAL_STATUSES, Role, Status
 
 STATUS_RANK: dict[Status, int] = {
@@ -50,12 +51,24 @@ def _now() -> float:
     return time.time()
 
 
-def _interview_dict(row: sqlite3.Row) -> dict[str, Any]:
+def candidate_aad(interview_id: str) -> str:
+    return f"interviews/{interview_id}/candidate"
+
+
+def answer_aad(interview_id: str, idx: int, field: str) -> str:
+    return f"answers/{interview_id}/{idx}/{field}"
+
+
+def analysis_aad(interview_id: str) -> str:
+    return f"analysis/{interview_id}"
+
+
+def _interview_dict(row: sqlite3.Row, fields: FieldCipher) -> dict[str, Any]:
     return {
         "id": row["id"],
         "job_id": row["job_id"],
         "org_id": row["org_id"],
-        "candidate": loads(row["candidate"]),
+        "candidate": fields.open_json(row["candidate"], candidate_aad(row["id"])),
         "language": row["language"],
         "status": row["status"],
         "plan": loads(row["plan"]),
@@ -82,15 +95,20 @@ def _job_dict(row: sqlite3.Row) -> dict[str, Any]:
     }
 
 
-def _answer_dict(row: sqlite3.Row) -> dict[str, Any]:
-    return {k: row[k] for k in row.keys()}  # noqa: SIM118 - sqlite3.Row
+def _answer_dict(row: sqlite3.Row, fields: FieldCipher) -> dict[str, Any]:
+    out = {k: row[k] for k in row.keys()}  # noqa: SIM118 - sqlite3.Row
+    for name in ("scratchpad", "text_answer"):
+        out[name] = fields.open(out[name], answer_aad(out["interview_id"], out["idx"], name))
+    return out
 
 
 class Store:
     """Domain-level persistence on top of :class:`Database`."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, fields: FieldCipher | None = None) -> None:
+        """``fields`` seals personal data in columns (see :mod:`server.fields`)."""
         self.db = db
+        self.fields = fields or FieldCipher(None)
 
     # -- orgs and staff -------------------------------------------------------------------
 
@@ -260,7 +278,7 @@ class Store:
                         iid,
                         job["id"],
                         job["org_id"],
-                        dumps(cand),
+                        self.fields.seal_json(cand, candidate_aad(iid)),
                         cand.get("language") or job.get("language", "zh-CN"),
                         Status.INVITED.value,
                         dumps(plan),
@@ -279,13 +297,13 @@ class Store:
         row = await self.db.fetchone("SELECT * FROM interviews WHERE id=?", interview_id)
         if row is None:
             raise NotFound(f"interview {interview_id} not found")
-        return _interview_dict(row)
+        return _interview_dict(row, self.fields)
 
     async def list_interviews(self, job_id: str) -> list[dict[str, Any]]:
         rows = await self.db.fetchall(
             "SELECT * FROM interviews WHERE job_id=? ORDER BY created_at, id", job_id
         )
-        return [_interview_dict(r) for r in rows]
+        return [_interview_dict(r, self.fields) for r in rows]
 
     async def set_status(
         self,
@@ -390,7 +408,7 @@ class Store:
                         e["type"],
                         e.get("question_index"),
                         e.get("t", 0.0),
-                        dumps(e),
+                        self.fields.seal_json(e, analysis_aad(e["interview_id"])),
                         now,
                         e.get("event_id"),
                     )
@@ -415,7 +433,8 @@ class Store:
             rows = await self.db.fetchall(
                 "SELECT data FROM analysis_events WHERE interview_id=? ORDER BY id", interview_id
             )
-        return [loads(r["data"]) for r in rows]
+        aad = analysis_aad(interview_id)
+        return [self.fields.open_json(r["data"], aad) for r in rows]
 
     # -- human review -----------------------------------------------------------------------
 
@@ -473,7 +492,7 @@ class Store:
             row = conn.execute(
                 "SELECT * FROM answers WHERE interview_id=? AND idx=?", (interview_id, idx)
             ).fetchone()
-            return _answer_dict(row)
+            return _answer_dict(row, self.fields)
 
         return await self.db.transaction(work)
 
@@ -496,8 +515,12 @@ class Store:
     async def save_answer_text(self, interview_id: str, idx: int, field: str, text: str) -> bool:
         if field not in ("scratchpad", "text_answer"):
             raise ValueError(field)
+        sealed = self.fields.seal(text, answer_aad(interview_id, idx, field))
         changed = await self.db.execute(
-            f"UPDATE answers SET {field}=? WHERE interview_id=? AND idx=?", text, interview_id, idx
+            f"UPDATE answers SET {field}=? WHERE interview_id=? AND idx=?",
+            sealed,
+            interview_id,
+            idx,
         )
         return changed > 0
 
@@ -505,7 +528,7 @@ class Store:
         rows = await self.db.fetchall(
             "SELECT * FROM answers WHERE interview_id=? ORDER BY idx", interview_id
         )
-        return [_answer_dict(r) for r in rows]
+        return [_answer_dict(r, self.fields) for r in rows]
 
     async def add_recording(self, answer_id: str, interview_id: str, info: dict[str, Any]) -> str:
         rec_id = new_id("rec")

@@ -12,6 +12,7 @@ from server.models import Role
 from tests.support.candidate import ScriptedCandidate
 from tests.support.checks import count_frames_with_face, decode_ok, transcribe, windowed_wer
 from tests.support.media import face_y4m, speech_wav
+from tests.support.scan import scan_for_plaintext
 from tests.support.server import RunningServer
 
 SENTENCE = "I have worked in public service for five years and I enjoy helping people solve their problems."
@@ -171,6 +172,18 @@ async def test_full_interview_is_recorded_and_analysed(
     assert all(0 <= s["value"] <= 10 and s["reason"] for s in detail["scores"])
     assert detail["flags"] == [], detail["flags"]
     assert detail["overall"] is not None and 0 <= detail["overall"] <= 10
+
+    # at rest nothing is readable: no media container, name, e-mail, transcript or answer text
+    secrets = [
+        b"\x1a\x45\xdf\xa3",  # EBML (WebM) header
+        b"Test Candidate",
+        b"t@example.com",
+        b"public service",
+        b"situation, task",
+        b"SUMIFS",
+    ]
+    found = await asyncio.to_thread(scan_for_plaintext, server.svc.settings.data_dir, secrets)
+    assert found == [], found
 
     # HR roles do not get recording links; unauthenticated recording access is refused
     hr = await server.add_staff("hr", Role.HR)
