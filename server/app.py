@@ -19,6 +19,7 @@ from media.peer import configure_ice_hosts
 from server import (
     openapi,
     reminders,
+    routes_audit,
     routes_candidate,
     routes_review,
     routes_staff,
@@ -194,6 +195,7 @@ def create_app(settings: Settings) -> web.Application:
         app.add_routes(routes_review.routes)
         app.add_routes(routes_webhooks.routes)
         app.add_routes(reminders.routes)
+        app.add_routes(routes_audit.routes)
         app.add_routes(ws_staff.routes)
         app.router.add_get("/", _root)
         app.router.add_get("/admin", _page("admin"))

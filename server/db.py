@@ -51,7 +51,8 @@ CREATE TABLE IF NOT EXISTS recordings (
   created_at REAL NOT NULL, media_start_s REAL);
 CREATE TABLE IF NOT EXISTS events (
   id INTEGER PRIMARY KEY AUTOINCREMENT, interview_id TEXT, org_id TEXT, at REAL NOT NULL,
-  kind TEXT NOT NULL, actor TEXT NOT NULL DEFAULT '', data TEXT NOT NULL DEFAULT '{}');
+  kind TEXT NOT NULL, actor TEXT NOT NULL DEFAULT '', data TEXT NOT NULL DEFAULT '{}',
+  prev_hash TEXT, hash TEXT);
 CREATE INDEX IF NOT EXISTS events_interview ON events(interview_id, id);
 CREATE TABLE IF NOT EXISTS analysis_events (
   id INTEGER PRIMARY KEY AUTOINCREMENT, interview_id TEXT NOT NULL, type TEXT NOT NULL,
@@ -84,13 +85,18 @@ CREATE INDEX IF NOT EXISTS deliveries_due ON webhook_deliveries(status, next_att
 
 def _migrate(conn: sqlite3.Connection) -> None:
     """Bring databases made by older versions up to the current schema (idempotent)."""
-    columns = {row[1] for row in conn.execute("PRAGMA table_info(analysis_events)")}
-    if "event_id" not in columns:
-        try:
-            conn.execute("ALTER TABLE analysis_events ADD COLUMN event_id TEXT")
-        except sqlite3.OperationalError as exc:  # another process migrated it just now
-            if "duplicate column" not in str(exc):
-                raise
+    for table, column in (
+        ("analysis_events", "event_id"),
+        ("events", "prev_hash"),
+        ("events", "hash"),
+    ):
+        columns = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+        if column not in columns:
+            try:
+                conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} TEXT")
+            except sqlite3.OperationalError as exc:  # another process migrated it just now
+                if "duplicate column" not in str(exc):
+                    raise
     # events re-delivered from the Redis results stream carry the same id: stored once
     conn.execute(
         "CREATE UNIQUE INDEX IF NOT EXISTS analysis_event_id ON analysis_events(event_id)"

@@ -247,6 +247,11 @@ _UPLOAD = {
 }
 
 PATHS: dict[str, dict[str, Any]] = {
+    "/api/audit": {
+        "get": _op("Admin: audit events of the org, oldest first", query=("after_id", "limit"))
+    },
+    "/api/audit/verify": {"get": _op("Admin: recompute the audit log's hash chain")},
+    "/api/audit/export": {"get": _op("Admin: the audit log as CSV (the export is audited)")},
     "/api/openapi.json": {"get": _op("This document", auth="none")},
     "/api/auth/login": {
         "post": _op(

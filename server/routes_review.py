@@ -90,6 +90,7 @@ async def add_review(request: web.Request) -> web.Response:
         "review",
         user["username"],
         {"dimension": dimension, "value": value},
+        ip=request.remote or "",
     )
     return json_response(await _report(svc, interview, job), status=201)
 
@@ -117,6 +118,7 @@ async def add_decision(request: web.Request) -> web.Response:
         "decision",
         user["username"],
         {"recommendation": recommendation},
+        ip=request.remote or "",
     )
     await webhooks.emit(
         svc,
@@ -171,6 +173,7 @@ async def report(request: web.Request) -> web.StreamResponse:
         "report_viewed",
         user["username"],
         {"format": fmt, "ip": request.remote or ""},
+        ip=request.remote or "",
     )
     if fmt == "html":
         return web.Response(
@@ -259,6 +262,7 @@ async def export(request: web.Request) -> web.Response:
         "export",
         user["username"],
         {"job_id": job["id"], "format": fmt, "rows": len(rows)},
+        ip=request.remote or "",
     )
     body = await asyncio.to_thread(_csv if fmt == "csv" else _xlsx, header, rows)
     safe = "".join(c for c in job["id"] if c.isalnum() or c == "_")

@@ -263,7 +263,12 @@ async def create_user(request: web.Request) -> web.Response:
         user["org_id"], username, hashed, Role(str(role)), department.strip()
     )
     await svc.store.add_event(
-        None, user["org_id"], "user_created", user["username"], {"user": username, "role": role}
+        None,
+        user["org_id"],
+        "user_created",
+        user["username"],
+        {"user": username, "role": role},
+        ip=request.remote or "",
     )
     created = next(u for u in await svc.store.users(user["org_id"]) if u["id"] == user_id)
     return json_response(_public_user(created), status=201)
@@ -603,7 +608,12 @@ async def get_recording(request: web.Request) -> web.StreamResponse:
     if path is None:
         raise ApiError(404, "not_found", "recording file is missing")
     await svc.store.add_event(
-        rec["interview_id"], "", "recording_viewed", q.get("sub", ""), {"recording": rec["id"]}
+        rec["interview_id"],
+        "",
+        "recording_viewed",
+        q.get("sub", ""),
+        {"recording": rec["id"]},
+        ip=request.remote or "",
     )
     return await send_recording(
         request,

@@ -6,6 +6,8 @@ Rows come back as plain dicts shaped for the REST API.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import sqlite3
 import time
 from collections.abc import Sequence
@@ -379,9 +381,66 @@ class Store:
         )
 
     async def add_event(
-        self, interview_id: str | None, org_id: str, kind: str, actor: str, data: dict[str, Any]
+        self,
+        interview_id: str | None,
+        org_id: str,
+        kind: str,
+        actor: str,
+        data: dict[str, Any],
+        ip: str | None = None,
     ) -> None:
-        await self.db.run(lambda: _event(self.db.conn, interview_id, org_id, kind, actor, data))
+        """Audit: who (``actor``), what (``kind``, ``data``), when, from where (``ip``)."""
+        if ip is not None:
+            data = {**data, "ip": ip}
+        await self.db.transaction(
+            lambda conn: _event(conn, interview_id, org_id, kind, actor, data)
+        )
+
+    async def audit_events(
+        self, org_id: str, after_id: int = 0, limit: int = 1000
+    ) -> list[dict[str, Any]]:
+        rows = await self.db.fetchall(
+            "SELECT id, interview_id, at, kind, actor, data, prev_hash, hash FROM events"
+            " WHERE org_id=? AND id>? ORDER BY id LIMIT ?",
+            org_id,
+            after_id,
+            limit,
+        )
+        return [{**dict(r), "data": loads(r["data"])} for r in rows]
+
+    async def verify_audit_chain(self) -> dict[str, Any]:
+        """Recompute the whole chain; the first event that does not match is reported."""
+
+        def work() -> dict[str, Any]:
+            prev, checked, unchained = None, 0, 0
+            cursor = self.db.conn.execute(
+                "SELECT id, interview_id, org_id, at, kind, actor, data, prev_hash, hash"
+                " FROM events ORDER BY id"
+            )
+            for row in cursor:
+                if row["hash"] is None:  # written before the chain existed
+                    if prev is not None:
+                        return _chain_break(row["id"], "event without hash", checked)
+                    unchained += 1
+                    continue
+                expected_prev = prev if prev is not None else AUDIT_GENESIS
+                if row["prev_hash"] != expected_prev:
+                    return _chain_break(row["id"], "an event before it was removed", checked)
+                digest = audit_hash(
+                    row["prev_hash"],
+                    row["interview_id"],
+                    row["org_id"],
+                    row["at"],
+                    row["kind"],
+                    row["actor"],
+                    row["data"],
+                )
+                if digest != row["hash"]:
+                    return _chain_break(row["id"], "the event was changed", checked)
+                prev, checked = row["hash"], checked + 1
+            return {"ok": True, "checked": checked, "unchained": unchained, "head": prev}
+
+        return await self.db.run(work)
 
     async def events(self, interview_id: str) -> list[dict[str, Any]]:
         rows = await self.db.fetchall(
@@ -587,6 +646,26 @@ def _update(conn: sqlite3.Connection, interview_id: str, fields: dict[str, Any])
     conn.execute(f"UPDATE interviews SET {', '.join(cols)} WHERE id=?", (*values, interview_id))
 
 
+AUDIT_GENESIS = "0" * 64
+"""The ``prev_hash`` of the first chained audit event."""
+
+
+def _chain_break(event_id: int, reason: str, checked: int) -> dict[str, Any]:
+    return {"ok": False, "first_bad_id": event_id, "reason": reason, "checked": checked}
+
+
+def audit_hash(
+    prev: str, interview_id: str | None, org_id: str, at: float, kind: str, actor: str, data: str
+) -> str:
+    """SHA-256 over the previous hash and every field of an audit event."""
+    canonical = json.dumps(
+        [prev, interview_id, org_id, at, kind, actor, data],
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
 def _event(
     conn: sqlite3.Connection,
     interview_id: str | None,
@@ -595,7 +674,21 @@ def _event(
     actor: str,
     data: dict[str, Any],
 ) -> None:
+    """Append to the audit log, chained to the previous event (call inside a transaction)."""
+    last = conn.execute("SELECT hash FROM events ORDER BY id DESC LIMIT 1").fetchone()
+    prev = last[0] if last is not None and last[0] else AUDIT_GENESIS
+    at, body = _now(), dumps(data)
     conn.execute(
-        "INSERT INTO events(interview_id, org_id, at, kind, actor, data) VALUES(?,?,?,?,?,?)",
-        (interview_id, org_id, _now(), kind, actor, dumps(data)),
+        "INSERT INTO events(interview_id, org_id, at, kind, actor, data, prev_hash, hash)"
+        " VALUES(?,?,?,?,?,?,?,?)",
+        (
+            interview_id,
+            org_id,
+            at,
+            kind,
+            actor,
+            body,
+            prev,
+            audit_hash(prev, interview_id, org_id, at, kind, actor, body),
+        ),
     )

@@ -1,0 +1,61 @@
+"""The audit log: every access is recorded with who, what, when and from where; the hash chain
+shows a changed or removed event; only admins read, verify and export it."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from server.models import Role
+from tests.support.server import running_server
+from tests.test_api import make_job
+
+
+async def test_audit_chain_detects_changes_and_removals(tmp_path: Path) -> None:
+    async with running_server(tmp_path / "data", analysis_workers=0) as srv:
+        admin = await srv.add_staff("admin", Role.ADMIN)
+        hr = await srv.add_staff("hr", Role.HR)
+        job = await make_job(srv, admin)
+        for name in ("a", "b", "c"):
+            await srv.call(
+                "POST",
+                f"/api/jobs/{job['id']}/invitations",
+                token=admin,
+                json={"name": name, "email": f"{name}@example.com"},
+                expect=201,
+            )
+        await srv.call("GET", f"/api/jobs/{job['id']}/export?format=csv", token=hr)
+        await srv.call("GET", "/api/audit", token=hr, expect=403)
+        await srv.call("GET", "/api/audit/verify", token=hr, expect=403)
+        page = await srv.call("GET", "/api/audit?limit=2", token=admin)
+        assert len(page["events"]) == 2 and page["next_after_id"] == page["events"][-1]["id"]
+        events = (await srv.call("GET", "/api/audit", token=admin))["events"]
+        export = next(e for e in events if e["kind"] == "export")
+        assert export["actor"] == "hr" and export["data"]["ip"] == "127.0.0.1" and export["at"] > 0
+        verdict = await srv.call("GET", "/api/audit/verify", token=admin)
+        assert verdict["ok"] and verdict["checked"] == len(events) >= 4
+        async with srv.http.get(
+            srv.base_url + "/api/audit/export", headers={"Authorization": f"Bearer {admin}"}
+        ) as resp:
+            text = (await resp.read()).decode("utf-8-sig")
+        assert resp.status == 200 and text.splitlines()[0].startswith("id,at,interview_id")
+        assert len(text.splitlines()) == len(events) + 1
+
+    # tampering with the file directly (the server is stopped)
+    db = tmp_path / "data" / "interview.sqlite3"
+    third = events[2]["id"]
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE events SET actor='someone-else' WHERE id=?", (third,))
+    async with running_server(tmp_path / "data", analysis_workers=0) as srv:
+        admin = await srv.add_staff("admin2", Role.ADMIN)
+        verdict = await srv.call("GET", "/api/audit/verify", token=admin)
+        assert (verdict["ok"], verdict["first_bad_id"]) == (False, third)
+        assert verdict["reason"] == "the event was changed"
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE events SET actor=? WHERE id=?", (events[2]["actor"], third))
+        conn.execute("DELETE FROM events WHERE id=?", (third,))
+    async with running_server(tmp_path / "data", analysis_workers=0) as srv:
+        admin = await srv.add_staff("admin3", Role.ADMIN)
+        verdict = await srv.call("GET", "/api/audit/verify", token=admin)
+        assert (verdict["ok"], verdict["first_bad_id"]) == (False, events[3]["id"])
+        assert verdict["reason"] == "an event before it was removed"
