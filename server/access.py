@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import hmac
 import time
 from typing import Any
 
@@ -75,14 +77,27 @@ async def candidate_interview(request: web.Request, *, allow_query: bool = False
     if token is None:
         raise ApiError(401, "no_token", "this page needs the invitation link's token")
     svc = services(request)
+    address = request.remote or ""
+    wait_s = svc.limits.bad_tokens.blocked_for_s(address)
+    if wait_s:
+        raise ApiError(
+            429,
+            "too_many_attempts",
+            "too many invalid links from this address; try again later",
+            headers={"Retry-After": str(int(wait_s) + 1)},
+        )
     claims = parse_invitation_token(svc.settings.secret_key, token)
-    if claims is None:
-        raise ApiError(401, "bad_token", "the invitation link is not valid")
-    try:
-        interview = await svc.store.get_interview(claims.interview_id)
-    except NotFound:
-        raise ApiError(401, "bad_token", "the invitation link is not valid") from None
-    if interview["nonce"] != claims.nonce or claims.expires_at != int(interview["expires_at"]):
+    interview = None
+    if claims is not None:
+        with contextlib.suppress(NotFound):
+            interview = await svc.store.get_interview(claims.interview_id)
+    if (
+        claims is None
+        or interview is None
+        or not hmac.compare_digest(interview["nonce"], claims.nonce)
+        or claims.expires_at != int(interview["expires_at"])
+    ):
+        svc.limits.bad_tokens.add(address)
         raise ApiError(401, "bad_token", "the invitation link is not valid")
     status = Status(interview["status"])
     if status is Status.REVOKED:

@@ -14,6 +14,7 @@ from server.config import Settings
 from server.db import Database
 from server.hub import Hub
 from server.models import Question
+from server.ratelimit import Limits
 from server.store import Conflict, NotFound, Store
 
 logger = logging.getLogger(__name__)
@@ -62,6 +63,8 @@ class Services:
     """The :class:`server.nodes.Admission` of a media process."""
     registry: Any = None
     """The :class:`server.nodes.NodeRegistry` (this node's load, the other nodes)."""
+    limits: Limits = field(default_factory=Limits)
+    """Attempt counters against password and token guessing."""
     keyring: Any = None
     """The :class:`server.crypto.KeyRing` for data at rest."""
     analyzer_node: Any = None

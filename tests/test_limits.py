@@ -1,0 +1,70 @@
+"""Guessing is slowed down: wrong passwords lock the account for a while, many logins or invalid
+invitation links from one address are refused with 429 and Retry-After."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from server.auth import hash_password
+from server.models import Role
+from server.ratelimit import (
+    BAD_TOKENS_PER_ADDRESS,
+    LOGIN_FAILURES_PER_ACCOUNT,
+    WindowCounter,
+)
+from tests.support.server import running_server
+from tests.test_api import make_job, token_of
+
+
+def test_window_counter_forgets_old_attempts() -> None:
+    counter = WindowCounter(limit=3, window_s=10.0)
+    for t in (0.0, 1.0, 2.0):
+        assert counter.blocked_for_s("k", t) == 0.0
+        counter.add("k", t)
+    assert counter.blocked_for_s("k", 3.0) == 7.0  # until the attempt at 0 s is 10 s old
+    assert counter.blocked_for_s("k", 10.5) == 0.0
+    assert counter.blocked_for_s("other", 3.0) == 0.0
+
+
+async def test_wrong_passwords_lock_the_account_and_are_audited(tmp_path: Path) -> None:
+    async with running_server(tmp_path / "data", analysis_workers=0) as srv:
+        admin = await srv.add_staff("admin", Role.ADMIN)
+        me = await srv.call("GET", "/api/me", token=admin)
+        await srv.svc.store.create_user(
+            me["org_id"], "clerk", hash_password("right-password-1"), Role.HR, ""
+        )
+        login = srv.base_url + "/api/auth/login"
+        for _ in range(LOGIN_FAILURES_PER_ACCOUNT):
+            async with srv.http.post(login, json={"username": "clerk", "password": "x"}) as r:
+                assert r.status == 401
+        async with srv.http.post(
+            login, json={"username": "clerk", "password": "right-password-1"}
+        ) as r:
+            assert r.status == 429 and int(r.headers["Retry-After"]) > 60
+            assert (await r.json())["error"] == "too_many_attempts"
+        events = (await srv.call("GET", "/api/audit", token=admin))["events"]
+        assert any(e["kind"] == "account_locked" and e["actor"] == "clerk" for e in events)
+        # another account is not affected
+        async with srv.http.post(login, json={"username": "admin2", "password": "x"}) as r:
+            assert r.status == 401
+
+
+async def test_invalid_invitation_links_are_rate_limited_per_address(tmp_path: Path) -> None:
+    async with running_server(tmp_path / "data", analysis_workers=0) as srv:
+        admin = await srv.add_staff("admin", Role.ADMIN)
+        job = await make_job(srv, admin)
+        inv = await srv.call(
+            "POST",
+            f"/api/jobs/{job['id']}/invitations",
+            token=admin,
+            json={"name": "Ann", "email": "ann@example.com"},
+            expect=201,
+        )
+        good = token_of(inv["url"])
+        forged = good[:-4] + ("AAAA" if not good.endswith("AAAA") else "BBBB")
+        for _ in range(BAD_TOKENS_PER_ADDRESS):
+            await srv.call("GET", "/api/candidate/state", token=forged, expect=401)
+        async with srv.http.get(
+            srv.base_url + "/api/candidate/state", headers={"Authorization": f"Bearer {good}"}
+        ) as r:
+            assert r.status == 429 and int(r.headers["Retry-After"]) >= 1
