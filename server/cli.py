@@ -107,6 +107,7 @@ def main(argv: list[str] | None = None) -> int:
             for inv in result["invitations"]:
                 print(f"  {inv['name']}: {inv['url']}")
         return 0
+    from server.accesslog import RedactingAccessLogger
     from server.app import create_app
 
     loop = None
@@ -119,6 +120,7 @@ def main(argv: list[str] | None = None) -> int:
         host=settings.host,
         port=settings.port,
         shutdown_timeout=10.0,
+        access_log_class=RedactingAccessLogger,
         print=lambda msg: print(msg, flush=True),
         loop=loop,
     )

@@ -28,3 +28,14 @@ async def test_errors_pages_and_sockets_carry_the_security_headers(tmp_path: Pat
         admin = await srv.add_staff("admin", Role.ADMIN)
         async with srv.http.ws_connect(f"{srv.base_url}/ws?token={admin}") as ws:
             assert ws._response.headers.get("X-Node") == srv.svc.settings.node
+
+
+def test_access_log_lines_carry_no_tokens() -> None:
+    from server.accesslog import redact
+
+    assert redact("/ws/candidate?token=iv1.123.abc.sig") == "/ws/candidate?token=***"
+    assert redact("/api/recordings/r1?exp=1&sub=u&sig=xyz") == (
+        "/api/recordings/r1?exp=***&sub=***&sig=***"
+    )
+    assert redact("/i/iv1.123.abc.sig") == "/i/***"
+    assert redact("/api/jobs") == "/api/jobs"

@@ -1,0 +1,32 @@
+"""Access log without secrets: query strings (invitation tokens on sockets, signatures on
+recording links) and path tokens (``/i/<token>``) are masked before a line is written."""
+
+from __future__ import annotations
+
+import re
+
+from aiohttp.abc import AbstractAccessLogger
+from aiohttp.web import BaseRequest, StreamResponse
+
+_SECRET_PATH = re.compile(r"^/i/[^/?]+")
+
+
+def redact(path_qs: str) -> str:
+    path, _, query = path_qs.partition("?")
+    path = _SECRET_PATH.sub("/i/***", path)
+    if query:
+        names = [pair.split("=", 1)[0] for pair in query.split("&") if pair]
+        path += "?" + "&".join(f"{name}=***" for name in names)
+    return path
+
+
+class RedactingAccessLogger(AbstractAccessLogger):
+    def log(self, request: BaseRequest, response: StreamResponse, time: float) -> None:
+        self.logger.info(
+            '%s "%s %s" %s %.1f ms',
+            request.remote,
+            request.method,
+            redact(request.path_qs),
+            response.status,
+            time * 1000,
+        )
