@@ -52,6 +52,7 @@ REMAINING_TOLERANCE_S = 3.0
 """The clock is paused while disconnected; the kill may lose the last second or so."""
 REGISTRY_WAIT_S = 10.0
 """Nodes see each other through Redis heartbeats (one a second)."""
+BUSY_RETRY_S = 1.0
 
 
 @dataclass
@@ -194,6 +195,20 @@ async def wait_live_sessions(node: Node, expected: int, timeout_s: float = 10.0)
         await asyncio.sleep(0.2)
 
 
+async def connect_admitted(cand: ScriptedCandidate, timeout_s: float = 20.0) -> None:
+    """Connect, retrying like the page while the node answers 503 busy (clients must)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            await cand.connect()
+            return
+        except AssertionError as exc:  # ScriptedCandidate.api: "POST /api/...: 503 {...}"
+            if ": 503 " not in str(exc) or time.monotonic() > deadline:
+                raise
+        await cand.disconnect()
+        await asyncio.sleep(BUSY_RETRY_S)
+
+
 async def phase_of(page: Page) -> str | None:
     return await page.get_by_test_id("phase").get_attribute("data-phase")
 
@@ -216,10 +231,12 @@ async def test_page_moves_to_another_node_when_its_node_dies(
                 "data-phase", "answer", timeout=UI_TIMEOUT_MS
             )
             await page.get_by_test_id("scratchpad").fill("notes before the crash")
+            await page.get_by_test_id("lang-switch").click()  # the candidate prefers Chinese
             await asyncio.sleep(ANSWERING_BEFORE_KILL_S)
             question = await page.get_by_test_id("question-text").text_content()
             before = await remaining_s(page)
             assert await phase_of(page) == "answer"
+            assert origin_of(page.url) == a.base_url, page.url  # still where it started
             a.kill()
             killed_at = time.monotonic()
 
@@ -232,6 +249,7 @@ async def test_page_moves_to_another_node_when_its_node_dies(
             after = await remaining_s(page)
             assert await page.get_by_test_id("question-text").text_content() == question
             assert after == pytest.approx(before, abs=REMAINING_TOLERANCE_S), (before, after)
+            assert await page.locator("html").get_attribute("lang") == "zh-CN"
             assert resumed_after_s < MOVE_TIMEOUT_MS / 1000, resumed_after_s
             await expect(page.locator("body")).to_have_attribute("data-link", "up")
             await wait_live_sessions(b, 1)
@@ -269,8 +287,10 @@ async def test_busy_node_sends_the_candidate_elsewhere(
             cand = ScriptedCandidate(http, a.base_url, token_of(first_url), *media)
             try:
                 await cand.consent()
-                await cand.connect()
+                await connect_admitted(cand)
                 await wait_until_listed(http, a, b, token_of(url))
+
+                refused_before = healthz(a.base_url)["admission"]["refused"]
 
                 page = await (await browser.new_context()).new_page()
                 await consent_and_device_check(page, url)
@@ -280,5 +300,8 @@ async def test_busy_node_sends_the_candidate_elsewhere(
                 await wait_live_sessions(b, 1)
                 await wait_live_sessions(a, 1)  # only the scripted candidate is left on a
                 assert cand.pc is not None and cand.pc.connectionState == "connected"
+                # it moved because a refused it (503 busy), and b admitted it
+                assert healthz(a.base_url)["admission"]["refused"] > refused_before
+                assert healthz(b.base_url)["admission"]["live"] == 1
             finally:
                 await cand.disconnect()

@@ -34,14 +34,20 @@ function storedLang() {
   }
 }
 
-i18n.setLang(storedLang() || normalizeLang(navigator.language));
-$("#lang-switch").addEventListener("click", () => {
-  const next = i18n.lang === "zh" ? "en" : "zh";
+function storeLang(lang) {
   try {
-    sessionStorage.setItem(LANG_KEY, next);
+    sessionStorage.setItem(LANG_KEY, lang);
   } catch {
     /* private mode: the choice just won't survive a reload */
   }
+}
+
+// Moved here from another node: keep the language the candidate chose there.
+if (failover && failover.carried.lang) storeLang(normalizeLang(failover.carried.lang));
+i18n.setLang(storedLang() || normalizeLang(navigator.language));
+$("#lang-switch").addEventListener("click", () => {
+  const next = i18n.lang === "zh" ? "en" : "zh";
+  storeLang(next);
   i18n.setLang(next);
 });
 i18n.onChange(() => {
@@ -172,7 +178,8 @@ function onMessage(msg) {
 function moveTo(base) {
   interview.flush();
   finished = true; // the session stopped itself; ignore everything until the page unloads
-  failover.moveTo(base);
+  const lang = storedLang();
+  failover.moveTo(base, lang ? { lang } : {});
 }
 
 // ---- routing --------------------------------------------------------------------------------

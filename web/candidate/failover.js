@@ -4,8 +4,9 @@
 // link works on every node, and the page there resumes like after a reload.
 //
 // Never in a loop: an origin tried in the last TRIED_TTL_MS for this token is skipped.
-// sessionStorage belongs to one origin, so the list also travels in the URL fragment of the
-// move (never sent to a server) and the page on the new origin takes it over on load.
+// sessionStorage belongs to one origin, so the list (and whatever else the page wants to keep,
+// such as the language choice) travels in the URL fragment of the move, which is never sent to
+// a server, and the page on the new origin takes it over on load.
 
 export const TRIED_TTL_MS = 60000;
 const STORAGE_PREFIX = "interview-live.tried.";
@@ -49,6 +50,7 @@ export function createFailover(token, { loc = location, storage = sessionStorage
   const key = STORAGE_PREFIX + token;
   let memory = {};
   let alternates = []; // base URLs, best first, from the latest CandidateState
+  const carried = {}; // what the page on the previous node passed to moveTo()
 
   function readTried() {
     let tried = memory;
@@ -77,10 +79,12 @@ export function createFailover(token, { loc = location, storage = sessionStorage
   // Arriving from another node: take over its list and tidy the address bar.
   const params = new URLSearchParams(loc.hash.replace(/^#/, ""));
   if (params.has(HASH_PARAM)) {
-    const carried = parseTried(params.get(HASH_PARAM));
     const tried = readTried();
-    for (const [origin, at] of Object.entries(carried)) tried[origin] = Math.max(at, tried[origin] || 0);
+    for (const [origin, at] of Object.entries(parseTried(params.get(HASH_PARAM)))) {
+      tried[origin] = Math.max(at, tried[origin] || 0);
+    }
     writeTried(tried);
+    for (const [name, value] of params) if (name !== HASH_PARAM) carried[name] = value;
     try {
       history.replaceState(history.state, "", loc.pathname + loc.search);
     } catch {
@@ -108,15 +112,26 @@ export function createFailover(token, { loc = location, storage = sessionStorage
       return null;
     },
 
-    /** Leave for the same invitation on `base`; this origin and that one count as tried. */
-    moveTo(base) {
+    /** Strings the page on the previous node passed along (empty unless we arrived by a move). */
+    get carried() {
+      return { ...carried };
+    },
+
+    /**
+     * Leave for the same invitation on `base`; this origin and that one count as tried.
+     * `carry`: strings for the page over there (see `carried`).
+     */
+    moveTo(base, carry = {}) {
       const target = parseBase(base);
       if (!target) return false;
       const tried = readTried();
       tried[loc.origin] = now();
       tried[target.origin] = now();
       writeTried(tried);
-      const hash = new URLSearchParams({ [HASH_PARAM]: JSON.stringify(tried) }).toString();
+      const params = new URLSearchParams();
+      for (const [name, value] of Object.entries(carry)) if (typeof value === "string" && name !== HASH_PARAM) params.set(name, value);
+      params.set(HASH_PARAM, JSON.stringify(tried));
+      const hash = params.toString();
       loc.replace(`${target.base}/i/${encodeURIComponent(token)}${loc.search}#${hash}`);
       return true;
     },
