@@ -89,6 +89,7 @@ def _migrate(conn: sqlite3.Connection) -> None:
         ("analysis_events", "event_id"),
         ("events", "prev_hash"),
         ("events", "hash"),
+        ("interviews", "owner"),
     ):
         columns = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
         if column not in columns:

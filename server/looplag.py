@@ -39,7 +39,9 @@ class LoopLagMonitor:
         """95th percentile of the lag over the last ``seconds`` (0 before any sample)."""
         count = max(1, int(seconds / PROBE_EVERY_S))
         lags = sorted(list(self._lags_ms)[-count:])
-        return lags[min(len(lags) - 1, int(len(lags) * 0.95))] if lags else 0.0
+        if len(lags) < count // 2:
+            return 0.0  # just started: too few samples to judge (start-up spikes)
+        return lags[min(len(lags) - 1, int(len(lags) * 0.95))]
 
     async def aclose(self) -> None:
         if self._task is not None:

@@ -265,6 +265,7 @@ async def control_socket(request: web.Request) -> web.WebSocketResponse:
         publish_live=lambda message: svc.hub.publish(interview_topic(iid), message),
         open_recording=recording_opener(svc.keyring),
     )
+    await svc.store.claim_interview(iid, session.owner)
     svc.sessions[iid] = session
     session.start()
     try:

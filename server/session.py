@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +30,7 @@ from server import flow
 from server.candidate_view import candidate_state, current_view
 from server.flow import FlowState, Phase
 from server.models import Status
-from server.store import StatusChange, Store
+from server.store import StatusChange, Store, Superseded
 
 logger = logging.getLogger(__name__)
 
@@ -88,6 +89,10 @@ class InterviewSession:
     ) -> None:
         """``open_recording``: how answer files are created (encrypting, in production)."""
         self.interview_id: str = interview["id"]
+        self.owner = f"{interview['id']}:{uuid.uuid4().hex}"
+        """This session's claim on the interview (see :meth:`Store.claim_interview`)."""
+        self._superseded = False
+        self._closing: asyncio.Task[None] | None = None
         self.job_id: str = interview["job_id"]
         self.status = Status(interview["status"])
         self.plan: list[dict[str, Any]] = interview["plan"]
@@ -442,7 +447,21 @@ class InterviewSession:
             answer_started_s=self.flow.answer_started_s,
         )
         self.flow = snapshot
-        await self._store.save_flow(self.interview_id, snapshot.to_dict())
+        if self._superseded:
+            return
+        try:
+            await self._store.save_flow(self.interview_id, snapshot.to_dict(), self.owner)
+        except Superseded:
+            # the candidate continues on a newer session (another tab or process): stop here
+            logger.warning("session %s superseded; closing it", self.owner)
+            self._superseded = True
+            self._closing = asyncio.create_task(
+                self._close_superseded(), name=f"superseded-{self.owner}"
+            )
+
+    async def _close_superseded(self) -> None:
+        await self._send({"type": "replaced"})
+        await self._close_channel()
 
     # -- messages to the candidate --------------------------------------------------------
 

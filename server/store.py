@@ -104,6 +104,10 @@ def _answer_dict(row: sqlite3.Row, fields: FieldCipher) -> dict[str, Any]:
     return out
 
 
+class Superseded(Exception):
+    """The interview was claimed by a newer session (on this or another process)."""
+
+
 class Store:
     """Domain-level persistence on top of :class:`Database`."""
 
@@ -372,13 +376,21 @@ class Store:
 
         return await self.db.transaction(work)
 
-    async def save_flow(self, interview_id: str, flow: dict[str, Any]) -> None:
-        await self.db.execute(
-            "UPDATE interviews SET flow=?, updated_at=? WHERE id=?",
+    async def claim_interview(self, interview_id: str, owner: str) -> None:
+        """Make ``owner`` (one live session, on whichever process) the only one that may save
+        the interview's flow; a session elsewhere that still runs finds out at its next save."""
+        await self.db.execute("UPDATE interviews SET owner=? WHERE id=?", owner, interview_id)
+
+    async def save_flow(self, interview_id: str, flow: dict[str, Any], owner: str) -> None:
+        changed = await self.db.execute(
+            "UPDATE interviews SET flow=?, updated_at=? WHERE id=? AND owner IS ?",
             dumps(flow),
             _now(),
             interview_id,
+            owner,
         )
+        if not changed:
+            raise Superseded(f"interview {interview_id} is now run by another session")
 
     async def add_event(
         self,

@@ -119,3 +119,39 @@ def test_a_lagging_event_loop_refuses_new_sessions_but_keeps_admitted_ones() -> 
     lag_ms[0] = 20.0
     assert admission.admit("i2", registry) is None
     assert admission.load() == (2, 8) and admission.refused == 1
+
+
+async def test_a_newer_session_on_another_node_supersedes_the_old_one(tmp_path: Path) -> None:
+    video = face_y4m(tmp_path / "face.y4m", seconds=2.0)
+    audio = speech_wav("Hello, I am ready.", tmp_path / "hello.wav")
+    data = tmp_path / "data"
+    async with (
+        running_server(data, analysis_workers=0) as a,
+        running_server(data, analysis_workers=0) as b,
+    ):
+        admin = await a.add_staff("admin", Role.ADMIN)
+        job = await make_job(a, admin)
+        token = await _invite(a, admin, job["id"], "dan")
+        old = ScriptedCandidate(a.http, a.base_url, token, video, audio)
+        await old.consent()
+        await old.connect()
+        await old.device_check()
+        await old.send({"type": "start_interview"})
+        await old.wait_phase(0, "prep")
+        # the candidate's network moves it to node b while node a still runs its session
+        new = ScriptedCandidate(b.http, b.base_url, token, video, audio)
+        await new.connect()
+        try:
+            replaced = await old.wait_for(lambda m: m.get("type") == "replaced", timeout_s=5)
+            assert replaced["type"] == "replaced"
+            for _ in range(50):  # a's session is gone within its next save
+                if not a.svc.sessions:
+                    break
+                await asyncio.sleep(0.1)
+            assert not a.svc.sessions and len(b.svc.sessions) == 1
+            await new.send({"type": "start_answer"})
+            state = await new.wait_phase(0, "answer")
+            assert state["current"]["index"] == 0
+        finally:
+            await new.disconnect()
+            await old.disconnect()
