@@ -47,8 +47,13 @@ async def _state(request: web.Request, interview: dict[str, Any]) -> dict[str, A
     state = await candidate_state(
         interview, svc.store, current=current, ice_servers=svc.settings.ice_servers
     )
-    state["alternates"] = [n.url for n in svc.registry.peers("media") if n.room > 0]
+    state["alternates"] = _alternates(svc)
     return state
+
+
+def _alternates(svc: Services) -> list[str]:
+    """Other media processes with room, most room first (the page's fallback)."""
+    return [n.url for n in svc.registry.peers("media") if n.room > 0]
 
 
 @routes.get("/api/candidate/state")
@@ -264,6 +269,7 @@ async def control_socket(request: web.Request) -> web.WebSocketResponse:
         analysis=analysis,
         publish_live=lambda message: svc.hub.publish(interview_topic(iid), message),
         open_recording=recording_opener(svc.keyring),
+        alternates=lambda: _alternates(svc),
     )
     await svc.store.claim_interview(iid, session.owner)
     svc.sessions[iid] = session

@@ -86,12 +86,14 @@ class InterviewSession:
         analysis: AnalysisLink | None = None,
         publish_live: Callable[[dict[str, Any]], object] | None = None,
         open_recording: FileOpener | None = None,
+        alternates: Callable[[], list[str]] | None = None,
     ) -> None:
         """``open_recording``: how answer files are created (encrypting, in production)."""
         self.interview_id: str = interview["id"]
         self.owner = f"{interview['id']}:{uuid.uuid4().hex}"
         """This session's claim on the interview (see :meth:`Store.claim_interview`)."""
         self._superseded = False
+        self._alternates = alternates
         self._closing: asyncio.Task[None] | None = None
         self.job_id: str = interview["job_id"]
         self.status = Status(interview["status"])
@@ -486,6 +488,8 @@ class InterviewSession:
     async def send_state(self) -> None:
         interview = await self._store.get_interview(self.interview_id)
         state = await candidate_state(interview, self._store, current=await self.current())
+        if self._alternates is not None:
+            state["alternates"] = self._alternates()  # where to go if this process dies
         await self._send({"type": "state", **state})
         if self.status is Status.COMPLETED:
             await self._send({"type": "completed"})
