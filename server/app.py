@@ -21,6 +21,7 @@ from server import (
     reminders,
     routes_audit,
     routes_candidate,
+    routes_privacy,
     routes_review,
     routes_staff,
     routes_webhooks,
@@ -157,6 +158,7 @@ def create_app(settings: Settings) -> web.Application:
             tasks = [
                 asyncio.create_task(_expire_invitations(svc), name="expiry-sweeper"),
                 asyncio.create_task(webhooks.dispatch_forever(svc), name="webhook-dispatcher"),
+                asyncio.create_task(routes_privacy.retention_forever(svc), name="retention"),
             ]
         app[LOOP_LAG].start()
         yield
@@ -196,6 +198,7 @@ def create_app(settings: Settings) -> web.Application:
         app.add_routes(routes_webhooks.routes)
         app.add_routes(reminders.routes)
         app.add_routes(routes_audit.routes)
+        app.add_routes(routes_privacy.routes)
         app.add_routes(ws_staff.routes)
         app.router.add_get("/", _root)
         app.router.add_get("/admin", _page("admin"))

@@ -90,6 +90,9 @@ def _migrate(conn: sqlite3.Connection) -> None:
         ("events", "prev_hash"),
         ("events", "hash"),
         ("interviews", "owner"),
+        ("interviews", "erased_at"),
+        ("orgs", "settings"),
+        ("recordings", "deleted_at"),
     ):
         columns = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
         if column not in columns:

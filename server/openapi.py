@@ -252,6 +252,34 @@ PATHS: dict[str, dict[str, Any]] = {
     },
     "/api/audit/verify": {"get": _op("Admin: recompute the audit log's hash chain")},
     "/api/audit/export": {"get": _op("Admin: the audit log as CSV (the export is audited)")},
+    "/api/org/settings": {
+        "get": _op("Admin: the org's retention settings"),
+        "put": _op(
+            "Admin: set retention (days after the decision; null keeps)",
+            body={
+                "type": "object",
+                "required": ["retention"],
+                "properties": {
+                    "retention": {
+                        "type": "object",
+                        "properties": {
+                            "recordings_days": {"type": ["integer", "null"]},
+                            "personal_data_days": {"type": ["integer", "null"]},
+                        },
+                    }
+                },
+            },
+        ),
+    },
+    "/api/interviews/{interview_id}/personal-data": {
+        "get": _op(
+            "Admin: everything held about the candidate (audited)", params=("interview_id",)
+        ),
+        "delete": _op(
+            "Admin: erase the candidate's personal data; scores and decisions stay (audited)",
+            params=("interview_id",),
+        ),
+    },
     "/api/openapi.json": {"get": _op("This document", auth="none")},
     "/api/auth/login": {
         "post": _op(

@@ -81,6 +81,7 @@ def _interview_dict(row: sqlite3.Row, fields: FieldCipher) -> dict[str, Any]:
         "device_check": loads(row["device_check"]),
         "created_at": row["created_at"],
         "updated_at": row["updated_at"],
+        "erased_at": row["erased_at"] if "erased_at" in row.keys() else None,  # noqa: SIM118
     }
 
 
@@ -132,6 +133,105 @@ class Store:
     async def get_org(self, org_id: str) -> dict[str, Any] | None:
         row = await self.db.fetchone("SELECT * FROM orgs WHERE id=?", org_id)
         return dict(row) if row else None
+
+    async def org_settings(self, org_id: str) -> dict[str, Any]:
+        row = await self.db.fetchone("SELECT settings FROM orgs WHERE id=?", org_id)
+        return dict(loads(row["settings"]) or {}) if row and row["settings"] else {}
+
+    async def set_org_settings(self, org_id: str, settings: dict[str, Any]) -> None:
+        await self.db.execute("UPDATE orgs SET settings=? WHERE id=?", dumps(settings), org_id)
+
+    async def all_orgs(self) -> list[dict[str, Any]]:
+        return [dict(r) for r in await self.db.fetchall("SELECT * FROM orgs ORDER BY id")]
+
+    async def decided_before(self, org_id: str, before_s: float) -> list[str]:
+        """Interviews of the org whose last human decision is older than ``before_s``."""
+        rows = await self.db.fetchall(
+            "SELECT d.interview_id FROM decisions d JOIN interviews i ON i.id = d.interview_id"
+            " WHERE i.org_id=? GROUP BY d.interview_id HAVING MAX(d.created_at) < ?",
+            org_id,
+            before_s,
+        )
+        return [r["interview_id"] for r in rows]
+
+    async def delete_recordings(self, interview_id: str) -> list[dict[str, Any]]:
+        """Remove the recordings' rows (files are the caller's); returns what was removed."""
+
+        def work(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+            rows = [
+                dict(r)
+                for r in conn.execute(
+                    "SELECT id, path, bytes FROM recordings WHERE interview_id=?", (interview_id,)
+                )
+            ]
+            conn.execute("DELETE FROM recordings WHERE interview_id=?", (interview_id,))
+            return rows
+
+        return await self.db.transaction(work)
+
+    async def erase_personal_data(self, interview_id: str) -> dict[str, int]:
+        """Remove what identifies the candidate or holds their words; keep scores, flags and
+        decisions (without quoted evidence) and the consent record. Recording rows go too
+        (their files are the caller's)."""
+        fields = self.fields
+
+        def work(conn: sqlite3.Connection) -> dict[str, int]:
+            row = conn.execute(
+                "SELECT org_id FROM interviews WHERE id=?", (interview_id,)
+            ).fetchone()
+            if row is None:
+                raise NotFound(f"interview {interview_id} not found")
+            aad = analysis_aad(interview_id)
+            kept = 0
+            for event in conn.execute(
+                "SELECT id, data FROM analysis_events WHERE interview_id=? AND type='score_update'",
+                (interview_id,),
+            ).fetchall():
+                data = fields.open_json(event["data"], aad)
+                data["evidence"] = [
+                    {k: v for k, v in e.items() if k != "detail"} for e in data.get("evidence", [])
+                ]
+                conn.execute(
+                    "UPDATE analysis_events SET data=? WHERE id=?",
+                    (fields.seal_json(data, aad), event["id"]),
+                )
+                kept += 1
+            removed_events = conn.execute(
+                "DELETE FROM analysis_events WHERE interview_id=?"
+                " AND type NOT IN ('score_update', 'flag', 'analyzer_error')",
+                (interview_id,),
+            ).rowcount
+            answers = conn.execute(
+                "UPDATE answers SET scratchpad='', text_answer='' WHERE interview_id=?",
+                (interview_id,),
+            ).rowcount
+            outbox = conn.execute(
+                "DELETE FROM outbox WHERE interview_id=?", (interview_id,)
+            ).rowcount
+            recordings = conn.execute(
+                "DELETE FROM recordings WHERE interview_id=?", (interview_id,)
+            ).rowcount
+            now = _now()
+            conn.execute(
+                "UPDATE interviews SET candidate=?, erased_at=?, updated_at=? WHERE id=?",
+                (
+                    fields.seal_json(
+                        {"name": "(erased)", "erased": True}, candidate_aad(interview_id)
+                    ),
+                    now,
+                    now,
+                    interview_id,
+                ),
+            )
+            return {
+                "analysis_events_removed": removed_events,
+                "scores_kept": kept,
+                "answers_cleared": answers,
+                "reminders_removed": outbox,
+                "recordings_removed": recordings,
+            }
+
+        return await self.db.transaction(work)
 
     async def create_user(
         self, org_id: str, username: str, password_hash: str, role: Role, department: str = ""
