@@ -68,3 +68,28 @@ class Limits:
         self.login_failures = WindowCounter(LOGIN_FAILURES_PER_ACCOUNT, LOGIN_LOCKOUT_S)
         self.login_attempts = WindowCounter(LOGIN_ATTEMPTS_PER_ADDRESS, LOGIN_ADDRESS_WINDOW_S)
         self.bad_tokens = WindowCounter(BAD_TOKENS_PER_ADDRESS, BAD_TOKEN_WINDOW_S)
+
+
+SOCKET_MESSAGES_PER_S = 20.0
+SOCKET_BURST = 60
+"""Client messages a WebSocket may send: a burst, then this steady rate (the page sends a
+few per second at most: typing saves, pings, signals)."""
+
+
+class TokenBucket:
+    """Allows ``burst`` events at once and ``rate_per_s`` on average."""
+
+    def __init__(self, rate_per_s: float = SOCKET_MESSAGES_PER_S, burst: int = SOCKET_BURST):
+        self._rate = rate_per_s
+        self._burst = float(burst)
+        self._tokens = float(burst)
+        self._at = time.monotonic()
+
+    def take(self, now: float | None = None) -> bool:
+        now = time.monotonic() if now is None else now
+        self._tokens = min(self._burst, self._tokens + (now - self._at) * self._rate)
+        self._at = now
+        if self._tokens < 1.0:
+            return False
+        self._tokens -= 1.0
+        return True

@@ -21,6 +21,7 @@ from server.encrypted_media import recording_opener
 from server.http import ApiError, Services, json_response, read_object, services
 from server.models import Status
 from server.progress import publish_status
+from server.ratelimit import TokenBucket
 from server.session import AnalysisLink, InterviewSession
 from server.store import StatusChange
 
@@ -276,9 +277,13 @@ async def control_socket(request: web.Request) -> web.WebSocketResponse:
     session.start()
     try:
         await session.send_state()
+        bucket = TokenBucket()
         async for msg in ws:
             if msg.type is not WSMsgType.TEXT:
                 continue
+            if not bucket.take():  # a page never sends this much; a script might
+                await channel.send({"type": "error", "message": "too many messages"})
+                break
             await _handle(session, channel, msg.data)
     finally:
         if svc.sessions.get(iid) is session:

@@ -12,13 +12,14 @@ import contextlib
 import json
 from typing import Any
 
-from aiohttp import WSMsgType, web
+from aiohttp import WSCloseCode, WSMsgType, web
 
 from server.access import check_job_access, staff_user
 from server.analysis import analysis_summary
 from server.http import ApiError, Services, services
 from server.hub import Envelope, Subscription
 from server.models import Role
+from server.ratelimit import TokenBucket
 from server.routes_candidate import origin_allowed
 from server.store import NotFound
 
@@ -77,10 +78,14 @@ async def staff_socket(request: web.Request) -> web.WebSocketResponse:
     await ws.prepare(request)
     sub = svc.hub.subscribe()
     writer = asyncio.create_task(_write(ws, sub, svc, user), name="staff-ws-writer")
+    bucket = TokenBucket()
     try:
         async for msg in ws:
             if msg.type is not WSMsgType.TEXT:
                 continue
+            if not bucket.take():
+                await ws.close(code=WSCloseCode.POLICY_VIOLATION, message=b"too many messages")
+                break
             reply = await _handle(svc, user, sub, msg.data)
             if reply is not None:
                 sub.deliver(reply)

@@ -68,3 +68,38 @@ async def test_invalid_invitation_links_are_rate_limited_per_address(tmp_path: P
             srv.base_url + "/api/candidate/state", headers={"Authorization": f"Bearer {good}"}
         ) as r:
             assert r.status == 429 and int(r.headers["Retry-After"]) >= 1
+
+
+def test_token_bucket_allows_a_burst_then_the_rate() -> None:
+    import time
+
+    from server.ratelimit import TokenBucket
+
+    bucket = TokenBucket(rate_per_s=10.0, burst=5)
+    t0 = time.monotonic() + 1.0  # full after a second anyway
+    assert all(bucket.take(t0) for _ in range(5))
+    assert not bucket.take(t0)
+    assert bucket.take(t0 + 0.1) and not bucket.take(t0 + 0.1)  # one more per 0.1 s at 10/s
+
+
+async def test_a_flooding_staff_socket_is_closed(tmp_path: Path) -> None:
+    import aiohttp
+
+    from server.ratelimit import SOCKET_BURST
+
+    async with running_server(tmp_path / "data", analysis_workers=0) as srv:
+        admin = await srv.add_staff("admin", Role.ADMIN)
+        async with srv.http.ws_connect(f"{srv.base_url}/ws?token={admin}") as ws:
+            for _ in range(SOCKET_BURST * 3):
+                if ws.closed:
+                    break
+                await ws.send_json({"type": "ping"})
+            closed = None
+            for _ in range(SOCKET_BURST * 4):  # bounded: replies, then the close
+                msg = await ws.receive(timeout=5)
+                if msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED):
+                    closed = ws.close_code
+                    break
+            assert closed == aiohttp.WSCloseCode.POLICY_VIOLATION
+        async with srv.http.get(srv.base_url + "/healthz") as resp:
+            assert resp.status == 200
