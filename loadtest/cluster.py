@@ -73,6 +73,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--media-workers", type=int, default=1, help="(remote analysis switch) ≥ 1")
     p.add_argument("--analyzer-workers", type=int, default=2, help="workers of the analyzer node")
     p.add_argument("--max-live-sessions", type=int, default=16, help="per media process")
+    p.add_argument(
+        "--api-process",
+        action="store_true",
+        help="dashboards and staff API in their own process (media processes: --role media)",
+    )
     p.add_argument("loadtest_args", nargs=argparse.REMAINDER, help="after --: load-test options")
     args = p.parse_args(argv)
     redis_bin = shutil.which("redis-server")
@@ -130,12 +135,16 @@ def main(argv: list[str] | None = None) -> int:
             "64",
         )
         _wait_healthy(analyzer_url, analyzer)  # the first loads the models; the shared DB exists
+        staff_url = ""
+        if args.api_process:
+            staff_url, api = serve("api-1", _free_port(), "--role", "api")
+            _wait_healthy(staff_url, api)
         for i, port in enumerate(ports):
             url, proc = serve(
                 f"media-{i + 1}",
                 port,
                 "--role",
-                "media,api",
+                "media" if args.api_process else "media,api",
                 "--analysis-workers",
                 str(args.media_workers),
                 "--max-live-sessions",
@@ -148,6 +157,8 @@ def main(argv: list[str] | None = None) -> int:
             cmd += ["--target", url]
         for proc in procs:
             cmd += ["--server-pid", str(proc.pid)]
+        if staff_url:
+            cmd += ["--staff-target", staff_url]
         cmd += ["--username", demo["admin"]["username"], "--password", demo["admin"]["password"]]
         return subprocess.run([*cmd, *extra], check=False).returncode
 

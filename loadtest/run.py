@@ -107,6 +107,8 @@ class Target:
     username: str
     password: str
     pids: tuple[int, ...] = ()
+    staff_url: str = ""
+    """Where staff calls and viewers go when it is not the first node (a dashboard process)."""
     process: subprocess.Popen[bytes] | None = None
     log: Any = None
 
@@ -149,7 +151,12 @@ def spawn_server(data_dir: Path, workers: int | None) -> Target:
         log.close()
         raise TimeoutError("server did not start")
     return Target(
-        (base,), demo["admin"]["username"], demo["admin"]["password"], (proc.pid,), proc, log
+        (base,),
+        demo["admin"]["username"],
+        demo["admin"]["password"],
+        (proc.pid,),
+        process=proc,
+        log=log,
     )
 
 
@@ -929,7 +936,7 @@ async def measure(
     stop = asyncio.Event()
     connector = aiohttp.TCPConnector(limit=0)  # hundreds of viewer sockets
     async with aiohttp.ClientSession(connector=connector) as http:
-        staff = Api(http, target.base_urls[0])
+        staff = Api(http, target.staff_url or target.base_urls[0])
         staff.token = (
             await staff(
                 "POST",
@@ -946,7 +953,10 @@ async def measure(
         recorder = Recorder(
             runs, meter, target.pids, origin, planned_s, Progress(sys.stderr, args.quiet)
         )
-        nodes = list(dict.fromkeys(target.base_urls))  # a URL may be repeated to weight it
+        # a URL may be repeated to weight it; a separate dashboard process is polled too
+        nodes = list(
+            dict.fromkeys([*target.base_urls, *([target.staff_url] if target.staff_url else [])])
+        )
         health = HealthPoller([Api(http, base) for base in nodes], origin)
         background = [
             asyncio.create_task(recorder.run(deadline + DRAIN_TIMEOUT_S), name="load-recorder"),
@@ -1068,6 +1078,7 @@ async def amain(args: argparse.Namespace) -> dict[str, Any]:
                     args.username,
                     args.password,
                     tuple(args.server_pid or ()),
+                    staff_url=(args.staff_target or "").rstrip("/"),
                 )
             else:
                 data_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="il-load-")))
@@ -1122,6 +1133,10 @@ def main(argv: list[str] | None = None) -> int:
         "--target",
         action="append",
         help="server base URL; repeat for the nodes of one deployment (default: start one locally)",
+    )
+    p.add_argument(
+        "--staff-target",
+        help="with --target: staff calls and viewers go to this URL (a dashboard/API process)",
     )
     p.add_argument("--username", default="admin")
     p.add_argument("--password", default="")
