@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing.queues
+import os
 import queue
 import time
 from typing import Any
@@ -38,6 +39,7 @@ def worker_main(
 ) -> None:
     """Entry point of a worker process (spawned)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(levelname)s %(message)s")
+    parent = os.getppid()
     model = load_model(asr_config)
     out_q.put(("ready", {}))
     interviews: dict[str, InterviewAnalysis] = {}
@@ -49,6 +51,9 @@ def worker_main(
             messages = [in_q.get(timeout=IDLE_WAIT_S)]
         except queue.Empty:
             messages = []
+            if os.getppid() != parent:  # the server process died (e.g. SIGKILL): no orphans
+                logger.warning("analyzer worker: parent process gone; exiting")
+                return
         for _ in range(MAX_BATCH_MESSAGES):
             try:
                 messages.append(in_q.get_nowait())

@@ -20,7 +20,7 @@ from server.analyzer_node import LEASE_PREFIX
 from tests.support.candidate import ScriptedCandidate
 from tests.support.checks import normalise_words, windowed_wer
 from tests.support.media import face_y4m, speech_wav
-from tests.support.nodes import Node, node_process
+from tests.support.nodes import Node, node_process, pid_alive
 from tests.support.process import run_demo
 from tests.support.redis_server import redis_instance
 from tests.support.server import free_port
@@ -163,6 +163,8 @@ async def _run(
                 redis = aioredis.Redis.from_url(redis_srv.url)
                 owner = (await redis.get(LEASE_PREFIX + iid)).decode()
                 await redis.aclose()
+                workers = analyzers[owner].children()
+                assert workers, "the analyzer node runs worker processes"
                 analyzers[owner].kill()
                 survivor = next(n for name, n in analyzers.items() if name != owner)
                 await cand.wait_phase(2, "prep", timeout_s=ANSWER_S + 10)
@@ -173,6 +175,8 @@ async def _run(
                 await cand.disconnect()
             # the survivor holds the interview until the close is read, then lets it go
             assert survivor.health()["roles"] == ["analyzer"]
+            # the dead node's workers noticed and exited (no orphans holding models in memory)
+            assert not [pid for pid in workers if pid_alive(pid)], workers
 
             await asyncio.wait_for(completed.wait(), WAIT_S)
             watcher.cancel()

@@ -32,6 +32,13 @@ class Node:
         with urllib.request.urlopen(self.base_url + "/healthz", timeout=2) as resp:
             return dict(json.loads(resp.read()))
 
+    def children(self) -> list[int]:
+        """Pids of this process's direct children (analyzer workers)."""
+        out = subprocess.run(
+            ["pgrep", "-P", str(self.proc.pid)], capture_output=True, text=True, check=False
+        )
+        return [int(p) for p in out.stdout.split()]
+
     def kill(self) -> None:
         """SIGKILL: a crash, nothing cleaned up."""
         self.proc.kill()
@@ -91,3 +98,13 @@ def node_process(data_dir: Path, name: str, *args: str, port: int | None = None)
                 except subprocess.TimeoutExpired:
                     proc.kill()
                     proc.wait()
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
