@@ -60,6 +60,8 @@ class WorkerStats:
     skipped_frames: int = 0
     asr_cpu_s: float = 0.0
     restarts: int = 0
+    queued: int = 0
+    """Messages waiting for the worker when the stats were read."""
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -179,6 +181,9 @@ class AnalyzerPool:
         self._send(interview_id, ("signal", interview_id, kind, t, detail), critical=True)
 
     def stats(self) -> list[WorkerStats]:
+        for w in self._workers:
+            with contextlib.suppress(NotImplementedError, OSError):
+                w.stats.queued = w.in_q.qsize()
         return [w.stats for w in self._workers]
 
     # -- plumbing -------------------------------------------------------------------------

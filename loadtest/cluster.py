@@ -152,6 +152,13 @@ def main(argv: list[str] | None = None) -> int:
             )
             _wait_healthy(url, proc)
             urls.append(url)
+        print(
+            f"cluster: analyzer {analyzer_url}, media {' '.join(urls)}"
+            + (f", api {staff_url}" if staff_url else "")
+            + f"; logs in {logs}",
+            file=sys.stderr,
+            flush=True,
+        )
         cmd = [sys.executable, "-m", "loadtest.run"]
         for url in urls:
             cmd += ["--target", url]
