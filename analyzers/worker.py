@@ -149,6 +149,8 @@ def _rgb(frame: Any) -> Any:
         import cv2
         import numpy as np
 
+        cv2.setNumThreads(1)  # the worker's other libraries have their own threads
+
         bgr = cv2.imdecode(np.frombuffer(frame, np.uint8), cv2.IMREAD_COLOR)
         if bgr is None:
             raise ValueError("undecodable JPEG frame")

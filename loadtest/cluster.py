@@ -67,6 +67,15 @@ def _processes() -> Iterator[list[subprocess.Popen[bytes]]]:
                 proc.wait()
 
 
+@contextlib.contextmanager
+def _workdir(keep: bool) -> Iterator[str]:
+    if keep:
+        yield tempfile.mkdtemp(prefix="il-cluster-")
+    else:
+        with tempfile.TemporaryDirectory(prefix="il-cluster-") as tmp:
+            yield tmp
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m loadtest.cluster", description=__doc__)
     p.add_argument("--media", type=int, default=2, help="media+API processes")
@@ -84,7 +93,8 @@ def main(argv: list[str] | None = None) -> int:
     if redis_bin is None:
         raise SystemExit("redis-server is not installed")
     extra = [a for a in args.loadtest_args if a != "--"]
-    with tempfile.TemporaryDirectory(prefix="il-cluster-") as tmp, _processes() as procs:
+    keep = os.environ.get("IL_CLUSTER_KEEP_LOGS") == "1"  # for diagnosis
+    with _workdir(keep) as tmp, _processes() as procs:
         data = Path(tmp) / "data"
         logs = Path(tmp)
         redis_port = _free_port()
