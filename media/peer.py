@@ -92,9 +92,14 @@ class LivePeer:
         if not isinstance(sdp, str) or not sdp.startswith("v=0") or len(sdp) > MAX_SDP_BYTES:
             raise SdpError("not an SDP offer")
         try:
-            await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
-        except (ValueError, TypeError, KeyError, IndexError) as exc:
-            raise SdpError(f"invalid SDP offer: {exc}") from exc
+            return await self._answer(sdp)
+        except (SdpError, TimeoutError):
+            raise
+        except Exception as exc:  # aiortc asserts/raises many things on odd offers
+            raise SdpError(f"invalid SDP offer: {type(exc).__name__}: {exc}") from exc
+
+    async def _answer(self, sdp: str) -> str:
+        await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
         kinds = set()
         for transceiver in self.pc.getTransceivers():
             kind = transceiver.kind
@@ -165,7 +170,10 @@ class LivePeer:
             return
 
     async def aclose(self) -> None:
-        await self.pc.close()
+        try:
+            await self.pc.close()
+        except Exception:  # a half-negotiated peer (bad offer) can fail to close
+            logger.debug("closing a half-negotiated peer failed", exc_info=True)
         if self._fanout is not None:
             await self._fanout.aclose()
         for task in list(self._tasks):

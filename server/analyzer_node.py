@@ -41,6 +41,8 @@ from server.streams import (
     RawEntry,
     StreamWriter,
     ensure_group,
+    finite,
+    json_safe,
     unpack,
 )
 
@@ -100,6 +102,8 @@ class AnalyzerNode:
         self._ids = itertools.count()
         self._tasks: list[asyncio.Task[None]] = []
         self.takeovers = 0
+        self.bad = 0
+        """Work entries skipped as malformed."""
 
     def load(self) -> tuple[int, int]:
         return len(self._owned), self.capacity
@@ -276,7 +280,7 @@ class AnalyzerNode:
                 continue
             try:
                 body = unpack(fields)
-                kind = body["k"]
+                kind = _checked_work(body)
                 if kind == "open":
                     if owned.opened:
                         # a new session (e.g. resumed on another media node after a crash)
@@ -292,22 +296,44 @@ class AnalyzerNode:
                     pcm = np.frombuffer(body["pcm"], dtype="<i2").astype(np.float32) / 32768.0
                     self._pool.push_audio(iid, float(body["t"]), pcm)
                 elif kind == "video":
-                    self._pool.push_video(iid, float(body["t"]), bytes(body["jpeg"]), body["pose"])
+                    self._pool.push_video(iid, float(body["t"]), body["jpeg"], body["pose"])
                 elif kind == "context":
                     self._pool.set_context(iid, body["context"])
                 elif kind == "signal":
-                    self._pool.browser_signal(
-                        iid, str(body["kind"]), float(body["t"]), str(body["detail"])
-                    )
+                    self._pool.browser_signal(iid, body["kind"], float(body["t"]), body["detail"])
                 elif kind == "close":
                     self._pool.close(iid)
                     owned.opened = False
                     closed.append(iid)
-                else:
-                    raise BadEntry(f"unknown work kind {kind!r}")
-            except (BadEntry, KeyError, TypeError, ValueError) as exc:
+            except BadEntry as exc:
+                self.bad += 1
                 logger.warning("analyzer node: skipping a bad work entry of %s (%s)", iid, exc)
         return closed
+
+
+_WORK_CHECKS = {
+    "open": lambda b: isinstance(b.get("meta"), dict) and json_safe(b["meta"]),
+    "context": lambda b: isinstance(b.get("context"), dict) and json_safe(b["context"]),
+    "audio": lambda b: (
+        finite(b.get("t")) and isinstance(b.get("pcm"), bytes) and len(b["pcm"]) % 2 == 0
+    ),
+    "video": lambda b: (
+        finite(b.get("t")) and isinstance(b.get("jpeg"), bytes) and isinstance(b.get("pose"), bool)
+    ),
+    "signal": lambda b: (
+        finite(b.get("t")) and isinstance(b.get("kind"), str) and isinstance(b.get("detail"), str)
+    ),
+    "close": lambda b: True,
+}
+
+
+def _checked_work(body: dict[str, Any]) -> str:
+    """The entry's kind, once its fields have the types the pool expects."""
+    kind = body.get("k")
+    check = _WORK_CHECKS.get(kind) if isinstance(kind, str) else None
+    if check is None or not check(body):
+        raise BadEntry(f"malformed {str(kind)[:20]!r} work entry")
+    return str(kind)
 
 
 def _text(value: Any) -> str:

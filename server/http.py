@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from server.config import Settings
 from server.db import Database
@@ -87,14 +88,14 @@ def json_response(data: Any, status: int = 200) -> web.Response:
 async def read_json(request: web.Request) -> Any:
     """The request's JSON body; 400 on malformed JSON, 413 when too large."""
     try:
-        text = await request.text()
+        raw = await request.read()
     except web.HTTPRequestEntityTooLarge:
         raise ApiError(413, "too_large", "request body too large") from None
-    if not text:
+    if not raw:
         raise ApiError(400, "bad_json", "request body must be JSON")
     try:
-        return json.loads(text)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        return json.loads(raw.decode("utf-8"))
+    except (ValueError, RecursionError) as exc:  # bad UTF-8 or JSON, absurd nesting
         raise ApiError(400, "bad_json", f"request body is not valid JSON: {exc}") from None
 
 
@@ -118,7 +119,7 @@ async def read_upload(request: web.Request, field_name: str = "file") -> tuple[s
         data = await request.read()
     except web.HTTPRequestEntityTooLarge:
         raise ApiError(413, "too_large", "upload too large") from None
-    except ValueError as exc:
+    except (ValueError, HttpProcessingError) as exc:
         raise ApiError(400, "bad_multipart", f"malformed upload: {exc}") from None
     return request.query.get("filename", "upload"), data
 

@@ -95,7 +95,8 @@ def _plan(
     by_section: dict[str, list[str]] = {}
     for i, item in enumerate(raw):
         where = f"plan[{i}]"
-        if not isinstance(item, dict) or item.get("section") not in {s.value for s in Section}:
+        section = item.get("section") if isinstance(item, dict) else None
+        if not isinstance(section, str) or section not in {s.value for s in Section}:
             errors.append(
                 _err(f"{where}.section", "must be self_intro, structured or professional")
             )

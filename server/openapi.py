@@ -240,6 +240,12 @@ def _op(
     return op
 
 
+def _csv_op(summary: str) -> dict[str, Any]:
+    op = _op(summary)
+    op["responses"]["200"]["content"] = {"text/csv": {"schema": {"type": "string"}}}
+    return op
+
+
 _UPLOAD = {
     "type": "object",
     "properties": {"file": {"type": "string", "format": "binary"}},
@@ -251,7 +257,7 @@ PATHS: dict[str, dict[str, Any]] = {
         "get": _op("Admin: audit events of the org, oldest first", query=("after_id", "limit"))
     },
     "/api/audit/verify": {"get": _op("Admin: recompute the audit log's hash chain")},
-    "/api/audit/export": {"get": _op("Admin: the audit log as CSV (the export is audited)")},
+    "/api/audit/export": {"get": _csv_op("Admin: the audit log as CSV (the export is audited)")},
     "/api/org/settings": {
         "get": _op("Admin: the org's retention settings"),
         "put": _op(
@@ -449,7 +455,12 @@ PATHS: dict[str, dict[str, Any]] = {
         "get": _op("Candidates who have not finished", params=("job_id",), response=_arr(_OBJ))
     },
     "/api/jobs/{job_id}/reminders": {
-        "get": _op("Reminder outbox (JSON or ?format=csv)", params=("job_id",), query=("format",)),
+        "get": _op(
+            "Reminder outbox (JSON or ?format=csv)",
+            params=("job_id",),
+            query=("format",),
+            response={"type": "array", "items": _OBJ},
+        ),
         "post": _op(
             "Queue reminders (all pending, or the given interview_ids); webhook reminder.requested",
             body={"type": "object", "properties": {"interview_ids": _arr(_STR)}},

@@ -20,11 +20,13 @@ import io
 import json
 import re
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from importlib import resources
 from typing import Any
+from xml.etree import ElementTree
 
 from server.models import LANGUAGES, Media, Question, Section
 
@@ -445,6 +447,8 @@ def _read_json(content: bytes) -> list[object]:
         raise _file_error(
             f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
         ) from None
+    except RecursionError:
+        raise _file_error("not valid JSON: nested too deeply") from None
     if isinstance(doc, dict) and isinstance(doc.get("questions"), list):
         items: list[object] = doc["questions"]
     elif isinstance(doc, list):
@@ -496,13 +500,22 @@ def _read_csv(content: bytes) -> _Rows:
     return iter([(n, row) for n, row in enumerate(rows, start=1)])
 
 
+XLSX_INFLATED_MAX_BYTES = 20 * 1024 * 1024
+"""A workbook bigger than this once unzipped is refused (zip bombs)."""
+XLSX_SCAN_COLUMNS_MAX = 64
+
+
 def _read_xlsx(content: bytes) -> _Rows:
     import openpyxl  # lazily: only imports need it
     from openpyxl.utils.exceptions import InvalidFileException
 
+    unreadable = (zipfile.BadZipFile, zlib.error, ElementTree.ParseError, KeyError, ValueError)
     try:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            if sum(i.file_size for i in archive.infolist()) > XLSX_INFLATED_MAX_BYTES:
+                raise _file_error("the workbook is too large once unpacked")
         workbook = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as exc:
+    except (*unreadable, InvalidFileException, OSError) as exc:
         raise _file_error(f"this is not a readable .xlsx workbook ({exc})") from None
     try:
         if not workbook.worksheets:
@@ -511,15 +524,22 @@ def _read_xlsx(content: bytes) -> _Rows:
         sheet.reset_dimensions()  # some writers store a wrong size; read what is there
         rows: list[tuple[int, list[str]]] = []
         data_rows = 0
-        for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+        cells_seen = sheet.iter_rows(
+            values_only=True, max_row=MAX_IMPORT_ROWS + 1000, max_col=XLSX_SCAN_COLUMNS_MAX
+        )
+        for number, values in enumerate(cells_seen, start=1):
             cells = [_cell_text(v) for v in values]
+            if number > 1 and not any(c.strip() for c in cells):
+                continue  # empty rows (a far-away cell makes openpyxl fill the gap) are not kept
             rows.append((number, cells))
-            if number > 1 and any(c.strip() for c in cells):
+            if number > 1:
                 data_rows += 1
                 if data_rows > MAX_IMPORT_ROWS:  # stop reading a huge sheet early
                     raise _file_error(
                         f"more than {MAX_IMPORT_ROWS} questions per import; split the file"
                     )
+    except unreadable as exc:
+        raise _file_error(f"this is not a readable .xlsx workbook ({exc})") from None
     finally:
         workbook.close()
     return iter(rows)

@@ -18,6 +18,7 @@ from server import webhooks
 from server.access import CAN_MANAGE_JOBS, job_for, staff_user
 from server.auth import new_id
 from server.config import Settings
+from server.csvsafe import safe_cell
 from server.http import ApiError, Services, json_response, read_object, services
 from server.invitations import invitation_url
 from server.models import Status
@@ -204,7 +205,7 @@ async def outbox(request: web.Request) -> web.Response:
             extrasaction="ignore",
         )
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows([{k: safe_cell(v) for k, v in row.items()} for row in rows])
         return web.Response(
             body=("\ufeff" + buf.getvalue()).encode(),
             content_type="text/csv",

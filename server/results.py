@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sqlite3
 import time
 from typing import Any
 
@@ -20,7 +21,16 @@ import redis.asyncio as aioredis
 
 from server.analysis import DURABLE_TYPES, interview_topic
 from server.http import Services
-from server.streams import REDIS_ERRORS, BadEntry, GroupReader, RawEntry, ensure_group, unpack
+from server.streams import (
+    REDIS_ERRORS,
+    BadEntry,
+    GroupReader,
+    RawEntry,
+    ensure_group,
+    finite,
+    json_safe,
+    unpack,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +44,7 @@ RECLAIM_EVERY_S = 10.0
 RECLAIM_IDLE_MS = 30_000
 """An entry unacknowledged this long belongs to a consumer that is gone."""
 STORE_RETRY_S = 1.0
+STORE_ATTEMPTS = 10
 
 
 def analysis_entry(event: dict[str, Any], event_id: str) -> dict[str, Any]:
@@ -101,31 +112,65 @@ class ResultsConsumer:
         for _stream, _entry_id, fields in entries:
             try:
                 body = unpack(fields)
-                if body["kind"] == "analysis":
-                    event = dict(body["event"])
-                    event["event_id"] = str(body["event_id"])
-                    if not isinstance(event.get("interview_id"), str):
-                        raise BadEntry("analysis event without interview_id")
-                    events.append(event)
-                elif body["kind"] == "status":
-                    statuses.append(body)
+                if body.get("kind") == "analysis":
+                    events.append(_checked_event(body))
+                elif body.get("kind") == "status":
+                    statuses.append(_checked_status(body))
                 else:
-                    raise BadEntry(f"unknown kind {body['kind']!r}")
-            except (BadEntry, KeyError, TypeError) as exc:
+                    raise BadEntry(f"unknown kind {str(body.get('kind'))[:40]!r}")
+            except BadEntry as exc:
                 self.bad += 1
                 logger.warning("results stream: skipping an unreadable entry (%s)", exc)
-        durable = [e for e in events if e.get("type") in DURABLE_TYPES]
-        while durable:
-            try:
-                await self._svc.store.add_analysis_events(durable)
-                break
-            except Exception:
-                logger.exception("could not store analysis results; retrying")
-                await asyncio.sleep(STORE_RETRY_S)
+        durable = [e for e in events if e["type"] in DURABLE_TYPES]
+        if durable:
+            await self._store(durable)
         hub = self._svc.hub
         for event in events:
             hub.publish(interview_topic(event["interview_id"]), {**event, "kind": "analysis"})
         for status in statuses:
             for topic in status["topics"]:
-                hub.publish(str(topic), dict(status["message"]))
+                hub.publish(topic, dict(status["message"]))
         self.handled += len(entries)
+
+    async def _store(self, durable: list[dict[str, Any]]) -> None:
+        """Store a batch; a busy database is retried, an event it refuses is skipped."""
+        for _ in range(STORE_ATTEMPTS):
+            try:
+                await self._svc.store.add_analysis_events(durable)
+                return
+            except sqlite3.OperationalError:  # locked by another process: transient
+                logger.warning("database busy; retrying the analysis results")
+                await asyncio.sleep(STORE_RETRY_S)
+            except Exception:
+                break
+        for event in durable:  # one by one: keep what can be kept
+            try:
+                await self._svc.store.add_analysis_events([event])
+            except Exception:
+                self.bad += 1
+                logger.exception("could not store an analysis event; skipped")
+
+
+def _checked_event(body: dict[str, Any]) -> dict[str, Any]:
+    event = body.get("event")
+    if not isinstance(event, dict) or not json_safe(event):
+        raise BadEntry("analysis event is not a JSON object")
+    if not isinstance(event.get("interview_id"), str) or not isinstance(event.get("type"), str):
+        raise BadEntry("analysis event without interview_id or type")
+    index = event.get("question_index")
+    if index is not None and (isinstance(index, bool) or not isinstance(index, int)):
+        raise BadEntry("question_index must be a whole number")
+    if "t" in event and not finite(event["t"]):
+        raise BadEntry("t must be a number")
+    if not isinstance(body.get("event_id"), str):
+        raise BadEntry("analysis entry without event_id")
+    return {**event, "event_id": body["event_id"]}
+
+
+def _checked_status(body: dict[str, Any]) -> dict[str, Any]:
+    topics, message = body.get("topics"), body.get("message")
+    if not isinstance(topics, list) or not all(isinstance(t, str) for t in topics):
+        raise BadEntry("status topics must be strings")
+    if not isinstance(message, dict) or not json_safe(message):
+        raise BadEntry("status message is not a JSON object")
+    return body

@@ -381,7 +381,11 @@ async def _handle(session: InterviewSession, channel: Channel, raw: str) -> None
         else:
             raise ValueError(f"unknown message type {kind!r}")
     except (ValueError, json.JSONDecodeError) as exc:
-        await channel.send({"type": "error", "message": str(exc)})
+        await channel.send({"type": "error", "message": str(exc)[:200]})
+    except RecursionError:
+        await channel.send(
+            {"type": "error", "message": "a message must be JSON (nested too deeply)"}
+        )
     except Exception as exc:  # the socket stays up; the candidate sees a message
         from server.store import Conflict
 

@@ -13,6 +13,7 @@ from aiohttp import web
 from server import webhooks
 from server.access import check_job_access, job_for, staff_user
 from server.analysis import analysis_summary
+from server.csvsafe import safe_cell
 from server.http import ApiError, Services, json_response, read_object, services
 from server.models import Role, Status
 from server.reports import build_report, fairness, job_stats
@@ -278,11 +279,7 @@ async def export(request: web.Request) -> web.Response:
     )
 
 
-def _cell(value: Any) -> Any:
-    """Neutralise spreadsheet formulas in text cells (CSV/XLSX injection)."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
+_cell = safe_cell
 
 
 def _csv(header: list[str], rows: list[list[Any]]) -> bytes:

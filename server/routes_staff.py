@@ -273,7 +273,7 @@ async def create_user(request: web.Request) -> web.Response:
         errors.append({"row": None, "field": "username", "message": "3-64 letters, digits or _.@-"})
     if not isinstance(password, str) or not 10 <= len(password) <= 1024:
         errors.append({"row": None, "field": "password", "message": "10-1024 characters"})
-    if role not in {r.value for r in Role}:
+    if not isinstance(role, str) or role not in {r.value for r in Role}:
         errors.append(
             {"row": None, "field": "role", "message": "admin, hr, examiner or department_viewer"}
         )
@@ -398,12 +398,8 @@ async def create_invitation(request: web.Request) -> web.Response:
     return json_response(created, status=201)
 
 
-@routes.post("/api/jobs/{job_id}/invitations/bulk")
-async def bulk_invitations(request: web.Request) -> web.Response:
-    user = await staff_user(request, CAN_MANAGE_JOBS)
-    job = await job_for(request, user)
-    _filename, content = await read_upload(request)
-    text = _decode_csv(content)
+def _candidates_from_csv(text: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Rows of a bulk-invitation CSV → candidates and per-row errors (csv.Error escapes)."""
     reader = csv.DictReader(io.StringIO(text))
     header = [h.strip().lower() for h in (reader.fieldnames or [])]
     missing = {"name", "email"} - set(header)
@@ -429,6 +425,19 @@ async def bulk_invitations(request: web.Request) -> web.Response:
         candidates.append(cand)
         if len(candidates) > MAX_BULK_INVITATIONS:
             raise ApiError(413, "too_many", f"at most {MAX_BULK_INVITATIONS} candidates per file")
+    return candidates, errors
+
+
+@routes.post("/api/jobs/{job_id}/invitations/bulk")
+async def bulk_invitations(request: web.Request) -> web.Response:
+    user = await staff_user(request, CAN_MANAGE_JOBS)
+    job = await job_for(request, user)
+    _filename, content = await read_upload(request)
+    text = _decode_csv(content)
+    try:
+        candidates, errors = _candidates_from_csv(text)
+    except csv.Error as exc:  # e.g. a bare carriage return inside a cell
+        raise ApiError(422, "invalid_csv", f"malformed CSV: {exc}") from None
     if not candidates and not errors:
         errors.append({"row": None, "field": "file", "message": "no candidates in the file"})
     if errors:

@@ -189,7 +189,8 @@ class InterviewSession:
         try:
             answer = await peer.accept(sdp)
         except BaseException:
-            await peer.aclose()
+            with contextlib.suppress(Exception):  # a broken offer may break closing too
+                await peer.aclose()
             raise
         async with self._lock:
             if self._closed:
@@ -271,8 +272,8 @@ class InterviewSession:
 
     def browser_signal(self, kind: Any, detail: Any) -> None:
         """Tab hidden, window blur, full screen left, paste: evidence for integrity flags."""
-        if kind not in BROWSER_SIGNALS:
-            raise ValueError(f"unknown signal {kind!r}")
+        if not isinstance(kind, str) or kind not in BROWSER_SIGNALS:
+            raise ValueError(f"unknown signal {str(kind)[:40]!r}")
         if self._analysis is not None:
             self._analysis.pool.browser_signal(self.interview_id, kind, 0.0, str(detail)[:200])
 

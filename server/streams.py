@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 from collections import deque
 from collections.abc import Callable
 from typing import Any
@@ -256,3 +257,25 @@ class GroupReader:
             if start in (b"0-0", "0-0"):
                 break
         return out
+
+
+JSON_DEPTH_MAX = 32
+
+
+def json_safe(value: Any, depth: int = 0) -> bool:
+    """Whether ``value`` becomes strict JSON (string keys, finite numbers, no bytes)."""
+    if depth > JSON_DEPTH_MAX:
+        return False
+    if value is None or isinstance(value, bool | str | int):
+        return True
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, list):
+        return all(json_safe(v, depth + 1) for v in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and json_safe(v, depth + 1) for k, v in value.items())
+    return False
+
+
+def finite(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)

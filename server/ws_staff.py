@@ -102,7 +102,7 @@ async def _handle(
 ) -> dict[str, Any] | None:
     try:
         message = json.loads(raw)
-    except json.JSONDecodeError:
+    except (ValueError, RecursionError):
         return {"type": "error", "message": "messages must be JSON"}
     if not isinstance(message, dict):
         return {"type": "error", "message": "messages must be JSON objects"}
