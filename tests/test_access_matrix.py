@@ -7,6 +7,7 @@ statistics, not recordings; nobody without a valid token gets anything.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -51,8 +52,75 @@ MATRIX: list[tuple[str, str, Any, tuple[str, ...]]] = [
         None,
         ("conflict", "conflict", DENIED, DENIED, DENIED, UNAUTH, UNAUTH),
     ),
+    ("GET", "/api/competencies", None, (OK, OK, OK, OK, OK, UNAUTH, UNAUTH)),
+    ("POST", "/api/questions/import", None, ("bad", "bad", DENIED, DENIED, DENIED, UNAUTH, UNAUTH)),
+    ("POST", "/api/jobs/analyze", {}, ("bad", "bad", DENIED, DENIED, DENIED, UNAUTH, UNAUTH)),
+    ("GET", "/api/users", None, (OK, OK, DENIED, DENIED, DENIED, UNAUTH, UNAUTH)),
+    ("POST", "/api/users", {}, ("bad", DENIED, DENIED, DENIED, DENIED, UNAUTH, UNAUTH)),
+    (
+        "POST",
+        "/api/jobs/{job}/invitations/bulk",
+        None,
+        ("bad", "bad", DENIED, DENIED, DENIED, UNAUTH, UNAUTH),
+    ),
+    (
+        "PUT",
+        "/api/jobs/{job}/examiners",
+        {},
+        ("bad", "bad", DENIED, DENIED, DENIED, UNAUTH, UNAUTH),
+    ),
+    ("GET", "/api/jobs/{job}/fairness", None, (OK, OK, DENIED, DENIED, DENIED, UNAUTH, UNAUTH)),
+    ("GET", "/api/jobs/{job}/pending", None, (OK, OK, DENIED, DENIED, DENIED, UNAUTH, UNAUTH)),
+    ("GET", "/api/jobs/{job}/reminders", None, (OK, OK, DENIED, DENIED, DENIED, UNAUTH, UNAUTH)),
+    ("POST", "/api/jobs/{job}/reminders", {}, (OK, OK, DENIED, DENIED, DENIED, UNAUTH, UNAUTH)),
+    (
+        "POST",
+        "/api/interviews/{iv}/decision",
+        {"recommendation": "advance", "comment": "clear answers"},
+        (OK, OK, OK, DENIED, DENIED, UNAUTH, UNAUTH),
+    ),
+    ("POST", "/api/webhooks", {}, ("bad", DENIED, DENIED, DENIED, DENIED, UNAUTH, UNAUTH)),
+    (
+        "DELETE",
+        "/api/webhooks/{hook}",
+        None,
+        ("missing", DENIED, DENIED, DENIED, DENIED, UNAUTH, UNAUTH),
+    ),
+    (
+        "GET",
+        "/api/webhooks/{hook}/deliveries",
+        None,
+        ("missing", DENIED, DENIED, DENIED, DENIED, UNAUTH, UNAUTH),
+    ),
+    ("GET", "/api/org/settings", None, (OK, DENIED, DENIED, DENIED, DENIED, UNAUTH, UNAUTH)),
+    ("PUT", "/api/org/settings", {}, ("bad", DENIED, DENIED, DENIED, DENIED, UNAUTH, UNAUTH)),
+    (
+        "GET",
+        "/api/interviews/{iv}/personal-data",
+        None,
+        (OK, DENIED, DENIED, DENIED, DENIED, UNAUTH, UNAUTH),
+    ),
+    (
+        "DELETE",
+        "/api/interviews/{iv}/personal-data",
+        None,
+        (OK, DENIED, DENIED, DENIED, DENIED, UNAUTH, UNAUTH),
+    ),
+    ("GET", "/api/audit", None, (OK, DENIED, DENIED, DENIED, DENIED, UNAUTH, UNAUTH)),
+    ("GET", "/api/audit/verify", None, (OK, DENIED, DENIED, DENIED, DENIED, UNAUTH, UNAUTH)),
+    ("GET", "/api/audit/export", None, (OK, DENIED, DENIED, DENIED, DENIED, UNAUTH, UNAUTH)),
 ]
+COVERED_ELSEWHERE = {
+    ("POST", "/api/auth/login"): "no token needed (tests/test_limits.py, test_api.py)",
+    ("GET", "/api/openapi.json"): "public document (tests/test_api.py)",
+    (
+        "GET",
+        "/api/recordings/{}",
+    ): "signed links and roles (test_recordings_follow_department_scope)",
+}
+"""Routes the matrix does not cover, and where they are tested."""
 EXPECTED_STATUS = {
+    "missing": {404},
     OK: {200, 201},
     DENIED: {403},
     UNAUTH: {401},
@@ -96,7 +164,7 @@ async def test_access_matrix(
     body: Any,
     expected: tuple[str, ...],
 ) -> None:
-    url = path.format(job=world["job"], iv=world["iv"])
+    url = path.format(job=world["job"], iv=world["iv"], hook="wh_missing")
     for role, outcome in zip(ROLES, expected, strict=True):
         token = world["tokens"][role]
         headers = {"Authorization": f"Bearer {token}"} if token else {}
@@ -233,3 +301,17 @@ async def test_admin_creates_staff_accounts(server: RunningServer, world: dict[s
         "POST", "/api/auth/login", json={"username": "new.examiner", "password": "a long password"}
     )
     assert login["role"] == "examiner"
+
+
+def test_every_staff_route_is_in_the_matrix(server: RunningServer) -> None:
+    """A new route must state who may call it (candidate routes: tests/test_api.py)."""
+    routes = set()
+    for route in server.app.router.routes():
+        info = route.resource.get_info() if route.resource is not None else {}
+        path = info.get("path") or info.get("formatter") or ""
+        if path.startswith("/api/") and not path.startswith("/api/candidate/"):
+            if route.method != "HEAD":
+                routes.add((route.method, re.sub(r"\{[^}]+\}", "{}", path)))
+    covered = {(m, re.sub(r"\{[^}]+\}", "{}", p)) for m, p, _, _ in MATRIX}
+    missing = routes - covered - set(COVERED_ELSEWHERE)
+    assert not missing, f"routes without access expectations: {sorted(missing)}"
