@@ -146,7 +146,8 @@ def create_app(settings: Settings) -> web.Application:
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         configure_ice_hosts(settings.ice_hosts)
-        settings.recordings_dir.mkdir(parents=True, exist_ok=True)
+        settings.recordings_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        settings.recordings_dir.chmod(0o700)  # recordings: the server's user only
         await svc.db.open()
         if isinstance(svc.hub, RedisHub):
             await svc.hub.start()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sqlite3
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -17,6 +18,7 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 
 SCHEMA_VERSION = 1
+PRIVATE_FILE_MODE = 0o600
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -121,6 +123,9 @@ class Database:
         await self.run(self._open_sync)
 
     def _open_sync(self) -> None:
+        # owner-only: SQLite gives its -wal and -shm files the database file's permissions
+        os.close(os.open(self._path, os.O_CREAT | os.O_WRONLY, PRIVATE_FILE_MODE))
+        os.chmod(self._path, PRIVATE_FILE_MODE)
         conn = sqlite3.connect(self._path, check_same_thread=False, isolation_level=None)
         conn.row_factory = sqlite3.Row
         conn.execute("PRAGMA journal_mode=WAL")

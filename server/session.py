@@ -409,7 +409,7 @@ class InterviewSession:
     def _start_segment(self, index: int) -> None:
         if not self.media_connected:
             return
-        self._recordings_dir.mkdir(parents=True, exist_ok=True)
+        self._recordings_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         name = f"{index:02d}-{time.time_ns() // 1_000_000}.webm"
         self._recorder.start_segment(self._recordings_dir / name)
         self._segment_index = index

@@ -39,3 +39,21 @@ def test_access_log_lines_carry_no_tokens() -> None:
     )
     assert redact("/i/iv1.123.abc.sig") == "/i/***"
     assert redact("/api/jobs") == "/api/jobs"
+
+
+async def test_database_and_recordings_are_private_to_the_server_user(tmp_path: Path) -> None:
+    async with running_server(tmp_path / "data", analysis_workers=0) as srv:
+        admin = await srv.add_staff("admin", Role.ADMIN)
+        await srv.call("GET", "/api/me", token=admin)
+        modes = _modes(srv.svc.settings.data_dir)
+    assert {"interview.sqlite3", "interview.sqlite3-wal", "master-keys.json", "recordings"} <= set(
+        modes
+    )
+    for name in ("interview.sqlite3", "interview.sqlite3-wal", "master-keys.json", "recordings"):
+        assert modes[name] & 0o077 == 0, (name, oct(modes[name]))
+
+
+def _modes(folder: Path) -> dict[str, int]:
+    import stat
+
+    return {p.name: stat.S_IMODE(p.stat().st_mode) for p in folder.iterdir()}
