@@ -31,7 +31,7 @@ from server import (
 from server.access import EXPIRABLE
 from server.analysis_remote import RemoteAnalysis
 from server.analyzer_node import AnalyzerNode
-from server.bus_redis import RedisHub
+from server.bus_redis import RedisHub, bounded
 from server.config import Settings
 from server.db import Database
 from server.fields import FieldCipher, load_keyring
@@ -260,7 +260,7 @@ async def _start_roles(svc: Services, roles: set[str]) -> list[Closer]:
 
         async def close_writer() -> None:
             await writer.aclose()
-            await redis.aclose()
+            await bounded(redis.aclose())
 
         closers.append(close_writer)
         if "api" in roles:

@@ -11,7 +11,6 @@ metrics queued meanwhile are dropped first), the listener reconnects.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections import deque
 from typing import Any
@@ -29,6 +28,15 @@ WIRE_VERSION = 1
 OUTBOX_MAX = 10_000
 """Messages waiting for Redis; beyond this, latest-wins metrics are dropped (never others)."""
 RETRY_S = 0.5
+CLOSE_TIMEOUT_S = 5.0
+
+
+async def bounded(awaitable: Any, timeout_s: float = CLOSE_TIMEOUT_S) -> None:
+    """Await a shutdown step, giving up after ``timeout_s`` (shutdown must never hang)."""
+    try:
+        await asyncio.wait_for(awaitable, timeout_s)
+    except (TimeoutError, aioredis.RedisError, OSError):
+        logger.warning("a shutdown step did not finish in %.0f s; going on", timeout_s)
 
 
 class RedisHub(Hub):
@@ -50,12 +58,11 @@ class RedisHub(Hub):
         await asyncio.wait_for(self._listening.wait(), 10.0)
 
     async def aclose(self) -> None:
+        """Stop within ``CLOSE_TIMEOUT_S`` even when Redis (or a half-dead socket) hangs."""
         for task in self._tasks:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        await self._redis.aclose()
+        await bounded(asyncio.gather(*self._tasks, return_exceptions=True))
+        await bounded(self._redis.aclose())
 
     def publish(self, topic: str, message: dict[str, Any]) -> int:
         if len(self._outbox) >= OUTBOX_MAX and message.get("type") in LATEST_WINS:

@@ -14,7 +14,6 @@ media node has room, sent there.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -23,6 +22,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
+from server.bus_redis import bounded
 from server.config import Settings
 
 logger = logging.getLogger(__name__)
@@ -98,13 +98,11 @@ class NodeRegistry:
     async def aclose(self) -> None:
         if self._task is not None:
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await bounded(asyncio.gather(self._task, return_exceptions=True))
         if self._redis is not None:
-            with contextlib.suppress(aioredis.RedisError, OSError):
-                await self._redis.srem(NODES_KEY, self.name)
-                await self._redis.delete(NODE_PREFIX + self.name)
-            await self._redis.aclose()
+            await bounded(self._redis.srem(NODES_KEY, self.name))
+            await bounded(self._redis.delete(NODE_PREFIX + self.name))
+            await bounded(self._redis.aclose())
 
     async def _run(self) -> None:
         while True:

@@ -11,7 +11,6 @@ by the others.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import sqlite3
 import time
@@ -20,6 +19,7 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from server.analysis import DURABLE_TYPES, interview_topic
+from server.bus_redis import bounded
 from server.http import Services
 from server.streams import (
     REDIS_ERRORS,
@@ -80,9 +80,8 @@ class ResultsConsumer:
     async def aclose(self) -> None:
         if self._task is not None:
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        await self._redis.aclose()
+            await bounded(asyncio.gather(self._task, return_exceptions=True))
+        await bounded(self._redis.aclose())
 
     async def _run(self) -> None:
         last_reclaim = time.monotonic()

@@ -168,7 +168,10 @@ async def test_results_survive_a_redis_crash_and_are_stored_once(tmp_path: Path)
                     for i in range(20, 40):
                         producer.add(RESULTS_STREAM, final(i))
                     # a status change while Redis is down: kept, published once it is back
-                    await node.call("GET", "/api/candidate/state", token=token_of(inv["url"]))
+                    await asyncio.wait_for(
+                        node.call("GET", "/api/candidate/state", token=token_of(inv["url"])),
+                        WAIT_S,
+                    )
                     await asyncio.sleep(1.0)
                     server.start()
 
