@@ -39,6 +39,9 @@ def worker_main(
 ) -> None:
     """Entry point of a worker process (spawned)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(levelname)s %(message)s")
+    import cv2
+
+    cv2.setNumThreads(1)  # once per process: mediapipe and CTranslate2 have their own threads
     parent = os.getppid()
     model = load_model(asr_config)
     out_q.put(("ready", {}))
@@ -148,8 +151,6 @@ def _rgb(frame: Any) -> Any:
     if isinstance(frame, bytes):
         import cv2
         import numpy as np
-
-        cv2.setNumThreads(1)  # the worker's other libraries have their own threads
 
         bgr = cv2.imdecode(np.frombuffer(frame, np.uint8), cv2.IMREAD_COLOR)
         if bgr is None:

@@ -81,6 +81,9 @@ return 2
 @dataclass
 class _Owned:
     opened: bool = False
+    fresh: bool = False
+    """Opened from the stored metadata and given no media yet: an ``open`` entry read now
+    describes the same session, so there is nothing to restart."""
     orphan_since: float = 0.0
 
 
@@ -180,7 +183,7 @@ class AnalyzerNode:
         others = [c["name"] for c in consumers if _text(c["name"]) != self._name]
         meta_raw = await self._redis.get(META_PREFIX + iid)
         if meta_raw is not None:
-            self._open(iid, owned, _field(meta_raw, "meta"))
+            self._open(iid, owned, _field(meta_raw, "meta"), fresh=True)
             context_raw = await self._redis.get(CONTEXT_PREFIX + iid)
             if context_raw is not None:
                 self._pool.set_context(iid, _field(context_raw, "context"))
@@ -200,9 +203,9 @@ class AnalyzerNode:
             await self._reader.ack(entries)
         logger.info("analyzer node %s: took interview %s", self._name, iid)
 
-    def _open(self, iid: str, owned: _Owned, meta: dict[str, Any]) -> None:
+    def _open(self, iid: str, owned: _Owned, meta: dict[str, Any], fresh: bool = False) -> None:
         self._pool.open(iid, meta, self._sink)
-        owned.opened = True
+        owned.opened, owned.fresh = True, fresh
 
     async def _renew_all(self) -> None:
         if not self._owned:
@@ -282,6 +285,9 @@ class AnalyzerNode:
                 body = unpack(fields)
                 kind = _checked_work(body)
                 if kind == "open":
+                    if owned.fresh:  # adoption already opened this session's analysis
+                        owned.fresh = False
+                        continue
                     if owned.opened:
                         # a new session (e.g. resumed on another media node after a crash)
                         # starts a new media clock: finish the old analysis, start afresh
@@ -292,6 +298,7 @@ class AnalyzerNode:
                     continue
                 if not owned.opened:
                     continue
+                owned.fresh = False
                 if kind == "audio":
                     pcm = np.frombuffer(body["pcm"], dtype="<i2").astype(np.float32) / 32768.0
                     self._pool.push_audio(iid, float(body["t"]), pcm)
