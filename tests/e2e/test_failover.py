@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
 import subprocess
 import time
@@ -34,10 +33,11 @@ from tests.e2e.test_browser_interview import (
 )
 from tests.support.candidate import ScriptedCandidate
 from tests.support.media import face_y4m, speech_wav
+from tests.support.nodes import node_process
 from tests.support.pages import chromium
-from tests.support.process import CLI, START_TIMEOUT_S, STOP_TIMEOUT_S, ServerProcess, run_demo
+from tests.support.process import STOP_TIMEOUT_S, ServerProcess, run_demo
 from tests.support.redis_server import redis_server
-from tests.support.server import LOOPBACK, free_port
+from tests.support.server import free_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
 
@@ -80,57 +80,10 @@ def media_node(
     name: str, port: int, data_dir: Path, redis_url: str, demo: dict[str, Any], *extra: str
 ) -> Iterator[Node]:
     """``interview-live serve`` as node ``name`` of the deployment; stopped afterwards."""
-    base_url = f"http://{LOOPBACK}:{port}"
-    log = data_dir / f"server-{name}.log"
-    with log.open("wb") as log_file:
-        proc = subprocess.Popen(
-            [
-                *CLI,
-                "serve",
-                "--data-dir",
-                str(data_dir),
-                "--host",
-                LOOPBACK,
-                "--port",
-                str(port),
-                "--ice-host",
-                LOOPBACK,
-                "--redis-url",
-                redis_url,
-                "--node-name",
-                name,
-                "--public-url",
-                base_url,
-                "--analysis-workers",
-                "0",
-                *extra,
-            ],
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-        try:
-            deadline = time.monotonic() + START_TIMEOUT_S
-            while True:
-                if proc.poll() is not None:
-                    raise RuntimeError(f"node {name} exited: {log.read_text()[-2000:]}")
-                try:
-                    if healthz(base_url).get("node") == name:
-                        break
-                except OSError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"node {name} did not start")
-                time.sleep(0.2)
-            yield Node(name, ServerProcess(base_url, data_dir, demo, log), proc)
-        finally:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-                try:
-                    proc.wait(STOP_TIMEOUT_S)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
+    with node_process(
+        data_dir, name, "--redis-url", redis_url, "--analysis-workers", "0", *extra, port=port
+    ) as node:
+        yield Node(name, ServerProcess(node.base_url, data_dir, demo, node.log), node.proc)
 
 
 @contextmanager

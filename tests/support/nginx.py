@@ -18,8 +18,8 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.support.process import CLI, START_TIMEOUT_S, STOP_TIMEOUT_S
-from tests.support.server import LOOPBACK, free_port
+from tests.support.nodes import node_process
+from tests.support.server import LOOPBACK
 
 NGINX_BIN = Path("/usr/sbin/nginx")
 EXAMPLE_CONF = Path(__file__).resolve().parents[2] / "docs" / "deploy" / "nginx.conf"
@@ -127,45 +127,21 @@ def media_nodes(
     data_dir: Path, names: Sequence[str], *, public_url: str, allowed_origin: str
 ) -> Iterator[list[MediaNode]]:
     """Start one node per name on free loopback ports, all sharing ``data_dir``."""
-    data_dir.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "INTERVIEW_ALLOWED_ORIGINS": allowed_origin}
-    nodes: list[MediaNode] = []
     with ExitStack() as stack:
-        try:
-            for name in names:
-                port = free_port()
-                log = data_dir / f"node-{name}.log"
-                log_file = stack.enter_context(log.open("wb"))
-                proc = subprocess.Popen(
-                    [
-                        *CLI,
-                        "serve",
-                        "--data-dir",
-                        str(data_dir),
-                        "--host",
-                        LOOPBACK,
-                        "--port",
-                        str(port),
-                        "--ice-host",
-                        LOOPBACK,
-                        "--analysis-workers",
-                        "0",
-                        "--node-name",
-                        name,
-                        "--public-url",
-                        public_url,
-                    ],
-                    stdout=log_file,
-                    stderr=subprocess.STDOUT,
-                    env=env,
+        nodes = []
+        for name in names:
+            node = stack.enter_context(
+                node_process(
+                    data_dir,
+                    name,
+                    "--analysis-workers",
+                    "0",
+                    public_url=public_url,
+                    env={"INTERVIEW_ALLOWED_ORIGINS": allowed_origin},
                 )
-                nodes.append(MediaNode(name, f"http://{LOOPBACK}:{port}", proc, log))
-            for node in nodes:  # they start in parallel; wait for each
-                _wait_http(node.base_url + "/healthz", node.proc, node.log, START_TIMEOUT_S)
-            yield nodes
-        finally:
-            for node in nodes:
-                _stop(node.proc, STOP_TIMEOUT_S)
+            )
+            nodes.append(MediaNode(name, node.base_url, node.proc, node.log))
+        yield nodes
 
 
 @dataclass

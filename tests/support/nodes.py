@@ -46,8 +46,16 @@ class Node:
 
 
 @contextmanager
-def node_process(data_dir: Path, name: str, *args: str, port: int | None = None) -> Iterator[Node]:
-    """``interview-live serve`` with ``args`` (roles, Redis URL, workers) on loopback."""
+def node_process(
+    data_dir: Path,
+    name: str,
+    *args: str,
+    port: int | None = None,
+    public_url: str | None = None,
+    env: dict[str, str] | None = None,
+) -> Iterator[Node]:
+    """``interview-live serve`` with ``args`` (roles, Redis URL, workers) on loopback; its
+    public URL is its own unless given (e.g. a proxy's); ``env`` adds variables."""
     port = port or free_port()
     base_url = f"http://{LOOPBACK}:{port}"
     log = data_dir / f"node-{name}.log"
@@ -68,12 +76,12 @@ def node_process(data_dir: Path, name: str, *args: str, port: int | None = None)
                 "--node-name",
                 name,
                 "--public-url",
-                base_url,
+                public_url or base_url,
                 *args,
             ],
             stdout=log_file,
             stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
         )
         node = Node(name, base_url, log, proc)
         try:
