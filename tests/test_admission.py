@@ -13,20 +13,13 @@ from tests.support.candidate import ScriptedCandidate
 from tests.support.media import face_y4m, speech_wav
 from tests.support.redis_server import redis_server
 from tests.support.server import RunningServer, running_server
-from tests.test_api import make_job, token_of
+from tests.test_api import invite, make_job, token_of
 
 REGISTRY_WAIT_S = 5.0
 
 
 async def _invite(srv: RunningServer, admin: str, job_id: str, name: str) -> str:
-    inv = await srv.call(
-        "POST",
-        f"/api/jobs/{job_id}/invitations",
-        token=admin,
-        json={"name": name, "email": f"{name}@example.com"},
-        expect=201,
-    )
-    return token_of(inv["url"])
+    return token_of((await invite(srv, admin, job_id, name))["url"])
 
 
 async def _offer(srv: RunningServer, token: str) -> tuple[int, dict[str, Any]]:

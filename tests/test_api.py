@@ -57,6 +57,19 @@ def token_of(url: str) -> str:
     return url.rsplit("/i/", 1)[1]
 
 
+async def invite(server: RunningServer, token: str, job_id: str, name: str) -> dict[str, Any]:
+    """One invitation (201): ``{"interview_id", "url", "expires_at"}``."""
+    return dict(
+        await server.call(
+            "POST",
+            f"/api/jobs/{job_id}/invitations",
+            token=token,
+            json={"name": name, "email": f"{name.lower().replace(' ', '.')}@example.com"},
+            expect=201,
+        )
+    )
+
+
 async def test_openapi_document_matches_the_routes(server: RunningServer) -> None:
     doc = await server.call("GET", "/api/openapi.json")
     documented = {(method.upper(), path) for path, ops in doc["paths"].items() for method in ops}

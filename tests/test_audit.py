@@ -8,7 +8,7 @@ from pathlib import Path
 
 from server.models import Role
 from tests.support.server import running_server
-from tests.test_api import make_job
+from tests.test_api import invite, make_job
 
 
 async def test_audit_chain_detects_changes_and_removals(tmp_path: Path) -> None:
@@ -17,13 +17,7 @@ async def test_audit_chain_detects_changes_and_removals(tmp_path: Path) -> None:
         hr = await srv.add_staff("hr", Role.HR)
         job = await make_job(srv, admin)
         for name in ("a", "b", "c"):
-            await srv.call(
-                "POST",
-                f"/api/jobs/{job['id']}/invitations",
-                token=admin,
-                json={"name": name, "email": f"{name}@example.com"},
-                expect=201,
-            )
+            await invite(srv, admin, job["id"], name)
         await srv.call("GET", f"/api/jobs/{job['id']}/export?format=csv", token=hr)
         await srv.call("GET", "/api/audit", token=hr, expect=403)
         await srv.call("GET", "/api/audit/verify", token=hr, expect=403)

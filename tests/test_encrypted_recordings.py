@@ -11,7 +11,7 @@ from server.crypto import EncryptedFile
 from server.encrypted_media import SEND_WINDOW_BYTES, parse_range
 from server.models import Role
 from tests.support.server import running_server
-from tests.test_api import make_job
+from tests.test_api import invite, make_job
 
 
 def test_parse_range() -> None:
@@ -30,13 +30,7 @@ async def test_encrypted_recording_is_served_decrypted_with_ranges(tmp_path: Pat
     async with running_server(tmp_path / "data", analysis_workers=0) as srv:
         admin = await srv.add_staff("admin", Role.ADMIN)
         job = await make_job(srv, admin)
-        inv = await srv.call(
-            "POST",
-            f"/api/jobs/{job['id']}/invitations",
-            token=admin,
-            json={"name": "Mei", "email": "m@example.com"},
-            expect=201,
-        )
+        inv = await invite(srv, admin, job["id"], "Mei")
         iid = inv["interview_id"]
         store = srv.svc.store
         answer = await store.ensure_answer(iid, 0, "q")

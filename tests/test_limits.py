@@ -13,7 +13,7 @@ from server.ratelimit import (
     WindowCounter,
 )
 from tests.support.server import running_server
-from tests.test_api import make_job, token_of
+from tests.test_api import invite, make_job, token_of
 
 
 def test_window_counter_forgets_old_attempts() -> None:
@@ -53,13 +53,7 @@ async def test_invalid_invitation_links_are_rate_limited_per_address(tmp_path: P
     async with running_server(tmp_path / "data", analysis_workers=0) as srv:
         admin = await srv.add_staff("admin", Role.ADMIN)
         job = await make_job(srv, admin)
-        inv = await srv.call(
-            "POST",
-            f"/api/jobs/{job['id']}/invitations",
-            token=admin,
-            json={"name": "Ann", "email": "ann@example.com"},
-            expect=201,
-        )
+        inv = await invite(srv, admin, job["id"], "Ann")
         good = token_of(inv["url"])
         forged = good[:-4] + ("AAAA" if not good.endswith("AAAA") else "BBBB")
         for _ in range(BAD_TOKENS_PER_ADDRESS):

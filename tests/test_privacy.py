@@ -11,18 +11,12 @@ from server.crypto import EncryptedFile
 from server.models import Role
 from server.routes_privacy import DAY_S, sweep_retention
 from tests.support.server import RunningServer, running_server
-from tests.test_api import make_job
+from tests.test_api import invite, make_job
 
 
 async def _candidate_with_data(srv: RunningServer, admin: str) -> tuple[str, Path]:
     job = await make_job(srv, admin)
-    inv = await srv.call(
-        "POST",
-        f"/api/jobs/{job['id']}/invitations",
-        token=admin,
-        json={"name": "Wang Fang", "email": "wf@example.com"},
-        expect=201,
-    )
+    inv = await invite(srv, admin, job["id"], "Wang Fang")
     iid = inv["interview_id"]
     store = srv.svc.store
     answer = await store.ensure_answer(iid, 0, "q")

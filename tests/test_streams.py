@@ -15,7 +15,7 @@ from server.results import RESULTS_STREAM, analysis_entry
 from server.streams import GroupReader, StreamWriter, ensure_group, unpack
 from tests.support.redis_server import redis_instance
 from tests.support.server import running_server
-from tests.test_api import make_job, token_of
+from tests.test_api import invite, make_job, token_of
 
 WAIT_S = 15.0
 
@@ -123,13 +123,7 @@ async def test_results_survive_a_redis_crash_and_are_stored_once(tmp_path: Path)
         ) as node:
             admin = await node.add_staff("admin", Role.ADMIN)
             job = await make_job(node, admin)
-            inv = await node.call(
-                "POST",
-                f"/api/jobs/{job['id']}/invitations",
-                token=admin,
-                json={"name": "Ada", "email": "a@example.com"},
-                expect=201,
-            )
+            inv = await invite(node, admin, job["id"], "Ada")
             iid = inv["interview_id"]
             redis = aioredis.Redis.from_url(server.url)
             producer = StreamWriter(redis, "analyzer", buffer_max=1000, maxlen=10_000)
