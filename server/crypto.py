@@ -640,7 +640,35 @@ def _chunk_count(size: int, chunk_size_bytes: int) -> int:
     return max(1, -(-size // chunk_size_bytes))
 
 
-class EncryptedWriter(io.RawIOBase):
+class _Positioned(io.RawIOBase):
+    """Seeking in plaintext offsets, shared by the encrypting writer and the reader."""
+
+    _pos: int
+    _size: int
+
+    @property
+    def plaintext_size(self) -> int:
+        return self._size
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        self._checkClosed()
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        self._checkClosed()
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}.get(whence)
+        if base is None:
+            raise ValueError(f"invalid whence {whence}")
+        if base + offset < 0:
+            raise ValueError(f"negative seek position {base + offset}")
+        self._pos = base + offset
+        return self._pos
+
+
+class EncryptedWriter(_Positioned):
     """Writable, seekable binary file that encrypts chunk by chunk; see :meth:`EncryptedFile.create`.
 
     The chunk under the write position is kept in memory and sealed when a write
@@ -667,32 +695,11 @@ class EncryptedWriter(io.RawIOBase):
         self._dirty = True  # chunk 0 exists from the start, even if empty
         self.path = path
 
-    @property
-    def plaintext_size(self) -> int:
-        return self._size
-
     def readable(self) -> bool:
         return False
 
     def writable(self) -> bool:
         return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        self._checkClosed()
-        return self._pos
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        self._checkClosed()
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}.get(whence)
-        if base is None:
-            raise ValueError(f"invalid whence {whence}")
-        if base + offset < 0:
-            raise ValueError(f"negative seek position {base + offset}")
-        self._pos = base + offset
-        return self._pos
 
     def write(self, b: ReadableBuffer) -> int:
         self._checkClosed()
@@ -756,7 +763,7 @@ class EncryptedWriter(io.RawIOBase):
         self._index = index
 
 
-class EncryptedReader(io.RawIOBase):
+class EncryptedReader(_Positioned):
     """Readable, seekable binary file that decrypts; see :meth:`EncryptedFile.open`.
 
     Keeps one decrypted chunk cached, so sequential small reads decrypt each chunk once.
@@ -774,29 +781,8 @@ class EncryptedReader(io.RawIOBase):
         self._cached = b""
         self.path = path
 
-    @property
-    def plaintext_size(self) -> int:
-        return self._size
-
     def readable(self) -> bool:
         return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        self._checkClosed()
-        return self._pos
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        self._checkClosed()
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}.get(whence)
-        if base is None:
-            raise ValueError(f"invalid whence {whence}")
-        if base + offset < 0:
-            raise ValueError(f"negative seek position {base + offset}")
-        self._pos = base + offset
-        return self._pos
 
     def readinto(self, buffer: WriteableBuffer) -> int:
         self._checkClosed()
