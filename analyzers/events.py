@@ -156,7 +156,7 @@ class ContentMetrics(Event):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Evidence:
     kind: str
-    """"transcript", "metric" or "flag"."""
+    """"transcript", "written" (quoted from a written answer), "metric" or "flag"."""
     detail: str
     start_s: float | None = None
     end_s: float | None = None

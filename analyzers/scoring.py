@@ -95,6 +95,8 @@ class TranscriptSpan:
     start_s: float
     end_s: float
     rubric_point: int | None = None
+    written: bool = False
+    """Quoted from a written answer (no media time to play back)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -364,10 +366,10 @@ def _evidence(contribs: list[_Contribution]) -> tuple[Evidence, ...]:
             for s in a.spans:
                 spans.append(
                     Evidence(
-                        kind="transcript",
+                        kind="written" if s.written else "transcript",
                         detail=f"{q} “{s.keyword}”: {s.context}",
-                        start_s=s.start_s,
-                        end_s=s.end_s,
+                        start_s=None if s.written else s.start_s,
+                        end_s=None if s.written else s.end_s,
                     )
                 )
         if c.delivery and a.delivery:

@@ -62,13 +62,17 @@ class LivePeer:
         on_state: Callable[[str], None],
         name: str,
         fanout: AnalysisFanout | None = None,
+        kinds: frozenset[str] = frozenset({"audio", "video"}),
     ) -> None:
+        """``kinds``: the media the interview takes; an offer carrying anything else is
+        refused (an audio-only interview never receives the camera)."""
         config = RTCConfiguration(iceServers=[RTCIceServer(urls=u) for u in ice_servers])
         self.pc = RTCPeerConnection(configuration=config)
         self.name = name
         self._on_frame = on_frame
         self._on_state = on_state
         self._fanout = fanout
+        self._kinds = kinds
         self._tasks: set[asyncio.Task[None]] = set()
         self._video_receiver: RTCRtpReceiver | None = None
         self.frames_received = {"audio": 0, "video": 0}
@@ -100,6 +104,12 @@ class LivePeer:
 
     async def _answer(self, sdp: str) -> str:
         await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
+        unwanted = {t.kind for t in self.pc.getTransceivers()} - self._kinds
+        if unwanted:
+            raise SdpError(
+                f"this interview takes {' and '.join(sorted(self._kinds))} only;"
+                f" the offer carries {' and '.join(sorted(unwanted))}"
+            )
         kinds = set()
         for transceiver in self.pc.getTransceivers():
             kind = transceiver.kind

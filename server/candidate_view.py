@@ -6,6 +6,7 @@ from collections import Counter
 from typing import Any
 
 from server import flow
+from server.models import allowed_modes, interview_mode
 from server.store import Store
 
 CONSENT_TEXT_VERSION = "2026-11-v1"
@@ -70,6 +71,8 @@ async def candidate_state(
         "org_name": org["name"] if org else "",
         "language": interview["language"],
         "consent_text_version": CONSENT_TEXT_VERSION,
+        "modes": [m.value for m in allowed_modes(await store.org_settings(interview["org_id"]))],
+        "mode": mode.value if (mode := interview_mode(interview)) is not None else None,
         "questions_total": len(interview["plan"]),
         "sections": [
             {"section": s, "count": sections[s]}

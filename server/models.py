@@ -8,6 +8,7 @@ Validation that needs to report *every* problem lives in ``server.validation``.
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +31,42 @@ class Media(enum.StrEnum):
     VIDEO = "video"
     AUDIO = "audio"
     TEXT = "text"
+
+
+class InterviewMode(enum.StrEnum):
+    """How the candidate takes the interview, chosen at consent among the modes the org allows.
+
+    ``video`` (camera + microphone) is the default; ``audio`` (microphone only, no face
+    processing) and ``text`` (written answers, nothing recorded) are the alternatives an org
+    may enable so that face processing is never mandatory (PIPL Art. 29).
+    """
+
+    VIDEO = "video"
+    AUDIO = "audio"
+    TEXT = "text"
+
+
+ALTERNATIVE_MODES: tuple[InterviewMode, ...] = (InterviewMode.AUDIO, InterviewMode.TEXT)
+
+
+def interview_mode(interview: Mapping[str, Any]) -> InterviewMode | None:
+    """The mode the candidate consented to (``None`` before an accepted consent).
+
+    Consent records written before modes existed carry no mode: they were video interviews.
+    """
+    consent = interview.get("consent") or {}
+    if consent.get("decision") != "accept":
+        return None
+    try:
+        return InterviewMode(consent.get("mode") or InterviewMode.VIDEO)
+    except ValueError:
+        return InterviewMode.VIDEO
+
+
+def allowed_modes(org_settings: Mapping[str, Any]) -> list[InterviewMode]:
+    """Video first, then the alternatives the org enabled."""
+    enabled = org_settings.get("alternatives") or {}
+    return [InterviewMode.VIDEO, *(m for m in ALTERNATIVE_MODES if enabled.get(m.value) is True)]
 
 
 class Status(enum.StrEnum):

@@ -156,6 +156,7 @@ SCHEMAS: dict[str, Any] = {
             "name": _STR,
             "email": _STR,
             "language": _STR,
+            "mode": {"enum": ["video", "audio", "text", None]},
             "expires_at": _NUM,
             "created_at": _NUM,
             "updated_at": _NUM,
@@ -259,12 +260,12 @@ PATHS: dict[str, dict[str, Any]] = {
     "/api/audit/verify": {"get": _op("Admin: recompute the audit log's hash chain")},
     "/api/audit/export": {"get": _csv_op("Admin: the audit log as CSV (the export is audited)")},
     "/api/org/settings": {
-        "get": _op("Admin: the org's retention settings"),
+        "get": _op("Admin: the org's retention settings and alternative interview modes"),
         "put": _op(
-            "Admin: set retention (days after the decision; null keeps)",
+            "Admin: set retention (days after the decision; null keeps) and/or which non-video"
+            " modes candidates may choose",
             body={
                 "type": "object",
-                "required": ["retention"],
                 "properties": {
                     "retention": {
                         "type": "object",
@@ -272,7 +273,11 @@ PATHS: dict[str, dict[str, Any]] = {
                             "recordings_days": {"type": ["integer", "null"]},
                             "personal_data_days": {"type": ["integer", "null"]},
                         },
-                    }
+                    },
+                    "alternatives": {
+                        "type": "object",
+                        "properties": {"audio": _BOOL, "text": _BOOL},
+                    },
                 },
             },
         ),
@@ -507,6 +512,7 @@ PATHS: dict[str, dict[str, Any]] = {
                 "required": ["decision", "recording", "analysis"],
                 "properties": {
                     "decision": {"enum": ["accept", "decline"]},
+                    "mode": {"enum": ["video", "audio", "text"]},
                     "recording": _BOOL,
                     "analysis": _BOOL,
                     "text_version": _STR,

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from server.competencies import name_of
+from server.models import interview_mode
 
 STRENGTH_MIN = 7.0
 """A final dimension value at or above this is listed as a strength."""
@@ -120,6 +121,7 @@ def build_report(
         "candidate": {k: interview["candidate"].get(k, "") for k in ("name", "email", "phone")},
         "job": {"id": job["id"], "title": job["title"], "department": job["department"]},
         "status": interview["status"],
+        "mode": mode.value if (mode := interview_mode(interview)) is not None else None,
         "dimensions": rows,
         "overall_ai": overall_ai,
         "overall_final": overall_final,

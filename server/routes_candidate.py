@@ -19,15 +19,22 @@ from server.candidate_view import CONSENT_TEXT_VERSION, candidate_state
 from server.config import MAX_UPLOAD_TEST_BYTES
 from server.encrypted_media import recording_opener
 from server.http import ApiError, Services, json_response, read_object, services
-from server.models import Status
+from server.models import InterviewMode, Status, allowed_modes, interview_mode
 from server.progress import publish_status
 from server.ratelimit import TokenBucket
 from server.session import AnalysisLink, InterviewSession
 from server.store import StatusChange
+from server.written import WrittenScoring
 
 logger = logging.getLogger(__name__)
 routes = web.RouteTableDef()
 
+DEVICES_NEEDED: dict[InterviewMode, tuple[str, ...]] = {
+    InterviewMode.VIDEO: ("camera", "microphone", "webrtc"),
+    InterviewMode.AUDIO: ("microphone", "webrtc"),
+    InterviewMode.TEXT: (),
+}
+"""Device-check results that must be true per mode (a written interview needs only the page)."""
 CONTROL_MAX_MSG_BYTES = 64 * 1024
 CONTROL_HEARTBEAT_S = 20.0
 CONTROL_SEND_QUEUE_MAX = 64
@@ -79,12 +86,17 @@ async def consent(request: web.Request) -> web.Response:
         raise ApiError(400, "bad_request", "decision must be 'accept' or 'decline'")
     if not isinstance(recording, bool) or not isinstance(analysis, bool):
         raise ApiError(400, "bad_request", "recording and analysis must be true or false")
-    if decision == "accept" and not (recording and analysis):
-        raise ApiError(
-            422, "consent_incomplete", "both consents are needed to take the video interview"
-        )
+    svc = services(request)
+    mode = _consented_mode(
+        body.get("mode", InterviewMode.VIDEO.value),
+        allowed_modes(await svc.store.org_settings(interview["org_id"])),
+    )
+    if decision == "accept":
+        _check_consents(mode, recording, analysis)
     record = {
         "decision": decision,
+        "mode": mode.value,
+        "face_processing": decision == "accept" and mode is InterviewMode.VIDEO,
         "recording": recording,
         "analysis": analysis,
         "text_version": str(body.get("text_version") or CONSENT_TEXT_VERSION)[:40],
@@ -92,7 +104,6 @@ async def consent(request: web.Request) -> web.Response:
         "ip": request.remote or "",
         "user_agent": request.headers.get("User-Agent", "")[:300],
     }
-    svc = services(request)
     new = Status.CONSENTED if decision == "accept" else Status.DECLINED
     change = await svc.store.set_status(
         interview["id"],
@@ -104,6 +115,31 @@ async def consent(request: web.Request) -> web.Response:
     if change is not None:
         await publish_status(svc, change)
     return json_response(await _state(request, await svc.store.get_interview(interview["id"])))
+
+
+def _consented_mode(raw: Any, allowed: list[InterviewMode]) -> InterviewMode:
+    if not isinstance(raw, str) or raw not in {m.value for m in InterviewMode}:
+        raise ApiError(400, "bad_request", "mode must be 'video', 'audio' or 'text'")
+    mode = InterviewMode(raw)
+    if mode not in allowed:
+        raise ApiError(
+            422, "mode_not_allowed", f"this organisation does not offer {mode.value} interviews"
+        )
+    return mode
+
+
+def _check_consents(mode: InterviewMode, recording: bool, analysis: bool) -> None:
+    """What an accepted consent must include in each mode (every mode: a human decides)."""
+    if mode is InterviewMode.VIDEO and not (recording and analysis):
+        raise ApiError(
+            422, "consent_incomplete", "both consents are needed to take the video interview"
+        )
+    if mode is InterviewMode.AUDIO and not recording:
+        raise ApiError(
+            422, "consent_incomplete", "an audio interview records the voice: consent is needed"
+        )
+    if mode is InterviewMode.TEXT and recording:
+        raise ApiError(400, "bad_request", "nothing is recorded in a written interview")
 
 
 @routes.get("/api/candidate/ping")
@@ -140,8 +176,12 @@ async def device_check(request: web.Request) -> web.Response:
         if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
             raise ApiError(400, "bad_request", f"{key} must be a number")
         result[key] = value
-    if not (result["camera"] and result["microphone"] and result["webrtc"]):
-        raise ApiError(422, "device_check_failed", "camera, microphone and connection must work")
+    mode = interview_mode(interview) or InterviewMode.VIDEO
+    needed = DEVICES_NEEDED[mode]
+    if not all(result[key] for key in needed):
+        raise ApiError(
+            422, "device_check_failed", f"{' and '.join(needed)} must work for a {mode} interview"
+        )
     svc = services(request)
     if interview["status"] in (Status.DEVICE_CHECKED, Status.IN_PROGRESS):
         return json_response(await _state(request, interview))
@@ -165,6 +205,8 @@ async def offer(request: web.Request) -> web.Response:
         raise ApiError(400, "bad_sdp", 'body must be {"type": "offer", "sdp": "..."}')
     if interview["status"] not in (Status.CONSENTED, Status.DEVICE_CHECKED, Status.IN_PROGRESS):
         raise ApiError(409, "not_ready", f"the interview is {interview['status']}")
+    if interview_mode(interview) is InterviewMode.TEXT:
+        raise ApiError(409, "text_only", "this interview is answered in writing: no media")
     svc = services(request)
     session = svc.sessions.get(interview["id"])
     if session is None:
@@ -258,7 +300,7 @@ async def control_socket(request: web.Request) -> web.WebSocketResponse:
         await old.kick("replaced")
     channel = Channel(ws, iid)
     interview = await svc.store.get_interview(iid)  # after the old session saved its state
-    analysis = await _analysis_link(svc, interview)
+    analysis, written = await _analysis(svc, interview)
     session = InterviewSession(
         interview,
         svc.store,
@@ -271,11 +313,13 @@ async def control_socket(request: web.Request) -> web.WebSocketResponse:
         publish_live=lambda message: svc.hub.publish(interview_topic(iid), message),
         open_recording=recording_opener(svc.keyring),
         alternates=lambda: _alternates(svc),
+        written=written,
     )
     await svc.store.claim_interview(iid, session.owner)
     svc.sessions[iid] = session
     session.start()
     try:
+        await session.resume_written()
         await session.send_state()
         bucket = TokenBucket()
         async for msg in ws:
@@ -291,7 +335,7 @@ async def control_socket(request: web.Request) -> web.WebSocketResponse:
             svc.admission.release(iid)
         await session.aclose()
         await channel.close()
-        if analysis is not None:
+        if analysis is not None or written is not None:
             _retire_sink(svc, iid)
         if session.status is Status.COMPLETED:
             _own(svc, _announce_report(svc, interview), f"report-ready-{iid}")
@@ -327,22 +371,28 @@ def _own(svc: Services, coro: Any, name: str) -> None:
     task.add_done_callback(svc.background.discard)
 
 
-async def _analysis_link(svc: Services, interview: dict[str, Any]) -> AnalysisLink | None:
-    """Live analysis for this interview, when the server runs analyzers and consent allows."""
+async def _analysis(
+    svc: Services, interview: dict[str, Any]
+) -> tuple[AnalysisLink | None, WrittenScoring | None]:
+    """How this interview is analysed, when the server runs analyzers and consent allows:
+    live media analysis, or (text-only mode) scoring of the written answers."""
     consent = interview.get("consent") or {}
     if svc.analyzers is None or not consent.get("analysis"):
-        return None
+        return None, None
     job = await svc.store.get_job(interview["job_id"])
-    sink = svc.analysis_sinks.get(interview["id"])
+    iid = interview["id"]
+    sink = svc.analysis_sinks.get(iid)
     if sink is None:
-        sink = svc.analysis_sinks[interview["id"]] = AnalysisSink(svc, interview["id"])
+        sink = svc.analysis_sinks[iid] = AnalysisSink(svc, iid)
     meta = {
         "language": "zh" if str(interview["language"]).startswith("zh") else "en",
         "competencies": [[c["id"], c["weight"]] for c in job["competencies"]],
         "questions": [item["question"] for item in interview["plan"]],
         "flag_thresholds": dict(svc.settings.flag_thresholds),
     }
-    return AnalysisLink(svc.analyzers, meta, sink)
+    if interview_mode(interview) is InterviewMode.TEXT:
+        return None, WrittenScoring(iid, meta, lambda: svc.store.answers(iid), sink)
+    return AnalysisLink(svc.analyzers, meta, sink), None
 
 
 def _retire_sink(svc: Services, interview_id: str) -> None:

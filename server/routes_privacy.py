@@ -17,7 +17,7 @@ from aiohttp import web
 from server.access import staff_user
 from server.analysis import analysis_summary
 from server.http import ApiError, Services, json_response, read_object, services
-from server.models import Role, Status
+from server.models import ALTERNATIVE_MODES, Role, Status
 from server.store import NotFound
 
 logger = logging.getLogger(__name__)
@@ -49,19 +49,59 @@ async def get_settings(request: web.Request) -> web.Response:
 async def _settings(svc: Services, org_id: str) -> dict[str, Any]:
     stored = await svc.store.org_settings(org_id)
     retention = stored.get("retention") or {}
-    return {"retention": {k: retention.get(k) for k in RETENTION_KEYS}}
+    alternatives = stored.get("alternatives") or {}
+    return {
+        "retention": {k: retention.get(k) for k in RETENTION_KEYS},
+        "alternatives": {m.value: alternatives.get(m.value) is True for m in ALTERNATIVE_MODES},
+    }
 
 
 @routes.put("/api/org/settings")
 async def put_settings(request: web.Request) -> web.Response:
     user = await staff_user(request, ADMINS)
     body = await read_object(request)
-    retention = body.get("retention")
-    if not isinstance(retention, dict):
-        raise ApiError(400, "bad_request", 'body must be {"retention": {...}}')
-    errors = []
+    retention, alternatives = body.get("retention"), body.get("alternatives")
+    if not body.keys() & {"retention", "alternatives"} or not all(
+        isinstance(v, dict) for k, v in body.items() if k in ("retention", "alternatives")
+    ):
+        raise ApiError(
+            400, "bad_request", 'body must be {"retention": {...}} and/or {"alternatives": {...}}'
+        )
+    errors = [
+        {"row": None, "field": k, "message": "unknown setting"}
+        for k in body.keys() - {"retention", "alternatives"}
+    ]
+    clean_retention = _retention(retention or {}, errors)
+    clean_alternatives = _alternatives(alternatives or {}, errors)
+    if errors:
+        raise ApiError(422, "invalid", "organisation settings are invalid", errors)
+    svc = services(request)
+    stored = await svc.store.org_settings(user["org_id"])
+    ip = request.remote or ""
+    if retention is not None:
+        stored["retention"] = {**(stored.get("retention") or {}), **clean_retention}
+    if alternatives is not None:
+        stored["alternatives"] = {**(stored.get("alternatives") or {}), **clean_alternatives}
+    await svc.store.set_org_settings(user["org_id"], stored)
+    if retention is not None:
+        await svc.store.add_event(
+            None, user["org_id"], "retention_changed", user["username"], stored["retention"], ip=ip
+        )
+    if alternatives is not None:
+        await svc.store.add_event(
+            None,
+            user["org_id"],
+            "interview_modes_changed",
+            user["username"],
+            stored["alternatives"],
+            ip=ip,
+        )
+    return json_response(await _settings(svc, user["org_id"]))
+
+
+def _retention(raw: dict[str, Any], errors: list[dict[str, Any]]) -> dict[str, int | None]:
     clean: dict[str, int | None] = {}
-    for key, value in retention.items():
+    for key, value in raw.items():
         if key not in RETENTION_KEYS:
             errors.append({"row": None, "field": f"retention.{key}", "message": "unknown setting"})
         elif value is not None and (
@@ -78,21 +118,23 @@ async def put_settings(request: web.Request) -> web.Response:
             )
         else:
             clean[key] = value
-    if errors:
-        raise ApiError(422, "invalid", "retention settings are invalid", errors)
-    svc = services(request)
-    stored = await svc.store.org_settings(user["org_id"])
-    stored["retention"] = {**(stored.get("retention") or {}), **clean}
-    await svc.store.set_org_settings(user["org_id"], stored)
-    await svc.store.add_event(
-        None,
-        user["org_id"],
-        "retention_changed",
-        user["username"],
-        stored["retention"],
-        ip=request.remote or "",
-    )
-    return json_response(await _settings(svc, user["org_id"]))
+    return clean
+
+
+def _alternatives(raw: dict[str, Any], errors: list[dict[str, Any]]) -> dict[str, bool]:
+    """Which non-video modes candidates may choose (video is always offered)."""
+    clean: dict[str, bool] = {}
+    names = {m.value for m in ALTERNATIVE_MODES}
+    for key, value in raw.items():
+        if key not in names:
+            errors.append({"row": None, "field": f"alternatives.{key}", "message": "audio or text"})
+        elif not isinstance(value, bool):
+            errors.append(
+                {"row": None, "field": f"alternatives.{key}", "message": "must be true or false"}
+            )
+        else:
+            clean[key] = value
+    return clean
 
 
 @routes.get("/api/interviews/{interview_id}/personal-data")

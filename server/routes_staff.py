@@ -39,7 +39,7 @@ from server.http import ApiError, Services, json_response, read_object, read_upl
 from server.invitations import invite, question_index
 from server.jobanalysis import analyze
 from server.jobs import validate_job
-from server.models import Question, Role, Status
+from server.models import Question, Role, Status, interview_mode
 from server.progress import publish_status
 from server.store import NotFound
 
@@ -327,6 +327,7 @@ def _summary(row: dict[str, Any]) -> dict[str, Any]:
         "name": row["candidate"].get("name", ""),
         "email": row["candidate"].get("email", ""),
         "language": row["language"],
+        "mode": mode.value if (mode := interview_mode(row)) is not None else None,
         "expires_at": row["expires_at"],
         "created_at": row["created_at"],
         "updated_at": row["updated_at"],

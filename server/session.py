@@ -25,12 +25,13 @@ from analyzers.flags import BROWSER_SIGNALS
 from analyzers.pool import AnalyzerPool
 from media.fanout import AnalysisFanout
 from media.peer import LivePeer
-from media.recorder import AnswerRecorder, FileOpener
+from media.recorder import VIDEO_WAIT_S, AnswerRecorder, FileOpener
 from server import flow
 from server.candidate_view import candidate_state, current_view
 from server.flow import FlowState, Phase
-from server.models import Status
+from server.models import InterviewMode, Status, interview_mode
 from server.store import StatusChange, Store, Superseded
+from server.written import WrittenScoring
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +44,13 @@ TICK_MESSAGE_EVERY_S = 1.0
 FLOW_SAVE_EVERY_S = 1.0
 """How much running time a server crash may cost the candidate at most."""
 MAX_TEXT_CHARS = 20_000
+
+MEDIA_KINDS = {
+    InterviewMode.VIDEO: frozenset({"audio", "video"}),
+    InterviewMode.AUDIO: frozenset({"audio"}),
+    InterviewMode.TEXT: frozenset[str](),
+}
+"""What a peer connection may carry in each mode (audio-only never receives the camera)."""
 
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 
@@ -87,8 +95,10 @@ class InterviewSession:
         publish_live: Callable[[dict[str, Any]], object] | None = None,
         open_recording: FileOpener | None = None,
         alternates: Callable[[], list[str]] | None = None,
+        written: WrittenScoring | None = None,
     ) -> None:
-        """``open_recording``: how answer files are created (encrypting, in production)."""
+        """``open_recording``: how answer files are created (encrypting, in production);
+        ``written``: scoring of written answers (text-only interviews with analysis consent)."""
         self.interview_id: str = interview["id"]
         self.owner = f"{interview['id']}:{uuid.uuid4().hex}"
         """This session's claim on the interview (see :meth:`Store.claim_interview`)."""
@@ -97,6 +107,8 @@ class InterviewSession:
         self._closing: asyncio.Task[None] | None = None
         self.job_id: str = interview["job_id"]
         self.status = Status(interview["status"])
+        self.mode = interview_mode(interview) or InterviewMode.VIDEO
+        self._written = written
         self.plan: list[dict[str, Any]] = interview["plan"]
         self.steps = steps_of(self.plan)
         self.flow: FlowState | None = restored_flow(interview["flow"])
@@ -109,7 +121,10 @@ class InterviewSession:
         self._lock = asyncio.Lock()
         self._peer: LivePeer | None = None
         self._recorder = AnswerRecorder(
-            request_keyframe=self._request_keyframe, open_file=open_recording
+            request_keyframe=self._request_keyframe,
+            open_file=open_recording,
+            # an audio-only interview has no key frame to wait for
+            video_wait_s=0.0 if self.mode is InterviewMode.AUDIO else VIDEO_WAIT_S,
         )
         self._segment_index: int | None = None
         self._answer_ids: dict[int, str] = {}
@@ -168,6 +183,8 @@ class InterviewSession:
 
     async def accept_offer(self, sdp: str) -> str:
         """Replace any previous peer with a new one answering ``sdp``."""
+        if self.mode is InterviewMode.TEXT:
+            raise ValueError("a written interview has no media connection")
         async with self._lock:
             old, self._peer = self._peer, None
             await self._pause()
@@ -185,6 +202,7 @@ class InterviewSession:
             on_state=self._peer_state_changed,
             name=f"peer-{self.interview_id}",
             fanout=fanout,
+            kinds=MEDIA_KINDS[self.mode],
         )
         try:
             answer = await peer.accept(sdp)
@@ -337,11 +355,23 @@ class InterviewSession:
     def media_connected(self) -> bool:
         return self._peer is not None and self._peer.state == "connected"
 
+    @property
+    def _clock_may_run(self) -> bool:
+        """Media interviews run while media arrives; a written one while its socket is open."""
+        return self.mode is InterviewMode.TEXT or self.media_connected
+
+    async def resume_written(self) -> None:
+        """A written interview continues as soon as the candidate's socket is back."""
+        if self.mode is not InterviewMode.TEXT:
+            return
+        async with self._lock:
+            await self._maybe_resume()
+
     # -- timer and transitions ------------------------------------------------------------
 
     async def _maybe_resume(self) -> None:
-        """Run the clock once the interview is on and the camera/mic stream is connected."""
-        if self.flow is None or self.flow.running or not self.media_connected:
+        """Run the clock once the interview is on and its media is connected (if it has any)."""
+        if self.flow is None or self.flow.running or not self._clock_may_run:
             return
         if self.status is not Status.IN_PROGRESS:
             return
@@ -391,6 +421,8 @@ class InterviewSession:
                 await self._stop_segment()
                 answer_id = await self._answer_id(t.index)
                 await self._store.answer_ended(answer_id, time.time(), t.used_s, t.reason.value)
+                if self._written is not None:
+                    await self._written.answer_ended(t.index)
             elif isinstance(t, flow.Completed):
                 change = await self._store.set_status(
                     self.interview_id, Status.COMPLETED, "candidate"

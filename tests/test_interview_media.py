@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +34,14 @@ def question(section: str, media: str, answer_s: int, prep_s: int = 1) -> dict[s
     }
 
 
-async def short_job(server: RunningServer, token: str, answer_s: tuple[int, int, int]) -> str:
+async def short_job(
+    server: RunningServer,
+    token: str,
+    answer_s: tuple[int, int, int],
+    make_question: Callable[[str, str, int], dict[str, Any]] = question,
+    competencies: list[dict[str, Any]] | None = None,
+) -> str:
+    """A job of one question per section, the last answered in text."""
     ids = []
     for section, media, seconds in zip(
         ("self_intro", "structured", "professional"),
@@ -45,7 +53,7 @@ async def short_job(server: RunningServer, token: str, answer_s: tuple[int, int,
             "POST",
             "/api/questions",
             token=token,
-            json=question(section, media, seconds),
+            json=make_question(section, media, seconds),
             expect=201,
         )
         ids.append(q["id"])
@@ -57,7 +65,7 @@ async def short_job(server: RunningServer, token: str, answer_s: tuple[int, int,
             "title": "Clerk",
             "department": "Office",
             "language": "en",
-            "competencies": [{"id": "expression", "weight": 1.0}],
+            "competencies": competencies or [{"id": "expression", "weight": 1.0}],
             "plan": [
                 {"section": "self_intro", "questions": [ids[0]]},
                 {"section": "structured", "questions": [ids[1]]},

@@ -21,8 +21,16 @@ class ScriptedCandidate:
     """Walks consent → device check → interview like the browser page does."""
 
     def __init__(
-        self, http: aiohttp.ClientSession, base_url: str, token: str, video: Path, audio: Path
+        self,
+        http: aiohttp.ClientSession,
+        base_url: str,
+        token: str,
+        video: Path | None,
+        audio: Path | None,
+        mode: str = "video",
     ) -> None:
+        """``mode``: video (camera + microphone), audio (microphone only) or text (no media)."""
+        self.mode = mode
         self.http = http
         self.base_url = base_url
         self.token = token
@@ -44,32 +52,41 @@ class ScriptedCandidate:
                 raise AssertionError(f"{method} {path}: {r.status} {body}")
             return body
 
-    async def consent(self) -> dict[str, Any]:
+    async def consent(self, analysis: bool = True) -> dict[str, Any]:
         await self.api("GET", "/api/candidate/state")
-        return dict(
-            await self.api(
-                "POST",
-                "/api/candidate/consent",
-                json={"decision": "accept", "recording": True, "analysis": True},
-            )
-        )
+        body = {
+            "decision": "accept",
+            "mode": self.mode,
+            "recording": self.mode != "text",
+            "analysis": analysis,
+        }
+        return dict(await self.api("POST", "/api/candidate/consent", json=body))
 
-    async def connect(self) -> None:
-        """Open the control socket, then a new peer connection (also used to resume)."""
+    async def connect_socket(self) -> None:
+        """Open the control socket and wait for the session's first state message."""
         self.ws = await self.http.ws_connect(
             f"{self.base_url}/ws/candidate?token={self.token}".replace("http", "ws", 1)
         )
         self._reader = asyncio.create_task(self._read(self.ws), name="candidate-reader")
         # the server takes offers once the session exists, which its first state message shows
         await self.wait_for(lambda m: m.get("type") == "state", CONNECT_TIMEOUT_S)
+
+    async def connect(self) -> None:
+        """Open the control socket, then a new peer connection (also used to resume)."""
+        await self.connect_socket()
+        if self.mode == "text":
+            return  # a written interview has no media connection
         pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
         self.pc = pc
-        video = LoopingVideoTrack(self.video)
+        if self.mode == "video":
+            assert self.video is not None
+            video = LoopingVideoTrack(self.video)
+            self._video_track = video
+            pc.addTransceiver(video, direction="sendonly")
+        assert self.audio is not None
         audio = MediaPlayer(str(self.audio), loop=True)
         self._players = [audio]
-        self._video_track = video
         assert audio.audio is not None
-        pc.addTransceiver(video, direction="sendonly")
         pc.addTransceiver(audio.audio, direction="sendonly")
         connected = asyncio.Event()
 
@@ -92,9 +109,9 @@ class ScriptedCandidate:
             "POST",
             "/api/candidate/device-check",
             json={
-                "camera": True,
-                "microphone": True,
-                "webrtc": True,
+                "camera": self.mode == "video",
+                "microphone": self.mode != "text",
+                "webrtc": self.mode != "text",
                 "rtt_ms": 1,
                 "upload_kbps": 9e4,
             },
