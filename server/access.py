@@ -78,7 +78,7 @@ async def candidate_interview(request: web.Request, *, allow_query: bool = False
         raise ApiError(401, "no_token", "this page needs the invitation link's token")
     svc = services(request)
     address = request.remote or ""
-    wait_s = svc.limits.bad_tokens.blocked_for_s(address)
+    wait_s = await svc.limits.bad_tokens.blocked_for_s(address)
     if wait_s:
         raise ApiError(
             429,
@@ -97,7 +97,7 @@ async def candidate_interview(request: web.Request, *, allow_query: bool = False
         or not hmac.compare_digest(interview["nonce"], claims.nonce)
         or claims.expires_at != int(interview["expires_at"])
     ):
-        svc.limits.bad_tokens.add(address)
+        await svc.limits.bad_tokens.add(address)
         raise ApiError(401, "bad_token", "the invitation link is not valid")
     status = Status(interview["status"])
     if status is Status.REVOKED:

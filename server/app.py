@@ -41,6 +41,7 @@ from server.looplag import LoopLagMonitor
 from server.nodes import OVERLOAD_WINDOW_S, Admission, NodeRegistry
 from server.progress import publish_status
 from server.questionbank import load_builtin
+from server.ratelimit import RedisLimits
 from server.results import RESULTS_MAXLEN, ResultsConsumer
 from server.store import Store
 from server.streams import StreamWriter
@@ -140,6 +141,8 @@ def create_app(settings: Settings) -> web.Application:
     store = Store(db, FieldCipher(keyring))
     svc = app[SERVICES] = Services(settings=settings, db=db, store=store, hub=hub)
     svc.keyring = keyring
+    if settings.redis_url:
+        svc.limits = RedisLimits(settings.redis_url)
     lag = app[LOOP_LAG]
     svc.admission = Admission(settings, lambda: lag.recent_p95_ms(OVERLOAD_WINDOW_S))
     svc.registry = NodeRegistry(settings, _probe(app, roles), settings.redis_url)
@@ -188,6 +191,7 @@ def create_app(settings: Settings) -> web.Application:
             await close()
         if isinstance(svc.hub, RedisHub):
             await svc.hub.aclose()
+        await svc.limits.aclose()
         await svc.db.close()
 
     app.on_response_prepare.append(security_headers)

@@ -63,27 +63,21 @@ async def login(request: web.Request) -> web.Response:
     svc = services(request)
     limits = svc.limits
     address = request.remote or ""
-    for counter, key, message in (
-        (limits.login_attempts, address, "too many login attempts from this address"),
-        (limits.login_failures, username.lower(), "this account is locked after wrong passwords"),
-    ):
-        wait_s = counter.blocked_for_s(key)
-        if wait_s:
-            raise ApiError(
-                429,
-                "too_many_attempts",
-                f"{message}; try again in {int(wait_s) + 1} s",
-                headers={"Retry-After": str(int(wait_s) + 1)},
-            )
-    limits.login_attempts.add(address)
+    by_address = "too many login attempts from this address"
+    _refuse_if_limited(await limits.login_attempts.blocked_for_s(address), by_address)
+    _refuse_if_limited(
+        await limits.login_failures.blocked_for_s(username.lower()),
+        "this account is locked after wrong passwords",
+    )
+    # check again and count in one step (shared counters: racing logins cannot all pass)
+    _refuse_if_limited(await limits.login_attempts.hit(address), by_address)
     user = await svc.store.user_by_username(username)
     # Hash even for unknown users so response time does not reveal who exists.
     ok = await asyncio.to_thread(
         verify_password, password, user["password_hash"] if user else DUMMY_HASH
     )
     if user is None or not ok:
-        limits.login_failures.add(username.lower())
-        if limits.login_failures.blocked_for_s(username.lower()):
+        if await limits.login_failures.add(username.lower()):
             await svc.store.add_event(
                 None,
                 user["org_id"] if user else "",
@@ -93,7 +87,7 @@ async def login(request: web.Request) -> web.Response:
                 ip=address,
             )
         raise ApiError(401, "bad_credentials", "wrong username or password")
-    limits.login_failures.clear(username.lower())
+    await limits.login_failures.clear(username.lower())
     token, digest = new_staff_token()
     expires_at = time.time() + STAFF_TOKEN_TTL_S
     await svc.store.add_staff_token(digest, user["id"], expires_at)
@@ -105,6 +99,16 @@ async def login(request: web.Request) -> web.Response:
             "user": _public_user(user),
         }
     )
+
+
+def _refuse_if_limited(wait_s: float, message: str) -> None:
+    if wait_s:
+        raise ApiError(
+            429,
+            "too_many_attempts",
+            f"{message}; try again in {int(wait_s) + 1} s",
+            headers={"Retry-After": str(int(wait_s) + 1)},
+        )
 
 
 def _public_user(user: dict[str, Any]) -> dict[str, Any]:

@@ -9,8 +9,13 @@ from server.auth import hash_password
 from server.models import Role
 from server.ratelimit import (
     BAD_TOKENS_PER_ADDRESS,
+    LOGIN_ATTEMPTS_PER_ADDRESS,
     LOGIN_FAILURES_PER_ACCOUNT,
+    LOGIN_LOCKOUT_S,
+    AttemptCounter,
+    Limits,
     WindowCounter,
+    key_digest,
 )
 from tests.support.server import running_server
 from tests.test_api import invite, make_job, token_of
@@ -24,6 +29,30 @@ def test_window_counter_forgets_old_attempts() -> None:
     assert counter.blocked_for_s("k", 3.0) == 7.0  # until the attempt at 0 s is 10 s old
     assert counter.blocked_for_s("k", 10.5) == 0.0
     assert counter.blocked_for_s("other", 3.0) == 0.0
+
+
+async def test_the_in_process_backend_counts_like_the_window() -> None:
+    limits = Limits()  # the embedded mode (no Redis)
+    for _ in range(LOGIN_ATTEMPTS_PER_ADDRESS):
+        assert await limits.login_attempts.hit("192.0.2.1") == 0.0
+    refused = await limits.login_attempts.hit("192.0.2.1")  # refused, not counted
+    assert 59.0 < refused <= 60.0
+    assert await limits.login_attempts.blocked_for_s("192.0.2.2") == 0.0
+    for n in range(1, LOGIN_FAILURES_PER_ACCOUNT + 1):
+        wait_s = await limits.login_failures.add("clerk")
+        assert (wait_s > LOGIN_LOCKOUT_S - 1) == (n == LOGIN_FAILURES_PER_ACCOUNT)
+    await limits.login_failures.clear("clerk")
+    assert await limits.login_failures.blocked_for_s("clerk") == 0.0
+    await limits.aclose()
+
+
+async def test_hostile_keys_are_kept_as_short_digests() -> None:
+    counter = AttemptCounter("t", limit=1, window_s=60.0)
+    for key in ("x" * 1_000_000, "\ud800", ""):
+        await counter.add(key)
+        assert await counter.blocked_for_s(key) > 0.0
+    assert {len(key_digest(k)) for k in ("x" * 1_000_000, "\ud800", "")} == {32}
+    assert key_digest("a") != key_digest("b")
 
 
 async def test_wrong_passwords_lock_the_account_and_are_audited(tmp_path: Path) -> None:
