@@ -20,7 +20,7 @@ from analyzers.content import analyze_answer
 from analyzers.delivery import DeliveryTracker, rms_dbfs
 from analyzers.events import ContentMetrics, DeliveryMetrics, Event, FaceMetrics, TranscriptFinal
 from analyzers.flags import FlagThresholds, FlagTracker
-from analyzers.scoring import AnswerEvidence, TranscriptSpan, score_dimensions
+from analyzers.scoring import AnswerEvidence, TranscriptSpan, counts_in_scores, score_dimensions
 
 GAZE_WINDOW_S = 10.0
 POSE_EVERY_S = 0.5
@@ -215,7 +215,7 @@ class InterviewAnalysis:
     def _evidence(self) -> list[AnswerEvidence]:
         out = []
         for answer in self._answers.values():
-            if answer.content is None:
+            if answer.content is None or not counts_in_scores(answer.question):
                 continue
             spans = tuple(_spans(answer))
             end_t = answer.end_t if answer.end_t is not None else self._t

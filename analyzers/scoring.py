@@ -39,6 +39,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from analyzers.events import ContentMetrics, DeliveryMetrics, Evidence, ScoreUpdate
 from server.competencies import name_of
@@ -227,6 +228,13 @@ def _unique_weights(competencies: Sequence[tuple[str, float]]) -> dict[str, floa
     for cid, weight in competencies:
         out.setdefault(cid, max(0.0, float(weight)))
     return out
+
+
+def counts_in_scores(question: dict[str, Any]) -> bool:
+    """Personalised (résumé-based) questions differ between candidates, so their answers stay
+    out of the dimension scores used to rank candidates, unless HR opted them in; examiners
+    still get their transcript and content metrics."""
+    return not question.get("personalised") or bool(question.get("in_ranking"))
 
 
 def score_dimensions(

@@ -33,12 +33,24 @@ async def invite(
     candidates: Sequence[dict[str, Any]],
     hours: int,
     actor: str,
+    followups: Sequence[list[dict[str, Any]]] | None = None,
 ) -> list[dict[str, Any]]:
-    """Create one interview per candidate (all or none); returns their links."""
+    """Create one interview per candidate (all or none); returns their links.
+
+    ``followups``: per candidate, personalised questions (Question-shaped dicts marked
+    ``personalised``) added at the end of the structured section of that candidate's plan.
+    """
     plan = snapshot_plan(job, await question_index(svc, job["org_id"]))
     expires_at = int(time.time() + hours * 3600)
     nonces = [secrets.token_urlsafe(9) for _ in candidates]
-    ids = await svc.store.create_interviews(job, plan, candidates, expires_at, nonces, actor)
+    if followups is None:
+        ids = await svc.store.create_interviews(job, plan, candidates, expires_at, nonces, actor)
+    else:
+        ids = []
+        for cand, nonce, extra in zip(candidates, nonces, followups, strict=True):
+            ids += await svc.store.create_interviews(
+                job, with_followups(plan, extra), [cand], expires_at, [nonce], actor
+            )
     counts = await svc.store.status_counts(job["id"])
     created = []
     for iid, nonce, cand in zip(ids, nonces, candidates, strict=True):
@@ -63,3 +75,14 @@ async def invite(
             },
         )
     return created
+
+
+def with_followups(plan: list[dict[str, Any]], extra: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``plan`` with ``extra`` questions after its last structured question, re-indexed."""
+    if not extra:
+        return plan
+    structured = [i for i, item in enumerate(plan) if item["section"] == "structured"]
+    at = structured[-1] + 1 if structured else len(plan)
+    added = [{"section": "structured", "question": q, "personalised": True} for q in extra]
+    items = [*plan[:at], *added, *plan[at:]]
+    return [{**item, "index": i} for i, item in enumerate(items)]

@@ -151,29 +151,87 @@ async def _queue(
         subject, text = _message(
             i["language"], i["candidate"].get("name", ""), job["title"], url, i["expires_at"]
         )
-        item = {
-            "id": new_id("msg"),
-            "interview_id": i["id"],
-            "recipient": i["candidate"].get("email", ""),
-            "subject": subject,
-            "body": text,
-            "url": url,
-        }
-        await svc.db.execute(
-            "INSERT INTO outbox(id, org_id, interview_id, kind, recipient, subject, body, status,"
-            " created_at) VALUES(?,?,?,?,?,?,?,?,?)",
-            item["id"],
-            job["org_id"],
-            i["id"],
-            "reminder",
-            svc.store.fields.seal(item["recipient"], f"outbox/{item['id']}/recipient"),
-            subject,
-            svc.store.fields.seal(text, f"outbox/{item['id']}/body"),
-            "queued",
-            time.time(),
-        )
-        out.append(item)
+        recipient = i["candidate"].get("email", "")
+        out.append(await _outbox(svc, job, i["id"], "reminder", recipient, subject, text, url))
     return out
+
+
+def _invitation_message(
+    language: str, name: str, job_title: str, url: str, expires_at: float
+) -> tuple[str, str]:
+    until = time.strftime("%Y-%m-%d %H:%M", time.localtime(expires_at))
+    if language.startswith("zh"):
+        return (
+            f"【面试邀请】{job_title}",
+            f"{name}，您好：\n\n感谢您应聘“{job_title}”。诚邀您参加在线结构化面试，请于 {until} 前"
+            f"通过以下链接参加：\n{url}\n\n面试全程约需 20–40 分钟，请在安静、光线充足的环境中"
+            "使用电脑或手机浏览器完成。面试结果由面试官审核决定。",
+        )
+    return (
+        f"Invitation: online interview for {job_title}",
+        f"Dear {name},\n\nThank you for applying for {job_title}. You are invited to an online "
+        f"structured interview; please take it before {until} using this link:\n{url}\n\n"
+        "It takes about 20–40 minutes; use a quiet, well-lit place and a laptop or phone browser. "
+        "The outcome is decided by the examiners.",
+    )
+
+
+async def queue_invitation(svc: Services, job: dict[str, Any], created: dict[str, Any]) -> None:
+    """Put an invitation created by the system (résumé screening) in the outbox; e-mail it
+    when SMTP is configured."""
+    language = job.get("language", "zh-CN")
+    subject, text = _invitation_message(
+        language, created["name"], job["title"], created["url"], created["expires_at"]
+    )
+    item = await _outbox(
+        svc,
+        job,
+        created["interview_id"],
+        "invitation",
+        created["email"],
+        subject,
+        text,
+        created["url"],
+    )
+    if svc.settings.smtp_host:
+        task = asyncio.create_task(_send_mail(svc, [item]), name=f"invite-mail-{item['id']}")
+        svc.background.add(task)
+        task.add_done_callback(svc.background.discard)
+
+
+async def _outbox(
+    svc: Services,
+    job: dict[str, Any],
+    interview_id: str,
+    kind: str,
+    recipient: str,
+    subject: str,
+    text: str,
+    url: str,
+) -> dict[str, Any]:
+    item = {
+        "id": new_id("msg"),
+        "interview_id": interview_id,
+        "kind": kind,
+        "recipient": recipient,
+        "subject": subject,
+        "body": text,
+        "url": url,
+    }
+    await svc.db.execute(
+        "INSERT INTO outbox(id, org_id, interview_id, kind, recipient, subject, body, status,"
+        " created_at) VALUES(?,?,?,?,?,?,?,?,?)",
+        item["id"],
+        job["org_id"],
+        interview_id,
+        kind,
+        svc.store.fields.seal(recipient, f"outbox/{item['id']}/recipient"),
+        subject,
+        svc.store.fields.seal(text, f"outbox/{item['id']}/body"),
+        "queued",
+        time.time(),
+    )
+    return item
 
 
 @routes.get("/api/jobs/{job_id}/reminders")
@@ -190,7 +248,8 @@ async def outbox(request: web.Request) -> web.Response:
             "body": fields.open(r["body"], f"outbox/{r['id']}/body"),
         }
         for r in await svc.db.fetchall(
-            "SELECT o.id, o.interview_id, o.recipient, o.subject, o.body, o.status, o.error,"
+            "SELECT o.id, o.interview_id, o.kind, o.recipient, o.subject, o.body, o.status,"
+            " o.error,"
             " o.created_at"
             " FROM outbox o JOIN interviews i ON i.id = o.interview_id WHERE i.job_id=?"
             " ORDER BY o.created_at",
@@ -201,7 +260,7 @@ async def outbox(request: web.Request) -> web.Response:
         buf = io.StringIO()
         writer = csv.DictWriter(
             buf,
-            fieldnames=["recipient", "subject", "body", "status", "created_at"],
+            fieldnames=["kind", "recipient", "subject", "body", "status", "created_at"],
             extrasaction="ignore",
         )
         writer.writeheader()

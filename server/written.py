@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from analyzers.content import analyze_answer
-from analyzers.scoring import AnswerEvidence, TranscriptSpan, score_dimensions
+from analyzers.scoring import AnswerEvidence, TranscriptSpan, counts_in_scores, score_dimensions
 
 CONTEXT_CHARS = 60
 """Characters of the written answer quoted on each side of a matched keyword."""
@@ -65,6 +65,8 @@ def score_written(
                 spans=tuple(_spans(text, content.matches, clock_s)),
             )
         )
+        if not counts_in_scores(question):
+            evidence.pop()
         if idx == index:
             scored = content.to_wire()
     if scored is None:
