@@ -96,7 +96,7 @@ def parse_invitation_token(secret: bytes, token: str) -> InvitationClaims | None
     if len(parts) != 4 or len(token) > 200:
         return None
     interview_id, exp, nonce, sig = parts
-    if not exp.isdigit():
+    if not (exp.isascii() and exp.isdigit()):
         return None
     expected = _sign(secret, "inv", interview_id, exp, nonce)
     if not hmac.compare_digest(expected, sig):
@@ -113,6 +113,6 @@ def sign_path(secret: bytes, path: str, expires_at: int, subject: str) -> str:
 def check_signed_path(
     secret: bytes, path: str, exp: str, subject: str, sig: str, now_s: float
 ) -> bool:
-    if not exp.isdigit() or int(exp) < now_s:
+    if not (exp.isascii() and exp.isdigit()) or int(exp) < now_s:
         return False
     return hmac.compare_digest(_sign(secret, "url", path, exp, subject), sig)

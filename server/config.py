@@ -80,6 +80,9 @@ class Settings:
     master_keys: str = ""
     """Master-key JSON (``{"current","keys"}``) from the environment; empty = the key file
     ``data_dir/master-keys.json`` (created on first start; back it up)."""
+    webhook_allow_networks: tuple[str, ...] = ()
+    """Internal networks (CIDR) webhooks may reach, e.g. an intranet HR system; every other
+    loopback, private, link-local or reserved address is refused (see ``server.netguard``)."""
     flag_thresholds: Mapping[str, float] = field(default_factory=dict)
     """Overrides of ``analyzers.flags.FlagThresholds`` (e.g. ``{"face_missing_s": 5}``)."""
     extra: Mapping[str, str] = field(default_factory=dict)
@@ -132,6 +135,16 @@ def _check_ip(key: str, value: str) -> str:
     return value
 
 
+def _check_network(key: str, value: str) -> str:
+    try:
+        ipaddress.ip_network(value)
+    except ValueError as exc:
+        raise ConfigError(
+            f"{key}: {value!r} is not a CIDR network like 10.20.0.0/16 ({exc})"
+        ) from None
+    return value
+
+
 def _check_flag_thresholds(values: object) -> None:
     from dataclasses import fields
 
@@ -179,6 +192,8 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
         values["ice_servers"] = _split(v)
     if v := env.get(ENV_PREFIX + "ALLOWED_ORIGINS"):
         values["allowed_origins"] = _split(v)
+    if v := env.get(ENV_PREFIX + "WEBHOOK_ALLOW_NETWORKS"):
+        values["webhook_allow_networks"] = _split(v)
     if v := env.get(ENV_PREFIX + "INVITATION_TTL_H"):
         if not v.isdigit() or int(v) < 1:
             raise ConfigError(f"{ENV_PREFIX}INVITATION_TTL_H: {v!r} must be a positive integer")
@@ -240,6 +255,8 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
     settings = Settings(**values)  # type: ignore[arg-type]
     for host in settings.ice_hosts:
         _check_ip("ice_hosts", host)
+    for network in settings.webhook_allow_networks:
+        _check_network("webhook_allow_networks", network)
     if not 0 < settings.port < 65536:
         raise ConfigError(f"port: {settings.port} is not a TCP port")
     if not 0 <= settings.analysis_workers <= 64:

@@ -8,6 +8,7 @@ from server import webhooks
 from server.access import staff_user
 from server.http import ApiError, json_response, read_object, services
 from server.models import Role
+from server.netguard import NetGuard
 
 routes = web.RouteTableDef()
 ADMIN = frozenset({Role.ADMIN})
@@ -16,7 +17,8 @@ ADMIN = frozenset({Role.ADMIN})
 @routes.post("/api/webhooks")
 async def create(request: web.Request) -> web.Response:
     user = await staff_user(request, ADMIN)
-    hook, errors = webhooks.validate_hook(await read_object(request))
+    guard = NetGuard.from_settings(services(request).settings)
+    hook, errors = webhooks.validate_hook(await read_object(request), guard)
     if errors:
         raise ApiError(422, "invalid_webhook", "the webhook is invalid", errors)
     created = await webhooks.create_hook(services(request), user["org_id"], hook)

@@ -6,6 +6,7 @@ Rows come back as plain dicts shaped for the REST API.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import sqlite3
@@ -520,39 +521,28 @@ class Store:
         )
         return [{**dict(r), "data": loads(r["data"])} for r in rows]
 
-    async def verify_audit_chain(self) -> dict[str, Any]:
-        """Recompute the whole chain; the first event that does not match is reported."""
+    async def verify_audit_chain(self, page_events: int | None = None) -> dict[str, Any]:
+        """Recompute the whole chain; the first event that does not match is reported.
 
-        def work() -> dict[str, Any]:
-            prev, checked, unchained = None, 0, 0
-            cursor = self.db.conn.execute(
+        The log is read ``page_events`` events at a time (default
+        :data:`AUDIT_VERIFY_PAGE_EVENTS`), each page in its own short call on the database
+        thread so other database work runs in between; the hashing runs in a worker thread.
+        """
+        size = page_events or AUDIT_VERIFY_PAGE_EVENTS
+        chain = AuditChainCheck()
+        after_id = -1
+        while True:
+            rows = await self.db.fetchall(
                 "SELECT id, interview_id, org_id, at, kind, actor, data, prev_hash, hash"
-                " FROM events ORDER BY id"
+                " FROM events WHERE id>? ORDER BY id LIMIT ?",
+                after_id,
+                size,
             )
-            for row in cursor:
-                if row["hash"] is None:  # written before the chain existed
-                    if prev is not None:
-                        return _chain_break(row["id"], "event without hash", checked)
-                    unchained += 1
-                    continue
-                expected_prev = prev if prev is not None else AUDIT_GENESIS
-                if row["prev_hash"] != expected_prev:
-                    return _chain_break(row["id"], "an event before it was removed", checked)
-                digest = audit_hash(
-                    row["prev_hash"],
-                    row["interview_id"],
-                    row["org_id"],
-                    row["at"],
-                    row["kind"],
-                    row["actor"],
-                    row["data"],
-                )
-                if digest != row["hash"]:
-                    return _chain_break(row["id"], "the event was changed", checked)
-                prev, checked = row["hash"], checked + 1
-            return {"ok": True, "checked": checked, "unchained": unchained, "head": prev}
-
-        return await self.db.run(work)
+            if not rows:
+                return chain.verdict()
+            if (broken := await asyncio.to_thread(chain.feed, rows)) is not None:
+                return broken
+            after_id = rows[-1]["id"]
 
     async def events(self, interview_id: str) -> list[dict[str, Any]]:
         rows = await self.db.fetchall(
@@ -760,10 +750,53 @@ def _update(conn: sqlite3.Connection, interview_id: str, fields: dict[str, Any])
 
 AUDIT_GENESIS = "0" * 64
 """The ``prev_hash`` of the first chained audit event."""
+AUDIT_VERIFY_PAGE_EVENTS = 5000
+"""Audit events read per database call while verifying the chain."""
 
 
 def _chain_break(event_id: int, reason: str, checked: int) -> dict[str, Any]:
     return {"ok": False, "first_bad_id": event_id, "reason": reason, "checked": checked}
+
+
+@dataclass
+class AuditChainCheck:
+    """A chain verification fed one page of events at a time, in id order; the state carried
+    from page to page is the previous event's hash and the counts."""
+
+    prev: str | None = None
+    """The hash of the last chained event seen; None before the first one."""
+    checked: int = 0
+    unchained: int = 0
+    """Events written before the chain existed (only at the start of the log)."""
+
+    def feed(self, rows: Sequence[sqlite3.Row]) -> dict[str, Any] | None:
+        """Check the next page (CPU work: run it off the loop); the break, or None if intact."""
+        for row in rows:
+            if row["hash"] is None:  # written before the chain existed
+                if self.prev is not None:
+                    return _chain_break(row["id"], "event without hash", self.checked)
+                self.unchained += 1
+                continue
+            expected_prev = self.prev if self.prev is not None else AUDIT_GENESIS
+            if row["prev_hash"] != expected_prev:
+                return _chain_break(row["id"], "an event before it was removed", self.checked)
+            digest = audit_hash(
+                row["prev_hash"],
+                row["interview_id"],
+                row["org_id"],
+                row["at"],
+                row["kind"],
+                row["actor"],
+                row["data"],
+            )
+            if digest != row["hash"]:
+                return _chain_break(row["id"], "the event was changed", self.checked)
+            self.prev, self.checked = row["hash"], self.checked + 1
+        return None
+
+    def verdict(self) -> dict[str, Any]:
+        """The result once every page has been fed without a break."""
+        return {"ok": True, "checked": self.checked, "unchained": self.unchained, "head": self.prev}
 
 
 def audit_hash(

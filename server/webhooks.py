@@ -9,6 +9,14 @@ task sends due deliveries. Each request carries::
     X-InterviewLive-Signature: sha256=<hex HMAC-SHA256(secret, timestamp + "." + body)>
 
 A receiver recomputes the HMAC over the raw body and rejects old timestamps.
+
+Targets are checked twice against :class:`server.netguard.NetGuard`: a URL whose host is an
+internal IP address is refused when the hook is registered, and every delivery connects through
+:func:`server.netguard.guarded_session`, which resolves host names at that moment and connects
+only to checked addresses. Redirects are not followed. A refused delivery is a failed attempt
+like an unreachable receiver: logged with the reason and retried with back-off (the DNS answer
+may change; an operator who allows the network restarts the server and pending deliveries go
+out), then marked failed after :data:`MAX_ATTEMPTS`.
 """
 
 from __future__ import annotations
@@ -22,17 +30,31 @@ import secrets
 import sqlite3
 import time
 from typing import Any
-from urllib.parse import urlparse
 
 import aiohttp
+from yarl import URL
 
 from server.auth import new_id
 from server.db import dumps, loads
 from server.http import Services
+from server.netguard import (
+    NetGuard,
+    blocked_reason,
+    guarded_session,
+    is_numeric_host,
+    parse_address,
+)
 
 logger = logging.getLogger(__name__)
 
-EVENTS = ("interview.completed", "report.ready", "decision.made", "reminder.requested")
+EVENTS = (
+    "interview.completed",
+    "report.ready",
+    "decision.made",
+    "reminder.requested",
+    "candidate.invited",
+    "training.recommended",
+)
 MAX_URL_CHARS = 2000
 MAX_ATTEMPTS = 8
 BACKOFF_BASE_S = 2.0
@@ -41,6 +63,8 @@ DISPATCH_EVERY_S = 1.0
 DISPATCH_BATCH = 20
 REQUEST_TIMEOUT_S = 10.0
 MAX_RESPONSE_NOTE_CHARS = 300
+MAX_RESPONSE_NOTE_BYTES = 4 * MAX_RESPONSE_NOTE_CHARS
+"""Most of a failed response's body read for the delivery log (UTF-8: up to 4 bytes a char)."""
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:
@@ -48,12 +72,35 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
     return "sha256=" + mac.hexdigest()
 
 
-def validate_hook(data: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def url_problem(url: object, guard: NetGuard) -> str | None:
+    """Why ``url`` cannot be a webhook target, or None. Host names are resolved (and checked)
+    at each delivery, not here: their DNS answers may change."""
+    if not isinstance(url, str) or len(url) > MAX_URL_CHARS:
+        return "an http(s) URL is required"
+    try:
+        parsed = URL(url)  # the parser aiohttp delivers with: the same host, the same port
+        host = parsed.host
+    except (ValueError, TypeError):
+        return "an http(s) URL is required"
+    if parsed.scheme not in ("http", "https") or not host:
+        return "an http(s) URL is required"
+    if parsed.user is not None or parsed.password is not None or "@" in parsed.raw_authority:
+        return "the URL may not contain a user name or password; sign requests with the secret"
+    address = parse_address(host)
+    if address is None:
+        if is_numeric_host(host):
+            return f"write the IPv4 address {host!r} as four decimal numbers (e.g. 192.0.2.10)"
+        return None
+    return guard.refusal(address)
+
+
+def validate_hook(
+    data: dict[str, Any], guard: NetGuard
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     errors = []
     url = data.get("url")
-    parsed = urlparse(url) if isinstance(url, str) and len(url) <= MAX_URL_CHARS else None
-    if parsed is None or parsed.scheme not in ("http", "https") or not parsed.netloc:
-        errors.append({"row": None, "field": "url", "message": "an http(s) URL is required"})
+    if (problem := url_problem(url, guard)) is not None:
+        errors.append({"row": None, "field": "url", "message": problem})
     events = data.get("events", list(EVENTS))
     if not isinstance(events, list) or not events or any(e not in EVENTS for e in events):
         errors.append({"row": None, "field": "events", "message": f"a list from {list(EVENTS)}"})
@@ -131,7 +178,7 @@ async def emit(svc: Services, org_id: str, event: str, data: dict[str, Any]) -> 
 async def dispatch_forever(svc: Services) -> None:
     """The dispatcher task: send due deliveries, reschedule failures with back-off."""
     timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_S)
-    async with aiohttp.ClientSession(timeout=timeout) as http:
+    async with guarded_session(NetGuard.from_settings(svc.settings), timeout=timeout) as http:
         while True:
             try:
                 await dispatch_due(svc, http)
@@ -141,6 +188,7 @@ async def dispatch_forever(svc: Services) -> None:
 
 
 async def dispatch_due(svc: Services, http: aiohttp.ClientSession) -> int:
+    """Send the due deliveries with ``http`` (a :func:`server.netguard.guarded_session`)."""
     rows = await svc.db.fetchall(
         "SELECT d.id, d.event, d.payload, d.attempts, w.url, w.secret FROM webhook_deliveries d"
         " JOIN webhooks w ON w.id = d.webhook_id"
@@ -162,12 +210,20 @@ async def dispatch_due(svc: Services, http: aiohttp.ClientSession) -> int:
         status: int | None = None
         error = ""
         try:
-            async with http.post(row["url"], data=body, headers=headers) as resp:
+            # a redirect is not followed: it could lead anywhere, e.g. to an internal address
+            async with http.post(
+                row["url"], data=body, headers=headers, allow_redirects=False
+            ) as resp:
                 status = resp.status
-                if not 200 <= status < 300:
-                    error = (await resp.text())[:MAX_RESPONSE_NOTE_CHARS]
+                if 300 <= status < 400:
+                    location = resp.headers.get("Location", "")
+                    error = f"redirect to {location!r} not followed; register the final URL"
+                elif not 200 <= status < 300:
+                    note = await resp.content.read(MAX_RESPONSE_NOTE_BYTES)  # not all of it
+                    error = note.decode("utf-8", errors="replace")
         except (aiohttp.ClientError, TimeoutError) as exc:
-            error = f"{type(exc).__name__}: {exc}"[:MAX_RESPONSE_NOTE_CHARS]
+            error = blocked_reason(exc) or f"{type(exc).__name__}: {exc}"
+        error = error[:MAX_RESPONSE_NOTE_CHARS]
         attempts = row["attempts"] + 1
         if status is not None and 200 <= status < 300:
             await svc.db.execute(

@@ -126,3 +126,11 @@ async def test_a_flooding_staff_socket_is_closed(tmp_path: Path) -> None:
             assert closed == aiohttp.WSCloseCode.POLICY_VIOLATION
         async with srv.http.get(srv.base_url + "/healthz") as resp:
             assert resp.status == 200
+
+
+def test_non_ascii_digits_in_signed_links_are_refused_not_crashing() -> None:
+    # "²".isdigit() is True but int("²") raises: found by the API fuzzer (was a 500)
+    from server.auth import check_signed_path, parse_invitation_token
+
+    assert check_signed_path(b"k", "/api/recordings/r", "²", "u", "sig", 0.0) is False
+    assert parse_invitation_token(b"k", "iv.²³.nonce.sig") is None

@@ -6,8 +6,11 @@ import asyncio
 import csv
 import io
 import json
+from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
+import pytest
 from aiohttp import web
 from openpyxl import load_workbook
 
@@ -15,7 +18,7 @@ from server.models import Role, Status
 from server.progress import publish_status
 from server.store import StatusChange
 from server.webhooks import sign
-from tests.support.server import LOOPBACK, RunningServer, free_port
+from tests.support.server import LOOPBACK, RunningServer, free_port, running_server
 from tests.test_api import make_job
 from tests.test_reports import completed_interview
 
@@ -44,7 +47,18 @@ class Receiver:
                 await self.arrived.wait()
 
 
-async def test_signed_webhooks_are_retried_and_logged(server: RunningServer) -> None:
+@pytest.fixture
+async def hook_server(tmp_path: Path) -> AsyncIterator[RunningServer]:
+    """A server whose webhooks may reach the receiver on loopback (internal addresses are
+    refused unless allowed: tests/test_netguard.py)."""
+    async with running_server(
+        tmp_path / "data", analysis_workers=0, webhook_allow_networks=(f"{LOOPBACK}/32",)
+    ) as srv:
+        yield srv
+
+
+async def test_signed_webhooks_are_retried_and_logged(hook_server: RunningServer) -> None:
+    server = hook_server
     admin = await server.add_staff("admin", Role.ADMIN)
     hr = await server.add_staff("hr", Role.HR)
     receiver = Receiver()

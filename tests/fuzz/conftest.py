@@ -26,5 +26,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 @pytest.fixture(scope="module")
 def fuzz_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerThread]:
     """A server without live analysis, shared by the examples of one test module."""
-    with ServerThread(tmp_path_factory.mktemp("fuzz") / "data") as server:
+    # webhooks go to a closed port on loopback (test_api_schema), which must be allowed
+    data_dir = tmp_path_factory.mktemp("fuzz") / "data"
+    with ServerThread(data_dir, webhook_allow_networks=("127.0.0.1/32",)) as server:
         yield server
