@@ -111,4 +111,6 @@ export const API = {
   users: (role) => request('GET', '/api/users', { query: role ? { role } : {} }),
   assignExaminers: (id, examiners) => request('PUT', `/api/jobs/${enc(id)}/examiners`, { json: { examiners } }),
   report: (id) => request('GET', `/api/interviews/${enc(id)}/report`),
+  orgSettings: () => request('GET', '/api/org/settings'),
+  saveOrgSettings: (body) => request('PUT', '/api/org/settings', { json: body }),
 };

@@ -12,6 +12,7 @@ import { renderBank } from './bank.js';
 import { renderInterview } from './interview.js';
 import { renderJobStats, renderCrossStats, canSeeStats } from './stats.js';
 import { renderReport } from './report.js';
+import { renderSettings, isAdmin } from './settings.js';
 
 const main = document.getElementById('main');
 const topbar = document.getElementById('topbar');
@@ -41,6 +42,7 @@ function renderChrome() {
   topbar.classList.toggle('signed-in', !!s);
   for (const el of topbar.querySelectorAll('.auth-only')) el.hidden = !s;
   for (const el of topbar.querySelectorAll('[data-needs="stats"]')) el.hidden = !canSeeStats(s);
+  for (const el of topbar.querySelectorAll('[data-needs="admin"]')) el.hidden = !isAdmin(s);
   if (s) {
     const u = s.user || {};
     replace(userInfo,
@@ -64,6 +66,7 @@ function currentRoute() {
   if (parts[0] === 'login') return { name: 'login', nav: null };
   if (parts[0] === 'bank') return { name: 'bank', nav: 'bank' };
   if (parts[0] === 'stats') return { name: 'stats', nav: 'stats' };
+  if (parts[0] === 'settings') return { name: 'settings', nav: 'settings' };
   if (parts[0] === 'interviews' && parts[1] && parts[2] === 'report') return { name: 'report', id: parts[1], nav: 'jobs' };
   if (parts[0] === 'interviews' && parts[1]) return { name: 'interview', id: parts[1], nav: 'jobs' };
   if (parts[0] === 'jobs' && parts[1] === 'new') return { name: 'job-new', nav: 'jobs' };
@@ -100,6 +103,7 @@ function route() {
   else if (r.name === 'stats') viewCleanup = renderCrossStats(main, ctx);
   else if (r.name === 'job-stats') viewCleanup = renderJobStats(main, ctx, r.id);
   else if (r.name === 'report') viewCleanup = renderReport(main, ctx, r.id);
+  else if (r.name === 'settings') viewCleanup = renderSettings(main, ctx);
   cleanup = () => { ctx.alive = false; if (typeof viewCleanup === 'function') viewCleanup(); };
   const h1 = main.querySelector('h1');
   if (h1 && document.activeElement === document.body) h1.focus({ preventScroll: true });

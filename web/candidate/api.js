@@ -75,9 +75,9 @@ export function createApi(token, { timeoutMs = 20000 } = {}) {
 
   return {
     state: ({ timeout } = {}) => request("GET", "/api/candidate/state", { timeout }),
-    consent: (decision, { recording, analysis, textVersion }) =>
+    consent: (decision, { mode = "video", recording, analysis, textVersion }) =>
       request("POST", "/api/candidate/consent", {
-        json: { decision, recording: !!recording, analysis: !!analysis, text_version: textVersion },
+        json: { decision, mode, recording: !!recording, analysis: !!analysis, text_version: textVersion },
       }),
     ping: () => request("GET", "/api/candidate/ping", { timeout: 5000 }),
     uploadTest: (bytes) =>

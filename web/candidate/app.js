@@ -1,5 +1,7 @@
 // Candidate interview page: routes between screens from the CandidateState and wires the
 // modules together. Protocol: docs/protocol.md ("Candidate" and "Control socket").
+// The interview mode chosen at consent decides what is captured: camera and microphone
+// (video), the microphone only (audio) or nothing at all (text: no getUserMedia, no peer).
 import { $, focusEl, show } from "../common/dom.js";
 import { normalizeLang } from "../common/i18n.js";
 import { ApiError, createApi, tokenFromPath } from "./api.js";
@@ -7,8 +9,9 @@ import { createConsentScreen } from "./consent.js";
 import { createDeviceTest } from "./devicetest.js";
 import { createFailover } from "./failover.js";
 import { createInterview } from "./interview.js";
-import { i18n, t } from "./i18n.js";
-import { getCameraAndMic, resumeAudio, stopStream } from "./media.js";
+import { i18n, modeKey, t } from "./i18n.js";
+import { getMedia, resumeAudio, stopStream } from "./media.js";
+import { applyModeTexts, DEFAULT_MODE, modeOf, usesMedia } from "./modes.js";
 import { Session } from "./session.js";
 import { watchSignals } from "./signals.js";
 
@@ -19,7 +22,8 @@ const api = token ? createApi(token) : null;
 const failover = token ? createFailover(token) : undefined; // other nodes of the deployment
 
 let state = null;
-let stream = null;
+let mode = DEFAULT_MODE; // from the state once consent is given
+let stream = null; // stays null in a text interview
 let session = null;
 let finished = false; // an end screen is showing: ignore everything else
 let currentScreen = "loading";
@@ -116,12 +120,23 @@ function finish(screen) {
 
 // ---- media + connection ---------------------------------------------------------------------
 
+/** The local stream for the mode (null in text mode: nothing is captured). */
 async function ensureMedia() {
+  if (!usesMedia(mode)) return null;
   if (stream && stream.getTracks().every((tr) => tr.readyState === "live")) return stream;
   stopStream(stream);
-  stream = await getCameraAndMic();
+  stream = await getMedia(mode);
   interview.attachStream(stream);
   return stream;
+}
+
+/** Adapt the screens after consent to the interview mode (texts, device rows, side column). */
+function setMode(next) {
+  if (next === mode && document.body.dataset.mode) return;
+  mode = next;
+  document.body.dataset.mode = mode;
+  for (const name of ["device", "media", "interview"]) applyModeTexts($(`#screen-${name}`), mode);
+  interview.setMode(mode);
 }
 
 function ensureSession(s) {
@@ -194,6 +209,7 @@ const consent = createConsentScreen({
 
 const device = createDeviceTest({
   api,
+  getMode: () => mode,
   ensureMedia,
   ensureSession,
   getLink: () => (session ? session.link : null),
@@ -211,6 +227,7 @@ watchSignals(
 function route(next) {
   if (finished || !next) return;
   state = next;
+  setMode(modeOf(next));
   if (failover) failover.remember(next.alternates);
   if (session && Array.isArray(next.ice_servers)) session.setIceServers(next.ice_servers);
   $("#topbar-job").textContent = next.job_title || "";
@@ -250,7 +267,7 @@ async function enterInterview(next) {
   interview.show();
   if (session) return;
   try {
-    await ensureMedia();
+    await ensureMedia(); // nothing to acquire in a text interview
   } catch (err) {
     showMediaProblem(err);
     return;
@@ -260,8 +277,8 @@ async function enterInterview(next) {
 
 function showMediaProblem(err) {
   const reason = err.reason || "other";
-  $("#media-message").textContent = t(`camera.${reason}`);
-  $("#media-advice").textContent = t(`camera.${reason}.advice`);
+  $("#media-message").textContent = t(modeKey(`camera.${reason}`, mode));
+  $("#media-advice").textContent = t(modeKey(`camera.${reason}.advice`, mode));
   showScreen("media");
 }
 

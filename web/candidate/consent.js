@@ -1,6 +1,11 @@
-// Consent screen: two separate, unticked consents (PIPL Art. 29 "separate consent").
+// Consent screen: two separate, unticked consents (PIPL Art. 29 "separate consent"), and the
+// choice of how to take the interview when the org offers more than video. What is asked
+// follows the mode: video needs both consents, audio needs recording (analysis optional),
+// text records nothing (automated scoring optional). Changing the mode clears both boxes, so
+// a tick always answers the text shown next to it.
 import { $, focusEl, show } from "../common/dom.js";
-import { i18n, t } from "./i18n.js";
+import { i18n, modeKey, t } from "./i18n.js";
+import { DEFAULT_MODE, allowedModes, applyModeTexts } from "./modes.js";
 
 const SECTION_ORDER = ["self_intro", "structured", "professional"];
 
@@ -13,17 +18,54 @@ export function createConsentScreen({ api, onDone }) {
   const yes = $("#decline-yes");
   const no = $("#decline-no");
   const error = $("#consent-error");
+  const screen = $("#screen-consent");
+  const modeBox = $("#consent-modes");
+  const radios = [...modeBox.querySelectorAll('input[name="consent-mode"]')];
   let state = null;
+  let mode = DEFAULT_MODE;
   let busy = false;
 
+  /** The consents the chosen mode cannot do without are ticked. */
+  const ready = () => {
+    if (mode === "text") return true;
+    if (mode === "audio") return rec.checked;
+    return rec.checked && ana.checked;
+  };
+
   const update = () => {
-    accept.disabled = busy || !(rec.checked && ana.checked);
+    accept.disabled = busy || !ready();
     decline.disabled = busy;
     yes.disabled = busy;
-    show($("#consent-hint"), !(rec.checked && ana.checked));
+    for (const r of radios) r.disabled = busy;
+    show($("#consent-hint"), !ready());
   };
   rec.addEventListener("change", update);
   ana.addEventListener("change", update);
+
+  function chooseMode(next) {
+    if (next === mode) return;
+    mode = next;
+    rec.checked = false;
+    ana.checked = false;
+    renderMode();
+    update();
+  }
+  for (const r of radios) r.addEventListener("change", () => r.checked && chooseMode(r.value));
+
+  /** Offer the allowed modes (none when video is the only one) and adapt the texts to `mode`. */
+  function renderMode() {
+    const allowed = allowedModes(state);
+    if (!allowed.includes(mode)) mode = DEFAULT_MODE;
+    show(modeBox, allowed.length > 1);
+    for (const r of radios) {
+      show(r.closest("label"), allowed.includes(r.value));
+      r.checked = r.value === mode;
+    }
+    screen.dataset.mode = mode;
+    show($("#consent-recording-line"), mode !== "text"); // nothing is recorded in text mode
+    applyModeTexts(screen, mode);
+    renderTexts();
+  }
 
   async function submit(decision) {
     if (busy) return;
@@ -32,7 +74,8 @@ export function createConsentScreen({ api, onDone }) {
     show(error, false);
     try {
       const next = await api.consent(decision, {
-        recording: decision === "accept" && rec.checked,
+        mode,
+        recording: decision === "accept" && mode !== "text" && rec.checked,
         analysis: decision === "accept" && ana.checked,
         textVersion: state?.consent_text_version,
       });
@@ -62,7 +105,7 @@ export function createConsentScreen({ api, onDone }) {
 
   function renderTexts() {
     if (!state) return;
-    $("#consent-title").textContent = t("consent.title", { job: state.job_title || "" });
+    $("#consent-title").textContent = t(modeKey("consent.title", mode), { job: state.job_title || "" });
     $("#consent-org").textContent = state.org_name || "";
     show($("#consent-org"), !!state.org_name);
     $("#consent-greeting").textContent = t("consent.greeting", { name: state.candidate_name || "" });
@@ -72,7 +115,7 @@ export function createConsentScreen({ api, onDone }) {
     const parts = sections
       .map((s) => t("consent.how.part", { name: t(`section.${s.section}`), count: s.count }))
       .join(t("consent.how.partsep"));
-    $("#consent-how").textContent = t("consent.how.body", { n: state.questions_total || 0, parts });
+    $("#consent-how").textContent = t(modeKey("consent.how.body", mode), { n: state.questions_total || 0, parts });
     const v = state.consent_text_version;
     $("#consent-version").textContent = v ? t("consent.version", { v }) : "";
   }
@@ -81,7 +124,7 @@ export function createConsentScreen({ api, onDone }) {
   return {
     render(next) {
       state = next;
-      renderTexts();
+      renderMode();
       update();
     },
   };

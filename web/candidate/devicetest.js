@@ -1,8 +1,12 @@
 // Device test: camera preview, microphone level, network RTT/upload, WebRTC connection.
+// What is checked follows the interview mode: video checks everything; audio the microphone,
+// network and WebRTC (the camera is never asked for); text only the network (and waits for
+// the control socket, which is all a written interview needs).
 import { $, focusEl, show } from "../common/dom.js";
 import { median, sleep } from "../common/timing.js";
 import { attachVideo, createLevelMeter, resumeAudio } from "./media.js";
-import { i18n, t } from "./i18n.js";
+import { i18n, modeKey, t } from "./i18n.js";
+import { usesMedia } from "./modes.js";
 
 export const RTT_WARN_MS = 300;
 export const UPLOAD_WARN_KBPS = 500;
@@ -12,6 +16,13 @@ export const MIC_LEVEL_OK_RMS = 0.01; // ≈ -40 dBFS: quiet speech is well abov
 export const MIC_OK_AFTER_MS = 300; // that much sound in total → the microphone works
 export const MIC_SILENT_WARN_MS = 8000;
 export const WEBRTC_FAIL_AFTER_MS = 15000;
+
+/** The rows each mode shows, and of those the ones that must pass before the interview starts. */
+export const CHECKS = {
+  video: { shown: ["camera", "microphone", "network", "webrtc"], needed: ["camera", "microphone", "webrtc"] },
+  audio: { shown: ["microphone", "network", "webrtc"], needed: ["microphone", "webrtc"] },
+  text: { shown: ["network"], needed: ["network"] },
+};
 
 /** Random bytes (crypto.getRandomValues fills at most 64 KiB per call). */
 export function randomBytes(n) {
@@ -39,8 +50,9 @@ export async function measureNetwork(api) {
 /**
  * @param {object} ctx
  * @param {object} ctx.api
+ * @param {() => "video"|"audio"|"text"} ctx.getMode      the interview mode chosen at consent
  * @param {() => Promise<MediaStream>} ctx.ensureMedia   getUserMedia once (rejects with .reason)
- * @param {(stream: MediaStream) => void} ctx.ensureSession  start the control socket + WebRTC
+ * @param {(stream: MediaStream|null) => void} ctx.ensureSession  start the control socket (+ WebRTC)
  * @param {() => object|null} ctx.getLink
  * @param {(msg: object) => boolean} ctx.send
  * @param {() => object|null} ctx.getState               latest CandidateState
@@ -77,20 +89,24 @@ export function createDeviceTest(ctx) {
   let webrtcSince = 0;
   let runId = 0;
 
+  const mode = () => ctx.getMode();
+
   function set(name, status, msg, vars = {}, advice = null) {
     results[name] = { status, msg, vars, advice };
     paint(name);
     updateContinue();
   }
 
+  /** Message and advice are shown in their variant for the mode (modeKey), if there is one. */
   function paint(name) {
     const r = results[name];
+    const m = mode();
     const row = rows[name];
     row.dataset.status = r.status;
     row.querySelector(".check-status").textContent = `: ${t(`status.${r.status}`)}`;
-    row.querySelector(".check-msg").textContent = t(r.msg, r.vars || {});
+    row.querySelector(".check-msg").textContent = t(modeKey(r.msg, m), r.vars || {});
     const adv = row.querySelector(".check-advice");
-    adv.textContent = r.advice ? t(r.advice) : "";
+    adv.textContent = r.advice ? t(modeKey(r.advice, m)) : "";
     show(adv, !!r.advice);
   }
 
@@ -99,23 +115,47 @@ export function createDeviceTest(ctx) {
   }
   i18n.onChange(paintAll);
 
+  /** A slow network is worth a warning, not a reason to keep the candidate from starting. */
+  function passed(name) {
+    const status = results[name].status;
+    return status === "ok" || (name === "network" && status === "warning");
+  }
+
   function updateContinue() {
-    const ready = ["camera", "microphone", "webrtc"].every((n) => results[n].status === "ok");
+    let ready = CHECKS[mode()].needed.every(passed);
+    if (!usesMedia(mode())) ready = ready && !!ctx.getLink()?.socket; // start_interview goes there
     cont.disabled = starting || !ready;
     show($("#device-hint"), !ready);
   }
 
+  /** Show the rows and the preview the mode needs (no camera preview without a camera). */
+  function layout() {
+    const m = mode();
+    for (const [name, row] of Object.entries(rows)) show(row, CHECKS[m].shown.includes(name));
+    show($("#device-preview-col"), usesMedia(m));
+    show($("#device-video-frame"), m === "video");
+    $("#device-grid").dataset.mode = m;
+  }
+
   async function checkMedia() {
-    set("camera", "pending", "camera.pending");
+    // Audio mode: the microphone row carries what the camera row says in video mode.
+    const deviceRow = mode() === "video" ? "camera" : "microphone";
+    set(deviceRow, "pending", "camera.pending");
     try {
       stream = await ctx.ensureMedia();
     } catch (err) {
       const reason = err.reason || "other";
-      set("camera", "failure", `camera.${reason}`, {}, `camera.${reason}.advice`);
-      set("microphone", "failure", "mic.unavailable"); // the camera row carries the advice
+      set(deviceRow, "failure", `camera.${reason}`, {}, `camera.${reason}.advice`);
+      if (deviceRow === "camera") set("microphone", "failure", "mic.unavailable"); // the camera row carries the advice
       set("webrtc", "pending", "webrtc.waiting");
       return false;
     }
+    if (mode() === "video") checkCamera();
+    startMic();
+    return true;
+  }
+
+  function checkCamera() {
     attachVideo(video, stream);
     const vtrack = stream.getVideoTracks()[0];
     if (!vtrack || vtrack.readyState !== "live") {
@@ -128,8 +168,6 @@ export function createDeviceTest(ctx) {
       video.addEventListener("loadedmetadata", markOk, { once: true });
       vtrack.addEventListener("ended", () => set("camera", "failure", "camera.other", {}, "camera.other.advice"), { once: true });
     }
-    startMic();
-    return true;
   }
 
   function startMic() {
@@ -179,8 +217,9 @@ export function createDeviceTest(ctx) {
   }
 
   function onLink(link) {
+    updateContinue();
     if (!active && results.webrtc.status === "ok") return;
-    if (!stream) return;
+    if (!stream || !usesMedia(mode())) return;
     if (link && link.up) {
       set("webrtc", "ok", "webrtc.ok");
       return;
@@ -200,6 +239,13 @@ export function createDeviceTest(ctx) {
   async function run() {
     const id = ++runId;
     show(error, false);
+    layout();
+    paintAll();
+    if (!usesMedia(mode())) {
+      ctx.ensureSession(null); // the control socket only: nothing to capture, no peer connection
+      await checkNetwork(id);
+      return;
+    }
     const mediaOk = await checkMedia();
     checkNetwork(id);
     if (mediaOk) {
@@ -232,10 +278,12 @@ export function createDeviceTest(ctx) {
     try {
       const state = ctx.getState();
       if (!state || state.status === "consented") {
+        const shown = CHECKS[mode()].shown;
+        const ok = (name) => shown.includes(name) && results[name].status === "ok";
         const next = await ctx.api.deviceCheck({
-          camera: results.camera.status === "ok",
-          microphone: results.microphone.status === "ok",
-          webrtc: results.webrtc.status === "ok",
+          camera: ok("camera"),
+          microphone: ok("microphone"),
+          webrtc: ok("webrtc"),
           rtt_ms: measurements.rtt_ms,
           upload_kbps: measurements.upload_kbps,
         });

@@ -1,11 +1,14 @@
 // Interview screen. Driven only by the server's `state` and `tick` messages: the server owns
 // the timers, this module only displays them and sends the candidate's actions.
+// Per mode, the side column shows the camera self-view (video), a microphone sign with the
+// level (audio) or a note that nothing is recorded (text); in text mode every question is
+// answered in the text box.
 import { $, announce, focusEl, h, show } from "../common/dom.js";
 import { formatMmSs } from "../common/timing.js";
 import { pickText } from "../common/i18n.js";
 import { attachVideo, createLevelMeter } from "./media.js";
 import { createSyncedField } from "./fields.js";
-import { i18n, t } from "./i18n.js";
+import { i18n, modeKey, t } from "./i18n.js";
 
 export const WARN_AT_S = [30, 10]; // answer-phase warnings, seconds left
 const SECTION_ORDER = ["self_intro", "structured", "professional"];
@@ -26,6 +29,9 @@ export function createInterview({ send }) {
     finish: $("#answer-finish"),
     textWrap: $("#text-answer-wrap"),
     video: $("#iv-video"),
+    selfview: $("#iv-selfview"),
+    selfmic: $("#iv-selfmic"),
+    written: $("#iv-written"),
     meterBar: $("#iv-meter-bar"),
     banner: $("#banner"),
     bannerText: $("#banner-text"),
@@ -54,6 +60,7 @@ export function createInterview({ send }) {
   let pendingAction = null; // {index, phase}: disable the button until the phase moves on
   let meter = null;
   let visible = false;
+  let mode = "video";
 
   const cur = () => (state && state.current) || null;
 
@@ -131,14 +138,14 @@ export function createInterview({ send }) {
       }
     }
 
-    const isText = c?.question?.media === "text";
+    const isText = mode === "text" || c?.question?.media === "text";
     el.hint.textContent = paused
       ? t("hint.paused")
       : phase === "prep"
         ? t("hint.prep")
         : isText
-          ? t("hint.answer.text")
-          : t("hint.answer");
+          ? t(modeKey("hint.answer.text", mode))
+          : t(modeKey("hint.answer", mode));
 
     // Buttons.
     const blocked = pendingAction && c && pendingAction.index === c.index && pendingAction.phase === phase;
@@ -235,8 +242,17 @@ export function createInterview({ send }) {
       scratchpad.flush();
       textAnswer.flush();
     },
+    /** "video" | "audio" | "text": what the side column shows and how questions are answered. */
+    setMode(next) {
+      mode = next;
+      show(el.selfview, mode !== "text");
+      show(el.video, mode === "video");
+      show(el.selfmic, mode === "audio");
+      show(el.written, mode === "text");
+      if (state) renderTimer();
+    },
     attachStream(stream) {
-      attachVideo(el.video, stream);
+      if (mode === "video") attachVideo(el.video, stream);
       if (meter) meter.stop();
       meter = createLevelMeter(stream, (level) => {
         el.meterBar.style.transform = `scaleX(${level.toFixed(3)})`;

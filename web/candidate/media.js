@@ -1,6 +1,7 @@
-// Camera + microphone capture and a microphone level meter.
+// Camera + microphone capture (microphone only in an audio interview) and a level meter.
 
 export const MEDIA_CONSTRAINTS = { video: { width: 640, height: 480 }, audio: true };
+export const AUDIO_ONLY_CONSTRAINTS = { audio: true };
 
 /**
  * Classify a getUserMedia failure into a reason the UI can explain:
@@ -16,8 +17,13 @@ export function mediaErrorReason(err) {
   return "other";
 }
 
-/** Ask for camera and microphone. Throws an Error whose `.reason` is from mediaErrorReason(). */
-export async function getCameraAndMic() {
+/**
+ * Ask for what the interview mode records: camera and microphone ("video") or the microphone
+ * alone ("audio"; the camera is never requested). Throws an Error whose `.reason` is from
+ * mediaErrorReason(). A text interview uses no device and must not call this.
+ */
+export async function getMedia(mode) {
+  if (mode !== "video" && mode !== "audio") throw new Error(`no media in ${mode} mode`);
   if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
     const err = new Error("mediaDevices unavailable (insecure context?)");
     err.name = "InsecureContextError";
@@ -25,7 +31,7 @@ export async function getCameraAndMic() {
     throw err;
   }
   try {
-    return await navigator.mediaDevices.getUserMedia(MEDIA_CONSTRAINTS);
+    return await navigator.mediaDevices.getUserMedia(mode === "audio" ? AUDIO_ONLY_CONSTRAINTS : MEDIA_CONSTRAINTS);
   } catch (err) {
     err.reason = mediaErrorReason(err);
     throw err;

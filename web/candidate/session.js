@@ -4,6 +4,8 @@
 // RTCPeerConnection negotiated over HTTP. When this node is full (503 "busy" naming an
 // alternate) or stops answering, the session ends with onFatal("move", baseUrl) instead and
 // the page goes to that node (failover.js).
+// A written (text-mode) interview has no stream: the control socket alone is the link, no
+// RTCPeerConnection is ever created, and the server's clock runs while the socket is open.
 import { ApiError } from "./api.js";
 import { ControlSocket } from "./control.js";
 import { createPeer, negotiate, closePeer } from "./rtc.js";
@@ -30,7 +32,7 @@ export class Session {
    * @param {object} o
    * @param {ReturnType<import("./api.js").createApi>} o.api
    * @param {string} o.token
-   * @param {MediaStream} o.stream
+   * @param {MediaStream|null} o.stream  null: text mode, no media connection at all
    * @param {RTCIceServer[]} [o.iceServers]
    * @param {ReturnType<import("./failover.js").createFailover>} [o.failover]  other nodes to move to
    * @param {(msg: object) => void} [o.onMessage]   every control-socket message
@@ -66,8 +68,9 @@ export class Session {
   get link() {
     const rtc = this.pc ? this.pc.connectionState : "none";
     const socket = !!this.socket && this.socket.isOpen;
+    const up = socket && (!this.stream || rtc === "connected");
     const errorStatus = this.lastError instanceof ApiError ? this.lastError.status : null;
-    return { socket, rtc, up: socket && rtc === "connected", failures: this.failures, everConnected: this.everConnected, errorStatus };
+    return { socket, rtc, up, failures: this.failures, everConnected: this.everConnected, errorStatus };
   }
 
   setIceServers(list) {
@@ -144,29 +147,14 @@ export class Session {
       try {
         if (this.failures > 0 || this.everConnected) await this.checkState();
         if (!this.socket || !this.socket.isOpen) await this.openSocket();
-        await this.openPeer();
-        await this.waitFor(() => {
-          if (this.stopped) return false;
-          if (!this.socket || !this.socket.isOpen) throw new Error("control socket closed");
-          const s = this.pc ? this.pc.connectionState : "closed";
-          if (s === "connected") return true;
-          if (s === "failed" || s === "closed") throw new Error(`peer connection ${s}`);
-          return undefined;
-        }, CONNECT_TIMEOUT_MS);
+        if (this.stream) await this.connectPeer();
         if (this.stopped) break;
         this.failures = 0;
         this.attempt = 0;
         this.lastError = null;
         this.everConnected = true;
         this.changed();
-        await this.waitFor(() => {
-          if (this.stopped) return true;
-          if (!this.socket || !this.socket.isOpen) return true;
-          const s = this.pc ? this.pc.connectionState : "closed";
-          if (s === "failed" || s === "closed") return true;
-          if (s === "disconnected" && Date.now() - this.disconnectedSince >= DISCONNECT_GRACE_MS) return true;
-          return undefined;
-        });
+        await this.waitFor(() => (this.linkBroken() ? true : undefined));
       } catch (err) {
         if (err instanceof FatalError) {
           this.stop();
@@ -188,6 +176,29 @@ export class Session {
       await sleep(this.retryDelayMs());
       this.attempt += 1;
     }
+  }
+
+  /** A new peer connection, connected (throws when it fails or takes too long). */
+  async connectPeer() {
+    await this.openPeer();
+    await this.waitFor(() => {
+      if (this.stopped) return false;
+      if (!this.socket || !this.socket.isOpen) throw new Error("control socket closed");
+      const s = this.pc ? this.pc.connectionState : "closed";
+      if (s === "connected") return true;
+      if (s === "failed" || s === "closed") throw new Error(`peer connection ${s}`);
+      return undefined;
+    }, CONNECT_TIMEOUT_MS);
+  }
+
+  /** Whether the established link needs a reconnect (or the session stopped). */
+  linkBroken() {
+    if (this.stopped) return true;
+    if (!this.socket || !this.socket.isOpen) return true;
+    if (!this.stream) return false; // text mode: the control socket is the whole link
+    const s = this.pc ? this.pc.connectionState : "closed";
+    if (s === "failed" || s === "closed") return true;
+    return s === "disconnected" && Date.now() - this.disconnectedSince >= DISCONNECT_GRACE_MS;
   }
 
   /** Back-off, but never sooner than a busy server asked for. */

@@ -53,6 +53,31 @@ function evidenceText(ev) {
   return parts.filter(Boolean).join(' ');
 }
 
+export const INTERVIEW_MODES = ['video', 'audio', 'text'];
+
+/** The interview mode as a badge ("Audio only — no face analysis"…); null before consent. */
+export function modeBadge(mode) {
+  if (!INTERVIEW_MODES.includes(mode)) return null;
+  return h('span', { class: `badge mode mode-${mode}`, testid: 'interview-mode', dataset: { mode }, text: t(`ex.mode.${mode}`) });
+}
+
+/** Face and gaze exist only for a video interview (unknown mode: an older video interview). */
+export const hasFace = (mode) => !INTERVIEW_MODES.includes(mode) || mode === 'video';
+/** Speech delivery exists unless the answers were written. */
+export const hasSpeech = (mode) => mode !== 'text';
+
+/** How a question was answered: all in writing in a text interview, by voice alone in an audio one. */
+export function answeredAs(mode, media) {
+  if (mode === 'text') return 'text';
+  if (mode === 'audio' && media === 'video') return 'audio';
+  return media;
+}
+
+function mediaBadge(mode, media) {
+  const shown = answeredAs(mode, media);
+  return shown ? h('span', { class: `badge media media-${shown}`, text: t(`media.${shown}`) }) : null;
+}
+
 export function evidenceList(evidence, testid) {
   return h('ul', { class: 'evidence', testid },
     (evidence || []).map((ev) => h('li', { class: `ev ev-${ev.kind || 'other'}` },
@@ -90,6 +115,7 @@ export function renderLiveView(main, ctx, interviewId) {
   const reviewLink = h('a', { class: 'btn', href: `#/interviews/${encodeURIComponent(interviewId)}/review`, testid: 'review-link' });
   const statusHolder = h('span', { testid: 'live-interview-status' });
   const subline = h('p', { class: 'muted small live-sub' });
+  const modeHolder = h('span', { class: 'mode-holder' });
   const qBox = h('div', { class: 'qbox', testid: 'current-question', 'aria-live': 'polite' });
   const clock = h('span', { class: 'clock', testid: 'countdown', role: 'timer' });
   const aiNote = h('div', { class: 'ai-note', role: 'note', testid: 'ai-note' });
@@ -125,7 +151,7 @@ export function renderLiveView(main, ctx, interviewId) {
 
   replace(main,
     h('div', { class: 'page-head live-head' },
-      h('div', { class: 'live-title' }, title, subline),
+      h('div', { class: 'live-title' }, title, modeHolder, subline),
       h('div', { class: 'page-actions' }, statusHolder, reviewLink, back)),
     banner,
     h('div', { class: 'live-bar card' }, qBox, clock),
@@ -155,6 +181,34 @@ export function renderLiveView(main, ctx, interviewId) {
       flEmpty, flLanes, flAxis, flDetail);
     flEmpty.textContent = t('ex.fl.empty');
     for (const [type, lane] of laneEls) lane.label.textContent = t(`flag.${type}`, {}, type);
+    modePanels();
+  }
+
+  // ---------------- panels that depend on the interview mode ----------------
+  const mode = () => (model.detail ? model.detail.mode : null);
+  let panelsMode; // the mode the face/delivery panels were built for
+
+  /** A panel that has nothing to show in this mode says so instead of showing empty numbers. */
+  function notApplicable(panel, titleKey, textKey, testid) {
+    panel.dataset.applicable = 'false';
+    replace(panel,
+      h('h2', { class: 'card-title', text: t(titleKey) }),
+      h('p', { class: 'muted small na', testid, text: t(textKey) }));
+  }
+
+  function modePanels() {
+    const m = mode();
+    panelsMode = m;
+    replace(modeHolder, modeBadge(m));
+    trEmpty.textContent = hasSpeech(m) ? t('ex.tr.empty') : t('ex.tr.na.text');
+    if (hasFace(m)) faceLabels();
+    else notApplicable(facePanel, 'ex.face.title', `ex.face.na.${m}`, 'face-na');
+    if (hasSpeech(m)) deliveryLabels();
+    else notApplicable(delPanel, 'ex.del.title', 'ex.del.na.text', 'delivery-na');
+  }
+
+  function faceLabels() {
+    facePanel.dataset.applicable = 'true';
     replace(facePanel,
       h('h2', { class: 'card-title', text: t('ex.face.title') }),
       h('dl', { class: 'nums' },
@@ -162,6 +216,10 @@ export function renderLiveView(main, ctx, interviewId) {
         h('div', {}, h('dt', { text: t('ex.face.eye') }), h('dd', {}, faceNums.eye)),
         h('div', {}, h('dt', { text: t('ex.face.away') }), h('dd', {}, faceNums.away))),
       h('div', { class: 'face-cells', role: 'img', 'aria-label': t('ex.face.strip', { n: FACE_SAMPLES }), title: t('ex.face.strip', { n: FACE_SAMPLES }) }, faceCells));
+  }
+
+  function deliveryLabels() {
+    delPanel.dataset.applicable = 'true';
     replace(delPanel,
       h('h2', { class: 'card-title', text: t('ex.del.title') }),
       h('dl', { class: 'nums' },
@@ -453,7 +511,7 @@ export function renderLiveView(main, ctx, interviewId) {
       h('div', { class: 'q-line' },
         h('span', { class: 'q-no', text: t('ex.view.question', { n: cur.index + 1, total: total || '?' }) }),
         cur.section ? h('span', { class: 'badge', text: t(`section.${cur.section}`) }) : null,
-        cur.question && cur.question.media ? h('span', { class: `badge media media-${cur.question.media}`, text: t(`media.${cur.question.media}`) }) : null,
+        cur.question ? mediaBadge(mode(), cur.question.media) : null,
         h('span', { class: `badge phase phase-${cur.phase}${cur.paused ? ' paused' : ''}`, testid: 'phase', text: cur.paused ? t('ex.view.paused') : t(`ex.view.phase.${cur.phase}`, {}, cur.phase) }),
         model.liveQ !== null && model.liveQ !== cur.index ? h('span', { class: 'muted small', text: t('ex.view.liveQ', { n: model.liveQ + 1 }) }) : null),
       cur.question && cur.question.text ? h('p', { class: 'q-text', text: pick(cur.question.text) }) : null);
@@ -482,6 +540,7 @@ export function renderLiveView(main, ctx, interviewId) {
     if (d.job_id) back.href = `#/jobs/${encodeURIComponent(d.job_id)}`;
     replace(statusHolder, statusBadge(model.status || d.status));
     reviewLink.classList.toggle('primary', (model.status || d.status) === 'completed');
+    if (mode() !== panelsMode) modePanels(); // known after consent (the first poll, or later)
   }
 
   // ---------------- events ----------------

@@ -12,7 +12,7 @@ import { h, replace, clear, nextId, showError } from '../admin/dom.js';
 import { API, ApiError, session } from '../admin/api.js';
 import { statusBadge, errorBanner, fmtDate } from '../admin/ui.js';
 import { t, pick, getLang } from './i18n.js';
-import { mediaTime, evidenceList } from './liveview.js';
+import { mediaTime, evidenceList, modeBadge, answeredAs } from './liveview.js';
 
 const RECOMMENDATIONS = ['advance', 'hold', 'reject'];
 /** A word starting this close outside a recording still plays from that recording's edge. */
@@ -105,6 +105,7 @@ export function renderReviewView(main, ctx, interviewId) {
   const banner = h('div', { hidden: true });
   const title = h('h1', { tabindex: '-1', text: t('common.loading'), testid: 'review-title' });
   const subline = h('p', { class: 'muted small live-sub' });
+  const modeHolder = h('span', { class: 'mode-holder' });
   const statusHolder = h('span', { testid: 'review-status' });
   const liveLink = h('a', { class: 'btn ghost', href: `#/interviews/${enc(interviewId)}`, testid: 'review-live-link' });
   const listLink = h('a', { class: 'btn ghost', href: '#/jobs', testid: 'review-back' });
@@ -117,7 +118,7 @@ export function renderReviewView(main, ctx, interviewId) {
 
   replace(main,
     h('div', { class: 'page-head live-head' },
-      h('div', { class: 'live-title' }, title, subline),
+      h('div', { class: 'live-title' }, title, modeHolder, subline),
       h('div', { class: 'page-actions' }, statusHolder, reportLink, liveLink, listLink)),
     banner,
     reportNote,
@@ -126,6 +127,7 @@ export function renderReviewView(main, ctx, interviewId) {
     printBox);
 
   const status = () => (model.report && model.report.status) || (model.detail && model.detail.status) || '';
+  const mode = () => (model.detail && model.detail.mode) || (model.report && model.report.mode) || null;
 
   // ---------------- header ----------------
   function drawHeader() {
@@ -144,6 +146,7 @@ export function renderReviewView(main, ctx, interviewId) {
       .filter(Boolean).join(' · ');
     if (d.job_id) listLink.href = `#/jobs/${enc(d.job_id)}`;
     replace(statusHolder, statusBadge(status()));
+    replace(modeHolder, modeBadge(mode()));
   }
 
   // ---------------- answers ----------------
@@ -210,7 +213,8 @@ export function renderReviewView(main, ctx, interviewId) {
     const key = `${answer.index}:${k}`;
     let v = videos.get(key);
     if (v && v.dataset.url === url) return v;
-    v = h('video', {
+    // An audio-only interview has no picture: a player without the black video box.
+    v = h(mode() === 'audio' ? 'audio' : 'video', {
       controls: true,
       preload: 'metadata',
       playsinline: true,
@@ -310,6 +314,7 @@ export function renderReviewView(main, ctx, interviewId) {
   }
 
   function answerEl(answer, flags) {
+    const answered = answeredAs(mode(), answer.media);
     const urls = Array.isArray(answer.recording_urls) ? answer.recording_urls : null;
     const recs = answer.recordings || [];
     let media;
@@ -327,7 +332,7 @@ export function renderReviewView(main, ctx, interviewId) {
     } else if (recs.length && !urls) {
       media = h('p', { class: 'muted small rv-novideo', text: t('ex.rv.noVideoRole') });
     } else {
-      media = h('p', { class: 'muted small rv-novideo', text: t('ex.rv.noRecording') });
+      media = h('p', { class: 'muted small rv-novideo', text: t(mode() === 'text' ? 'ex.rv.noRecording.text' : 'ex.rv.noRecording') });
     }
     const endReason = answer.end_reason ? t(`end.${answer.end_reason}`, {}, answer.end_reason) : null;
     const facts = h('dl', { class: 'rv-facts' },
@@ -342,14 +347,14 @@ export function renderReviewView(main, ctx, interviewId) {
         h('div', { class: 'q-line' },
           h('span', { class: 'q-no', text: t('ex.rv.q', { n: answer.index + 1 }) }),
           answer.section ? h('span', { class: 'badge', text: t(`section.${answer.section}`) }) : null,
-          answer.media ? h('span', { class: `badge media media-${answer.media}`, text: t(`media.${answer.media}`) }) : null),
+          answered ? h('span', { class: `badge media media-${answered}`, text: t(`media.${answered}`) }) : null),
         h('h2', { class: 'rv-qtext', text: pick(answer.question) })),
       media,
-      h('h3', { class: 'rv-sub', text: t('ex.rv.transcript') }),
-      transcriptEl(answer),
+      mode() === 'text' ? null : h('h3', { class: 'rv-sub', text: t('ex.rv.transcript') }),
+      mode() === 'text' ? null : transcriptEl(answer), // a written interview has nothing spoken
       h('div', { class: 'rv-cols' },
         textBlock(t('ex.rv.scratchpad'), answer.scratchpad, `review-scratchpad-${answer.index}`),
-        answer.media === 'text' || answer.text_answer ? textBlock(t('ex.rv.textAnswer'), answer.text_answer, `review-text-answer-${answer.index}`) : null),
+        answered === 'text' || answer.text_answer ? textBlock(t('ex.rv.textAnswer'), answer.text_answer, `review-text-answer-${answer.index}`) : null),
       facts,
       h('h3', { class: 'rv-sub', text: t('ex.rv.flags') }),
       flags.length
@@ -614,6 +619,7 @@ export function renderReviewView(main, ctx, interviewId) {
       h('div', { class: 'rv-print-actions' }, printBtn, closeBtn),
       h('h2', { id: 'rv-print-title', class: 'rv-print-h1', text: t('ex.rv.pr.title') }),
       h('p', { text: [cand.name, cand.email, job.title && `${job.title}${job.department ? ` (${job.department})` : ''}`].filter(Boolean).join(' · ') }),
+      modeBadge(r.mode || mode()),
       h('p', { class: 'rv-print-match' }, `${t('ex.rv.jobMatch')}: `, h('strong', { text: isNum(r.job_match_percent) ? `${fmt1(r.job_match_percent)}%` : t('ex.none') })),
       r.note ? h('p', { class: 'ai-note', text: pick(r.note) }) : null,
       h('h3', { text: t('ex.rv.dims') }),
