@@ -22,7 +22,7 @@ from playwright.async_api import Browser, Page, expect
 from tests.e2e.test_browser_interview import Api, three_question_invitation
 from tests.support.checks import decode_ok, windowed_wer
 from tests.support.media import face_y4m, speech_wav
-from tests.support.pages import admin_login, chromium
+from tests.support.pages import admin_login, fake_media_chromium
 from tests.support.process import ServerProcess, server_process
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(150)]
@@ -84,14 +84,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProc
 async def browser(media: tuple[Path, Path]) -> AsyncIterator[Browser]:
     """Chromium with a fake camera too: an audio interview must not ask for it anyway."""
     video, audio = media
-    async with chromium(
-        "--use-fake-ui-for-media-stream",
-        "--use-fake-device-for-media-stream",
-        f"--use-file-for-fake-video-capture={video}",
-        f"--use-file-for-fake-audio-capture={audio}",
-        "--allow-loopback-in-peer-connection",
-        "--autoplay-policy=no-user-gesture-required",
-    ) as b:
+    async with fake_media_chromium(video, audio) as b:
         yield b
 
 

@@ -13,7 +13,7 @@ from playwright.async_api import Browser, Page, expect
 
 from tests.support.checks import count_frames_with_face, decode_ok, transcribe, windowed_wer
 from tests.support.media import face_y4m, speech_wav
-from tests.support.pages import admin_login, chromium
+from tests.support.pages import admin_login, fake_media_chromium
 from tests.support.process import ServerProcess, server_process
 
 pytestmark = pytest.mark.e2e
@@ -40,14 +40,7 @@ def live_server(tmp_path: Path) -> Iterator[ServerProcess]:
 @pytest.fixture
 async def browser(media: tuple[Path, Path]) -> AsyncIterator[Browser]:
     video, audio = media
-    async with chromium(
-        "--use-fake-ui-for-media-stream",
-        "--use-fake-device-for-media-stream",
-        f"--use-file-for-fake-video-capture={video}",
-        f"--use-file-for-fake-audio-capture={audio}",
-        "--allow-loopback-in-peer-connection",
-        "--autoplay-policy=no-user-gesture-required",
-    ) as b:
+    async with fake_media_chromium(video, audio) as b:
         yield b
 
 

@@ -34,7 +34,7 @@ from tests.e2e.test_browser_interview import (
 from tests.support.candidate import ScriptedCandidate
 from tests.support.media import face_y4m, speech_wav
 from tests.support.nodes import node_process
-from tests.support.pages import chromium
+from tests.support.pages import fake_media_chromium
 from tests.support.process import STOP_TIMEOUT_S, ServerProcess, run_demo
 from tests.support.redis_server import redis_server
 from tests.support.server import free_port
@@ -107,14 +107,7 @@ def media(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 @pytest.fixture
 async def browser(media: tuple[Path, Path]) -> AsyncIterator[Browser]:
     video, audio = media
-    async with chromium(
-        "--use-fake-ui-for-media-stream",
-        "--use-fake-device-for-media-stream",
-        f"--use-file-for-fake-video-capture={video}",
-        f"--use-file-for-fake-audio-capture={audio}",
-        "--allow-loopback-in-peer-connection",
-        "--autoplay-policy=no-user-gesture-required",
-    ) as b:
+    async with fake_media_chromium(video, audio) as b:
         yield b
 
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from pathlib import Path
 
 from playwright.async_api import Browser, Page, async_playwright
 
@@ -42,3 +43,15 @@ async def chromium(*extra_args: str) -> AsyncIterator[Browser]:
             yield browser
         finally:
             await browser.close()
+
+
+def fake_media_chromium(video: Path, audio: Path) -> AbstractAsyncContextManager[Browser]:
+    """Chromium whose camera and microphone play ``video`` (y4m) and ``audio`` (wav)."""
+    return chromium(
+        "--use-fake-ui-for-media-stream",
+        "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-video-capture={video}",
+        f"--use-file-for-fake-audio-capture={audio}",
+        "--allow-loopback-in-peer-connection",
+        "--autoplay-policy=no-user-gesture-required",
+    )
