@@ -4,7 +4,7 @@ DATA ?= data
 HOST ?= 127.0.0.1
 PORT ?= 8080
 PYTHON ?= python3
-SYSTEM_PACKAGES ?= chromium espeak-ng redis-server nginx-light
+SYSTEM_PACKAGES ?= chromium espeak-ng redis-server nginx-light fonts-wqy-microhei fonts-dejavu-core
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: run test lint install system-deps clean

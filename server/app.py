@@ -22,8 +22,10 @@ from server import (
     routes_audit,
     routes_candidate,
     routes_privacy,
+    routes_resumes,
     routes_review,
     routes_staff,
+    routes_training,
     routes_webhooks,
     webhooks,
     ws_staff,
@@ -32,11 +34,13 @@ from server.access import EXPIRABLE
 from server.analysis_remote import RemoteAnalysis
 from server.analyzer_node import AnalyzerNode
 from server.bus_redis import RedisHub, bounded
+from server.candidates import CandidateStore
 from server.config import Settings
 from server.db import Database
 from server.fields import FieldCipher, load_keyring
 from server.http import SERVICES, Handler, Services, error_middleware
 from server.hub import Hub
+from server.intake import ParsePool
 from server.looplag import LoopLagMonitor
 from server.nodes import OVERLOAD_WINDOW_S, Admission, NodeRegistry
 from server.progress import publish_status
@@ -141,6 +145,8 @@ def create_app(settings: Settings) -> web.Application:
     store = Store(db, FieldCipher(keyring))
     svc = app[SERVICES] = Services(settings=settings, db=db, store=store, hub=hub)
     svc.keyring = keyring
+    svc.candidates = CandidateStore(db, FieldCipher(keyring))
+    svc.intake = ParsePool()
     if settings.redis_url:
         svc.limits = RedisLimits(settings.redis_url)
     lag = app[LOOP_LAG]
@@ -159,6 +165,7 @@ def create_app(settings: Settings) -> web.Application:
         await svc.registry.start()
         tasks = []
         if "api" in roles:
+            await svc.candidates.interrupt_unfinished()
             tasks = [
                 asyncio.create_task(_expire_invitations(svc), name="expiry-sweeper"),
                 asyncio.create_task(webhooks.dispatch_forever(svc), name="webhook-dispatcher"),
@@ -192,6 +199,7 @@ def create_app(settings: Settings) -> web.Application:
         if isinstance(svc.hub, RedisHub):
             await svc.hub.aclose()
         await svc.limits.aclose()
+        await svc.intake.aclose()
         await svc.db.close()
 
     app.on_response_prepare.append(security_headers)
@@ -204,6 +212,8 @@ def create_app(settings: Settings) -> web.Application:
         app.add_routes(reminders.routes)
         app.add_routes(routes_audit.routes)
         app.add_routes(routes_privacy.routes)
+        app.add_routes(routes_training.routes)
+        app.add_routes(routes_resumes.routes)
         app.add_routes(ws_staff.routes)
         app.router.add_get("/", _root)
         app.router.add_get("/admin", _page("admin"))

@@ -82,6 +82,22 @@ CREATE TABLE IF NOT EXISTS outbox (
   recipient TEXT NOT NULL, subject TEXT NOT NULL, body TEXT NOT NULL, status TEXT NOT NULL,
   error TEXT, created_at REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS deliveries_due ON webhook_deliveries(status, next_attempt_at);
+CREATE TABLE IF NOT EXISTS candidates (
+  id TEXT PRIMARY KEY, org_id TEXT NOT NULL, job_id TEXT NOT NULL REFERENCES jobs(id),
+  batch_id TEXT, filename TEXT NOT NULL, file_path TEXT, file_sha256 TEXT NOT NULL,
+  file_bytes INTEGER NOT NULL, profile TEXT NOT NULL, resume_text TEXT NOT NULL,
+  match TEXT NOT NULL, score REAL NOT NULL, eligible INTEGER NOT NULL, status TEXT NOT NULL,
+  interview_id TEXT, created_at REAL NOT NULL, updated_at REAL NOT NULL,
+  UNIQUE(job_id, file_sha256));
+CREATE INDEX IF NOT EXISTS candidates_job ON candidates(job_id, score);
+CREATE TABLE IF NOT EXISTS training_courses (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, org_id TEXT NOT NULL, course TEXT NOT NULL,
+  competency TEXT NOT NULL, level TEXT NOT NULL, link TEXT NOT NULL, description TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS training_org ON training_courses(org_id, competency);
+CREATE TABLE IF NOT EXISTS resume_batches (
+  id TEXT PRIMARY KEY, org_id TEXT NOT NULL, job_id TEXT NOT NULL, actor TEXT NOT NULL,
+  total INTEGER NOT NULL, done INTEGER NOT NULL DEFAULT 0, failed INTEGER NOT NULL DEFAULT 0,
+  status TEXT NOT NULL, result TEXT, created_at REAL NOT NULL, finished_at REAL);
 """
 
 

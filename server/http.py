@@ -72,6 +72,10 @@ class Services:
     """The :class:`server.analyzer_node.AnalyzerNode` of an analyzer-only process."""
     results_writer: Any = None
     """With Redis: the :class:`server.streams.StreamWriter` for status changes."""
+    candidates: Any = None
+    """The :class:`server.candidates.CandidateStore` (résumé intake)."""
+    intake: Any = None
+    """The :class:`server.intake.ParsePool` parsing résumés in a worker process."""
 
 
 SERVICES = web.AppKey("services", Services)

@@ -135,6 +135,42 @@ SCHEMAS: dict[str, Any] = {
             "email": _STR,
         },
     },
+    "Candidate": {
+        "type": "object",
+        "properties": {
+            "candidate_id": _STR,
+            "job_id": _STR,
+            "name": {"type": ["string", "null"]},
+            "email": {"type": ["string", "null"]},
+            "phone": {"type": ["string", "null"]},
+            "education": _arr(_OBJ),
+            "highest_degree": {"type": ["string", "null"]},
+            "experience": _arr(_OBJ),
+            "experience_years": _NUM,
+            "skills": _arr(_STR),
+            "certificates": _arr(_STR),
+            "sources": _OBJ,
+            "match": {
+                "type": "object",
+                "properties": {"score": _NUM, "eligible": _BOOL, "criteria": _arr(_OBJ)},
+            },
+            "status": {"enum": ["waiting", "invited", "not_selected"]},
+            "interview_id": {"type": ["string", "null"]},
+        },
+    },
+    "ResumeBatch": {
+        "type": "object",
+        "properties": {
+            "batch_id": _STR,
+            "candidates": _arr(_ref("Candidate")),
+            "errors": _arr(
+                {
+                    "type": "object",
+                    "properties": {"file": _STR, "error": _STR, "message": _STR},
+                }
+            ),
+        },
+    },
     "InterviewSummary": {
         "type": "object",
         "properties": {
@@ -239,6 +275,12 @@ def _op(
     if body is not None:
         op["requestBody"] = {"required": True, "content": {content_type: {"schema": body}}}
     return op
+
+
+def _no_content(op: dict[str, Any]) -> dict[str, Any]:
+    """``op`` answering 204 without a body on success (errors as usual)."""
+    responses = {k: v for k, v in op["responses"].items() if not k.startswith("2")}
+    return {**op, "responses": {"204": {"description": "No content"}, **responses}}
 
 
 def _csv_op(summary: str) -> dict[str, Any]:
@@ -390,6 +432,123 @@ PATHS: dict[str, dict[str, Any]] = {
             content_type="multipart/form-data",
             status=201,
             params=("job_id",),
+        )
+    },
+    "/api/training/catalogue": {
+        "get": _op("The org's training catalogue", response=_arr(_OBJ)),
+        "put": _op(
+            "Replace the training catalogue from a CSV or JSON file (course, competency, level,"
+            " link, description); all or nothing",
+            body=_UPLOAD,
+            content_type="multipart/form-data",
+        ),
+    },
+    "/api/jobs/{job_id}/resumes": {
+        "post": _op(
+            "Upload résumés (PDF, DOCX, TXT; several files or a zip): parsed, screened, stored;"
+            " those above the job's threshold are invited. Prefer: respond-async → 202 + batch",
+            body={
+                "type": "object",
+                "properties": {
+                    "files": {"type": "array", "items": {"type": "string", "format": "binary"}}
+                },
+            },
+            content_type="multipart/form-data",
+            response=_ref("ResumeBatch"),
+            status=201,
+            params=("job_id",),
+        )
+    },
+    "/api/jobs/{job_id}/resume-batches/{batch_id}": {
+        "get": _op(
+            "Progress and result of a résumé upload",
+            response=_ref("ResumeBatch"),
+            params=("job_id", "batch_id"),
+        )
+    },
+    "/api/jobs/{job_id}/candidates": {
+        "get": _op(
+            "Résumé candidates of a job, best match first",
+            response=_arr(_ref("Candidate")),
+            params=("job_id",),
+        )
+    },
+    "/api/jobs/{job_id}/screening": {
+        "get": _op("The job's screening requirements and follow-up settings", params=("job_id",)),
+        "put": _op(
+            "Set requirements and follow-ups; every candidate is matched again and waiting ones"
+            " above the threshold are invited",
+            body={
+                "type": "object",
+                "properties": {
+                    "requirements": {
+                        "type": "object",
+                        "properties": {
+                            "min_degree": {
+                                "enum": [
+                                    "high_school",
+                                    "associate",
+                                    "bachelor",
+                                    "master",
+                                    "doctor",
+                                    None,
+                                ]
+                            },
+                            "min_years": {"type": ["number", "null"]},
+                            "required_skills": _arr(_STR),
+                            "required_certificates": _arr(_STR),
+                            "nice_to_have": _arr(_OBJ),
+                            "auto_invite_threshold": {"type": ["number", "null"]},
+                        },
+                    },
+                    "followups": {
+                        "type": "object",
+                        "properties": {"count": {"type": "integer"}, "in_ranking": _BOOL},
+                    },
+                },
+            },
+            params=("job_id",),
+        ),
+    },
+    "/api/candidates/{candidate_id}": {
+        "get": _op("One résumé candidate", response=_ref("Candidate"), params=("candidate_id",)),
+        "delete": _no_content(
+            _op("Admin: erase the candidate's résumé and profile", params=("candidate_id",))
+        ),
+    },
+    "/api/candidates/{candidate_id}/resume": {
+        "get": {
+            **_op("The original résumé file (audited)", params=("candidate_id",)),
+            "responses": {
+                "200": {
+                    "description": "the file",
+                    "content": {"application/octet-stream": {"schema": {"type": "string"}}},
+                },
+                "4XX": {
+                    "description": "Client error",
+                    "content": {"application/json": {"schema": _ref("Error")}},
+                },
+            },
+        }
+    },
+    "/api/candidates/{candidate_id}/invite": {
+        "post": _op(
+            "A person invites the candidate (any score)",
+            response=_ref("Candidate"),
+            status=201,
+            params=("candidate_id",),
+        )
+    },
+    "/api/candidates/{candidate_id}/status": {
+        "put": _op(
+            "A person's screening decision (waiting or not_selected; audited)",
+            body={
+                "type": "object",
+                "required": ["status"],
+                "properties": {"status": {"enum": ["waiting", "not_selected"]}},
+            },
+            response=_ref("Candidate"),
+            params=("candidate_id",),
         )
     },
     "/api/interviews/{interview_id}": {

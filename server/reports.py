@@ -15,6 +15,7 @@ from typing import Any
 
 from server.competencies import name_of
 from server.models import interview_mode
+from server.training import recommend
 
 STRENGTH_MIN = 7.0
 """A final dimension value at or above this is listed as a strength."""
@@ -103,7 +104,9 @@ def build_report(
     decisions: Sequence[Mapping[str, Any]],
     flags: Sequence[Mapping[str, Any]],
     answers: Sequence[Mapping[str, Any]],
+    catalogue: Sequence[Mapping[str, Any]] = (),
 ) -> dict[str, Any]:
+    """``catalogue``: the org's training courses (for development recommendations)."""
     rows = dimension_rows(job["competencies"], ai_scores, reviews)
     overall_ai = weighted_mean(rows, "ai_value")
     overall_final = weighted_mean(rows, "final_value")
@@ -128,6 +131,7 @@ def build_report(
         "job_match_percent": None if overall_final is None else round(overall_final * 10, 1),
         "strengths": [_plain(r, strength=True) for r in strengths],
         "weaknesses": [_plain(r, strength=False) for r in weaknesses],
+        "development": recommend(rows, catalogue),
         "flags": flags_summary(flags),
         "decisions": [dict(d) for d in latest.values()],
         "answers": [
@@ -137,6 +141,8 @@ def build_report(
                 "transcript": a.get("transcript", ""),
                 "text_answer": a.get("text_answer", ""),
                 "answer_used_s": a.get("answer_used_s"),
+                "personalised": bool(a.get("personalised")),
+                "basis": a.get("basis"),
             }
             for a in answers
         ],

@@ -17,6 +17,7 @@ from server.csvsafe import safe_cell
 from server.http import ApiError, Services, json_response, read_object, services
 from server.models import Role, Status
 from server.reports import build_report, fairness, job_stats
+from server.routes_training import training_catalogue
 from server.store import NotFound
 
 routes = web.RouteTableDef()
@@ -132,7 +133,20 @@ async def add_decision(request: web.Request) -> web.Response:
             "recommendation": recommendation,
         },
     )
-    return json_response(await _report(svc, interview, job), status=201)
+    report = await _report(svc, interview, job)
+    if report["development"]:
+        await webhooks.emit(
+            svc,
+            interview["org_id"],
+            "training.recommended",
+            {
+                "interview_id": interview["id"],
+                "job_id": job["id"],
+                "recommendation": recommendation,
+                "development": report["development"],
+            },
+        )
+    return json_response(report, status=201)
 
 
 async def _report(svc: Services, interview: dict[str, Any], job: dict[str, Any]) -> dict[str, Any]:
@@ -148,6 +162,8 @@ async def _report(svc: Services, interview: dict[str, Any], job: dict[str, Any])
                 "transcript": " ".join(f["text"] for f in finals),
                 "text_answer": a["text_answer"],
                 "answer_used_s": a["answer_used_s"],
+                "personalised": bool(item.get("personalised")),
+                "basis": item["question"].get("basis"),
             }
         )
     return build_report(
@@ -158,6 +174,7 @@ async def _report(svc: Services, interview: dict[str, Any], job: dict[str, Any])
         await svc.store.decisions(interview["id"]),
         summary["flags"],
         answers,
+        await training_catalogue(svc, interview["org_id"]),
     )
 
 
@@ -303,6 +320,13 @@ def _xlsx(header: list[str], rows: list[list[Any]]) -> bytes:
     return out.getvalue()
 
 
+MODE_LABELS = {
+    "video": {"zh": "视频面试", "en": "Video interview"},
+    "audio": {"zh": "仅语音：不做人脸分析", "en": "Audio only — no face analysis"},
+    "text": {"zh": "书面作答：无录制", "en": "Written answers — no recording"},
+}
+
+
 def report_html(data: dict[str, Any], lang: str) -> str:
     """A printable report page (print to PDF from the browser)."""
     zh = lang.startswith("zh")
@@ -353,6 +377,20 @@ def report_html(data: dict[str, Any], lang: str) -> str:
     }
     head = "".join(f"<th>{e(h)}</th>" for h in t["head"])
     match = num(data["job_match_percent"])
+    mode = data.get("mode") or "video"
+    mode_label = MODE_LABELS.get(mode, MODE_LABELS["video"])["zh" if zh else "en"]
+    development = "".join(
+        f"<li>{e(name(d['name']))} ({e(str(d['final_value']))}): "
+        + ", ".join(
+            f"<a href='{e(c['link'])}'>{e(c['course'])}</a>" if c["link"] else e(c["course"])
+            for c in d["courses"]
+        )
+        + "</li>"
+        for d in data.get("development", [])
+        if d["courses"]
+    )
+    dev_title = "发展建议" if zh else "Development suggestions"
+    dev_html = f"<h2>{e(dev_title)}</h2><ul>{development}</ul>" if development else ""
     cand = data["candidate"]
     return (
         "<!doctype html><html><head><meta charset='utf-8'>"
@@ -360,10 +398,12 @@ def report_html(data: dict[str, Any], lang: str) -> str:
         "<link rel='stylesheet' href='/static/report/report.css'></head><body>"
         f"<h1>{e(t['title'])}</h1><p>{e(cand['name'])} · {e(cand['email'])} · "
         f"{e(data['job']['title'])} ({e(data['job']['department'])})</p>"
+        f"<p><span class='mode mode-{e(mode)}'>{e(mode_label)}</span></p>"
         f"<p class='match'>{e(t['match'])}: <b>{e(match)}%</b></p>"
         f"<p class='note'>{e(data['note']['zh' if zh else 'en'])}</p>"
         f"<h2>{e(t['dims'])}</h2><table><tr>{head}</tr>{rows}</table>"
         f"<h2>{e(t['str'])}</h2><ul>{strengths}</ul><h2>{e(t['weak'])}</h2><ul>{weaknesses}</ul>"
+        f"{dev_html}"
         f"<h2>{e(t['flags'])}</h2><ul>{flags}</ul><h2>{e(t['dec'])}</h2><ul>{decisions}</ul>"
         "</body></html>"
     )

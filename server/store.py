@@ -62,6 +62,29 @@ def answer_aad(interview_id: str, idx: int, field: str) -> str:
     return f"answers/{interview_id}/{idx}/{field}"
 
 
+def plan_aad(interview_id: str) -> str:
+    return f"interviews/{interview_id}/plan"
+
+
+def _plan_value(plan: list[dict[str, Any]], interview_id: str, fields: FieldCipher) -> str:
+    """A plan with personalised questions quotes the résumé: sealed like personal data."""
+    if any(item.get("personalised") for item in plan):
+        return fields.seal_json(plan, plan_aad(interview_id))
+    return dumps(plan)
+
+
+def _without_resume(item: dict[str, Any]) -> dict[str, Any]:
+    """A personalised plan item after erasure: the question stays, its résumé facts go."""
+    if not item.get("personalised"):
+        return item
+    question = {
+        **item["question"],
+        "text": {"en": "(personalised question erased)", "zh": "（个性化问题已删除）"},
+        "basis": None,
+    }
+    return {**item, "question": question}
+
+
 def analysis_aad(interview_id: str) -> str:
     return f"analysis/{interview_id}"
 
@@ -74,7 +97,7 @@ def _interview_dict(row: sqlite3.Row, fields: FieldCipher) -> dict[str, Any]:
         "candidate": fields.open_json(row["candidate"], candidate_aad(row["id"])),
         "language": row["language"],
         "status": row["status"],
-        "plan": loads(row["plan"]),
+        "plan": fields.open_json(row["plan"], plan_aad(row["id"])),
         "nonce": row["nonce"],
         "expires_at": row["expires_at"],
         "flow": loads(row["flow"]),
@@ -213,6 +236,16 @@ class Store:
                 "DELETE FROM recordings WHERE interview_id=?", (interview_id,)
             ).rowcount
             now = _now()
+            plan_row = conn.execute(
+                "SELECT plan FROM interviews WHERE id=?", (interview_id,)
+            ).fetchone()
+            plan = fields.open_json(plan_row["plan"], plan_aad(interview_id)) if plan_row else []
+            if any(item.get("personalised") for item in plan):  # questions quoting the résumé
+                plan = [_without_resume(item) for item in plan]
+                conn.execute(
+                    "UPDATE interviews SET plan=? WHERE id=?",
+                    (_plan_value(plan, interview_id, fields), interview_id),
+                )
             conn.execute(
                 "UPDATE interviews SET candidate=?, erased_at=?, updated_at=? WHERE id=?",
                 (
@@ -388,7 +421,7 @@ class Store:
                         self.fields.seal_json(cand, candidate_aad(iid)),
                         cand.get("language") or job.get("language", "zh-CN"),
                         Status.INVITED.value,
-                        dumps(plan),
+                        _plan_value(plan, iid, self.fields),
                         nonce,
                         expires_at,
                         now,

@@ -109,6 +109,48 @@ MATRIX: list[tuple[str, str, Any, tuple[str, ...]]] = [
     ("GET", "/api/audit", None, (OK, DENIED, DENIED, DENIED, DENIED, UNAUTH, UNAUTH)),
     ("GET", "/api/audit/verify", None, (OK, DENIED, DENIED, DENIED, DENIED, UNAUTH, UNAUTH)),
     ("GET", "/api/audit/export", None, (OK, DENIED, DENIED, DENIED, DENIED, UNAUTH, UNAUTH)),
+    ("GET", "/api/training/catalogue", None, (OK, OK, DENIED, DENIED, DENIED, UNAUTH, UNAUTH)),
+    ("PUT", "/api/training/catalogue", {}, ("bad", "bad", DENIED, DENIED, DENIED, UNAUTH, UNAUTH)),
+    ("POST", "/api/jobs/{job}/resumes", {}, ("bad", "bad", DENIED, DENIED, DENIED, UNAUTH, UNAUTH)),
+    (
+        "GET",
+        "/api/jobs/{job}/resume-batches/{batch}",
+        None,
+        ("missing", "missing", DENIED, DENIED, DENIED, UNAUTH, UNAUTH),
+    ),
+    ("GET", "/api/jobs/{job}/candidates", None, (OK, OK, DENIED, DENIED, DENIED, UNAUTH, UNAUTH)),
+    ("GET", "/api/jobs/{job}/screening", None, (OK, OK, DENIED, DENIED, DENIED, UNAUTH, UNAUTH)),
+    (
+        "PUT",
+        "/api/jobs/{job}/screening",
+        {"requirements": {"min_years": -1}},
+        ("bad", "bad", DENIED, DENIED, DENIED, UNAUTH, UNAUTH),
+    ),
+    ("GET", "/api/candidates/{cand}", None, (OK, OK, DENIED, DENIED, DENIED, UNAUTH, UNAUTH)),
+    (
+        "GET",
+        "/api/candidates/{cand}/resume",
+        None,
+        ("missing", "missing", DENIED, DENIED, DENIED, UNAUTH, UNAUTH),
+    ),
+    (
+        "POST",
+        "/api/candidates/{cand}/invite",
+        None,
+        ("bad", "bad", DENIED, DENIED, DENIED, UNAUTH, UNAUTH),
+    ),
+    (
+        "PUT",
+        "/api/candidates/{cand}/status",
+        {"status": "not_selected"},
+        (OK, OK, DENIED, DENIED, DENIED, UNAUTH, UNAUTH),
+    ),
+    (
+        "DELETE",
+        "/api/candidates/{cand}",
+        None,
+        (OK, DENIED, DENIED, DENIED, DENIED, UNAUTH, UNAUTH),
+    ),
 ]
 COVERED_ELSEWHERE = {
     ("POST", "/api/auth/login"): "no token needed (tests/test_limits.py, test_api.py)",
@@ -121,7 +163,7 @@ COVERED_ELSEWHERE = {
 """Routes the matrix does not cover, and where they are tested."""
 EXPECTED_STATUS = {
     "missing": {404},
-    OK: {200, 201},
+    OK: {200, 201, 204},
     DENIED: {403},
     UNAUTH: {401},
     "bad": {400, 422},
@@ -150,7 +192,18 @@ async def world(server: RunningServer) -> dict[str, Any]:
     job = await make_job(server, tokens["admin"])  # department "Policy Office"
     await assign(server, tokens["admin"], job["id"], "examiner")
     iv = await completed_interview(server, tokens["admin"], job["id"], "Mia", {"logic": 7})
-    return {"tokens": tokens, "job": job["id"], "iv": iv}
+    cand, _ = await server.svc.candidates.add(  # from a résumé without an e-mail address
+        org_id=job["org_id"],
+        job_id=job["id"],
+        batch_id=None,
+        filename="cv.txt",
+        file_hash="0" * 64,
+        file_bytes=10,
+        profile={"language": "en", "name": "Ann Lee", "email": None},
+        text="Ann Lee",
+        match={"score": 50.0, "eligible": True, "criteria": []},
+    )
+    return {"tokens": tokens, "job": job["id"], "iv": iv, "cand": cand}
 
 
 @pytest.mark.parametrize(
@@ -164,7 +217,9 @@ async def test_access_matrix(
     body: Any,
     expected: tuple[str, ...],
 ) -> None:
-    url = path.format(job=world["job"], iv=world["iv"], hook="wh_missing")
+    url = path.format(
+        job=world["job"], iv=world["iv"], hook="wh_missing", cand=world["cand"], batch="b_missing"
+    )
     for role, outcome in zip(ROLES, expected, strict=True):
         token = world["tokens"][role]
         headers = {"Authorization": f"Bearer {token}"} if token else {}

@@ -263,6 +263,10 @@ async def test_written_interview_runs_without_media_and_is_scored_from_text(
 
     report = await server.call("GET", f"/api/interviews/{interview_id}/report", token=admin)
     assert report["mode"] == "text"
+    page = await server.call(
+        "GET", f"/api/interviews/{interview_id}/report?format=html&lang=en", token=admin
+    )
+    assert b"Written answers" in page
 
 
 async def test_written_interview_without_analysis_consent_is_not_scored(

@@ -1,0 +1,222 @@
+"""Candidates from résumé intake: profile, match result and status, stored as personal data.
+
+The profile, the résumé's text and the match explanation (which quotes the résumé) are sealed
+with the row id as associated data; the original file is kept encrypted on disk (see
+:mod:`server.routes_resumes`). A file is identified per job by a keyed hash of its bytes, so
+uploading the same résumé twice to a job yields one candidate, and the hash reveals nothing.
+
+Statuses: ``waiting`` (for a human: below the threshold, a must-have missing, or no threshold),
+``invited`` (automatically or by a person), ``not_selected`` (a person decided; the system never
+rejects anyone by itself).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from typing import Any
+
+from server.auth import new_id
+from server.db import Database
+from server.fields import FieldCipher
+from server.store import NotFound
+
+STATUSES = ("waiting", "invited", "not_selected")
+
+
+def _aad(candidate_id: str, field: str) -> str:
+    return f"candidate/{candidate_id}/{field}"
+
+
+class CandidateStore:
+    """Persistence of résumé candidates and intake batches."""
+
+    def __init__(self, db: Database, fields: FieldCipher) -> None:
+        self.db = db
+        self.fields = fields
+
+    async def add(
+        self,
+        *,
+        org_id: str,
+        job_id: str,
+        batch_id: str | None,
+        filename: str,
+        file_hash: str,
+        file_bytes: int,
+        profile: dict[str, Any],
+        text: str,
+        match: dict[str, Any],
+    ) -> tuple[str, bool]:
+        """Store a new candidate; ``(id, False)`` when this job already has this file."""
+        candidate_id = new_id("cand")
+
+        def work(conn: sqlite3.Connection) -> tuple[str, bool]:
+            row = conn.execute(
+                "SELECT id FROM candidates WHERE job_id=? AND file_sha256=?", (job_id, file_hash)
+            ).fetchone()
+            if row is not None:
+                return str(row["id"]), False
+            now = time.time()
+            seal = self.fields
+            conn.execute(
+                "INSERT INTO candidates(id, org_id, job_id, batch_id, filename, file_sha256,"
+                " file_bytes, profile, resume_text, match, score, eligible, status, created_at,"
+                " updated_at) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    candidate_id,
+                    org_id,
+                    job_id,
+                    batch_id,
+                    seal.seal(filename, _aad(candidate_id, "filename")),
+                    file_hash,
+                    file_bytes,
+                    seal.seal_json(profile, _aad(candidate_id, "profile")),
+                    seal.seal(text, _aad(candidate_id, "text")),
+                    seal.seal_json(match, _aad(candidate_id, "match")),
+                    float(match["score"]),
+                    int(bool(match["eligible"])),
+                    "waiting",
+                    now,
+                    now,
+                ),
+            )
+            return candidate_id, True
+
+        return await self.db.transaction(work)
+
+    async def set_file(self, candidate_id: str, path: str) -> None:
+        await self.db.execute("UPDATE candidates SET file_path=? WHERE id=?", path, candidate_id)
+
+    async def get(self, candidate_id: str, *, with_text: bool = False) -> dict[str, Any]:
+        row = await self.db.fetchone("SELECT * FROM candidates WHERE id=?", candidate_id)
+        if row is None:
+            raise NotFound(f"candidate {candidate_id} not found")
+        return await self.db.run(self._open, row, with_text)
+
+    async def list_for_job(self, job_id: str) -> list[dict[str, Any]]:
+        """The job's candidates, best match first (decrypted on the database thread)."""
+        rows = await self.db.fetchall(
+            "SELECT * FROM candidates WHERE job_id=? ORDER BY score DESC, created_at", job_id
+        )
+        return await self.db.run(lambda: [self._open(r, False) for r in rows])
+
+    def _open(self, row: sqlite3.Row, with_text: bool) -> dict[str, Any]:
+        cid = row["id"]
+        out = {
+            "candidate_id": cid,
+            "org_id": row["org_id"],
+            "job_id": row["job_id"],
+            "batch_id": row["batch_id"],
+            "filename": self.fields.open(row["filename"], _aad(cid, "filename")),
+            "file_path": row["file_path"],
+            "file_bytes": row["file_bytes"],
+            "profile": self.fields.open_json(row["profile"], _aad(cid, "profile")),
+            "match": self.fields.open_json(row["match"], _aad(cid, "match")),
+            "status": row["status"],
+            "interview_id": row["interview_id"],
+            "created_at": row["created_at"],
+            "updated_at": row["updated_at"],
+        }
+        if with_text:
+            out["text"] = self.fields.open(row["resume_text"], _aad(cid, "text"))
+        return out
+
+    async def set_match(self, candidate_id: str, match: dict[str, Any]) -> None:
+        await self.db.run(self._set_match_sync, candidate_id, match)
+
+    def _set_match_sync(self, candidate_id: str, match: dict[str, Any]) -> None:
+        sealed = self.fields.seal_json(match, _aad(candidate_id, "match"))
+        self.db.conn.execute(
+            "UPDATE candidates SET match=?, score=?, eligible=?, updated_at=? WHERE id=?",
+            (
+                sealed,
+                float(match["score"]),
+                int(bool(match["eligible"])),
+                time.time(),
+                candidate_id,
+            ),
+        )
+
+    async def set_status(
+        self, candidate_id: str, status: str, interview_id: str | None = None
+    ) -> None:
+        if status not in STATUSES:
+            raise ValueError(f"unknown candidate status {status!r}")
+        await self.db.execute(
+            "UPDATE candidates SET status=?, interview_id=COALESCE(?, interview_id), updated_at=?"
+            " WHERE id=?",
+            status,
+            interview_id,
+            time.time(),
+            candidate_id,
+        )
+
+    async def erase(self, candidate_id: str) -> str | None:
+        """Remove the candidate's row; returns the résumé file path to delete."""
+
+        def work(conn: sqlite3.Connection) -> str | None:
+            row = conn.execute(
+                "SELECT file_path FROM candidates WHERE id=?", (candidate_id,)
+            ).fetchone()
+            if row is None:
+                raise NotFound(f"candidate {candidate_id} not found")
+            conn.execute("DELETE FROM candidates WHERE id=?", (candidate_id,))
+            return str(row["file_path"]) if row["file_path"] else None
+
+        return await self.db.transaction(work)
+
+    # -- batches ---------------------------------------------------------------------------
+
+    async def create_batch(self, org_id: str, job_id: str, actor: str, total: int) -> str:
+        batch_id = new_id("batch")
+        await self.db.execute(
+            "INSERT INTO resume_batches(id, org_id, job_id, actor, total, status, created_at)"
+            " VALUES(?,?,?,?,?,?,?)",
+            batch_id,
+            org_id,
+            job_id,
+            actor,
+            total,
+            "running",
+            time.time(),
+        )
+        return batch_id
+
+    async def batch_progress(self, batch_id: str, done: int, failed: int) -> None:
+        await self.db.execute(
+            "UPDATE resume_batches SET done=?, failed=? WHERE id=?", done, failed, batch_id
+        )
+
+    async def finish_batch(
+        self, batch_id: str, status: str, result: dict[str, Any], done: int, failed: int
+    ) -> None:
+        sealed = self.fields.seal_json(result, f"batch/{batch_id}/result")
+        await self.db.execute(
+            "UPDATE resume_batches SET status=?, result=?, done=?, failed=?, finished_at=?"
+            " WHERE id=?",
+            status,
+            sealed,
+            done,
+            failed,
+            time.time(),
+            batch_id,
+        )
+
+    async def get_batch(self, batch_id: str) -> dict[str, Any]:
+        row = await self.db.fetchone("SELECT * FROM resume_batches WHERE id=?", batch_id)
+        if row is None:
+            raise NotFound(f"batch {batch_id} not found")
+        out = {k: row[k] for k in row.keys() if k != "result"}  # noqa: SIM118 - sqlite3.Row
+        out["result"] = await self.db.run(
+            self.fields.open_json, row["result"], f"batch/{batch_id}/result"
+        )
+        return out
+
+    async def interrupt_unfinished(self) -> int:
+        """Batches cut short by a restart end as ``interrupted`` (what was stored is kept; the
+        same files can be uploaded again: already stored ones are recognised)."""
+        return await self.db.execute(
+            "UPDATE resume_batches SET status='interrupted', finished_at=? WHERE status='running'",
+            time.time(),
+        )

@@ -1,0 +1,573 @@
+"""Résumé files to plain text: PDF, DOCX and plain text, Chinese or English.
+
+:func:`extract_text` turns one uploaded file into normalised text or raises
+:class:`ResumeFileError` with a stable ``code`` the UI can translate, so a bulk upload reports
+each bad file on its own. :func:`expand_zip` unpacks a bulk upload sent as one zip archive.
+
+The type comes from the content (magic bytes), cross-checked with the file name's extension.
+Every step is bounded: input bytes, PDF pages, uncompressed DOCX size, characters of text.
+pypdf adds its own limits on decompression and parsing work (``pypdf.Configuration``).
+
+CPU work, plain and synchronous: the server runs it in a worker thread or process, never on
+the event loop.
+"""
+
+from __future__ import annotations
+
+import enum
+import io
+import re
+import struct
+import unicodedata
+import zipfile
+import zlib
+from collections.abc import Iterator
+from typing import Any
+
+import docx
+from docx.opc.constants import RELATIONSHIP_TYPE as RT
+from pypdf import PasswordType, PdfReader
+
+MAX_RESUME_BYTES = 10 * 1024 * 1024
+"""Default largest accepted file, in bytes."""
+
+MAX_PDF_PAGES = 30
+"""Pages read from a PDF; later pages are ignored (no résumé is longer)."""
+
+MAX_TEXT_CHARS = 100_000
+"""Characters of text kept from one file; the rest is cut off."""
+
+MAX_DOCX_XML_BYTES = 20 * 1024 * 1024
+"""Largest uncompressed ``word/document.xml``, in bytes (zip-bomb guard)."""
+
+MAX_DOCX_UNCOMPRESSED_BYTES = 60 * 1024 * 1024
+"""Largest uncompressed size of all parts of a DOCX (python-docx loads every part), in bytes."""
+
+MAX_DOCX_ENTRIES = 2_000
+"""Most zip entries accepted in one DOCX."""
+
+MAX_SKIPPED_ZIP_ENTRIES = 1_000
+"""Directories and system files (``__MACOSX``, ``.DS_Store``) tolerated in a bulk zip."""
+
+SNIFF_BYTES = 1024
+"""Leading bytes searched for the ``%PDF-`` header (the spec tolerates junk before it)."""
+
+MAX_CONTROL_CHAR_SHARE = 0.01
+"""Share of control characters above which decoded "text" is taken for binary data."""
+
+UTF16_NUL_SHARE = 0.3
+"""Share of NUL bytes at odd (or even) positions that marks UTF-16 text without a BOM."""
+
+TEXT_EXTENSIONS = frozenset({".txt", ".text"})
+
+
+class ResumeErrorCode(enum.StrEnum):
+    """Why a file could not be read (stable strings: the API returns them, the UI translates)."""
+
+    TOO_LARGE = "too_large"
+    """Over the byte limit (one file, or a zip's total uncompressed size)."""
+    EMPTY = "empty"
+    """No bytes, or only white space."""
+    UNSUPPORTED_TYPE = "unsupported_type"
+    """Not PDF, DOCX or plain text (legacy .doc, images, spreadsheets, binary data, ...)."""
+    TYPE_MISMATCH = "type_mismatch"
+    """The content is one supported type, the extension says another (``cv.pdf`` holding DOCX)."""
+    ENCRYPTED_PDF = "encrypted_pdf"
+    """A PDF that needs a password to open."""
+    NO_TEXT = "no_text"
+    """A PDF or DOCX without a text layer (a scanned image)."""
+    CORRUPT = "corrupt"
+    """Damaged, or not what its extension says (``.pdf`` without a PDF header)."""
+    TOO_MANY_FILES = "too_many_files"
+    """A bulk zip with more résumés than allowed."""
+    UNSAFE_PATH = "unsafe_path"
+    """A bulk zip entry named with an absolute path or ``..``."""
+    ENCRYPTED_ARCHIVE = "encrypted_archive"
+    """A bulk zip with password-protected entries."""
+
+
+class ResumeFileError(Exception):
+    """A file that cannot be turned into text; ``code`` says why, ``message`` says it to HR."""
+
+    def __init__(self, code: ResumeErrorCode, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
+class _Kind(enum.Enum):
+    PDF = "PDF"
+    DOCX = "Word document (DOCX)"
+    TEXT = "plain text"
+
+
+_EXTENSION_KINDS: dict[str, _Kind] = {
+    ".pdf": _Kind.PDF,
+    ".docx": _Kind.DOCX,
+    **{ext: _Kind.TEXT for ext in TEXT_EXTENSIONS},
+}
+
+_UNSUPPORTED_EXTENSIONS: dict[str, str] = {
+    ".doc": "legacy Word .doc files are not supported: save it as .docx or PDF",
+    ".wps": "WPS files are not supported: save it as .docx or PDF",
+    ".rtf": "RTF files are not supported: save it as .docx or PDF",
+    ".zip": "a zip archive: upload it as a bulk upload",
+}
+
+_MAGIC_UNSUPPORTED: tuple[tuple[bytes, str], ...] = (
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "a legacy .doc or password-protected Office file"),
+    (b"{\\rtf", "an RTF document"),
+    (b"\x89PNG\r\n\x1a\n", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF8", "a GIF image"),
+    (b"II*\x00", "a TIFF image"),
+    (b"MM\x00*", "a TIFF image"),
+    (b"BM", "a BMP image"),
+)
+
+# --------------------------------------------------------------------------- public API
+
+
+def extract_text(filename: str, data: bytes, max_bytes: int = MAX_RESUME_BYTES) -> str:
+    """The normalised text of one résumé file (at most :data:`MAX_TEXT_CHARS` characters).
+
+    Raises :class:`ResumeFileError`; any parser failure on hostile or damaged input becomes
+    ``corrupt``, so callers handle one exception type.
+    """
+    if len(data) > max_bytes:
+        raise ResumeFileError(
+            ResumeErrorCode.TOO_LARGE, f"{len(data)} bytes, the limit is {max_bytes} bytes"
+        )
+    if not data.strip():
+        raise ResumeFileError(ResumeErrorCode.EMPTY, "the file is empty")
+    kind = _checked_kind(filename, data)
+    try:
+        raw = _READERS[kind](data)
+    except ResumeFileError:
+        raise
+    except Exception as exc:  # hostile input can break a parser in any way
+        raise ResumeFileError(
+            ResumeErrorCode.CORRUPT, f"the {kind.value} could not be read ({type(exc).__name__})"
+        ) from exc
+    text = normalize_text(raw[: 2 * MAX_TEXT_CHARS])[:MAX_TEXT_CHARS]
+    if not text.strip():
+        if kind is _Kind.TEXT:
+            raise ResumeFileError(ResumeErrorCode.EMPTY, "the file holds only white space")
+        raise ResumeFileError(
+            ResumeErrorCode.NO_TEXT,
+            f"the {kind.value} has no text layer (a scanned image?): upload a text version",
+        )
+    return text
+
+
+def normalize_text(text: str) -> str:
+    """NFKC (full-width ASCII to ASCII), ``\\n`` line ends, single spaces, trimmed lines,
+    at most one blank line in a row. Idempotent."""
+    text = unicodedata.normalize("NFKC", text)
+    text = _LINE_BREAK_RE.sub("\n", text)
+    text = _INVISIBLE_RE.sub("", text)
+    text = _SPACE_RUN_RE.sub(" ", text)
+    lines = [line.strip() for line in text.split("\n")]
+    return _BLANK_LINES_RE.sub("\n\n", "\n".join(lines)).strip()
+
+
+def expand_zip(
+    filename: str, data: bytes, max_files: int, max_total_bytes: int
+) -> list[tuple[str, bytes]]:
+    """The files of a bulk upload sent as one zip: ``(path inside the zip, bytes)`` in order.
+
+    Directories and system files (``__MACOSX/``, ``.DS_Store``, ``._*``, ``~$*``) are skipped.
+    File names without the UTF-8 flag are decoded as UTF-8 when valid, else GB18030 (zips made
+    on Chinese Windows). Refuses archives with more than ``max_files`` files, more than
+    ``max_total_bytes`` uncompressed, encrypted entries, or absolute / ``..`` paths. A DOCX sent
+    here is one résumé, not an archive: it comes back as the single file.
+    """
+    zf = _open_zip(filename, data)
+    with zf:
+        if _is_docx(zf):
+            return [(filename, data)]
+        infos = zf.infolist()
+        if len(infos) > max_files + MAX_SKIPPED_ZIP_ENTRIES:
+            raise _too_many(len(infos), max_files)
+        kept = [(name, info) for info in infos if (name := _entry_name(info)) is not None]
+        if len(kept) > max_files:
+            raise _too_many(len(kept), max_files)
+        total = sum(info.file_size for _, info in kept)
+        if total > max_total_bytes:
+            raise ResumeFileError(
+                ResumeErrorCode.TOO_LARGE,
+                f"{total} bytes uncompressed, the limit is {max_total_bytes} bytes",
+            )
+        return [(name, _read_entry(zf, info)) for name, info in kept]
+
+
+# --------------------------------------------------------------------------- type detection
+
+
+def _checked_kind(filename: str, data: bytes) -> _Kind:
+    extension = _extension(filename)
+    if extension in _UNSUPPORTED_EXTENSIONS:
+        raise ResumeFileError(ResumeErrorCode.UNSUPPORTED_TYPE, _UNSUPPORTED_EXTENSIONS[extension])
+    sniffed = _sniff(data)
+    claimed = _EXTENSION_KINDS.get(extension)
+    if extension and claimed is None:
+        raise ResumeFileError(
+            ResumeErrorCode.UNSUPPORTED_TYPE,
+            f"{extension} files are not supported: upload PDF, DOCX or TXT",
+        )
+    if claimed is None or claimed is sniffed:
+        return sniffed
+    if sniffed is _Kind.TEXT:
+        raise ResumeFileError(
+            ResumeErrorCode.CORRUPT, f"named {extension} but it is not a valid {claimed.value}"
+        )
+    raise ResumeFileError(
+        ResumeErrorCode.TYPE_MISMATCH,
+        f"named {extension} but it is a {sniffed.value}: rename it and upload again",
+    )
+
+
+def _extension(filename: str) -> str:
+    base = filename.strip().replace("\\", "/").rsplit("/", 1)[-1]
+    return "." + base.rsplit(".", 1)[1].lower() if "." in base.strip(".") else ""
+
+
+def _sniff(data: bytes) -> _Kind:
+    """PDF, DOCX or text by content; raises ``unsupported_type`` for known other formats."""
+    if b"%PDF-" in data[:SNIFF_BYTES]:
+        return _Kind.PDF
+    if data.startswith(b"PK\x03\x04"):
+        return _sniff_zip(data)
+    for magic, what in _MAGIC_UNSUPPORTED:
+        if data.startswith(magic):
+            raise ResumeFileError(
+                ResumeErrorCode.UNSUPPORTED_TYPE, f"the file is {what}: upload PDF, DOCX or TXT"
+            )
+    return _Kind.TEXT
+
+
+def _sniff_zip(data: bytes) -> _Kind:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            if _is_docx(zf):
+                return _Kind.DOCX
+            names = set(zf.namelist())
+    except Exception as exc:  # zipfile raises many types on hostile input
+        raise ResumeFileError(ResumeErrorCode.CORRUPT, "a damaged zip-based file") from exc
+    what = "a zip archive: upload it as a bulk upload"
+    if "xl/workbook.xml" in names:
+        what = "an Excel workbook"
+    elif "ppt/presentation.xml" in names:
+        what = "a PowerPoint presentation"
+    elif "mimetype" in names:
+        what = "an OpenDocument file: save it as .docx or PDF"
+    raise ResumeFileError(ResumeErrorCode.UNSUPPORTED_TYPE, f"the file is {what}")
+
+
+def _is_docx(zf: zipfile.ZipFile) -> bool:
+    try:
+        zf.getinfo("word/document.xml")
+    except KeyError:
+        return False
+    return True
+
+
+# --------------------------------------------------------------------------- PDF
+
+
+def _read_pdf(data: bytes) -> str:
+    reader = PdfReader(io.BytesIO(data), strict=False)
+    if reader.is_encrypted and reader.decrypt("") == PasswordType.NOT_DECRYPTED:
+        raise ResumeFileError(
+            ResumeErrorCode.ENCRYPTED_PDF, "the PDF is password-protected: upload an open copy"
+        )
+    parts: list[str] = []
+    size = 0
+    for index, page in enumerate(reader.pages):
+        if index >= MAX_PDF_PAGES or size >= MAX_TEXT_CHARS:
+            break
+        text = page.extract_text() or ""
+        parts.append(text)
+        size += len(text)
+    return "\n".join(parts)
+
+
+# --------------------------------------------------------------------------- DOCX
+
+_W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+_MC_NS = "http://schemas.openxmlformats.org/markup-compatibility/2006"
+_W = "{" + _W_NS + "}"
+_TAG_P = _W + "p"
+_TAG_TBL = _W + "tbl"
+_TAG_TR = _W + "tr"
+_TAG_TC = _W + "tc"
+_TAG_SDT = _W + "sdt"
+_TAG_SDT_CONTENT = _W + "sdtContent"
+_TAG_TXBX = _W + "txbxContent"
+_TAG_T = _W + "t"
+_TAG_TAB = _W + "tab"
+_TAG_BR = _W + "br"
+_TAG_CR = _W + "cr"
+_TAG_FALLBACK = "{" + _MC_NS + "}Fallback"
+_TEXT_TAGS = {_TAG_T: None, _TAG_TAB: " ", _TAG_BR: "\n", _TAG_CR: "\n"}
+_CELL_SEPARATOR = " | "
+
+
+def _read_docx(data: bytes) -> str:
+    """Headers, body, footers in document order: paragraphs, table rows as ``a | b | c``
+    (merged cells once), text boxes (which python-docx's ``Paragraph.text`` leaves out)."""
+    _check_docx_sizes(data)
+    try:
+        document = docx.Document(io.BytesIO(data))
+    except ValueError as exc:  # python-docx: "file ... is not a Word file, content type is ..."
+        if "not a Word file" not in str(exc):
+            raise
+        raise ResumeFileError(
+            ResumeErrorCode.UNSUPPORTED_TYPE, "not a Word document (a macro file or template?)"
+        ) from exc
+    headers: list[str] = []
+    footers: list[str] = []
+    for rel in document.part.rels.values():
+        if rel.is_external or rel.reltype not in (RT.HEADER, RT.FOOTER):
+            continue
+        lines = "\n".join(_block_lines(rel.target_part.element))
+        (headers if rel.reltype == RT.HEADER else footers).append(lines)
+    body = "\n".join(_block_lines(document.element.body))
+    return "\n".join([*dict.fromkeys(headers), body, *dict.fromkeys(footers)])
+
+
+def _check_docx_sizes(data: bytes) -> None:
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        infos = zf.infolist()
+        if len(infos) > MAX_DOCX_ENTRIES:
+            raise ResumeFileError(ResumeErrorCode.TOO_LARGE, f"{len(infos)} parts in the DOCX")
+        document_bytes = zf.getinfo("word/document.xml").file_size
+        if document_bytes > MAX_DOCX_XML_BYTES:
+            raise ResumeFileError(
+                ResumeErrorCode.TOO_LARGE,
+                f"word/document.xml is {document_bytes} bytes uncompressed, "
+                f"the limit is {MAX_DOCX_XML_BYTES} bytes",
+            )
+        total = sum(info.file_size for info in infos)
+        if total > MAX_DOCX_UNCOMPRESSED_BYTES:
+            raise ResumeFileError(
+                ResumeErrorCode.TOO_LARGE,
+                f"the DOCX is {total} bytes uncompressed, "
+                f"the limit is {MAX_DOCX_UNCOMPRESSED_BYTES} bytes",
+            )
+
+
+def _block_lines(container: Any) -> Iterator[str]:
+    """Lines of a block container (body, cell, header, text box, content control)."""
+    for child in container:
+        if child.tag == _TAG_P:
+            yield from _paragraph_lines(child)
+        elif child.tag == _TAG_TBL:
+            yield from _table_lines(child)
+        elif child.tag in (_TAG_SDT, _TAG_SDT_CONTENT):
+            yield from _block_lines(child if child.tag == _TAG_SDT_CONTENT else _sdt_content(child))
+
+
+def _sdt_content(sdt: Any) -> list[Any]:
+    return [child for child in sdt if child.tag == _TAG_SDT_CONTENT]
+
+
+def _paragraph_lines(paragraph: Any) -> Iterator[str]:
+    """The paragraph's own text, then the paragraphs of text boxes anchored in it."""
+    own: list[str] = []
+    boxes: list[Any] = []
+    _collect_runs(paragraph, own, boxes)
+    yield "".join(own)
+    for box in boxes:
+        yield from _block_lines(box)
+
+
+def _collect_runs(element: Any, out: list[str], boxes: list[Any]) -> None:
+    for child in element:
+        tag = child.tag
+        if tag == _TAG_TXBX:
+            boxes.append(child)
+        elif tag == _TAG_FALLBACK:
+            continue  # the VML copy of a text box already found in mc:Choice
+        elif tag in _TEXT_TAGS:
+            replacement = _TEXT_TAGS[tag]
+            out.append((child.text or "") if replacement is None else replacement)
+        elif isinstance(tag, str):
+            _collect_runs(child, out, boxes)
+
+
+def _table_lines(table: Any) -> Iterator[str]:
+    for row in table.iter(_TAG_TR):
+        if _nearest_table(row) is not table:
+            continue  # a nested table's row: its text comes with its cell
+        cells: list[str] = []
+        for cell in row:
+            if cell.tag != _TAG_TC:
+                continue
+            text = " ".join(line.strip() for line in _block_lines(cell) if line.strip())
+            if text and (not cells or cells[-1] != text):
+                cells.append(text)
+        if cells:
+            yield _CELL_SEPARATOR.join(cells)
+
+
+def _nearest_table(row: Any) -> Any:
+    parent = row.getparent()
+    while parent is not None and parent.tag != _TAG_TBL:
+        parent = parent.getparent()
+    return parent
+
+
+# --------------------------------------------------------------------------- plain text
+
+_BOMS: tuple[tuple[bytes, str], ...] = (
+    (b"\xff\xfe\x00\x00", "utf-32-le"),
+    (b"\x00\x00\xfe\xff", "utf-32-be"),
+    (b"\xef\xbb\xbf", "utf-8"),
+    (b"\xff\xfe", "utf-16-le"),
+    (b"\xfe\xff", "utf-16-be"),
+)
+
+
+def _read_text(data: bytes) -> str:
+    """Decode by BOM, else the first strict decode of UTF-8, BOM-less UTF-16, GB18030."""
+    text = _decode(data)
+    if text is not None and not _mostly_controls(text):
+        return text
+    if text is not None or _mostly_controls(data.decode("latin-1")):
+        raise ResumeFileError(ResumeErrorCode.UNSUPPORTED_TYPE, "the file is binary data, not text")
+    raise ResumeFileError(
+        ResumeErrorCode.CORRUPT, "the text is not UTF-8, UTF-16 or GB18030/GBK encoded"
+    )
+
+
+def _mostly_controls(text: str) -> bool:
+    controls = sum(1 for ch in text if ch in _BINARY_CONTROLS)
+    return controls > MAX_CONTROL_CHAR_SHARE * len(text)
+
+
+def _decode(data: bytes) -> str | None:
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            return _strict(data[len(bom) :], encoding)
+    candidates = (_utf16_without_bom(data), "utf-8", "gb18030")
+    for candidate in candidates:
+        if candidate and (decoded := _strict(data, candidate)) is not None:
+            return decoded
+    return None
+
+
+def _strict(data: bytes, encoding: str) -> str | None:
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError:
+        return None
+
+
+def _utf16_without_bom(data: bytes) -> str | None:
+    if len(data) < 2 or len(data) % 2:
+        return None
+    half = len(data) // 2
+    if data[1::2].count(0) >= UTF16_NUL_SHARE * half:
+        return "utf-16-le"
+    if data[0::2].count(0) >= UTF16_NUL_SHARE * half:
+        return "utf-16-be"
+    return None
+
+
+_BINARY_CONTROLS = frozenset(chr(c) for c in [*range(0, 9), *range(14, 32), 127])
+
+_READERS = {_Kind.PDF: _read_pdf, _Kind.DOCX: _read_docx, _Kind.TEXT: _read_text}
+
+# --------------------------------------------------------------------------- normalisation
+
+_LINE_BREAK_RE = re.compile(r"\r\n?|[\x0b\x0c\x85\u2028\u2029]")
+_INVISIBLE_RE = re.compile(r"[\x00-\x08\x0e-\x1f\x7f\u00ad\u200b-\u200d\u2060\ufeff]")
+_SPACE_RUN_RE = re.compile(r"[^\S\n]+")
+_BLANK_LINES_RE = re.compile(r"\n{3,}")
+
+# --------------------------------------------------------------------------- zip (bulk upload)
+
+_SKIPPED_BASENAMES = frozenset({".ds_store", "thumbs.db", "desktop.ini"})
+_UNICODE_PATH_EXTRA_ID = 0x7075
+_UTF8_FLAG = 0x800
+_ENCRYPTED_FLAG = 0x1
+
+
+def _open_zip(filename: str, data: bytes) -> zipfile.ZipFile:
+    if not data:
+        raise ResumeFileError(ResumeErrorCode.EMPTY, "the archive is empty")
+    try:
+        return zipfile.ZipFile(io.BytesIO(data))
+    except Exception as exc:  # zipfile raises many types on hostile input
+        raise ResumeFileError(
+            ResumeErrorCode.CORRUPT, f"{filename} is not a readable zip archive"
+        ) from exc
+
+
+def _too_many(count: int, max_files: int) -> ResumeFileError:
+    return ResumeFileError(
+        ResumeErrorCode.TOO_MANY_FILES, f"{count} files in the archive, the limit is {max_files}"
+    )
+
+
+def _entry_name(info: zipfile.ZipInfo) -> str | None:
+    """The entry's safe relative path, or None to skip it; raises on path tricks."""
+    name = _decoded_name(info).replace("\\", "/")
+    if info.is_dir() or name.endswith("/"):
+        return None
+    parts = name.split("/")
+    if name.startswith("/") or ":" in parts[0] or ".." in parts or "\x00" in name:
+        raise ResumeFileError(ResumeErrorCode.UNSAFE_PATH, f"unsafe path in the archive: {name!r}")
+    base = parts[-1]
+    if (
+        parts[0] == "__MACOSX"
+        or base.lower() in _SKIPPED_BASENAMES
+        or base.startswith(("._", "~$"))
+    ):
+        return None
+    if info.flag_bits & _ENCRYPTED_FLAG:
+        raise ResumeFileError(
+            ResumeErrorCode.ENCRYPTED_ARCHIVE, f"{name} is password-protected in the archive"
+        )
+    return "/".join(part for part in parts if part not in ("", "."))
+
+
+def _decoded_name(info: zipfile.ZipInfo) -> str:
+    if info.flag_bits & _UTF8_FLAG:
+        return info.filename
+    raw = info.filename.encode("cp437")  # zipfile decoded the raw bytes as CP437
+    unicode_path = _unicode_path_extra(info.extra, raw)
+    if unicode_path is not None:
+        return unicode_path
+    for encoding in ("utf-8", "gb18030"):
+        decoded = _strict(raw, encoding)
+        if decoded is not None:
+            return decoded
+    return info.filename
+
+
+def _unicode_path_extra(extra: bytes, raw_name: bytes) -> str | None:
+    """The Info-ZIP Unicode Path extra field (0x7075), when it matches the header name."""
+    offset = 0
+    while offset + 4 <= len(extra):
+        field_id, size = struct.unpack_from("<HH", extra, offset)
+        body = extra[offset + 4 : offset + 4 + size]
+        offset += 4 + size
+        if field_id != _UNICODE_PATH_EXTRA_ID or len(body) < 5 or body[0] != 1:
+            continue
+        (crc,) = struct.unpack_from("<I", body, 1)
+        if crc == zlib.crc32(raw_name):
+            return _strict(body[5:], "utf-8")
+    return None
+
+
+def _read_entry(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
+    """The entry's bytes, never more than its declared size (zipfile checks size and CRC)."""
+    try:
+        with zf.open(info) as handle:
+            return handle.read(info.file_size + 1)[: info.file_size]
+    except Exception as exc:  # zipfile raises many types on hostile input
+        raise ResumeFileError(
+            ResumeErrorCode.CORRUPT, f"{info.filename} could not be unpacked"
+        ) from exc

@@ -1,0 +1,1148 @@
+"""Résumé intake: files to text (server/resume_text.py) and text to a profile
+(server/resume_extract.py). Fixtures are written here; PDF and DOCX files are built at test time."""
+
+from __future__ import annotations
+
+import io
+import random
+import struct
+import time
+import zipfile
+from typing import Any
+
+import docx
+import pytest
+from docx.oxml import parse_xml
+from pypdf import PdfReader, PdfWriter
+
+from server import resume_text
+from server.profile import Education, Experience, Profile, Sourced
+from server.resume_extract import MAX_SOURCE_CHARS, extract_profile
+from server.resume_text import (
+    MAX_DOCX_XML_BYTES,
+    ResumeErrorCode,
+    ResumeFileError,
+    expand_zip,
+    extract_text,
+    normalize_text,
+)
+
+REFERENCE = (2025, 6)
+"""The month "present" / "至今" stands for in these tests."""
+
+# --------------------------------------------------------------------------- file builders
+
+
+def build_pdf(pages: list[list[str]]) -> bytes:
+    """A PDF with one text line per string, drawn with a Type0 (Identity-H) font and a
+    ToUnicode CMap: the way CJK PDFs from Word and WPS are made. An empty page has no text
+    (a scanned page)."""
+    chars = sorted({ch for page in pages for line in page for ch in line})
+    cid = {ch: i + 1 for i, ch in enumerate(chars)}
+    mapping = "\n".join(f"<{cid[ch]:04X}> <{ord(ch):04X}>" for ch in chars)
+    cmap = (
+        "/CIDInit /ProcSet findresource begin\n12 dict begin\nbegincmap\n"
+        "/CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def\n"
+        "/CMapName /Adobe-Identity-UCS def\n/CMapType 2 def\n"
+        "1 begincodespacerange\n<0000> <FFFF>\nendcodespacerange\n"
+        f"{len(chars)} beginbfchar\n{mapping}\nendbfchar\n"
+        "endcmap\nCMapName currentdict /CMap defineresource pop\nend\nend\n"
+    ).encode()
+    first_page = 6
+    objects: list[bytes] = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [%s] /Count %d >>"
+        % (
+            b" ".join(b"%d 0 R" % (first_page + 2 * i) for i in range(len(pages))),
+            len(pages),
+        ),
+        b"<< /Type /Font /Subtype /Type0 /BaseFont /SimSun /Encoding /Identity-H "
+        b"/DescendantFonts [4 0 R] /ToUnicode 5 0 R >>",
+        b"<< /Type /Font /Subtype /CIDFontType2 /BaseFont /SimSun "
+        b"/CIDSystemInfo << /Registry (Adobe) /Ordering (Identity) /Supplement 0 >> /DW 1000 >>",
+        _stream(cmap),
+    ]
+    for page in pages:
+        ops = ["BT", "/F1 11 Tf", "14 TL", "50 800 Td"]
+        ops += ["<" + "".join(f"{cid[ch]:04X}" for ch in line) + "> Tj T*" for line in page]
+        content = "\n".join([*ops, "ET"]).encode() if page else b""
+        number = first_page + len(objects) - 5
+        objects.append(
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] "
+            b"/Resources << /Font << /F1 3 0 R >> >> /Contents %d 0 R >>" % (number + 1)
+        )
+        objects.append(_stream(content))
+    out = bytearray(b"%PDF-1.7\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1,
+        xref,
+    )
+    return bytes(out)
+
+
+def _stream(data: bytes) -> bytes:
+    return b"<< /Length %d >>\nstream\n" % len(data) + data + b"\nendstream"
+
+
+def encrypted(pdf: bytes, user_password: str) -> bytes:
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(pdf)))
+    writer.encrypt(user_password=user_password, owner_password="owner", algorithm="AES-128")
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+_TEXT_BOX = (
+    '<w:r xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main" '
+    'xmlns:mc="http://schemas.openxmlformats.org/markup-compatibility/2006" '
+    'xmlns:wps="http://schemas.microsoft.com/office/word/2010/wordprocessingShape" '
+    'xmlns:v="urn:schemas-microsoft-com:vml">'
+    '<mc:AlternateContent><mc:Choice Requires="wps"><w:drawing><wps:wsp><wps:txbx>'
+    "<w:txbxContent><w:p><w:r><w:t>{text}</w:t></w:r></w:p></w:txbxContent>"
+    "</wps:txbx></wps:wsp></w:drawing></mc:Choice>"
+    "<mc:Fallback><w:pict><v:shape><v:textbox>"
+    "<w:txbxContent><w:p><w:r><w:t>{text}</w:t></w:r></w:p></w:txbxContent>"
+    "</v:textbox></v:shape></w:pict></mc:Fallback></mc:AlternateContent></w:r>"
+)
+
+
+def build_docx() -> bytes:
+    """A Chinese résumé laid out as Word templates do: a header, a text box, and a table with
+    a merged heading cell."""
+    document = docx.Document()
+    document.sections[0].header.paragraphs[0].text = "求职意向：财务主管"
+    document.add_paragraph("陈静")
+    box = document.add_paragraph()
+    box._p.append(
+        parse_xml(_TEXT_BOX.format(text="电话：137 1234 5678 邮箱：chenjing@example.com"))
+    )
+    table = document.add_table(rows=3, cols=4)
+    rows = [
+        ("教育经历", "2010.09-2014.06", "中南财经政法大学 会计学", "本科"),
+        ("工作经历", "2014.07-2018.06", "普华永道中天会计师事务所", "审计员"),
+        ("", "2018.07-至今", "广州某某集团有限公司", "财务主管"),
+    ]
+    for row, values in zip(table.rows, rows, strict=True):
+        for cell, value in zip(row.cells, values, strict=True):
+            cell.text = value
+    table.cell(1, 0).merge(table.cell(2, 0))  # one "工作经历" cell spanning both jobs
+    document.add_paragraph("资格证书：注册会计师（CPA）、中级会计师")
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+def build_zip(entries: list[tuple[str, bytes]]) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in entries:
+            archive.writestr(name, data)
+    return out.getvalue()
+
+
+def gbk_named_zip(name: str, data: bytes) -> bytes:
+    """A zip as Chinese Windows makes it: the entry name in GBK, without the UTF-8 flag."""
+    raw_name = name.encode("gbk")
+    placeholder = "x" * (len(raw_name) - 4) + ".txt"
+    archive = bytearray(build_zip([(placeholder, data)]))
+    assert archive.count(placeholder.encode()) == 2  # local header + central directory
+    return bytes(archive.replace(placeholder.encode(), raw_name))
+
+
+# --------------------------------------------------------------------------- extract_text: formats
+
+ZH_SAMPLE = (
+    "姓名：张伟\r\n电话：１３８ １２３４ ５６７８\r\n\r\n\r\n技能：Ｐｙｔｈｏｎ、ＳＱＬ\t\t Excel"
+)
+
+
+def test_plain_text_is_normalised() -> None:
+    assert extract_text("cv.txt", ZH_SAMPLE.encode("utf-8")) == (
+        "姓名:张伟\n电话:138 1234 5678\n\n技能:Python、SQL Excel"
+    )
+
+
+@pytest.mark.parametrize(
+    "encoded",
+    [
+        ZH_SAMPLE.encode("utf-8-sig"),
+        ZH_SAMPLE.encode("utf-16"),  # with BOM, as Notepad's "Unicode"
+        ZH_SAMPLE.encode("utf-16-le"),  # without BOM
+        ZH_SAMPLE.encode("gb18030"),
+        ZH_SAMPLE.encode("gbk"),
+    ],
+    ids=["utf8-bom", "utf16-bom", "utf16le", "gb18030", "gbk"],
+)
+def test_text_encodings(encoded: bytes) -> None:
+    assert extract_text("简历.TXT", encoded) == extract_text("cv.txt", ZH_SAMPLE.encode())
+
+
+def test_pdf_with_cjk_text() -> None:
+    pdf = build_pdf(
+        [["王强", "手机：+86 139 1234 5678", "工作经历"], ["2019.07-至今 某某公司 运营经理"]]
+    )
+    assert extract_text("王强.pdf", pdf) == (
+        "王强\n手机:+86 139 1234 5678\n工作经历\n\n2019.07-至今 某某公司 运营经理"
+    )  # a blank line between pages
+
+
+def test_pdf_pages_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(resume_text, "MAX_PDF_PAGES", 1)
+    assert extract_text("cv.pdf", build_pdf([["第一页"], ["第二页"]])) == "第一页"
+
+
+def test_pdf_with_empty_user_password_is_opened() -> None:
+    pdf = encrypted(build_pdf([["Jane Doe", "jane@example.com"]]), user_password="")
+    assert extract_text("cv.pdf", pdf) == "Jane Doe\njane@example.com"
+
+
+def test_docx_paragraphs_text_boxes_tables_and_header() -> None:
+    assert extract_text("陈静.docx", build_docx()) == (
+        "求职意向:财务主管\n"
+        "陈静\n"
+        "\n"
+        "电话:137 1234 5678 邮箱:chenjing@example.com\n"
+        "教育经历 | 2010.09-2014.06 | 中南财经政法大学 会计学 | 本科\n"
+        "工作经历 | 2014.07-2018.06 | 普华永道中天会计师事务所 | 审计员\n"
+        "2018.07-至今 | 广州某某集团有限公司 | 财务主管\n"
+        "资格证书:注册会计师(CPA)、中级会计师"
+    )
+
+
+def test_docx_to_profile() -> None:
+    profile = extract_profile(extract_text("陈静.docx", build_docx()), reference=REFERENCE)
+    assert summary(profile) == {
+        "name": "陈静",
+        "email": "chenjing@example.com",
+        "phone": "13712345678",
+        "education": [("bachelor", "本科", "中南财经政法大学", "会计学", "2010-09", "2014-06")],
+        "experience": [
+            ("普华永道中天会计师事务所", "审计员", "2014-07", "2018-06", 47),
+            ("广州某某集团有限公司", "财务主管", "2018-07", "present", 83),
+        ],
+        "years": 10.8,
+        "skills": [],
+        "certificates": ["注册会计师", "中级会计师"],
+    }
+
+
+def test_pdf_to_profile() -> None:
+    pdf = build_pdf([ZH_MULTI.splitlines()])
+    assert summary(extract_profile(extract_text("cv.pdf", pdf), REFERENCE)) == EXPECTED["zh_multi"]
+
+
+# --------------------------------------------------------------------------- extract_text: errors
+
+
+def error_code(filename: str, data: bytes, **kwargs: Any) -> ResumeErrorCode:
+    with pytest.raises(ResumeFileError) as caught:
+        extract_text(filename, data, **kwargs)
+    assert caught.value.message
+    return caught.value.code
+
+
+def test_encrypted_pdf() -> None:
+    pdf = encrypted(build_pdf([["Jane Doe"]]), user_password="secret")
+    assert error_code("cv.pdf", pdf) == ResumeErrorCode.ENCRYPTED_PDF
+
+
+def test_scanned_pdf_has_no_text() -> None:
+    assert error_code("scan.pdf", build_pdf([[]])) == ResumeErrorCode.NO_TEXT
+
+
+def test_not_a_pdf_named_pdf() -> None:
+    assert error_code("cv.pdf", "张伟 简历".encode()) == ResumeErrorCode.CORRUPT
+
+
+def test_truncated_pdf_is_corrupt() -> None:
+    pdf = build_pdf([["Jane Doe"]])
+    assert error_code("cv.pdf", pdf[:60]) == ResumeErrorCode.CORRUPT
+
+
+def test_extension_and_content_must_agree() -> None:
+    assert error_code("cv.docx", build_pdf([["Jane"]])) == ResumeErrorCode.TYPE_MISMATCH
+    assert error_code("cv.txt", build_docx()) == ResumeErrorCode.TYPE_MISMATCH
+
+
+def test_content_decides_without_extension() -> None:
+    assert extract_text("cv", build_pdf([["Jane Doe"]])) == "Jane Doe"
+
+
+@pytest.mark.parametrize(
+    ("filename", "data"),
+    [
+        ("cv.doc", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 100),
+        ("cv", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 100),
+        ("cv.pdf", b"\x89PNG\r\n\x1a\n" + b"\x00" * 100),
+        ("cv.jpg", b"\xff\xd8\xff\xe0" + b"\x00" * 100),
+        ("cv.xlsx", build_zip([("xl/workbook.xml", b"<workbook/>")])),
+        ("cv.txt", bytes(range(256)) * 4),
+    ],
+    ids=["doc", "ole-no-extension", "png-named-pdf", "jpg", "xlsx", "binary-txt"],
+)
+def test_unsupported_types(filename: str, data: bytes) -> None:
+    assert error_code(filename, data) == ResumeErrorCode.UNSUPPORTED_TYPE
+
+
+def test_empty_files() -> None:
+    assert error_code("cv.pdf", b"") == ResumeErrorCode.EMPTY
+    assert error_code("cv.txt", b" \r\n\t ") == ResumeErrorCode.EMPTY
+
+
+def test_too_large() -> None:
+    assert error_code("cv.txt", b"a" * 101, max_bytes=100) == ResumeErrorCode.TOO_LARGE
+
+
+def test_docx_zip_bomb_is_refused_before_reading() -> None:
+    bomb = build_zip(
+        [
+            ("[Content_Types].xml", b"<Types/>"),
+            ("word/document.xml", b"<w:document>" + b" " * MAX_DOCX_XML_BYTES + b"</w:document>"),
+        ]
+    )
+    assert len(bomb) < 100_000
+    assert error_code("cv.docx", bomb) == ResumeErrorCode.TOO_LARGE
+
+
+def test_damaged_docx_is_corrupt() -> None:
+    assert error_code("cv.docx", build_zip([("word/document.xml", b"<not xml")])) == (
+        ResumeErrorCode.CORRUPT
+    )
+
+
+def test_normalize_text_is_idempotent() -> None:
+    once = normalize_text(ZH_SAMPLE)
+    assert normalize_text(once) == once
+
+
+# --------------------------------------------------------------------------- expand_zip
+
+
+def test_expand_zip_skips_system_files_and_keeps_order() -> None:
+    archive = build_zip(
+        [
+            ("简历/", b""),
+            ("简历/张伟.pdf", b"%PDF-1"),
+            ("__MACOSX/简历/._张伟.pdf", b"junk"),
+            ("简历/.DS_Store", b"junk"),
+            ("简历/~$李娜.docx", b"lock"),
+            ("李娜.txt", "李娜".encode()),
+        ]
+    )
+    assert expand_zip("bulk.zip", archive, max_files=10, max_total_bytes=1000) == [
+        ("简历/张伟.pdf", b"%PDF-1"),
+        ("李娜.txt", "李娜".encode()),
+    ]
+
+
+def test_expand_zip_decodes_gbk_names() -> None:
+    archive = gbk_named_zip("张伟简历.txt", b"hello")
+    assert expand_zip("bulk.zip", archive, max_files=10, max_total_bytes=1000) == [
+        ("张伟简历.txt", b"hello")
+    ]
+
+
+@pytest.mark.parametrize("name", ["../evil.txt", "/etc/passwd", "a/../../b.txt", "C:/x.txt"])
+def test_expand_zip_refuses_path_tricks(name: str) -> None:
+    with pytest.raises(ResumeFileError) as caught:
+        expand_zip("bulk.zip", build_zip([(name, b"x")]), max_files=10, max_total_bytes=1000)
+    assert caught.value.code == ResumeErrorCode.UNSAFE_PATH
+
+
+def test_expand_zip_limits() -> None:
+    files = [(f"{i}.txt", b"x" * 100) for i in range(5)]
+    with pytest.raises(ResumeFileError) as caught:
+        expand_zip("bulk.zip", build_zip(files), max_files=4, max_total_bytes=10_000)
+    assert caught.value.code == ResumeErrorCode.TOO_MANY_FILES
+    bomb = build_zip([("big.txt", b"0" * 1_000_000)])
+    with pytest.raises(ResumeFileError) as caught:
+        expand_zip("bulk.zip", bomb, max_files=4, max_total_bytes=100_000)
+    assert caught.value.code == ResumeErrorCode.TOO_LARGE
+
+
+def test_expand_zip_lying_size_is_corrupt() -> None:
+    archive = bytearray(build_zip([("a.txt", b"x" * 10_000)]))
+    for signature, offset in ((b"PK\x03\x04", 22), (b"PK\x01\x02", 24)):
+        position = archive.find(signature)
+        struct.pack_into("<I", archive, position + offset, 10)  # declare 10 bytes
+    with pytest.raises(ResumeFileError) as caught:
+        expand_zip("bulk.zip", bytes(archive), max_files=4, max_total_bytes=100)
+    assert caught.value.code == ResumeErrorCode.CORRUPT
+
+
+def test_expand_zip_single_docx_and_bad_archive() -> None:
+    document = build_docx()
+    assert expand_zip("cv.docx", document, max_files=4, max_total_bytes=10) == [
+        ("cv.docx", document)
+    ]
+    with pytest.raises(ResumeFileError) as caught:
+        expand_zip("bulk.zip", b"PK\x03\x04 broken", max_files=4, max_total_bytes=100)
+    assert caught.value.code == ResumeErrorCode.CORRUPT
+
+
+# --------------------------------------------------------------------------- extract_profile
+
+ZH_KEY_VALUE = """个人简历
+姓 名：李娜    性别：女
+电话：138-1234-5678    邮箱：lina@example.com
+学历：本科
+求职意向：新媒体运营
+工作经历
+2019.07-至今 上海某某网络科技有限公司 新媒体运营经理
+负责公司微信公众号、微博等平台的内容策划与运营。
+2017.07-2019.06 杭州某某文化传媒有限公司 运营专员
+教育背景
+2013.09-2017.06 浙江大学 汉语言文学专业 本科
+专业技能
+熟练掌握Photoshop、Excel、PowerPoint；熟悉SQL
+证书
+大学英语六级、计算机二级
+自我评价
+5年互联网运营经验，具备良好的沟通能力。
+"""
+
+ZH_MULTI = """王强
+手机：+86 139 1234 5678 | 邮箱：wangqiang@example.cn
+【教育背景】
+北京理工大学
+计算机科学与技术 硕士
+2012.09 - 2015.06
+【工作经历】
+北京某某科技有限公司
+高级Java开发工程师 2018.03-2022.12
+工作内容：负责订单系统的设计与开发。
+深圳某某信息技术有限公司
+Java开发工程师 2015.07-2018.02
+工作内容：参与支付平台开发。
+【技能】
+Java、Spring Boot、MySQL、Redis、Linux
+"""
+
+ZH_TABLE = """基本信息 | 姓名 | 陈静 | 性别 | 女
+联系电话 | 13712345678 | 电子邮箱 | chenjing@example.com
+教育经历 | 2010.09-2014.06 | 中南财经政法大学 | 会计学 | 本科
+工作经历 | 2014.07-2018.06 | 普华永道中天会计师事务所 | 审计员
+ | 2018.07-至今 | 广州某某集团有限公司 | 财务主管
+资格证书 | 注册会计师(CPA)、中级会计师
+"""
+
+ZH_GRADUATE = """刘洋
+电话：15012345678 邮箱：liuyang@example.com
+教育背景
+2020.09-2024.06 武汉大学 金融学 学士
+实习经历
+2023.07-2023.09 招商银行武汉分行 零售业务实习生
+2022.07-2022.08 某某证券股份有限公司 研究部实习
+校园经历
+2021.09-2022.06 学生会 宣传部部长
+技能证书
+英语六级、计算机二级、Python、Excel
+"""
+
+ZH_SUMMARY_ONLY = """赵敏
+联系方式：186 0000 1111
+个人总结
+8年以上人力资源管理经验，熟悉招聘与绩效管理。
+工作经历
+曾在多家互联网公司担任人力资源经理。
+"""
+
+ZH_OVERLAP = """姓名：孙磊
+工作经验
+2015年7月-2019年12月 某某市财政局 科员
+2018年1月-2020年6月 某某咨询有限公司 兼职顾问
+2020年7月-至今 某某区发展和改革委员会 副主任科员
+教育背景
+2011年9月-2015年6月 西南财经大学 财政学专业 本科
+2015年9月-2018年6月 西南财经大学 公共管理 硕士研究生(在职)
+"""
+
+ZH_NO_HEADINGS = """周杰
+13512345678
+2016.07-2020.06 成都某某房地产开发有限公司 销售主管
+2020.07-至今 成都某某商业管理有限公司 招商经理
+本科 四川大学 市场营销 2012-2016
+"""
+
+ZH_DECORATED = """张伟 | 138 0013 8000 | zhangwei@example.com
+■ 教 育 背 景
+2014.09—2018.06  华东师范大学  英语专业  学士
+—— 工作经历 ——
+2018.07~2021.12  上海某某教育科技有限公司  课程顾问
+2022.01至今  某某国际学校  英语教师
+—— 技能 ——
+英语专业八级，普通话二级甲等，教师资格证
+"""
+
+ZH_TABLE_HEADER_ROW = """简历
+李  娜
+手机：13900001111
+工作经历
+时间 | 单位 | 职务
+2019.07-至今 | 字节跳动 | 产品经理
+2017.03-2019.06 | 美团 | 产品助理
+项目经历
+2020.01-2020.06 负责推荐系统改版项目
+专业技能
+熟练使用Python进行数据分析，能够独立完成数据清洗与建模
+熟悉Axure、Visio等原型工具
+具有良好的沟通能力和团队合作精神
+"""
+
+EN_CLASSIC = """John A. Smith
+john.smith@example.com | (415) 555-0134 | San Francisco, CA
+SUMMARY
+Data analyst with over 5 years of experience in SQL and Python.
+PROFESSIONAL EXPERIENCE
+Acme Corporation — Senior Data Analyst
+Jul 2019 – Present
+• Built dashboards in Tableau for the sales team.
+• Managed a team of 3 analysts.
+Beta Analytics Inc. — Data Analyst
+Jan 2017 – Jun 2019
+• Automated weekly reports with Python.
+EDUCATION
+University of California, Berkeley
+B.A. in Statistics, 2012 – 2016
+SKILLS
+Python (pandas, NumPy), SQL, Tableau, Excel, R
+CERTIFICATIONS
+AWS Certified Cloud Practitioner
+"""
+
+EN_DATES_FIRST = """Maria Garcia
+Phone: +1 415 555 0177
+Email: maria.garcia@example.org
+Work Experience
+July 2019 to March 2022
+Marketing Manager, Globex Ltd
+Led a team of five marketers.
+07/2016 - 06/2019
+Marketing Specialist at Initech Co.
+Education
+MBA, Harvard Business School, 2014 - 2016
+Bachelor of Arts in Economics, Boston University, 2010 - 2014
+Skills
+Project Management, SEO, Salesforce, Spanish
+"""
+
+EN_GRADUATE = """Emily Chen
+emily.chen@example.edu · +44 20 7946 0958
+Education
+Imperial College London
+MSc Data Science, Sep 2023 – Sep 2024
+Internship
+Data Science Intern, Initech Ltd — Jun 2024 – Aug 2024
+Skills
+Python, SQL, Machine Learning
+Certifications
+IELTS 7.5
+"""
+
+EN_YEARS_ONLY = """DR. ROBERT BROWN
+Mobile: +86 138 0013 8000
+Experience
+2016 - 2019 Research Scientist, Stark Industries
+2019 - present Principal Engineer, Wayne Enterprises Inc
+Education
+Ph.D. in Physics, Massachusetts Institute of Technology, 2011 - 2016
+"""
+
+EN_MIXED_LAYOUTS = """Curriculum Vitae
+Name: Priya Patel
+Tel: 010-12345678
+EXPERIENCE:
+Google LLC | Mountain View, CA | Jan 2020 - Present
+Software Engineer
+- Developed backend services in Go and Java.
+Software Engineer | Stripe | San Francisco, CA | Jun 2017 - Dec 2019
+PROJECTS
+Open-source search engine (2018 - 2019)
+Personal finance app, 2016 - 2017
+EDUCATION:
+Bachelor of Engineering in Computer Science
+National University of Singapore
+2013 - 2017
+"""
+
+EN_SUMMARY_ONLY = """Tom Baker
+tom.baker@example.com
+Profile
+Sales professional with 7+ years of experience in B2B software sales.
+Skills
+Negotiation, CRM, Salesforce
+"""
+
+ZH_JOBBOARD = """张三
+男 | 28岁 | 本科 | 5年工作经验
+手机：13812345678 邮箱：zhangsan@163.com
+现居住地：北京
+求职意向
+期望职位：数据分析师
+期望城市：北京
+工作经历
+2020/03 - 至今  北京某某科技有限公司（5年）
+数据分析师 | 数据部
+工作描述：负责用户行为数据分析。
+2018/07 - 2020/02  某某信息技术有限公司（1年7个月）
+数据专员
+教育经历
+2014/09 - 2018/06  北京工业大学  统计学  本科
+语言能力
+英语：CET-6
+技能
+SQL：精通
+Python：熟练
+"""
+
+ZH_CIVIL = """基本信息
+姓名：黄丽 性别：女 出生年月：1992.05
+政治面貌：中共党员 学历：硕士研究生
+联系电话：0755-86001234 电子邮箱：huangli@example.gov.cn
+学习经历
+2010.09—2014.06 中山大学 行政管理专业 学士
+2014.09—2017.06 中山大学 公共管理专业 硕士
+工作经历
+2017.07—2020.12 深圳市某某区人民政府办公室 科员
+2021.01—至今 深圳市某某区应急管理局 四级主任科员
+获奖情况
+2019年 获评优秀公务员
+"""
+
+ZH_KV_JOBS = """姓名 | 吴刚 | 性别 | 男
+工作经历
+公司名称：杭州某某电子商务有限公司
+职位：运营总监
+工作时间：2019.07-至今
+工作内容：负责天猫店铺整体运营。
+公司名称：某某网络科技有限公司
+职位：运营主管
+工作时间：2016.03-2019.06
+教育背景
+毕业院校：浙江工商大学
+专业：电子商务
+学历：本科
+毕业时间：2016.06
+"""
+
+EN_ONE_LINE = """Oliver Wright
+oliver.wright@mail.co.uk | +44 7700 900123
+Employment History
+Senior Accountant, KPMG, London — 2018 – 2021
+Accountant, Deloitte LLP, Manchester — 2015 – 2018
+Education
+BSc Accounting and Finance, University of Manchester (2012–2015)
+Certifications
+ACCA (2017); CFA Level II
+"""
+
+EN_COMPANY_DATES = """Sarah O'Neil
+Experience
+Initrode Inc.   March 2021 - Current
+Operations Manager
+• Reduced costs by 12%.
+Hooli   Jan 2018 - Feb 2021
+Operations Analyst
+Education
+Associate degree in Business, Santa Monica College, 2016
+Skills: Excel, SQL, Power BI, Lean Six Sigma
+"""
+
+EN_KV_JOBS = """Name: Li Wei
+Work Experience
+Company: Huawei Technologies Co., Ltd.
+Title: Network Engineer
+Dates: 2018.07 - 2021.09
+Company: ZTE Corporation
+Title: Test Engineer
+Dates: 2016.07 - 2018.06
+"""
+
+FIXTURES = {
+    "zh_key_value": ZH_KEY_VALUE,
+    "zh_multi": ZH_MULTI,
+    "zh_table": ZH_TABLE,
+    "zh_graduate": ZH_GRADUATE,
+    "zh_summary_only": ZH_SUMMARY_ONLY,
+    "zh_overlap": ZH_OVERLAP,
+    "zh_no_headings": ZH_NO_HEADINGS,
+    "zh_decorated": ZH_DECORATED,
+    "zh_table_header_row": ZH_TABLE_HEADER_ROW,
+    "en_classic": EN_CLASSIC,
+    "en_dates_first": EN_DATES_FIRST,
+    "en_graduate": EN_GRADUATE,
+    "en_years_only": EN_YEARS_ONLY,
+    "en_mixed_layouts": EN_MIXED_LAYOUTS,
+    "en_summary_only": EN_SUMMARY_ONLY,
+    "zh_job_board": ZH_JOBBOARD,
+    "zh_civil_service": ZH_CIVIL,
+    "zh_key_value_jobs": ZH_KV_JOBS,
+    "en_one_line": EN_ONE_LINE,
+    "en_company_dates": EN_COMPANY_DATES,
+    "en_key_value_jobs": EN_KV_JOBS,
+}
+
+EXPECTED: dict[str, dict[str, Any]] = {
+    "zh_key_value": {
+        "name": "李娜",
+        "email": "lina@example.com",
+        "phone": "13812345678",
+        "education": [("bachelor", "本科", "浙江大学", "汉语言文学", "2013-09", "2017-06")],
+        "experience": [
+            ("上海某某网络科技有限公司", "新媒体运营经理", "2019-07", "present", 71),
+            ("杭州某某文化传媒有限公司", "运营专员", "2017-07", "2019-06", 23),
+        ],
+        "years": 7.8,
+        "skills": ["Photoshop", "Excel", "PowerPoint", "SQL", "新媒体运营"],
+        "certificates": ["大学英语六级", "计算机二级"],
+    },
+    "zh_multi": {
+        "name": "王强",
+        "email": "wangqiang@example.cn",
+        "phone": "+8613912345678",
+        "education": [("master", "硕士", "北京理工大学", "计算机科学与技术", "2012-09", "2015-06")],
+        "experience": [
+            ("北京某某科技有限公司", "高级Java开发工程师", "2018-03", "2022-12", 57),
+            ("深圳某某信息技术有限公司", "Java开发工程师", "2015-07", "2018-02", 31),
+        ],
+        "years": 7.3,
+        "skills": ["Java", "Spring Boot", "MySQL", "Redis", "Linux"],
+        "certificates": [],
+    },
+    "zh_table": {
+        "name": "陈静",
+        "email": "chenjing@example.com",
+        "phone": "13712345678",
+        "education": [("bachelor", "本科", "中南财经政法大学", "会计学", "2010-09", "2014-06")],
+        "experience": [
+            ("普华永道中天会计师事务所", "审计员", "2014-07", "2018-06", 47),
+            ("广州某某集团有限公司", "财务主管", "2018-07", "present", 83),
+        ],
+        "years": 10.8,
+        "skills": [],
+        "certificates": ["注册会计师", "中级会计师"],
+    },
+    "zh_graduate": {
+        "name": "刘洋",
+        "email": "liuyang@example.com",
+        "phone": "15012345678",
+        "education": [("bachelor", "学士", "武汉大学", "金融学", "2020-09", "2024-06")],
+        "experience": [
+            ("招商银行武汉分行", "零售业务实习生", "2023-07", "2023-09", 2),
+            ("某某证券股份有限公司", "研究部实习", "2022-07", "2022-08", 1),
+        ],
+        "years": 0.0,  # internships are listed, not counted
+        "skills": ["Python", "Excel"],
+        "certificates": ["英语六级", "计算机二级"],
+    },
+    "zh_summary_only": {
+        "name": "赵敏",
+        "email": None,
+        "phone": "18600001111",
+        "education": [],
+        "experience": [],  # "8年以上…经验" is a claim, not a job
+        "years": 8.0,  # the claim, used because no dated job exists
+        "skills": ["绩效管理"],
+        "certificates": [],
+    },
+    "zh_overlap": {
+        "name": "孙磊",
+        "email": None,
+        "phone": None,
+        "education": [
+            ("bachelor", "本科", "西南财经大学", "财政学", "2011-09", "2015-06"),
+            ("master", "硕士研究生", "西南财经大学", "公共管理", "2015-09", "2018-06"),
+        ],
+        "experience": [
+            ("某某市财政局", "科员", "2015-07", "2019-12", 53),
+            ("某某咨询有限公司", "兼职顾问", "2018-01", "2020-06", 29),
+            ("某某区发展和改革委员会", "副主任科员", "2020-07", "present", 59),
+        ],
+        "years": 9.8,  # 2015-07..2020-06 once, then 2020-07..2025-06
+        "skills": [],
+        "certificates": [],
+    },
+    "zh_no_headings": {
+        "name": "周杰",
+        "email": None,
+        "phone": "13512345678",
+        "education": [("bachelor", "本科", "四川大学", "市场营销", "2012", "2016")],
+        "experience": [
+            ("成都某某房地产开发有限公司", "销售主管", "2016-07", "2020-06", 47),
+            ("成都某某商业管理有限公司", "招商经理", "2020-07", "present", 59),
+        ],
+        "years": 8.8,
+        "skills": [],
+        "certificates": [],
+    },
+    "zh_decorated": {
+        "name": "张伟",
+        "email": "zhangwei@example.com",
+        "phone": "13800138000",
+        "education": [("bachelor", "学士", "华东师范大学", "英语", "2014-09", "2018-06")],
+        "experience": [
+            ("上海某某教育科技有限公司", "课程顾问", "2018-07", "2021-12", 41),
+            ("某某国际学校", "英语教师", "2022-01", "present", 41),
+        ],
+        "years": 6.8,
+        "skills": ["英语"],
+        "certificates": ["英语专业八级", "普通话二级甲等", "教师资格证"],
+    },
+    "zh_table_header_row": {
+        "name": "李娜",
+        "email": None,
+        "phone": "13900001111",
+        "education": [],
+        "experience": [
+            ("字节跳动", "产品经理", "2019-07", "present", 71),
+            ("美团", "产品助理", "2017-03", "2019-06", 27),
+        ],
+        "years": 8.2,
+        "skills": ["Python", "数据分析", "Axure", "Visio"],
+        "certificates": [],
+    },
+    "en_classic": {
+        "name": "John A. Smith",
+        "email": "john.smith@example.com",
+        "phone": "4155550134",
+        "education": [
+            ("bachelor", "B.A.", "University of California", "Statistics", "2012", "2016")
+        ],
+        "experience": [
+            ("Acme Corporation", "Senior Data Analyst", "2019-07", "present", 71),
+            ("Beta Analytics Inc.", "Data Analyst", "2017-01", "2019-06", 29),
+        ],
+        "years": 8.3,
+        "skills": ["Python", "SQL", "Tableau", "Excel", "R", "pandas", "NumPy"],
+        "certificates": ["AWS Certified Cloud Practitioner"],
+    },
+    "en_dates_first": {
+        "name": "Maria Garcia",
+        "email": "maria.garcia@example.org",
+        "phone": "+14155550177",
+        "education": [
+            ("master", "MBA", "Harvard Business School", None, "2014", "2016"),
+            ("bachelor", "Bachelor of Arts", "Boston University", "Economics", "2010", "2014"),
+        ],
+        "experience": [
+            ("Globex Ltd", "Marketing Manager", "2019-07", "2022-03", 32),
+            ("Initech Co.", "Marketing Specialist", "2016-07", "2019-06", 35),
+        ],
+        "years": 5.6,
+        "skills": ["Project Management", "SEO", "Salesforce", "Spanish"],
+        "certificates": [],
+    },
+    "en_graduate": {
+        "name": "Emily Chen",
+        "email": "emily.chen@example.edu",
+        "phone": "+442079460958",
+        "education": [
+            ("master", "MSc", "Imperial College London", "Data Science", "2023-09", "2024-09")
+        ],
+        "experience": [("Initech Ltd", "Data Science Intern", "2024-06", "2024-08", 2)],
+        "years": 0.0,
+        "skills": ["Python", "SQL", "Machine Learning"],
+        "certificates": ["IELTS 7.5"],
+    },
+    "en_years_only": {
+        "name": "ROBERT BROWN",
+        "email": None,
+        "phone": "+8613800138000",
+        "education": [
+            (
+                "doctor",
+                "Ph.D.",
+                "Massachusetts Institute of Technology",
+                "Physics",
+                "2011",
+                "2016",
+            )
+        ],
+        "experience": [
+            ("Stark Industries", "Research Scientist", "2016", "2019", 36),
+            ("Wayne Enterprises Inc", "Principal Engineer", "2019", "present", 71),
+        ],
+        "years": 8.9,  # a year-only date counts from mid-year
+        "skills": [],
+        "certificates": [],
+    },
+    "en_mixed_layouts": {
+        "name": "Priya Patel",
+        "email": None,
+        "phone": "01012345678",
+        "education": [
+            (
+                "bachelor",
+                "Bachelor of Engineering",
+                "National University of Singapore",
+                "Computer Science",
+                "2013",
+                "2017",
+            )
+        ],
+        "experience": [
+            ("Google LLC", "Software Engineer", "2020-01", "present", 65),
+            ("Stripe", "Software Engineer", "2017-06", "2019-12", 30),
+        ],
+        "years": 7.9,
+        "skills": ["Java"],  # "Go" counts only inside a skills section
+        "certificates": [],
+    },
+    "en_summary_only": {
+        "name": "Tom Baker",
+        "email": "tom.baker@example.com",
+        "phone": None,
+        "education": [],
+        "experience": [],
+        "years": 7.0,
+        "skills": ["Negotiation", "CRM", "Salesforce"],
+        "certificates": [],
+    },
+    "zh_job_board": {
+        "name": "张三",
+        "email": "zhangsan@163.com",
+        "phone": "13812345678",
+        "education": [("bachelor", "本科", "北京工业大学", "统计学", "2014-09", "2018-06")],
+        "experience": [
+            ("北京某某科技有限公司", "数据分析师", "2020-03", "present", 63),  # "(5年)" dropped
+            ("某某信息技术有限公司", "数据专员", "2018-07", "2020-02", 19),
+        ],
+        "years": 6.8,
+        "skills": ["英语", "SQL", "Python", "数据分析"],
+        "certificates": ["CET-6"],
+    },
+    "zh_civil_service": {
+        "name": "黄丽",
+        "email": "huangli@example.gov.cn",
+        "phone": "075586001234",
+        "education": [
+            ("bachelor", "学士", "中山大学", "行政管理", "2010-09", "2014-06"),
+            ("master", "硕士", "中山大学", "公共管理", "2014-09", "2017-06"),
+        ],
+        "experience": [
+            ("深圳市某某区人民政府办公室", "科员", "2017-07", "2020-12", 41),
+            ("深圳市某某区应急管理局", "四级主任科员", "2021-01", "present", 53),
+        ],
+        "years": 7.8,
+        "skills": [],
+        "certificates": ["优秀公务员"],
+    },
+    "zh_key_value_jobs": {
+        "name": "吴刚",
+        "email": None,
+        "phone": None,
+        "education": [("bachelor", "本科", "浙江工商大学", "电子商务", None, "2016-06")],
+        "experience": [
+            ("杭州某某电子商务有限公司", "运营总监", "2019-07", "present", 71),
+            ("某某网络科技有限公司", "运营主管", "2016-03", "2019-06", 39),
+        ],
+        "years": 9.2,
+        "skills": [],
+        "certificates": [],
+    },
+    "en_one_line": {
+        "name": "Oliver Wright",
+        "email": "oliver.wright@mail.co.uk",
+        "phone": "+447700900123",
+        "education": [
+            (
+                "bachelor",
+                "BSc",
+                "University of Manchester",
+                "Accounting and Finance",
+                "2012",
+                "2015",
+            )
+        ],
+        "experience": [
+            ("KPMG", "Senior Accountant", "2018", "2021", 36),
+            ("Deloitte LLP", "Accountant", "2015", "2018", 36),
+        ],
+        "years": 6.0,
+        "skills": [],
+        "certificates": ["ACCA", "CFA Level II"],
+    },
+    "en_company_dates": {
+        "name": "Sarah O'Neil",
+        "email": None,
+        "phone": None,
+        "education": [
+            ("associate", "Associate degree", "Santa Monica College", "Business", None, "2016")
+        ],
+        "experience": [
+            ("Initrode Inc.", "Operations Manager", "2021-03", "present", 51),
+            ("Hooli", "Operations Analyst", "2018-01", "2021-02", 37),
+        ],
+        "years": 7.3,
+        "skills": ["Excel", "SQL", "Power BI", "Lean Six Sigma"],
+        "certificates": [],
+    },
+    "en_key_value_jobs": {
+        "name": "Li Wei",
+        "email": None,
+        "phone": None,
+        "education": [],
+        "experience": [
+            ("Huawei Technologies Co., Ltd.", "Network Engineer", "2018-07", "2021-09", 38),
+            ("ZTE Corporation", "Test Engineer", "2016-07", "2018-06", 23),
+        ],
+        "years": 5.1,
+        "skills": [],
+        "certificates": [],
+    },
+}
+
+
+def summary(profile: Profile) -> dict[str, Any]:
+    return {
+        "name": profile.name.value if profile.name else None,
+        "email": profile.email.value if profile.email else None,
+        "phone": profile.phone.value if profile.phone else None,
+        "education": [
+            (e.degree, e.degree_text, e.school, e.major, e.start, e.end) for e in profile.education
+        ],
+        "experience": [(e.employer, e.role, e.start, e.end, e.months) for e in profile.experience],
+        "years": profile.experience_years,
+        "skills": [s.value for s in profile.skills],
+        "certificates": [c.value for c in profile.certificates],
+    }
+
+
+@pytest.mark.parametrize("key", list(FIXTURES))
+def test_profile(key: str) -> None:
+    assert summary(extract_profile(FIXTURES[key], reference=REFERENCE)) == EXPECTED[key]
+
+
+@pytest.mark.parametrize("key", list(FIXTURES))
+def test_every_value_keeps_its_source(key: str) -> None:
+    profile = extract_profile(FIXTURES[key], reference=REFERENCE)
+    text = profile.text
+    values: list[Sourced] = [v for v in (profile.name, profile.email, profile.phone) if v]
+    for value in [*values, *profile.skills, *profile.certificates]:
+        assert value.source in text.split("\n")
+    entries: list[Education | Experience] = [*profile.education, *profile.experience]
+    for entry in entries:
+        assert entry.source and all(line in text.split("\n") for line in entry.source.split("\n"))
+
+
+def test_sources_are_the_lines_as_written() -> None:
+    profile = extract_profile(ZH_MULTI, reference=REFERENCE)
+    assert profile.phone is not None
+    assert profile.phone.source == "手机:+86 139 1234 5678 | 邮箱:wangqiang@example.cn"
+    assert [e.source for e in profile.experience] == [
+        "北京某某科技有限公司\n高级Java开发工程师 2018.03-2022.12",
+        "深圳某某信息技术有限公司\nJava开发工程师 2015.07-2018.02",
+    ]
+    assert profile.education[0].source == "北京理工大学\n计算机科学与技术 硕士\n2012.09 - 2015.06"
+    english = extract_profile(EN_CLASSIC, reference=REFERENCE)
+    assert (
+        english.experience[0].source == "Acme Corporation — Senior Data Analyst\nJul 2019 – Present"
+    )
+
+
+def test_language() -> None:
+    assert extract_profile(ZH_KEY_VALUE).language == "zh"
+    assert extract_profile(EN_CLASSIC).language == "en"
+
+
+def test_sources_are_trimmed() -> None:
+    long_line = "2019.07-至今 某某科技有限公司 运营经理 " + "负责" * 200
+    profile = extract_profile("工作经历\n" + long_line, reference=REFERENCE)
+    assert len(profile.experience[0].source) == MAX_SOURCE_CHARS
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["2019.07 - 2021.12", "2019年7月-2021年12月", "2019/07 - 2021/12", "Jul 2019 – Dec 2021",
+     "July 2019 to December 2021", "07/2019 - 12/2021", "2019.07~2021.12", "2019.07至2021.12"],
+)  # fmt: skip
+def test_date_range_formats(text: str) -> None:
+    profile = extract_profile(f"工作经历\n{text} 某某科技有限公司 运营经理", reference=REFERENCE)
+    [job] = profile.experience
+    assert (job.start, job.end, job.months) == ("2019-07", "2021-12", 29)
+
+
+@pytest.mark.parametrize("present", ["至今", "现在", "Present", "now"])
+def test_present_counts_to_the_reference(present: str) -> None:
+    profile = extract_profile(f"Experience\n2024.01 - {present} Acme Inc, Analyst", (2025, 1))
+    assert [(j.end, j.months) for j in profile.experience] == [("present", 12)]
+    assert profile.experience_years == 1.0
+
+
+def test_headings_and_dates_are_not_names() -> None:
+    for text in (
+        "个人简历\n求职意向：运营经理",
+        "Curriculum Vitae\nSoftware Engineer",
+        "2019.07-至今",
+    ):
+        assert extract_profile(text).name is None
+
+
+def test_experience_claims_are_not_jobs_when_jobs_exist() -> None:
+    profile = extract_profile(ZH_KEY_VALUE, reference=REFERENCE)
+    assert all("经验" not in job.source for job in profile.experience)
+    assert profile.experience_years == 7.8  # the dated jobs, not the claimed 5 years
+
+
+def test_project_dates_are_not_jobs() -> None:
+    profile = extract_profile(EN_MIXED_LAYOUTS, reference=REFERENCE)
+    assert [job.employer for job in profile.experience] == ["Google LLC", "Stripe"]
+
+
+def test_profile_round_trips_through_its_dict() -> None:
+    profile = extract_profile(ZH_OVERLAP, reference=REFERENCE)
+    again = Profile.from_dict(profile.to_dict(), text=profile.text)
+    assert again == profile
+    assert profile.to_dict()["highest_degree"] == "master"
+
+
+# --------------------------------------------------------------------------- hostile input
+
+PATHOLOGICAL = {
+    "digits": "1" * 100_000,
+    "dates": "2019-" * 20_000,
+    "dots": "a." * 50_000,
+    "email-like": "a" * 50_000 + "@" + "b" * 40_000,
+    "capitals": "A" * 100_000,
+    "dashes": "工作经历\n2019" + "-" * 100_000,
+    "school-like": "Education\nUniversity of " + "Aaaa " * 20_000,
+    "etc": "技能\n" + "等" * 100_000,
+}
+MAX_PATHOLOGICAL_S = 5.0
+"""Generous bound (about 0.3 s each here): a quadratic regex takes minutes on these."""
+
+
+@pytest.mark.parametrize("key", list(PATHOLOGICAL))
+def test_pathological_text_is_fast(key: str) -> None:
+    started = time.perf_counter()
+    extract_profile(PATHOLOGICAL[key])
+    assert time.perf_counter() - started < MAX_PATHOLOGICAL_S
+
+
+@pytest.mark.parametrize("kind", ["pdf", "docx", "zip"])
+def test_damaged_files_raise_only_resume_file_errors(kind: str) -> None:
+    rng = random.Random(7)
+    pdf = build_pdf([ZH_MULTI.splitlines()])
+    originals = {
+        "pdf": pdf,
+        "docx": build_docx(),
+        "zip": build_zip([("a.pdf", pdf), ("b.txt", b"hello")]),
+    }
+    for _ in range(100):
+        data = bytearray(originals[kind])
+        for _ in range(rng.randint(1, 20)):
+            data[rng.randrange(len(data))] = rng.randrange(256)
+        try:
+            if kind == "zip":
+                expand_zip("bulk.zip", bytes(data), max_files=10, max_total_bytes=1_000_000)
+            else:
+                extract_text(f"cv.{kind}", bytes(data))
+        except ResumeFileError as exc:
+            assert exc.code in set(ResumeErrorCode)
