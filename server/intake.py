@@ -259,7 +259,9 @@ async def invite_candidate(
     from server.reminders import queue_invitation
 
     await queue_invitation(svc, job, created)
-    return await svc.candidates.get(candidate["candidate_id"])
+    updated = await svc.candidates.get(candidate["candidate_id"])
+    updated["invitation"] = {"url": created["url"], "expires_at": created["expires_at"]}
+    return updated
 
 
 async def run_batch(
@@ -334,7 +336,12 @@ async def run_batch(
                 await p
     await progress(True)
     result = {"candidates": candidates, "errors": errors}
-    summary = {"candidates": [c["candidate_id"] for c in candidates], "errors": errors}
+    summary = {
+        "candidates": [
+            {k: c[k] for k in ("candidate_id", "duplicate", "note") if k in c} for c in candidates
+        ],
+        "errors": errors,
+    }
     await svc.candidates.finish_batch(batch_id, "done", summary, done, failed)
     return result
 
@@ -363,4 +370,5 @@ def public_candidate(candidate: dict[str, Any]) -> dict[str, Any]:
         "file_bytes": candidate["file_bytes"],
         "created_at": candidate["created_at"],
         **({"note": candidate["note"]} if candidate.get("note") else {}),
+        **({"invitation": candidate["invitation"]} if candidate.get("invitation") else {}),
     }

@@ -69,6 +69,17 @@ def allowed_modes(org_settings: Mapping[str, Any]) -> list[InterviewMode]:
     return [InterviewMode.VIDEO, *(m for m in ALTERNATIVE_MODES if enabled.get(m.value) is True)]
 
 
+def personalised_fields(item: Mapping[str, Any]) -> dict[str, Any]:
+    """How a plan item is shown to staff: personalised (résumé-based) or not, on what basis,
+    and whether its answer counts in the rankings."""
+    question = item.get("question") or {}
+    return {
+        "personalised": bool(item.get("personalised") or question.get("personalised")),
+        "basis": question.get("basis"),
+        "in_ranking": bool(question.get("in_ranking")) or not question.get("personalised"),
+    }
+
+
 class Status(enum.StrEnum):
     """Interview status, in lifecycle order (``declined``/``expired``/``revoked`` end it early)."""
 

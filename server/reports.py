@@ -143,6 +143,7 @@ def build_report(
                 "answer_used_s": a.get("answer_used_s"),
                 "personalised": bool(a.get("personalised")),
                 "basis": a.get("basis"),
+                "in_ranking": a.get("in_ranking", True),
             }
             for a in answers
         ],

@@ -31,6 +31,7 @@ from server.intake import (
     screening_of,
 )
 from server.models import Role
+from server.store import NotFound
 
 logger = logging.getLogger(__name__)
 routes = web.RouteTableDef()
@@ -163,8 +164,13 @@ async def batch_status(request: web.Request) -> web.Response:
     out = {k: batch[k] for k in ("id", "job_id", "total", "done", "failed", "status")}
     out["batch_id"] = out.pop("id")
     if batch["result"] is not None:
-        ids = batch["result"]["candidates"]
-        out["candidates"] = [public_candidate(await svc.candidates.get(c)) for c in ids]
+        out["candidates"] = []
+        for entry in batch["result"]["candidates"]:
+            try:
+                candidate = await svc.candidates.get(entry["candidate_id"])
+            except NotFound:  # erased since
+                continue
+            out["candidates"].append({**public_candidate(candidate), **entry})
         out["errors"] = batch["result"]["errors"]
     return json_response(out)
 

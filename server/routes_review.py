@@ -15,7 +15,7 @@ from server.access import check_job_access, job_for, staff_user
 from server.analysis import analysis_summary
 from server.csvsafe import safe_cell
 from server.http import ApiError, Services, json_response, read_object, services
-from server.models import Role, Status
+from server.models import Role, Status, personalised_fields
 from server.reports import build_report, fairness, job_stats
 from server.routes_training import training_catalogue
 from server.store import NotFound
@@ -162,8 +162,7 @@ async def _report(svc: Services, interview: dict[str, Any], job: dict[str, Any])
                 "transcript": " ".join(f["text"] for f in finals),
                 "text_answer": a["text_answer"],
                 "answer_used_s": a["answer_used_s"],
-                "personalised": bool(item.get("personalised")),
-                "basis": item["question"].get("basis"),
+                **personalised_fields(item),
             }
         )
     return build_report(

@@ -39,7 +39,7 @@ from server.http import ApiError, Services, json_response, read_object, read_upl
 from server.invitations import invite, question_index
 from server.jobanalysis import analyze
 from server.jobs import validate_job
-from server.models import Question, Role, Status, interview_mode
+from server.models import Question, Role, Status, interview_mode, personalised_fields
 from server.progress import publish_status
 from server.store import NotFound
 
@@ -493,6 +493,8 @@ async def get_interview(request: web.Request) -> web.Response:
         if session is not None
         else await saved_current(interview, svc.store)
     )
+    if current is not None:
+        current = {**current, **personalised_fields(interview["plan"][current["index"]])}
     answers = {a["idx"]: a for a in await svc.store.answers(interview["id"])}
     recordings: dict[str, list[dict[str, Any]]] = {}
     for rec in await svc.store.recordings(interview["id"]):
@@ -512,6 +514,7 @@ async def get_interview(request: web.Request) -> web.Response:
             "question_id": answer["question_id"],
             "question": item["question"]["text"],
             "media": item["question"]["media"],
+            **personalised_fields(item),
             "status": answer["status"],
             "started_at": answer["started_at"],
             "ended_at": answer["ended_at"],

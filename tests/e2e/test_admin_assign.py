@@ -2,32 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import pytest
 from playwright.async_api import Browser, expect
 
 from server.models import Role
-from tests.support.pages import chromium
-from tests.support.server import RunningServer, running_server
+from tests.support.server import RunningServer
 from tests.test_api import make_job
 
 pytestmark = pytest.mark.e2e
 
 UI_TIMEOUT_MS = 20_000
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with chromium() as b:
-        yield b
-
-
-@pytest.fixture
-async def srv(tmp_path: Path) -> AsyncIterator[RunningServer]:
-    async with running_server(tmp_path / "data", analysis_workers=0) as s:
-        yield s
 
 
 async def test_hr_assigns_an_examiner(srv: RunningServer, browser: Browser) -> None:

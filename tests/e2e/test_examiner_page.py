@@ -12,7 +12,7 @@ import asyncio
 import json
 import re
 import urllib.request
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -24,7 +24,7 @@ from playwright.async_api import Browser, Page, WebSocketRoute, expect
 from tests.e2e.test_browser_interview import Api, three_question_invitation
 from tests.support.candidate import ScriptedCandidate
 from tests.support.media import face_y4m, speech_wav
-from tests.support.pages import admin_login, chromium
+from tests.support.pages import admin_login
 from tests.support.process import ServerProcess, server_process
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(150)]
@@ -52,12 +52,6 @@ def media(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 def live_server(tmp_path: Path) -> Iterator[ServerProcess]:
     with server_process(tmp_path / "data") as srv:
         yield srv
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with chromium() as b:
-        yield b
 
 
 def examiner_path(srv: ServerProcess) -> str:

@@ -13,7 +13,7 @@ import contextlib
 import json
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,6 @@ import pytest
 from playwright.async_api import Browser, Page, expect
 
 from tests.e2e.test_browser_interview import Api
-from tests.support.pages import chromium
 from tests.support.process import ServerProcess, server_process
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(60)]
@@ -49,12 +48,6 @@ EXPECTED = {
 def live_server(tmp_path: Path) -> Iterator[ServerProcess]:
     with server_process(tmp_path / "data") as srv:
         yield srv
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with chromium() as b:
-        yield b
 
 
 def complete_with_scores(data_dir: Path, interview_id: str, scores: dict[str, float]) -> None:

@@ -39,7 +39,7 @@ let unauthorizedHandler = () => {};
 /** Called (once per 401) after the session was cleared. */
 export function onUnauthorized(fn) { unauthorizedHandler = fn; }
 
-async function request(method, path, { json, form, query, auth = true } = {}) {
+async function request(method, path, { json, form, query, auth = true, headers: extra = {} } = {}) {
   let url = path;
   if (query) {
     const qs = new URLSearchParams();
@@ -47,7 +47,7 @@ async function request(method, path, { json, form, query, auth = true } = {}) {
     const s = qs.toString();
     if (s) url += `?${s}`;
   }
-  const headers = { Accept: 'application/json' };
+  const headers = { Accept: 'application/json', ...extra };
   const token = session.token();
   if (auth && token) headers.Authorization = `Bearer ${token}`;
   let body;
@@ -63,22 +63,74 @@ async function request(method, path, { json, form, query, auth = true } = {}) {
   } catch (e) {
     throw new ApiError(0, { error: 'network', message: String(e && e.message || e) });
   }
-  let data = null;
-  const ctype = res.headers.get('Content-Type') || '';
-  if (res.status !== 204) {
-    if (ctype.includes('json')) {
-      try { data = await res.json(); } catch { data = null; }
-    } else {
-      const text = await res.text();
-      data = text ? { message: text.slice(0, 300) } : null;
-    }
-  }
+  const data = res.status === 204 ? null : parseBody(res.headers.get('Content-Type') || '', await res.text());
   if (res.status === 401 && auth) {
     session.clear();
     unauthorizedHandler();
   }
   if (!res.ok) throw new ApiError(res.status, data);
   return data;
+}
+
+function parseBody(ctype, text) {
+  if (!text) return null;
+  if (ctype.includes('json')) {
+    try { return JSON.parse(text); } catch { return null; }
+  }
+  return { message: text.slice(0, 300) };
+}
+
+/**
+ * POST a multipart form with upload progress (fetch has none): XMLHttpRequest, the same
+ * errors and 401 handling as `request`. onProgress(loadedBytes, totalBytes) while sending.
+ */
+function upload(path, form, { headers = {}, onProgress } = {}) {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open('POST', path);
+    xhr.setRequestHeader('Accept', 'application/json');
+    for (const [k, v] of Object.entries(headers)) xhr.setRequestHeader(k, v);
+    const token = session.token();
+    if (token) xhr.setRequestHeader('Authorization', `Bearer ${token}`);
+    if (onProgress) {
+      xhr.upload.addEventListener('progress', (ev) => { if (ev.lengthComputable) onProgress(ev.loaded, ev.total); });
+    }
+    const fail = () => reject(new ApiError(0, { error: 'network', message: 'the upload did not reach the server' }));
+    xhr.addEventListener('error', fail);
+    xhr.addEventListener('abort', fail);
+    xhr.addEventListener('load', () => {
+      const data = xhr.status === 204 ? null : parseBody(xhr.getResponseHeader('Content-Type') || '', xhr.responseText);
+      if (xhr.status === 401) {
+        session.clear();
+        unauthorizedHandler();
+      }
+      if (xhr.status < 200 || xhr.status >= 300) reject(new ApiError(xhr.status, data));
+      else resolve(data);
+    });
+    xhr.send(form);
+  });
+}
+
+/** GET a bearer-protected file as a Blob (saved by the caller through an object URL). */
+async function fetchBlob(path) {
+  const headers = {};
+  const token = session.token();
+  if (token) headers.Authorization = `Bearer ${token}`;
+  let res;
+  try {
+    res = await fetch(path, { headers, credentials: 'same-origin', cache: 'no-store' });
+  } catch (e) {
+    throw new ApiError(0, { error: 'network', message: String(e && e.message || e) });
+  }
+  if (!res.ok) {
+    const data = parseBody(res.headers.get('Content-Type') || '', await res.text());
+    if (res.status === 401) {
+      session.clear();
+      unauthorizedHandler();
+    }
+    throw new ApiError(res.status, data);
+  }
+  return res.blob();
 }
 
 function fileForm(file) {
@@ -113,4 +165,22 @@ export const API = {
   report: (id) => request('GET', `/api/interviews/${enc(id)}/report`),
   orgSettings: () => request('GET', '/api/org/settings'),
   saveOrgSettings: (body) => request('PUT', '/api/org/settings', { json: body }),
+  // résumé intake (HR and admins)
+  uploadResumes: (jobId, files, onProgress) => {
+    const fd = new FormData();
+    for (const f of files) fd.append('files', f, f.name);
+    return upload(`/api/jobs/${enc(jobId)}/resumes`, fd, { headers: { Prefer: 'respond-async' }, onProgress });
+  },
+  resumeBatch: (jobId, batchId) => request('GET', `/api/jobs/${enc(jobId)}/resume-batches/${enc(batchId)}`),
+  candidates: (jobId) => request('GET', `/api/jobs/${enc(jobId)}/candidates`),
+  candidate: (id) => request('GET', `/api/candidates/${enc(id)}`),
+  inviteCandidate: (id) => request('POST', `/api/candidates/${enc(id)}/invite`),
+  setCandidateStatus: (id, status) => request('PUT', `/api/candidates/${enc(id)}/status`, { json: { status } }),
+  eraseCandidate: (id) => request('DELETE', `/api/candidates/${enc(id)}`),
+  resumeFile: (id) => fetchBlob(`/api/candidates/${enc(id)}/resume`),
+  screening: (jobId) => request('GET', `/api/jobs/${enc(jobId)}/screening`),
+  saveScreening: (jobId, body) => request('PUT', `/api/jobs/${enc(jobId)}/screening`, { json: body }),
+  // training catalogue (development recommendations in reports)
+  trainingCatalogue: () => request('GET', '/api/training/catalogue'),
+  importTraining: (file) => request('PUT', '/api/training/catalogue', { form: fileForm(file) }),
 };

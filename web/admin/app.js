@@ -13,6 +13,7 @@ import { renderInterview } from './interview.js';
 import { renderJobStats, renderCrossStats, canSeeStats } from './stats.js';
 import { renderReport } from './report.js';
 import { renderSettings, isAdmin } from './settings.js';
+import { renderTraining } from './training.js';
 
 const main = document.getElementById('main');
 const topbar = document.getElementById('topbar');
@@ -43,6 +44,7 @@ function renderChrome() {
   for (const el of topbar.querySelectorAll('.auth-only')) el.hidden = !s;
   for (const el of topbar.querySelectorAll('[data-needs="stats"]')) el.hidden = !canSeeStats(s);
   for (const el of topbar.querySelectorAll('[data-needs="admin"]')) el.hidden = !isAdmin(s);
+  for (const el of topbar.querySelectorAll('[data-needs="manage"]')) el.hidden = !canSeeStats(s);
   if (s) {
     const u = s.user || {};
     replace(userInfo,
@@ -67,10 +69,12 @@ function currentRoute() {
   if (parts[0] === 'bank') return { name: 'bank', nav: 'bank' };
   if (parts[0] === 'stats') return { name: 'stats', nav: 'stats' };
   if (parts[0] === 'settings') return { name: 'settings', nav: 'settings' };
+  if (parts[0] === 'training') return { name: 'training', nav: 'training' };
   if (parts[0] === 'interviews' && parts[1] && parts[2] === 'report') return { name: 'report', id: parts[1], nav: 'jobs' };
   if (parts[0] === 'interviews' && parts[1]) return { name: 'interview', id: parts[1], nav: 'jobs' };
   if (parts[0] === 'jobs' && parts[1] === 'new') return { name: 'job-new', nav: 'jobs' };
   if (parts[0] === 'jobs' && parts[1] && parts[2] === 'stats') return { name: 'job-stats', id: parts[1], nav: 'stats' };
+  if (parts[0] === 'jobs' && parts[1] && parts[2] === 'resumes') return { name: 'job', id: parts[1], tab: 'resumes', nav: 'jobs' };
   if (parts[0] === 'jobs' && parts[1]) return { name: 'job', id: parts[1], nav: 'jobs' };
   return { name: 'jobs', nav: 'jobs' };
 }
@@ -97,13 +101,14 @@ function route() {
   replace(main);
   if (r.name === 'jobs') viewCleanup = renderJobs(main, ctx);
   else if (r.name === 'job-new') viewCleanup = renderJobForm(main, ctx);
-  else if (r.name === 'job') viewCleanup = renderJobDetail(main, ctx, r.id);
+  else if (r.name === 'job') viewCleanup = renderJobDetail(main, ctx, r.id, r.tab);
   else if (r.name === 'interview') viewCleanup = renderInterview(main, ctx, r.id);
   else if (r.name === 'bank') viewCleanup = renderBank(main, ctx);
   else if (r.name === 'stats') viewCleanup = renderCrossStats(main, ctx);
   else if (r.name === 'job-stats') viewCleanup = renderJobStats(main, ctx, r.id);
   else if (r.name === 'report') viewCleanup = renderReport(main, ctx, r.id);
   else if (r.name === 'settings') viewCleanup = renderSettings(main, ctx);
+  else if (r.name === 'training') viewCleanup = renderTraining(main, ctx);
   cleanup = () => { ctx.alive = false; if (typeof viewCleanup === 'function') viewCleanup(); };
   const h1 = main.querySelector('h1');
   if (h1 && document.activeElement === document.body) h1.focus({ preventScroll: true });

@@ -97,7 +97,11 @@ export async function copyText(text) {
 
 /** Trigger a client-side download of text content. */
 export function downloadText(filename, text, type = 'text/csv;charset=utf-8') {
-  const blob = new Blob([text], { type });
+  downloadBlob(filename, new Blob([text], { type }));
+}
+
+/** Save a Blob (e.g. a file fetched with the bearer token) through a short-lived object URL. */
+export function downloadBlob(filename, blob) {
   const url = URL.createObjectURL(blob);
   const a = h('a', { href: url, download: filename, class: 'visually-hidden' });
   document.body.appendChild(a);

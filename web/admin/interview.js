@@ -5,6 +5,7 @@ import { API } from './api.js';
 import { t, pick } from './i18n.js';
 import { statusBadge, fmtDate, languageName, errorBanner, notice, pageHeader, confirmDialog, TERMINAL, timeEl } from './ui.js';
 import { canSeeReports } from './report.js';
+import { modeBadge, personalInfo, personalisedNote } from './reportparts.js';
 
 const name = (iv) => iv.candidate_name ?? iv.name ?? (iv.candidate && iv.candidate.name) ?? '';
 const email = (iv) => iv.email ?? iv.candidate_email ?? (iv.candidate && iv.candidate.email) ?? '';
@@ -91,6 +92,7 @@ export function renderInterview(main, ctx, interviewId) {
       ['col.email', email(iv) || '—'],
       ['iv.phone', iv.phone || (iv.candidate && iv.candidate.phone) || '—'],
       ['invite.language', languageName(iv.language)],
+      iv.mode ? ['mode.label', modeBadge(iv.mode)] : null,
       ['col.created', fmtDate(iv.created_at)],
       ['col.updated', fmtDate(iv.updated_at)],
       ['col.expires', fmtDate(iv.expires_at)],
@@ -98,7 +100,7 @@ export function renderInterview(main, ctx, interviewId) {
     replace(summary,
       h('div', { class: 'card-head' }, h('h2', { class: 'card-title', text: t('iv.summary') }),
         h('div', { class: 'page-actions' }, reportLink, revokeBtn)),
-      h('dl', { class: 'info' }, info.map(([k, v]) => [h('dt', { text: t(k) }), h('dd', {}, v)])));
+      h('dl', { class: 'info' }, info.filter(Boolean).map(([k, v]) => [h('dt', { text: t(k) }), h('dd', {}, v)])));
 
     // Recordings may come per answer or for the whole interview (list, or {index: urls}).
     const top = iv.recording_urls;
@@ -127,7 +129,8 @@ export function renderInterview(main, ctx, interviewId) {
                 a.status ? h('span', { class: 'badge subtle', text: t(`answer.${a.status}`, {}, a.status) }) : null,
                 a.end_reason ? h('span', { class: 'muted small', text: t(`end.${a.end_reason}`, {}, a.end_reason) }) : null),
               h('p', { class: 'q-text' }, pick(text) || a.question_id || q.id || ''),
-              text.zh && text.en ? h('p', { class: 'muted small', text: pick(text) === text.zh ? text.en : text.zh }) : null)),
+              text.zh && text.en ? h('p', { class: 'muted small', text: pick(text) === text.zh ? text.en : text.zh }) : null,
+              personalisedNote(personalInfo(a), { testid: `personalised-${index}` }))),
           timesOf(a),
           h('div', { class: 'grid two' },
             h('div', {}, h('h3', { text: t('iv.scratchpad') }),

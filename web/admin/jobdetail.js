@@ -1,14 +1,15 @@
 // Job detail: live counts, candidates with revoke, single and bulk invitations.
 
-import { h, replace, field, showError, copyText, downloadText, debounce } from './dom.js';
+import { h, replace, field, showError, downloadText, debounce } from './dom.js';
 import { API, ApiError } from './api.js';
 import { t, pick } from './i18n.js';
 import { canSeeStats } from './stats.js';
 import { canSeeReports } from './report.js';
 import {
   countChips, statusBadge, timeEl, fmtDate, languageName, errorBanner, errorTable, notice,
-  toCsv, absoluteUrl, pageHeader, confirmDialog, TERMINAL, SECTIONS, competencyName, loadCompetencies,
+  toCsv, absoluteUrl, pageHeader, confirmDialog, TERMINAL, SECTIONS, competencyName, loadCompetencies, linkBox,
 } from './ui.js';
+import { renderResumes } from './resumes.js';
 
 // Invitation results survive a language switch / re-render (kept per job, in memory only).
 const results = new Map(); // jobId -> {single, bulk}
@@ -21,14 +22,51 @@ export const summaryId = (s) => s.id ?? s.interview_id;
 const summaryName = (s) => s.name ?? s.candidate_name ?? '';
 const summaryEmail = (s) => s.email ?? s.candidate_email ?? '';
 
-export function renderJobDetail(main, ctx, jobId) {
+/** HR and admins manage jobs: résumé intake, screening, invitations by hand. */
+export const canManageJobs = (session) => canSeeStats(session);
+
+/** Interviews / Résumés: links (each tab is its own address), the current one marked. */
+function jobTabs(jobId, active) {
+  const link = (key, href) => h('a', {
+    href, class: `tab${active === key ? ' active' : ''}`, 'aria-current': active === key ? 'page' : null,
+    testid: `tab-${key}`, text: t(`tabs.${key}`),
+  });
+  return h('nav', { class: 'tabs', 'aria-label': t('tabs.label') },
+    link('interviews', `#/jobs/${encodeURIComponent(jobId)}`),
+    link('resumes', `#/jobs/${encodeURIComponent(jobId)}/resumes`));
+}
+
+/** The job page's title, meta line and tabs; `onJob(job)` once the job is loaded. */
+function jobHeader(ctx, jobId, tab, onJob) {
   const banner = h('div', { hidden: true });
   const back = h('a', { class: 'btn ghost', href: '#/jobs', text: `← ${t('jobs.title')}` });
   const statsLink = canSeeStats(ctx.session)
     ? h('a', { class: 'btn', href: `#/jobs/${encodeURIComponent(jobId)}/stats`, testid: 'job-stats-link', text: t('stats.link') }) : null;
-  const reports = canSeeReports(ctx.session);
   const head = pageHeader(t('common.loading'), back, statsLink);
   const meta = h('p', { class: 'muted job-meta' });
+  const tabs = canManageJobs(ctx.session) ? jobTabs(jobId, tab) : null;
+  API.job(jobId).then((job) => {
+    if (!ctx.alive) return;
+    replace(head, ...pageHeader(job.title || jobId, back, statsLink).childNodes);
+    head.querySelector('h1').dataset.testid = 'job-title';
+    meta.textContent = [job.department, languageName(job.language), job.created_at ? `${t('col.created')} ${fmtDate(job.created_at)}` : null].filter(Boolean).join(' · ');
+    if (onJob) onJob(job);
+  }).catch((e) => {
+    if (!ctx.alive) return;
+    replace(head, ...pageHeader(t('detail.notFound'), back, statsLink).childNodes);
+    errorBanner(banner, e);
+  });
+  return { head, meta, banner, tabs };
+}
+
+export function renderJobDetail(main, ctx, jobId, tab = 'interviews') {
+  if (tab === 'resumes' && canManageJobs(ctx.session)) {
+    const top = jobHeader(ctx, jobId, 'resumes');
+    const body = h('div', { class: 'resumes', testid: 'resumes-view' });
+    replace(main, top.head, top.meta, top.tabs, top.banner, body);
+    return renderResumes(body, ctx, jobId);
+  }
+  const reports = canSeeReports(ctx.session);
   const chips = countChips({});
   const countsCard = h('section', { class: 'card counts-card', 'aria-labelledby': 'counts-h', testid: 'job-counts' },
     h('h2', { id: 'counts-h', class: 'card-title', text: t('detail.counts') }), chips.el);
@@ -47,7 +85,17 @@ export function renderJobDetail(main, ctx, jobId) {
   const examiners = canSeeStats(ctx.session) ? examinerSection(ctx, jobId) : null;
   const reminders = canSeeStats(ctx.session) ? reminderSection(ctx, jobId) : null;
 
-  replace(main, head, meta, banner, countsCard,
+  const { head, meta, banner, tabs } = jobHeader(ctx, jobId, 'interviews', async (job) => {
+    if (job.counts && !ctx.live.topics.get(`job:${jobId}`)?.counts) chips.update(job.counts);
+    invite.setDefaultLanguage(job.language);
+    try { await loadCompetencies(); } catch { /* names fall back to ids */ }
+    // The plan holds question ids: resolve their text from the bank (ids shown if that fails).
+    let bank = new Map();
+    try { bank = new Map((await API.questions()).map((q) => [q.id, q])); } catch { /* ids only */ }
+    if (ctx.alive) renderConfig(configCard, job, bank);
+  });
+
+  replace(main, head, meta, tabs, banner, countsCard,
     h('div', { class: 'grid two' }, invite, bulk),
     bulk.resultsCard, interviewsCard, reminders, examiners, configCard);
 
@@ -141,23 +189,6 @@ export function renderJobDetail(main, ctx, jobId) {
     }
   });
 
-  API.job(jobId).then(async (job) => {
-    if (!ctx.alive) return;
-    replace(head, ...pageHeader(job.title || jobId, back, statsLink).childNodes);
-    head.querySelector('h1').dataset.testid = 'job-title';
-    meta.textContent = [job.department, languageName(job.language), job.created_at ? `${t('col.created')} ${fmtDate(job.created_at)}` : null].filter(Boolean).join(' · ');
-    if (job.counts && !ctx.live.topics.get(`job:${jobId}`)?.counts) chips.update(job.counts);
-    invite.setDefaultLanguage(job.language);
-    try { await loadCompetencies(); } catch { /* names fall back to ids */ }
-    // The plan holds question ids: resolve their text from the bank (ids shown if that fails).
-    let bank = new Map();
-    try { bank = new Map((await API.questions()).map((q) => [q.id, q])); } catch { /* ids only */ }
-    if (ctx.alive) renderConfig(configCard, job, bank);
-  }).catch((e) => {
-    if (!ctx.alive) return;
-    replace(head, ...pageHeader(t('detail.notFound'), back, statsLink).childNodes);
-    errorBanner(banner, e);
-  });
   loadInterviews();
 
   return () => unsub();
@@ -181,24 +212,6 @@ function renderConfig(card, job, bank) {
     job.description ? h('p', { class: 'description', text: job.description }) : null,
     h('h3', { text: t('form.competencies') }), h('ul', { class: 'plain' }, comps),
     h('div', { class: 'grid three' }, plan));
-}
-
-function linkBox(url, testid) {
-  const full = absoluteUrl(url);
-  const input = h('input', { type: 'text', readonly: true, value: full, testid, 'aria-label': t('invite.link') });
-  input.addEventListener('focus', () => input.select());
-  const status = h('span', { class: 'copy-status', role: 'status' });
-  const btn = h('button', {
-    type: 'button', class: 'btn small', testid: 'copy-link', text: t('invite.copy'),
-    on: {
-      click: async () => {
-        const ok = await copyText(full);
-        status.textContent = ok ? t('invite.copied') : t('invite.copyFailed');
-        setTimeout(() => { status.textContent = ''; }, 2000);
-      },
-    },
-  });
-  return h('div', { class: 'link-box' }, input, btn, status);
 }
 
 // Candidates who have not finished: one action queues a reminder each (e-mail when the server

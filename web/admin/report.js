@@ -6,6 +6,7 @@ import { API } from './api.js';
 import { t, pick } from './i18n.js';
 import { errorBanner, pageHeader, fmtDate, statusBadge } from './ui.js';
 import { fmtNum, fmtFixed } from './stats.js';
+import { modeBadge, personalInfo, personalisedNote, developmentBlock } from './reportparts.js';
 
 export const CAN_SEE_REPORTS = new Set(['admin', 'hr', 'examiner']);
 export const canSeeReports = (session) => CAN_SEE_REPORTS.has(session && (session.role || (session.user && session.user.role)));
@@ -50,7 +51,8 @@ export function renderReport(main, ctx, interviewId) {
         h('h2', { class: 'report-name', testid: 'report-candidate', text: cand.name || r.interview_id }),
         h('p', { class: 'muted' }, [cand.email, cand.phone].filter(Boolean).join(' · ')),
         h('p', {}, h('strong', { text: job.title || '' }), job.department ? ` · ${job.department}` : ''),
-        h('p', { class: 'muted small' }, `${t('col.status')}: `, statusBadge(r.status), ` · ${t('report.generated')}: ${fmtDate(new Date().toISOString())}`)),
+        h('p', { class: 'muted small' }, `${t('col.status')}: `, statusBadge(r.status), ` · ${t('report.generated')}: ${fmtDate(new Date().toISOString())}`),
+        r.mode ? h('p', { class: 'report-mode' }, modeBadge(r.mode)) : null),
       h('div', { class: 'report-match' },
         h('div', { class: 'metric-label', text: t('report.jobMatch') }),
         h('div', { class: 'match-value' },
@@ -90,7 +92,8 @@ export function renderReport(main, ctx, interviewId) {
       h('section', { class: 'card' }, h('h2', { class: 'card-title', text: t('report.strengths') }),
         list(r.strengths, (s) => [h('span', { text: pick(s) }), pick(s.why) ? h('div', { class: 'muted small', text: pick(s.why) }) : null], 'report.noneStrengths', 'report-strengths')),
       h('section', { class: 'card' }, h('h2', { class: 'card-title', text: t('report.weaknesses') }),
-        list(r.weaknesses, (s) => [h('span', { text: pick(s) }), pick(s.why) ? h('div', { class: 'muted small', text: pick(s.why) }) : null], 'report.noneWeaknesses', 'report-weaknesses')));
+        list(r.weaknesses, (s) => [h('span', { text: pick(s) }), pick(s.why) ? h('div', { class: 'muted small', text: pick(s.why) }) : null], 'report.noneWeaknesses', 'report-weaknesses'),
+        developmentBlock(r.development, { testid: 'report-development' })));
 
     const flags = h('section', { class: 'card' }, h('h2', { class: 'card-title', text: t('report.flags') }),
       list(r.flags, (f) => [h('strong', { text: t(`flag.${f.type}`, {}, f.type) }), ' ',
@@ -106,8 +109,9 @@ export function renderReport(main, ctx, interviewId) {
 
     const answers = Array.isArray(r.answers) && r.answers.length ? h('section', { class: 'card report-answers' },
       h('h2', { class: 'card-title', text: t('iv.answers') }),
-      h('ol', { class: 'plain answers-list' }, r.answers.map((a) => h('li', {},
+      h('ol', { class: 'plain answers-list' }, r.answers.map((a) => h('li', { testid: `report-answer-${a.index ?? 0}` },
         h('p', { class: 'strong' }, `${(a.index ?? 0) + 1}. `, pick(a.question)),
+        personalisedNote(personalInfo(a), { testid: `report-personalised-${a.index ?? 0}` }),
         a.transcript ? h('p', {}, h('span', { class: 'muted small', text: `${t('report.transcript')}: ` }), a.transcript) : null,
         a.text_answer ? h('p', {}, h('span', { class: 'muted small', text: `${t('iv.textAnswer')}: ` }), a.text_answer) : null,
         !a.transcript && !a.text_answer ? h('p', { class: 'muted small', text: t('iv.empty') }) : null)))) : null;

@@ -1,6 +1,6 @@
 // Shared view pieces: status badges, count chips, question cards, dates, CSV helpers.
 
-import { h, replace } from './dom.js';
+import { h, replace, copyText, field } from './dom.js';
 import { t, pick, getLang } from './i18n.js';
 import { API } from './api.js';
 
@@ -168,3 +168,76 @@ export function confirmDialog(message, { title = t('common.confirm'), ok = t('co
     cancelBtn.focus();
   });
 }
+
+/** A read-only invitation link with a copy button. */
+export function linkBox(url, testid) {
+  const full = absoluteUrl(url);
+  const input = h('input', { type: 'text', readonly: true, value: full, testid, 'aria-label': t('invite.link') });
+  input.addEventListener('focus', () => input.select());
+  const status = h('span', { class: 'copy-status', role: 'status' });
+  const btn = h('button', {
+    type: 'button', class: 'btn small', testid: 'copy-link', text: t('invite.copy'),
+    on: {
+      click: async () => {
+        const ok = await copyText(full);
+        status.textContent = ok ? t('invite.copied') : t('invite.copyFailed');
+        setTimeout(() => { status.textContent = ''; }, 2000);
+      },
+    },
+  });
+  return h('div', { class: 'link-box' }, input, btn, status);
+}
+
+// ---------- tag input ----------
+const TAG_SEPARATORS = /[,，、;；\n]/;
+
+/**
+ * A labelled list of short terms (skills, certificates): Enter or a comma adds the typed term,
+ * Backspace in the empty box removes the last one, each chip has a labelled remove button.
+ * Returns {wrap, input, error, values(), set(list), commit()}; commit() adds what is still typed.
+ */
+export function tagInput(label, { testid, hint } = {}) {
+  let values = [];
+  const list = h('ul', { class: 'tag-chips', testid: testid ? `${testid}-chips` : null });
+  const input = h('input', { type: 'text', autocomplete: 'off', testid: testid ? `${testid}-input` : null });
+  const f = field(label, input, { hint: hint || t('tags.hint') });
+  const box = h('div', { class: 'tag-input' }, list);
+  f.wrap.insertBefore(box, input);
+  box.appendChild(input); // the label still names the input (for=id)
+  box.addEventListener('click', (ev) => { if (ev.target === box || ev.target === list) input.focus(); });
+
+  function draw() {
+    replace(list, values.map((v, i) => h('li', { class: 'tag-chip', dataset: { value: v } },
+      h('span', { text: v }),
+      h('button', {
+        type: 'button', class: 'tag-remove', 'aria-label': t('tags.remove', { v }), text: '×',
+        on: { click: () => { values.splice(i, 1); draw(); input.focus(); } },
+      }))));
+  }
+  function add(text) {
+    for (const part of String(text).split(TAG_SEPARATORS)) {
+      const v = part.trim().replace(/\s+/g, ' ');
+      if (v && !values.some((x) => x.toLowerCase() === v.toLowerCase())) values.push(v);
+    }
+    draw();
+  }
+  function commit() {
+    if (input.value.trim()) add(input.value);
+    input.value = '';
+  }
+  input.addEventListener('keydown', (ev) => {
+    if (ev.key === 'Enter') { ev.preventDefault(); commit(); }
+    else if (ev.key === 'Backspace' && !input.value && values.length) { values.pop(); draw(); }
+  });
+  input.addEventListener('input', () => { if (TAG_SEPARATORS.test(input.value)) commit(); });
+  input.addEventListener('blur', commit);
+  return {
+    wrap: f.wrap,
+    input,
+    error: f.error,
+    values: () => { commit(); return [...values]; },
+    set: (list2) => { values = []; add((list2 || []).join('\n')); },
+    commit,
+  };
+}
+

@@ -74,9 +74,6 @@ const zh = {
   'flag.paste': '粘贴内容',
 
   'ex.conn.line': '连接质量：视频 {fps} 帧/秒 · 丢包 {loss}% · 抖动 {jitter} 毫秒 · 重连 {re} 次',
-  'ex.mode.video': '视频面试',
-  'ex.mode.audio': '仅语音：不做人脸分析',
-  'ex.mode.text': '书面作答：无录制',
   'ex.face.na.audio': '不适用：仅语音面试，不进行人脸分析。',
   'ex.face.na.text': '不适用：书面面试，不使用摄像头。',
   'ex.del.na.text': '不适用：书面作答，没有语音。',
@@ -251,9 +248,6 @@ const en = {
   'flag.paste': 'Pasted text',
 
   'ex.conn.line': 'Connection: video {fps} fps · packet loss {loss}% · jitter {jitter} ms · reconnects {re}',
-  'ex.mode.video': 'Video interview',
-  'ex.mode.audio': 'Audio only — no face analysis',
-  'ex.mode.text': 'Written answers — no recording',
   'ex.face.na.audio': 'Not applicable: audio-only interview, no face analysis.',
   'ex.face.na.text': 'Not applicable: written interview, no camera.',
   'ex.del.na.text': 'Not applicable: written answers, no speech.',

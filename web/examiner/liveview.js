@@ -9,6 +9,7 @@ import { h, replace, clear } from '../admin/dom.js';
 import { API } from '../admin/api.js';
 import { statusBadge, errorBanner, loadCompetencies, competencyName, TERMINAL } from '../admin/ui.js';
 import { t, pick, localReason } from './i18n.js';
+import { INTERVIEW_MODES, modeBadge, personalInfo, personalisedNote } from '../admin/reportparts.js';
 
 export const MAX_FINALS = 500;
 export const MAX_FLAGS = 300;
@@ -53,13 +54,8 @@ function evidenceText(ev) {
   return parts.filter(Boolean).join(' ');
 }
 
-export const INTERVIEW_MODES = ['video', 'audio', 'text'];
-
-/** The interview mode as a badge ("Audio only — no face analysis"…); null before consent. */
-export function modeBadge(mode) {
-  if (!INTERVIEW_MODES.includes(mode)) return null;
-  return h('span', { class: `badge mode mode-${mode}`, testid: 'interview-mode', dataset: { mode }, text: t(`ex.mode.${mode}`) });
-}
+// The mode badge is shared with the admin report (one set of strings and styles).
+export { INTERVIEW_MODES, modeBadge };
 
 /** Face and gaze exist only for a video interview (unknown mode: an older video interview). */
 export const hasFace = (mode) => !INTERVIEW_MODES.includes(mode) || mode === 'video';
@@ -489,6 +485,33 @@ export function renderLiveView(main, ctx, interviewId) {
     delNums.coverage.textContent = model.content ? pct(model.content.coverage) : t('ex.none');
   }
 
+  // ---------------- personalised questions ----------------
+  // The interview detail's `current` may not say whether the question was built from the
+  // résumé; the report's answers do (an answer exists once its question has started, so one
+  // report fetch per question and phase at most).
+  const personal = new Map(); // question index -> {personalised, basis, in_ranking}
+  const askedReport = new Set();
+  async function learnPersonal(index, phase) {
+    const key = `${index}|${phase}`;
+    if (askedReport.has(key)) return;
+    askedReport.add(key);
+    try {
+      const r = await API.report(interviewId);
+      if (!ctx.alive) return;
+      for (const a of r.answers || []) {
+        const info = personalInfo(a);
+        if (info) personal.set(Number(a.index), info);
+      }
+      if (personal.has(index)) schedule('question');
+    } catch { /* a role without the report: the question shows without the mark */ }
+  }
+  function personalOf(cur) {
+    const own = personalInfo(cur);
+    if (own) return own;
+    if (!personal.has(cur.index)) learnPersonal(cur.index, cur.phase);
+    return personal.get(cur.index) || null;
+  }
+
   // ---------------- current question / countdown ----------------
   function drawQuestion() {
     const d = model.detail;
@@ -514,7 +537,8 @@ export function renderLiveView(main, ctx, interviewId) {
         cur.question ? mediaBadge(mode(), cur.question.media) : null,
         h('span', { class: `badge phase phase-${cur.phase}${cur.paused ? ' paused' : ''}`, testid: 'phase', text: cur.paused ? t('ex.view.paused') : t(`ex.view.phase.${cur.phase}`, {}, cur.phase) }),
         model.liveQ !== null && model.liveQ !== cur.index ? h('span', { class: 'muted small', text: t('ex.view.liveQ', { n: model.liveQ + 1 }) }) : null),
-      cur.question && cur.question.text ? h('p', { class: 'q-text', text: pick(cur.question.text) }) : null);
+      cur.question && cur.question.text ? h('p', { class: 'q-text', text: pick(cur.question.text) }) : null,
+      personalisedNote(personalOf(cur), { testid: 'current-personalised' }));
     clock.hidden = false;
     tickClock();
   }

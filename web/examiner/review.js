@@ -13,6 +13,7 @@ import { API, ApiError, session } from '../admin/api.js';
 import { statusBadge, errorBanner, fmtDate } from '../admin/ui.js';
 import { t, pick, getLang } from './i18n.js';
 import { mediaTime, evidenceList, modeBadge, answeredAs } from './liveview.js';
+import { personalInfo, personalisedNote, developmentBlock } from '../admin/reportparts.js';
 
 const RECOMMENDATIONS = ['advance', 'hold', 'reject'];
 /** A word starting this close outside a recording still plays from that recording's edge. */
@@ -127,6 +128,11 @@ export function renderReviewView(main, ctx, interviewId) {
     printBox);
 
   const status = () => (model.report && model.report.status) || (model.detail && model.detail.status) || '';
+  /** Personalised or not: the answer's own fields, else the report's answer of that index. */
+  const personalOf = (answer) => {
+    const fromReport = ((model.report && model.report.answers) || []).find((a) => Number(a.index) === Number(answer.index));
+    return personalInfo(answer, fromReport ? personalInfo(fromReport) : null);
+  };
   const mode = () => (model.detail && model.detail.mode) || (model.report && model.report.mode) || null;
 
   // ---------------- header ----------------
@@ -348,7 +354,8 @@ export function renderReviewView(main, ctx, interviewId) {
           h('span', { class: 'q-no', text: t('ex.rv.q', { n: answer.index + 1 }) }),
           answer.section ? h('span', { class: 'badge', text: t(`section.${answer.section}`) }) : null,
           answered ? h('span', { class: `badge media media-${answered}`, text: t(`media.${answered}`) }) : null),
-        h('h2', { class: 'rv-qtext', text: pick(answer.question) })),
+        h('h2', { class: 'rv-qtext', text: pick(answer.question) }),
+        personalisedNote(personalOf(answer), { testid: `review-personalised-${answer.index}` })),
       media,
       mode() === 'text' ? null : h('h3', { class: 'rv-sub', text: t('ex.rv.transcript') }),
       mode() === 'text' ? null : transcriptEl(answer), // a written interview has nothing spoken
@@ -587,6 +594,7 @@ export function renderReviewView(main, ctx, interviewId) {
         h('div', { class: 'rv-sw' },
           h('div', {}, h('h3', { class: 'rv-sub', text: t('ex.rv.strengths') }), plainList(r.strengths || [], 'strengths')),
           h('div', {}, h('h3', { class: 'rv-sub', text: t('ex.rv.weaknesses') }), plainList(r.weaknesses || [], 'weaknesses'))),
+        developmentBlock(r.development, { testid: 'development' }),
         flags.length ? h('div', {},
           h('h3', { class: 'rv-sub', text: t('ex.rv.reportFlags') }),
           h('ul', { class: 'rv-plain', testid: 'flags-summary' }, flags.map((f) => h('li', {},
@@ -634,11 +642,13 @@ export function renderReviewView(main, ctx, interviewId) {
           h('td', { text: pick(d.ai_reason) }))))),
       h('h3', { text: t('ex.rv.strengths') }), h('ul', {}, li(r.strengths || [], (s) => h('li', { text: pick(s) }))),
       h('h3', { text: t('ex.rv.weaknesses') }), h('ul', {}, li(r.weaknesses || [], (s) => h('li', { text: pick(s) }))),
+      developmentBlock(r.development, { testid: 'print-development' }),
       h('h3', { text: t('ex.rv.reportFlags') }), h('ul', {}, li(r.flags || [], (f) => h('li', { text: `${t(`flag.${f.type}`, {}, f.type)}: ${t('ex.rv.flagCount', { n: f.count, s: fmt1(f.total_s) })}` }))),
       h('h3', { text: t('ex.rv.decisions') }), h('ul', {}, li(r.decisions || [], (d) => h('li', {}, `${d.reviewer}: `, h('strong', { text: t(`ex.rv.rec.${d.recommendation}`, {}, d.recommendation) }), d.comment ? ` — ${d.comment}` : ''))),
       h('h3', { text: t('ex.rv.answers') }),
       (r.answers || []).map((a) => h('div', { class: 'rv-print-answer' },
         h('p', { class: 'strong', text: `${t('ex.rv.q', { n: a.index + 1 })} · ${pick(a.question)}` }),
+        personalisedNote(personalInfo(a), { testid: `print-personalised-${a.index}` }),
         a.transcript ? h('p', { text: a.transcript }) : null,
         a.text_answer ? h('pre', { class: 'rv-pre', text: a.text_answer }) : null,
         isNum(a.answer_used_s) ? h('p', { class: 'muted small', text: `${t('ex.rv.timeUsed')}: ${t('ex.rv.seconds', { s: fmt1(a.answer_used_s) })}` }) : null)));

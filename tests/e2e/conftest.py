@@ -1,0 +1,26 @@
+"""Shared fixtures of the browser tests (a module may override them, e.g. with fake media)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Browser
+
+from tests.support.pages import chromium
+from tests.support.server import RunningServer, running_server
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    """A plain headless Chromium."""
+    async with chromium() as b:
+        yield b
+
+
+@pytest.fixture
+async def srv(tmp_path: Path) -> AsyncIterator[RunningServer]:
+    """An in-process server without analyzers (pages only)."""
+    async with running_server(tmp_path / "data", analysis_workers=0) as s:
+        yield s
