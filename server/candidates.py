@@ -166,6 +166,15 @@ class CandidateStore:
 
         return await self.db.transaction(work)
 
+    async def not_invited_before(self, org_id: str, before_s: float) -> list[str]:
+        """Candidates of the org never invited whose last change is older than ``before_s``."""
+        rows = await self.db.fetchall(
+            "SELECT id FROM candidates WHERE org_id=? AND status!='invited' AND updated_at<?",
+            org_id,
+            before_s,
+        )
+        return [str(r["id"]) for r in rows]
+
     # -- batches ---------------------------------------------------------------------------
 
     async def create_batch(self, org_id: str, job_id: str, actor: str, total: int) -> str:

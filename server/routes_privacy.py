@@ -17,6 +17,7 @@ from aiohttp import web
 from server.access import staff_user
 from server.analysis import analysis_summary
 from server.http import ApiError, Services, json_response, read_object, services
+from server.intake import RESUME_DIR
 from server.models import ALTERNATIVE_MODES, Role, Status
 from server.store import NotFound
 
@@ -203,13 +204,14 @@ async def erase(svc: Services, interview: dict[str, Any], actor: str, ip: str) -
     return summary
 
 
-def _delete_files(paths: list[str], settings: Any) -> int:
-    root = settings.recordings_dir.resolve()
+def _delete_files(paths: list[str], settings: Any, folder: str | None = None) -> int:
+    """Delete stored files, only inside the recordings folder (or ``data_dir/folder``)."""
+    root = (settings.data_dir / folder if folder else settings.recordings_dir).resolve()
     deleted = 0
     for stored in paths:
         path = Path(stored).resolve()
         if not path.is_relative_to(root):
-            logger.error("not deleting %s: outside the recordings folder", path)
+            logger.error("not deleting %s: outside %s", path, root)
             continue
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
@@ -219,7 +221,8 @@ def _delete_files(paths: list[str], settings: Any) -> int:
 
 async def sweep_retention(svc: Services, now_s: float | None = None) -> list[dict[str, Any]]:
     """Apply every org's retention: recordings N days after the decision, personal data M
-    days after it. Returns (and audits) what was removed."""
+    days after it (and résumés of candidates never invited M days after their last change).
+    Returns (and audits) what was removed."""
     now_s = time.time() if now_s is None else now_s
     done: list[dict[str, Any]] = []
     for org in await svc.store.all_orgs():
@@ -250,6 +253,13 @@ async def sweep_retention(svc: Services, now_s: float | None = None) -> list[dic
                     continue
                 summary = await erase(svc, interview, "system", "")
                 done.append({"interview_id": iid, **summary})
+            for cid in await svc.candidates.not_invited_before(org["id"], now_s - days * DAY_S):
+                path = await svc.candidates.erase(cid)
+                if path:
+                    await asyncio.to_thread(_delete_files, [path], svc.settings, RESUME_DIR)
+                record = {"candidate_id": cid, "rule": f"résumés {days} days after the last change"}
+                await svc.store.add_event(None, org["id"], "retention_deleted", "system", record)
+                done.append(record)
     return done
 
 
