@@ -9,14 +9,20 @@ Tuned for Chinese and English résumés as they come out of :mod:`server.resume_
 2. Contact fields (name, email, phone) from anywhere, name preferably from ``姓名：`` / ``Name:``.
 3. Jobs from the experience sections: each line holding a date range starts a job; its employer
    and role come from that line and the adjacent short lines (before or after the dates,
-   whichever layout the section uses). Without any experience heading, dated lines of the
+   whichever layout the section uses); fields no word list recognises are placed by position
+   (``Role at Employer``; else the first one is the employer, the next one the role). Without
+   any experience heading, dated lines of the
    header block that name an employer or a role count. A line like ``5年运营经验`` is never a job.
    ``experience_years`` is the union of the jobs' intervals (overlaps once), internships
    (``实习`` / ``intern`` or an internship heading) listed but not counted. Only when no dated
    job at all was found does it fall back to the largest claim (``5年运营经验``,
    ``工作年限：5年``, ``over 5 years of experience``).
 4. Education entries from the education sections (school, degree level, major, dates).
-5. Skills and certificates from their sections plus a small lexicon matched anywhere.
+5. Skills and certificates from their sections plus a small lexicon matched elsewhere: when
+   the résumé has a skills section, only technology names (:data:`SKILL_LEXICON_TECH`) are
+   taken from outside it. Awards and honours (``获奖情况``, ``Honors``) have their own section
+   and are neither certificates nor skills; the candidate's name or a job title standing in a
+   certificates section (a side column read out of order) is no certificate either.
 
 Precision over recall: a field stays ``None`` rather than holding a heading, a date or a
 sentence. Every value keeps the line it came from (``source``, at most
@@ -30,7 +36,7 @@ from __future__ import annotations
 import datetime
 import enum
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from server.jobanalysis import detect_language
@@ -42,6 +48,12 @@ MAX_SOURCE_CHARS = 200
 
 NAME_SCAN_LINES = 8
 """Non-empty lines at the top searched for a bare name (without ``姓名：``)."""
+
+NAME_SCAN_WIDE_LINES = 15
+"""First lines searched, across headings, for a line that is only a name."""
+
+NAME_CONTACT_LINES = 2
+"""Lines before the first email or phone searched for a line that is only a name."""
 
 MAX_HEADING_CHARS = 40
 """Longest line (in characters) that can be a section heading."""
@@ -68,7 +80,7 @@ MAX_ITEM_CJK_CHARS = 10
 MAX_ITEM_WORDS = 4
 """Most Latin words in a skill item."""
 
-MAX_CERT_CHARS = 40
+MAX_CERT_CHARS = 60
 """Longest certificate item taken from a certificates section, in characters."""
 
 MAX_CLAIMED_YEARS = 50
@@ -82,24 +94,36 @@ MONTHS_PER_YEAR = 12
 # --------------------------------------------------------------------------- lexicons
 
 # fmt: off
-SKILL_LEXICON: tuple[str, ...] = (
+SKILL_LEXICON_TECH: tuple[str, ...] = (
     "Python", "Java", "JavaScript", "TypeScript", "C++", "C#", "SQL", "MySQL", "PostgreSQL",
-    "MongoDB", "Redis", "PowerPoint", "PPT", "Microsoft Office", "MS Office", "Photoshop",
-    "Illustrator", "Premiere", "After Effects", "AutoCAD", "SolidWorks", "SPSS", "Stata", "MATLAB",
-    "Tableau", "Power BI", "Linux", "Git", "Docker", "Kubernetes", "Hadoop", "TensorFlow",
-    "PyTorch", "pandas", "NumPy", "HTML", "CSS", "React", "Vue", "Node.js", "Golang", "PHP",
-    "Kotlin", "SAP", "Figma", "Axure", "Visio", "Jira", "Salesforce", "SEO", "SEM",
+    "MongoDB", "Redis", "Photoshop", "Illustrator", "After Effects", "AutoCAD", "SolidWorks",
+    "SPSS", "Stata", "MATLAB", "Tableau", "Power BI", "Linux", "Git", "Docker", "Kubernetes",
+    "Hadoop", "TensorFlow", "PyTorch", "pandas", "NumPy", "HTML", "CSS", "Vue", "Node.js",
+    "Golang", "PHP", "Kotlin", "SAP", "Figma", "Axure", "Jira", "Salesforce", "R语言", "用友",
+    "金蝶",
+)
+"""Unambiguous technology and tool names: matched anywhere in the text (Latin terms
+word-bounded, case-insensitive), also outside the skills section (``built dashboards in
+Tableau``)."""
+
+SKILL_LEXICON_TECH_EXACT_CASE: tuple[str, ...] = ("SAS", "Spark", "AWS", "React")
+"""Technologies matched anywhere, but only as capitalised here (``react to`` is no skill)."""
+
+SKILL_LEXICON: tuple[str, ...] = (
+    "PowerPoint", "PPT", "Microsoft Office", "MS Office", "Visio", "Premiere", "SEO", "SEM",
     "Machine Learning", "Deep Learning", "Data Analysis", "Project Management",
     "Financial Analysis", "Financial Modeling", "English", "Mandarin", "Cantonese", "Japanese",
-    "R语言", "数据分析", "数据挖掘", "数据可视化", "公文写作", "新媒体运营", "项目管理", "财务分析",
-    "财务报表", "会计核算", "成本核算", "税务筹划", "机器学习", "深度学习", "办公软件", "用友",
-    "金蝶", "活动策划", "文案策划", "品牌推广", "用户运营", "内容运营", "短视频运营", "视频剪辑",
-    "平面设计", "供应链管理", "绩效管理", "薪酬管理", "统计分析", "英语", "日语", "粤语",
+    "数据分析", "数据挖掘", "数据可视化", "公文写作", "新媒体运营", "项目管理", "财务分析",
+    "财务报表", "会计核算", "成本核算", "税务筹划", "机器学习", "深度学习", "办公软件", "活动策划",
+    "文案策划", "品牌推广", "用户运营", "内容运营", "短视频运营", "视频剪辑", "平面设计",
+    "供应链管理", "绩效管理", "薪酬管理", "统计分析", "英语", "日语", "粤语",
 )
-"""Skills matched anywhere in the text (Latin terms word-bounded, case-insensitive)."""
+"""General skills (office tools, methods, languages): inside a skills section always; elsewhere
+only when the résumé has no skills section (a job title ``新媒体运营经理`` or a duty ``data
+analysis`` is no listed skill)."""
 
-SKILL_LEXICON_EXACT_CASE: tuple[str, ...] = ("Excel", "SAS", "Spark", "AWS")
-"""Skills matched anywhere, but only as capitalised here (``excel at`` is no skill)."""
+SKILL_LEXICON_EXACT_CASE: tuple[str, ...] = ("Excel",)
+"""General skills matched only as capitalised here (``excel at`` is no skill)."""
 
 SKILL_LEXICON_SECTION_ONLY: tuple[str, ...] = (
     "R", "C", "Go", "Word", "Office", "Swift", "Chinese", "French", "German", "Spanish",
@@ -133,7 +157,8 @@ CERTIFICATE_PATTERNS_EN: tuple[str, ...] = (
     r"PMP|Project Management Professional",
     r"CFA(?:\s*(?:Level\s*)?(?:III|II|I|[123]|[一二三]级))?|Chartered Financial Analyst",
     r"ACCA",
-    r"AWS Certified(?:\s+[A-Z][\w-]*){1,4}",
+    r"AWS Certified(?:\s+[A-Z][\w-]*){1,4}"
+    r"(?:\s+[-–—]\s+(?:Specialty|Associate|Professional|Foundational|Practitioner))?",
     r"IELTS\s*:?\s*\d(?:\.\d)?",
     r"TOEFL(?:\s*iBT)?\s*:?\s*\d{2,3}",
     r"CISSP|CCNA|CCNP|CCIE|PRINCE2|FRM|CMA|RHCE",
@@ -157,6 +182,8 @@ class Section(enum.Enum):
     CERTIFICATES = "certificates"
     SKILLS_CERTIFICATES = "skills_certificates"
     """A combined heading (``技能证书``): items are sorted by certificate cues."""
+    AWARDS = "awards"
+    """Awards and honours (``获奖情况``, ``Honors``): neither certificates nor skills."""
     SUMMARY = "summary"
     PROJECTS = "projects"
     OTHER = "other"
@@ -185,12 +212,20 @@ _HEADINGS: dict[Section, tuple[str, ...]] = {
         "competencies", "core competencies", "computer skills", "it skills", "languages",
         "skills and tools", "tools", "technologies",
     ),
-    Section.CERTIFICATES: (
-        "证书", "资格证书", "获奖", "获奖情况", "获奖经历", "荣誉奖励", "荣誉证书", "所获证书",
-        "证书及荣誉", "奖项", "荣誉", "获得证书", "certifications", "certificates", "certification",
+    Section.CERTIFICATES: (  # the mixed headings too: award items are left out of them
+        "证书", "资格证书", "所获证书", "获得证书", "证书及荣誉", "证书与荣誉", "荣誉证书", "荣誉与证书",
+        "获奖及证书", "获奖与证书", "奖项与证书", "certifications", "certificates", "certification",
         "licenses", "licences", "licenses and certifications", "certifications and licenses",
-        "awards", "honors", "honours", "honors and awards", "awards and honors",
-        "awards and certifications",
+        "awards and certifications", "certifications and awards", "certificates and awards",
+        "honors and certifications", "honours and certifications",
+    ),
+    Section.AWARDS: (
+        "获奖", "获奖情况", "获奖经历", "荣誉奖励", "荣誉奖项", "奖项", "荣誉", "所获荣誉", "获奖荣誉",
+        "奖励情况", "奖惩情况", "在校荣誉", "荣誉称号", "奖学金", "奖励", "awards", "honors",
+        "honours", "honors and awards", "honours and awards", "awards and honors",
+        "awards and honours", "academic honors", "academic honours", "scholarships",
+        "scholarships and awards", "awards and scholarships", "honors and scholarships",
+        "achievements", "awards and achievements",
     ),
     Section.SKILLS_CERTIFICATES: (
         "技能证书", "证书技能", "技能与证书", "技能及证书", "证书与技能", "技能和证书",
@@ -305,7 +340,7 @@ _RESUME_TITLE_RE = re.compile(r"(?:的)?(?:个人|求职)?简历$|^(?:个人|求
 _NOT_NAME_RE = re.compile(
     "简历|求职|意向|信息|资料|电话|手机|邮箱|地址|性别|年龄|民族|籍贯|汉族|婚|党员|团员|经验|经历|"
     "技能|证书|评价|学历|专业|教育|工作|项目|联系|方式|基本|个人|应聘|岗位|职位|期望|薪资|城市|出生|"
-    "政治|面貌|男|女|本科|硕士|博士|大专"
+    "政治|面貌|男|女|本科|硕士|博士|大专|全职|兼职|面议|在职|离职|到岗|考试|资格|证"
 )
 _SURNAMES = frozenset(
     "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁"
@@ -358,7 +393,8 @@ _ROLE_SUFFIX_ZH = (
     "讲师|教授|律师|医生|医师|护士|销售|运营|编辑|记者|策划|实习生|开发|架构师|测试|代表|干事|组长|科长|"
     "处长|局长|行长|柜员|客服|翻译|研究员|审计师|审计|负责人|总经理|董事长|董事|总裁|合伙人|店长|督导|主播|"
     "采购|前台|行政|人事|培训师|咨询师|规划师|建筑师|技术员|操作员|司机|厨师|园长|辅导员|班主任|职员|专家|"
-    "经纪人|管培生|管理培训生|储备干部|副总|主编|程序员|HRBP|HR|CEO|CTO|CFO|COO"
+    "经纪人|管培生|管理培训生|储备干部|副总|主编|程序员|HRBP|HR|CEO|CTO|CFO|COO|"
+    "法务|风控|设计|研发|质检|内勤|商务|财务|招聘|营销|文案|美工|前端|后端|算法|公关"
 )
 _ROLE_ZH_RE = re.compile(rf"(?:{_ROLE_SUFFIX_ZH})$")
 _ROLE_WORDS_EN = frozenset(
@@ -523,16 +559,17 @@ def extract_profile(text: str, reference: tuple[int, int] | None = None) -> Prof
     blocks = _split_sections(text)
     lines = [line for block in blocks for line in block.lines]
     experience = _experience(blocks, reference)
+    name = _name(blocks)
     return Profile(
         language=detect_language(text),
-        name=_name(blocks),
+        name=name,
         email=_first_email(lines),
         phone=_first_phone(lines),
         education=tuple(_education(blocks)),
         experience=tuple(job.experience for job in experience),
         experience_years=_experience_years(experience, lines),
-        skills=tuple(_skills(blocks, text)),
-        certificates=tuple(_certificates(blocks)),
+        skills=tuple(_skills(blocks)),
+        certificates=tuple(_certificates(blocks, _not_certificates(lines, name, experience))),
         text=text,
     )
 
@@ -542,11 +579,12 @@ def _split_sections(text: str) -> list[_Block]:
     blocks = [_Block(Section.HEADER)]
     for raw in (piece for line in text.split("\n") for piece in _cut_long(line)):
         raw = raw.strip()
-        if not raw:
+        plain = _plain_line(raw)
+        if not plain:
             continue
-        heading = _heading(raw)
+        heading = _heading(plain)
         if heading is None:
-            blocks[-1].lines.append(_Line(raw, raw))
+            blocks[-1].lines.append(_Line(plain, raw))
             continue
         section, rest = heading
         if not (rest and section is blocks[-1].section):  # "学历：本科" inside 教育背景 goes on
@@ -554,6 +592,14 @@ def _split_sections(text: str) -> list[_Block]:
         if rest:
             blocks[-1].lines.append(_Line(rest, raw))
     return blocks
+
+
+def _plain_line(text: str) -> str:
+    """The line without Markdown emphasis and heading marks (``# Ana Chen``, ``**Skills**``)."""
+    return _MARKDOWN_RE.sub("", text).strip()
+
+
+_MARKDOWN_RE = re.compile(r"^#{1,6}\s+|\*\*|__")
 
 
 def _cut_long(line: str) -> Iterator[str]:
@@ -625,7 +671,8 @@ _WEAK_HEADINGS = frozenset(
         "教育", "荣誉", "爱好", "其他", "论文", "奖项", "languages", "tools", "technologies",
         "leadership", "research", "training", "activities", "interests", "employment", "profile",
         "contact", "references", "publications", "certification", "volunteering", "honors",
-        "honours", "awards", "experience", "summary",
+        "honours", "awards", "experience", "summary", "奖励", "奖学金", "scholarships",
+        "achievements",
     )
 )
 # fmt: on
@@ -636,6 +683,11 @@ _LIST_ITEM_RE = re.compile(r"^(?:[•*·>]|[-–]\s)")
 
 
 def _name(blocks: Sequence[_Block]) -> Sourced | None:
+    """``姓名：`` / ``Name:`` anywhere; else a name among the fields of the top lines; else a line
+    that is only a name (see :func:`_standalone_name`) among the first lines of any section
+    but skills, before the first job or school (a side column read before the main one puts
+    the name after its certificates); else such a line just before the first email or phone
+    (a side column read after the main one)."""
     lines = [line for block in blocks for line in block.lines]
     for line in lines:
         for match in _NAME_KEY_RE.finditer(line.raw):
@@ -643,11 +695,62 @@ def _name(blocks: Sequence[_Block]) -> Sourced | None:
             if value:
                 return Sourced(value, _source(line.raw))
     for line in _top_lines(blocks):
-        for fragment in _name_fragments(line.raw):
+        for fragment in _name_fragments(_plain_line(line.raw)):
             value = _name_value(fragment, explicit=False)
             if value:
                 return Sourced(value, _source(line.raw))
+    early = _early_lines(blocks)
+    for i, line in enumerate(early):
+        value = _standalone_name(line.text)
+        if value and (_CJK_RE.search(value) or _name_is_placed(value, early, i)):
+            return Sourced(value, _source(line.raw))
+    contact = next(
+        (i for i, line in enumerate(lines) if _EMAIL_RE.search(line.raw) or _phone_in(line.raw)),
+        None,
+    )
+    for i in range(contact or 0)[::-1][:NAME_CONTACT_LINES]:
+        value = _standalone_name(lines[i].text)
+        if value:
+            return Sourced(value, _source(lines[i].raw))
     return None
+
+
+def _early_lines(blocks: Sequence[_Block]) -> list[_Line]:
+    """The first :data:`NAME_SCAN_WIDE_LINES` lines, up to the first job, school or project
+    section, lines of skills sections left out."""
+    out: list[_Line] = []
+    count = 0
+    for block in blocks:
+        if block.section in _BODY_SECTIONS or count >= NAME_SCAN_WIDE_LINES:
+            break
+        for line in block.lines[: NAME_SCAN_WIDE_LINES - count]:
+            count += 1
+            if block.section not in (Section.SKILLS, Section.SKILLS_CERTIFICATES):
+                out.append(line)
+    return out
+
+
+_BODY_SECTIONS = (Section.EXPERIENCE, Section.INTERNSHIP, Section.EDUCATION, Section.PROJECTS)
+
+
+def _standalone_name(text: str) -> str | None:
+    """The line when all of it is a person's name (no separators, digits, skill, certificate
+    or award words)."""
+    if re.search(r"[|,;/:@\d]", text):
+        return None
+    value = _name_value(text, explicit=False)
+    if value is None or _SKILL_LEXICON_RE.search(value) or _CERTIFICATE_RE.search(value):
+        return None
+    return None if _is_award(value) else value
+
+
+def _name_is_placed(value: str, lines: Sequence[_Line], i: int) -> bool:
+    """A Latin name away from the top is believed with a middle initial (``Mary R. Taylor``)
+    or next to a job title or contact line."""
+    if re.search(r"\s[A-Z]\.?\s", value):
+        return True
+    around = [lines[n].text for n in (i - 1, i + 1) if 0 <= n < len(lines)]
+    return any(_role_of(text) or _EMAIL_RE.search(text) or _phone_in(text) for text in around)
 
 
 def _top_lines(blocks: Sequence[_Block]) -> list[_Line]:
@@ -704,9 +807,11 @@ def _latin_name(value: str) -> str | None:
     words = value.split()
     if not 2 <= len(words) <= 4 or any(ch.isdigit() or ch == "@" for ch in value):
         return None
-    for word in words:
+    for index, word in enumerate(words):
         lowered = word.lower().strip(".")
-        if lowered in _NAME_PARTICLES:
+        if lowered in _NAME_PARTICLES or (
+            0 < index < len(words) - 1 and re.fullmatch(r"[A-Z]\.?", word)
+        ):
             continue
         if not _is_name_word(word) or lowered in _NAME_STOPWORDS:
             return None
@@ -729,6 +834,8 @@ _NAME_STOPWORDS = frozenset(
         "curriculum", "vitae", "resume", "résumé", "cv", "profile", "summary", "contact",
         "information", "personal", "details", "page", "objective", "references", "address",
         "phone", "email", "mobile", "senior", "junior", "data", "software", "sales", "marketing",
+        "certified", "certification", "certificate", "analytics", "management", "testing",
+        "development", "engineering", "design", "skills",
     }
     | _ROLE_WORDS_EN
     | set(_MONTH_NAMES)
@@ -904,7 +1011,8 @@ def _employer_of(fragment: str) -> str | None:
 class _JobFields:
     employer: str | None = None
     role: str | None = None
-    leftovers: list[str] = field(default_factory=list)
+    leftovers: list[tuple[str, str | None]] = field(default_factory=list)
+    """Plain fields no lexicon recognised, each with its `` at `` hint (see :func:`_at_hint`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -993,8 +1101,14 @@ def _is_header_line(text: str) -> bool:
     """A short line naming an employer or a role (no bullet, no sentence)."""
     if len(text) > MAX_HEADER_LINE_CHARS or _BULLET_RE.match(text) or _DESCRIPTION_RE.match(text):
         return False
+    if _AT_LINE_RE.match(text):
+        return True
     fragments = _fragments(text)
     return any(_role_of(f) or _employer_of(f) or _labelled(f)[0] for f in fragments)
+
+
+_AT_LINE_RE = re.compile(r"^[A-Z][\w&'’.-]*(?: [A-Z][\w&'’.-]*){0,5} (?:at|@) [A-Z0-9]")
+"""``Content Wrangler at Zephyr``: a title-case role, then its employer."""
 
 
 def _labelled(fragment: str) -> tuple[str | None, str]:
@@ -1017,14 +1131,71 @@ def _job_fields(
     job = _JobFields()
     rest = (date_line[: match.start()] + " | " + date_line[match.end() :]).strip(" |")
     for text in (rest, *others):
+        text = _US_PLACE_RE.sub(" | ", text)
         for fragment in _fragments(text):
-            _take_fragment(job, fragment)
-    if job.employer is None and not strict:
-        job.employer = next(iter(job.leftovers), None)
+            _take_fragment(job, fragment, _at_hint(text, fragment))
+    if not strict:
+        _fill_from_leftovers(job)
     return job
 
 
-def _take_fragment(job: _JobFields, fragment: str) -> None:
+def _at_hint(text: str, fragment: str) -> str | None:
+    """``role`` / ``employer`` for the fragment before / after `` at `` (``Analyst at Zephyr``)."""
+    if f"{fragment} at " in text or f"{fragment} @ " in text:
+        return "role"
+    if f" at {fragment}" in text or f" @ {fragment}" in text:
+        return "employer"
+    return None
+
+
+def _fill_from_leftovers(job: _JobFields) -> None:
+    """Employer and role that no lexicon recognised, by position: `` at `` says which is
+    which; else the first field left is the employer, the next one the role (``Lumen Studio |
+    Growth Hacker``, ``某某公司 | 法务``)."""
+    left = list(job.leftovers)
+    if job.employer is None:
+        pick = _leftover(left, "employer")
+        if pick is not None:
+            job.employer = pick[0]
+            left.remove(pick)
+    if job.role is None:
+        pick = _leftover(left, "role")
+        if pick is not None and _may_be_role(pick[0]):
+            job.role = pick[0]
+
+
+def _leftover(left: list[tuple[str, str | None]], kind: str) -> tuple[str, str | None] | None:
+    return next((lo for lo in left if lo[1] == kind), None) or next(
+        (lo for lo in left if lo[1] is None), None
+    )
+
+
+def _may_be_role(text: str) -> bool:
+    words = _WORD_RE.findall(text)
+    return (
+        len(words) <= MAX_ROLE_WORDS
+        and not re.search(r"\d", text)
+        and not _NOT_ROLE_RE.search(text)
+        and _degree(text) is None
+    )
+
+
+MAX_ROLE_WORDS = 6
+"""Most words in a job title taken by position (no role word recognised)."""
+
+_NOT_ROLE_RE = re.compile(
+    r"[部处科室组]$|中心$|团队|事业群|全职|兼职|(?<![A-Za-z])(?:department|dept|team|division|"
+    r"full[- ]time|part[- ]time|contract|freelance|temporary|permanent|hybrid|on-?site)(?![A-Za-z])",
+    re.I,
+)
+_US_PLACE_RE = re.compile(  # "Austin, TX": a place, not two fields
+    r"(?<![A-Za-z])[A-Z][a-z]+(?: [A-Z][a-z]+){0,2}, ?(?:AL|AK|AZ|AR|CA|CO|CT|DE|DC|FL|GA|HI|ID|"
+    r"IL|IN|IA|KS|KY|LA|ME|MD|MA|MI|MN|MS|MO|MT|NE|NV|NH|NJ|NM|NY|NC|ND|OH|OK|OR|PA|RI|SC|SD|TN|"
+    r"TX|UT|VT|VA|WA|WV|WI|WY|ON|BC|QC|AB)(?![A-Za-z])"
+)
+
+
+def _take_fragment(job: _JobFields, fragment: str, hint: str | None = None) -> None:
     kind, value = _labelled(fragment)
     if kind == "employer" and value and job.employer is None:
         job.employer = value
@@ -1048,7 +1219,7 @@ def _take_fragment(job: _JobFields, fragment: str) -> None:
     elif role:
         job.role = job.role or role
     elif _is_plain_field(value) and not _is_location(value):
-        job.leftovers.append(value)
+        job.leftovers.append((value, hint))
 
 
 def _experience_years(jobs: Sequence[_Job], lines: Sequence[_Line]) -> float:
@@ -1287,34 +1458,71 @@ def _clean_major(text: str) -> str | None:
 # --------------------------------------------------------------------------- skills
 
 
-def _skills(blocks: Sequence[_Block], text: str) -> list[Sourced]:
+def _skills(blocks: Sequence[_Block]) -> list[Sourced]:
+    """Items of the skills sections, then lexicon terms on the other lines (award sections
+    excepted): every lexicon term when no skills section gave an item, else only technologies
+    (:data:`SKILL_LEXICON_TECH`): a listed section is what the candidate claims, a duty or a
+    job title mentioning ``data analysis`` is not. A term inside an item already found
+    (``Photoshop`` after ``Adobe Photoshop``) is not repeated."""
     found: dict[str, Sourced] = {}
+    itemised: set[int] = set()
     for block in blocks:
         if block.section not in (Section.SKILLS, Section.SKILLS_CERTIFICATES):
             continue
         for line in block.lines:
-            for item in _section_items(line.text, _SKILL_PREFIX_RE, _SKILL_LEXICON_RE):
-                if _CERTIFICATE_RE.search(item) or (
-                    block.section is Section.SKILLS_CERTIFICATES and _is_certificate(item)
-                ):
+            itemised.add(id(line))
+            for item in _section_items(line.text, _SKILL_PREFIX_RE, _ITEM_SPLIT_RE, _known_skill):
+                if _CERTIFICATE_RE.search(item) or _is_award(item):
+                    continue
+                if block.section is Section.SKILLS_CERTIFICATES and _is_certificate(item):
                     continue
                 for value in _skill_values(item, in_section=True):
                     found.setdefault(value.casefold(), Sourced(value, _source(line.raw)))
-    for match, raw in _lexicon_matches(text, _SKILL_LEXICON_RE):
-        found.setdefault(match.casefold(), Sourced(match, _source(raw)))
+    pattern = _TECH_SKILL_RE if found else _SKILL_LEXICON_RE
+    for block in blocks:
+        if block.section is Section.AWARDS:
+            continue
+        for line in block.lines:
+            if id(line) in itemised:
+                continue
+            for term in _lexicon_matches(line.raw, pattern):
+                if not any(_has_word(key, term.casefold()) for key in found):
+                    found[term.casefold()] = Sourced(term, _source(line.raw))
     return list(found.values())
 
 
 def _skill_values(item: str, in_section: bool) -> list[str]:
-    """The item itself when it is a short skill name, else the lexicon terms inside it."""
+    """The item as written when it names one skill (``SQL``, ``Adobe Photoshop``, ``财务报表分析``),
+    else the lexicon terms inside it (``Python进行数据分析``, ``Excel和PPT``)."""
     terms = [m.group() for m in _SKILL_LEXICON_RE.finditer(item)]
     if in_section:
         terms += [m.group() for m in _SKILL_SECTION_RE.finditer(item)]
-    if terms and len(item) > max(len(term) for term in terms) + 2:
+    longer = bool(terms) and len(item) > max(len(term) for term in terms) + 2
+    if longer and (len(terms) > 1 or not _is_skill_name(item)):
         return terms
     if _is_skill_item(item):
         return [item]
     return terms
+
+
+def _is_skill_name(item: str) -> bool:
+    """One name, not a phrase: Latin words each capitalised (``Adobe Photoshop``, ``SQL
+    Server``), or Han characters only, without a conjunction or a verb."""
+    if not _is_skill_item(item):
+        return False
+    if _CJK_RE.search(item):
+        return bool(_CJK_ONLY_RE.fullmatch(item)) and not _CJK_PHRASE_RE.search(item)
+    words = item.split()
+    return len(words) <= MAX_SKILL_NAME_WORDS and all(
+        w[0].isupper() or w[0].isdigit() for w in words
+    )
+
+
+MAX_SKILL_NAME_WORDS = 3
+"""Most words in a skill item kept whole around a lexicon term (``Microsoft Power BI``)."""
+
+_CJK_ONLY_RE = re.compile(f"[{_HAN}]+")
+_CJK_PHRASE_RE = re.compile("[和与及或并]|进行|使用|运用|完成|能够|负责")
 
 
 def _is_skill_item(item: str) -> bool:
@@ -1329,6 +1537,22 @@ def _is_skill_item(item: str) -> bool:
     ):
         return False
     return not _heading_section(item) and not _PROFICIENCY_ONLY_RE.fullmatch(item)
+
+
+def _known_skill(text: str) -> bool:
+    return bool(_SKILL_LEXICON_RE.fullmatch(text) or _SKILL_SECTION_RE.fullmatch(text))
+
+
+def _has_word(text: str, word: str) -> bool:
+    start = text.find(word)
+    while start >= 0:
+        end = start + len(word)
+        before = text[start - 1] if start else " "
+        after = text[end] if end < len(text) else " "
+        if not (before.isalnum() or after.isalnum()) or _CJK_RE.match(word):
+            return True
+        start = text.find(word, start + 1)
+    return False
 
 
 _SKILL_PREFIX_RE = re.compile(
@@ -1350,46 +1574,75 @@ _OBJECTIVE_RE = re.compile(
     r"^(?:求职意向|期望职位|应聘职位|应聘岗位|意向岗位|目标职位|objective|desired position)\s*:",
     re.I,
 )
-_ITEM_SPLIT_RE = re.compile(r"[,;、/|]|\s[-–—·]\s|(?:^|\s)[•·●■◆▪]\s*")
+_ITEM_SPLIT_RE = re.compile(r"[,;、|]|\s[-–—·]\s|(?:^|\s)[•·●■◆▪]\s*")
+"""Separators of skill items: list punctuation, bullets, a spaced dash (``Python - advanced``).
+A slash is handled by :func:`_slash_parts`."""
+_CERT_SPLIT_RE = re.compile(r"[,;、|]|(?:^|\s)[•·●■◆▪]\s*")
+"""Separators of certificate items: list punctuation and bullets only; a spaced dash is part of
+the name (``AWS Certified Machine Learning – Specialty``)."""
 _ITEM_LABEL_RE = re.compile(r"^(?P<label>[^:]{1,12}):\s*(?P<rest>.*)$")
 _ITEM_SUFFIX_RE = re.compile(r"(?:(?<![甲乙丙])等[^等]*|\s?etc\.?)$", re.I)
+MIN_SLASH_PART_LETTERS = 3
+"""Latin letters each side of a "/" needs to make two items (``Excel/PowerPoint``; not ``A/B
+Testing``, ``CI/CD``, ``TCP/IP``, ``UI/UX``)."""
+MIN_SLASH_PART_HAN = 2
+"""Han characters each side of a "/" needs to make two items (``英语六级/计算机二级``)."""
 
 
-def _section_items(text: str, prefix_re: re.Pattern[str], lexicon_re: re.Pattern[str]) -> list[str]:
-    """Items of a skills or certificates line: split on separators, without bullets,
-    labels (``编程语言：``), proficiency words and trailing ``等``; lists in parentheses
-    become items, other parentheses are dropped."""
+def _section_items(
+    text: str,
+    prefix_re: re.Pattern[str],
+    split_re: re.Pattern[str],
+    known: Callable[[str], bool],
+) -> list[str]:
+    """Items of a skills or certificates line: split on ``split_re`` and on slashes between
+    whole items, without bullets, labels (``编程语言：``), proficiency words and trailing
+    ``等``; lists in parentheses become items, other parentheses are dropped. ``known`` says
+    whether a text is a term of the lexicon (a label that is one is an item: ``SQL：精通``)."""
     text = _BULLET_RE.sub("", text)
     items: list[str] = []
     label = _ITEM_LABEL_RE.match(text)
     if label:
-        if lexicon_re.fullmatch(label["label"].strip()):
+        if known(label["label"].strip()):
             items.append(label["label"].strip())
         text = label["rest"]
     for inner in re.findall(r"\(([^()]*)\)", text):
-        if _ITEM_SPLIT_RE.search(inner):
+        if split_re.search(inner) or "/" in inner:
             text += "," + inner
     text = re.sub(r"\([^()]*\)", "", text)
-    for piece in _ITEM_SPLIT_RE.split(text):
-        piece = piece.strip(" .:-")
-        while (stripped := prefix_re.sub("", piece)) != piece:
-            piece = stripped
-        piece = _ITEM_SUFFIX_RE.sub("", piece).strip(" .:-")
-        if piece:
-            items.append(piece)
+    for piece in split_re.split(text):
+        for part in _slash_parts(piece.strip(" .:-"), known):
+            while (stripped := prefix_re.sub("", part)) != part:
+                part = stripped
+            part = _ITEM_SUFFIX_RE.sub("", part).strip(" .:-")
+            if part:
+                items.append(part)
     return items
 
 
-def _lexicon_matches(text: str, pattern: re.Pattern[str]) -> Iterator[tuple[str, str]]:
-    """(matched text, its line) for each skill-lexicon match, in text order; none inside a
-    certificate (``AWS Certified …``) or on the line of the job sought (``求职意向：``)."""
-    for line in text.split("\n"):
-        if _OBJECTIVE_RE.match(line):
-            continue
-        certificates = [m.span() for m in _CERTIFICATE_RE.finditer(line)]
-        for match in pattern.finditer(line):
-            if not any(start <= match.start() < end for start, end in certificates):
-                yield match.group(), line
+def _slash_parts(piece: str, known: Callable[[str], bool]) -> list[str]:
+    """``Excel/PowerPoint`` is two items, ``A/B Testing``, ``CI/CD``, ``CET-4/6`` are one: a
+    slash separates items only when each side is a known term or long enough to be one."""
+    parts = [part.strip() for part in piece.split("/")]
+    if len(parts) > 1 and all(part and (known(part) or _substantial(part)) for part in parts):
+        return parts
+    return [piece]
+
+
+def _substantial(part: str) -> bool:
+    latin = sum(1 for ch in part if ch.isascii() and ch.isalpha())
+    return latin >= MIN_SLASH_PART_LETTERS or len(_CJK_RE.findall(part)) >= MIN_SLASH_PART_HAN
+
+
+def _lexicon_matches(line: str, pattern: re.Pattern[str]) -> Iterator[str]:
+    """Skill-lexicon matches on one line, in order; none inside a certificate (``AWS Certified
+    …``) or on the line of the job sought (``求职意向：``)."""
+    if _OBJECTIVE_RE.match(line):
+        return
+    certificates = [m.span() for m in _CERTIFICATE_RE.finditer(line)]
+    for match in pattern.finditer(line):
+        if not any(start <= match.start() < end for start, end in certificates):
+            yield match.group()
 
 
 def _lexicon_re(terms: Iterable[str], ignore_case: bool) -> re.Pattern[str]:
@@ -1403,23 +1656,43 @@ def _lexicon_re(terms: Iterable[str], ignore_case: bool) -> re.Pattern[str]:
     return re.compile("|".join(alternatives), re.I if ignore_case else 0)
 
 
-def _combined_skill_re() -> re.Pattern[str]:
-    insensitive = _lexicon_re(SKILL_LEXICON, ignore_case=True).pattern
-    exact = _lexicon_re(SKILL_LEXICON_EXACT_CASE, ignore_case=False).pattern
+def _combined_skill_re(insensitive: Sequence[str], exact: Sequence[str]) -> re.Pattern[str]:
+    either = _lexicon_re(insensitive, ignore_case=True).pattern
+    cased = _lexicon_re(exact, ignore_case=False).pattern
     # 英语 inside 大学英语六级 / 英语四级 is a certificate, not the skill
-    return re.compile(rf"(?:(?i:{insensitive})|{exact})(?<!大学英语)(?<!专业英语)(?![四六八]级)")
+    return re.compile(rf"(?:(?i:{either})|{cased})(?<!大学英语)(?<!专业英语)(?![四六八]级)")
 
 
-_SKILL_LEXICON_RE = _combined_skill_re()
+_TECH_SKILL_RE = _combined_skill_re(SKILL_LEXICON_TECH, SKILL_LEXICON_TECH_EXACT_CASE)
+_SKILL_LEXICON_RE = _combined_skill_re(
+    (*SKILL_LEXICON_TECH, *SKILL_LEXICON),
+    (*SKILL_LEXICON_TECH_EXACT_CASE, *SKILL_LEXICON_EXACT_CASE),
+)
 _SKILL_SECTION_RE = _lexicon_re(SKILL_LEXICON_SECTION_ONLY, ignore_case=False)
 
 
 # --------------------------------------------------------------------------- certificates
 
 
-def _certificates(blocks: Sequence[_Block]) -> list[Sourced]:
+def _not_certificates(
+    lines: Sequence[_Line], name: Sourced | None, jobs: Sequence[_Job]
+) -> frozenset[str]:
+    """Lines a certificates section can hold by accident (a side column read before the main
+    one): the candidate's name, the headline title under it, the roles of the jobs."""
+    out = {job.experience.role for job in jobs if job.experience.role}
+    if name is not None:
+        out.add(name.value)
+        after = [i + 1 for i, line in enumerate(lines[:-1]) if line.raw == name.source]
+        if after and _role_of(headline := _plain_line(lines[after[0]].text)):
+            out.add(headline)
+    return frozenset(out)
+
+
+def _certificates(blocks: Sequence[_Block], excluded: frozenset[str]) -> list[Sourced]:
     """Items of the certificates sections, then lexicon matches elsewhere (a match already
-    inside an item, or in parentheses right after another match, is not repeated)."""
+    inside an item, or in parentheses right after another match, is not repeated). An award
+    (``国家奖学金``, ``Dean's List``), an ``excluded`` line (the name, a job title) or a
+    Chinese job title (``合规专员``) is never a certificate."""
     found: dict[str, Sourced] = {}
     itemised: set[int] = set()
     for block in blocks:
@@ -1427,7 +1700,12 @@ def _certificates(blocks: Sequence[_Block]) -> list[Sourced]:
             continue
         for line in block.lines:
             for item in _certificate_items(line.text):
-                if block.section is Section.CERTIFICATES or _is_certificate(item):
+                if _is_award(item) or item in excluded:
+                    continue
+                if _is_certificate(item) or (
+                    block.section is Section.CERTIFICATES
+                    and not (_CJK_RE.search(item) and _role_of(item))
+                ):
                     found.setdefault(item.casefold(), Sourced(item, _source(line.raw)))
                     itemised.add(id(line))
     for block in blocks:
@@ -1451,11 +1729,13 @@ def _certificate_matches(text: str) -> Iterator[str]:
 
 
 def _certificate_items(text: str) -> list[str]:
+    """Items of a certificates line, without dates (a year goes whole: ``2023年度``)."""
+    text = _YEAR_PERIOD_RE.sub(" ", text)
     text = _RANGE_RE.sub(" ", text)
     text = _DATE_RE.sub(" ", text)
     out = []
-    for item in _section_items(text, _CERT_PREFIX_RE, _CERTIFICATE_RE):
-        item = item.strip(" .:-年月")
+    for item in _section_items(text, _CERT_PREFIX_RE, _CERT_SPLIT_RE, _known_certificate):
+        item = item.strip(" .:-–—年月")
         if 2 <= len(item) <= MAX_CERT_CHARS and not _is_sentence(item):
             out.append(item)
     return out
@@ -1465,11 +1745,29 @@ def _is_certificate(item: str) -> bool:
     return bool(_CERTIFICATE_RE.search(item) or _CERTIFICATE_CUE_RE.search(item))
 
 
+def _known_certificate(text: str) -> bool:
+    return bool(_CERTIFICATE_RE.fullmatch(text))
+
+
+def _is_award(item: str) -> bool:
+    """An award or honour (``国家励志奖学金``, ``优秀员工``, ``Dean's List``), unless it names a
+    certificate (``CFA``)."""
+    return bool(_AWARD_RE.search(item)) and not _CERTIFICATE_RE.search(item)
+
+
+_YEAR_PERIOD_RE = re.compile(rf"(?<!\d){_YEAR}\s*(?:年度|学年|年)")
 _CERT_PREFIX_RE = re.compile(
     r"^(?:获得|取得|通过|持有|已获|获评|荣获|被评为|obtained|passed|holder of)\s*", re.I
 )
 _CERTIFICATE_CUE_RE = re.compile(
-    r"证|资格|等级|[一二三四五六八]级|奖|certified|certificate|certification|licen[cs]e|award",
+    r"证|资格|等级|[一二三四五六八]级|注册|执业|初级|中级|"
+    r"certified|certificate|certification|licen[cs]e",
+    re.I,
+)
+_AWARD_RE = re.compile(
+    r"奖|优秀|三好|标兵|先进|称号|荣誉|冠军|亚军|季军|金牌|银牌|铜牌|[一二三特]等|"
+    r"(?<![A-Za-z])(?:scholarships?|fellowships?|awards?|prizes?|honou?rs?|dean'?s list|medal|"
+    r"winner|champion|finalist|cum laude|of the year|distinction)(?![A-Za-z])",
     re.I,
 )
 

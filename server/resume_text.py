@@ -8,6 +8,10 @@ The type comes from the content (magic bytes), cross-checked with the file name'
 Every step is bounded: input bytes, PDF pages, uncompressed DOCX size, characters of text.
 pypdf adds its own limits on decompression and parsing work (``pypdf.Configuration``).
 
+Layout: a PDF page with a side column beside the main one is read column by column (see
+"PDF columns" below); a DOCX table row is one line ``a | b | c``, unless a cell holds many
+paragraphs (a page laid out as a table), then the cells' paragraphs stay lines, cell by cell.
+
 CPU work, plain and synchronous: the server runs it in a worker thread or process, never on
 the event loop.
 """
@@ -16,6 +20,7 @@ from __future__ import annotations
 
 import enum
 import io
+import math
 import re
 import struct
 import unicodedata
@@ -45,6 +50,10 @@ MAX_DOCX_UNCOMPRESSED_BYTES = 60 * 1024 * 1024
 
 MAX_DOCX_ENTRIES = 2_000
 """Most zip entries accepted in one DOCX."""
+
+MAX_CELL_FIELD_LINES = 3
+"""Lines a DOCX table cell holds as fields of its row; a longer cell is a column of a page
+laid out as a table, and its lines stay lines."""
 
 MAX_SKIPPED_ZIP_ENTRIES = 1_000
 """Directories and system files (``__MACOSX``, ``.DS_Store``) tolerated in a bulk zip."""
@@ -286,10 +295,234 @@ def _read_pdf(data: bytes) -> str:
     for index, page in enumerate(reader.pages):
         if index >= MAX_PDF_PAGES or size >= MAX_TEXT_CHARS:
             break
-        text = page.extract_text() or ""
+        runs = _RunCollector()
+        text = page.extract_text(visitor_text=runs) or ""
+        text = _column_text(runs) or text
         parts.append(text)
         size += len(text)
     return "\n".join(parts)
+
+
+# --------------------------------------------------------------------------- PDF columns
+#
+# pypdf gives text in content-stream order. A template with a side column (contact, skills,
+# certificates beside the main column) often draws both columns row by row, so the side
+# column's lines come out between the main column's. The runs of text and their positions say
+# where a second column starts: many runs start at the same x, and no run of those rows crosses
+# that x. Such a page is read column by column, left column first.
+
+MIN_COLUMN_ROWS = 6
+"""Rows of text (two letters or digits at least: a bullet glyph is none) each column needs
+before a page is read column by column."""
+
+MIN_COLUMN_SHARE = 0.3
+"""Share of the page's rows the columns must cover (a small table is read row by row)."""
+
+MAX_DATED_SHARE = 0.6
+"""Share of rows holding a year above which the two "columns" are the fields of dated rows
+(a job table, right-aligned dates): those are read row by row."""
+
+GRID_ROW_SHARE = 0.8
+"""Share of right-hand rows sharing a baseline with left-hand text that makes a grid."""
+
+MIN_GRID_COLUMN_ROWS = 10
+"""Rows each side of a grid needs to be read as two columns (a template drawing both columns
+on the same baselines); a smaller one is a table, or headings in a margin beside their
+sections."""
+
+MIN_ROW_CHARS = 2
+"""Letters or digits that make a side of a row count as text."""
+
+COLUMN_ALIGN_PT = 3.0
+"""Runs starting less than this many points apart start at the same x."""
+
+ROW_TOLERANCE_EM = 0.5
+"""Runs whose baselines differ by less than this share of the font size are one row."""
+
+WIDE_CHAR_EM = 1.0
+"""Estimated advance of a CJK (wide) character, in font sizes."""
+
+NARROW_CHAR_EM = 0.5
+"""Estimated advance of any other character, in font sizes (Latin text averages about it)."""
+
+FIELD_GAP_EM = 2.0
+"""A gap (in font sizes) between two runs of one row that makes them two fields (`` | ``)."""
+
+MAX_PAGE_RUNS = 5_000
+"""Runs on a page above which no columns are looked for (bounds the work)."""
+
+MAX_COLUMN_CANDIDATES = 8
+"""x positions tried as the left edge of a second column."""
+
+_YEAR_RE = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
+
+
+class _Run:
+    """One run of text as pypdf reports it: baseline start (x, y) in points, font size."""
+
+    __slots__ = ("size", "text", "x", "y")
+
+    def __init__(self, x: float, y: float, size: float, text: str) -> None:
+        self.x, self.y, self.size, self.text = x, y, size, text
+
+    @property
+    def end(self) -> float:
+        """Estimated x where the run ends (fonts' real widths are not needed to see a gutter)."""
+        ems = sum(WIDE_CHAR_EM if _is_wide(ch) else NARROW_CHAR_EM for ch in self.text)
+        return self.x + ems * self.size
+
+
+def _is_wide(ch: str) -> bool:
+    return unicodedata.east_asian_width(ch) in ("W", "F")
+
+
+class _RunCollector:
+    """pypdf ``visitor_text`` callback collecting the page's runs; gives up (``usable`` False)
+    on rotated or mirrored text and on more than :data:`MAX_PAGE_RUNS` runs."""
+
+    def __init__(self) -> None:
+        self.runs: list[_Run] = []
+        self.usable = True
+
+    def __call__(self, text: Any, cm: Any, tm: Any, font: Any, size: Any) -> None:
+        if not self.usable or not isinstance(text, str) or not text.strip():
+            return
+        try:
+            matrix = _multiply([float(v) for v in tm], [float(v) for v in cm])
+            em = float(size) * matrix[0]
+        except (TypeError, ValueError):
+            self.usable = False
+            return
+        a, b, c, d, e, f = matrix
+        upright = abs(b) < 1e-6 and abs(c) < 1e-6 and a > 0 and d > 0
+        if not (upright and all(map(math.isfinite, (e, f, em)))) or len(self.runs) >= MAX_PAGE_RUNS:
+            self.usable = False
+            return
+        self.runs.append(_Run(e, f, em, " ".join(text.split())))
+
+
+def _multiply(m: list[float], n: list[float]) -> tuple[float, ...]:
+    """The affine matrix ``m × n`` (PDF order ``[a b c d e f]``)."""
+    a, b, c, d, e, f = m
+    p, q, r, s, t, u = n
+    return (a * p + b * r, a * q + b * s, c * p + d * r, c * q + d * s, e * p + f * r + t,
+            e * q + f * s + u)  # fmt: skip
+
+
+def _column_text(collector: _RunCollector) -> str | None:
+    """The page's text read column by column, or None when it has no two columns."""
+    if not collector.usable or not collector.runs:
+        return None
+    rows = _rows(collector.runs)
+    best: tuple[int, float, list[tuple[int, int]]] | None = None
+    for edge in _column_edges(collector.runs):
+        bands = [band for band in _bands(rows, edge) if _is_column_band(rows, band, edge)]
+        covered = sum(stop - start for start, stop in bands)
+        if (
+            bands
+            and covered >= MIN_COLUMN_SHARE * len(rows)
+            and (best is None or covered > best[0])
+        ):
+            best = (covered, edge, bands)
+    if best is None:
+        return None
+    _, edge, bands = best
+    lines: list[str] = []
+    done = 0
+    for start, stop in bands:
+        lines += [_row_text(row) for row in rows[done:start]]
+        left = [[run for run in row if run.x < edge - COLUMN_ALIGN_PT] for row in rows[start:stop]]
+        right = [
+            [run for run in row if run.x >= edge - COLUMN_ALIGN_PT] for row in rows[start:stop]
+        ]
+        lines += [_row_text(row) for row in left + right if row]
+        done = stop
+    lines += [_row_text(row) for row in rows[done:]]
+    return "\n".join(lines)
+
+
+def _rows(runs: list[_Run]) -> list[list[_Run]]:
+    """Runs grouped by baseline, top row first, each row left to right."""
+    rows: list[list[_Run]] = []
+    for run in sorted(runs, key=lambda r: (-r.y, r.x)):
+        if rows and rows[-1][0].y - run.y < ROW_TOLERANCE_EM * max(run.size, rows[-1][0].size):
+            rows[-1].append(run)
+        else:
+            rows.append([run])
+    return [sorted(row, key=lambda r: r.x) for row in rows]
+
+
+def _column_edges(runs: list[_Run]) -> list[float]:
+    """x positions where at least :data:`MIN_COLUMN_ROWS` runs start, the page's left margin
+    excepted, most used first."""
+    xs = sorted(run.x for run in runs)
+    clusters: list[tuple[float, int]] = []
+    for x in xs:
+        if clusters and x - clusters[-1][0] <= COLUMN_ALIGN_PT:
+            clusters[-1] = (clusters[-1][0], clusters[-1][1] + 1)
+        else:
+            clusters.append((x, 1))
+    edges = [(count, x) for x, count in clusters[1:] if count >= MIN_COLUMN_ROWS]
+    return [x for _, x in sorted(edges, reverse=True)[:MAX_COLUMN_CANDIDATES]]
+
+
+def _bands(rows: list[list[_Run]], edge: float) -> list[tuple[int, int]]:
+    """Stretches of consecutive rows, as ``(start, stop)``, in which no run crosses ``edge``."""
+    bands: list[tuple[int, int]] = []
+    start = 0
+    for i, row in enumerate(rows):
+        if any(run.x < edge - COLUMN_ALIGN_PT and run.end > edge for run in row):
+            if i > start:
+                bands.append((start, i))
+            start = i + 1
+    if len(rows) > start:
+        bands.append((start, len(rows)))
+    return bands
+
+
+def _is_column_band(rows: list[list[_Run]], band: tuple[int, int], edge: float) -> bool:
+    """Two columns: enough rows of text on each side of ``edge``, the right side starting at
+    it; not the fields of dated rows; not a small grid (nearly every row of the shorter side on
+    the baseline of the other side's text, fewer than :data:`MIN_GRID_COLUMN_ROWS` rows:
+    ``姓名：… 性别：…``, headings in a margin), which reads well row by row."""
+    left: list[str] = []
+    right: list[str] = []
+    both_left: list[str] = []
+    aligned = 0
+    for row in rows[band[0] : band[1]]:
+        before = " ".join(run.text for run in row if run.x < edge - COLUMN_ALIGN_PT)
+        after = [run for run in row if run.x >= edge - COLUMN_ALIGN_PT]
+        after_text = " ".join(run.text for run in after)
+        if _is_text(before):
+            left.append(before)
+        if _is_text(after_text):
+            right.append(after_text)
+            aligned += after[0].x <= edge + COLUMN_ALIGN_PT
+            if _is_text(before):
+                both_left.append(before)
+    shorter = min(len(left), len(right))
+    if shorter < MIN_COLUMN_ROWS or aligned < MIN_COLUMN_ROWS:
+        return False
+    if len(both_left) >= GRID_ROW_SHARE * shorter and shorter < MIN_GRID_COLUMN_ROWS:
+        return False
+    return _dated_share(right) <= MAX_DATED_SHARE and _dated_share(both_left) <= MAX_DATED_SHARE
+
+
+def _is_text(text: str) -> bool:
+    return sum(1 for ch in text if ch.isalnum()) >= MIN_ROW_CHARS
+
+
+def _dated_share(texts: list[str]) -> float:
+    return sum(1 for text in texts if _YEAR_RE.search(text)) / len(texts) if texts else 0.0
+
+
+def _row_text(row: list[_Run]) -> str:
+    """The row's runs left to right: a space between close runs, `` | `` across a wide gap."""
+    out = row[0].text
+    for previous, run in zip(row, row[1:], strict=False):
+        wide = run.x - previous.end >= FIELD_GAP_EM * max(run.size, previous.size)
+        out += (" | " if wide else " ") + run.text
+    return out
 
 
 # --------------------------------------------------------------------------- DOCX
@@ -397,18 +630,42 @@ def _collect_runs(element: Any, out: list[str], boxes: list[Any]) -> None:
 
 
 def _table_lines(table: Any) -> Iterator[str]:
+    """A row as ``a | b | c`` (the lines of one cell are fields too: ``Chloe U. Jackson |
+    Product Designer | chloe@example.com``); a row with a cell of more than
+    :data:`MAX_CELL_FIELD_LINES` lines is a page laid out as a table (main column | side
+    column): its cells' lines come cell by cell."""
     for row in table.iter(_TAG_TR):
         if _nearest_table(row) is not table:
             continue  # a nested table's row: its text comes with its cell
-        cells: list[str] = []
+        cells: list[list[str]] = []
         for cell in row:
             if cell.tag != _TAG_TC:
                 continue
-            text = " ".join(line.strip() for line in _block_lines(cell) if line.strip())
-            if text and (not cells or cells[-1] != text):
-                cells.append(text)
-        if cells:
-            yield _CELL_SEPARATOR.join(cells)
+            lines = [
+                piece.strip()
+                for line in _block_lines(cell)
+                for piece in line.split("\n")
+                if piece.strip()
+            ]
+            if lines and (not cells or cells[-1] != lines):
+                cells.append(lines)
+        if any(len(lines) > MAX_CELL_FIELD_LINES for lines in cells):
+            yield from (line for lines in cells for line in lines)
+        elif cells:
+            yield _CELL_SEPARATOR.join(_joined_cell(lines) for lines in cells)
+
+
+def _joined_cell(lines: list[str]) -> str:
+    """A cell's lines as fields of its row, but a date range broken over two lines (``2019.07-``
+    / ``2021.06``) stays one field."""
+    out = lines[0]
+    for line in lines[1:]:
+        joined = out.endswith(_RANGE_JOINERS) or line.startswith(_RANGE_JOINERS)
+        out += (" " if joined else _CELL_SEPARATOR) + line
+    return out
+
+
+_RANGE_JOINERS = ("-", "–", "—", "~", "至", "到")
 
 
 def _nearest_table(row: Any) -> Any:
