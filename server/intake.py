@@ -20,7 +20,7 @@ import logging
 import multiprocessing
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
@@ -32,83 +32,65 @@ from server.http import Services
 from server.invitations import invite
 from server.profile import Profile
 from server.progress import job_topic
+from server.resume_worker import lower_priority, parse_resume
 
 logger = logging.getLogger(__name__)
 
 PARSE_IN_FLIGHT = 2
-"""Files handed to the parse worker at once (one parsing, one queued)."""
+"""Files of a batch read and queued for the parse worker at once."""
 PARSE_TIMEOUT_S = 60.0
 """A file taking longer than this is reported as an error (and the worker replaced)."""
-WORKER_NICENESS = 10
-"""Added to the parse worker's nice value: live interviews win the CPU."""
 PROGRESS_EVERY_S = 0.5
-MAX_FILE_BYTES = 10 * 1024 * 1024
 MAX_FILES_PER_BATCH = 1000
 MAX_BATCH_BYTES = 200 * 1024 * 1024
 AUTO_ACTOR = "auto-screening"
 RESUME_DIR = "resumes"
 
 
-# -- the worker side (runs in the parse process) ----------------------------------------------
-
-
-def _lower_priority() -> None:
-    with contextlib.suppress(OSError):
-        os.nice(WORKER_NICENESS)
-
-
-def parse_resume(filename: str, data: bytes, reference: tuple[int, int]) -> dict[str, Any]:
-    """One file → ``{"profile", "text"}`` or ``{"error", "message"}`` (never raises)."""
-    from server.resume_extract import extract_profile
-    from server.resume_text import ResumeFileError, extract_text
-
-    try:
-        text = extract_text(filename, data, max_bytes=MAX_FILE_BYTES)
-        profile = extract_profile(text, reference)
-    except ResumeFileError as exc:
-        return {"error": exc.code, "message": exc.message}
-    except Exception as exc:  # a parser bug must not lose the batch
-        logger.exception("parsing %s failed", filename)
-        return {
-            "error": "parse_failed",
-            "message": f"could not read the file ({type(exc).__name__})",
-        }
-    return {"profile": profile.to_dict(), "text": profile.text or text}
-
-
 class ParsePool:
-    """One low-priority worker process for résumé parsing, started on first use."""
+    """One low-priority worker process for résumé parsing, started on first use.
 
-    def __init__(self) -> None:
+    Files are parsed one at a time (the timeout counts parsing, not waiting); a file that
+    hangs or kills the worker is reported and the worker replaced.
+    """
+
+    def __init__(self, parse: Callable[..., dict[str, Any]] = parse_resume) -> None:
+        """``parse``: a module-level function (it runs in the worker process)."""
+        self._parse = parse
         self._executor: ProcessPoolExecutor | None = None
+        self._slot = asyncio.Semaphore(1)
 
     def _pool(self) -> ProcessPoolExecutor:
         if self._executor is None:
             self._executor = ProcessPoolExecutor(
                 max_workers=1,
                 mp_context=multiprocessing.get_context("spawn"),
-                initializer=_lower_priority,
+                initializer=lower_priority,
             )
         return self._executor
 
     async def parse(self, filename: str, data: bytes) -> dict[str, Any]:
         now = time.localtime()
-        loop = asyncio.get_running_loop()
-        future = loop.run_in_executor(
-            self._pool(), parse_resume, filename, data, (now.tm_year, now.tm_mon)
-        )
-        try:
-            return await asyncio.wait_for(future, PARSE_TIMEOUT_S)
-        except TimeoutError:
-            self._restart()
-            return {"error": "timeout", "message": f"not parsed within {PARSE_TIMEOUT_S:.0f} s"}
-        except BrokenProcessPool:
-            self._restart()
-            return {"error": "parse_failed", "message": "the parser stopped on this file"}
+        async with self._slot:
+            loop = asyncio.get_running_loop()
+            future = loop.run_in_executor(
+                self._pool(), self._parse, filename, data, (now.tm_year, now.tm_mon)
+            )
+            try:
+                return await asyncio.wait_for(future, PARSE_TIMEOUT_S)
+            except TimeoutError:
+                self._restart()
+                return {"error": "timeout", "message": f"not parsed within {PARSE_TIMEOUT_S:.0f} s"}
+            except BrokenProcessPool:
+                self._restart()
+                return {"error": "parse_failed", "message": "the parser stopped on this file"}
 
     def _restart(self) -> None:
+        """Kill the worker (a hung parse cannot be cancelled otherwise); the next file
+        starts a new one."""
         executor, self._executor = self._executor, None
         if executor is not None:
+            # ProcessPoolExecutor has no public way to kill a busy worker
             for process in list(getattr(executor, "_processes", {}).values()):
                 with contextlib.suppress(Exception):
                     process.kill()

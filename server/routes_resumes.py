@@ -20,7 +20,6 @@ from server.crypto import open_sealed
 from server.http import ApiError, Services, json_response, read_object, services
 from server.intake import (
     MAX_BATCH_BYTES,
-    MAX_FILE_BYTES,
     MAX_FILES_PER_BATCH,
     CannotInvite,
     invite_candidate,
@@ -31,6 +30,7 @@ from server.intake import (
     screening_of,
 )
 from server.models import Role
+from server.resume_worker import MAX_FILE_BYTES
 from server.store import NotFound
 
 logger = logging.getLogger(__name__)

@@ -17,6 +17,7 @@ from server.models import Role
 from server.resume_extract import extract_profile
 from server.resume_text import ResumeFileError, extract_text
 from tests.support.candidate import ScriptedCandidate
+from tests.support.parse_faults import misbehaving_parse
 from tests.support.resume_eval import Report, score_case
 from tests.support.resumes import REFERENCE_DATE, broken_files, bulk, corpus, too_large, zip_of
 from tests.support.scan import scan_for_plaintext
@@ -386,3 +387,26 @@ async def test_retention_erases_resumes_of_candidates_never_invited(server: Runn
         e["kind"] == "retention_deleted" and e["data"].get("candidate_id") == old
         for e in audit["events"]
     )
+
+
+async def test_a_hanging_or_crashing_parse_is_reported_and_the_next_file_still_parses(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from server import intake
+
+    pool = intake.ParsePool(misbehaving_parse)
+    try:
+        async with asyncio.timeout(90):
+            first = await pool.parse("ok-1.txt", b"x")  # starts the worker (slow on a busy box)
+            monkeypatch.setattr(intake, "PARSE_TIMEOUT_S", 6.0)
+            results = await asyncio.gather(
+                pool.parse("hang.txt", b"x"),
+                pool.parse("ok-2.txt", b"x"),  # queued behind the hang: its own full timeout
+                pool.parse("crash.txt", b"x"),
+                pool.parse("ok-3.txt", b"x"),
+            )
+    finally:
+        await pool.aclose()
+    assert first["message"] == "ok-1.txt"
+    assert [r["error"] for r in results] == ["timeout", "fine", "parse_failed", "fine"]
+    assert [r["message"] for r in results][1::2] == ["ok-2.txt", "ok-3.txt"]
