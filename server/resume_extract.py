@@ -10,9 +10,11 @@ Tuned for Chinese and English résumés as they come out of :mod:`server.resume_
 3. Jobs from the experience sections: each line holding a date range starts a job; its employer
    and role come from that line and the adjacent short lines (before or after the dates,
    whichever layout the section uses); fields no word list recognises are placed by position
-   (``Role at Employer``; else the first one is the employer, the next one the role). Without
-   any experience heading, dated lines of the
-   header block that name an employer or a role count. A line like ``5年运营经验`` is never a job.
+   (``Role at Employer``; else the first one is the employer, the next one the role); a Latin
+   field holding an employer that ends with a legal form (``Co., Ltd.``, ``Inc.``) and a title
+   is cut in two, either order, each side known by its own cue. Without any experience
+   heading, dated lines of the header block that name an employer or a role count. A line
+   like ``5年运营经验`` is never a job.
    ``experience_years`` is the union of the jobs' intervals (overlaps once), internships
    (``实习`` / ``intern`` or an internship heading) listed but not counted. Only when no dated
    job at all was found does it fall back to the largest claim (``5年运营经验``,
@@ -70,6 +72,16 @@ characters, at a space when possible: it bounds the work of every per-line rule.
 
 MAX_ORG_CHARS = 40
 """Longest employer or school name, in characters."""
+
+MAX_LEGAL_NAME_CHARS = 60
+"""Longest Latin-script employer name ending with a legal form (``Beijing … Technology Co.,
+Ltd.``), in characters."""
+
+MAX_FIELD_WORDS = 6
+"""Most Latin words in a field that names an employer or a role."""
+
+MAX_LEGAL_NAME_WORDS = 8
+"""Most Latin words in an employer name ending with a legal form."""
 
 MAX_ITEM_CHARS = 30
 """Longest skill item taken from a skills section, in characters."""
@@ -383,9 +395,16 @@ _EMPLOYER_EN_RE = re.compile(rf"(?<![A-Za-z])(?:{_EMPLOYER_WORDS_EN})(?![A-Za-z]
 _DURATION_RE = re.compile(  # "(5年)", "(1年7个月)", "(3 yrs 2 mos)" after an employer
     r"\((?:\s*\d+(?:\.\d)?\s*(?:年|个月|月|years?|yrs?|months?|mos?)\s*)+\)", re.I
 )
-_FIELD_SPLIT_RE = re.compile(  # not the comma of "Acme, Inc." / "Co., Ltd."
-    r"\s*(?:\||,(?!\s*(?:Inc|Ltd|LLC|LLP|Co|Corp|Limited|PLC|GmbH)\b)|;|、|\s[-–—·@/]\s|\s+at\s+|\s{2,})\s*"
+_FIELD_SPLIT_RE = re.compile(  # not the comma of "Acme, Inc." / "Co., Ltd." / "ACME, LLC"
+    r"\s*(?:\||,(?!\s*(?i:inc|ltd|llc|llp|l\.l\.c|co|corp|limited|plc|gmbh|pty|pte)\b(?!-))|;|、"
+    r"|\s[-–—·@/]\s|\s+at\s+|\s{2,})\s*"
 )
+_LEGAL_FORM_RE = re.compile(  # the legal form ending a company name, as written or in capitals
+    r"(?<![A-Za-z])(?:(?i:co\.?,?\s?ltd|pt[ey]\.?\s?ltd|co|inc|ltd|corp|llc|l\.l\.c|llp|plc|gmbh)"
+    r"|Corporation|CORPORATION|Company|COMPANY|Limited|LIMITED)(?![A-Za-z-])\.?"
+)
+_ABBREVIATIONS = frozenset({"co", "ltd", "inc", "corp", "pty", "pte"})
+"""Words whose full stop ends no sentence (``Acme Co., Ltd.``); a capital initial neither."""
 
 _ROLE_SUFFIX_ZH = (
     "员|实习|"
@@ -957,8 +976,24 @@ def _fragments(text: str) -> list[str]:
 def _is_sentence(text: str) -> bool:
     if _SENTENCE_END_RE.search(text):
         return True
-    stops = [match.start() for match in _FULL_STOP_RE.finditer(text)]
+    stops = [
+        match.start()
+        for match in _FULL_STOP_RE.finditer(text)
+        if not _is_abbreviation(_word_before(text, match.start()))
+    ]
     return bool(stops) and len(text[: stops[-1]].split()) >= SENTENCE_MIN_WORDS
+
+
+def _word_before(text: str, end: int) -> str:
+    """The Latin letters right before ``end``."""
+    start = end
+    while start > 0 and text[start - 1].isascii() and text[start - 1].isalpha():
+        start -= 1
+    return text[start:end]
+
+
+def _is_abbreviation(word: str) -> bool:
+    return word.lower() in _ABBREVIATIONS or (len(word) == 1 and word.isupper())
 
 
 def _is_location(fragment: str) -> bool:
@@ -966,13 +1001,15 @@ def _is_location(fragment: str) -> bool:
     return bare in _LOCATIONS or bool(_LOCATION_RE.match(fragment.strip()))
 
 
-def _is_plain_field(fragment: str) -> bool:
+def _is_plain_field(
+    fragment: str, max_chars: int = MAX_ORG_CHARS, max_words: int = MAX_FIELD_WORDS
+) -> bool:
     """Short, not a sentence, not a description, has letters: can name an employer or a role."""
-    if len(fragment) > MAX_ORG_CHARS or _is_sentence(fragment):
+    if len(fragment) > max_chars or _is_sentence(fragment):
         return False
     if _DESCRIPTION_RE.match(fragment) or _DATE_RE.search(fragment):
         return False
-    if len(_WORD_RE.findall(fragment)) > 6:
+    if len(_WORD_RE.findall(fragment)) > max_words:
         return False
     return bool(re.search(rf"[A-Za-z{_HAN}]", fragment))
 
@@ -993,15 +1030,28 @@ def _role_of(fragment: str) -> str | None:
 
 
 def _employer_of(fragment: str) -> str | None:
-    if not _is_plain_field(fragment):
-        return None
     if _CJK_RE.search(fragment):
+        if not _is_plain_field(fragment):
+            return None
         match = _EMPLOYER_ZH_RE.match(fragment)
         return match["org"] if match and len(match["org"]) >= 3 else None
-    match = _EMPLOYER_EN_RE.search(fragment)
+    legal = _ends_with_legal_form(fragment)
+    if not _is_plain_field(
+        fragment,
+        MAX_LEGAL_NAME_CHARS if legal else MAX_ORG_CHARS,
+        MAX_LEGAL_NAME_WORDS if legal else MAX_FIELD_WORDS,
+    ):
+        return None
+    match = _EMPLOYER_EN_RE.search(fragment.title() if fragment.isupper() else fragment)
+    if match is None and fragment.isupper():
+        match = _EMPLOYER_EN_RE.search(fragment)  # "LLC" is no title-case word
     if match and fragment.strip() != match.group().strip():
         return fragment
     return None
+
+
+def _ends_with_legal_form(fragment: str) -> bool:
+    return any(m.end() == len(fragment.rstrip()) for m in _LEGAL_FORM_RE.finditer(fragment))
 
 
 # --------------------------------------------------------------------------- experience
@@ -1103,7 +1153,7 @@ def _is_header_line(text: str) -> bool:
         return False
     if _AT_LINE_RE.match(text):
         return True
-    fragments = _fragments(text)
+    fragments = _job_fragments(text)
     return any(_role_of(f) or _employer_of(f) or _labelled(f)[0] for f in fragments)
 
 
@@ -1132,11 +1182,49 @@ def _job_fields(
     rest = (date_line[: match.start()] + " | " + date_line[match.end() :]).strip(" |")
     for text in (rest, *others):
         text = _US_PLACE_RE.sub(" | ", text)
-        for fragment in _fragments(text):
+        for fragment in _job_fragments(text):
             _take_fragment(job, fragment, _at_hint(text, fragment))
     if not strict:
         _fill_from_leftovers(job)
     return job
+
+
+def _job_fragments(text: str) -> list[str]:
+    """The fields of a job line (:func:`_fragments`), a Latin field holding an employer that
+    ends with a legal form and a job title, in either order, cut in two (``Blue Lake Trading
+    Co. Accountant``, ``Data Analyst Hangzhou Cloud Tech Co., Ltd.``)."""
+    return [piece for fragment in _fragments(text) for piece in _legal_name_split(fragment)]
+
+
+def _legal_name_split(fragment: str) -> list[str]:
+    """``[employer, role]`` or ``[role, employer]`` when the field is both, each side known by
+    its own cue (a legal form ending the employer, a title word ending the role, no employer
+    word in it); else ``[fragment]``."""
+    if _CJK_RE.search(fragment):
+        return [fragment]
+    for form in _LEGAL_FORM_RE.finditer(fragment):
+        employer, role = fragment[: form.end()].strip(), fragment[form.end() :].strip(" ,")
+        if role and _employer_of(employer) and _is_bare_role(role):
+            return [employer, role]
+    if not _ends_with_legal_form(fragment):
+        return [fragment]
+    words = fragment.split()
+    for cut in range(len(words) - 2, 0, -1):  # the last title word ends the role
+        role, employer = " ".join(words[:cut]), " ".join(words[cut:])
+        if words[cut - 1].lower() in _ROLE_WORDS_EN and _is_bare_role(role):
+            return [role, employer] if _employer_of(employer) else [fragment]
+    return [fragment]
+
+
+def _is_bare_role(text: str) -> bool:
+    """A job title ending with a title word, without an employer word."""
+    words = _WORD_RE.findall(text)
+    return (
+        bool(words)
+        and words[-1].lower() in _ROLE_WORDS_EN
+        and _role_of(text) is not None
+        and not _EMPLOYER_EN_RE.search(text)
+    )
 
 
 def _at_hint(text: str, fragment: str) -> str | None:

@@ -11,6 +11,8 @@ pypdf adds its own limits on decompression and parsing work (``pypdf.Configurati
 Layout: a PDF page with a side column beside the main one is read column by column (see
 "PDF columns" below); a DOCX table row is one line ``a | b | c``, unless a cell holds many
 paragraphs (a page laid out as a table), then the cells' paragraphs stay lines, cell by cell.
+Fields laid out in columns on one line are ``a | b | c`` too: a tab or two spaces or more in
+text and DOCX (:func:`normalize_text`), a wide gap between two runs of a PDF row.
 
 CPU work, plain and synchronous: the server runs it in a worker thread or process, never on
 the event loop.
@@ -22,6 +24,7 @@ import enum
 import io
 import math
 import re
+import string
 import struct
 import unicodedata
 import zipfile
@@ -171,12 +174,12 @@ def extract_text(filename: str, data: bytes, max_bytes: int = MAX_RESUME_BYTES) 
 
 def normalize_text(text: str) -> str:
     """NFKC (full-width ASCII to ASCII), ``\\n`` line ends, single spaces, trimmed lines,
-    at most one blank line in a row. Idempotent."""
+    at most one blank line in a row; a column gap inside a line (a tab, or two spaces or more)
+    becomes the field separator `` | `` (see :func:`_gap_text`). Idempotent."""
     text = unicodedata.normalize("NFKC", text)
     text = _LINE_BREAK_RE.sub("\n", text)
     text = _INVISIBLE_RE.sub("", text)
-    text = _SPACE_RUN_RE.sub(" ", text)
-    lines = [line.strip() for line in text.split("\n")]
+    lines = [_columns_line(line) for line in text.split("\n")]
     return _BLANK_LINES_RE.sub("\n\n", "\n".join(lines)).strip()
 
 
@@ -297,7 +300,7 @@ def _read_pdf(data: bytes) -> str:
             break
         runs = _RunCollector()
         text = page.extract_text(visitor_text=runs) or ""
-        text = _column_text(runs) or text
+        text = _column_text(runs) or _gapped_text(runs, text)
         parts.append(text)
         size += len(text)
     return "\n".join(parts)
@@ -378,14 +381,20 @@ def _is_wide(ch: str) -> bool:
 
 class _RunCollector:
     """pypdf ``visitor_text`` callback collecting the page's runs; gives up (``usable`` False)
-    on rotated or mirrored text and on more than :data:`MAX_PAGE_RUNS` runs."""
+    on rotated or mirrored text and on more than :data:`MAX_PAGE_RUNS` runs. ``pieces`` are
+    the texts pypdf reported, in order, each with its run (None for white space): joined, they
+    are the page's text."""
 
     def __init__(self) -> None:
         self.runs: list[_Run] = []
+        self.pieces: list[tuple[str, _Run | None]] = []
         self.usable = True
 
     def __call__(self, text: Any, cm: Any, tm: Any, font: Any, size: Any) -> None:
-        if not self.usable or not isinstance(text, str) or not text.strip():
+        if not self.usable or not isinstance(text, str):
+            return
+        if not text.strip():
+            self.pieces.append((text, None))
             return
         try:
             matrix = _multiply([float(v) for v in tm], [float(v) for v in cm])
@@ -399,6 +408,7 @@ class _RunCollector:
             self.usable = False
             return
         self.runs.append(_Run(e, f, em, " ".join(text.split())))
+        self.pieces.append((text, self.runs[-1]))
 
 
 def _multiply(m: list[float], n: list[float]) -> tuple[float, ...]:
@@ -439,6 +449,40 @@ def _column_text(collector: _RunCollector) -> str | None:
         done = stop
     lines += [_row_text(row) for row in rows[done:]]
     return "\n".join(lines)
+
+
+def _gapped_text(collector: _RunCollector, text: str) -> str:
+    """pypdf's text of a page without columns, the space it wrote between two runs of one row
+    far apart (:data:`FIELD_GAP_EM`, as :func:`_row_text` does) made `` | ``: a row of fields
+    (``2019.07-至今 | 某某公司 | 运营经理``). The text as pypdf wrote it when its pieces do not
+    add up to it."""
+    if not collector.usable or "".join(piece for piece, _ in collector.pieces) != text:
+        return text
+    out: list[str] = []
+    tail = ""  # white space written since the last run
+    previous: _Run | None = None
+    for piece, run in collector.pieces:
+        if run is None:
+            out.append(piece)
+            tail += piece
+            continue
+        body = piece.lstrip()
+        gap = tail + piece[: len(piece) - len(body)]
+        if previous is not None and gap and "\n" not in gap and _is_field_gap(previous, run):
+            while out and not out[-1].strip():
+                out.pop()
+            out[-1] = out[-1].rstrip()
+            piece = " | " + body
+        out.append(piece)
+        tail = piece[len(piece.rstrip()) :]
+        previous = None if "\n" in piece else run
+    return "".join(out)
+
+
+def _is_field_gap(previous: _Run, run: _Run) -> bool:
+    size = max(run.size, previous.size)
+    same_row = abs(previous.y - run.y) < ROW_TOLERANCE_EM * size
+    return same_row and run.x - previous.end >= FIELD_GAP_EM * size
 
 
 def _rows(runs: list[_Run]) -> list[list[_Run]]:
@@ -542,7 +586,8 @@ _TAG_TAB = _W + "tab"
 _TAG_BR = _W + "br"
 _TAG_CR = _W + "cr"
 _TAG_FALLBACK = "{" + _MC_NS + "}Fallback"
-_TEXT_TAGS = {_TAG_T: None, _TAG_TAB: " ", _TAG_BR: "\n", _TAG_CR: "\n"}
+_TEXT_TAGS = {_TAG_T: None, _TAG_TAB: "\t", _TAG_BR: "\n", _TAG_CR: "\n"}
+"""A tab stays a tab: :func:`normalize_text` reads it as a column gap."""
 _CELL_SEPARATOR = " | "
 
 
@@ -742,6 +787,66 @@ _LINE_BREAK_RE = re.compile(r"\r\n?|[\x0b\x0c\x85\u2028\u2029]")
 _INVISIBLE_RE = re.compile(r"[\x00-\x08\x0e-\x1f\x7f\u00ad\u200b-\u200d\u2060\ufeff]")
 _SPACE_RUN_RE = re.compile(r"[^\S\n]+")
 _BLANK_LINES_RE = re.compile(r"\n{3,}")
+_GAP_RE = re.compile(r"[^\S\n]*\t[^\S\n]*|[^\S\n]{2,}")
+"""A column gap: white space holding a tab, or two spaces or more (NFKC made ``\\u3000`` a
+space)."""
+_FIELD_SEPARATOR = " | "
+_NAME_LIKE_RE = re.compile(r"[^\W\d_]+(?:['’.·-][^\W\d_]+)*\.?")
+"""One word of letters: a part of a name or a title spaced out for display."""
+MAX_NAME_LIKE_RUNS = 4
+"""Most runs of a line of single words that is read as one spaced-out name or title."""
+_LIST_MARKER_RE = re.compile(r"\(?(?:\d{1,2}|[A-Za-z]|[一二三四五六七八九十]{1,2})[.)、]")
+_NUMBER_RE = re.compile(r"[\d+()./ -]+")
+_JOINED_END = (":", "|", ",", ";", "/", "-", "–", "—", "~", "、", "至", "到", "。", "!", "?")
+"""A run ending with one of these is joined to the next by a plain space: the line already
+says how its parts relate (a label, a list, a range still open, a sentence ended)."""
+_JOINED_START = ("|", ",", ";", "/", "-", "–", "—", "~", "、", "至", "到")
+"""A run starting with one of these is joined to the previous one by a plain space."""
+
+
+def _columns_line(line: str) -> str:
+    """The line trimmed, white space runs made single spaces, each column gap between two
+    runs of text made `` | ``; but a line of at most :data:`MAX_NAME_LIKE_RUNS` single words
+    is a name or title spaced out for display (``Zhang  Wei``, ``欧阳  娜娜``), and a gap
+    :func:`_gap_text` finds no boundary stays a space."""
+    runs = [_SPACE_RUN_RE.sub(" ", run) for run in _GAP_RE.split(line.strip())]
+    if len(runs) <= MAX_NAME_LIKE_RUNS and all(_NAME_LIKE_RE.fullmatch(run) for run in runs):
+        return " ".join(runs)
+    out = [runs[0]]
+    for left, right in zip(runs, runs[1:], strict=False):
+        out += [_gap_text(left, right), right]
+    return "".join(out)
+
+
+def _gap_text(left: str, right: str) -> str:
+    """`` | `` between two fields; a space when either run is not a field on its own: fewer
+    than two letters or digits (a name spaced out letter by letter ``张  伟``, a bullet, a
+    dash), a list number, both numbers (``138  0013  8000``), a label or a range or list
+    still open (``姓名:  李娜``, ``2019.07 -  2021.06``), or the end of a sentence
+    (``Led the team.  Built …``)."""
+    if min(_alnum_count(left), _alnum_count(right)) < MIN_ROW_CHARS:
+        return " "
+    if _LIST_MARKER_RE.fullmatch(left) or (
+        _NUMBER_RE.fullmatch(left) and _NUMBER_RE.fullmatch(right)
+    ):
+        return " "
+    if left.endswith(_JOINED_END) or right.startswith(_JOINED_START):
+        return " "
+    return " " if _ends_sentence(left) else _FIELD_SEPARATOR
+
+
+def _alnum_count(text: str) -> int:
+    return sum(1 for ch in text if ch.isalnum())
+
+
+def _ends_sentence(run: str) -> bool:
+    """A lowercase word and a full stop end the run (``Inc.``, ``Ltd.`` end a name)."""
+    if not run.endswith("."):
+        return False
+    body = run[:-1]
+    word = body[len(body.rstrip(string.ascii_letters)) :]
+    return len(word) >= MIN_ROW_CHARS and word.islower()
+
 
 # --------------------------------------------------------------------------- zip (bulk upload)
 

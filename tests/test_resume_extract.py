@@ -189,8 +189,8 @@ ZH_SAMPLE = (
 
 def test_plain_text_is_normalised() -> None:
     assert extract_text("cv.txt", ZH_SAMPLE.encode("utf-8")) == (
-        "姓名:张伟\n电话:138 1234 5678\n\n技能:Python、SQL Excel"
-    )
+        "姓名:张伟\n电话:138 1234 5678\n\n技能:Python、SQL | Excel"
+    )  # the tabs are a column gap
 
 
 @pytest.mark.parametrize(
@@ -1340,7 +1340,8 @@ def test_two_column_cjk_pdf_is_read_column_by_column() -> None:
 
 
 def test_small_grid_stays_rows() -> None:
-    """``姓名：… 性别：…`` drawn as a grid reads well row by row: it is no two-column page."""
+    """``姓名：… 性别：…`` drawn as a grid reads well row by row: it is no two-column page
+    (its cells far apart are fields of their row)."""
     grid = [("姓名:钟天宇", "性别:男"), ("电话:13812345678", "邮箱:zty@example.com"),
             ("学历:本科", "年龄:28"), ("城市:上海", "政治面貌:团员"), ("期望:合规", "到岗:一周"),
             ("民族:汉", "籍贯:浙江"), ("身高:175", "婚否:未婚"), ("英语:六级", "驾照:C1")]  # fmt: skip
@@ -1351,7 +1352,11 @@ def test_small_grid_stays_rows() -> None:
     ]
     items.append((40, 600, 10, "工作经历"))
     text = extract_text("cv.pdf", build_positioned_pdf(items))
-    assert text.split("\n")[:2] == ["姓名:钟天宇 性别:男", "电话:13812345678 邮箱:zty@example.com"]
+    assert text.split("\n")[:2] == [
+        "姓名:钟天宇 | 性别:男",
+        "电话:13812345678 | 邮箱:zty@example.com",
+    ]
+    assert name(text) == "钟天宇"
 
 
 def test_rows_with_dates_on_the_right_stay_rows() -> None:
@@ -1364,9 +1369,9 @@ def test_rows_with_dates_on_the_right_stay_rows() -> None:
         items.append((40, top - 16, 10, "Senior Analyst"))
     text = extract_text("cv.pdf", build_positioned_pdf(items))
     assert text.split("\n")[:3] == [
-        "Company A Holdings Ltd 2000 - 2002",
+        "Company A Holdings Ltd | 2000 - 2002",
         "Senior Analyst",
-        "Company B Holdings Ltd 2002 - 2004",
+        "Company B Holdings Ltd | 2002 - 2004",
     ]
 
 
@@ -1390,7 +1395,7 @@ def test_bullets_and_margin_headings_are_no_columns() -> None:
         for row in range(4):
             items.append((160, top - 16 * row, 10, f"{heading} line {row + 1}"))
     margin = extract_text("cv.pdf", build_positioned_pdf(items)).split("\n")
-    assert margin[:3] == ["Summary Summary line 1", "Summary line 2", "Summary line 3"]
+    assert margin[:3] == ["Summary | Summary line 1", "Summary line 2", "Summary line 3"]
 
 
 def test_many_text_runs_are_read_in_bounded_time() -> None:
@@ -1608,3 +1613,177 @@ def test_with_a_skills_section_only_technologies_are_taken_from_elsewhere() -> N
 def test_employer_and_role_in_either_order(line: str, expected: tuple[str, str | None]) -> None:
     heading = "工作经历" if any("\u4e00" <= ch <= "\u9fff" for ch in line) else "Experience"
     assert jobs(f"{heading}\n{line}\n") == [expected]
+
+
+# --------------------------------------------------------------------------- columns in a line
+
+EN_COLUMNS = """Zhang Wei
+zhang.wei@example.com  +86 138 0013 8000
+Work Experience
+2018.07 - 2023.06  Hangzhou Cloud Tech Co., Ltd.  Data Analyst
+2015.07 - 2018.06  Blue Lake Trading Co.  Accountant
+Education
+2011.09 - 2015.06  Zhejiang University  Bachelor of Economics
+"""
+
+EN_COLUMNS_EXPECTED = {
+    "name": "Zhang Wei",
+    "email": "zhang.wei@example.com",
+    "phone": "+8613800138000",
+    "education": [
+        ("bachelor", "Bachelor of Economics", "Zhejiang University", None, "2011-09", "2015-06")
+    ],
+    "experience": [
+        ("Hangzhou Cloud Tech Co., Ltd.", "Data Analyst", "2018-07", "2023-06", 59),
+        ("Blue Lake Trading Co.", "Accountant", "2015-07", "2018-06", 35),
+    ],
+    "years": 7.8,  # 94 months: [2015-07, 2018-06) and [2018-07, 2023-06), July 2018 uncounted
+    "skills": [],
+    "certificates": [],
+}
+
+ZH_COLUMNS = """张  伟
+电话:13800138000
+工作经历
+2019.07-至今    上海某某网络科技有限公司    运营经理
+2016.07-2019.06\t北京某某信息技术有限公司\t产品助理
+"""
+
+
+@pytest.mark.parametrize(
+    ("raw", "normalised"),
+    [
+        ("2018.07 - 2023.06  Hangzhou Cloud Tech Co., Ltd.  Data Analyst",
+         "2018.07 - 2023.06 | Hangzhou Cloud Tech Co., Ltd. | Data Analyst"),
+        ("2019.07-至今\t上海某某网络科技有限公司 \t 运营经理",
+         "2019.07-至今 | 上海某某网络科技有限公司 | 运营经理"),
+        ("zhang.wei@example.com  +86 138 0013 8000", "zhang.wei@example.com | +86 138 0013 8000"),
+        ("Blue Lake Trading Co.  Accountant", "Blue Lake Trading Co. | Accountant"),
+        ("张  伟", "张 伟"),  # a name spaced out for display
+        ("张\u3000\u3000伟", "张 伟"),
+        ("王   小   明", "王 小 明"),
+        ("欧阳  娜娜", "欧阳 娜娜"),
+        ("Zhang  Wei", "Zhang Wei"),
+        ("姓  名:  李娜    性别:女", "姓 名: 李娜 | 性别:女"),
+        ("•  Python", "• Python"),
+        ("1.\tLed the team", "1. Led the team"),
+        ("2019.07  -  2021.06", "2019.07 - 2021.06"),
+        ("Data Analyst  |  Acme", "Data Analyst | Acme"),
+        ("+86 138  0013  8000", "+86 138 0013 8000"),
+        ("Led the team of five.  Built the dashboards.",
+         "Led the team of five. Built the dashboards."),
+        ("负责数据分析。  完成周报", "负责数据分析。 完成周报"),
+        ("   indented  ", "indented"),
+    ],
+)  # fmt: skip
+def test_a_wide_gap_is_a_field_boundary(raw: str, normalised: str) -> None:
+    assert normalize_text(raw) == normalised
+    assert normalize_text(normalised) == normalised
+
+
+def test_jobs_laid_out_in_columns() -> None:
+    assert summary(extract_profile(EN_COLUMNS, reference=REFERENCE)) == EN_COLUMNS_EXPECTED
+    tabs = EN_COLUMNS.replace("  ", "\t")
+    assert summary(extract_profile(tabs, reference=REFERENCE)) == EN_COLUMNS_EXPECTED
+    text = extract_text("cv.txt", EN_COLUMNS.encode())
+    assert text.split("\n")[3] == "2018.07 - 2023.06 | Hangzhou Cloud Tech Co., Ltd. | Data Analyst"
+
+
+def test_chinese_jobs_laid_out_in_columns() -> None:
+    profile = extract_profile(ZH_COLUMNS, reference=REFERENCE)
+    assert summary(profile) | {"education": None} == {
+        "name": "张伟",
+        "email": None,
+        "phone": "13800138000",
+        "education": None,
+        "experience": [
+            ("上海某某网络科技有限公司", "运营经理", "2019-07", "present", 71),
+            ("北京某某信息技术有限公司", "产品助理", "2016-07", "2019-06", 35),
+        ],
+        "years": 8.8,
+        "skills": [],
+        "certificates": [],
+    }
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("2018.07 - 2023.06  Data Analyst  Hangzhou Cloud Tech Co., Ltd.",
+         ("Hangzhou Cloud Tech Co., Ltd.", "Data Analyst")),
+        ("2018.07 - 2023.06\tSenior Accountant\tBlue Lake Trading Co.",
+         ("Blue Lake Trading Co.", "Senior Accountant")),
+        ("Blue Lake Trading Co.  Accountant  2015.07 - 2018.06",
+         ("Blue Lake Trading Co.", "Accountant")),
+        ("2015.07 - 2018.06  HANGZHOU CLOUD TECH CO., LTD.  Accountant",
+         ("HANGZHOU CLOUD TECH CO., LTD.", "Accountant")),
+        ("2015.07 - 2018.06  Beijing Zijie Network Technology Co., Ltd.  Data Analyst",
+         ("Beijing Zijie Network Technology Co., Ltd.", "Data Analyst")),
+        ("Data Analyst, Acme, Inc., 2020 - 2022", ("Acme, Inc.", "Data Analyst")),
+        ("Acme Holdings, LLC, Co-founder, 2020 - 2022", ("Acme Holdings, LLC", "Co-founder")),
+        # one space only: each side is still recognised by its own cue
+        ("2015.07 - 2018.06 Blue Lake Trading Co. Accountant",
+         ("Blue Lake Trading Co.", "Accountant")),
+        ("2018.07 - 2023.06 Hangzhou Cloud Tech Co., Ltd. Data Analyst",
+         ("Hangzhou Cloud Tech Co., Ltd.", "Data Analyst")),
+        ("2018.07 - 2023.06 Data Analyst Hangzhou Cloud Tech Co., Ltd.",
+         ("Hangzhou Cloud Tech Co., Ltd.", "Data Analyst")),
+        ("2018.07 - 2023.06 Sales Department Manager", (None, "Sales Department Manager")),
+    ],
+)  # fmt: skip
+def test_employer_and_role_by_their_own_cues(
+    line: str, expected: tuple[str | None, str | None]
+) -> None:
+    assert jobs(f"Experience\n{line}\n") == [expected]
+
+
+def test_pdf_fields_apart_on_one_row() -> None:
+    """A one-column PDF whose rows hold fields far apart (dates | employer | role): pypdf
+    writes one space between them, the runs' positions say they are fields."""
+    pdf = FPDF(unit="pt", format="A4")
+    pdf.add_page()
+    pdf.set_font("Helvetica", size=10)
+    for row, line in enumerate(EN_COLUMNS.splitlines()):
+        for x, field in zip((42, 160, 400), line.split("  "), strict=False):
+            pdf.text(x, 60 + 17 * row, field)
+    text = extract_text("cv.pdf", bytes(pdf.output()))
+    assert text.split("\n")[3:5] == [
+        "2018.07 - 2023.06 | Hangzhou Cloud Tech Co., Ltd. | Data Analyst",
+        "2015.07 - 2018.06 | Blue Lake Trading Co. | Accountant",
+    ]
+    profile = extract_profile(text, reference=REFERENCE)
+    assert summary(profile) == EN_COLUMNS_EXPECTED
+
+
+def test_cjk_pdf_fields_apart_on_one_row() -> None:
+    items: list[tuple[float, float, float, str]] = [
+        (40, 800, 16, "张伟"),
+        (40, 780, 12, "工作经历"),
+    ]
+    for row, fields in enumerate(
+        [("2019.07-至今", "上海某某网络科技有限公司", "运营经理"),
+         ("2016.07-2019.06", "北京某某信息技术有限公司", "产品助理")]
+    ):  # fmt: skip
+        for x, field in zip((40, 200, 440), fields, strict=True):
+            items.append((x, 760 - 20 * row, 10, field))
+    text = extract_text("cv.pdf", build_positioned_pdf(items))
+    assert text.split("\n") == [
+        "张伟",
+        "工作经历",
+        "2019.07-至今 | 上海某某网络科技有限公司 | 运营经理",
+        "2016.07-2019.06 | 北京某某信息技术有限公司 | 产品助理",
+    ]
+
+
+def test_docx_tabs_are_field_boundaries() -> None:
+    document = docx.Document()
+    document.add_paragraph("工作经历")
+    document.add_paragraph("2019.07-至今\t上海某某网络科技有限公司\t运营经理")
+    document.add_paragraph("姓名:\t李娜")
+    out = io.BytesIO()
+    document.save(out)
+    assert extract_text("cv.docx", out.getvalue()).split("\n") == [
+        "工作经历",
+        "2019.07-至今 | 上海某某网络科技有限公司 | 运营经理",
+        "姓名: 李娜",
+    ]
