@@ -15,6 +15,10 @@ Tuned for Chinese and English résumés as they come out of :mod:`server.resume_
    is cut in two, either order, each side known by its own cue. Without any experience
    heading, dated lines of the header block that name an employer or a role count. A line
    like ``5年运营经验`` is never a job.
+   A job's length counts both end months, as HR reads a résumé: ``2019.07–2022.06`` is 36
+   months (3.0 years), ``2015.07–2018.06`` then ``2018.07–2023.06`` is 96 months without gap,
+   ``2019.07–至今`` includes the reference month. A year-only date stands for its July
+   (``2016–2019`` is 36 months, end month not added).
    ``experience_years`` is the union of the jobs' intervals (overlaps once), internships
    (``实习`` / ``intern`` or an internship heading) listed but not counted. Only when no dated
    job at all was found does it fall back to the largest claim (``5年运营经验``,
@@ -40,6 +44,7 @@ import enum
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
 
 from server.jobanalysis import detect_language
 from server.profile import Degree, Education, Experience, Profile, Sourced
@@ -99,7 +104,8 @@ MAX_CLAIMED_YEARS = 50
 """Largest "N years of experience" believed by the fallback."""
 
 YEAR_ONLY_MONTH = 7
-"""Month assumed for a year-only date when counting months (mid-year: ``2016–2019`` is 36)."""
+"""Month assumed for a year-only date when counting months (mid-year: ``2016–2019`` is 36,
+July to July, the end month not counted; a month-precise end month is counted)."""
 
 MONTHS_PER_YEAR = 12
 
@@ -943,13 +949,23 @@ def _month_index(date: YearMonth) -> int:
 def _interval(
     start: YearMonth | None, end: YearMonth | None, present: bool, reference: tuple[int, int]
 ) -> tuple[int, int] | None:
-    """[first month, end month) as month indices, clipped to ``reference``; None if invalid."""
+    """``[first, last)`` as month indices, both end months counted the way résumés are read:
+    ``2019.07–2022.06`` is 36 months, "present" includes the ``reference`` month. A year-only
+    end stands for its July, exclusive (``2016–2019`` stays 36 months). ``last`` is clipped to
+    the end of the ``reference`` month. None when a date is missing, the start is after the
+    end or the start is after ``reference``."""
     if start is None or (end is None and not present):
         return None
     now = _month_index(reference)
     first = _month_index(start)
-    last = now if present or end is None else min(_month_index(end), now)
-    return (first, last) if first <= last else None
+    if end is None:  # present
+        stated, last = now, now + 1
+    else:
+        stated = _month_index(end)
+        last = stated + 1 if end[1] is not None else stated
+    if first > min(stated, now):
+        return None
+    return first, min(last, now + 1)
 
 
 # --------------------------------------------------------------------------- fragments
@@ -1071,7 +1087,7 @@ class _Job:
     internship: bool
     """实习 / intern in the role or line, or listed under an internship heading."""
     interval: tuple[int, int] | None
-    """[first month, end month) as month indices (see :func:`_interval`)."""
+    """``[first, last)`` as month indices, both end months included (see :func:`_interval`)."""
 
 
 def _experience(blocks: Sequence[_Block], reference: tuple[int, int]) -> list[_Job]:
@@ -1311,9 +1327,10 @@ def _take_fragment(job: _JobFields, fragment: str, hint: str | None = None) -> N
 
 
 def _experience_years(jobs: Sequence[_Job], lines: Sequence[_Line]) -> float:
-    """Union of the non-internship jobs' intervals in years (one decimal). Without any job at
-    all, the largest "N years of experience" the résumé claims (``5年运营经验``, ``工作年限：5年``,
-    ``over 5 years of experience``); 0.0 when it claims none."""
+    """Union of the non-internship jobs' intervals (both end months counted, see
+    :func:`_interval`) in years (one decimal). Without any job at all, the largest "N years of
+    experience" the résumé claims (``5年运营经验``, ``工作年限：5年``, ``over 5 years of
+    experience``); 0.0 when it claims none."""
     if not jobs:
         return _claimed_years(lines)
     intervals = sorted(job.interval for job in jobs if job.interval and not job.internship)
@@ -1326,7 +1343,12 @@ def _experience_years(jobs: Sequence[_Job], lines: Sequence[_Line]) -> float:
         else:
             current = (current[0], max(current[1], last))
     total += 0 if current is None else current[1] - current[0]
-    return round(total / MONTHS_PER_YEAR, 1)
+    return _years(total)
+
+
+def _years(months: int) -> float:
+    """Months as years with one decimal, halves rounded up (63 months is 5.3 years)."""
+    return float((Decimal(months) / MONTHS_PER_YEAR).quantize(Decimal("0.1"), ROUND_HALF_UP))
 
 
 def _claimed_years(lines: Sequence[_Line]) -> float:

@@ -28,6 +28,7 @@ from server.resume_text import (
     extract_text,
     normalize_text,
 )
+from server.screening import match, validate_requirements
 
 REFERENCE = (2025, 6)
 """The month "present" / "至今" stands for in these tests."""
@@ -248,10 +249,10 @@ def test_docx_to_profile() -> None:
         "phone": "13712345678",
         "education": [("bachelor", "本科", "中南财经政法大学", "会计学", "2010-09", "2014-06")],
         "experience": [
-            ("普华永道中天会计师事务所", "审计员", "2014-07", "2018-06", 47),
-            ("广州某某集团有限公司", "财务主管", "2018-07", "present", 83),
+            ("普华永道中天会计师事务所", "审计员", "2014-07", "2018-06", 48),  # 4 years
+            ("广州某某集团有限公司", "财务主管", "2018-07", "present", 84),  # to 2025-06: 7 years
         ],
-        "years": 10.8,
+        "years": 11.0,  # 48 + 84 = 132 months, consecutive
         "skills": [],
         "certificates": ["注册会计师", "中级会计师"],
     }
@@ -720,10 +721,10 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "phone": "13812345678",
         "education": [("bachelor", "本科", "浙江大学", "汉语言文学", "2013-09", "2017-06")],
         "experience": [
-            ("上海某某网络科技有限公司", "新媒体运营经理", "2019-07", "present", 71),
-            ("杭州某某文化传媒有限公司", "运营专员", "2017-07", "2019-06", 23),
+            ("上海某某网络科技有限公司", "新媒体运营经理", "2019-07", "present", 72),  # to 2025-06
+            ("杭州某某文化传媒有限公司", "运营专员", "2017-07", "2019-06", 24),
         ],
-        "years": 7.8,
+        "years": 8.0,  # 24 + 72 = 96 months
         "skills": ["Photoshop", "Excel", "PowerPoint", "SQL"],  # not 新媒体运营 of the job title
         "certificates": ["大学英语六级", "计算机二级"],
     },
@@ -733,10 +734,10 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "phone": "+8613912345678",
         "education": [("master", "硕士", "北京理工大学", "计算机科学与技术", "2012-09", "2015-06")],
         "experience": [
-            ("北京某某科技有限公司", "高级Java开发工程师", "2018-03", "2022-12", 57),
-            ("深圳某某信息技术有限公司", "Java开发工程师", "2015-07", "2018-02", 31),
+            ("北京某某科技有限公司", "高级Java开发工程师", "2018-03", "2022-12", 58),  # 4*12+10
+            ("深圳某某信息技术有限公司", "Java开发工程师", "2015-07", "2018-02", 32),  # 36-4
         ],
-        "years": 7.3,
+        "years": 7.5,  # 32 + 58 = 90 months, consecutive
         "skills": ["Java", "Spring Boot", "MySQL", "Redis", "Linux"],
         "certificates": [],
     },
@@ -746,10 +747,10 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "phone": "13712345678",
         "education": [("bachelor", "本科", "中南财经政法大学", "会计学", "2010-09", "2014-06")],
         "experience": [
-            ("普华永道中天会计师事务所", "审计员", "2014-07", "2018-06", 47),
-            ("广州某某集团有限公司", "财务主管", "2018-07", "present", 83),
+            ("普华永道中天会计师事务所", "审计员", "2014-07", "2018-06", 48),
+            ("广州某某集团有限公司", "财务主管", "2018-07", "present", 84),  # to 2025-06
         ],
-        "years": 10.8,
+        "years": 11.0,  # 48 + 84 = 132 months
         "skills": [],
         "certificates": ["注册会计师", "中级会计师"],
     },
@@ -759,8 +760,8 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "phone": "15012345678",
         "education": [("bachelor", "学士", "武汉大学", "金融学", "2020-09", "2024-06")],
         "experience": [
-            ("招商银行武汉分行", "零售业务实习生", "2023-07", "2023-09", 2),
-            ("某某证券股份有限公司", "研究部实习", "2022-07", "2022-08", 1),
+            ("招商银行武汉分行", "零售业务实习生", "2023-07", "2023-09", 3),  # Jul, Aug, Sep
+            ("某某证券股份有限公司", "研究部实习", "2022-07", "2022-08", 2),
         ],
         "years": 0.0,  # internships are listed, not counted
         "skills": ["Python", "Excel"],
@@ -785,11 +786,11 @@ EXPECTED: dict[str, dict[str, Any]] = {
             ("master", "硕士研究生", "西南财经大学", "公共管理", "2015-09", "2018-06"),
         ],
         "experience": [
-            ("某某市财政局", "科员", "2015-07", "2019-12", 53),
-            ("某某咨询有限公司", "兼职顾问", "2018-01", "2020-06", 29),
-            ("某某区发展和改革委员会", "副主任科员", "2020-07", "present", 59),
+            ("某某市财政局", "科员", "2015-07", "2019-12", 54),  # 4*12+6
+            ("某某咨询有限公司", "兼职顾问", "2018-01", "2020-06", 30),  # 2*12+6
+            ("某某区发展和改革委员会", "副主任科员", "2020-07", "present", 60),  # to 2025-06
         ],
-        "years": 9.8,  # 2015-07..2020-06 once, then 2020-07..2025-06
+        "years": 10.0,  # 2015-07..2020-06 once (60), then 2020-07..2025-06 (60)
         "skills": [],
         "certificates": [],
     },
@@ -799,10 +800,10 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "phone": "13512345678",
         "education": [("bachelor", "本科", "四川大学", "市场营销", "2012", "2016")],
         "experience": [
-            ("成都某某房地产开发有限公司", "销售主管", "2016-07", "2020-06", 47),
-            ("成都某某商业管理有限公司", "招商经理", "2020-07", "present", 59),
+            ("成都某某房地产开发有限公司", "销售主管", "2016-07", "2020-06", 48),
+            ("成都某某商业管理有限公司", "招商经理", "2020-07", "present", 60),  # to 2025-06
         ],
-        "years": 8.8,
+        "years": 9.0,  # 48 + 60 = 108 months
         "skills": [],
         "certificates": [],
     },
@@ -812,10 +813,10 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "phone": "13800138000",
         "education": [("bachelor", "学士", "华东师范大学", "英语", "2014-09", "2018-06")],
         "experience": [
-            ("上海某某教育科技有限公司", "课程顾问", "2018-07", "2021-12", 41),
-            ("某某国际学校", "英语教师", "2022-01", "present", 41),
+            ("上海某某教育科技有限公司", "课程顾问", "2018-07", "2021-12", 42),  # 3*12+6
+            ("某某国际学校", "英语教师", "2022-01", "present", 42),  # to 2025-06: 3*12+6
         ],
-        "years": 6.8,
+        "years": 7.0,  # 42 + 42 = 84 months
         "skills": ["英语"],
         "certificates": ["英语专业八级", "普通话二级甲等", "教师资格证"],
     },
@@ -825,10 +826,10 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "phone": "13900001111",
         "education": [],
         "experience": [
-            ("字节跳动", "产品经理", "2019-07", "present", 71),
-            ("美团", "产品助理", "2017-03", "2019-06", 27),
+            ("字节跳动", "产品经理", "2019-07", "present", 72),  # to 2025-06
+            ("美团", "产品助理", "2017-03", "2019-06", 28),  # 2*12+4
         ],
-        "years": 8.2,
+        "years": 8.3,  # 72 + 28 = 100 months = 8.33
         "skills": ["Python", "数据分析", "Axure", "Visio"],
         "certificates": [],
     },
@@ -840,10 +841,10 @@ EXPECTED: dict[str, dict[str, Any]] = {
             ("bachelor", "B.A.", "University of California", "Statistics", "2012", "2016")
         ],
         "experience": [
-            ("Acme Corporation", "Senior Data Analyst", "2019-07", "present", 71),
-            ("Beta Analytics Inc.", "Data Analyst", "2017-01", "2019-06", 29),
+            ("Acme Corporation", "Senior Data Analyst", "2019-07", "present", 72),  # to 2025-06
+            ("Beta Analytics Inc.", "Data Analyst", "2017-01", "2019-06", 30),  # 2*12+6
         ],
-        "years": 8.3,
+        "years": 8.5,  # 30 + 72 = 102 months
         "skills": ["Python", "SQL", "Tableau", "Excel", "R", "pandas", "NumPy"],
         "certificates": ["AWS Certified Cloud Practitioner"],
     },
@@ -856,10 +857,10 @@ EXPECTED: dict[str, dict[str, Any]] = {
             ("bachelor", "Bachelor of Arts", "Boston University", "Economics", "2010", "2014"),
         ],
         "experience": [
-            ("Globex Ltd", "Marketing Manager", "2019-07", "2022-03", 32),
-            ("Initech Co.", "Marketing Specialist", "2016-07", "2019-06", 35),
+            ("Globex Ltd", "Marketing Manager", "2019-07", "2022-03", 33),  # 2*12+9
+            ("Initech Co.", "Marketing Specialist", "2016-07", "2019-06", 36),
         ],
-        "years": 5.6,
+        "years": 5.8,  # 36 + 33 = 69 months = 5.75
         "skills": ["Project Management", "SEO", "Salesforce", "Spanish"],
         "certificates": [],
     },
@@ -870,7 +871,7 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "education": [
             ("master", "MSc", "Imperial College London", "Data Science", "2023-09", "2024-09")
         ],
-        "experience": [("Initech Ltd", "Data Science Intern", "2024-06", "2024-08", 2)],
+        "experience": [("Initech Ltd", "Data Science Intern", "2024-06", "2024-08", 3)],
         "years": 0.0,
         "skills": ["Python", "SQL", "Machine Learning"],
         "certificates": ["IELTS 7.5"],
@@ -891,9 +892,10 @@ EXPECTED: dict[str, dict[str, Any]] = {
         ],
         "experience": [
             ("Stark Industries", "Research Scientist", "2016", "2019", 36),
-            ("Wayne Enterprises Inc", "Principal Engineer", "2019", "present", 71),
+            ("Wayne Enterprises Inc", "Principal Engineer", "2019", "present", 72),
         ],
-        "years": 8.9,  # a year-only date counts from mid-year
+        # a year-only date stands for July: [2016-07, 2019-07) is 36, 2019-07..2025-06 is 72
+        "years": 9.0,
         "skills": [],
         "certificates": [],
     },
@@ -912,10 +914,10 @@ EXPECTED: dict[str, dict[str, Any]] = {
             )
         ],
         "experience": [
-            ("Google LLC", "Software Engineer", "2020-01", "present", 65),
-            ("Stripe", "Software Engineer", "2017-06", "2019-12", 30),
+            ("Google LLC", "Software Engineer", "2020-01", "present", 66),  # to 2025-06: 5*12+6
+            ("Stripe", "Software Engineer", "2017-06", "2019-12", 31),  # 2*12+7
         ],
-        "years": 7.9,
+        "years": 8.1,  # 31 + 66 = 97 months = 8.08
         "skills": ["Java"],  # "Go" counts only inside a skills section
         "certificates": [],
     },
@@ -935,10 +937,11 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "phone": "13812345678",
         "education": [("bachelor", "本科", "北京工业大学", "统计学", "2014-09", "2018-06")],
         "experience": [
-            ("北京某某科技有限公司", "数据分析师", "2020-03", "present", 63),  # "(5年)" dropped
-            ("某某信息技术有限公司", "数据专员", "2018-07", "2020-02", 19),
+            ("北京某某科技有限公司", "数据分析师", "2020-03", "present", 64),  # "(5年)" dropped
+            # 2018-07..2020-02 is 12+8 = 20 months (the board's own "1年7个月" counts one end)
+            ("某某信息技术有限公司", "数据专员", "2018-07", "2020-02", 20),
         ],
-        "years": 6.8,
+        "years": 7.0,  # 20 + 64 (2020-03..2025-06: 5*12+4) = 84 months
         "skills": ["英语", "SQL", "Python"],  # not 数据分析 of the job title and duties
         "certificates": ["CET-6"],
     },
@@ -951,10 +954,10 @@ EXPECTED: dict[str, dict[str, Any]] = {
             ("master", "硕士", "中山大学", "公共管理", "2014-09", "2017-06"),
         ],
         "experience": [
-            ("深圳市某某区人民政府办公室", "科员", "2017-07", "2020-12", 41),
-            ("深圳市某某区应急管理局", "四级主任科员", "2021-01", "present", 53),
+            ("深圳市某某区人民政府办公室", "科员", "2017-07", "2020-12", 42),  # 3*12+6
+            ("深圳市某某区应急管理局", "四级主任科员", "2021-01", "present", 54),  # 4*12+6
         ],
-        "years": 7.8,
+        "years": 8.0,  # 42 + 54 = 96 months
         "skills": [],
         "certificates": [],  # 获评优秀公务员 is an award, not a certificate
     },
@@ -964,10 +967,10 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "phone": None,
         "education": [("bachelor", "本科", "浙江工商大学", "电子商务", None, "2016-06")],
         "experience": [
-            ("杭州某某电子商务有限公司", "运营总监", "2019-07", "present", 71),
-            ("某某网络科技有限公司", "运营主管", "2016-03", "2019-06", 39),
+            ("杭州某某电子商务有限公司", "运营总监", "2019-07", "present", 72),  # to 2025-06
+            ("某某网络科技有限公司", "运营主管", "2016-03", "2019-06", 40),  # 3*12+4
         ],
-        "years": 9.2,
+        "years": 9.3,  # 40 + 72 = 112 months = 9.33
         "skills": [],
         "certificates": [],
     },
@@ -986,7 +989,7 @@ EXPECTED: dict[str, dict[str, Any]] = {
             )
         ],
         "experience": [
-            ("KPMG", "Senior Accountant", "2018", "2021", 36),
+            ("KPMG", "Senior Accountant", "2018", "2021", 36),  # year-only: July to July
             ("Deloitte LLP", "Accountant", "2015", "2018", 36),
         ],
         "years": 6.0,
@@ -1001,10 +1004,10 @@ EXPECTED: dict[str, dict[str, Any]] = {
             ("associate", "Associate degree", "Santa Monica College", "Business", None, "2016")
         ],
         "experience": [
-            ("Initrode Inc.", "Operations Manager", "2021-03", "present", 51),
-            ("Hooli", "Operations Analyst", "2018-01", "2021-02", 37),
+            ("Initrode Inc.", "Operations Manager", "2021-03", "present", 52),  # 4*12+4
+            ("Hooli", "Operations Analyst", "2018-01", "2021-02", 38),  # 3*12+2
         ],
-        "years": 7.3,
+        "years": 7.5,  # 38 + 52 = 90 months
         "skills": ["Excel", "SQL", "Power BI", "Lean Six Sigma"],
         "certificates": [],
     },
@@ -1014,10 +1017,10 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "phone": None,
         "education": [],
         "experience": [
-            ("Huawei Technologies Co., Ltd.", "Network Engineer", "2018-07", "2021-09", 38),
-            ("ZTE Corporation", "Test Engineer", "2016-07", "2018-06", 23),
+            ("Huawei Technologies Co., Ltd.", "Network Engineer", "2018-07", "2021-09", 39),
+            ("ZTE Corporation", "Test Engineer", "2016-07", "2018-06", 24),
         ],
-        "years": 5.1,
+        "years": 5.3,  # 24 + 39 = 63 months = 5.25, halves rounded up
         "skills": [],
         "certificates": [],
     },
@@ -1090,14 +1093,123 @@ def test_sources_are_trimmed() -> None:
 def test_date_range_formats(text: str) -> None:
     profile = extract_profile(f"工作经历\n{text} 某某科技有限公司 运营经理", reference=REFERENCE)
     [job] = profile.experience
-    assert (job.start, job.end, job.months) == ("2019-07", "2021-12", 29)
+    assert (job.start, job.end, job.months) == ("2019-07", "2021-12", 30)  # 2*12+6
 
 
 @pytest.mark.parametrize("present", ["至今", "现在", "Present", "now"])
 def test_present_counts_to_the_reference(present: str) -> None:
     profile = extract_profile(f"Experience\n2024.01 - {present} Acme Inc, Analyst", (2025, 1))
-    assert [(j.end, j.months) for j in profile.experience] == [("present", 12)]
-    assert profile.experience_years == 1.0
+    # 2024-01..2025-01, the reference month included: 13 months
+    assert [(j.end, j.months) for j in profile.experience] == [("present", 13)]
+    assert profile.experience_years == 1.1
+
+
+# --------------------------------------------------------------------------- job lengths
+# A month-precise job counts both its end months, the way HR reads a résumé.
+
+
+def job_months(text: str, reference: tuple[int, int] = REFERENCE) -> list[int | None]:
+    return [job.months for job in extract_profile(text, reference=reference).experience]
+
+
+def years(text: str, reference: tuple[int, int] = REFERENCE) -> float:
+    return extract_profile(text, reference=reference).experience_years
+
+
+@pytest.mark.parametrize(
+    "dates", ["2019.07-2022.06", "2019年7月-2022年6月", "Jul 2019 - Jun 2022", "07/2019 - 06/2022"]
+)
+def test_exactly_three_years(dates: str) -> None:
+    text = f"工作经历\n{dates} 某某科技有限公司 运营经理\n"
+    assert job_months(text) == [36]  # July 2019 to June 2022, both included
+    assert years(text) == 3.0
+
+
+def test_exactly_three_years_meets_three_years_required() -> None:
+    required, errors = validate_requirements({"min_years": 3})
+    assert not errors
+    profile = extract_profile("工作经历\n2019.07-2022.06 某某科技有限公司 运营经理\n", REFERENCE)
+    result = match(profile, required, "zh")
+    assert result["eligible"]
+    assert [c["explanation"] for c in result["criteria"]] == ["工作年限：3 年 ≥ 3 年 ✓"]
+
+
+def test_english_month_names_count_both_ends() -> None:
+    assert job_months("Experience\nJul 2019 – Dec 2021 Acme Inc, Analyst\n") == [30]  # 2*12+6
+
+
+def test_one_month_job() -> None:
+    assert job_months("工作经历\n2020.05-2020.05 某某科技有限公司 运营经理\n") == [1]
+
+
+def test_consecutive_jobs_have_no_gap() -> None:
+    text = (
+        "工作经历\n"
+        "2018.07-2023.06 杭州某某科技有限公司 数据分析师\n"
+        "2015.07-2018.06 某某贸易有限公司 会计\n"
+    )
+    assert job_months(text) == [60, 36]
+    assert years(text) == 8.0  # 96 months: no month lost between June and July 2018
+
+
+def test_present_includes_the_reference_month() -> None:
+    text = "工作经历\n2019.07-至今 某某科技有限公司 运营经理\n"
+    assert job_months(text, (2026, 11)) == [89]  # 2019-07..2026-11: 7*12+5
+    assert years(text, (2026, 11)) == 7.4  # 89 / 12 = 7.42
+    assert job_months(text, (2019, 7)) == [1]  # started this month
+
+
+def test_an_end_after_the_reference_is_cut_at_the_reference_month() -> None:
+    text = "工作经历\n2024.01-2026.12 某某科技有限公司 运营经理\n"
+    assert job_months(text) == [18]  # 2024-01..2025-06
+
+
+@pytest.mark.parametrize(
+    "dates", ["2025.07-至今", "2020.05-2020.04", "2020.05-2019"], ids=["future", "reversed", "year"]
+)
+def test_impossible_range_has_no_length(dates: str) -> None:
+    text = f"工作经历\n{dates} 某某科技有限公司 运营经理\n"
+    assert job_months(text) == [None]
+    assert years(text) == 0.0
+
+
+def test_year_only_range_is_unchanged() -> None:
+    text = "Experience\n2016 - 2019 Research Scientist, Stark Industries\n"
+    assert job_months(text) == [36]  # July 2016 to July 2019, the end month not added
+    assert years(text) == 3.0
+
+
+@pytest.mark.parametrize(
+    ("dates", "months"),
+    [
+        ("2016 - 2019.06", 36),  # 2016-07..2019-06: a month-precise end counts
+        ("2016.03 - 2019", 40),  # 2016-03 up to July 2019: 3*12+4
+        ("2019 - 至今", 72),  # 2019-07..2025-06
+    ],
+)
+def test_year_only_date_on_one_side(dates: str, months: int) -> None:
+    assert job_months(f"工作经历\n{dates} 某某科技有限公司 运营经理\n") == [months]
+
+
+def test_overlapping_jobs_count_once() -> None:
+    text = (
+        "工作经历\n"
+        "2018.01-2020.12 某某科技有限公司 运营经理\n"
+        "2020.01-2021.06 某某咨询有限公司 兼职顾问\n"
+        "2019.03-2019.08 某某文化传媒有限公司 顾问\n"
+    )
+    assert job_months(text) == [36, 18, 6]
+    assert years(text) == 3.5  # 2018-01..2021-06 once: 42 months, not 36 + 18 + 6 = 60
+
+
+def test_same_month_end_and_start_counts_once() -> None:
+    text = (
+        "工作经历\n"
+        "2018.01-2019.06 某某科技有限公司 运营经理\n"
+        "2019.06-2020.12 某某咨询有限公司 运营总监\n"
+    )
+    assert job_months(text) == [18, 19]
+    assert years(text) == 3.0  # June 2019 once: 2018-01..2020-12 is 36 months
 
 
 def test_headings_and_dates_are_not_names() -> None:
@@ -1112,7 +1224,7 @@ def test_headings_and_dates_are_not_names() -> None:
 def test_experience_claims_are_not_jobs_when_jobs_exist() -> None:
     profile = extract_profile(ZH_KEY_VALUE, reference=REFERENCE)
     assert all("经验" not in job.source for job in profile.experience)
-    assert profile.experience_years == 7.8  # the dated jobs, not the claimed 5 years
+    assert profile.experience_years == 8.0  # the dated jobs (96 months), not the claimed 5
 
 
 def test_project_dates_are_not_jobs() -> None:
@@ -1289,10 +1401,11 @@ def test_two_column_pdf_is_read_column_by_column() -> None:
         "phone": "+15125550199",
         "education": None,
         "experience": [
-            ("Brightwave Media Inc.", "Digital Marketing Manager", "2019-03", "present", 75),
-            ("Northwind Traders LLC", "Marketing Specialist", "2015-06", "2019-02", 44),
+            # 2019-03..2025-06: 6*12+4; 2015-06..2019-02: 4*12-3
+            ("Brightwave Media Inc.", "Digital Marketing Manager", "2019-03", "present", 76),
+            ("Northwind Traders LLC", "Marketing Specialist", "2015-06", "2019-02", 45),
         ],
-        "years": 9.9,
+        "years": 10.1,  # 45 + 76 = 121 months
         "skills": ["Google Analytics", "A/B Testing"],
         "certificates": ["Google Ads Certification", "HubSpot Inbound Certified"],
     }
@@ -1634,10 +1747,10 @@ EN_COLUMNS_EXPECTED = {
         ("bachelor", "Bachelor of Economics", "Zhejiang University", None, "2011-09", "2015-06")
     ],
     "experience": [
-        ("Hangzhou Cloud Tech Co., Ltd.", "Data Analyst", "2018-07", "2023-06", 59),
-        ("Blue Lake Trading Co.", "Accountant", "2015-07", "2018-06", 35),
+        ("Hangzhou Cloud Tech Co., Ltd.", "Data Analyst", "2018-07", "2023-06", 60),
+        ("Blue Lake Trading Co.", "Accountant", "2015-07", "2018-06", 36),
     ],
-    "years": 7.8,  # 94 months: [2015-07, 2018-06) and [2018-07, 2023-06), July 2018 uncounted
+    "years": 8.0,  # 36 + 60 = 96 months: consecutive, no gap, no overlap
     "skills": [],
     "certificates": [],
 }
@@ -1697,10 +1810,10 @@ def test_chinese_jobs_laid_out_in_columns() -> None:
         "phone": "13800138000",
         "education": None,
         "experience": [
-            ("上海某某网络科技有限公司", "运营经理", "2019-07", "present", 71),
-            ("北京某某信息技术有限公司", "产品助理", "2016-07", "2019-06", 35),
+            ("上海某某网络科技有限公司", "运营经理", "2019-07", "present", 72),  # to 2025-06
+            ("北京某某信息技术有限公司", "产品助理", "2016-07", "2019-06", 36),
         ],
-        "years": 8.8,
+        "years": 9.0,  # 36 + 72 = 108 months
         "skills": [],
         "certificates": [],
     }
