@@ -1,4 +1,5 @@
-"""Demo data: an org, an admin, a civil-service style job with a full plan, 3 invitations."""
+"""Demo data: an org, an admin, a civil-service style job with a full plan, screening and four
+résumés (two invited automatically), 3 invitations."""
 
 from __future__ import annotations
 
@@ -6,12 +7,16 @@ import asyncio
 import json
 import os
 import secrets
+import time
 from pathlib import Path
 from typing import Any
 
 from server.auth import hash_password
+from server.candidates import CandidateStore
 from server.config import Settings
 from server.db import Database
+from server.demo_resumes import DEMO_RESUMES, DEMO_SCREENING
+from server.fields import FieldCipher, load_keyring
 from server.http import Services
 from server.hub import Hub
 from server.invitations import invite
@@ -73,14 +78,32 @@ def _read_json(path: Path) -> Any:
     return json.loads(path.read_text())
 
 
+async def _seed_resumes(svc: Services, keyring: Any, job_id: str) -> None:
+    """Screening settings and a few résumés for the demo job (parsed here, in a thread)."""
+    from server.intake import store_candidate
+    from server.resume_worker import parse_resume
+
+    svc.keyring = keyring
+    svc.candidates = CandidateStore(svc.db, FieldCipher(keyring))
+    await svc.store.update_job_data(job_id, {"screening": DEMO_SCREENING})
+    job = await svc.store.get_job(job_id)
+    reference = time.localtime()
+    for filename, text in DEMO_RESUMES:
+        data = text.encode()
+        parsed = await asyncio.to_thread(
+            parse_resume, filename, data, (reference.tm_year, reference.tm_mon)
+        )
+        if "error" in parsed:
+            raise RuntimeError(f"demo résumé {filename}: {parsed['message']}")
+        await store_candidate(svc, job, None, filename, data, parsed)
+
+
 async def seed(settings: Settings) -> dict[str, Any]:
     """Seed once, then add 3 fresh invitations on every run; returns the demo JSON."""
     settings = settings.with_secret()
     db = Database(settings.db_path)
     await db.open()
     try:
-        from server.fields import FieldCipher, load_keyring
-
         keyring = load_keyring(settings)
         store = Store(db, FieldCipher(keyring))
         svc = Services(settings=settings, db=db, store=store, hub=Hub(), bank=load_builtin())
@@ -107,11 +130,13 @@ async def seed(settings: Settings) -> dict[str, Any]:
             if errors:
                 raise RuntimeError(f"demo job is invalid: {errors}")
             job_id = await store.create_job(org_id, job)
+            await _seed_resumes(svc, keyring, job_id)
             creds = {"username": username, "password": password, "org_id": org_id, "job_id": job_id}
             await asyncio.to_thread(_write_private_json, creds_file, creds)
         creds = await asyncio.to_thread(_read_json, creds_file)
         job = await store.get_job(creds["job_id"])
         created = await invite(svc, job, list(DEMO_CANDIDATES), settings.invitation_ttl_h, "demo")
+        resume_candidates = await CandidateStore(db, FieldCipher(keyring)).list_for_job(job["id"])
         return {
             "admin": {"username": creds["username"], "password": creds["password"]},
             "org_id": creds["org_id"],
@@ -120,6 +145,16 @@ async def seed(settings: Settings) -> dict[str, Any]:
             "invitations": [
                 {"interview_id": c["interview_id"], "url": c["url"], "name": c["name"]}
                 for c in created
+            ],
+            "resume_candidates": [
+                {
+                    "candidate_id": c["candidate_id"],
+                    "name": c["profile"].get("name"),
+                    "score": c["match"]["score"],
+                    "status": c["status"],
+                    "interview_id": c["interview_id"],
+                }
+                for c in resume_candidates
             ],
         }
     finally:

@@ -214,7 +214,8 @@ async def test_jobs_list_counts_follow_rest_changes_live(
     row = page.get_by_test_id(f"job-row-{job_id}")
     invited = row.get_by_test_id("count-invited")
     opened = row.get_by_test_id("count-opened")
-    await expect(invited).to_have_text(str(len(live_server.demo["invitations"])))
+    auto = [c for c in live_server.demo["resume_candidates"] if c["status"] == "invited"]
+    await expect(invited).to_have_text(str(len(live_server.demo["invitations"]) + len(auto)))
     before = int(await invited.inner_text())
 
     async with aiohttp.ClientSession() as http:
