@@ -4,9 +4,12 @@ Same interface as :class:`analyzers.pool.AnalyzerPool`, for media processes that
 analyzers themselves. Each interview has a work stream ``il:work:<id>``; analyzer nodes take
 interviews from the set ``il:active`` (see :mod:`server.analyzer_node`). One flush task sends
 everything queued every ``FLUSH_EVERY_S`` in one transaction: audio coalesced into one entry
-per interview (16 kHz int16), frames JPEG-encoded in a worker thread. While Redis is away the
-queue is kept (control entries always; audio up to ``BUFFER_AUDIO_MAX_S`` per interview, then
-the oldest is dropped and the gap reported; frames latest-wins) and sent once Redis is back.
+per interview (16 kHz int16), frames JPEG-encoded in a worker thread, where every entry (and the
+stored metadata and context) is also sealed with the process's
+:class:`server.streams.BusCipher`, so Redis holds no audio, image or question text in the
+clear. While Redis is away the queue is kept (control entries always; audio up to
+``BUFFER_AUDIO_MAX_S`` per interview, then the oldest is dropped and the gap reported; frames
+latest-wins) and sent once Redis is back.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ import redis.asyncio as aioredis
 from analyzers.events import AnalyzerError
 from analyzers.pool import EventSink, WorkerStats
 from server.results import RESULTS_MAXLEN, RESULTS_STREAM, analysis_entry
-from server.streams import REDIS_ERRORS, pack
+from server.streams import FIELD, REDIS_ERRORS, BusCipher, check_shared_keys, encode, pack
 
 logger = logging.getLogger(__name__)
 
@@ -65,9 +68,10 @@ class _Outgoing:
 class RemoteAnalysis:
     """Sends interviews' media to analyzer nodes over Redis."""
 
-    def __init__(self, redis_url: str, node: str) -> None:
+    def __init__(self, redis_url: str, node: str, cipher: BusCipher) -> None:
         self._redis = aioredis.Redis.from_url(redis_url)
         self._node = node
+        self._cipher = cipher
         self._open: set[str] = set()
         self._out: dict[str, _Outgoing] = {}
         self._task: asyncio.Task[None] | None = None
@@ -77,6 +81,7 @@ class RemoteAnalysis:
 
     async def start(self) -> None:
         await self._redis.ping()
+        await check_shared_keys(self._redis, self._cipher)
         self._task = asyncio.create_task(self._run(), name="remote-analysis-flush")
 
     async def aclose(self) -> None:
@@ -170,7 +175,7 @@ class RemoteAnalysis:
             for out in batch.values():
                 out.items, out.audio_s, out.frames, out.dropped_audio_s = [], 0.0, 0, 0.0
             try:
-                entries = await asyncio.to_thread(_encode, taken)
+                entries = await asyncio.to_thread(_encode, taken, self._cipher)
                 await self._send(entries, gaps, alive)
             except REDIS_ERRORS as exc:
                 if self.connected:
@@ -205,20 +210,20 @@ class RemoteAnalysis:
                 out.items.append(item)
 
     async def _send(
-        self, entries: dict[str, list[dict[str, Any]]], gaps: dict[str, float], alive: bool
+        self, entries: dict[str, list[_Sealed]], gaps: dict[str, float], alive: bool
     ) -> None:
         async with self._redis.pipeline(transaction=True) as pipe:
-            for iid, bodies in entries.items():
+            for iid, sealed in entries.items():
                 stream = work_stream(iid)
-                for body in bodies:
-                    kind = body["k"]
+                for entry in sealed:
+                    kind = entry.kind
                     if kind == "open":
-                        pipe.set(META_PREFIX + iid, pack({"meta": body["meta"]})[b"m"])
+                        pipe.set(META_PREFIX + iid, entry.stored)
                         pipe.sadd(ACTIVE_KEY, iid)
                         pipe.set(ALIVE_PREFIX + iid, self._node, px=ALIVE_TTL_MS)
                     elif kind == "context":
-                        pipe.set(CONTEXT_PREFIX + iid, pack({"context": body["context"]})[b"m"])
-                    pipe.xadd(stream, pack(body), maxlen=WORK_MAXLEN, approximate=True)
+                        pipe.set(CONTEXT_PREFIX + iid, entry.stored)
+                    pipe.xadd(stream, {FIELD: entry.sealed}, maxlen=WORK_MAXLEN, approximate=True)
                     if kind == "close":
                         pipe.srem(ACTIVE_KEY, iid)
                         pipe.delete(ALIVE_PREFIX + iid)
@@ -234,7 +239,7 @@ class RemoteAnalysis:
                 eid = f"{self._node}:bus:{time.time_ns()}:{next(self._ids)}"
                 pipe.xadd(
                     RESULTS_STREAM,
-                    pack(analysis_entry(event, eid)),
+                    pack(self._cipher, RESULTS_STREAM, analysis_entry(event, eid)),
                     maxlen=RESULTS_MAXLEN,
                     approximate=True,
                 )
@@ -244,9 +249,31 @@ class RemoteAnalysis:
             await pipe.execute()
 
 
-def _encode(taken: dict[str, list[tuple[Any, ...]]]) -> dict[str, list[dict[str, Any]]]:
-    """Queued items → stream bodies (runs in a worker thread: JPEG encoding, PCM packing)."""
-    return {iid: _bodies(items) for iid, items in taken.items()}
+@dataclass(frozen=True, slots=True)
+class _Sealed:
+    kind: str
+    sealed: bytes
+    """The work entry's payload, sealed for the interview's work stream."""
+    stored: bytes = b""
+    """``open``: the metadata sealed for ``il:meta:<id>``; ``context``: for ``il:ctx:<id>``."""
+
+
+def _encode(taken: dict[str, list[tuple[Any, ...]]], cipher: BusCipher) -> dict[str, list[_Sealed]]:
+    """Queued items → sealed entries (runs in a worker thread: JPEG encoding, PCM packing and
+    sealing, ~13 µs per 25 kB frame with AES-256-GCM, ~0.4 ms with SM4-GCM)."""
+    out: dict[str, list[_Sealed]] = {}
+    for iid, items in taken.items():
+        stream = work_stream(iid)
+        sealed = out[iid] = []
+        for body in _bodies(items):
+            kind = body["k"]
+            stored = b""
+            if kind == "open":
+                stored = cipher.seal(META_PREFIX + iid, encode({"meta": body["meta"]}))
+            elif kind == "context":
+                stored = cipher.seal(CONTEXT_PREFIX + iid, encode({"context": body["context"]}))
+            sealed.append(_Sealed(kind, cipher.seal(stream, encode(body)), stored))
+    return out
 
 
 def _bodies(items: list[tuple[Any, ...]]) -> list[dict[str, Any]]:

@@ -7,6 +7,12 @@ them; events come back from the pool and go to the results stream. Nodes with mo
 first, so interviews spread by load. When a node dies its leases expire; another node takes
 the interview over, re-claims the entries the dead node had read but not acknowledged,
 restarts the analysis from the last context and reports the gap.
+
+Everything on the bus is sealed (:class:`server.streams.BusCipher`). A work entry that does not
+open is skipped, counted and acknowledged like any malformed one; an interview whose stored
+metadata is sealed with a master key this node lacks is not taken at all (the lease is given
+back at once and the interview left to nodes that hold the key for ``REFUSED_RETRY_S``), so a
+node started with the wrong keys cannot swallow interviews.
 """
 
 from __future__ import annotations
@@ -19,7 +25,6 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-import msgpack
 import numpy as np
 import redis.asyncio as aioredis
 
@@ -37,9 +42,13 @@ from server.results import RESULTS_MAXLEN, RESULTS_STREAM, analysis_entry, dropp
 from server.streams import (
     REDIS_ERRORS,
     BadEntry,
+    BusCipher,
     GroupReader,
+    KeyMismatch,
     RawEntry,
     StreamWriter,
+    check_shared_keys,
+    decode,
     ensure_group,
     finite,
     json_safe,
@@ -58,6 +67,8 @@ RESULTS_BUFFER_MAX = 20_000
 HESITATE_PER_INTERVIEW_S = 0.05
 """Before claiming a new interview a node waits this per interview it already has, so the
 least loaded node usually wins."""
+REFUSED_RETRY_S = 30.0
+"""An interview sealed with keys this node lacks is tried again after this long."""
 
 _RENEW = """
 if redis.call('get', KEYS[1]) == ARGV[1] then
@@ -76,6 +87,10 @@ return 2
 """
 """Release after a close: only if the media process has not reopened the interview (or when
 ``force``: its media process is gone); then the work stream and keys go too."""
+_UNLEASE = """
+if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
+return 0
+"""
 
 
 @dataclass
@@ -90,29 +105,41 @@ class _Owned:
 class AnalyzerNode:
     """Claims interviews, feeds the local pool, forwards its events to the results stream."""
 
-    def __init__(self, redis_url: str, name: str, pool: AnalyzerPool, capacity: int) -> None:
+    def __init__(
+        self, redis_url: str, name: str, pool: AnalyzerPool, capacity: int, cipher: BusCipher
+    ) -> None:
         self._redis = aioredis.Redis.from_url(redis_url)
         self._name = name
         self._pool = pool
         self.capacity = capacity
+        self._cipher = cipher
         self._owned: dict[str, _Owned] = {}
+        self._refused: dict[str, float] = {}
+        """Interviews sealed with keys this node lacks, and when they were last tried."""
         self._reader = GroupReader(self._redis, WORK_GROUP, name, READ_BLOCK_MS, READ_COUNT)
         self._results = StreamWriter(
-            self._redis, "analysis-results", RESULTS_BUFFER_MAX, RESULTS_MAXLEN, droppable
+            self._redis,
+            "analysis-results",
+            RESULTS_BUFFER_MAX,
+            RESULTS_MAXLEN,
+            droppable,
+            cipher=cipher,
         )
         self._renew = self._redis.register_script(_RENEW)
         self._release = self._redis.register_script(_RELEASE)
+        self._unlease = self._redis.register_script(_UNLEASE)
         self._ids = itertools.count()
         self._tasks: list[asyncio.Task[None]] = []
         self.takeovers = 0
         self.bad = 0
-        """Work entries skipped as malformed."""
+        """Work entries (and stored metadata or context) skipped as malformed or unopenable."""
 
     def load(self) -> tuple[int, int]:
         return len(self._owned), self.capacity
 
     async def start(self) -> None:
         await self._redis.ping()
+        await check_shared_keys(self._redis, self._cipher)
         self._results.start()
         self._tasks = [
             asyncio.create_task(self._claim_loop(), name="analyzer-node-claim"),
@@ -164,7 +191,13 @@ class AnalyzerNode:
         if len(self._owned) >= self.capacity:
             return
         active = {_text(m) for m in await self._redis.smembers(ACTIVE_KEY)}
-        candidates = sorted(active - set(self._owned))
+        now = time.monotonic()
+        self._refused = {
+            iid: t
+            for iid, t in self._refused.items()
+            if iid in active and now - t < REFUSED_RETRY_S
+        }
+        candidates = sorted(active - set(self._owned) - set(self._refused))
         if not candidates:
             return
         await asyncio.sleep(HESITATE_PER_INTERVIEW_S * len(self._owned))
@@ -177,16 +210,23 @@ class AnalyzerNode:
 
     async def _adopt(self, iid: str) -> None:
         stream = work_stream(iid)
+        try:
+            meta = await self._stored(META_PREFIX + iid, "meta")
+            context = (
+                await self._stored(CONTEXT_PREFIX + iid, "context") if meta is not None else None
+            )
+        except KeyMismatch:  # logged once by the cipher; a node with the right keys takes it
+            self._refused[iid] = time.monotonic()
+            await self._unlease(keys=[LEASE_PREFIX + iid], args=[self._name])
+            return
         await ensure_group(self._redis, stream, WORK_GROUP)
         owned = self._owned[iid] = _Owned()
         consumers = await self._redis.xinfo_consumers(stream, WORK_GROUP)
         others = [c["name"] for c in consumers if _text(c["name"]) != self._name]
-        meta_raw = await self._redis.get(META_PREFIX + iid)
-        if meta_raw is not None:
-            self._open(iid, owned, _field(meta_raw, "meta"), fresh=True)
-            context_raw = await self._redis.get(CONTEXT_PREFIX + iid)
-            if context_raw is not None:
-                self._pool.set_context(iid, _field(context_raw, "context"))
+        if meta is not None:
+            self._open(iid, owned, meta, fresh=True)
+            if context is not None:
+                self._pool.set_context(iid, context)
         self._reader.add(stream)
         if others:
             # another node had this interview and is gone: take what it read but never finished
@@ -202,6 +242,27 @@ class AnalyzerNode:
             await self._handle(entries)
             await self._reader.ack(entries)
         logger.info("analyzer node %s: took interview %s", self._name, iid)
+
+    async def _stored(self, key: str, field: str) -> dict[str, Any] | None:
+        """The metadata or context stored under ``key``; None when absent or unreadable
+        (counted). Raises :class:`KeyMismatch` when sealed with keys this node lacks."""
+        raw = await self._redis.get(key)
+        if raw is None:
+            return None
+        try:
+            if not isinstance(raw, bytes):
+                raise BadEntry("not bytes")
+            body = decode(self._cipher.open(key, raw))
+            value = body.get(field)
+            if not isinstance(value, dict) or not json_safe(value):
+                raise BadEntry(f"stored {field} is not a JSON object")
+            return value
+        except KeyMismatch:
+            raise
+        except BadEntry as exc:
+            self.bad += 1
+            logger.warning("analyzer node: ignoring the stored %s of %s (%s)", field, key, exc)
+            return None
 
     def _open(self, iid: str, owned: _Owned, meta: dict[str, Any], fresh: bool = False) -> None:
         self._pool.open(iid, meta, self._sink)
@@ -282,7 +343,7 @@ class AnalyzerNode:
             if owned is None:
                 continue
             try:
-                body = unpack(fields)
+                body = unpack(self._cipher, stream, fields)
                 kind = _checked_work(body)
                 if kind == "open":
                     if owned.fresh:  # adoption already opened this session's analysis
@@ -345,10 +406,3 @@ def _checked_work(body: dict[str, Any]) -> str:
 
 def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
-
-
-def _field(raw: Any, key: str) -> Any:
-    body = msgpack.unpackb(raw, raw=False)
-    if not isinstance(body, dict) or key not in body:
-        raise BadEntry(f"stored {key} unreadable")
-    return body[key]

@@ -48,7 +48,7 @@ from server.questionbank import load_builtin
 from server.ratelimit import RedisLimits
 from server.results import RESULTS_MAXLEN, ResultsConsumer
 from server.store import Store
-from server.streams import StreamWriter
+from server.streams import BusCipher, StreamWriter
 
 logger = logging.getLogger(__name__)
 
@@ -247,6 +247,7 @@ async def _start_roles(svc: Services, roles: set[str]) -> list[Closer]:
     settings = svc.settings
     closers: list[Closer] = []
     workers = settings.analysis_workers
+    bus = BusCipher(svc.keyring)  # seals everything this process puts into Redis streams
     if "media" in roles and workers:
         if "analyzer" in roles:
             pool = AnalyzerPool(workers, asr_config(settings))
@@ -254,21 +255,23 @@ async def _start_roles(svc: Services, roles: set[str]) -> list[Closer]:
             svc.analyzers = pool
             closers.append(pool.aclose)
         else:
-            remote = RemoteAnalysis(settings.redis_url, settings.node)
+            remote = RemoteAnalysis(settings.redis_url, settings.node, bus)
             await remote.start()
             svc.analyzers = remote
             closers.append(remote.aclose)
     if "analyzer" in roles and "media" not in roles and workers:
         pool = AnalyzerPool(workers, asr_config(settings))
         await pool.start()
-        node = AnalyzerNode(settings.redis_url, settings.node, pool, settings.max_live_sessions)
+        node = AnalyzerNode(
+            settings.redis_url, settings.node, pool, settings.max_live_sessions, bus
+        )
         await node.start()
         svc.analyzers = pool  # for /healthz; no candidate routes in this process
         svc.analyzer_node = node
         closers += [pool.aclose, node.aclose]
     if settings.redis_url:
         redis = aioredis.Redis.from_url(settings.redis_url)
-        writer = StreamWriter(redis, "status", STATUS_BUFFER_MAX, RESULTS_MAXLEN)
+        writer = StreamWriter(redis, "status", STATUS_BUFFER_MAX, RESULTS_MAXLEN, cipher=bus)
         writer.start()
         svc.results_writer = writer
 
@@ -278,7 +281,7 @@ async def _start_roles(svc: Services, roles: set[str]) -> list[Closer]:
 
         closers.append(close_writer)
         if "api" in roles:
-            consumer = ResultsConsumer(svc, settings.redis_url, settings.node)
+            consumer = ResultsConsumer(svc, settings.redis_url, settings.node, bus)
             await consumer.start()
             closers.append(consumer.aclose)
     return closers

@@ -190,9 +190,9 @@ def _algorithm_by_code(code: int) -> _Algorithm:
         raise UnsupportedAlgorithmError(f"unsupported algorithm code {code} in header") from None
 
 
-def _kdf(alg: _Algorithm, master: bytes, purpose: bytes, length: int) -> bytes:
+def _kdf(alg: _Algorithm, master: bytes, purpose: bytes, length: int, salt: bytes = b"") -> bytes:
     info = b"interview-live/" + purpose + b"/" + alg.name.encode()
-    return HKDF(alg.kdf_hash(), length, None, info).derive(master)
+    return HKDF(alg.kdf_hash(), length, salt or None, info).derive(master)
 
 
 # --- key ring ---------------------------------------------------------------------
@@ -515,6 +515,61 @@ def rewrap_sealed(keyring: KeyRing, blob: bytes) -> bytes:
     kek = _Kek.derive(keyring, keyring.current_id, h.alg)
     header = _blob_header(h.alg, kek.key_id, kek.check)
     return header + kek.wrap(data_key, header) + blob[h.body_offset :]
+
+
+# --- derived keys -----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DerivedKey:
+    """An AEAD key derived with HKDF from one master key for one purpose, for many small
+    objects where wrapping a data key for each would cost too much (message-bus entries: one
+    AEAD call each). The caller stores ``key_id``, ``code`` and its salt with each object,
+    uses a fresh random 96-bit nonce per call, and derives a new key (another random salt)
+    well before 2**32 calls (the NIST SP 800-38D bound for random nonces). ``check``
+    identifies the master key (another key under the same id) and is not secret. Thread-safe.
+    """
+
+    key_id: str
+    algorithm: str
+    code: int
+    """The algorithm's header code, as in sealed blobs and encrypted files."""
+    check: bytes
+    _aead: _Aead
+
+    def encrypt(self, nonce: bytes, data: bytes, aad: bytes) -> bytes:
+        return self._aead.encrypt(nonce, data, aad)
+
+    def decrypt(self, nonce: bytes, data: bytes, aad: bytes) -> bytes:
+        """Raises :class:`TamperedError` when authentication fails."""
+        try:
+            return self._aead.decrypt(nonce, data, aad)
+        except InvalidTag:
+            raise TamperedError("authentication failed") from None
+
+
+def derive_key(
+    keyring: KeyRing,
+    key_id: str,
+    purpose: bytes,
+    *,
+    algorithm: str | int | None = None,
+    salt: bytes = b"",
+) -> DerivedKey:
+    """The :class:`DerivedKey` of master key ``key_id`` for ``purpose`` (and ``salt``).
+
+    ``algorithm``: a name, a header code read from a stored object, or None for the ring's
+    setting. Raises :class:`UnknownKeyError` and :class:`UnsupportedAlgorithmError`.
+    """
+    if algorithm is None:
+        algorithm = keyring.algorithm
+    alg = _algorithm_by_code(algorithm) if isinstance(algorithm, int) else _algorithm(algorithm)
+    master = keyring._master(key_id)
+    if alg.name != keyring.algorithm:  # the ring's own algorithm was checked when it was made
+        _check_available(alg)
+    key = _kdf(alg, master, purpose, alg.key_size_bytes, salt)
+    check = _kdf(alg, master, purpose + b"/key-check", KEY_CHECK_SIZE_BYTES)
+    return DerivedKey(key_id, alg.name, alg.code, check, alg.aead(key))
 
 
 # --- files --------------------------------------------------------------------------

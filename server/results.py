@@ -5,7 +5,9 @@ consumer of the group ``persist``. Each entry is handled once by one of them: du
 events are stored (idempotently by ``event_id``, because an entry is re-delivered when Redis
 or the consumer restarted before the acknowledgement), then everything is published to the
 live hub, then acknowledged. Entries left unacknowledged by a consumer that died are re-claimed
-by the others.
+by the others. Entries are sealed (:class:`server.streams.BusCipher`); one that does not open
+(another process's keys, modified, written by an older version) is skipped, counted and
+acknowledged like any malformed entry.
 """
 
 from __future__ import annotations
@@ -24,8 +26,10 @@ from server.http import Services
 from server.streams import (
     REDIS_ERRORS,
     BadEntry,
+    BusCipher,
     GroupReader,
     RawEntry,
+    check_shared_keys,
     ensure_group,
     finite,
     json_safe,
@@ -64,8 +68,9 @@ def droppable(entry: tuple[str, dict[str, Any]]) -> bool:
 class ResultsConsumer:
     """Stores and publishes what producers appended to the results stream."""
 
-    def __init__(self, svc: Services, redis_url: str, consumer: str) -> None:
+    def __init__(self, svc: Services, redis_url: str, consumer: str, cipher: BusCipher) -> None:
         self._svc = svc
+        self._cipher = cipher
         self._redis = aioredis.Redis.from_url(redis_url)
         self._reader = GroupReader(self._redis, RESULTS_GROUP, consumer, READ_BLOCK_MS, READ_COUNT)
         self._reader.add(RESULTS_STREAM)
@@ -74,6 +79,7 @@ class ResultsConsumer:
         self.bad = 0
 
     async def start(self) -> None:
+        await check_shared_keys(self._redis, self._cipher)
         await ensure_group(self._redis, RESULTS_STREAM, RESULTS_GROUP)
         self._task = asyncio.create_task(self._run(), name="results-consumer")
 
@@ -108,9 +114,9 @@ class ResultsConsumer:
     async def _handle(self, entries: list[RawEntry]) -> None:
         events: list[dict[str, Any]] = []
         statuses: list[dict[str, Any]] = []
-        for _stream, _entry_id, fields in entries:
+        for stream, _entry_id, fields in entries:
             try:
-                body = unpack(fields)
+                body = unpack(self._cipher, stream, fields)
                 if body.get("kind") == "analysis":
                     events.append(_checked_event(body))
                 elif body.get("kind") == "status":

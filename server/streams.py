@@ -1,6 +1,8 @@
 """Redis Streams plumbing for work and results that must not be lost.
 
-Entries are one field ``m``: msgpack ``{"v": WIRE_VERSION, ...}``. A :class:`StreamWriter`
+Entries are one field ``m``: msgpack ``{"v": WIRE_VERSION, ...}`` sealed by a :class:`BusCipher`
+(AEAD bound to the stream's name), so Redis and its AOF/RDB files only ever hold ciphertext;
+consumers open it and treat what does not open like any other bad entry. A :class:`StreamWriter`
 never blocks its caller: entries wait in a bounded local buffer and one task appends them in
 pipelined batches; while Redis is away it keeps them and retries (so a Redis restart loses
 nothing that was handed to it), and when the buffer is full it drops the entries its policy
@@ -15,13 +17,28 @@ import asyncio
 import contextlib
 import logging
 import math
+import os
+import struct
+import threading
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import msgpack
 import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
+
+from server.crypto import (
+    KEY_CHECK_SIZE_BYTES,
+    NONCE_SIZE_BYTES,
+    TAG_SIZE_BYTES,
+    CryptoError,
+    DerivedKey,
+    KeyRing,
+    TamperedError,
+    derive_key,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -34,17 +51,169 @@ REDIS_ERRORS = (aioredis.ConnectionError, aioredis.TimeoutError, OSError)
 
 
 class BadEntry(ValueError):
-    """A stream entry that is not ours (wrong version, not msgpack)."""
+    """A stream entry that is not ours (does not open, wrong version, not msgpack)."""
 
 
-def pack(body: dict[str, Any]) -> dict[Any, Any]:
-    return {FIELD: msgpack.packb({"v": WIRE_VERSION, **body}, use_bin_type=True)}
+class KeyMismatch(BadEntry):
+    """Sealed with a master key this process does not hold (unknown id, or another key under
+    the same id): the processes on the bus were not given the same keys."""
 
 
-def unpack(fields: dict[bytes, bytes]) -> dict[str, Any]:
-    raw = fields.get(FIELD)
-    if raw is None:
-        raise BadEntry("no payload field")
+# -- sealing -------------------------------------------------------------------------------------
+
+BUS_PURPOSE = b"il-bus-v1"
+"""HKDF purpose of the bus keys (derived from each master key; no per-entry data key)."""
+BUS_MAGIC = b"ILBE"
+BUS_FORMAT_VERSION = 1
+SALT_SIZE_BYTES = 16
+SEALS_PER_SALT_MAX = 2**30
+"""A writer derives a new key (new random salt) after this many entries: random 96-bit nonces
+stay far below the 2**32 messages per key NIST allows (collision odds ~2**-37 per key)."""
+DERIVED_KEYS_MAX = 256
+"""Keys a reader keeps (one per writer salt seen; each process makes one per start)."""
+REPORTED_MAX = 32
+"""Distinct foreign keys logged (each once); the rest are only counted as bad entries."""
+_BUS_PREFIX = struct.Struct(">4sBBB")
+"""Magic, format version, algorithm code, key id length (the key id follows)."""
+KEY_ADVICE = "give every process the same INTERVIEW_MASTER_KEYS"
+
+
+@dataclass(frozen=True, slots=True)
+class _Sealer:
+    key: DerivedKey
+    header: bytes
+
+
+class BusCipher:
+    """Seals bus payloads with the process's :class:`KeyRing`; opens what other processes sealed.
+
+    Format (big-endian): ``"ILBE" | version 1 | algorithm code (1 AES-256-GCM, 2 SM4-GCM) |
+    key id length | key id | key check (8) | salt (16) | nonce (12) | ciphertext | tag (16)``;
+    the AEAD's associated data is the header (everything before the nonce) followed by the
+    Redis key the payload is stored under, so an entry copied to another stream does not open.
+    The key is HKDF(master key, purpose ``il-bus-v1``, salt): derived once per writer salt,
+    then one AEAD call per entry. Entries sealed with an older master key open while that key
+    is in the ring. ``seal`` may run in worker threads; ``open`` runs on the event loop.
+    """
+
+    def __init__(self, keyring: KeyRing) -> None:
+        self._keyring = keyring
+        self._lock = threading.Lock()
+        self._sealer: _Sealer | None = None
+        self._seals = 0
+        self._readers: dict[tuple[str, int, bytes], DerivedKey] = {}
+        self._reported: set[tuple[str, bytes]] = set()
+
+    def current_check(self) -> tuple[str, bytes]:
+        """The current key id and its check value (not secret), for :func:`check_shared_keys`."""
+        sealer = self._current()
+        return sealer.key.key_id, sealer.key.check
+
+    def _current(self) -> _Sealer:
+        ring = self._keyring
+        with self._lock:
+            sealer = self._sealer
+            if (
+                sealer is None
+                or sealer.key.key_id != ring.current_id
+                or sealer.key.algorithm != ring.algorithm
+                or self._seals >= SEALS_PER_SALT_MAX
+            ):
+                salt = os.urandom(SALT_SIZE_BYTES)
+                key = derive_key(ring, ring.current_id, BUS_PURPOSE, salt=salt)
+                kid = key.key_id.encode("ascii")
+                header = (
+                    _BUS_PREFIX.pack(BUS_MAGIC, BUS_FORMAT_VERSION, key.code, len(kid))
+                    + kid
+                    + key.check
+                    + salt
+                )
+                sealer = self._sealer = _Sealer(key, header)
+                self._seals = 0
+            self._seals += 1
+        return sealer
+
+    def seal(self, where: str, payload: bytes) -> bytes:
+        """``payload`` sealed for the Redis key ``where`` (a stream or a string key)."""
+        sealer = self._current()
+        nonce = os.urandom(NONCE_SIZE_BYTES)
+        aad = sealer.header + where.encode()
+        return sealer.header + nonce + sealer.key.encrypt(nonce, payload, aad)
+
+    def open(self, where: str, blob: bytes) -> bytes:
+        """The payload of ``blob`` read from the Redis key ``where``; raises :class:`BadEntry`
+        (:class:`KeyMismatch` for a key this process lacks, logged once per key)."""
+        if not isinstance(blob, bytes) or blob[: len(BUS_MAGIC)] != BUS_MAGIC:
+            raise BadEntry("not sealed (written by an older version, or not ours)")
+        if len(blob) < _BUS_PREFIX.size:
+            raise BadEntry("sealed entry is truncated")
+        _, version, code, kid_len = _BUS_PREFIX.unpack_from(blob)
+        if version != BUS_FORMAT_VERSION:
+            raise BadEntry(f"sealed entry format {version} is not supported")
+        pos = _BUS_PREFIX.size + kid_len
+        check = blob[pos : pos + KEY_CHECK_SIZE_BYTES]
+        salt = blob[pos + KEY_CHECK_SIZE_BYTES : pos + KEY_CHECK_SIZE_BYTES + SALT_SIZE_BYTES]
+        end = pos + KEY_CHECK_SIZE_BYTES + SALT_SIZE_BYTES
+        if len(blob) < end + NONCE_SIZE_BYTES + TAG_SIZE_BYTES:
+            raise BadEntry("sealed entry is truncated")
+        try:
+            key_id = blob[_BUS_PREFIX.size : pos].decode("ascii")
+        except UnicodeDecodeError:
+            raise BadEntry("sealed entry: key id is not ASCII") from None
+        key = self._key(key_id, code, check, salt)
+        header = blob[:end]
+        nonce = blob[end : end + NONCE_SIZE_BYTES]
+        try:
+            return key.decrypt(nonce, blob[end + NONCE_SIZE_BYTES :], header + where.encode())
+        except TamperedError:
+            raise BadEntry(
+                "sealed entry failed authentication (modified, or copied from another stream)"
+            ) from None
+
+    def _key(self, key_id: str, code: int, check: bytes, salt: bytes) -> DerivedKey:
+        if key_id not in self._keyring.key_ids:
+            self._report(
+                key_id,
+                b"",
+                f"message bus: entry sealed with unknown key {key_id!r}: {KEY_ADVICE} "
+                f"(this process holds {', '.join(self._keyring.key_ids)})",
+            )
+            raise KeyMismatch(f"sealed with unknown key {key_id!r}")
+        cached = self._readers.get((key_id, code, salt))
+        if cached is not None:
+            return cached
+        try:
+            key = derive_key(self._keyring, key_id, BUS_PURPOSE, algorithm=code, salt=salt)
+        except CryptoError as exc:  # an algorithm this build lacks
+            raise BadEntry(f"sealed entry: {exc}") from None
+        if key.check != check:
+            self._report(
+                key_id,
+                check,
+                f"message bus: entry sealed with another key named {key_id!r} than this "
+                f"process holds: {KEY_ADVICE} (a key file created in each data directory "
+                "differs between machines)",
+            )
+            raise KeyMismatch(f"sealed with another key named {key_id!r}")
+        if len(self._readers) >= DERIVED_KEYS_MAX:
+            del self._readers[next(iter(self._readers))]
+        self._readers[(key_id, code, salt)] = key
+        return key
+
+    def _report(self, key_id: str, check: bytes, message: str) -> None:
+        if (key_id, check) not in self._reported and len(self._reported) < REPORTED_MAX:
+            self._reported.add((key_id, check))
+            logger.error("%s", message)
+
+
+def encode(body: dict[str, Any]) -> bytes:
+    """A body as the msgpack payload (before sealing)."""
+    raw: bytes = msgpack.packb({"v": WIRE_VERSION, **body}, use_bin_type=True)
+    return raw
+
+
+def decode(raw: bytes) -> dict[str, Any]:
+    """An opened payload as a body; raises :class:`BadEntry`."""
     try:
         body = msgpack.unpackb(raw, raw=False)
     except (ValueError, msgpack.UnpackException) as exc:
@@ -52,6 +221,44 @@ def unpack(fields: dict[bytes, bytes]) -> dict[str, Any]:
     if not isinstance(body, dict) or body.get("v") != WIRE_VERSION:
         raise BadEntry("unknown payload version")
     return body
+
+
+def pack(cipher: BusCipher, stream: str, body: dict[str, Any]) -> dict[Any, Any]:
+    """The fields of a stream entry: ``body`` sealed for ``stream``."""
+    return {FIELD: cipher.seal(stream, encode(body))}
+
+
+def unpack(cipher: BusCipher, stream: str, fields: dict[bytes, bytes]) -> dict[str, Any]:
+    """The body of an entry read from ``stream``; raises :class:`BadEntry`."""
+    raw = fields.get(FIELD)
+    if raw is None:
+        raise BadEntry("no payload field")
+    return decode(cipher.open(stream, raw))
+
+
+KEY_CHECK_PREFIX = "il:keycheck:"
+KEY_CHECK_TTL_S = 86_400
+
+
+async def check_shared_keys(redis: aioredis.Redis, cipher: BusCipher) -> bool:
+    """At start: compare this process's current master key with the one other processes
+    announced under the same id (the first to start records it for a day); logs an error and
+    returns False when they differ. Check values are not secret."""
+    key_id, check = cipher.current_check()
+    name = KEY_CHECK_PREFIX + key_id
+    await redis.set(name, check, nx=True, ex=KEY_CHECK_TTL_S)
+    stored = await redis.get(name)
+    if stored is None or stored == check:
+        return True
+    logger.error(
+        "message bus: another process holds a different master key named %r: %s; entries "
+        "sealed by one cannot be read by the other (if the keys were replaced on purpose, "
+        "delete the Redis key %s)",
+        key_id,
+        KEY_ADVICE,
+        name,
+    )
+    return False
 
 
 async def ensure_group(redis: aioredis.Redis, stream: str, group: str) -> None:
@@ -83,11 +290,15 @@ class StreamWriter:
         buffer_max: int,
         maxlen: int,
         droppable: Callable[[Entry], bool] = lambda entry: False,
+        *,
+        cipher: BusCipher,
     ) -> None:
         """``maxlen``: approximate length each stream is trimmed to (oldest entries go).
         ``droppable``: which entries may be dropped (oldest first) when the buffer is full;
-        the others are kept even beyond ``buffer_max``."""
+        the others are kept even beyond ``buffer_max``. ``cipher`` seals each entry as it
+        is appended (the local buffer holds plain bodies)."""
         self._redis = redis
+        self._cipher = cipher
         self._name = name
         self._buffer: deque[Entry] = deque()
         self._buffer_max = buffer_max
@@ -139,7 +350,8 @@ class StreamWriter:
                 try:
                     async with self._redis.pipeline(transaction=False) as pipe:
                         for stream, body in batch:
-                            pipe.xadd(stream, pack(body), maxlen=self._maxlen, approximate=True)
+                            fields = pack(self._cipher, stream, body)
+                            pipe.xadd(stream, fields, maxlen=self._maxlen, approximate=True)
                         await pipe.execute()
                 except REDIS_ERRORS as exc:
                     self._buffer.extendleft(reversed(batch))

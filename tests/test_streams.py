@@ -4,20 +4,23 @@ Redis crash, a consumer crash or a duplicate delivery."""
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from pathlib import Path
 from typing import Any
 
 import redis.asyncio as aioredis
 
+from server.crypto import MASTER_KEY_SIZE_BYTES, KeyRing
 from server.models import Role
 from server.results import RESULTS_STREAM, analysis_entry
-from server.streams import GroupReader, StreamWriter, ensure_group, unpack
+from server.streams import BusCipher, GroupReader, StreamWriter, ensure_group, unpack
 from tests.support.redis_server import redis_instance
 from tests.support.server import running_server
 from tests.test_api import invite, make_job, token_of
 
 WAIT_S = 15.0
+BUS = BusCipher(KeyRing({"k1": os.urandom(MASTER_KEY_SIZE_BYTES)}, "k1"))
 
 
 async def _until(predicate: Any, timeout_s: float = WAIT_S) -> None:
@@ -30,7 +33,7 @@ async def _until(predicate: Any, timeout_s: float = WAIT_S) -> None:
 async def test_writer_keeps_entries_while_redis_is_down() -> None:
     with redis_instance(durable=True) as server:
         redis = aioredis.Redis.from_url(server.url)
-        writer = StreamWriter(redis, "test", buffer_max=1000, maxlen=10_000)
+        writer = StreamWriter(redis, "test", buffer_max=1000, maxlen=10_000, cipher=BUS)
         writer.start()
         try:
             for i in range(50):
@@ -52,7 +55,7 @@ async def test_writer_keeps_entries_while_redis_is_down() -> None:
 
             await _until(all_written)
             entries = await redis.xrange("s")
-            assert [unpack(fields)["i"] for _, fields in entries] == list(range(100))
+            assert [unpack(BUS, "s", fields)["i"] for _, fields in entries] == list(range(100))
         finally:
             await writer.aclose()
             await redis.aclose()
@@ -63,7 +66,12 @@ async def test_writer_drops_only_what_its_policy_allows() -> None:
         redis = aioredis.Redis.from_url(server.url)
         server.stop()
         writer = StreamWriter(
-            redis, "test", buffer_max=5, maxlen=1000, droppable=lambda e: e[1]["kind"] == "m"
+            redis,
+            "test",
+            buffer_max=5,
+            maxlen=1000,
+            droppable=lambda e: e[1]["kind"] == "m",
+            cipher=BUS,
         )
         writer.start()
         try:
@@ -77,7 +85,7 @@ async def test_writer_drops_only_what_its_policy_allows() -> None:
                 return writer.pending == 0 and writer.connected
 
             await _until(drained)
-            kinds = [unpack(f)["kind"] for _, f in await redis.xrange("s")]
+            kinds = [unpack(BUS, "s", f)["kind"] for _, f in await redis.xrange("s")]
             assert kinds.count("final") == 10  # never dropped
             assert kinds.count("m") < 10 and writer.dropped == 10 - kinds.count("m")
         finally:
@@ -126,7 +134,9 @@ async def test_results_survive_a_redis_crash_and_are_stored_once(tmp_path: Path)
             inv = await invite(node, admin, job["id"], "Ada")
             iid = inv["interview_id"]
             redis = aioredis.Redis.from_url(server.url)
-            producer = StreamWriter(redis, "analyzer", buffer_max=1000, maxlen=10_000)
+            # the server's own keys: a producer on another machine is given the same keys
+            bus = BusCipher(node.svc.keyring)
+            producer = StreamWriter(redis, "analyzer", buffer_max=1000, maxlen=10_000, cipher=bus)
             producer.start()
 
             def final(i: int) -> dict[str, Any]:

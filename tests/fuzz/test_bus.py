@@ -12,12 +12,17 @@ them the way the stream reader hands them over (``(stream, entry_id, fields)``),
   meta or context, a finite media time, PCM samples, JPEG bytes, a bool ``pose``, text for
   signals), and still forwards the good entry of the same batch. The pool is a recording
   double (the collaborator; the worker processes behind it are not under test).
+
+Entries are sealed (``server.streams.BusCipher``): most are sealed with the consumers' keys so
+the fuzzing reaches the decoding and validation behind the authentication; others are sealed
+and then mutated, sealed for another stream or with other keys, or not sealed at all.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,9 +35,10 @@ from hypothesis import strategies as st
 
 from server.analysis import interview_topic
 from server.analyzer_node import AnalyzerNode, _Owned
+from server.crypto import MASTER_KEY_SIZE_BYTES, KeyRing
 from server.hub import Envelope, Subscription
 from server.results import ResultsConsumer, analysis_entry, status_entry
-from server.streams import FIELD, BadEntry, pack, unpack
+from server.streams import FIELD, BadEntry, BusCipher, pack, unpack
 from tests.support import fuzz_clients
 from tests.support.fuzz_server import ServerThread, fuzz_settings
 
@@ -43,6 +49,20 @@ HANDLE_TIMEOUT_S = 2.0
 """One batch takes milliseconds; longer is a hang (e.g. retrying an unstorable event)."""
 UNUSED_REDIS = "redis://127.0.0.1:9/0"
 """The consumers are built with a Redis URL they never use here (``_handle`` needs none)."""
+RESULTS = "il:results"
+IID = "iv_fuzz"
+STREAM = f"il:work:{IID}"
+
+
+def _bus(key_id: str) -> BusCipher:
+    return BusCipher(KeyRing({key_id: os.urandom(MASTER_KEY_SIZE_BYTES)}, key_id))
+
+
+FUZZ_BUS = _bus("k1")
+"""The consumers' keys."""
+OTHER_KEY = _bus("k1")
+"""Another key under the same id (a key file made on another machine)."""
+UNKNOWN_KEY = _bus("k9")
 
 # -- msgpack values ----------------------------------------------------------------------------
 
@@ -111,11 +131,24 @@ def mutated(draw: st.DrawFn, raw: bytes) -> bytes:
     return bytes(data)
 
 
-def raw_fields(bodies: st.SearchStrategy[Any]) -> st.SearchStrategy[dict[bytes, bytes]]:
-    """Stream entry fields: a packed body, mutated bytes, random bytes, a wrong field name."""
+def raw_fields(
+    bodies: st.SearchStrategy[Any], stream: str
+) -> st.SearchStrategy[dict[bytes, bytes]]:
+    """Stream entry fields: a packed body, mutated bytes, random bytes (mostly sealed for
+    ``stream`` with the consumers' keys), sealed and then mutated, sealed for another stream or
+    with other keys, unsealed; a wrong field name."""
     packed = bodies.map(_packed)
-    payload = st.one_of(
+    plain = st.one_of(
         packed, packed, packed, packed.flatmap(mutated), st.binary(max_size=80), JUNK.map(_packed)
+    )
+    sealed = plain.map(lambda raw: FUZZ_BUS.seal(stream, raw))
+    payload = st.one_of(
+        *[sealed] * 6,
+        sealed.flatmap(mutated),
+        plain,
+        plain.map(lambda raw: FUZZ_BUS.seal(stream + "x", raw)),
+        plain.map(lambda raw: OTHER_KEY.seal(stream, raw)),
+        plain.map(lambda raw: UNKNOWN_KEY.seal(stream, raw)),
     )
     right = payload.map(lambda raw: {FIELD: raw})
     return st.one_of(right, right, right, right, payload.map(lambda raw: {b"x": raw}), st.just({}))
@@ -136,12 +169,12 @@ WORK_FIELDS: dict[str, st.SearchStrategy[Any]] = {
 }
 
 
-@given(fields=raw_fields(record(WORK_FIELDS)))
+@given(fields=raw_fields(record(WORK_FIELDS), STREAM))
 @fuzz_settings(UNPACK_EXAMPLES)
 def test_unpack_returns_a_v1_mapping_or_raises_bad_entry(fields: dict[bytes, bytes]) -> None:
     note(f"fields={fields!r}")
     try:
-        body = unpack(fields)
+        body = unpack(FUZZ_BUS, STREAM, fields)
     except BadEntry:
         return
     assert isinstance(body, dict) and body["v"] == 1
@@ -172,7 +205,7 @@ class Results:
             "text": "sentinel",
         }
         body = analysis_entry(event, f"fuzz-sentinel-{self.sentinels}")
-        return ("il:results", b"0-1", pack(body))
+        return (RESULTS, b"0-1", pack(FUZZ_BUS, RESULTS, body))
 
 
 @pytest.fixture(scope="module")
@@ -193,7 +226,7 @@ def results(fuzz_server: ServerThread) -> Iterator[Results]:
         topic = interview_topic(iid)
         live.add(topic)
         live.activate(topic, {"type": "snapshot", "topic": topic, "seq": 0})
-        return ResultsConsumer(srv.svc, UNUSED_REDIS, "fuzz"), live
+        return ResultsConsumer(srv.svc, UNUSED_REDIS, "fuzz", FUZZ_BUS), live
 
     consumer, live = fuzz_server.run(make())
     yield Results(fuzz_server, consumer, iid, live)
@@ -235,17 +268,17 @@ def _result_bodies(interview_id: str) -> st.SearchStrategy[dict[str, Any]]:
 @fuzz_settings(RESULTS_EXAMPLES)
 def test_results_consumer_skips_bad_entries(results: Results, data: st.DataObject) -> None:
     fields = data.draw(
-        st.lists(raw_fields(_result_bodies(results.interview_id)), min_size=1, max_size=5),
+        st.lists(raw_fields(_result_bodies(results.interview_id), RESULTS), min_size=1, max_size=5),
         label="entries",
     )
     note(f"entries={fields!r}")
-    entries = [("il:results", f"{i}-0".encode(), f) for i, f in enumerate(fields)]
+    entries = [(RESULTS, f"{i}-0".encode(), f) for i, f in enumerate(fields)]
     entries.append(results.sentinel())
     consumer, srv = results.consumer, results.server.server
     unreadable = 0
     for _, _, f in entries:
         try:
-            unpack(f)
+            unpack(FUZZ_BUS, RESULTS, f)
         except BadEntry:
             unreadable += 1
     bad, handled = consumer.bad, consumer.handled
@@ -268,8 +301,6 @@ def test_results_consumer_skips_bad_entries(results: Results, data: st.DataObjec
 
 # -- AnalyzerNode._handle ------------------------------------------------------------------------
 
-IID = "iv_fuzz"
-STREAM = f"il:work:{IID}"
 SENTINEL_T = 4242.5
 
 
@@ -334,19 +365,19 @@ def work(fuzz_server: ServerThread) -> Iterator[Work]:
     pool = RecordingPool()
 
     async def make() -> AnalyzerNode:
-        return AnalyzerNode(UNUSED_REDIS, "fuzz-node", pool, 4)  # type: ignore[arg-type]
+        return AnalyzerNode(UNUSED_REDIS, "fuzz-node", pool, 4, FUZZ_BUS)  # type: ignore[arg-type]
 
     node = fuzz_server.run(make())
     yield Work(fuzz_server, node, pool)
     fuzz_server.run(node._redis.aclose())
 
 
-GOOD_OPEN = pack({"k": "open", "meta": {"language": "en"}})
-GOOD_AUDIO = pack({"k": "audio", "t": SENTINEL_T, "pcm": b"\x00\x01" * 8})
+GOOD_OPEN = pack(FUZZ_BUS, STREAM, {"k": "open", "meta": {"language": "en"}})
+GOOD_AUDIO = pack(FUZZ_BUS, STREAM, {"k": "audio", "t": SENTINEL_T, "pcm": b"\x00\x01" * 8})
 
 
 @given(
-    fields=st.lists(raw_fields(record(WORK_FIELDS)), min_size=1, max_size=6),
+    fields=st.lists(raw_fields(record(WORK_FIELDS), STREAM), min_size=1, max_size=6),
     opened=st.booleans(),
 )
 @fuzz_settings(WORK_EXAMPLES)
@@ -364,5 +395,5 @@ def test_analyzer_node_skips_bad_work(work: Work, fields: list[Any], opened: boo
 
 def test_status_entries_round_trip() -> None:
     """The producers' own shapes are readable (the fuzzers start from them)."""
-    body = unpack(pack(status_entry(["job:1"], {"type": "status"})))
+    body = unpack(FUZZ_BUS, RESULTS, pack(FUZZ_BUS, RESULTS, status_entry(["job:1"], {})))
     assert body["kind"] == "status" and body["topics"] == ["job:1"]

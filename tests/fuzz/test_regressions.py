@@ -26,8 +26,8 @@ from server.models import Role
 from server.openapi import DOCUMENT
 from server.questionbank import CSV_COLUMNS, ImportValidationError, parse_import
 from server.results import ResultsConsumer, analysis_entry
-from server.streams import pack
-from tests.fuzz.test_bus import UNUSED_REDIS, RecordingPool
+from server.streams import BusCipher, pack
+from tests.fuzz.test_bus import FUZZ_BUS, UNUSED_REDIS, RecordingPool
 from tests.support import fuzz_clients
 from tests.support.server import RunningServer
 from tests.test_api import make_job
@@ -406,13 +406,14 @@ async def test_results_consumer_skips_a_bad_entry_and_keeps_the_batch(
     server: RunningServer, shape: str
 ) -> None:
     iid = await _interview(server)
-    consumer = ResultsConsumer(server.svc, UNUSED_REDIS, "regression")
+    bus = BusCipher(server.svc.keyring)
+    consumer = ResultsConsumer(server.svc, UNUSED_REDIS, "regression", bus)
     good = analysis_entry(
         {"type": "transcript_final", "v": 1, "interview_id": iid, "t": 1.0, "text": "ok"}, "good"
     )
     entries = [
-        ("il:results", b"1-0", pack(RESULT_ENTRIES[shape](iid))),
-        ("il:results", b"2-0", pack(good)),
+        ("il:results", b"1-0", pack(bus, "il:results", RESULT_ENTRIES[shape](iid))),
+        ("il:results", b"2-0", pack(bus, "il:results", good)),
     ]
     try:
         await asyncio.wait_for(consumer._handle(entries), HANDLE_TIMEOUT_S)
@@ -426,7 +427,8 @@ async def test_results_consumer_skips_a_bad_entry_and_keeps_the_batch(
 @pytest.mark.parametrize("value", [math.nan, math.inf])
 async def test_results_consumer_publishes_strict_json(server: RunningServer, value: float) -> None:
     iid = await _interview(server)
-    consumer = ResultsConsumer(server.svc, UNUSED_REDIS, "regression")
+    bus = BusCipher(server.svc.keyring)
+    consumer = ResultsConsumer(server.svc, UNUSED_REDIS, "regression", bus)
     live = server.svc.hub.subscribe()
     topic = f"interview:{iid}"
     live.add(topic)
@@ -434,7 +436,8 @@ async def test_results_consumer_publishes_strict_json(server: RunningServer, val
     live.get_nowait()
     event = {"type": "face_metrics", "interview_id": iid, "t": value, "yaw_deg": value}
     try:
-        await consumer._handle([("il:results", b"1-0", pack(analysis_entry(event, "e")))])
+        entry = pack(bus, "il:results", analysis_entry(event, "e"))
+        await consumer._handle([("il:results", b"1-0", entry)])
         while live.qsize():
             text = live.get_nowait().text  # type: ignore[attr-defined]
             json.loads(text, parse_constant=lambda c: pytest.fail(f"{c} sent to browsers"))
@@ -457,10 +460,11 @@ WORK_ENTRIES: dict[str, dict[str, Any]] = {
 @pytest.mark.parametrize("shape", sorted(WORK_ENTRIES))
 async def test_analyzer_node_skips_and_counts_bad_work(shape: str) -> None:
     pool = RecordingPool()
-    node = AnalyzerNode(UNUSED_REDIS, "regression", pool, 4)  # type: ignore[arg-type]
+    node = AnalyzerNode(UNUSED_REDIS, "regression", pool, 4, FUZZ_BUS)  # type: ignore[arg-type]
     node._owned["iv"] = _Owned(opened=True)
-    good = pack({"k": "audio", "t": 2.0, "pcm": b"\x00\x00"})
-    entries = [("il:work:iv", b"1-0", pack(WORK_ENTRIES[shape])), ("il:work:iv", b"2-0", good)]
+    good = pack(FUZZ_BUS, "il:work:iv", {"k": "audio", "t": 2.0, "pcm": b"\x00\x00"})
+    bad = pack(FUZZ_BUS, "il:work:iv", WORK_ENTRIES[shape])
+    entries = [("il:work:iv", b"1-0", bad), ("il:work:iv", b"2-0", good)]
     try:
         await node._handle(entries)
         assert not pool.problems, f"ill-typed work reached the pool: {pool.problems}"
