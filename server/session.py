@@ -44,6 +44,8 @@ TICK_MESSAGE_EVERY_S = 1.0
 FLOW_SAVE_EVERY_S = 1.0
 """How much running time a server crash may cost the candidate at most."""
 MAX_TEXT_CHARS = 20_000
+WRITTEN_SCORING_TIMEOUT_S = 10.0
+"""Longest a written answer's scoring may hold the session (normally milliseconds)."""
 
 MEDIA_KINDS = {
     InterviewMode.VIDEO: frozenset({"audio", "video"}),
@@ -148,6 +150,7 @@ class InterviewSession:
             if self.flow is not None and self.flow.phase is Phase.ANSWER:
                 self._set_context(self.flow.index, "answer")
         self._timer = asyncio.create_task(self._run_timer(), name=f"timer-{self.interview_id}")
+        self._timer.add_done_callback(_log_failure)  # a dead clock must not go unnoticed
         if self._publish_live is not None:
             task = asyncio.create_task(self._report_quality(), name=f"quality-{self.interview_id}")
             self._tasks.add(task)
@@ -253,6 +256,8 @@ class InterviewSession:
             raise ValueError("that question has not started yet")
         if field == "text_answer" and self.flow.index != index:
             raise ValueError("the answer time for that question is over")
+        if field == "text_answer" and self.flow.phase is not Phase.ANSWER:
+            raise ValueError("write the answer once the answer time has started")
         await self._answer_id(index)
         await self._store.save_answer_text(self.interview_id, index, field, text)
         await self._send({"type": "saved", "field": field, "index": index})
@@ -422,7 +427,7 @@ class InterviewSession:
                 answer_id = await self._answer_id(t.index)
                 await self._store.answer_ended(answer_id, time.time(), t.used_s, t.reason.value)
                 if self._written is not None:
-                    await self._written.answer_ended(t.index)
+                    await self._score_written(t.index)
             elif isinstance(t, flow.Completed):
                 change = await self._store.set_status(
                     self.interview_id, Status.COMPLETED, "candidate"
@@ -430,6 +435,16 @@ class InterviewSession:
                 self.status = Status.COMPLETED
                 if change is not None:
                     await self._publish(change)
+
+    async def _score_written(self, index: int) -> None:
+        """Score a finished written answer; a failure is reported, never stops the clock."""
+        assert self._written is not None
+        try:
+            async with asyncio.timeout(WRITTEN_SCORING_TIMEOUT_S):
+                await self._written.answer_ended(index)
+        except Exception as exc:  # the interview goes on; the examiner sees the gap
+            logger.exception("scoring written answer %d of %s failed", index, self.interview_id)
+            self._written.report_failure(index, exc)
 
     async def _answer_id(self, index: int) -> str:
         if index not in self._answer_ids:

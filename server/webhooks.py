@@ -155,6 +155,9 @@ async def emit(svc: Services, org_id: str, event: str, data: dict[str, Any]) -> 
     """Queue ``event`` for every active hook of the org that wants it; returns how many."""
     payload = {"event": event, "id": new_id("evt"), "created_at": time.time(), "data": data}
 
+    body = dumps(payload)
+    fields = svc.store.fields
+
     def work(conn: sqlite3.Connection) -> int:
         hooks = conn.execute(
             "SELECT id, events FROM webhooks WHERE org_id=? AND active=1", (org_id,)
@@ -164,10 +167,19 @@ async def emit(svc: Services, org_id: str, event: str, data: dict[str, Any]) -> 
         for hook in hooks:
             if event not in loads(hook["events"]):
                 continue
+            delivery_id = new_id("dlv")
             conn.execute(
                 "INSERT INTO webhook_deliveries(id, webhook_id, event, payload, status,"
                 " next_attempt_at, created_at) VALUES(?,?,?,?,?,?,?)",
-                (new_id("dlv"), hook["id"], event, dumps(payload), "pending", now, now),
+                (
+                    delivery_id,
+                    hook["id"],
+                    event,
+                    fields.seal(body, payload_aad(delivery_id)),
+                    "pending",
+                    now,
+                    now,
+                ),
             )
             n += 1
         return n
@@ -198,7 +210,7 @@ async def dispatch_due(svc: Services, http: aiohttp.ClientSession) -> int:
         DISPATCH_BATCH,
     )
     for row in rows:
-        body = row["payload"].encode()
+        body = svc.store.fields.open(row["payload"], payload_aad(row["id"])).encode()
         timestamp = str(int(time.time()))
         headers = {
             "Content-Type": "application/json",
@@ -226,9 +238,9 @@ async def dispatch_due(svc: Services, http: aiohttp.ClientSession) -> int:
         error = error[:MAX_RESPONSE_NOTE_CHARS]
         attempts = row["attempts"] + 1
         if status is not None and 200 <= status < 300:
-            await svc.db.execute(
+            await svc.db.execute(  # the payload is not kept once delivered (personal data)
                 "UPDATE webhook_deliveries SET status='delivered', attempts=?, last_status=?,"
-                " last_error=NULL, delivered_at=? WHERE id=?",
+                " last_error=NULL, delivered_at=?, payload='' WHERE id=?",
                 attempts,
                 status,
                 time.time(),
@@ -248,6 +260,10 @@ async def dispatch_due(svc: Services, http: aiohttp.ClientSession) -> int:
                 row["id"],
             )
     return len(rows)
+
+
+def payload_aad(delivery_id: str) -> str:
+    return f"webhook_deliveries/{delivery_id}/payload"
 
 
 def payload_of(raw: bytes) -> Any:

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from analyzers.content import analyze_answer
+from analyzers.events import AnalyzerError
 from analyzers.scoring import AnswerEvidence, TranscriptSpan, counts_in_scores, score_dimensions
 
 CONTEXT_CHARS = 60
@@ -105,6 +106,19 @@ class WrittenScoring:
         self._meta = meta
         self._answers = answers
         self._sink = sink
+
+    def report_failure(self, index: int, exc: BaseException) -> None:
+        """Tell the examiner that this answer could not be scored (an ``analyzer_error``)."""
+        self._sink(
+            AnalyzerError(
+                interview_id=self.interview_id,
+                t=0.0,
+                question_index=index,
+                analyzer="written",
+                message=f"the written answer could not be scored ({type(exc).__name__})",
+                recoverable=True,
+            ).to_wire()
+        )
 
     async def answer_ended(self, index: int) -> None:
         rows = await self._answers()

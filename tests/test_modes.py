@@ -347,3 +347,36 @@ async def test_audio_interview_is_heard_recorded_without_video_and_never_sees_a_
         scan_for_plaintext, server.svc.settings.data_dir, [b"\x1a\x45\xdf\xa3", b"the residents"]
     )
     assert found == [], found
+
+
+async def test_a_scoring_failure_is_reported_and_the_written_interview_goes_on(
+    analysis_server: RunningServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import server.written
+
+    def broken(*_: Any) -> list[dict[str, Any]]:
+        raise RuntimeError("scoring bug")
+
+    monkeypatch.setattr(server.written, "score_written", broken)
+    server_ = analysis_server
+    admin, interview_id, cand = await _written_candidate(server_, analysis=True)
+    try:
+        await cand.send({"type": "start_interview"})
+        await cand.wait_phase(0, "prep", timeout_s=10)
+        # the answer box opens with the answer time, not during preparation
+        await cand.send({"type": "text_answer", "index": 0, "text": "too early"})
+        error = await cand.wait_for(lambda m: m.get("type") == "error")
+        assert "answer time has started" in error["message"]
+        for index in range(3):
+            await cand.wait_phase(index, "answer", timeout_s=15)
+            await cand.send({"type": "text_answer", "index": index, "text": f"answer {index}"})
+            await cand.wait_for(lambda m: m.get("type") == "saved")
+            await cand.send({"type": "finish_answer"})
+        await cand.wait_for(lambda m: m.get("type") == "completed", timeout_s=10)
+    finally:
+        await cand.disconnect()
+    detail = await server_.call("GET", f"/api/interviews/{interview_id}", token=admin)
+    assert detail["status"] == "completed"
+    assert [a["text_answer"] for a in detail["answers"]] == ["answer 0", "answer 1", "answer 2"]
+    errors = detail["analyzer_errors"]
+    assert [e["analyzer"] for e in errors] == ["written"] * 3, errors

@@ -8,6 +8,7 @@ import aiohttp
 
 from server.models import Role
 from server.training import level_for, parse_catalogue, recommend
+from server.webhooks import payload_aad
 from tests.support.server import RunningServer
 from tests.test_api import make_job
 from tests.test_reports import completed_interview
@@ -155,10 +156,12 @@ async def test_report_recommends_courses_and_a_decision_hands_them_to_hr_systems
         expect=201,
     )
     rows = await server.svc.db.fetchall(
-        "SELECT payload FROM webhook_deliveries WHERE webhook_id=? AND event=?",
+        "SELECT id, payload FROM webhook_deliveries WHERE webhook_id=? AND event=?",
         hook["id"],
         "training.recommended",
     )
-    (payload,) = [json.loads(r["payload"]) for r in rows]
+    fields = server.svc.store.fields
+    assert all(b"Logic" not in r["payload"].encode() for r in rows)  # sealed until delivered
+    (payload,) = [json.loads(fields.open(r["payload"], payload_aad(r["id"]))) for r in rows]
     body = payload.get("data", payload)
     assert body["interview_id"] == iid and body["development"][0]["dimension"] == "logic"
