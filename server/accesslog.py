@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import re
 
+from aiohttp import hdrs
 from aiohttp.abc import AbstractAccessLogger
 from aiohttp.web import BaseRequest, StreamResponse
+
+from server.http import TRUSTED_PROXY_NETWORKS, client_address
 
 _SECRET_PATH = re.compile(r"^/i/[^/?]+")
 
@@ -22,9 +25,17 @@ def redact(path_qs: str) -> str:
 
 class RedactingAccessLogger(AbstractAccessLogger):
     def log(self, request: BaseRequest, response: StreamResponse, time: float) -> None:
+        # aiohttp logs the original request: behind a trusted proxy name the client
+        # (the same rule as server.http.client_address_middleware)
+        remote = request.remote or ""
+        networks = request.app.get(TRUSTED_PROXY_NETWORKS) if hasattr(request, "app") else None
+        if networks:
+            remote = client_address(
+                remote, request.headers.getall(hdrs.X_FORWARDED_FOR, ()), networks
+            )
         self.logger.info(
             '%s "%s %s" %s %.1f ms',
-            request.remote,
+            remote,
             request.method,
             redact(request.path_qs),
             response.status,

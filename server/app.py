@@ -8,6 +8,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import asdict
+from ipaddress import ip_network
 from pathlib import Path
 
 import redis.asyncio as aioredis
@@ -38,7 +39,14 @@ from server.candidates import CandidateStore
 from server.config import Settings
 from server.db import Database
 from server.fields import FieldCipher, load_keyring
-from server.http import SERVICES, Handler, Services, error_middleware
+from server.http import (
+    SERVICES,
+    TRUSTED_PROXY_NETWORKS,
+    Handler,
+    Services,
+    client_address_middleware,
+    error_middleware,
+)
 from server.hub import Hub
 from server.intake import ParsePool
 from server.looplag import LoopLagMonitor
@@ -136,9 +144,11 @@ def create_app(settings: Settings) -> web.Application:
     roles = set(settings.roles)
     app = web.Application(
         client_max_size=settings.max_body_bytes,
-        middlewares=[error_middleware],
+        # first: everything after it (limits, audit, consent records) sees the client's address
+        middlewares=[client_address_middleware(settings.trusted_proxies), error_middleware],
     )
     db = Database(settings.db_path)
+    app[TRUSTED_PROXY_NETWORKS] = tuple(ip_network(n) for n in settings.trusted_proxies)
     app[LOOP_LAG] = LoopLagMonitor()
     hub: Hub = RedisHub(settings.redis_url) if settings.redis_url else Hub()
     keyring = load_keyring(settings)

@@ -83,6 +83,9 @@ class Settings:
     webhook_allow_networks: tuple[str, ...] = ()
     """Internal networks (CIDR) webhooks may reach, e.g. an intranet HR system; every other
     loopback, private, link-local or reserved address is refused (see ``server.netguard``)."""
+    trusted_proxies: tuple[str, ...] = ()
+    """Reverse proxies (CIDR) whose ``X-Forwarded-For`` names the client (see
+    ``server.http.client_address``); empty = trust nobody, the peer address is the client."""
     flag_thresholds: Mapping[str, float] = field(default_factory=dict)
     """Overrides of ``analyzers.flags.FlagThresholds`` (e.g. ``{"face_missing_s": 5}``)."""
     extra: Mapping[str, str] = field(default_factory=dict)
@@ -194,6 +197,8 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
         values["allowed_origins"] = _split(v)
     if v := env.get(ENV_PREFIX + "WEBHOOK_ALLOW_NETWORKS"):
         values["webhook_allow_networks"] = _split(v)
+    if v := env.get(ENV_PREFIX + "TRUSTED_PROXIES"):
+        values["trusted_proxies"] = _split(v)
     if v := env.get(ENV_PREFIX + "INVITATION_TTL_H"):
         if not v.isdigit() or int(v) < 1:
             raise ConfigError(f"{ENV_PREFIX}INVITATION_TTL_H: {v!r} must be a positive integer")
@@ -257,6 +262,8 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
         _check_ip("ice_hosts", host)
     for network in settings.webhook_allow_networks:
         _check_network("webhook_allow_networks", network)
+    for network in settings.trusted_proxies:
+        _check_network("trusted_proxies", network)
     if not 0 < settings.port < 65536:
         raise ConfigError(f"port: {settings.port} is not a TCP port")
     if not 0 <= settings.analysis_workers <= 64:

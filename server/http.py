@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
-from collections.abc import Awaitable, Callable
+import re
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiohttp import web
+from aiohttp import hdrs, web
 from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.typedefs import Middleware
 
 from server.config import Settings
 from server.db import Database
@@ -79,6 +82,8 @@ class Services:
 
 
 SERVICES = web.AppKey("services", Services)
+TRUSTED_PROXY_NETWORKS: web.AppKey[tuple[IPNetwork, ...]] = web.AppKey("trusted_proxy_networks")
+"""The parsed ``Settings.trusted_proxies`` (the access logger reads them too)."""
 
 
 def services(request: web.Request) -> Services:
@@ -151,3 +156,75 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     except Exception:
         logger.exception("unhandled error on %s %s", request.method, request.path)
         raise ApiError(500, "internal", "internal server error") from None
+
+
+# -- the client's address behind reverse proxies ---------------------------------------------
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+_WITH_PORT = re.compile(r"\[(?P<v6>[^\]]*)\](?::[0-9]{1,5})?|(?P<v4>[0-9.]+):[0-9]{1,5}")
+
+
+def _address(text: str) -> IPAddress | None:
+    """One ``X-Forwarded-For`` entry as an address, or None when malformed. Accepts IPv4, IPv6,
+    ``[IPv6]`` and either with a ``:port`` (dropped); IPv4-mapped IPv6 becomes IPv4."""
+    text = text.strip()
+    if match := _WITH_PORT.fullmatch(text):
+        text = match["v6"] if match["v6"] is not None else match["v4"]
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
+
+
+def _trusted(address: IPAddress, networks: Sequence[IPNetwork]) -> bool:
+    return any(address in network for network in networks)
+
+
+def client_address(peer: str, forwarded_for: Iterable[str], trusted: Sequence[IPNetwork]) -> str:
+    """The client's address: ``peer`` itself unless it is a trusted proxy.
+
+    From a trusted peer, the ``X-Forwarded-For`` lines (in order, joined) are read from the
+    right: each trusted hop vouches for the entry on its left, so trusted proxies are skipped
+    and the first address that is not one is the client; entries further left are whatever the
+    client sent and are never read. A malformed entry vouches for nothing: the walk stops and the
+    last trusted hop read stands (the peer when it is the last entry). Every entry a trusted
+    proxy: the furthest one. Returned normalised (no port, ``::ffff:a.b.c.d`` as ``a.b.c.d``)."""
+    address = _address(peer)
+    if address is None or not _trusted(address, trusted):
+        return peer
+    entries = [entry for line in forwarded_for for entry in line.split(",")]
+    for entry in reversed(entries):
+        hop = _address(entry)
+        if hop is None:
+            break
+        address = hop
+        if not _trusted(hop, trusted):
+            break
+    return str(address)
+
+
+def client_address_middleware(trusted_proxies: Sequence[str]) -> Middleware:
+    """Behind trusted reverse proxies (``Settings.trusted_proxies``), hand the handler a clone
+    of the request whose ``remote`` is the client (:func:`client_address`): per-address limits,
+    audit events and consent records then name the client, not the proxy. Register it first,
+    before anything reads ``request.remote``. Without trusted proxies the header is ignored.
+
+    aiohttp's access logger still receives the original request (the peer's address)."""
+    networks = tuple(ipaddress.ip_network(network) for network in trusted_proxies)
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if networks:
+            peer = request.remote or ""
+            forwarded = request.headers.getall(hdrs.X_FORWARDED_FOR, ())
+            client = client_address(peer, forwarded, networks)
+            if client != peer:
+                request = request.clone(remote=client)
+        return await handler(request)
+
+    return middleware

@@ -62,22 +62,26 @@ async def login(request: web.Request) -> web.Response:
         raise ApiError(400, "bad_request", "username and password are required strings")
     svc = services(request)
     limits = svc.limits
-    address = request.remote or ""
-    by_address = "too many login attempts from this address"
-    _refuse_if_limited(await limits.login_attempts.blocked_for_s(address), by_address)
+    address = request.remote or ""  # the client's, behind trusted proxies (server.http)
+    account = username.lower()
+    # Check and count in one step, the account before the (slow) password check: racing
+    # guesses, in this process or others sharing Redis, cannot all pass a check made before
+    # any of them is counted. Only a right password clears the account's count.
     _refuse_if_limited(
-        await limits.login_failures.blocked_for_s(username.lower()),
-        "this account is locked after wrong passwords",
+        await limits.login_attempts.hit(address), "too many login attempts from this address"
     )
-    # check again and count in one step (shared counters: racing logins cannot all pass)
-    _refuse_if_limited(await limits.login_attempts.hit(address), by_address)
+    _refuse_if_limited(
+        await limits.login_failures.hit(account), "this account is locked after wrong passwords"
+    )
     user = await svc.store.user_by_username(username)
     # Hash even for unknown users so response time does not reveal who exists.
     ok = await asyncio.to_thread(
         verify_password, password, user["password_hash"] if user else DUMMY_HASH
     )
     if user is None or not ok:
-        if await limits.login_failures.add(username.lower()):
+        # audited when a wrong password leaves the account locked (racing guesses that all
+        # fail may each record it: at most LOGIN_FAILURES_PER_ACCOUNT events per lockout)
+        if await limits.login_failures.blocked_for_s(account):
             await svc.store.add_event(
                 None,
                 user["org_id"] if user else "",
@@ -87,7 +91,7 @@ async def login(request: web.Request) -> web.Response:
                 ip=address,
             )
         raise ApiError(401, "bad_credentials", "wrong username or password")
-    await limits.login_failures.clear(username.lower())
+    await limits.login_failures.clear(account)
     token, digest = new_staff_token()
     expires_at = time.time() + STAFF_TOKEN_TTL_S
     await svc.store.add_staff_token(digest, user["id"], expires_at)

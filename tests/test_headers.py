@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from server.models import Role
 from tests.support.server import running_server
 
@@ -57,3 +59,41 @@ def _modes(folder: Path) -> dict[str, int]:
     import stat
 
     return {p.name: stat.S_IMODE(p.stat().st_mode) for p in folder.iterdir()}
+
+
+def test_access_log_names_the_client_behind_a_trusted_proxy(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import logging
+    from ipaddress import ip_network
+    from unittest import mock
+
+    from aiohttp import web
+    from aiohttp.test_utils import make_mocked_request
+
+    from server.accesslog import RedactingAccessLogger
+    from server.http import TRUSTED_PROXY_NETWORKS
+
+    def line(peer: str, trusted: tuple[str, ...]) -> str:
+        app = web.Application()
+        app[TRUSTED_PROXY_NETWORKS] = tuple(ip_network(n) for n in trusted)
+        transport = mock.Mock()  # the socket the request came in on
+        transport.get_extra_info.return_value = (peer, 50000)
+        request = make_mocked_request(
+            "GET",
+            "/i/iv.1.n.sig",
+            headers={"X-Forwarded-For": "203.0.113.9"},
+            app=app,
+            transport=transport,
+        )
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger="test.access"):
+            RedactingAccessLogger(logging.getLogger("test.access"), "").log(
+                request, web.Response(), 0.01
+            )
+        return caplog.text
+
+    assert "203.0.113.9" in line("127.0.0.1", ("127.0.0.1/32",))
+    assert "/i/***" in line("127.0.0.1", ("127.0.0.1/32",))
+    untrusted = line("198.51.100.7", ("127.0.0.1/32",))
+    assert "198.51.100.7" in untrusted and "203.0.113.9" not in untrusted

@@ -3,8 +3,12 @@ invitation links from one address are refused with 429 and Retry-After."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
+import pytest
+
+from server import routes_staff
 from server.auth import hash_password
 from server.models import Role
 from server.ratelimit import (
@@ -17,7 +21,7 @@ from server.ratelimit import (
     WindowCounter,
     key_digest,
 )
-from tests.support.server import running_server
+from tests.support.server import RunningServer, running_server
 from tests.test_api import invite, make_job, token_of
 
 
@@ -76,6 +80,81 @@ async def test_wrong_passwords_lock_the_account_and_are_audited(tmp_path: Path) 
         # another account is not affected
         async with srv.http.post(login, json={"username": "admin2", "password": "x"}) as r:
             assert r.status == 401
+
+
+CONCURRENT_GUESSES = 20
+
+
+def count_password_checks(monkeypatch: pytest.MonkeyPatch) -> list[None]:
+    """Every password the login handler verifies appends to the returned list."""
+    checks: list[None] = []
+    verify = routes_staff.verify_password
+
+    def counting(password: str, hashed: str) -> bool:
+        checks.append(None)
+        return verify(password, hashed)
+
+    monkeypatch.setattr(routes_staff, "verify_password", counting)
+    return checks
+
+
+async def concurrent_wrong_passwords(servers: list[RunningServer], username: str) -> list[int]:
+    """``CONCURRENT_GUESSES`` wrong-password logins at once, spread over ``servers``."""
+
+    async def guess(srv: RunningServer) -> int:
+        async with srv.http.post(
+            srv.base_url + "/api/auth/login", json={"username": username, "password": "wrong"}
+        ) as r:
+            return r.status
+
+    return list(
+        await asyncio.gather(*(guess(servers[i % len(servers)]) for i in range(CONCURRENT_GUESSES)))
+    )
+
+
+async def test_concurrent_wrong_passwords_cannot_overrun_the_lockout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with running_server(tmp_path / "data", analysis_workers=0) as srv:
+        admin = await srv.add_staff("admin", Role.ADMIN)
+        me = await srv.call("GET", "/api/me", token=admin)
+        await srv.svc.store.create_user(
+            me["org_id"], "clerk", hash_password("right-password-1"), Role.HR, ""
+        )
+        checks = count_password_checks(monkeypatch)
+        statuses = await concurrent_wrong_passwords([srv], "clerk")
+        # each guess is counted before its (slow) password check: only 5 are ever checked
+        assert sorted(statuses) == [401] * LOGIN_FAILURES_PER_ACCOUNT + [429] * (
+            CONCURRENT_GUESSES - LOGIN_FAILURES_PER_ACCOUNT
+        )
+        assert len(checks) == LOGIN_FAILURES_PER_ACCOUNT
+        async with srv.http.post(
+            srv.base_url + "/api/auth/login",
+            json={"username": "clerk", "password": "right-password-1"},
+        ) as r:
+            assert r.status == 429
+        events = (await srv.call("GET", "/api/audit", token=admin))["events"]
+        locked = [e for e in events if e["kind"] == "account_locked" and e["actor"] == "clerk"]
+        assert 1 <= len(locked) <= LOGIN_FAILURES_PER_ACCOUNT
+
+
+async def test_a_right_password_clears_the_count(tmp_path: Path) -> None:
+    async with running_server(tmp_path / "data", analysis_workers=0) as srv:
+        admin = await srv.add_staff("admin", Role.ADMIN)
+        me = await srv.call("GET", "/api/me", token=admin)
+        await srv.svc.store.create_user(
+            me["org_id"], "clerk", hash_password("right-password-1"), Role.HR, ""
+        )
+        login = srv.base_url + "/api/auth/login"
+        right = {"username": "clerk", "password": "right-password-1"}
+        for _ in range(3):
+            for _ in range(LOGIN_FAILURES_PER_ACCOUNT - 1):
+                async with srv.http.post(login, json={**right, "password": "x"}) as r:
+                    assert r.status == 401
+            async with srv.http.post(login, json=right) as r:
+                assert r.status == 200
+        events = (await srv.call("GET", "/api/audit", token=admin))["events"]
+        assert not any(e["kind"] == "account_locked" for e in events)
 
 
 async def test_invalid_invitation_links_are_rate_limited_per_address(tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ import aiohttp
 import numpy as np
 import pytest
 
+from server.ratelimit import BAD_TOKENS_PER_ADDRESS
 from tests.support.candidate import ScriptedCandidate
 from tests.support.media import face_y4m, write_wav_s16_mono
 from tests.support.nginx import NGINX_BIN, MediaNode, NginxProcess, media_nodes, nginx_process
@@ -67,7 +68,11 @@ def media(tmp_path: Path) -> tuple[Path, Path]:
 
 
 @pytest.fixture
-def processes(tmp_path: Path) -> Iterator[tuple[NginxProcess, list[MediaNode], dict[str, Any]]]:
+def processes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[NginxProcess, list[MediaNode], dict[str, Any]]]:
+    # as deployed: the nodes believe nginx's X-Forwarded-For (the node processes inherit this)
+    monkeypatch.setenv("INTERVIEW_TRUSTED_PROXIES", f"{LOOPBACK}/32")
     data_dir = tmp_path / "data"
     nginx_port = free_port()
     public_url = f"http://{LOOPBACK}:{nginx_port}"
@@ -252,3 +257,29 @@ async def test_join_through_nginx_then_failover_resumes_on_the_other_node(
             assert (status, node) == (200, other)
     finally:
         await again.disconnect()
+
+
+async def test_the_nodes_tell_clients_behind_nginx_apart(cluster: Cluster) -> None:
+    """nginx appends the client's address to X-Forwarded-For; the nodes trust nginx
+    (INTERVIEW_TRUSTED_PROXIES) and count invalid links per client, not for nginx as a whole.
+
+    Every client here is on loopback, which is also nginx's address, so each names itself with
+    an X-Forwarded-For that nginx extends (``<ours>, 127.0.0.1``): the node skips the trusted
+    hop and takes ours."""
+    c = cluster
+    good = c.demo["invitations"][0]["url"].rsplit("/i/", 1)[1]
+    forged = good[:-4] + ("AAAA" if not good.endswith("AAAA") else "BBBB")  # same interview:
+    # the same node, whose own counters (no Redis here) must see both clients
+
+    async def state(token: str, client: str) -> tuple[int, str]:
+        status, node, _ = await fetch(
+            c, "GET", "/api/candidate/state", token=token, headers={"X-Forwarded-For": client}
+        )
+        return status, node
+
+    answers = [await state(forged, "198.51.100.1") for _ in range(BAD_TOKENS_PER_ADDRESS)]
+    assert {status for status, _ in answers} == {401}, answers
+    assert (await state(good, "198.51.100.1"))[0] == 429
+    status, node = await state(good, "198.51.100.2")
+    assert status == 200, c.nginx.logs()  # one client's guessing does not block the others
+    assert node in NODE_NAMES

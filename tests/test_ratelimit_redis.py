@@ -264,3 +264,38 @@ async def test_logins_are_answered_while_redis_is_down(tmp_path: Path) -> None:
                     assert r.status == 429  # this process's own count still locks
                 assert time.monotonic() - t0 < 10.0
                 await asyncio.to_thread(redis_srv.start)  # a quick, clean shutdown
+
+
+async def test_concurrent_wrong_passwords_on_two_apps_cannot_overrun_the_lockout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.test_limits import (
+        CONCURRENT_GUESSES,
+        concurrent_wrong_passwords,
+        count_password_checks,
+    )
+
+    async with asyncio.timeout(TEST_BOUND_S):
+        with redis_server() as url:
+            data = tmp_path / "data"
+            async with (
+                running_server(data, analysis_workers=0, redis_url=url) as a,
+                running_server(data, analysis_workers=0, redis_url=url) as b,
+            ):
+                admin = await a.add_staff("admin", Role.ADMIN)
+                me = await a.call("GET", "/api/me", token=admin)
+                await a.svc.store.create_user(
+                    me["org_id"], "clerk", hash_password("right-password-1"), Role.HR, ""
+                )
+                checks = count_password_checks(monkeypatch)
+                statuses = await concurrent_wrong_passwords([a, b], "clerk")
+                assert sorted(statuses) == [401] * LOGIN_FAILURES_PER_ACCOUNT + [429] * (
+                    CONCURRENT_GUESSES - LOGIN_FAILURES_PER_ACCOUNT
+                )
+                assert len(checks) == LOGIN_FAILURES_PER_ACCOUNT
+                for srv in (a, b):
+                    async with srv.http.post(
+                        srv.base_url + "/api/auth/login",
+                        json={"username": "clerk", "password": "right-password-1"},
+                    ) as r:
+                        assert r.status == 429
