@@ -7,7 +7,13 @@ uploading the same résumé twice to a job yields one candidate, and the hash re
 
 Statuses: ``waiting`` (for a human: below the threshold, a must-have missing, or no threshold),
 ``invited`` (automatically or by a person), ``not_selected`` (a person decided; the system never
-rejects anyone by itself).
+rejects anyone by itself), and ``inviting`` while an invitation is being created: an invitation
+starts by claiming the candidate (:meth:`CandidateStore.claim_for_invitation`, one atomic
+update), so a double click, a manual invitation during a re-match or two screening changes at
+once create one interview, not two.
+
+``updated_at`` is the candidate's last *decision* (created, a person's status change, an
+invitation): the retention rule counts from it, so re-matching does not touch it.
 """
 
 from __future__ import annotations
@@ -21,7 +27,11 @@ from server.db import Database
 from server.fields import FieldCipher
 from server.store import NotFound
 
-STATUSES = ("waiting", "invited", "not_selected")
+STATUSES = ("waiting", "inviting", "invited", "not_selected")
+HUMAN_STATUSES = ("waiting", "not_selected")
+"""Statuses a person may set, and only from one another (inviting goes through a claim)."""
+INVITABLE = HUMAN_STATUSES
+"""Statuses a person may invite from; the system invites automatically only from ``waiting``."""
 
 
 def _aad(candidate_id: str, field: str) -> str:
@@ -94,6 +104,28 @@ class CandidateStore:
             raise NotFound(f"candidate {candidate_id} not found")
         return await self.db.run(self._open, row, with_text)
 
+    async def get_many(
+        self, candidate_ids: list[str], *, with_text: bool = False
+    ) -> list[dict[str, Any]]:
+        """The candidates that still exist of ``candidate_ids``, in that order (one query,
+        decrypted on the database thread)."""
+        if not candidate_ids:
+            return []
+        marks = ",".join("?" * len(candidate_ids))
+        rows = await self.db.fetchall(
+            f"SELECT * FROM candidates WHERE id IN ({marks})", *candidate_ids
+        )
+        by_id = {str(r["id"]): r for r in rows}
+        found = [by_id[cid] for cid in candidate_ids if cid in by_id]
+        return await self.db.run(lambda: [self._open(r, with_text) for r in found])
+
+    async def ids_for_job(self, job_id: str) -> list[str]:
+        """The job's candidate ids, best match first (nothing decrypted)."""
+        rows = await self.db.fetchall(
+            "SELECT id FROM candidates WHERE job_id=? ORDER BY score DESC, created_at", job_id
+        )
+        return [str(r["id"]) for r in rows]
+
     async def list_for_job(self, job_id: str) -> list[dict[str, Any]]:
         """The job's candidates, best match first (decrypted on the database thread)."""
         rows = await self.db.fetchall(
@@ -123,34 +155,79 @@ class CandidateStore:
         return out
 
     async def set_match(self, candidate_id: str, match: dict[str, Any]) -> None:
-        await self.db.run(self._set_match_sync, candidate_id, match)
+        """Store a new match result. Not a decision: ``updated_at`` (the retention clock) stays.
+        Raises :class:`NotFound` when the candidate was erased meanwhile."""
+        if not await self.db.run(self._set_match_sync, candidate_id, match):
+            raise NotFound(f"candidate {candidate_id} not found")
 
-    def _set_match_sync(self, candidate_id: str, match: dict[str, Any]) -> None:
+    def _set_match_sync(self, candidate_id: str, match: dict[str, Any]) -> bool:
         sealed = self.fields.seal_json(match, _aad(candidate_id, "match"))
-        self.db.conn.execute(
-            "UPDATE candidates SET match=?, score=?, eligible=?, updated_at=? WHERE id=?",
-            (
-                sealed,
-                float(match["score"]),
-                int(bool(match["eligible"])),
-                time.time(),
-                candidate_id,
-            ),
+        cursor = self.db.conn.execute(
+            "UPDATE candidates SET match=?, score=?, eligible=? WHERE id=?",
+            (sealed, float(match["score"]), int(bool(match["eligible"])), candidate_id),
+        )
+        return cursor.rowcount == 1
+
+    async def set_status(self, candidate_id: str, status: str) -> bool:
+        """A person's decision (``waiting`` or ``not_selected``), only from one of those:
+        False when the candidate is invited or being invited (or erased)."""
+        if status not in HUMAN_STATUSES:
+            raise ValueError(f"a person cannot set the status {status!r}")
+        marks = ",".join("?" * len(HUMAN_STATUSES))
+        changed = await self.db.execute(
+            f"UPDATE candidates SET status=?, updated_at=? WHERE id=? AND status IN ({marks})",
+            status,
+            time.time(),
+            candidate_id,
+            *HUMAN_STATUSES,
+        )
+        return changed == 1
+
+    async def claim_for_invitation(
+        self, candidate_id: str, from_statuses: tuple[str, ...] = INVITABLE
+    ) -> str | None:
+        """Mark the candidate ``inviting`` if its status is one of ``from_statuses``, in one
+        transaction; returns the status it had (for :meth:`release_claim`), or None when
+        another invitation got there first or the status does not allow one."""
+        if not set(from_statuses) <= set(INVITABLE):
+            raise ValueError(f"cannot invite from {from_statuses!r}")
+
+        def work(conn: sqlite3.Connection) -> str | None:
+            row = conn.execute(
+                "SELECT status FROM candidates WHERE id=?", (candidate_id,)
+            ).fetchone()
+            if row is None:
+                raise NotFound(f"candidate {candidate_id} not found")
+            previous = str(row["status"])
+            if previous not in from_statuses:
+                return None
+            cursor = conn.execute(
+                "UPDATE candidates SET status='inviting' WHERE id=? AND status=?",
+                (candidate_id, previous),
+            )
+            return previous if cursor.rowcount == 1 else None
+
+        return await self.db.transaction(work)
+
+    async def release_claim(self, candidate_id: str, previous: str) -> None:
+        """The invitation failed: back to the status before the claim."""
+        await self.db.execute(
+            "UPDATE candidates SET status=? WHERE id=? AND status='inviting'",
+            previous,
+            candidate_id,
         )
 
-    async def set_status(
-        self, candidate_id: str, status: str, interview_id: str | None = None
-    ) -> None:
-        if status not in STATUSES:
-            raise ValueError(f"unknown candidate status {status!r}")
-        await self.db.execute(
-            "UPDATE candidates SET status=?, interview_id=COALESCE(?, interview_id), updated_at=?"
-            " WHERE id=?",
-            status,
+    async def mark_invited(self, candidate_id: str, interview_id: str) -> bool:
+        """The claimed invitation exists: ``invited``, with its interview (False when the
+        candidate was erased meanwhile)."""
+        changed = await self.db.execute(
+            "UPDATE candidates SET status='invited', interview_id=?, updated_at=?"
+            " WHERE id=? AND status='inviting'",
             interview_id,
             time.time(),
             candidate_id,
         )
+        return changed == 1
 
     async def erase(self, candidate_id: str) -> str | None:
         """Remove the candidate's row; returns the résumé file path to delete."""
@@ -167,9 +244,11 @@ class CandidateStore:
         return await self.db.transaction(work)
 
     async def not_invited_before(self, org_id: str, before_s: float) -> list[str]:
-        """Candidates of the org never invited whose last change is older than ``before_s``."""
+        """Candidates of the org never invited (nor being invited) whose last decision is older
+        than ``before_s``."""
         rows = await self.db.fetchall(
-            "SELECT id FROM candidates WHERE org_id=? AND status!='invited' AND updated_at<?",
+            "SELECT id FROM candidates WHERE org_id=? AND status NOT IN ('invited', 'inviting')"
+            " AND updated_at<?",
             org_id,
             before_s,
         )
@@ -223,8 +302,11 @@ class CandidateStore:
         return out
 
     async def interrupt_unfinished(self) -> int:
-        """Batches cut short by a restart end as ``interrupted`` (what was stored is kept; the
-        same files can be uploaded again: already stored ones are recognised)."""
+        """After a restart: batches cut short end as ``interrupted`` (what was stored is kept;
+        the same files can be uploaded again: already stored ones are recognised), and
+        invitations cut short release their claim (the candidate waits for a person).
+        Returns the number of batches."""
+        await self.db.execute("UPDATE candidates SET status='waiting' WHERE status='inviting'")
         return await self.db.execute(
             "UPDATE resume_batches SET status='interrupted', finished_at=? WHERE status='running'",
             time.time(),

@@ -1,13 +1,22 @@
 """Résumé intake: parse files in a worker process, screen, store, invite those above the bar.
 
-Parsing (PDF/DOCX text extraction and field rules) is CPU work in pure Python, so it runs in a
-separate low-priority process (``ParsePool``): live interviews on the same machine keep their
-event loop and, thanks to the lower priority, their CPU. A batch keeps at most
-``PARSE_IN_FLIGHT`` files at the worker; everything else of the batch waits as bytes.
+Parsing (PDF/DOCX text extraction and field rules), screening (``screening.match``) and
+personalised follow-ups are CPU work in pure Python, so they run in a separate low-priority
+process (``ParsePool``), not in threads of the API process where they would hold the GIL
+against the event loop: live interviews on the same machine keep their loop and, thanks to
+the lower priority, their CPU. A batch keeps at most ``PARSE_IN_FLIGHT`` files at the worker;
+everything else of the batch waits as bytes, and at most ``MAX_RUNNING_BATCHES`` uploads are
+held and processed at once per process.
 
 Each file ends as a stored candidate (profile with sources, match explanation, encrypted
-original) or as a per-file error; one bad file never stops the batch. Progress is saved and
-published on the job's live topic (``resume_progress``) as files finish.
+original) or as a per-file error; one bad file never stops the batch, and a batch always ends
+(``done``, ``failed``, or ``interrupted`` by a shutdown). Progress is saved and published on
+the job's live topic (``resume_progress``) as files finish.
+
+Per job, one thing at a time matches and stores: a file of a batch (against the job's
+screening settings read at that moment) or a re-match of every candidate after the settings
+changed (``JobLocks``). Invitations claim the candidate first (``inviting``), so no candidate
+is invited twice. Logs never name a file or a person: a batch id, a position, a size.
 """
 
 from __future__ import annotations
@@ -20,38 +29,100 @@ import logging
 import multiprocessing
 import os
 import time
+import weakref
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from server import screening, webhooks
+from server.candidates import INVITABLE
 from server.crypto import seal
 from server.http import Services
 from server.invitations import invite
-from server.profile import Profile
 from server.progress import job_topic
-from server.resume_worker import lower_priority, parse_resume
+from server.resume_worker import (
+    lower_priority,
+    match_profile,
+    match_profiles,
+    parse_resume,
+    personalise_profile,
+)
+from server.store import NotFound
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 PARSE_IN_FLIGHT = 2
 """Files of a batch read and queued for the parse worker at once."""
 PARSE_TIMEOUT_S = 60.0
-"""A file taking longer than this is reported as an error (and the worker replaced)."""
+"""A call to the worker taking longer than this fails (and the worker is replaced)."""
 PROGRESS_EVERY_S = 0.5
 MAX_FILES_PER_BATCH = 1000
 MAX_BATCH_BYTES = 200 * 1024 * 1024
+"""Bytes of one upload held in memory: plain files, and zips by their uncompressed content."""
+MAX_RUNNING_BATCHES = 2
+"""Uploads held and processed at once per process; another one is answered 429 ``busy``."""
+BUSY_RETRY_AFTER_S = 30
+"""The Retry-After of a ``busy`` answer."""
+REMATCH_CHUNK = 25
+"""Candidates matched per call to the worker when a job's screening changes."""
 AUTO_ACTOR = "auto-screening"
 RESUME_DIR = "resumes"
 
 
-class ParsePool:
-    """One low-priority worker process for résumé parsing, started on first use.
+class WorkerError(Exception):
+    """A call to the worker did not finish: ``code`` ``timeout`` or ``parse_failed``."""
 
-    Files are parsed one at a time (the timeout counts parsing, not waiting); a file that
-    hangs or kills the worker is reported and the worker replaced.
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class BatchSlots:
+    """A counter of the uploads running in this process, at most ``limit`` (a non-blocking
+    semaphore: an upload over the limit is refused at once, not queued with its bytes)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.running = 0
+
+    def try_acquire(self) -> bool:
+        if self.running >= self.limit:
+            return False
+        self.running += 1
+        return True
+
+    def release(self) -> None:
+        if self.running <= 0:
+            raise RuntimeError("released a batch slot that was not held")
+        self.running -= 1
+
+
+class JobLocks:
+    """One :class:`asyncio.Lock` per job id, alive while someone holds or waits for it."""
+
+    def __init__(self) -> None:
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+
+    def __call__(self, job_id: str) -> asyncio.Lock:
+        lock = self._locks.get(job_id)
+        if lock is None:
+            lock = self._locks[job_id] = asyncio.Lock()
+        return lock
+
+    def __len__(self) -> int:
+        return len(self._locks)
+
+
+class ParsePool:
+    """One low-priority worker process for résumé CPU work, started on first use, and the
+    intake's per-process limits (``batches``) and per-job locks (``job_locks``).
+
+    Calls run one at a time (the timeout counts the work, not the wait); a call that hangs
+    or kills the worker fails and the worker is replaced.
     """
 
     def __init__(self, parse: Callable[..., dict[str, Any]] = parse_resume) -> None:
@@ -59,6 +130,8 @@ class ParsePool:
         self._parse = parse
         self._executor: ProcessPoolExecutor | None = None
         self._slot = asyncio.Semaphore(1)
+        self.batches = BatchSlots(MAX_RUNNING_BATCHES)
+        self.job_locks = JobLocks()
 
     def _pool(self) -> ProcessPoolExecutor:
         if self._executor is None:
@@ -69,24 +142,33 @@ class ParsePool:
             )
         return self._executor
 
-    async def parse(self, filename: str, data: bytes) -> dict[str, Any]:
-        now = time.localtime()
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        """``fn(*args)`` in the worker (``fn`` module-level, arguments plain data); raises
+        :class:`WorkerError` when it takes over :data:`PARSE_TIMEOUT_S` or kills the worker,
+        and whatever ``fn`` raises."""
         async with self._slot:
             loop = asyncio.get_running_loop()
-            future = loop.run_in_executor(
-                self._pool(), self._parse, filename, data, (now.tm_year, now.tm_mon)
-            )
+            future = loop.run_in_executor(self._pool(), fn, *args)
             try:
                 return await asyncio.wait_for(future, PARSE_TIMEOUT_S)
             except TimeoutError:
                 self._restart()
-                return {"error": "timeout", "message": f"not parsed within {PARSE_TIMEOUT_S:.0f} s"}
+                raise WorkerError("timeout", f"not done within {PARSE_TIMEOUT_S:.0f} s") from None
             except BrokenProcessPool:
                 self._restart()
-                return {"error": "parse_failed", "message": "the parser stopped on this file"}
+                raise WorkerError("parse_failed", "the worker stopped on this work") from None
+
+    async def parse(self, filename: str, data: bytes) -> dict[str, Any]:
+        now = time.localtime()
+        try:
+            return await self.run(self._parse, filename, data, (now.tm_year, now.tm_mon))
+        except WorkerError as exc:
+            if exc.code == "timeout":
+                return {"error": "timeout", "message": f"not parsed within {PARSE_TIMEOUT_S:.0f} s"}
+            return {"error": exc.code, "message": "the parser stopped on this file"}
 
     def _restart(self) -> None:
-        """Kill the worker (a hung parse cannot be cancelled otherwise); the next file
+        """Kill the worker (a hung call cannot be cancelled otherwise); the next call
         starts a new one."""
         executor, self._executor = self._executor, None
         if executor is not None:
@@ -100,6 +182,15 @@ class ParsePool:
         executor, self._executor = self._executor, None
         if executor is not None:
             await asyncio.to_thread(executor.shutdown, True, cancel_futures=True)
+
+
+async def in_worker(svc: Services, fn: Callable[..., T], *args: Any) -> T:
+    """``fn(*args)`` in the intake worker process; in a thread where there is none (the
+    command-line demo seeding, with no live event loop to protect)."""
+    pool: ParsePool | None = svc.intake
+    if pool is None:
+        return await asyncio.to_thread(fn, *args)
+    return await pool.run(fn, *args)
 
 
 # -- the server side ------------------------------------------------------------------------
@@ -128,10 +219,8 @@ def job_language(job: dict[str, Any]) -> str:
     return "zh" if str(job.get("language", "zh-CN")).startswith("zh") else "en"
 
 
-def rematch(job: dict[str, Any], candidate: dict[str, Any]) -> dict[str, Any]:
-    """The candidate's match against the job's current requirements (CPU: call in a thread)."""
-    profile = Profile.from_dict(candidate["profile"], candidate.get("text", ""))
-    return screening.match(profile, screening_of(job)["requirements"], job_language(job))
+class StoreFailed(Exception):
+    """A parsed résumé could not be stored; the message names no person."""
 
 
 async def store_candidate(
@@ -142,11 +231,19 @@ async def store_candidate(
     data: bytes,
     parsed: dict[str, Any],
 ) -> tuple[dict[str, Any], bool]:
-    """Screen and store one parsed résumé; ``(candidate, created)``."""
+    """Screen and store one parsed résumé; ``(candidate, created)``.
+
+    Raises :class:`StoreFailed` when the original cannot be saved (the row is erased again, so
+    the same file uploaded later is not taken for a duplicate). A failed automatic invitation
+    leaves the candidate stored and waiting, with a ``note``."""
     settings = screening_of(job)
-    profile = Profile.from_dict(parsed["profile"], parsed["text"])
-    result = await asyncio.to_thread(
-        screening.match, profile, settings["requirements"], job_language(job)
+    result = await in_worker(
+        svc,
+        match_profile,
+        parsed["profile"],
+        parsed["text"],
+        settings["requirements"],
+        job_language(job),
     )
     candidate_id, created = await svc.candidates.add(
         org_id=job["org_id"],
@@ -160,25 +257,55 @@ async def store_candidate(
         match=result,
     )
     if created:
-        path = await asyncio.to_thread(_save_encrypted, svc, job["id"], candidate_id, data)
-        await svc.candidates.set_file(candidate_id, str(path))
+        try:
+            path = await asyncio.to_thread(_save_encrypted, svc, job["id"], candidate_id, data)
+            await svc.candidates.set_file(candidate_id, str(path))
+        except Exception as exc:
+            with contextlib.suppress(NotFound):
+                await svc.candidates.erase(candidate_id)
+            raise StoreFailed(f"the résumé file could not be saved ({type(exc).__name__})") from exc
     candidate = await svc.candidates.get(candidate_id)
     if created and screening.should_auto_invite(result, settings["requirements"]):
-        try:
-            candidate = await invite_candidate(svc, job, candidate, AUTO_ACTOR)
-        except CannotInvite as exc:  # stored; waits for a person
-            candidate["note"] = f"not invited automatically: {exc}"
+        candidate = await _auto_invite(svc, job, candidate)
     return candidate, created
 
 
+async def _auto_invite(
+    svc: Services, job: dict[str, Any], candidate: dict[str, Any]
+) -> dict[str, Any]:
+    """Invite a stored candidate who passes the bar; on failure the candidate waits for a
+    person, with a note saying why."""
+    try:
+        return await invite_candidate(svc, job, candidate, AUTO_ACTOR, from_statuses=("waiting",))
+    except (CannotInvite, AlreadyInvited) as exc:
+        candidate["note"] = f"not invited automatically: {exc}"
+        return candidate
+    except Exception:
+        logger.exception("automatic invitation of candidate %s failed", candidate["candidate_id"])
+    updated = await svc.candidates.get(candidate["candidate_id"])
+    updated["note"] = (
+        "invited, but announcing the invitation failed"
+        if updated["status"] == "invited"
+        else "not invited automatically: the invitation failed, invite by hand"
+    )
+    return updated
+
+
 def _save_encrypted(svc: Services, job_id: str, candidate_id: str, data: bytes) -> Path:
+    """The original, sealed, in a file only the server's user reads (no partial file is left
+    behind when writing fails, e.g. on a full disk)."""
     folder = svc.settings.data_dir / RESUME_DIR / job_id
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     path = folder / f"{candidate_id}.bin"
     blob = seal(svc.keyring, data, resume_aad(candidate_id))
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as out:
-        out.write(blob)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(blob)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            path.unlink()
+        raise
     return path
 
 
@@ -190,47 +317,65 @@ class CannotInvite(Exception):
     """The résumé lacks what an invitation needs (a name and an e-mail address)."""
 
 
+class AlreadyInvited(Exception):
+    """The candidate is invited, being invited, or (for automatic invitations) decided on."""
+
+
 async def invite_candidate(
-    svc: Services, job: dict[str, Any], candidate: dict[str, Any], actor: str, hours: int = 0
+    svc: Services,
+    job: dict[str, Any],
+    candidate: dict[str, Any],
+    actor: str,
+    hours: int = 0,
+    *,
+    from_statuses: tuple[str, ...] = INVITABLE,
 ) -> dict[str, Any]:
     """Invite a résumé candidate (with personalised follow-ups); returns the updated candidate.
 
-    Raises :class:`CannotInvite` when the profile has no name or e-mail address.
+    The candidate is claimed first (status ``inviting``, only from ``from_statuses``), so two
+    invitations at once create one interview; if the invitation fails, the claim is released.
+    Raises :class:`CannotInvite` when the profile has no name or e-mail address, and
+    :class:`AlreadyInvited` when the claim fails.
     """
+    candidate_id = candidate["candidate_id"]
     profile_data = candidate["profile"]
     name, email = profile_data.get("name"), profile_data.get("email")
     if not name or not email:
         raise CannotInvite("the résumé has no " + ("name" if not name else "e-mail address"))
-    settings = screening_of(job)
-    extra: list[dict[str, Any]] = []
-    count = int(settings["followups"]["count"])
-    if count > 0:
-        from server import followups
-
-        profile = Profile.from_dict(profile_data)
-        extra = await asyncio.to_thread(
-            followups.personalise, profile, job, job_language(job), count
+    previous = await svc.candidates.claim_for_invitation(candidate_id, from_statuses)
+    if previous is None:
+        raise AlreadyInvited("the candidate is already invited, or being invited")
+    try:
+        settings = screening_of(job)
+        extra: list[dict[str, Any]] = []
+        count = int(settings["followups"]["count"])
+        if count > 0:
+            extra = await in_worker(
+                svc, personalise_profile, profile_data, job, job_language(job), count
+            )
+            if settings["followups"]["in_ranking"]:
+                extra = [{**q, "in_ranking": True} for q in extra]
+        person = {"name": name, "email": email}
+        if profile_data.get("phone"):
+            person["phone"] = profile_data["phone"]
+        (created,) = await invite(
+            svc,
+            job,
+            [person],
+            hours or svc.settings.invitation_ttl_h,
+            actor,
+            followups=[extra],
         )
-        if settings["followups"]["in_ranking"]:
-            extra = [{**q, "in_ranking": True} for q in extra]
-    person = {"name": name, "email": email}
-    if profile_data.get("phone"):
-        person["phone"] = profile_data["phone"]
-    (created,) = await invite(
-        svc,
-        job,
-        [person],
-        hours or svc.settings.invitation_ttl_h,
-        actor,
-        followups=[extra],
-    )
-    await svc.candidates.set_status(candidate["candidate_id"], "invited", created["interview_id"])
+    except BaseException:
+        await svc.candidates.release_claim(candidate_id, previous)
+        raise
+    await svc.candidates.mark_invited(candidate_id, created["interview_id"])
     await webhooks.emit(
         svc,
         job["org_id"],
         "candidate.invited",
         {
-            "candidate_id": candidate["candidate_id"],
+            "candidate_id": candidate_id,
             "interview_id": created["interview_id"],
             "job_id": job["id"],
             "invited_by": actor,
@@ -241,7 +386,7 @@ async def invite_candidate(
     from server.reminders import queue_invitation
 
     await queue_invitation(svc, job, created)
-    updated = await svc.candidates.get(candidate["candidate_id"])
+    updated = await svc.candidates.get(candidate_id)
     updated["invitation"] = {"url": created["url"], "expires_at": created["expires_at"]}
     return updated
 
@@ -255,22 +400,34 @@ async def run_batch(
 ) -> dict[str, Any]:
     """Parse, screen and store every file; returns ``{"candidates", "errors"}``.
 
-    ``errors``: per-file problems found before parsing (kept in the result)."""
+    ``errors``: per-file problems found before parsing (kept in the result). Each file is
+    matched against the job's screening settings as they are when it is stored (under the
+    job's lock). The batch always ends: ``done``, ``failed`` (an unexpected error, logged) or
+    ``interrupted`` (cancelled by a shutdown), with what was stored so far."""
+    pool: ParsePool = svc.intake
+    job_id = job["id"]
     done, failed = 0, len(errors)
     candidates: list[dict[str, Any]] = []
     last_progress = 0.0
     total = len(files) + len(errors)
-    pending = iter(files)
-    parsed_files: asyncio.Queue[tuple[str, bytes, dict[str, Any]]] = asyncio.Queue(PARSE_IN_FLIGHT)
+    pending = iter(enumerate(files, start=1))
+    parsed_files: asyncio.Queue[tuple[int, str, bytes, dict[str, Any]]] = asyncio.Queue(
+        PARSE_IN_FLIGHT
+    )
 
     async def parse_next() -> None:
-        for filename, data in pending:  # shared by the parser tasks: each file once
+        for position, (filename, data) in pending:  # shared by the parser tasks: each file once
             try:
-                parsed = await svc.intake.parse(filename, data)
+                parsed = await pool.parse(filename, data)
             except Exception as exc:
-                logger.exception("parse worker failed on %s", filename)
+                logger.exception(
+                    "résumé batch %s: the parse worker failed on file %d (%d bytes)",
+                    batch_id,
+                    position,
+                    len(data),
+                )
                 parsed = {"error": "parse_failed", "message": type(exc).__name__}
-            await parsed_files.put((filename, data, parsed))
+            await parsed_files.put((position, filename, data, parsed))
 
     async def progress(force: bool) -> None:
         nonlocal last_progress
@@ -280,52 +437,151 @@ async def run_batch(
         last_progress = now
         await svc.candidates.batch_progress(batch_id, done, failed)
         svc.hub.publish(
-            job_topic(job["id"]),
+            job_topic(job_id),
             {
                 "type": "resume_progress",
                 "batch_id": batch_id,
-                "job_id": job["id"],
+                "job_id": job_id,
                 "total": total,
                 "done": done + failed,
                 "failed": failed,
             },
         )
 
+    async def store(position: int, filename: str, data: bytes, parsed: dict[str, Any]) -> None:
+        nonlocal done, failed
+        try:
+            async with pool.job_locks(job_id):
+                current = await svc.store.get_job(job_id)  # screening may have changed
+                candidate, created = await store_candidate(
+                    svc, current, batch_id, filename, data, parsed
+                )
+        except Exception as exc:
+            logger.exception(
+                "résumé batch %s: file %d (%d bytes) could not be stored",
+                batch_id,
+                position,
+                len(data),
+            )
+            failed += 1
+            message = (
+                str(exc)
+                if isinstance(exc, StoreFailed)
+                else f"the résumé could not be stored ({type(exc).__name__})"
+            )
+            errors.append({"file": filename, "error": "store_failed", "message": message})
+            return
+        candidates.append({**public_candidate(candidate), "duplicate": not created})
+        done += 1
+
+    status = "failed"
     parsers = [
         asyncio.create_task(parse_next(), name=f"resume-parse-{batch_id}-{i}")
         for i in range(PARSE_IN_FLIGHT)
     ]
     try:
-        for _ in files:
-            filename, data, parsed = await parsed_files.get()
-            if "error" in parsed:
-                failed += 1
-                errors.append(
-                    {"file": filename, "error": parsed["error"], "message": parsed["message"]}
-                )
-            else:
-                candidate, created = await store_candidate(
-                    svc, job, batch_id, filename, data, parsed
-                )
-                candidates.append({**public_candidate(candidate), "duplicate": not created})
-                done += 1
-            await progress(False)
+        try:
+            for _ in files:
+                position, filename, data, parsed = await parsed_files.get()
+                if "error" in parsed:
+                    failed += 1
+                    errors.append(
+                        {"file": filename, "error": parsed["error"], "message": parsed["message"]}
+                    )
+                else:
+                    await store(position, filename, data, parsed)
+                await progress(False)
+        finally:
+            for p in parsers:
+                p.cancel()
+            for p in parsers:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await p
+        await progress(True)
+        status = "done"
+    except asyncio.CancelledError:
+        status = "interrupted"
+        raise
     finally:
-        for p in parsers:
-            p.cancel()
-        for p in parsers:
-            with contextlib.suppress(asyncio.CancelledError):
-                await p
-    await progress(True)
-    result = {"candidates": candidates, "errors": errors}
-    summary = {
-        "candidates": [
-            {k: c[k] for k in ("candidate_id", "duplicate", "note") if k in c} for c in candidates
-        ],
-        "errors": errors,
-    }
-    await svc.candidates.finish_batch(batch_id, "done", summary, done, failed)
-    return result
+        summary = {
+            "candidates": [
+                {k: c[k] for k in ("candidate_id", "duplicate", "note") if k in c}
+                for c in candidates
+            ],
+            "errors": errors,
+        }
+        await svc.candidates.finish_batch(batch_id, status, summary, done, failed)
+    return {"candidates": candidates, "errors": errors}
+
+
+async def rematch_job(svc: Services, job_id: str) -> dict[str, int]:
+    """Match every candidate of the job against its current screening settings (in the
+    worker, :data:`REMATCH_CHUNK` at a time) and invite waiting ones who now pass.
+
+    Holds the job's lock, so no file of a batch is stored meanwhile with older settings.
+    A candidate erased meanwhile is skipped; any other failure for one candidate is logged
+    and counted in ``failed``, and the rest go on. Returns ``{"rematched": matches stored,
+    "invited": of those, invited now, "failed": candidates where a step failed}``."""
+    pool: ParsePool = svc.intake
+    counts = {"rematched": 0, "invited": 0, "failed": 0}
+    async with pool.job_locks(job_id):
+        job = await svc.store.get_job(job_id)
+        requirements = screening_of(job)["requirements"]
+        language = job_language(job)
+        ids = await svc.candidates.ids_for_job(job_id)
+        for start in range(0, len(ids), REMATCH_CHUNK):
+            chunk = await svc.candidates.get_many(
+                ids[start : start + REMATCH_CHUNK], with_text=True
+            )
+            try:
+                results = await pool.run(
+                    match_profiles,
+                    [(c["profile"], c.pop("text")) for c in chunk],
+                    requirements,
+                    language,
+                )
+            except Exception:
+                logger.exception("re-matching %d candidates of job %s failed", len(chunk), job_id)
+                counts["failed"] += len(chunk)
+                continue
+            for candidate, result in zip(chunk, results, strict=True):
+                outcome = await _apply_match(svc, job, candidate, result, requirements)
+                counts["rematched"] += outcome in ("rematched", "invited", "invite_failed")
+                counts["invited"] += outcome == "invited"
+                counts["failed"] += outcome in ("failed", "invite_failed")
+    return counts
+
+
+async def _apply_match(
+    svc: Services,
+    job: dict[str, Any],
+    candidate: dict[str, Any],
+    result: dict[str, Any],
+    requirements: dict[str, Any],
+) -> str:
+    """Store the new match; invite a waiting candidate who now passes. Returns ``rematched``,
+    ``invited``, ``invite_failed`` (the match is stored), ``failed`` (failures are logged), or
+    ``erased`` (the candidate was erased meanwhile)."""
+    candidate_id = candidate["candidate_id"]
+    try:
+        await svc.candidates.set_match(candidate_id, result)
+    except NotFound:
+        return "erased"
+    except Exception:
+        logger.exception("storing the new match of candidate %s failed", candidate_id)
+        return "failed"
+    if candidate["status"] != "waiting" or not screening.should_auto_invite(result, requirements):
+        return "rematched"
+    try:
+        await invite_candidate(
+            svc, job, {**candidate, "match": result}, AUTO_ACTOR, from_statuses=("waiting",)
+        )
+    except (CannotInvite, AlreadyInvited, NotFound):
+        return "rematched"
+    except Exception:
+        logger.exception("inviting candidate %s after re-matching failed", candidate_id)
+        return "invite_failed"
+    return "invited"
 
 
 def public_candidate(candidate: dict[str, Any]) -> dict[str, Any]:

@@ -154,7 +154,7 @@ SCHEMAS: dict[str, Any] = {
                 "type": "object",
                 "properties": {"score": _NUM, "eligible": _BOOL, "criteria": _arr(_OBJ)},
             },
-            "status": {"enum": ["waiting", "invited", "not_selected"]},
+            "status": {"enum": ["waiting", "inviting", "invited", "not_selected"]},
             "interview_id": {"type": ["string", "null"]},
         },
     },

@@ -29,7 +29,7 @@ import struct
 import unicodedata
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import docx
@@ -184,7 +184,13 @@ def normalize_text(text: str) -> str:
 
 
 def expand_zip(
-    filename: str, data: bytes, max_files: int, max_total_bytes: int
+    filename: str,
+    data: bytes,
+    max_files: int,
+    max_total_bytes: int,
+    *,
+    max_file_bytes: int | None = None,
+    on_too_large: Callable[[str, int], None] | None = None,
 ) -> list[tuple[str, bytes]]:
     """The files of a bulk upload sent as one zip: ``(path inside the zip, bytes)`` in order.
 
@@ -193,17 +199,29 @@ def expand_zip(
     on Chinese Windows). Refuses archives with more than ``max_files`` files, more than
     ``max_total_bytes`` uncompressed, encrypted entries, or absolute / ``..`` paths. A DOCX sent
     here is one résumé, not an archive: it comes back as the single file.
+
+    ``max_file_bytes``: an entry declaring a larger uncompressed size is not unpacked; it is
+    reported to ``on_too_large(name, declared bytes)`` and the rest of the archive is used
+    (without the callback it refuses the archive). Sizes are the declared ones: an entry that
+    holds more than it declares is ``corrupt`` (never read past its declared size), so the
+    bytes returned stay within both budgets.
     """
     zf = _open_zip(filename, data)
     with zf:
         if _is_docx(zf):
-            return [(filename, data)]
+            fits = _fits(filename, len(data), max_file_bytes, on_too_large)
+            return [(filename, data)] if fits else []
         infos = zf.infolist()
         if len(infos) > max_files + MAX_SKIPPED_ZIP_ENTRIES:
             raise _too_many(len(infos), max_files)
         kept = [(name, info) for info in infos if (name := _entry_name(info)) is not None]
         if len(kept) > max_files:
             raise _too_many(len(kept), max_files)
+        kept = [
+            (name, info)
+            for name, info in kept
+            if _fits(name, info.file_size, max_file_bytes, on_too_large)
+        ]
         total = sum(info.file_size for _, info in kept)
         if total > max_total_bytes:
             raise ResumeFileError(
@@ -211,6 +229,25 @@ def expand_zip(
                 f"{total} bytes uncompressed, the limit is {max_total_bytes} bytes",
             )
         return [(name, _read_entry(zf, info)) for name, info in kept]
+
+
+def _fits(
+    name: str,
+    size: int,
+    max_file_bytes: int | None,
+    on_too_large: Callable[[str, int], None] | None,
+) -> bool:
+    """Whether a file of ``size`` bytes is within the per-file limit; one that is not is
+    reported to ``on_too_large``, or refuses the archive without it."""
+    if max_file_bytes is None or size <= max_file_bytes:
+        return True
+    if on_too_large is None:
+        raise ResumeFileError(
+            ResumeErrorCode.TOO_LARGE,
+            f"{name} is {size} bytes uncompressed, the limit is {max_file_bytes} bytes",
+        )
+    on_too_large(name, size)
+    return False
 
 
 # --------------------------------------------------------------------------- type detection

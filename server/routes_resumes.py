@@ -16,15 +16,19 @@ from aiohttp.http_exceptions import HttpProcessingError
 
 from server import screening
 from server.access import CAN_MANAGE_JOBS, check_job_access, job_for, staff_user
+from server.candidates import HUMAN_STATUSES
 from server.crypto import open_sealed
 from server.http import ApiError, Services, json_response, read_object, services
 from server.intake import (
+    BUSY_RETRY_AFTER_S,
     MAX_BATCH_BYTES,
     MAX_FILES_PER_BATCH,
+    AlreadyInvited,
+    BatchSlots,
     CannotInvite,
     invite_candidate,
     public_candidate,
-    rematch,
+    rematch_job,
     resume_aad,
     run_batch,
     screening_of,
@@ -37,8 +41,6 @@ logger = logging.getLogger(__name__)
 routes = web.RouteTableDef()
 
 READ_CHUNK_BYTES = 256 * 1024
-HUMAN_STATUSES = ("waiting", "not_selected")
-"""Statuses a person may set directly (inviting goes through the invite action)."""
 FOLLOWUPS_MAX = 2
 ADMINS = frozenset({Role.ADMIN})
 
@@ -47,7 +49,11 @@ async def _read_files(
     request: web.Request,
 ) -> tuple[list[tuple[str, bytes]], list[dict[str, str]]]:
     """Every uploaded file (zips expanded) and per-file problems; the request's other files
-    are still read when one is too large or broken."""
+    are still read when one is too large or broken.
+
+    Budgets: :data:`MAX_FILE_BYTES` per file, inside a zip too (by the entry's declared size,
+    before unpacking it); :data:`MAX_BATCH_BYTES` and :data:`MAX_FILES_PER_BATCH` for the
+    whole upload, a zip counting by its unpacked content (413 beyond them)."""
     if not request.content_type.startswith("multipart/"):
         raise ApiError(400, "bad_request", "upload résumés as multipart/form-data files")
     files: list[tuple[str, bytes]] = []
@@ -62,29 +68,71 @@ async def _read_files(
             data, too_large = await _read_part(part)
             total += len(data)
             if total > MAX_BATCH_BYTES:
-                raise ApiError(413, "too_large", f"at most {MAX_BATCH_BYTES} bytes per upload")
+                raise _upload_too_large()
             if too_large:
                 errors.append(_file_error(name, "too_large", f"larger than {MAX_FILE_BYTES} bytes"))
             elif name.lower().endswith(".zip"):
-                from server.resume_text import ResumeFileError, expand_zip
-
-                try:
-                    inner = await asyncio.to_thread(
-                        expand_zip, name, data, MAX_FILES_PER_BATCH, MAX_BATCH_BYTES
-                    )
-                except ResumeFileError as exc:
-                    errors.append(_file_error(name, exc.code, exc.message))
-                else:
-                    files += [(f"{name}/{inner_name}", blob) for inner_name, blob in inner]
+                total -= len(data)  # counted by its content instead
+                inner = await _expand(name, data, files, errors, MAX_BATCH_BYTES - total)
+                total += sum(len(blob) for _, blob in inner)
+                files += inner
             else:
                 files.append((name, data))
             if len(files) > MAX_FILES_PER_BATCH:
-                raise ApiError(413, "too_many", f"at most {MAX_FILES_PER_BATCH} files per upload")
+                raise _too_many_files()
     except (ValueError, HttpProcessingError) as exc:
         raise ApiError(400, "bad_multipart", f"malformed upload: {exc}") from None
     if not files and not errors:
         raise ApiError(400, "missing_file", "no files in the upload")
     return files, errors
+
+
+async def _expand(
+    name: str,
+    data: bytes,
+    files: list[tuple[str, bytes]],
+    errors: list[dict[str, str]],
+    bytes_left: int,
+) -> list[tuple[str, bytes]]:
+    """The zip's files within what is left of the upload's budgets; an entry over the
+    per-file limit and a broken zip become per-file errors."""
+    from server.resume_text import ResumeErrorCode, ResumeFileError, expand_zip  # pypdf, docx
+
+    def too_large(inner_name: str, size: int) -> None:
+        errors.append(
+            _file_error(
+                f"{name}/{inner_name}",
+                "too_large",
+                f"{size} bytes uncompressed, larger than {MAX_FILE_BYTES} bytes",
+            )
+        )
+
+    try:
+        inner = await asyncio.to_thread(
+            expand_zip,
+            name,
+            data,
+            MAX_FILES_PER_BATCH - len(files),
+            bytes_left,
+            max_file_bytes=MAX_FILE_BYTES,
+            on_too_large=too_large,
+        )
+    except ResumeFileError as exc:
+        if exc.code is ResumeErrorCode.TOO_LARGE:
+            raise _upload_too_large() from None
+        if exc.code is ResumeErrorCode.TOO_MANY_FILES:
+            raise _too_many_files() from None
+        errors.append(_file_error(name, exc.code, exc.message))
+        return []
+    return [(f"{name}/{inner_name}", blob) for inner_name, blob in inner]
+
+
+def _upload_too_large() -> ApiError:
+    return ApiError(413, "too_large", f"at most {MAX_BATCH_BYTES} bytes per upload (zips unpacked)")
+
+
+def _too_many_files() -> ApiError:
+    return ApiError(413, "too_many", f"at most {MAX_FILES_PER_BATCH} files per upload")
 
 
 def _display_name(raw: str) -> str:
@@ -114,37 +162,56 @@ def _file_error(name: str, code: str, message: str) -> dict[str, str]:
 @routes.post("/api/jobs/{job_id}/resumes")
 async def upload(request: web.Request) -> web.Response:
     """Parse, screen and store résumés. ``Prefer: respond-async`` answers 202 at once with a
-    batch to poll; otherwise the answer comes when every file is done."""
+    batch to poll; otherwise the answer comes when every file is done.
+
+    At most :data:`~server.intake.MAX_RUNNING_BATCHES` uploads are held and processed at once
+    in this process (from reading the body to the batch's end); another gets 429 ``busy``."""
     user = await staff_user(request, CAN_MANAGE_JOBS)
     job = await job_for(request, user)
     svc = services(request)
-    files, errors = await _read_files(request)
-    batch_id = await svc.candidates.create_batch(
-        job["org_id"], job["id"], user["username"], len(files) + len(errors)
-    )
-    await svc.store.add_event(
-        None,
-        job["org_id"],
-        "resumes_uploaded",
-        user["username"],
-        {"job_id": job["id"], "batch_id": batch_id, "files": len(files) + len(errors)},
-        ip=request.remote or "",
-    )
-    work = run_batch(svc, job, batch_id, files, errors)
-    if "respond-async" in request.headers.get("Prefer", ""):
-        task = asyncio.create_task(work, name=f"resume-batch-{batch_id}")
-        svc.background.add(task)
-        task.add_done_callback(svc.background.discard)
-        task.add_done_callback(lambda t: _log_batch_failure(t, batch_id))
-        return json_response(
-            {
-                "batch_id": batch_id,
-                "total": len(files) + len(errors),
-                "status_url": f"/api/jobs/{job['id']}/resume-batches/{batch_id}",
-            },
-            status=202,
+    slots: BatchSlots = svc.intake.batches
+    if not slots.try_acquire():
+        raise ApiError(
+            429,
+            "busy",
+            "other résumé uploads are being processed: try again shortly",
+            headers={"Retry-After": str(BUSY_RETRY_AFTER_S)},
         )
-    result = await work
+    handed_over = False
+    try:
+        files, errors = await _read_files(request)
+        batch_id = await svc.candidates.create_batch(
+            job["org_id"], job["id"], user["username"], len(files) + len(errors)
+        )
+        await svc.store.add_event(
+            None,
+            job["org_id"],
+            "resumes_uploaded",
+            user["username"],
+            {"job_id": job["id"], "batch_id": batch_id, "files": len(files) + len(errors)},
+            ip=request.remote or "",
+        )
+        if "respond-async" in request.headers.get("Prefer", ""):
+            task = asyncio.create_task(
+                run_batch(svc, job, batch_id, files, errors), name=f"resume-batch-{batch_id}"
+            )
+            handed_over = True  # the slot is the task's now, until it ends
+            task.add_done_callback(lambda _: slots.release())
+            svc.background.add(task)
+            task.add_done_callback(svc.background.discard)
+            task.add_done_callback(lambda t: _log_batch_failure(t, batch_id))
+            return json_response(
+                {
+                    "batch_id": batch_id,
+                    "total": len(files) + len(errors),
+                    "status_url": f"/api/jobs/{job['id']}/resume-batches/{batch_id}",
+                },
+                status=202,
+            )
+        result = await run_batch(svc, job, batch_id, files, errors)
+    finally:
+        if not handed_over:
+            slots.release()
     return json_response({"batch_id": batch_id, **result}, status=201)
 
 
@@ -237,12 +304,12 @@ def _read_resume(svc: Services, candidate: dict[str, Any]) -> bytes:
 async def invite(request: web.Request) -> web.Response:
     """A person invites the candidate (whatever the match score)."""
     user, candidate, job = await _candidate(request, CAN_MANAGE_JOBS)
-    if candidate["status"] == "invited":
-        raise ApiError(409, "conflict", "the candidate is already invited")
     try:
         updated = await invite_candidate(services(request), job, candidate, user["username"])
     except CannotInvite as exc:
         raise ApiError(422, "cannot_invite", str(exc)) from None
+    except AlreadyInvited as exc:
+        raise ApiError(409, "conflict", str(exc)) from None
     return json_response(public_candidate(updated), status=201)
 
 
@@ -254,10 +321,11 @@ async def set_status(request: web.Request) -> web.Response:
     status = body.get("status")
     if status not in HUMAN_STATUSES:
         raise ApiError(400, "bad_request", f"status must be one of {', '.join(HUMAN_STATUSES)}")
-    if candidate["status"] == "invited":
-        raise ApiError(409, "conflict", "the candidate is invited; revoke the invitation instead")
     svc = services(request)
-    await svc.candidates.set_status(candidate["candidate_id"], status)
+    if not await svc.candidates.set_status(candidate["candidate_id"], status):
+        raise ApiError(
+            409, "conflict", "the candidate is invited or being invited; revoke the invitation"
+        )
     await svc.store.add_event(
         None,
         job["org_id"],
@@ -331,8 +399,8 @@ async def put_screening(request: web.Request) -> web.Response:
         {"job_id": job["id"], "requirements": requirements, "followups": follow},
         ip=request.remote or "",
     )
-    rematched, invited = await _rematch_all(svc, job)
-    return json_response({**screening_of(job), "rematched": rematched, "invited": invited})
+    counts = await rematch_job(svc, job["id"])
+    return json_response({**screening_of(job), **counts})
 
 
 def _followups(raw: Any, errors: list[dict[str, Any]]) -> dict[str, Any]:
@@ -354,21 +422,3 @@ def _followups(raw: Any, errors: list[dict[str, Any]]) -> dict[str, Any]:
     for key in set(raw) - {"count", "in_ranking"}:
         errors.append({"row": None, "field": f"followups.{key}", "message": "unknown setting"})
     return out
-
-
-async def _rematch_all(svc: Services, job: dict[str, Any]) -> tuple[int, int]:
-    requirements = screening_of(job)["requirements"]
-    rematched = invited = 0
-    for row in await svc.candidates.list_for_job(job["id"]):
-        candidate = await svc.candidates.get(row["candidate_id"], with_text=True)
-        result = await asyncio.to_thread(rematch, job, candidate)
-        await svc.candidates.set_match(candidate["candidate_id"], result)
-        rematched += 1
-        if candidate["status"] == "waiting" and screening.should_auto_invite(result, requirements):
-            candidate["match"] = result
-            try:
-                await invite_candidate(svc, job, candidate, "auto-screening")
-                invited += 1
-            except CannotInvite:
-                pass
-    return rematched, invited

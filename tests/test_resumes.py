@@ -410,3 +410,451 @@ async def test_a_hanging_or_crashing_parse_is_reported_and_the_next_file_still_p
     assert first["message"] == "ok-1.txt"
     assert [r["error"] for r in results] == ["timeout", "fine", "parse_failed", "fine"]
     assert [r["message"] for r in results][1::2] == ["ok-2.txt", "ok-3.txt"]
+
+
+# -- robustness of the intake (review findings) -------------------------------------------------
+
+
+def _txt_resume(name: str, email: str, skills: str = "Python, SQL, Excel") -> bytes:
+    return (
+        f"{name}\n{email} | +86 138 0013 8000\n\nEducation\n"
+        "2014.09 - 2018.06  Zhejiang University  Bachelor of Engineering, Computer Science\n\n"
+        "Work Experience\n2018.07 - 2023.06  Data Analyst, Hangzhou Cloud Tech Co., Ltd.\n"
+        "- Built reporting pipelines\n\n"
+        f"Skills\n{skills}\n"
+    ).encode()
+
+
+def _parsed(filename: str, data: bytes) -> dict[str, Any]:
+    from server.resume_worker import parse_resume
+
+    parsed = parse_resume(filename, data, REFERENCE_DATE)
+    assert "profile" in parsed, parsed
+    return parsed
+
+
+class _GatedParse:
+    """A stand-in for the parse worker: parses in this process (TXT only, fast), each file
+    after its gate opens (all open unless ``gate`` is given for a name), and records names."""
+
+    def __init__(self) -> None:
+        self.gates: dict[str, asyncio.Event] = {}
+        self.seen: list[str] = []
+
+    async def __call__(self, filename: str, data: bytes) -> dict[str, Any]:
+        self.seen.append(filename)
+        if filename in self.gates:
+            await self.gates[filename].wait()
+        return _parsed(filename, data)
+
+
+async def _batch(server: RunningServer, job: dict[str, Any], n: int) -> str:
+    return str(await server.svc.candidates.create_batch(job["org_id"], job["id"], "hr", n))
+
+
+async def _interviews(server: RunningServer, token: str, job_id: str) -> list[dict[str, Any]]:
+    return list(await server.call("GET", f"/api/jobs/{job_id}/interviews", token=token))
+
+
+async def test_zip_entries_count_towards_the_file_and_upload_budgets(
+    server: RunningServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from server import routes_resumes
+    from server.resume_worker import MAX_FILE_BYTES
+
+    hr = await server.add_staff("hr", Role.HR)
+    job = await make_job(server, hr)
+    parse = _GatedParse()
+    monkeypatch.setattr(server.svc.intake, "parse", parse)
+    good = _txt_resume("Alice Chen", "alice.chen@example.com")
+    # a tiny zip holding an entry over the per-file limit (zeros compress 1000:1)
+    bomb = zip_of([("a.pdf", bytes(MAX_FILE_BYTES + 1)), ("alice.txt", good)])
+    assert len(bomb) < 64 * 1024
+    got = await server.call(
+        "POST",
+        f"/api/jobs/{job['id']}/resumes",
+        token=hr,
+        data=_form([("bundle.zip", bomb)]),
+        expect=201,
+    )
+    assert [(e["file"], e["error"]) for e in got["errors"]] == [("bundle.zip/a.pdf", "too_large")]
+    assert [c["email"] for c in got["candidates"]] == ["alice.chen@example.com"]
+    assert parse.seen == ["bundle.zip/alice.txt"]  # the big entry was never unpacked nor parsed
+
+    # zips count by their content towards the upload's byte budget
+    monkeypatch.setattr(routes_resumes, "MAX_BATCH_BYTES", 1_000_000)
+    half = zip_of([("b.txt", _txt_resume("Bob Li", "bob@example.com") + b" " * 600_000)])
+    assert len(half) < 10_000
+    too_much = await server.call(
+        "POST",
+        f"/api/jobs/{job['id']}/resumes",
+        token=hr,
+        data=_form([("one.zip", half), ("two.zip", half)]),
+        expect=413,
+    )
+    assert too_much["error"] == "too_large"
+    # one of them fits
+    await server.call(
+        "POST",
+        f"/api/jobs/{job['id']}/resumes",
+        token=hr,
+        data=_form([("one.zip", half)]),
+        expect=201,
+    )
+
+
+async def test_at_most_two_uploads_run_at_once_per_process(
+    server: RunningServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hr = await server.add_staff("hr", Role.HR)
+    job = await make_job(server, hr)
+    parse = _GatedParse()
+    monkeypatch.setattr(server.svc.intake, "parse", parse)
+    url = f"/api/jobs/{job['id']}/resumes"
+    files = [
+        (f"cv{i}.txt", _txt_resume(f"Person {chr(65 + i)}", f"p{i}@example.com")) for i in range(4)
+    ]
+    for name, _ in files[:2]:
+        parse.gates[name] = asyncio.Event()
+    # one upload waits for its answer (sync), one runs in the background (async)
+    sync_upload = asyncio.create_task(
+        server.call("POST", url, token=hr, data=_form([files[0]]), expect=201)
+    )
+    accepted = await server.call(
+        "POST",
+        url,
+        token=hr,
+        data=_form([files[1]]),
+        headers={"Prefer": "respond-async"},
+        expect=202,
+    )
+    async with asyncio.timeout(10):
+        while True:  # both hold their slot
+            if server.svc.intake.batches.running == 2:
+                break
+            await asyncio.sleep(0.01)
+    async with server.http.post(
+        server.base_url + url,
+        data=_form([files[2]]),
+        headers={"Authorization": f"Bearer {hr}"},
+    ) as resp:
+        assert resp.status == 429
+        assert int(resp.headers["Retry-After"]) > 0
+        assert (await resp.json())["error"] == "busy"
+    for gate in parse.gates.values():
+        gate.set()
+    assert len((await sync_upload)["candidates"]) == 1
+    async with asyncio.timeout(20):
+        while True:
+            status = await server.call("GET", accepted["status_url"], token=hr)
+            if status["status"] != "running":
+                break
+            await asyncio.sleep(0.05)
+    assert status["status"] == "done"
+    assert server.svc.intake.batches.running == 0
+    await server.call("POST", url, token=hr, data=_form([files[3]]), expect=201)
+
+
+async def test_a_failure_after_parsing_is_a_per_file_error_and_the_batch_always_ends(
+    server: RunningServer, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from server import intake, webhooks
+
+    hr = await server.add_staff("hr", Role.HR)
+    job = await make_job(server, hr)
+    await _screening(server, hr, job["id"], min_years=1, auto_invite_threshold=50)
+    svc = server.svc
+    monkeypatch.setattr(svc.intake, "parse", _GatedParse())
+    names = ["Ann Wu", "Ben Xu", "Cai Yu"]
+    files = [(f"{n}.txt", _txt_resume(n, f"{n.split()[0].lower()}@example.com")) for n in names]
+    save = intake._save_encrypted
+
+    def disk_full(svc_: Any, job_id: str, candidate_id: str, data: bytes) -> Path:
+        if data == files[1][1]:
+            raise OSError(28, "No space left on device")
+        return save(svc_, job_id, candidate_id, data)
+
+    async def webhook_down(*args: Any, **kwargs: Any) -> int:
+        raise RuntimeError("database is locked")
+
+    monkeypatch.setattr(intake, "_save_encrypted", disk_full)
+    monkeypatch.setattr(webhooks, "emit", webhook_down)
+    batch_id = await _batch(server, job, len(files))
+    result = await intake.run_batch(svc, job, batch_id, files, [])
+    # the disk-full file is an error (naming no one), the others are stored
+    assert [(e["file"], e["error"]) for e in result["errors"]] == [(files[1][0], "store_failed")]
+    assert "Ben" not in result["errors"][0]["message"]
+    assert [c["name"] for c in result["candidates"]] == ["Ann Wu", "Cai Yu"]
+    # the invitation was created before announcing it failed: invited, with a note
+    assert all(c["status"] == "invited" and "announcing" in c["note"] for c in result["candidates"])
+    batch = await svc.candidates.get_batch(batch_id)
+    assert (batch["status"], batch["done"], batch["failed"]) == ("done", 2, 1)
+    assert len(await svc.candidates.list_for_job(job["id"])) == 2  # the failed row was erased
+    assert not list((svc.settings.data_dir / intake.RESUME_DIR / job["id"]).glob("*.tmp"))
+
+    # the same file again once the disk has room: stored, not taken for a duplicate
+    monkeypatch.setattr(intake, "_save_encrypted", save)
+    again = await intake.run_batch(svc, job, await _batch(server, job, 1), [files[1]], [])
+    assert [c["duplicate"] for c in again["candidates"]] == [False]
+
+    # an error outside any one file still ends the batch (failed), and says so
+    async def progress_down(*args: Any) -> None:
+        raise RuntimeError("database is locked")
+
+    monkeypatch.setattr(svc.candidates, "batch_progress", progress_down)
+    broken = await _batch(server, job, 1)
+    with pytest.raises(RuntimeError):
+        await intake.run_batch(svc, job, broken, [("x.txt", b"x")], [])
+    assert (await svc.candidates.get_batch(broken))["status"] == "failed"
+    # logs name no file and no person
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert batch_id in logged
+    assert not any(n.split()[0] in logged for n in names), logged
+
+
+async def test_two_invitations_at_once_make_one_interview(server: RunningServer) -> None:
+    from server import intake
+
+    hr = await server.add_staff("hr", Role.HR)
+    job = await make_job(server, hr)
+    svc = server.svc
+    data = _txt_resume("Dan Zhou", "dan@example.com")
+    stored, _ = await intake.store_candidate(svc, job, None, "d.txt", data, _parsed("d.txt", data))
+    cid = stored["candidate_id"]
+    url = f"/api/candidates/{cid}/invite"
+
+    async def post_invite() -> int:
+        headers = {"Authorization": f"Bearer {hr}"}
+        async with server.http.post(server.base_url + url, headers=headers) as resp:
+            return resp.status
+
+    # a double click: one invitation, the other click told it is a conflict
+    assert sorted(await asyncio.gather(post_invite(), post_invite())) == [201, 409]
+    interviews = await _interviews(server, hr, job["id"])
+    assert len(interviews) == 1
+    candidate = await svc.candidates.get(cid)
+    assert (candidate["status"], candidate["interview_id"]) == (
+        "invited",
+        interviews[0]["interview_id"],
+    )
+    # svc level: a person's invitation and an automatic one at once
+    data = _txt_resume("Eva Qian", "eva@example.com")
+    other, _ = await intake.store_candidate(svc, job, None, "e.txt", data, _parsed("e.txt", data))
+    results = await asyncio.gather(
+        intake.invite_candidate(svc, job, other, "hr"),
+        intake.invite_candidate(svc, job, other, intake.AUTO_ACTOR, from_statuses=("waiting",)),
+        return_exceptions=True,
+    )
+    assert sorted(type(r).__name__ for r in results) == ["AlreadyInvited", "dict"], results
+    assert len(await _interviews(server, hr, job["id"])) == 2
+    # an invited candidate cannot be moved back to waiting, nor invited again
+    await server.call(
+        "PUT", f"/api/candidates/{cid}/status", token=hr, json={"status": "waiting"}, expect=409
+    )
+    await server.call("POST", url, token=hr, expect=409)
+    assert (await svc.candidates.get(cid))["status"] == "invited"
+
+
+async def test_a_failed_invitation_releases_the_claim(
+    server: RunningServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from server import intake
+
+    hr = await server.add_staff("hr", Role.HR)
+    job = await make_job(server, hr)
+    svc = server.svc
+    data = _txt_resume("Fay Sun", "fay@example.com")
+    stored, _ = await intake.store_candidate(svc, job, None, "f.txt", data, _parsed("f.txt", data))
+    cid = stored["candidate_id"]
+    await server.call(
+        "PUT", f"/api/candidates/{cid}/status", token=hr, json={"status": "not_selected"}
+    )
+
+    async def broken_invite(*args: Any, **kwargs: Any) -> Any:
+        assert (await svc.candidates.get(cid))["status"] == "inviting"
+        # a person's decision cannot change an invitation in progress
+        assert not await svc.candidates.set_status(cid, "waiting")
+        raise RuntimeError("no more interviews today")
+
+    monkeypatch.setattr(intake, "invite", broken_invite)
+    with pytest.raises(RuntimeError):
+        await intake.invite_candidate(svc, job, stored, "hr")
+    assert (await svc.candidates.get(cid))["status"] == "not_selected"  # as before
+    monkeypatch.undo()
+    done = await server.call("POST", f"/api/candidates/{cid}/invite", token=hr, expect=201)
+    assert done["status"] == "invited"
+
+
+async def test_each_file_is_matched_with_the_screening_of_its_moment(
+    server: RunningServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from server import intake
+
+    hr = await server.add_staff("hr", Role.HR)
+    job = await make_job(server, hr)
+    svc = server.svc
+    await _screening(server, hr, job["id"], required_skills=["Cobol"])
+    job = await svc.store.get_job(job["id"])  # as an upload reads it
+    parse = _GatedParse()
+    monkeypatch.setattr(svc.intake, "parse", parse)
+    files = [
+        ("g.txt", _txt_resume("Gao Lin", "gao@example.com")),
+        ("h.txt", _txt_resume("Hu Mei", "hu@example.com")),
+    ]
+    parse.gates["h.txt"] = asyncio.Event()
+    batch = asyncio.create_task(intake.run_batch(svc, job, await _batch(server, job, 2), files, []))
+    async with asyncio.timeout(20):
+        while True:  # the first file is stored
+            if await svc.candidates.list_for_job(job["id"]):
+                break
+            await asyncio.sleep(0.02)
+    # HR changes the bar while the second file is still being read
+    changed = await _screening(
+        server, hr, job["id"], required_skills=["Python"], auto_invite_threshold=50
+    )
+    assert (changed["rematched"], changed["invited"]) == (1, 1)
+    parse.gates["h.txt"].set()
+    result = await batch
+    second = next(c for c in result["candidates"] if c["name"] == "Hu Mei")
+    assert second["match"]["criteria"][0]["required"] == "Python", second["match"]
+    assert second["status"] == "invited"
+
+
+async def test_a_rematch_waits_for_the_file_being_matched_and_stored(
+    server: RunningServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file matched with the old settings is stored before the re-match runs (per-job lock),
+    so the re-match sees it: no candidate keeps a match against settings no longer in force."""
+    from server import intake
+
+    hr = await server.add_staff("hr", Role.HR)
+    job = await make_job(server, hr)
+    svc = server.svc
+    await _screening(server, hr, job["id"], required_skills=["Cobol"])
+    monkeypatch.setattr(svc.intake, "parse", _GatedParse())
+    matched, proceed = asyncio.Event(), asyncio.Event()
+    add = svc.candidates.add
+
+    async def slow_add(**kwargs: Any) -> Any:
+        matched.set()  # matched against Cobol; storing takes a while
+        await proceed.wait()
+        return await add(**kwargs)
+
+    monkeypatch.setattr(svc.candidates, "add", slow_add)
+    files = [("n.txt", _txt_resume("Nie Ping", "nie@example.com"))]
+    batch = asyncio.create_task(intake.run_batch(svc, job, await _batch(server, job, 1), files, []))
+    await asyncio.wait_for(matched.wait(), 20)
+    change = asyncio.create_task(_screening(server, hr, job["id"], required_skills=["Python"]))
+    await asyncio.sleep(0.3)
+    assert not change.done()  # waits for the file
+    proceed.set()
+    await batch
+    assert (await change)["rematched"] == 1
+    (stored,) = await svc.candidates.list_for_job(job["id"])
+    assert stored["match"]["criteria"][0]["required"] == "Python"
+
+
+async def test_a_rematch_survives_erased_candidates_and_failed_invitations(
+    server: RunningServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from server import intake
+
+    hr = await server.add_staff("hr", Role.HR)
+    job = await make_job(server, hr)
+    svc = server.svc
+    for name in ("Ivy Ma", "Jay Ke", "Kim Bo"):
+        data = _txt_resume(name, f"{name.split()[0].lower()}@example.com")
+        await intake.store_candidate(svc, job, None, f"{name}.txt", data, _parsed("x.txt", data))
+    listed = {
+        c["profile"]["name"]: c["candidate_id"]
+        for c in await svc.candidates.list_for_job(job["id"])
+    }
+    set_match = svc.candidates.set_match
+
+    async def erased_meanwhile(candidate_id: str, match: dict[str, Any]) -> None:
+        if candidate_id == listed["Ivy Ma"]:
+            await svc.candidates.erase(candidate_id)
+        await set_match(candidate_id, match)
+
+    real_invite = intake.invite
+
+    async def flaky_invite(svc_: Any, job_: Any, people: Any, *args: Any, **kw: Any) -> Any:
+        if people[0]["name"] == "Jay Ke":
+            raise RuntimeError("SMTP outbox full")
+        return await real_invite(svc_, job_, people, *args, **kw)
+
+    monkeypatch.setattr(svc.candidates, "set_match", erased_meanwhile)
+    monkeypatch.setattr(intake, "invite", flaky_invite)
+    got = await _screening(server, hr, job["id"], required_skills=["SQL"], auto_invite_threshold=50)
+    assert (got["rematched"], got["invited"], got.get("failed")) == (2, 1, 1), got
+    statuses = {
+        c["profile"]["name"]: c["status"] for c in await svc.candidates.list_for_job(job["id"])
+    }
+    assert statuses == {"Jay Ke": "waiting", "Kim Bo": "invited"}
+    assert len(svc.intake.job_locks) == 0  # no lock kept for a job nobody works on
+
+
+async def test_rematching_does_not_reset_the_retention_clock(server: RunningServer) -> None:
+    from server import intake
+    from server.routes_privacy import sweep_retention
+
+    admin = await server.add_staff("admin", Role.ADMIN)
+    job = await make_job(server, admin)
+    await server.call(
+        "PUT", "/api/org/settings", token=admin, json={"retention": {"personal_data_days": 30}}
+    )
+    data = _txt_resume("Lu Na", "lu@example.com")
+    stored, _ = await intake.store_candidate(
+        server.svc, job, None, "l.txt", data, _parsed("l.txt", data)
+    )
+    cid = stored["candidate_id"]
+    old = time.time() - 31 * 86400
+    await server.svc.db.execute("UPDATE candidates SET updated_at=? WHERE id=?", old, cid)
+    got = await _screening(server, admin, job["id"], required_skills=["Go"])
+    assert got["rematched"] == 1
+    candidate = await server.svc.candidates.get(cid)
+    assert candidate["match"]["criteria"][0]["required"] == "Go"
+    assert candidate["updated_at"] == pytest.approx(old)
+    assert [r.get("candidate_id") for r in await sweep_retention(server.svc)] == [cid]
+
+
+def test_parse_failures_are_logged_without_the_file_name(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from server import resume_extract
+    from server.resume_worker import parse_resume
+
+    def bug(*args: Any) -> Any:
+        raise KeyError("oops")
+
+    monkeypatch.setattr(resume_extract, "extract_profile", bug)
+    got = parse_resume("Zhang San 张三 简历.txt", b"Zhang San\nzs@example.com\n", REFERENCE_DATE)
+    assert got["error"] == "parse_failed"
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert logged and "Zhang" not in logged and "张三" not in logged
+
+
+async def test_screening_and_followups_run_in_the_worker_process(
+    server: RunningServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pure-Python CPU work must not hold the API process's GIL: it runs in the worker."""
+    from server import followups, intake, screening
+
+    def not_here(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("CPU work in the API process")
+
+    hr = await server.add_staff("hr", Role.HR)
+    job = await make_job(server, hr)
+    monkeypatch.setattr(screening, "match", not_here)
+    monkeypatch.setattr(followups, "personalise", not_here)
+    data = _txt_resume("Mo Fan", "mo@example.com")
+    stored, _ = await intake.store_candidate(
+        server.svc, job, None, "m.txt", data, _parsed("m.txt", data)
+    )
+    got = await _screening(
+        server, hr, job["id"], required_skills=["Excel"], auto_invite_threshold=1
+    )
+    assert (got["rematched"], got["invited"]) == (1, 1)
+    candidate = await server.svc.candidates.get(stored["candidate_id"])
+    interview = await server.svc.store.get_interview(candidate["interview_id"])
+    assert any(item.get("personalised") for item in interview["plan"])

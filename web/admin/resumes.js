@@ -235,7 +235,7 @@ function uploadCard(ctx, jobId, knownIds, onFinished) {
     resultBox.hidden = false;
     if (batch.error) {
       const e = batch.error;
-      const msg = e.status === 0 ? t('err.network') : (e.status === 403 ? t('err.forbidden') : (e.message || t('err.generic')));
+      const msg = e.status === 0 ? t('err.network') : (e.status === 403 ? t('err.forbidden') : (e.status === 429 ? t('res.busy') : (e.message || t('err.generic'))));
       replace(resultBox, h('p', { class: 'form-error', role: 'alert', testid: 'resume-upload-error', text: msg }));
       return;
     }
@@ -591,7 +591,7 @@ function candidatePanel(ctx, jobId, initial, { onChange, onErased }) {
   }
 
   const say = (text, kind = 'ok') => { replace(status, h('p', { class: kind === 'ok' ? 'ok-text small' : 'form-error', role: kind === 'ok' ? 'status' : 'alert', text })); };
-  const errText = (e) => (e.status === 0 ? t('err.network') : (e.status === 403 ? t('err.forbidden') : (e.message || t('err.generic'))));
+  const errText = (e) => (e.status === 0 ? t('err.network') : (e.status === 403 ? t('err.forbidden') : (e.status === 409 ? t('res.conflict') : (e.message || t('err.generic')))));
 
   function update(next) {
     c = next;
