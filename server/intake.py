@@ -245,12 +245,13 @@ async def store_candidate(
         settings["requirements"],
         job_language(job),
     )
+    digest = await asyncio.to_thread(file_key, svc.settings.secret_key, data)  # up to 10 MB
     candidate_id, created = await svc.candidates.add(
         org_id=job["org_id"],
         job_id=job["id"],
         batch_id=batch_id,
         filename=filename,
-        file_hash=file_key(svc.settings.secret_key, data),
+        file_hash=digest,
         file_bytes=len(data),
         profile=parsed["profile"],
         text=parsed["text"],
