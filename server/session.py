@@ -110,6 +110,7 @@ class InterviewSession:
         self.job_id: str = interview["job_id"]
         self.status = Status(interview["status"])
         self.mode = interview_mode(interview) or InterviewMode.VIDEO
+        self._org_id: str = interview["org_id"]
         self._written = written
         self.plan: list[dict[str, Any]] = interview["plan"]
         self.steps = steps_of(self.plan)
@@ -366,11 +367,44 @@ class InterviewSession:
         return self.mode is InterviewMode.TEXT or self.media_connected
 
     async def resume_written(self) -> None:
-        """A written interview continues as soon as the candidate's socket is back."""
+        """A written interview continues as soon as the candidate's socket is back.
+
+        Its clock stood still while the socket was away, so the pause is recorded (audited
+        event ``written_resumed``) and examiners see the reconnect count and paused time, as
+        they see reconnects of a media connection."""
         if self.mode is not InterviewMode.TEXT:
             return
         async with self._lock:
+            resuming = self.flow is not None and self.status is Status.IN_PROGRESS
+            paused_s = time.time() - self.flow.as_of_s if self.flow is not None else 0.0
+            index = self.flow.index if self.flow is not None else None
             await self._maybe_resume()
+        if not resuming:
+            return
+        await self._store.add_event(
+            self.interview_id,
+            self._org_id,
+            "written_resumed",
+            "candidate",
+            {"paused_s": round(max(0.0, paused_s), 1), "question_index": index},
+        )
+        resumes = [
+            e for e in await self._store.events(self.interview_id) if e["kind"] == "written_resumed"
+        ]
+        if self._publish_live is not None:
+            self._publish_live(
+                {
+                    "type": "connection",
+                    "interview_id": self.interview_id,
+                    "state": "connected",
+                    "mode": self.mode.value,
+                    "video_fps": 0.0,
+                    "packet_loss_pct": 0.0,
+                    "audio_jitter_ms": 0.0,
+                    "reconnects": len(resumes),
+                    "paused_s_total": round(sum(e["data"]["paused_s"] for e in resumes), 1),
+                }
+            )
 
     # -- timer and transitions ------------------------------------------------------------
 

@@ -232,6 +232,12 @@ async def test_written_interview_runs_without_media_and_is_scored_from_text(
         await cand.disconnect()
         await asyncio.sleep(2.0)
         await cand.connect()
+        # the pause is on record for the examiner (the clock stood still meanwhile)
+        resumed = [
+            e for e in await server.svc.store.events(interview_id) if e["kind"] == "written_resumed"
+        ]
+        assert len(resumed) == 1 and resumed[0]["data"]["question_index"] == 1, resumed
+        assert 1.5 <= resumed[0]["data"]["paused_s"] <= 10, resumed
         state = cand.last_state
         assert state["current"]["index"] == 1 and state["current"]["phase"] == "answer"
         assert state["current"]["text_answer"] == answers[1]

@@ -74,6 +74,7 @@ const zh = {
   'flag.paste': '粘贴内容',
 
   'ex.conn.line': '连接质量：视频 {fps} 帧/秒 · 丢包 {loss}% · 抖动 {jitter} 毫秒 · 重连 {re} 次',
+  'ex.conn.written': '书面作答：断线重连 {re} 次，计时共暂停 {paused} 秒',
   'ex.face.na.audio': '不适用：仅语音面试，不进行人脸分析。',
   'ex.face.na.text': '不适用：书面面试，不使用摄像头。',
   'ex.del.na.text': '不适用：书面作答，没有语音。',
@@ -248,6 +249,7 @@ const en = {
   'flag.paste': 'Pasted text',
 
   'ex.conn.line': 'Connection: video {fps} fps · packet loss {loss}% · jitter {jitter} ms · reconnects {re}',
+  'ex.conn.written': 'Written interview: reconnected {re} times, clock paused {paused} s in total',
   'ex.face.na.audio': 'Not applicable: audio-only interview, no face analysis.',
   'ex.face.na.text': 'Not applicable: written interview, no camera.',
   'ex.del.na.text': 'Not applicable: written answers, no speech.',

@@ -651,6 +651,12 @@ export function renderLiveView(main, ctx, interviewId) {
         break;
       }
       case 'connection':
+        if (ev.mode === 'text') {
+          // a written interview has no media: its socket drops pause the clock, shown here
+          connPanel.textContent = t('ex.conn.written', { re: ev.reconnects, paused: ev.paused_s_total });
+          connPanel.classList.toggle('warn', ev.reconnects > 0);
+          break;
+        }
         connPanel.textContent = t('ex.conn.line', {
           fps: ev.video_fps, loss: ev.packet_loss_pct, jitter: ev.audio_jitter_ms, re: ev.reconnects,
         });
