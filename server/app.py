@@ -155,7 +155,7 @@ def create_app(settings: Settings) -> web.Application:
     store = Store(db, FieldCipher(keyring))
     svc = app[SERVICES] = Services(settings=settings, db=db, store=store, hub=hub)
     svc.keyring = keyring
-    svc.candidates = CandidateStore(db, FieldCipher(keyring))
+    svc.candidates = CandidateStore(db, FieldCipher(keyring), settings.node)
     svc.intake = ParsePool()
     if settings.redis_url:
         svc.limits = RedisLimits(settings.redis_url)

@@ -41,9 +41,13 @@ def _aad(candidate_id: str, field: str) -> str:
 class CandidateStore:
     """Persistence of résumé candidates and intake batches."""
 
-    def __init__(self, db: Database, fields: FieldCipher) -> None:
+    def __init__(self, db: Database, fields: FieldCipher, node: str = "") -> None:
+        """``node``: this process's name; batches and invitation claims are tagged with it, so
+        a restart cleans up only what this process left unfinished (several API processes
+        may share the database)."""
         self.db = db
         self.fields = fields
+        self.node = node
 
     async def add(
         self,
@@ -202,8 +206,8 @@ class CandidateStore:
             if previous not in from_statuses:
                 return None
             cursor = conn.execute(
-                "UPDATE candidates SET status='inviting' WHERE id=? AND status=?",
-                (candidate_id, previous),
+                "UPDATE candidates SET status='inviting', claimed_by=? WHERE id=? AND status=?",
+                (self.node, candidate_id, previous),
             )
             return previous if cursor.rowcount == 1 else None
 
@@ -259,8 +263,8 @@ class CandidateStore:
     async def create_batch(self, org_id: str, job_id: str, actor: str, total: int) -> str:
         batch_id = new_id("batch")
         await self.db.execute(
-            "INSERT INTO resume_batches(id, org_id, job_id, actor, total, status, created_at)"
-            " VALUES(?,?,?,?,?,?,?)",
+            "INSERT INTO resume_batches(id, org_id, job_id, actor, total, status, created_at,"
+            " node) VALUES(?,?,?,?,?,?,?,?)",
             batch_id,
             org_id,
             job_id,
@@ -268,6 +272,7 @@ class CandidateStore:
             total,
             "running",
             time.time(),
+            self.node,
         )
         return batch_id
 
@@ -306,8 +311,14 @@ class CandidateStore:
         the same files can be uploaded again: already stored ones are recognised), and
         invitations cut short release their claim (the candidate waits for a person).
         Returns the number of batches."""
-        await self.db.execute("UPDATE candidates SET status='waiting' WHERE status='inviting'")
+        await self.db.execute(
+            "UPDATE candidates SET status='waiting' WHERE status='inviting'"
+            " AND (claimed_by=? OR claimed_by IS NULL)",
+            self.node,
+        )
         return await self.db.execute(
-            "UPDATE resume_batches SET status='interrupted', finished_at=? WHERE status='running'",
+            "UPDATE resume_batches SET status='interrupted', finished_at=? WHERE status='running'"
+            " AND (node=? OR node IS NULL)",
             time.time(),
+            self.node,
         )

@@ -111,6 +111,8 @@ def _migrate(conn: sqlite3.Connection) -> None:
         ("interviews", "erased_at"),
         ("orgs", "settings"),
         ("recordings", "deleted_at"),
+        ("resume_batches", "node"),
+        ("candidates", "claimed_by"),
     ):
         columns = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
         if column not in columns:

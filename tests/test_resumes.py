@@ -858,3 +858,38 @@ async def test_screening_and_followups_run_in_the_worker_process(
     candidate = await server.svc.candidates.get(stored["candidate_id"])
     interview = await server.svc.store.get_interview(candidate["interview_id"])
     assert any(item.get("personalised") for item in interview["plan"])
+
+
+async def test_a_restart_cleans_up_only_what_this_process_left_unfinished(
+    server: RunningServer,
+) -> None:
+    """Several API processes may share the database: process b's restart must not mark
+    process a's running batch interrupted nor release a's invitation claim."""
+    from server.candidates import CandidateStore
+
+    hr = await server.add_staff("hr", Role.HR)
+    job = await make_job(server, hr)
+    svc = server.svc
+    a = CandidateStore(svc.db, svc.store.fields, "node-a")
+    b = CandidateStore(svc.db, svc.store.fields, "node-b")
+    batch_a = await a.create_batch(job["org_id"], job["id"], "hr", 3)
+    batch_b = await b.create_batch(job["org_id"], job["id"], "hr", 3)
+    ids = []
+    for n, store in enumerate((a, b)):
+        cid, _ = await store.add(
+            org_id=job["org_id"],
+            job_id=job["id"],
+            batch_id=None,
+            filename=f"cv{n}.txt",
+            file_hash=f"{n}" * 64,
+            file_bytes=1,
+            profile={"language": "en", "name": f"P{n}", "email": f"p{n}@example.com"},
+            text="",
+            match={"score": 90.0, "eligible": True, "criteria": []},
+        )
+        assert await store.claim_for_invitation(cid) == "waiting"
+        ids.append(cid)
+    await b.interrupt_unfinished()
+    assert (await a.get_batch(batch_a))["status"] == "running"
+    assert (await b.get_batch(batch_b))["status"] == "interrupted"
+    assert [(await a.get(cid))["status"] for cid in ids] == ["inviting", "waiting"]
