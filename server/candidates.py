@@ -130,12 +130,23 @@ class CandidateStore:
         )
         return [str(r["id"]) for r in rows]
 
-    async def list_for_job(self, job_id: str) -> list[dict[str, Any]]:
-        """The job's candidates, best match first (decrypted on the database thread)."""
+    async def list_for_job(
+        self, job_id: str, limit: int | None = None, offset: int = 0
+    ) -> list[dict[str, Any]]:
+        """The job's candidates, best match first (decrypted on the database thread); a page
+        of ``limit`` from ``offset`` when given."""
         rows = await self.db.fetchall(
-            "SELECT * FROM candidates WHERE job_id=? ORDER BY score DESC, created_at", job_id
+            "SELECT * FROM candidates WHERE job_id=? ORDER BY score DESC, created_at, id"
+            " LIMIT ? OFFSET ?",
+            job_id,
+            -1 if limit is None else limit,
+            offset,
         )
         return await self.db.run(lambda: [self._open(r, False) for r in rows])
+
+    async def count_for_job(self, job_id: str) -> int:
+        row = await self.db.fetchone("SELECT COUNT(*) AS n FROM candidates WHERE job_id=?", job_id)
+        return int(row["n"]) if row else 0
 
     def _open(self, row: sqlite3.Row, with_text: bool) -> dict[str, Any]:
         cid = row["id"]

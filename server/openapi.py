@@ -468,9 +468,11 @@ PATHS: dict[str, dict[str, Any]] = {
     },
     "/api/jobs/{job_id}/candidates": {
         "get": _op(
-            "Résumé candidates of a job, best match first",
+            "Résumé candidates of a job, best match first (limit ≤ 1000, offset;"
+            " header X-Total-Count)",
             response=_arr(_ref("Candidate")),
             params=("job_id",),
+            query=("limit", "offset"),
         )
     },
     "/api/jobs/{job_id}/screening": {

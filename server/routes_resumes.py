@@ -42,6 +42,8 @@ routes = web.RouteTableDef()
 
 READ_CHUNK_BYTES = 256 * 1024
 FOLLOWUPS_MAX = 2
+CANDIDATES_PAGE_MAX = 1000
+"""Candidates per page of the job's list."""
 ADMINS = frozenset({Role.ADMIN})
 
 
@@ -244,10 +246,26 @@ async def batch_status(request: web.Request) -> web.Response:
 
 @routes.get("/api/jobs/{job_id}/candidates")
 async def list_candidates(request: web.Request) -> web.Response:
+    """A page of the job's candidates, best match first (``?limit=``, default and most
+    ``CANDIDATES_PAGE_MAX``; ``?offset=``); ``X-Total-Count`` says how many there are."""
     user = await staff_user(request, CAN_MANAGE_JOBS)
     job = await job_for(request, user)
-    rows = await services(request).candidates.list_for_job(job["id"])
-    return json_response([public_candidate(c) for c in rows])
+    limit = _query_int(request, "limit", CANDIDATES_PAGE_MAX, 1, CANDIDATES_PAGE_MAX)
+    offset = _query_int(request, "offset", 0, 0, 10**9)
+    store = services(request).candidates
+    rows = await store.list_for_job(job["id"], limit, offset)
+    response = json_response([public_candidate(c) for c in rows])
+    response.headers["X-Total-Count"] = str(await store.count_for_job(job["id"]))
+    return response
+
+
+def _query_int(request: web.Request, name: str, default: int, low: int, high: int) -> int:
+    raw = request.query.get(name)
+    if raw is None:
+        return default
+    if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
+        raise ApiError(400, "bad_request", f"{name} must be an integer from {low} to {high}")
+    return int(raw)
 
 
 async def _candidate(request: web.Request, roles: frozenset[Any]) -> tuple[Any, ...]:

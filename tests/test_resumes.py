@@ -893,3 +893,29 @@ async def test_a_restart_cleans_up_only_what_this_process_left_unfinished(
     assert (await a.get_batch(batch_a))["status"] == "running"
     assert (await b.get_batch(batch_b))["status"] == "interrupted"
     assert [(await a.get(cid))["status"] for cid in ids] == ["inviting", "waiting"]
+
+
+async def test_candidate_lists_come_in_pages(server: RunningServer) -> None:
+    hr = await server.add_staff("hr", Role.HR)
+    job = await make_job(server, hr)
+    cases = corpus(REFERENCE_DATE)[:4]
+    await server.call(
+        "POST",
+        f"/api/jobs/{job['id']}/resumes",
+        token=hr,
+        data=_form([(c.filename, c.data) for c in cases]),
+        expect=201,
+    )
+    url = f"{server.base_url}/api/jobs/{job['id']}/candidates"
+    headers = {"Authorization": f"Bearer {hr}"}
+    pages = []
+    for offset in (0, 2):
+        async with server.http.get(f"{url}?limit=2&offset={offset}", headers=headers) as resp:
+            assert resp.status == 200 and resp.headers["X-Total-Count"] == "4"
+            pages.append(await resp.json())
+    everything = await server.call("GET", f"/api/jobs/{job['id']}/candidates", token=hr)
+    assert [c["candidate_id"] for c in pages[0] + pages[1]] == [
+        c["candidate_id"] for c in everything
+    ]
+    for bad in ("limit=0", "limit=1001", "offset=-1", "limit=²"):
+        await server.call("GET", f"/api/jobs/{job['id']}/candidates?{bad}", token=hr, expect=400)
