@@ -61,17 +61,13 @@ async def test_hostile_keys_are_kept_as_short_digests() -> None:
 
 async def test_wrong_passwords_lock_the_account_and_are_audited(tmp_path: Path) -> None:
     async with running_server(tmp_path / "data", analysis_workers=0) as srv:
-        admin = await srv.add_staff("admin", Role.ADMIN)
-        me = await srv.call("GET", "/api/me", token=admin)
-        await srv.svc.store.create_user(
-            me["org_id"], "clerk", hash_password("right-password-1"), Role.HR, ""
-        )
+        admin = await add_clerk(srv)
         login = srv.base_url + "/api/auth/login"
         for _ in range(LOGIN_FAILURES_PER_ACCOUNT):
             async with srv.http.post(login, json={"username": "clerk", "password": "x"}) as r:
                 assert r.status == 401
         async with srv.http.post(
-            login, json={"username": "clerk", "password": "right-password-1"}
+            login, json={"username": "clerk", "password": CLERK_PASSWORD}
         ) as r:
             assert r.status == 429 and int(r.headers["Retry-After"]) > 60
             assert (await r.json())["error"] == "too_many_attempts"
@@ -83,6 +79,19 @@ async def test_wrong_passwords_lock_the_account_and_are_audited(tmp_path: Path) 
 
 
 CONCURRENT_GUESSES = 20
+
+
+CLERK_PASSWORD = "right-password-1"
+
+
+async def add_clerk(srv: RunningServer) -> str:
+    """An admin (its token is returned) and an HR user "clerk" with :data:`CLERK_PASSWORD`."""
+    admin = await srv.add_staff("admin", Role.ADMIN)
+    me = await srv.call("GET", "/api/me", token=admin)
+    await srv.svc.store.create_user(
+        me["org_id"], "clerk", hash_password(CLERK_PASSWORD), Role.HR, ""
+    )
+    return admin
 
 
 def count_password_checks(monkeypatch: pytest.MonkeyPatch) -> list[None]:
@@ -116,11 +125,7 @@ async def test_concurrent_wrong_passwords_cannot_overrun_the_lockout(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     async with running_server(tmp_path / "data", analysis_workers=0) as srv:
-        admin = await srv.add_staff("admin", Role.ADMIN)
-        me = await srv.call("GET", "/api/me", token=admin)
-        await srv.svc.store.create_user(
-            me["org_id"], "clerk", hash_password("right-password-1"), Role.HR, ""
-        )
+        admin = await add_clerk(srv)
         checks = count_password_checks(monkeypatch)
         statuses = await concurrent_wrong_passwords([srv], "clerk")
         # each guess is counted before its (slow) password check: only 5 are ever checked
@@ -130,7 +135,7 @@ async def test_concurrent_wrong_passwords_cannot_overrun_the_lockout(
         assert len(checks) == LOGIN_FAILURES_PER_ACCOUNT
         async with srv.http.post(
             srv.base_url + "/api/auth/login",
-            json={"username": "clerk", "password": "right-password-1"},
+            json={"username": "clerk", "password": CLERK_PASSWORD},
         ) as r:
             assert r.status == 429
         events = (await srv.call("GET", "/api/audit", token=admin))["events"]
@@ -140,13 +145,9 @@ async def test_concurrent_wrong_passwords_cannot_overrun_the_lockout(
 
 async def test_a_right_password_clears_the_count(tmp_path: Path) -> None:
     async with running_server(tmp_path / "data", analysis_workers=0) as srv:
-        admin = await srv.add_staff("admin", Role.ADMIN)
-        me = await srv.call("GET", "/api/me", token=admin)
-        await srv.svc.store.create_user(
-            me["org_id"], "clerk", hash_password("right-password-1"), Role.HR, ""
-        )
+        admin = await add_clerk(srv)
         login = srv.base_url + "/api/auth/login"
-        right = {"username": "clerk", "password": "right-password-1"}
+        right = {"username": "clerk", "password": CLERK_PASSWORD}
         for _ in range(3):
             for _ in range(LOGIN_FAILURES_PER_ACCOUNT - 1):
                 async with srv.http.post(login, json={**right, "password": "x"}) as r:

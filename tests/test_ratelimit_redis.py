@@ -15,8 +15,6 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 
-from server.auth import hash_password
-from server.models import Role
 from server.ratelimit import (
     BAD_TOKENS_PER_ADDRESS,
     LOGIN_ATTEMPTS_PER_ADDRESS,
@@ -28,6 +26,13 @@ from server.ratelimit import (
 from tests.support.redis_server import redis_instance, redis_server
 from tests.support.server import RunningServer, running_server
 from tests.test_api import invite, make_job, token_of
+from tests.test_limits import (
+    CLERK_PASSWORD,
+    CONCURRENT_GUESSES,
+    add_clerk,
+    concurrent_wrong_passwords,
+    count_password_checks,
+)
 
 TEST_BOUND_S = 60.0
 """No test here may hang: each runs inside this timeout."""
@@ -200,18 +205,14 @@ async def test_two_apps_share_the_lockout_and_the_invalid_link_limit(tmp_path: P
                 running_server(data, analysis_workers=0, redis_url=url) as a,
                 running_server(data, analysis_workers=0, redis_url=url) as b,
             ):
-                admin = await a.add_staff("admin", Role.ADMIN)
-                me = await a.call("GET", "/api/me", token=admin)
-                await a.svc.store.create_user(
-                    me["org_id"], "clerk", hash_password("right-password-1"), Role.HR, ""
-                )
+                admin = await add_clerk(a)
                 statuses = [await _wrong_password(a, "clerk") for _ in range(3)]
                 statuses += [await _wrong_password(b, "clerk") for _ in range(2)]
                 assert statuses == [401] * LOGIN_FAILURES_PER_ACCOUNT
                 for srv in (a, b):
                     async with srv.http.post(
                         srv.base_url + "/api/auth/login",
-                        json={"username": "clerk", "password": "right-password-1"},
+                        json={"username": "clerk", "password": CLERK_PASSWORD},
                     ) as r:
                         assert r.status == 429 and int(r.headers["Retry-After"]) > 60
                         assert (await r.json())["error"] == "too_many_attempts"
@@ -239,18 +240,14 @@ async def test_logins_are_answered_while_redis_is_down(tmp_path: Path) -> None:
             async with running_server(
                 tmp_path / "data", analysis_workers=0, redis_url=redis_srv.url
             ) as srv:
-                admin = await srv.add_staff("admin", Role.ADMIN)
-                me = await srv.call("GET", "/api/me", token=admin)
-                await srv.svc.store.create_user(
-                    me["org_id"], "clerk", hash_password("right-password-1"), Role.HR, ""
-                )
+                await add_clerk(srv)
                 assert await _wrong_password(srv, "clerk") == 401
                 await asyncio.to_thread(redis_srv.stop, True)
                 t0 = time.monotonic()
                 data = await srv.call(
                     "POST",
                     "/api/auth/login",
-                    json={"username": "clerk", "password": "right-password-1"},
+                    json={"username": "clerk", "password": CLERK_PASSWORD},
                 )
                 assert data["role"] == "hr"
                 statuses = [
@@ -259,7 +256,7 @@ async def test_logins_are_answered_while_redis_is_down(tmp_path: Path) -> None:
                 assert statuses == [401] * LOGIN_FAILURES_PER_ACCOUNT
                 async with srv.http.post(
                     srv.base_url + "/api/auth/login",
-                    json={"username": "clerk", "password": "right-password-1"},
+                    json={"username": "clerk", "password": CLERK_PASSWORD},
                 ) as r:
                     assert r.status == 429  # this process's own count still locks
                 assert time.monotonic() - t0 < 10.0
@@ -269,11 +266,6 @@ async def test_logins_are_answered_while_redis_is_down(tmp_path: Path) -> None:
 async def test_concurrent_wrong_passwords_on_two_apps_cannot_overrun_the_lockout(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tests.test_limits import (
-        CONCURRENT_GUESSES,
-        concurrent_wrong_passwords,
-        count_password_checks,
-    )
 
     async with asyncio.timeout(TEST_BOUND_S):
         with redis_server() as url:
@@ -282,11 +274,7 @@ async def test_concurrent_wrong_passwords_on_two_apps_cannot_overrun_the_lockout
                 running_server(data, analysis_workers=0, redis_url=url) as a,
                 running_server(data, analysis_workers=0, redis_url=url) as b,
             ):
-                admin = await a.add_staff("admin", Role.ADMIN)
-                me = await a.call("GET", "/api/me", token=admin)
-                await a.svc.store.create_user(
-                    me["org_id"], "clerk", hash_password("right-password-1"), Role.HR, ""
-                )
+                await add_clerk(a)
                 checks = count_password_checks(monkeypatch)
                 statuses = await concurrent_wrong_passwords([a, b], "clerk")
                 assert sorted(statuses) == [401] * LOGIN_FAILURES_PER_ACCOUNT + [429] * (
@@ -296,6 +284,6 @@ async def test_concurrent_wrong_passwords_on_two_apps_cannot_overrun_the_lockout
                 for srv in (a, b):
                     async with srv.http.post(
                         srv.base_url + "/api/auth/login",
-                        json={"username": "clerk", "password": "right-password-1"},
+                        json={"username": "clerk", "password": CLERK_PASSWORD},
                     ) as r:
                         assert r.status == 429
