@@ -94,6 +94,17 @@ def json_response(data: Any, status: int = 200) -> web.Response:
     return web.json_response(data, status=status, dumps=lambda v: json.dumps(v, ensure_ascii=False))
 
 
+def query_int(request: web.Request, name: str, default: int, low: int, high: int) -> int:
+    """Query parameter ``name`` as an integer in ``[low, high]`` (``default`` when absent or
+    empty); 400 for anything else, including non-ASCII digits such as "²"."""
+    raw = request.query.get(name)
+    if raw is None or raw == "":
+        return default
+    if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
+        raise ApiError(400, "bad_request", f"{name} must be a whole number from {low} to {high}")
+    return int(raw)
+
+
 async def read_json(request: web.Request) -> Any:
     """The request's JSON body; 400 on malformed JSON, 413 when too large."""
     try:

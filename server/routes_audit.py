@@ -17,7 +17,7 @@ from aiohttp import web
 
 from server.access import staff_user
 from server.csvsafe import safe_cell
-from server.http import ApiError, json_response, services
+from server.http import json_response, query_int, services
 from server.models import Role
 
 routes = web.RouteTableDef()
@@ -27,19 +27,11 @@ PAGE_MAX = 5000
 EXPORT_MAX_ROWS = 1_000_000
 
 
-def _int(value: str | None, default: int, name: str, upper: int) -> int:
-    if value is None or value == "":
-        return default
-    if not value.isdigit() or int(value) > upper:
-        raise ApiError(400, "bad_request", f"{name} must be a whole number up to {upper}")
-    return int(value)
-
-
 @routes.get("/api/audit")
 async def audit(request: web.Request) -> web.Response:
     user = await staff_user(request, ADMINS)
-    after = _int(request.query.get("after_id"), 0, "after_id", 2**62)
-    limit = _int(request.query.get("limit"), 500, "limit", PAGE_MAX)
+    after = query_int(request, "after_id", 0, 0, 2**62)
+    limit = query_int(request, "limit", 500, 1, PAGE_MAX)
     events = await services(request).store.audit_events(user["org_id"], after, limit)
     return json_response(
         {"events": events, "next_after_id": events[-1]["id"] if len(events) == limit else None}

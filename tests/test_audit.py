@@ -33,6 +33,8 @@ async def test_audit_chain_detects_changes_and_removals(tmp_path: Path) -> None:
         await srv.call("GET", "/api/audit/verify", token=hr, expect=403)
         page = await srv.call("GET", "/api/audit?limit=2", token=admin)
         assert len(page["events"]) == 2 and page["next_after_id"] == page["events"][-1]["id"]
+        for bad in ("limit=²", "limit=0", "after_id=-1", "limit=x"):  # "²".isdigit() is True
+            await srv.call("GET", f"/api/audit?{bad}", token=admin, expect=400)
         events = (await srv.call("GET", "/api/audit", token=admin))["events"]
         export = next(e for e in events if e["kind"] == "export")
         assert export["actor"] == "hr" and export["data"]["ip"] == "127.0.0.1" and export["at"] > 0
