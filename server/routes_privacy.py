@@ -219,6 +219,14 @@ def _delete_files(paths: list[str], settings: Any, folder: str | None = None) ->
     return deleted
 
 
+async def erase_resume(svc: Services, candidate_id: str) -> None:
+    """Remove a résumé candidate's row and its encrypted original (inside the résumé folder
+    only). The caller audits why."""
+    path = await svc.candidates.erase(candidate_id)
+    if path:
+        await asyncio.to_thread(_delete_files, [path], svc.settings, RESUME_DIR)
+
+
 async def sweep_retention(svc: Services, now_s: float | None = None) -> list[dict[str, Any]]:
     """Apply every org's retention: recordings N days after the decision, personal data M
     days after it (and résumés of candidates never invited M days after their last change).
@@ -254,9 +262,7 @@ async def sweep_retention(svc: Services, now_s: float | None = None) -> list[dic
                 summary = await erase(svc, interview, "system", "")
                 done.append({"interview_id": iid, **summary})
             for cid in await svc.candidates.not_invited_before(org["id"], now_s - days * DAY_S):
-                path = await svc.candidates.erase(cid)
-                if path:
-                    await asyncio.to_thread(_delete_files, [path], svc.settings, RESUME_DIR)
+                await erase_resume(svc, cid)
                 record = {"candidate_id": cid, "rule": f"résumés {days} days after the last change"}
                 await svc.store.add_event(None, org["id"], "retention_deleted", "system", record)
                 done.append(record)

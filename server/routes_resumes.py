@@ -18,9 +18,11 @@ from server import screening
 from server.access import CAN_MANAGE_JOBS, check_job_access, job_for, staff_user
 from server.candidates import HUMAN_STATUSES
 from server.crypto import open_sealed
-from server.http import ApiError, Services, json_response, read_object, services
+from server.followups import MAX_FOLLOWUPS
+from server.http import ApiError, Services, json_response, query_int, read_object, services
 from server.intake import (
     BUSY_RETRY_AFTER_S,
+    DEFAULT_FOLLOWUPS,
     MAX_BATCH_BYTES,
     MAX_FILES_PER_BATCH,
     AlreadyInvited,
@@ -35,13 +37,12 @@ from server.intake import (
 )
 from server.models import Role
 from server.resume_worker import MAX_FILE_BYTES
-from server.store import NotFound
+from server.routes_privacy import erase_resume
 
 logger = logging.getLogger(__name__)
 routes = web.RouteTableDef()
 
 READ_CHUNK_BYTES = 256 * 1024
-FOLLOWUPS_MAX = 2
 CANDIDATES_PAGE_MAX = 1000
 """Candidates per page of the job's list."""
 ADMINS = frozenset({Role.ADMIN})
@@ -233,13 +234,16 @@ async def batch_status(request: web.Request) -> web.Response:
     out = {k: batch[k] for k in ("id", "job_id", "total", "done", "failed", "status")}
     out["batch_id"] = out.pop("id")
     if batch["result"] is not None:
-        out["candidates"] = []
-        for entry in batch["result"]["candidates"]:
-            try:
-                candidate = await svc.candidates.get(entry["candidate_id"])
-            except NotFound:  # erased since
-                continue
-            out["candidates"].append({**public_candidate(candidate), **entry})
+        entries = batch["result"]["candidates"]
+        found = {  # one query; candidates erased since are left out
+            c["candidate_id"]: c
+            for c in await svc.candidates.get_many([e["candidate_id"] for e in entries])
+        }
+        out["candidates"] = [
+            {**public_candidate(found[e["candidate_id"]]), **e}
+            for e in entries
+            if e["candidate_id"] in found
+        ]
         out["errors"] = batch["result"]["errors"]
     return json_response(out)
 
@@ -250,22 +254,13 @@ async def list_candidates(request: web.Request) -> web.Response:
     ``CANDIDATES_PAGE_MAX``; ``?offset=``); ``X-Total-Count`` says how many there are."""
     user = await staff_user(request, CAN_MANAGE_JOBS)
     job = await job_for(request, user)
-    limit = _query_int(request, "limit", CANDIDATES_PAGE_MAX, 1, CANDIDATES_PAGE_MAX)
-    offset = _query_int(request, "offset", 0, 0, 10**9)
+    limit = query_int(request, "limit", CANDIDATES_PAGE_MAX, 1, CANDIDATES_PAGE_MAX)
+    offset = query_int(request, "offset", 0, 0, 10**9)
     store = services(request).candidates
     rows = await store.list_for_job(job["id"], limit, offset)
     response = json_response([public_candidate(c) for c in rows])
     response.headers["X-Total-Count"] = str(await store.count_for_job(job["id"]))
     return response
-
-
-def _query_int(request: web.Request, name: str, default: int, low: int, high: int) -> int:
-    raw = request.query.get(name)
-    if raw is None:
-        return default
-    if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
-        raise ApiError(400, "bad_request", f"{name} must be an integer from {low} to {high}")
-    return int(raw)
 
 
 async def _candidate(request: web.Request, roles: frozenset[Any]) -> tuple[Any, ...]:
@@ -360,9 +355,7 @@ async def erase(request: web.Request) -> web.Response:
     """Erase the candidate's résumé and profile (PIPL right to erasure; audited)."""
     user, candidate, job = await _candidate(request, ADMINS)
     svc = services(request)
-    path = await svc.candidates.erase(candidate["candidate_id"])
-    if path:
-        await asyncio.to_thread(_unlink, path)
+    await erase_resume(svc, candidate["candidate_id"])
     await svc.store.add_event(
         None,
         job["org_id"],
@@ -372,14 +365,6 @@ async def erase(request: web.Request) -> web.Response:
         ip=request.remote or "",
     )
     return web.Response(status=204)
-
-
-def _unlink(path: str) -> None:
-    import contextlib
-    import os
-
-    with contextlib.suppress(FileNotFoundError):
-        os.unlink(path)
 
 
 # -- screening settings ----------------------------------------------------------------------
@@ -422,14 +407,15 @@ async def put_screening(request: web.Request) -> web.Response:
 
 
 def _followups(raw: Any, errors: list[dict[str, Any]]) -> dict[str, Any]:
-    out = {"count": 2, "in_ranking": False}
+    out = dict(DEFAULT_FOLLOWUPS)
     if raw is None:
         return out
     if not isinstance(raw, dict):
         errors.append({"row": None, "field": "followups", "message": "must be an object"})
         return out
-    count, in_ranking = raw.get("count", 2), raw.get("in_ranking", False)
-    if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= FOLLOWUPS_MAX:
+    count = raw.get("count", out["count"])
+    in_ranking = raw.get("in_ranking", out["in_ranking"])
+    if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= MAX_FOLLOWUPS:
         errors.append({"row": None, "field": "followups.count", "message": "0, 1 or 2"})
     else:
         out["count"] = count

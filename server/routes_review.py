@@ -295,14 +295,11 @@ async def export(request: web.Request) -> web.Response:
     )
 
 
-_cell = safe_cell
-
-
 def _csv(header: list[str], rows: list[list[Any]]) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(header)
-    writer.writerows([[_cell(v) for v in row] for row in rows])
+    writer.writerows([[safe_cell(v) for v in row] for row in rows])
     return ("\ufeff" + out.getvalue()).encode()  # BOM: Excel opens UTF-8 (Chinese names) right
 
 
@@ -313,7 +310,7 @@ def _xlsx(header: list[str], rows: list[list[Any]]) -> bytes:
     sheet = book.create_sheet("candidates")
     sheet.append(header)
     for row in rows:
-        sheet.append([_cell(v) for v in row])
+        sheet.append([safe_cell(v) for v in row])
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
