@@ -335,16 +335,21 @@ class AnalyzerNode:
                 await asyncio.sleep(0.5)
 
     async def _handle(self, entries: list[RawEntry]) -> list[str]:
-        """Feed entries to the pool in order; returns interviews whose close was read."""
+        """Feed entries to the pool in order; returns interviews whose close was read.
+
+        Opening (AEAD over JPEG frames and audio) and decoding run in a worker thread, one
+        call per read; the pool is fed on the event loop."""
+        owned_now = set(self._owned)
+        opened = await asyncio.to_thread(_open_entries, self._cipher, entries, owned_now)
         closed: list[str] = []
-        for stream, _entry_id, fields in entries:
-            iid = stream.removeprefix("il:work:")
+        for iid, body in opened:
             owned = self._owned.get(iid)
             if owned is None:
                 continue
             try:
-                body = unpack(self._cipher, stream, fields)
-                kind = _checked_work(body)
+                if isinstance(body, BadEntry):
+                    raise body
+                kind = str(body["k"])
                 if kind == "open":
                     if owned.fresh:  # adoption already opened this session's analysis
                         owned.fresh = False
@@ -361,8 +366,7 @@ class AnalyzerNode:
                     continue
                 owned.fresh = False
                 if kind == "audio":
-                    pcm = np.frombuffer(body["pcm"], dtype="<i2").astype(np.float32) / 32768.0
-                    self._pool.push_audio(iid, float(body["t"]), pcm)
+                    self._pool.push_audio(iid, float(body["t"]), body["samples"])
                 elif kind == "video":
                     self._pool.push_video(iid, float(body["t"]), body["jpeg"], body["pose"])
                 elif kind == "context":
@@ -393,6 +397,28 @@ _WORK_CHECKS = {
     ),
     "close": lambda b: True,
 }
+
+
+def _open_entries(
+    cipher: BusCipher, entries: list[RawEntry], owned: set[str]
+) -> list[tuple[str, dict[str, Any] | BadEntry]]:
+    """(interview id, checked body or the BadEntry) for the entries of owned interviews, in
+    order; audio bodies carry their PCM as float32 ``samples``. Runs in a worker thread."""
+    out: list[tuple[str, dict[str, Any] | BadEntry]] = []
+    for stream, _entry_id, fields in entries:
+        iid = stream.removeprefix("il:work:")
+        if iid not in owned:
+            continue
+        try:
+            body = unpack(cipher, stream, fields)
+            kind = _checked_work(body)
+            if kind == "audio":
+                pcm = np.frombuffer(body["pcm"], dtype="<i2").astype(np.float32) / 32768.0
+                body = {**body, "samples": pcm}
+            out.append((iid, body))
+        except BadEntry as exc:
+            out.append((iid, exc))
+    return out
 
 
 def _checked_work(body: dict[str, Any]) -> str:

@@ -87,13 +87,14 @@ class _Sealer:
 class BusCipher:
     """Seals bus payloads with the process's :class:`KeyRing`; opens what other processes sealed.
 
-    Format (big-endian): ``"ILBE" | version 1 | algorithm code (1 AES-256-GCM, 2 SM4-GCM) |
-    key id length | key id | key check (8) | salt (16) | nonce (12) | ciphertext | tag (16)``;
-    the AEAD's associated data is the header (everything before the nonce) followed by the
-    Redis key the payload is stored under, so an entry copied to another stream does not open.
-    The key is HKDF(master key, purpose ``il-bus-v1``, salt): derived once per writer salt,
-    then one AEAD call per entry. Entries sealed with an older master key open while that key
-    is in the ring. ``seal`` may run in worker threads; ``open`` runs on the event loop.
+        Format (big-endian): ``"ILBE" | version 1 | algorithm code (1 AES-256-GCM, 2 SM4-GCM) |
+        key id length | key id | key check (8) | salt (16) | nonce (12) | ciphertext | tag (16)``;
+        the AEAD's associated data is the header (everything before the nonce) followed by the
+        Redis key the payload is stored under, so an entry copied to another stream does not open.
+        The key is HKDF(master key, purpose ``il-bus-v1``, salt): derived once per writer salt,
+        then one AEAD call per entry. Entries sealed with an older master key open while that key
+        is in the ring. ``seal`` and ``open`` are thread-safe: big payloads (JPEG frames) are sealed
+    and opened in worker threads, off the event loop.
     """
 
     def __init__(self, keyring: KeyRing) -> None:
@@ -179,7 +180,8 @@ class BusCipher:
                 f"(this process holds {', '.join(self._keyring.key_ids)})",
             )
             raise KeyMismatch(f"sealed with unknown key {key_id!r}")
-        cached = self._readers.get((key_id, code, salt))
+        with self._lock:  # open() runs in worker threads too
+            cached = self._readers.get((key_id, code, salt))
         if cached is not None:
             return cached
         try:
@@ -195,14 +197,18 @@ class BusCipher:
                 "differs between machines)",
             )
             raise KeyMismatch(f"sealed with another key named {key_id!r}")
-        if len(self._readers) >= DERIVED_KEYS_MAX:
-            del self._readers[next(iter(self._readers))]
-        self._readers[(key_id, code, salt)] = key
+        with self._lock:
+            if len(self._readers) >= DERIVED_KEYS_MAX:
+                del self._readers[next(iter(self._readers))]
+            self._readers[(key_id, code, salt)] = key
         return key
 
     def _report(self, key_id: str, check: bytes, message: str) -> None:
-        if (key_id, check) not in self._reported and len(self._reported) < REPORTED_MAX:
-            self._reported.add((key_id, check))
+        with self._lock:
+            new = (key_id, check) not in self._reported and len(self._reported) < REPORTED_MAX
+            if new:
+                self._reported.add((key_id, check))
+        if new:
             logger.error("%s", message)
 
 
