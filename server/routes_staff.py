@@ -34,6 +34,7 @@ from server.auth import (
 from server.candidate_view import saved_current
 from server.competencies import CATALOGUE
 from server.config import RECORDING_URL_TTL_S, STAFF_TOKEN_TTL_S
+from server.csvsafe import decode_upload_text
 from server.encrypted_media import send_recording
 from server.http import ApiError, Services, json_response, read_object, read_upload, services
 from server.invitations import invite, question_index
@@ -459,11 +460,9 @@ async def bulk_invitations(request: web.Request) -> web.Response:
 
 
 def _decode_csv(content: bytes) -> str:
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            return content.decode(encoding)
-        except UnicodeDecodeError:
-            continue
+    text = decode_upload_text(content)
+    if text is not None:
+        return text
     raise ApiError(
         422,
         "invalid_csv",

@@ -18,6 +18,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from server.competencies import name_of
+from server.csvsafe import decode_upload_text
+from server.jobs import COMPETENCY_ID
 
 LEVELS = ("foundation", "intermediate", "advanced")
 LEVEL_ALIASES: dict[str, str] = {
@@ -39,7 +41,6 @@ MAX_COURSES = 2000
 MAX_COURSE_CHARS = 200
 MAX_DESCRIPTION_CHARS = 1000
 MAX_LINK_CHARS = 500
-COMPETENCY_ID = re.compile(r"^[a-z][a-z0-9_]{1,40}$")
 LINK = re.compile(r"^https?://[^\s<>\"']+$")
 
 FOUNDATION_BELOW = 4.0
@@ -60,21 +61,12 @@ def parse_catalogue(
     filename: str, content: bytes
 ) -> tuple[list[dict[str, str]], list[dict[str, Any]]]:
     """Courses and every problem (rows numbered as in the file: CSV data starts at row 2)."""
-    text = _decode(content)
+    text = decode_upload_text(content)
     if text is None:
         return [], [_err(None, "file", "the file is not UTF-8 or GBK text")]
     if filename.lower().endswith(".json") or text.lstrip().startswith(("[", "{")):
         return _from_json(text)
     return _from_csv(text)
-
-
-def _decode(content: bytes) -> str | None:
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            return content.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    return None
 
 
 def _from_json(text: str) -> tuple[list[dict[str, str]], list[dict[str, Any]]]:
