@@ -4,12 +4,18 @@ DATA ?= data
 HOST ?= 127.0.0.1
 PORT ?= 8080
 PYTHON ?= python3
-SYSTEM_PACKAGES ?= chromium espeak-ng redis-server nginx-light fonts-wqy-microhei fonts-dejavu-core
+RUN_PACKAGES ?= libgl1 libglib2.0-0
+SYSTEM_PACKAGES ?= $(RUN_PACKAGES) chromium espeak-ng redis-server nginx-light fonts-wqy-microhei fonts-dejavu-core
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint install system-deps clean
+.PHONY: run test lint install system-deps run-deps clean
 
-# Debian packages the tests need (real browser, speech synthesis); installed only when missing.
+# Debian packages the server needs (mediapipe/OpenCV shared libraries); installed when missing.
+run-deps:
+	@$(MAKE) --no-print-directory system-deps SYSTEM_PACKAGES="$(RUN_PACKAGES)"
+
+# Debian packages the tests need (those, a real browser, speech synthesis, Redis, nginx, fonts
+# for the generated résumés); installed only when missing.
 system-deps:
 	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
@@ -26,7 +32,7 @@ $(VENV)/.installed: pyproject.toml
 install: $(VENV)/.installed
 
 # Seed demo data (admin login + 3 invitation links are printed) and start the server.
-run: install
+run: install run-deps
 	$(VENV)/bin/interview-live demo --data-dir $(DATA) --host $(HOST) --port $(PORT)
 	$(VENV)/bin/interview-live serve --data-dir $(DATA) --host $(HOST) --port $(PORT)
 
