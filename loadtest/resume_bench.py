@@ -63,8 +63,8 @@ async def rematch(n: int) -> dict[str, Any]:
 
     parsed = []
     for case in bulk(100, REFERENCE_DATE):
-        profile = extract_profile(extract_text(case.filename, case.data), REFERENCE_DATE)
-        parsed.append((profile.to_dict(), profile.text))
+        extracted = extract_profile(extract_text(case.filename, case.data), REFERENCE_DATE)
+        parsed.append((extracted.to_dict(), extracted.text))
     with tempfile.TemporaryDirectory() as tmp:
         async with running_server(Path(tmp) / "data", analysis_workers=0) as server:
             hr = await server.add_staff("hr", Role.HR)

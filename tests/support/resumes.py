@@ -795,9 +795,9 @@ class _Factory:
         education = _education(degrees, lang, fld, first_start, self.reference, rng)
         birth = (education[-1].start[0] - 18 - rng.randint(0, 1), rng.randint(1, 12))
         skills = rng.sample(list(fld.skills), rng.randint(4, min(8, len(fld.skills))))
-        pool = [c for c in fld.certs if career != "fresh" or c in STUDENT_CERTS]
-        n_certs = rng.randint(0 if career == "fresh" else 1, min(3, len(pool)))
-        drawn = _distinct_certs(rng.sample(pool, len(pool)))[:n_certs]
+        cert_pool = [c for c in fld.certs if career != "fresh" or c in STUDENT_CERTS]
+        n_certs = rng.randint(0 if career == "fresh" else 1, min(3, len(cert_pool)))
+        drawn = _distinct_certs(rng.sample(cert_pool, len(cert_pool)))[:n_certs]
         certs = list(certs) if certs is not None else drawn
         objective = next((j.role for j in jobs if not j.side), rng.choice(fld.roles))
         return _Person(lang, name, email, phone, city, gender, birth, field, education, jobs, skills, certs, objective, linkedin)  # fmt: skip
