@@ -102,6 +102,13 @@ class CandidateStore:
     async def set_file(self, candidate_id: str, path: str) -> None:
         await self.db.execute("UPDATE candidates SET file_path=? WHERE id=?", path, candidate_id)
 
+    async def id_by_file(self, job_id: str, file_hash: str) -> str | None:
+        """The candidate this job already has from the file with this keyed hash, if any."""
+        row = await self.db.fetchone(
+            "SELECT id FROM candidates WHERE job_id=? AND file_sha256=?", job_id, file_hash
+        )
+        return str(row["id"]) if row else None
+
     async def get(self, candidate_id: str, *, with_text: bool = False) -> dict[str, Any]:
         row = await self.db.fetchone("SELECT * FROM candidates WHERE id=?", candidate_id)
         if row is None:

@@ -245,7 +245,9 @@ async def store_candidate(
         settings["requirements"],
         job_language(job),
     )
-    digest = await asyncio.to_thread(file_key, svc.settings.secret_key, data)  # up to 10 MB
+    digest = parsed.get("file_hash") or await asyncio.to_thread(  # up to 10 MB
+        file_key, svc.settings.secret_key, data
+    )
     candidate_id, created = await svc.candidates.add(
         org_id=job["org_id"],
         job_id=job["id"],
@@ -418,8 +420,14 @@ async def run_batch(
 
     async def parse_next() -> None:
         for position, (filename, data) in pending:  # shared by the parser tasks: each file once
+            digest = await asyncio.to_thread(file_key, svc.settings.secret_key, data)
+            known = await svc.candidates.id_by_file(job_id, digest)
+            if known is not None:  # uploaded before: no need to parse and match it again
+                await parsed_files.put((position, filename, data, {"known": known}))
+                continue
             try:
                 parsed = await pool.parse(filename, data)
+                parsed["file_hash"] = digest
             except Exception as exc:
                 logger.exception(
                     "résumé batch %s: the parse worker failed on file %d (%d bytes)",
@@ -475,6 +483,13 @@ async def run_batch(
         candidates.append({**public_candidate(candidate), "duplicate": not created})
         done += 1
 
+    async def report_known(candidate_id: str) -> None:
+        nonlocal done
+        (candidate,) = await svc.candidates.get_many([candidate_id]) or [None]
+        if candidate is not None:  # else erased meanwhile: nothing to report for it
+            candidates.append({**public_candidate(candidate), "duplicate": True})
+        done += 1
+
     status = "failed"
     parsers = [
         asyncio.create_task(parse_next(), name=f"resume-parse-{batch_id}-{i}")
@@ -484,7 +499,9 @@ async def run_batch(
         try:
             for _ in files:
                 position, filename, data, parsed = await parsed_files.get()
-                if "error" in parsed:
+                if "known" in parsed:
+                    await report_known(parsed["known"])
+                elif "error" in parsed:
                     failed += 1
                     errors.append(
                         {"file": filename, "error": parsed["error"], "message": parsed["message"]}

@@ -202,14 +202,27 @@ async def test_upload_screens_invites_above_the_threshold_and_explains(
         )
         assert done["status"] == "invited" and done["interview_id"]
         assert "/i/" in done["invitation"]["url"]
-    repeat = await server.call(
-        "POST",
-        f"/api/jobs/{job['id']}/resumes",
-        token=hr,
-        data=_form([(chosen[0].filename, chosen[0].data)]),
-        expect=201,
-    )
+    parses: list[str] = []
+    real_parse = server.svc.intake.parse
+
+    async def counted_parse(filename: str, data: bytes) -> dict[str, Any]:
+        parses.append(filename)
+        return dict(await real_parse(filename, data))
+
+    server.svc.intake.parse = counted_parse
+    try:
+        repeat = await server.call(
+            "POST",
+            f"/api/jobs/{job['id']}/resumes",
+            token=hr,
+            data=_form([(chosen[0].filename, chosen[0].data)]),
+            expect=201,
+        )
+    finally:
+        del server.svc.intake.parse
     assert repeat["candidates"][0]["duplicate"] is True
+    assert repeat["candidates"][0]["email"] == chosen[0].truth["email"]
+    assert parses == []  # a file the job already has is recognised before parsing
     listed = await server.call("GET", f"/api/jobs/{job['id']}/candidates", token=hr)
     assert len(listed) == len(chosen)
     scores = [c["match"]["score"] for c in listed]
