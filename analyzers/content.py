@@ -12,7 +12,8 @@ A rubric point is covered when any of its keywords (both languages: candidates m
 in the other language or mix) or a variant of one (:data:`VARIANT_GROUPS`, also applied to
 parts of multi-word keywords) matches; a point without keywords is covered when at least
 :data:`CONTENT_WORD_SHARE` of its text's content words (English: stems minus stop words;
-Chinese: character bigrams without function characters) occur in the answer.
+Chinese: jieba words of two or more characters, not made of function characters only) occur
+in the answer.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from analyzers.events import ContentMetrics
+from analyzers.text import CJK_RANGES, zh_words
 
 CONTENT_WORD_SHARE = 0.4
 """Share (0..1) of a keyword-less point's content words that covers it."""
@@ -59,9 +61,8 @@ VARIANT_GROUPS: tuple[tuple[str, ...], ...] = (
 )
 """Phrases treated as equivalent when matching keywords (normalised before use)."""
 
-_CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-_TOKEN_RE = re.compile(f"[{_CJK}]|[a-z0-9]+")
-_CJK_CHAR_RE = re.compile(f"[{_CJK}]")
+_TOKEN_RE = re.compile(f"[{CJK_RANGES}]|[a-z0-9]+")
+_CJK_CHAR_RE = re.compile(f"[{CJK_RANGES}]")
 _SPELLING_RE = (
     (re.compile(r"^([a-z]{3,})is(e|ed|es|ing|ation|ations|er|ers)$"), r"\1iz\2"),
     (re.compile(r"^([a-z]{3,})ys(e|ed|es|ing|er|ers)$"), r"\1yz\2"),
@@ -253,13 +254,15 @@ def keywords_for(question: dict[str, Any]) -> list[list[str]]:
 
 
 def _content_terms(text: str) -> set[tuple[str, ...]]:
-    """Content words of a rubric point text: English stems without stop words, and CJK
-    bigrams without function characters."""
+    """Content words of a rubric point text: English stems without stop words, and Chinese
+    words (jieba) of two or more characters that are not all function characters."""
     toks = tokenize(text).tokens
     terms: set[tuple[str, ...]] = set()
-    for a, b in zip(toks, toks[1:], strict=False):
-        if _is_cjk(a) and _is_cjk(b) and a not in _ZH_STOP_CHARS and b not in _ZH_STOP_CHARS:
-            terms.add((a, b))
+    if any(_is_cjk(t) for t in toks):
+        for word in zh_words(text):
+            chars = tuple(tokenize(word).tokens)
+            if len(chars) >= 2 and all(map(_is_cjk, chars)) and not set(chars) <= _ZH_STOP_CHARS:
+                terms.add(chars)
     for tok in toks:
         if not _is_cjk(tok) and tok not in _EN_STOP and not tok.isdigit() and len(tok) > 1:
             terms.add((tok,))

@@ -45,6 +45,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from analyzers.events import DeliveryMetrics, TranscriptFinal
+from analyzers.text import CJK_RANGES, CJK_RE
 
 LONG_PAUSE_S = 3.0
 """A gap between two speech segments at least this long (seconds) is a long pause."""
@@ -57,8 +58,8 @@ SECONDS_PER_MINUTE = 60.0
 RATE_UNIT_WPM = "wpm"
 RATE_UNIT_CPM = "cpm"
 
-_CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-_CJK_RE = re.compile(f"[{_CJK}]")
+_CJK = CJK_RANGES
+_CJK_RE = CJK_RE
 _LATIN_WORD_RE = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
 """A run of letters/digits that is not CJK (CJK is removed before this is applied)."""
 _EN_WORD_RE = re.compile(r"[a-z0-9]+(?:'[a-z]+)*")

@@ -15,12 +15,21 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from analyzers.asr import AsrConfig, StreamingTranscriber
+from analyzers.asr import AsrConfig, AsrModels, StreamingTranscriber
+from analyzers.asr_models import TRANSCRIPTION_UNAVAILABLE
 from analyzers.content import analyze_answer
 from analyzers.delivery import DeliveryTracker, rms_dbfs
-from analyzers.events import ContentMetrics, DeliveryMetrics, Event, FaceMetrics, TranscriptFinal
+from analyzers.events import (
+    AnalyzerError,
+    ContentMetrics,
+    DeliveryMetrics,
+    Event,
+    FaceMetrics,
+    TranscriptFinal,
+)
 from analyzers.flags import FlagThresholds, FlagTracker
 from analyzers.scoring import AnswerEvidence, TranscriptSpan, counts_in_scores, score_dimensions
+from analyzers.text import base_language, join_texts
 
 GAZE_WINDOW_S = 10.0
 POSE_EVERY_S = 0.5
@@ -39,11 +48,25 @@ class _Answer:
 
 
 class InterviewAnalysis:
-    def __init__(self, interview_id: str, model: Any, asr: AsrConfig, meta: dict[str, Any]) -> None:
+    def __init__(
+        self, interview_id: str, models: AsrModels, asr: AsrConfig, meta: dict[str, Any]
+    ) -> None:
         self.interview_id = interview_id
-        self.language = str(meta.get("language") or "en")
-        asr_language = "zh" if self.language.startswith("zh") else asr.language
-        self._asr = StreamingTranscriber(model, _with_language(asr, asr_language), interview_id)
+        self.language = str(meta.get("language") or asr.language or "en")
+        primary = base_language(self.language) or "en"
+        accepted = [base_language(str(lang)) for lang in meta.get("answer_languages") or ()]
+        model = models.for_language(primary)
+        alternates = {
+            lang: found
+            for lang in dict.fromkeys(accepted)
+            if lang and lang != primary and (found := models.for_language(lang)) is not None
+        }
+        self.transcribing = model is not None
+        """False when no model hears the interview's language: speech is still detected
+        (silence flags) but nothing is transcribed or scored from transcripts."""
+        self._asr = StreamingTranscriber(
+            model, replace(asr, language=primary), interview_id, alternates=alternates
+        )
         self._questions: list[dict[str, Any]] = list(meta.get("questions") or [])
         self._competencies = [(str(c), float(w)) for c, w in meta.get("competencies") or []]
         self._flags = FlagTracker(
@@ -59,6 +82,22 @@ class InterviewAnalysis:
         self._pose_slot = -1
         self._gaze: deque[tuple[float, bool, bool]] = deque()
         self._segments_seen = 0
+
+    def opening_events(self) -> list[dict[str, Any]]:
+        """What the examiner must know from the start (no model for the language)."""
+        if self.transcribing:
+            return []
+        return [
+            AnalyzerError(
+                interview_id=self.interview_id,
+                t=0.0,
+                analyzer="asr",
+                message=f"{TRANSCRIPTION_UNAVAILABLE}: no speech model is configured for "
+                f"language {base_language(self.language)!r}; transcript-based scores are "
+                "not applicable",
+                recoverable=False,
+            ).to_wire()
+        ]
 
     @property
     def asr_cpu_s(self) -> float:
@@ -151,7 +190,7 @@ class InterviewAnalysis:
                 answer.finals.append(final)
                 self._delivery.add_final(final)
         events += self._speech_segments()
-        if self._current is not None:
+        if self._current is not None and self.transcribing:
             events += self._answer_metrics(self._current)
         return [e.to_wire() for e in events]
 
@@ -184,7 +223,8 @@ class InterviewAnalysis:
         self._asr.flush()
         events = self.finals()
         answer.end_t = self._t
-        events += [e.to_wire() for e in self._answer_metrics(answer)]
+        if self.transcribing:
+            events += [e.to_wire() for e in self._answer_metrics(answer)]
         self._current = None
         self._asr.question_index = None
         self._flags.question_index = None
@@ -193,7 +233,7 @@ class InterviewAnalysis:
     def _answer_metrics(self, answer: _Answer) -> list[Event]:
         end_t = answer.end_t if answer.end_t is not None else self._t
         used_s = max(0.0, end_t - answer.start_t)
-        transcript = _join(f.text for f in answer.finals)
+        transcript = join_texts(f.text for f in answer.finals)
         content = analyze_answer(
             answer.question,
             transcript,
@@ -247,14 +287,3 @@ def _spans(answer: _Answer) -> list[TranscriptSpan]:
                 spans.append(TranscriptSpan(phrase, final.text[:160], start, end, point))
                 break
     return spans
-
-
-def _join(texts: Any) -> str:
-    parts = [t for t in texts if t]
-    if parts and all(any("\u4e00" <= ch <= "\u9fff" for ch in p) for p in parts):
-        return "".join(parts)
-    return " ".join(parts)
-
-
-def _with_language(config: AsrConfig, language: str | None) -> AsrConfig:
-    return replace(config, language=language)

@@ -20,7 +20,7 @@ import queue
 import time
 from typing import Any
 
-from analyzers.asr import AsrConfig, load_model
+from analyzers.asr import AsrConfig, AsrModels
 from analyzers.pipeline import InterviewAnalysis
 
 logger = logging.getLogger(__name__)
@@ -43,7 +43,8 @@ def worker_main(
 
     cv2.setNumThreads(1)  # once per process: mediapipe and CTranslate2 have their own threads
     parent = os.getppid()
-    model = load_model(asr_config)
+    models = AsrModels(asr_config)
+    models.preload([asr_config.language or "en"])  # fail here, not at the first interview
     out_q.put(("ready", {}))
     interviews: dict[str, InterviewAnalysis] = {}
     skipped_frames = 0
@@ -77,7 +78,8 @@ def worker_main(
                 if kind == "open":
                     if iid in interviews:
                         interviews[iid].close()
-                    interviews[iid] = InterviewAnalysis(iid, model, asr_config, msg[2])
+                    interviews[iid] = InterviewAnalysis(iid, models, asr_config, msg[2])
+                    events += interviews[iid].opening_events()
                     continue
                 found = interviews.get(iid)
                 if found is None:

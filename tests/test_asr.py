@@ -146,13 +146,6 @@ def test_hallucination_filter(text: str, expected: bool) -> None:
     assert is_hallucination(text) is expected
 
 
-def test_chinese_config_uses_simplified_prompt() -> None:
-    zh = AsrConfig(language="zh")
-    assert zh.effective_prompt() is not None and "简体" in zh.effective_prompt()  # type: ignore[operator]
-    assert AsrConfig().effective_prompt() is None
-    assert AsrConfig(language="zh", initial_prompt="").effective_prompt() is None
-
-
 @pytest.mark.parametrize(
     ("previous", "current", "n"),
     [

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from skimage import data
 
-from analyzers.asr import AsrConfig, load_model
+from analyzers.asr import AsrConfig, AsrModels
 from analyzers.pipeline import InterviewAnalysis
 from analyzers.pool import AnalyzerPool
 from tests.support.checks import decode_audio, wer
@@ -37,8 +37,8 @@ META = {"language": "en", "competencies": [["communication", 1.0]], "questions":
 
 
 @functools.cache
-def model() -> Any:
-    return load_model(AsrConfig())
+def models() -> AsrModels:
+    return AsrModels(AsrConfig())
 
 
 @functools.cache
@@ -59,7 +59,7 @@ def frames() -> dict[str, Frame]:
 
 @pytest.fixture
 def analysis() -> Iterator[InterviewAnalysis]:
-    a = InterviewAnalysis("iv_pipe", model(), AsrConfig(), META)
+    a = InterviewAnalysis("iv_pipe", models(), AsrConfig(), META)
     a.set_context({"question_index": 0, "phase": "answer"})
     yield a
     a.close()
