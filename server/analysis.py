@@ -16,6 +16,8 @@ import time
 from collections import deque
 from typing import Any
 
+from analyzers.asr_models import TRANSCRIPTION_UNAVAILABLE
+from analyzers.text import base_language
 from server.http import Services
 
 logger = logging.getLogger(__name__)
@@ -150,3 +152,41 @@ async def analysis_summary(svc: Services, interview_id: str) -> dict[str, Any]:
         ],
         "analyzer_errors": errors,
     }
+
+
+UNAVAILABLE_MESSAGE = {
+    "en": "Transcription is unavailable for this language: transcript-based scores are not "
+    "applicable (an operator can map a speech model to it, see docs/models.md).",
+    "zh": "该语言暂无语音转写模型：基于转写的评分不适用（管理员可为其配置模型，见 docs/models.md）。",
+}
+
+
+def transcription_status(
+    svc: Services, interview: dict[str, Any], summary: dict[str, Any]
+) -> dict[str, Any]:
+    """Whether this interview's speech is transcribed: ``{"available", "language", "message"}``.
+
+    Unavailable when this process's settings map no model to the language, or when the
+    analyzer that ran the interview said so (its settings may differ in a cluster).
+    """
+    language = base_language(str(interview["language"])) or "en"
+    said_so = any(
+        str(e.get("message") or "").startswith(TRANSCRIPTION_UNAVAILABLE)
+        for e in summary["analyzer_errors"]
+    )
+    available = svc.settings.transcribes(language) and not said_so
+    return {
+        "available": available,
+        "language": language,
+        "message": None if available else UNAVAILABLE_MESSAGE,
+    }
+
+
+def answer_language(finals: list[dict[str, Any]], default: str) -> str:
+    """The language an answer was recognised in: the one most of its text was heard in."""
+    weight: dict[str, int] = {}
+    for f in finals:
+        lang = base_language(str(f.get("language") or ""))
+        if lang:
+            weight[lang] = weight.get(lang, 0) + len(str(f.get("text") or ""))
+    return max(weight, key=lambda k: weight[k]) if weight else base_language(default) or "en"

@@ -15,6 +15,7 @@ import redis.asyncio as aioredis
 from aiohttp import web
 
 from analyzers.asr import AsrConfig
+from analyzers.asr_models import ModelConfigError, resolve_model_map
 from analyzers.pool import AnalyzerPool
 from media.peer import configure_ice_hosts
 from server import (
@@ -36,7 +37,7 @@ from server.analysis_remote import RemoteAnalysis
 from server.analyzer_node import AnalyzerNode
 from server.bus_redis import RedisHub, bounded
 from server.candidates import CandidateStore
-from server.config import Settings
+from server.config import ConfigError, Settings
 from server.db import Database
 from server.fields import FieldCipher, load_keyring
 from server.http import (
@@ -129,9 +130,25 @@ async def _expire_invitations(svc: Services) -> None:
 
 
 def asr_config(settings: Settings) -> AsrConfig:
+    """Recognition settings with the per-language model map resolved and checked.
+
+    Raises :class:`ConfigError` when a model cannot work (missing directory, damaged bundle,
+    an English-only model mapped to Chinese…): a process must not start and transcribe
+    garbage. The first call joins the bundled multilingual model (≈ 0.5 s, once per
+    ``models_dir``); later calls only check its size.
+    """
+    try:
+        resolved = resolve_model_map(settings.asr_model_map(), settings.model_dir)
+    except ModelConfigError as exc:
+        raise ConfigError(f"asr_models: {exc}") from None
+    for language, info in resolved.items():
+        logger.info(
+            "speech model for %s: %s", language, f"{info.name} ({info.path})" if info else "none"
+        )
     return AsrConfig(
-        model=settings.asr_model,
+        models=tuple((lang, info.path if info else "") for lang, info in resolved.items()),
         compute_type=settings.asr_compute_type,
+        device=settings.asr_device,
         beam_size=settings.asr_beam_size,
         cpu_threads=settings.asr_threads,
         language=settings.asr_language or None,
@@ -162,6 +179,8 @@ def create_app(settings: Settings) -> web.Application:
     lag = app[LOOP_LAG]
     svc.admission = Admission(settings, lambda: lag.recent_p95_ms(OVERLOAD_WINDOW_S))
     svc.registry = NodeRegistry(settings, _probe(app, roles), settings.redis_url)
+    if "analyzer" in roles and settings.analysis_workers:
+        svc.asr = asr_config(settings)  # a model that cannot work stops the start here
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         configure_ice_hosts(settings.ice_hosts)
@@ -260,7 +279,7 @@ async def _start_roles(svc: Services, roles: set[str]) -> list[Closer]:
     bus = BusCipher(svc.keyring)  # seals everything this process puts into Redis streams
     if "media" in roles and workers:
         if "analyzer" in roles:
-            pool = AnalyzerPool(workers, asr_config(settings))
+            pool = AnalyzerPool(workers, svc.asr)
             await pool.start()
             svc.analyzers = pool
             closers.append(pool.aclose)
@@ -270,7 +289,7 @@ async def _start_roles(svc: Services, roles: set[str]) -> list[Closer]:
             svc.analyzers = remote
             closers.append(remote.aclose)
     if "analyzer" in roles and "media" not in roles and workers:
-        pool = AnalyzerPool(workers, asr_config(settings))
+        pool = AnalyzerPool(workers, svc.asr)
         await pool.start()
         node = AnalyzerNode(
             settings.redis_url, settings.node, pool, settings.max_live_sessions, bus

@@ -24,6 +24,8 @@ def _settings(args: argparse.Namespace) -> Settings:
         ice_servers=tuple(args.ice_server) if args.ice_server else None,
         analysis_workers=getattr(args, "analysis_workers", None),
         asr_model=getattr(args, "asr_model", None),
+        asr_models=getattr(args, "asr_models", None),
+        models_dir=Path(args.models_dir) if getattr(args, "models_dir", None) else None,
         asr_language=getattr(args, "asr_language", None),
         redis_url=getattr(args, "redis_url", None),
         roles=_roles(getattr(args, "role", None)),
@@ -68,7 +70,16 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument(
         "--analysis-workers", type=int, help="analyzer processes (0 = no live analysis)"
     )
-    serve.add_argument("--asr-model", help="CTranslate2 Whisper model path or name")
+    serve.add_argument(
+        "--asr-model", help="CTranslate2 Whisper model directory for every language it hears"
+    )
+    serve.add_argument(
+        "--asr-models",
+        metavar="MAP",
+        help="model per language, e.g. zh=/models/small,en=bundled:tiny.en "
+        "(env INTERVIEW_ASR_MODELS; default en=bundled:tiny.en,*=bundled:base)",
+    )
+    serve.add_argument("--models-dir", help="where bundled models are unpacked (data-dir/models)")
     serve.add_argument("--asr-language", help="default recognition language, e.g. en or zh")
     serve.add_argument("--redis-url", help="redis://host:port/db: live events across processes")
     serve.add_argument(
@@ -110,13 +121,18 @@ def main(argv: list[str] | None = None) -> int:
     from server.accesslog import RedactingAccessLogger
     from server.app import create_app
 
+    try:
+        app = create_app(settings)
+    except ConfigError as exc:
+        print(f"interview-live: {exc}", file=sys.stderr)
+        return 2
     loop = None
     if args.loop == "uvloop":
         import uvloop
 
         loop = uvloop.new_event_loop()
     web.run_app(
-        create_app(settings),
+        app,
         host=settings.host,
         port=settings.port,
         shutdown_timeout=10.0,

@@ -10,6 +10,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from analyzers.asr_models import (
+    ANY_LANGUAGE,
+    DEFAULT_MODEL_MAP,
+    NO_MODEL,
+    ModelConfigError,
+    inspect_model,
+    parse_model_map,
+)
+
 ENV_PREFIX = "INTERVIEW_"
 
 DEFAULT_HOST = "127.0.0.1"
@@ -27,6 +36,25 @@ LIVE_SESSIONS_PER_CORE = 4
 
 class ConfigError(ValueError):
     """A setting is invalid; the message names the key."""
+
+
+def _model_map(text: str) -> dict[str, str]:
+    """``INTERVIEW_ASR_MODELS``: ``zh=/models/small,en=bundled:tiny.en`` or a JSON object."""
+    key = ENV_PREFIX + "ASR_MODELS"
+    if text.lstrip().startswith("{"):
+        try:
+            parsed = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"{key}: not JSON ({exc})") from None
+        if not isinstance(parsed, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in parsed.items()
+        ):
+            raise ConfigError(f'{key}: a JSON object of language → model, e.g. {{"zh": "…"}}')
+        return {k.strip().lower(): v.strip() for k, v in parsed.items()}
+    try:
+        return parse_model_map(text)
+    except ModelConfigError as exc:
+        raise ConfigError(f"{key}: {exc}") from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,10 +80,20 @@ class Settings:
     analysis_workers: int = field(default_factory=lambda: max(1, os.cpu_count() or 1))
     """Analyzer worker processes (0 disables live analysis)."""
     asr_model: str = ""
-    """CTranslate2 Whisper model directory or name; empty = the bundled tiny.en."""
+    """One CTranslate2 Whisper model directory for every language it can hear (English-only
+    models: English only); ``asr_models`` entries take precedence. Empty = the defaults."""
+    asr_models: Mapping[str, str] = field(default_factory=dict)
+    """Model per language (``{"zh": "/models/small", "en": "bundled:tiny.en", "*": …}``),
+    over the defaults ``en=bundled:tiny.en, *=bundled:base`` (see ``analyzers.asr_models``);
+    ``none`` switches transcription off for a language."""
+    models_dir: Path | None = None
+    """Where bundled models are unpacked (the multilingual base is joined from its two
+    packages once); default ``data_dir/models``."""
     asr_language: str = "en"
-    """Default recognition language; Chinese interviews use "zh" automatically."""
+    """Recognition language when an interview names none; interviews use their job's."""
     asr_compute_type: str = "int8"
+    asr_device: str = "cpu"
+    """Where analyzer workers run Whisper: cpu, cuda or auto (see docs/models.md)."""
     asr_beam_size: int = 1
     asr_threads: int = 1
     redis_url: str = ""
@@ -105,6 +143,30 @@ class Settings:
     @property
     def master_key_file(self) -> Path:
         return self.data_dir / "master-keys.json"
+
+    @property
+    def model_dir(self) -> Path:
+        return self.models_dir or self.data_dir / "models"
+
+    def asr_model_map(self) -> dict[str, str]:
+        """The per-language map before resolution: defaults, ``asr_model``, ``asr_models``."""
+        merged = dict(DEFAULT_MODEL_MAP)
+        if self.asr_model:
+            merged["en"] = self.asr_model
+            try:
+                multilingual = inspect_model(self.asr_model, self.model_dir).multilingual
+            except ModelConfigError:
+                multilingual = True  # let resolution report what is wrong with it
+            if multilingual:
+                merged[ANY_LANGUAGE] = self.asr_model
+        merged.update(self.asr_models)
+        return merged
+
+    def transcribes(self, language: str) -> bool:
+        """Some model is mapped to ``language`` ("zh-CN", "en", …)."""
+        table = self.asr_model_map()
+        lang = language.split("-")[0].lower()
+        return table.get(lang, table.get(ANY_LANGUAGE, NO_MODEL)).lower() != NO_MODEL
 
     @property
     def recordings_dir(self) -> Path:
@@ -216,9 +278,14 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
         ("ASR_MODEL", "asr_model"),
         ("ASR_LANGUAGE", "asr_language"),
         ("ASR_COMPUTE_TYPE", "asr_compute_type"),
+        ("ASR_DEVICE", "asr_device"),
     ):
         if v := env.get(ENV_PREFIX + key):
             values[name] = v
+    if v := env.get(ENV_PREFIX + "ASR_MODELS"):
+        values["asr_models"] = _model_map(v)
+    if v := env.get(ENV_PREFIX + "MODELS_DIR"):
+        values["models_dir"] = Path(v)
     if v := env.get(ENV_PREFIX + "REDIS_URL"):
         if not v.startswith(("redis://", "rediss://", "unix://")):
             raise ConfigError(
@@ -257,6 +324,8 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
     if v := env.get(ENV_PREFIX + "LOG_LEVEL"):
         values["log_level"] = v.upper()
     values.update({k: v for k, v in overrides.items() if v is not None})
+    if isinstance(values.get("asr_models"), str):
+        values["asr_models"] = _model_map(str(values["asr_models"]))
     settings = Settings(**values)  # type: ignore[arg-type]
     for host in settings.ice_hosts:
         _check_ip("ice_hosts", host)
@@ -274,6 +343,8 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
         raise ConfigError(f"encryption: {settings.encryption!r}; choose aes-256-gcm or sm4-gcm")
     if settings.smtp_host and not settings.smtp_from:
         raise ConfigError("smtp_from: the sender address is required with smtp_host")
+    if settings.asr_device not in ("cpu", "cuda", "auto"):
+        raise ConfigError(f"asr_device: {settings.asr_device!r}; choose cpu, cuda or auto")
     if settings.asr_beam_size < 1 or settings.asr_threads < 1:
         raise ConfigError("asr_beam_size and asr_threads must be at least 1")
     for url in settings.ice_servers:

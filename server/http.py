@@ -60,6 +60,8 @@ class Services:
     """Live :class:`server.session.InterviewSession` objects by interview id."""
     analyzers: Any = None
     """The :class:`analyzers.pool.AnalyzerPool`, or None when analysis is off."""
+    asr: Any = None
+    """The resolved :class:`analyzers.asr.AsrConfig` of a process with the analyzer role."""
     analysis_sinks: dict[str, Any] = field(default_factory=dict)
     background: set[Any] = field(default_factory=set)
     """Owned background tasks (each removes itself when done)."""

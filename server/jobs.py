@@ -45,10 +45,28 @@ def validate_job(
     if language not in LANGUAGES:
         errors.append(_err("language", f"must be one of {', '.join(LANGUAGES)}"))
     out["language"] = language
+    out["answer_languages"] = _answer_languages(data.get("answer_languages", []), errors)
 
     out["competencies"] = _competencies(data.get("competencies"), errors)
     out["plan"] = _plan(data.get("plan"), questions, errors)
     return out, errors
+
+
+ANSWER_LANGUAGES = ("zh", "en")
+"""Languages an answer may be given in besides the interview's own (identified per utterance)."""
+
+
+def _answer_languages(raw: Any, errors: list[dict[str, Any]]) -> list[str]:
+    if not isinstance(raw, list) or not all(isinstance(x, str) for x in raw):
+        errors.append(_err("answer_languages", 'must be a list such as ["zh", "en"]'))
+        return []
+    unknown = [x for x in raw if x not in ANSWER_LANGUAGES]
+    if unknown:
+        errors.append(
+            _err("answer_languages", f"unknown {unknown[0]!r}; use {', '.join(ANSWER_LANGUAGES)}")
+        )
+        return []
+    return list(dict.fromkeys(raw))
 
 
 def _competencies(raw: Any, errors: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -79,6 +79,12 @@ SCHEMAS: dict[str, Any] = {
             "department": _STR,
             "description": _STR,
             "language": {"enum": ["zh-CN", "en"]},
+            "answer_languages": {
+                "type": "array",
+                "items": {"enum": ["zh", "en"]},
+                "description": "Languages answers may be given in besides the interview's "
+                "own; each utterance is transcribed in the one identified",
+            },
             "competencies": _arr(
                 {
                     "type": "object",

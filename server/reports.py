@@ -105,8 +105,11 @@ def build_report(
     flags: Sequence[Mapping[str, Any]],
     answers: Sequence[Mapping[str, Any]],
     catalogue: Sequence[Mapping[str, Any]] = (),
+    transcription: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """``catalogue``: the org's training courses (for development recommendations)."""
+    """``catalogue``: the org's training courses (for development recommendations);
+    ``transcription``: whether the interview's speech could be transcribed (see
+    ``server.analysis.transcription_status``)."""
     rows = dimension_rows(job["competencies"], ai_scores, reviews)
     overall_ai = weighted_mean(rows, "ai_value")
     overall_final = weighted_mean(rows, "final_value")
@@ -125,6 +128,8 @@ def build_report(
         "job": {"id": job["id"], "title": job["title"], "department": job["department"]},
         "status": interview["status"],
         "mode": mode.value if (mode := interview_mode(interview)) is not None else None,
+        "transcription": dict(transcription) if transcription is not None else None,
+        "scores_not_applicable": transcription is not None and not transcription["available"],
         "dimensions": rows,
         "overall_ai": overall_ai,
         "overall_final": overall_final,
@@ -139,6 +144,7 @@ def build_report(
                 "index": a["index"],
                 "question": a["question"],
                 "transcript": a.get("transcript", ""),
+                "language": a.get("language"),
                 "text_answer": a.get("text_answer", ""),
                 "answer_used_s": a.get("answer_used_s"),
                 "personalised": bool(a.get("personalised")),

@@ -386,6 +386,7 @@ async def _analysis(
         sink = svc.analysis_sinks[iid] = AnalysisSink(svc, iid)
     meta = {
         "language": "zh" if str(interview["language"]).startswith("zh") else "en",
+        "answer_languages": list(job.get("answer_languages") or ()),
         "competencies": [[c["id"], c["weight"]] for c in job["competencies"]],
         "questions": [item["question"] for item in interview["plan"]],
         "flag_thresholds": dict(svc.settings.flag_thresholds),

@@ -10,9 +10,10 @@ from typing import Any
 
 from aiohttp import web
 
+from analyzers.text import join_texts
 from server import webhooks
 from server.access import check_job_access, job_for, staff_user
-from server.analysis import analysis_summary
+from server.analysis import analysis_summary, answer_language, transcription_status
 from server.csvsafe import safe_cell
 from server.http import ApiError, Services, json_response, read_object, services
 from server.models import Role, Status, personalised_fields
@@ -159,7 +160,8 @@ async def _report(svc: Services, interview: dict[str, Any], job: dict[str, Any])
             {
                 "index": a["idx"],
                 "question": item["question"]["text"],
-                "transcript": " ".join(f["text"] for f in finals),
+                "transcript": join_texts(f["text"] for f in finals),
+                "language": answer_language(finals, interview["language"]),
                 "text_answer": a["text_answer"],
                 "answer_used_s": a["answer_used_s"],
                 **personalised_fields(item),
@@ -174,6 +176,7 @@ async def _report(svc: Services, interview: dict[str, Any], job: dict[str, Any])
         summary["flags"],
         answers,
         await training_catalogue(svc, interview["org_id"]),
+        transcription_status(svc, interview, summary),
     )
 
 
@@ -388,6 +391,27 @@ def report_html(data: dict[str, Any], lang: str) -> str:
     dev_title = "发展建议" if zh else "Development suggestions"
     dev_html = f"<h2>{e(dev_title)}</h2><ul>{development}</ul>" if development else ""
     cand = data["candidate"]
+    transcription = data.get("transcription") or {}
+    unavailable = (
+        f"<p class='warning'>{e(transcription['message']['zh' if zh else 'en'])}</p>"
+        if transcription.get("message")
+        else ""
+    )
+    answers = "".join(
+        f"<li><p class='question'>{e(name(a['question']))}</p>"
+        + (
+            f"<p class='transcript' lang='{e(a.get('language') or '')}'>{e(a['transcript'])}</p>"
+            if a.get("transcript")
+            else ""
+        )
+        + (f"<p class='text-answer'>{e(a['text_answer'])}</p>" if a.get("text_answer") else "")
+        + "</li>"
+        for a in data.get("answers", [])
+    )
+    answers_title = "作答记录（自动转写）" if zh else "Answers (automatic transcript)"
+    answers_html = (
+        f"<h2>{e(answers_title)}</h2><ol class='answers'>{answers}</ol>" if answers else ""
+    )
     return (
         "<!doctype html><html><head><meta charset='utf-8'>"
         f"<title>{e(t['title'])} — {e(cand['name'])}</title>"
@@ -397,9 +421,11 @@ def report_html(data: dict[str, Any], lang: str) -> str:
         f"<p><span class='mode mode-{e(mode)}'>{e(mode_label)}</span></p>"
         f"<p class='match'>{e(t['match'])}: <b>{e(match)}%</b></p>"
         f"<p class='note'>{e(data['note']['zh' if zh else 'en'])}</p>"
+        f"{unavailable}"
         f"<h2>{e(t['dims'])}</h2><table><tr>{head}</tr>{rows}</table>"
         f"<h2>{e(t['str'])}</h2><ul>{strengths}</ul><h2>{e(t['weak'])}</h2><ul>{weaknesses}</ul>"
         f"{dev_html}"
         f"<h2>{e(t['flags'])}</h2><ul>{flags}</ul><h2>{e(t['dec'])}</h2><ul>{decisions}</ul>"
+        f"{answers_html}"
         "</body></html>"
     )

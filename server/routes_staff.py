@@ -14,6 +14,7 @@ from aiohttp import web
 
 from analyzers.events import ScoreUpdate
 from analyzers.scoring import overall
+from analyzers.text import join_texts
 from server import questionbank
 from server.access import (
     CAN_MANAGE_JOBS,
@@ -23,7 +24,7 @@ from server.access import (
     job_for,
     staff_user,
 )
-from server.analysis import analysis_summary
+from server.analysis import analysis_summary, answer_language, transcription_status
 from server.auth import (
     check_signed_path,
     hash_password,
@@ -525,7 +526,12 @@ async def get_interview(request: web.Request) -> web.Response:
             "end_reason": answer["end_reason"],
             "scratchpad": answer["scratchpad"],
             "text_answer": answer["text_answer"],
-            "transcript": _transcript_text(analysis["transcripts"].get(item["index"], [])),
+            "transcript": join_texts(
+                f["text"] for f in analysis["transcripts"].get(item["index"], [])
+            ),
+            "language": answer_language(
+                analysis["transcripts"].get(item["index"], []), interview["language"]
+            ),
             "transcript_segments": [
                 {k: f[k] for k in ("text", "start_s", "end_s", "words")}
                 for f in analysis["transcripts"].get(item["index"], [])
@@ -552,6 +558,7 @@ async def get_interview(request: web.Request) -> web.Response:
     see_scores = (
         Role(user["role"]) is not Role.DEPARTMENT_VIEWER
     )  # the hiring department sees videos
+    transcription = transcription_status(svc, interview, analysis)
     return json_response(
         {
             **_summary(interview),
@@ -567,7 +574,9 @@ async def get_interview(request: web.Request) -> web.Response:
             "current": current,
             "live": session is not None,
             "answers": out_answers,
+            "transcription": transcription,
             "scores": analysis["scores"] if see_scores else [],
+            "scores_not_applicable": see_scores and not transcription["available"],
             "overall": await _overall(svc, interview, analysis["scores"]) if see_scores else None,
             "scores_are_suggestions": True,
             "flags": analysis["flags"],
@@ -596,13 +605,6 @@ async def _overall(
         return overall(updates, weights)
     except ValueError:
         return None
-
-
-def _transcript_text(finals: list[dict[str, Any]]) -> str:
-    parts = [f["text"] for f in finals if f.get("text")]
-    if parts and all(any("\u4e00" <= ch <= "\u9fff" for ch in p) for p in parts):
-        return "".join(parts)
-    return " ".join(parts)
 
 
 def _recording_url(svc: Services, rec_id: str, user_id: str) -> str:

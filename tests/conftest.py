@@ -1,11 +1,16 @@
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
-from tests.support.server import RunningServer, running_server
+from tests.support.server import TEST_MODELS_DIR, RunningServer, running_server
+
+# Server subprocesses unpack the bundled multilingual model once for the whole run, not
+# once per data directory.
+os.environ.setdefault("INTERVIEW_MODELS_DIR", str(TEST_MODELS_DIR))
 
 
 @pytest.fixture

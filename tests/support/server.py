@@ -19,6 +19,8 @@ from server.http import SERVICES, Services
 from server.models import Role
 
 LOOPBACK = "127.0.0.1"
+TEST_MODELS_DIR = Path(__file__).resolve().parents[2] / ".test-artifacts" / "models"
+"""Bundled models unpacked once for the whole test run."""
 
 
 def free_port() -> int:
@@ -81,6 +83,7 @@ class RunningServer:
 @asynccontextmanager
 async def running_server(data_dir: Path, **overrides: Any) -> AsyncIterator[RunningServer]:
     port = free_port()
+    overrides.setdefault("models_dir", TEST_MODELS_DIR)
     settings = load_settings(
         env={}, data_dir=data_dir, host=LOOPBACK, port=port, ice_hosts=(LOOPBACK,), **overrides
     )

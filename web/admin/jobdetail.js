@@ -49,7 +49,7 @@ function jobHeader(ctx, jobId, tab, onJob) {
     if (!ctx.alive) return;
     replace(head, ...pageHeader(job.title || jobId, back, statsLink).childNodes);
     head.querySelector('h1').dataset.testid = 'job-title';
-    meta.textContent = [job.department, languageName(job.language), job.created_at ? `${t('col.created')} ${fmtDate(job.created_at)}` : null].filter(Boolean).join(' · ');
+    meta.textContent = [job.department, languageName(job.language), (job.answer_languages || []).length > 1 ? t('job.bilingual') : null, job.created_at ? `${t('col.created')} ${fmtDate(job.created_at)}` : null].filter(Boolean).join(' · ');
     if (onJob) onJob(job);
   }).catch((e) => {
     if (!ctx.alive) return;

@@ -13,7 +13,7 @@ let draft = null;
 let rowKey = 0;
 function newDraft() {
   return {
-    title: '', department: '', description: '', language: 'zh-CN',
+    title: '', department: '', description: '', language: 'zh-CN', bilingual: false,
     comps: [], // {key, id, custom, nameZh, nameEn, weight: string}
     plan: { self_intro: [], structured: [], professional: [] }, // Question objects
     reasons: {}, // question id -> reason from the analysis
@@ -51,6 +51,11 @@ export function renderJobForm(main, ctx) {
     h('option', { value: 'zh-CN', text: t('lang.zh') }), h('option', { value: 'en', text: t('lang.en') }));
   langSel.value = d.language;
   const lang = field(t('form.language'), langSel, { errorKey: 'language' });
+  const bilingual = h('input', { type: 'checkbox', id: 'job-bilingual', testid: 'job-bilingual', checked: d.bilingual, 'aria-describedby': 'job-bilingual-hint' });
+  bilingual.addEventListener('change', () => { d.bilingual = bilingual.checked; });
+  const bilingualWrap = h('div', { class: 'field' },
+    h('label', { class: 'check', for: bilingual.id }, bilingual, h('span', { text: ` ${t('form.bilingual')}` })),
+    h('p', { class: 'hint', id: 'job-bilingual-hint', text: t('form.bilingualHint') }));
   const desc = field(t('form.description'), h('textarea', { name: 'description', rows: '7', testid: 'job-description', value: d.description }),
     { errorKey: 'description', hint: t('form.descriptionHint') });
   Object.assign(errEls, { title: title.error, department: dept.error, language: lang.error, description: desc.error });
@@ -296,6 +301,7 @@ export function renderJobForm(main, ctx) {
       department: d.department.trim(),
       description: d.description.trim(),
       language: d.language,
+      answer_languages: d.bilingual ? ['zh', 'en'] : [],
       competencies: d.comps.map((c) => {
         const out = { id: c.id, weight: Math.round(Number.parseFloat(c.weight) * 10000) / 10000 };
         if (c.custom && (c.nameZh || c.nameEn)) out.name = { zh: c.nameZh || c.nameEn, en: c.nameEn || c.nameZh };
@@ -334,6 +340,7 @@ export function renderJobForm(main, ctx) {
     h('section', { class: 'card', 'aria-labelledby': 'basics-h' },
       h('h2', { id: 'basics-h', class: 'card-title', text: t('form.basics') }),
       h('div', { class: 'grid three tight' }, title.wrap, dept.wrap, lang.wrap),
+      bilingualWrap,
       desc.wrap,
       h('div', { class: 'form-actions left' }, analyseBtn, analyseStatus)),
     h('section', { class: 'card', 'aria-labelledby': 'comp-h' },

@@ -79,6 +79,10 @@ const zh = {
   'ex.face.na.text': '不适用：书面面试，不使用摄像头。',
   'ex.del.na.text': '不适用：书面作答，没有语音。',
   'ex.tr.na.text': '书面面试没有语音转写；书面回答在评审页面中查看。',
+  'ex.tr.unavailable': '该语言（{lang}）暂无语音转写模型，转写不可用。',
+  'ex.sc.na.language': '不适用：没有转写，不计算基于转写的评分。',
+  'ex.rv.lang': '识别语言：{lang}',
+
   'ex.rv.noRecording.text': '书面面试：没有任何录制。',
   'ex.face.title': '面部与视线',
   'ex.face.faces': '人脸数',
@@ -254,6 +258,10 @@ const en = {
   'ex.face.na.text': 'Not applicable: written interview, no camera.',
   'ex.del.na.text': 'Not applicable: written answers, no speech.',
   'ex.tr.na.text': 'Written interview: there is no speech to transcribe; the written answers are on the review page.',
+  'ex.tr.unavailable': 'Transcription unavailable for this language ({lang}): no speech model is configured for it.',
+  'ex.sc.na.language': 'Not applicable: without a transcript, transcript-based scores are not computed.',
+  'ex.rv.lang': 'Recognised as: {lang}',
+
   'ex.rv.noRecording.text': 'Written interview: nothing was recorded.',
   'ex.face.title': 'Face and gaze',
   'ex.face.faces': 'Faces',

@@ -201,6 +201,7 @@ export function renderLiveView(main, ctx, interviewId) {
     else notApplicable(facePanel, 'ex.face.title', `ex.face.na.${m}`, 'face-na');
     if (hasSpeech(m)) deliveryLabels();
     else notApplicable(delPanel, 'ex.del.title', 'ex.del.na.text', 'delivery-na');
+    transcriptionNote();
   }
 
   function faceLabels() {
@@ -565,6 +566,19 @@ export function renderLiveView(main, ctx, interviewId) {
     replace(statusHolder, statusBadge(model.status || d.status));
     reviewLink.classList.toggle('primary', (model.status || d.status) === 'completed');
     if (mode() !== panelsMode) modePanels(); // known after consent (the first poll, or later)
+    transcriptionNote();
+  }
+
+  /** No speech model for the interview's language: say so where the transcript and scores
+   * would be, instead of leaving them empty (or showing scores computed from nothing). */
+  function transcriptionNote() {
+    const tr = model.detail && model.detail.transcription;
+    const off = !!tr && tr.available === false;
+    trPanel.dataset.transcription = off ? 'unavailable' : 'available';
+    if (!off) return;
+    trEmpty.textContent = t('ex.tr.unavailable', { lang: t(`lang.${tr.language}`, {}, tr.language) });
+    trEmpty.dataset.testid = 'transcription-unavailable';
+    scEmpty.textContent = t('ex.sc.na.language');
   }
 
   // ---------------- events ----------------

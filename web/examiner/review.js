@@ -249,6 +249,10 @@ export function renderReviewView(main, ctx, interviewId) {
 
   function transcriptEl(answer) {
     const segs = wordsOf(answer);
+    const tr = model.detail && model.detail.transcription;
+    if (!segs.length && tr && tr.available === false) {
+      return h('p', { class: 'muted', testid: 'review-transcription-unavailable', text: t('ex.tr.unavailable', { lang: t(`lang.${tr.language}`, {}, tr.language) }) });
+    }
     if (!segs.length) return h('p', { class: 'muted', testid: 'review-no-transcript', text: t('ex.rv.noTranscript') });
     const perRec = new Map();
     const lines = segs.map(({ seg, words }) => {
@@ -297,7 +301,8 @@ export function renderReviewView(main, ctx, interviewId) {
       list.sort((a, b) => a.start - b.start);
       wordIndex.set(`${answer.index}:${k}`, list);
     }
-    return h('div', { class: 'rv-transcript', testid: `review-transcript-${answer.index}` }, lines);
+    const language = answer.language ? h('p', { class: 'muted small', testid: `review-language-${answer.index}`, text: t('ex.rv.lang', { lang: t(`lang.${answer.language}`, {}, answer.language) }) }) : null;
+    return h('div', { class: 'rv-transcript', testid: `review-transcript-${answer.index}` }, language, ...lines);
   }
 
   function flagItem(answer, f) {
