@@ -1,28 +1,45 @@
 """Streaming ASR vs offline ``WhisperModel.transcribe`` on the same audio, side by side.
 
-For each voice/speed, a long answer (sentences with pauses) is generated with espeak-ng and
-recognised three ways with the same model in the same process: offline (the whole file in
-one call), streaming finals only, and streaming with partial hypotheses. Reported: CPU
-seconds (process time), WER against the text, and the final-transcript latency after the
-speech ends (the VAD's end-of-utterance silence plus recognition time).
+English (default): for each espeak-ng voice/speed, a long answer (sentences with pauses) is
+recognised with the bundled tiny.en. Chinese (``--language zh``): the Mandarin interview
+answers of :mod:`loadtest.synth_zh` (Kokoro voices), recognised with the bundled multilingual
+base. Each audio is recognised three ways with the same model in the same process: offline
+(the whole file in one call, stock options), streaming finals only, and streaming with
+partial hypotheses. Reported: CPU seconds (process time), the error rate against the text
+(WER for English; CER for Chinese, both sides in Simplified script without punctuation), and
+the final-transcript latency after the speech ends (the VAD's end-of-utterance silence plus
+recognition time).
 
-    python -m loadtest.asr_bench --json docs/asr-bench.json
+    python -m loadtest.asr_bench --json docs/bench/asr.json
+    python -m loadtest.asr_bench --language zh --beam 5 --json docs/bench/asr-zh.json
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
+import re
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from analyzers.asr import AsrConfig, StreamingTranscriber, _set_encoder_window, load_model
+from analyzers.asr import (
+    ZH_INITIAL_PROMPT,
+    AsrConfig,
+    StreamingTranscriber,
+    _set_encoder_window,
+    load_model,
+)
+from analyzers.asr_models import join_bundled_base
 from analyzers.events import TranscriptFinal, TranscriptPartial
+from analyzers.text import join_texts, to_simplified
 from loadtest.run import SENTENCES
 from loadtest.synth import read_wav_s16_mono, speech_wav
 
@@ -30,6 +47,8 @@ RATE_HZ = 16_000
 CHUNK_S = 0.02
 PAUSE_S = 1.5
 VOICES = (("en-us", 150), ("en-gb", 175), ("en-us+f3", 150), ("en-us", 120))
+ZH_VOICES = (("jf_alpha", 1.0), ("jf_gongitsune", 1.0), ("jm_kumo", 1.0), ("jf_alpha", 0.85))
+"""Kokoro voice and speed (1.0 ≈ 250 characters per minute)."""
 
 
 def wer(reference: str, hypothesis: str) -> float:
@@ -39,6 +58,43 @@ def wer(reference: str, hypothesis: str) -> float:
         return " ".join("".join(c for c in s.lower() if c.isalnum() or c.isspace()).split())
 
     return float(jiwer.wer(norm(reference), norm(hypothesis)))
+
+
+def cer_units(text: str) -> list[str]:
+    """Units of Chinese CER: Simplified CJK characters and Latin/digit words, lower-cased;
+    punctuation and spaces dropped."""
+    return re.findall(r"[a-z0-9]+|[\u3400-\u9fff]", to_simplified(text).lower())
+
+
+def cer(reference: str, hypothesis: str) -> float:
+    """Character error rate on Chinese text (:func:`cer_units`; a Latin word is one unit)."""
+    import jiwer
+
+    ref = cer_units(reference)
+    if not ref:
+        raise ValueError("reference has no characters")
+    return float(jiwer.wer(" ".join(ref), " ".join(cer_units(hypothesis)) or "∅"))
+
+
+def zh_answer_audio(cache: Path, voice: str, speed: float, repeats: int) -> tuple[np.ndarray, str]:
+    """The Mandarin answers of ``loadtest.synth_zh`` one after another, with pauses."""
+    from loadtest.synth_zh import MANDARIN_ANSWERS, mandarin_wav
+
+    parts, text = [np.zeros(RATE_HZ // 2, np.float32)], []
+    for _ in range(repeats):
+        for name, answer in MANDARIN_ANSWERS.items():
+            wav = mandarin_wav(
+                answer,
+                cache / f"zh-{voice}-{speed}-{name}.wav",
+                voice=voice,
+                speed=speed,
+                sample_rate_hz=RATE_HZ,
+                trailing_silence_s=0.0,
+            )
+            pcm, _ = read_wav_s16_mono(wav)
+            parts += [pcm.astype(np.float32) / 32768, np.zeros(int(PAUSE_S * RATE_HZ), np.float32)]
+            text.append(answer)
+    return np.concatenate(parts), "".join(text)
 
 
 def answer_audio(cache: Path, voice: str, wpm: int, repeats: int) -> tuple[np.ndarray, str]:
@@ -59,8 +115,8 @@ def answer_audio(cache: Path, voice: str, wpm: int, repeats: int) -> tuple[np.nd
     return np.concatenate(parts), " ".join(text)
 
 
-def streaming(model: Any, audio: np.ndarray, partials: bool) -> dict[str, Any]:
-    config = AsrConfig() if partials else AsrConfig(partial_every_s=1e9)
+def streaming(model: Any, audio: np.ndarray, partials: bool, base: AsrConfig) -> dict[str, Any]:
+    config = base if partials else replace(base, partial_every_s=1e9)
     t = StreamingTranscriber(model, config, "bench")
     finals: list[TranscriptFinal] = []
     n_partials = 0
@@ -78,7 +134,7 @@ def streaming(model: Any, audio: np.ndarray, partials: bool) -> dict[str, Any]:
     latencies = [config.min_silence_s + f.latency_s for f in finals]
     return {
         "cpu_s": cpu,
-        "text": " ".join(f.text for f in finals),
+        "text": join_texts(f.text for f in finals),
         "finals": len(finals),
         "partials": n_partials,
         "latency_p50_s": float(np.percentile(latencies, 50)) if latencies else None,
@@ -86,62 +142,117 @@ def streaming(model: Any, audio: np.ndarray, partials: bool) -> dict[str, Any]:
     }
 
 
-def offline(model: Any, audio: np.ndarray) -> dict[str, Any]:
-    """Plain faster-whisper: the whole file, its default 30 s windows, default options."""
+def offline(model: Any, audio: np.ndarray, config: AsrConfig) -> dict[str, Any]:
+    """Plain faster-whisper: the whole file, its default 30 s windows, default options (the
+    same language, beam size and initial prompt as streaming)."""
     _set_encoder_window(0)
     try:
         started = time.process_time()
-        segments, _ = model.transcribe(audio, beam_size=1, language="en")
-        text = " ".join(s.text.strip() for s in segments)
+        segments, _ = model.transcribe(
+            audio,
+            beam_size=config.beam_size,
+            language=config.language,
+            initial_prompt=config.initial_prompt or None,
+        )
+        text = join_texts(s.text.strip() for s in segments)
         return {"cpu_s": time.process_time() - started, "text": text}
     finally:
-        _set_encoder_window(AsrConfig().encoder_window_min_s)
+        _set_encoder_window(config.encoder_window_min_s)
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("--repeats", type=int, default=2, help="times the 4 sentences are spoken")
+    p.add_argument("--language", choices=("en", "zh"), default="en")
+    p.add_argument("--repeats", type=int, default=2, help="times the answers are spoken")
+    p.add_argument("--beam", type=int, default=1, help="beam size (streaming and offline)")
+    p.add_argument(
+        "--prompt",
+        choices=("none", "zh-hint"),
+        default="none",
+        help="initial prompt: none (the server's default) or the Simplified-Chinese hint",
+    )
+    p.add_argument(
+        "--min-silence",
+        type=float,
+        default=AsrConfig().min_silence_s,
+        help="seconds of silence that end an utterance",
+    )
+    p.add_argument("--models-dir", default=str(Path(tempfile.gettempdir()) / "il-models"))
     p.add_argument("--json", dest="json_out")
     args = p.parse_args(argv)
     cache = Path(tempfile.gettempdir()) / "il-asr-bench"
     cache.mkdir(exist_ok=True)
-    model = load_model(AsrConfig())
+    config = AsrConfig(
+        language=args.language,
+        beam_size=args.beam,
+        initial_prompt=ZH_INITIAL_PROMPT if args.prompt == "zh-hint" else "",
+        min_silence_s=args.min_silence,
+    )
+    audios: list[tuple[str, float, Callable[[], tuple[np.ndarray, str]]]]
+    if args.language == "zh":
+        base = str(join_bundled_base(Path(args.models_dir)))
+        config = replace(config, models=(("zh", base),))
+        error: Callable[[str, str], float] = cer
+        audios = [
+            (v, speed, functools.partial(zh_answer_audio, cache, v, speed, args.repeats))
+            for v, speed in ZH_VOICES
+        ]
+    else:
+        error = wer
+        audios = [
+            (v, wpm, functools.partial(answer_audio, cache, v, wpm, args.repeats))
+            for v, wpm in VOICES
+        ]
+    model = load_model(config)
     rows = []
-    for voice, wpm in VOICES:
-        audio, text = answer_audio(cache, voice, wpm, args.repeats)
-        off = offline(model, audio)
-        fin = streaming(model, audio, partials=False)
-        par = streaming(model, audio, partials=True)
+    for voice, pace, make in audios:
+        audio, text = make()
+        off = offline(model, audio, config)
+        fin = streaming(model, audio, False, config)
+        par = streaming(model, audio, True, config)
         row = {
             "voice": voice,
-            "wpm": wpm,
+            "pace": pace,
             "audio_s": round(len(audio) / RATE_HZ, 1),
             "offline_cpu_s": round(off["cpu_s"], 2),
-            "offline_wer": round(wer(text, off["text"]), 4),
+            "offline_error": round(error(text, off["text"]), 4),
             "finals_cpu_s": round(fin["cpu_s"], 2),
-            "finals_wer": round(wer(text, fin["text"]), 4),
+            "finals_error": round(error(text, fin["text"]), 4),
+            "finals_latency_p50_s": round(fin["latency_p50_s"] or 0, 3),
             "finals_latency_p95_s": round(fin["latency_p95_s"] or 0, 3),
             "with_partials_cpu_s": round(par["cpu_s"], 2),
-            "with_partials_wer": round(wer(text, par["text"]), 4),
+            "with_partials_error": round(error(text, par["text"]), 4),
             "partials": par["partials"],
             "finals": par["finals"],
+            "offline_text": off["text"],
+            "finals_text": fin["text"],
         }
         rows.append(row)
-        print(json.dumps(row), file=sys.stderr)
+        print(
+            json.dumps({k: v for k, v in row.items() if not k.endswith("_text")}), file=sys.stderr
+        )
     total = {
+        "language": args.language,
+        "metric": "cer" if args.language == "zh" else "wer",
+        "beam": args.beam,
+        "prompt": config.initial_prompt,
+        "min_silence_s": config.min_silence_s,
         "offline_cpu_s": sum(r["offline_cpu_s"] for r in rows),
         "finals_cpu_s": sum(r["finals_cpu_s"] for r in rows),
         "with_partials_cpu_s": sum(r["with_partials_cpu_s"] for r in rows),
-        "offline_wer_mean": float(np.mean([r["offline_wer"] for r in rows])),
-        "finals_wer_mean": float(np.mean([r["finals_wer"] for r in rows])),
-        "with_partials_wer_mean": float(np.mean([r["with_partials_wer"] for r in rows])),
+        "audio_s": sum(r["audio_s"] for r in rows),
+        "offline_error_mean": float(np.mean([r["offline_error"] for r in rows])),
+        "finals_error_mean": float(np.mean([r["finals_error"] for r in rows])),
+        "with_partials_error_mean": float(np.mean([r["with_partials_error"] for r in rows])),
+        "finals_latency_p95_s_max": max(r["finals_latency_p95_s"] for r in rows),
     }
     total["finals_cpu_ratio"] = total["finals_cpu_s"] / total["offline_cpu_s"]
     total["with_partials_cpu_ratio"] = total["with_partials_cpu_s"] / total["offline_cpu_s"]
+    total["finals_cpu_s_per_audio_s"] = total["finals_cpu_s"] / total["audio_s"]
     result = {"rows": rows, "total": total}
     if args.json_out:
-        Path(args.json_out).write_text(json.dumps(result, indent=2))
-    print(json.dumps(total, indent=2))
+        Path(args.json_out).write_text(json.dumps(result, indent=2, ensure_ascii=False))
+    print(json.dumps(total, indent=2, ensure_ascii=False))
     return 0
 
 

@@ -14,6 +14,8 @@ import numpy as np
 import numpy.typing as npt
 from faster_whisper import WhisperModel
 
+from loadtest.asr_bench import cer_units
+
 WHISPER_SAMPLE_RATE_HZ = 16000
 WHISPER_CPU_THREADS = 1
 WHISPER_BEAM_SIZE = 1
@@ -134,6 +136,26 @@ def windowed_wer(reference: str, hypothesis: str) -> float:
             if best == 0.0:
                 return 0.0
     return best
+
+
+def windowed_cer(reference: str, hypothesis: str) -> float:
+    """Minimum Chinese CER of ``reference`` against any run of len(ref)±20 % consecutive
+    units of ``hypothesis`` (:func:`loadtest.asr_bench.cer_units`), for looped fake audio."""
+    ref = cer_units(reference)
+    if not ref:
+        raise ValueError("reference has no characters")
+    hyp = cer_units(hypothesis)
+    if not hyp:
+        return 1.0
+    ref_text = " ".join(ref)
+    slack = max(1, len(ref) // 5)
+    if len(hyp) <= len(ref) - slack:
+        return float(jiwer.wer(ref_text, " ".join(hyp)))
+    return min(
+        float(jiwer.wer(ref_text, " ".join(hyp[start : start + length])))
+        for length in range(len(ref) - slack, min(len(hyp), len(ref) + slack) + 1)
+        for start in range(len(hyp) - length + 1)
+    )
 
 
 def _video_packet_count(path: Path | str) -> int:
