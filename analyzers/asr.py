@@ -36,6 +36,9 @@ ZH_INITIAL_PROMPT = "以下是普通话的句子，使用简体中文。"
 bundled whisper-base it made Mandarin finals loop (请问问问…, mean CER 0.94 vs 0.17 without,
 docs/benchmarks.md) and the script is normalised by OpenCC anyway. Kept for the benchmark's
 ``--prompt zh-hint`` and as the prompt the echo filter is tested with."""
+PARTIAL_BEAM_SIZE = 1
+"""Partials are provisional and replaced by the final: always greedy (at beam 5 they cost
+Chinese interviews a third more CPU and starved face analysis under load)."""
 FINAL_TEMPERATURES = (0.0, 0.2, 0.4)
 """Finals are decoded greedily and decoded again hotter only when the text compresses too
 well (a decoding loop), Whisper's own fallback; partials never retry."""
@@ -75,6 +78,27 @@ def default_model_path() -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class LanguageDefaults:
+    """Decoding settings measured best for a language (``python -m loadtest.asr_bench``)."""
+
+    beam_size: int
+    left_context_s: float
+
+
+LANGUAGE_DEFAULTS: dict[str, LanguageDefaults] = {
+    "en": LanguageDefaults(beam_size=1, left_context_s=0.0),
+    "zh": LanguageDefaults(beam_size=5, left_context_s=6.0),
+}
+"""English: tiny.en, greedy, each utterance alone. Chinese (and any other language, heard by
+a multilingual model): beam 5 and the previous utterance as left context, which cut the
+streaming CER of whisper-base on Mandarin from 17 % to 10 % (docs/benchmarks.md)."""
+
+
+def _defaults(language: str | None) -> LanguageDefaults:
+    return LANGUAGE_DEFAULTS.get(base_language(language) or "en", LANGUAGE_DEFAULTS["zh"])
+
+
+@dataclass(frozen=True, slots=True)
 class AsrConfig:
     """Per-deployment (and per-interview) recognition settings."""
 
@@ -87,7 +111,8 @@ class AsrConfig:
     compute_type: str = "int8"
     device: str = "cpu"
     """"cpu", "cuda" (an analyzer node with an NVIDIA GPU and CUDA 12 libraries) or "auto"."""
-    beam_size: int = 1
+    beam_size: int = 0
+    """0 = the language's default (:data:`LANGUAGE_DEFAULTS`)."""
     cpu_threads: int = 1
     language: str | None = "en"
     initial_prompt: str = ""
@@ -113,10 +138,23 @@ class AsrConfig:
     to ``max(this, utterance + 1 s)`` halves the cost of a final at the same accuracy
     (``python -m loadtest.asr_bench``).
     """
+    left_context_s: float | None = None
+    """Seconds of the previous utterance's speech decoded again in front of a final (when it
+    ended at most CONTEXT_MAX_GAP_S earlier in the same answer), so Whisper hears the words
+    before; only the new utterance's words are kept (by word timestamps). 0 = off, None = the
+    language's default (:data:`LANGUAGE_DEFAULTS`)."""
     language_switch_share: float = 0.7
     """Per-utterance language identification (jobs that accept answers in several
     languages): another accepted language is used for an utterance only when it has at
     least this share of the probability of the two."""
+
+    def beam_for(self, language: str | None) -> int:
+        return self.beam_size or _defaults(language).beam_size
+
+    def left_context_for(self, language: str | None) -> float:
+        if self.left_context_s is not None:
+            return self.left_context_s
+        return _defaults(language).left_context_s
 
     def model_path(self, language: str | None) -> str | None:
         """The model directory that hears ``language``; None when it has none."""
@@ -302,6 +340,8 @@ class StreamingTranscriber:
         """(start_s, end_s, rms) of every transcribed utterance, for delivery metrics."""
         self.cpu_s = 0.0
         """Process CPU time spent in Whisper, for benchmarks."""
+        self._context: tuple[npt.NDArray[np.float32], float, str, int | None] | None = None
+        """(speech tail, its end time, language, question) of the last final, for the next."""
 
     # -- audio in --------------------------------------------------------------------------
 
@@ -396,7 +436,20 @@ class StreamingTranscriber:
             if self._model is None:
                 continue
             language = self._language_of(utt, speech)
-            words, text = self._transcribe(speech, language, final=True)
+            context = self._left_context(utt, language)
+            words, text = self._transcribe(
+                np.concatenate([context, speech]),
+                language,
+                final=True,
+                skip_s=len(context) / SAMPLE_RATE_HZ,
+            )
+            tail = int(self.config.left_context_for(language) * SAMPLE_RATE_HZ)
+            self._context = (
+                speech[-tail:] if tail else speech[:0],
+                end_s,
+                language,
+                self.question_index,
+            )
             if not text:
                 continue
             events.append(
@@ -459,9 +512,25 @@ class StreamingTranscriber:
             utt.language_from_s = heard_s
         return utt.language
 
+    def _left_context(self, utt: _Utterance, language: str) -> npt.NDArray[np.float32]:
+        """The previous final's speech tail and a short silence, or nothing."""
+        ctx = self._context
+        if (
+            ctx is None
+            or not len(ctx[0])
+            or not self.config.word_timestamps
+            or utt.start_s - ctx[1] > CONTEXT_MAX_GAP_S
+            or ctx[2] != language
+            or ctx[3] != self.question_index
+        ):
+            return np.zeros(0, dtype=np.float32)
+        return np.concatenate([ctx[0], np.zeros(int(CONTEXT_GAP_S * SAMPLE_RATE_HZ), np.float32)])
+
     def _transcribe(
-        self, audio: npt.NDArray[np.float32], language: str, *, final: bool
+        self, audio: npt.NDArray[np.float32], language: str, *, final: bool, skip_s: float = 0.0
     ) -> tuple[list[Word], str]:
+        """Words and normalised text of ``audio``; with ``skip_s`` (left context), only the
+        words ending after it, with times relative to it."""
         cfg = self.config
         model = self._models.get(language) or self._model
         assert model is not None, "transcription without a model"
@@ -470,7 +539,7 @@ class StreamingTranscriber:
         segments, _ = model.transcribe(
             audio,
             language=language,
-            beam_size=cfg.beam_size,
+            beam_size=cfg.beam_for(language) if final else PARTIAL_BEAM_SIZE,
             vad_filter=False,  # already cut by our streaming VAD
             condition_on_previous_text=False,
             initial_prompt=prompt,
@@ -484,14 +553,24 @@ class StreamingTranscriber:
         kept = [s for s in segments if not _is_bad_segment(s, prompt)]  # consumed here
         self.cpu_s += time.process_time() - started
         words: list[Word] = []
+        said: list[str] = []
         for seg in kept:
             for w in seg.words or ():
+                if w.end <= skip_s:  # a context word (the first new one may start early)
+                    continue
+                said.append(w.word)
                 text = to_simplified(w.word.strip()) if language == "zh" else w.word.strip()
-                words.append(Word(text, float(w.start), float(w.end), float(w.probability)))
-        text = normalize_transcript(join_texts(s.text for s in kept), language)
-        return words, text
+                words.append(
+                    Word(text, float(w.start) - skip_s, float(w.end) - skip_s, float(w.probability))
+                )
+        raw = "".join(said) if skip_s else join_texts(s.text for s in kept)
+        return words, normalize_transcript(raw, language)
 
 
+CONTEXT_MAX_GAP_S = 3.0
+"""A previous utterance that ended longer ago than this is not used as left context."""
+CONTEXT_GAP_S = 0.3
+"""Silence between the left context and the utterance (a clear boundary for timestamps)."""
 LANGUAGE_ID_MIN_AUDIO_S = 3.0
 """An utterance's language is identified again (once) when the first decision was made on
 less audio than this."""

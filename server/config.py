@@ -94,7 +94,8 @@ class Settings:
     asr_compute_type: str = "int8"
     asr_device: str = "cpu"
     """Where analyzer workers run Whisper: cpu, cuda or auto (see docs/models.md)."""
-    asr_beam_size: int = 1
+    asr_beam_size: int = 0
+    """0 = each language's measured default (English 1, Chinese 5)."""
     asr_threads: int = 1
     redis_url: str = ""
     """Redis for live events across processes and machines; empty = in-process hub."""
@@ -345,8 +346,10 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
         raise ConfigError("smtp_from: the sender address is required with smtp_host")
     if settings.asr_device not in ("cpu", "cuda", "auto"):
         raise ConfigError(f"asr_device: {settings.asr_device!r}; choose cpu, cuda or auto")
-    if settings.asr_beam_size < 1 or settings.asr_threads < 1:
-        raise ConfigError("asr_beam_size and asr_threads must be at least 1")
+    if settings.asr_beam_size < 0 or settings.asr_threads < 1:
+        raise ConfigError(
+            "asr_beam_size must be 0 (per-language default) or more, asr_threads at least 1"
+        )
     for url in settings.ice_servers:
         if not url.startswith(("stun:", "turn:", "turns:")):
             raise ConfigError(f"ice_servers: {url!r} must start with stun:, turn: or turns:")
