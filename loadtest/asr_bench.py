@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import functools
 import json
+import os
 import re
 import sys
 import tempfile
@@ -58,6 +59,12 @@ def wer(reference: str, hypothesis: str) -> float:
         return " ".join("".join(c for c in s.lower() if c.isalnum() or c.isspace()).split())
 
     return float(jiwer.wer(norm(reference), norm(hypothesis)))
+
+
+def rss_mb() -> float:
+    """Resident memory of this process (Linux), MiB."""
+    pages = int(Path("/proc/self/statm").read_text().split()[1])
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
 def cer_units(text: str) -> list[str]:
@@ -150,7 +157,7 @@ def offline(model: Any, audio: np.ndarray, config: AsrConfig) -> dict[str, Any]:
         started = time.process_time()
         segments, _ = model.transcribe(
             audio,
-            beam_size=config.beam_size,
+            beam_size=config.beam_for(config.language),
             language=config.language,
             initial_prompt=config.initial_prompt or None,
         )
@@ -164,7 +171,9 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--language", choices=("en", "zh"), default="en")
     p.add_argument("--repeats", type=int, default=2, help="times the answers are spoken")
-    p.add_argument("--beam", type=int, default=1, help="beam size (streaming and offline)")
+    p.add_argument(
+        "--beam", type=int, default=0, help="beam size (streaming and offline); 0 = the language's"
+    )
     p.add_argument(
         "--prompt",
         choices=("none", "zh-hint"),
@@ -177,6 +186,13 @@ def main(argv: list[str] | None = None) -> int:
         default=AsrConfig().min_silence_s,
         help="seconds of silence that end an utterance",
     )
+    p.add_argument(
+        "--left-context",
+        type=float,
+        default=None,
+        help="seconds of the previous utterance decoded again before a final (default: the "
+        "language's setting)",
+    )
     p.add_argument("--models-dir", default=str(Path(tempfile.gettempdir()) / "il-models"))
     p.add_argument("--json", dest="json_out")
     args = p.parse_args(argv)
@@ -188,6 +204,8 @@ def main(argv: list[str] | None = None) -> int:
         initial_prompt=ZH_INITIAL_PROMPT if args.prompt == "zh-hint" else "",
         min_silence_s=args.min_silence,
     )
+    if args.left_context is not None:
+        config = replace(config, left_context_s=args.left_context)
     audios: list[tuple[str, float, Callable[[], tuple[np.ndarray, str]]]]
     if args.language == "zh":
         base = str(join_bundled_base(Path(args.models_dir)))
@@ -203,7 +221,11 @@ def main(argv: list[str] | None = None) -> int:
             (v, wpm, functools.partial(answer_audio, cache, v, wpm, args.repeats))
             for v, wpm in VOICES
         ]
+    rss_before = rss_mb()
+    load_started = time.monotonic()
     model = load_model(config)
+    load_s = time.monotonic() - load_started
+    model_rss_mb = rss_mb() - rss_before
     rows = []
     for voice, pace, make in audios:
         audio, text = make()
@@ -234,9 +256,10 @@ def main(argv: list[str] | None = None) -> int:
     total = {
         "language": args.language,
         "metric": "cer" if args.language == "zh" else "wer",
-        "beam": args.beam,
+        "beam": config.beam_for(args.language),
         "prompt": config.initial_prompt,
         "min_silence_s": config.min_silence_s,
+        "left_context_s": config.left_context_for(args.language),
         "offline_cpu_s": sum(r["offline_cpu_s"] for r in rows),
         "finals_cpu_s": sum(r["finals_cpu_s"] for r in rows),
         "with_partials_cpu_s": sum(r["with_partials_cpu_s"] for r in rows),
@@ -244,6 +267,8 @@ def main(argv: list[str] | None = None) -> int:
         "offline_error_mean": float(np.mean([r["offline_error"] for r in rows])),
         "finals_error_mean": float(np.mean([r["finals_error"] for r in rows])),
         "with_partials_error_mean": float(np.mean([r["with_partials_error"] for r in rows])),
+        "model_load_s": round(load_s, 2),
+        "model_rss_mb": round(model_rss_mb, 1),
         "finals_latency_p95_s_max": max(r["finals_latency_p95_s"] for r in rows),
     }
     total["finals_cpu_ratio"] = total["finals_cpu_s"] / total["offline_cpu_s"]

@@ -89,6 +89,7 @@ GOALS: tuple[Goal, ...] = (
     Goal("asr_final_latency_max_s", "ASR final latency max", "s"),
     Goal("asr_lag_growth_s_per_min", "ASR lag growth", "s/min", at_most=MAX_LAG_GROWTH_S_PER_MIN),
     Goal("sentences_heard_share", "sentences transcribed", "", MIN_SENTENCES_HEARD_SHARE),
+    Goal("transcript_match_min", "transcript ≈ speech (0–1), worst candidate", ""),
     Goal("dashboard_latency_p50_ms", "event → dashboard p50", "ms"),
     Goal(
         "dashboard_latency_p95_ms", "event → dashboard p95", "ms", at_most=TARGET_DASHBOARD_P95_MS

@@ -21,6 +21,7 @@ import contextlib
 import json
 import math
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -35,7 +36,9 @@ from typing import Any, Literal, TextIO
 import aiohttp
 import numpy as np
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from rapidfuzz import fuzz
 
+from analyzers.text import to_simplified
 from loadtest.packets import EncodedMedia, PacedPackets, audio_track, encode_media, video_track
 from loadtest.report import DASHBOARD_WINDOW_S, machine_info, realtime, write_report
 from loadtest.synth import face_y4m, read_wav_s16_mono, speech_wav, write_wav_s16_mono
@@ -48,6 +51,14 @@ SENTENCES = (
     "When there is an emergency I first make sure everyone is safe and then I report to my manager.",
     "Finally I would write a short summary for the team and check the results one month later.",
 )
+MANDARIN_SENTENCES = (
+    "各位考官好，我叫张伟，在区政府办公室工作了三年。",
+    "如果遇到突发汛情，我会第一时间赶到现场，组织人员转移群众。",
+    "如果群众对处理结果不满意，我会先耐心倾听，了解他的具体诉求。",
+    "我认为团队合作非常重要，大家分工协作，会议最后顺利召开。",
+)
+"""The Chinese run's answer (``--language zh``), spoken by :mod:`loadtest.synth_zh`."""
+LANGUAGES = ("en", "zh")
 PAUSE_S = 1.5
 WARMUP_S = 8.0
 """Measurements start after this (connection set-up, model warm-up)."""
@@ -75,25 +86,35 @@ MAX_RETRY_WAIT_S = 60.0
 MAX_ERRORS_KEPT = 20
 """Analyzer error events kept per candidate (all are counted)."""
 MAX_TARGETS = 64
+MAX_FINAL_TEXTS_KEPT = 500
 
 
 # -- media ----------------------------------------------------------------------------------
 
 
-def build_media(cache: Path) -> EncodedMedia:
+def sentences(language: str) -> tuple[str, ...]:
+    return MANDARIN_SENTENCES if language == "zh" else SENTENCES
+
+
+def build_media(cache: Path, language: str = "en") -> EncodedMedia:
+    """The looped answer (the language's sentences with pauses) and face video, encoded."""
     cache.mkdir(parents=True, exist_ok=True)
     parts: list[np.ndarray] = []
     ends: list[float] = []
     rate = 48_000
-    for i, sentence in enumerate(SENTENCES):
-        pcm, rate = read_wav_s16_mono(
-            speech_wav(sentence, cache / f"s{i}.wav", trailing_silence_s=0.0)
-        )
+    for i, sentence in enumerate(sentences(language)):
+        if language == "zh":
+            from loadtest.synth_zh import mandarin_wav
+
+            wav = mandarin_wav(sentence, cache / f"zh{i}.wav", trailing_silence_s=0.0)
+        else:
+            wav = speech_wav(sentence, cache / f"s{i}.wav", trailing_silence_s=0.0)
+        pcm, rate = read_wav_s16_mono(wav)
         parts.append(pcm)
         ends.append(sum(len(p) for p in parts) / rate)
         parts.append(np.zeros(int(PAUSE_S * rate), dtype=np.int16))
-    wav = write_wav_s16_mono(np.concatenate(parts), cache / "answer.wav", rate)
-    return encode_media(face_y4m(cache / "face.y4m", seconds=4.0), wav, ends)
+    answer = write_wav_s16_mono(np.concatenate(parts), cache / f"answer-{language}.wav", rate)
+    return encode_media(face_y4m(cache / "face.y4m", seconds=4.0), answer, ends)
 
 
 # -- server ---------------------------------------------------------------------------------
@@ -269,6 +290,8 @@ class CandidateRun:
     """Face metrics that saw exactly one face."""
     pose_times: array[float] = field(default_factory=lambda: array("d"))
     final_times: array[float] = field(default_factory=lambda: array("d"))
+    final_texts: list[str] = field(default_factory=list)
+    """The first MAX_FINAL_TEXTS_KEPT final transcripts, to check what the server heard."""
     received_fps: list[tuple[float, float]] = field(default_factory=list)
     errors: list[dict[str, Any]] = field(default_factory=list)
     error_count: int = 0
@@ -287,6 +310,8 @@ class CandidateRun:
             self.pose_times.append(now)
         elif kind == "transcript_final":
             self.final_times.append(now)
+            if len(self.final_texts) < MAX_FINAL_TEXTS_KEPT:
+                self.final_texts.append(str(event.get("text") or ""))
         elif kind == "connection" and isinstance(event.get("video_fps"), int | float):
             self.received_fps.append((now, float(event["video_fps"])))
         elif kind == "analyzer_error":
@@ -376,7 +401,14 @@ class Api:
             return body
 
 
-async def make_job(api: Api) -> str:
+async def make_job(api: Api, language: str = "en") -> str:
+    """A three-question job in ``language`` whose rubric point the answer covers."""
+    zh = language == "zh"
+    rubric = (
+        {"zh": "转移群众", "keywords": {"zh": ["转移", "群众"]}}
+        if zh
+        else {"en": "listen", "keywords": {"en": ["listen", "residents"]}}
+    )
     ids = []
     for section, media in (
         ("self_intro", "video"),
@@ -388,9 +420,9 @@ async def make_job(api: Api) -> str:
             "/api/questions",
             json={
                 "section": section,
-                "text": {"en": "Load test question"},
+                "text": {"zh": "压力测试题目"} if zh else {"en": "Load test question"},
                 "competencies": ["expression"],
-                "rubric": [{"en": "listen", "keywords": {"en": ["listen", "residents"]}}],
+                "rubric": [rubric],
                 "prep_s": 0,
                 "answer_s": 3600,
                 "media": media,
@@ -401,9 +433,9 @@ async def make_job(api: Api) -> str:
         "POST",
         "/api/jobs",
         json={
-            "title": "Load test",
+            "title": "压力测试岗" if zh else "Load test",
             "department": "Load",
-            "language": "en",
+            "language": "zh-CN" if zh else "en",
             "competencies": [{"id": "expression", "weight": 1.0}],
             "plan": [
                 {"section": s, "questions": [i]}
@@ -868,7 +900,28 @@ def _count(times: Sequence[float], t0: float, t1: float) -> int:
     return bisect.bisect_right(times, t1) - bisect.bisect_left(times, t0)
 
 
-def candidate_metrics(run: CandidateRun, t0: float, t1: float) -> dict[str, Any]:
+def _match_units(text: str) -> str:
+    """Text compared for :func:`transcript_match`: lower-case Simplified characters and
+    Latin/digit words (single-spaced), no punctuation."""
+    units = re.findall(r"[\u3400-\u9fff]|[a-z0-9']+", to_simplified(text).lower())
+    return "".join(u if len(u) == 1 and not u.isascii() else f" {u} " for u in units).strip()
+
+
+def transcript_match(finals: Sequence[str], script: Sequence[str]) -> float | None:
+    """Mean similarity (0..1) of each final to the part of the spoken script it best aligns
+    with (rapidfuzz ``partial_ratio`` over :func:`_match_units`; the script is taken twice
+    because the answer loops), weighted by the final's length; None without finals."""
+    reference = _match_units(" ".join([*script, *script]))
+    scored = [
+        (len(u), fuzz.partial_ratio(u, reference) / 100) for f in finals if (u := _match_units(f))
+    ]
+    total = sum(n for n, _ in scored)
+    return round(sum(n * r for n, r in scored) / total, 3) if total else None
+
+
+def candidate_metrics(
+    run: CandidateRun, t0: float, t1: float, script: Sequence[str] = SENTENCES
+) -> dict[str, Any]:
     window = max(1e-6, t1 - t0)
     run.resolve_latencies()
     face = _count(run.face_times, t0, t1)
@@ -893,6 +946,7 @@ def candidate_metrics(run: CandidateRun, t0: float, t1: float) -> dict[str, Any]
         "pose_fps": _count(run.pose_times, t0, t1) / window,
         "received_fps": round(sum(received) / len(received), 2) if received else None,
         "finals": len(run.final_times),
+        "transcript_match": transcript_match(run.final_texts, script),
         "sentences": len(marks),
         "final_latencies_s": [round(lat, 3) for _, lat in latencies],
         "lag_growth_s_per_min": growth,
@@ -944,7 +998,7 @@ async def measure(
                 json={"username": target.username, "password": target.password},
             )
         )["token"]
-        job_id = await make_job(staff)
+        job_id = await make_job(staff, args.language)
         runs = [CandidateRun(i, target.base_urls[i % len(target.base_urls)]) for i in range(n)]
         meter = DashboardMeter()
         origin = time.time()
@@ -997,7 +1051,7 @@ async def measure(
                 for task in pending:
                     task.cancel()
                 await asyncio.gather(*tasks, return_exceptions=True)
-    per = [candidate_metrics(r, t_measure, t1) for r in runs]
+    per = [candidate_metrics(r, t_measure, t1, sentences(args.language)) for r in runs]
     ok = [p for p in per if not p["refused"]]
     lat = [x for p in ok for x in p["final_latencies_s"]]
     dash = meter.between(t_measure, t1)
@@ -1030,6 +1084,10 @@ async def measure(
         "processes": processes,
         "dropped_frames": health.skipped_frames(),
         "dropped_audio_s": round(sum(p["dropped_audio_s"] for p in per), 2),
+        "language": args.language,
+        "transcript_match_min": min(
+            (p["transcript_match"] for p in ok if p["transcript_match"] is not None), default=None
+        ),
         "sentences_heard_share": round(
             sum(len(p["final_latencies_s"]) for p in ok) / max(1, sum(p["sentences"] for p in ok)),
             3,
@@ -1063,7 +1121,7 @@ def compact(summary: dict[str, Any]) -> dict[str, Any]:
 async def amain(args: argparse.Namespace) -> dict[str, Any]:
     configure_ice_hosts([LOOPBACK])  # synthetic candidates announce loopback only
     cache = Path(args.cache)
-    media = await asyncio.to_thread(build_media, cache)
+    media = await asyncio.to_thread(build_media, cache, args.language)
     results = []
     counts = [args.candidates]
     if args.capacity:
@@ -1145,6 +1203,12 @@ def main(argv: list[str] | None = None) -> int:
         type=int,
         action="append",
         help="with --target: a server process to sample for CPU/RSS (with its children); repeat",
+    )
+    p.add_argument(
+        "--language",
+        choices=LANGUAGES,
+        default="en",
+        help="the job's and the spoken answer's language (zh: Mandarin, Kokoro test voice)",
     )
     p.add_argument("--candidates", type=int, default=4)
     p.add_argument("--ramp", type=float, default=2.0, help="candidates started per second")

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from loadtest.run import main
+import pytest
+
+from loadtest.run import MANDARIN_SENTENCES, SENTENCES, main, transcript_match
 
 SUMMARY_KEYS = {
     "candidates",
@@ -22,11 +24,14 @@ SUMMARY_KEYS = {
 }
 
 
-def test_one_synthetic_candidate_is_measured(tmp_path: Path) -> None:
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_one_synthetic_candidate_is_measured(tmp_path: Path, language: str) -> None:
     out = tmp_path / "result.json"
     assert (
         main(
             [
+                "--language",
+                language,
                 "--candidates",
                 "1",
                 "--duration",
@@ -51,3 +56,15 @@ def test_one_synthetic_candidate_is_measured(tmp_path: Path) -> None:
     (detail,) = result["details"]
     assert detail["faces_seen"] >= 0.9
     assert detail["finals"] >= 1
+    # what the server heard is what the candidate said, in the job's language
+    assert result["language"] == language
+    assert result["transcript_match_min"] >= 0.7, detail
+
+
+def test_transcript_match_tells_speech_from_garbage() -> None:
+    assert transcript_match(["First I would listen to the residents"], SENTENCES) == 1.0
+    assert transcript_match(["组织人员转移群众。"], MANDARIN_SENTENCES) == 1.0
+    # the prompt echoed back, or English gibberish for Mandarin speech
+    assert transcript_match(["以下是普通的讀体"], MANDARIN_SENTENCES) < 0.5
+    assert transcript_match(["Thank you."], MANDARIN_SENTENCES) == 0.0
+    assert transcript_match([], SENTENCES) is None
