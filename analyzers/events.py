@@ -108,6 +108,9 @@ class FaceMetrics(Event):
     eye_contact_ratio: float | None = None
     """Share of the last ``ratio_window_s`` with eye contact, 0..1."""
     ratio_window_s: float = 0.0
+    frames_analyzed: int = 0
+    """Frames of this interview analysed so far: dashboards keep only the latest face event
+    (latest wins), so this is how a reader knows how many were analysed."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -120,6 +123,8 @@ class PostureMetrics(Event):
     """Signed horizontal offset of the head from the shoulder midpoint, in shoulder widths."""
     movement: float | None = None
     """Mean landmark displacement since the previous sample, in shoulder widths."""
+    samples_analyzed: int = 0
+    """Posture samples of this interview analysed so far (see ``FaceMetrics.frames_analyzed``)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

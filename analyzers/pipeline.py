@@ -80,6 +80,9 @@ class InterviewAnalysis:
         self._face: Any = None
         self._posture: Any = None
         self._pose_slot = -1
+        self._face_frames = 0
+        """Frames analysed (reported in every face event)."""
+        self._pose_samples = 0
         self._gaze: deque[tuple[float, bool, bool]] = deque()
         self._segments_seen = 0
 
@@ -130,7 +133,10 @@ class InterviewAnalysis:
             self._pose_slot = slot
             if self._posture is None:
                 self._posture = PostureAnalyzer(self.interview_id)
-            posture = self._posture.analyze(rgb, t, qi)
+            self._pose_samples += 1
+            posture = replace(
+                self._posture.analyze(rgb, t, qi), samples_analyzed=self._pose_samples
+            )
             events.append(posture)
             events += self._flags.observe_posture(posture)
         return [e.to_wire() for e in events]
@@ -142,8 +148,10 @@ class InterviewAnalysis:
         while window and window[0][0] < face.t - GAZE_WINDOW_S:
             window.popleft()
         n = len(window)
+        self._face_frames += 1
         return replace(
             face,
+            frames_analyzed=self._face_frames,
             looking_away_ratio=round(sum(1 for _, away, _ in window if away) / n, 3),
             eye_contact_ratio=round(sum(1 for _, _, eye in window if eye) / n, 3),
             ratio_window_s=round(min(GAZE_WINDOW_S, face.t - window[0][0]), 2),

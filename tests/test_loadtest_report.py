@@ -348,3 +348,15 @@ def test_rss_growth_compares_the_start_of_the_run_with_its_end() -> None:
     growth = rss_growth_percent([{"samples": flat}, {"samples": growing}])
     assert growth is not None and 38 < growth < 42
     assert rss_growth_percent([{"samples": flat[:3]}]) is None
+
+
+def test_analysed_rate_counts_frames_not_coalesced_events() -> None:
+    # 5 frames analysed per second, but bursts reached the viewer as one event per second
+    counts = [(float(t), 5 * t) for t in range(11)]
+    times = [t for t, _ in counts]
+    assert lt.analysed_rate(counts, times, 0.0, 10.0) == pytest.approx(5.0)
+    assert lt.analysed_rate([], times, 0.0, 10.0) == pytest.approx(1.1)  # older server
+    run = lt.CandidateRun(0, "http://127.0.0.1:1")
+    run.record(1.0, {"type": "face_metrics", "faces": 1, "frames_analyzed": 3})
+    run.record(2.0, {"type": "face_metrics", "faces": 1, "frames_analyzed": 8})
+    assert run.face_counts == [(1.0, 3), (2.0, 8)]

@@ -191,3 +191,5 @@ def test_gaze_ratios_over_the_last_ten_seconds(analysis: InterviewAnalysis) -> N
     assert last["looking_away_ratio"] == pytest.approx(0.5, abs=0.1)
     assert last["eye_contact_ratio"] == pytest.approx(0.5, abs=0.1)
     assert last["ratio_window_s"] == pytest.approx(3.8, abs=0.01)
+    # every event says how many frames were analysed (dashboards keep only the latest)
+    assert [m["frames_analyzed"] for m in metrics] == list(range(1, len(metrics) + 1))
