@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from analyzers.asr_models import ANY_LANGUAGE, tiny_en_path
+from analyzers.asr_models import model_for, tiny_en_path
 from analyzers.events import Event, TranscriptFinal, TranscriptPartial, Word
 from analyzers.text import base_language, has_cjk, join_texts, normalize_transcript, to_simplified
 from analyzers.vad import SAMPLE_RATE_HZ, WINDOW_S, WINDOW_SAMPLES, StreamingVad
@@ -158,12 +158,9 @@ class AsrConfig:
 
     def model_path(self, language: str | None) -> str | None:
         """The model directory that hears ``language``; None when it has none."""
-        table = dict(self.models)
-        lang = base_language(language) or "en"
-        if table:
-            found = table.get(lang, table.get(ANY_LANGUAGE))
-            return found or None
-        if lang == "en":
+        if self.models:
+            return model_for(language, dict(self.models)) or None
+        if (base_language(language) or "en") == "en":
             return self.model or default_model_path()
         return self.model or None
 

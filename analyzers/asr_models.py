@@ -25,6 +25,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import TypeVar
+
+from analyzers.text import base_language
 
 BUNDLED_TINY_EN = "bundled:tiny.en"
 BUNDLED_BASE = "bundled:base"
@@ -46,6 +49,7 @@ COPY_CHUNK_BYTES = 4 * 1024 * 1024
 MODEL_DIR_MODE = 0o755
 """Model files are not secret; analyzer processes of another user may read them."""
 LANGUAGE_CODE_MAX_CHARS = 8
+T = TypeVar("T")
 TRANSCRIPTION_UNAVAILABLE = "transcription unavailable for this language"
 """How an analyzer's message starts when no model hears an interview's language."""
 
@@ -217,8 +221,14 @@ def resolve_model_map(
     return resolved
 
 
-def model_for(language: str, models: Mapping[str, ModelInfo | None]) -> ModelInfo | None:
-    """The model that hears ``language`` ("zh", "en"), or None when the language has none."""
-    if language in models:
-        return models[language]
-    return models.get(ANY_LANGUAGE)
+def model_for(language: str | None, models: Mapping[str, T]) -> T | None:
+    """The entry of a model map that hears ``language`` ("zh-CN", "zh", "en"; none = "en"):
+    its own, else the ``*`` entry, else None."""
+    lang = base_language(language) or "en"
+    return models[lang] if lang in models else models.get(ANY_LANGUAGE)
+
+
+def hears(language: str | None, model_map: Mapping[str, str]) -> bool:
+    """Some model is mapped to ``language`` in an unresolved map (not ``none``)."""
+    spec = model_for(language, model_map)
+    return spec is not None and spec.lower() != NO_MODEL

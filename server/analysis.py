@@ -16,7 +16,7 @@ import time
 from collections import deque
 from typing import Any
 
-from analyzers.asr_models import TRANSCRIPTION_UNAVAILABLE
+from analyzers.asr_models import TRANSCRIPTION_UNAVAILABLE, hears
 from analyzers.text import base_language
 from server.http import Services
 
@@ -174,7 +174,7 @@ def transcription_status(
         str(e.get("message") or "").startswith(TRANSCRIPTION_UNAVAILABLE)
         for e in summary["analyzer_errors"]
     )
-    available = svc.settings.transcribes(language) and not said_so
+    available = hears(language, svc.asr_models) and not said_so
     return {
         "available": available,
         "language": language,

@@ -179,6 +179,7 @@ def create_app(settings: Settings) -> web.Application:
     lag = app[LOOP_LAG]
     svc.admission = Admission(settings, lambda: lag.recent_p95_ms(OVERLOAD_WINDOW_S))
     svc.registry = NodeRegistry(settings, _probe(app, roles), settings.redis_url)
+    svc.asr_models = settings.asr_model_map()  # once: it may inspect a model directory
     if "analyzer" in roles and settings.analysis_workers:
         svc.asr = asr_config(settings)  # a model that cannot work stops the start here
 
@@ -279,6 +280,7 @@ async def _start_roles(svc: Services, roles: set[str]) -> list[Closer]:
     bus = BusCipher(svc.keyring)  # seals everything this process puts into Redis streams
     if "media" in roles and workers:
         if "analyzer" in roles:
+            assert svc.asr is not None  # resolved in create_app for the analyzer role
             pool = AnalyzerPool(workers, svc.asr)
             await pool.start()
             svc.analyzers = pool
@@ -289,6 +291,7 @@ async def _start_roles(svc: Services, roles: set[str]) -> list[Closer]:
             svc.analyzers = remote
             closers.append(remote.aclose)
     if "analyzer" in roles and "media" not in roles and workers:
+        assert svc.asr is not None
         pool = AnalyzerPool(workers, svc.asr)
         await pool.start()
         node = AnalyzerNode(

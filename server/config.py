@@ -13,7 +13,6 @@ from pathlib import Path
 from analyzers.asr_models import (
     ANY_LANGUAGE,
     DEFAULT_MODEL_MAP,
-    NO_MODEL,
     ModelConfigError,
     inspect_model,
     parse_model_map,
@@ -162,12 +161,6 @@ class Settings:
                 merged[ANY_LANGUAGE] = self.asr_model
         merged.update(self.asr_models)
         return merged
-
-    def transcribes(self, language: str) -> bool:
-        """Some model is mapped to ``language`` ("zh-CN", "en", …)."""
-        table = self.asr_model_map()
-        lang = language.split("-")[0].lower()
-        return table.get(lang, table.get(ANY_LANGUAGE, NO_MODEL)).lower() != NO_MODEL
 
     @property
     def recordings_dir(self) -> Path:

@@ -6,7 +6,7 @@ import ipaddress
 import json
 import logging
 import re
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,6 +14,8 @@ from aiohttp import hdrs, web
 from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.typedefs import Middleware
 
+from analyzers.asr import AsrConfig
+from analyzers.asr_models import DEFAULT_MODEL_MAP
 from server.config import Settings
 from server.db import Database
 from server.hub import Hub
@@ -60,8 +62,11 @@ class Services:
     """Live :class:`server.session.InterviewSession` objects by interview id."""
     analyzers: Any = None
     """The :class:`analyzers.pool.AnalyzerPool`, or None when analysis is off."""
-    asr: Any = None
-    """The resolved :class:`analyzers.asr.AsrConfig` of a process with the analyzer role."""
+    asr: AsrConfig | None = None
+    """The resolved recognition settings of a process with the analyzer role."""
+    asr_models: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_MODEL_MAP))
+    """The per-language model map (``Settings.asr_model_map``), worked out once at start;
+    says which languages are transcribed without touching model files per request."""
     analysis_sinks: dict[str, Any] = field(default_factory=dict)
     background: set[Any] = field(default_factory=set)
     """Owned background tasks (each removes itself when done)."""

@@ -18,6 +18,7 @@ from analyzers.asr_models import (
     BUNDLED_BASE,
     BUNDLED_TINY_EN,
     ModelConfigError,
+    hears,
     join_bundled_base,
     model_for,
     parse_model_map,
@@ -116,7 +117,8 @@ def test_settings_from_environment(tmp_path: Path) -> None:
         },
         data_dir=tmp_path,
     )
-    assert not settings.transcribes("zh-CN") and settings.transcribes("en")
+    model_map = settings.asr_model_map()
+    assert not hears("zh-CN", model_map) and hears("en", model_map)
     with pytest.raises(ConfigError, match="INTERVIEW_ASR_MODELS"):
         load_settings(env={"INTERVIEW_ASR_MODELS": "zh"}, data_dir=tmp_path)
     bad = load_settings(env={"INTERVIEW_ASR_MODELS": "zh=bundled:tiny.en"}, data_dir=tmp_path)
