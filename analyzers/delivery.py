@@ -58,13 +58,13 @@ SECONDS_PER_MINUTE = 60.0
 RATE_UNIT_WPM = "wpm"
 RATE_UNIT_CPM = "cpm"
 
-_CJK = CJK_RANGES
-_CJK_RE = CJK_RE
 _LATIN_WORD_RE = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
 """A run of letters/digits that is not CJK (CJK is removed before this is applied)."""
 _EN_WORD_RE = re.compile(r"[a-z0-9]+(?:'[a-z]+)*")
 _WIDE = r"\u3000-\u303f\uff00-\uffef"
-_SPACE_NEAR_CJK_RE = re.compile(f"[ \\t]+(?=[{_CJK}{_WIDE}…])|(?<=[{_CJK}{_WIDE}…])[ \\t]+")
+_SPACE_NEAR_CJK_RE = re.compile(
+    f"[ \\t]+(?=[{CJK_RANGES}{_WIDE}…])|(?<=[{CJK_RANGES}{_WIDE}…])[ \\t]+"
+)
 
 _EN_SINGLE_FILLER_RE = re.compile(r"^(?:u+m+|u+h+|e+r+m*|a+h+|h+m+)$")
 _EN_PHRASE_FILLERS: dict[tuple[str, str], frozenset[str]] = {
@@ -115,8 +115,8 @@ def rms_dbfs(samples: np.ndarray) -> float:
 
 def count_units(text: str) -> tuple[int, int]:
     """(CJK characters, Latin/digit words) in ``text``."""
-    cjk = len(_CJK_RE.findall(text))
-    latin = len(_LATIN_WORD_RE.findall(_CJK_RE.sub(" ", text)))
+    cjk = len(CJK_RE.findall(text))
+    latin = len(_LATIN_WORD_RE.findall(CJK_RE.sub(" ", text)))
     return cjk, latin
 
 

@@ -19,7 +19,6 @@ CJK_RANGES = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 """CJK unified ideographs, extension A and compatibility ideographs."""
 CJK_RE = re.compile(f"[{CJK_RANGES}]")
 _WIDE_PUNCT = "，。、；：？！…—“”‘’（）《》「」"
-_TERMINAL = "。？！…"
 _ASCII_TO_WIDE = {",": "，", "?": "？", "!": "！", ";": "；", ":": "：", ".": "。"}
 _CJK_OR_WIDE_RE = re.compile(f"[{CJK_RANGES}{_WIDE_PUNCT}]")
 _SPACE_BETWEEN_CJK_RE = re.compile(f"(?<=[{CJK_RANGES}])\\s+(?=[{CJK_RANGES}])")
@@ -39,16 +38,7 @@ def has_cjk(text: str) -> bool:
     return CJK_RE.search(text) is not None
 
 
-def cjk_share(text: str) -> float:
-    """Share of CJK characters among the letters of ``text`` (0 when it has none)."""
-    letters = [c for c in text if c.isalnum()]
-    if not letters:
-        return 0.0
-    return sum(1 for c in letters if CJK_RE.match(c)) / len(letters)
-
-
 _converter_lock = threading.Lock()
-_jieba_lock = threading.Lock()
 
 
 @functools.cache
@@ -57,9 +47,8 @@ def _jieba() -> Any:
 
     import jieba
 
-    with _jieba_lock:
-        jieba.setLogLevel(logging.WARNING)  # it logs its dictionary loading at INFO
-        jieba.initialize()  # loads the dictionary once (~1 s), not in the first answer
+    jieba.setLogLevel(logging.WARNING)  # it logs its dictionary loading at INFO
+    jieba.initialize()  # loads the dictionary once (~1 s; jieba locks it itself)
     return jieba
 
 

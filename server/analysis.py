@@ -17,7 +17,7 @@ from collections import deque
 from typing import Any
 
 from analyzers.asr_models import TRANSCRIPTION_UNAVAILABLE, hears
-from analyzers.text import base_language
+from analyzers.text import base_language, join_texts
 from server.http import Services
 
 logger = logging.getLogger(__name__)
@@ -182,11 +182,17 @@ def transcription_status(
     }
 
 
-def answer_language(finals: list[dict[str, Any]], default: str) -> str:
-    """The language an answer was recognised in: the one most of its text was heard in."""
+def answer_transcript(finals: list[dict[str, Any]], default_language: str) -> dict[str, str]:
+    """An answer's ``transcript`` (its finals joined) and ``language``: the one most of its
+    text was recognised in, else ``default_language`` (the interview's)."""
     weight: dict[str, int] = {}
     for f in finals:
         lang = base_language(str(f.get("language") or ""))
         if lang:
             weight[lang] = weight.get(lang, 0) + len(str(f.get("text") or ""))
-    return max(weight, key=lambda k: weight[k]) if weight else base_language(default) or "en"
+    return {
+        "transcript": join_texts(f["text"] for f in finals),
+        "language": max(weight, key=lambda k: weight[k])
+        if weight
+        else base_language(default_language) or "en",
+    }

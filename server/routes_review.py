@@ -10,10 +10,9 @@ from typing import Any
 
 from aiohttp import web
 
-from analyzers.text import join_texts
 from server import webhooks
 from server.access import check_job_access, job_for, staff_user
-from server.analysis import analysis_summary, answer_language, transcription_status
+from server.analysis import analysis_summary, answer_transcript, transcription_status
 from server.csvsafe import safe_cell
 from server.http import ApiError, Services, json_response, read_object, services
 from server.models import Role, Status, personalised_fields
@@ -160,8 +159,7 @@ async def _report(svc: Services, interview: dict[str, Any], job: dict[str, Any])
             {
                 "index": a["idx"],
                 "question": item["question"]["text"],
-                "transcript": join_texts(f["text"] for f in finals),
-                "language": answer_language(finals, interview["language"]),
+                **answer_transcript(finals, interview["language"]),
                 "text_answer": a["text_answer"],
                 "answer_used_s": a["answer_used_s"],
                 **personalised_fields(item),

@@ -14,7 +14,6 @@ from aiohttp import web
 
 from analyzers.events import ScoreUpdate
 from analyzers.scoring import overall
-from analyzers.text import join_texts
 from server import questionbank
 from server.access import (
     CAN_MANAGE_JOBS,
@@ -24,7 +23,7 @@ from server.access import (
     job_for,
     staff_user,
 )
-from server.analysis import analysis_summary, answer_language, transcription_status
+from server.analysis import analysis_summary, answer_transcript, transcription_status
 from server.auth import (
     check_signed_path,
     hash_password,
@@ -526,10 +525,7 @@ async def get_interview(request: web.Request) -> web.Response:
             "end_reason": answer["end_reason"],
             "scratchpad": answer["scratchpad"],
             "text_answer": answer["text_answer"],
-            "transcript": join_texts(
-                f["text"] for f in analysis["transcripts"].get(item["index"], [])
-            ),
-            "language": answer_language(
+            **answer_transcript(
                 analysis["transcripts"].get(item["index"], []), interview["language"]
             ),
             "transcript_segments": [
