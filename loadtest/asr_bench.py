@@ -17,7 +17,6 @@ recognition time).
 from __future__ import annotations
 
 import argparse
-import functools
 import json
 import os
 import re
@@ -83,43 +82,42 @@ def cer(reference: str, hypothesis: str) -> float:
     return float(jiwer.wer(" ".join(ref), " ".join(cer_units(hypothesis)) or "∅"))
 
 
-def zh_answer_audio(cache: Path, voice: str, speed: float, repeats: int) -> tuple[np.ndarray, str]:
-    """The Mandarin answers of ``loadtest.synth_zh`` one after another, with pauses."""
+def answer_audio(
+    language: str, cache: Path, voice: str, pace: float, repeats: int
+) -> tuple[np.ndarray, str]:
+    """The language's answers spoken one after another with PAUSE_S between them, and their
+    text: English, SENTENCES by espeak-ng (``pace`` in words per minute); Chinese, the
+    answers of :mod:`loadtest.synth_zh` by Kokoro (``pace`` is its speed)."""
     from loadtest.synth_zh import MANDARIN_ANSWERS, mandarin_wav
 
-    parts, text = [np.zeros(RATE_HZ // 2, np.float32)], []
+    zh = language == "zh"
+    texts = list(MANDARIN_ANSWERS.values()) if zh else list(SENTENCES)
+    parts, said = [np.zeros(RATE_HZ // 2, np.float32)], []
     for _ in range(repeats):
-        for name, answer in MANDARIN_ANSWERS.items():
-            wav = mandarin_wav(
-                answer,
-                cache / f"zh-{voice}-{speed}-{name}.wav",
-                voice=voice,
-                speed=speed,
-                sample_rate_hz=RATE_HZ,
-                trailing_silence_s=0.0,
-            )
+        for i, text in enumerate(texts):
+            path = cache / f"{language}-{voice}-{pace}-{i}.wav"
+            if zh:
+                wav = mandarin_wav(
+                    text,
+                    path,
+                    voice=voice,
+                    speed=pace,
+                    sample_rate_hz=RATE_HZ,
+                    trailing_silence_s=0,
+                )
+            else:
+                wav = speech_wav(
+                    text,
+                    path,
+                    voice=voice,
+                    words_per_min=int(pace),
+                    sample_rate_hz=RATE_HZ,
+                    trailing_silence_s=0,
+                )
             pcm, _ = read_wav_s16_mono(wav)
             parts += [pcm.astype(np.float32) / 32768, np.zeros(int(PAUSE_S * RATE_HZ), np.float32)]
-            text.append(answer)
-    return np.concatenate(parts), "".join(text)
-
-
-def answer_audio(cache: Path, voice: str, wpm: int, repeats: int) -> tuple[np.ndarray, str]:
-    parts, text = [np.zeros(RATE_HZ // 2, np.float32)], []
-    for _ in range(repeats):
-        for i, sentence in enumerate(SENTENCES):
-            wav = speech_wav(
-                sentence,
-                cache / f"{voice}-{wpm}-{i}.wav",
-                voice=voice,
-                words_per_min=wpm,
-                sample_rate_hz=RATE_HZ,
-                trailing_silence_s=0.0,
-            )
-            pcm, _ = read_wav_s16_mono(wav)
-            parts += [pcm.astype(np.float32) / 32768, np.zeros(int(PAUSE_S * RATE_HZ), np.float32)]
-            text.append(sentence)
-    return np.concatenate(parts), " ".join(text)
+            said.append(text)
+    return np.concatenate(parts), ("" if zh else " ").join(said)
 
 
 def streaming(model: Any, audio: np.ndarray, partials: bool, base: AsrConfig) -> dict[str, Any]:
@@ -206,29 +204,20 @@ def main(argv: list[str] | None = None) -> int:
     )
     if args.left_context is not None:
         config = replace(config, left_context_s=args.left_context)
-    audios: list[tuple[str, float, Callable[[], tuple[np.ndarray, str]]]]
+    voices: tuple[tuple[str, float], ...] = VOICES
+    error: Callable[[str, str], float] = wer
     if args.language == "zh":
         base = str(join_bundled_base(Path(args.models_dir)))
         config = replace(config, models=(("zh", base),))
-        error: Callable[[str, str], float] = cer
-        audios = [
-            (v, speed, functools.partial(zh_answer_audio, cache, v, speed, args.repeats))
-            for v, speed in ZH_VOICES
-        ]
-    else:
-        error = wer
-        audios = [
-            (v, wpm, functools.partial(answer_audio, cache, v, wpm, args.repeats))
-            for v, wpm in VOICES
-        ]
+        voices, error = ZH_VOICES, cer
     rss_before = rss_mb()
     load_started = time.monotonic()
     model = load_model(config)
     load_s = time.monotonic() - load_started
     model_rss_mb = rss_mb() - rss_before
     rows = []
-    for voice, pace, make in audios:
-        audio, text = make()
+    for voice, pace in voices:
+        audio, text = answer_audio(args.language, cache, voice, pace, args.repeats)
         off = offline(model, audio, config)
         fin = streaming(model, audio, False, config)
         par = streaming(model, audio, True, config)

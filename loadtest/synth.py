@@ -15,7 +15,7 @@ import shutil
 import subprocess
 import tempfile
 import wave
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -71,20 +71,35 @@ def _cached(
     return path
 
 
-def _read_pcm_s16_mono(path: Path, sample_rate_hz: int) -> npt.NDArray[np.int16]:
-    """Decode any audio file to 16-bit mono PCM at ``sample_rate_hz`` with PyAV."""
+def _resampled(frames: Iterable[av.AudioFrame], sample_rate_hz: int) -> npt.NDArray[np.int16]:
+    """Audio frames as one 16-bit mono PCM array at ``sample_rate_hz`` (libswresample)."""
     resampler = av.AudioResampler(format="s16", layout="mono", rate=sample_rate_hz)
-    chunks: list[npt.NDArray[Any]] = []
-    with av.open(str(path)) as container:
-        for frame in container.decode(audio=0):
-            for out in resampler.resample(frame):
-                chunks.append(out.to_ndarray().reshape(-1))
-    for out in resampler.resample(None):
-        chunks.append(out.to_ndarray().reshape(-1))
-    if not chunks:
-        raise RuntimeError(f"no audio decoded from {path}")
+    chunks: list[npt.NDArray[Any]] = [np.zeros(0, dtype=np.int16)]
+    for frame in [*frames, None]:
+        for out in resampler.resample(frame):
+            chunks.append(out.to_ndarray().reshape(-1))
     pcm: npt.NDArray[np.int16] = np.concatenate(chunks).astype(np.int16)
     return pcm
+
+
+def _read_pcm_s16_mono(path: Path, sample_rate_hz: int) -> npt.NDArray[np.int16]:
+    """Decode any audio file to 16-bit mono PCM at ``sample_rate_hz`` with PyAV."""
+    with av.open(str(path)) as container:
+        pcm = _resampled(container.decode(audio=0), sample_rate_hz)
+    if not len(pcm):
+        raise RuntimeError(f"no audio decoded from {path}")
+    return pcm
+
+
+def resample_s16_mono(
+    pcm: npt.NDArray[np.int16], from_hz: int, to_hz: int
+) -> npt.NDArray[np.int16]:
+    """Resample 16-bit mono PCM from ``from_hz`` to ``to_hz``."""
+    if from_hz == to_hz:
+        return pcm
+    frame = av.AudioFrame.from_ndarray(pcm.reshape(1, -1), format="s16", layout="mono")
+    frame.sample_rate = from_hz
+    return _resampled([frame], to_hz)
 
 
 def write_wav_s16_mono(samples: npt.NDArray[np.int16], path: Path, sample_rate_hz: int) -> Path:

@@ -27,11 +27,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import av
 import numpy as np
 import numpy.typing as npt
 
-from loadtest.synth import ESPEAK_BIN, ESPEAK_TIMEOUT_S, _cached, write_wav_s16_mono
+from loadtest.synth import (
+    ESPEAK_BIN,
+    ESPEAK_TIMEOUT_S,
+    _cached,
+    resample_s16_mono,
+    write_wav_s16_mono,
+)
 
 KOKORO_SAMPLE_RATE_HZ = 24_000
 KOKORO_MAX_PHONEMES = 510  # context of 512 tokens minus the two boundary tokens
@@ -284,21 +289,6 @@ def _synthesize(text: str, voice: str, speed: float) -> npt.NDArray[np.int16]:
     return pcm
 
 
-def _resample_s16_mono(
-    pcm: npt.NDArray[np.int16], from_hz: int, to_hz: int
-) -> npt.NDArray[np.int16]:
-    """Resample int16 mono PCM with PyAV (libswresample)."""
-    if from_hz == to_hz:
-        return pcm
-    frame = av.AudioFrame.from_ndarray(pcm.reshape(1, -1), format="s16", layout="mono")
-    frame.sample_rate = from_hz
-    resampler = av.AudioResampler(format="s16", layout="mono", rate=to_hz)
-    chunks = [out.to_ndarray().reshape(-1) for out in resampler.resample(frame)]
-    chunks += [out.to_ndarray().reshape(-1) for out in resampler.resample(None)]
-    resampled: npt.NDArray[np.int16] = np.concatenate(chunks).astype(np.int16)
-    return resampled
-
-
 def mandarin_wav(
     text: str,
     path: Path,
@@ -324,7 +314,7 @@ def mandarin_wav(
 
     def make(out: Path) -> None:
         pcm = _synthesize(text, voice, speed)
-        speech = _resample_s16_mono(pcm, KOKORO_SAMPLE_RATE_HZ, sample_rate_hz)
+        speech = resample_s16_mono(pcm, KOKORO_SAMPLE_RATE_HZ, sample_rate_hz)
         silence = np.zeros(round(trailing_silence_s * sample_rate_hz), dtype=np.int16)
         write_wav_s16_mono(np.concatenate([speech, silence]), out, sample_rate_hz)
 

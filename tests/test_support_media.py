@@ -21,6 +21,7 @@ from tests.support.checks import (
     image_has_face,
     transcribe,
     wer,
+    windowed_cer,
     windowed_wer,
 )
 from tests.support.media import (
@@ -64,6 +65,14 @@ def test_windowed_wer_finds_reference_in_looped_text() -> None:
     assert wer(SENTENCE, looped) > 0.5
     assert windowed_wer("Hello, World!", "hello world") == 0.0
     assert windowed_wer("don't stop", "Dont STOP.") == 0.0
+
+
+def test_windowed_cer_finds_mandarin_in_looped_traditional_text() -> None:
+    said = "我会第一时间向领导报告，启动应急预案。"
+    looped = "啟動應急預案。我會第一時間向領導報告，啟動應急預案。我會第一"  # Traditional, looped
+    assert windowed_cer(said, looped) == 0.0
+    assert windowed_cer(said, "以下是普通的讀体") > 0.5
+    assert windowed_cer(said, "") == 1.0
     assert windowed_wer(SENTENCE, "") == 1.0
     with pytest.raises(ValueError):
         windowed_wer("...", "anything")

@@ -122,20 +122,7 @@ def windowed_wer(reference: str, hypothesis: str) -> float:
     ref = normalise_words(reference)
     if not ref:
         raise ValueError("reference has no words")
-    hyp = normalise_words(hypothesis)
-    if not hyp:
-        return 1.0
-    ref_text = " ".join(ref)
-    min_len = max(1, len(ref) - WER_WINDOW_SLACK_WORDS)
-    if len(hyp) <= min_len:
-        return float(jiwer.wer(ref_text, " ".join(hyp)))
-    best = float("inf")
-    for length in range(min_len, min(len(hyp), len(ref) + WER_WINDOW_SLACK_WORDS) + 1):
-        for start in range(len(hyp) - length + 1):
-            best = min(best, float(jiwer.wer(ref_text, " ".join(hyp[start : start + length]))))
-            if best == 0.0:
-                return 0.0
-    return best
+    return _windowed_error(ref, normalise_words(hypothesis), WER_WINDOW_SLACK_WORDS)
 
 
 def windowed_cer(reference: str, hypothesis: str) -> float:
@@ -144,18 +131,25 @@ def windowed_cer(reference: str, hypothesis: str) -> float:
     ref = cer_units(reference)
     if not ref:
         raise ValueError("reference has no characters")
-    hyp = cer_units(hypothesis)
+    return _windowed_error(ref, cer_units(hypothesis), max(1, len(ref) // 5))
+
+
+def _windowed_error(ref: list[str], hyp: list[str], slack: int) -> float:
+    """Minimum error rate of the units ``ref`` against any run of len(ref)±``slack``
+    consecutive units of ``hyp`` (1.0 when ``hyp`` is empty)."""
     if not hyp:
         return 1.0
     ref_text = " ".join(ref)
-    slack = max(1, len(ref) // 5)
-    if len(hyp) <= len(ref) - slack:
+    min_len = max(1, len(ref) - slack)
+    if len(hyp) <= min_len:
         return float(jiwer.wer(ref_text, " ".join(hyp)))
-    return min(
-        float(jiwer.wer(ref_text, " ".join(hyp[start : start + length])))
-        for length in range(len(ref) - slack, min(len(hyp), len(ref) + slack) + 1)
-        for start in range(len(hyp) - length + 1)
-    )
+    best = float("inf")
+    for length in range(min_len, min(len(hyp), len(ref) + slack) + 1):
+        for start in range(len(hyp) - length + 1):
+            best = min(best, float(jiwer.wer(ref_text, " ".join(hyp[start : start + length]))))
+            if best == 0.0:
+                return 0.0
+    return best
 
 
 def _video_packet_count(path: Path | str) -> int:
