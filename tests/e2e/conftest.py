@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 from playwright.async_api import Browser
 
 from tests.support.pages import chromium
+from tests.support.process import ServerProcess, server_process
 from tests.support.server import RunningServer, running_server
 
 
@@ -24,3 +25,10 @@ async def srv(tmp_path: Path) -> AsyncIterator[RunningServer]:
     """An in-process server without analyzers (pages only)."""
     async with running_server(tmp_path / "data", analysis_workers=0) as s:
         yield s
+
+
+@pytest.fixture
+def live_server(tmp_path: Path) -> Iterator[ServerProcess]:
+    """The real server process with demo data (``interview-live demo`` + ``serve``)."""
+    with server_process(tmp_path / "data") as srv:
+        yield srv

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +14,7 @@ from playwright.async_api import Browser, Page, expect
 from tests.support.checks import count_frames_with_face, decode_ok, transcribe, windowed_wer
 from tests.support.media import face_y4m, speech_wav
 from tests.support.pages import admin_login, fake_media_chromium
-from tests.support.process import ServerProcess, server_process
+from tests.support.process import ServerProcess
 
 pytestmark = pytest.mark.e2e
 
@@ -29,12 +29,6 @@ UI_TIMEOUT_MS = 30_000
 def media(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     d = tmp_path_factory.mktemp("media")
     return face_y4m(d / "face.y4m", seconds=4.0), speech_wav(SENTENCE, d / "speech.wav")
-
-
-@pytest.fixture
-def live_server(tmp_path: Path) -> Iterator[ServerProcess]:
-    with server_process(tmp_path / "data") as srv:
-        yield srv
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,7 @@ from tests.e2e.test_browser_interview import Api, _collect, consent_and_device_c
 from tests.support.checks import windowed_cer
 from tests.support.media import face_y4m
 from tests.support.pages import admin_login, fake_media_chromium
-from tests.support.process import ServerProcess, server_process
+from tests.support.process import ServerProcess
 
 pytestmark = pytest.mark.e2e
 
@@ -49,12 +49,6 @@ CJK_RE = re.compile(r"[\u4e00-\u9fff]")
 def media(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     d = tmp_path_factory.mktemp("media-zh")
     return face_y4m(d / "face.y4m", seconds=4.0), mandarin_wav(ANSWER, d / "answer-zh.wav")
-
-
-@pytest.fixture
-def live_server(tmp_path: Path) -> Iterator[ServerProcess]:
-    with server_process(tmp_path / "data") as srv:
-        yield srv
 
 
 @pytest.fixture

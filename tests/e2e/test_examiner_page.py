@@ -12,7 +12,6 @@ import asyncio
 import json
 import re
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -25,7 +24,7 @@ from tests.e2e.test_browser_interview import Api, three_question_invitation
 from tests.support.candidate import ScriptedCandidate
 from tests.support.media import face_y4m, speech_wav
 from tests.support.pages import admin_login
-from tests.support.process import ServerProcess, server_process
+from tests.support.process import ServerProcess
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(150)]
 
@@ -46,12 +45,6 @@ DROP_NTH_FINAL = 2
 def media(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     d = tmp_path_factory.mktemp("media")
     return face_y4m(d / "face.y4m", seconds=4.0), speech_wav(SENTENCE, d / "speech.wav")
-
-
-@pytest.fixture
-def live_server(tmp_path: Path) -> Iterator[ServerProcess]:
-    with server_process(tmp_path / "data") as srv:
-        yield srv
 
 
 def examiner_path(srv: ServerProcess) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ from tests.e2e.test_examiner_page import admin_login, examiner_path
 from tests.support.candidate import ScriptedCandidate
 from tests.support.media import face_y4m, speech_wav
 from tests.support.pages import chromium
-from tests.support.process import ServerProcess, server_process
+from tests.support.process import ServerProcess
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
 
@@ -41,12 +41,6 @@ SEEK_TOLERANCE_S = 1.0
 def media(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     d = tmp_path_factory.mktemp("media")
     return face_y4m(d / "face.y4m", seconds=4.0), speech_wav(SENTENCE, d / "speech.wav")
-
-
-@pytest.fixture
-def live_server(tmp_path: Path) -> Iterator[ServerProcess]:
-    with server_process(tmp_path / "data") as srv:
-        yield srv
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ import contextlib
 import json
 import sqlite3
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,7 @@ import pytest
 from playwright.async_api import Browser, Page, expect
 
 from tests.e2e.test_browser_interview import Api
-from tests.support.process import ServerProcess, server_process
+from tests.support.process import ServerProcess
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(60)]
 
@@ -42,12 +41,6 @@ EXPECTED = {
     "stats-max": 89.0,
     "stats-min": 62.0,
 }
-
-
-@pytest.fixture
-def live_server(tmp_path: Path) -> Iterator[ServerProcess]:
-    with server_process(tmp_path / "data") as srv:
-        yield srv
 
 
 def complete_with_scores(data_dir: Path, interview_id: str, scores: dict[str, float]) -> None:
