@@ -29,7 +29,7 @@ from pathlib import Path
 LOOPBACK = "127.0.0.1"
 START_TIMEOUT_S = 120.0
 STOP_TIMEOUT_S = 15.0
-CLI = [sys.executable, "-m", "server.cli"]
+CLI = [sys.executable, "-m", "server.app.cli"]
 
 
 def _free_port() -> int:

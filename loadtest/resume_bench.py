@@ -54,9 +54,9 @@ def machine() -> dict[str, Any]:
 
 
 async def rematch(n: int) -> dict[str, Any]:
-    from server.models import Role
-    from server.resume_extract import extract_profile
-    from server.resume_text import extract_text
+    from server.domain.models import Role
+    from server.resumes.resume_extract import extract_profile
+    from server.resumes.resume_text import extract_text
     from tests.support.resumes import REFERENCE_DATE, bulk
     from tests.support.server import running_server
     from tests.test_api import make_job
@@ -119,8 +119,8 @@ async def rematch(n: int) -> dict[str, Any]:
 
 
 def seal() -> dict[str, Any]:
-    from server.crypto import KeyRing
-    from server.streams import BusCipher
+    from server.live.streams import BusCipher
+    from server.security.crypto import KeyRing
 
     out: dict[str, Any] = {}
     for algorithm in ("aes-256-gcm", "sm4-gcm"):

@@ -136,7 +136,7 @@ class Target:
 
 def spawn_server(data_dir: Path, workers: int | None) -> Target:
     port = _free_port()
-    cli = [sys.executable, "-m", "server.cli"]
+    cli = [sys.executable, "-m", "server.app.cli"]
     common = ["--data-dir", str(data_dir), "--host", LOOPBACK, "--port", str(port)]
     demo = json.loads(
         subprocess.run(

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from server.models import Role
+from server.domain.models import Role
 from tests.support.server import RunningServer
 from tests.test_api import assign, make_job
 from tests.test_reports import completed_interview

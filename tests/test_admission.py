@@ -8,7 +8,7 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from server.models import Role
+from server.domain.models import Role
 from tests.support.candidate import ScriptedCandidate
 from tests.support.media import face_y4m, speech_wav
 from tests.support.redis_server import redis_server
@@ -97,8 +97,8 @@ async def test_full_node_refuses_and_names_a_node_with_room(tmp_path: Path) -> N
 
 
 def test_a_lagging_event_loop_refuses_new_sessions_but_keeps_admitted_ones() -> None:
-    from server.config import load_settings
-    from server.nodes import Admission, NodeRegistry
+    from server.app.config import load_settings
+    from server.live.nodes import Admission, NodeRegistry
 
     settings = load_settings(env={}, max_live_sessions=8)
     lag_ms = [5.0]

@@ -11,8 +11,8 @@ from typing import Any
 import aiohttp
 import pytest
 
-from server.auth import make_invitation_token
-from server.models import Role
+from server.domain.models import Role
+from server.security.auth import make_invitation_token
 from tests.support.server import RunningServer
 
 
@@ -395,8 +395,8 @@ async def test_websocket_checks_origin_and_token(server: RunningServer) -> None:
 
 
 async def test_expiry_sweep_marks_only_unstarted_interviews(server: RunningServer) -> None:
-    from server.access import EXPIRABLE
-    from server.models import Status
+    from server.domain.models import Status
+    from server.security.access import EXPIRABLE
 
     admin = await server.add_staff("admin", Role.ADMIN)
     job = await make_job(server, admin)
@@ -420,7 +420,7 @@ async def test_expiry_sweep_marks_only_unstarted_interviews(server: RunningServe
 
 
 def test_flag_thresholds_setting_is_validated() -> None:
-    from server.config import ConfigError, load_settings
+    from server.app.config import ConfigError, load_settings
 
     settings = load_settings(env={"INTERVIEW_FLAG_THRESHOLDS": '{"face_missing_s": 5}'})
     assert settings.flag_thresholds == {"face_missing_s": 5}

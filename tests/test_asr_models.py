@@ -25,8 +25,8 @@ from analyzers.asr_models import (
     resolve_model_map,
     tiny_en_path,
 )
-from server.app import asr_config
-from server.config import ConfigError, load_settings
+from server.app.app import asr_config
+from server.app.config import ConfigError, load_settings
 from tests.support.server import TEST_MODELS_DIR
 
 
@@ -155,7 +155,16 @@ def test_models_load_lazily_once_per_directory() -> None:
 
 def test_server_refuses_to_start_with_an_english_only_chinese_model(tmp_path: Path) -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "server.cli", "serve", "--data-dir", str(tmp_path), "--port", "1"],
+        [
+            sys.executable,
+            "-m",
+            "server.app.cli",
+            "serve",
+            "--data-dir",
+            str(tmp_path),
+            "--port",
+            "1",
+        ],
         env={"INTERVIEW_ASR_MODELS": "zh=bundled:tiny.en", "PATH": "/usr/bin:/bin"},
         capture_output=True,
         text=True,

@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-import server.store as store_module
-from server.db import Database
-from server.models import Role
-from server.store import Store, audit_hash
+import server.storage.store as store_module
+from server.domain.models import Role
+from server.storage.db import Database
+from server.storage.store import Store, audit_hash
 from tests.support.server import running_server
 from tests.test_api import invite, make_job
 

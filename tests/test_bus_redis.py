@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from server.models import Role
+from server.domain.models import Role
 from tests.support.redis_server import redis_server
 from tests.support.server import running_server
 from tests.test_api import make_job, token_of

@@ -18,13 +18,12 @@ import numpy as np
 import pytest
 import redis.asyncio as aioredis
 
-from server import streams
-from server.analysis_remote import CONTEXT_PREFIX, META_PREFIX, RemoteAnalysis, work_stream
-from server.analyzer_node import LEASE_PREFIX, AnalyzerNode
-from server.crypto import MASTER_KEY_SIZE_BYTES, SM4_GCM, KeyRing
-from server.models import Role
-from server.results import RESULTS_STREAM, ResultsConsumer, analysis_entry
-from server.streams import (
+from server.domain.models import Role
+from server.live import streams
+from server.live.analysis_remote import CONTEXT_PREFIX, META_PREFIX, RemoteAnalysis, work_stream
+from server.live.analyzer_node import LEASE_PREFIX, AnalyzerNode
+from server.live.results import RESULTS_STREAM, ResultsConsumer, analysis_entry
+from server.live.streams import (
     BUS_MAGIC,
     BadEntry,
     BusCipher,
@@ -35,6 +34,7 @@ from server.streams import (
     ensure_group,
     unpack,
 )
+from server.security.crypto import MASTER_KEY_SIZE_BYTES, SM4_GCM, KeyRing
 from tests.support.redis_server import redis_instance
 from tests.support.server import running_server
 from tests.test_api import invite, make_job

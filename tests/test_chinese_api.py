@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from server.models import Role
+from server.domain.models import Role
 from tests.support.server import RunningServer, running_server
 from tests.test_api import invite, make_job
 

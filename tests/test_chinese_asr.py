@@ -26,7 +26,7 @@ from analyzers.pipeline import InterviewAnalysis
 from analyzers.text import to_simplified
 from loadtest.asr_bench import cer
 from loadtest.synth_zh import MANDARIN_ANSWERS, mandarin_wav
-from server.questionbank import load_builtin
+from server.hiring.questionbank import load_builtin
 from tests.support.checks import decode_audio, wer
 from tests.support.media import speech_wav
 from tests.support.server import TEST_MODELS_DIR

@@ -17,7 +17,7 @@ import av
 import numpy as np
 import pytest
 
-from server.crypto import (
+from server.security.crypto import (
     AES_256_GCM,
     ALGORITHMS,
     CHUNK_OVERHEAD_BYTES,

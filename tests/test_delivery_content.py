@@ -17,7 +17,7 @@ from analyzers.delivery import (
     rms_dbfs,
 )
 from analyzers.events import TranscriptFinal, Word, from_wire
-from server.questionbank import load_builtin
+from server.hiring.questionbank import load_builtin
 
 IID = "iv-1"
 

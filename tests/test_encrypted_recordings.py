@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from server.crypto import EncryptedFile
-from server.encrypted_media import SEND_WINDOW_BYTES, parse_range
-from server.models import Role
+from server.domain.models import Role
+from server.security.crypto import EncryptedFile
+from server.security.encrypted_media import SEND_WINDOW_BYTES, parse_range
 from tests.support.server import running_server
 from tests.test_api import invite, make_job
 

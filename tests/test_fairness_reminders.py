@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from server.models import Role
-from server.reports import fairness
+from server.domain.models import Role
+from server.outbound.reports import fairness
 from tests.support.server import LOOPBACK, RunningServer, free_port, running_server
 from tests.test_api import make_job, token_of
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from server import flow
-from server.flow import AnswerEnded, AnswerStarted, Completed, EndReason, Phase
+from server.interview import flow
+from server.interview.flow import AnswerEnded, AnswerStarted, Completed, EndReason, Phase
 
 PLAN = [flow.Step(prep_s=10, answer_s=60), flow.Step(prep_s=0, answer_s=30)]
 

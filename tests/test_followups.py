@@ -1,4 +1,4 @@
-"""Personalised follow-up questions from a résumé profile (server/followups.py)."""
+"""Personalised follow-up questions from a résumé profile (server/resumes/followups.py)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,10 @@ from typing import Any
 
 import pytest
 
-from server.competencies import BY_ID
-from server.followups import (
+from server.domain.models import Question, Section
+from server.hiring.competencies import BY_ID
+from server.hiring.questionbank import validate_question
+from server.resumes.followups import (
     MAX_FACT_CHARS,
     PLACEHOLDERS,
     Kind,
@@ -23,9 +25,7 @@ from server.followups import (
     parse_templates,
     personalise,
 )
-from server.models import Question, Section
-from server.profile import Education, Experience, Profile, Sourced
-from server.questionbank import validate_question
+from server.resumes.profile import Education, Experience, Profile, Sourced
 
 NO_FILTER: dict[str, Any] = {}
 """A job without competencies: templates are not filtered."""

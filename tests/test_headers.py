@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from server.models import Role
+from server.domain.models import Role
 from tests.support.server import running_server
 
 EXPECTED = ("X-Node", "X-Content-Type-Options", "Referrer-Policy", "Content-Security-Policy")
@@ -33,7 +33,7 @@ async def test_errors_pages_and_sockets_carry_the_security_headers(tmp_path: Pat
 
 
 def test_access_log_lines_carry_no_tokens() -> None:
-    from server.accesslog import redact
+    from server.api.accesslog import redact
 
     assert redact("/ws/candidate?token=iv1.123.abc.sig") == "/ws/candidate?token=***"
     assert redact("/api/recordings/r1?exp=1&sub=u&sig=xyz") == (
@@ -71,8 +71,8 @@ def test_access_log_names_the_client_behind_a_trusted_proxy(
     from aiohttp import web
     from aiohttp.test_utils import make_mocked_request
 
-    from server.accesslog import RedactingAccessLogger
-    from server.http import TRUSTED_PROXY_NETWORKS
+    from server.api.accesslog import RedactingAccessLogger
+    from server.api.http import TRUSTED_PROXY_NETWORKS
 
     def line(peer: str, trusted: tuple[str, ...]) -> str:
         app = web.Application()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from server.hub import Hub
+from server.live.hub import Hub
 
 
 async def test_messages_during_the_snapshot_read_follow_the_snapshot() -> None:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from server.models import Role
+from server.domain.models import Role
 from tests.support.candidate import ScriptedCandidate
 from tests.support.checks import count_frames_with_face, decode_ok, transcribe, windowed_wer
 from tests.support.media import face_y4m, speech_wav

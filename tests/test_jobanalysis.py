@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
-from server.competencies import BY_ID, CATALOGUE
-from server.jobanalysis import (
+from server.domain.models import SECTION_ORDER, Localized, Media, Question, Section
+from server.hiring.competencies import BY_ID, CATALOGUE
+from server.hiring.jobanalysis import (
     LEXICON_PATH,
     MAX_DESCRIPTION_CHARS,
     JobAnalysis,
@@ -21,7 +22,6 @@ from server.jobanalysis import (
     load_lexicon,
     parse_lexicon,
 )
-from server.models import SECTION_ORDER, Localized, Media, Question, Section
 
 ZH_BRAND = (
     "岗位职责：1. 负责公司品牌策划与推广方案的制定；2. 负责线上线下活动执行，协调供应商与内部各部门；"

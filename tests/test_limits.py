@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from server import routes_staff
-from server.auth import hash_password
-from server.models import Role
-from server.ratelimit import (
+from server.api import routes_staff
+from server.domain.models import Role
+from server.security.auth import hash_password
+from server.security.ratelimit import (
     BAD_TOKENS_PER_ADDRESS,
     LOGIN_ATTEMPTS_PER_ADDRESS,
     LOGIN_FAILURES_PER_ACCOUNT,
@@ -176,7 +176,7 @@ async def test_invalid_invitation_links_are_rate_limited_per_address(tmp_path: P
 def test_token_bucket_allows_a_burst_then_the_rate() -> None:
     import time
 
-    from server.ratelimit import TokenBucket
+    from server.security.ratelimit import TokenBucket
 
     bucket = TokenBucket(rate_per_s=10.0, burst=5)
     t0 = time.monotonic() + 1.0  # full after a second anyway
@@ -188,7 +188,7 @@ def test_token_bucket_allows_a_burst_then_the_rate() -> None:
 async def test_a_flooding_staff_socket_is_closed(tmp_path: Path) -> None:
     import aiohttp
 
-    from server.ratelimit import SOCKET_BURST
+    from server.security.ratelimit import SOCKET_BURST
 
     async with running_server(tmp_path / "data", analysis_workers=0) as srv:
         admin = await srv.add_staff("admin", Role.ADMIN)
@@ -210,7 +210,7 @@ async def test_a_flooding_staff_socket_is_closed(tmp_path: Path) -> None:
 
 def test_non_ascii_digits_in_signed_links_are_refused_not_crashing() -> None:
     # "²".isdigit() is True but int("²") raises: found by the API fuzzer (was a 500)
-    from server.auth import check_signed_path, parse_invitation_token
+    from server.security.auth import check_signed_path, parse_invitation_token
 
     assert check_signed_path(b"k", "/api/recordings/r", "²", "u", "sig", 0.0) is False
     assert parse_invitation_token(b"k", "iv.²³.nonce.sig") is None

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from server.models import Role
+from server.domain.models import Role
 from tests.support.candidate import ScriptedCandidate
 from tests.support.checks import decode_ok, transcribe, windowed_wer
 from tests.support.fuzz_clients import real_offer
@@ -358,12 +358,12 @@ async def test_audio_interview_is_heard_recorded_without_video_and_never_sees_a_
 async def test_a_scoring_failure_is_reported_and_the_written_interview_goes_on(
     analysis_server: RunningServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import server.written
+    import server.interview.written
 
     def broken(*_: Any) -> list[dict[str, Any]]:
         raise RuntimeError("scoring bug")
 
-    monkeypatch.setattr(server.written, "score_written", broken)
+    monkeypatch.setattr(server.interview.written, "score_written", broken)
     server_ = analysis_server
     admin, interview_id, cand = await _written_candidate(server_, analysis=True)
     try:

@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from server import webhooks
-from server.config import ConfigError, load_settings
-from server.models import Role
-from server.netguard import ALLOW_SETTING, NetGuard, internal_kind
+from server.app.config import ConfigError, load_settings
+from server.domain.models import Role
+from server.outbound import webhooks
+from server.security.netguard import ALLOW_SETTING, NetGuard, internal_kind
 from tests.support.server import LOOPBACK, RunningServer, free_port, running_server
 
 WAIT_S = 15.0

@@ -16,7 +16,7 @@ import aiohttp
 import numpy as np
 import pytest
 
-from server.ratelimit import BAD_TOKENS_PER_ADDRESS
+from server.security.ratelimit import BAD_TOKENS_PER_ADDRESS
 from tests.support.candidate import ScriptedCandidate
 from tests.support.media import face_y4m, write_wav_s16_mono
 from tests.support.nginx import NGINX_BIN, MediaNode, NginxProcess, media_nodes, nginx_process

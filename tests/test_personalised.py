@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from server.invitations import with_followups
-from server.written import score_written
+from server.interview.invitations import with_followups
+from server.interview.written import score_written
 
 
 def _q(qid: str, section: str, **extra: Any) -> dict[str, Any]:

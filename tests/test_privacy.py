@@ -7,9 +7,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from server.crypto import EncryptedFile
-from server.models import Role
-from server.routes_privacy import DAY_S, sweep_retention
+from server.api.routes_privacy import DAY_S, sweep_retention
+from server.domain.models import Role
+from server.security.crypto import EncryptedFile
 from tests.support.server import RunningServer, running_server
 from tests.test_api import invite, make_job
 

@@ -16,10 +16,10 @@ from typing import Any
 import aiohttp
 import pytest
 
-from server.config import ConfigError, load_settings
-from server.http import client_address
-from server.models import Role
-from server.ratelimit import BAD_TOKENS_PER_ADDRESS, LOGIN_ATTEMPTS_PER_ADDRESS
+from server.api.http import client_address
+from server.app.config import ConfigError, load_settings
+from server.domain.models import Role
+from server.security.ratelimit import BAD_TOKENS_PER_ADDRESS, LOGIN_ATTEMPTS_PER_ADDRESS
 from tests.support.server import RunningServer, running_server
 from tests.test_api import invite, make_job, token_of
 

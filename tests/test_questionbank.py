@@ -10,9 +10,9 @@ from typing import Any
 import openpyxl
 import pytest
 
-from server.competencies import CATALOGUE
-from server.models import Media, Section
-from server.questionbank import (
+from server.domain.models import Media, Section
+from server.hiring.competencies import CATALOGUE
+from server.hiring.questionbank import (
     CSV_COLUMNS,
     MAX_IMPORT_ROWS,
     FieldError,

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 
-from server.ratelimit import (
+from server.security.ratelimit import (
     BAD_TOKENS_PER_ADDRESS,
     LOGIN_ATTEMPTS_PER_ADDRESS,
     LOGIN_FAILURES_PER_ACCOUNT,
@@ -167,7 +167,7 @@ async def test_redis_killed_and_back_falls_back_to_local_counts() -> None:
 async def test_a_hung_redis_is_bounded_and_warned_about_once(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    caplog.set_level(logging.WARNING, logger="server.ratelimit")
+    caplog.set_level(logging.WARNING, logger="server.security.ratelimit")
     async with asyncio.timeout(TEST_BOUND_S):
         with redis_server() as url:
             async with two_processes(url, retry_s=0.0) as (a, _b), inspector(url) as redis:

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from analyzers.events import ScoreUpdate
-from server.models import Role
+from server.domain.models import Role
 from tests.support.server import RunningServer
 from tests.test_api import assign, make_job
 

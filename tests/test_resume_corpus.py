@@ -24,7 +24,7 @@ from PIL import Image
 from pypdf import PdfReader
 from pypdf.errors import FileNotDecryptedError, PdfReadError
 
-from server.profile import Degree, Education, Experience, Profile
+from server.resumes.profile import Degree, Education, Experience, Profile
 from tests.support.resumes import (
     LAYOUTS,
     ResumeCase,

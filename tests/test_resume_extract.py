@@ -1,5 +1,5 @@
-"""Résumé intake: files to text (server/resume_text.py) and text to a profile
-(server/resume_extract.py). Fixtures are written here; PDF and DOCX files are built at test time."""
+"""Résumé intake: files to text (server/resumes/resume_text.py) and text to a profile
+(server/resumes/resume_extract.py). Fixtures are written here; PDF and DOCX files are built at test time."""
 
 from __future__ import annotations
 
@@ -17,10 +17,10 @@ from docx.oxml import parse_xml
 from fpdf import FPDF
 from pypdf import PdfReader, PdfWriter
 
-from server import resume_text
-from server.profile import Education, Experience, Profile, Sourced
-from server.resume_extract import MAX_SOURCE_CHARS, extract_profile
-from server.resume_text import (
+from server.resumes import resume_text
+from server.resumes.profile import Education, Experience, Profile, Sourced
+from server.resumes.resume_extract import MAX_SOURCE_CHARS, extract_profile
+from server.resumes.resume_text import (
     MAX_DOCX_XML_BYTES,
     ResumeErrorCode,
     ResumeFileError,
@@ -28,7 +28,7 @@ from server.resume_text import (
     extract_text,
     normalize_text,
 )
-from server.screening import match, validate_requirements
+from server.resumes.screening import match, validate_requirements
 
 REFERENCE = (2025, 6)
 """The month "present" / "至今" stands for in these tests."""

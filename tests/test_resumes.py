@@ -13,9 +13,9 @@ from typing import Any
 import aiohttp
 import pytest
 
-from server.models import Role
-from server.resume_extract import extract_profile
-from server.resume_text import ResumeFileError, extract_text
+from server.domain.models import Role
+from server.resumes.resume_extract import extract_profile
+from server.resumes.resume_text import ResumeFileError, extract_text
 from tests.support.candidate import ScriptedCandidate
 from tests.support.parse_faults import misbehaving_parse
 from tests.support.resume_eval import Report, score_case
@@ -370,7 +370,7 @@ async def test_bulk_upload_reports_progress_and_live_interviews_keep_their_pace(
 
 
 async def test_retention_erases_resumes_of_candidates_never_invited(server: RunningServer) -> None:
-    from server.routes_privacy import sweep_retention
+    from server.api.routes_privacy import sweep_retention
 
     admin = await server.add_staff("admin", Role.ADMIN)
     job = await make_job(server, admin)
@@ -405,7 +405,7 @@ async def test_retention_erases_resumes_of_candidates_never_invited(server: Runn
 async def test_a_hanging_or_crashing_parse_is_reported_and_the_next_file_still_parses(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from server import intake
+    from server.resumes import intake
 
     pool = intake.ParsePool(misbehaving_parse)
     try:
@@ -439,7 +439,7 @@ def _txt_resume(name: str, email: str, skills: str = "Python, SQL, Excel") -> by
 
 
 def _parsed(filename: str, data: bytes) -> dict[str, Any]:
-    from server.resume_worker import parse_resume
+    from server.resumes.resume_worker import parse_resume
 
     parsed = parse_resume(filename, data, REFERENCE_DATE)
     assert "profile" in parsed, parsed
@@ -472,8 +472,8 @@ async def _interviews(server: RunningServer, token: str, job_id: str) -> list[di
 async def test_zip_entries_count_towards_the_file_and_upload_budgets(
     server: RunningServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from server import routes_resumes
-    from server.resume_worker import MAX_FILE_BYTES
+    from server.api import routes_resumes
+    from server.resumes.resume_worker import MAX_FILE_BYTES
 
     hr = await server.add_staff("hr", Role.HR)
     job = await make_job(server, hr)
@@ -571,7 +571,8 @@ async def test_at_most_two_uploads_run_at_once_per_process(
 async def test_a_failure_after_parsing_is_a_per_file_error_and_the_batch_always_ends(
     server: RunningServer, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from server import intake, webhooks
+    from server.outbound import webhooks
+    from server.resumes import intake
 
     hr = await server.add_staff("hr", Role.HR)
     job = await make_job(server, hr)
@@ -626,7 +627,7 @@ async def test_a_failure_after_parsing_is_a_per_file_error_and_the_batch_always_
 
 
 async def test_two_invitations_at_once_make_one_interview(server: RunningServer) -> None:
-    from server import intake
+    from server.resumes import intake
 
     hr = await server.add_staff("hr", Role.HR)
     job = await make_job(server, hr)
@@ -671,7 +672,7 @@ async def test_two_invitations_at_once_make_one_interview(server: RunningServer)
 async def test_a_failed_invitation_releases_the_claim(
     server: RunningServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from server import intake
+    from server.resumes import intake
 
     hr = await server.add_staff("hr", Role.HR)
     job = await make_job(server, hr)
@@ -701,7 +702,7 @@ async def test_a_failed_invitation_releases_the_claim(
 async def test_each_file_is_matched_with_the_screening_of_its_moment(
     server: RunningServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from server import intake
+    from server.resumes import intake
 
     hr = await server.add_staff("hr", Role.HR)
     job = await make_job(server, hr)
@@ -738,7 +739,7 @@ async def test_a_rematch_waits_for_the_file_being_matched_and_stored(
 ) -> None:
     """A file matched with the old settings is stored before the re-match runs (per-job lock),
     so the re-match sees it: no candidate keeps a match against settings no longer in force."""
-    from server import intake
+    from server.resumes import intake
 
     hr = await server.add_staff("hr", Role.HR)
     job = await make_job(server, hr)
@@ -770,7 +771,7 @@ async def test_a_rematch_waits_for_the_file_being_matched_and_stored(
 async def test_a_rematch_survives_erased_candidates_and_failed_invitations(
     server: RunningServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from server import intake
+    from server.resumes import intake
 
     hr = await server.add_staff("hr", Role.HR)
     job = await make_job(server, hr)
@@ -808,8 +809,8 @@ async def test_a_rematch_survives_erased_candidates_and_failed_invitations(
 
 
 async def test_rematching_does_not_reset_the_retention_clock(server: RunningServer) -> None:
-    from server import intake
-    from server.routes_privacy import sweep_retention
+    from server.api.routes_privacy import sweep_retention
+    from server.resumes import intake
 
     admin = await server.add_staff("admin", Role.ADMIN)
     job = await make_job(server, admin)
@@ -834,8 +835,8 @@ async def test_rematching_does_not_reset_the_retention_clock(server: RunningServ
 def test_parse_failures_are_logged_without_the_file_name(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from server import resume_extract
-    from server.resume_worker import parse_resume
+    from server.resumes import resume_extract
+    from server.resumes.resume_worker import parse_resume
 
     def bug(*args: Any) -> Any:
         raise KeyError("oops")
@@ -851,7 +852,7 @@ async def test_screening_and_followups_run_in_the_worker_process(
     server: RunningServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Pure-Python CPU work must not hold the API process's GIL: it runs in the worker."""
-    from server import followups, intake, screening
+    from server.resumes import followups, intake, screening
 
     def not_here(*args: Any, **kwargs: Any) -> Any:
         raise AssertionError("CPU work in the API process")
@@ -878,7 +879,7 @@ async def test_a_restart_cleans_up_only_what_this_process_left_unfinished(
 ) -> None:
     """Several API processes may share the database: process b's restart must not mark
     process a's running batch interrupted nor release a's invitation claim."""
-    from server.candidates import CandidateStore
+    from server.resumes.candidates import CandidateStore
 
     hr = await server.add_staff("hr", Role.HR)
     job = await make_job(server, hr)

@@ -16,7 +16,7 @@ import aiohttp
 import pytest
 import redis.asyncio as aioredis
 
-from server.analyzer_node import LEASE_PREFIX
+from server.live.analyzer_node import LEASE_PREFIX
 from tests.support.candidate import ScriptedCandidate
 from tests.support.checks import normalise_words, windowed_wer
 from tests.support.media import face_y4m, speech_wav

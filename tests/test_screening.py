@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from server.profile import Education, Experience, Profile, Sourced
-from server.screening import (
+from server.resumes.profile import Education, Experience, Profile, Sourced
+from server.resumes.screening import (
     MAX_TERMS,
     match,
     should_auto_invite,

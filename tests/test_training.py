@@ -6,9 +6,9 @@ import json
 
 import aiohttp
 
-from server.models import Role
-from server.training import level_for, parse_catalogue, recommend
-from server.webhooks import payload_aad
+from server.domain.models import Role
+from server.hiring.training import level_for, parse_catalogue, recommend
+from server.outbound.webhooks import payload_aad
 from tests.support.server import RunningServer
 from tests.test_api import make_job
 from tests.test_reports import completed_interview

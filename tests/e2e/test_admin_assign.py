@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.async_api import Browser, expect
 
-from server.models import Role
+from server.domain.models import Role
 from tests.support.server import RunningServer
 from tests.test_api import make_job
 

@@ -13,7 +13,7 @@ import re
 import pytest
 from playwright.async_api import Browser, FilePayload, Page, expect
 
-from server.models import Role
+from server.domain.models import Role
 from tests.support.server import RunningServer
 from tests.test_api import make_job
 

@@ -1,6 +1,6 @@
 """Fuzz the HTTP API from its OpenAPI document (schemathesis), as an admin and anonymously.
 
-Every operation of ``server.openapi.DOCUMENT`` gets schema-valid and schema-invalid requests
+Every operation of ``server.api.openapi.DOCUMENT`` gets schema-valid and schema-invalid requests
 (bodies, query strings, path parameters, headers, multipart uploads). The server must never
 answer 5xx, every 4xx must be ``{"error": "<code>", ...}`` JSON, and responses must match the
 document where it is specific (status codes, content types, response schemas). The document
@@ -30,8 +30,8 @@ from schemathesis.checks import (
 )
 from schemathesis.config import SchemathesisConfig
 
-from server.models import Role
-from server.openapi import DOCUMENT
+from server.api.openapi import DOCUMENT
+from server.domain.models import Role
 from tests.support.fuzz_server import REQUEST_TIMEOUT_S, ServerThread, fuzz_settings
 from tests.test_api import make_job, token_of
 

@@ -13,7 +13,7 @@ them the way the stream reader hands them over (``(stream, entry_id, fields)``),
   signals), and still forwards the good entry of the same batch. The pool is a recording
   double (the collaborator; the worker processes behind it are not under test).
 
-Entries are sealed (``server.streams.BusCipher``): most are sealed with the consumers' keys so
+Entries are sealed (``server.live.streams.BusCipher``): most are sealed with the consumers' keys so
 the fuzzing reaches the decoding and validation behind the authentication; others are sealed
 and then mutated, sealed for another stream or with other keys, or not sealed at all.
 """
@@ -33,12 +33,12 @@ import pytest
 from hypothesis import given, note
 from hypothesis import strategies as st
 
-from server.analysis import interview_topic
-from server.analyzer_node import AnalyzerNode, _Owned
-from server.crypto import MASTER_KEY_SIZE_BYTES, KeyRing
-from server.hub import Envelope, Subscription
-from server.results import ResultsConsumer, analysis_entry, status_entry
-from server.streams import FIELD, BadEntry, BusCipher, pack, unpack
+from server.live.analysis import interview_topic
+from server.live.analyzer_node import AnalyzerNode, _Owned
+from server.live.hub import Envelope, Subscription
+from server.live.results import ResultsConsumer, analysis_entry, status_entry
+from server.live.streams import FIELD, BadEntry, BusCipher, pack, unpack
+from server.security.crypto import MASTER_KEY_SIZE_BYTES, KeyRing
 from tests.support import fuzz_clients
 from tests.support.fuzz_server import ServerThread, fuzz_settings
 

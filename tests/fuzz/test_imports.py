@@ -31,7 +31,7 @@ from hypothesis import given, note
 from hypothesis import strategies as st
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-from server.questionbank import CSV_COLUMNS
+from server.hiring.questionbank import CSV_COLUMNS
 from tests.support import fuzz_clients
 from tests.support.fuzz_server import ServerThread, fuzz_settings
 

@@ -21,12 +21,12 @@ import aiohttp
 import openpyxl
 import pytest
 
-from server.analyzer_node import AnalyzerNode, _Owned
-from server.models import Role
-from server.openapi import DOCUMENT
-from server.questionbank import CSV_COLUMNS, ImportValidationError, parse_import
-from server.results import ResultsConsumer, analysis_entry
-from server.streams import BusCipher, pack
+from server.api.openapi import DOCUMENT
+from server.domain.models import Role
+from server.hiring.questionbank import CSV_COLUMNS, ImportValidationError, parse_import
+from server.live.analyzer_node import AnalyzerNode, _Owned
+from server.live.results import ResultsConsumer, analysis_entry
+from server.live.streams import BusCipher, pack
 from tests.fuzz.test_bus import FUZZ_BUS, UNUSED_REDIS, RecordingPool
 from tests.support import fuzz_clients
 from tests.support.server import RunningServer
@@ -45,7 +45,7 @@ async def _post(
         return resp.status, await resp.json(content_type=None)
 
 
-# -- JSON bodies (test_api_schema; server/http.py read_json) ------------------------------------
+# -- JSON bodies (test_api_schema; server/api/http.py read_json) ------------------------------------
 
 JSON_HEADERS = {"Content-Type": "application/json"}
 
@@ -73,7 +73,7 @@ async def test_unreadable_json_body_is_a_400(
     assert status in (400, 422) and answer["error"] != "internal", (status, answer)
 
 
-# -- multipart (test_api_schema; server/http.py read_upload) ------------------------------------
+# -- multipart (test_api_schema; server/api/http.py read_upload) ------------------------------------
 
 
 async def test_multipart_with_a_broken_part_header_is_a_400(server: RunningServer) -> None:
@@ -127,7 +127,7 @@ def test_openapi_document_matches_what_handlers_return(
         assert content["application/json"]["schema"].get("type") == schema["type"], content
 
 
-# -- imports (test_imports; server/questionbank.py, routes_staff.bulk_invitations) -------------
+# -- imports (test_imports; server/hiring/questionbank.py, routes_staff.bulk_invitations) -------------
 
 
 def _workbook(*rows: list[Any]) -> bytes:
@@ -265,7 +265,7 @@ def test_small_workbook_cannot_take_much_memory(make: Callable[[], bytes], what:
     assert peak < 32, f"a {len(content)} byte workbook ({what}) took {peak:.0f} MB to read"
 
 
-# -- signalling (test_signalling; media/peer.py LivePeer.accept, server/session.py) -------------
+# -- signalling (test_signalling; media/peer.py LivePeer.accept, server/interview/session.py) -------------
 
 
 def _drop(line: str) -> Callable[[str], str]:
@@ -327,7 +327,7 @@ async def test_offer_aiortc_cannot_answer_is_a_400(server: RunningServer, mutati
         await sock.aclose()
 
 
-# -- sockets (test_websockets; server/ws_staff.py _handle, server/routes_candidate.py _handle) --
+# -- sockets (test_websockets; server/api/ws_staff.py _handle, server/api/routes_candidate.py _handle) --
 
 
 async def test_staff_socket_answers_deeply_nested_json_with_an_error(
@@ -367,7 +367,7 @@ async def test_candidate_socket_answers_bad_frames_with_a_plain_error(
         await sock.aclose()
 
 
-# -- bus (test_bus; server/results.py ResultsConsumer._handle, server/analyzer_node.py) ----------
+# -- bus (test_bus; server/live/results.py ResultsConsumer._handle, server/live/analyzer_node.py) ----------
 
 
 async def _interview(server: RunningServer) -> str:

@@ -27,9 +27,9 @@ import pytest
 from hypothesis import given, note
 from hypothesis import strategies as st
 
-from server.ratelimit import SOCKET_BURST
-from server.routes_candidate import CONTROL_MAX_MSG_BYTES
-from server.ws_staff import STAFF_MAX_MSG_BYTES
+from server.api.routes_candidate import CONTROL_MAX_MSG_BYTES
+from server.api.ws_staff import STAFF_MAX_MSG_BYTES
+from server.security.ratelimit import SOCKET_BURST
 from tests.support import fuzz_clients
 from tests.support.fuzz_clients import Exchange, Frame, RawText, Socket
 from tests.support.fuzz_server import ServerThread, fuzz_settings

@@ -15,7 +15,7 @@ from typing import Any
 import aiohttp
 from aiortc import RTCConfiguration, RTCPeerConnection
 
-from server.models import Role
+from server.domain.models import Role
 from tests.support.fuzz_server import CLIENT_TIMEOUT, REQUEST_TIMEOUT_S, ServerThread
 from tests.support.server import RunningServer
 from tests.test_api import make_job, token_of

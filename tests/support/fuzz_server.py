@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 import aiohttp
 from hypothesis import HealthCheck, settings
 
-from server.models import Role
+from server.domain.models import Role
 from tests.support.server import RunningServer, running_server
 
 T = TypeVar("T")

@@ -19,7 +19,7 @@ from tests.support.server import LOOPBACK, free_port
 
 START_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 15.0
-CLI = [sys.executable, "-m", "server.cli"]
+CLI = [sys.executable, "-m", "server.app.cli"]
 
 
 @dataclass

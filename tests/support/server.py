@@ -12,11 +12,11 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from server.app import create_app
-from server.auth import hash_password
-from server.config import load_settings
-from server.http import SERVICES, Services
-from server.models import Role
+from server.api.http import SERVICES, Services
+from server.app.app import create_app
+from server.app.config import load_settings
+from server.domain.models import Role
+from server.security.auth import hash_password
 
 LOOPBACK = "127.0.0.1"
 TEST_MODELS_DIR = Path(__file__).resolve().parents[2] / ".test-artifacts" / "models"

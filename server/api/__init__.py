@@ -1,0 +1,1 @@
+"""HTTP and WebSocket routes, OpenAPI: the only layer that sees an aiohttp request."""

@@ -1,0 +1,248 @@
+"""HTTP plumbing shared by the route modules: JSON errors, body parsing, services access."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import logging
+import re
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import hdrs, web
+from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.typedefs import Middleware
+
+from analyzers.asr import AsrConfig
+from analyzers.asr_models import DEFAULT_MODEL_MAP
+from server.app.config import Settings
+from server.domain.models import Question
+from server.live.hub import Hub
+from server.security.ratelimit import Limits
+from server.storage.db import Database
+from server.storage.store import Conflict, NotFound, Store
+
+logger = logging.getLogger(__name__)
+
+
+class ApiError(web.HTTPException):
+    """An error answered as ``{"error", "message", "errors"?}`` JSON."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        errors: list[dict[str, Any]] | None = None,
+        headers: dict[str, str] | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        self.status_code = status
+        super().__init__(headers=headers)
+        body: dict[str, Any] = {"error": code, "message": message}
+        if errors is not None:
+            body["errors"] = errors
+        if extra:
+            body.update(extra)
+        self.body = json.dumps(body, ensure_ascii=False).encode()
+        self.content_type = "application/json"
+
+
+@dataclass
+class Services:
+    """Process-wide collaborators, created by ``server.app.app.create_app``."""
+
+    settings: Settings
+    db: Database
+    store: Store
+    hub: Hub
+    bank: tuple[Question, ...] = ()
+    sessions: dict[str, Any] = field(default_factory=dict)
+    """Live :class:`server.interview.session.InterviewSession` objects by interview id."""
+    analyzers: Any = None
+    """The :class:`analyzers.pool.AnalyzerPool`, or None when analysis is off."""
+    asr: AsrConfig | None = None
+    """The resolved recognition settings of a process with the analyzer role."""
+    asr_models: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_MODEL_MAP))
+    """The per-language model map (``Settings.asr_model_map``), worked out once at start;
+    says which languages are transcribed without touching model files per request."""
+    analysis_sinks: dict[str, Any] = field(default_factory=dict)
+    background: set[Any] = field(default_factory=set)
+    """Owned background tasks (each removes itself when done)."""
+    admission: Any = None
+    """The :class:`server.live.nodes.Admission` of a media process."""
+    registry: Any = None
+    """The :class:`server.live.nodes.NodeRegistry` (this node's load, the other nodes)."""
+    limits: Limits = field(default_factory=Limits)
+    """Attempt counters against password and token guessing."""
+    keyring: Any = None
+    """The :class:`server.security.crypto.KeyRing` for data at rest."""
+    analyzer_node: Any = None
+    """The :class:`server.live.analyzer_node.AnalyzerNode` of an analyzer-only process."""
+    results_writer: Any = None
+    """With Redis: the :class:`server.live.streams.StreamWriter` for status changes."""
+    candidates: Any = None
+    """The :class:`server.resumes.candidates.CandidateStore` (résumé intake)."""
+    intake: Any = None
+    """The :class:`server.resumes.intake.ParsePool` parsing résumés in a worker process."""
+
+
+SERVICES = web.AppKey("services", Services)
+TRUSTED_PROXY_NETWORKS: web.AppKey[tuple[IPNetwork, ...]] = web.AppKey("trusted_proxy_networks")
+"""The parsed ``Settings.trusted_proxies`` (the access logger reads them too)."""
+
+
+def services(request: web.Request) -> Services:
+    return request.app[SERVICES]
+
+
+def json_response(data: Any, status: int = 200) -> web.Response:
+    return web.json_response(data, status=status, dumps=lambda v: json.dumps(v, ensure_ascii=False))
+
+
+def query_int(request: web.Request, name: str, default: int, low: int, high: int) -> int:
+    """Query parameter ``name`` as an integer in ``[low, high]`` (``default`` when absent or
+    empty); 400 for anything else, including non-ASCII digits such as "²"."""
+    raw = request.query.get(name)
+    if raw is None or raw == "":
+        return default
+    if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
+        raise ApiError(400, "bad_request", f"{name} must be a whole number from {low} to {high}")
+    return int(raw)
+
+
+async def read_json(request: web.Request) -> Any:
+    """The request's JSON body; 400 on malformed JSON, 413 when too large."""
+    try:
+        raw = await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        raise ApiError(413, "too_large", "request body too large") from None
+    if not raw:
+        raise ApiError(400, "bad_json", "request body must be JSON")
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except (ValueError, RecursionError) as exc:  # bad UTF-8 or JSON, absurd nesting
+        raise ApiError(400, "bad_json", f"request body is not valid JSON: {exc}") from None
+
+
+async def read_object(request: web.Request) -> dict[str, Any]:
+    data = await read_json(request)
+    if not isinstance(data, dict):
+        raise ApiError(400, "bad_json", "request body must be a JSON object")
+    return data
+
+
+async def read_upload(request: web.Request, field_name: str = "file") -> tuple[str, bytes]:
+    """One uploaded file from a multipart form (or a raw body with a filename query)."""
+    try:
+        if request.content_type.startswith("multipart/"):
+            reader = await request.multipart()
+            async for part in reader:
+                if getattr(part, "name", None) == field_name:
+                    data = await part.read(decode=False)  # type: ignore[union-attr]
+                    return part.filename or "upload", bytes(data)  # type: ignore[union-attr]
+            raise ApiError(400, "missing_file", f"multipart field {field_name!r} is missing")
+        data = await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        raise ApiError(413, "too_large", "upload too large") from None
+    except (ValueError, HttpProcessingError) as exc:
+        raise ApiError(400, "bad_multipart", f"malformed upload: {exc}") from None
+    return request.query.get("filename", "upload"), data
+
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Map domain errors to JSON 4xx responses; never leak a traceback to the client."""
+    try:
+        return await handler(request)
+    except ApiError:
+        raise
+    except NotFound as exc:
+        raise ApiError(404, "not_found", str(exc)) from None
+    except Conflict as exc:
+        raise ApiError(409, "conflict", str(exc)) from None
+    except web.HTTPRequestEntityTooLarge:
+        raise ApiError(413, "too_large", "request body too large") from None
+    except web.HTTPException as exc:
+        if exc.status >= 400 and request.path.startswith("/api/"):
+            raise ApiError(exc.status, "http_error", exc.reason) from None
+        raise
+    except Exception:
+        logger.exception("unhandled error on %s %s", request.method, request.path)
+        raise ApiError(500, "internal", "internal server error") from None
+
+
+# -- the client's address behind reverse proxies ---------------------------------------------
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+_WITH_PORT = re.compile(r"\[(?P<v6>[^\]]*)\](?::[0-9]{1,5})?|(?P<v4>[0-9.]+):[0-9]{1,5}")
+
+
+def _address(text: str) -> IPAddress | None:
+    """One ``X-Forwarded-For`` entry as an address, or None when malformed. Accepts IPv4, IPv6,
+    ``[IPv6]`` and either with a ``:port`` (dropped); IPv4-mapped IPv6 becomes IPv4."""
+    text = text.strip()
+    if match := _WITH_PORT.fullmatch(text):
+        text = match["v6"] if match["v6"] is not None else match["v4"]
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
+
+
+def _trusted(address: IPAddress, networks: Sequence[IPNetwork]) -> bool:
+    return any(address in network for network in networks)
+
+
+def client_address(peer: str, forwarded_for: Iterable[str], trusted: Sequence[IPNetwork]) -> str:
+    """The client's address: ``peer`` itself unless it is a trusted proxy.
+
+    From a trusted peer, the ``X-Forwarded-For`` lines (in order, joined) are read from the
+    right: each trusted hop vouches for the entry on its left, so trusted proxies are skipped
+    and the first address that is not one is the client; entries further left are whatever the
+    client sent and are never read. A malformed entry vouches for nothing: the walk stops and the
+    last trusted hop read stands (the peer when it is the last entry). Every entry a trusted
+    proxy: the furthest one. Returned normalised (no port, ``::ffff:a.b.c.d`` as ``a.b.c.d``)."""
+    address = _address(peer)
+    if address is None or not _trusted(address, trusted):
+        return peer
+    entries = [entry for line in forwarded_for for entry in line.split(",")]
+    for entry in reversed(entries):
+        hop = _address(entry)
+        if hop is None:
+            break
+        address = hop
+        if not _trusted(hop, trusted):
+            break
+    return str(address)
+
+
+def client_address_middleware(trusted_proxies: Sequence[str]) -> Middleware:
+    """Behind trusted reverse proxies (``Settings.trusted_proxies``), hand the handler a clone
+    of the request whose ``remote`` is the client (:func:`client_address`): per-address limits,
+    audit events and consent records then name the client, not the proxy. Register it first,
+    before anything reads ``request.remote``. Without trusted proxies the header is ignored.
+
+    aiohttp's access logger still receives the original request (the peer's address)."""
+    networks = tuple(ipaddress.ip_network(network) for network in trusted_proxies)
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if networks:
+            peer = request.remote or ""
+            forwarded = request.headers.getall(hdrs.X_FORWARDED_FOR, ())
+            client = client_address(peer, forwarded, networks)
+            if client != peer:
+                request = request.clone(remote=client)
+        return await handler(request)
+
+    return middleware

@@ -1,0 +1,447 @@
+"""Candidate endpoints: state, consent, device check, signalling and the control socket."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+from media.peer import SdpError
+from server.api.http import ApiError, Services, json_response, read_object, services
+from server.app.config import MAX_UPLOAD_TEST_BYTES
+from server.domain.models import InterviewMode, Status, allowed_modes, interview_mode
+from server.interview.candidate_view import CONSENT_TEXT_VERSION, candidate_state
+from server.interview.progress import publish_status
+from server.interview.session import AnalysisLink, InterviewSession
+from server.interview.written import WrittenScoring
+from server.live.analysis import SINK_LINGER_S, AnalysisSink, interview_topic
+from server.outbound import webhooks
+from server.security.access import candidate_interview
+from server.security.encrypted_media import recording_opener
+from server.security.ratelimit import TokenBucket
+from server.storage.store import StatusChange
+
+logger = logging.getLogger(__name__)
+routes = web.RouteTableDef()
+
+DEVICES_NEEDED: dict[InterviewMode, tuple[str, ...]] = {
+    InterviewMode.VIDEO: ("camera", "microphone", "webrtc"),
+    InterviewMode.AUDIO: ("microphone", "webrtc"),
+    InterviewMode.TEXT: (),
+}
+"""Device-check results that must be true per mode (a written interview needs only the page)."""
+CONTROL_MAX_MSG_BYTES = 64 * 1024
+CONTROL_HEARTBEAT_S = 20.0
+CONTROL_SEND_QUEUE_MAX = 64
+"""Messages waiting for a slow candidate socket; ticks are dropped first, then the socket closes."""
+
+
+def _publisher(svc: Services):  # type: ignore[no-untyped-def]
+    async def publish(change: StatusChange) -> None:
+        await publish_status(svc, change)
+
+    return publish
+
+
+async def _state(request: web.Request, interview: dict[str, Any]) -> dict[str, Any]:
+    svc = services(request)
+    session = svc.sessions.get(interview["id"])
+    current = await session.current() if session is not None else None
+    state = await candidate_state(
+        interview, svc.store, current=current, ice_servers=svc.settings.ice_servers
+    )
+    state["alternates"] = _alternates(svc)
+    return state
+
+
+def _alternates(svc: Services) -> list[str]:
+    """Other media processes with room, most room first (the page's fallback)."""
+    return [n.url for n in svc.registry.peers("media") if n.room > 0]
+
+
+@routes.get("/api/candidate/state")
+async def state(request: web.Request) -> web.Response:
+    interview = await candidate_interview(request)
+    svc = services(request)
+    if interview["status"] == Status.INVITED:
+        change = await svc.store.set_status(interview["id"], Status.OPENED, "candidate")
+        if change is not None:
+            await publish_status(svc, change)
+        interview = await svc.store.get_interview(interview["id"])
+    return json_response(await _state(request, interview))
+
+
+@routes.post("/api/candidate/consent")
+async def consent(request: web.Request) -> web.Response:
+    interview = await candidate_interview(request)
+    body = await read_object(request)
+    decision = body.get("decision")
+    recording, analysis = body.get("recording"), body.get("analysis")
+    if decision not in ("accept", "decline"):
+        raise ApiError(400, "bad_request", "decision must be 'accept' or 'decline'")
+    if not isinstance(recording, bool) or not isinstance(analysis, bool):
+        raise ApiError(400, "bad_request", "recording and analysis must be true or false")
+    svc = services(request)
+    mode = _consented_mode(
+        body.get("mode", InterviewMode.VIDEO.value),
+        allowed_modes(await svc.store.org_settings(interview["org_id"])),
+    )
+    if decision == "accept":
+        _check_consents(mode, recording, analysis)
+    record = {
+        "decision": decision,
+        "mode": mode.value,
+        "face_processing": decision == "accept" and mode is InterviewMode.VIDEO,
+        "recording": recording,
+        "analysis": analysis,
+        "text_version": str(body.get("text_version") or CONSENT_TEXT_VERSION)[:40],
+        "at": time.time(),
+        "ip": request.remote or "",
+        "user_agent": request.headers.get("User-Agent", "")[:300],
+    }
+    new = Status.CONSENTED if decision == "accept" else Status.DECLINED
+    change = await svc.store.set_status(
+        interview["id"],
+        new,
+        "candidate",
+        fields={"consent": record},
+        allow_from=frozenset({Status.INVITED, Status.OPENED}),
+    )
+    if change is not None:
+        await publish_status(svc, change)
+    return json_response(await _state(request, await svc.store.get_interview(interview["id"])))
+
+
+def _consented_mode(raw: Any, allowed: list[InterviewMode]) -> InterviewMode:
+    if not isinstance(raw, str) or raw not in {m.value for m in InterviewMode}:
+        raise ApiError(400, "bad_request", "mode must be 'video', 'audio' or 'text'")
+    mode = InterviewMode(raw)
+    if mode not in allowed:
+        raise ApiError(
+            422, "mode_not_allowed", f"this organisation does not offer {mode.value} interviews"
+        )
+    return mode
+
+
+def _check_consents(mode: InterviewMode, recording: bool, analysis: bool) -> None:
+    """What an accepted consent must include in each mode (every mode: a human decides)."""
+    if mode is InterviewMode.VIDEO and not (recording and analysis):
+        raise ApiError(
+            422, "consent_incomplete", "both consents are needed to take the video interview"
+        )
+    if mode is InterviewMode.AUDIO and not recording:
+        raise ApiError(
+            422, "consent_incomplete", "an audio interview records the voice: consent is needed"
+        )
+    if mode is InterviewMode.TEXT and recording:
+        raise ApiError(400, "bad_request", "nothing is recorded in a written interview")
+
+
+@routes.get("/api/candidate/ping")
+async def ping(request: web.Request) -> web.Response:
+    await candidate_interview(request)
+    return json_response({"server_time": time.time()})
+
+
+@routes.post("/api/candidate/upload-test")
+async def upload_test(request: web.Request) -> web.Response:
+    await candidate_interview(request)
+    started = time.perf_counter()
+    received = 0
+    async for chunk in request.content.iter_chunked(64 * 1024):
+        received += len(chunk)
+        if received > MAX_UPLOAD_TEST_BYTES:
+            raise ApiError(413, "too_large", f"at most {MAX_UPLOAD_TEST_BYTES} bytes")
+    return json_response(
+        {"bytes": received, "server_ms": round((time.perf_counter() - started) * 1000, 1)}
+    )
+
+
+@routes.post("/api/candidate/device-check")
+async def device_check(request: web.Request) -> web.Response:
+    interview = await candidate_interview(request)
+    body = await read_object(request)
+    result: dict[str, Any] = {"at": time.time()}
+    for key in ("camera", "microphone", "webrtc"):
+        if not isinstance(body.get(key), bool):
+            raise ApiError(400, "bad_request", f"{key} must be true or false")
+        result[key] = body[key]
+    for key in ("rtt_ms", "upload_kbps"):
+        value = body.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+            raise ApiError(400, "bad_request", f"{key} must be a number")
+        result[key] = value
+    mode = interview_mode(interview) or InterviewMode.VIDEO
+    needed = DEVICES_NEEDED[mode]
+    if not all(result[key] for key in needed):
+        raise ApiError(
+            422, "device_check_failed", f"{' and '.join(needed)} must work for a {mode} interview"
+        )
+    svc = services(request)
+    if interview["status"] in (Status.DEVICE_CHECKED, Status.IN_PROGRESS):
+        return json_response(await _state(request, interview))
+    change = await svc.store.set_status(
+        interview["id"],
+        Status.DEVICE_CHECKED,
+        "candidate",
+        fields={"device_check": result},
+        allow_from=frozenset({Status.CONSENTED}),
+    )
+    if change is not None:
+        await publish_status(svc, change)
+    return json_response(await _state(request, await svc.store.get_interview(interview["id"])))
+
+
+@routes.post("/api/candidate/offer")
+async def offer(request: web.Request) -> web.Response:
+    interview = await candidate_interview(request)
+    body = await read_object(request)
+    if body.get("type") != "offer" or not isinstance(body.get("sdp"), str):
+        raise ApiError(400, "bad_sdp", 'body must be {"type": "offer", "sdp": "..."}')
+    if interview["status"] not in (Status.CONSENTED, Status.DEVICE_CHECKED, Status.IN_PROGRESS):
+        raise ApiError(409, "not_ready", f"the interview is {interview['status']}")
+    if interview_mode(interview) is InterviewMode.TEXT:
+        raise ApiError(409, "text_only", "this interview is answered in writing: no media")
+    svc = services(request)
+    session = svc.sessions.get(interview["id"])
+    if session is None:
+        raise ApiError(409, "no_control_socket", "open the control socket before the offer")
+    refusal = svc.admission.admit(interview["id"], svc.registry)
+    if refusal is not None:
+        raise ApiError(
+            503,
+            "busy",
+            refusal.message,
+            headers={"Retry-After": str(int(refusal.retry_after_s))},
+            extra={"retry_after_s": refusal.retry_after_s, "alternate": refusal.alternate},
+        )
+    try:
+        answer = await session.accept_offer(body["sdp"])
+    except SdpError as exc:
+        raise ApiError(400, "bad_sdp", str(exc)) from None
+    except (ConnectionResetError, TimeoutError):
+        raise ApiError(409, "session_closed", "the session closed; reconnect") from None
+    return json_response({"type": "answer", "sdp": answer})
+
+
+# -- control socket ------------------------------------------------------------------------
+
+
+class Channel:
+    """The candidate's control socket with a bounded send queue and one writer task."""
+
+    def __init__(self, ws: web.WebSocketResponse, name: str) -> None:
+        self.ws = ws
+        self.queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue(CONTROL_SEND_QUEUE_MAX)
+        self.writer = asyncio.create_task(self._write(), name=f"candidate-ws-{name}")
+
+    async def send(self, message: dict[str, Any]) -> None:
+        if self.ws.closed:
+            return
+        try:
+            self.queue.put_nowait(message)
+        except asyncio.QueueFull:
+            if message.get("type") == "tick":
+                return  # the next tick carries the same information
+            await self.close()  # too slow for state changes: the page reconnects and resyncs
+
+    async def _write(self) -> None:
+        while (message := await self.queue.get()) is not None:
+            try:
+                await self.ws.send_str(json.dumps(message, ensure_ascii=False))
+            except (ConnectionResetError, RuntimeError):
+                return
+
+    async def close(self, code: int = 1000, message: bytes = b"") -> None:
+        with contextlib.suppress(asyncio.QueueFull):
+            self.queue.put_nowait(None)
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(asyncio.shield(self.writer), 2.0)
+        self.writer.cancel()
+        await self.ws.close(code=code, message=message)
+
+
+def origin_allowed(request: web.Request, allowed: tuple[str, ...]) -> bool:
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return True  # not a browser
+    own = f"{request.scheme}://{request.host}"
+    public = services(request).settings.base_url  # behind a TLS proxy the scheme differs
+    return origin in (own, _origin_of(public)) or origin in allowed
+
+
+def _origin_of(url: str) -> str:
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://{rest.split('/', 1)[0]}"
+
+
+@routes.get("/ws/candidate")
+async def control_socket(request: web.Request) -> web.WebSocketResponse:
+    interview = await candidate_interview(request, allow_query=True)
+    svc = services(request)
+    if not origin_allowed(request, svc.settings.allowed_origins):
+        raise ApiError(403, "bad_origin", "this origin may not open the interview socket")
+    if Status(interview["status"]) not in (
+        Status.CONSENTED,
+        Status.DEVICE_CHECKED,
+        Status.IN_PROGRESS,
+    ):
+        raise ApiError(409, "not_ready", f"the interview is {interview['status']}")
+    ws = web.WebSocketResponse(heartbeat=CONTROL_HEARTBEAT_S, max_msg_size=CONTROL_MAX_MSG_BYTES)
+    await ws.prepare(request)
+    iid = interview["id"]
+    old = svc.sessions.pop(iid, None)
+    if old is not None:
+        await old.kick("replaced")
+    channel = Channel(ws, iid)
+    interview = await svc.store.get_interview(iid)  # after the old session saved its state
+    analysis, written = await _analysis(svc, interview)
+    session = InterviewSession(
+        interview,
+        svc.store,
+        send=channel.send,
+        close=channel.close,
+        publish=_publisher(svc),
+        recordings_dir=svc.settings.recordings_dir,
+        ice_servers=svc.settings.ice_servers,
+        analysis=analysis,
+        publish_live=lambda message: svc.hub.publish(interview_topic(iid), message),
+        open_recording=recording_opener(svc.keyring),
+        alternates=lambda: _alternates(svc),
+        written=written,
+    )
+    await svc.store.claim_interview(iid, session.owner)
+    svc.sessions[iid] = session
+    session.start()
+    try:
+        await session.resume_written()
+        await session.send_state()
+        bucket = TokenBucket()
+        async for msg in ws:
+            if msg.type is not WSMsgType.TEXT:
+                continue
+            if not bucket.take():  # a page never sends this much; a script might
+                await channel.send({"type": "error", "message": "too many messages"})
+                break
+            await _handle(session, channel, msg.data)
+    finally:
+        if svc.sessions.get(iid) is session:
+            del svc.sessions[iid]
+            svc.admission.release(iid)
+        await session.aclose()
+        await channel.close()
+        if analysis is not None or written is not None:
+            _retire_sink(svc, iid)
+        if session.status is Status.COMPLETED:
+            _own(svc, _announce_report(svc, interview), f"report-ready-{iid}")
+    return ws
+
+
+REPORT_SETTLE_S = 3.0
+"""Time for the analyzer's last events (final transcript, scores) after the interview ends."""
+REPORT_WAIT_MAX_S = 30.0
+
+
+async def _announce_report(svc: Services, interview: dict[str, Any]) -> None:
+    """Webhook ``report.ready`` once the last analysis results are stored."""
+    await asyncio.sleep(REPORT_SETTLE_S)
+    sink = svc.analysis_sinks.get(interview["id"])
+    if sink is not None:
+        await sink.wait_drained(REPORT_WAIT_MAX_S)
+    await webhooks.emit(
+        svc,
+        interview["org_id"],
+        "report.ready",
+        {
+            "interview_id": interview["id"],
+            "job_id": interview["job_id"],
+            "report_url": f"{svc.settings.base_url}/api/interviews/{interview['id']}/report",
+        },
+    )
+
+
+def _own(svc: Services, coro: Any, name: str) -> None:
+    task = asyncio.create_task(coro, name=name)
+    svc.background.add(task)
+    task.add_done_callback(svc.background.discard)
+
+
+async def _analysis(
+    svc: Services, interview: dict[str, Any]
+) -> tuple[AnalysisLink | None, WrittenScoring | None]:
+    """How this interview is analysed, when the server runs analyzers and consent allows:
+    live media analysis, or (text-only mode) scoring of the written answers."""
+    consent = interview.get("consent") or {}
+    if svc.analyzers is None or not consent.get("analysis"):
+        return None, None
+    job = await svc.store.get_job(interview["job_id"])
+    iid = interview["id"]
+    sink = svc.analysis_sinks.get(iid)
+    if sink is None:
+        sink = svc.analysis_sinks[iid] = AnalysisSink(svc, iid)
+    meta = {
+        "language": "zh" if str(interview["language"]).startswith("zh") else "en",
+        "answer_languages": list(job.get("answer_languages") or ()),
+        "competencies": [[c["id"], c["weight"]] for c in job["competencies"]],
+        "questions": [item["question"] for item in interview["plan"]],
+        "flag_thresholds": dict(svc.settings.flag_thresholds),
+    }
+    if interview_mode(interview) is InterviewMode.TEXT:
+        return None, WrittenScoring(iid, meta, lambda: svc.store.answers(iid), sink)
+    return AnalysisLink(svc.analyzers, meta, sink), None
+
+
+def _retire_sink(svc: Services, interview_id: str) -> None:
+    """Keep the sink a while for the worker's last events, then close it."""
+
+    async def retire() -> None:
+        await asyncio.sleep(SINK_LINGER_S)
+        if interview_id in svc.sessions:
+            return  # the candidate is back; the sink lives on
+        svc.analyzers.forget(interview_id)
+        sink = svc.analysis_sinks.pop(interview_id, None)
+        if sink is not None:
+            await sink.aclose()
+
+    _own(svc, retire(), f"retire-sink-{interview_id}")
+
+
+async def _handle(session: InterviewSession, channel: Channel, raw: str) -> None:
+    try:
+        message = json.loads(raw)
+        if not isinstance(message, dict):
+            raise ValueError("a message must be a JSON object")
+        kind = message.get("type")
+        if kind == "ping":
+            await channel.send({"type": "pong", "server_time": time.time()})
+        elif kind == "start_interview":
+            await session.start_interview()
+        elif kind == "start_answer":
+            await session.start_answer()
+        elif kind == "finish_answer":
+            await session.finish_answer()
+        elif kind in ("scratchpad", "text_answer"):
+            await session.save_text(kind, message.get("index"), message.get("text"))
+        elif kind == "signal":
+            session.browser_signal(message.get("kind"), message.get("detail", ""))
+        else:
+            raise ValueError(f"unknown message type {kind!r}")
+    except (ValueError, json.JSONDecodeError) as exc:
+        await channel.send({"type": "error", "message": str(exc)[:200]})
+    except RecursionError:
+        await channel.send(
+            {"type": "error", "message": "a message must be JSON (nested too deeply)"}
+        )
+    except Exception as exc:  # the socket stays up; the candidate sees a message
+        from server.storage.store import Conflict
+
+        if isinstance(exc, Conflict):
+            await channel.send({"type": "error", "message": str(exc)})
+        else:
+            logger.exception("control message failed")
+            await channel.send({"type": "error", "message": "internal error"})

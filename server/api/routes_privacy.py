@@ -1,0 +1,280 @@
+"""Candidates' data rights and retention (PIPL): export everything held about a candidate,
+erase it on request, and delete recordings (and, if set, personal data) a fixed time after the
+human decision. Every action is written to the audit log with what it removed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from server.api.http import ApiError, Services, json_response, read_object, services
+from server.domain.models import ALTERNATIVE_MODES, Role, Status
+from server.live.analysis import analysis_summary
+from server.resumes.intake import RESUME_DIR
+from server.security.access import staff_user
+from server.storage.store import NotFound
+
+logger = logging.getLogger(__name__)
+routes = web.RouteTableDef()
+
+ADMINS = frozenset({Role.ADMIN})
+DAY_S = 86_400.0
+RETENTION_SWEEP_EVERY_S = 3600.0
+RETENTION_DAYS_MAX = 3650
+RETENTION_KEYS = ("recordings_days", "personal_data_days")
+
+
+async def _own_interview(request: web.Request, user: dict[str, Any]) -> dict[str, Any]:
+    try:
+        interview = await services(request).store.get_interview(request.match_info["interview_id"])
+    except NotFound:
+        raise ApiError(404, "not_found", "interview not found") from None
+    if interview["org_id"] != user["org_id"]:
+        raise ApiError(404, "not_found", "interview not found")
+    return interview
+
+
+@routes.get("/api/org/settings")
+async def get_settings(request: web.Request) -> web.Response:
+    user = await staff_user(request, ADMINS)
+    return json_response(await _settings(services(request), user["org_id"]))
+
+
+async def _settings(svc: Services, org_id: str) -> dict[str, Any]:
+    stored = await svc.store.org_settings(org_id)
+    retention = stored.get("retention") or {}
+    alternatives = stored.get("alternatives") or {}
+    return {
+        "retention": {k: retention.get(k) for k in RETENTION_KEYS},
+        "alternatives": {m.value: alternatives.get(m.value) is True for m in ALTERNATIVE_MODES},
+    }
+
+
+@routes.put("/api/org/settings")
+async def put_settings(request: web.Request) -> web.Response:
+    user = await staff_user(request, ADMINS)
+    body = await read_object(request)
+    retention, alternatives = body.get("retention"), body.get("alternatives")
+    if not body.keys() & {"retention", "alternatives"} or not all(
+        isinstance(v, dict) for k, v in body.items() if k in ("retention", "alternatives")
+    ):
+        raise ApiError(
+            400, "bad_request", 'body must be {"retention": {...}} and/or {"alternatives": {...}}'
+        )
+    errors = [
+        {"row": None, "field": k, "message": "unknown setting"}
+        for k in body.keys() - {"retention", "alternatives"}
+    ]
+    clean_retention = _retention(retention or {}, errors)
+    clean_alternatives = _alternatives(alternatives or {}, errors)
+    if errors:
+        raise ApiError(422, "invalid", "organisation settings are invalid", errors)
+    svc = services(request)
+    stored = await svc.store.org_settings(user["org_id"])
+    ip = request.remote or ""
+    if retention is not None:
+        stored["retention"] = {**(stored.get("retention") or {}), **clean_retention}
+    if alternatives is not None:
+        stored["alternatives"] = {**(stored.get("alternatives") or {}), **clean_alternatives}
+    await svc.store.set_org_settings(user["org_id"], stored)
+    if retention is not None:
+        await svc.store.add_event(
+            None, user["org_id"], "retention_changed", user["username"], stored["retention"], ip=ip
+        )
+    if alternatives is not None:
+        await svc.store.add_event(
+            None,
+            user["org_id"],
+            "interview_modes_changed",
+            user["username"],
+            stored["alternatives"],
+            ip=ip,
+        )
+    return json_response(await _settings(svc, user["org_id"]))
+
+
+def _retention(raw: dict[str, Any], errors: list[dict[str, Any]]) -> dict[str, int | None]:
+    clean: dict[str, int | None] = {}
+    for key, value in raw.items():
+        if key not in RETENTION_KEYS:
+            errors.append({"row": None, "field": f"retention.{key}", "message": "unknown setting"})
+        elif value is not None and (
+            isinstance(value, bool)
+            or not isinstance(value, int)
+            or not 1 <= value <= RETENTION_DAYS_MAX
+        ):
+            errors.append(
+                {
+                    "row": None,
+                    "field": f"retention.{key}",
+                    "message": f"days from 1 to {RETENTION_DAYS_MAX}, or null to keep",
+                }
+            )
+        else:
+            clean[key] = value
+    return clean
+
+
+def _alternatives(raw: dict[str, Any], errors: list[dict[str, Any]]) -> dict[str, bool]:
+    """Which non-video modes candidates may choose (video is always offered)."""
+    clean: dict[str, bool] = {}
+    names = {m.value for m in ALTERNATIVE_MODES}
+    for key, value in raw.items():
+        if key not in names:
+            errors.append({"row": None, "field": f"alternatives.{key}", "message": "audio or text"})
+        elif not isinstance(value, bool):
+            errors.append(
+                {"row": None, "field": f"alternatives.{key}", "message": "must be true or false"}
+            )
+        else:
+            clean[key] = value
+    return clean
+
+
+@routes.get("/api/interviews/{interview_id}/personal-data")
+async def export_personal_data(request: web.Request) -> web.Response:
+    """Everything held about the candidate of one interview (PIPL right of access)."""
+    user = await staff_user(request, ADMINS)
+    interview = await _own_interview(request, user)
+    svc = services(request)
+    iid = interview["id"]
+    events = await svc.store.analysis_events(iid)
+    data = {
+        "interview_id": iid,
+        "job_id": interview["job_id"],
+        "candidate": interview["candidate"],
+        "status": interview["status"],
+        "consent": interview["consent"],
+        "device_check": interview["device_check"],
+        "answers": [
+            {
+                k: a[k]
+                for k in ("idx", "status", "started_at", "ended_at", "scratchpad", "text_answer")
+            }
+            for a in await svc.store.answers(iid)
+        ],
+        "analysis": await analysis_summary(svc, iid),
+        "analysis_events": len(events),
+        "reviews": await svc.store.reviews(iid),
+        "decisions": await svc.store.decisions(iid),
+        "recordings": [
+            {k: r[k] for k in ("id", "duration_s", "bytes", "created_at")}
+            for r in await svc.store.recordings(iid)
+        ],
+        "history": await svc.store.events(iid),
+        "exported_at": time.time(),
+    }
+    await svc.store.add_event(
+        iid,
+        interview["org_id"],
+        "personal_data_exported",
+        user["username"],
+        {},
+        ip=request.remote or "",
+    )
+    return json_response(data)
+
+
+@routes.delete("/api/interviews/{interview_id}/personal-data")
+async def erase_personal_data(request: web.Request) -> web.Response:
+    """Erase the candidate's personal data (PIPL right to deletion); scores and decisions stay."""
+    user = await staff_user(request, ADMINS)
+    interview = await _own_interview(request, user)
+    svc = services(request)
+    if interview["id"] in svc.sessions or interview["status"] == Status.IN_PROGRESS:
+        raise ApiError(409, "in_progress", "the interview is running; erase it after it ends")
+    summary = await erase(svc, interview, user["username"], request.remote or "")
+    return json_response(summary)
+
+
+async def erase(svc: Services, interview: dict[str, Any], actor: str, ip: str) -> dict[str, Any]:
+    files = [r["path"] for r in await svc.store.recordings(interview["id"])]
+    summary: dict[str, Any] = dict(await svc.store.erase_personal_data(interview["id"]))
+    summary["files_deleted"] = await asyncio.to_thread(_delete_files, files, svc.settings)
+    await svc.store.add_event(
+        interview["id"], interview["org_id"], "personal_data_erased", actor, summary, ip=ip
+    )
+    return summary
+
+
+def _delete_files(paths: list[str], settings: Any, folder: str | None = None) -> int:
+    """Delete stored files, only inside the recordings folder (or ``data_dir/folder``)."""
+    root = (settings.data_dir / folder if folder else settings.recordings_dir).resolve()
+    deleted = 0
+    for stored in paths:
+        path = Path(stored).resolve()
+        if not path.is_relative_to(root):
+            logger.error("not deleting %s: outside %s", path, root)
+            continue
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+            deleted += 1
+    return deleted
+
+
+async def erase_resume(svc: Services, candidate_id: str) -> None:
+    """Remove a résumé candidate's row and its encrypted original (inside the résumé folder
+    only). The caller audits why."""
+    path = await svc.candidates.erase(candidate_id)
+    if path:
+        await asyncio.to_thread(_delete_files, [path], svc.settings, RESUME_DIR)
+
+
+async def sweep_retention(svc: Services, now_s: float | None = None) -> list[dict[str, Any]]:
+    """Apply every org's retention: recordings N days after the decision, personal data M
+    days after it (and résumés of candidates never invited M days after their last change).
+    Returns (and audits) what was removed."""
+    now_s = time.time() if now_s is None else now_s
+    done: list[dict[str, Any]] = []
+    for org in await svc.store.all_orgs():
+        retention = (await svc.store.org_settings(org["id"])).get("retention") or {}
+        days = retention.get("recordings_days")
+        if days:
+            for iid in await svc.store.decided_before(org["id"], now_s - days * DAY_S):
+                removed = await svc.store.delete_recordings(iid)
+                if not removed:
+                    continue
+                files = await asyncio.to_thread(
+                    _delete_files, [r["path"] for r in removed], svc.settings
+                )
+                record = {
+                    "interview_id": iid,
+                    "recordings_removed": len(removed),
+                    "files_deleted": files,
+                    "bytes": sum(int(r["bytes"]) for r in removed),
+                    "rule": f"recordings {days} days after the decision",
+                }
+                await svc.store.add_event(iid, org["id"], "retention_deleted", "system", record)
+                done.append(record)
+        days = retention.get("personal_data_days")
+        if days:
+            for iid in await svc.store.decided_before(org["id"], now_s - days * DAY_S):
+                interview = await svc.store.get_interview(iid)
+                if interview.get("erased_at"):
+                    continue
+                summary = await erase(svc, interview, "system", "")
+                done.append({"interview_id": iid, **summary})
+            for cid in await svc.candidates.not_invited_before(org["id"], now_s - days * DAY_S):
+                await erase_resume(svc, cid)
+                record = {"candidate_id": cid, "rule": f"résumés {days} days after the last change"}
+                await svc.store.add_event(None, org["id"], "retention_deleted", "system", record)
+                done.append(record)
+    return done
+
+
+async def retention_forever(svc: Services) -> None:
+    while True:
+        try:
+            removed = await sweep_retention(svc)
+            if removed:
+                logger.info("retention: removed data of %d interviews", len(removed))
+        except Exception:
+            logger.exception("retention sweep failed; retrying later")
+        await asyncio.sleep(RETENTION_SWEEP_EVERY_S)

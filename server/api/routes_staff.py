@@ -1,0 +1,669 @@
+"""REST endpoints for staff: login, question bank, jobs, invitations, interviews, recordings."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from analyzers.events import ScoreUpdate
+from analyzers.scoring import overall
+from server.api.http import ApiError, Services, json_response, read_object, read_upload, services
+from server.app.config import RECORDING_URL_TTL_S, STAFF_TOKEN_TTL_S
+from server.domain.models import Question, Role, Status, interview_mode, personalised_fields
+from server.hiring import questionbank
+from server.hiring.competencies import CATALOGUE
+from server.hiring.jobanalysis import analyze
+from server.hiring.jobs import validate_job
+from server.interview.candidate_view import saved_current
+from server.interview.invitations import invite, question_index
+from server.interview.progress import publish_status
+from server.live.analysis import analysis_summary, answer_transcript, transcription_status
+from server.outbound.csvsafe import decode_upload_text
+from server.security.access import (
+    CAN_MANAGE_JOBS,
+    CAN_SEE_RECORDINGS,
+    can_see_job,
+    check_job_access,
+    job_for,
+    staff_user,
+)
+from server.security.auth import (
+    check_signed_path,
+    hash_password,
+    new_staff_token,
+    sign_path,
+    verify_password,
+)
+from server.security.encrypted_media import send_recording
+from server.storage.store import NotFound
+
+routes = web.RouteTableDef()
+
+MAX_BULK_INVITATIONS = 5000
+MAX_HOURS = 24 * 365
+EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{1,63}$")
+DUMMY_HASH = hash_password("timing-equaliser")
+
+
+# -- auth ----------------------------------------------------------------------------------
+
+
+@routes.post("/api/auth/login")
+async def login(request: web.Request) -> web.Response:
+    body = await read_object(request)
+    username, password = body.get("username"), body.get("password")
+    if not isinstance(username, str) or not isinstance(password, str):
+        raise ApiError(400, "bad_request", "username and password are required strings")
+    svc = services(request)
+    limits = svc.limits
+    address = request.remote or ""  # the client's, behind trusted proxies (server.api.http)
+    account = username.lower()
+    # Check and count in one step, the account before the (slow) password check: racing
+    # guesses, in this process or others sharing Redis, cannot all pass a check made before
+    # any of them is counted. Only a right password clears the account's count.
+    _refuse_if_limited(
+        await limits.login_attempts.hit(address), "too many login attempts from this address"
+    )
+    _refuse_if_limited(
+        await limits.login_failures.hit(account), "this account is locked after wrong passwords"
+    )
+    user = await svc.store.user_by_username(username)
+    # Hash even for unknown users so response time does not reveal who exists.
+    ok = await asyncio.to_thread(
+        verify_password, password, user["password_hash"] if user else DUMMY_HASH
+    )
+    if user is None or not ok:
+        # audited when a wrong password leaves the account locked (racing guesses that all
+        # fail may each record it: at most LOGIN_FAILURES_PER_ACCOUNT events per lockout)
+        if await limits.login_failures.blocked_for_s(account):
+            await svc.store.add_event(
+                None,
+                user["org_id"] if user else "",
+                "account_locked",
+                username[:100],
+                {"failures": limits.login_failures.limit},
+                ip=address,
+            )
+        raise ApiError(401, "bad_credentials", "wrong username or password")
+    await limits.login_failures.clear(account)
+    token, digest = new_staff_token()
+    expires_at = time.time() + STAFF_TOKEN_TTL_S
+    await svc.store.add_staff_token(digest, user["id"], expires_at)
+    return json_response(
+        {
+            "token": token,
+            "role": user["role"],
+            "expires_at": expires_at,
+            "user": _public_user(user),
+        }
+    )
+
+
+def _refuse_if_limited(wait_s: float, message: str) -> None:
+    if wait_s:
+        raise ApiError(
+            429,
+            "too_many_attempts",
+            f"{message}; try again in {int(wait_s) + 1} s",
+            headers={"Retry-After": str(int(wait_s) + 1)},
+        )
+
+
+def _public_user(user: dict[str, Any]) -> dict[str, Any]:
+    return {k: user[k] for k in ("id", "username", "role", "department", "org_id")}
+
+
+@routes.get("/api/me")
+async def me(request: web.Request) -> web.Response:
+    return json_response(_public_user(await staff_user(request)))
+
+
+# -- competencies and questions ------------------------------------------------------------
+
+
+@routes.get("/api/competencies")
+async def competencies(request: web.Request) -> web.Response:
+    await staff_user(request)
+    return json_response(
+        [
+            {"id": c.id, "name": c.name.to_dict(), "definition": c.definition.to_dict()}
+            for c in CATALOGUE
+        ]
+    )
+
+
+@routes.get("/api/questions")
+async def list_questions(request: web.Request) -> web.Response:
+    user = await staff_user(request)
+    section = request.query.get("section")
+    competency = request.query.get("competency")
+    needle = request.query.get("q", "").strip().lower()
+    result = []
+    for q in (await question_index(services(request), user["org_id"])).values():
+        if section and q.section.value != section:
+            continue
+        if competency and competency not in q.competencies:
+            continue
+        if needle and needle not in f"{q.text.zh} {q.text.en}".lower():
+            continue
+        result.append(q.to_dict())
+    return json_response(result)
+
+
+@routes.post("/api/questions")
+async def create_question(request: web.Request) -> web.Response:
+    user = await staff_user(request, CAN_MANAGE_JOBS)
+    body = await read_object(request)
+    body.pop("id", None)
+    body.pop("builtin", None)
+    data, errors = questionbank.validate_question(body, None)
+    if errors or data is None:
+        raise ApiError(
+            422, "invalid_question", "the question is invalid", [e.to_dict() for e in errors]
+        )
+    svc = services(request)
+    (qid,) = await svc.store.add_questions(user["org_id"], [data])
+    return json_response(Question.from_dict({**data, "id": qid}).to_dict(), status=201)
+
+
+@routes.post("/api/questions/import")
+async def import_questions(request: web.Request) -> web.Response:
+    user = await staff_user(request, CAN_MANAGE_JOBS)
+    filename, content = await read_upload(request)
+    try:
+        rows = await asyncio.to_thread(questionbank.parse_import, filename, content)
+    except questionbank.ImportValidationError as exc:
+        raise ApiError(
+            422,
+            "invalid_import",
+            f"{len(exc.errors)} problem(s) found; nothing was imported",
+            [e.to_dict() for e in exc.errors],
+        ) from None
+    svc = services(request)
+    ids = await svc.store.add_questions(user["org_id"], rows)
+    created = [Question.from_dict({**r, "id": i}).to_dict() for r, i in zip(rows, ids, strict=True)]
+    return json_response({"imported": len(created), "questions": created}, status=201)
+
+
+# -- jobs ----------------------------------------------------------------------------------
+
+
+@routes.post("/api/jobs/analyze")
+async def analyze_job(request: web.Request) -> web.Response:
+    user = await staff_user(request, CAN_MANAGE_JOBS)
+    body = await read_object(request)
+    bank = list((await question_index(services(request), user["org_id"])).values())
+    try:
+        result = await asyncio.to_thread(analyze, body.get("description"), bank)  # type: ignore[arg-type]
+    except ValueError as exc:
+        raise ApiError(422, "invalid_description", str(exc)) from None
+    return json_response(result.to_dict())
+
+
+@routes.post("/api/jobs")
+async def create_job(request: web.Request) -> web.Response:
+    user = await staff_user(request, CAN_MANAGE_JOBS)
+    body = await read_object(request)
+    svc = services(request)
+    job, errors = validate_job(body, await question_index(svc, user["org_id"]))
+    if errors:
+        raise ApiError(422, "invalid_job", "the job is invalid", errors)
+    if user["role"] == Role.DEPARTMENT_VIEWER:  # pragma: no cover - excluded by CAN_MANAGE_JOBS
+        raise ApiError(403, "forbidden", "not allowed")
+    job_id = await svc.store.create_job(user["org_id"], job)
+    return json_response(await _job_out(svc, await svc.store.get_job(job_id)), status=201)
+
+
+async def _job_out(svc: Services, job: dict[str, Any]) -> dict[str, Any]:
+    return {**job, "counts": await svc.store.status_counts(job["id"])}
+
+
+@routes.get("/api/jobs")
+async def list_jobs(request: web.Request) -> web.Response:
+    user = await staff_user(request)
+    svc = services(request)
+    jobs = []
+    for job in await svc.store.list_jobs(user["org_id"]):
+        if can_see_job(user, job):
+            jobs.append(await _job_out(svc, job))
+    return json_response(jobs)
+
+
+@routes.get("/api/jobs/{job_id}")
+async def get_job(request: web.Request) -> web.Response:
+    user = await staff_user(request)
+    return json_response(await _job_out(services(request), await job_for(request, user)))
+
+
+@routes.put("/api/jobs/{job_id}/examiners")
+async def assign_examiners(request: web.Request) -> web.Response:
+    """Set the examiners assigned to a job (they see its interviews, live and after)."""
+    user = await staff_user(request, CAN_MANAGE_JOBS)
+    job = await job_for(request, user)
+    body = await read_object(request)
+    ids = body.get("examiners")
+    if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids) or len(ids) > 200:
+        raise ApiError(
+            422,
+            "invalid_examiners",
+            "examiners must be a list of user ids",
+            [{"row": None, "field": "examiners", "message": "list of user ids"}],
+        )
+    svc = services(request)
+    staff = {u["id"]: u for u in await svc.store.users(user["org_id"])}
+    bad = [i for i in ids if i not in staff or staff[i]["role"] != Role.EXAMINER]
+    if bad:
+        raise ApiError(
+            422,
+            "invalid_examiners",
+            "not examiners of this organisation",
+            [{"row": None, "field": "examiners", "message": f"unknown examiner {i}"} for i in bad],
+        )
+    await svc.store.update_job_data(job["id"], {"examiners": sorted(set(ids))})
+    return json_response(await _job_out(svc, await svc.store.get_job(job["id"])))
+
+
+@routes.post("/api/users")
+async def create_user(request: web.Request) -> web.Response:
+    """Create a staff account in the admin's organisation (admin only)."""
+    user = await staff_user(request, frozenset({Role.ADMIN}))
+    body = await read_object(request)
+    errors = []
+    username, password = body.get("username"), body.get("password")
+    role, department = body.get("role"), body.get("department", "")
+    if not isinstance(username, str) or not re.fullmatch(r"[A-Za-z0-9_.@-]{3,64}", username):
+        errors.append({"row": None, "field": "username", "message": "3-64 letters, digits or _.@-"})
+    if not isinstance(password, str) or not 10 <= len(password) <= 1024:
+        errors.append({"row": None, "field": "password", "message": "10-1024 characters"})
+    if not isinstance(role, str) or role not in {r.value for r in Role}:
+        errors.append(
+            {"row": None, "field": "role", "message": "admin, hr, examiner or department_viewer"}
+        )
+    if not isinstance(department, str) or len(department) > 200:
+        errors.append({"row": None, "field": "department", "message": "at most 200 characters"})
+    elif role == Role.DEPARTMENT_VIEWER and not department.strip():
+        errors.append(
+            {"row": None, "field": "department", "message": "required for department viewers"}
+        )
+    if errors or not isinstance(username, str) or not isinstance(password, str):
+        raise ApiError(422, "invalid_user", "the account is invalid", errors)
+    svc = services(request)
+    hashed = await asyncio.to_thread(hash_password, password)
+    user_id = await svc.store.create_user(
+        user["org_id"], username, hashed, Role(str(role)), department.strip()
+    )
+    await svc.store.add_event(
+        None,
+        user["org_id"],
+        "user_created",
+        user["username"],
+        {"user": username, "role": role},
+        ip=request.remote or "",
+    )
+    created = next(u for u in await svc.store.users(user["org_id"]) if u["id"] == user_id)
+    return json_response(_public_user(created), status=201)
+
+
+@routes.get("/api/users")
+async def list_users(request: web.Request) -> web.Response:
+    """Staff of the organisation (to assign examiners)."""
+    user = await staff_user(request, CAN_MANAGE_JOBS)
+    role = request.query.get("role")
+    users = await services(request).store.users(user["org_id"])
+    return json_response([_public_user(u) for u in users if role is None or u["role"] == role])
+
+
+@routes.get("/api/jobs/{job_id}/interviews")
+async def job_interviews(request: web.Request) -> web.Response:
+    user = await staff_user(request)
+    job = await job_for(request, user)
+    rows = await services(request).store.list_interviews(job["id"])
+    return json_response([_summary(r) for r in rows])
+
+
+def _summary(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "interview_id": row["id"],
+        "job_id": row["job_id"],
+        "status": row["status"],
+        "name": row["candidate"].get("name", ""),
+        "email": row["candidate"].get("email", ""),
+        "language": row["language"],
+        "mode": mode.value if (mode := interview_mode(row)) is not None else None,
+        "expires_at": row["expires_at"],
+        "created_at": row["created_at"],
+        "updated_at": row["updated_at"],
+    }
+
+
+# -- invitations ---------------------------------------------------------------------------
+
+
+def _candidate_fields(
+    data: dict[str, Any], row: int | None
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    errors: list[dict[str, Any]] = []
+    out: dict[str, Any] = {}
+    name = data.get("name")
+    if not isinstance(name, str) or not name.strip() or len(name) > 200:
+        errors.append(
+            {"row": row, "field": "name", "message": "a name of 1-200 characters is required"}
+        )
+    else:
+        out["name"] = name.strip()
+    email = data.get("email")
+    if not isinstance(email, str) or not EMAIL.match(email.strip()):
+        errors.append(
+            {"row": row, "field": "email", "message": "a valid e-mail address is required"}
+        )
+    else:
+        out["email"] = email.strip()
+    phone = data.get("phone") or ""
+    if not isinstance(phone, str) or len(phone) > 40 or not re.fullmatch(r"[0-9+\-() ]*", phone):
+        errors.append({"row": row, "field": "phone", "message": "digits, spaces and + - ( ) only"})
+    else:
+        out["phone"] = phone.strip()
+    language = data.get("language") or ""
+    if language not in ("", "zh-CN", "en"):
+        errors.append({"row": row, "field": "language", "message": "zh-CN or en"})
+    elif language:
+        out["language"] = language
+    group = data.get("group") or ""
+    if not isinstance(group, str) or len(group) > 60:
+        errors.append({"row": row, "field": "group", "message": "at most 60 characters"})
+    elif group.strip():
+        out["group"] = group.strip()  # optional, only for the fairness (adverse impact) view
+    return out, errors
+
+
+def _expiry_hours(data: dict[str, Any], default_h: int) -> int:
+    hours = data.get("expires_in_hours", default_h)
+    if isinstance(hours, bool) or not isinstance(hours, int) or not 1 <= hours <= MAX_HOURS:
+        raise ApiError(
+            422,
+            "invalid_invitation",
+            "expires_in_hours must be an integer from 1 to 8760",
+            [{"row": None, "field": "expires_in_hours", "message": "1..8760"}],
+        )
+    return hours
+
+
+@routes.post("/api/jobs/{job_id}/invitations")
+async def create_invitation(request: web.Request) -> web.Response:
+    user = await staff_user(request, CAN_MANAGE_JOBS)
+    job = await job_for(request, user)
+    body = await read_object(request)
+    cand, errors = _candidate_fields(body, None)
+    if errors:
+        raise ApiError(422, "invalid_invitation", "the invitation is invalid", errors)
+    hours = _expiry_hours(body, services(request).settings.invitation_ttl_h)
+    (created,) = await invite(services(request), job, [cand], hours, user["username"])
+    return json_response(created, status=201)
+
+
+def _candidates_from_csv(text: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Rows of a bulk-invitation CSV → candidates and per-row errors (csv.Error escapes)."""
+    reader = csv.DictReader(io.StringIO(text))
+    header = [h.strip().lower() for h in (reader.fieldnames or [])]
+    missing = {"name", "email"} - set(header)
+    unknown = set(header) - {"name", "email", "phone", "language", "group"}
+    if missing or unknown:
+        problems = [f"missing column {m}" for m in sorted(missing)] + [
+            f"unknown column {u}" for u in sorted(unknown)
+        ]
+        raise ApiError(
+            422,
+            "invalid_csv",
+            "the header must be name,email,phone,language",
+            [{"row": 1, "field": "header", "message": p} for p in problems],
+        )
+    candidates: list[dict[str, Any]] = []
+    errors: list[dict[str, Any]] = []
+    for line_no, row in enumerate(reader, start=2):
+        clean = {(k or "").strip().lower(): (v or "").strip() for k, v in row.items() if k}
+        if not any(clean.values()):
+            continue
+        cand, row_errors = _candidate_fields(clean, line_no)
+        errors.extend(row_errors)
+        candidates.append(cand)
+        if len(candidates) > MAX_BULK_INVITATIONS:
+            raise ApiError(413, "too_many", f"at most {MAX_BULK_INVITATIONS} candidates per file")
+    return candidates, errors
+
+
+@routes.post("/api/jobs/{job_id}/invitations/bulk")
+async def bulk_invitations(request: web.Request) -> web.Response:
+    user = await staff_user(request, CAN_MANAGE_JOBS)
+    job = await job_for(request, user)
+    _filename, content = await read_upload(request)
+    text = _decode_csv(content)
+    try:
+        candidates, errors = _candidates_from_csv(text)
+    except csv.Error as exc:  # e.g. a bare carriage return inside a cell
+        raise ApiError(422, "invalid_csv", f"malformed CSV: {exc}") from None
+    if not candidates and not errors:
+        errors.append({"row": None, "field": "file", "message": "no candidates in the file"})
+    if errors:
+        raise ApiError(422, "invalid_csv", f"{len(errors)} problem(s); nothing was created", errors)
+    hours = services(request).settings.invitation_ttl_h
+    return json_response(
+        {"created": await invite(services(request), job, candidates, hours, user["username"])},
+        status=201,
+    )
+
+
+def _decode_csv(content: bytes) -> str:
+    text = decode_upload_text(content)
+    if text is not None:
+        return text
+    raise ApiError(
+        422,
+        "invalid_csv",
+        "the file is not UTF-8 or GBK text",
+        [{"row": None, "field": "file", "message": "unknown text encoding"}],
+    )
+
+
+# -- interviews ----------------------------------------------------------------------------
+
+
+async def _interview_for(request: web.Request, user: dict[str, Any]) -> dict[str, Any]:
+    svc = services(request)
+    try:
+        interview = await svc.store.get_interview(request.match_info["interview_id"])
+        job = await svc.store.get_job(interview["job_id"])
+    except NotFound:
+        raise ApiError(404, "not_found", "interview not found") from None
+    check_job_access(user, job)
+    return interview
+
+
+@routes.get("/api/interviews/{interview_id}")
+async def get_interview(request: web.Request) -> web.Response:
+    user = await staff_user(request)
+    interview = await _interview_for(request, user)
+    svc = services(request)
+    session = svc.sessions.get(interview["id"])
+    current = (
+        await session.current()
+        if session is not None
+        else await saved_current(interview, svc.store)
+    )
+    if current is not None:
+        current = {**current, **personalised_fields(interview["plan"][current["index"]])}
+    answers = {a["idx"]: a for a in await svc.store.answers(interview["id"])}
+    recordings: dict[str, list[dict[str, Any]]] = {}
+    for rec in await svc.store.recordings(interview["id"]):
+        recordings.setdefault(rec["answer_id"], []).append(rec)
+    see_video = Role(user["role"]) in CAN_SEE_RECORDINGS
+    analysis = await analysis_summary(svc, interview["id"])
+    out_answers = []
+    for item in interview["plan"]:
+        answer = answers.get(item["index"])
+        if answer is None:
+            continue
+        recs = recordings.get(answer["id"], [])
+        entry = {
+            "index": item["index"],
+            "answer_id": answer["id"],
+            "section": item["section"],
+            "question_id": answer["question_id"],
+            "question": item["question"]["text"],
+            "media": item["question"]["media"],
+            **personalised_fields(item),
+            "status": answer["status"],
+            "started_at": answer["started_at"],
+            "ended_at": answer["ended_at"],
+            "answer_used_s": answer["answer_used_s"],
+            "end_reason": answer["end_reason"],
+            "scratchpad": answer["scratchpad"],
+            "text_answer": answer["text_answer"],
+            **answer_transcript(
+                analysis["transcripts"].get(item["index"], []), interview["language"]
+            ),
+            "transcript_segments": [
+                {k: f[k] for k in ("text", "start_s", "end_s", "words")}
+                for f in analysis["transcripts"].get(item["index"], [])
+            ],
+            "recordings": [
+                {
+                    k: r[k]
+                    for k in (
+                        "id",
+                        "seq",
+                        "duration_s",
+                        "video_frames",
+                        "audio_packets",
+                        "bytes",
+                        "media_start_s",
+                    )
+                }
+                for r in recs
+            ],
+        }
+        if see_video:
+            entry["recording_urls"] = [_recording_url(svc, r["id"], user["id"]) for r in recs]
+        out_answers.append(entry)
+    see_scores = (
+        Role(user["role"]) is not Role.DEPARTMENT_VIEWER
+    )  # the hiring department sees videos
+    transcription = transcription_status(svc, interview, analysis)
+    return json_response(
+        {
+            **_summary(interview),
+            "candidate": {
+                k: v
+                for k, v in interview["candidate"].items()
+                # the reporting group is for fairness statistics, not for examiners
+                if k != "group" or user["role"] in CAN_MANAGE_JOBS
+            },
+            "consent": interview["consent"],
+            "device_check": interview["device_check"],
+            "questions_total": len(interview["plan"]),
+            "current": current,
+            "live": session is not None,
+            "answers": out_answers,
+            "transcription": transcription,
+            "scores": analysis["scores"] if see_scores else [],
+            "scores_not_applicable": see_scores and not transcription["available"],
+            "overall": await _overall(svc, interview, analysis["scores"]) if see_scores else None,
+            "scores_are_suggestions": True,
+            "flags": analysis["flags"],
+            "analyzer_errors": analysis["analyzer_errors"],
+        }
+    )
+
+
+async def _overall(
+    svc: Services, interview: dict[str, Any], scores: list[dict[str, Any]]
+) -> float | None:
+    """Weighted mean of the dimension scores with the job's weights (a suggestion, 0–10)."""
+    job = await svc.store.get_job(interview["job_id"])
+    weights = [(c["id"], float(c["weight"])) for c in job["competencies"]]
+    updates = [
+        ScoreUpdate(
+            interview_id=interview["id"],
+            t=s["t"],
+            dimension=s["dimension"],
+            value=s["value"],
+            reason=s["reason"],
+        )
+        for s in scores
+    ]
+    try:
+        return overall(updates, weights)
+    except ValueError:
+        return None
+
+
+def _recording_url(svc: Services, rec_id: str, user_id: str) -> str:
+    path = f"/api/recordings/{rec_id}"
+    query = sign_path(
+        svc.settings.secret_key, path, int(time.time() + RECORDING_URL_TTL_S), user_id
+    )
+    return f"{svc.settings.base_url}{path}?{query}"
+
+
+@routes.post("/api/interviews/{interview_id}/revoke")
+async def revoke(request: web.Request) -> web.Response:
+    user = await staff_user(request, CAN_MANAGE_JOBS)
+    interview = await _interview_for(request, user)
+    svc = services(request)
+    if Status(interview["status"]) in (Status.COMPLETED,):
+        raise ApiError(409, "conflict", "a completed interview cannot be revoked")
+    change = await svc.store.set_status(interview["id"], Status.REVOKED, user["username"])
+    if change is not None:
+        await publish_status(svc, change)
+    session = svc.sessions.get(interview["id"])
+    if session is not None:
+        await session.kick("revoked")
+    return json_response(_summary(await svc.store.get_interview(interview["id"])))
+
+
+def _recording_file(stored: str, root: Path) -> Path | None:
+    """The stored path if it is a file inside the recordings folder (no traversal)."""
+    path = Path(stored).resolve()
+    if not path.is_relative_to(root.resolve()) or not path.is_file():
+        return None
+    return path
+
+
+@routes.get("/api/recordings/{rec_id}")
+async def get_recording(request: web.Request) -> web.StreamResponse:
+    svc = services(request)
+    q = request.query
+    if {"exp", "sub", "sig"} <= q.keys():
+        if not check_signed_path(
+            svc.settings.secret_key, request.path, q["exp"], q["sub"], q["sig"], time.time()
+        ):
+            raise ApiError(403, "forbidden", "the recording link is invalid or has expired")
+    else:
+        user = await staff_user(request, CAN_SEE_RECORDINGS)
+        rec = await svc.store.get_recording(request.match_info["rec_id"])
+        interview = await svc.store.get_interview(rec["interview_id"])
+        check_job_access(user, await svc.store.get_job(interview["job_id"]))
+    rec = await svc.store.get_recording(request.match_info["rec_id"])
+    path = await asyncio.to_thread(_recording_file, rec["path"], svc.settings.recordings_dir)
+    if path is None:
+        raise ApiError(404, "not_found", "recording file is missing")
+    await svc.store.add_event(
+        rec["interview_id"],
+        "",
+        "recording_viewed",
+        q.get("sub", ""),
+        {"recording": rec["id"]},
+        ip=request.remote or "",
+    )
+    return await send_recording(
+        request,
+        path,
+        svc.keyring,
+        {"Content-Type": "video/webm", "Cache-Control": "private, no-store"},
+    )

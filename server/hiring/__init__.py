@@ -1,0 +1,1 @@
+"""Jobs, the competency catalogue, the question bank, job analysis and training."""

@@ -1,0 +1,172 @@
+"""Job validation and the interview plan snapshot taken when a candidate is invited."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from server.domain.models import SECTION_ORDER, Media, Question, Section
+from server.hiring.competencies import name_of
+
+WEIGHT_TOLERANCE = 0.001
+MAX_TITLE_CHARS = 200
+MAX_DESCRIPTION_CHARS = 20_000
+MAX_QUESTIONS_PER_SECTION = 30
+COMPETENCY_ID = re.compile(r"^[a-z][a-z0-9_]{1,40}$")
+LANGUAGES = ("zh-CN", "en")
+
+
+def _err(field: str, message: str) -> dict[str, Any]:
+    return {"row": None, "field": field, "message": message}
+
+
+def validate_job(
+    data: Mapping[str, Any], questions: Mapping[str, Question]
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Normalised job data and every problem found (empty list when valid)."""
+    errors: list[dict[str, Any]] = []
+    out: dict[str, Any] = {}
+    for key, limit, required in (
+        ("title", MAX_TITLE_CHARS, True),
+        ("department", MAX_TITLE_CHARS, True),
+        ("description", MAX_DESCRIPTION_CHARS, False),
+    ):
+        value = data.get(key, "")
+        if not isinstance(value, str):
+            errors.append(_err(key, "must be a string"))
+        elif required and not value.strip():
+            errors.append(_err(key, "is required"))
+        elif len(value) > limit:
+            errors.append(_err(key, f"must be at most {limit} characters"))
+        else:
+            out[key] = value.strip()
+    language = data.get("language", "zh-CN")
+    if language not in LANGUAGES:
+        errors.append(_err("language", f"must be one of {', '.join(LANGUAGES)}"))
+    out["language"] = language
+    out["answer_languages"] = _answer_languages(data.get("answer_languages", []), errors)
+
+    out["competencies"] = _competencies(data.get("competencies"), errors)
+    out["plan"] = _plan(data.get("plan"), questions, errors)
+    return out, errors
+
+
+ANSWER_LANGUAGES = ("zh", "en")
+"""Languages an answer may be given in besides the interview's own (identified per utterance)."""
+
+
+def _answer_languages(raw: Any, errors: list[dict[str, Any]]) -> list[str]:
+    if not isinstance(raw, list) or not all(isinstance(x, str) for x in raw):
+        errors.append(_err("answer_languages", 'must be a list such as ["zh", "en"]'))
+        return []
+    unknown = [x for x in raw if x not in ANSWER_LANGUAGES]
+    if unknown:
+        errors.append(
+            _err("answer_languages", f"unknown {unknown[0]!r}; use {', '.join(ANSWER_LANGUAGES)}")
+        )
+        return []
+    return list(dict.fromkeys(raw))
+
+
+def _competencies(raw: Any, errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    if not isinstance(raw, list) or not raw:
+        errors.append(_err("competencies", "must be a non-empty list"))
+        return []
+    result: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    total = 0.0
+    for i, item in enumerate(raw):
+        where = f"competencies[{i}]"
+        if not isinstance(item, dict):
+            errors.append(_err(where, "must be an object with id and weight"))
+            continue
+        cid = item.get("id")
+        weight = item.get("weight")
+        if not isinstance(cid, str) or not COMPETENCY_ID.match(cid):
+            errors.append(_err(f"{where}.id", "must be an id like 'logic' (a-z, 0-9, _)"))
+            continue
+        if cid in seen:
+            errors.append(_err(f"{where}.id", f"{cid} appears twice"))
+        seen.add(cid)
+        if isinstance(weight, bool) or not isinstance(weight, int | float) or not 0 < weight <= 1:
+            errors.append(_err(f"{where}.weight", "must be a number in (0, 1]"))
+            continue
+        total += float(weight)
+        name = item.get("name")
+        if isinstance(name, dict) and (name.get("zh") or name.get("en")):
+            name_out = {k: str(v) for k, v in name.items() if k in ("zh", "en") and v}
+        else:
+            name_out = name_of(cid).to_dict()
+        result.append({"id": cid, "name": name_out, "weight": float(weight)})
+    if result and abs(total - 1.0) > WEIGHT_TOLERANCE:
+        errors.append(_err("competencies", f"weights must sum to 1 (they sum to {total:.3f})"))
+    return result
+
+
+def _plan(
+    raw: Any, questions: Mapping[str, Question], errors: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    if not isinstance(raw, list):
+        errors.append(_err("plan", "must be a list of sections"))
+        return []
+    by_section: dict[str, list[str]] = {}
+    for i, item in enumerate(raw):
+        where = f"plan[{i}]"
+        section = item.get("section") if isinstance(item, dict) else None
+        if not isinstance(section, str) or section not in {s.value for s in Section}:
+            errors.append(
+                _err(f"{where}.section", "must be self_intro, structured or professional")
+            )
+            continue
+        section = item["section"]
+        if section in by_section:
+            errors.append(_err(f"{where}.section", f"{section} appears twice"))
+            continue
+        ids = item.get("questions")
+        if not isinstance(ids, list) or not all(isinstance(q, str) for q in ids):
+            errors.append(_err(f"{where}.questions", "must be a list of question ids"))
+            continue
+        if len(ids) > MAX_QUESTIONS_PER_SECTION:
+            errors.append(_err(f"{where}.questions", f"at most {MAX_QUESTIONS_PER_SECTION}"))
+        for j, qid in enumerate(ids):
+            q = questions.get(qid)
+            if q is None:
+                errors.append(_err(f"{where}.questions[{j}]", f"unknown question {qid}"))
+            elif q.section.value != section:
+                errors.append(
+                    _err(f"{where}.questions[{j}]", f"{qid} is a {q.section.value} question")
+                )
+        by_section[section] = ids
+    intro = by_section.get(Section.SELF_INTRO, [])
+    if len(intro) != 1:
+        errors.append(_err("plan.self_intro", "needs exactly one self-introduction question"))
+    if not by_section.get(Section.STRUCTURED):
+        errors.append(_err("plan.structured", "needs at least one structured question"))
+    professional = by_section.get(Section.PROFESSIONAL, [])
+    if not professional:
+        errors.append(_err("plan.professional", "needs at least one professional-test question"))
+    elif not any(questions[q].media is Media.TEXT for q in professional if q in questions):
+        errors.append(_err("plan.professional", "needs at least one question answered in text"))
+    return [
+        {"section": s.value, "questions": by_section[s.value]}
+        for s in SECTION_ORDER
+        if s.value in by_section
+    ]
+
+
+def snapshot_plan(
+    job: Mapping[str, Any], questions: Mapping[str, Question]
+) -> list[dict[str, Any]]:
+    """The flat, ordered question list an invitation freezes (later job edits don't change it)."""
+    items: list[dict[str, Any]] = []
+    for section in job["plan"]:
+        for qid in section["questions"]:
+            items.append(
+                {
+                    "index": len(items),
+                    "section": section["section"],
+                    "question": questions[qid].to_dict(),
+                }
+            )
+    return items

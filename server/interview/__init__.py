@@ -1,0 +1,1 @@
+"""A live interview: sessions, question flow, written answers, invitations, progress."""

@@ -1,0 +1,1 @@
+"""What leaves the server: reports, webhooks, reminders, CSV safety."""

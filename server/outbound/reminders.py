@@ -1,0 +1,273 @@
+"""Reminders to candidates who have not finished, one message per candidate in their language:
+sent by e-mail when an SMTP server is configured, and always kept in an outbox HR can export
+and announced to HR systems (webhook ``reminder.requested``)."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import smtplib
+import time
+from email.message import EmailMessage
+from typing import Any
+
+from aiohttp import web
+
+from server.api.http import ApiError, Services, json_response, read_object, services
+from server.app.config import Settings
+from server.domain.models import Status
+from server.interview.invitations import invitation_url
+from server.outbound import webhooks
+from server.outbound.csvsafe import safe_cell
+from server.security.access import CAN_MANAGE_JOBS, job_for, staff_user
+from server.security.auth import new_id
+
+routes = web.RouteTableDef()
+
+PENDING = (Status.INVITED, Status.OPENED, Status.CONSENTED, Status.DEVICE_CHECKED)
+MAX_REMINDERS_PER_CALL = 5000
+SMTP_TIMEOUT_S = 20.0
+
+
+def _message(
+    language: str, name: str, job_title: str, url: str, expires_at: float
+) -> tuple[str, str]:
+    until = time.strftime("%Y-%m-%d %H:%M", time.localtime(expires_at))
+    if language.startswith("zh"):
+        return (
+            f"【面试提醒】{job_title}",
+            f"{name}，您好：\n\n您报名的“{job_title}”在线面试尚未完成，请于 {until} 前通过以下链接参加：\n"
+            f"{url}\n\n面试全程约需 20–40 分钟，请在安静、光线充足的环境中使用电脑或手机浏览器完成。",
+        )
+    return (
+        f"Reminder: your interview for {job_title}",
+        f"Dear {name},\n\nYour online interview for {job_title} is not finished yet. Please take "
+        f"it before {until} using this link:\n{url}\n\nIt takes about 20–40 minutes; use a quiet, "
+        "well-lit place and a laptop or phone browser.",
+    )
+
+
+@routes.get("/api/jobs/{job_id}/pending")
+async def pending(request: web.Request) -> web.Response:
+    user = await staff_user(request, CAN_MANAGE_JOBS)
+    job = await job_for(request, user)
+    rows = [
+        i
+        for i in await services(request).store.list_interviews(job["id"])
+        if i["status"] in PENDING
+    ]
+    return json_response(
+        [
+            {
+                "interview_id": i["id"],
+                "name": i["candidate"].get("name", ""),
+                "email": i["candidate"].get("email", ""),
+                "status": i["status"],
+                "expires_at": i["expires_at"],
+            }
+            for i in rows
+        ]
+    )
+
+
+@routes.post("/api/jobs/{job_id}/reminders")
+async def remind(request: web.Request) -> web.Response:
+    """Queue a reminder for the given pending interviews (all pending ones when omitted)."""
+    user = await staff_user(request, CAN_MANAGE_JOBS)
+    job = await job_for(request, user)
+    body = await read_object(request) if request.can_read_body else {}
+    wanted = body.get("interview_ids")
+    if wanted is not None and (
+        not isinstance(wanted, list) or len(wanted) > MAX_REMINDERS_PER_CALL
+    ):
+        raise ApiError(
+            422,
+            "invalid_reminder",
+            "interview_ids must be a list of ids",
+            [{"row": None, "field": "interview_ids", "message": "list of ids"}],
+        )
+    svc = services(request)
+    targets = [
+        i
+        for i in await svc.store.list_interviews(job["id"])
+        if i["status"] in PENDING
+        and i["expires_at"] > time.time()
+        and (wanted is None or i["id"] in wanted)
+    ]
+    queued = await _queue(svc, job, targets)
+    for item in queued:
+        await webhooks.emit(svc, job["org_id"], "reminder.requested", item)
+    if svc.settings.smtp_host and queued:
+        task = asyncio.create_task(_send_mail(svc, queued), name=f"reminder-mail-{job['id']}")
+        svc.background.add(task)
+        task.add_done_callback(svc.background.discard)
+    return json_response({"queued": len(queued), "reminders": queued}, status=201)
+
+
+async def _send_mail(svc: Services, items: list[dict[str, Any]]) -> None:
+    """Send queued reminders over SMTP (in a thread); each outbox row ends sent or failed."""
+    results = await asyncio.to_thread(_smtp_send, svc.settings, items)
+    for item, error in zip(items, results, strict=True):
+        await svc.db.execute(
+            "UPDATE outbox SET status=?, error=? WHERE id=?",
+            "sent" if error is None else "failed",
+            error,
+            item["id"],
+        )
+
+
+def _smtp_send(settings: Settings, items: list[dict[str, Any]]) -> list[str | None]:
+    results: list[str | None] = []
+    try:
+        with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=SMTP_TIMEOUT_S) as smtp:
+            if settings.smtp_starttls:
+                smtp.starttls()
+            if settings.smtp_user:
+                smtp.login(settings.smtp_user, settings.smtp_password)
+            for item in items:
+                message = EmailMessage()
+                message["From"] = settings.smtp_from
+                message["To"] = item["recipient"]
+                message["Subject"] = item["subject"]
+                message.set_content(item["body"])
+                try:
+                    smtp.send_message(message)
+                    results.append(None)
+                except smtplib.SMTPException as exc:
+                    results.append(f"{type(exc).__name__}: {exc}"[:300])
+    except (OSError, smtplib.SMTPException) as exc:
+        error = f"{type(exc).__name__}: {exc}"[:300]
+        results += [error] * (len(items) - len(results))
+    return results
+
+
+async def _queue(
+    svc: Services, job: dict[str, Any], targets: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    out = []
+    for i in targets:
+        url = invitation_url(svc, i["id"], int(i["expires_at"]), i["nonce"])
+        subject, text = _message(
+            i["language"], i["candidate"].get("name", ""), job["title"], url, i["expires_at"]
+        )
+        recipient = i["candidate"].get("email", "")
+        out.append(await _outbox(svc, job, i["id"], "reminder", recipient, subject, text, url))
+    return out
+
+
+def _invitation_message(
+    language: str, name: str, job_title: str, url: str, expires_at: float
+) -> tuple[str, str]:
+    until = time.strftime("%Y-%m-%d %H:%M", time.localtime(expires_at))
+    if language.startswith("zh"):
+        return (
+            f"【面试邀请】{job_title}",
+            f"{name}，您好：\n\n感谢您应聘“{job_title}”。诚邀您参加在线结构化面试，请于 {until} 前"
+            f"通过以下链接参加：\n{url}\n\n面试全程约需 20–40 分钟，请在安静、光线充足的环境中"
+            "使用电脑或手机浏览器完成。面试结果由面试官审核决定。",
+        )
+    return (
+        f"Invitation: online interview for {job_title}",
+        f"Dear {name},\n\nThank you for applying for {job_title}. You are invited to an online "
+        f"structured interview; please take it before {until} using this link:\n{url}\n\n"
+        "It takes about 20–40 minutes; use a quiet, well-lit place and a laptop or phone browser. "
+        "The outcome is decided by the examiners.",
+    )
+
+
+async def queue_invitation(svc: Services, job: dict[str, Any], created: dict[str, Any]) -> None:
+    """Put an invitation created by the system (résumé screening) in the outbox; e-mail it
+    when SMTP is configured."""
+    language = job.get("language", "zh-CN")
+    subject, text = _invitation_message(
+        language, created["name"], job["title"], created["url"], created["expires_at"]
+    )
+    item = await _outbox(
+        svc,
+        job,
+        created["interview_id"],
+        "invitation",
+        created["email"],
+        subject,
+        text,
+        created["url"],
+    )
+    if svc.settings.smtp_host:
+        task = asyncio.create_task(_send_mail(svc, [item]), name=f"invite-mail-{item['id']}")
+        svc.background.add(task)
+        task.add_done_callback(svc.background.discard)
+
+
+async def _outbox(
+    svc: Services,
+    job: dict[str, Any],
+    interview_id: str,
+    kind: str,
+    recipient: str,
+    subject: str,
+    text: str,
+    url: str,
+) -> dict[str, Any]:
+    item = {
+        "id": new_id("msg"),
+        "interview_id": interview_id,
+        "kind": kind,
+        "recipient": recipient,
+        "subject": subject,
+        "body": text,
+        "url": url,
+    }
+    await svc.db.execute(
+        "INSERT INTO outbox(id, org_id, interview_id, kind, recipient, subject, body, status,"
+        " created_at) VALUES(?,?,?,?,?,?,?,?,?)",
+        item["id"],
+        job["org_id"],
+        interview_id,
+        kind,
+        svc.store.fields.seal(recipient, f"outbox/{item['id']}/recipient"),
+        subject,
+        svc.store.fields.seal(text, f"outbox/{item['id']}/body"),
+        "queued",
+        time.time(),
+    )
+    return item
+
+
+@routes.get("/api/jobs/{job_id}/reminders")
+async def outbox(request: web.Request) -> web.Response:
+    """The reminder outbox of a job (JSON, or ``?format=csv`` for a mail-merge tool)."""
+    user = await staff_user(request, CAN_MANAGE_JOBS)
+    job = await job_for(request, user)
+    svc = services(request)
+    fields = svc.store.fields
+    rows = [
+        {
+            **dict(r),
+            "recipient": fields.open(r["recipient"], f"outbox/{r['id']}/recipient"),
+            "body": fields.open(r["body"], f"outbox/{r['id']}/body"),
+        }
+        for r in await svc.db.fetchall(
+            "SELECT o.id, o.interview_id, o.kind, o.recipient, o.subject, o.body, o.status,"
+            " o.error,"
+            " o.created_at"
+            " FROM outbox o JOIN interviews i ON i.id = o.interview_id WHERE i.job_id=?"
+            " ORDER BY o.created_at",
+            job["id"],
+        )
+    ]
+    if request.query.get("format") == "csv":
+        buf = io.StringIO()
+        writer = csv.DictWriter(
+            buf,
+            fieldnames=["kind", "recipient", "subject", "body", "status", "created_at"],
+            extrasaction="ignore",
+        )
+        writer.writeheader()
+        writer.writerows([{k: safe_cell(v) for k, v in row.items()} for row in rows])
+        return web.Response(
+            body=("\ufeff" + buf.getvalue()).encode(),
+            content_type="text/csv",
+            headers={"Content-Disposition": 'attachment; filename="reminders.csv"'},
+        )
+    return json_response(rows)

@@ -1,0 +1,270 @@
+"""Outgoing webhooks for HR systems: HMAC-SHA256 signed, retried with back-off, logged.
+
+Events are written to a delivery table first (so a restart loses none), then a dispatcher
+task sends due deliveries. Each request carries::
+
+    X-InterviewLive-Event: interview.completed
+    X-InterviewLive-Delivery: <delivery id>
+    X-InterviewLive-Timestamp: <unix seconds>
+    X-InterviewLive-Signature: sha256=<hex HMAC-SHA256(secret, timestamp + "." + body)>
+
+A receiver recomputes the HMAC over the raw body and rejects old timestamps.
+
+Targets are checked twice against :class:`server.security.netguard.NetGuard`: a URL whose host is an
+internal IP address is refused when the hook is registered, and every delivery connects through
+:func:`server.security.netguard.guarded_session`, which resolves host names at that moment and connects
+only to checked addresses. Redirects are not followed. A refused delivery is a failed attempt
+like an unreachable receiver: logged with the reason and retried with back-off (the DNS answer
+may change; an operator who allows the network restarts the server and pending deliveries go
+out), then marked failed after :data:`MAX_ATTEMPTS`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import logging
+import secrets
+import sqlite3
+import time
+from typing import Any
+
+import aiohttp
+from yarl import URL
+
+from server.api.http import Services
+from server.security.auth import new_id
+from server.security.netguard import (
+    NetGuard,
+    blocked_reason,
+    guarded_session,
+    is_numeric_host,
+    parse_address,
+)
+from server.storage.db import dumps, loads
+
+logger = logging.getLogger(__name__)
+
+EVENTS = (
+    "interview.completed",
+    "report.ready",
+    "decision.made",
+    "reminder.requested",
+    "candidate.invited",
+    "training.recommended",
+)
+MAX_URL_CHARS = 2000
+MAX_ATTEMPTS = 8
+BACKOFF_BASE_S = 2.0
+BACKOFF_MAX_S = 3600.0
+DISPATCH_EVERY_S = 1.0
+DISPATCH_BATCH = 20
+REQUEST_TIMEOUT_S = 10.0
+MAX_RESPONSE_NOTE_CHARS = 300
+MAX_RESPONSE_NOTE_BYTES = 4 * MAX_RESPONSE_NOTE_CHARS
+"""Most of a failed response's body read for the delivery log (UTF-8: up to 4 bytes a char)."""
+
+
+def sign(secret: str, timestamp: str, body: bytes) -> str:
+    mac = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
+    return "sha256=" + mac.hexdigest()
+
+
+def url_problem(url: object, guard: NetGuard) -> str | None:
+    """Why ``url`` cannot be a webhook target, or None. Host names are resolved (and checked)
+    at each delivery, not here: their DNS answers may change."""
+    if not isinstance(url, str) or len(url) > MAX_URL_CHARS:
+        return "an http(s) URL is required"
+    try:
+        parsed = URL(url)  # the parser aiohttp delivers with: the same host, the same port
+        host = parsed.host
+    except (ValueError, TypeError):
+        return "an http(s) URL is required"
+    if parsed.scheme not in ("http", "https") or not host:
+        return "an http(s) URL is required"
+    if parsed.user is not None or parsed.password is not None or "@" in parsed.raw_authority:
+        return "the URL may not contain a user name or password; sign requests with the secret"
+    address = parse_address(host)
+    if address is None:
+        if is_numeric_host(host):
+            return f"write the IPv4 address {host!r} as four decimal numbers (e.g. 192.0.2.10)"
+        return None
+    return guard.refusal(address)
+
+
+def validate_hook(
+    data: dict[str, Any], guard: NetGuard
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    errors = []
+    url = data.get("url")
+    if (problem := url_problem(url, guard)) is not None:
+        errors.append({"row": None, "field": "url", "message": problem})
+    events = data.get("events", list(EVENTS))
+    if not isinstance(events, list) or not events or any(e not in EVENTS for e in events):
+        errors.append({"row": None, "field": "events", "message": f"a list from {list(EVENTS)}"})
+    secret = data.get("secret") or secrets.token_urlsafe(32)
+    if not isinstance(secret, str) or not 16 <= len(secret) <= 200:
+        errors.append({"row": None, "field": "secret", "message": "16..200 characters"})
+    return {"url": url, "events": events, "secret": secret}, errors
+
+
+async def create_hook(svc: Services, org_id: str, hook: dict[str, Any]) -> dict[str, Any]:
+    hook_id = new_id("wh")
+    await svc.db.execute(
+        "INSERT INTO webhooks(id, org_id, url, secret, events, created_at) VALUES(?,?,?,?,?,?)",
+        hook_id,
+        org_id,
+        hook["url"],
+        hook["secret"],
+        dumps(hook["events"]),
+        time.time(),
+    )
+    return {"id": hook_id, **hook}
+
+
+async def list_hooks(svc: Services, org_id: str) -> list[dict[str, Any]]:
+    rows = await svc.db.fetchall(
+        "SELECT id, url, events, active, created_at FROM webhooks WHERE org_id=? ORDER BY created_at",
+        org_id,
+    )
+    return [{**dict(r), "events": loads(r["events"]), "active": bool(r["active"])} for r in rows]
+
+
+async def deliveries(svc: Services, org_id: str, hook_id: str) -> list[dict[str, Any]] | None:
+    owner = await svc.db.fetchone("SELECT org_id FROM webhooks WHERE id=?", hook_id)
+    if owner is None or owner["org_id"] != org_id:
+        return None
+    rows = await svc.db.fetchall(
+        "SELECT id, event, status, attempts, next_attempt_at, last_status, last_error, created_at,"
+        " delivered_at FROM webhook_deliveries WHERE webhook_id=? ORDER BY created_at DESC LIMIT 500",
+        hook_id,
+    )
+    return [dict(r) for r in rows]
+
+
+async def deactivate(svc: Services, org_id: str, hook_id: str) -> bool:
+    changed = await svc.db.execute(
+        "UPDATE webhooks SET active=0 WHERE id=? AND org_id=?", hook_id, org_id
+    )
+    return changed > 0
+
+
+async def emit(svc: Services, org_id: str, event: str, data: dict[str, Any]) -> int:
+    """Queue ``event`` for every active hook of the org that wants it; returns how many."""
+    payload = {"event": event, "id": new_id("evt"), "created_at": time.time(), "data": data}
+
+    body = dumps(payload)
+    fields = svc.store.fields
+
+    def work(conn: sqlite3.Connection) -> int:
+        hooks = conn.execute(
+            "SELECT id, events FROM webhooks WHERE org_id=? AND active=1", (org_id,)
+        ).fetchall()
+        n = 0
+        now = time.time()
+        for hook in hooks:
+            if event not in loads(hook["events"]):
+                continue
+            delivery_id = new_id("dlv")
+            conn.execute(
+                "INSERT INTO webhook_deliveries(id, webhook_id, event, payload, status,"
+                " next_attempt_at, created_at) VALUES(?,?,?,?,?,?,?)",
+                (
+                    delivery_id,
+                    hook["id"],
+                    event,
+                    fields.seal(body, payload_aad(delivery_id)),
+                    "pending",
+                    now,
+                    now,
+                ),
+            )
+            n += 1
+        return n
+
+    return await svc.db.transaction(work)
+
+
+async def dispatch_forever(svc: Services) -> None:
+    """The dispatcher task: send due deliveries, reschedule failures with back-off."""
+    timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_S)
+    async with guarded_session(NetGuard.from_settings(svc.settings), timeout=timeout) as http:
+        while True:
+            try:
+                await dispatch_due(svc, http)
+            except Exception:
+                logger.exception("webhook dispatch failed; retrying")
+            await asyncio.sleep(DISPATCH_EVERY_S)
+
+
+async def dispatch_due(svc: Services, http: aiohttp.ClientSession) -> int:
+    """Send the due deliveries with ``http`` (a :func:`server.security.netguard.guarded_session`)."""
+    rows = await svc.db.fetchall(
+        "SELECT d.id, d.event, d.payload, d.attempts, w.url, w.secret FROM webhook_deliveries d"
+        " JOIN webhooks w ON w.id = d.webhook_id"
+        " WHERE d.status='pending' AND d.next_attempt_at <= ? AND w.active=1"
+        " ORDER BY d.next_attempt_at LIMIT ?",
+        time.time(),
+        DISPATCH_BATCH,
+    )
+    for row in rows:
+        body = svc.store.fields.open(row["payload"], payload_aad(row["id"])).encode()
+        timestamp = str(int(time.time()))
+        headers = {
+            "Content-Type": "application/json",
+            "X-InterviewLive-Event": row["event"],
+            "X-InterviewLive-Delivery": row["id"],
+            "X-InterviewLive-Timestamp": timestamp,
+            "X-InterviewLive-Signature": sign(row["secret"], timestamp, body),
+        }
+        status: int | None = None
+        error = ""
+        try:
+            # a redirect is not followed: it could lead anywhere, e.g. to an internal address
+            async with http.post(
+                row["url"], data=body, headers=headers, allow_redirects=False
+            ) as resp:
+                status = resp.status
+                if 300 <= status < 400:
+                    location = resp.headers.get("Location", "")
+                    error = f"redirect to {location!r} not followed; register the final URL"
+                elif not 200 <= status < 300:
+                    note = await resp.content.read(MAX_RESPONSE_NOTE_BYTES)  # not all of it
+                    error = note.decode("utf-8", errors="replace")
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            error = blocked_reason(exc) or f"{type(exc).__name__}: {exc}"
+        error = error[:MAX_RESPONSE_NOTE_CHARS]
+        attempts = row["attempts"] + 1
+        if status is not None and 200 <= status < 300:
+            await svc.db.execute(  # the payload is not kept once delivered (personal data)
+                "UPDATE webhook_deliveries SET status='delivered', attempts=?, last_status=?,"
+                " last_error=NULL, delivered_at=?, payload='' WHERE id=?",
+                attempts,
+                status,
+                time.time(),
+                row["id"],
+            )
+        else:
+            final = attempts >= MAX_ATTEMPTS
+            delay = min(BACKOFF_MAX_S, BACKOFF_BASE_S**attempts)
+            await svc.db.execute(
+                "UPDATE webhook_deliveries SET status=?, attempts=?, last_status=?, last_error=?,"
+                " next_attempt_at=? WHERE id=?",
+                "failed" if final else "pending",
+                attempts,
+                status,
+                error,
+                time.time() + delay,
+                row["id"],
+            )
+    return len(rows)
+
+
+def payload_aad(delivery_id: str) -> str:
+    return f"webhook_deliveries/{delivery_id}/payload"
+
+
+def payload_of(raw: bytes) -> Any:
+    return json.loads(raw)

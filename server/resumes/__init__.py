@@ -1,0 +1,1 @@
+"""Résumé intake: text, extraction, profiles, screening, follow-up questions."""

@@ -1,0 +1,1 @@
+"""Keys and sealing, encrypted media, authentication, access rules, rate limits, egress guard."""

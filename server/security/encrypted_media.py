@@ -1,0 +1,119 @@
+"""Recordings at rest: encrypted while written, decrypted on the fly with HTTP ranges.
+
+The recorder writes each answer through :class:`server.security.crypto.EncryptedWriter` (in its writer
+thread). Playback answers ``Range`` requests (the examiner's player seeks) by decrypting only
+the chunks a window needs, in a worker thread, window by window, so a whole recording is never
+in memory and the event loop never decrypts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from server.api.http import ApiError
+from server.security.crypto import (
+    CryptoError,
+    EncryptedFile,
+    KeyRing,
+    TamperedError,
+    is_encrypted_file,
+)
+
+logger = logging.getLogger(__name__)
+
+SEND_WINDOW_BYTES = 512 * 1024
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+def recording_opener(keyring: KeyRing) -> Any:
+    """The recorder's file factory: every answer file encrypted with a fresh data key."""
+    return partial(_create, keyring=keyring)
+
+
+def _create(path: Path, keyring: KeyRing) -> Any:
+    return EncryptedFile.create(path, keyring)
+
+
+def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
+    """``(first, last)`` inclusive for a single ``bytes=`` range; None = whole file.
+
+    Raises ``ValueError`` for a range that cannot be satisfied (416)."""
+    if not header:
+        return None
+    match = _RANGE.match(header.strip())
+    if match is None:
+        return None  # multiple or odd ranges: send the whole file (allowed by RFC 9110)
+    first_s, last_s = match.groups()
+    if not first_s and not last_s:
+        return None
+    if not first_s:  # suffix: the last N bytes
+        length = int(last_s)
+        if length == 0 or size == 0:
+            raise ValueError("empty suffix range")
+        return max(0, size - length), size - 1
+    first = int(first_s)
+    last = min(int(last_s), size - 1) if last_s else size - 1
+    if first >= size or last < first:
+        raise ValueError("range outside the file")
+    return first, last
+
+
+async def send_recording(
+    request: web.Request, path: Path, keyring: KeyRing, headers: dict[str, str]
+) -> web.StreamResponse:
+    """Stream a recording (decrypted if it is encrypted), honouring one byte range."""
+    if not await asyncio.to_thread(is_encrypted_file, path):
+        return web.FileResponse(path, headers=headers)  # written before encryption was on
+    try:
+        reader = await asyncio.to_thread(EncryptedFile.open, path, keyring)
+    except CryptoError as exc:
+        _log_crypto(path, exc)
+        raise ApiError(500, "recording_unreadable", "the recording cannot be decrypted") from None
+    try:
+        size = reader.plaintext_size
+        try:
+            wanted = parse_range(request.headers.get("Range"), size)
+        except ValueError:
+            raise ApiError(
+                416,
+                "bad_range",
+                "requested range not satisfiable",
+                headers={"Content-Range": f"bytes */{size}"},
+            ) from None
+        first, last = wanted if wanted is not None else (0, size - 1)
+        response = web.StreamResponse(status=206 if wanted is not None else 200, headers=headers)
+        response.headers["Accept-Ranges"] = "bytes"
+        response.content_length = max(0, last - first + 1)
+        if wanted is not None:
+            response.headers["Content-Range"] = f"bytes {first}-{last}/{size}"
+        await response.prepare(request)
+        position = first
+        while position <= last:
+            end = min(last, position + SEND_WINDOW_BYTES - 1)
+            try:
+                data = await asyncio.to_thread(reader.read_range, position, end)
+            except CryptoError as exc:
+                _log_crypto(path, exc)
+                break  # headers are out: cut the body short; the player reports the error
+            await response.write(data)
+            position = end + 1
+        with contextlib.suppress(ConnectionResetError):
+            await response.write_eof()
+        return response
+    finally:
+        await asyncio.to_thread(reader.close)
+
+
+def _log_crypto(path: Path, exc: CryptoError) -> None:
+    if isinstance(exc, TamperedError):
+        logger.error("INTEGRITY: recording %s fails authentication: %s", path.name, exc)
+    else:
+        logger.error("recording %s cannot be decrypted: %s", path.name, exc)

@@ -1,0 +1,1 @@
+"""The database thread and the store (SQL lives here)."""
