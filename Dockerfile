@@ -9,12 +9,13 @@ RUN apt-get update \
 
 WORKDIR /app
 COPY pyproject.toml README.md ./
+COPY common ./common
 COPY server ./server
 COPY media ./media
 COPY analyzers ./analyzers
 COPY loadtest ./loadtest
 COPY web ./web
-RUN pip install -e .
+RUN pip install .
 
 RUN useradd --system --home /data interview && mkdir -p /data && chown interview /data
 USER interview

@@ -42,7 +42,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from analyzers.events import ContentMetrics, DeliveryMetrics, Evidence, ScoreUpdate
-from server.hiring.competencies import name_of
+from common.competencies import name_of
 
 EXPRESSION = "expression"
 """The competency that also uses delivery metrics."""

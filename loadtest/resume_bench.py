@@ -54,12 +54,11 @@ def machine() -> dict[str, Any]:
 
 
 async def rematch(n: int) -> dict[str, Any]:
+    from loadtest.inprocess import make_job, running_server
+    from loadtest.resumes import REFERENCE_DATE, bulk
     from server.domain.models import Role
     from server.resumes.resume_extract import extract_profile
     from server.resumes.resume_text import extract_text
-    from tests.support.resumes import REFERENCE_DATE, bulk
-    from tests.support.server import running_server
-    from tests.test_api import make_job
 
     parsed = []
     for case in bulk(100, REFERENCE_DATE):

@@ -97,7 +97,7 @@ async def test_full_node_refuses_and_names_a_node_with_room(tmp_path: Path) -> N
 
 
 def test_a_lagging_event_loop_refuses_new_sessions_but_keeps_admitted_ones() -> None:
-    from server.app.config import load_settings
+    from server.core.config import load_settings
     from server.live.nodes import Admission, NodeRegistry
 
     settings = load_settings(env={}, max_live_sessions=8)

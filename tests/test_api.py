@@ -11,38 +11,11 @@ from typing import Any
 import aiohttp
 import pytest
 
+from loadtest.inprocess import RunningServer, bank_plan, make_job
 from server.domain.models import Role
 from server.security.auth import make_invitation_token
-from tests.support.server import RunningServer
 
-
-def bank_plan(bank: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    def ids(section: str, n: int, media: str | None = None) -> list[str]:
-        return [
-            q["id"]
-            for q in bank
-            if q["section"] == section and (media is None or q["media"] == media)
-        ][:n]
-
-    return [
-        {"section": "self_intro", "questions": ids("self_intro", 1)},
-        {"section": "structured", "questions": ids("structured", 2)},
-        {"section": "professional", "questions": ids("professional", 1, "text")},
-    ]
-
-
-async def make_job(server: RunningServer, token: str, **overrides: Any) -> dict[str, Any]:
-    bank = await server.call("GET", "/api/questions", token=token)
-    body = {
-        "title": "Policy officer",
-        "department": "Policy Office",
-        "description": "Drafts policy documents and handles emergencies.",
-        "language": "en",
-        "competencies": [{"id": "logic", "weight": 0.6}, {"id": "expression", "weight": 0.4}],
-        "plan": bank_plan(bank),
-        **overrides,
-    }
-    return dict(await server.call("POST", "/api/jobs", token=token, json=body, expect=201))
+__all__ = ["bank_plan", "make_job"]  # other tests import them from here
 
 
 async def assign(server: RunningServer, admin: str, job_id: str, *usernames: str) -> None:
@@ -80,6 +53,17 @@ async def test_openapi_document_matches_the_routes(server: RunningServer) -> Non
         if path and path.startswith("/api/") and route.method not in ("HEAD", "OPTIONS"):
             served.add((route.method, path))
     assert documented == served
+
+
+async def test_a_method_the_route_lacks_is_405_with_allow(server: RunningServer) -> None:
+    """RFC 9110: a 405 names the methods the resource has; the JSON error keeps the header."""
+    admin = await server.add_staff("admin", Role.ADMIN)
+    async with server.http.delete(
+        server.base_url + "/api/questions", headers={"Authorization": f"Bearer {admin}"}
+    ) as resp:
+        assert resp.status == 405
+        assert {"GET", "POST"} <= {m.strip() for m in resp.headers["Allow"].split(",")}
+        assert (await resp.json())["error"] == "http_error"
 
 
 async def test_login_and_roles(server: RunningServer) -> None:
@@ -420,7 +404,7 @@ async def test_expiry_sweep_marks_only_unstarted_interviews(server: RunningServe
 
 
 def test_flag_thresholds_setting_is_validated() -> None:
-    from server.app.config import ConfigError, load_settings
+    from server.core.config import ConfigError, load_settings
 
     settings = load_settings(env={"INTERVIEW_FLAG_THRESHOLDS": '{"face_missing_s": 5}'})
     assert settings.flag_thresholds == {"face_missing_s": 5}

@@ -26,7 +26,7 @@ from analyzers.asr_models import (
     tiny_en_path,
 )
 from server.app.app import asr_config
-from server.app.config import ConfigError, load_settings
+from server.core.config import ConfigError, load_settings
 from tests.support.server import TEST_MODELS_DIR
 
 

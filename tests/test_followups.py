@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
+from common.competencies import BY_ID
 from server.domain.models import Question, Section
-from server.hiring.competencies import BY_ID
 from server.hiring.questionbank import validate_question
 from server.resumes.followups import (
     MAX_FACT_CHARS,

@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
-from server.domain.models import SECTION_ORDER, Localized, Media, Question, Section
-from server.hiring.competencies import BY_ID, CATALOGUE
+from common.competencies import BY_ID, CATALOGUE
+from common.localized import Localized
+from server.domain.models import SECTION_ORDER, Media, Question, Section
 from server.hiring.jobanalysis import (
     LEXICON_PATH,
     MAX_DESCRIPTION_CHARS,

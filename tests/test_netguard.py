@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from server.app.config import ConfigError, load_settings
+from server.core.config import ConfigError, load_settings
 from server.domain.models import Role
 from server.outbound import webhooks
 from server.security.netguard import ALLOW_SETTING, NetGuard, internal_kind

@@ -17,7 +17,7 @@ import aiohttp
 import pytest
 
 from server.api.http import client_address
-from server.app.config import ConfigError, load_settings
+from server.core.config import ConfigError, load_settings
 from server.domain.models import Role
 from server.security.ratelimit import BAD_TOKENS_PER_ADDRESS, LOGIN_ATTEMPTS_PER_ADDRESS
 from tests.support.server import RunningServer, running_server

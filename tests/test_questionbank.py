@@ -10,8 +10,8 @@ from typing import Any
 import openpyxl
 import pytest
 
+from common.competencies import CATALOGUE
 from server.domain.models import Media, Section
-from server.hiring.competencies import CATALOGUE
 from server.hiring.questionbank import (
     CSV_COLUMNS,
     MAX_IMPORT_ROWS,

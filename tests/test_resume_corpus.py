@@ -24,8 +24,7 @@ from PIL import Image
 from pypdf import PdfReader
 from pypdf.errors import FileNotDecryptedError, PdfReadError
 
-from server.resumes.profile import Degree, Education, Experience, Profile
-from tests.support.resumes import (
+from loadtest.resumes import (
     LAYOUTS,
     ResumeCase,
     broken_files,
@@ -35,6 +34,7 @@ from tests.support.resumes import (
     too_large,
     zip_of,
 )
+from server.resumes.profile import Degree, Education, Experience, Profile
 
 REFERENCE = (2026, 11)
 OTHER_REFERENCE = (2031, 2)

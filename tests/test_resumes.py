@@ -13,13 +13,13 @@ from typing import Any
 import aiohttp
 import pytest
 
+from loadtest.resumes import REFERENCE_DATE, broken_files, bulk, corpus, too_large, zip_of
 from server.domain.models import Role
 from server.resumes.resume_extract import extract_profile
 from server.resumes.resume_text import ResumeFileError, extract_text
 from tests.support.candidate import ScriptedCandidate
 from tests.support.parse_faults import misbehaving_parse
 from tests.support.resume_eval import Report, score_case
-from tests.support.resumes import REFERENCE_DATE, broken_files, bulk, corpus, too_large, zip_of
 from tests.support.scan import scan_for_plaintext
 from tests.support.server import RunningServer
 from tests.test_api import invite, make_job

@@ -6,22 +6,15 @@ import ipaddress
 import json
 import logging
 import re
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any
 
 from aiohttp import hdrs, web
 from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.typedefs import Middleware
 
-from analyzers.asr import AsrConfig
-from analyzers.asr_models import DEFAULT_MODEL_MAP
-from server.app.config import Settings
-from server.domain.models import Question
-from server.live.hub import Hub
-from server.security.ratelimit import Limits
-from server.storage.db import Database
-from server.storage.store import Conflict, NotFound, Store
+from server.core.services import Services
+from server.storage.store import Conflict, NotFound
 
 logger = logging.getLogger(__name__)
 
@@ -47,45 +40,6 @@ class ApiError(web.HTTPException):
             body.update(extra)
         self.body = json.dumps(body, ensure_ascii=False).encode()
         self.content_type = "application/json"
-
-
-@dataclass
-class Services:
-    """Process-wide collaborators, created by ``server.app.app.create_app``."""
-
-    settings: Settings
-    db: Database
-    store: Store
-    hub: Hub
-    bank: tuple[Question, ...] = ()
-    sessions: dict[str, Any] = field(default_factory=dict)
-    """Live :class:`server.interview.session.InterviewSession` objects by interview id."""
-    analyzers: Any = None
-    """The :class:`analyzers.pool.AnalyzerPool`, or None when analysis is off."""
-    asr: AsrConfig | None = None
-    """The resolved recognition settings of a process with the analyzer role."""
-    asr_models: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_MODEL_MAP))
-    """The per-language model map (``Settings.asr_model_map``), worked out once at start;
-    says which languages are transcribed without touching model files per request."""
-    analysis_sinks: dict[str, Any] = field(default_factory=dict)
-    background: set[Any] = field(default_factory=set)
-    """Owned background tasks (each removes itself when done)."""
-    admission: Any = None
-    """The :class:`server.live.nodes.Admission` of a media process."""
-    registry: Any = None
-    """The :class:`server.live.nodes.NodeRegistry` (this node's load, the other nodes)."""
-    limits: Limits = field(default_factory=Limits)
-    """Attempt counters against password and token guessing."""
-    keyring: Any = None
-    """The :class:`server.security.crypto.KeyRing` for data at rest."""
-    analyzer_node: Any = None
-    """The :class:`server.live.analyzer_node.AnalyzerNode` of an analyzer-only process."""
-    results_writer: Any = None
-    """With Redis: the :class:`server.live.streams.StreamWriter` for status changes."""
-    candidates: Any = None
-    """The :class:`server.resumes.candidates.CandidateStore` (résumé intake)."""
-    intake: Any = None
-    """The :class:`server.resumes.intake.ParsePool` parsing résumés in a worker process."""
 
 
 SERVICES = web.AppKey("services", Services)
@@ -121,9 +75,31 @@ async def read_json(request: web.Request) -> Any:
     if not raw:
         raise ApiError(400, "bad_json", "request body must be JSON")
     try:
-        return json.loads(raw.decode("utf-8"))
+        data = json.loads(raw.decode("utf-8"))
     except (ValueError, RecursionError) as exc:  # bad UTF-8 or JSON, absurd nesting
         raise ApiError(400, "bad_json", f"request body is not valid JSON: {exc}") from None
+    if _LONE_SURROGATE_RE.search(raw.decode("utf-8")) and _has_lone_surrogate(data):
+        # "\ud800" is valid JSON but no text: it could be neither stored nor sent back
+        raise ApiError(400, "bad_json", "request body has an unpaired \\u surrogate escape")
+    return data
+
+
+_LONE_SURROGATE_RE = re.compile(r"\\u[dD][89a-fA-F]", re.ASCII)
+"""A cheap test on the raw body before looking at the parsed values."""
+
+
+def _has_lone_surrogate(value: Any) -> bool:
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return True
+        return False
+    if isinstance(value, dict):
+        return any(_has_lone_surrogate(k) or _has_lone_surrogate(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_lone_surrogate(v) for v in value)
+    return False
 
 
 async def read_object(request: web.Request) -> dict[str, Any]:
@@ -152,6 +128,8 @@ async def read_upload(request: web.Request, field_name: str = "file") -> tuple[s
 
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+KEPT_ERROR_HEADERS = frozenset({hdrs.ALLOW, hdrs.RETRY_AFTER, hdrs.WWW_AUTHENTICATE})
+"""Headers of an aiohttp error that survive its conversion to a JSON error."""
 
 
 @web.middleware
@@ -169,7 +147,9 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         raise ApiError(413, "too_large", "request body too large") from None
     except web.HTTPException as exc:
         if exc.status >= 400 and request.path.startswith("/api/"):
-            raise ApiError(exc.status, "http_error", exc.reason) from None
+            # keep what the status requires, e.g. Allow on 405 (RFC 9110 §15.5.6)
+            kept = {k: v for k, v in exc.headers.items() if k in KEPT_ERROR_HEADERS}
+            raise ApiError(exc.status, "http_error", exc.reason, headers=kept) from None
         raise
     except Exception:
         logger.exception("unhandled error on %s %s", request.method, request.path)

@@ -16,8 +16,8 @@ from typing import Any
 from aiohttp import web
 
 from server.api.http import json_response, query_int, services
+from server.core.csvsafe import safe_cell
 from server.domain.models import Role
-from server.outbound.csvsafe import safe_cell
 from server.security.access import staff_user
 
 routes = web.RouteTableDef()

@@ -12,8 +12,9 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from media.peer import SdpError
-from server.api.http import ApiError, Services, json_response, read_object, services
-from server.app.config import MAX_UPLOAD_TEST_BYTES
+from server.api.http import ApiError, json_response, read_object, services
+from server.core.config import MAX_UPLOAD_TEST_BYTES
+from server.core.services import Services
 from server.domain.models import InterviewMode, Status, allowed_modes, interview_mode
 from server.interview.candidate_view import CONSENT_TEXT_VERSION, candidate_state
 from server.interview.progress import publish_status

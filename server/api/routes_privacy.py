@@ -14,7 +14,8 @@ from typing import Any
 
 from aiohttp import web
 
-from server.api.http import ApiError, Services, json_response, read_object, services
+from server.api.http import ApiError, json_response, read_object, services
+from server.core.services import Services
 from server.domain.models import ALTERNATIVE_MODES, Role, Status
 from server.live.analysis import analysis_summary
 from server.resumes.intake import RESUME_DIR

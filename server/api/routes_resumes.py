@@ -14,8 +14,9 @@ from urllib.parse import unquote
 from aiohttp import BodyPartReader, web
 from aiohttp.http_exceptions import HttpProcessingError
 
-from server.api.http import ApiError, Services, json_response, query_int, read_object, services
+from server.api.http import ApiError, json_response, query_int, read_object, services
 from server.api.routes_privacy import erase_resume
+from server.core.services import Services
 from server.domain.models import Role
 from server.resumes import screening
 from server.resumes.candidates import HUMAN_STATUSES

@@ -10,12 +10,13 @@ from typing import Any
 
 from aiohttp import web
 
-from server.api.http import ApiError, Services, json_response, read_object, services
+from server.api.http import ApiError, json_response, read_object, services
 from server.api.routes_training import training_catalogue
+from server.core.csvsafe import safe_cell
+from server.core.services import Services
 from server.domain.models import Role, Status, personalised_fields
 from server.live.analysis import analysis_summary, answer_transcript, transcription_status
 from server.outbound import webhooks
-from server.outbound.csvsafe import safe_cell
 from server.outbound.reports import build_report, fairness, job_stats
 from server.security.access import check_job_access, job_for, staff_user
 from server.storage.store import NotFound

@@ -14,18 +14,19 @@ from aiohttp import web
 
 from analyzers.events import ScoreUpdate
 from analyzers.scoring import overall
-from server.api.http import ApiError, Services, json_response, read_object, read_upload, services
-from server.app.config import RECORDING_URL_TTL_S, STAFF_TOKEN_TTL_S
+from common.competencies import CATALOGUE
+from server.api.http import ApiError, json_response, read_object, read_upload, services
+from server.core.config import RECORDING_URL_TTL_S, STAFF_TOKEN_TTL_S
+from server.core.csvsafe import decode_upload_text
+from server.core.services import Services
 from server.domain.models import Question, Role, Status, interview_mode, personalised_fields
 from server.hiring import questionbank
-from server.hiring.competencies import CATALOGUE
 from server.hiring.jobanalysis import analyze
 from server.hiring.jobs import validate_job
 from server.interview.candidate_view import saved_current
 from server.interview.invitations import invite, question_index
 from server.interview.progress import publish_status
 from server.live.analysis import analysis_summary, answer_transcript, transcription_status
-from server.outbound.csvsafe import decode_upload_text
 from server.security.access import (
     CAN_MANAGE_JOBS,
     CAN_SEE_RECORDINGS,

@@ -8,7 +8,8 @@ from typing import Any
 
 from aiohttp import web
 
-from server.api.http import ApiError, Services, json_response, read_upload, services
+from server.api.http import ApiError, json_response, read_upload, services
+from server.core.services import Services
 from server.hiring.training import parse_catalogue
 from server.security.access import CAN_MANAGE_JOBS, staff_user
 

@@ -14,8 +14,9 @@ from typing import Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
-from server.api.http import ApiError, Services, services
+from server.api.http import ApiError, services
 from server.api.routes_candidate import origin_allowed
+from server.core.services import Services
 from server.domain.models import Role
 from server.live.analysis import analysis_summary
 from server.live.hub import Envelope, Subscription

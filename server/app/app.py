@@ -8,6 +8,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import asdict
+from importlib import resources
 from ipaddress import ip_network
 from pathlib import Path
 
@@ -34,11 +35,11 @@ from server.api.http import (
     SERVICES,
     TRUSTED_PROXY_NETWORKS,
     Handler,
-    Services,
     client_address_middleware,
     error_middleware,
 )
-from server.app.config import ConfigError, Settings
+from server.core.config import ConfigError, Settings
+from server.core.services import Services
 from server.hiring.questionbank import load_builtin
 from server.interview.progress import publish_status
 from server.live.analysis_remote import RemoteAnalysis
@@ -54,14 +55,15 @@ from server.resumes.candidates import CandidateStore
 from server.resumes.intake import ParsePool
 from server.security.access import EXPIRABLE
 from server.security.fields import FieldCipher, load_keyring
-from server.security.ratelimit import RedisLimits
+from server.security.ratelimit import Limits, RedisLimits
 from server.storage.db import Database
 from server.storage.store import Store
 
 logger = logging.getLogger(__name__)
 
 LOOP_LAG = web.AppKey("loop_lag", LoopLagMonitor)
-WEB_DIR = Path(__file__).resolve().parents[2] / "web"
+WEB_DIR = Path(str(resources.files("web")))
+"""The static pages (the ``web`` package, so an installed server has them too)."""
 SHUTDOWN_SESSION_TIMEOUT_S = 5.0
 EXPIRY_SWEEP_EVERY_S = 60.0
 STATUS_BUFFER_MAX = 10_000
@@ -169,7 +171,7 @@ def create_app(settings: Settings) -> web.Application:
     hub: Hub = RedisHub(settings.redis_url) if settings.redis_url else Hub()
     keyring = load_keyring(settings)
     store = Store(db, FieldCipher(keyring))
-    svc = app[SERVICES] = Services(settings=settings, db=db, store=store, hub=hub)
+    svc = app[SERVICES] = Services(settings=settings, db=db, store=store, hub=hub, limits=Limits())
     svc.keyring = keyring
     svc.candidates = CandidateStore(db, FieldCipher(keyring), settings.node)
     svc.intake = ParsePool()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from server.app.config import ConfigError, Settings, load_settings
+from server.core.config import ConfigError, Settings, load_settings
 
 
 def _settings(args: argparse.Namespace) -> Settings:

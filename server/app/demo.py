@@ -11,9 +11,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from server.api.http import Services
-from server.app.config import Settings
 from server.app.demo_resumes import DEMO_RESUMES, DEMO_SCREENING
+from server.core.config import Settings
+from server.core.services import Services
 from server.domain.models import Media, Question, Role, Section
 from server.hiring.jobs import validate_job
 from server.hiring.questionbank import load_builtin
@@ -22,6 +22,7 @@ from server.live.hub import Hub
 from server.resumes.candidates import CandidateStore
 from server.security.auth import hash_password
 from server.security.fields import FieldCipher, load_keyring
+from server.security.ratelimit import Limits
 from server.storage.db import Database
 from server.storage.store import Store
 
@@ -106,7 +107,9 @@ async def seed(settings: Settings) -> dict[str, Any]:
     try:
         keyring = load_keyring(settings)
         store = Store(db, FieldCipher(keyring))
-        svc = Services(settings=settings, db=db, store=store, hub=Hub(), bank=load_builtin())
+        svc = Services(
+            settings=settings, db=db, store=store, hub=Hub(), bank=load_builtin(), limits=Limits()
+        )
         creds_file = settings.data_dir / DEMO_FILE
         org = await store.first_org()
         if org is None or not creds_file.exists():

@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from common.localized import Localized
+
 
 class Section(enum.StrEnum):
     """The three sections of the interview plan, in the order they run."""
@@ -108,27 +110,6 @@ class Role(enum.StrEnum):
 
 LANGUAGES = ("zh", "en")
 """Languages a question text or rubric point may carry (zh = Simplified Chinese)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Localized:
-    """A text in zh and/or English; at least one is non-empty."""
-
-    zh: str = ""
-    en: str = ""
-
-    def to_dict(self) -> dict[str, str]:
-        return {k: v for k, v in (("zh", self.zh), ("en", self.en)) if v}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Localized:
-        return cls(zh=str(data.get("zh") or ""), en=str(data.get("en") or ""))
-
-    def pick(self, language: str) -> str:
-        """The text in ``language`` ("zh"/"zh-CN"/"en"), falling back to the other one."""
-        if language.startswith("zh"):
-            return self.zh or self.en
-        return self.en or self.zh
 
 
 @dataclass(frozen=True, slots=True)

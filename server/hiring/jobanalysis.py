@@ -22,8 +22,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
-from server.domain.models import SECTION_ORDER, Competency, Localized, Media, Question, Section
-from server.hiring.competencies import BY_ID, CATALOGUE, name_of
+from common.competencies import BY_ID, CATALOGUE, name_of
+from common.localized import Localized
+from server.domain.models import SECTION_ORDER, Competency, Media, Question, Section
 
 Language = Literal["zh", "en"]
 

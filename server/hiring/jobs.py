@@ -6,8 +6,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from common.competencies import name_of
 from server.domain.models import SECTION_ORDER, Media, Question, Section
-from server.hiring.competencies import name_of
 
 WEIGHT_TOLERANCE = 0.001
 MAX_TITLE_CHARS = 200

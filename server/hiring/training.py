@@ -17,9 +17,9 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from server.hiring.competencies import name_of
+from common.competencies import name_of
+from server.core.csvsafe import decode_upload_text
 from server.hiring.jobs import COMPETENCY_ID
-from server.outbound.csvsafe import decode_upload_text
 
 LEVELS = ("foundation", "intermediate", "advanced")
 LEVEL_ALIASES: dict[str, str] = {

@@ -7,7 +7,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from server.api.http import Services
+from server.core.services import Services
 from server.domain.models import Question
 from server.hiring.jobs import snapshot_plan
 from server.interview.progress import job_topic

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from server.api.http import Services
+from server.core.services import Services
 from server.domain.models import Status
 from server.live.results import RESULTS_STREAM, status_entry
 from server.outbound import webhooks

@@ -18,7 +18,7 @@ from typing import Any
 
 from analyzers.asr_models import TRANSCRIPTION_UNAVAILABLE, hears
 from analyzers.text import base_language, join_texts
-from server.api.http import Services
+from server.core.services import Services
 
 logger = logging.getLogger(__name__)
 

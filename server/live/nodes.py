@@ -22,7 +22,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
-from server.app.config import Settings
+from server.core.config import Settings
 from server.live.bus_redis import bounded
 
 logger = logging.getLogger(__name__)

@@ -20,7 +20,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
-from server.api.http import Services
+from server.core.services import Services
 from server.live.analysis import DURABLE_TYPES, interview_topic
 from server.live.bus_redis import bounded
 from server.live.streams import (

@@ -14,12 +14,13 @@ from typing import Any
 
 from aiohttp import web
 
-from server.api.http import ApiError, Services, json_response, read_object, services
-from server.app.config import Settings
+from server.api.http import ApiError, json_response, read_object, services
+from server.core.config import Settings
+from server.core.csvsafe import safe_cell
+from server.core.services import Services
 from server.domain.models import Status
 from server.interview.invitations import invitation_url
 from server.outbound import webhooks
-from server.outbound.csvsafe import safe_cell
 from server.security.access import CAN_MANAGE_JOBS, job_for, staff_user
 from server.security.auth import new_id
 

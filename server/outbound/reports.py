@@ -13,8 +13,8 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from common.competencies import name_of
 from server.domain.models import interview_mode
-from server.hiring.competencies import name_of
 from server.hiring.training import recommend
 
 STRENGTH_MIN = 7.0

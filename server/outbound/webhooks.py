@@ -34,7 +34,7 @@ from typing import Any
 import aiohttp
 from yarl import URL
 
-from server.api.http import Services
+from server.core.services import Services
 from server.security.auth import new_id
 from server.security.netguard import (
     NetGuard,

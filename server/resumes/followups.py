@@ -55,8 +55,9 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
-from server.domain.models import Localized, Media, RubricPoint, Section
-from server.hiring.competencies import BY_ID as COMPETENCIES
+from common.competencies import BY_ID as COMPETENCIES
+from common.localized import Localized
+from server.domain.models import Media, RubricPoint, Section
 from server.hiring.questionbank import validate_question
 from server.resumes.profile import Degree, Education, Experience, Profile, Sourced
 

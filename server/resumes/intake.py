@@ -36,7 +36,7 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any, TypeVar
 
-from server.api.http import Services
+from server.core.services import Services
 from server.interview.invitations import invite
 from server.interview.progress import job_topic
 from server.outbound import webhooks

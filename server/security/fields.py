@@ -13,7 +13,7 @@ import base64
 import json
 from typing import Any
 
-from server.app.config import Settings
+from server.core.config import Settings
 from server.security.crypto import KeyRing, open_sealed, seal
 
 PREFIX = "enc1:"

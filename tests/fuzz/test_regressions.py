@@ -58,6 +58,7 @@ JSON_HEADERS = {"Content-Type": "application/json"}
         pytest.param(b"{}", "application/json; charset=x-nope", id="unknown-charset"),
         pytest.param(b"[" * 100_000, "application/json", id="nested-100000-deep"),
         pytest.param(b'{"a":' * 5_000, "application/json", id="nested-objects"),
+        pytest.param(b'{"username": "a\\udfffb"}', "application/json", id="lone-surrogate"),
     ],
 )
 async def test_unreadable_json_body_is_a_400(

@@ -227,6 +227,16 @@ def test_mutated_offers(signalling: Signalling, data: st.DataObject) -> None:
     signalling.assert_alive()
 
 
+def test_offer_with_an_unpaired_surrogate_is_refused(signalling: Signalling) -> None:
+    # found by test_mutated_offers: "\\udfff" (valid JSON, no text) came back in the answer's
+    # SDP, which could not be encoded: a 500
+    sdp = signalling.offer.replace("a=ice-ufrag:", "a=ice-ufrag:\udfff", 1)
+    assert sdp != signalling.offer
+    status, body = signalling.offer_json(sdp)
+    assert status == 400 and body["error"] == "bad_json", (status, body)
+    signalling.assert_alive()
+
+
 def test_offer_bodies_that_are_not_offers(signalling: Signalling) -> None:
     """Hand-picked shapes next to the random ones."""
     for body in ([], "v=0", {"type": "offer"}, {"type": "offer", "sdp": None}, {"sdp": "v=0"}):

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests.support.resumes import phone_key
+from loadtest.resumes import phone_key
 
 YEARS_TOLERANCE = 0.25
 """Total working years within this many years of the truth count as right."""

@@ -57,7 +57,7 @@ CJK_FONT_PATH = Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
 """Debian ``fonts-wqy-microhei`` (Makefile ``system-deps``); a TrueType collection, face 0."""
 LATIN_FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
 """Debian ``fonts-dejavu-core``, in the base image."""
-FONT_CACHE_DIR = Path(__file__).resolve().parents[2] / ".test-artifacts" / "fonts"
+FONT_CACHE_DIR = Path(__file__).resolve().parents[1] / ".test-artifacts" / "fonts"
 """Subsets of the fonts above (only the characters this module can print), made once."""
 FONT_CACHE_VERSION = 1
 CACHE_FILE_MODE = 0o644

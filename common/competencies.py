@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from server.domain.models import Localized
+from common.localized import Localized
 
 
 @dataclass(frozen=True, slots=True)

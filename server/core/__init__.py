@@ -1,0 +1,1 @@
+"""Foundations every layer may use: settings, the process-wide services container, CSV safety."""
