@@ -25,8 +25,9 @@ import numpy.typing as npt
 
 from analyzers.asr_models import model_for, tiny_en_path
 from analyzers.events import Event, TranscriptFinal, TranscriptPartial, Word
-from analyzers.text import base_language, has_cjk, join_texts, normalize_transcript, to_simplified
+from analyzers.text import join_texts, normalize_transcript, to_simplified
 from analyzers.vad import SAMPLE_RATE_HZ, WINDOW_S, WINDOW_SAMPLES, StreamingVad
+from common.text import base_language, has_cjk
 
 MAX_MEDIA_GAP_S = 0.25
 """A jump in media time larger than this ends the current utterance."""

@@ -27,7 +27,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TypeVar
 
-from analyzers.text import base_language
+from common.text import base_language
 
 BUNDLED_TINY_EN = "bundled:tiny.en"
 BUNDLED_BASE = "bundled:base"

@@ -26,7 +26,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from analyzers.events import ContentMetrics
-from analyzers.text import CJK_RANGES, zh_words
+from analyzers.text import zh_words
+from common.text import CJK_RANGES, is_cjk, zh_or_en
 
 CONTENT_WORD_SHARE = 0.4
 """Share (0..1) of a keyword-less point's content words that covers it."""
@@ -62,7 +63,6 @@ VARIANT_GROUPS: tuple[tuple[str, ...], ...] = (
 """Phrases treated as equivalent when matching keywords (normalised before use)."""
 
 _TOKEN_RE = re.compile(f"[{CJK_RANGES}]|[a-z0-9]+")
-_CJK_CHAR_RE = re.compile(f"[{CJK_RANGES}]")
 _SPELLING_RE = (
     (re.compile(r"^([a-z]{3,})is(e|ed|es|ing|ation|ations|er|ers)$"), r"\1iz\2"),
     (re.compile(r"^([a-z]{3,})ys(e|ed|es|ing|er|ers)$"), r"\1yz\2"),
@@ -258,23 +258,19 @@ def _content_terms(text: str) -> set[tuple[str, ...]]:
     words (jieba) of two or more characters that are not all function characters."""
     toks = tokenize(text).tokens
     terms: set[tuple[str, ...]] = set()
-    if any(_is_cjk(t) for t in toks):
+    if any(is_cjk(t) for t in toks):
         for word in zh_words(text):
             chars = tuple(tokenize(word).tokens)
-            if len(chars) >= 2 and all(map(_is_cjk, chars)) and not set(chars) <= _ZH_STOP_CHARS:
+            if len(chars) >= 2 and all(map(is_cjk, chars)) and not set(chars) <= _ZH_STOP_CHARS:
                 terms.add(chars)
     for tok in toks:
-        if not _is_cjk(tok) and tok not in _EN_STOP and not tok.isdigit() and len(tok) > 1:
+        if not is_cjk(tok) and tok not in _EN_STOP and not tok.isdigit() and len(tok) > 1:
             terms.add((tok,))
     return terms
 
 
-def _is_cjk(token: str) -> bool:
-    return bool(_CJK_CHAR_RE.fullmatch(token))
-
-
 def _point_texts(point: dict[str, Any], language: str) -> list[str]:
-    first = "zh" if language.startswith("zh") else "en"
+    first = zh_or_en(language)
     langs = [first] + [k for k in ("zh", "en") if k != first]
     return [str(point[k]) for k in langs if point.get(k)]
 

@@ -45,7 +45,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from analyzers.events import DeliveryMetrics, TranscriptFinal
-from analyzers.text import CJK_RANGES, CJK_RE
+from common.text import CJK_RANGES, CJK_RE
 
 LONG_PAUSE_S = 3.0
 """A gap between two speech segments at least this long (seconds) is a long pause."""

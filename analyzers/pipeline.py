@@ -29,7 +29,8 @@ from analyzers.events import (
 )
 from analyzers.flags import FlagThresholds, FlagTracker
 from analyzers.scoring import AnswerEvidence, TranscriptSpan, counts_in_scores, score_dimensions
-from analyzers.text import base_language, join_texts
+from analyzers.text import join_texts
+from common.text import base_language
 
 GAZE_WINDOW_S = 10.0
 POSE_EVERY_S = 0.5

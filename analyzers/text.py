@@ -15,9 +15,8 @@ import threading
 from collections.abc import Iterable
 from typing import Any
 
-CJK_RANGES = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-"""CJK unified ideographs, extension A and compatibility ideographs."""
-CJK_RE = re.compile(f"[{CJK_RANGES}]")
+from common.text import CJK_RANGES, CJK_RE, base_language, has_cjk
+
 _WIDE_PUNCT = "，。、；：？！…—“”‘’（）《》「」"
 _ASCII_TO_WIDE = {",": "，", "?": "？", "!": "！", ";": "；", ":": "：", ".": "。"}
 _CJK_OR_WIDE_RE = re.compile(f"[{CJK_RANGES}{_WIDE_PUNCT}]")
@@ -27,15 +26,6 @@ _ASCII_PUNCT_NEAR_CJK_RE = re.compile(
     f"(?<=[{CJK_RANGES}])\\s*([,?!;:]|\\.(?!\\d))\\s*|\\s*([,?!;:])\\s*(?=[{CJK_RANGES}])"
 )
 _REPEATED_PUNCT_RE = re.compile(f"([{_WIDE_PUNCT}])\\1+")
-
-
-def base_language(tag: str | None) -> str:
-    """ "zh-CN" → "zh", "en-US" → "en", "" or None → ""."""
-    return (tag or "").split("-")[0].split("_")[0].lower()
-
-
-def has_cjk(text: str) -> bool:
-    return CJK_RE.search(text) is not None
 
 
 _converter_lock = threading.Lock()

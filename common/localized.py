@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from common.text import zh_or_en
+
 
 @dataclass(frozen=True, slots=True)
 class Localized:
@@ -22,6 +24,6 @@ class Localized:
 
     def pick(self, language: str) -> str:
         """The text in ``language`` ("zh"/"zh-CN"/"en"), falling back to the other one."""
-        if language.startswith("zh"):
+        if zh_or_en(language) == "zh":
             return self.zh or self.en
         return self.en or self.zh

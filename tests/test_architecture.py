@@ -5,6 +5,7 @@ that carries the web pages and data files."""
 from __future__ import annotations
 
 import ast
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -69,9 +70,23 @@ def test_no_folder_is_a_heap() -> None:
 
 @pytest.mark.timeout(300)
 def test_the_wheel_carries_pages_data_and_every_package(tmp_path: Path) -> None:
+    # from a copy of the tracked files, as a clean clone has them (setuptools writes build/
+    # into the source tree, where files from earlier layouts would linger)
+    source = tmp_path / "src"
+    tracked = (
+        subprocess.run(
+            ["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True, timeout=60
+        )
+        .stdout.decode()
+        .split("\0")
+    )
+    for name in filter(None, tracked):
+        if (ROOT / name).is_file():
+            (source / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, source / name)
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation"]
-        + ["-w", str(tmp_path), str(ROOT)],
+        + ["-w", str(tmp_path), str(source)],
         check=True,
         capture_output=True,
         timeout=240,

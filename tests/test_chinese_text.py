@@ -7,13 +7,13 @@ import pytest
 
 from analyzers.asr import ZH_INITIAL_PROMPT, echoes_prompt, is_hallucination, pick_language
 from analyzers.text import (
-    base_language,
     collapse_loops,
     join_texts,
     normalize_transcript,
     restore_zh_punctuation,
     to_simplified,
 )
+from common.text import base_language
 
 
 @pytest.mark.parametrize(

@@ -11,6 +11,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from common.text import zh_or_en
 from media.peer import SdpError
 from server.api.http import ApiError, json_response, read_object, services
 from server.core.config import MAX_UPLOAD_TEST_BYTES
@@ -386,7 +387,7 @@ async def _analysis(
     if sink is None:
         sink = svc.analysis_sinks[iid] = AnalysisSink(svc, iid)
     meta = {
-        "language": "zh" if str(interview["language"]).startswith("zh") else "en",
+        "language": zh_or_en(str(interview["language"])),
         "answer_languages": list(job.get("answer_languages") or ()),
         "competencies": [[c["id"], c["weight"]] for c in job["competencies"]],
         "questions": [item["question"] for item in interview["plan"]],

@@ -24,6 +24,7 @@ from typing import Any, Literal
 
 from common.competencies import BY_ID, CATALOGUE, name_of
 from common.localized import Localized
+from common.text import CJK_RE, has_cjk
 from server.domain.models import SECTION_ORDER, Competency, Media, Question, Section
 
 Language = Literal["zh", "en"]
@@ -48,7 +49,6 @@ COVERAGE_DECAY = 0.5
 MISSING_LANGUAGE_FACTOR = 0.5
 """Score factor for a question without text in the description's language."""
 
-_CJK_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ebef]")
 _LATIN_WORD_RE = re.compile(r"[A-Za-z]+")
 _SEPARATOR_RE = re.compile(r"[\s\-]+")
 _SECTION_RANK = {section: i for i, section in enumerate(SECTION_ORDER)}
@@ -82,15 +82,11 @@ class Lexicon:
     """``(competency id, weight in hundredths)``, largest first; the hundredths sum to 100."""
 
 
-def _has_cjk(text: str) -> bool:
-    return _CJK_RE.search(text) is not None
-
-
 def _compile_keyword(keyword: str) -> re.Pattern[str]:
     """CJK keywords match as substrings; Latin keywords on word boundaries, where a space or
     hyphen matches any run of spaces/hyphens, a plural ``s``/``es`` is allowed and a trailing
     ``*`` matches any word ending."""
-    if _has_cjk(keyword):
+    if has_cjk(keyword):
         return re.compile(re.escape(keyword), re.IGNORECASE)
     prefix = keyword.endswith("*")
     stem = keyword.rstrip("*").strip()
@@ -257,7 +253,7 @@ class JobAnalysis:
 def detect_language(text: str) -> Language:
     """``"zh"`` when CJK characters make up at least ``ZH_SHARE_THRESHOLD`` of
     CJK characters + Latin words (a Chinese character carries about a word), else ``"en"``."""
-    cjk = len(_CJK_RE.findall(text))
+    cjk = len(CJK_RE.findall(text))
     if cjk == 0:
         return "en"
     words = len(_LATIN_WORD_RE.findall(text))

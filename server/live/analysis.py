@@ -17,7 +17,8 @@ from collections import deque
 from typing import Any
 
 from analyzers.asr_models import TRANSCRIPTION_UNAVAILABLE, hears
-from analyzers.text import base_language, join_texts
+from analyzers.text import join_texts
+from common.text import base_language
 from server.core.services import Services
 
 logger = logging.getLogger(__name__)

@@ -57,6 +57,7 @@ from typing import Any
 
 from common.competencies import BY_ID as COMPETENCIES
 from common.localized import Localized
+from common.text import is_cjk
 from server.domain.models import Media, RubricPoint, Section
 from server.hiring.questionbank import validate_question
 from server.resumes.profile import Degree, Education, Experience, Profile, Sourced
@@ -184,10 +185,6 @@ def _is_ascii_alnum(ch: str) -> bool:
 
 def _is_ascii_letter(ch: str) -> bool:
     return ch.isascii() and ch.isalpha()
-
-
-def _is_cjk(ch: str) -> bool:
-    return "\u3400" <= ch <= "\u4dbf" or "\u4e00" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff"
 
 
 # --------------------------------------------------------------------------- templates
@@ -829,8 +826,8 @@ def _render(text: str, values: Mapping[str, str], zh: bool) -> str:
 
 
 def _needs_space(before: str, after: str) -> bool:
-    return (_is_ascii_letter(before) and (_is_cjk(after) or _is_ascii_alnum(after))) or (
-        _is_cjk(before) and _is_ascii_letter(after)
+    return (_is_ascii_letter(before) and (is_cjk(after) or _is_ascii_alnum(after))) or (
+        is_cjk(before) and _is_ascii_letter(after)
     )
 
 

@@ -36,6 +36,7 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any, TypeVar
 
+from common.text import zh_or_en
 from server.core.services import Services
 from server.interview.invitations import invite
 from server.interview.progress import job_topic
@@ -217,7 +218,7 @@ DEFAULT_FOLLOWUPS = {"count": 2, "in_ranking": False}
 
 
 def job_language(job: dict[str, Any]) -> str:
-    return "zh" if str(job.get("language", "zh-CN")).startswith("zh") else "en"
+    return zh_or_en(str(job.get("language", "zh-CN")))
 
 
 class StoreFailed(Exception):

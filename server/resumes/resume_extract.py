@@ -46,6 +46,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
+from common.text import CJK_RANGES, CJK_RE
 from server.hiring.jobanalysis import detect_language
 from server.resumes.profile import Degree, Education, Experience, Profile, Sourced
 from server.resumes.resume_text import MAX_TEXT_CHARS, normalize_text
@@ -271,8 +272,7 @@ _HEADINGS: dict[Section, tuple[str, ...]] = {
 
 # --------------------------------------------------------------------------- character classes
 
-_HAN = r"\u4e00-\u9fff"
-_CJK_RE = re.compile(f"[{_HAN}]")
+_HAN = CJK_RANGES
 _BULLET = r"•·●○■□◆◇▪▫►▶➢✓✔*\-–—>"
 _BULLET_RE = re.compile(rf"^(?:[{_BULLET}]+|\d{{1,2}}[.、)](?!\d))\s*")
 _NUMBERING_RE = re.compile(
@@ -680,8 +680,8 @@ def _heading_section(text: str) -> Section | None:
     text = _NUMBERING_RE.sub("", text.strip())
     if not text or len(text) > MAX_HEADING_CHARS or re.search(r"[\d@]", text):
         return None
-    cjk = "".join(_CJK_RE.findall(text))
-    latin = _heading_key(_CJK_RE.sub("", text))
+    cjk = "".join(CJK_RE.findall(text))
+    latin = _heading_key(CJK_RE.sub("", text))
     found = [_HEADING_INDEX.get(part) for part in (cjk, latin) if part]
     if not found or None in found:
         return None
@@ -727,7 +727,7 @@ def _name(blocks: Sequence[_Block]) -> Sourced | None:
     early = _early_lines(blocks)
     for i, line in enumerate(early):
         value = _standalone_name(line.text)
-        if value and (_CJK_RE.search(value) or _name_is_placed(value, early, i)):
+        if value and (CJK_RE.search(value) or _name_is_placed(value, early, i)):
             return Sourced(value, _source(line.raw))
     contact = next(
         (i for i, line in enumerate(lines) if _EMAIL_RE.search(line.raw) or _phone_in(line.raw)),
@@ -793,7 +793,7 @@ def _name_fragments(raw: str) -> list[str]:
     parts = [part.strip() for part in re.split(r"[|,;/]|\s[-–—]\s", text) if part.strip()]
     out: list[str] = []
     for part in parts[:3]:
-        if _CJK_RE.search(part):
+        if CJK_RE.search(part):
             out.append(part)
             out.extend(part.split(" ") if not _CJK_NAME_RE.match(part) else [])
         else:
@@ -805,9 +805,9 @@ def _name_value(value: str, explicit: bool) -> str | None:
     value = value.strip()
     if explicit:
         value = re.split(r"\s*\S+\s*:", value)[0].strip()
-        if _CJK_RE.match(value) and not _CJK_NAME_RE.match(value):
+        if CJK_RE.match(value) and not _CJK_NAME_RE.match(value):
             value = re.split(r"[\s(]", value)[0]
-    if _CJK_RE.search(value):
+    if CJK_RE.search(value):
         return _cjk_name(value, explicit)
     return _latin_name(value)
 
@@ -982,7 +982,7 @@ def _fragments(text: str) -> list[str]:
             part = part.strip("()")
         if not part:
             continue
-        if _CJK_RE.search(part) and " " in part and not _FIELD_LABEL_RE.match(part):
+        if CJK_RE.search(part) and " " in part and not _FIELD_LABEL_RE.match(part):
             out.extend(piece for piece in part.split(" ") if piece.strip(" -–—·"))
         else:
             out.append(part)
@@ -1033,7 +1033,7 @@ def _is_plain_field(
 def _role_of(fragment: str) -> str | None:
     if not _is_plain_field(fragment):
         return None
-    if _CJK_RE.search(fragment):
+    if CJK_RE.search(fragment):
         return fragment if _ROLE_ZH_RE.search(fragment) else None
     words = [word.lower() for word in _WORD_RE.findall(fragment)]
     if not words or len(words) > 6:
@@ -1046,7 +1046,7 @@ def _role_of(fragment: str) -> str | None:
 
 
 def _employer_of(fragment: str) -> str | None:
-    if _CJK_RE.search(fragment):
+    if CJK_RE.search(fragment):
         if not _is_plain_field(fragment):
             return None
         match = _EMPLOYER_ZH_RE.match(fragment)
@@ -1216,7 +1216,7 @@ def _legal_name_split(fragment: str) -> list[str]:
     """``[employer, role]`` or ``[role, employer]`` when the field is both, each side known by
     its own cue (a legal form ending the employer, a title word ending the role, no employer
     word in it); else ``[fragment]``."""
-    if _CJK_RE.search(fragment):
+    if CJK_RE.search(fragment):
         return [fragment]
     for form in _LEGAL_FORM_RE.finditer(fragment):
         employer, role = fragment[: form.end()].strip(), fragment[form.end() :].strip(" ,")
@@ -1472,7 +1472,7 @@ def _school_fields(line: _Line) -> _School:
         _take_school_fragment(found, fragment, leftovers)
     if found.school or found.degree or all(_GRADUATION_WORDS_RE.search(f) for f in leftovers):
         found.start, found.end = dates
-    if found.major is None and (found.degree or (found.school and _CJK_RE.search(found.school))):
+    if found.major is None and (found.degree or (found.school and CJK_RE.search(found.school))):
         found.major = next((f for f in leftovers if _is_major(f)), None)
         found.weak_major = found.major is not None
     return found
@@ -1520,13 +1520,13 @@ def _major_after_degree(text: str, degree_text: str) -> str | None:
     if match := _MAJOR_EN_RE.match(after):
         return _clean_major(match["major"])
     bare = after.strip(" .,-–—:")
-    if bare and not _CJK_RE.search(bare) and _is_major(bare):
+    if bare and not CJK_RE.search(bare) and _is_major(bare):
         return bare
     return None
 
 
 def _school(text: str, labelled: bool) -> str | None:
-    if _CJK_RE.search(text):
+    if CJK_RE.search(text):
         matches = list(_SCHOOL_ZH_RE.finditer(text))
         if not matches:
             return text.strip() if labelled and len(text) <= MAX_ORG_CHARS else None
@@ -1551,7 +1551,7 @@ def _is_major(fragment: str) -> bool:
         return False
     if re.search(r"\d", fragment):
         return False
-    if _CJK_RE.search(fragment):
+    if CJK_RE.search(fragment):
         return 2 <= len(fragment) <= 20 and not re.search("[A-Za-z]{3,}", fragment)
     words = fragment.split()
     return 1 <= len(words) <= 5 and all(
@@ -1620,7 +1620,7 @@ def _is_skill_name(item: str) -> bool:
     Server``), or Han characters only, without a conjunction or a verb."""
     if not _is_skill_item(item):
         return False
-    if _CJK_RE.search(item):
+    if CJK_RE.search(item):
         return bool(_CJK_ONLY_RE.fullmatch(item)) and not _CJK_PHRASE_RE.search(item)
     words = item.split()
     return len(words) <= MAX_SKILL_NAME_WORDS and all(
@@ -1636,7 +1636,7 @@ _CJK_PHRASE_RE = re.compile("[和与及或并]|进行|使用|运用|完成|能�
 
 
 def _is_skill_item(item: str) -> bool:
-    if len(item) > MAX_ITEM_CHARS or len(_CJK_RE.findall(item)) > MAX_ITEM_CJK_CHARS:
+    if len(item) > MAX_ITEM_CHARS or len(CJK_RE.findall(item)) > MAX_ITEM_CJK_CHARS:
         return False
     if len(_WORD_RE.findall(item)) > MAX_ITEM_WORDS or _is_sentence(item):
         return False
@@ -1659,7 +1659,7 @@ def _has_word(text: str, word: str) -> bool:
         end = start + len(word)
         before = text[start - 1] if start else " "
         after = text[end] if end < len(text) else " "
-        if not (before.isalnum() or after.isalnum()) or _CJK_RE.match(word):
+        if not (before.isalnum() or after.isalnum()) or CJK_RE.match(word):
             return True
         start = text.find(word, start + 1)
     return False
@@ -1741,7 +1741,7 @@ def _slash_parts(piece: str, known: Callable[[str], bool]) -> list[str]:
 
 def _substantial(part: str) -> bool:
     latin = sum(1 for ch in part if ch.isascii() and ch.isalpha())
-    return latin >= MIN_SLASH_PART_LETTERS or len(_CJK_RE.findall(part)) >= MIN_SLASH_PART_HAN
+    return latin >= MIN_SLASH_PART_LETTERS or len(CJK_RE.findall(part)) >= MIN_SLASH_PART_HAN
 
 
 def _lexicon_matches(line: str, pattern: re.Pattern[str]) -> Iterator[str]:
@@ -1759,7 +1759,7 @@ def _lexicon_re(terms: Iterable[str], ignore_case: bool) -> re.Pattern[str]:
     alternatives = []
     for term in sorted(terms, key=len, reverse=True):
         escaped = re.escape(term)
-        if _CJK_RE.search(term[0]):
+        if CJK_RE.search(term[0]):
             alternatives.append(escaped)
         else:
             alternatives.append(rf"(?<![A-Za-z0-9_+#.]){escaped}(?![A-Za-z0-9_+#])")
@@ -1814,7 +1814,7 @@ def _certificates(blocks: Sequence[_Block], excluded: frozenset[str]) -> list[So
                     continue
                 if _is_certificate(item) or (
                     block.section is Section.CERTIFICATES
-                    and not (_CJK_RE.search(item) and _role_of(item))
+                    and not (CJK_RE.search(item) and _role_of(item))
                 ):
                     found.setdefault(item.casefold(), Sourced(item, _source(line.raw)))
                     itemised.add(id(line))

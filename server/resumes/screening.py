@@ -508,7 +508,8 @@ def _is_latin(ch: str) -> bool:
     return bool(re.fullmatch(f"[{_LATIN}]", ch))
 
 
-def _is_cjk(ch: str) -> bool:
+def _is_east_asian(ch: str) -> bool:
+    """Han, kana, Hangul and their punctuation: scripts written without spaces between words."""
     return "\u2e80" <= ch <= "\u9fff" or "\uac00" <= ch <= "\ud7af" or "\uf900" <= ch <= "\ufaff"
 
 
@@ -534,5 +535,5 @@ def _piece(piece: str) -> str:
     """One space-free part of a term; Chinese text may carry stray spaces between characters."""
     out = re.escape(piece[0])
     for prev, ch in itertools.pairwise(piece):
-        out += (r"\s*" if _is_cjk(prev) or _is_cjk(ch) else "") + re.escape(ch)
+        out += (r"\s*" if _is_east_asian(prev) or _is_east_asian(ch) else "") + re.escape(ch)
     return out

@@ -19,7 +19,8 @@ import aiohttp
 import pytest
 from playwright.async_api import Browser, expect
 
-from analyzers.text import has_cjk, to_simplified
+from analyzers.text import to_simplified
+from common.text import has_cjk
 from loadtest.synth_zh import mandarin_wav
 from tests.e2e.test_browser_interview import Api, _collect, consent_and_device_check
 from tests.support.checks import windowed_cer
