@@ -12,9 +12,10 @@ from typing import Any
 
 import pytest
 
+from loadtest.inprocess import make_job
 from server.domain.models import Role
 from tests.support.server import RunningServer
-from tests.test_api import assign, make_job
+from tests.test_api import assign
 from tests.test_reports import completed_interview
 
 ROLES = ("admin", "hr", "examiner", "viewer_own", "viewer_other", "anonymous", "expired")

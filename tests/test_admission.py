@@ -8,12 +8,13 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+from loadtest.inprocess import make_job
 from server.domain.models import Role
 from tests.support.candidate import ScriptedCandidate
 from tests.support.media import face_y4m, speech_wav
 from tests.support.redis_server import redis_server
 from tests.support.server import RunningServer, running_server
-from tests.test_api import invite, make_job, token_of
+from tests.test_api import invite, token_of
 
 REGISTRY_WAIT_S = 5.0
 

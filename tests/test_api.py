@@ -15,8 +15,6 @@ from loadtest.inprocess import RunningServer, bank_plan, make_job
 from server.domain.models import Role
 from server.security.auth import make_invitation_token
 
-__all__ = ["bank_plan", "make_job"]  # other tests import them from here
-
 
 async def assign(server: RunningServer, admin: str, job_id: str, *usernames: str) -> None:
     """Assign examiners (by username) to a job."""

@@ -11,11 +11,12 @@ from typing import Any
 import pytest
 
 import server.storage.store as store_module
+from loadtest.inprocess import make_job
 from server.domain.models import Role
 from server.storage.db import Database
 from server.storage.store import Store, audit_hash
 from tests.support.server import running_server
-from tests.test_api import invite, make_job
+from tests.test_api import invite
 
 PAGE = 4
 """Audit events per verification page in the paging test (the server reads 5,000)."""

@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from loadtest.inprocess import make_job
 from server.domain.models import Role
 from tests.support.redis_server import redis_server
 from tests.support.server import running_server
-from tests.test_api import make_job, token_of
+from tests.test_api import token_of
 
 
 async def test_viewer_on_another_node_sees_status_and_analysis(tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 import redis.asyncio as aioredis
 
+from loadtest.inprocess import make_job
 from server.domain.models import Role
 from server.live import streams
 from server.live.analysis_remote import CONTEXT_PREFIX, META_PREFIX, RemoteAnalysis, work_stream
@@ -37,7 +38,7 @@ from server.live.streams import (
 from server.security.crypto import MASTER_KEY_SIZE_BYTES, SM4_GCM, KeyRing
 from tests.support.redis_server import redis_instance
 from tests.support.server import running_server
-from tests.test_api import invite, make_job
+from tests.test_api import invite
 
 WAIT_S = 15.0
 SENTENCE = "I led the flood response team in Wuhan for three years"

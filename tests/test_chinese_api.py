@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from loadtest.inprocess import make_job
 from server.domain.models import Role
 from tests.support.server import RunningServer, running_server
-from tests.test_api import invite, make_job
+from tests.test_api import invite
 
 
 async def test_answer_languages_are_validated_and_kept(server: RunningServer) -> None:

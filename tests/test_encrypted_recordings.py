@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from loadtest.inprocess import make_job
 from server.domain.models import Role
 from server.security.crypto import EncryptedFile
 from server.security.encrypted_media import SEND_WINDOW_BYTES, parse_range
 from tests.support.server import running_server
-from tests.test_api import invite, make_job
+from tests.test_api import invite
 
 
 def test_parse_range() -> None:

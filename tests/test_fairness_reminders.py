@@ -12,10 +12,11 @@ from typing import Any
 
 import pytest
 
+from loadtest.inprocess import make_job
 from server.domain.models import Role
 from server.outbound.reports import fairness
 from tests.support.server import LOOPBACK, RunningServer, free_port, running_server
-from tests.test_api import make_job, token_of
+from tests.test_api import token_of
 
 
 @pytest.mark.parametrize(

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from loadtest.inprocess import make_job
 from server.api import routes_staff
 from server.domain.models import Role
 from server.security.auth import hash_password
@@ -22,7 +23,7 @@ from server.security.ratelimit import (
     key_digest,
 )
 from tests.support.server import RunningServer, running_server
-from tests.test_api import invite, make_job, token_of
+from tests.test_api import invite, token_of
 
 
 def test_window_counter_forgets_old_attempts() -> None:

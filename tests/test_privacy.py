@@ -7,11 +7,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+from loadtest.inprocess import make_job
 from server.api.routes_privacy import DAY_S, sweep_retention
 from server.domain.models import Role
 from server.security.crypto import EncryptedFile
 from tests.support.server import RunningServer, running_server
-from tests.test_api import invite, make_job
+from tests.test_api import invite
 
 
 async def _candidate_with_data(srv: RunningServer, admin: str) -> tuple[str, Path]:

@@ -16,12 +16,13 @@ from typing import Any
 import aiohttp
 import pytest
 
+from loadtest.inprocess import make_job
 from server.api.http import client_address
 from server.core.config import ConfigError, load_settings
 from server.domain.models import Role
 from server.security.ratelimit import BAD_TOKENS_PER_ADDRESS, LOGIN_ATTEMPTS_PER_ADDRESS
 from tests.support.server import RunningServer, running_server
-from tests.test_api import invite, make_job, token_of
+from tests.test_api import invite, token_of
 
 XFF = "X-Forwarded-For"
 PROXY = "127.0.0.1/32"

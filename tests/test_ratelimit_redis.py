@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 
+from loadtest.inprocess import make_job
 from server.security.ratelimit import (
     BAD_TOKENS_PER_ADDRESS,
     LOGIN_ATTEMPTS_PER_ADDRESS,
@@ -25,7 +26,7 @@ from server.security.ratelimit import (
 )
 from tests.support.redis_server import redis_instance, redis_server
 from tests.support.server import RunningServer, running_server
-from tests.test_api import invite, make_job, token_of
+from tests.test_api import invite, token_of
 from tests.test_limits import (
     CLERK_PASSWORD,
     CONCURRENT_GUESSES,

@@ -7,9 +7,10 @@ from typing import Any
 import pytest
 
 from analyzers.events import ScoreUpdate
+from loadtest.inprocess import make_job
 from server.domain.models import Role
 from tests.support.server import RunningServer
-from tests.test_api import assign, make_job
+from tests.test_api import assign
 
 
 async def completed_interview(

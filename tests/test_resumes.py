@@ -13,6 +13,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from loadtest.inprocess import make_job
 from loadtest.resumes import REFERENCE_DATE, broken_files, bulk, corpus, too_large, zip_of
 from server.domain.models import Role
 from server.resumes.resume_extract import extract_profile
@@ -22,7 +23,7 @@ from tests.support.parse_faults import misbehaving_parse
 from tests.support.resume_eval import Report, score_case
 from tests.support.scan import scan_for_plaintext
 from tests.support.server import RunningServer
-from tests.test_api import invite, make_job
+from tests.test_api import invite
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / ".test-artifacts"
 

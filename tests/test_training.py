@@ -6,11 +6,11 @@ import json
 
 import aiohttp
 
+from loadtest.inprocess import make_job
 from server.domain.models import Role
 from server.hiring.training import level_for, parse_catalogue, recommend
 from server.outbound.webhooks import payload_aad
 from tests.support.server import RunningServer
-from tests.test_api import make_job
 from tests.test_reports import completed_interview
 
 CSV = (

@@ -14,12 +14,12 @@ import pytest
 from aiohttp import web
 from openpyxl import load_workbook
 
+from loadtest.inprocess import make_job
 from server.domain.models import Role, Status
 from server.interview.progress import publish_status
 from server.outbound.webhooks import sign
 from server.storage.store import StatusChange
 from tests.support.server import LOOPBACK, RunningServer, free_port, running_server
-from tests.test_api import make_job
 from tests.test_reports import completed_interview
 
 

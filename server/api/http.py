@@ -75,31 +75,21 @@ async def read_json(request: web.Request) -> Any:
     if not raw:
         raise ApiError(400, "bad_json", "request body must be JSON")
     try:
-        data = json.loads(raw.decode("utf-8"))
+        text = raw.decode("utf-8")
+        data = json.loads(text)
     except (ValueError, RecursionError) as exc:  # bad UTF-8 or JSON, absurd nesting
         raise ApiError(400, "bad_json", f"request body is not valid JSON: {exc}") from None
-    if _LONE_SURROGATE_RE.search(raw.decode("utf-8")) and _has_lone_surrogate(data):
-        # "\ud800" is valid JSON but no text: it could be neither stored nor sent back
-        raise ApiError(400, "bad_json", "request body has an unpaired \\u surrogate escape")
+    if _SURROGATE_ESCAPE_RE.search(text):
+        # "\ud800" alone is valid JSON but no text: it can be neither stored nor sent back
+        try:
+            json.dumps(data, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise ApiError(400, "bad_json", "request body has an unpaired surrogate") from None
     return data
 
 
-_LONE_SURROGATE_RE = re.compile(r"\\u[dD][89a-fA-F]", re.ASCII)
-"""A cheap test on the raw body before looking at the parsed values."""
-
-
-def _has_lone_surrogate(value: Any) -> bool:
-    if isinstance(value, str):
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            return True
-        return False
-    if isinstance(value, dict):
-        return any(_has_lone_surrogate(k) or _has_lone_surrogate(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_lone_surrogate(v) for v in value)
-    return False
+_SURROGATE_ESCAPE_RE = re.compile(r"\\u[dD][89a-fA-F]", re.ASCII)
+"""Only a body with such an escape can hold an unpaired surrogate (a cheap test first)."""
 
 
 async def read_object(request: web.Request) -> dict[str, Any]:

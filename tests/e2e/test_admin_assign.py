@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from playwright.async_api import Browser, expect
 
+from loadtest.inprocess import make_job
 from server.domain.models import Role
 from tests.support.server import RunningServer
-from tests.test_api import make_job
 
 pytestmark = pytest.mark.e2e
 

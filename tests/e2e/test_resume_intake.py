@@ -13,9 +13,9 @@ import re
 import pytest
 from playwright.async_api import Browser, FilePayload, Page, expect
 
+from loadtest.inprocess import make_job
 from server.domain.models import Role
 from tests.support.server import RunningServer
-from tests.test_api import make_job
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(90)]
 

@@ -30,10 +30,11 @@ from schemathesis.checks import (
 )
 from schemathesis.config import SchemathesisConfig
 
+from loadtest.inprocess import make_job
 from server.api.openapi import DOCUMENT
 from server.domain.models import Role
 from tests.support.fuzz_server import REQUEST_TIMEOUT_S, ServerThread, fuzz_settings
-from tests.test_api import make_job, token_of
+from tests.test_api import token_of
 
 CONFIG = SchemathesisConfig.from_dict(
     {

@@ -21,6 +21,7 @@ import aiohttp
 import openpyxl
 import pytest
 
+from loadtest.inprocess import make_job
 from server.api.openapi import DOCUMENT
 from server.domain.models import Role
 from server.hiring.questionbank import CSV_COLUMNS, ImportValidationError, parse_import
@@ -30,7 +31,6 @@ from server.live.streams import BusCipher, pack
 from tests.fuzz.test_bus import FUZZ_BUS, UNUSED_REDIS, RecordingPool
 from tests.support import fuzz_clients
 from tests.support.server import RunningServer
-from tests.test_api import make_job
 
 HANDLE_TIMEOUT_S = 2.0
 

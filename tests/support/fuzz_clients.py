@@ -15,10 +15,11 @@ from typing import Any
 import aiohttp
 from aiortc import RTCConfiguration, RTCPeerConnection
 
+from loadtest.inprocess import make_job
 from server.domain.models import Role
 from tests.support.fuzz_server import CLIENT_TIMEOUT, REQUEST_TIMEOUT_S, ServerThread
 from tests.support.server import RunningServer
-from tests.test_api import make_job, token_of
+from tests.test_api import token_of
 
 REPLY_TIMEOUT_S = 5.0
 """How long the server may take to answer one frame (or close) before it counts as a hang."""
