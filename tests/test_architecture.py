@@ -70,12 +70,17 @@ def test_no_folder_is_a_heap() -> None:
 
 @pytest.mark.timeout(300)
 def test_the_wheel_carries_pages_data_and_every_package(tmp_path: Path) -> None:
-    # from a copy of the tracked files, as a clean clone has them (setuptools writes build/
-    # into the source tree, where files from earlier layouts would linger)
+    # from a copy of the tracked files (and new ones not ignored), as a clean clone has them
+    # once committed (setuptools writes build/ into the source tree, where files from earlier
+    # layouts would linger)
     source = tmp_path / "src"
     tracked = (
         subprocess.run(
-            ["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True, timeout=60
+            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+            cwd=ROOT,
+            capture_output=True,
+            check=True,
+            timeout=60,
         )
         .stdout.decode()
         .split("\0")
@@ -98,12 +103,17 @@ def test_the_wheel_carries_pages_data_and_every_package(tmp_path: Path) -> None:
         "web/examiner/index.html",
         "web/admin/index.html",
         "server/data/question_bank.json",
+        "server/storage/migrations/0001_initial.sql",
         "common/competencies.py",
         "server/api/routes_candidate.py",
         "server/storage/store.py",
     ]
     missing = [n for n in expected if n not in names]
     assert not missing, missing
+    migrations = {
+        p.relative_to(ROOT).as_posix() for p in (ROOT / "server/storage/migrations").glob("*.sql")
+    }
+    assert migrations <= names, sorted(migrations - names)
     web_files = {p.relative_to(ROOT).as_posix() for p in (ROOT / "web").rglob("*") if p.is_file()}
     shipped = {n for n in names if n.startswith("web/")}
     missing_pages = sorted(p for p in web_files - shipped if "__pycache__" not in p)

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-import server.storage.store as store_module
+import server.storage.repos.audit as audit_module
 from loadtest.inprocess import make_job
 from server.domain.models import Role
 from server.storage.db import Database
@@ -87,7 +87,7 @@ async def test_chain_is_verified_page_by_page_off_the_database_thread(
             threads.add(threading.current_thread().name)
             return audit_hash(*args)
 
-        monkeypatch.setattr(store_module, "audit_hash", hash_and_note)
+        monkeypatch.setattr(audit_module, "audit_hash", hash_and_note)
         verdict = await store.verify_audit_chain(page_events=PAGE)
         last = await db.fetchone("SELECT hash FROM events ORDER BY id DESC LIMIT 1")
         assert last is not None

@@ -27,7 +27,6 @@ import hmac
 import json
 import logging
 import secrets
-import sqlite3
 import time
 from typing import Any
 
@@ -43,7 +42,8 @@ from server.security.netguard import (
     is_numeric_host,
     parse_address,
 )
-from server.storage.db import dumps, loads
+from server.storage.db import dumps
+from server.storage.repos.webhooks import payload_aad
 
 logger = logging.getLogger(__name__)
 
@@ -111,80 +111,28 @@ def validate_hook(
 
 
 async def create_hook(svc: Services, org_id: str, hook: dict[str, Any]) -> dict[str, Any]:
-    hook_id = new_id("wh")
-    await svc.db.execute(
-        "INSERT INTO webhooks(id, org_id, url, secret, events, created_at) VALUES(?,?,?,?,?,?)",
-        hook_id,
-        org_id,
-        hook["url"],
-        hook["secret"],
-        dumps(hook["events"]),
-        time.time(),
-    )
+    hook_id = await svc.store.create_hook(org_id, hook["url"], hook["secret"], hook["events"])
     return {"id": hook_id, **hook}
 
 
 async def list_hooks(svc: Services, org_id: str) -> list[dict[str, Any]]:
-    rows = await svc.db.fetchall(
-        "SELECT id, url, events, active, created_at FROM webhooks WHERE org_id=? ORDER BY created_at",
-        org_id,
-    )
-    return [{**dict(r), "events": loads(r["events"]), "active": bool(r["active"])} for r in rows]
+    return await svc.store.list_hooks(org_id)
 
 
 async def deliveries(svc: Services, org_id: str, hook_id: str) -> list[dict[str, Any]] | None:
-    owner = await svc.db.fetchone("SELECT org_id FROM webhooks WHERE id=?", hook_id)
-    if owner is None or owner["org_id"] != org_id:
+    if await svc.store.hook_org(hook_id) != org_id:
         return None
-    rows = await svc.db.fetchall(
-        "SELECT id, event, status, attempts, next_attempt_at, last_status, last_error, created_at,"
-        " delivered_at FROM webhook_deliveries WHERE webhook_id=? ORDER BY created_at DESC LIMIT 500",
-        hook_id,
-    )
-    return [dict(r) for r in rows]
+    return await svc.store.hook_deliveries(hook_id)
 
 
 async def deactivate(svc: Services, org_id: str, hook_id: str) -> bool:
-    changed = await svc.db.execute(
-        "UPDATE webhooks SET active=0 WHERE id=? AND org_id=?", hook_id, org_id
-    )
-    return changed > 0
+    return await svc.store.deactivate_hook(org_id, hook_id)
 
 
 async def emit(svc: Services, org_id: str, event: str, data: dict[str, Any]) -> int:
     """Queue ``event`` for every active hook of the org that wants it; returns how many."""
     payload = {"event": event, "id": new_id("evt"), "created_at": time.time(), "data": data}
-
-    body = dumps(payload)
-    fields = svc.store.fields
-
-    def work(conn: sqlite3.Connection) -> int:
-        hooks = conn.execute(
-            "SELECT id, events FROM webhooks WHERE org_id=? AND active=1", (org_id,)
-        ).fetchall()
-        n = 0
-        now = time.time()
-        for hook in hooks:
-            if event not in loads(hook["events"]):
-                continue
-            delivery_id = new_id("dlv")
-            conn.execute(
-                "INSERT INTO webhook_deliveries(id, webhook_id, event, payload, status,"
-                " next_attempt_at, created_at) VALUES(?,?,?,?,?,?,?)",
-                (
-                    delivery_id,
-                    hook["id"],
-                    event,
-                    fields.seal(body, payload_aad(delivery_id)),
-                    "pending",
-                    now,
-                    now,
-                ),
-            )
-            n += 1
-        return n
-
-    return await svc.db.transaction(work)
+    return await svc.store.queue_deliveries(org_id, event, dumps(payload))
 
 
 async def dispatch_forever(svc: Services) -> None:
@@ -201,14 +149,7 @@ async def dispatch_forever(svc: Services) -> None:
 
 async def dispatch_due(svc: Services, http: aiohttp.ClientSession) -> int:
     """Send the due deliveries with ``http`` (a :func:`server.security.netguard.guarded_session`)."""
-    rows = await svc.db.fetchall(
-        "SELECT d.id, d.event, d.payload, d.attempts, w.url, w.secret FROM webhook_deliveries d"
-        " JOIN webhooks w ON w.id = d.webhook_id"
-        " WHERE d.status='pending' AND d.next_attempt_at <= ? AND w.active=1"
-        " ORDER BY d.next_attempt_at LIMIT ?",
-        time.time(),
-        DISPATCH_BATCH,
-    )
+    rows = await svc.store.due_deliveries(time.time(), DISPATCH_BATCH)
     for row in rows:
         body = svc.store.fields.open(row["payload"], payload_aad(row["id"])).encode()
         timestamp = str(int(time.time()))
@@ -238,32 +179,18 @@ async def dispatch_due(svc: Services, http: aiohttp.ClientSession) -> int:
         error = error[:MAX_RESPONSE_NOTE_CHARS]
         attempts = row["attempts"] + 1
         if status is not None and 200 <= status < 300:
-            await svc.db.execute(  # the payload is not kept once delivered (personal data)
-                "UPDATE webhook_deliveries SET status='delivered', attempts=?, last_status=?,"
-                " last_error=NULL, delivered_at=?, payload='' WHERE id=?",
-                attempts,
-                status,
-                time.time(),
-                row["id"],
-            )
+            await svc.store.delivery_succeeded(row["id"], attempts, status)
         else:
-            final = attempts >= MAX_ATTEMPTS
             delay = min(BACKOFF_MAX_S, BACKOFF_BASE_S**attempts)
-            await svc.db.execute(
-                "UPDATE webhook_deliveries SET status=?, attempts=?, last_status=?, last_error=?,"
-                " next_attempt_at=? WHERE id=?",
-                "failed" if final else "pending",
+            await svc.store.delivery_failed(
+                row["id"],
                 attempts,
                 status,
                 error,
-                time.time() + delay,
-                row["id"],
+                retry_at_s=time.time() + delay,
+                final=attempts >= MAX_ATTEMPTS,
             )
     return len(rows)
-
-
-def payload_aad(delivery_id: str) -> str:
-    return f"webhook_deliveries/{delivery_id}/payload"
 
 
 def payload_of(raw: bytes) -> Any:

@@ -1,0 +1,138 @@
+"""Answers and their recording segments (tables ``answers``, ``recordings``)."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from server.security.auth import new_id
+from server.security.fields import FieldCipher
+from server.storage.errors import NotFound
+from server.storage.repos.base import Repository, epoch_s
+
+ANSWER_TEXT_FIELDS = ("scratchpad", "text_answer")
+"""The candidate's own words on an answer: sealed columns."""
+
+
+def answer_aad(interview_id: str, idx: int, field: str) -> str:
+    return f"answers/{interview_id}/{idx}/{field}"
+
+
+def _answer_dict(row: sqlite3.Row, fields: FieldCipher) -> dict[str, Any]:
+    out = {k: row[k] for k in row.keys()}  # noqa: SIM118 - sqlite3.Row
+    for name in ANSWER_TEXT_FIELDS:
+        out[name] = fields.open(out[name], answer_aad(out["interview_id"], out["idx"], name))
+    return out
+
+
+class AnswerRepository(Repository):
+    """One row per question of an interview: timing, status and the written text."""
+
+    async def ensure_answer(self, interview_id: str, idx: int, question_id: str) -> dict[str, Any]:
+        def work(conn: sqlite3.Connection) -> dict[str, Any]:
+            conn.execute(
+                "INSERT OR IGNORE INTO answers(id, interview_id, idx, question_id, status)"
+                " VALUES(?,?,?,?,?)",
+                (new_id("ans"), interview_id, idx, question_id, "pending"),
+            )
+            row = conn.execute(
+                "SELECT * FROM answers WHERE interview_id=? AND idx=?", (interview_id, idx)
+            ).fetchone()
+            return _answer_dict(row, self.fields)
+
+        return await self.db.transaction(work)
+
+    async def answer_started(self, answer_id: str, at_s: float) -> None:
+        await self.db.execute(
+            "UPDATE answers SET status='answering', started_at=COALESCE(started_at, ?) WHERE id=?",
+            at_s,
+            answer_id,
+        )
+
+    async def answer_ended(self, answer_id: str, at_s: float, used_s: float, reason: str) -> None:
+        await self.db.execute(
+            "UPDATE answers SET status='done', ended_at=?, answer_used_s=?, end_reason=? WHERE id=?",
+            at_s,
+            used_s,
+            reason,
+            answer_id,
+        )
+
+    async def save_answer_text(self, interview_id: str, idx: int, field: str, text: str) -> bool:
+        if field not in ANSWER_TEXT_FIELDS:
+            raise ValueError(field)
+        sealed = self.fields.seal(text, answer_aad(interview_id, idx, field))
+        changed = await self.db.execute(
+            f"UPDATE answers SET {field}=? WHERE interview_id=? AND idx=?",
+            sealed,
+            interview_id,
+            idx,
+        )
+        return changed > 0
+
+    async def answers(self, interview_id: str) -> list[dict[str, Any]]:
+        rows = await self.db.fetchall(
+            "SELECT * FROM answers WHERE interview_id=? ORDER BY idx", interview_id
+        )
+        return [_answer_dict(r, self.fields) for r in rows]
+
+
+class RecordingRepository(Repository):
+    """Recording segments: one or more per answer (one per connection), files elsewhere."""
+
+    async def add_recording(self, answer_id: str, interview_id: str, info: dict[str, Any]) -> str:
+        rec_id = new_id("rec")
+
+        def work(conn: sqlite3.Connection) -> None:
+            (seq,) = conn.execute(
+                "SELECT COUNT(*) FROM recordings WHERE answer_id=?", (answer_id,)
+            ).fetchone()
+            conn.execute(
+                "INSERT INTO recordings(id, answer_id, interview_id, seq, path, container,"
+                " duration_s, video_frames, audio_packets, bytes, created_at, media_start_s)"
+                " VALUES(?,?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    rec_id,
+                    answer_id,
+                    interview_id,
+                    seq,
+                    info["path"],
+                    info["container"],
+                    info["duration_s"],
+                    info["video_frames"],
+                    info["audio_packets"],
+                    info["bytes"],
+                    epoch_s(),
+                    info.get("media_start_s"),
+                ),
+            )
+
+        await self.db.transaction(work)
+        return rec_id
+
+    async def recordings(self, interview_id: str) -> list[dict[str, Any]]:
+        rows = await self.db.fetchall(
+            "SELECT * FROM recordings WHERE interview_id=? ORDER BY answer_id, seq", interview_id
+        )
+        return [dict(r) for r in rows]
+
+    async def get_recording(self, rec_id: str) -> dict[str, Any]:
+        row = await self.db.fetchone("SELECT * FROM recordings WHERE id=?", rec_id)
+        if row is None:
+            raise NotFound(f"recording {rec_id} not found")
+        return dict(row)
+
+    async def delete_recordings(self, interview_id: str) -> list[dict[str, Any]]:
+        """Remove the recordings' rows (files are the caller's); returns what was removed."""
+
+        def work(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+            rows = [
+                dict(r)
+                for r in conn.execute(
+                    "SELECT id, path, bytes FROM recordings WHERE interview_id=?", (interview_id,)
+                )
+            ]
+            conn.execute("DELETE FROM recordings WHERE interview_id=?", (interview_id,))
+            return rows
+
+        return await self.db.transaction(work)
