@@ -57,7 +57,7 @@ async def rematch(n: int) -> dict[str, Any]:
     from loadtest.inprocess import make_job, running_server
     from loadtest.resumes import REFERENCE_DATE, bulk
     from server.domain.models import Role
-    from server.resumes.resume_extract import extract_profile
+    from server.resumes.extract import extract_profile
     from server.resumes.resume_text import extract_text
 
     parsed = []
@@ -119,7 +119,7 @@ async def rematch(n: int) -> dict[str, Any]:
 
 def seal() -> dict[str, Any]:
     from server.live.streams import BusCipher
-    from server.security.crypto import KeyRing
+    from server.security.keyring import KeyRing
 
     out: dict[str, Any] = {}
     for algorithm in ("aes-256-gcm", "sm4-gcm"):

@@ -104,6 +104,7 @@ def test_the_wheel_carries_pages_data_and_every_package(tmp_path: Path) -> None:
         "web/admin/index.html",
         "server/data/question_bank.json",
         "server/storage/migrations/0001_initial.sql",
+        "server/data/resume/headings.json",
         "common/competencies.py",
         "server/api/routes_candidate.py",
         "server/storage/store.py",

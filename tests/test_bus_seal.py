@@ -35,7 +35,7 @@ from server.live.streams import (
     ensure_group,
     unpack,
 )
-from server.security.crypto import MASTER_KEY_SIZE_BYTES, SM4_GCM, KeyRing
+from server.security.keyring import MASTER_KEY_SIZE_BYTES, SM4_GCM, KeyRing
 from tests.support.redis_server import redis_instance
 from tests.support.server import running_server
 from tests.test_api import invite

@@ -17,14 +17,11 @@ import av
 import numpy as np
 import pytest
 
-from server.security.crypto import (
+from server.security.blob import is_sealed, open_sealed, rewrap_sealed, seal
+from server.security.keyring import (
     AES_256_GCM,
     ALGORITHMS,
-    CHUNK_OVERHEAD_BYTES,
-    DEFAULT_CHUNK_SIZE_BYTES,
-    FILE_HEADER_SIZE_BYTES,
     SM4_GCM,
-    EncryptedFile,
     FormatError,
     KeyFileError,
     KeyRing,
@@ -33,13 +30,15 @@ from server.security.crypto import (
     UnknownKeyError,
     UnsupportedAlgorithmError,
     WrongKeyError,
+)
+from server.security.stream import (
+    CHUNK_OVERHEAD_BYTES,
+    DEFAULT_CHUNK_SIZE_BYTES,
+    FILE_HEADER_SIZE_BYTES,
+    EncryptedFile,
     is_encrypted_file,
-    is_sealed,
-    open_sealed,
     recover,
     rewrap,
-    rewrap_sealed,
-    seal,
 )
 
 CS = DEFAULT_CHUNK_SIZE_BYTES

@@ -9,8 +9,8 @@ import pytest
 
 from loadtest.inprocess import make_job
 from server.domain.models import Role
-from server.security.crypto import EncryptedFile
 from server.security.encrypted_media import SEND_WINDOW_BYTES, parse_range
+from server.security.stream import EncryptedFile
 from tests.support.server import running_server
 from tests.test_api import invite
 

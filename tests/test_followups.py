@@ -1,4 +1,4 @@
-"""Personalised follow-up questions from a résumé profile (server/resumes/followups.py)."""
+"""Personalised follow-up questions from a résumé profile (server/resumes/followups.py, followup_templates.py, followup_facts.py)."""
 
 from __future__ import annotations
 
@@ -14,17 +14,16 @@ import pytest
 from common.competencies import BY_ID
 from server.domain.models import Question, Section
 from server.hiring.questionbank import validate_question
-from server.resumes.followups import (
+from server.resumes.followup_templates import (
     MAX_FACT_CHARS,
     PLACEHOLDERS,
     Kind,
     Template,
     TemplateError,
-    build,
     load_templates,
     parse_templates,
-    personalise,
 )
+from server.resumes.followups import build, personalise
 from server.resumes.profile import Education, Experience, Profile, Sourced
 
 NO_FILTER: dict[str, Any] = {}

@@ -10,7 +10,7 @@ from typing import Any
 from loadtest.inprocess import make_job
 from server.api.routes_privacy import DAY_S, sweep_retention
 from server.domain.models import Role
-from server.security.crypto import EncryptedFile
+from server.security.stream import EncryptedFile
 from tests.support.server import RunningServer, running_server
 from tests.test_api import invite
 

@@ -539,8 +539,9 @@ async def test_loopback_peers_record_two_answers(
 async def test_segment_is_encrypted_as_written_and_decrypts_to_a_seekable_webm(
     tmp_path: Path,
 ) -> None:
-    from server.security.crypto import EncryptedFile, KeyRing, is_encrypted_file
     from server.security.encrypted_media import recording_opener
+    from server.security.keyring import KeyRing
+    from server.security.stream import EncryptedFile, is_encrypted_file
 
     ring = KeyRing.load_or_create(tmp_path / "keys.json", "sm4-gcm")
     sender = FakeSender()

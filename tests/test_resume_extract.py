@@ -1,5 +1,5 @@
 """Résumé intake: files to text (server/resumes/resume_text.py) and text to a profile
-(server/resumes/resume_extract.py). Fixtures are written here; PDF and DOCX files are built at test time."""
+(server/resumes/extract/). Fixtures are written here; PDF and DOCX files are built at test time."""
 
 from __future__ import annotations
 
@@ -18,16 +18,12 @@ from fpdf import FPDF
 from pypdf import PdfReader, PdfWriter
 
 from server.resumes import resume_text
+from server.resumes.extract import MAX_SOURCE_CHARS, extract_profile
 from server.resumes.profile import Education, Experience, Profile, Sourced
-from server.resumes.resume_extract import MAX_SOURCE_CHARS, extract_profile
-from server.resumes.resume_text import (
-    MAX_DOCX_XML_BYTES,
-    ResumeErrorCode,
-    ResumeFileError,
-    expand_zip,
-    extract_text,
-    normalize_text,
-)
+from server.resumes.resume_docx import MAX_DOCX_XML_BYTES
+from server.resumes.resume_errors import ResumeErrorCode, ResumeFileError
+from server.resumes.resume_text import extract_text, normalize_text
+from server.resumes.resume_zip import expand_zip
 from server.resumes.screening import match, validate_requirements
 
 REFERENCE = (2025, 6)

@@ -16,8 +16,9 @@ import pytest
 from loadtest.inprocess import make_job
 from loadtest.resumes import REFERENCE_DATE, broken_files, bulk, corpus, too_large, zip_of
 from server.domain.models import Role
-from server.resumes.resume_extract import extract_profile
-from server.resumes.resume_text import ResumeFileError, extract_text
+from server.resumes.extract import extract_profile
+from server.resumes.resume_errors import ResumeFileError
+from server.resumes.resume_text import extract_text
 from tests.support.candidate import ScriptedCandidate
 from tests.support.parse_faults import misbehaving_parse
 from tests.support.resume_eval import Report, score_case
@@ -836,7 +837,7 @@ async def test_rematching_does_not_reset_the_retention_clock(server: RunningServ
 def test_parse_failures_are_logged_without_the_file_name(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from server.resumes import resume_extract
+    from server.resumes import extract as resume_extract
     from server.resumes.resume_worker import parse_resume
 
     def bug(*args: Any) -> Any:

@@ -15,7 +15,7 @@ from loadtest.inprocess import make_job
 from server.domain.models import Role
 from server.live.results import RESULTS_STREAM, analysis_entry
 from server.live.streams import BusCipher, GroupReader, StreamWriter, ensure_group, unpack
-from server.security.crypto import MASTER_KEY_SIZE_BYTES, KeyRing
+from server.security.keyring import MASTER_KEY_SIZE_BYTES, KeyRing
 from tests.support.redis_server import redis_instance
 from tests.support.server import running_server
 from tests.test_api import invite, token_of

@@ -38,7 +38,7 @@ from server.resumes.intake import (
 )
 from server.resumes.resume_worker import MAX_FILE_BYTES
 from server.security.access import CAN_MANAGE_JOBS, check_job_access, job_for, staff_user
-from server.security.crypto import open_sealed
+from server.security.blob import open_sealed
 
 logger = logging.getLogger(__name__)
 routes = web.RouteTableDef()
@@ -100,11 +100,8 @@ async def _expand(
 ) -> list[tuple[str, bytes]]:
     """The zip's files within what is left of the upload's budgets; an entry over the
     per-file limit and a broken zip become per-file errors."""
-    from server.resumes.resume_text import (  # pypdf, docx
-        ResumeErrorCode,
-        ResumeFileError,
-        expand_zip,
-    )
+    from server.resumes.resume_errors import ResumeErrorCode, ResumeFileError
+    from server.resumes.resume_zip import expand_zip  # pypdf, docx
 
     def too_large(inner_name: str, size: int) -> None:
         errors.append(

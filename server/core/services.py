@@ -46,7 +46,7 @@ class Services:
     registry: Any = None
     """The :class:`server.live.nodes.NodeRegistry` (this node's load, the other nodes)."""
     keyring: Any = None
-    """The :class:`server.security.crypto.KeyRing` for data at rest."""
+    """The :class:`server.security.keyring.KeyRing` for data at rest."""
     analyzer_node: Any = None
     """The :class:`server.live.analyzer_node.AnalyzerNode` of an analyzer-only process."""
     results_writer: Any = None

@@ -29,7 +29,7 @@ import msgpack
 import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
-from server.security.crypto import (
+from server.security.keyring import (
     KEY_CHECK_SIZE_BYTES,
     NONCE_SIZE_BYTES,
     TAG_SIZE_BYTES,

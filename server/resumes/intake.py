@@ -50,7 +50,7 @@ from server.resumes.resume_worker import (
     parse_resume,
     personalise_profile,
 )
-from server.security.crypto import seal
+from server.security.blob import seal
 from server.storage.store import NotFound
 
 logger = logging.getLogger(__name__)

@@ -29,8 +29,9 @@ def parse_resume(filename: str, data: bytes, reference: tuple[int, int]) -> dict
     """One file → ``{"profile", "text"}`` or ``{"error", "message"}`` (never raises).
 
     Logs never name the file (names usually hold the candidate's name)."""
-    from server.resumes.resume_extract import extract_profile
-    from server.resumes.resume_text import ResumeFileError, extract_text
+    from server.resumes.extract import extract_profile
+    from server.resumes.resume_errors import ResumeFileError
+    from server.resumes.resume_text import extract_text
 
     try:
         text = extract_text(filename, data, max_bytes=MAX_FILE_BYTES)

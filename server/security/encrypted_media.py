@@ -1,6 +1,6 @@
 """Recordings at rest: encrypted while written, decrypted on the fly with HTTP ranges.
 
-The recorder writes each answer through :class:`server.security.crypto.EncryptedWriter` (in its writer
+The recorder writes each answer through :class:`server.security.stream.EncryptedWriter` (in its writer
 thread). Playback answers ``Range`` requests (the examiner's player seeks) by decrypting only
 the chunks a window needs, in a worker thread, window by window, so a whole recording is never
 in memory and the event loop never decrypts.
@@ -19,13 +19,8 @@ from typing import Any
 from aiohttp import web
 
 from server.api.http import ApiError
-from server.security.crypto import (
-    CryptoError,
-    EncryptedFile,
-    KeyRing,
-    TamperedError,
-    is_encrypted_file,
-)
+from server.security.keyring import CryptoError, KeyRing, TamperedError
+from server.security.stream import EncryptedFile, is_encrypted_file
 
 logger = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """Personal data in database columns, sealed at rest (candidate details, answers, transcripts,
 reminder mail).
 
-A sealed value is ``enc1:`` + base64 of a :func:`server.security.crypto.seal` blob whose additional
+A sealed value is ``enc1:`` + base64 of a :func:`server.security.blob.seal` blob whose additional
 data names the row and column it belongs to, so a value copied into another row does not
 open. Values written before encryption (no prefix) are read as they are. Sealing costs
 microseconds; it runs where the SQL runs, on the database thread.
@@ -14,7 +14,8 @@ import json
 from typing import Any
 
 from server.core.config import Settings
-from server.security.crypto import KeyRing, open_sealed, seal
+from server.security.blob import open_sealed, seal
+from server.security.keyring import KeyRing
 
 PREFIX = "enc1:"
 

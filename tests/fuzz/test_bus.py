@@ -38,7 +38,7 @@ from server.live.analyzer_node import AnalyzerNode, _Owned
 from server.live.hub import Envelope, Subscription
 from server.live.results import ResultsConsumer, analysis_entry, status_entry
 from server.live.streams import FIELD, BadEntry, BusCipher, pack, unpack
-from server.security.crypto import MASTER_KEY_SIZE_BYTES, KeyRing
+from server.security.keyring import MASTER_KEY_SIZE_BYTES, KeyRing
 from tests.support import fuzz_clients
 from tests.support.fuzz_server import ServerThread, fuzz_settings
 
