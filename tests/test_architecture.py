@@ -18,7 +18,6 @@ HTTP_LAYERS = ("server/api/", "server/app/")
 REQUEST_TYPES_DEBT = {
     "server/security/access.py",
     "server/security/encrypted_media.py",
-    "server/outbound/reminders.py",
 }
 """Modules below server/api that still handle requests (issue 13: to move into server/api)."""
 MODULES_PER_FOLDER_MAX = 15

@@ -116,7 +116,7 @@ async def test_org_settings_decide_which_modes_a_candidate_may_choose(
         ("video", True, False, 422, "consent_incomplete"),
         ("audio", False, True, 422, "consent_incomplete"),
         ("text", True, True, 400, "bad_request"),
-        ("holo", True, True, 400, "bad_request"),
+        ("holo", True, True, 422, "invalid_consent"),
         ("audio", True, False, 200, None),
         ("text", False, False, 200, None),
     ],

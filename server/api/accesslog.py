@@ -28,7 +28,10 @@ class RedactingAccessLogger(AbstractAccessLogger):
         # aiohttp logs the original request: behind a trusted proxy name the client
         # (the same rule as server.api.http.client_address_middleware)
         remote = request.remote or ""
-        networks = request.app.get(TRUSTED_PROXY_NETWORKS) if hasattr(request, "app") else None
+        try:
+            networks = request.app.get(TRUSTED_PROXY_NETWORKS)  # type: ignore[attr-defined]
+        except (AttributeError, AssertionError):  # refused before routing: no app, no match
+            networks = None
         if networks:
             remote = client_address(
                 remote, request.headers.getall(hdrs.X_FORWARDED_FOR, ()), networks

@@ -68,6 +68,12 @@ def query_int(request: web.Request, name: str, default: int, low: int, high: int
 
 async def read_json(request: web.Request) -> Any:
     """The request's JSON body; 400 on malformed JSON, 413 when too large."""
+    return (await read_json_text(request))[1]
+
+
+async def read_json_text(request: web.Request) -> tuple[str, Any]:
+    """The request's JSON body as text and as parsed; 400 on malformed JSON, 413 when too
+    large (an unpaired surrogate escape, valid JSON but no text, is malformed here)."""
     try:
         raw = await request.read()
     except web.HTTPRequestEntityTooLarge:
@@ -85,7 +91,7 @@ async def read_json(request: web.Request) -> Any:
             json.dumps(data, ensure_ascii=False).encode("utf-8")
         except UnicodeEncodeError:
             raise ApiError(400, "bad_json", "request body has an unpaired surrogate") from None
-    return data
+    return text, data
 
 
 _SURROGATE_ESCAPE_RE = re.compile(r"\\u[dD][89a-fA-F]", re.ASCII)

@@ -15,7 +15,11 @@ from typing import Any
 
 from aiohttp import web
 
-from server.api.http import json_response, query_int, services
+from server.api.contract import operation, read_query
+from server.api.http import json_response, services
+from server.api.schemas.common import AnyObject
+from server.api.schemas.org import AuditPage
+from server.api.schemas.queries import AuditQuery
 from server.core.csvsafe import safe_cell
 from server.domain.models import Role
 from server.security.access import staff_user
@@ -23,15 +27,15 @@ from server.security.access import staff_user
 routes = web.RouteTableDef()
 
 ADMINS = frozenset({Role.ADMIN})
-PAGE_MAX = 5000
 EXPORT_MAX_ROWS = 1_000_000
 
 
 @routes.get("/api/audit")
+@operation("Admin: audit events of the org, oldest first", query=AuditQuery, response=AuditPage)
 async def audit(request: web.Request) -> web.Response:
     user = await staff_user(request, ADMINS)
-    after = query_int(request, "after_id", 0, 0, 2**62)
-    limit = query_int(request, "limit", 500, 1, PAGE_MAX)
+    query = read_query(request, AuditQuery)
+    after, limit = query.after_id, query.limit
     events = await services(request).store.audit_events(user["org_id"], after, limit)
     return json_response(
         {"events": events, "next_after_id": events[-1]["id"] if len(events) == limit else None}
@@ -39,12 +43,16 @@ async def audit(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/audit/verify")
+@operation("Admin: recompute the audit log's hash chain", response=AnyObject)
 async def verify(request: web.Request) -> web.Response:
     await staff_user(request, ADMINS)
     return json_response(await services(request).store.verify_audit_chain())
 
 
 @routes.get("/api/audit/export")
+@operation(
+    "Admin: the audit log as CSV (the export is audited)", response=str, media_type="text/csv"
+)
 async def export(request: web.Request) -> web.Response:
     user = await staff_user(request, ADMINS)
     svc = services(request)

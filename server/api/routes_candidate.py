@@ -13,7 +13,17 @@ from aiohttp import WSMsgType, web
 
 from common.text import zh_or_en
 from media.peer import SdpError
+from server.api.contract import operation, read_body
 from server.api.http import ApiError, json_response, read_object, services
+from server.api.schemas.candidate import (
+    Answer,
+    CandidateState,
+    ConsentIn,
+    DeviceCheckIn,
+    OfferIn,
+    Ping,
+    UploadTest,
+)
 from server.core.config import MAX_UPLOAD_TEST_BYTES
 from server.core.services import Services
 from server.domain.models import InterviewMode, Status, allowed_modes, interview_mode
@@ -67,6 +77,7 @@ def _alternates(svc: Services) -> list[str]:
 
 
 @routes.get("/api/candidate/state")
+@operation("Candidate: interview state", auth="candidate", response=CandidateState)
 async def state(request: web.Request) -> web.Response:
     interview = await candidate_interview(request)
     svc = services(request)
@@ -79,19 +90,20 @@ async def state(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/candidate/consent")
+@operation(
+    "Candidate: accept or decline (separate consents)",
+    auth="candidate",
+    body=ConsentIn,
+    response=CandidateState,
+    invalid=("invalid_consent", "the consent is invalid"),
+)
 async def consent(request: web.Request) -> web.Response:
     interview = await candidate_interview(request)
-    body = await read_object(request)
-    decision = body.get("decision")
-    recording, analysis = body.get("recording"), body.get("analysis")
-    if decision not in ("accept", "decline"):
-        raise ApiError(400, "bad_request", "decision must be 'accept' or 'decline'")
-    if not isinstance(recording, bool) or not isinstance(analysis, bool):
-        raise ApiError(400, "bad_request", "recording and analysis must be true or false")
+    body = await read_body(request, ConsentIn)
+    decision, recording, analysis = body.decision, body.recording, body.analysis
     svc = services(request)
     mode = _consented_mode(
-        body.get("mode", InterviewMode.VIDEO.value),
-        allowed_modes(await svc.store.org_settings(interview["org_id"])),
+        InterviewMode(body.mode), allowed_modes(await svc.store.org_settings(interview["org_id"]))
     )
     if decision == "accept":
         _check_consents(mode, recording, analysis)
@@ -101,7 +113,7 @@ async def consent(request: web.Request) -> web.Response:
         "face_processing": decision == "accept" and mode is InterviewMode.VIDEO,
         "recording": recording,
         "analysis": analysis,
-        "text_version": str(body.get("text_version") or CONSENT_TEXT_VERSION)[:40],
+        "text_version": (body.text_version or CONSENT_TEXT_VERSION)[:40],
         "at": time.time(),
         "ip": request.remote or "",
         "user_agent": request.headers.get("User-Agent", "")[:300],
@@ -119,10 +131,7 @@ async def consent(request: web.Request) -> web.Response:
     return json_response(await _state(request, await svc.store.get_interview(interview["id"])))
 
 
-def _consented_mode(raw: Any, allowed: list[InterviewMode]) -> InterviewMode:
-    if not isinstance(raw, str) or raw not in {m.value for m in InterviewMode}:
-        raise ApiError(400, "bad_request", "mode must be 'video', 'audio' or 'text'")
-    mode = InterviewMode(raw)
+def _consented_mode(mode: InterviewMode, allowed: list[InterviewMode]) -> InterviewMode:
     if mode not in allowed:
         raise ApiError(
             422, "mode_not_allowed", f"this organisation does not offer {mode.value} interviews"
@@ -145,12 +154,19 @@ def _check_consents(mode: InterviewMode, recording: bool, analysis: bool) -> Non
 
 
 @routes.get("/api/candidate/ping")
+@operation("Candidate: round-trip time probe", auth="candidate", response=Ping)
 async def ping(request: web.Request) -> web.Response:
     await candidate_interview(request)
     return json_response({"server_time": time.time()})
 
 
 @routes.post("/api/candidate/upload-test")
+@operation(
+    "Candidate: upload throughput probe (at most 4 MB)",
+    auth="candidate",
+    raw_body="application/octet-stream",
+    response=UploadTest,
+)
 async def upload_test(request: web.Request) -> web.Response:
     await candidate_interview(request)
     started = time.perf_counter()
@@ -165,19 +181,17 @@ async def upload_test(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/candidate/device-check")
+@operation(
+    "Candidate: device check result",
+    auth="candidate",
+    body=DeviceCheckIn,
+    response=CandidateState,
+    invalid=("invalid_device_check", "the device check is invalid"),
+)
 async def device_check(request: web.Request) -> web.Response:
     interview = await candidate_interview(request)
-    body = await read_object(request)
-    result: dict[str, Any] = {"at": time.time()}
-    for key in ("camera", "microphone", "webrtc"):
-        if not isinstance(body.get(key), bool):
-            raise ApiError(400, "bad_request", f"{key} must be true or false")
-        result[key] = body[key]
-    for key in ("rtt_ms", "upload_kbps"):
-        value = body.get(key)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
-            raise ApiError(400, "bad_request", f"{key} must be a number")
-        result[key] = value
+    body = await read_body(request, DeviceCheckIn)
+    result: dict[str, Any] = {"at": time.time(), **body.model_dump()}
     mode = interview_mode(interview) or InterviewMode.VIDEO
     needed = DEVICES_NEEDED[mode]
     if not all(result[key] for key in needed):
@@ -200,6 +214,12 @@ async def device_check(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/candidate/offer")
+@operation(
+    "Candidate: WebRTC offer -> answer (the control socket must be open)",
+    auth="candidate",
+    body=OfferIn,
+    response=Answer,
+)
 async def offer(request: web.Request) -> web.Response:
     interview = await candidate_interview(request)
     body = await read_object(request)

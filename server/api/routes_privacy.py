@@ -14,8 +14,12 @@ from typing import Any
 
 from aiohttp import web
 
-from server.api.http import ApiError, json_response, read_object, services
+from server.api.contract import operation, read_body
+from server.api.http import ApiError, json_response, services
+from server.api.schemas.common import AnyObject
+from server.api.schemas.org import OrgSettings, OrgSettingsIn
 from server.core.services import Services
+from server.domain.errors import field_error
 from server.domain.models import ALTERNATIVE_MODES, Role, Status
 from server.live.analysis import analysis_summary
 from server.resumes.intake import RESUME_DIR
@@ -28,7 +32,6 @@ routes = web.RouteTableDef()
 ADMINS = frozenset({Role.ADMIN})
 DAY_S = 86_400.0
 RETENTION_SWEEP_EVERY_S = 3600.0
-RETENTION_DAYS_MAX = 3650
 RETENTION_KEYS = ("recordings_days", "personal_data_days")
 
 
@@ -43,6 +46,9 @@ async def _own_interview(request: web.Request, user: dict[str, Any]) -> dict[str
 
 
 @routes.get("/api/org/settings")
+@operation(
+    "Admin: the org's retention settings and alternative interview modes", response=OrgSettings
+)
 async def get_settings(request: web.Request) -> web.Response:
     user = await staff_user(request, ADMINS)
     return json_response(await _settings(services(request), user["org_id"]))
@@ -59,31 +65,36 @@ async def _settings(svc: Services, org_id: str) -> dict[str, Any]:
 
 
 @routes.put("/api/org/settings")
+@operation(
+    "Admin: set retention (days after the decision; null keeps) and/or which non-video"
+    " modes candidates may choose",
+    body=OrgSettingsIn,
+    response=OrgSettings,
+    invalid=("invalid", "organisation settings are invalid"),
+)
 async def put_settings(request: web.Request) -> web.Response:
     user = await staff_user(request, ADMINS)
-    body = await read_object(request)
-    retention, alternatives = body.get("retention"), body.get("alternatives")
-    if not body.keys() & {"retention", "alternatives"} or not all(
-        isinstance(v, dict) for k, v in body.items() if k in ("retention", "alternatives")
-    ):
+    body = await read_body(request, OrgSettingsIn)
+    if not body.model_fields_set:
         raise ApiError(
-            400, "bad_request", 'body must be {"retention": {...}} and/or {"alternatives": {...}}'
+            422,
+            "invalid",
+            "organisation settings are invalid",
+            [field_error("", 'give "retention" and/or "alternatives"')],
         )
-    errors = [
-        {"row": None, "field": k, "message": "unknown setting"}
-        for k in body.keys() - {"retention", "alternatives"}
-    ]
-    clean_retention = _retention(retention or {}, errors)
-    clean_alternatives = _alternatives(alternatives or {}, errors)
-    if errors:
-        raise ApiError(422, "invalid", "organisation settings are invalid", errors)
+    retention = body.retention.model_dump(exclude_unset=True) if body.retention else None
+    alternatives = (
+        body.alternatives.model_dump(exclude_unset=True, exclude_none=True)
+        if body.alternatives
+        else None
+    )
     svc = services(request)
     stored = await svc.store.org_settings(user["org_id"])
     ip = request.remote or ""
     if retention is not None:
-        stored["retention"] = {**(stored.get("retention") or {}), **clean_retention}
+        stored["retention"] = {**(stored.get("retention") or {}), **retention}
     if alternatives is not None:
-        stored["alternatives"] = {**(stored.get("alternatives") or {}), **clean_alternatives}
+        stored["alternatives"] = {**(stored.get("alternatives") or {}), **alternatives}
     await svc.store.set_org_settings(user["org_id"], stored)
     if retention is not None:
         await svc.store.add_event(
@@ -101,45 +112,8 @@ async def put_settings(request: web.Request) -> web.Response:
     return json_response(await _settings(svc, user["org_id"]))
 
 
-def _retention(raw: dict[str, Any], errors: list[dict[str, Any]]) -> dict[str, int | None]:
-    clean: dict[str, int | None] = {}
-    for key, value in raw.items():
-        if key not in RETENTION_KEYS:
-            errors.append({"row": None, "field": f"retention.{key}", "message": "unknown setting"})
-        elif value is not None and (
-            isinstance(value, bool)
-            or not isinstance(value, int)
-            or not 1 <= value <= RETENTION_DAYS_MAX
-        ):
-            errors.append(
-                {
-                    "row": None,
-                    "field": f"retention.{key}",
-                    "message": f"days from 1 to {RETENTION_DAYS_MAX}, or null to keep",
-                }
-            )
-        else:
-            clean[key] = value
-    return clean
-
-
-def _alternatives(raw: dict[str, Any], errors: list[dict[str, Any]]) -> dict[str, bool]:
-    """Which non-video modes candidates may choose (video is always offered)."""
-    clean: dict[str, bool] = {}
-    names = {m.value for m in ALTERNATIVE_MODES}
-    for key, value in raw.items():
-        if key not in names:
-            errors.append({"row": None, "field": f"alternatives.{key}", "message": "audio or text"})
-        elif not isinstance(value, bool):
-            errors.append(
-                {"row": None, "field": f"alternatives.{key}", "message": "must be true or false"}
-            )
-        else:
-            clean[key] = value
-    return clean
-
-
 @routes.get("/api/interviews/{interview_id}/personal-data")
+@operation("Admin: everything held about the candidate (audited)", response=AnyObject)
 async def export_personal_data(request: web.Request) -> web.Response:
     """Everything held about the candidate of one interview (PIPL right of access)."""
     user = await staff_user(request, ADMINS)
@@ -184,6 +158,10 @@ async def export_personal_data(request: web.Request) -> web.Response:
 
 
 @routes.delete("/api/interviews/{interview_id}/personal-data")
+@operation(
+    "Admin: erase the candidate's personal data; scores and decisions stay (audited)",
+    response=AnyObject,
+)
 async def erase_personal_data(request: web.Request) -> web.Response:
     """Erase the candidate's personal data (PIPL right to deletion); scores and decisions stay."""
     user = await staff_user(request, ADMINS)

@@ -14,12 +14,21 @@ from urllib.parse import unquote
 from aiohttp import BodyPartReader, web
 from aiohttp.http_exceptions import HttpProcessingError
 
-from server.api.http import ApiError, json_response, query_int, read_object, services
+from server.api.contract import Upload, operation, read_body, read_query
+from server.api.http import ApiError, json_response, services
 from server.api.routes_privacy import erase_resume
+from server.api.schemas.queries import PageQuery
+from server.api.schemas.resumes import (
+    Candidate,
+    CandidateStatusIn,
+    ResumeBatch,
+    Screening,
+    ScreeningChanged,
+    ScreeningIn,
+)
 from server.core.services import Services
 from server.domain.models import Role
 from server.resumes import screening
-from server.resumes.candidates import HUMAN_STATUSES
 from server.resumes.followups import MAX_FOLLOWUPS
 from server.resumes.intake import (
     BUSY_RETRY_AFTER_S,
@@ -44,7 +53,6 @@ logger = logging.getLogger(__name__)
 routes = web.RouteTableDef()
 
 READ_CHUNK_BYTES = 256 * 1024
-CANDIDATES_PAGE_MAX = 1000
 """Candidates per page of the job's list."""
 ADMINS = frozenset({Role.ADMIN})
 
@@ -165,6 +173,14 @@ def _file_error(name: str, code: str, message: str) -> dict[str, str]:
 
 
 @routes.post("/api/jobs/{job_id}/resumes")
+@operation(
+    "Upload résumés (PDF, DOCX, TXT; several files or a zip): parsed, screened, stored;"
+    " those above the job's threshold are invited. Prefer: respond-async -> 202 + batch",
+    upload=Upload("files", many=True),
+    response=ResumeBatch,
+    status=201,
+    statuses=(202,),
+)
 async def upload(request: web.Request) -> web.Response:
     """Parse, screen and store résumés. ``Prefer: respond-async`` answers 202 at once with a
     batch to poll; otherwise the answer comes when every file is done.
@@ -226,6 +242,7 @@ def _log_batch_failure(task: asyncio.Task[Any], batch_id: str) -> None:
 
 
 @routes.get("/api/jobs/{job_id}/resume-batches/{batch_id}")
+@operation("Progress and result of a résumé upload", response=ResumeBatch)
 async def batch_status(request: web.Request) -> web.Response:
     user = await staff_user(request, CAN_MANAGE_JOBS)
     job = await job_for(request, user)
@@ -251,13 +268,18 @@ async def batch_status(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/jobs/{job_id}/candidates")
+@operation(
+    "Résumé candidates of a job, best match first (header X-Total-Count)",
+    query=PageQuery,
+    response=list[Candidate],
+)
 async def list_candidates(request: web.Request) -> web.Response:
     """A page of the job's candidates, best match first (``?limit=``, default and most
     ``CANDIDATES_PAGE_MAX``; ``?offset=``); ``X-Total-Count`` says how many there are."""
     user = await staff_user(request, CAN_MANAGE_JOBS)
     job = await job_for(request, user)
-    limit = query_int(request, "limit", CANDIDATES_PAGE_MAX, 1, CANDIDATES_PAGE_MAX)
-    offset = query_int(request, "offset", 0, 0, 10**9)
+    query = read_query(request, PageQuery)
+    limit, offset = query.limit, query.offset
     store = services(request).candidates
     rows = await store.list_for_job(job["id"], limit, offset)
     response = json_response([public_candidate(c) for c in rows])
@@ -278,12 +300,16 @@ async def _candidate(request: web.Request, roles: frozenset[Any]) -> tuple[Any, 
 
 
 @routes.get("/api/candidates/{candidate_id}")
+@operation("One résumé candidate", response=Candidate)
 async def get_candidate(request: web.Request) -> web.Response:
     _user, candidate, _job = await _candidate(request, CAN_MANAGE_JOBS)
     return json_response(public_candidate(candidate))
 
 
 @routes.get("/api/candidates/{candidate_id}/resume")
+@operation(
+    "The original résumé file (audited)", response=bytes, media_type="application/octet-stream"
+)
 async def download_resume(request: web.Request) -> web.Response:
     """The original file, decrypted (audited)."""
     user, candidate, job = await _candidate(request, CAN_MANAGE_JOBS)
@@ -316,6 +342,7 @@ def _read_resume(svc: Services, candidate: dict[str, Any]) -> bytes:
 
 
 @routes.post("/api/candidates/{candidate_id}/invite")
+@operation("A person invites the candidate (any score)", response=Candidate, status=201)
 async def invite(request: web.Request) -> web.Response:
     """A person invites the candidate (whatever the match score)."""
     user, candidate, job = await _candidate(request, CAN_MANAGE_JOBS)
@@ -329,13 +356,16 @@ async def invite(request: web.Request) -> web.Response:
 
 
 @routes.put("/api/candidates/{candidate_id}/status")
+@operation(
+    "A person's screening decision (waiting or not_selected; audited)",
+    body=CandidateStatusIn,
+    response=Candidate,
+    invalid=("invalid_status", "the status is invalid"),
+)
 async def set_status(request: web.Request) -> web.Response:
     """A person's screening decision: ``not_selected`` or back to ``waiting`` (audited)."""
     user, candidate, job = await _candidate(request, CAN_MANAGE_JOBS)
-    body = await read_object(request)
-    status = body.get("status")
-    if status not in HUMAN_STATUSES:
-        raise ApiError(400, "bad_request", f"status must be one of {', '.join(HUMAN_STATUSES)}")
+    status = (await read_body(request, CandidateStatusIn)).status
     svc = services(request)
     if not await svc.candidates.set_status(candidate["candidate_id"], status):
         raise ApiError(
@@ -353,6 +383,7 @@ async def set_status(request: web.Request) -> web.Response:
 
 
 @routes.delete("/api/candidates/{candidate_id}")
+@operation("Admin: erase the candidate's résumé and profile", status=204)
 async def erase(request: web.Request) -> web.Response:
     """Erase the candidate's résumé and profile (PIPL right to erasure; audited)."""
     user, candidate, job = await _candidate(request, ADMINS)
@@ -373,21 +404,27 @@ async def erase(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/jobs/{job_id}/screening")
+@operation("The job's screening requirements and follow-up settings", response=Screening)
 async def get_screening(request: web.Request) -> web.Response:
     user = await staff_user(request, CAN_MANAGE_JOBS)
     return json_response(screening_of(await job_for(request, user)))
 
 
 @routes.put("/api/jobs/{job_id}/screening")
+@operation(
+    "Set requirements and follow-ups; every candidate is matched again and waiting ones"
+    " above the threshold are invited",
+    body=ScreeningIn,
+    response=ScreeningChanged,
+    invalid=("invalid", "the screening settings are invalid"),
+)
 async def put_screening(request: web.Request) -> web.Response:
     """Set requirements and follow-ups; every candidate of the job is matched again, and
     waiting candidates who now pass the threshold are invited."""
     user = await staff_user(request, CAN_MANAGE_JOBS)
     job = await job_for(request, user)
-    body = await read_object(request)
-    unknown = set(body) - {"requirements", "followups"}
+    body = (await read_body(request, ScreeningIn)).model_dump(mode="json", exclude_unset=True)
     requirements, errors = screening.validate_requirements(body.get("requirements") or {})
-    errors += [{"row": None, "field": k, "message": "unknown setting"} for k in sorted(unknown)]
     follow = _followups(body.get("followups"), errors)
     if errors:
         raise ApiError(422, "invalid", "the screening settings are invalid", errors)

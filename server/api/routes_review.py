@@ -10,10 +10,15 @@ from typing import Any
 
 from aiohttp import web
 
-from server.api.http import ApiError, json_response, read_object, services
+from server.api.contract import operation, read_body, read_query
+from server.api.http import ApiError, json_response, services
 from server.api.routes_training import training_catalogue
-from server.core.csvsafe import safe_cell
+from server.api.schemas.common import AnyObject
+from server.api.schemas.interviews import DecisionIn, ReviewIn
+from server.api.schemas.queries import ExportQuery, ReportQuery
+from server.core.csvsafe import safe_cell, xlsx_cell
 from server.core.services import Services
+from server.domain.errors import field_error
 from server.domain.models import Role, Status, personalised_fields
 from server.live.analysis import analysis_summary, answer_transcript, transcription_status
 from server.outbound import webhooks
@@ -26,8 +31,6 @@ routes = web.RouteTableDef()
 CAN_REVIEW = frozenset({Role.ADMIN, Role.HR, Role.EXAMINER})
 CAN_SEE_SCORES = frozenset({Role.ADMIN, Role.HR, Role.EXAMINER})
 CAN_SEE_STATS = frozenset({Role.ADMIN, Role.HR})
-RECOMMENDATIONS = ("advance", "hold", "reject")
-MAX_COMMENT_CHARS = 2000
 
 
 async def _interview_and_job(
@@ -43,50 +46,29 @@ async def _interview_and_job(
     return interview, job
 
 
-def _comment(body: dict[str, Any], required: bool) -> str:
-    comment = body.get("comment", "")
-    if not isinstance(comment, str) or len(comment) > MAX_COMMENT_CHARS:
-        raise ApiError(
-            422,
-            "invalid_review",
-            f"comment must be text of at most {MAX_COMMENT_CHARS} characters",
-            [{"row": None, "field": "comment", "message": "too long or not text"}],
-        )
-    if required and not comment.strip():
-        raise ApiError(
-            422,
-            "invalid_review",
-            "a comment is required for an override",
-            [{"row": None, "field": "comment", "message": "required"}],
-        )
-    return comment.strip()
-
-
 @routes.post("/api/interviews/{interview_id}/reviews")
+@operation(
+    "Override one dimension score (human review, comment required)",
+    body=ReviewIn,
+    response=AnyObject,
+    status=201,
+    invalid=("invalid_review", "the review is invalid"),
+)
 async def add_review(request: web.Request) -> web.Response:
     user = await staff_user(request, CAN_REVIEW)
     interview, job = await _interview_and_job(request, user)
-    body = await read_object(request)
-    dimension, value = body.get("dimension"), body.get("value")
+    body = await read_body(request, ReviewIn)
+    dimension, value = body.dimension, body.value
     dims = {c["id"] for c in job["competencies"]}
-    if not isinstance(dimension, str) or dimension not in dims:
+    if dimension not in dims:
         raise ApiError(
             422,
             "invalid_review",
             f"dimension must be one of {sorted(dims)}",
-            [{"row": None, "field": "dimension", "message": "not in the job's model"}],
-        )
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 10:
-        raise ApiError(
-            422,
-            "invalid_review",
-            "value must be a number from 0 to 10",
-            [{"row": None, "field": "value", "message": "0..10"}],
+            [field_error("dimension", "not in the job's model")],
         )
     svc = services(request)
-    await svc.store.save_review(
-        interview["id"], user, dimension, float(value), _comment(body, True)
-    )
+    await svc.store.save_review(interview["id"], user, dimension, value, body.comment.strip())
     await svc.store.add_event(
         interview["id"],
         interview["org_id"],
@@ -99,22 +81,22 @@ async def add_review(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/interviews/{interview_id}/decision")
+@operation(
+    "Human recommendation (advance / hold / reject)",
+    body=DecisionIn,
+    response=AnyObject,
+    status=201,
+    invalid=("invalid_decision", "the decision is invalid"),
+)
 async def add_decision(request: web.Request) -> web.Response:
     user = await staff_user(request, CAN_REVIEW)
     interview, job = await _interview_and_job(request, user)
-    body = await read_object(request)
-    recommendation = body.get("recommendation")
-    if recommendation not in RECOMMENDATIONS:
-        raise ApiError(
-            422,
-            "invalid_decision",
-            "recommendation must be advance, hold or reject",
-            [{"row": None, "field": "recommendation", "message": "advance|hold|reject"}],
-        )
+    body = await read_body(request, DecisionIn)
+    recommendation = body.recommendation
     if interview["status"] != Status.COMPLETED:
         raise ApiError(409, "not_completed", "decide after the interview is completed")
     svc = services(request)
-    await svc.store.save_decision(interview["id"], user, recommendation, _comment(body, False))
+    await svc.store.save_decision(interview["id"], user, recommendation, body.comment.strip())
     await svc.store.add_event(
         interview["id"],
         interview["org_id"],
@@ -180,12 +162,19 @@ async def _report(svc: Services, interview: dict[str, Any], job: dict[str, Any])
 
 
 @routes.get("/api/interviews/{interview_id}/report")
+@operation(
+    "Candidate report: AI suggestions, human overrides, final scores, job match %",
+    query=ReportQuery,
+    response=AnyObject,
+    also=("text/html",),
+)
 async def report(request: web.Request) -> web.StreamResponse:
     user = await staff_user(request, CAN_SEE_SCORES)
     interview, job = await _interview_and_job(request, user)
     svc = services(request)
+    query = read_query(request, ReportQuery)
     data = await _report(svc, interview, job)
-    fmt = request.query.get("format", "json")
+    fmt = query.format
     await svc.store.add_event(
         interview["id"],
         interview["org_id"],
@@ -196,16 +185,18 @@ async def report(request: web.Request) -> web.StreamResponse:
     )
     if fmt == "html":
         return web.Response(
-            text=report_html(data, request.query.get("lang", "zh")),
+            text=report_html(data, query.lang),
             content_type="text/html",
             headers={"Cache-Control": "private, no-store"},
         )
-    if fmt != "json":
-        raise ApiError(400, "bad_format", "format must be json or html")
     return json_response(data)
 
 
 @routes.get("/api/jobs/{job_id}/stats")
+@operation(
+    "Job statistics: counts by status, mean/max/min/median job match %, histogram, dimensions",
+    response=AnyObject,
+)
 async def stats(request: web.Request) -> web.Response:
     user = await staff_user(request, CAN_SEE_STATS)
     job = await job_for(request, user)
@@ -218,6 +209,9 @@ async def stats(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/jobs/{job_id}/fairness")
+@operation(
+    "Selection rate and impact ratio per recorded group (four-fifths rule)", response=AnyObject
+)
 async def fairness_view(request: web.Request) -> web.Response:
     """Selection rate and impact ratio per recorded group, with four-fifths warnings."""
     user = await staff_user(request, CAN_SEE_STATS)
@@ -240,17 +234,22 @@ async def fairness_view(request: web.Request) -> web.Response:
     return json_response(fairness(rows))
 
 
-EXPORT_FORMATS = ("csv", "xlsx")
+XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @routes.get("/api/jobs/{job_id}/export")
+@operation(
+    "Candidates, AI and final scores, decisions (CSV or XLSX)",
+    query=ExportQuery,
+    response=bytes,
+    media_type="text/csv",
+    also=(XLSX_MEDIA_TYPE,),
+)
 async def export(request: web.Request) -> web.Response:
     """Candidates, scores (AI and final) and decisions of a job as CSV or XLSX."""
     user = await staff_user(request, CAN_SEE_STATS)
     job = await job_for(request, user)
-    fmt = request.query.get("format", "csv")
-    if fmt not in EXPORT_FORMATS:
-        raise ApiError(400, "bad_format", "format must be csv or xlsx")
+    fmt = read_query(request, ExportQuery).format
     svc = services(request)
     dims = [c["id"] for c in job["competencies"]]
     header = ["interview_id", "name", "email", "status", "job_match_percent"]
@@ -287,9 +286,7 @@ async def export(request: web.Request) -> web.Response:
     safe = "".join(c for c in job["id"] if c.isalnum() or c == "_")
     return web.Response(
         body=body,
-        content_type="text/csv"
-        if fmt == "csv"
-        else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        content_type="text/csv" if fmt == "csv" else XLSX_MEDIA_TYPE,
         headers={
             "Content-Disposition": f'attachment; filename="{safe}-candidates.{fmt}"',
             "Cache-Control": "private, no-store",
@@ -312,7 +309,7 @@ def _xlsx(header: list[str], rows: list[list[Any]]) -> bytes:
     sheet = book.create_sheet("candidates")
     sheet.append(header)
     for row in rows:
-        sheet.append([safe_cell(v) for v in row])
+        sheet.append([xlsx_cell(v) for v in row])
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

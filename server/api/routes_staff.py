@@ -15,10 +15,32 @@ from aiohttp import web
 from analyzers.events import ScoreUpdate
 from analyzers.scoring import overall
 from common.competencies import CATALOGUE
-from server.api.http import ApiError, json_response, read_object, read_upload, services
+from server.api.contract import Upload, operation, read_body
+from server.api.http import ApiError, json_response, read_upload, services
+from server.api.schemas.common import AnyObject
+from server.api.schemas.hiring import (
+    AnalyzeIn,
+    Competency,
+    ExaminersIn,
+    ImportedQuestions,
+    Job,
+    JobIn,
+    QuestionIn,
+    QuestionOut,
+)
+from server.api.schemas.interviews import (
+    BulkInvitations,
+    Interview,
+    InterviewSummary,
+    Invitation,
+    InvitationIn,
+)
+from server.api.schemas.org import LoginIn, Token, User, UserIn
+from server.api.schemas.queries import QuestionsQuery, SignedUrlQuery, UsersQuery
 from server.core.config import RECORDING_URL_TTL_S, STAFF_TOKEN_TTL_S
 from server.core.csvsafe import decode_upload_text
 from server.core.services import Services
+from server.domain.errors import field_error
 from server.domain.models import Question, Role, Status, interview_mode, personalised_fields
 from server.hiring import questionbank
 from server.hiring.jobanalysis import analyze
@@ -48,7 +70,6 @@ from server.storage.store import NotFound
 routes = web.RouteTableDef()
 
 MAX_BULK_INVITATIONS = 5000
-MAX_HOURS = 24 * 365
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{1,63}$")
 DUMMY_HASH = hash_password("timing-equaliser")
 
@@ -57,11 +78,10 @@ DUMMY_HASH = hash_password("timing-equaliser")
 
 
 @routes.post("/api/auth/login")
+@operation("Log in; returns a bearer token", auth="none", body=LoginIn, response=Token)
 async def login(request: web.Request) -> web.Response:
-    body = await read_object(request)
-    username, password = body.get("username"), body.get("password")
-    if not isinstance(username, str) or not isinstance(password, str):
-        raise ApiError(400, "bad_request", "username and password are required strings")
+    body = await read_body(request, LoginIn)
+    username, password = body.username, body.password
     svc = services(request)
     limits = svc.limits
     address = request.remote or ""  # the client's, behind trusted proxies (server.api.http)
@@ -122,6 +142,7 @@ def _public_user(user: dict[str, Any]) -> dict[str, Any]:
 
 
 @routes.get("/api/me")
+@operation("The logged-in staff user", response=User)
 async def me(request: web.Request) -> web.Response:
     return json_response(_public_user(await staff_user(request)))
 
@@ -130,6 +151,7 @@ async def me(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/competencies")
+@operation("Competency catalogue", response=list[Competency])
 async def competencies(request: web.Request) -> web.Response:
     await staff_user(request)
     return json_response(
@@ -141,6 +163,7 @@ async def competencies(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/questions")
+@operation("Question bank (built-in + own)", query=QuestionsQuery, response=list[QuestionOut])
 async def list_questions(request: web.Request) -> web.Response:
     user = await staff_user(request)
     section = request.query.get("section")
@@ -159,12 +182,18 @@ async def list_questions(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/questions")
+@operation(
+    "Add one question",
+    body=QuestionIn,
+    response=QuestionOut,
+    status=201,
+    invalid=("invalid_question", "the question is invalid"),
+)
 async def create_question(request: web.Request) -> web.Response:
     user = await staff_user(request, CAN_MANAGE_JOBS)
-    body = await read_object(request)
-    body.pop("id", None)
-    body.pop("builtin", None)
-    data, errors = questionbank.validate_question(body, None)
+    body = await read_body(request, QuestionIn, also=_question_errors)
+    fields = body.model_dump(mode="json", exclude_none=True, exclude={"id", "builtin"})
+    data, errors = questionbank.validate_question(fields, None)
     if errors or data is None:
         raise ApiError(
             422, "invalid_question", "the question is invalid", [e.to_dict() for e in errors]
@@ -174,7 +203,18 @@ async def create_question(request: web.Request) -> web.Response:
     return json_response(Question.from_dict({**data, "id": qid}).to_dict(), status=201)
 
 
+def _question_errors(raw: dict[str, Any]) -> list[dict[str, Any]]:
+    raw = {k: v for k, v in raw.items() if k not in ("id", "builtin")}
+    return [e.to_dict() for e in questionbank.validate_question(raw, None)[1]]
+
+
 @routes.post("/api/questions/import")
+@operation(
+    "Import questions from CSV, JSON or XLSX (all or nothing)",
+    upload=Upload(),
+    response=ImportedQuestions,
+    status=201,
+)
 async def import_questions(request: web.Request) -> web.Response:
     user = await staff_user(request, CAN_MANAGE_JOBS)
     filename, content = await read_upload(request)
@@ -197,23 +237,37 @@ async def import_questions(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/jobs/analyze")
+@operation(
+    "Suggest competencies, weights and questions from a job description",
+    body=AnalyzeIn,
+    response=AnyObject,
+    invalid=("invalid_description", "the description is invalid"),
+)
 async def analyze_job(request: web.Request) -> web.Response:
     user = await staff_user(request, CAN_MANAGE_JOBS)
-    body = await read_object(request)
+    body = await read_body(request, AnalyzeIn)
     bank = list((await question_index(services(request), user["org_id"])).values())
     try:
-        result = await asyncio.to_thread(analyze, body.get("description"), bank)  # type: ignore[arg-type]
+        result = await asyncio.to_thread(analyze, body.description, bank)
     except ValueError as exc:
         raise ApiError(422, "invalid_description", str(exc)) from None
     return json_response(result.to_dict())
 
 
 @routes.post("/api/jobs")
+@operation(
+    "Create a job",
+    body=JobIn,
+    response=Job,
+    status=201,
+    invalid=("invalid_job", "the job is invalid"),
+)
 async def create_job(request: web.Request) -> web.Response:
     user = await staff_user(request, CAN_MANAGE_JOBS)
-    body = await read_object(request)
     svc = services(request)
-    job, errors = validate_job(body, await question_index(svc, user["org_id"]))
+    questions = await question_index(svc, user["org_id"])
+    body = await read_body(request, JobIn, also=lambda raw: validate_job(raw, questions)[1])
+    job, errors = validate_job(body.model_dump(mode="json"), questions)
     if errors:
         raise ApiError(422, "invalid_job", "the job is invalid", errors)
     if user["role"] == Role.DEPARTMENT_VIEWER:  # pragma: no cover - excluded by CAN_MANAGE_JOBS
@@ -227,6 +281,7 @@ async def _job_out(svc: Services, job: dict[str, Any]) -> dict[str, Any]:
 
 
 @routes.get("/api/jobs")
+@operation("Jobs with status counts", response=list[Job])
 async def list_jobs(request: web.Request) -> web.Response:
     user = await staff_user(request)
     svc = services(request)
@@ -237,26 +292,25 @@ async def list_jobs(request: web.Request) -> web.Response:
     return json_response(jobs)
 
 
-@routes.get("/api/jobs/{job_id}")
+@routes.get("/api/jobs/{job_id:(?!analyze$)[^{}/]+}")  # "analyze" is a sibling, not a job
+@operation("One job", response=Job)
 async def get_job(request: web.Request) -> web.Response:
     user = await staff_user(request)
     return json_response(await _job_out(services(request), await job_for(request, user)))
 
 
 @routes.put("/api/jobs/{job_id}/examiners")
+@operation(
+    "Assign examiners to a job (user ids of examiners)",
+    body=ExaminersIn,
+    response=Job,
+    invalid=("invalid_examiners", "examiners must be a list of user ids"),
+)
 async def assign_examiners(request: web.Request) -> web.Response:
     """Set the examiners assigned to a job (they see its interviews, live and after)."""
     user = await staff_user(request, CAN_MANAGE_JOBS)
     job = await job_for(request, user)
-    body = await read_object(request)
-    ids = body.get("examiners")
-    if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids) or len(ids) > 200:
-        raise ApiError(
-            422,
-            "invalid_examiners",
-            "examiners must be a list of user ids",
-            [{"row": None, "field": "examiners", "message": "list of user ids"}],
-        )
+    ids = (await read_body(request, ExaminersIn)).examiners
     svc = services(request)
     staff = {u["id"]: u for u in await svc.store.users(user["org_id"])}
     bad = [i for i in ids if i not in staff or staff[i]["role"] != Role.EXAMINER]
@@ -265,36 +319,30 @@ async def assign_examiners(request: web.Request) -> web.Response:
             422,
             "invalid_examiners",
             "not examiners of this organisation",
-            [{"row": None, "field": "examiners", "message": f"unknown examiner {i}"} for i in bad],
+            [field_error("examiners", f"unknown examiner {i}") for i in bad],
         )
     await svc.store.update_job_data(job["id"], {"examiners": sorted(set(ids))})
     return json_response(await _job_out(svc, await svc.store.get_job(job["id"])))
 
 
 @routes.post("/api/users")
+@operation(
+    "Create a staff account (admin)",
+    body=UserIn,
+    response=User,
+    status=201,
+    invalid=("invalid_user", "the account is invalid"),
+)
 async def create_user(request: web.Request) -> web.Response:
     """Create a staff account in the admin's organisation (admin only)."""
     user = await staff_user(request, frozenset({Role.ADMIN}))
-    body = await read_object(request)
-    errors = []
-    username, password = body.get("username"), body.get("password")
-    role, department = body.get("role"), body.get("department", "")
-    if not isinstance(username, str) or not re.fullmatch(r"[A-Za-z0-9_.@-]{3,64}", username):
-        errors.append({"row": None, "field": "username", "message": "3-64 letters, digits or _.@-"})
-    if not isinstance(password, str) or not 10 <= len(password) <= 1024:
-        errors.append({"row": None, "field": "password", "message": "10-1024 characters"})
-    if not isinstance(role, str) or role not in {r.value for r in Role}:
-        errors.append(
-            {"row": None, "field": "role", "message": "admin, hr, examiner or department_viewer"}
-        )
-    if not isinstance(department, str) or len(department) > 200:
-        errors.append({"row": None, "field": "department", "message": "at most 200 characters"})
-    elif role == Role.DEPARTMENT_VIEWER and not department.strip():
-        errors.append(
-            {"row": None, "field": "department", "message": "required for department viewers"}
-        )
-    if errors or not isinstance(username, str) or not isinstance(password, str):
-        raise ApiError(422, "invalid_user", "the account is invalid", errors)
+    body = await read_body(request, UserIn)
+    username, password, role, department = (
+        body.username,
+        body.password,
+        body.role,
+        body.department,
+    )
     svc = services(request)
     hashed = await asyncio.to_thread(hash_password, password)
     user_id = await svc.store.create_user(
@@ -313,6 +361,7 @@ async def create_user(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/users")
+@operation("Staff of the organisation (?role=examiner)", query=UsersQuery, response=list[User])
 async def list_users(request: web.Request) -> web.Response:
     """Staff of the organisation (to assign examiners)."""
     user = await staff_user(request, CAN_MANAGE_JOBS)
@@ -322,6 +371,7 @@ async def list_users(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/jobs/{job_id}/interviews")
+@operation("Interviews of a job", response=list[InterviewSummary])
 async def job_interviews(request: web.Request) -> web.Response:
     user = await staff_user(request)
     job = await job_for(request, user)
@@ -384,27 +434,22 @@ def _candidate_fields(
     return out, errors
 
 
-def _expiry_hours(data: dict[str, Any], default_h: int) -> int:
-    hours = data.get("expires_in_hours", default_h)
-    if isinstance(hours, bool) or not isinstance(hours, int) or not 1 <= hours <= MAX_HOURS:
-        raise ApiError(
-            422,
-            "invalid_invitation",
-            "expires_in_hours must be an integer from 1 to 8760",
-            [{"row": None, "field": "expires_in_hours", "message": "1..8760"}],
-        )
-    return hours
-
-
 @routes.post("/api/jobs/{job_id}/invitations")
+@operation(
+    "Invite one candidate",
+    body=InvitationIn,
+    response=Invitation,
+    status=201,
+    invalid=("invalid_invitation", "the invitation is invalid"),
+)
 async def create_invitation(request: web.Request) -> web.Response:
     user = await staff_user(request, CAN_MANAGE_JOBS)
     job = await job_for(request, user)
-    body = await read_object(request)
-    cand, errors = _candidate_fields(body, None)
-    if errors:
+    body = await read_body(request, InvitationIn, also=lambda raw: _candidate_fields(raw, None)[1])
+    cand, errors = _candidate_fields(body.model_dump(exclude_none=True), None)
+    if errors:  # pragma: no cover - the model states the same rules
         raise ApiError(422, "invalid_invitation", "the invitation is invalid", errors)
-    hours = _expiry_hours(body, services(request).settings.invitation_ttl_h)
+    hours = body.expires_in_hours or services(request).settings.invitation_ttl_h
     (created,) = await invite(services(request), job, [cand], hours, user["username"])
     return json_response(created, status=201)
 
@@ -440,6 +485,12 @@ def _candidates_from_csv(text: str) -> tuple[list[dict[str, Any]], list[dict[str
 
 
 @routes.post("/api/jobs/{job_id}/invitations/bulk")
+@operation(
+    "Invite candidates from a CSV (name,email,phone,language,group); all or nothing",
+    upload=Upload(),
+    response=BulkInvitations,
+    status=201,
+)
 async def bulk_invitations(request: web.Request) -> web.Response:
     user = await staff_user(request, CAN_MANAGE_JOBS)
     job = await job_for(request, user)
@@ -487,6 +538,7 @@ async def _interview_for(request: web.Request, user: dict[str, Any]) -> dict[str
 
 
 @routes.get("/api/interviews/{interview_id}")
+@operation("Interview with answers", response=Interview)
 async def get_interview(request: web.Request) -> web.Response:
     user = await staff_user(request)
     interview = await _interview_for(request, user)
@@ -613,6 +665,7 @@ def _recording_url(svc: Services, rec_id: str, user_id: str) -> str:
 
 
 @routes.post("/api/interviews/{interview_id}/revoke")
+@operation("Revoke the invitation", response=InterviewSummary)
 async def revoke(request: web.Request) -> web.Response:
     user = await staff_user(request, CAN_MANAGE_JOBS)
     interview = await _interview_for(request, user)
@@ -637,6 +690,13 @@ def _recording_file(stored: str, root: Path) -> Path | None:
 
 
 @routes.get("/api/recordings/{rec_id}")
+@operation(
+    "Download or stream a recording (signed URL or bearer); supports Range",
+    query=SignedUrlQuery,
+    response=bytes,
+    media_type="video/webm",
+    statuses=(206,),
+)
 async def get_recording(request: web.Request) -> web.StreamResponse:
     svc = services(request)
     q = request.query

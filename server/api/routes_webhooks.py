@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from server.api.http import ApiError, json_response, read_object, services
+from server.api.contract import operation, read_body
+from server.api.http import ApiError, json_response, services
+from server.api.schemas.common import AnyObject
+from server.api.schemas.org import Webhook, WebhookIn
 from server.domain.models import Role
 from server.outbound import webhooks
 from server.security.access import staff_user
@@ -15,10 +18,20 @@ ADMIN = frozenset({Role.ADMIN})
 
 
 @routes.post("/api/webhooks")
+@operation(
+    "Add a webhook; requests are signed with HMAC-SHA256 (X-InterviewLive-Signature)",
+    body=WebhookIn,
+    response=Webhook,
+    status=201,
+    invalid=("invalid_webhook", "the webhook is invalid"),
+)
 async def create(request: web.Request) -> web.Response:
     user = await staff_user(request, ADMIN)
     guard = NetGuard.from_settings(services(request).settings)
-    hook, errors = webhooks.validate_hook(await read_object(request), guard)
+    body = await read_body(
+        request, WebhookIn, also=lambda raw: webhooks.validate_hook(raw, guard)[1]
+    )
+    hook, errors = webhooks.validate_hook(body.model_dump(exclude_none=True), guard)
     if errors:
         raise ApiError(422, "invalid_webhook", "the webhook is invalid", errors)
     created = await webhooks.create_hook(services(request), user["org_id"], hook)
@@ -26,12 +39,14 @@ async def create(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/webhooks")
+@operation("Webhooks of the org (admin)", response=list[Webhook])
 async def list_all(request: web.Request) -> web.Response:
     user = await staff_user(request, ADMIN)
     return json_response(await webhooks.list_hooks(services(request), user["org_id"]))
 
 
 @routes.get("/api/webhooks/{hook_id}/deliveries")
+@operation("Delivery log (status, attempts, last error)", response=list[AnyObject])
 async def delivery_log(request: web.Request) -> web.Response:
     user = await staff_user(request, ADMIN)
     rows = await webhooks.deliveries(
@@ -43,6 +58,7 @@ async def delivery_log(request: web.Request) -> web.Response:
 
 
 @routes.delete("/api/webhooks/{hook_id}")
+@operation("Deactivate a webhook", response=AnyObject)
 async def remove(request: web.Request) -> web.Response:
     user = await staff_user(request, ADMIN)
     if not await webhooks.deactivate(

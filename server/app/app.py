@@ -11,6 +11,7 @@ from dataclasses import asdict
 from importlib import resources
 from ipaddress import ip_network
 from pathlib import Path
+from typing import Any
 
 import redis.asyncio as aioredis
 from aiohttp import web
@@ -24,6 +25,7 @@ from server.api import (
     routes_audit,
     routes_candidate,
     routes_privacy,
+    routes_reminders,
     routes_resumes,
     routes_review,
     routes_staff,
@@ -50,7 +52,7 @@ from server.live.looplag import LoopLagMonitor
 from server.live.nodes import OVERLOAD_WINDOW_S, Admission, NodeRegistry
 from server.live.results import RESULTS_MAXLEN, ResultsConsumer
 from server.live.streams import BusCipher, StreamWriter
-from server.outbound import reminders, webhooks
+from server.outbound import webhooks
 from server.resumes.candidates import CandidateStore
 from server.resumes.intake import ParsePool
 from server.security.access import EXPIRABLE
@@ -236,25 +238,45 @@ def create_app(settings: Settings) -> web.Application:
     app.on_response_prepare.append(security_headers)
     app.cleanup_ctx.append(lifecycle)
     if "api" in roles:
-        app.add_routes(openapi.routes)
-        app.add_routes(routes_staff.routes)
-        app.add_routes(routes_review.routes)
-        app.add_routes(routes_webhooks.routes)
-        app.add_routes(reminders.routes)
-        app.add_routes(routes_audit.routes)
-        app.add_routes(routes_privacy.routes)
-        app.add_routes(routes_training.routes)
-        app.add_routes(routes_resumes.routes)
-        app.add_routes(ws_staff.routes)
+        for table in STAFF_ROUTES:
+            app.add_routes(table)
         app.router.add_get("/", _root)
         app.router.add_get("/admin", _page("admin"))
         app.router.add_get("/examiner", _page("examiner"))
     if "media" in roles:
-        app.add_routes(routes_candidate.routes)
+        for table in CANDIDATE_ROUTES:
+            app.add_routes(table)
         app.router.add_get("/i/{token}", _page("candidate"))
     app.router.add_get("/healthz", _health)
     app.router.add_static("/static/", WEB_DIR, follow_symlinks=False)
+    if "api" in roles:
+        app[openapi.OPENAPI_DOC_KEY] = openapi.build_document(app.router.routes())
     return app
+
+
+STAFF_ROUTES = (
+    openapi.routes,
+    routes_staff.routes,
+    routes_review.routes,
+    routes_webhooks.routes,
+    routes_reminders.routes,
+    routes_audit.routes,
+    routes_privacy.routes,
+    routes_training.routes,
+    routes_resumes.routes,
+    ws_staff.routes,
+)
+"""Route tables of the API role (REST, staff socket)."""
+CANDIDATE_ROUTES = (routes_candidate.routes,)
+"""Route tables of the media role (the candidate's REST calls and control socket)."""
+
+
+def api_document() -> dict[str, Any]:
+    """The OpenAPI document of a server with every role (no server needed)."""
+    router = web.Application().router
+    for table in (*STAFF_ROUTES, *CANDIDATE_ROUTES):
+        router.add_routes(table)
+    return openapi.build_document(router.routes())
 
 
 def _probe(app: web.Application, roles: set[str]):  # type: ignore[no-untyped-def]

@@ -17,8 +17,7 @@ from analyzers.asr_models import (
     inspect_model,
     parse_model_map,
 )
-
-ENV_PREFIX = "INTERVIEW_"
+from server.core.env import ENV_PREFIX, EnvError, read_env
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
@@ -182,10 +181,6 @@ class Settings:
         return replace(self, secret_key=key)
 
 
-def _split(value: str) -> tuple[str, ...]:
-    return tuple(v.strip() for v in value.split(",") if v.strip())
-
-
 def _check_ip(key: str, value: str) -> str:
     try:
         ipaddress.ip_address(value)
@@ -233,90 +228,10 @@ def _check_roles(settings: Settings) -> None:
 
 def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
     """Settings from ``INTERVIEW_*`` environment variables, then explicit overrides (CLI)."""
-    env = os.environ if env is None else env
-    values: dict[str, object] = {}
-    if v := env.get(ENV_PREFIX + "DATA_DIR"):
-        values["data_dir"] = Path(v)
-    if v := env.get(ENV_PREFIX + "HOST"):
-        values["host"] = v
-    if v := env.get(ENV_PREFIX + "PORT"):
-        if not v.isdigit() or not 0 < int(v) < 65536:
-            raise ConfigError(f"{ENV_PREFIX}PORT: {v!r} is not a TCP port")
-        values["port"] = int(v)
-    if v := env.get(ENV_PREFIX + "PUBLIC_URL"):
-        values["public_url"] = v
-    if v := env.get(ENV_PREFIX + "ICE_HOSTS"):
-        values["ice_hosts"] = _split(v)
-    if v := env.get(ENV_PREFIX + "ICE_SERVERS"):
-        values["ice_servers"] = _split(v)
-    if v := env.get(ENV_PREFIX + "ALLOWED_ORIGINS"):
-        values["allowed_origins"] = _split(v)
-    if v := env.get(ENV_PREFIX + "WEBHOOK_ALLOW_NETWORKS"):
-        values["webhook_allow_networks"] = _split(v)
-    if v := env.get(ENV_PREFIX + "TRUSTED_PROXIES"):
-        values["trusted_proxies"] = _split(v)
-    if v := env.get(ENV_PREFIX + "INVITATION_TTL_H"):
-        if not v.isdigit() or int(v) < 1:
-            raise ConfigError(f"{ENV_PREFIX}INVITATION_TTL_H: {v!r} must be a positive integer")
-        values["invitation_ttl_h"] = int(v)
-    for key, name in (
-        ("ANALYSIS_WORKERS", "analysis_workers"),
-        ("ASR_BEAM_SIZE", "asr_beam_size"),
-        ("ASR_THREADS", "asr_threads"),
-    ):
-        if v := env.get(ENV_PREFIX + key):
-            if not v.isdigit():
-                raise ConfigError(f"{ENV_PREFIX}{key}: {v!r} must be a whole number")
-            values[name] = int(v)
-    for key, name in (
-        ("ASR_MODEL", "asr_model"),
-        ("ASR_LANGUAGE", "asr_language"),
-        ("ASR_COMPUTE_TYPE", "asr_compute_type"),
-        ("ASR_DEVICE", "asr_device"),
-    ):
-        if v := env.get(ENV_PREFIX + key):
-            values[name] = v
-    if v := env.get(ENV_PREFIX + "ASR_MODELS"):
-        values["asr_models"] = _model_map(v)
-    if v := env.get(ENV_PREFIX + "MODELS_DIR"):
-        values["models_dir"] = Path(v)
-    if v := env.get(ENV_PREFIX + "REDIS_URL"):
-        if not v.startswith(("redis://", "rediss://", "unix://")):
-            raise ConfigError(
-                f"{ENV_PREFIX}REDIS_URL: must start with redis://, rediss:// or unix://"
-            )
-        values["redis_url"] = v
-    if v := env.get(ENV_PREFIX + "ENCRYPTION"):
-        values["encryption"] = v.lower()
-    if v := env.get(ENV_PREFIX + "MASTER_KEYS"):
-        values["master_keys"] = v
-    if v := env.get(ENV_PREFIX + "ROLES"):
-        values["roles"] = _split(v)
-    if v := env.get(ENV_PREFIX + "NODE_NAME"):
-        values["node_name"] = v
-    if v := env.get(ENV_PREFIX + "MAX_LIVE_SESSIONS"):
-        if not v.isdigit():
-            raise ConfigError(f"{ENV_PREFIX}MAX_LIVE_SESSIONS: {v!r} must be a whole number")
-        values["max_live_sessions"] = int(v)
-    for key in ("SMTP_HOST", "SMTP_USER", "SMTP_PASSWORD", "SMTP_FROM"):
-        if v := env.get(ENV_PREFIX + key):
-            values[key.lower()] = v
-    if v := env.get(ENV_PREFIX + "SMTP_PORT"):
-        if not v.isdigit():
-            raise ConfigError(f"{ENV_PREFIX}SMTP_PORT: {v!r} is not a port")
-        values["smtp_port"] = int(v)
-    if v := env.get(ENV_PREFIX + "SMTP_STARTTLS"):
-        if v.lower() not in ("0", "1", "true", "false", "yes", "no"):
-            raise ConfigError(f"{ENV_PREFIX}SMTP_STARTTLS: use true or false")
-        values["smtp_starttls"] = v.lower() in ("1", "true", "yes")
-    if v := env.get(ENV_PREFIX + "FLAG_THRESHOLDS"):
-        try:
-            parsed = json.loads(v)
-        except json.JSONDecodeError as exc:
-            raise ConfigError(f"{ENV_PREFIX}FLAG_THRESHOLDS: not JSON ({exc})") from None
-        values["flag_thresholds"] = parsed
-    if v := env.get(ENV_PREFIX + "LOG_LEVEL"):
-        values["log_level"] = v.upper()
+    try:
+        values: dict[str, object] = read_env(os.environ if env is None else env)
+    except EnvError as exc:
+        raise ConfigError(str(exc)) from None
     values.update({k: v for k, v in overrides.items() if v is not None})
     if isinstance(values.get("asr_models"), str):
         values["asr_models"] = _model_map(str(values["asr_models"]))

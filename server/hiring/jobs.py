@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal, get_args
 
 from common.competencies import name_of
 from server.domain.models import SECTION_ORDER, Media, Question, Section
@@ -14,7 +14,8 @@ MAX_TITLE_CHARS = 200
 MAX_DESCRIPTION_CHARS = 20_000
 MAX_QUESTIONS_PER_SECTION = 30
 COMPETENCY_ID = re.compile(r"^[a-z][a-z0-9_]{1,40}$")
-LANGUAGES = ("zh-CN", "en")
+Language = Literal["zh-CN", "en"]
+LANGUAGES: tuple[str, ...] = get_args(Language)
 
 
 def _err(field: str, message: str) -> dict[str, Any]:
@@ -52,7 +53,8 @@ def validate_job(
     return out, errors
 
 
-ANSWER_LANGUAGES = ("zh", "en")
+AnswerLanguage = Literal["zh", "en"]
+ANSWER_LANGUAGES: tuple[str, ...] = get_args(AnswerLanguage)
 """Languages an answer may be given in besides the interview's own (identified per utterance)."""
 
 

@@ -22,12 +22,12 @@ import re
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from datetime import date, datetime, time
 from importlib import resources
 from typing import Any
 from xml.etree import ElementTree
 
+from server.domain.errors import FieldError
 from server.domain.models import LANGUAGES, Media, Question, Section
 
 MAX_IMPORT_ROWS = 2000
@@ -73,22 +73,6 @@ _IGNORED_FIELDS = frozenset({"id", "builtin"})
 _LIST_SPLIT = re.compile(r"[;；]")
 _RUBRIC_SPLIT = re.compile(r"[|｜]")
 _BANK_RESOURCE = ("data", "question_bank.json")
-
-
-@dataclass(frozen=True, slots=True)
-class FieldError:
-    """One problem with one field of one question."""
-
-    row: int | None
-    """Spreadsheet line (header = 1) for CSV/XLSX, 0-based list index for JSON, ``None`` for
-    problems with the file as a whole."""
-    field: str
-    """The field path (``text.zh``, ``rubric[1].en``), CSV column, ``header`` or ``file``."""
-    message: str
-    """A human-readable explanation, in English."""
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"row": self.row, "field": self.field, "message": self.message}
 
 
 class ImportValidationError(ValueError):

@@ -5,29 +5,20 @@ and announced to HR systems (webhook ``reminder.requested``)."""
 from __future__ import annotations
 
 import asyncio
-import csv
-import io
 import smtplib
 import time
+from collections.abc import Collection
 from email.message import EmailMessage
 from typing import Any
 
-from aiohttp import web
-
-from server.api.http import ApiError, json_response, read_object, services
 from server.core.config import Settings
-from server.core.csvsafe import safe_cell
 from server.core.services import Services
 from server.domain.models import Status
 from server.interview.invitations import invitation_url
 from server.outbound import webhooks
-from server.security.access import CAN_MANAGE_JOBS, job_for, staff_user
 from server.security.auth import new_id
 
-routes = web.RouteTableDef()
-
 PENDING = (Status.INVITED, Status.OPENED, Status.CONSENTED, Status.DEVICE_CHECKED)
-MAX_REMINDERS_PER_CALL = 5000
 SMTP_TIMEOUT_S = 20.0
 
 
@@ -49,52 +40,20 @@ def _message(
     )
 
 
-@routes.get("/api/jobs/{job_id}/pending")
-async def pending(request: web.Request) -> web.Response:
-    user = await staff_user(request, CAN_MANAGE_JOBS)
-    job = await job_for(request, user)
-    rows = [
-        i
-        for i in await services(request).store.list_interviews(job["id"])
-        if i["status"] in PENDING
-    ]
-    return json_response(
-        [
-            {
-                "interview_id": i["id"],
-                "name": i["candidate"].get("name", ""),
-                "email": i["candidate"].get("email", ""),
-                "status": i["status"],
-                "expires_at": i["expires_at"],
-            }
-            for i in rows
-        ]
-    )
+def is_pending(interview: dict[str, Any]) -> bool:
+    """The candidate has not finished (nor declined): a reminder may help."""
+    return interview["status"] in PENDING
 
 
-@routes.post("/api/jobs/{job_id}/reminders")
-async def remind(request: web.Request) -> web.Response:
-    """Queue a reminder for the given pending interviews (all pending ones when omitted)."""
-    user = await staff_user(request, CAN_MANAGE_JOBS)
-    job = await job_for(request, user)
-    body = await read_object(request) if request.can_read_body else {}
-    wanted = body.get("interview_ids")
-    if wanted is not None and (
-        not isinstance(wanted, list) or len(wanted) > MAX_REMINDERS_PER_CALL
-    ):
-        raise ApiError(
-            422,
-            "invalid_reminder",
-            "interview_ids must be a list of ids",
-            [{"row": None, "field": "interview_ids", "message": "list of ids"}],
-        )
-    svc = services(request)
+async def remind(
+    svc: Services, job: dict[str, Any], wanted: Collection[str] | None
+) -> list[dict[str, Any]]:
+    """Queue a reminder for the job's pending, unexpired interviews (only ``wanted`` ones when
+    given): outbox, webhook ``reminder.requested``, e-mail when SMTP is configured."""
     targets = [
         i
         for i in await svc.store.list_interviews(job["id"])
-        if i["status"] in PENDING
-        and i["expires_at"] > time.time()
-        and (wanted is None or i["id"] in wanted)
+        if is_pending(i) and i["expires_at"] > time.time() and (wanted is None or i["id"] in wanted)
     ]
     queued = await _queue(svc, job, targets)
     for item in queued:
@@ -103,19 +62,14 @@ async def remind(request: web.Request) -> web.Response:
         task = asyncio.create_task(_send_mail(svc, queued), name=f"reminder-mail-{job['id']}")
         svc.background.add(task)
         task.add_done_callback(svc.background.discard)
-    return json_response({"queued": len(queued), "reminders": queued}, status=201)
+    return queued
 
 
 async def _send_mail(svc: Services, items: list[dict[str, Any]]) -> None:
     """Send queued reminders over SMTP (in a thread); each outbox row ends sent or failed."""
     results = await asyncio.to_thread(_smtp_send, svc.settings, items)
     for item, error in zip(items, results, strict=True):
-        await svc.db.execute(
-            "UPDATE outbox SET status=?, error=? WHERE id=?",
-            "sent" if error is None else "failed",
-            error,
-            item["id"],
-        )
+        await svc.store.set_message_status(item["id"], error)
 
 
 def _smtp_send(settings: Settings, items: list[dict[str, Any]]) -> list[str | None]:
@@ -219,56 +173,5 @@ async def _outbox(
         "body": text,
         "url": url,
     }
-    await svc.db.execute(
-        "INSERT INTO outbox(id, org_id, interview_id, kind, recipient, subject, body, status,"
-        " created_at) VALUES(?,?,?,?,?,?,?,?,?)",
-        item["id"],
-        job["org_id"],
-        interview_id,
-        kind,
-        svc.store.fields.seal(recipient, f"outbox/{item['id']}/recipient"),
-        subject,
-        svc.store.fields.seal(text, f"outbox/{item['id']}/body"),
-        "queued",
-        time.time(),
-    )
+    await svc.store.add_message(job["org_id"], item)
     return item
-
-
-@routes.get("/api/jobs/{job_id}/reminders")
-async def outbox(request: web.Request) -> web.Response:
-    """The reminder outbox of a job (JSON, or ``?format=csv`` for a mail-merge tool)."""
-    user = await staff_user(request, CAN_MANAGE_JOBS)
-    job = await job_for(request, user)
-    svc = services(request)
-    fields = svc.store.fields
-    rows = [
-        {
-            **dict(r),
-            "recipient": fields.open(r["recipient"], f"outbox/{r['id']}/recipient"),
-            "body": fields.open(r["body"], f"outbox/{r['id']}/body"),
-        }
-        for r in await svc.db.fetchall(
-            "SELECT o.id, o.interview_id, o.kind, o.recipient, o.subject, o.body, o.status,"
-            " o.error,"
-            " o.created_at"
-            " FROM outbox o JOIN interviews i ON i.id = o.interview_id WHERE i.job_id=?"
-            " ORDER BY o.created_at",
-            job["id"],
-        )
-    ]
-    if request.query.get("format") == "csv":
-        buf = io.StringIO()
-        writer = csv.DictWriter(
-            buf,
-            fieldnames=["kind", "recipient", "subject", "body", "status", "created_at"],
-            extrasaction="ignore",
-        )
-        writer.writeheader()
-        writer.writerows([{k: safe_cell(v) for k, v in row.items()} for row in rows])
-        return web.Response(
-            body=("\ufeff" + buf.getvalue()).encode(),
-            content_type="text/csv",
-            headers={"Content-Disposition": 'attachment; filename="reminders.csv"'},
-        )
-    return json_response(rows)

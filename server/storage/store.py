@@ -27,6 +27,7 @@ from server.storage.repos.interviews import (
 )
 from server.storage.repos.jobs import JobRepository, QuestionRepository
 from server.storage.repos.orgs import OrgRepository, StaffRepository
+from server.storage.repos.outbox import OutboxRepository
 from server.storage.repos.privacy import PrivacyRepository
 from server.storage.repos.reviews import ReviewRepository
 from server.storage.repos.webhooks import WebhookRepository
@@ -58,6 +59,7 @@ class Store(
     AnswerRepository,
     RecordingRepository,
     AnalysisRepository,
+    OutboxRepository,
     ReviewRepository,
     AuditRepository,
     PrivacyRepository,
