@@ -6,9 +6,10 @@ PORT ?= 8080
 PYTHON ?= python3
 RUN_PACKAGES ?= libgl1 libglib2.0-0
 SYSTEM_PACKAGES ?= $(RUN_PACKAGES) chromium espeak-ng redis-server nginx-light fonts-wqy-microhei fonts-dejavu-core
+NODE_PACKAGES ?= nodejs npm
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint install system-deps run-deps clean
+.PHONY: run test lint web-lint install system-deps run-deps clean
 
 # Debian packages the server needs (mediapipe/OpenCV shared libraries); installed when missing.
 run-deps:
@@ -36,7 +37,19 @@ run: install run-deps
 	$(VENV)/bin/interview-live demo --data-dir $(DATA) --host $(HOST) --port $(PORT)
 	$(VENV)/bin/interview-live serve --data-dir $(DATA) --host $(HOST) --port $(PORT)
 
-lint: install
+# The pages' JavaScript tools (eslint, prettier) from npm, at the versions of package-lock.json,
+# into node_modules/; Debian's nodejs and npm are installed first when node or npm is missing.
+node_modules/.installed: package.json package-lock.json
+	@command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || \
+	  $(MAKE) --no-print-directory system-deps SYSTEM_PACKAGES="$(NODE_PACKAGES)"
+	npm ci --no-audit --no-fund
+	touch $@
+
+web-lint: node_modules/.installed
+	npx eslint web
+	npx prettier --check web
+
+lint: install web-lint
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
@@ -45,4 +58,4 @@ test: install system-deps lint
 	$(VENV)/bin/pytest -q
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .test-artifacts
+	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache .test-artifacts

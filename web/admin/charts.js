@@ -5,11 +5,12 @@
 // Charts use the canvas renderer and rich-text tooltips: ECharts' HTML tooltip writes inline
 // `style` attributes, which `style-src 'self'` blocks.
 
-import { getLang } from './i18n.js';
+import { getLang } from '../staff/i18n.js';
 
 const SRC = '/static/vendor/echarts/echarts.min.js';
 export const PALETTE = ['#2456a6', '#3aa189', '#e0a400', '#b45ba6', '#d05c3b', '#5f6b7a', '#7fa7e0', '#8cc7a8'];
-const FONT = 'system-ui, -apple-system, "Segoe UI", "PingFang SC", "Hiragino Sans GB", "Microsoft YaHei", "Noto Sans CJK SC", "WenQuanYi Micro Hei", sans-serif';
+const FONT =
+  'system-ui, -apple-system, "Segoe UI", "PingFang SC", "Hiragino Sans GB", "Microsoft YaHei", "Noto Sans CJK SC", "WenQuanYi Micro Hei", sans-serif';
 
 let loading = null;
 
@@ -21,7 +22,9 @@ export function loadECharts() {
       const s = document.createElement('script');
       s.src = SRC;
       s.async = true;
-      s.addEventListener('load', () => (window.echarts ? resolve(window.echarts) : reject(new Error('ECharts did not load'))));
+      s.addEventListener('load', () =>
+        window.echarts ? resolve(window.echarts) : reject(new Error('ECharts did not load')),
+      );
       s.addEventListener('error', () => {
         loading = null;
         s.remove();
@@ -42,7 +45,8 @@ function withDefaults(option) {
     textStyle: { fontFamily: FONT, color: '#1f2933' },
     aria: { enabled: true },
     ...option,
-    tooltip: option.tooltip === false ? undefined : { confine: true, ...(option.tooltip || {}), renderMode: 'richText' },
+    tooltip:
+      option.tooltip === false ? undefined : { confine: true, ...(option.tooltip || {}), renderMode: 'richText' },
   };
 }
 
@@ -58,7 +62,9 @@ export async function mountChart(el, option, { isAlive = () => true } = {}) {
   let frame = 0;
   const resize = () => {
     cancelAnimationFrame(frame);
-    frame = requestAnimationFrame(() => { if (!chart.isDisposed()) chart.resize(); });
+    frame = requestAnimationFrame(() => {
+      if (!chart.isDisposed()) chart.resize();
+    });
   };
   const ro = typeof ResizeObserver === 'function' ? new ResizeObserver(resize) : null;
   if (ro) ro.observe(el);
@@ -89,7 +95,10 @@ export class ChartSet {
   async add(el, option) {
     try {
       const item = await mountChart(el, option, { isAlive: () => this.ctx.alive });
-      if (!this.ctx.alive) { item.dispose(); return null; }
+      if (!this.ctx.alive) {
+        item.dispose();
+        return null;
+      }
       this.items.push(item);
       return item.chart;
     } catch (e) {

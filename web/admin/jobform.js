@@ -1,9 +1,10 @@
 // Create-job form: basics, description analysis, weighted competency model, 3-section plan.
 
-import { h, replace, field, showError, debounce, nextId } from './dom.js';
-import { API, ApiError } from './api.js';
-import { t, pick } from './i18n.js';
-import { questionCard, errorBanner, loadCompetencies, competencyCatalogue, pageHeader, SECTIONS } from './ui.js';
+import { h, replace, field, showError, nextId } from '../common/dom.js';
+import { debounce } from '../common/timing.js';
+import { API, ApiError } from '../staff/api.js';
+import { t, pick } from '../staff/i18n.js';
+import { questionCard, errorBanner, loadCompetencies, competencyCatalogue, pageHeader, SECTIONS } from '../staff/ui.js';
 
 const CUSTOM = '__custom__';
 const EPS = 0.001;
@@ -13,7 +14,11 @@ let draft = null;
 let rowKey = 0;
 function newDraft() {
   return {
-    title: '', department: '', description: '', language: 'zh-CN', bilingual: false,
+    title: '',
+    department: '',
+    description: '',
+    language: 'zh-CN',
+    bilingual: false,
     comps: [], // {key, id, custom, nameZh, nameEn, weight: string}
     plan: { self_intro: [], structured: [], professional: [] }, // Question objects
     reasons: {}, // question id -> reason from the analysis
@@ -45,24 +50,58 @@ export function renderJobForm(main, ctx) {
   const banner = h('div', { hidden: true });
 
   // ---------- basics ----------
-  const title = field(t('form.title'), h('input', { type: 'text', name: 'title', required: true, value: d.title, testid: 'job-title-input' }), { errorKey: 'title' });
-  const dept = field(t('form.department'), h('input', { type: 'text', name: 'department', required: true, value: d.department, testid: 'job-department' }), { errorKey: 'department' });
-  const langSel = h('select', { name: 'language', testid: 'job-language' },
-    h('option', { value: 'zh-CN', text: t('lang.zh') }), h('option', { value: 'en', text: t('lang.en') }));
+  const title = field(
+    t('form.title'),
+    h('input', { type: 'text', name: 'title', required: true, value: d.title, testid: 'job-title-input' }),
+    { errorKey: 'title' },
+  );
+  const dept = field(
+    t('form.department'),
+    h('input', { type: 'text', name: 'department', required: true, value: d.department, testid: 'job-department' }),
+    { errorKey: 'department' },
+  );
+  const langSel = h(
+    'select',
+    { name: 'language', testid: 'job-language' },
+    h('option', { value: 'zh-CN', text: t('lang.zh') }),
+    h('option', { value: 'en', text: t('lang.en') }),
+  );
   langSel.value = d.language;
   const lang = field(t('form.language'), langSel, { errorKey: 'language' });
-  const bilingual = h('input', { type: 'checkbox', id: 'job-bilingual', testid: 'job-bilingual', checked: d.bilingual, 'aria-describedby': 'job-bilingual-hint' });
-  bilingual.addEventListener('change', () => { d.bilingual = bilingual.checked; });
-  const bilingualWrap = h('div', { class: 'field' },
+  const bilingual = h('input', {
+    type: 'checkbox',
+    id: 'job-bilingual',
+    testid: 'job-bilingual',
+    checked: d.bilingual,
+    'aria-describedby': 'job-bilingual-hint',
+  });
+  bilingual.addEventListener('change', () => {
+    d.bilingual = bilingual.checked;
+  });
+  const bilingualWrap = h(
+    'div',
+    { class: 'field' },
     h('label', { class: 'check', for: bilingual.id }, bilingual, h('span', { text: ` ${t('form.bilingual')}` })),
-    h('p', { class: 'hint', id: 'job-bilingual-hint', text: t('form.bilingualHint') }));
-  const desc = field(t('form.description'), h('textarea', { name: 'description', rows: '7', testid: 'job-description', value: d.description }),
-    { errorKey: 'description', hint: t('form.descriptionHint') });
+    h('p', { class: 'hint', id: 'job-bilingual-hint', text: t('form.bilingualHint') }),
+  );
+  const desc = field(
+    t('form.description'),
+    h('textarea', { name: 'description', rows: '7', testid: 'job-description', value: d.description }),
+    { errorKey: 'description', hint: t('form.descriptionHint') },
+  );
   Object.assign(errEls, { title: title.error, department: dept.error, language: lang.error, description: desc.error });
-  title.input.addEventListener('input', () => { d.title = title.input.value; });
-  dept.input.addEventListener('input', () => { d.department = dept.input.value; });
-  langSel.addEventListener('change', () => { d.language = langSel.value; });
-  desc.input.addEventListener('input', () => { d.description = desc.input.value; });
+  title.input.addEventListener('input', () => {
+    d.title = title.input.value;
+  });
+  dept.input.addEventListener('input', () => {
+    d.department = dept.input.value;
+  });
+  langSel.addEventListener('change', () => {
+    d.language = langSel.value;
+  });
+  desc.input.addEventListener('input', () => {
+    d.description = desc.input.value;
+  });
 
   const analyseBtn = h('button', { type: 'button', class: 'btn', testid: 'analyse', text: t('form.analyse') });
   const analyseStatus = h('span', { class: 'muted small', role: 'status', testid: 'analyse-status' });
@@ -71,15 +110,39 @@ export function renderJobForm(main, ctx) {
   // ---------- competency model ----------
   const compRows = h('tbody', {});
   const sumEl = h('strong', { testid: 'weight-sum' });
-  const sumBox = h('p', { class: 'weight-sum', 'aria-live': 'polite' }, t('form.weightSum'), ' ', sumEl, ' ', h('span', { class: 'muted', text: t('form.weightTarget') }));
+  const sumBox = h(
+    'p',
+    { class: 'weight-sum', 'aria-live': 'polite' },
+    t('form.weightSum'),
+    ' ',
+    sumEl,
+    ' ',
+    h('span', { class: 'muted', text: t('form.weightTarget') }),
+  );
   const compErr = h('p', { class: 'field-error', role: 'alert', hidden: true, dataset: { field: 'competencies' } });
   errEls.competencies = compErr;
-  const addComp = h('button', { type: 'button', class: 'btn small', testid: 'comp-add', text: t('form.addCompetency') });
-  const evenBtn = h('button', { type: 'button', class: 'btn small ghost', testid: 'comp-even', text: t('form.distribute') });
-  addComp.addEventListener('click', () => { d.comps.push(newRow()); renderComps(); compRows.querySelector('tr:last-child select')?.focus(); });
+  const addComp = h('button', {
+    type: 'button',
+    class: 'btn small',
+    testid: 'comp-add',
+    text: t('form.addCompetency'),
+  });
+  const evenBtn = h('button', {
+    type: 'button',
+    class: 'btn small ghost',
+    testid: 'comp-even',
+    text: t('form.distribute'),
+  });
+  addComp.addEventListener('click', () => {
+    d.comps.push(newRow());
+    renderComps();
+    compRows.querySelector('tr:last-child select')?.focus();
+  });
   evenBtn.addEventListener('click', () => {
     const r = roundWeights(d.comps.map(() => 1));
-    d.comps.forEach((c, i) => { c.weight = r[i].toFixed(2); });
+    d.comps.forEach((c, i) => {
+      c.weight = r[i].toFixed(2);
+    });
     renderComps();
   });
 
@@ -93,37 +156,105 @@ export function renderJobForm(main, ctx) {
 
   function renderComps() {
     const cats = competencyCatalogue();
-    replace(compRows, d.comps.map((c, i) => {
-      const sel = h('select', { testid: `comp-select-${i}`, 'aria-label': t('form.competencyN', { n: i + 1 }) },
-        h('option', { value: '', text: t('form.choose') }),
-        cats.map((x) => h('option', { value: x.id, text: pick(x.name) || x.id })),
-        h('option', { value: CUSTOM, text: t('form.custom') }));
-      sel.value = c.custom ? CUSTOM : c.id;
-      sel.addEventListener('change', () => {
-        if (sel.value === CUSTOM) { c.custom = true; c.id = ''; } else { c.custom = false; c.id = sel.value; }
-        renderComps();
-        if (c.custom) compRows.querySelector(`[data-testid="comp-custom-${i}"]`)?.focus();
-      });
-      const idIn = h('input', { type: 'text', value: c.id, testid: `comp-custom-${i}`, placeholder: t('form.customId'), 'aria-label': t('form.customIdN', { n: i + 1 }), pattern: '[a-z][a-z0-9_]{1,40}' });
-      idIn.addEventListener('input', () => { c.id = idIn.value.trim(); });
-      const zhIn = h('input', { type: 'text', value: c.nameZh, placeholder: t('form.nameZh'), 'aria-label': `${t('form.nameZh')} ${i + 1}`, lang: 'zh-CN' });
-      zhIn.addEventListener('input', () => { c.nameZh = zhIn.value; });
-      const enIn = h('input', { type: 'text', value: c.nameEn, placeholder: t('form.nameEn'), 'aria-label': `${t('form.nameEn')} ${i + 1}`, lang: 'en' });
-      enIn.addEventListener('input', () => { c.nameEn = enIn.value; });
-      const wIn = h('input', { type: 'number', min: '0', max: '1', step: '0.01', value: c.weight, inputmode: 'decimal', testid: `comp-weight-${i}`, 'aria-label': t('form.weightN', { n: i + 1 }), class: 'weight' });
-      wIn.addEventListener('input', () => { c.weight = wIn.value; updateSum(); });
-      const rm = h('button', { type: 'button', class: 'btn small ghost icon', 'aria-label': t('form.removeN', { n: i + 1 }), text: '✕' });
-      rm.addEventListener('click', () => { d.comps.splice(i, 1); renderComps(); });
-      const cat = cats.find((x) => x.id === c.id && !c.custom);
-      return h('tr', { testid: `comp-row-${i}`, dataset: { row: String(i) } },
-        h('td', { dataset: { label: t('form.competency') } }, sel,
-          c.custom ? h('div', { class: 'custom-comp' }, idIn, zhIn, enIn) : null,
-          cat && cat.definition ? h('p', { class: 'muted small', text: pick(cat.definition) }) : null,
-          c.matched && c.matched.length ? h('p', { class: 'muted small', text: `${t('form.matched')}: ${c.matched.join('、')}` }) : null),
-        h('td', { class: 'num', dataset: { label: t('form.weight') } }, wIn),
-        h('td', { class: 'actions' }, rm));
-    }));
-    if (!d.comps.length) compRows.append(h('tr', {}, h('td', { colspan: '3', class: 'muted', text: t('form.noCompetencies') })));
+    replace(
+      compRows,
+      d.comps.map((c, i) => {
+        const sel = h(
+          'select',
+          { testid: `comp-select-${i}`, 'aria-label': t('form.competencyN', { n: i + 1 }) },
+          h('option', { value: '', text: t('form.choose') }),
+          cats.map((x) => h('option', { value: x.id, text: pick(x.name) || x.id })),
+          h('option', { value: CUSTOM, text: t('form.custom') }),
+        );
+        sel.value = c.custom ? CUSTOM : c.id;
+        sel.addEventListener('change', () => {
+          if (sel.value === CUSTOM) {
+            c.custom = true;
+            c.id = '';
+          } else {
+            c.custom = false;
+            c.id = sel.value;
+          }
+          renderComps();
+          if (c.custom) compRows.querySelector(`[data-testid="comp-custom-${i}"]`)?.focus();
+        });
+        const idIn = h('input', {
+          type: 'text',
+          value: c.id,
+          testid: `comp-custom-${i}`,
+          placeholder: t('form.customId'),
+          'aria-label': t('form.customIdN', { n: i + 1 }),
+          pattern: '[a-z][a-z0-9_]{1,40}',
+        });
+        idIn.addEventListener('input', () => {
+          c.id = idIn.value.trim();
+        });
+        const zhIn = h('input', {
+          type: 'text',
+          value: c.nameZh,
+          placeholder: t('form.nameZh'),
+          'aria-label': `${t('form.nameZh')} ${i + 1}`,
+          lang: 'zh-CN',
+        });
+        zhIn.addEventListener('input', () => {
+          c.nameZh = zhIn.value;
+        });
+        const enIn = h('input', {
+          type: 'text',
+          value: c.nameEn,
+          placeholder: t('form.nameEn'),
+          'aria-label': `${t('form.nameEn')} ${i + 1}`,
+          lang: 'en',
+        });
+        enIn.addEventListener('input', () => {
+          c.nameEn = enIn.value;
+        });
+        const wIn = h('input', {
+          type: 'number',
+          min: '0',
+          max: '1',
+          step: '0.01',
+          value: c.weight,
+          inputmode: 'decimal',
+          testid: `comp-weight-${i}`,
+          'aria-label': t('form.weightN', { n: i + 1 }),
+          class: 'weight',
+        });
+        wIn.addEventListener('input', () => {
+          c.weight = wIn.value;
+          updateSum();
+        });
+        const rm = h('button', {
+          type: 'button',
+          class: 'btn small ghost icon',
+          'aria-label': t('form.removeN', { n: i + 1 }),
+          text: '✕',
+        });
+        rm.addEventListener('click', () => {
+          d.comps.splice(i, 1);
+          renderComps();
+        });
+        const cat = cats.find((x) => x.id === c.id && !c.custom);
+        return h(
+          'tr',
+          { testid: `comp-row-${i}`, dataset: { row: String(i) } },
+          h(
+            'td',
+            { dataset: { label: t('form.competency') } },
+            sel,
+            c.custom ? h('div', { class: 'custom-comp' }, idIn, zhIn, enIn) : null,
+            cat && cat.definition ? h('p', { class: 'muted small', text: pick(cat.definition) }) : null,
+            c.matched && c.matched.length
+              ? h('p', { class: 'muted small', text: `${t('form.matched')}: ${c.matched.join('、')}` })
+              : null,
+          ),
+          h('td', { class: 'num', dataset: { label: t('form.weight') } }, wIn),
+          h('td', { class: 'actions' }, rm),
+        );
+      }),
+    );
+    if (!d.comps.length)
+      compRows.append(h('tr', {}, h('td', { colspan: '3', class: 'muted', text: t('form.noCompetencies') })));
     updateSum();
   }
 
@@ -134,12 +265,20 @@ export function renderJobForm(main, ctx) {
     const err = h('p', { class: 'field-error', role: 'alert', hidden: true, dataset: { field: `plan.${section}` } });
     errEls[`plan.${section}`] = err;
     const rule = h('p', { class: 'rule muted small', testid: `rule-${section}` });
-    const searchIn = h('input', { type: 'search', testid: `picker-search-${section}`, placeholder: t('bank.searchPh'), 'aria-label': t('form.searchSection', { section: t(`section.${section}`) }) });
+    const searchIn = h('input', {
+      type: 'search',
+      testid: `picker-search-${section}`,
+      placeholder: t('bank.searchPh'),
+      'aria-label': t('form.searchSection', { section: t(`section.${section}`) }),
+    });
     const results = h('div', { class: 'picker-results', testid: `picker-${section}` });
     const pickerId = nextId('picker');
-    const picker = h('details', { class: 'picker', open: section !== 'self_intro' || d.plan.self_intro.length === 0 },
+    const picker = h(
+      'details',
+      { class: 'picker', open: section !== 'self_intro' || d.plan.self_intro.length === 0 },
       h('summary', { text: t('form.pickFromBank') }),
-      h('div', { id: pickerId }, searchIn, results));
+      h('div', { id: pickerId }, searchIn, results),
+    );
     let pool = [];
     let reqNo = 0;
     const load = async () => {
@@ -156,21 +295,35 @@ export function renderJobForm(main, ctx) {
     };
     const renderResults = () => {
       const chosen = new Set(d.plan[section].map((q) => q.id));
-      replace(results, pool.length ? pool.slice(0, 60).map((q) => {
-        const added = chosen.has(q.id);
-        const btn = h('button', {
-          type: 'button', class: `btn small${added ? '' : ' primary'}`, testid: `add-${section}-${q.id}`, disabled: added,
-          text: added ? t('form.added') : (section === 'self_intro' ? t('form.use') : t('form.add')),
-        });
-        btn.addEventListener('click', () => addQuestion(section, q));
-        return questionCard(q, { actions: [btn], compact: true });
-      }) : h('p', { class: 'muted', text: t('bank.none') }));
+      replace(
+        results,
+        pool.length
+          ? pool.slice(0, 60).map((q) => {
+              const added = chosen.has(q.id);
+              const btn = h('button', {
+                type: 'button',
+                class: `btn small${added ? '' : ' primary'}`,
+                testid: `add-${section}-${q.id}`,
+                disabled: added,
+                text: added ? t('form.added') : section === 'self_intro' ? t('form.use') : t('form.add'),
+              });
+              btn.addEventListener('click', () => addQuestion(section, q));
+              return questionCard(q, { actions: [btn], compact: true });
+            })
+          : h('p', { class: 'muted', text: t('bank.none') }),
+      );
     };
     searchIn.addEventListener('input', debounce(load, 250));
     sectionUis[section] = { listEl, rule, load, renderResults };
-    return h('section', { class: 'plan-section', 'aria-labelledby': `${pickerId}-h` },
+    return h(
+      'section',
+      { class: 'plan-section', 'aria-labelledby': `${pickerId}-h` },
       h('h3', { id: `${pickerId}-h`, text: t(`section.${section}`) }),
-      rule, listEl, err, picker);
+      rule,
+      listEl,
+      err,
+      picker,
+    );
   });
 
   function addQuestion(section, q) {
@@ -183,17 +336,55 @@ export function renderJobForm(main, ctx) {
   function renderPlan(section) {
     const ui = sectionUis[section];
     const qs = d.plan[section];
-    replace(ui.listEl, qs.length ? qs.map((q, i) => {
-      const up = h('button', { type: 'button', class: 'btn small ghost icon', 'aria-label': t('form.moveUp'), text: '↑', disabled: i === 0 });
-      const down = h('button', { type: 'button', class: 'btn small ghost icon', 'aria-label': t('form.moveDown'), text: '↓', disabled: i === qs.length - 1 });
-      const rm = h('button', { type: 'button', class: 'btn small ghost', testid: `remove-${section}-${q.id}`, text: t('form.remove') });
-      up.addEventListener('click', () => { [qs[i - 1], qs[i]] = [qs[i], qs[i - 1]]; renderPlan(section); });
-      down.addEventListener('click', () => { [qs[i + 1], qs[i]] = [qs[i], qs[i + 1]]; renderPlan(section); });
-      rm.addEventListener('click', () => { qs.splice(i, 1); renderPlan(section); ui.renderResults(); });
-      return h('li', { testid: `selected-${q.id}` }, questionCard(q, {
-        actions: section === 'self_intro' ? [rm] : [up, down, rm], reason: d.reasons[q.id], compact: true,
-      }));
-    }) : h('li', { class: 'muted empty-item', text: t('form.noneSelected') }));
+    replace(
+      ui.listEl,
+      qs.length
+        ? qs.map((q, i) => {
+            const up = h('button', {
+              type: 'button',
+              class: 'btn small ghost icon',
+              'aria-label': t('form.moveUp'),
+              text: '↑',
+              disabled: i === 0,
+            });
+            const down = h('button', {
+              type: 'button',
+              class: 'btn small ghost icon',
+              'aria-label': t('form.moveDown'),
+              text: '↓',
+              disabled: i === qs.length - 1,
+            });
+            const rm = h('button', {
+              type: 'button',
+              class: 'btn small ghost',
+              testid: `remove-${section}-${q.id}`,
+              text: t('form.remove'),
+            });
+            up.addEventListener('click', () => {
+              [qs[i - 1], qs[i]] = [qs[i], qs[i - 1]];
+              renderPlan(section);
+            });
+            down.addEventListener('click', () => {
+              [qs[i + 1], qs[i]] = [qs[i], qs[i + 1]];
+              renderPlan(section);
+            });
+            rm.addEventListener('click', () => {
+              qs.splice(i, 1);
+              renderPlan(section);
+              ui.renderResults();
+            });
+            return h(
+              'li',
+              { testid: `selected-${q.id}` },
+              questionCard(q, {
+                actions: section === 'self_intro' ? [rm] : [up, down, rm],
+                reason: d.reasons[q.id],
+                compact: true,
+              }),
+            );
+          })
+        : h('li', { class: 'muted empty-item', text: t('form.noneSelected') }),
+    );
     const problems = planProblems(section);
     ui.rule.textContent = `${t(`form.rule.${section}`)} ${problems.length ? '' : '✓'}`;
     ui.rule.classList.toggle('ok', problems.length === 0);
@@ -213,7 +404,11 @@ export function renderJobForm(main, ctx) {
   async function analyse() {
     const text = desc.input.value.trim();
     showError(desc.error, []);
-    if (!text) { showError(desc.error, t('v.descriptionFirst')); desc.input.focus(); return; }
+    if (!text) {
+      showError(desc.error, t('v.descriptionFirst'));
+      desc.input.focus();
+      return;
+    }
     analyseBtn.disabled = true;
     analyseStatus.textContent = t('form.analysing');
     try {
@@ -226,10 +421,16 @@ export function renderJobForm(main, ctx) {
       const comps = Array.isArray(res.competencies) ? res.competencies : [];
       const rounded = roundWeights(comps.map((c) => Number(c.weight) || 0));
       const known = new Set(competencyCatalogue().map((c) => c.id));
-      d.comps = comps.map((c, i) => newRow({
-        id: c.id, custom: !known.has(c.id), weight: rounded[i].toFixed(2), matched: c.matched || [],
-        nameZh: (c.name && c.name.zh) || '', nameEn: (c.name && c.name.en) || '',
-      }));
+      d.comps = comps.map((c, i) =>
+        newRow({
+          id: c.id,
+          custom: !known.has(c.id),
+          weight: rounded[i].toFixed(2),
+          matched: c.matched || [],
+          nameZh: (c.name && c.name.zh) || '',
+          nameEn: (c.name && c.name.en) || '',
+        }),
+      );
       d.reasons = {};
       const suggested = { self_intro: [], structured: [], professional: [] };
       for (const item of res.questions || []) {
@@ -242,12 +443,19 @@ export function renderJobForm(main, ctx) {
         if (suggested[s].length) d.plan[s] = s === 'self_intro' ? suggested[s].slice(0, 1) : suggested[s];
       }
       renderComps();
-      SECTIONS.forEach((s) => { renderPlan(s); sectionUis[s].renderResults(); });
+      SECTIONS.forEach((s) => {
+        renderPlan(s);
+        sectionUis[s].renderResults();
+      });
       analyseStatus.textContent = t('form.analysed', { c: d.comps.length, q: (res.questions || []).length });
     } catch (e) {
       if (!ctx.alive) return;
       analyseStatus.textContent = '';
-      if (e instanceof ApiError && e.errors.length) showError(desc.error, e.errors.map((x) => x.message));
+      if (e instanceof ApiError && e.errors.length)
+        showError(
+          desc.error,
+          e.errors.map((x) => x.message),
+        );
       else showError(desc.error, e.status === 0 ? t('err.network') : e.message);
     } finally {
       analyseBtn.disabled = false;
@@ -268,11 +476,19 @@ export function renderJobForm(main, ctx) {
     for (const e of list) (byKey[e.key] ||= []).push(e.message);
     for (const [key, msgs] of Object.entries(byKey)) if (errEls[key]) showError(errEls[key], msgs);
     for (const e of list) {
-      if (e.key === 'competencies' && Number.isInteger(e.row)) compRows.querySelector(`tr[data-row="${e.row}"]`)?.classList.add('invalid');
+      if (e.key === 'competencies' && Number.isInteger(e.row))
+        compRows.querySelector(`tr[data-row="${e.row}"]`)?.classList.add('invalid');
     }
     summary.hidden = false;
-    replace(summary, h('p', { class: 'strong', text: t('form.fixErrors', { n: list.length }) }),
-      h('ul', {}, list.map((e) => h('li', {}, e.raw ? h('code', { text: e.raw }) : null, e.raw ? ' ' : null, e.message))));
+    replace(
+      summary,
+      h('p', { class: 'strong', text: t('form.fixErrors', { n: list.length }) }),
+      h(
+        'ul',
+        {},
+        list.map((e) => h('li', {}, e.raw ? h('code', { text: e.raw }) : null, e.raw ? ' ' : null, e.message)),
+      ),
+    );
     summary.scrollIntoView({ block: 'start', behavior: 'smooth' });
   }
 
@@ -284,13 +500,16 @@ export function renderJobForm(main, ctx) {
     const seen = new Set();
     d.comps.forEach((c, i) => {
       if (!c.id) errs.push({ key: 'competencies', row: i, message: t('v.compId', { n: i + 1 }) });
-      else if (c.custom && !/^[a-z][a-z0-9_]{1,40}$/.test(c.id)) errs.push({ key: 'competencies', row: i, message: t('v.compIdFormat', { id: c.id }) });
+      else if (c.custom && !/^[a-z][a-z0-9_]{1,40}$/.test(c.id))
+        errs.push({ key: 'competencies', row: i, message: t('v.compIdFormat', { id: c.id }) });
       else if (seen.has(c.id)) errs.push({ key: 'competencies', row: i, message: t('v.compDup', { id: c.id }) });
       seen.add(c.id);
       const w = Number.parseFloat(c.weight);
-      if (!Number.isFinite(w) || w <= 0 || w > 1) errs.push({ key: 'competencies', row: i, message: t('v.weight', { n: i + 1 }) });
+      if (!Number.isFinite(w) || w <= 0 || w > 1)
+        errs.push({ key: 'competencies', row: i, message: t('v.weight', { n: i + 1 }) });
     });
-    if (d.comps.length && Math.abs(weightSum(d.comps) - 1) > EPS) errs.push({ key: 'competencies', message: t('v.sum', { sum: weightSum(d.comps).toFixed(2) }) });
+    if (d.comps.length && Math.abs(weightSum(d.comps) - 1) > EPS)
+      errs.push({ key: 'competencies', message: t('v.sum', { sum: weightSum(d.comps).toFixed(2) }) });
     for (const s of SECTIONS) for (const m of planProblems(s)) errs.push({ key: `plan.${s}`, message: m });
     return errs;
   }
@@ -333,36 +552,73 @@ export function renderJobForm(main, ctx) {
 
   const saveBtn = h('button', { type: 'submit', class: 'btn primary', testid: 'save-job', text: t('form.save') });
   const resetBtn = h('button', { type: 'button', class: 'btn ghost', testid: 'reset-job', text: t('form.reset') });
-  resetBtn.addEventListener('click', () => { draft = newDraft(); renderJobForm(main, ctx); });
+  resetBtn.addEventListener('click', () => {
+    draft = newDraft();
+    renderJobForm(main, ctx);
+  });
 
-  const form = h('form', { class: 'job-form', novalidate: true, testid: 'job-form' },
+  const form = h(
+    'form',
+    { class: 'job-form', novalidate: true, testid: 'job-form' },
     summary,
-    h('section', { class: 'card', 'aria-labelledby': 'basics-h' },
+    h(
+      'section',
+      { class: 'card', 'aria-labelledby': 'basics-h' },
       h('h2', { id: 'basics-h', class: 'card-title', text: t('form.basics') }),
       h('div', { class: 'grid three tight' }, title.wrap, dept.wrap, lang.wrap),
       bilingualWrap,
       desc.wrap,
-      h('div', { class: 'form-actions left' }, analyseBtn, analyseStatus)),
-    h('section', { class: 'card', 'aria-labelledby': 'comp-h' },
-      h('div', { class: 'card-head' }, h('h2', { id: 'comp-h', class: 'card-title', text: t('form.competencies') }), sumBox),
-      h('div', { class: 'table-wrap' }, h('table', { class: 'table comps', testid: 'comp-table' },
-        h('thead', {}, h('tr', {},
-          h('th', { scope: 'col', text: t('form.competency') }),
-          h('th', { scope: 'col', class: 'num', text: t('form.weight') }),
-          h('th', { scope: 'col' }, h('span', { class: 'visually-hidden', text: t('col.actions') })))),
-        compRows)),
+      h('div', { class: 'form-actions left' }, analyseBtn, analyseStatus),
+    ),
+    h(
+      'section',
+      { class: 'card', 'aria-labelledby': 'comp-h' },
+      h(
+        'div',
+        { class: 'card-head' },
+        h('h2', { id: 'comp-h', class: 'card-title', text: t('form.competencies') }),
+        sumBox,
+      ),
+      h(
+        'div',
+        { class: 'table-wrap' },
+        h(
+          'table',
+          { class: 'table comps', testid: 'comp-table' },
+          h(
+            'thead',
+            {},
+            h(
+              'tr',
+              {},
+              h('th', { scope: 'col', text: t('form.competency') }),
+              h('th', { scope: 'col', class: 'num', text: t('form.weight') }),
+              h('th', { scope: 'col' }, h('span', { class: 'visually-hidden', text: t('col.actions') })),
+            ),
+          ),
+          compRows,
+        ),
+      ),
       compErr,
-      h('div', { class: 'form-actions left' }, addComp, evenBtn)),
-    h('section', { class: 'card', 'aria-labelledby': 'plan-h' },
+      h('div', { class: 'form-actions left' }, addComp, evenBtn),
+    ),
+    h(
+      'section',
+      { class: 'card', 'aria-labelledby': 'plan-h' },
       h('h2', { id: 'plan-h', class: 'card-title', text: t('form.plan') }),
-      h('div', { class: 'plan-grid' }, planCards)),
-    h('div', { class: 'form-actions sticky' }, resetBtn, saveBtn));
+      h('div', { class: 'plan-grid' }, planCards),
+    ),
+    h('div', { class: 'form-actions sticky' }, resetBtn, saveBtn),
+  );
 
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     clearErrors();
     const errs = validate();
-    if (errs.length) { showErrors(errs); return; }
+    if (errs.length) {
+      showErrors(errs);
+      return;
+    }
     saveBtn.disabled = true;
     try {
       const job = await API.createJob(payload());
@@ -382,15 +638,23 @@ export function renderJobForm(main, ctx) {
     }
   });
 
-  replace(main,
+  replace(
+    main,
     pageHeader(t('form.pageTitle'), h('a', { class: 'btn ghost', href: '#/jobs', text: `← ${t('jobs.title')}` })),
-    banner, form);
+    banner,
+    form,
+  );
 
-  loadCompetencies().catch((e) => errorBanner(banner, e)).finally(() => {
-    if (!ctx.alive) return;
-    renderComps();
-  });
+  loadCompetencies()
+    .catch((e) => errorBanner(banner, e))
+    .finally(() => {
+      if (!ctx.alive) return;
+      renderComps();
+    });
   renderComps();
-  SECTIONS.forEach((s) => { renderPlan(s); sectionUis[s].load(); });
+  SECTIONS.forEach((s) => {
+    renderPlan(s);
+    sectionUis[s].load();
+  });
   return () => {};
 }

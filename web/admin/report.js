@@ -1,29 +1,47 @@
 // Printable per-candidate report (#/interviews/<id>/report), from GET /api/interviews/{id}/report.
 // AI suggestions, human scores and the final value are kept in separate columns.
 
-import { h, replace } from './dom.js';
-import { API } from './api.js';
-import { t, pick } from './i18n.js';
-import { errorBanner, pageHeader, fmtDate, statusBadge } from './ui.js';
+import { h, replace } from '../common/dom.js';
+import { API, roleOf } from '../staff/api.js';
+import { t, pick } from '../staff/i18n.js';
+import { errorBanner, pageHeader, fmtDate, statusBadge } from '../staff/ui.js';
 import { fmtNum, fmtFixed } from './stats.js';
-import { modeBadge, personalInfo, personalisedNote, developmentBlock } from './reportparts.js';
+import { modeBadge, personalInfo, personalisedNote, developmentBlock } from '../staff/reportparts.js';
 
 export const CAN_SEE_REPORTS = new Set(['admin', 'hr', 'examiner']);
-export const canSeeReports = (session) => CAN_SEE_REPORTS.has(session && (session.role || (session.user && session.user.role)));
+export const canSeeReports = (session) => CAN_SEE_REPORTS.has(roleOf(session));
 
 const dash = (v) => (v === null || v === undefined || v === '' ? '—' : v);
 
 function list(items, render, emptyKey, testid) {
   if (!items || !items.length) return h('p', { class: 'muted', testid, text: t(emptyKey) });
-  return h('ul', { class: 'report-list', testid }, items.map((x) => h('li', {}, render(x))));
+  return h(
+    'ul',
+    { class: 'report-list', testid },
+    items.map((x) => h('li', {}, render(x))),
+  );
 }
 
 export function renderReport(main, ctx, interviewId) {
-  const back = h('a', { class: 'btn ghost no-print', href: `#/interviews/${encodeURIComponent(interviewId)}`, text: `← ${t('report.backToInterview')}` });
-  const print = h('button', { type: 'button', class: 'btn primary no-print', testid: 'report-print', text: t('report.print'), on: { click: () => window.print() } });
+  const back = h('a', {
+    class: 'btn ghost no-print',
+    href: `#/interviews/${encodeURIComponent(interviewId)}`,
+    text: `← ${t('report.backToInterview')}`,
+  });
+  const print = h('button', {
+    type: 'button',
+    class: 'btn primary no-print',
+    testid: 'report-print',
+    text: t('report.print'),
+    on: { click: () => window.print() },
+  });
   const head = pageHeader(t('common.loading'), back, print);
   const banner = h('div', { hidden: true });
-  const body = h('article', { class: 'report', testid: 'report-view', 'aria-busy': 'true' }, h('p', { class: 'muted', text: t('common.loading') }));
+  const body = h(
+    'article',
+    { class: 'report', testid: 'report-view', 'aria-busy': 'true' },
+    h('p', { class: 'muted', text: t('common.loading') }),
+  );
   replace(main, head, banner, body);
   if (!canSeeReports(ctx.session)) {
     replace(body);
@@ -33,97 +51,262 @@ export function renderReport(main, ctx, interviewId) {
     return () => {};
   }
 
-  API.report(interviewId).then((r) => {
-    if (!ctx.alive) return;
-    body.removeAttribute('aria-busy');
-    const cand = r.candidate || {};
-    const job = r.job || {};
-    if (job.id) {
-      back.href = `#/jobs/${encodeURIComponent(job.id)}`;
-      back.textContent = `← ${job.title || t('iv.backToJob')}`;
-    }
-    replace(head, ...pageHeader(t('report.title'), back, print).childNodes);
-    const match = r.job_match_percent;
-    const dims = Array.isArray(r.dimensions) ? r.dimensions : [];
+  API.report(interviewId)
+    .then((r) => {
+      if (!ctx.alive) return;
+      body.removeAttribute('aria-busy');
+      const cand = r.candidate || {};
+      const job = r.job || {};
+      if (job.id) {
+        back.href = `#/jobs/${encodeURIComponent(job.id)}`;
+        back.textContent = `← ${job.title || t('iv.backToJob')}`;
+      }
+      replace(head, ...pageHeader(t('report.title'), back, print).childNodes);
+      const match = r.job_match_percent;
+      const dims = Array.isArray(r.dimensions) ? r.dimensions : [];
 
-    const summary = h('section', { class: 'card report-summary' },
-      h('div', { class: 'report-who' },
-        h('h2', { class: 'report-name', testid: 'report-candidate', text: cand.name || r.interview_id }),
-        h('p', { class: 'muted' }, [cand.email, cand.phone].filter(Boolean).join(' · ')),
-        h('p', {}, h('strong', { text: job.title || '' }), job.department ? ` · ${job.department}` : ''),
-        h('p', { class: 'muted small' }, `${t('col.status')}: `, statusBadge(r.status), ` · ${t('report.generated')}: ${fmtDate(new Date().toISOString())}`),
-        r.mode ? h('p', { class: 'report-mode' }, modeBadge(r.mode)) : null),
-      h('div', { class: 'report-match' },
-        h('div', { class: 'metric-label', text: t('report.jobMatch') }),
-        h('div', { class: 'match-value' },
-          h('span', { class: 'match-n', testid: 'report-job-match', text: match === null || match === undefined ? '—' : fmtNum(match, 1) }),
-          match === null || match === undefined ? null : h('span', { class: 'metric-unit', text: '%' })),
-        h('div', { class: 'muted small', text: t('report.overall', { ai: fmtNum(r.overall_ai), final: fmtNum(r.overall_final) }) })));
+      const summary = h(
+        'section',
+        { class: 'card report-summary' },
+        h(
+          'div',
+          { class: 'report-who' },
+          h('h2', { class: 'report-name', testid: 'report-candidate', text: cand.name || r.interview_id }),
+          h('p', { class: 'muted' }, [cand.email, cand.phone].filter(Boolean).join(' · ')),
+          h('p', {}, h('strong', { text: job.title || '' }), job.department ? ` · ${job.department}` : ''),
+          h(
+            'p',
+            { class: 'muted small' },
+            `${t('col.status')}: `,
+            statusBadge(r.status),
+            ` · ${t('report.generated')}: ${fmtDate(new Date().toISOString())}`,
+          ),
+          r.mode ? h('p', { class: 'report-mode' }, modeBadge(r.mode)) : null,
+        ),
+        h(
+          'div',
+          { class: 'report-match' },
+          h('div', { class: 'metric-label', text: t('report.jobMatch') }),
+          h(
+            'div',
+            { class: 'match-value' },
+            h('span', {
+              class: 'match-n',
+              testid: 'report-job-match',
+              text: match === null || match === undefined ? '—' : fmtNum(match, 1),
+            }),
+            match === null || match === undefined ? null : h('span', { class: 'metric-unit', text: '%' }),
+          ),
+          h('div', {
+            class: 'muted small',
+            text: t('report.overall', { ai: fmtNum(r.overall_ai), final: fmtNum(r.overall_final) }),
+          }),
+        ),
+      );
 
-    const note = h('p', { class: 'banner info report-note', text: pick(r.note) || t('report.note') });
+      const note = h('p', { class: 'banner info report-note', text: pick(r.note) || t('report.note') });
 
-    const dimTable = h('section', { class: 'card' },
-      h('h2', { class: 'card-title', text: t('report.dimensions') }),
-      dims.length === 0 ? h('p', { class: 'muted', text: t('report.noDims') }) : h('div', { class: 'table-wrap' },
-        h('table', { class: 'table report-dims keep', testid: 'report-dimensions' },
-          h('thead', {}, h('tr', {},
-            h('th', { scope: 'col', text: t('stats.dimension') }),
-            h('th', { scope: 'col', class: 'num', text: t('stats.weight') }),
-            h('th', { scope: 'col', class: 'num col-ai', text: t('report.ai') }),
-            h('th', { scope: 'col', class: 'col-human', text: t('report.human') }),
-            h('th', { scope: 'col', class: 'num col-final', text: t('report.final') }),
-            h('th', { scope: 'col', text: t('report.why') }))),
-          h('tbody', {}, dims.map((d) => h('tr', { testid: `report-dim-${d.dimension}`, dataset: { source: d.source || '' } },
-            h('th', { scope: 'row', text: pick(d.name) || d.dimension }),
-            h('td', { class: 'num', text: d.weight === undefined ? '—' : Number(d.weight).toFixed(2) }),
-            h('td', { class: 'num col-ai', testid: 'dim-ai', text: dash(d.ai_value === null || d.ai_value === undefined ? null : fmtFixed(d.ai_value, 1)) }),
-            h('td', { class: 'col-human', testid: 'dim-human' }, (d.human || []).length === 0 ? '—' : h('ul', { class: 'plain human-list' },
-              d.human.map((x) => h('li', {},
-                h('strong', { text: fmtFixed(x.value, 1) }), ' ',
-                h('span', { class: 'muted small', text: `${x.reviewer || ''}${x.at ? ` · ${fmtDate(x.at)}` : ''}` }),
-                x.comment ? h('div', { class: 'small', text: x.comment }) : null)))),
-            h('td', { class: 'num col-final', testid: 'dim-final' },
-              h('strong', { text: dash(d.final_value === null || d.final_value === undefined ? null : fmtFixed(d.final_value, 1)) }),
-              d.source && d.source !== 'none' ? h('span', { class: `badge subtle source-${d.source}`, text: t(`report.source.${d.source}`) }) : null),
-            h('td', { class: 'small' }, pick(d.ai_reason) || '—')))))),
-      h('p', { class: 'muted small', text: t('report.finalRule') }));
+      const dimTable = h(
+        'section',
+        { class: 'card' },
+        h('h2', { class: 'card-title', text: t('report.dimensions') }),
+        dims.length === 0
+          ? h('p', { class: 'muted', text: t('report.noDims') })
+          : h(
+              'div',
+              { class: 'table-wrap' },
+              h(
+                'table',
+                { class: 'table report-dims keep', testid: 'report-dimensions' },
+                h(
+                  'thead',
+                  {},
+                  h(
+                    'tr',
+                    {},
+                    h('th', { scope: 'col', text: t('stats.dimension') }),
+                    h('th', { scope: 'col', class: 'num', text: t('stats.weight') }),
+                    h('th', { scope: 'col', class: 'num col-ai', text: t('report.ai') }),
+                    h('th', { scope: 'col', class: 'col-human', text: t('report.human') }),
+                    h('th', { scope: 'col', class: 'num col-final', text: t('report.final') }),
+                    h('th', { scope: 'col', text: t('report.why') }),
+                  ),
+                ),
+                h(
+                  'tbody',
+                  {},
+                  dims.map((d) =>
+                    h(
+                      'tr',
+                      { testid: `report-dim-${d.dimension}`, dataset: { source: d.source || '' } },
+                      h('th', { scope: 'row', text: pick(d.name) || d.dimension }),
+                      h('td', { class: 'num', text: d.weight === undefined ? '—' : Number(d.weight).toFixed(2) }),
+                      h('td', {
+                        class: 'num col-ai',
+                        testid: 'dim-ai',
+                        text: dash(d.ai_value === null || d.ai_value === undefined ? null : fmtFixed(d.ai_value, 1)),
+                      }),
+                      h(
+                        'td',
+                        { class: 'col-human', testid: 'dim-human' },
+                        (d.human || []).length === 0
+                          ? '—'
+                          : h(
+                              'ul',
+                              { class: 'plain human-list' },
+                              d.human.map((x) =>
+                                h(
+                                  'li',
+                                  {},
+                                  h('strong', { text: fmtFixed(x.value, 1) }),
+                                  ' ',
+                                  h('span', {
+                                    class: 'muted small',
+                                    text: `${x.reviewer || ''}${x.at ? ` · ${fmtDate(x.at)}` : ''}`,
+                                  }),
+                                  x.comment ? h('div', { class: 'small', text: x.comment }) : null,
+                                ),
+                              ),
+                            ),
+                      ),
+                      h(
+                        'td',
+                        { class: 'num col-final', testid: 'dim-final' },
+                        h('strong', {
+                          text: dash(
+                            d.final_value === null || d.final_value === undefined ? null : fmtFixed(d.final_value, 1),
+                          ),
+                        }),
+                        d.source && d.source !== 'none'
+                          ? h('span', {
+                              class: `badge subtle source-${d.source}`,
+                              text: t(`report.source.${d.source}`),
+                            })
+                          : null,
+                      ),
+                      h('td', { class: 'small' }, pick(d.ai_reason) || '—'),
+                    ),
+                  ),
+                ),
+              ),
+            ),
+        h('p', { class: 'muted small', text: t('report.finalRule') }),
+      );
 
-    const words = h('div', { class: 'grid two report-words' },
-      h('section', { class: 'card' }, h('h2', { class: 'card-title', text: t('report.strengths') }),
-        list(r.strengths, (s) => [h('span', { text: pick(s) }), pick(s.why) ? h('div', { class: 'muted small', text: pick(s.why) }) : null], 'report.noneStrengths', 'report-strengths')),
-      h('section', { class: 'card' }, h('h2', { class: 'card-title', text: t('report.weaknesses') }),
-        list(r.weaknesses, (s) => [h('span', { text: pick(s) }), pick(s.why) ? h('div', { class: 'muted small', text: pick(s.why) }) : null], 'report.noneWeaknesses', 'report-weaknesses'),
-        developmentBlock(r.development, { testid: 'report-development' })));
+      const words = h(
+        'div',
+        { class: 'grid two report-words' },
+        h(
+          'section',
+          { class: 'card' },
+          h('h2', { class: 'card-title', text: t('report.strengths') }),
+          list(
+            r.strengths,
+            (s) => [
+              h('span', { text: pick(s) }),
+              pick(s.why) ? h('div', { class: 'muted small', text: pick(s.why) }) : null,
+            ],
+            'report.noneStrengths',
+            'report-strengths',
+          ),
+        ),
+        h(
+          'section',
+          { class: 'card' },
+          h('h2', { class: 'card-title', text: t('report.weaknesses') }),
+          list(
+            r.weaknesses,
+            (s) => [
+              h('span', { text: pick(s) }),
+              pick(s.why) ? h('div', { class: 'muted small', text: pick(s.why) }) : null,
+            ],
+            'report.noneWeaknesses',
+            'report-weaknesses',
+          ),
+          developmentBlock(r.development, { testid: 'report-development' }),
+        ),
+      );
 
-    const flags = h('section', { class: 'card' }, h('h2', { class: 'card-title', text: t('report.flags') }),
-      list(r.flags, (f) => [h('strong', { text: t(`flag.${f.type}`, {}, f.type) }), ' ',
-        h('span', { class: 'muted', text: t('report.flagCount', { n: f.count, s: fmtNum(f.total_s, 1) }) })], 'report.noFlags', 'report-flags'),
-      h('p', { class: 'muted small', text: t('report.flagsNote') }));
+      const flags = h(
+        'section',
+        { class: 'card' },
+        h('h2', { class: 'card-title', text: t('report.flags') }),
+        list(
+          r.flags,
+          (f) => [
+            h('strong', { text: t(`flag.${f.type}`, {}, f.type) }),
+            ' ',
+            h('span', { class: 'muted', text: t('report.flagCount', { n: f.count, s: fmtNum(f.total_s, 1) }) }),
+          ],
+          'report.noFlags',
+          'report-flags',
+        ),
+        h('p', { class: 'muted small', text: t('report.flagsNote') }),
+      );
 
-    const decisions = h('section', { class: 'card' }, h('h2', { class: 'card-title', text: t('report.decisions') }),
-      list(r.decisions, (d) => [
-        h('strong', { text: d.reviewer || '' }), ': ',
-        h('span', { class: `badge rec rec-${d.recommendation}`, text: t(`rec.${d.recommendation}`, {}, d.recommendation) }),
-        d.created_at ? h('span', { class: 'muted small', text: ` ${fmtDate(d.created_at)}` }) : null,
-        d.comment ? h('div', { class: 'small', text: d.comment }) : null], 'report.noDecisions', 'report-decisions'));
+      const decisions = h(
+        'section',
+        { class: 'card' },
+        h('h2', { class: 'card-title', text: t('report.decisions') }),
+        list(
+          r.decisions,
+          (d) => [
+            h('strong', { text: d.reviewer || '' }),
+            ': ',
+            h('span', {
+              class: `badge rec rec-${d.recommendation}`,
+              text: t(`rec.${d.recommendation}`, {}, d.recommendation),
+            }),
+            d.created_at ? h('span', { class: 'muted small', text: ` ${fmtDate(d.created_at)}` }) : null,
+            d.comment ? h('div', { class: 'small', text: d.comment }) : null,
+          ],
+          'report.noDecisions',
+          'report-decisions',
+        ),
+      );
 
-    const answers = Array.isArray(r.answers) && r.answers.length ? h('section', { class: 'card report-answers' },
-      h('h2', { class: 'card-title', text: t('iv.answers') }),
-      h('ol', { class: 'plain answers-list' }, r.answers.map((a) => h('li', { testid: `report-answer-${a.index ?? 0}` },
-        h('p', { class: 'strong' }, `${(a.index ?? 0) + 1}. `, pick(a.question)),
-        personalisedNote(personalInfo(a), { testid: `report-personalised-${a.index ?? 0}` }),
-        a.transcript ? h('p', {}, h('span', { class: 'muted small', text: `${t('report.transcript')}: ` }), a.transcript) : null,
-        a.text_answer ? h('p', {}, h('span', { class: 'muted small', text: `${t('iv.textAnswer')}: ` }), a.text_answer) : null,
-        !a.transcript && !a.text_answer ? h('p', { class: 'muted small', text: t('iv.empty') }) : null)))) : null;
+      const answers =
+        Array.isArray(r.answers) && r.answers.length
+          ? h(
+              'section',
+              { class: 'card report-answers' },
+              h('h2', { class: 'card-title', text: t('iv.answers') }),
+              h(
+                'ol',
+                { class: 'plain answers-list' },
+                r.answers.map((a) =>
+                  h(
+                    'li',
+                    { testid: `report-answer-${a.index ?? 0}` },
+                    h('p', { class: 'strong' }, `${(a.index ?? 0) + 1}. `, pick(a.question)),
+                    personalisedNote(personalInfo(a), { testid: `report-personalised-${a.index ?? 0}` }),
+                    a.transcript
+                      ? h(
+                          'p',
+                          {},
+                          h('span', { class: 'muted small', text: `${t('report.transcript')}: ` }),
+                          a.transcript,
+                        )
+                      : null,
+                    a.text_answer
+                      ? h('p', {}, h('span', { class: 'muted small', text: `${t('iv.textAnswer')}: ` }), a.text_answer)
+                      : null,
+                    !a.transcript && !a.text_answer ? h('p', { class: 'muted small', text: t('iv.empty') }) : null,
+                  ),
+                ),
+              ),
+            )
+          : null;
 
-    replace(body, summary, note, dimTable, words, flags, decisions, answers);
-  }).catch((e) => {
-    if (!ctx.alive) return;
-    body.removeAttribute('aria-busy');
-    replace(body);
-    replace(head, ...pageHeader(t('report.title'), back).childNodes);
-    errorBanner(banner, e);
-  });
+      replace(body, summary, note, dimTable, words, flags, decisions, answers);
+    })
+    .catch((e) => {
+      if (!ctx.alive) return;
+      body.removeAttribute('aria-busy');
+      replace(body);
+      replace(head, ...pageHeader(t('report.title'), back).childNodes);
+      errorBanner(banner, e);
+    });
 
   return () => {};
 }

@@ -7,10 +7,10 @@
 // extracted value against the résumé text it came from, reads why each criterion is met or
 // not, and decides. The system itself never rejects anyone.
 
-import { h, replace, showError, downloadBlob } from './dom.js';
-import { API, ApiError } from './api.js';
-import { t } from './i18n.js';
-import { confirmDialog, errorBanner, linkBox, notice } from './ui.js';
+import { h, replace, showError, downloadBlob } from '../common/dom.js';
+import { API, ApiError } from '../staff/api.js';
+import { t } from '../staff/i18n.js';
+import { confirmDialog, errorBanner, linkBox, notice } from '../staff/ui.js';
 import { isAdmin } from './settings.js';
 import { screeningCard, degreeLabel } from './screening.js';
 
@@ -33,12 +33,21 @@ export const fmtBytes = (n) => {
   return `${(v / 1024 / 1024).toFixed(1)} MB`;
 };
 
-const fmt1 = (x) => (x === null || x === undefined || Number.isNaN(Number(x)) ? '—' : String(Math.round(Number(x) * 10) / 10));
+const fmt1 = (x) =>
+  x === null || x === undefined || Number.isNaN(Number(x)) ? '—' : String(Math.round(Number(x) * 10) / 10);
 const displayName = (c) => c.name || t('res.noName');
-const baseName = (path) => String(path || 'resume').split('/').pop() || 'resume';
+const baseName = (path) =>
+  String(path || 'resume')
+    .split('/')
+    .pop() || 'resume';
 
 export function candidateStatusBadge(status) {
-  return h('span', { class: `badge cstatus cstatus-${status}`, dataset: { status }, testid: 'candidate-status', text: t(`cstatus.${status}`, {}, status) });
+  return h('span', {
+    class: `badge cstatus cstatus-${status}`,
+    dataset: { status },
+    testid: 'candidate-status',
+    text: t(`cstatus.${status}`, {}, status),
+  });
 }
 
 /** Imported / invited-automatically / duplicate counts of a finished batch. `known`: candidate
@@ -64,7 +73,8 @@ export async function invitationUrl(jobId, interviewId, answer) {
   const direct = answer && (answer.url || (answer.invitation && answer.invitation.url));
   if (direct) return direct;
   const rows = await API.outbox(jobId);
-  const mine = (rows || []).filter((r) => r.interview_id === interviewId && r.kind === 'invitation')
+  const mine = (rows || [])
+    .filter((r) => r.interview_id === interviewId && r.kind === 'invitation')
     .sort((a, b) => Number(b.created_at || 0) - Number(a.created_at || 0));
   for (const r of mine) {
     if (r.url) return r.url;
@@ -78,14 +88,21 @@ export function renderResumes(root, ctx, jobId) {
   const state = { candidates: [], filter: 'all', loaded: false };
   const banner = h('div', { hidden: true });
   const list = candidateList(ctx, state, (c) => openPanel(c));
-  const upload = uploadCard(ctx, jobId, () => new Set(state.candidates.map((c) => c.candidate_id)), () => loadCandidates());
+  const upload = uploadCard(
+    ctx,
+    jobId,
+    () => new Set(state.candidates.map((c) => c.candidate_id)),
+    () => loadCandidates(),
+  );
   const screening = screeningCard(ctx, jobId, { onSaved: () => loadCandidates() });
 
-  replace(root,
+  replace(
+    root,
     h('p', { class: 'banner info never-rejects', role: 'note', testid: 'never-rejects', text: t('res.neverRejects') }),
     banner,
     h('div', { class: 'grid two resumes-top' }, screening, upload.el),
-    list.el);
+    list.el,
+  );
 
   async function loadCandidates() {
     try {
@@ -123,7 +140,9 @@ export function renderResumes(root, ctx, jobId) {
     if (msg.type === 'resume_progress') upload.onProgress(msg);
     else if (msg.type === 'status' && msg.status === 'invited' && !upload.busy()) {
       clearTimeout(reloadTimer);
-      reloadTimer = setTimeout(() => { if (ctx.alive) loadCandidates(); }, 500);
+      reloadTimer = setTimeout(() => {
+        if (ctx.alive) loadCandidates();
+      }, 500);
     }
   });
 
@@ -140,26 +159,60 @@ export function renderResumes(root, ctx, jobId) {
 // upload
 
 function uploadCard(ctx, jobId, knownIds, onFinished) {
-  const input = h('input', { type: 'file', multiple: true, accept: RESUME_ACCEPT, id: 'resume-files', testid: 'resume-files', 'aria-describedby': 'resume-files-hint' });
+  const input = h('input', {
+    type: 'file',
+    multiple: true,
+    accept: RESUME_ACCEPT,
+    id: 'resume-files',
+    testid: 'resume-files',
+    'aria-describedby': 'resume-files-hint',
+  });
   const chosen = h('div', { class: 'chosen', testid: 'resume-chosen', 'aria-live': 'polite' });
   const pickErr = h('p', { class: 'field-error', role: 'alert', hidden: true });
-  const zone = h('div', { class: 'dropzone', testid: 'resume-dropzone' },
+  const zone = h(
+    'div',
+    { class: 'dropzone', testid: 'resume-dropzone' },
     h('p', { class: 'dropzone-title', 'aria-hidden': 'true', text: t('res.upload.drop') }),
     h('label', { for: input.id, class: 'strong', text: t('res.upload.files') }),
     input,
-    h('p', { class: 'hint', id: 'resume-files-hint', text: t('res.upload.hint') }));
-  const submit = h('button', { type: 'submit', class: 'btn primary', testid: 'resume-upload', text: t('res.upload.submit'), disabled: true });
-  const clearBtn = h('button', { type: 'button', class: 'btn ghost small', testid: 'resume-clear', text: t('res.upload.clear'), hidden: true });
+    h('p', { class: 'hint', id: 'resume-files-hint', text: t('res.upload.hint') }),
+  );
+  const submit = h('button', {
+    type: 'submit',
+    class: 'btn primary',
+    testid: 'resume-upload',
+    text: t('res.upload.submit'),
+    disabled: true,
+  });
+  const clearBtn = h('button', {
+    type: 'button',
+    class: 'btn ghost small',
+    testid: 'resume-clear',
+    text: t('res.upload.clear'),
+    hidden: true,
+  });
 
   const bar = h('progress', { max: '1', value: '0', 'aria-labelledby': 'resume-progress-text' });
   const barText = h('p', { id: 'resume-progress-text', class: 'small', 'aria-live': 'polite' });
   const progressBox = h('div', { class: 'upload-progress', testid: 'resume-progress', hidden: true }, barText, bar);
   const resultBox = h('div', { class: 'upload-result', testid: 'resume-result', hidden: true });
 
-  const form = h('form', { class: 'stack', novalidate: true }, zone, chosen, pickErr,
-    h('div', { class: 'form-actions' }, clearBtn, submit), progressBox, resultBox);
-  const el = h('section', { class: 'card', 'aria-labelledby': 'res-up-h', testid: 'resume-upload-card' },
-    h('h2', { id: 'res-up-h', class: 'card-title', text: t('res.upload.title') }), form);
+  const form = h(
+    'form',
+    { class: 'stack', novalidate: true },
+    zone,
+    chosen,
+    pickErr,
+    h('div', { class: 'form-actions' }, clearBtn, submit),
+    progressBox,
+    resultBox,
+  );
+  const el = h(
+    'section',
+    { class: 'card', 'aria-labelledby': 'res-up-h', testid: 'resume-upload-card' },
+    h('h2', { id: 'res-up-h', class: 'card-title', text: t('res.upload.title') }),
+    form,
+  );
 
   let batch = batches.get(jobId) || null; // {id, total, done, failed, phase, result, known, lastLive}
   let pollTimer = null;
@@ -173,17 +226,35 @@ function uploadCard(ctx, jobId, knownIds, onFinished) {
     showError(pickErr, []);
     clearBtn.hidden = list.length === 0;
     submit.disabled = list.length === 0 || busy();
-    if (!list.length) { replace(chosen); return; }
+    if (!list.length) {
+      replace(chosen);
+      return;
+    }
     const size = list.reduce((s, f) => s + f.size, 0);
-    replace(chosen,
+    replace(
+      chosen,
       h('p', { class: 'small strong', text: t('res.upload.selected', { n: list.length, size: fmtBytes(size) }) }),
-      h('ul', { class: 'chosen-files small' },
-        list.slice(0, SHOW_FILES).map((f) => h('li', {}, h('span', { text: f.name }), ' ', h('span', { class: 'muted', text: fmtBytes(f.size) }))),
-        list.length > SHOW_FILES ? h('li', { class: 'muted', text: t('res.upload.more', { n: list.length - SHOW_FILES }) }) : null));
+      h(
+        'ul',
+        { class: 'chosen-files small' },
+        list
+          .slice(0, SHOW_FILES)
+          .map((f) =>
+            h('li', {}, h('span', { text: f.name }), ' ', h('span', { class: 'muted', text: fmtBytes(f.size) })),
+          ),
+        list.length > SHOW_FILES
+          ? h('li', { class: 'muted', text: t('res.upload.more', { n: list.length - SHOW_FILES }) })
+          : null,
+      ),
+    );
   }
 
   input.addEventListener('change', drawChosen);
-  clearBtn.addEventListener('click', () => { input.value = ''; drawChosen(); input.focus(); });
+  clearBtn.addEventListener('click', () => {
+    input.value = '';
+    drawChosen();
+    input.focus();
+  });
   for (const type of ['dragenter', 'dragover']) {
     zone.addEventListener(type, (ev) => {
       if (!ev.dataTransfer || ![...ev.dataTransfer.types].includes('Files')) return;
@@ -192,7 +263,9 @@ function uploadCard(ctx, jobId, knownIds, onFinished) {
       zone.classList.add('drag-over');
     });
   }
-  zone.addEventListener('dragleave', (ev) => { if (!zone.contains(ev.relatedTarget)) zone.classList.remove('drag-over'); });
+  zone.addEventListener('dragleave', (ev) => {
+    if (!zone.contains(ev.relatedTarget)) zone.classList.remove('drag-over');
+  });
   zone.addEventListener('drop', (ev) => {
     ev.preventDefault();
     zone.classList.remove('drag-over');
@@ -202,10 +275,15 @@ function uploadCard(ctx, jobId, knownIds, onFinished) {
     }
   });
 
-  function busy() { return !!batch && batch.phase !== 'done' && batch.phase !== 'failed'; }
+  function busy() {
+    return !!batch && batch.phase !== 'done' && batch.phase !== 'failed';
+  }
 
   function drawProgress() {
-    if (!batch) { progressBox.hidden = true; return; }
+    if (!batch) {
+      progressBox.hidden = true;
+      return;
+    }
     progressBox.hidden = false;
     progressBox.dataset.state = batch.phase;
     if (batch.phase === 'uploading') {
@@ -216,9 +294,10 @@ function uploadCard(ctx, jobId, knownIds, onFinished) {
     } else if (batch.phase === 'processing') {
       bar.max = Math.max(1, batch.total);
       bar.value = batch.done;
-      barText.textContent = t('res.progress.processing', { done: batch.done, total: batch.total })
-        + (batch.failed ? t('res.progress.failed', { n: batch.failed }) : '')
-        + (pollFailures > 2 ? ` — ${t('res.progress.retrying')}` : '');
+      barText.textContent =
+        t('res.progress.processing', { done: batch.done, total: batch.total }) +
+        (batch.failed ? t('res.progress.failed', { n: batch.failed }) : '') +
+        (pollFailures > 2 ? ` — ${t('res.progress.retrying')}` : '');
     } else if (batch.phase === 'done') {
       bar.max = Math.max(1, batch.total);
       bar.value = bar.max;
@@ -231,40 +310,101 @@ function uploadCard(ctx, jobId, knownIds, onFinished) {
   }
 
   function drawResult() {
-    if (!batch || (!batch.result && !batch.error)) { resultBox.hidden = true; replace(resultBox); return; }
+    if (!batch || (!batch.result && !batch.error)) {
+      resultBox.hidden = true;
+      replace(resultBox);
+      return;
+    }
     resultBox.hidden = false;
     if (batch.error) {
       const e = batch.error;
-      const msg = e.status === 0 ? t('err.network') : (e.status === 403 ? t('err.forbidden') : (e.status === 429 ? t('res.busy') : (e.message || t('err.generic'))));
+      const msg =
+        e.status === 0
+          ? t('err.network')
+          : e.status === 403
+            ? t('err.forbidden')
+            : e.status === 429
+              ? t('res.busy')
+              : e.message || t('err.generic');
       replace(resultBox, h('p', { class: 'form-error', role: 'alert', testid: 'resume-upload-error', text: msg }));
       return;
     }
     const s = summarise(batch.result, batch.known);
-    const chip = (key, n, testid, kind) => h('span', { class: `chip sum-${kind}${n ? '' : ' zero'}`, testid, dataset: { n: String(n) } }, t(key, { n }));
+    const chip = (key, n, testid, kind) =>
+      h('span', { class: `chip sum-${kind}${n ? '' : ' zero'}`, testid, dataset: { n: String(n) } }, t(key, { n }));
     const errors = batch.result.errors || [];
-    replace(resultBox,
-      h('div', { class: 'chips', role: 'group', 'aria-label': t('res.sum.label'), testid: 'resume-summary' },
+    replace(
+      resultBox,
+      h(
+        'div',
+        { class: 'chips', role: 'group', 'aria-label': t('res.sum.label'), testid: 'resume-summary' },
         chip('res.sum.imported', s.imported, 'sum-imported', 'ok'),
         chip('res.sum.invited', s.invited, 'sum-invited', 'ok'),
         chip('res.sum.errors', s.errors, 'sum-errors', 'bad'),
-        chip('res.sum.duplicates', s.duplicates.length, 'sum-duplicates', 'muted')),
-      errors.length ? h('div', { class: 'upload-errors' },
-        h('h3', { text: t('res.errors.title') }),
-        h('div', { class: 'table-wrap' }, h('table', { class: 'table compact', testid: 'resume-errors' },
-          h('thead', {}, h('tr', {},
-            h('th', { scope: 'col', text: t('res.errors.file') }),
-            h('th', { scope: 'col', text: t('res.errors.reason') }))),
-          h('tbody', {}, errors.map((e) => h('tr', { dataset: { file: e.file || '', error: e.error || '' } },
-            h('td', { dataset: { label: t('res.errors.file') } }, h('code', { text: e.file || '' })),
-            h('td', { dataset: { label: t('res.errors.reason') } },
-              h('strong', { text: t(`res.err.${e.error}`, {}, e.error || '') }),
-              e.message ? h('div', { class: 'muted small', text: e.message }) : null))))))) : null,
-      s.duplicates.length ? h('details', { class: 'upload-dups' },
-        h('summary', { text: t('res.dups.title') }),
-        h('ul', { class: 'small' }, s.duplicates.map((c) => h('li', {}, h('code', { text: c.filename || '' }), ' → ', displayName(c))))) : null);
+        chip('res.sum.duplicates', s.duplicates.length, 'sum-duplicates', 'muted'),
+      ),
+      errors.length
+        ? h(
+            'div',
+            { class: 'upload-errors' },
+            h('h3', { text: t('res.errors.title') }),
+            h(
+              'div',
+              { class: 'table-wrap' },
+              h(
+                'table',
+                { class: 'table compact', testid: 'resume-errors' },
+                h(
+                  'thead',
+                  {},
+                  h(
+                    'tr',
+                    {},
+                    h('th', { scope: 'col', text: t('res.errors.file') }),
+                    h('th', { scope: 'col', text: t('res.errors.reason') }),
+                  ),
+                ),
+                h(
+                  'tbody',
+                  {},
+                  errors.map((e) =>
+                    h(
+                      'tr',
+                      { dataset: { file: e.file || '', error: e.error || '' } },
+                      h('td', { dataset: { label: t('res.errors.file') } }, h('code', { text: e.file || '' })),
+                      h(
+                        'td',
+                        { dataset: { label: t('res.errors.reason') } },
+                        h('strong', { text: t(`res.err.${e.error}`, {}, e.error || '') }),
+                        e.message ? h('div', { class: 'muted small', text: e.message }) : null,
+                      ),
+                    ),
+                  ),
+                ),
+              ),
+            ),
+          )
+        : null,
+      s.duplicates.length
+        ? h(
+            'details',
+            { class: 'upload-dups' },
+            h('summary', { text: t('res.dups.title') }),
+            h(
+              'ul',
+              { class: 'small' },
+              s.duplicates.map((c) => h('li', {}, h('code', { text: c.filename || '' }), ' → ', displayName(c))),
+            ),
+          )
+        : null,
+    );
   }
 
-  function draw() { drawProgress(); drawResult(); drawChosen(); }
+  function draw() {
+    drawProgress();
+    drawResult();
+    drawChosen();
+  }
 
   /** A `resume_progress` message from the job's live topic. */
   function onProgress(msg) {
@@ -324,11 +464,32 @@ function uploadCard(ctx, jobId, knownIds, onFinished) {
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     const list = files();
-    if (!list.length) { showError(pickErr, t('res.upload.pick')); return; }
+    if (!list.length) {
+      showError(pickErr, t('res.upload.pick'));
+      return;
+    }
     const size = list.reduce((s, f) => s + f.size, 0);
-    if (size > MAX_BATCH_BYTES) { showError(pickErr, t('res.upload.tooBig', { size: fmtBytes(size), max: fmtBytes(MAX_BATCH_BYTES) })); return; }
-    if (list.length > MAX_FILES_PER_BATCH) { showError(pickErr, t('res.upload.tooMany', { max: MAX_FILES_PER_BATCH })); return; }
-    batch = { id: null, phase: 'uploading', sent: 0, sentTotal: size, total: list.length, done: 0, failed: 0, result: null, error: null, known: knownIds(), lastLive: 0 };
+    if (size > MAX_BATCH_BYTES) {
+      showError(pickErr, t('res.upload.tooBig', { size: fmtBytes(size), max: fmtBytes(MAX_BATCH_BYTES) }));
+      return;
+    }
+    if (list.length > MAX_FILES_PER_BATCH) {
+      showError(pickErr, t('res.upload.tooMany', { max: MAX_FILES_PER_BATCH }));
+      return;
+    }
+    batch = {
+      id: null,
+      phase: 'uploading',
+      sent: 0,
+      sentTotal: size,
+      total: list.length,
+      done: 0,
+      failed: 0,
+      result: null,
+      error: null,
+      known: knownIds(),
+      lastLive: 0,
+    };
     batches.set(jobId, batch);
     const mine = batch;
     pollFailures = 0;
@@ -347,11 +508,18 @@ function uploadCard(ctx, jobId, knownIds, onFinished) {
         mine.id = res.batch_id;
         mine.total = res.total;
         mine.phase = 'processing';
-        if (ctx.alive) { draw(); startPolling(); poll(); }
+        if (ctx.alive) {
+          draw();
+          startPolling();
+          poll();
+        }
       } else {
         mine.id = res && res.batch_id;
         if (ctx.alive) finish({ candidates: (res && res.candidates) || [], errors: (res && res.errors) || [] });
-        else { mine.phase = 'done'; mine.result = res; }
+        else {
+          mine.phase = 'done';
+          mine.result = res;
+        }
       }
     } catch (e) {
       if (batch !== mine) return;
@@ -363,7 +531,11 @@ function uploadCard(ctx, jobId, knownIds, onFinished) {
 
   // Coming back to the tab: show the last result, or keep following an unfinished batch.
   draw();
-  if (batch && batch.phase === 'processing' && batch.id) { batch.lastLive = 0; startPolling(); poll(); }
+  if (batch && batch.phase === 'processing' && batch.id) {
+    batch.lastLive = 0;
+    startPolling();
+    poll();
+  }
 
   return {
     el,
@@ -377,54 +549,156 @@ function uploadCard(ctx, jobId, knownIds, onFinished) {
 // candidate list
 
 function candidateList(ctx, state, onOpen) {
-  const filters = h('div', { class: 'seg', role: 'group', 'aria-label': t('res.filter.label'), testid: 'candidate-filters' });
+  const filters = h('div', {
+    class: 'seg',
+    role: 'group',
+    'aria-label': t('res.filter.label'),
+    testid: 'candidate-filters',
+  });
   const body = h('div', {});
-  const el = h('section', { class: 'card', 'aria-labelledby': 'res-cands-h', testid: 'resume-candidates' },
-    h('div', { class: 'card-head' },
+  const el = h(
+    'section',
+    { class: 'card', 'aria-labelledby': 'res-cands-h', testid: 'resume-candidates' },
+    h(
+      'div',
+      { class: 'card-head' },
       h('h2', { id: 'res-cands-h', class: 'card-title', text: t('res.cands.title') }),
-      filters),
+      filters,
+    ),
     h('p', { class: 'muted small threshold-note', testid: 'threshold-note', text: t('res.thresholdNote') }),
-    body);
+    body,
+  );
 
   function drawFilters() {
-    const count = (s) => (s === 'all' ? state.candidates.length : state.candidates.filter((c) => c.status === s).length);
-    replace(filters, ['all', ...CANDIDATE_STATUSES].map((s) => h('button', {
-      type: 'button', class: `btn small seg-btn${state.filter === s ? ' active' : ''}`, 'aria-pressed': state.filter === s ? 'true' : 'false',
-      testid: `filter-${s.replace(/_/g, '-')}`,
-      on: { click: () => { state.filter = s; draw(); } },
-    }, h('span', { text: s === 'all' ? t('res.filter.all') : t(`cstatus.${s}`) }), ' ', h('span', { class: 'seg-n', text: String(count(s)) }))));
+    const count = (s) =>
+      s === 'all' ? state.candidates.length : state.candidates.filter((c) => c.status === s).length;
+    replace(
+      filters,
+      ['all', ...CANDIDATE_STATUSES].map((s) =>
+        h(
+          'button',
+          {
+            type: 'button',
+            class: `btn small seg-btn${state.filter === s ? ' active' : ''}`,
+            'aria-pressed': state.filter === s ? 'true' : 'false',
+            testid: `filter-${s.replace(/_/g, '-')}`,
+            on: {
+              click: () => {
+                state.filter = s;
+                draw();
+              },
+            },
+          },
+          h('span', { text: s === 'all' ? t('res.filter.all') : t(`cstatus.${s}`) }),
+          ' ',
+          h('span', { class: 'seg-n', text: String(count(s)) }),
+        ),
+      ),
+    );
   }
 
   function row(c) {
     const id = c.candidate_id;
     const match = c.match || {};
     const score = Number(match.score) || 0;
-    const open = h('button', { type: 'button', class: 'linklike', testid: `cand-open-${id}`, text: displayName(c), on: { click: (ev) => { ev.stopPropagation(); onOpen(c); } } });
-    const tr = h('tr', { class: 'clickable', testid: `cand-row-${id}`, dataset: { candidateId: id, status: c.status, name: c.name || '' } },
-      h('td', { dataset: { label: t('res.col.name') } }, open, h('div', { class: 'muted small', text: baseName(c.filename) })),
-      h('td', { dataset: { label: t('res.col.degree') } }, c.highest_degree ? degreeLabel(c.highest_degree) : h('span', { class: 'muted', text: t('res.unknown') })),
-      h('td', { class: 'num', dataset: { label: t('res.col.years') } }, t('res.years', { n: fmt1(c.experience_years) })),
-      h('td', { dataset: { label: t('res.col.score') } },
-        h('div', { class: 'score' },
-          h('meter', { min: '0', max: '100', low: '40', high: '70', optimum: '100', value: String(score), 'aria-label': t('res.scoreOf', { n: fmt1(score) }) }),
-          h('span', { class: 'score-n', testid: 'cand-score', text: fmt1(score) }))),
+    const open = h('button', {
+      type: 'button',
+      class: 'linklike',
+      testid: `cand-open-${id}`,
+      text: displayName(c),
+      on: {
+        click: (ev) => {
+          ev.stopPropagation();
+          onOpen(c);
+        },
+      },
+    });
+    const tr = h(
+      'tr',
+      {
+        class: 'clickable',
+        testid: `cand-row-${id}`,
+        dataset: { candidateId: id, status: c.status, name: c.name || '' },
+      },
+      h(
+        'td',
+        { dataset: { label: t('res.col.name') } },
+        open,
+        h('div', { class: 'muted small', text: baseName(c.filename) }),
+      ),
+      h(
+        'td',
+        { dataset: { label: t('res.col.degree') } },
+        c.highest_degree ? degreeLabel(c.highest_degree) : h('span', { class: 'muted', text: t('res.unknown') }),
+      ),
+      h(
+        'td',
+        { class: 'num', dataset: { label: t('res.col.years') } },
+        t('res.years', { n: fmt1(c.experience_years) }),
+      ),
+      h(
+        'td',
+        { dataset: { label: t('res.col.score') } },
+        h(
+          'div',
+          { class: 'score' },
+          h('meter', {
+            min: '0',
+            max: '100',
+            low: '40',
+            high: '70',
+            optimum: '100',
+            value: String(score),
+            'aria-label': t('res.scoreOf', { n: fmt1(score) }),
+          }),
+          h('span', { class: 'score-n', testid: 'cand-score', text: fmt1(score) }),
+        ),
+      ),
       h('td', { dataset: { label: t('res.col.eligible') } }, eligibleMark(match.eligible)),
-      h('td', { dataset: { label: t('res.col.status') } }, candidateStatusBadge(c.status)));
+      h('td', { dataset: { label: t('res.col.status') } }, candidateStatusBadge(c.status)),
+    );
     tr.addEventListener('click', () => onOpen(c));
     return tr;
   }
 
   function draw() {
     drawFilters();
-    if (!state.loaded) { replace(body, h('p', { class: 'muted', text: t('common.loading') })); return; }
-    if (!state.candidates.length) { replace(body, h('p', { class: 'empty muted', testid: 'candidates-empty', text: t('res.cands.empty') })); return; }
+    if (!state.loaded) {
+      replace(body, h('p', { class: 'muted', text: t('common.loading') }));
+      return;
+    }
+    if (!state.candidates.length) {
+      replace(body, h('p', { class: 'empty muted', testid: 'candidates-empty', text: t('res.cands.empty') }));
+      return;
+    }
     const shown = state.filter === 'all' ? state.candidates : state.candidates.filter((c) => c.status === state.filter);
-    if (!shown.length) { replace(body, h('p', { class: 'empty muted', testid: 'candidates-empty', text: t('res.cands.emptyFilter') })); return; }
-    replace(body, h('div', { class: 'table-wrap' },
-      h('table', { class: 'table cands', testid: 'candidates-table' },
-        h('thead', {}, h('tr', {},
-          ['name', 'degree', 'years', 'score', 'eligible', 'status'].map((k) => h('th', { scope: 'col', class: k === 'years' ? 'num' : null, text: t(`res.col.${k}`) })))),
-        h('tbody', {}, shown.map(row)))));
+    if (!shown.length) {
+      replace(body, h('p', { class: 'empty muted', testid: 'candidates-empty', text: t('res.cands.emptyFilter') }));
+      return;
+    }
+    replace(
+      body,
+      h(
+        'div',
+        { class: 'table-wrap' },
+        h(
+          'table',
+          { class: 'table cands', testid: 'candidates-table' },
+          h(
+            'thead',
+            {},
+            h(
+              'tr',
+              {},
+              ['name', 'degree', 'years', 'score', 'eligible', 'status'].map((k) =>
+                h('th', { scope: 'col', class: k === 'years' ? 'num' : null, text: t(`res.col.${k}`) }),
+              ),
+            ),
+          ),
+          h('tbody', {}, shown.map(row)),
+        ),
+      ),
+    );
   }
 
   draw();
@@ -433,9 +707,17 @@ function candidateList(ctx, state, onOpen) {
 
 function eligibleMark(eligible) {
   const yes = eligible === true;
-  return h('span', { class: `elig ${yes ? 'yes' : 'no'}`, testid: 'cand-eligible', dataset: { eligible: yes ? 'true' : 'false' }, title: t(yes ? 'res.eligible.yes' : 'res.eligible.no') },
+  return h(
+    'span',
+    {
+      class: `elig ${yes ? 'yes' : 'no'}`,
+      testid: 'cand-eligible',
+      dataset: { eligible: yes ? 'true' : 'false' },
+      title: t(yes ? 'res.eligible.yes' : 'res.eligible.no'),
+    },
     h('span', { 'aria-hidden': 'true', text: yes ? '✓' : '✗' }),
-    h('span', { class: 'visually-hidden', text: t(yes ? 'res.eligible.yes' : 'res.eligible.no') }));
+    h('span', { class: 'visually-hidden', text: t(yes ? 'res.eligible.yes' : 'res.eligible.no') }),
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -443,15 +725,23 @@ function eligibleMark(eligible) {
 
 /** A value and, one click away (or on hover), the résumé text it was extracted from. */
 function sourced(value, source, testid) {
-  if (value === null || value === undefined || value === '') return h('span', { class: 'muted', text: t('res.noneFound') });
+  if (value === null || value === undefined || value === '')
+    return h('span', { class: 'muted', text: t('res.noneFound') });
   if (!source) return h('span', { class: 'val', testid, text: String(value) });
-  return h('details', { class: 'src', testid },
+  return h(
+    'details',
+    { class: 'src', testid },
     h('summary', { title: `${t('res.source')}: ${source}` }, h('span', { class: 'val', text: String(value) })),
-    h('blockquote', { class: 'src-quote', testid: testid ? `${testid}-source` : null },
-      h('span', { class: 'visually-hidden', text: `${t('res.source')}: ` }), source));
+    h(
+      'blockquote',
+      { class: 'src-quote', testid: testid ? `${testid}-source` : null },
+      h('span', { class: 'visually-hidden', text: `${t('res.source')}: ` }),
+      source,
+    ),
+  );
 }
 
-const dateText = (d) => (d === 'present' ? t('res.present') : (d || '?'));
+const dateText = (d) => (d === 'present' ? t('res.present') : d || '?');
 const span = (a, b) => (a || b ? `${dateText(a)} – ${dateText(b)}` : '');
 
 function candidatePanel(ctx, jobId, initial, { onChange, onErased }) {
@@ -460,11 +750,27 @@ function candidatePanel(ctx, jobId, initial, { onChange, onErased }) {
   const admin = isAdmin(ctx.session);
   const titleId = 'cand-panel-title';
   const content = h('div', { class: 'drawer-body' });
-  const closeBtn = h('button', { type: 'button', class: 'btn ghost small drawer-close', testid: 'candidate-close', text: `✕ ${t('res.panel.close')}` });
-  const dlg = h('dialog', { class: 'drawer', testid: 'candidate-panel', 'aria-labelledby': titleId, dataset: { candidateId: c.candidate_id } }, closeBtn, content);
+  const closeBtn = h('button', {
+    type: 'button',
+    class: 'btn ghost small drawer-close',
+    testid: 'candidate-close',
+    text: `✕ ${t('res.panel.close')}`,
+  });
+  const dlg = h(
+    'dialog',
+    {
+      class: 'drawer',
+      testid: 'candidate-panel',
+      'aria-labelledby': titleId,
+      dataset: { candidateId: c.candidate_id },
+    },
+    closeBtn,
+    content,
+  );
   closeBtn.addEventListener('click', () => dlg.close());
   dlg.addEventListener('close', () => dlg.remove());
-  dlg.addEventListener('click', (ev) => { // a click on the backdrop (outside the box) closes
+  dlg.addEventListener('click', (ev) => {
+    // a click on the backdrop (outside the box) closes
     if (ev.target !== dlg) return;
     const r = dlg.getBoundingClientRect();
     if (ev.clientX < r.left || ev.clientX > r.right || ev.clientY < r.top || ev.clientY > r.bottom) dlg.close();
@@ -477,98 +783,270 @@ function candidatePanel(ctx, jobId, initial, { onChange, onErased }) {
 
   function contact() {
     const src = c.sources || {};
-    return section(t('res.contact'),
-      h('dl', { class: 'info' },
-        h('dt', { text: t('res.name') }), h('dd', {}, sourced(c.name, src.name, 'field-name')),
-        h('dt', { text: t('res.email') }), h('dd', {}, sourced(c.email, src.email, 'field-email')),
-        h('dt', { text: t('res.phone') }), h('dd', {}, sourced(c.phone, src.phone, 'field-phone')),
-        h('dt', { text: t('res.file') }), h('dd', {}, h('code', { text: baseName(c.filename) }), ' ', h('span', { class: 'muted small', text: fmtBytes(c.file_bytes) }))));
+    return section(
+      t('res.contact'),
+      h(
+        'dl',
+        { class: 'info' },
+        h('dt', { text: t('res.name') }),
+        h('dd', {}, sourced(c.name, src.name, 'field-name')),
+        h('dt', { text: t('res.email') }),
+        h('dd', {}, sourced(c.email, src.email, 'field-email')),
+        h('dt', { text: t('res.phone') }),
+        h('dd', {}, sourced(c.phone, src.phone, 'field-phone')),
+        h('dt', { text: t('res.file') }),
+        h(
+          'dd',
+          {},
+          h('code', { text: baseName(c.filename) }),
+          ' ',
+          h('span', { class: 'muted small', text: fmtBytes(c.file_bytes) }),
+        ),
+      ),
+    );
   }
 
   function education() {
     const items = c.education || [];
-    return section(t('res.education'), items.length ? h('ul', { class: 'entries', testid: 'field-education' }, items.map((e) => {
-      const head = [e.degree ? degreeLabel(e.degree) : (e.degree_text || ''), e.school, e.major].filter(Boolean).join(' · ');
-      return h('li', {}, sourced(head || t('res.unknown'), e.source),
-        span(e.start, e.end) ? h('div', { class: 'muted small', text: span(e.start, e.end) }) : null);
-    })) : h('p', { class: 'muted small', text: t('res.noneFound') }));
+    return section(
+      t('res.education'),
+      items.length
+        ? h(
+            'ul',
+            { class: 'entries', testid: 'field-education' },
+            items.map((e) => {
+              const head = [e.degree ? degreeLabel(e.degree) : e.degree_text || '', e.school, e.major]
+                .filter(Boolean)
+                .join(' · ');
+              return h(
+                'li',
+                {},
+                sourced(head || t('res.unknown'), e.source),
+                span(e.start, e.end) ? h('div', { class: 'muted small', text: span(e.start, e.end) }) : null,
+              );
+            }),
+          )
+        : h('p', { class: 'muted small', text: t('res.noneFound') }),
+    );
   }
 
   function experience() {
     const items = c.experience || [];
-    return section(t('res.experience'),
-      h('p', { class: 'small', testid: 'field-years', text: t('res.experienceTotal', { n: fmt1(c.experience_years) }) }),
-      items.length ? h('ul', { class: 'entries', testid: 'field-experience' }, items.map((e) => {
-        const head = [e.role, e.employer].filter(Boolean).join(' @ ');
-        const when = [span(e.start, e.end), e.months !== null && e.months !== undefined ? t('res.months', { n: e.months }) : null].filter(Boolean).join(' · ');
-        return h('li', {}, sourced(head || t('res.unknown'), e.source), when ? h('div', { class: 'muted small', text: when }) : null);
-      })) : h('p', { class: 'muted small', text: t('res.noneFound') }));
+    return section(
+      t('res.experience'),
+      h('p', {
+        class: 'small',
+        testid: 'field-years',
+        text: t('res.experienceTotal', { n: fmt1(c.experience_years) }),
+      }),
+      items.length
+        ? h(
+            'ul',
+            { class: 'entries', testid: 'field-experience' },
+            items.map((e) => {
+              const head = [e.role, e.employer].filter(Boolean).join(' @ ');
+              const when = [
+                span(e.start, e.end),
+                e.months !== null && e.months !== undefined ? t('res.months', { n: e.months }) : null,
+              ]
+                .filter(Boolean)
+                .join(' · ');
+              return h(
+                'li',
+                {},
+                sourced(head || t('res.unknown'), e.source),
+                when ? h('div', { class: 'muted small', text: when }) : null,
+              );
+            }),
+          )
+        : h('p', { class: 'muted small', text: t('res.noneFound') }),
+    );
   }
 
   function terms(title, values, sources, testid) {
-    return section(title, (values || []).length
-      ? h('ul', { class: 'term-list', testid }, values.map((v) => h('li', {}, sourced(v, (sources || {})[v]))))
-      : h('p', { class: 'muted small', testid, text: t('res.noneFound') }));
+    return section(
+      title,
+      (values || []).length
+        ? h(
+            'ul',
+            { class: 'term-list', testid },
+            values.map((v) => h('li', {}, sourced(v, (sources || {})[v]))),
+          )
+        : h('p', { class: 'muted small', testid, text: t('res.noneFound') }),
+    );
   }
 
   function criteria() {
     const match = c.match || {};
     const list = match.criteria || [];
-    return section(t('res.match'),
-      h('p', { class: 'match-line' },
-        h('meter', { min: '0', max: '100', low: '40', high: '70', optimum: '100', value: String(Number(match.score) || 0), 'aria-hidden': 'true' }),
-        ' ', h('strong', { testid: 'panel-score', text: t('res.scoreOf', { n: fmt1(match.score) }) }), ' ',
+    return section(
+      t('res.match'),
+      h(
+        'p',
+        { class: 'match-line' },
+        h('meter', {
+          min: '0',
+          max: '100',
+          low: '40',
+          high: '70',
+          optimum: '100',
+          value: String(Number(match.score) || 0),
+          'aria-hidden': 'true',
+        }),
+        ' ',
+        h('strong', { testid: 'panel-score', text: t('res.scoreOf', { n: fmt1(match.score) }) }),
+        ' ',
         eligibleMark(match.eligible),
-        h('span', { class: 'small', 'aria-hidden': 'true', text: `${t('res.col.eligible')}: ${t(match.eligible ? 'res.eligible.yes' : 'res.eligible.no')}` })),
-      list.length ? h('ul', { class: 'crit-list', testid: 'criteria' }, list.map((k) => h('li', { class: `crit ${k.met ? 'met' : 'unmet'}`, dataset: { kind: k.kind, met: k.met ? 'true' : 'false' } },
-        h('span', { class: 'crit-mark', 'aria-hidden': 'true', text: k.met ? '✓' : '✗' }),
-        h('div', { class: 'crit-body' },
-          h('div', {},
-            h('span', { class: 'visually-hidden', text: `${t(k.met ? 'res.crit.met' : 'res.crit.unmet')}: ` }),
-            h('span', { class: 'crit-text', testid: 'criterion-explanation', text: k.explanation || '' }), ' ',
-            h('span', { class: `badge subtle ${k.must ? 'must' : 'nice'}`, text: k.must ? t('res.crit.must') : t('res.crit.nice', { w: k.weight }) })),
-          k.source ? h('details', { class: 'src' },
-            h('summary', { class: 'small', text: t('res.source') }),
-            h('blockquote', { class: 'src-quote', text: k.source })) : null))))
+        h('span', {
+          class: 'small',
+          'aria-hidden': 'true',
+          text: `${t('res.col.eligible')}: ${t(match.eligible ? 'res.eligible.yes' : 'res.eligible.no')}`,
+        }),
+      ),
+      list.length
+        ? h(
+            'ul',
+            { class: 'crit-list', testid: 'criteria' },
+            list.map((k) =>
+              h(
+                'li',
+                { class: `crit ${k.met ? 'met' : 'unmet'}`, dataset: { kind: k.kind, met: k.met ? 'true' : 'false' } },
+                h('span', { class: 'crit-mark', 'aria-hidden': 'true', text: k.met ? '✓' : '✗' }),
+                h(
+                  'div',
+                  { class: 'crit-body' },
+                  h(
+                    'div',
+                    {},
+                    h('span', { class: 'visually-hidden', text: `${t(k.met ? 'res.crit.met' : 'res.crit.unmet')}: ` }),
+                    h('span', { class: 'crit-text', testid: 'criterion-explanation', text: k.explanation || '' }),
+                    ' ',
+                    h('span', {
+                      class: `badge subtle ${k.must ? 'must' : 'nice'}`,
+                      text: k.must ? t('res.crit.must') : t('res.crit.nice', { w: k.weight }),
+                    }),
+                  ),
+                  k.source
+                    ? h(
+                        'details',
+                        { class: 'src' },
+                        h('summary', { class: 'small', text: t('res.source') }),
+                        h('blockquote', { class: 'src-quote', text: k.source }),
+                      )
+                    : null,
+                ),
+              ),
+            ),
+          )
         : h('p', { class: 'muted small', text: t('res.match.none') }),
-      h('p', { class: 'muted small', text: t('res.thresholdNote') }));
+      h('p', { class: 'muted small', text: t('res.thresholdNote') }),
+    );
   }
 
   function actions() {
     const btns = [];
     if (c.status !== 'invited') {
-      btns.push(h('button', { type: 'button', class: 'btn primary', testid: 'candidate-invite', text: t('res.act.invite'), on: { click: (ev) => invite(ev.currentTarget) } }));
+      btns.push(
+        h('button', {
+          type: 'button',
+          class: 'btn primary',
+          testid: 'candidate-invite',
+          text: t('res.act.invite'),
+          on: { click: (ev) => invite(ev.currentTarget) },
+        }),
+      );
     }
     if (c.status === 'waiting') {
-      btns.push(h('button', { type: 'button', class: 'btn', testid: 'candidate-not-selected', text: t('res.act.notSelected'), on: { click: (ev) => setStatus('not_selected', ev.currentTarget) } }));
+      btns.push(
+        h('button', {
+          type: 'button',
+          class: 'btn',
+          testid: 'candidate-not-selected',
+          text: t('res.act.notSelected'),
+          on: { click: (ev) => setStatus('not_selected', ev.currentTarget) },
+        }),
+      );
     } else if (c.status === 'not_selected') {
-      btns.push(h('button', { type: 'button', class: 'btn', testid: 'candidate-waiting', text: t('res.act.backToWaiting'), on: { click: (ev) => setStatus('waiting', ev.currentTarget) } }));
+      btns.push(
+        h('button', {
+          type: 'button',
+          class: 'btn',
+          testid: 'candidate-waiting',
+          text: t('res.act.backToWaiting'),
+          on: { click: (ev) => setStatus('waiting', ev.currentTarget) },
+        }),
+      );
     } else if (c.status === 'invited' && c.interview_id) {
-      btns.push(h('a', { class: 'btn', href: `#/interviews/${encodeURIComponent(c.interview_id)}`, testid: 'candidate-interview', text: t('res.act.openInterview') }));
-      if (!linkState) btns.push(h('button', { type: 'button', class: 'btn', testid: 'candidate-show-link', text: t('res.act.showLink'), on: { click: (ev) => showLink(ev.currentTarget) } }));
+      btns.push(
+        h('a', {
+          class: 'btn',
+          href: `#/interviews/${encodeURIComponent(c.interview_id)}`,
+          testid: 'candidate-interview',
+          text: t('res.act.openInterview'),
+        }),
+      );
+      if (!linkState)
+        btns.push(
+          h('button', {
+            type: 'button',
+            class: 'btn',
+            testid: 'candidate-show-link',
+            text: t('res.act.showLink'),
+            on: { click: (ev) => showLink(ev.currentTarget) },
+          }),
+        );
     }
     const files = [];
-    if (c.file_bytes) files.push(h('button', { type: 'button', class: 'btn', testid: 'candidate-download', text: t('res.act.download'), on: { click: (ev) => download(ev.currentTarget) } }));
-    if (admin) files.push(h('button', { type: 'button', class: 'btn danger-outline', testid: 'candidate-erase', text: t('res.act.erase'), on: { click: (ev) => erase(ev.currentTarget) } }));
+    if (c.file_bytes)
+      files.push(
+        h('button', {
+          type: 'button',
+          class: 'btn',
+          testid: 'candidate-download',
+          text: t('res.act.download'),
+          on: { click: (ev) => download(ev.currentTarget) },
+        }),
+      );
+    if (admin)
+      files.push(
+        h('button', {
+          type: 'button',
+          class: 'btn danger-outline',
+          testid: 'candidate-erase',
+          text: t('res.act.erase'),
+          on: { click: (ev) => erase(ev.currentTarget) },
+        }),
+      );
     let link = null;
     if (linkState && linkState.url) {
-      link = h('div', { class: 'result', testid: 'candidate-invite-result' },
+      link = h(
+        'div',
+        { class: 'result', testid: 'candidate-invite-result' },
         linkState.fresh ? h('p', { class: 'ok-text', text: t('res.invited', { name: displayName(c) }) }) : null,
-        linkBox(linkState.url, 'candidate-invite-link'));
+        linkBox(linkState.url, 'candidate-invite-link'),
+      );
     } else if (linkState && linkState.missing) {
       link = h('p', { class: 'muted small', testid: 'candidate-invite-result', text: t('res.linkUnavailable') });
     }
-    return section(t('res.act.title'),
+    return section(
+      t('res.act.title'),
       h('p', { class: 'muted small', text: t('res.act.note') }),
       h('div', { class: 'form-actions left' }, btns),
       link,
       h('div', { class: 'form-actions left' }, files),
-      status);
+      status,
+    );
   }
 
   function draw() {
     const allOpen = content.dataset.allOpen === 'true'; // "show all" survives a re-render
-    const toggle = h('button', { type: 'button', class: 'btn ghost small', testid: 'toggle-sources', 'aria-pressed': 'false', text: t('res.panel.showSources') });
+    const toggle = h('button', {
+      type: 'button',
+      class: 'btn ghost small',
+      testid: 'toggle-sources',
+      'aria-pressed': 'false',
+      text: t('res.panel.showSources'),
+    });
     toggle.addEventListener('click', () => {
       const open = toggle.getAttribute('aria-pressed') !== 'true';
       for (const d of content.querySelectorAll('details.src')) d.open = open;
@@ -577,21 +1055,47 @@ function candidatePanel(ctx, jobId, initial, { onChange, onErased }) {
       content.dataset.allOpen = open ? 'true' : 'false';
     });
     dlg.dataset.status = c.status;
-    replace(content,
-      h('header', { class: 'drawer-head' },
+    replace(
+      content,
+      h(
+        'header',
+        { class: 'drawer-head' },
         h('h2', { id: titleId, testid: 'candidate-name', text: displayName(c) }),
-        candidateStatusBadge(c.status)),
+        candidateStatusBadge(c.status),
+      ),
       h('div', { class: 'sources-note' }, h('p', { class: 'small', text: t('res.panel.sourcesHint') }), toggle),
-      h('div', { class: 'drawer-cols' },
-        h('div', {}, contact(), education(), experience(),
+      h(
+        'div',
+        { class: 'drawer-cols' },
+        h(
+          'div',
+          {},
+          contact(),
+          education(),
+          experience(),
           terms(t('res.skills'), c.skills, (c.sources || {}).skills, 'field-skills'),
-          terms(t('res.certificates'), c.certificates, (c.sources || {}).certificates, 'field-certificates')),
-        h('div', {}, criteria(), actions())));
+          terms(t('res.certificates'), c.certificates, (c.sources || {}).certificates, 'field-certificates'),
+        ),
+        h('div', {}, criteria(), actions()),
+      ),
+    );
     if (allOpen) toggle.click();
   }
 
-  const say = (text, kind = 'ok') => { replace(status, h('p', { class: kind === 'ok' ? 'ok-text small' : 'form-error', role: kind === 'ok' ? 'status' : 'alert', text })); };
-  const errText = (e) => (e.status === 0 ? t('err.network') : (e.status === 403 ? t('err.forbidden') : (e.status === 409 ? t('res.conflict') : (e.message || t('err.generic')))));
+  const say = (text, kind = 'ok') => {
+    replace(
+      status,
+      h('p', { class: kind === 'ok' ? 'ok-text small' : 'form-error', role: kind === 'ok' ? 'status' : 'alert', text }),
+    );
+  };
+  const errText = (e) =>
+    e.status === 0
+      ? t('err.network')
+      : e.status === 403
+        ? t('err.forbidden')
+        : e.status === 409
+          ? t('res.conflict')
+          : e.message || t('err.generic');
 
   function update(next) {
     c = next;
@@ -621,10 +1125,13 @@ function candidatePanel(ctx, jobId, initial, { onChange, onErased }) {
     } catch (e) {
       btn.disabled = false;
       if (e instanceof ApiError && e.code === 'cannot_invite') {
-        const why = /e-mail/.test(e.message) ? t('res.missing.email') : (/name/.test(e.message) ? t('res.missing.name') : e.message);
+        const why = /e-mail/.test(e.message)
+          ? t('res.missing.email')
+          : /name/.test(e.message)
+            ? t('res.missing.name')
+            : e.message;
         say(t('res.cannotInvite', { msg: why }), 'error');
-      }
-      else say(errText(e), 'error');
+      } else say(errText(e), 'error');
     }
   }
 
@@ -636,7 +1143,9 @@ function candidatePanel(ctx, jobId, initial, { onChange, onErased }) {
 
   async function setStatus(next, btn) {
     const key = next === 'not_selected' ? 'res.confirm.notSelected' : 'res.confirm.waiting';
-    const ok = await confirmDialog(t(key, { name: displayName(c) }), { ok: t(next === 'not_selected' ? 'res.act.notSelected' : 'res.act.backToWaiting') });
+    const ok = await confirmDialog(t(key, { name: displayName(c) }), {
+      ok: t(next === 'not_selected' ? 'res.act.notSelected' : 'res.act.backToWaiting'),
+    });
     if (!ok) return;
     btn.disabled = true;
     try {
@@ -663,7 +1172,10 @@ function candidatePanel(ctx, jobId, initial, { onChange, onErased }) {
   }
 
   async function erase(btn) {
-    const ok = await confirmDialog(t('res.confirm.erase', { name: displayName(c) }), { ok: t('res.act.erase'), danger: true });
+    const ok = await confirmDialog(t('res.confirm.erase', { name: displayName(c) }), {
+      ok: t('res.act.erase'),
+      danger: true,
+    });
     if (!ok) return;
     btn.disabled = true;
     try {
@@ -681,8 +1193,10 @@ function candidatePanel(ctx, jobId, initial, { onChange, onErased }) {
   dlg.showModal();
   closeBtn.focus();
   // The list row may be stale (e.g. invited by re-matching since): fetch the current state.
-  API.candidate(c.candidate_id).then((fresh) => {
-    if (dlg.open && fresh && fresh.status !== c.status) update(fresh);
-  }).catch(() => {});
+  API.candidate(c.candidate_id)
+    .then((fresh) => {
+      if (dlg.open && fresh && fresh.status !== c.status) update(fresh);
+    })
+    .catch(() => {});
   return dlg;
 }

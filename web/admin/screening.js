@@ -2,10 +2,10 @@
 // Saving re-matches every candidate of the job; waiting ones who now pass are invited. The
 // server validates; its 422 rows are shown next to the field they name.
 
-import { h, replace, field, showError } from './dom.js';
-import { API, ApiError } from './api.js';
-import { t } from './i18n.js';
-import { errorTable, notice, tagInput } from './ui.js';
+import { h, replace, field, showError } from '../common/dom.js';
+import { API, ApiError } from '../staff/api.js';
+import { t } from '../staff/i18n.js';
+import { errorTable, notice, tagInput } from '../staff/ui.js';
 
 export const DEGREES = ['high_school', 'associate', 'bachelor', 'master', 'doctor'];
 export const NICE_KINDS = ['skill', 'certificate', 'keyword', 'major', 'degree', 'years'];
@@ -36,24 +36,60 @@ export function localMessage(message) {
 }
 
 function degreeSelect(attrs, { empty = true } = {}) {
-  return h('select', attrs,
+  return h(
+    'select',
+    attrs,
     empty ? h('option', { value: '', text: t('scr.noMinimum') }) : null,
-    DEGREES.map((d) => h('option', { value: d, text: degreeLabel(d) })));
+    DEGREES.map((d) => h('option', { value: d, text: degreeLabel(d) })),
+  );
 }
 
 /** One nice-to-have row: kind, value (text, degree or years by kind), weight, remove. */
 function niceRow(item, onRemove) {
-  const kind = h('select', { 'aria-label': t('scr.nice.kind'), testid: 'nice-kind' },
-    NICE_KINDS.map((k) => h('option', { value: k, text: t(`kind.${k}`) })));
+  const kind = h(
+    'select',
+    { 'aria-label': t('scr.nice.kind'), testid: 'nice-kind' },
+    NICE_KINDS.map((k) => h('option', { value: k, text: t(`kind.${k}`) })),
+  );
   const valueHolder = h('div', { class: 'nice-value' });
-  const weight = h('input', { type: 'number', min: '1', max: String(MAX_WEIGHT), step: '1', inputmode: 'numeric', 'aria-label': t('scr.nice.weight'), testid: 'nice-weight' });
+  const weight = h('input', {
+    type: 'number',
+    min: '1',
+    max: String(MAX_WEIGHT),
+    step: '1',
+    inputmode: 'numeric',
+    'aria-label': t('scr.nice.weight'),
+    testid: 'nice-weight',
+  });
   const error = h('p', { class: 'field-error', role: 'alert', hidden: true });
-  const remove = h('button', { type: 'button', class: 'btn small ghost', text: '×', on: { click: () => onRemove(row) } });
+  const remove = h('button', {
+    type: 'button',
+    class: 'btn small ghost',
+    text: '×',
+    on: { click: () => onRemove(row) },
+  });
   let valueEl = null;
   function drawValue(value) {
-    if (kind.value === 'degree') valueEl = degreeSelect({ 'aria-label': t('scr.nice.value'), testid: 'nice-value' }, { empty: false });
-    else if (kind.value === 'years') valueEl = h('input', { type: 'number', min: '0', max: String(MAX_YEARS), step: '0.5', inputmode: 'decimal', 'aria-label': t('scr.nice.value'), testid: 'nice-value' });
-    else valueEl = h('input', { type: 'text', maxlength: '60', autocomplete: 'off', 'aria-label': t('scr.nice.value'), testid: 'nice-value' });
+    if (kind.value === 'degree')
+      valueEl = degreeSelect({ 'aria-label': t('scr.nice.value'), testid: 'nice-value' }, { empty: false });
+    else if (kind.value === 'years')
+      valueEl = h('input', {
+        type: 'number',
+        min: '0',
+        max: String(MAX_YEARS),
+        step: '0.5',
+        inputmode: 'decimal',
+        'aria-label': t('scr.nice.value'),
+        testid: 'nice-value',
+      });
+    else
+      valueEl = h('input', {
+        type: 'text',
+        maxlength: '60',
+        autocomplete: 'off',
+        'aria-label': t('scr.nice.value'),
+        testid: 'nice-value',
+      });
     if (value !== undefined && value !== null) valueEl.value = String(value);
     replace(valueHolder, valueEl);
   }
@@ -69,9 +105,10 @@ function niceRow(item, onRemove) {
     valueEl.setAttribute('aria-label', `${t('scr.nice.row', { n: i + 1 })}: ${t('scr.nice.value')}`);
     weight.setAttribute('aria-label', `${t('scr.nice.row', { n: i + 1 })}: ${t('scr.nice.weight')}`);
   };
-  row.read = () => { // (not `value`: an <li> has a numeric value property)
+  row.read = () => {
+    // (not `value`: an <li> has a numeric value property)
     const k = kind.value;
-    const v = k === 'years' ? numberOrNull(valueEl.value) : (k === 'degree' ? valueEl.value : valueEl.value.trim());
+    const v = k === 'years' ? numberOrNull(valueEl.value) : k === 'degree' ? valueEl.value : valueEl.value.trim();
     return { kind: k, value: v, weight: numberOrNull(weight.value) ?? 1 };
   };
   row.inputs = { kind, weight, value: () => valueEl };
@@ -84,46 +121,125 @@ function niceRow(item, onRemove) {
  */
 export function screeningCard(ctx, jobId, { onSaved } = {}) {
   const minDegree = field(t('scr.minDegree'), degreeSelect({ name: 'min_degree', testid: 'scr-min-degree' }));
-  const minYears = field(t('scr.minYears'), h('input', { type: 'number', name: 'min_years', min: '0', max: String(MAX_YEARS), step: '0.5', inputmode: 'decimal', testid: 'scr-min-years' }), { hint: t('scr.minYearsHint') });
+  const minYears = field(
+    t('scr.minYears'),
+    h('input', {
+      type: 'number',
+      name: 'min_years',
+      min: '0',
+      max: String(MAX_YEARS),
+      step: '0.5',
+      inputmode: 'decimal',
+      testid: 'scr-min-years',
+    }),
+    { hint: t('scr.minYearsHint') },
+  );
   const skills = tagInput(t('scr.skills'), { testid: 'scr-skills' });
   const certs = tagInput(t('scr.certs'), { testid: 'scr-certs' });
-  const threshold = field(t('scr.threshold'), h('input', { type: 'number', name: 'auto_invite_threshold', min: '0', max: '100', step: '1', inputmode: 'numeric', testid: 'scr-threshold' }), { hint: t('scr.thresholdHint') });
-  const followSel = h('select', { name: 'followups_count', testid: 'scr-followups' }, FOLLOWUP_COUNTS.map((n) => h('option', { value: String(n), text: String(n) })));
+  const threshold = field(
+    t('scr.threshold'),
+    h('input', {
+      type: 'number',
+      name: 'auto_invite_threshold',
+      min: '0',
+      max: '100',
+      step: '1',
+      inputmode: 'numeric',
+      testid: 'scr-threshold',
+    }),
+    { hint: t('scr.thresholdHint') },
+  );
+  const followSel = h(
+    'select',
+    { name: 'followups_count', testid: 'scr-followups' },
+    FOLLOWUP_COUNTS.map((n) => h('option', { value: String(n), text: String(n) })),
+  );
   const followups = field(t('scr.followups'), followSel, { hint: t('scr.followupsHint') });
-  const inRanking = h('input', { type: 'checkbox', id: 'scr-in-ranking', testid: 'scr-in-ranking', 'aria-describedby': 'scr-in-ranking-hint' });
+  const inRanking = h('input', {
+    type: 'checkbox',
+    id: 'scr-in-ranking',
+    testid: 'scr-in-ranking',
+    'aria-describedby': 'scr-in-ranking-hint',
+  });
   const inRankingErr = h('p', { class: 'field-error', role: 'alert', hidden: true });
 
   const niceList = h('ol', { class: 'nice-list', testid: 'scr-nice' });
   const niceEmpty = h('p', { class: 'muted small', text: t('scr.nice.none') });
   const niceErr = h('p', { class: 'field-error', role: 'alert', hidden: true });
   const rows = [];
-  const renumber = () => { rows.forEach((r, i) => r.setIndex(i)); niceEmpty.hidden = rows.length > 0; };
-  const removeRow = (row) => { rows.splice(rows.indexOf(row), 1); row.remove(); renumber(); };
-  const addRow = (item = {}) => { const r = niceRow(item, removeRow); rows.push(r); niceList.append(r); renumber(); return r; };
-  const addBtn = h('button', { type: 'button', class: 'btn small', testid: 'scr-nice-add', text: `+ ${t('scr.nice.add')}`, on: { click: () => { const r = addRow(); r.inputs.value().focus(); } } });
+  const renumber = () => {
+    rows.forEach((r, i) => r.setIndex(i));
+    niceEmpty.hidden = rows.length > 0;
+  };
+  const removeRow = (row) => {
+    rows.splice(rows.indexOf(row), 1);
+    row.remove();
+    renumber();
+  };
+  const addRow = (item = {}) => {
+    const r = niceRow(item, removeRow);
+    rows.push(r);
+    niceList.append(r);
+    renumber();
+    return r;
+  };
+  const addBtn = h('button', {
+    type: 'button',
+    class: 'btn small',
+    testid: 'scr-nice-add',
+    text: `+ ${t('scr.nice.add')}`,
+    on: {
+      click: () => {
+        const r = addRow();
+        r.inputs.value().focus();
+      },
+    },
+  });
 
   const summary = h('div', { class: 'form-errors', role: 'alert', testid: 'scr-errors', hidden: true });
   const status = h('div', { testid: 'scr-status', hidden: true });
-  const save = h('button', { type: 'submit', class: 'btn primary', testid: 'scr-save', text: t('scr.save'), disabled: true });
+  const save = h('button', {
+    type: 'submit',
+    class: 'btn primary',
+    testid: 'scr-save',
+    text: t('scr.save'),
+    disabled: true,
+  });
 
-  const form = h('form', { class: 'screening-form', novalidate: true, testid: 'screening-form', 'aria-busy': 'true' },
+  const form = h(
+    'form',
+    { class: 'screening-form', novalidate: true, testid: 'screening-form', 'aria-busy': 'true' },
     summary,
     h('div', { class: 'grid two tight' }, minDegree.wrap, minYears.wrap),
     skills.wrap,
     certs.wrap,
-    h('fieldset', { class: 'nice' },
+    h(
+      'fieldset',
+      { class: 'nice' },
       h('legend', { text: t('scr.nice') }),
       h('p', { class: 'hint', text: t('scr.niceHint') }),
-      niceEmpty, niceList, niceErr, addBtn),
+      niceEmpty,
+      niceList,
+      niceErr,
+      addBtn,
+    ),
     threshold.wrap,
-    h('div', { class: 'grid two tight' }, followups.wrap,
-      h('div', { class: 'setting-toggle' },
+    h(
+      'div',
+      { class: 'grid two tight' },
+      followups.wrap,
+      h(
+        'div',
+        { class: 'setting-toggle' },
         h('label', { class: 'check', for: inRanking.id }, inRanking, h('span', { text: ` ${t('scr.inRanking')}` })),
         h('p', { class: 'hint', id: 'scr-in-ranking-hint', text: t('scr.inRankingHint') }),
-        inRankingErr)),
+        inRankingErr,
+      ),
+    ),
     h('p', { class: 'formula muted small', testid: 'scr-formula', text: t('scr.formula') }),
     h('div', { class: 'form-actions' }, save),
-    status);
+    status,
+  );
 
   function fill(data) {
     const r = (data && data.requirements) || {};
@@ -134,7 +250,8 @@ export function screeningCard(ctx, jobId, { onSaved } = {}) {
     certs.set(r.required_certificates || []);
     for (const row of [...rows]) removeRow(row);
     for (const item of r.nice_to_have || []) addRow(item);
-    threshold.input.value = r.auto_invite_threshold === null || r.auto_invite_threshold === undefined ? '' : String(r.auto_invite_threshold);
+    threshold.input.value =
+      r.auto_invite_threshold === null || r.auto_invite_threshold === undefined ? '' : String(r.auto_invite_threshold);
     followSel.value = String(f.count ?? 2);
     inRanking.checked = f.in_ranking === true;
     renumber();
@@ -164,8 +281,13 @@ export function screeningCard(ctx, jobId, { onSaved } = {}) {
   const lists = { required_skills: skills, required_certificates: certs };
 
   function clearErrors() {
-    for (const f of [...Object.values(simple), ...Object.values(lists)]) { showError(f.error, []); f.input.removeAttribute('aria-invalid'); }
-    for (const r of rows) { showError(r.error, []); }
+    for (const f of [...Object.values(simple), ...Object.values(lists)]) {
+      showError(f.error, []);
+      f.input.removeAttribute('aria-invalid');
+    }
+    for (const r of rows) {
+      showError(r.error, []);
+    }
     form.querySelectorAll('[aria-invalid]').forEach((el) => el.removeAttribute('aria-invalid'));
     showError(niceErr, []);
     replace(summary);
@@ -203,11 +325,18 @@ export function screeningCard(ctx, jobId, { onSaved } = {}) {
         if (input) input.setAttribute('aria-invalid', 'true');
         continue;
       }
-      if (m) { addTo(niceErr, message); continue; }
+      if (m) {
+        addTo(niceErr, message);
+        continue;
+      }
       other.push({ ...e, message });
     }
     summary.hidden = false;
-    replace(summary, h('strong', { text: t('scr.invalid') }), other.length ? errorTable(other, { testid: 'scr-error-table' }) : null);
+    replace(
+      summary,
+      h('strong', { text: t('scr.invalid') }),
+      other.length ? errorTable(other, { testid: 'scr-error-table' }) : null,
+    );
     const first = form.querySelector('[aria-invalid="true"]');
     if (first) first.focus();
   }
@@ -228,24 +357,36 @@ export function screeningCard(ctx, jobId, { onSaved } = {}) {
       if (e instanceof ApiError && e.errors.length) showErrors(e.errors);
       else {
         summary.hidden = false;
-        replace(summary, h('strong', { text: e.status === 0 ? t('err.network') : (e.status === 403 ? t('err.forbidden') : (e.message || t('err.generic'))) }));
+        replace(
+          summary,
+          h('strong', {
+            text:
+              e.status === 0 ? t('err.network') : e.status === 403 ? t('err.forbidden') : e.message || t('err.generic'),
+          }),
+        );
       }
     } finally {
       save.disabled = false;
     }
   });
 
-  API.screening(jobId).then((data) => {
-    if (!ctx.alive) return;
-    fill(data);
-    form.removeAttribute('aria-busy');
-    save.disabled = false;
-  }).catch((e) => {
-    if (!ctx.alive) return;
-    summary.hidden = false;
-    replace(summary, h('strong', { text: e.message || t('err.generic') }));
-  });
+  API.screening(jobId)
+    .then((data) => {
+      if (!ctx.alive) return;
+      fill(data);
+      form.removeAttribute('aria-busy');
+      save.disabled = false;
+    })
+    .catch((e) => {
+      if (!ctx.alive) return;
+      summary.hidden = false;
+      replace(summary, h('strong', { text: e.message || t('err.generic') }));
+    });
 
-  return h('section', { class: 'card', 'aria-labelledby': 'scr-h', testid: 'screening-card' },
-    h('h2', { id: 'scr-h', class: 'card-title', text: t('scr.title') }), form);
+  return h(
+    'section',
+    { class: 'card', 'aria-labelledby': 'scr-h', testid: 'screening-card' },
+    h('h2', { id: 'scr-h', class: 'card-title', text: t('scr.title') }),
+    form,
+  );
 }

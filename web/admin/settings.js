@@ -2,16 +2,16 @@
 // candidates may choose instead of video (GET/PUT /api/org/settings). Video is always offered;
 // audio-only and written interviews let a candidate avoid face processing altogether (PIPL).
 
-import { h, replace, field, showError } from './dom.js';
-import { API, ApiError } from './api.js';
-import { t } from './i18n.js';
-import { errorBanner, errorTable, notice, pageHeader } from './ui.js';
+import { h, replace, field, showError } from '../common/dom.js';
+import { API, ApiError, roleOf } from '../staff/api.js';
+import { t } from '../staff/i18n.js';
+import { errorBanner, errorTable, notice, pageHeader } from '../staff/ui.js';
 
 export const RETENTION_KEYS = ['recordings_days', 'personal_data_days'];
 export const ALTERNATIVE_MODES = ['audio', 'text'];
 export const RETENTION_DAYS_MAX = 3650;
 
-export const isAdmin = (session) => (session && (session.role || (session.user && session.user.role))) === 'admin';
+export const isAdmin = (session) => roleOf(session) === 'admin';
 
 /** "" → null (keep); anything else as a number for the server to validate. */
 export function daysValue(text) {
@@ -21,33 +21,69 @@ export function daysValue(text) {
 
 function retentionCard(inputs, errEls) {
   const rows = RETENTION_KEYS.map((key) => {
-    const input = h('input', { type: 'number', min: '1', max: String(RETENTION_DAYS_MAX), step: '1', inputmode: 'numeric', name: key, testid: `retention-${key}` });
-    const f = field(t(`settings.${key}`), input, { hint: t('settings.daysHint', { max: RETENTION_DAYS_MAX }), errorKey: `retention.${key}` });
+    const input = h('input', {
+      type: 'number',
+      min: '1',
+      max: String(RETENTION_DAYS_MAX),
+      step: '1',
+      inputmode: 'numeric',
+      name: key,
+      testid: `retention-${key}`,
+    });
+    const f = field(t(`settings.${key}`), input, {
+      hint: t('settings.daysHint', { max: RETENTION_DAYS_MAX }),
+      errorKey: `retention.${key}`,
+    });
     inputs.set(key, input);
     errEls.set(`retention.${key}`, f.error);
     return f.wrap;
   });
-  return h('section', { class: 'card', 'aria-labelledby': 'settings-retention-h', testid: 'settings-retention' },
+  return h(
+    'section',
+    { class: 'card', 'aria-labelledby': 'settings-retention-h', testid: 'settings-retention' },
     h('h2', { id: 'settings-retention-h', class: 'card-title', text: t('settings.retention') }),
     h('p', { class: 'muted small', text: t('settings.retentionHint') }),
-    h('div', { class: 'grid two' }, rows));
+    h('div', { class: 'grid two' }, rows),
+  );
 }
 
 function modesCard(boxes, errEls) {
   const rows = ALTERNATIVE_MODES.map((mode) => {
-    const box = h('input', { type: 'checkbox', name: `alt-${mode}`, id: `settings-alt-${mode}`, testid: `settings-alt-${mode}`, 'aria-describedby': `settings-alt-${mode}-hint` });
-    const error = h('p', { class: 'field-error', role: 'alert', hidden: true, dataset: { field: `alternatives.${mode}` } });
+    const box = h('input', {
+      type: 'checkbox',
+      name: `alt-${mode}`,
+      id: `settings-alt-${mode}`,
+      testid: `settings-alt-${mode}`,
+      'aria-describedby': `settings-alt-${mode}-hint`,
+    });
+    const error = h('p', {
+      class: 'field-error',
+      role: 'alert',
+      hidden: true,
+      dataset: { field: `alternatives.${mode}` },
+    });
     boxes.set(mode, box);
     errEls.set(`alternatives.${mode}`, error);
-    return h('div', { class: 'setting-toggle' },
-      h('label', { class: 'check', for: box.id }, box, h('span', { class: 'strong', text: ` ${t(`settings.alt.${mode}`)}` })),
+    return h(
+      'div',
+      { class: 'setting-toggle' },
+      h(
+        'label',
+        { class: 'check', for: box.id },
+        box,
+        h('span', { class: 'strong', text: ` ${t(`settings.alt.${mode}`)}` }),
+      ),
       h('p', { class: 'hint', id: `settings-alt-${mode}-hint`, text: t(`settings.alt.${mode}.hint`) }),
-      error);
+      error,
+    );
   });
-  return h('section', { class: 'card', 'aria-labelledby': 'settings-modes-h', testid: 'settings-modes' },
+  return h(
+    'section',
+    { class: 'card', 'aria-labelledby': 'settings-modes-h', testid: 'settings-modes' },
     h('h2', { id: 'settings-modes-h', class: 'card-title', text: t('settings.modes') }),
     h('p', { class: 'muted small', text: t('settings.modesHint') }),
-    rows);
+    rows,
+  );
 }
 
 export function renderSettings(main, ctx) {
@@ -57,20 +93,32 @@ export function renderSettings(main, ctx) {
     errorBanner(banner, new ApiError(403, { error: 'forbidden' }));
     return () => {};
   }
-  const inputs = new Map();  // retention key -> <input type=number>
-  const boxes = new Map();   // alternative mode -> <input type=checkbox>
-  const errEls = new Map();  // server error field ("retention.recordings_days") -> <p>
+  const inputs = new Map(); // retention key -> <input type=number>
+  const boxes = new Map(); // alternative mode -> <input type=checkbox>
+  const errEls = new Map(); // server error field ("retention.recordings_days") -> <p>
   const summary = h('div', { class: 'form-errors', role: 'alert', testid: 'settings-errors', hidden: true });
   const status = h('div', { hidden: true, testid: 'settings-status' });
-  const save = h('button', { type: 'submit', class: 'btn primary', testid: 'settings-save', text: t('settings.save'), disabled: true });
-  const form = h('form', { class: 'settings-form', novalidate: true, testid: 'settings-form', 'aria-busy': 'true' },
-    summary, retentionCard(inputs, errEls), modesCard(boxes, errEls),
-    h('div', { class: 'form-actions' }, save));
+  const save = h('button', {
+    type: 'submit',
+    class: 'btn primary',
+    testid: 'settings-save',
+    text: t('settings.save'),
+    disabled: true,
+  });
+  const form = h(
+    'form',
+    { class: 'settings-form', novalidate: true, testid: 'settings-form', 'aria-busy': 'true' },
+    summary,
+    retentionCard(inputs, errEls),
+    modesCard(boxes, errEls),
+    h('div', { class: 'form-actions' }, save),
+  );
 
   function fill(settings) {
     const retention = (settings && settings.retention) || {};
     const alternatives = (settings && settings.alternatives) || {};
-    for (const [key, input] of inputs) input.value = retention[key] === null || retention[key] === undefined ? '' : String(retention[key]);
+    for (const [key, input] of inputs)
+      input.value = retention[key] === null || retention[key] === undefined ? '' : String(retention[key]);
     for (const [mode, box] of boxes) box.checked = alternatives[mode] === true;
   }
 
@@ -94,14 +142,21 @@ export function renderSettings(main, ctx) {
     const other = [];
     for (const e of errors) {
       const el = errEls.get(e.field);
-      if (!el) { other.push(e); continue; }
+      if (!el) {
+        other.push(e);
+        continue;
+      }
       showError(el, [...(el.hidden ? [] : [el.textContent]), e.message]);
       const [group, key] = String(e.field).split('.');
       const input = group === 'retention' ? inputs.get(key) : boxes.get(key);
       if (input) input.setAttribute('aria-invalid', 'true');
     }
     summary.hidden = false;
-    replace(summary, h('strong', { text: t('settings.invalid') }), other.length ? errorTable(other, { testid: 'settings-error-table' }) : null);
+    replace(
+      summary,
+      h('strong', { text: t('settings.invalid') }),
+      other.length ? errorTable(other, { testid: 'settings-error-table' }) : null,
+    );
     const first = form.querySelector('[aria-invalid="true"]');
     if (first) first.focus();
   }
@@ -127,11 +182,15 @@ export function renderSettings(main, ctx) {
   });
 
   replace(main, pageHeader(t('settings.title')), banner, status, form);
-  API.orgSettings().then((settings) => {
-    if (!ctx.alive) return;
-    fill(settings);
-    form.removeAttribute('aria-busy');
-    save.disabled = false;
-  }).catch((e) => { if (ctx.alive) errorBanner(banner, e); });
+  API.orgSettings()
+    .then((settings) => {
+      if (!ctx.alive) return;
+      fill(settings);
+      form.removeAttribute('aria-busy');
+      save.disabled = false;
+    })
+    .catch((e) => {
+      if (ctx.alive) errorBanner(banner, e);
+    });
   return () => {};
 }

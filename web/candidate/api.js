@@ -4,7 +4,7 @@
 export class ApiError extends Error {
   constructor(status, code, message, body = null) {
     super(message || code || `HTTP ${status}`);
-    this.name = "ApiError";
+    this.name = 'ApiError';
     this.status = status;
     this.code = code;
     this.body = body;
@@ -37,12 +37,12 @@ export function createApi(token, { timeoutMs = 20000 } = {}) {
   async function request(method, path, { json, body, headers = {}, timeout = timeoutMs } = {}) {
     const init = {
       method,
-      headers: { Authorization: `Bearer ${token}`, Accept: "application/json", ...headers },
-      cache: "no-store",
-      credentials: "same-origin",
+      headers: { Authorization: `Bearer ${token}`, Accept: 'application/json', ...headers },
+      cache: 'no-store',
+      credentials: 'same-origin',
     };
     if (json !== undefined) {
-      init.headers["Content-Type"] = "application/json";
+      init.headers['Content-Type'] = 'application/json';
       init.body = JSON.stringify(json);
     } else if (body !== undefined) {
       init.body = body;
@@ -54,12 +54,12 @@ export function createApi(token, { timeoutMs = 20000 } = {}) {
     try {
       res = await fetch(path, init);
     } catch (err) {
-      throw new ApiError(0, "network", String(err && err.message ? err.message : err));
+      throw new ApiError(0, 'network', String(err && err.message ? err.message : err));
     } finally {
       clearTimeout(timer);
     }
     let data = null;
-    const text = await res.text().catch(() => "");
+    const text = await res.text().catch(() => '');
     if (text) {
       try {
         data = JSON.parse(text);
@@ -74,19 +74,19 @@ export function createApi(token, { timeoutMs = 20000 } = {}) {
   }
 
   return {
-    state: ({ timeout } = {}) => request("GET", "/api/candidate/state", { timeout }),
-    consent: (decision, { mode = "video", recording, analysis, textVersion }) =>
-      request("POST", "/api/candidate/consent", {
+    state: ({ timeout } = {}) => request('GET', '/api/candidate/state', { timeout }),
+    consent: (decision, { mode = 'video', recording, analysis, textVersion }) =>
+      request('POST', '/api/candidate/consent', {
         json: { decision, mode, recording: !!recording, analysis: !!analysis, text_version: textVersion },
       }),
-    ping: () => request("GET", "/api/candidate/ping", { timeout: 5000 }),
+    ping: () => request('GET', '/api/candidate/ping', { timeout: 5000 }),
     uploadTest: (bytes) =>
-      request("POST", "/api/candidate/upload-test", {
+      request('POST', '/api/candidate/upload-test', {
         body: bytes,
-        headers: { "Content-Type": "application/octet-stream" },
+        headers: { 'Content-Type': 'application/octet-stream' },
         timeout: 60000,
       }),
-    deviceCheck: (measurements) => request("POST", "/api/candidate/device-check", { json: measurements }),
-    offer: (desc) => request("POST", "/api/candidate/offer", { json: { type: desc.type, sdp: desc.sdp } }),
+    deviceCheck: (measurements) => request('POST', '/api/candidate/device-check', { json: measurements }),
+    offer: (desc) => request('POST', '/api/candidate/offer', { json: { type: desc.type, sdp: desc.sdp } }),
   };
 }

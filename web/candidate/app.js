@@ -2,20 +2,20 @@
 // modules together. Protocol: docs/protocol.md ("Candidate" and "Control socket").
 // The interview mode chosen at consent decides what is captured: camera and microphone
 // (video), the microphone only (audio) or nothing at all (text: no getUserMedia, no peer).
-import { $, focusEl, show } from "../common/dom.js";
-import { normalizeLang } from "../common/i18n.js";
-import { ApiError, createApi, tokenFromPath } from "./api.js";
-import { createConsentScreen } from "./consent.js";
-import { createDeviceTest } from "./devicetest.js";
-import { createFailover } from "./failover.js";
-import { createInterview } from "./interview.js";
-import { i18n, modeKey, t } from "./i18n.js";
-import { getMedia, resumeAudio, stopStream } from "./media.js";
-import { applyModeTexts, DEFAULT_MODE, modeOf, usesMedia } from "./modes.js";
-import { Session } from "./session.js";
-import { watchSignals } from "./signals.js";
+import { $, focusEl, show } from '../common/dom.js';
+import { normalizeLang } from '../common/i18n.js';
+import { ApiError, createApi, tokenFromPath } from './api.js';
+import { createConsentScreen } from './consent.js';
+import { createDeviceTest } from './devicetest.js';
+import { createFailover } from './failover.js';
+import { createInterview } from './interview.js';
+import { i18n, modeKey, t } from './i18n.js';
+import { getMedia, resumeAudio, stopStream } from './media.js';
+import { applyModeTexts, DEFAULT_MODE, modeOf, usesMedia } from './modes.js';
+import { Session } from './session.js';
+import { watchSignals } from './signals.js';
 
-const LANG_KEY = "interview-live.lang"; // per tab: the candidate's manual language choice
+const LANG_KEY = 'interview-live.lang'; // per tab: the candidate's manual language choice
 
 const token = tokenFromPath();
 const api = token ? createApi(token) : null;
@@ -26,7 +26,7 @@ let mode = DEFAULT_MODE; // from the state once consent is given
 let stream = null; // stays null in a text interview
 let session = null;
 let finished = false; // an end screen is showing: ignore everything else
-let currentScreen = "loading";
+let currentScreen = 'loading';
 
 // ---- language -------------------------------------------------------------------------------
 
@@ -49,64 +49,64 @@ function storeLang(lang) {
 // Moved here from another node: keep the language the candidate chose there.
 if (failover && failover.carried.lang) storeLang(normalizeLang(failover.carried.lang));
 i18n.setLang(storedLang() || normalizeLang(navigator.language));
-$("#lang-switch").addEventListener("click", () => {
-  const next = i18n.lang === "zh" ? "en" : "zh";
+$('#lang-switch').addEventListener('click', () => {
+  const next = i18n.lang === 'zh' ? 'en' : 'zh';
   storeLang(next);
   i18n.setLang(next);
 });
 i18n.onChange(() => {
-  if (currentScreen === "error" && lastError) renderError(lastError);
+  if (currentScreen === 'error' && lastError) renderError(lastError);
 });
 
 // ---- screens --------------------------------------------------------------------------------
 
-const SCREENS = ["loading", "error", "consent", "declined", "device", "media", "interview", "end", "replaced"];
+const SCREENS = ['loading', 'error', 'consent', 'declined', 'device', 'media', 'interview', 'end', 'replaced'];
 
 function showScreen(name) {
   if (currentScreen === name) return;
-  if (currentScreen === "device" && name !== "device") device.hide();
-  if (currentScreen === "interview" && name !== "interview") interview.hide();
+  if (currentScreen === 'device' && name !== 'device') device.hide();
+  if (currentScreen === 'interview' && name !== 'interview') interview.hide();
   currentScreen = name;
   for (const s of SCREENS) show($(`#screen-${s}`), s === name);
   document.body.dataset.screen = name;
   const heading = $(`#screen-${name} h1`);
-  if (name !== "interview" && heading) focusEl(heading);
+  if (name !== 'interview' && heading) focusEl(heading);
   window.scrollTo(0, 0);
 }
 
 let lastError = null;
 
 function renderError(err) {
-  let title = "error.title";
-  let key = "error.unknown";
+  let title = 'error.title';
+  let key = 'error.unknown';
   let retry = false;
-  if (err === "nolink") key = "error.nolink";
+  if (err === 'nolink') key = 'error.nolink';
   else if (err instanceof ApiError && err.isLinkProblem) {
-    if (err.status === 410) key = /revok/i.test(err.code || "") ? "error.revoked" : "error.expired";
-    else if (err.status === 404) key = "error.notfound";
-    else key = "error.unauthorized";
-  } else if (err === "expired") key = "error.expired";
-  else if (err === "revoked") key = "error.revoked";
+    if (err.status === 410) key = /revok/i.test(err.code || '') ? 'error.revoked' : 'error.expired';
+    else if (err.status === 404) key = 'error.notfound';
+    else key = 'error.unauthorized';
+  } else if (err === 'expired') key = 'error.expired';
+  else if (err === 'revoked') key = 'error.revoked';
   else {
-    title = "error.network.title";
-    key = err instanceof ApiError && err.status === 0 ? "error.network" : "error.unknown";
+    title = 'error.network.title';
+    key = err instanceof ApiError && err.status === 0 ? 'error.network' : 'error.unknown';
     retry = true;
   }
-  $("#error-title").textContent = t(title);
-  $("#error-message").textContent = t(key);
-  $("#screen-error").dataset.reason = typeof err === "string" ? err : String(err?.status ?? "");
-  show($("#error-retry"), retry);
+  $('#error-title').textContent = t(title);
+  $('#error-message').textContent = t(key);
+  $('#screen-error').dataset.reason = typeof err === 'string' ? err : String(err?.status ?? '');
+  show($('#error-retry'), retry);
 }
 
 function showError(err) {
   lastError = err;
   renderError(err);
   // A dead link is final; a network error keeps the page alive for "Try again".
-  if ((err instanceof ApiError && err.isLinkProblem) || typeof err === "string") finish(null);
-  showScreen("error");
+  if ((err instanceof ApiError && err.isLinkProblem) || typeof err === 'string') finish(null);
+  showScreen('error');
 }
 
-$("#error-retry").addEventListener("click", () => load());
+$('#error-retry').addEventListener('click', () => load());
 
 /** Stop everything for good (interview over, declined, replaced, link unusable). */
 function finish(screen) {
@@ -123,7 +123,7 @@ function finish(screen) {
 /** The local stream for the mode (null in text mode: nothing is captured). */
 async function ensureMedia() {
   if (!usesMedia(mode)) return null;
-  if (stream && stream.getTracks().every((tr) => tr.readyState === "live")) return stream;
+  if (stream && stream.getTracks().every((tr) => tr.readyState === 'live')) return stream;
   stopStream(stream);
   stream = await getMedia(mode);
   interview.attachStream(stream);
@@ -135,7 +135,7 @@ function setMode(next) {
   if (next === mode && document.body.dataset.mode) return;
   mode = next;
   document.body.dataset.mode = mode;
-  for (const name of ["device", "media", "interview"]) applyModeTexts($(`#screen-${name}`), mode);
+  for (const name of ['device', 'media', 'interview']) applyModeTexts($(`#screen-${name}`), mode);
   interview.setMode(mode);
 }
 
@@ -151,12 +151,12 @@ function ensureSession(s) {
     onLinkChange: (link) => {
       device.onLink(link);
       interview.setLink(link.up, { busy: link.errorStatus === 503 });
-      document.body.dataset.link = link.up ? "up" : "down";
+      document.body.dataset.link = link.up ? 'up' : 'down';
     },
     onSocketOpen: () => interview.resendPending(),
     onFatal: (kind, detail) => {
-      if (kind === "link") showError(detail);
-      else if (kind === "move") moveTo(detail);
+      if (kind === 'link') showError(detail);
+      else if (kind === 'move') moveTo(detail);
       else route(detail);
     },
   });
@@ -166,23 +166,23 @@ function ensureSession(s) {
 function onMessage(msg) {
   if (finished) return;
   switch (msg.type) {
-    case "state":
+    case 'state':
       route(msg);
       break;
-    case "tick":
+    case 'tick':
       interview.tick(msg);
       break;
-    case "saved":
+    case 'saved':
       interview.saved(msg);
       break;
-    case "completed":
-      finish("end");
+    case 'completed':
+      finish('end');
       break;
-    case "replaced":
-      finish("replaced");
+    case 'replaced':
+      finish('replaced');
       break;
-    case "error":
-      console.warn("server error:", msg.message);
+    case 'error':
+      console.warn('server error:', msg.message);
       break;
     default:
       break; // e.g. "pong"
@@ -221,7 +221,7 @@ const device = createDeviceTest({
 const interview = createInterview({ send: (msg) => !!session && session.send(msg) });
 watchSignals(
   (msg) => !!session && session.send(msg),
-  () => !!session && !!state && state.status === "in_progress",
+  () => !!session && !!state && state.status === 'in_progress',
 );
 
 function route(next) {
@@ -230,40 +230,40 @@ function route(next) {
   setMode(modeOf(next));
   if (failover) failover.remember(next.alternates);
   if (session && Array.isArray(next.ice_servers)) session.setIceServers(next.ice_servers);
-  $("#topbar-job").textContent = next.job_title || "";
+  $('#topbar-job').textContent = next.job_title || '';
   switch (next.status) {
-    case "completed":
-      finish("end");
+    case 'completed':
+      finish('end');
       break;
-    case "declined":
-      finish("declined");
+    case 'declined':
+      finish('declined');
       break;
-    case "expired":
-    case "revoked":
+    case 'expired':
+    case 'revoked':
       showError(next.status);
       break;
-    case "invited":
-    case "opened":
+    case 'invited':
+    case 'opened':
       consent.render(next);
-      showScreen("consent");
+      showScreen('consent');
       break;
-    case "consented":
-    case "device_checked":
-      showScreen("device");
+    case 'consented':
+    case 'device_checked':
+      showScreen('device');
       device.show();
       break;
-    case "in_progress":
+    case 'in_progress':
       enterInterview(next);
       break;
     default:
-      console.warn("unknown status", next.status);
+      console.warn('unknown status', next.status);
   }
 }
 
 async function enterInterview(next) {
   interview.render(next);
-  if (currentScreen === "media") return; // waiting for the candidate to allow the camera again
-  showScreen("interview");
+  if (currentScreen === 'media') return; // waiting for the candidate to allow the camera again
+  showScreen('interview');
   interview.show();
   if (session) return;
   try {
@@ -276,40 +276,40 @@ async function enterInterview(next) {
 }
 
 function showMediaProblem(err) {
-  const reason = err.reason || "other";
-  $("#media-message").textContent = t(modeKey(`camera.${reason}`, mode));
-  $("#media-advice").textContent = t(modeKey(`camera.${reason}.advice`, mode));
-  showScreen("media");
+  const reason = err.reason || 'other';
+  $('#media-message').textContent = t(modeKey(`camera.${reason}`, mode));
+  $('#media-advice').textContent = t(modeKey(`camera.${reason}.advice`, mode));
+  showScreen('media');
 }
 
-$("#media-retry").addEventListener("click", async () => {
+$('#media-retry').addEventListener('click', async () => {
   try {
     await ensureMedia();
   } catch (err) {
     showMediaProblem(err);
     return;
   }
-  showScreen("interview");
+  showScreen('interview');
   interview.show();
   ensureSession(stream);
 });
 
-$("#replaced-here").addEventListener("click", () => location.reload());
+$('#replaced-here').addEventListener('click', () => location.reload());
 
 // ---- page lifecycle -------------------------------------------------------------------------
 
 // Browsers keep audio suspended until the user interacts; any tap enables the level meters.
-document.addEventListener("pointerdown", resumeAudio, { capture: true });
-document.addEventListener("keydown", resumeAudio, { capture: true });
-window.addEventListener("pagehide", () => interview.flush());
-document.addEventListener("visibilitychange", () => {
-  if (document.visibilityState === "hidden") interview.flush();
+document.addEventListener('pointerdown', resumeAudio, { capture: true });
+document.addEventListener('keydown', resumeAudio, { capture: true });
+window.addEventListener('pagehide', () => interview.flush());
+document.addEventListener('visibilitychange', () => {
+  if (document.visibilityState === 'hidden') interview.flush();
 });
 
 async function load() {
-  showScreen("loading");
+  showScreen('loading');
   if (!token) {
-    showError("nolink");
+    showError('nolink');
     return;
   }
   try {

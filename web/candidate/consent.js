@@ -3,23 +3,23 @@
 // follows the mode: video needs both consents, audio needs recording (analysis optional),
 // text records nothing (automated scoring optional). Changing the mode clears both boxes, so
 // a tick always answers the text shown next to it.
-import { $, focusEl, show } from "../common/dom.js";
-import { i18n, modeKey, t } from "./i18n.js";
-import { DEFAULT_MODE, allowedModes, applyModeTexts } from "./modes.js";
+import { $, focusEl, show } from '../common/dom.js';
+import { i18n, modeKey, t } from './i18n.js';
+import { DEFAULT_MODE, allowedModes, applyModeTexts } from './modes.js';
 
-const SECTION_ORDER = ["self_intro", "structured", "professional"];
+const SECTION_ORDER = ['self_intro', 'structured', 'professional'];
 
 export function createConsentScreen({ api, onDone }) {
-  const rec = $("#consent-recording");
-  const ana = $("#consent-analysis");
-  const accept = $("#consent-accept");
-  const decline = $("#consent-decline");
-  const confirm = $("#decline-confirm");
-  const yes = $("#decline-yes");
-  const no = $("#decline-no");
-  const error = $("#consent-error");
-  const screen = $("#screen-consent");
-  const modeBox = $("#consent-modes");
+  const rec = $('#consent-recording');
+  const ana = $('#consent-analysis');
+  const accept = $('#consent-accept');
+  const decline = $('#consent-decline');
+  const confirm = $('#decline-confirm');
+  const yes = $('#decline-yes');
+  const no = $('#decline-no');
+  const error = $('#consent-error');
+  const screen = $('#screen-consent');
+  const modeBox = $('#consent-modes');
   const radios = [...modeBox.querySelectorAll('input[name="consent-mode"]')];
   let state = null;
   let mode = DEFAULT_MODE;
@@ -27,8 +27,8 @@ export function createConsentScreen({ api, onDone }) {
 
   /** The consents the chosen mode cannot do without are ticked. */
   const ready = () => {
-    if (mode === "text") return true;
-    if (mode === "audio") return rec.checked;
+    if (mode === 'text') return true;
+    if (mode === 'audio') return rec.checked;
     return rec.checked && ana.checked;
   };
 
@@ -37,10 +37,10 @@ export function createConsentScreen({ api, onDone }) {
     decline.disabled = busy;
     yes.disabled = busy;
     for (const r of radios) r.disabled = busy;
-    show($("#consent-hint"), !ready());
+    show($('#consent-hint'), !ready());
   };
-  rec.addEventListener("change", update);
-  ana.addEventListener("change", update);
+  rec.addEventListener('change', update);
+  ana.addEventListener('change', update);
 
   function chooseMode(next) {
     if (next === mode) return;
@@ -50,7 +50,7 @@ export function createConsentScreen({ api, onDone }) {
     renderMode();
     update();
   }
-  for (const r of radios) r.addEventListener("change", () => r.checked && chooseMode(r.value));
+  for (const r of radios) r.addEventListener('change', () => r.checked && chooseMode(r.value));
 
   /** Offer the allowed modes (none when video is the only one) and adapt the texts to `mode`. */
   function renderMode() {
@@ -58,11 +58,11 @@ export function createConsentScreen({ api, onDone }) {
     if (!allowed.includes(mode)) mode = DEFAULT_MODE;
     show(modeBox, allowed.length > 1);
     for (const r of radios) {
-      show(r.closest("label"), allowed.includes(r.value));
+      show(r.closest('label'), allowed.includes(r.value));
       r.checked = r.value === mode;
     }
     screen.dataset.mode = mode;
-    show($("#consent-recording-line"), mode !== "text"); // nothing is recorded in text mode
+    show($('#consent-recording-line'), mode !== 'text'); // nothing is recorded in text mode
     applyModeTexts(screen, mode);
     renderTexts();
   }
@@ -75,13 +75,13 @@ export function createConsentScreen({ api, onDone }) {
     try {
       const next = await api.consent(decision, {
         mode,
-        recording: decision === "accept" && mode !== "text" && rec.checked,
-        analysis: decision === "accept" && ana.checked,
+        recording: decision === 'accept' && mode !== 'text' && rec.checked,
+        analysis: decision === 'accept' && ana.checked,
         textVersion: state?.consent_text_version,
       });
       onDone(next);
     } catch (err) {
-      error.textContent = err && err.isLinkProblem ? t("error.unauthorized") : t("consent.error");
+      error.textContent = err && err.isLinkProblem ? t('error.unauthorized') : t('consent.error');
       show(error, true);
       onDone(null, err);
     } finally {
@@ -90,34 +90,34 @@ export function createConsentScreen({ api, onDone }) {
     }
   }
 
-  accept.addEventListener("click", () => submit("accept"));
-  decline.addEventListener("click", () => {
+  accept.addEventListener('click', () => submit('accept'));
+  decline.addEventListener('click', () => {
     show(confirm, true);
-    show($("#consent-actions"), false);
+    show($('#consent-actions'), false);
     focusEl(no);
   });
-  no.addEventListener("click", () => {
+  no.addEventListener('click', () => {
     show(confirm, false);
-    show($("#consent-actions"), true);
+    show($('#consent-actions'), true);
     focusEl(decline);
   });
-  yes.addEventListener("click", () => submit("decline"));
+  yes.addEventListener('click', () => submit('decline'));
 
   function renderTexts() {
     if (!state) return;
-    $("#consent-title").textContent = t(modeKey("consent.title", mode), { job: state.job_title || "" });
-    $("#consent-org").textContent = state.org_name || "";
-    show($("#consent-org"), !!state.org_name);
-    $("#consent-greeting").textContent = t("consent.greeting", { name: state.candidate_name || "" });
+    $('#consent-title').textContent = t(modeKey('consent.title', mode), { job: state.job_title || '' });
+    $('#consent-org').textContent = state.org_name || '';
+    show($('#consent-org'), !!state.org_name);
+    $('#consent-greeting').textContent = t('consent.greeting', { name: state.candidate_name || '' });
     const sections = (state.sections || [])
       .filter((s) => s && s.count > 0)
       .sort((a, b) => SECTION_ORDER.indexOf(a.section) - SECTION_ORDER.indexOf(b.section));
     const parts = sections
-      .map((s) => t("consent.how.part", { name: t(`section.${s.section}`), count: s.count }))
-      .join(t("consent.how.partsep"));
-    $("#consent-how").textContent = t(modeKey("consent.how.body", mode), { n: state.questions_total || 0, parts });
+      .map((s) => t('consent.how.part', { name: t(`section.${s.section}`), count: s.count }))
+      .join(t('consent.how.partsep'));
+    $('#consent-how').textContent = t(modeKey('consent.how.body', mode), { n: state.questions_total || 0, parts });
     const v = state.consent_text_version;
-    $("#consent-version").textContent = v ? t("consent.version", { v }) : "";
+    $('#consent-version').textContent = v ? t('consent.version', { v }) : '';
   }
   i18n.onChange(renderTexts);
 

@@ -3,7 +3,7 @@
 export const PING_EVERY_MS = 15000;
 
 export function controlSocketUrl(token, loc = location) {
-  const scheme = loc.protocol === "https:" ? "wss:" : "ws:";
+  const scheme = loc.protocol === 'https:' ? 'wss:' : 'ws:';
   return `${scheme}//${loc.host}/ws/candidate?token=${encodeURIComponent(token)}`;
 }
 
@@ -34,7 +34,7 @@ export class ControlSocket {
       const timer = setTimeout(() => {
         if (!settled) {
           settled = true;
-          reject(new Error("control socket: open timed out"));
+          reject(new Error('control socket: open timed out'));
           try {
             ws.close();
           } catch {
@@ -42,25 +42,25 @@ export class ControlSocket {
           }
         }
       }, timeoutMs);
-      ws.addEventListener("open", () => {
+      ws.addEventListener('open', () => {
         wasOpen = true;
         clearTimeout(timer);
-        this.pingTimer = setInterval(() => this.send({ type: "ping" }), PING_EVERY_MS);
+        this.pingTimer = setInterval(() => this.send({ type: 'ping' }), PING_EVERY_MS);
         if (!settled) {
           settled = true;
           resolve();
         }
       });
-      ws.addEventListener("message", (ev) => {
+      ws.addEventListener('message', (ev) => {
         let msg;
         try {
           msg = JSON.parse(ev.data);
         } catch {
           return;
         }
-        if (msg && typeof msg.type === "string") this.onMessage(msg);
+        if (msg && typeof msg.type === 'string') this.onMessage(msg);
       });
-      ws.addEventListener("close", (ev) => {
+      ws.addEventListener('close', (ev) => {
         clearTimeout(timer);
         clearInterval(this.pingTimer);
         this.pingTimer = null;
@@ -90,7 +90,7 @@ export class ControlSocket {
     this.pingTimer = null;
     if (this.ws) {
       try {
-        this.ws.close(1000, "client closing");
+        this.ws.close(1000, 'client closing');
       } catch {
         /* ignore */
       }

@@ -2,11 +2,11 @@
 // What is checked follows the interview mode: video checks everything; audio the microphone,
 // network and WebRTC (the camera is never asked for); text only the network (and waits for
 // the control socket, which is all a written interview needs).
-import { $, focusEl, show } from "../common/dom.js";
-import { median, sleep } from "../common/timing.js";
-import { attachVideo, createLevelMeter, resumeAudio } from "./media.js";
-import { i18n, modeKey, t } from "./i18n.js";
-import { usesMedia } from "./modes.js";
+import { $, focusEl, show } from '../common/dom.js';
+import { median, sleep } from '../common/timing.js';
+import { attachVideo, createLevelMeter, resumeAudio } from './media.js';
+import { i18n, modeKey, t } from './i18n.js';
+import { usesMedia } from './modes.js';
 
 export const RTT_WARN_MS = 300;
 export const UPLOAD_WARN_KBPS = 500;
@@ -19,9 +19,9 @@ export const WEBRTC_FAIL_AFTER_MS = 15000;
 
 /** The rows each mode shows, and of those the ones that must pass before the interview starts. */
 export const CHECKS = {
-  video: { shown: ["camera", "microphone", "network", "webrtc"], needed: ["camera", "microphone", "webrtc"] },
-  audio: { shown: ["microphone", "network", "webrtc"], needed: ["microphone", "webrtc"] },
-  text: { shown: ["network"], needed: ["network"] },
+  video: { shown: ['camera', 'microphone', 'network', 'webrtc'], needed: ['camera', 'microphone', 'webrtc'] },
+  audio: { shown: ['microphone', 'network', 'webrtc'], needed: ['microphone', 'webrtc'] },
+  text: { shown: ['network'], needed: ['network'] },
 };
 
 /** Random bytes (crypto.getRandomValues fills at most 64 KiB per call). */
@@ -60,24 +60,24 @@ export async function measureNetwork(api) {
  */
 export function createDeviceTest(ctx) {
   const rows = {
-    camera: $("#check-camera"),
-    microphone: $("#check-microphone"),
-    network: $("#check-network"),
-    webrtc: $("#check-webrtc"),
+    camera: $('#check-camera'),
+    microphone: $('#check-microphone'),
+    network: $('#check-network'),
+    webrtc: $('#check-webrtc'),
   };
   const results = {
-    camera: { status: "pending", msg: "camera.pending" },
-    microphone: { status: "pending", msg: "mic.pending" },
-    network: { status: "pending", msg: "network.pending" },
-    webrtc: { status: "pending", msg: "webrtc.waiting" },
+    camera: { status: 'pending', msg: 'camera.pending' },
+    microphone: { status: 'pending', msg: 'mic.pending' },
+    network: { status: 'pending', msg: 'network.pending' },
+    webrtc: { status: 'pending', msg: 'webrtc.waiting' },
   };
-  const video = $("#device-video");
-  const meterBar = $("#device-meter-bar");
-  const meterEl = $("#device-meter");
-  const enableAudio = $("#audio-enable");
-  const cont = $("#device-continue");
-  const retry = $("#device-retry");
-  const error = $("#device-error");
+  const video = $('#device-video');
+  const meterBar = $('#device-meter-bar');
+  const meterEl = $('#device-meter');
+  const enableAudio = $('#audio-enable');
+  const cont = $('#device-continue');
+  const retry = $('#device-retry');
+  const error = $('#device-error');
   let stream = null;
   let meter = null;
   let measurements = { rtt_ms: null, upload_kbps: null };
@@ -103,10 +103,10 @@ export function createDeviceTest(ctx) {
     const m = mode();
     const row = rows[name];
     row.dataset.status = r.status;
-    row.querySelector(".check-status").textContent = `: ${t(`status.${r.status}`)}`;
-    row.querySelector(".check-msg").textContent = t(modeKey(r.msg, m), r.vars || {});
-    const adv = row.querySelector(".check-advice");
-    adv.textContent = r.advice ? t(modeKey(r.advice, m)) : "";
+    row.querySelector('.check-status').textContent = `: ${t(`status.${r.status}`)}`;
+    row.querySelector('.check-msg').textContent = t(modeKey(r.msg, m), r.vars || {});
+    const adv = row.querySelector('.check-advice');
+    adv.textContent = r.advice ? t(modeKey(r.advice, m)) : '';
     show(adv, !!r.advice);
   }
 
@@ -118,39 +118,39 @@ export function createDeviceTest(ctx) {
   /** A slow network is worth a warning, not a reason to keep the candidate from starting. */
   function passed(name) {
     const status = results[name].status;
-    return status === "ok" || (name === "network" && status === "warning");
+    return status === 'ok' || (name === 'network' && status === 'warning');
   }
 
   function updateContinue() {
     let ready = CHECKS[mode()].needed.every(passed);
     if (!usesMedia(mode())) ready = ready && !!ctx.getLink()?.socket; // start_interview goes there
     cont.disabled = starting || !ready;
-    show($("#device-hint"), !ready);
+    show($('#device-hint'), !ready);
   }
 
   /** Show the rows and the preview the mode needs (no camera preview without a camera). */
   function layout() {
     const m = mode();
     for (const [name, row] of Object.entries(rows)) show(row, CHECKS[m].shown.includes(name));
-    show($("#device-preview-col"), usesMedia(m));
-    show($("#device-video-frame"), m === "video");
-    $("#device-grid").dataset.mode = m;
+    show($('#device-preview-col'), usesMedia(m));
+    show($('#device-video-frame'), m === 'video');
+    $('#device-grid').dataset.mode = m;
   }
 
   async function checkMedia() {
     // Audio mode: the microphone row carries what the camera row says in video mode.
-    const deviceRow = mode() === "video" ? "camera" : "microphone";
-    set(deviceRow, "pending", "camera.pending");
+    const deviceRow = mode() === 'video' ? 'camera' : 'microphone';
+    set(deviceRow, 'pending', 'camera.pending');
     try {
       stream = await ctx.ensureMedia();
     } catch (err) {
-      const reason = err.reason || "other";
-      set(deviceRow, "failure", `camera.${reason}`, {}, `camera.${reason}.advice`);
-      if (deviceRow === "camera") set("microphone", "failure", "mic.unavailable"); // the camera row carries the advice
-      set("webrtc", "pending", "webrtc.waiting");
+      const reason = err.reason || 'other';
+      set(deviceRow, 'failure', `camera.${reason}`, {}, `camera.${reason}.advice`);
+      if (deviceRow === 'camera') set('microphone', 'failure', 'mic.unavailable'); // the camera row carries the advice
+      set('webrtc', 'pending', 'webrtc.waiting');
       return false;
     }
-    if (mode() === "video") checkCamera();
+    if (mode() === 'video') checkCamera();
     startMic();
     return true;
   }
@@ -158,15 +158,17 @@ export function createDeviceTest(ctx) {
   function checkCamera() {
     attachVideo(video, stream);
     const vtrack = stream.getVideoTracks()[0];
-    if (!vtrack || vtrack.readyState !== "live") {
-      set("camera", "failure", "camera.other", {}, "camera.other.advice");
+    if (!vtrack || vtrack.readyState !== 'live') {
+      set('camera', 'failure', 'camera.other', {}, 'camera.other.advice');
     } else {
       const markOk = () => {
-        if (video.videoWidth > 0) set("camera", "ok", "camera.ok");
+        if (video.videoWidth > 0) set('camera', 'ok', 'camera.ok');
       };
       if (video.readyState >= 1) markOk();
-      video.addEventListener("loadedmetadata", markOk, { once: true });
-      vtrack.addEventListener("ended", () => set("camera", "failure", "camera.other", {}, "camera.other.advice"), { once: true });
+      video.addEventListener('loadedmetadata', markOk, { once: true });
+      vtrack.addEventListener('ended', () => set('camera', 'failure', 'camera.other', {}, 'camera.other.advice'), {
+        once: true,
+      });
     }
   }
 
@@ -176,63 +178,63 @@ export function createDeviceTest(ctx) {
     lastFrame = performance.now();
     micStartedAt = performance.now();
     if (!stream.getAudioTracks().length) {
-      set("microphone", "failure", "mic.unavailable", {}, "camera.missing.advice");
+      set('microphone', 'failure', 'mic.unavailable', {}, 'camera.missing.advice');
       return;
     }
-    set("microphone", "pending", "mic.pending");
+    set('microphone', 'pending', 'mic.pending');
     meter = createLevelMeter(stream, (level, rms) => {
       const now = performance.now();
       const dt = Math.min(100, now - lastFrame);
       lastFrame = now;
       meterBar.style.transform = `scaleX(${level.toFixed(3)})`;
-      meterEl.setAttribute("aria-valuenow", String(Math.round(level * 100)));
+      meterEl.setAttribute('aria-valuenow', String(Math.round(level * 100)));
       if (rms >= MIC_LEVEL_OK_RMS) heardMs += dt;
       const r = results.microphone.status;
-      if (heardMs >= MIC_OK_AFTER_MS && r !== "ok") set("microphone", "ok", "mic.ok");
-      else if (r === "pending" && now - micStartedAt > MIC_SILENT_WARN_MS) {
-        set("microphone", "warning", "mic.silent", {}, "mic.silent.advice");
+      if (heardMs >= MIC_OK_AFTER_MS && r !== 'ok') set('microphone', 'ok', 'mic.ok');
+      else if (r === 'pending' && now - micStartedAt > MIC_SILENT_WARN_MS) {
+        set('microphone', 'warning', 'mic.silent', {}, 'mic.silent.advice');
       }
       show(enableAudio, meter.suspended);
     });
-    if (meter.unsupported) set("microphone", "ok", "mic.ok"); // no Web Audio: cannot measure, do not block
+    if (meter.unsupported) set('microphone', 'ok', 'mic.ok'); // no Web Audio: cannot measure, do not block
     show(enableAudio, meter.suspended);
   }
 
   async function checkNetwork(id) {
-    set("network", "pending", "network.pending");
+    set('network', 'pending', 'network.pending');
     try {
       const m = await measureNetwork(ctx.api);
       if (id !== runId) return;
       measurements = m;
       const vars = { rtt: m.rtt_ms, kbps: m.upload_kbps };
       if (m.rtt_ms > RTT_WARN_MS || m.upload_kbps < UPLOAD_WARN_KBPS) {
-        set("network", "warning", "network.slow", vars, "network.slow.advice");
+        set('network', 'warning', 'network.slow', vars, 'network.slow.advice');
       } else {
-        set("network", "ok", "network.ok", vars);
+        set('network', 'ok', 'network.ok', vars);
       }
     } catch {
       if (id !== runId) return;
-      set("network", "failure", "network.failed", {}, "network.failed.advice");
+      set('network', 'failure', 'network.failed', {}, 'network.failed.advice');
     }
   }
 
   function onLink(link) {
     updateContinue();
-    if (!active && results.webrtc.status === "ok") return;
+    if (!active && results.webrtc.status === 'ok') return;
     if (!stream || !usesMedia(mode())) return;
     if (link && link.up) {
-      set("webrtc", "ok", "webrtc.ok");
+      set('webrtc', 'ok', 'webrtc.ok');
       return;
     }
     if (!webrtcSince) webrtcSince = performance.now();
     const failedLong = performance.now() - webrtcSince > WEBRTC_FAIL_AFTER_MS;
     if (link && link.errorStatus === 503) {
       // Admission control: the server is full right now; the session keeps retrying.
-      set("webrtc", "warning", "webrtc.busy", {}, "webrtc.busy.advice");
+      set('webrtc', 'warning', 'webrtc.busy', {}, 'webrtc.busy.advice');
     } else if (link && (link.failures > 0 || failedLong)) {
-      set("webrtc", "failure", "webrtc.failed", {}, "webrtc.failed.advice");
+      set('webrtc', 'failure', 'webrtc.failed', {}, 'webrtc.failed.advice');
     } else {
-      set("webrtc", "pending", "webrtc.pending");
+      set('webrtc', 'pending', 'webrtc.pending');
     }
   }
 
@@ -254,7 +256,7 @@ export function createDeviceTest(ctx) {
       onLink(ctx.getLink());
       // Re-evaluate the WebRTC row while waiting so a slow connection turns into advice.
       (async () => {
-        while (id === runId && active && results.webrtc.status !== "ok") {
+        while (id === runId && active && results.webrtc.status !== 'ok') {
           await sleep(1000);
           onLink(ctx.getLink());
         }
@@ -262,45 +264,45 @@ export function createDeviceTest(ctx) {
     }
   }
 
-  enableAudio.addEventListener("click", () => {
+  enableAudio.addEventListener('click', () => {
     resumeAudio();
     setTimeout(() => show(enableAudio, !!meter && meter.suspended), 200);
   });
 
-  retry.addEventListener("click", () => run());
+  retry.addEventListener('click', () => run());
 
-  cont.addEventListener("click", async () => {
+  cont.addEventListener('click', async () => {
     if (cont.disabled) return;
     starting = true;
-    cont.textContent = t("device.starting");
+    cont.textContent = t('device.starting');
     updateContinue();
     show(error, false);
     try {
       const state = ctx.getState();
-      if (!state || state.status === "consented") {
+      if (!state || state.status === 'consented') {
         const shown = CHECKS[mode()].shown;
-        const ok = (name) => shown.includes(name) && results[name].status === "ok";
+        const ok = (name) => shown.includes(name) && results[name].status === 'ok';
         const next = await ctx.api.deviceCheck({
-          camera: ok("camera"),
-          microphone: ok("microphone"),
-          webrtc: ok("webrtc"),
+          camera: ok('camera'),
+          microphone: ok('microphone'),
+          webrtc: ok('webrtc'),
           rtt_ms: measurements.rtt_ms,
           upload_kbps: measurements.upload_kbps,
         });
         if (next) ctx.onState(next);
       }
-      if (!ctx.send({ type: "start_interview" })) throw new Error("control socket not open");
+      if (!ctx.send({ type: 'start_interview' })) throw new Error('control socket not open');
       // The server answers with a `state` (status in_progress); the app switches screens then.
       await sleep(10000);
-      if (active) throw new Error("no answer to start_interview");
+      if (active) throw new Error('no answer to start_interview');
     } catch (err) {
       if (!active) return;
-      error.textContent = t("device.error");
+      error.textContent = t('device.error');
       show(error, true);
-      console.warn("start failed", err);
+      console.warn('start failed', err);
     } finally {
       starting = false;
-      cont.textContent = t("device.continue");
+      cont.textContent = t('device.continue');
       updateContinue();
     }
   });
@@ -310,7 +312,7 @@ export function createDeviceTest(ctx) {
       if (active) return;
       active = true;
       paintAll();
-      focusEl($("#device-title"));
+      focusEl($('#device-title'));
       run();
     },
     hide() {

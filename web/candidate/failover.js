@@ -9,29 +9,29 @@
 // a server, and the page on the new origin takes it over on load.
 
 export const TRIED_TTL_MS = 60000;
-const STORAGE_PREFIX = "interview-live.tried.";
-const HASH_PARAM = "tried";
+const STORAGE_PREFIX = 'interview-live.tried.';
+const HASH_PARAM = 'tried';
 
 /** "http://10.0.0.2:8080/" → {base: "http://10.0.0.2:8080", origin}; null unless http(s). */
 export function parseBase(value) {
-  if (typeof value !== "string" || !value) return null;
+  if (typeof value !== 'string' || !value) return null;
   let url;
   try {
     url = new URL(value);
   } catch {
     return null;
   }
-  if (url.protocol !== "http:" && url.protocol !== "https:") return null;
-  return { base: url.origin + url.pathname.replace(/\/+$/, ""), origin: url.origin };
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return null;
+  return { base: url.origin + url.pathname.replace(/\/+$/, ''), origin: url.origin };
 }
 
 /** {origin: epoch ms} from JSON; anything malformed is dropped. */
 function parseTried(text) {
   const out = {};
   try {
-    const obj = JSON.parse(text || "{}");
-    for (const [origin, at] of Object.entries(obj && typeof obj === "object" ? obj : {})) {
-      if (typeof at === "number" && Number.isFinite(at)) out[origin] = at;
+    const obj = JSON.parse(text || '{}');
+    for (const [origin, at] of Object.entries(obj && typeof obj === 'object' ? obj : {})) {
+      if (typeof at === 'number' && Number.isFinite(at)) out[origin] = at;
     }
   } catch {
     /* start afresh */
@@ -46,7 +46,10 @@ function parseTried(text) {
  * @param {Storage|null} [o.storage]   sessionStorage (null: private mode, memory only)
  * @param {() => number} [o.now]
  */
-export function createFailover(token, { loc = location, storage = sessionStorageOrNull(), now = () => Date.now() } = {}) {
+export function createFailover(
+  token,
+  { loc = location, storage = sessionStorageOrNull(), now = () => Date.now() } = {},
+) {
   const key = STORAGE_PREFIX + token;
   let memory = {};
   let alternates = []; // base URLs, best first, from the latest CandidateState
@@ -77,7 +80,7 @@ export function createFailover(token, { loc = location, storage = sessionStorage
   }
 
   // Arriving from another node: take over its list and tidy the address bar.
-  const params = new URLSearchParams(loc.hash.replace(/^#/, ""));
+  const params = new URLSearchParams(loc.hash.replace(/^#/, ''));
   if (params.has(HASH_PARAM)) {
     const tried = readTried();
     for (const [origin, at] of Object.entries(parseTried(params.get(HASH_PARAM)))) {
@@ -86,7 +89,7 @@ export function createFailover(token, { loc = location, storage = sessionStorage
     writeTried(tried);
     for (const [name, value] of params) if (name !== HASH_PARAM) carried[name] = value;
     try {
-      history.replaceState(history.state, "", loc.pathname + loc.search);
+      history.replaceState(history.state, '', loc.pathname + loc.search);
     } catch {
       /* the fragment just stays */
     }
@@ -129,7 +132,8 @@ export function createFailover(token, { loc = location, storage = sessionStorage
       tried[target.origin] = now();
       writeTried(tried);
       const params = new URLSearchParams();
-      for (const [name, value] of Object.entries(carry)) if (typeof value === "string" && name !== HASH_PARAM) params.set(name, value);
+      for (const [name, value] of Object.entries(carry))
+        if (typeof value === 'string' && name !== HASH_PARAM) params.set(name, value);
       params.set(HASH_PARAM, JSON.stringify(tried));
       const hash = params.toString();
       loc.replace(`${target.base}/i/${encodeURIComponent(token)}${loc.search}#${hash}`);

@@ -1,8 +1,8 @@
 // A textarea kept in sync with the server over the control socket:
 // {"type": field, "index", "text"} debounced 400 ms and on blur; the server acks with
 // {"type":"saved","field","index"}. Unacknowledged text is re-sent after a reconnect.
-import { debounce } from "../common/timing.js";
-import { t } from "./i18n.js";
+import { debounce } from '../common/timing.js';
+import { t } from './i18n.js';
 
 export const SAVE_DEBOUNCE_MS = 400;
 
@@ -10,12 +10,12 @@ export function createSyncedField({ textarea, flag, field, send }) {
   let index = null;
   let dirty = false; // edited since the last successful send
   let awaitingAck = false; // sent, no `saved` yet
-  let flagKey = "";
+  let flagKey = '';
 
   const setFlag = (key) => {
     flagKey = key;
-    flag.textContent = key ? t(key) : "";
-    flag.dataset.state = key || "";
+    flag.textContent = key ? t(key) : '';
+    flag.dataset.state = key || '';
   };
 
   const push = () => {
@@ -23,20 +23,20 @@ export function createSyncedField({ textarea, flag, field, send }) {
     if (send({ type: field, index, text: textarea.value })) {
       dirty = false;
       awaitingAck = true;
-      setFlag("saving");
+      setFlag('saving');
     } else {
       dirty = true;
-      setFlag("unsaved");
+      setFlag('unsaved');
     }
   };
   const debounced = debounce(push, SAVE_DEBOUNCE_MS);
 
-  textarea.addEventListener("input", () => {
+  textarea.addEventListener('input', () => {
     dirty = true;
-    setFlag("saving");
+    setFlag('saving');
     debounced();
   });
-  textarea.addEventListener("blur", () => {
+  textarea.addEventListener('blur', () => {
     if (dirty) {
       debounced.cancel();
       push();
@@ -51,10 +51,10 @@ export function createSyncedField({ textarea, flag, field, send }) {
         push();
       }
       index = i;
-      textarea.value = text || "";
+      textarea.value = text || '';
       dirty = false;
       awaitingAck = false;
-      setFlag("");
+      setFlag('');
     },
     get index() {
       return index;
@@ -76,7 +76,7 @@ export function createSyncedField({ textarea, flag, field, send }) {
     onSaved(msg) {
       if (msg.field !== field || msg.index !== index) return;
       awaitingAck = false;
-      if (!dirty) setFlag("saved");
+      if (!dirty) setFlag('saved');
     },
     relabel() {
       setFlag(flagKey);

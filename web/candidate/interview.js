@@ -3,51 +3,51 @@
 // Per mode, the side column shows the camera self-view (video), a microphone sign with the
 // level (audio) or a note that nothing is recorded (text); in text mode every question is
 // answered in the text box.
-import { $, announce, focusEl, h, show } from "../common/dom.js";
-import { formatMmSs } from "../common/timing.js";
-import { pickText } from "../common/i18n.js";
-import { attachVideo, createLevelMeter } from "./media.js";
-import { createSyncedField } from "./fields.js";
-import { i18n, modeKey, t } from "./i18n.js";
+import { $, announce, focusEl, h, show } from '../common/dom.js';
+import { formatMmSs } from '../common/timing.js';
+import { pickText } from '../common/i18n.js';
+import { attachVideo, createLevelMeter } from './media.js';
+import { createSyncedField } from './fields.js';
+import { i18n, modeKey, t } from './i18n.js';
 
 export const WARN_AT_S = [30, 10]; // answer-phase warnings, seconds left
-const SECTION_ORDER = ["self_intro", "structured", "professional"];
+const SECTION_ORDER = ['self_intro', 'structured', 'professional'];
 
 export function createInterview({ send }) {
   const el = {
-    section: $("#iv-section"),
-    progress: $("#iv-progress"),
-    stepper: $("#iv-stepper"),
-    card: $("#timer-card"),
-    phase: $("#iv-phase"),
-    warn: $("#iv-warn"),
-    countdown: $("#iv-countdown"),
-    fill: $("#iv-timer-fill"),
-    hint: $("#iv-hint"),
-    question: $("#iv-question"),
-    start: $("#answer-start"),
-    finish: $("#answer-finish"),
-    textWrap: $("#text-answer-wrap"),
-    video: $("#iv-video"),
-    selfview: $("#iv-selfview"),
-    selfmic: $("#iv-selfmic"),
-    written: $("#iv-written"),
-    meterBar: $("#iv-meter-bar"),
-    banner: $("#banner"),
-    bannerText: $("#banner-text"),
-    polite: $("#live-polite"),
-    assertive: $("#live-assertive"),
+    section: $('#iv-section'),
+    progress: $('#iv-progress'),
+    stepper: $('#iv-stepper'),
+    card: $('#timer-card'),
+    phase: $('#iv-phase'),
+    warn: $('#iv-warn'),
+    countdown: $('#iv-countdown'),
+    fill: $('#iv-timer-fill'),
+    hint: $('#iv-hint'),
+    question: $('#iv-question'),
+    start: $('#answer-start'),
+    finish: $('#answer-finish'),
+    textWrap: $('#text-answer-wrap'),
+    video: $('#iv-video'),
+    selfview: $('#iv-selfview'),
+    selfmic: $('#iv-selfmic'),
+    written: $('#iv-written'),
+    meterBar: $('#iv-meter-bar'),
+    banner: $('#banner'),
+    bannerText: $('#banner-text'),
+    polite: $('#live-polite'),
+    assertive: $('#live-assertive'),
   };
   const scratchpad = createSyncedField({
-    textarea: $("#scratchpad"),
-    flag: $("#scratchpad-saved"),
-    field: "scratchpad",
+    textarea: $('#scratchpad'),
+    flag: $('#scratchpad-saved'),
+    field: 'scratchpad',
     send,
   });
   const textAnswer = createSyncedField({
-    textarea: $("#text-answer"),
-    flag: $("#text-answer-saved"),
-    field: "text_answer",
+    textarea: $('#text-answer'),
+    flag: $('#text-answer-saved'),
+    field: 'text_answer',
     send,
   });
 
@@ -60,7 +60,7 @@ export function createInterview({ send }) {
   let pendingAction = null; // {index, phase}: disable the button until the phase moves on
   let meter = null;
   let visible = false;
-  let mode = "video";
+  let mode = 'video';
 
   const cur = () => (state && state.current) || null;
 
@@ -72,16 +72,16 @@ export function createInterview({ send }) {
     const c = cur();
     const total = state?.questions_total || 0;
     if (!c) {
-      el.section.textContent = "";
-      el.progress.textContent = "";
-      el.question.textContent = t("iv.waiting");
+      el.section.textContent = '';
+      el.progress.textContent = '';
+      el.question.textContent = t('iv.waiting');
       renderStepper(null);
       return;
     }
     el.section.textContent = t(`section.${c.section}`);
-    el.progress.textContent = t("progress", { n: c.index + 1, total });
+    el.progress.textContent = t('progress', { n: c.index + 1, total });
     el.question.textContent = pickText(c.question?.text, i18n.lang);
-    el.question.lang = i18n.lang === "zh" ? "zh-CN" : "en";
+    el.question.lang = i18n.lang === 'zh' ? 'zh-CN' : 'en';
     renderStepper(c);
   }
 
@@ -95,39 +95,49 @@ export function createInterview({ send }) {
       const dots = [];
       for (let i = 0; i < s.count; i++) {
         const qi = offset + i;
-        const cls = !c ? "" : qi < c.index ? "done" : qi === c.index ? "current" : "";
-        dots.push(h("span", { class: `dot ${cls}` }));
+        const cls = !c ? '' : qi < c.index ? 'done' : qi === c.index ? 'current' : '';
+        dots.push(h('span', { class: `dot ${cls}` }));
       }
       offset += s.count;
       const isCurrent = c && c.section === s.section;
-      el.stepper.append(h("li", { class: isCurrent ? "current" : "" }, h("span", { class: "step-name" }, t(`section.${s.section}`)), h("span", { class: "dots" }, dots)));
+      el.stepper.append(
+        h(
+          'li',
+          { class: isCurrent ? 'current' : '' },
+          h('span', { class: 'step-name' }, t(`section.${s.section}`)),
+          h('span', { class: 'dots' }, dots),
+        ),
+      );
     }
   }
 
   function renderTimer() {
     const c = cur();
     const paused = isPaused();
-    const phase = timer.phase || c?.phase || "prep";
+    const phase = timer.phase || c?.phase || 'prep';
     const remaining = timer.remaining ?? c?.remaining_s ?? 0;
-    const shownPhase = paused ? "paused" : phase;
+    const shownPhase = paused ? 'paused' : phase;
     el.card.dataset.phase = shownPhase;
     el.phase.dataset.phase = shownPhase;
     el.phase.textContent = t(`phase.${shownPhase}`);
     el.countdown.textContent = formatMmSs(remaining);
     el.countdown.dataset.remainingS = String(remaining);
-    el.countdown.setAttribute("aria-label", t("countdown.aria", { phase: t(`phase.${shownPhase}`), time: formatMmSs(remaining) }));
-    const total = phase === "answer" ? c?.question?.answer_s : c?.question?.prep_s;
+    el.countdown.setAttribute(
+      'aria-label',
+      t('countdown.aria', { phase: t(`phase.${shownPhase}`), time: formatMmSs(remaining) }),
+    );
+    const total = phase === 'answer' ? c?.question?.answer_s : c?.question?.prep_s;
     const frac = total ? Math.max(0, Math.min(1, remaining / total)) : 0;
     el.fill.style.transform = `scaleX(${frac.toFixed(4)})`;
 
     // Warnings at 30 s / 10 s left while answering.
     let level = 0;
-    if (phase === "answer" && c) {
+    if (phase === 'answer' && c) {
       for (const s of WARN_AT_S) if (remaining <= s) level = s;
     }
-    el.card.dataset.warn = level ? String(level) : "";
+    el.card.dataset.warn = level ? String(level) : '';
     show(el.warn, !!level);
-    el.warn.textContent = level ? t(`warn.${level}`) : "";
+    el.warn.textContent = level ? t(`warn.${level}`) : '';
     if (level && !paused && c) {
       const key = `${c.index}:${level}`;
       if (!warned.has(key)) {
@@ -138,29 +148,29 @@ export function createInterview({ send }) {
       }
     }
 
-    const isText = mode === "text" || c?.question?.media === "text";
+    const isText = mode === 'text' || c?.question?.media === 'text';
     el.hint.textContent = paused
-      ? t("hint.paused")
-      : phase === "prep"
-        ? t("hint.prep")
+      ? t('hint.paused')
+      : phase === 'prep'
+        ? t('hint.prep')
         : isText
-          ? t(modeKey("hint.answer.text", mode))
-          : t(modeKey("hint.answer", mode));
+          ? t(modeKey('hint.answer.text', mode))
+          : t(modeKey('hint.answer', mode));
 
     // Buttons.
     const blocked = pendingAction && c && pendingAction.index === c.index && pendingAction.phase === phase;
-    show(el.start, !!c && phase === "prep");
-    show(el.finish, !!c && phase === "answer");
+    show(el.start, !!c && phase === 'prep');
+    show(el.finish, !!c && phase === 'answer');
     el.start.disabled = paused || !!blocked;
     el.finish.disabled = paused || !!blocked;
-    show(el.textWrap, !!c && isText && phase === "answer");
+    show(el.textWrap, !!c && isText && phase === 'answer');
     renderBanner(paused);
   }
 
   function renderBanner(paused) {
-    const reason = !linkUp && busy ? "busy" : "reconnecting";
+    const reason = !linkUp && busy ? 'busy' : 'reconnecting';
     el.banner.dataset.reason = reason;
-    el.bannerText.textContent = t(reason === "busy" ? "reconnecting.busy" : "reconnecting");
+    el.bannerText.textContent = t(reason === 'busy' ? 'reconnecting.busy' : 'reconnecting');
     show(el.banner, visible && paused);
   }
 
@@ -172,7 +182,7 @@ export function createInterview({ send }) {
     textAnswer.load(c.index, c.text_answer);
     if (visible) {
       const text = pickText(c.question?.text, i18n.lang);
-      announce(el.polite, t("announce.question", { n: c.index + 1, total: state.questions_total, text }));
+      announce(el.polite, t('announce.question', { n: c.index + 1, total: state.questions_total, text }));
       focusEl(el.question);
     }
   }
@@ -187,8 +197,8 @@ export function createInterview({ send }) {
       renderTimer();
     }
   }
-  el.start.addEventListener("click", () => act("start_answer"));
-  el.finish.addEventListener("click", () => act("finish_answer"));
+  el.start.addEventListener('click', () => act('start_answer'));
+  el.finish.addEventListener('click', () => act('finish_answer'));
 
   i18n.onChange(() => {
     if (!state) {
@@ -245,14 +255,14 @@ export function createInterview({ send }) {
     /** "video" | "audio" | "text": what the side column shows and how questions are answered. */
     setMode(next) {
       mode = next;
-      show(el.selfview, mode !== "text");
-      show(el.video, mode === "video");
-      show(el.selfmic, mode === "audio");
-      show(el.written, mode === "text");
+      show(el.selfview, mode !== 'text');
+      show(el.video, mode === 'video');
+      show(el.selfmic, mode === 'audio');
+      show(el.written, mode === 'text');
       if (state) renderTimer();
     },
     attachStream(stream) {
-      if (mode === "video") attachVideo(el.video, stream);
+      if (mode === 'video') attachVideo(el.video, stream);
       if (meter) meter.stop();
       meter = createLevelMeter(stream, (level) => {
         el.meterBar.style.transform = `scaleX(${level.toFixed(3)})`;
@@ -262,7 +272,7 @@ export function createInterview({ send }) {
       visible = true;
       if (state) renderTimer();
       const c = cur();
-      focusEl(c ? el.question : $("#iv-question"));
+      focusEl(c ? el.question : $('#iv-question'));
     },
     hide() {
       visible = false;

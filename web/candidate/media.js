@@ -10,11 +10,11 @@ export const AUDIO_ONLY_CONSTRAINTS = { audio: true };
  */
 export function mediaErrorReason(err) {
   const name = err && err.name;
-  if (name === "InsecureContextError") return "insecure";
-  if (name === "NotAllowedError" || name === "PermissionDeniedError" || name === "SecurityError") return "blocked";
-  if (name === "NotFoundError" || name === "DevicesNotFoundError" || name === "OverconstrainedError") return "missing";
-  if (name === "NotReadableError" || name === "TrackStartError" || name === "AbortError") return "busy";
-  return "other";
+  if (name === 'InsecureContextError') return 'insecure';
+  if (name === 'NotAllowedError' || name === 'PermissionDeniedError' || name === 'SecurityError') return 'blocked';
+  if (name === 'NotFoundError' || name === 'DevicesNotFoundError' || name === 'OverconstrainedError') return 'missing';
+  if (name === 'NotReadableError' || name === 'TrackStartError' || name === 'AbortError') return 'busy';
+  return 'other';
 }
 
 /**
@@ -23,15 +23,15 @@ export function mediaErrorReason(err) {
  * mediaErrorReason(). A text interview uses no device and must not call this.
  */
 export async function getMedia(mode) {
-  if (mode !== "video" && mode !== "audio") throw new Error(`no media in ${mode} mode`);
+  if (mode !== 'video' && mode !== 'audio') throw new Error(`no media in ${mode} mode`);
   if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
-    const err = new Error("mediaDevices unavailable (insecure context?)");
-    err.name = "InsecureContextError";
-    err.reason = "insecure";
+    const err = new Error('mediaDevices unavailable (insecure context?)');
+    err.name = 'InsecureContextError';
+    err.reason = 'insecure';
     throw err;
   }
   try {
-    return await navigator.mediaDevices.getUserMedia(mode === "audio" ? AUDIO_ONLY_CONSTRAINTS : MEDIA_CONSTRAINTS);
+    return await navigator.mediaDevices.getUserMedia(mode === 'audio' ? AUDIO_ONLY_CONSTRAINTS : MEDIA_CONSTRAINTS);
   } catch (err) {
     err.reason = mediaErrorReason(err);
     throw err;
@@ -56,13 +56,13 @@ let sharedContext = null;
 function audioContext() {
   const Ctx = window.AudioContext || window.webkitAudioContext;
   if (!Ctx) return null;
-  if (!sharedContext || sharedContext.state === "closed") sharedContext = new Ctx();
+  if (!sharedContext || sharedContext.state === 'closed') sharedContext = new Ctx();
   return sharedContext;
 }
 
 /** Resume the shared AudioContext (browsers keep it suspended until a user gesture). */
 export function resumeAudio() {
-  if (sharedContext && sharedContext.state === "suspended") sharedContext.resume().catch(() => {});
+  if (sharedContext && sharedContext.state === 'suspended') sharedContext.resume().catch(() => {});
 }
 
 /**
@@ -72,7 +72,14 @@ export function resumeAudio() {
 export function createLevelMeter(stream, onLevel) {
   const ctx = audioContext();
   const track = stream.getAudioTracks()[0];
-  if (!ctx || !track) return { stop() {}, get suspended() { return false; }, unsupported: true };
+  if (!ctx || !track)
+    return {
+      stop() {},
+      get suspended() {
+        return false;
+      },
+      unsupported: true,
+    };
   const source = ctx.createMediaStreamSource(new MediaStream([track]));
   const analyser = ctx.createAnalyser();
   analyser.fftSize = 1024;
@@ -103,7 +110,7 @@ export function createLevelMeter(stream, onLevel) {
       }
     },
     get suspended() {
-      return ctx.state === "suspended";
+      return ctx.state === 'suspended';
     },
   };
 }

@@ -1,10 +1,10 @@
 // How the candidate takes the interview (docs/protocol.md, "Candidate"): "video" (camera and
 // microphone), "audio" (microphone only, no face processing) or "text" (written answers, no
 // media at all). The org decides which modes are offered; the candidate picks one at consent.
-import { modeKey, t } from "./i18n.js";
+import { modeKey, t } from './i18n.js';
 
-export const MODES = ["video", "audio", "text"];
-export const DEFAULT_MODE = "video";
+export const MODES = ['video', 'audio', 'text'];
+export const DEFAULT_MODE = 'video';
 
 /** The modes this candidate may choose, "video" first (a server without modes: video only). */
 export function allowedModes(state) {
@@ -19,7 +19,7 @@ export function modeOf(state) {
 
 /** Whether the mode sends media over WebRTC (text mode uses the control socket only). */
 export function usesMedia(mode) {
-  return mode !== "text";
+  return mode !== 'text';
 }
 
 /**
@@ -27,7 +27,7 @@ export function usesMedia(mode) {
  * (see modeKey) so the language switch, which re-applies `data-i18n`, keeps that variant.
  */
 export function applyModeTexts(root, mode) {
-  for (const el of root.querySelectorAll("[data-i18n-mode]")) {
+  for (const el of root.querySelectorAll('[data-i18n-mode]')) {
     el.dataset.i18n = modeKey(el.dataset.i18nMode, mode);
     el.textContent = t(el.dataset.i18n);
   }

@@ -1,6 +1,6 @@
 // One WebRTC peer connection that sends the candidate's camera + microphone to the server.
-import { ApiError } from "./api.js";
-import { sleep } from "../common/timing.js";
+import { ApiError } from './api.js';
+import { sleep } from '../common/timing.js';
 
 export const ICE_GATHER_MAX_MS = 3000;
 
@@ -8,8 +8,8 @@ export const ICE_GATHER_MAX_MS = 3000;
 export function createPeer(stream, iceServers = []) {
   const pc = new RTCPeerConnection({ iceServers: Array.isArray(iceServers) ? iceServers : [] });
   for (const track of stream.getTracks()) {
-    const transceiver = pc.addTransceiver(track, { direction: "sendonly", streams: [stream] });
-    if (track.kind === "video") preferCodec(transceiver, "video/VP8");
+    const transceiver = pc.addTransceiver(track, { direction: 'sendonly', streams: [stream] });
+    if (track.kind === 'video') preferCodec(transceiver, 'video/VP8');
   }
   return pc;
 }
@@ -17,7 +17,7 @@ export function createPeer(stream, iceServers = []) {
 /** Put `mimeType` first in the codec list (the server records VP8/Opus without re-encoding). */
 function preferCodec(transceiver, mimeType) {
   try {
-    const caps = RTCRtpSender.getCapabilities && RTCRtpSender.getCapabilities("video");
+    const caps = RTCRtpSender.getCapabilities && RTCRtpSender.getCapabilities('video');
     if (!caps || !transceiver.setCodecPreferences) return;
     const wanted = caps.codecs.filter((c) => c.mimeType.toLowerCase() === mimeType.toLowerCase());
     if (!wanted.length) return;
@@ -30,18 +30,18 @@ function preferCodec(transceiver, mimeType) {
 
 /** Resolve when ICE gathering completes, or after `maxMs` (whatever was gathered is used). */
 export function waitIceGathering(pc, maxMs = ICE_GATHER_MAX_MS) {
-  if (pc.iceGatheringState === "complete") return Promise.resolve();
+  if (pc.iceGatheringState === 'complete') return Promise.resolve();
   return new Promise((resolve) => {
     const done = () => {
       clearTimeout(timer);
-      pc.removeEventListener("icegatheringstatechange", check);
+      pc.removeEventListener('icegatheringstatechange', check);
       resolve();
     };
     const check = () => {
-      if (pc.iceGatheringState === "complete") done();
+      if (pc.iceGatheringState === 'complete') done();
     };
     const timer = setTimeout(done, maxMs);
-    pc.addEventListener("icegatheringstatechange", check);
+    pc.addEventListener('icegatheringstatechange', check);
   });
 }
 
@@ -53,13 +53,13 @@ export async function negotiate(pc, api, { socketOpen = () => true, maxConflicts
   const offer = await pc.createOffer();
   await pc.setLocalDescription(offer);
   await waitIceGathering(pc);
-  if (pc.signalingState === "closed") throw new Error("peer connection closed during negotiation");
+  if (pc.signalingState === 'closed') throw new Error('peer connection closed during negotiation');
   let conflicts = 0;
   for (;;) {
     try {
-      const answer = await api.offer({ type: "offer", sdp: pc.localDescription.sdp });
-      if (pc.signalingState === "closed") throw new Error("peer connection closed during negotiation");
-      await pc.setRemoteDescription({ type: answer.type || "answer", sdp: answer.sdp });
+      const answer = await api.offer({ type: 'offer', sdp: pc.localDescription.sdp });
+      if (pc.signalingState === 'closed') throw new Error('peer connection closed during negotiation');
+      await pc.setRemoteDescription({ type: answer.type || 'answer', sdp: answer.sdp });
       return;
     } catch (err) {
       if (err instanceof ApiError && err.status === 409 && socketOpen() && conflicts < maxConflicts) {

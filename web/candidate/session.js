@@ -6,17 +6,17 @@
 // the page goes to that node (failover.js).
 // A written (text-mode) interview has no stream: the control socket alone is the link, no
 // RTCPeerConnection is ever created, and the server's clock runs while the socket is open.
-import { ApiError } from "./api.js";
-import { ControlSocket } from "./control.js";
-import { createPeer, negotiate, closePeer } from "./rtc.js";
-import { backoffMs, sleep } from "../common/timing.js";
+import { ApiError } from './api.js';
+import { ControlSocket } from './control.js';
+import { createPeer, negotiate, closePeer } from './rtc.js';
+import { backoffMs, sleep } from '../common/timing.js';
 
 export const CONNECT_TIMEOUT_MS = 20000; // offer sent → pc "connected", else retry
 export const DISCONNECT_GRACE_MS = 2000; // "disconnected" often heals by itself; wait this long first
 export const STATE_CHECK_TIMEOUT_MS = 8000; // GET /state before a reconnect; no answer = node unreachable
 export const UNREACHABLE_AFTER = 2; // consecutive unanswered state checks before moving to an alternate
 export const MAX_RETRY_AFTER_MS = 60000; // cap on a 503's retry_after_s
-const TERMINAL = new Set(["completed", "declined", "expired", "revoked"]);
+const TERMINAL = new Set(['completed', 'declined', 'expired', 'revoked']);
 const NO_FAILOVER = { remember() {}, pick: () => null, alternates: [] };
 
 class FatalError extends Error {
@@ -40,7 +40,17 @@ export class Session {
    * @param {() => void} [o.onSocketOpen]           after each (re)connect of the socket
    * @param {(kind: string, detail: any) => void} [o.onFatal]  link unusable / interview over / move
    */
-  constructor({ api, token, stream, iceServers = [], failover = NO_FAILOVER, onMessage, onLinkChange, onSocketOpen, onFatal }) {
+  constructor({
+    api,
+    token,
+    stream,
+    iceServers = [],
+    failover = NO_FAILOVER,
+    onMessage,
+    onLinkChange,
+    onSocketOpen,
+    onFatal,
+  }) {
     this.api = api;
     this.token = token;
     this.stream = stream;
@@ -61,14 +71,14 @@ export class Session {
     this.unanswered = 0; // consecutive state checks that got no HTTP answer at all
     this.disconnectedSince = 0;
     this.waiters = new Set();
-    this.lastLinkKey = "";
+    this.lastLinkKey = '';
   }
 
   /** {socket: bool, rtc: RTCPeerConnectionState|"none", up: bool, failures, everConnected, errorStatus} */
   get link() {
-    const rtc = this.pc ? this.pc.connectionState : "none";
+    const rtc = this.pc ? this.pc.connectionState : 'none';
     const socket = !!this.socket && this.socket.isOpen;
-    const up = socket && (!this.stream || rtc === "connected");
+    const up = socket && (!this.stream || rtc === 'connected');
     const errorStatus = this.lastError instanceof ApiError ? this.lastError.status : null;
     return { socket, rtc, up, failures: this.failures, everConnected: this.everConnected, errorStatus };
   }
@@ -135,7 +145,7 @@ export class Session {
       if (timeoutMs) {
         timer = setTimeout(() => {
           finish();
-          reject(new Error("timed out"));
+          reject(new Error('timed out'));
         }, timeoutMs);
       }
       waiter();
@@ -183,10 +193,10 @@ export class Session {
     await this.openPeer();
     await this.waitFor(() => {
       if (this.stopped) return false;
-      if (!this.socket || !this.socket.isOpen) throw new Error("control socket closed");
-      const s = this.pc ? this.pc.connectionState : "closed";
-      if (s === "connected") return true;
-      if (s === "failed" || s === "closed") throw new Error(`peer connection ${s}`);
+      if (!this.socket || !this.socket.isOpen) throw new Error('control socket closed');
+      const s = this.pc ? this.pc.connectionState : 'closed';
+      if (s === 'connected') return true;
+      if (s === 'failed' || s === 'closed') throw new Error(`peer connection ${s}`);
       return undefined;
     }, CONNECT_TIMEOUT_MS);
   }
@@ -196,9 +206,9 @@ export class Session {
     if (this.stopped) return true;
     if (!this.socket || !this.socket.isOpen) return true;
     if (!this.stream) return false; // text mode: the control socket is the whole link
-    const s = this.pc ? this.pc.connectionState : "closed";
-    if (s === "failed" || s === "closed") return true;
-    return s === "disconnected" && Date.now() - this.disconnectedSince >= DISCONNECT_GRACE_MS;
+    const s = this.pc ? this.pc.connectionState : 'closed';
+    if (s === 'failed' || s === 'closed') return true;
+    return s === 'disconnected' && Date.now() - this.disconnectedSince >= DISCONNECT_GRACE_MS;
   }
 
   /** Back-off, but never sooner than a busy server asked for. */
@@ -217,17 +227,17 @@ export class Session {
     try {
       state = await this.api.state({ timeout: STATE_CHECK_TIMEOUT_MS });
     } catch (err) {
-      if (err instanceof ApiError && err.isLinkProblem) throw new FatalError("link", err);
+      if (err instanceof ApiError && err.isLinkProblem) throw new FatalError('link', err);
       this.unanswered = err instanceof ApiError && err.isNetwork ? this.unanswered + 1 : 0;
       // Offline is our side's problem: another node would not answer either.
       if (this.unanswered >= UNREACHABLE_AFTER && navigator.onLine !== false) {
         const target = this.failover.pick(this.failover.alternates);
-        if (target) throw new FatalError("move", target);
+        if (target) throw new FatalError('move', target);
       }
       throw err; // network trouble: just retry later
     }
     this.unanswered = 0;
-    if (state && TERMINAL.has(state.status)) throw new FatalError("status", state);
+    if (state && TERMINAL.has(state.status)) throw new FatalError('status', state);
     if (state && Array.isArray(state.ice_servers)) this.iceServers = state.ice_servers;
     if (state) this.failover.remember(state.alternates);
   }
@@ -249,9 +259,9 @@ export class Session {
     const pc = createPeer(this.stream, this.iceServers);
     this.pc = pc;
     this.disconnectedSince = 0;
-    pc.addEventListener("connectionstatechange", () => {
+    pc.addEventListener('connectionstatechange', () => {
       if (this.pc !== pc) return;
-      if (pc.connectionState === "disconnected") {
+      if (pc.connectionState === 'disconnected') {
         this.disconnectedSince = Date.now();
         setTimeout(() => this.changed(), DISCONNECT_GRACE_MS + 50);
       } else {
@@ -266,7 +276,7 @@ export class Session {
       // This node is full: go where it sends us; without an alternate the loop retries here.
       if (err instanceof ApiError && err.status === 503) {
         const target = this.failover.pick([err.body?.alternate]);
-        if (target) throw new FatalError("move", target);
+        if (target) throw new FatalError('move', target);
       }
       throw err;
     }

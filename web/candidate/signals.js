@@ -7,22 +7,22 @@
  * @param {() => boolean} active           true while the interview is running
  */
 export function watchSignals(send, active) {
-  const signal = (kind, detail = "") => {
-    if (active()) send({ type: "signal", kind, detail: String(detail) });
+  const signal = (kind, detail = '') => {
+    if (active()) send({ type: 'signal', kind, detail: String(detail) });
   };
-  document.addEventListener("visibilitychange", () => {
-    signal(document.visibilityState === "hidden" ? "tab_hidden" : "tab_visible");
+  document.addEventListener('visibilitychange', () => {
+    signal(document.visibilityState === 'hidden' ? 'tab_hidden' : 'tab_visible');
   });
-  window.addEventListener("blur", () => signal("blur"));
-  window.addEventListener("focus", () => signal("focus"));
-  document.addEventListener("fullscreenchange", () => {
-    signal(document.fullscreenElement ? "fullscreen_enter" : "fullscreen_exit");
+  window.addEventListener('blur', () => signal('blur'));
+  window.addEventListener('focus', () => signal('focus'));
+  document.addEventListener('fullscreenchange', () => {
+    signal(document.fullscreenElement ? 'fullscreen_enter' : 'fullscreen_exit');
   });
   document.addEventListener(
-    "paste",
+    'paste',
     (event) => {
-      const text = event.clipboardData ? event.clipboardData.getData("text") : "";
-      signal("paste", text.length);
+      const text = event.clipboardData ? event.clipboardData.getData('text') : '';
+      signal('paste', text.length);
     },
     { capture: true },
   );

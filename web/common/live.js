@@ -11,9 +11,9 @@
 
 const MIN_DELAY = 500;
 const MAX_DELAY = 15000;
-const STABLE_MS = 5000;          // a connection that lived this long resets the back-off
-const RESYNC_TIMEOUT_MS = 5000;  // ask again if the snapshot does not come
-const MAX_BUFFER = 5000;         // deltas held while waiting for a snapshot
+const STABLE_MS = 5000; // a connection that lived this long resets the back-off
+const RESYNC_TIMEOUT_MS = 5000; // ask again if the snapshot does not come
+const MAX_BUFFER = 5000; // deltas held while waiting for a snapshot
 
 export class LiveClient {
   /**
@@ -47,7 +47,11 @@ export class LiveClient {
     if (this.ws) {
       const ws = this.ws;
       this.ws = null;
-      try { ws.close(1000, 'logout'); } catch { /* ignore */ }
+      try {
+        ws.close(1000, 'logout');
+      } catch {
+        /* ignore */
+      }
     }
     this.topics.clear();
     this._setState('idle');
@@ -101,7 +105,11 @@ export class LiveClient {
   _setState(state) {
     if (this.state === state) return;
     this.state = state;
-    try { this.onState(state); } catch (e) { console.error(e); }
+    try {
+      this.onState(state);
+    } catch (e) {
+      console.error(e);
+    }
   }
 
   _url() {
@@ -111,7 +119,10 @@ export class LiveClient {
 
   _connect() {
     if (!this.running) return;
-    if (!this.tokenFn()) { this._setState('idle'); return; }
+    if (!this.tokenFn()) {
+      this._setState('idle');
+      return;
+    }
     this._setState(this.attempt === 0 ? 'connecting' : 'reconnecting');
     let ws;
     try {
@@ -126,8 +137,11 @@ export class LiveClient {
       this.openedAt = Date.now();
       this._setState('open');
       for (const [topic, entry] of this.topics) {
-        if (!entry.handlers.size) { this.topics.delete(topic); continue; }
-        entry.seq = -1;         // a fresh snapshot follows
+        if (!entry.handlers.size) {
+          this.topics.delete(topic);
+          continue;
+        }
+        entry.seq = -1; // a fresh snapshot follows
         entry.pending = true;
         entry.buffer = [];
         ws.send(JSON.stringify({ type: 'subscribe', topic }));
@@ -136,7 +150,11 @@ export class LiveClient {
     ws.addEventListener('message', (ev) => {
       if (this.ws !== ws) return;
       let msg;
-      try { msg = JSON.parse(ev.data); } catch { return; }
+      try {
+        msg = JSON.parse(ev.data);
+      } catch {
+        return;
+      }
       this._handle(msg);
     });
     ws.addEventListener('close', (ev) => {
@@ -163,7 +181,11 @@ export class LiveClient {
 
   _emit(entry, msg) {
     for (const handler of entry.handlers) {
-      try { handler(msg); } catch (e) { console.error(e); }
+      try {
+        handler(msg);
+      } catch (e) {
+        console.error(e);
+      }
     }
   }
 
@@ -191,12 +213,16 @@ export class LiveClient {
       const held = entry.buffer.filter((m) => m.seq > entry.seq).sort((a, b) => a.seq - b.seq);
       entry.buffer = [];
       for (const m of held) {
-        if (entry.pending) entry.buffer.push(m); // a gap among them: wait for the next snapshot
+        if (entry.pending)
+          entry.buffer.push(m); // a gap among them: wait for the next snapshot
         else this._delta(entry, m);
       }
       return;
     }
-    if (seq === null) { this._emit(entry, msg); return; }
+    if (seq === null) {
+      this._emit(entry, msg);
+      return;
+    }
     if (entry.pending || entry.seq < 0) {
       if (entry.buffer.length < MAX_BUFFER) entry.buffer.push(msg);
       return;

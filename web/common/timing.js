@@ -45,7 +45,7 @@ export function formatMmSs(seconds) {
   const s = Math.max(0, Math.ceil(Number(seconds) || 0));
   const mm = Math.floor(s / 60);
   const ss = s % 60;
-  return `${String(mm).padStart(2, "0")}:${String(ss).padStart(2, "0")}`;
+  return `${String(mm).padStart(2, '0')}:${String(ss).padStart(2, '0')}`;
 }
 
 /** Median of a list of numbers (NaN for an empty list). */

@@ -1,13 +1,27 @@
 // Job picker and a job's interview list with live status (topic `job:<id>`).
 
-import { h, replace, debounce } from '../admin/dom.js';
-import { API } from '../admin/api.js';
-import { statusBadge, fmtDate, errorBanner, pageHeader, languageName } from '../admin/ui.js';
-import { t } from './i18n.js';
+import { h, replace } from '../common/dom.js';
+import { debounce } from '../common/timing.js';
+import { API } from '../staff/api.js';
+import { statusBadge, fmtDate, errorBanner, pageHeader, languageName } from '../staff/ui.js';
+import { t } from '../staff/i18n.js';
 
-const STATUS_ORDER = ['in_progress', 'device_checked', 'consented', 'opened', 'invited', 'completed', 'declined', 'expired', 'revoked'];
-const rank = (status) => { const i = STATUS_ORDER.indexOf(status); return i < 0 ? STATUS_ORDER.length : i; };
-const ts = (v) => (typeof v === 'number' ? (v < 1e12 ? v * 1000 : v) : (Date.parse(v) || 0));
+const STATUS_ORDER = [
+  'in_progress',
+  'device_checked',
+  'consented',
+  'opened',
+  'invited',
+  'completed',
+  'declined',
+  'expired',
+  'revoked',
+];
+const rank = (status) => {
+  const i = STATUS_ORDER.indexOf(status);
+  return i < 0 ? STATUS_ORDER.length : i;
+};
+const ts = (v) => (typeof v === 'number' ? (v < 1e12 ? v * 1000 : v) : Date.parse(v) || 0);
 const LIVEISH = new Set(['in_progress', 'device_checked', 'consented', 'opened']);
 
 function jobCountsText(counts = {}) {
@@ -20,38 +34,55 @@ export function renderJobPicker(main, ctx) {
   const body = h('div', { class: 'card', 'aria-busy': 'true' }, h('p', { class: 'muted', text: t('common.loading') }));
   replace(main, pageHeader(t('ex.jobs.title')), banner, body);
   const unsubs = [];
-  API.jobs().then((jobs) => {
-    if (!ctx.alive) return;
-    body.removeAttribute('aria-busy');
-    if (!Array.isArray(jobs) || !jobs.length) {
-      replace(body, h('p', { class: 'empty muted', testid: 'jobs-empty', text: t('ex.jobs.empty') }));
-      return;
-    }
-    // Jobs with interviews in progress first (stable otherwise).
-    const live = (j) => Number((j.counts || {}).in_progress || 0);
-    const items = [...jobs].sort((a, b) => live(b) - live(a)).map((job) => {
-      const liveChip = h('span', { class: 'badge status', testid: `job-live-${job.id}` });
-      const totalEl = h('span', { class: 'muted small' });
-      const setCounts = (counts) => {
-        const c = jobCountsText(counts);
-        liveChip.textContent = t('ex.jobs.live', { n: c.live });
-        liveChip.className = `badge status${c.live ? ' status-in_progress' : ''}`;
-        totalEl.textContent = t('ex.jobs.total', { n: c.total });
-      };
-      setCounts(job.counts || {});
-      unsubs.push(ctx.live.subscribe(`job:${job.id}`, (msg) => { if (msg.counts) setCounts(msg.counts); }));
-      return h('li', { class: 'job-pick', testid: `job-pick-${job.id}` },
-        h('a', { class: 'job-pick-link', href: `#/jobs/${encodeURIComponent(job.id)}`, testid: `job-open-${job.id}` },
-          h('span', { class: 'job-title', text: job.title || job.id }),
-          h('span', { class: 'muted small', text: [job.department, languageName(job.language)].filter(Boolean).join(' · ') })),
-        h('span', { class: 'job-pick-counts' }, liveChip, totalEl));
+  API.jobs()
+    .then((jobs) => {
+      if (!ctx.alive) return;
+      body.removeAttribute('aria-busy');
+      if (!Array.isArray(jobs) || !jobs.length) {
+        replace(body, h('p', { class: 'empty muted', testid: 'jobs-empty', text: t('ex.jobs.empty') }));
+        return;
+      }
+      // Jobs with interviews in progress first (stable otherwise).
+      const live = (j) => Number((j.counts || {}).in_progress || 0);
+      const items = [...jobs]
+        .sort((a, b) => live(b) - live(a))
+        .map((job) => {
+          const liveChip = h('span', { class: 'badge status', testid: `job-live-${job.id}` });
+          const totalEl = h('span', { class: 'muted small' });
+          const setCounts = (counts) => {
+            const c = jobCountsText(counts);
+            liveChip.textContent = t('ex.jobs.live', { n: c.live });
+            liveChip.className = `badge status${c.live ? ' status-in_progress' : ''}`;
+            totalEl.textContent = t('ex.jobs.total', { n: c.total });
+          };
+          setCounts(job.counts || {});
+          unsubs.push(
+            ctx.live.subscribe(`job:${job.id}`, (msg) => {
+              if (msg.counts) setCounts(msg.counts);
+            }),
+          );
+          return h(
+            'li',
+            { class: 'job-pick', testid: `job-pick-${job.id}` },
+            h(
+              'a',
+              { class: 'job-pick-link', href: `#/jobs/${encodeURIComponent(job.id)}`, testid: `job-open-${job.id}` },
+              h('span', { class: 'job-title', text: job.title || job.id }),
+              h('span', {
+                class: 'muted small',
+                text: [job.department, languageName(job.language)].filter(Boolean).join(' · '),
+              }),
+            ),
+            h('span', { class: 'job-pick-counts' }, liveChip, totalEl),
+          );
+        });
+      replace(body, h('ul', { class: 'job-picker', testid: 'job-picker' }, items));
+    })
+    .catch((e) => {
+      if (!ctx.alive) return;
+      replace(body);
+      errorBanner(banner, e);
     });
-    replace(body, h('ul', { class: 'job-picker', testid: 'job-picker' }, items));
-  }).catch((e) => {
-    if (!ctx.alive) return;
-    replace(body);
-    errorBanner(banner, e);
-  });
   return () => unsubs.forEach((u) => u());
 }
 
@@ -69,62 +100,114 @@ export function renderInterviewList(main, ctx, jobId) {
       replace(body, h('p', { class: 'empty muted', testid: 'interviews-empty', text: t('ex.list.empty') }));
       return;
     }
-    const sorted = [...rows].sort((a, b) => rank(a.status) - rank(b.status)
-      || ts(b.updated_at) - ts(a.updated_at));
-    replace(body, h('div', { class: 'table-wrap' },
-      h('table', { class: 'table interviews', testid: 'interview-list' },
-        h('caption', { class: 'visually-hidden', text: t('ex.list.caption') }),
-        h('thead', {}, h('tr', {},
-          h('th', { scope: 'col', text: t('ex.list.candidate') }),
-          h('th', { scope: 'col', text: t('ex.list.status') }),
-          h('th', { scope: 'col', text: t('ex.list.updated') }),
-          h('th', { scope: 'col' }, h('span', { class: 'visually-hidden', text: t('ex.list.watch') })))),
-        h('tbody', {}, sorted.map((iv) => {
-          const id = iv.interview_id;
-          const href = `#/interviews/${encodeURIComponent(id)}`;
-          const isLive = iv.status === 'in_progress';
-          return h('tr', { testid: `interview-row-${id}`, dataset: { status: iv.status }, class: isLive ? 'row-live' : '' },
-            h('td', { dataset: { label: t('ex.list.candidate') } },
-              h('a', { href, class: 'strong', text: iv.name || id }),
-              h('div', { class: 'muted small', text: iv.email || '' })),
-            h('td', { dataset: { label: t('ex.list.status') } }, statusBadge(iv.status)),
-            h('td', { dataset: { label: t('ex.list.updated') } }, fmtDate(iv.updated_at)),
-            h('td', { class: 'actions' },
-              iv.status === 'completed'
-                ? h('a', { class: 'btn small primary', href: `${href}/review`, testid: `review-${id}`, text: t('ex.rv.open') })
-                : null,
-              h('a', { class: `btn small ${LIVEISH.has(iv.status) ? 'primary' : ''}`, href, testid: `watch-${id}`,
-                text: LIVEISH.has(iv.status) ? t('ex.list.watch') : t('ex.list.view') })));
-        })))));
+    const sorted = [...rows].sort((a, b) => rank(a.status) - rank(b.status) || ts(b.updated_at) - ts(a.updated_at));
+    replace(
+      body,
+      h(
+        'div',
+        { class: 'table-wrap' },
+        h(
+          'table',
+          { class: 'table interviews', testid: 'interview-list' },
+          h('caption', { class: 'visually-hidden', text: t('ex.list.caption') }),
+          h(
+            'thead',
+            {},
+            h(
+              'tr',
+              {},
+              h('th', { scope: 'col', text: t('ex.list.candidate') }),
+              h('th', { scope: 'col', text: t('ex.list.status') }),
+              h('th', { scope: 'col', text: t('ex.list.updated') }),
+              h('th', { scope: 'col' }, h('span', { class: 'visually-hidden', text: t('ex.list.watch') })),
+            ),
+          ),
+          h(
+            'tbody',
+            {},
+            sorted.map((iv) => {
+              const id = iv.interview_id;
+              const href = `#/interviews/${encodeURIComponent(id)}`;
+              const isLive = iv.status === 'in_progress';
+              return h(
+                'tr',
+                { testid: `interview-row-${id}`, dataset: { status: iv.status }, class: isLive ? 'row-live' : '' },
+                h(
+                  'td',
+                  { dataset: { label: t('ex.list.candidate') } },
+                  h('a', { href, class: 'strong', text: iv.name || id }),
+                  h('div', { class: 'muted small', text: iv.email || '' }),
+                ),
+                h('td', { dataset: { label: t('ex.list.status') } }, statusBadge(iv.status)),
+                h('td', { dataset: { label: t('ex.list.updated') } }, fmtDate(iv.updated_at)),
+                h(
+                  'td',
+                  { class: 'actions' },
+                  iv.status === 'completed'
+                    ? h('a', {
+                        class: 'btn small primary',
+                        href: `${href}/review`,
+                        testid: `review-${id}`,
+                        text: t('ex.rv.open'),
+                      })
+                    : null,
+                  h('a', {
+                    class: `btn small ${LIVEISH.has(iv.status) ? 'primary' : ''}`,
+                    href,
+                    testid: `watch-${id}`,
+                    text: LIVEISH.has(iv.status) ? t('ex.list.watch') : t('ex.list.view'),
+                  }),
+                ),
+              );
+            }),
+          ),
+        ),
+      ),
+    );
   };
 
-  const load = () => API.jobInterviews(jobId).then((list) => {
-    if (!ctx.alive) return;
-    body.removeAttribute('aria-busy');
-    rows = Array.isArray(list) ? list : [];
-    draw();
-  });
-  const reload = debounce(() => { load().catch(() => {}); }, 400);
-
-  API.job(jobId).then((job) => {
-    if (!ctx.alive) return;
-    replace(head, ...pageHeader(job.title || t('ex.list.title'), back).childNodes);
-  }).catch(() => {});
-  load().then(() => {
-    if (!ctx.alive) return;
-    unsub = ctx.live.subscribe(`job:${jobId}`, (msg) => {
-      if (msg.type === 'snapshot') { reload(); return; } // (re)connected: catch up
-      if (msg.type !== 'status') return;
-      const row = rows.find((r) => r.interview_id === msg.interview_id);
-      if (!row) { reload(); return; }
-      row.status = msg.status;
-      row.updated_at = Date.now();
+  const load = () =>
+    API.jobInterviews(jobId).then((list) => {
+      if (!ctx.alive) return;
+      body.removeAttribute('aria-busy');
+      rows = Array.isArray(list) ? list : [];
       draw();
     });
-  }).catch((e) => {
-    if (!ctx.alive) return;
-    replace(body);
-    errorBanner(banner, e);
-  });
-  return () => { unsub(); };
+  const reload = debounce(() => {
+    load().catch(() => {});
+  }, 400);
+
+  API.job(jobId)
+    .then((job) => {
+      if (!ctx.alive) return;
+      replace(head, ...pageHeader(job.title || t('ex.list.title'), back).childNodes);
+    })
+    .catch(() => {});
+  load()
+    .then(() => {
+      if (!ctx.alive) return;
+      unsub = ctx.live.subscribe(`job:${jobId}`, (msg) => {
+        if (msg.type === 'snapshot') {
+          reload();
+          return;
+        } // (re)connected: catch up
+        if (msg.type !== 'status') return;
+        const row = rows.find((r) => r.interview_id === msg.interview_id);
+        if (!row) {
+          reload();
+          return;
+        }
+        row.status = msg.status;
+        row.updated_at = Date.now();
+        draw();
+      });
+    })
+    .catch((e) => {
+      if (!ctx.alive) return;
+      replace(body);
+      errorBanner(banner, e);
+    });
+  return () => {
+    unsub();
+  };
 }

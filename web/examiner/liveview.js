@@ -5,17 +5,25 @@
 // relabel everything; the DOM is updated incrementally and stays bounded (500 finals,
 // 300 flags). The current question and timer come from polling GET /api/interviews/{id}.
 
-import { h, replace, clear } from '../admin/dom.js';
-import { API } from '../admin/api.js';
-import { statusBadge, errorBanner, loadCompetencies, competencyName, TERMINAL } from '../admin/ui.js';
-import { t, pick, localReason } from './i18n.js';
-import { INTERVIEW_MODES, modeBadge, personalInfo, personalisedNote } from '../admin/reportparts.js';
+import { h, replace, clear } from '../common/dom.js';
+import { API } from '../staff/api.js';
+import { statusBadge, errorBanner, loadCompetencies, competencyName, TERMINAL } from '../staff/ui.js';
+import { t, pick, localReason } from '../staff/i18n.js';
+import { INTERVIEW_MODES, modeBadge, personalInfo, personalisedNote } from '../staff/reportparts.js';
 
 export const MAX_FINALS = 500;
 export const MAX_FLAGS = 300;
 const FACE_SAMPLES = 60;
 const POLL_MS = 5000;
-const FLAG_TYPES = ['face_missing', 'extra_person', 'looking_away', 'out_of_frame', 'long_silence', 'tab_hidden', 'paste'];
+const FLAG_TYPES = [
+  'face_missing',
+  'extra_person',
+  'looking_away',
+  'out_of_frame',
+  'long_silence',
+  'tab_hidden',
+  'paste',
+];
 
 /** Media seconds → "m:ss" (or "h:mm:ss"). */
 export function mediaTime(s) {
@@ -32,9 +40,11 @@ const countdown = (s) => {
   return `${String(Math.floor(v / 60)).padStart(2, '0')}:${String(v % 60).padStart(2, '0')}`;
 };
 const pct = (x) => (x === null || x === undefined ? t('ex.none') : `${Math.round(Number(x) * 100)}%`);
-const num = (x, digits = 1) => (x === null || x === undefined ? t('ex.none') : (Math.round(Number(x) * 10 ** digits) / 10 ** digits).toFixed(digits));
+const num = (x, digits = 1) =>
+  x === null || x === undefined ? t('ex.none') : (Math.round(Number(x) * 10 ** digits) / 10 ** digits).toFixed(digits);
 const qLabel = (qi) => (qi === null || qi === undefined ? '' : t('ex.tr.qshort', { n: Number(qi) + 1 }));
-const finalKey = (f) => `${f.question_index ?? ''}|${f.utterance_id ?? ''}|${Math.round(Number(f.start_s || 0) * 1000)}`;
+const finalKey = (f) =>
+  `${f.question_index ?? ''}|${f.utterance_id ?? ''}|${Math.round(Number(f.start_s || 0) * 1000)}`;
 const flagKey = (type, start) => `${type}|${Math.round(Number(start || 0) * 1000)}`;
 
 function timeSpan(start, end) {
@@ -75,40 +85,54 @@ function mediaBadge(mode, media) {
 }
 
 export function evidenceList(evidence, testid) {
-  return h('ul', { class: 'evidence', testid },
-    (evidence || []).map((ev) => h('li', { class: `ev ev-${ev.kind || 'other'}` },
-      h('span', { class: 'ev-kind', text: t(`ex.ev.${ev.kind}`, {}, ev.kind || '') }),
-      ev.start_s !== null && ev.start_s !== undefined
-        ? h('span', { class: 'ev-time', text: timeSpan(ev.start_s, ev.end_s) })
-        : null,
-      h('span', { class: 'ev-detail', text: ev.detail || '' }),
-      ev.value !== null && ev.value !== undefined ? h('span', { class: 'ev-value', text: String(Math.round(Number(ev.value) * 100) / 100) }) : null)));
+  return h(
+    'ul',
+    { class: 'evidence', testid },
+    (evidence || []).map((ev) =>
+      h(
+        'li',
+        { class: `ev ev-${ev.kind || 'other'}` },
+        h('span', { class: 'ev-kind', text: t(`ex.ev.${ev.kind}`, {}, ev.kind || '') }),
+        ev.start_s !== null && ev.start_s !== undefined
+          ? h('span', { class: 'ev-time', text: timeSpan(ev.start_s, ev.end_s) })
+          : null,
+        h('span', { class: 'ev-detail', text: ev.detail || '' }),
+        ev.value !== null && ev.value !== undefined
+          ? h('span', { class: 'ev-value', text: String(Math.round(Number(ev.value) * 100) / 100) })
+          : null,
+      ),
+    ),
+  );
 }
 
 export function renderLiveView(main, ctx, interviewId) {
   // ---------------- model ----------------
   const model = {
     status: null,
-    detail: null,           // last GET /api/interviews/{id}
-    finals: [],             // bounded, in arrival order
+    detail: null, // last GET /api/interviews/{id}
+    finals: [], // bounded, in arrival order
     finalKeys: new Set(),
     partial: null,
-    scores: new Map(),      // dimension -> {value, reason, evidence, t}
-    flags: new Map(),       // key -> {type, start_s, end_s, question_index, evidence}
+    scores: new Map(), // dimension -> {value, reason, evidence, t}
+    flags: new Map(), // key -> {type, start_s, end_s, question_index, evidence}
     face: null,
-    faceRing: [],           // last FACE_SAMPLES sample classes
+    faceRing: [], // last FACE_SAMPLES sample classes
     delivery: null,
     content: null,
-    liveQ: null,            // question_index of the latest event that had one
-    maxT: 0,                // latest media time seen
-    countdownAt: 0,         // performance.now() of the last poll
+    liveQ: null, // question_index of the latest event that had one
+    maxT: 0, // latest media time seen
+    countdownAt: 0, // performance.now() of the last poll
   };
 
   // ---------------- DOM skeleton ----------------
   const banner = h('div', { hidden: true });
   const title = h('h1', { tabindex: '-1', text: t('common.loading'), testid: 'live-title' });
   const back = h('a', { class: 'btn ghost', href: '#/jobs', testid: 'live-back' });
-  const reviewLink = h('a', { class: 'btn', href: `#/interviews/${encodeURIComponent(interviewId)}/review`, testid: 'review-link' });
+  const reviewLink = h('a', {
+    class: 'btn',
+    href: `#/interviews/${encodeURIComponent(interviewId)}/review`,
+    testid: 'review-link',
+  });
   const statusHolder = h('span', { testid: 'live-interview-status' });
   const subline = h('p', { class: 'muted small live-sub' });
   const modeHolder = h('span', { class: 'mode-holder' });
@@ -137,44 +161,83 @@ export function renderLiveView(main, ctx, interviewId) {
   const facePanel = h('section', { class: 'card panel face', testid: 'face-strip' });
   const delPanel = h('section', { class: 'card panel delivery', testid: 'delivery' });
   const faceCells = Array.from({ length: FACE_SAMPLES }, () => h('span', { class: 'cell' }));
-  const faceNums = { faces: h('strong', { testid: 'face-count' }), eye: h('strong', { testid: 'eye-contact' }), away: h('strong', { testid: 'looking-away' }) };
+  const faceNums = {
+    faces: h('strong', { testid: 'face-count' }),
+    eye: h('strong', { testid: 'eye-contact' }),
+    away: h('strong', { testid: 'looking-away' }),
+  };
   const connPanel = h('p', { class: 'conn-quality muted', testid: 'connection-quality', 'aria-live': 'off' });
-  const delNums = { rate: h('strong', { testid: 'speaking-rate' }), pause: h('strong'), longp: h('strong'), fillers: h('strong', { testid: 'fillers' }), coverage: h('strong') };
+  const delNums = {
+    rate: h('strong', { testid: 'speaking-rate' }),
+    pause: h('strong'),
+    longp: h('strong'),
+    fillers: h('strong', { testid: 'fillers' }),
+    coverage: h('strong'),
+  };
 
-  const laneEls = new Map();   // flag type -> {lane, track}
-  const flagEls = new Map();   // key -> button
-  const scoreEls = new Map();  // dimension -> {row, ...}
+  const laneEls = new Map(); // flag type -> {lane, track}
+  const flagEls = new Map(); // key -> button
+  const scoreEls = new Map(); // dimension -> {row, ...}
 
-  replace(main,
-    h('div', { class: 'page-head live-head' },
+  replace(
+    main,
+    h(
+      'div',
+      { class: 'page-head live-head' },
       h('div', { class: 'live-title' }, title, modeHolder, subline),
-      h('div', { class: 'page-actions' }, statusHolder, reviewLink, back)),
+      h('div', { class: 'page-actions' }, statusHolder, reviewLink, back),
+    ),
     banner,
     h('div', { class: 'live-bar card' }, qBox, clock),
     aiNote,
-    h('div', { class: 'live-grid', testid: 'live-view', dataset: { interviewId } },
+    h(
+      'div',
+      { class: 'live-grid', testid: 'live-view', dataset: { interviewId } },
       h('div', { class: 'live-main' }, trPanel),
-      h('div', { class: 'live-side' }, scPanel, facePanel, delPanel, connPanel)),
-    flPanel);
+      h('div', { class: 'live-side' }, scPanel, facePanel, delPanel, connPanel),
+    ),
+    flPanel,
+  );
 
   // ---------------- static labels (re-run on a language switch) ----------------
   function labels() {
     back.textContent = t('ex.view.back');
     reviewLink.textContent = t('ex.rv.open');
     replace(aiNote, h('strong', { text: t('ex.ai.title') }), ' ', h('span', { text: t('ex.ai.body') }));
-    replace(trPanel, h('div', { class: 'card-head' }, h('h2', { class: 'card-title', text: t('ex.tr.title') })), trScroll);
+    replace(
+      trPanel,
+      h('div', { class: 'card-head' }, h('h2', { class: 'card-title', text: t('ex.tr.title') })),
+      trScroll,
+    );
     trEmpty.textContent = t('ex.tr.empty');
     trTrimmed.textContent = t('ex.tr.trimmed', { n: MAX_FINALS });
-    replace(scPanel,
-      h('div', { class: 'card-head' }, h('h2', { class: 'card-title', text: t('ex.sc.title') }),
-        h('span', { class: 'badge ai', text: t('ex.sc.suggestion') })),
+    replace(
+      scPanel,
+      h(
+        'div',
+        { class: 'card-head' },
+        h('h2', { class: 'card-title', text: t('ex.sc.title') }),
+        h('span', { class: 'badge ai', text: t('ex.sc.suggestion') }),
+      ),
       h('p', { class: 'ai-inline small', text: t('ex.ai.body') }),
-      scOverall, scRows, scEmpty);
+      scOverall,
+      scRows,
+      scEmpty,
+    );
     scEmpty.textContent = t('ex.sc.empty');
-    replace(flPanel,
-      h('div', { class: 'card-head' }, h('h2', { class: 'card-title', text: t('ex.fl.title') }),
-        h('span', { class: 'muted small', text: t('ex.fl.hint') })),
-      flEmpty, flLanes, flAxis, flDetail);
+    replace(
+      flPanel,
+      h(
+        'div',
+        { class: 'card-head' },
+        h('h2', { class: 'card-title', text: t('ex.fl.title') }),
+        h('span', { class: 'muted small', text: t('ex.fl.hint') }),
+      ),
+      flEmpty,
+      flLanes,
+      flAxis,
+      flDetail,
+    );
     flEmpty.textContent = t('ex.fl.empty');
     for (const [type, lane] of laneEls) lane.label.textContent = t(`flag.${type}`, {}, type);
     modePanels();
@@ -187,9 +250,11 @@ export function renderLiveView(main, ctx, interviewId) {
   /** A panel that has nothing to show in this mode says so instead of showing empty numbers. */
   function notApplicable(panel, titleKey, textKey, testid) {
     panel.dataset.applicable = 'false';
-    replace(panel,
+    replace(
+      panel,
       h('h2', { class: 'card-title', text: t(titleKey) }),
-      h('p', { class: 'muted small na', testid, text: t(textKey) }));
+      h('p', { class: 'muted small na', testid, text: t(textKey) }),
+    );
   }
 
   function modePanels() {
@@ -206,25 +271,44 @@ export function renderLiveView(main, ctx, interviewId) {
 
   function faceLabels() {
     facePanel.dataset.applicable = 'true';
-    replace(facePanel,
+    replace(
+      facePanel,
       h('h2', { class: 'card-title', text: t('ex.face.title') }),
-      h('dl', { class: 'nums' },
+      h(
+        'dl',
+        { class: 'nums' },
         h('div', {}, h('dt', { text: t('ex.face.faces') }), h('dd', {}, faceNums.faces)),
         h('div', {}, h('dt', { text: t('ex.face.eye') }), h('dd', {}, faceNums.eye)),
-        h('div', {}, h('dt', { text: t('ex.face.away') }), h('dd', {}, faceNums.away))),
-      h('div', { class: 'face-cells', role: 'img', 'aria-label': t('ex.face.strip', { n: FACE_SAMPLES }), title: t('ex.face.strip', { n: FACE_SAMPLES }) }, faceCells));
+        h('div', {}, h('dt', { text: t('ex.face.away') }), h('dd', {}, faceNums.away)),
+      ),
+      h(
+        'div',
+        {
+          class: 'face-cells',
+          role: 'img',
+          'aria-label': t('ex.face.strip', { n: FACE_SAMPLES }),
+          title: t('ex.face.strip', { n: FACE_SAMPLES }),
+        },
+        faceCells,
+      ),
+    );
   }
 
   function deliveryLabels() {
     delPanel.dataset.applicable = 'true';
-    replace(delPanel,
+    replace(
+      delPanel,
       h('h2', { class: 'card-title', text: t('ex.del.title') }),
-      h('dl', { class: 'nums' },
+      h(
+        'dl',
+        { class: 'nums' },
         h('div', {}, h('dt', { text: t('ex.del.rate') }), h('dd', {}, delNums.rate)),
         h('div', {}, h('dt', { text: t('ex.del.pause') }), h('dd', {}, delNums.pause)),
         h('div', {}, h('dt', { text: t('ex.del.long') }), h('dd', {}, delNums.longp)),
         h('div', {}, h('dt', { text: t('ex.del.fillers') }), h('dd', {}, delNums.fillers)),
-        h('div', {}, h('dt', { text: t('ex.del.coverage') }), h('dd', {}, delNums.coverage))));
+        h('div', {}, h('dt', { text: t('ex.del.coverage') }), h('dd', {}, delNums.coverage)),
+      ),
+    );
   }
 
   // ---------------- transcript ----------------
@@ -232,11 +316,27 @@ export function renderLiveView(main, ctx, interviewId) {
     // Live finals carry end-to-end timing, for tests and troubleshooting: the ASR latency after
     // the speech ended, when the server sent it and when this page showed it (wall clock).
     const timing = f.shown_at ? { serverTs: f.server_ts ?? '', latencyS: f.latency_s ?? '', shownAt: f.shown_at } : {};
-    return h('li', { class: 'tr-final', dataset: { q: f.question_index ?? '', key: finalKey(f), ...timing } },
-      h('span', { class: 'tr-meta' },
-        f.question_index !== null && f.question_index !== undefined ? h('span', { class: 'tr-q', text: qLabel(f.question_index) }) : null,
-        h('time', { class: 'tr-time', text: mediaTime(f.start_s), title: `${mediaTime(f.start_s)}–${mediaTime(f.end_s)}` })),
-      h('span', { class: 'tr-text', lang: f.language && String(f.language).startsWith('zh') ? 'zh-CN' : (f.language || null), text: f.text || '' }));
+    return h(
+      'li',
+      { class: 'tr-final', dataset: { q: f.question_index ?? '', key: finalKey(f), ...timing } },
+      h(
+        'span',
+        { class: 'tr-meta' },
+        f.question_index !== null && f.question_index !== undefined
+          ? h('span', { class: 'tr-q', text: qLabel(f.question_index) })
+          : null,
+        h('time', {
+          class: 'tr-time',
+          text: mediaTime(f.start_s),
+          title: `${mediaTime(f.start_s)}–${mediaTime(f.end_s)}`,
+        }),
+      ),
+      h('span', {
+        class: 'tr-text',
+        lang: f.language && String(f.language).startsWith('zh') ? 'zh-CN' : f.language || null,
+        text: f.text || '',
+      }),
+    );
   }
 
   function trStickToBottom(fn) {
@@ -266,16 +366,30 @@ export function renderLiveView(main, ctx, interviewId) {
 
   function drawPartial() {
     const p = model.partial;
-    if (!p || (!p.stable && !p.unstable)) { trPartial.hidden = true; clear(trPartial); return; }
+    if (!p || (!p.stable && !p.unstable)) {
+      trPartial.hidden = true;
+      clear(trPartial);
+      return;
+    }
     trPartial.hidden = false;
-    replace(trPartial,
-      h('span', { class: 'tr-meta' },
-        p.question_index !== null && p.question_index !== undefined ? h('span', { class: 'tr-q', text: qLabel(p.question_index) }) : null,
-        h('time', { class: 'tr-time', text: mediaTime(p.start_s) })),
-      h('span', { class: 'tr-text' },
+    replace(
+      trPartial,
+      h(
+        'span',
+        { class: 'tr-meta' },
+        p.question_index !== null && p.question_index !== undefined
+          ? h('span', { class: 'tr-q', text: qLabel(p.question_index) })
+          : null,
+        h('time', { class: 'tr-time', text: mediaTime(p.start_s) }),
+      ),
+      h(
+        'span',
+        { class: 'tr-text' },
         h('span', { class: 'stable', testid: 'partial-stable', text: p.stable ? `${p.stable} ` : '' }),
         h('span', { class: 'unstable', testid: 'partial-unstable', text: p.unstable || '' }),
-        h('span', { class: 'tr-dots', text: ` · ${t('ex.tr.partial')}` })));
+        h('span', { class: 'tr-dots', text: ` · ${t('ex.tr.partial')}` }),
+      ),
+    );
   }
 
   function drawTranscript() {
@@ -298,8 +412,14 @@ export function renderLiveView(main, ctx, interviewId) {
     const summary = h('summary', {});
     const evBox = h('div', { class: 'sc-ev' });
     const details = h('details', { class: 'sc-details' }, summary, evBox);
-    const row = h('div', { class: 'sc-row', testid: 'score-row', dataset: { dimension: dim } },
-      h('div', { class: 'sc-top' }, name, value), bar, reason, details);
+    const row = h(
+      'div',
+      { class: 'sc-row', testid: 'score-row', dataset: { dimension: dim } },
+      h('div', { class: 'sc-top' }, name, value),
+      bar,
+      reason,
+      details,
+    );
     el = { row, name, value, fill, bar, reason, summary, evBox, details };
     scoreEls.set(dim, el);
     scRows.appendChild(row);
@@ -314,7 +434,7 @@ export function renderLiveView(main, ctx, interviewId) {
     el.name.textContent = competencyName(dim);
     el.value.textContent = `${num(v)}${t('ex.sc.of10')}`;
     el.fill.style.width = `${v * 10}%`;
-    el.fill.dataset.band = v >= 7 ? 'high' : (v >= 4 ? 'mid' : 'low');
+    el.fill.dataset.band = v >= 7 ? 'high' : v >= 4 ? 'mid' : 'low';
     el.row.setAttribute('aria-label', `${competencyName(dim)} ${num(v)}/10`);
     el.reason.textContent = localReason(s.reason);
     const evidence = Array.isArray(s.evidence) ? s.evidence : [];
@@ -353,8 +473,13 @@ export function renderLiveView(main, ctx, interviewId) {
     l = { el, label, track };
     laneEls.set(type, l);
     // keep lanes in a fixed order
-    const order = (x) => { const i = FLAG_TYPES.indexOf(x); return i < 0 ? 99 : i; };
-    const after = [...laneEls.entries()].filter(([k]) => k !== type && order(k) > order(type)).map(([, v]) => v.el)
+    const order = (x) => {
+      const i = FLAG_TYPES.indexOf(x);
+      return i < 0 ? 99 : i;
+    };
+    const after = [...laneEls.entries()]
+      .filter(([k]) => k !== type && order(k) > order(type))
+      .map(([, v]) => v.el)
       .find((e) => e.parentNode === flLanes);
     flLanes.insertBefore(el, after || null);
     return l;
@@ -369,15 +494,20 @@ export function renderLiveView(main, ctx, interviewId) {
   function showFlagDetail(f) {
     shownFlag = flagKey(f.type, f.start_s);
     flDetail.hidden = false;
-    replace(flDetail,
+    replace(
+      flDetail,
       h('p', { class: 'strong', text: flagLabel(f) }),
-      (f.evidence || []).length ? evidenceList(f.evidence, 'flag-evidence') : h('p', { class: 'muted small', text: t('ex.fl.noEvidence') }));
+      (f.evidence || []).length
+        ? evidenceList(f.evidence, 'flag-evidence')
+        : h('p', { class: 'muted small', text: t('ex.fl.noEvidence') }),
+    );
   }
 
   function placeFlag(btn, f) {
     const total = Math.max(model.maxT, 1);
     const start = Math.max(0, Number(f.start_s) || 0);
-    const end = f.end_s === null || f.end_s === undefined ? Math.max(model.maxT, start) : Math.max(Number(f.end_s), start);
+    const end =
+      f.end_s === null || f.end_s === undefined ? Math.max(model.maxT, start) : Math.max(Number(f.end_s), start);
     const left = Math.min(100, (start / total) * 100);
     const width = Math.max(0, Math.min(100 - left, ((end - start) / total) * 100));
     btn.style.left = `${left}%`;
@@ -422,7 +552,14 @@ export function renderLiveView(main, ctx, interviewId) {
   function addFlag(f) {
     const key = flagKey(f.type, f.start_s);
     const prev = model.flags.get(key);
-    const merged = prev ? { ...prev, ...f, end_s: f.end_s ?? prev.end_s, evidence: (f.evidence && f.evidence.length) ? f.evidence : prev.evidence } : f;
+    const merged = prev
+      ? {
+          ...prev,
+          ...f,
+          end_s: f.end_s ?? prev.end_s,
+          evidence: f.evidence && f.evidence.length ? f.evidence : prev.evidence,
+        }
+      : f;
     if (prev) model.flags.delete(key); // re-insert: most recently touched last
     model.flags.set(key, merged);
     trimFlags();
@@ -437,18 +574,25 @@ export function renderLiveView(main, ctx, interviewId) {
     for (const key of model.flags.keys()) drawFlag(key);
     flEmpty.hidden = model.flags.size > 0;
     const shown = shownFlag && model.flags.get(shownFlag);
-    if (shown) showFlagDetail(shown); else { flDetail.hidden = true; shownFlag = null; }
+    if (shown) showFlagDetail(shown);
+    else {
+      flDetail.hidden = true;
+      shownFlag = null;
+    }
     drawAxis();
   }
 
   function drawAxis() {
     const total = Math.max(model.maxT, 1);
     const ticks = 5;
-    replace(flAxis, Array.from({ length: ticks + 1 }, (_, i) => {
-      const tick = h('span', { class: 'fl-tick', text: mediaTime((total * i) / ticks) });
-      tick.style.left = `${(i / ticks) * 100}%`;
-      return tick;
-    }));
+    replace(
+      flAxis,
+      Array.from({ length: ticks + 1 }, (_, i) => {
+        const tick = h('span', { class: 'fl-tick', text: mediaTime((total * i) / ticks) });
+        tick.style.left = `${(i / ticks) * 100}%`;
+        return tick;
+      }),
+    );
   }
 
   function relayoutFlags() {
@@ -504,7 +648,9 @@ export function renderLiveView(main, ctx, interviewId) {
         if (info) personal.set(Number(a.index), info);
       }
       if (personal.has(index)) schedule('question');
-    } catch { /* a role without the report: the question shows without the mark */ }
+    } catch {
+      /* a role without the report: the question shows without the mark */
+    }
   }
   function personalOf(cur) {
     const own = personalInfo(cur);
@@ -521,9 +667,17 @@ export function renderLiveView(main, ctx, interviewId) {
     const status = model.status || (d && d.status);
     if (!cur) {
       const finished = status && TERMINAL.has(status);
-      replace(qBox, h('div', { class: 'q-line' },
-        h('span', { class: 'q-no', text: finished ? t('ex.view.finished') : t('ex.view.noQuestion') }),
-        model.liveQ !== null && !finished ? h('span', { class: 'muted small', text: t('ex.view.liveQ', { n: model.liveQ + 1 }) }) : null));
+      replace(
+        qBox,
+        h(
+          'div',
+          { class: 'q-line' },
+          h('span', { class: 'q-no', text: finished ? t('ex.view.finished') : t('ex.view.noQuestion') }),
+          model.liveQ !== null && !finished
+            ? h('span', { class: 'muted small', text: t('ex.view.liveQ', { n: model.liveQ + 1 }) })
+            : null,
+        ),
+      );
       qBox.dataset.index = '';
       qBox.dataset.phase = '';
       clock.hidden = true;
@@ -531,15 +685,26 @@ export function renderLiveView(main, ctx, interviewId) {
     }
     qBox.dataset.index = String(cur.index);
     qBox.dataset.phase = cur.phase;
-    replace(qBox,
-      h('div', { class: 'q-line' },
+    replace(
+      qBox,
+      h(
+        'div',
+        { class: 'q-line' },
         h('span', { class: 'q-no', text: t('ex.view.question', { n: cur.index + 1, total: total || '?' }) }),
         cur.section ? h('span', { class: 'badge', text: t(`section.${cur.section}`) }) : null,
         cur.question ? mediaBadge(mode(), cur.question.media) : null,
-        h('span', { class: `badge phase phase-${cur.phase}${cur.paused ? ' paused' : ''}`, testid: 'phase', text: cur.paused ? t('ex.view.paused') : t(`ex.view.phase.${cur.phase}`, {}, cur.phase) }),
-        model.liveQ !== null && model.liveQ !== cur.index ? h('span', { class: 'muted small', text: t('ex.view.liveQ', { n: model.liveQ + 1 }) }) : null),
+        h('span', {
+          class: `badge phase phase-${cur.phase}${cur.paused ? ' paused' : ''}`,
+          testid: 'phase',
+          text: cur.paused ? t('ex.view.paused') : t(`ex.view.phase.${cur.phase}`, {}, cur.phase),
+        }),
+        model.liveQ !== null && model.liveQ !== cur.index
+          ? h('span', { class: 'muted small', text: t('ex.view.liveQ', { n: model.liveQ + 1 }) })
+          : null,
+      ),
       cur.question && cur.question.text ? h('p', { class: 'q-text', text: pick(cur.question.text) }) : null,
-      personalisedNote(personalOf(cur), { testid: 'current-personalised' }));
+      personalisedNote(personalOf(cur), { testid: 'current-personalised' }),
+    );
     clock.hidden = false;
     tickClock();
   }
@@ -552,7 +717,11 @@ export function renderLiveView(main, ctx, interviewId) {
     clock.dataset.remainingS = String(Math.round(left * 10) / 10);
     clock.classList.toggle('low', left <= 10 && !cur.paused);
     clock.classList.toggle('paused', !!cur.paused);
-    replace(clock, h('span', { class: 'clock-label', text: t('ex.view.remaining') }), h('strong', { text: countdown(left) }));
+    replace(
+      clock,
+      h('span', { class: 'clock-label', text: t('ex.view.remaining') }),
+      h('strong', { text: countdown(left) }),
+    );
   }
 
   function drawHeader() {
@@ -585,7 +754,8 @@ export function renderLiveView(main, ctx, interviewId) {
   function noteTime(ev) {
     const tt = Number(ev.t);
     if (Number.isFinite(tt) && tt > model.maxT) model.maxT = tt;
-    if (ev.question_index !== null && ev.question_index !== undefined && ev.type !== 'score_update') model.liveQ = Number(ev.question_index);
+    if (ev.question_index !== null && ev.question_index !== undefined && ev.type !== 'score_update')
+      model.liveQ = Number(ev.question_index);
   }
 
   let frame = 0;
@@ -610,7 +780,8 @@ export function renderLiveView(main, ctx, interviewId) {
     model.finalKeys.clear();
     model.partial = null;
     for (const f of (msg.transcript || []).slice(-MAX_FINALS)) addFinal(f, { render: false });
-    for (const f of msg.transcript || []) noteTime({ t: f.end_s ?? f.t, question_index: f.question_index, type: 'transcript_final' });
+    for (const f of msg.transcript || [])
+      noteTime({ t: f.end_s ?? f.t, question_index: f.question_index, type: 'transcript_final' });
     model.scores.clear();
     for (const s of msg.scores || []) {
       model.scores.set(s.dimension, s);
@@ -637,7 +808,13 @@ export function renderLiveView(main, ctx, interviewId) {
     noteTime(ev);
     switch (ev.type) {
       case 'transcript_partial':
-        model.partial = { utterance_id: ev.utterance_id, stable: ev.stable || '', unstable: ev.unstable || '', start_s: ev.start_s, question_index: ev.question_index };
+        model.partial = {
+          utterance_id: ev.utterance_id,
+          stable: ev.stable || '',
+          unstable: ev.unstable || '',
+          start_s: ev.start_s,
+          question_index: ev.question_index,
+        };
         trEmpty.hidden = true;
         schedule('partial');
         break;
@@ -645,12 +822,24 @@ export function renderLiveView(main, ctx, interviewId) {
         addFinal(ev);
         break;
       case 'score_update':
-        model.scores.set(ev.dimension, { dimension: ev.dimension, value: ev.value, reason: ev.reason, evidence: ev.evidence || [], t: ev.t });
+        model.scores.set(ev.dimension, {
+          dimension: ev.dimension,
+          value: ev.value,
+          reason: ev.reason,
+          evidence: ev.evidence || [],
+          t: ev.t,
+        });
         drawScore(ev.dimension);
         scEmpty.hidden = true;
         break;
       case 'flag':
-        addFlag({ type: ev.flag, start_s: ev.start_s, end_s: ev.end_s, question_index: ev.question_index, evidence: ev.evidence || [] });
+        addFlag({
+          type: ev.flag,
+          start_s: ev.start_s,
+          end_s: ev.end_s,
+          question_index: ev.question_index,
+          evidence: ev.evidence || [],
+        });
         if (Number(ev.start_s) > model.maxT) model.maxT = Number(ev.start_s);
         break;
       case 'face_metrics': {
@@ -672,7 +861,10 @@ export function renderLiveView(main, ctx, interviewId) {
           break;
         }
         connPanel.textContent = t('ex.conn.line', {
-          fps: ev.video_fps, loss: ev.packet_loss_pct, jitter: ev.audio_jitter_ms, re: ev.reconnects,
+          fps: ev.video_fps,
+          loss: ev.packet_loss_pct,
+          jitter: ev.audio_jitter_ms,
+          re: ev.reconnects,
         });
         connPanel.dataset.videoFps = String(ev.video_fps);
         connPanel.classList.toggle('warn', ev.video_fps < 10 || ev.packet_loss_pct > 5);
@@ -750,11 +942,24 @@ export function renderLiveView(main, ctx, interviewId) {
   drawFace();
   drawDelivery();
   drawQuestion();
-  loadCompetencies().then(() => { if (ctx.alive) for (const dim of model.scores.keys()) { const el = scoreEls.get(dim); if (el) el.name.textContent = competencyName(dim); } }).catch(() => {});
+  loadCompetencies()
+    .then(() => {
+      if (ctx.alive)
+        for (const dim of model.scores.keys()) {
+          const el = scoreEls.get(dim);
+          if (el) el.name.textContent = competencyName(dim);
+        }
+    })
+    .catch(() => {});
   poll();
 
-  const clockTimer = setInterval(() => { if (ctx.alive) tickClock(); }, 1000);
-  const layoutTimer = setInterval(() => { if (ctx.alive && flagEls.size) relayoutFlags(); else if (ctx.alive) drawAxis(); }, 1000);
+  const clockTimer = setInterval(() => {
+    if (ctx.alive) tickClock();
+  }, 1000);
+  const layoutTimer = setInterval(() => {
+    if (ctx.alive && flagEls.size) relayoutFlags();
+    else if (ctx.alive) drawAxis();
+  }, 1000);
 
   ctx.onLang = () => {
     labels();

@@ -8,12 +8,12 @@
 // belongs to the recording whose [media_start_s, media_start_s + duration_s] holds its start;
 // its place in that file is start_s - media_start_s.
 
-import { h, replace, clear, nextId, showError } from '../admin/dom.js';
-import { API, ApiError, session } from '../admin/api.js';
-import { statusBadge, errorBanner, fmtDate } from '../admin/ui.js';
-import { t, pick, getLang } from './i18n.js';
+import { h, replace, clear, nextId, showError } from '../common/dom.js';
+import { API, ApiError, session } from '../staff/api.js';
+import { statusBadge, errorBanner, fmtDate } from '../staff/ui.js';
+import { t, pick, getLang } from '../staff/i18n.js';
 import { mediaTime, evidenceList, modeBadge, answeredAs } from './liveview.js';
-import { personalInfo, personalisedNote, developmentBlock } from '../admin/reportparts.js';
+import { personalInfo, personalisedNote, developmentBlock } from '../staff/reportparts.js';
 
 const RECOMMENDATIONS = ['advance', 'hold', 'reject'];
 /** A word starting this close outside a recording still plays from that recording's edge. */
@@ -46,8 +46,16 @@ async function call(method, path, { json, text = false } = {}) {
   const ctype = res.headers.get('Content-Type') || '';
   let data = null;
   if (res.ok && text) data = await res.text();
-  else if (ctype.includes('json')) { try { data = await res.json(); } catch { data = null; } }
-  else { const s = await res.text(); data = s ? { message: s.slice(0, 300) } : null; }
+  else if (ctype.includes('json')) {
+    try {
+      data = await res.json();
+    } catch {
+      data = null;
+    }
+  } else {
+    const s = await res.text();
+    data = s ? { message: s.slice(0, 300) } : null;
+  }
   // The shared client owns the session: one of its calls sees the 401 too and shows the login.
   if (res.status === 401) API.me().catch(() => {});
   if (!res.ok) throw new ApiError(res.status, data);
@@ -56,7 +64,8 @@ async function call(method, path, { json, text = false } = {}) {
 
 export const ReviewAPI = {
   report: (id) => call('GET', `/api/interviews/${enc(id)}/report`),
-  reportHtml: (id, lang) => call('GET', `/api/interviews/${enc(id)}/report?format=html&lang=${enc(lang)}`, { text: true }),
+  reportHtml: (id, lang) =>
+    call('GET', `/api/interviews/${enc(id)}/report?format=html&lang=${enc(lang)}`, { text: true }),
   review: (id, body) => call('POST', `/api/interviews/${enc(id)}/reviews`, { json: body }),
   decision: (id, body) => call('POST', `/api/interviews/${enc(id)}/decision`, { json: body }),
 };
@@ -74,8 +83,11 @@ export function recordingIndexFor(recordings, s) {
     if (!isNum(r.media_start_s)) return;
     const a = Number(r.media_start_s);
     const b = a + Math.max(0, Number(r.duration_s) || 0);
-    const dist = s < a ? a - s : (s > b ? s - b : 0);
-    if (dist < bestDist) { best = k; bestDist = dist; }
+    const dist = s < a ? a - s : s > b ? s - b : 0;
+    if (dist < bestDist) {
+      best = k;
+      bestDist = dist;
+    }
   });
   return bestDist <= EDGE_TOLERANCE_S ? best : -1;
 }
@@ -87,7 +99,10 @@ function lastStartingBefore(words, x) {
   let found = -1;
   while (lo <= hi) {
     const mid = (lo + hi) >> 1;
-    if (words[mid].start <= x) { found = mid; lo = mid + 1; } else hi = mid - 1;
+    if (words[mid].start <= x) {
+      found = mid;
+      lo = mid + 1;
+    } else hi = mid - 1;
   }
   return found;
 }
@@ -96,11 +111,11 @@ function lastStartingBefore(words, x) {
 
 export function renderReviewView(main, ctx, interviewId) {
   const model = { detail: null, report: null, reportError: null, loading: true };
-  const drafts = new Map();          // form key -> {field: value}
-  const notices = new Map();         // form key -> text shown once after a save
-  const videos = new Map();          // "answer:rec" -> <video> (kept across re-renders)
-  const wordIndex = new Map();       // "answer:rec" -> [{start, end, el}] sorted by start
-  const highlighted = new Map();     // "answer:rec" -> span
+  const drafts = new Map(); // form key -> {field: value}
+  const notices = new Map(); // form key -> text shown once after a save
+  const videos = new Map(); // "answer:rec" -> <video> (kept across re-renders)
+  const wordIndex = new Map(); // "answer:rec" -> [{start, end, el}] sorted by start
+  const highlighted = new Map(); // "answer:rec" -> span
   let printShown = false;
 
   const banner = h('div', { hidden: true });
@@ -115,22 +130,34 @@ export function renderReviewView(main, ctx, interviewId) {
   const aiNote = h('div', { class: 'ai-note', role: 'note', testid: 'ai-note' });
   const answersBox = h('div', { class: 'rv-answers', testid: 'review-answers' });
   const panelBox = h('aside', { class: 'rv-side' });
-  const printBox = h('section', { class: 'rv-print card', testid: 'print-report', hidden: true, 'aria-labelledby': 'rv-print-title' });
+  const printBox = h('section', {
+    class: 'rv-print card',
+    testid: 'print-report',
+    hidden: true,
+    'aria-labelledby': 'rv-print-title',
+  });
 
-  replace(main,
-    h('div', { class: 'page-head live-head' },
+  replace(
+    main,
+    h(
+      'div',
+      { class: 'page-head live-head' },
       h('div', { class: 'live-title' }, title, modeHolder, subline),
-      h('div', { class: 'page-actions' }, statusHolder, reportLink, liveLink, listLink)),
+      h('div', { class: 'page-actions' }, statusHolder, reportLink, liveLink, listLink),
+    ),
     banner,
     reportNote,
     aiNote,
     h('div', { class: 'rv-grid', testid: 'review-view', dataset: { interviewId } }, answersBox, panelBox),
-    printBox);
+    printBox,
+  );
 
   const status = () => (model.report && model.report.status) || (model.detail && model.detail.status) || '';
   /** Personalised or not: the answer's own fields, else the report's answer of that index. */
   const personalOf = (answer) => {
-    const fromReport = ((model.report && model.report.answers) || []).find((a) => Number(a.index) === Number(answer.index));
+    const fromReport = ((model.report && model.report.answers) || []).find(
+      (a) => Number(a.index) === Number(answer.index),
+    );
     return personalInfo(answer, fromReport ? personalInfo(fromReport) : null);
   };
   const mode = () => (model.detail && model.detail.mode) || (model.report && model.report.mode) || null;
@@ -148,8 +175,12 @@ export function renderReviewView(main, ctx, interviewId) {
     const name = d.name || (d.candidate && d.candidate.name) || interviewId;
     title.textContent = t('ex.rv.heading', { name });
     document.title = `${name} · ${t('ex.rv.title')} · ${t('ex.title')}`;
-    subline.textContent = [d.email || (d.candidate && d.candidate.email), d.job_title || (model.report && model.report.job && model.report.job.title)]
-      .filter(Boolean).join(' · ');
+    subline.textContent = [
+      d.email || (d.candidate && d.candidate.email),
+      d.job_title || (model.report && model.report.job && model.report.job.title),
+    ]
+      .filter(Boolean)
+      .join(' · ');
     if (d.job_id) listLink.href = `#/jobs/${enc(d.job_id)}`;
     replace(statusHolder, statusBadge(status()));
     replace(modeHolder, modeBadge(mode()));
@@ -195,7 +226,10 @@ export function renderReviewView(main, ctx, interviewId) {
       if (i >= 0 && mt <= words[i].end + HIGHLIGHT_HOLD_S) next = words[i].el;
     }
     if (prev === next) return;
-    if (prev) { prev.classList.remove('current'); prev.removeAttribute('aria-current'); }
+    if (prev) {
+      prev.classList.remove('current');
+      prev.removeAttribute('aria-current');
+    }
     if (next) {
       next.classList.add('current');
       next.setAttribute('aria-current', 'true');
@@ -227,7 +261,11 @@ export function renderReviewView(main, ctx, interviewId) {
       src: url,
       class: 'rv-video',
       testid: `review-video-${answer.index}`,
-      dataset: { url, rec: String(k), mediaStartS: String(answer.recordings[k] ? answer.recordings[k].media_start_s : '') },
+      dataset: {
+        url,
+        rec: String(k),
+        mediaStartS: String(answer.recordings[k] ? answer.recordings[k].media_start_s : ''),
+      },
     });
     const onTime = () => highlightAt(answer.index, k, v.currentTime);
     v.addEventListener('timeupdate', onTime);
@@ -239,9 +277,10 @@ export function renderReviewView(main, ctx, interviewId) {
   function wordsOf(answer) {
     const out = [];
     for (const seg of answer.transcript_segments || []) {
-      const words = Array.isArray(seg.words) && seg.words.length
-        ? seg.words
-        : [{ text: seg.text, start_s: seg.start_s, end_s: seg.end_s }];
+      const words =
+        Array.isArray(seg.words) && seg.words.length
+          ? seg.words
+          : [{ text: seg.text, start_s: seg.start_s, end_s: seg.end_s }];
       out.push({ seg, words });
     }
     return out;
@@ -251,7 +290,11 @@ export function renderReviewView(main, ctx, interviewId) {
     const segs = wordsOf(answer);
     const tr = model.detail && model.detail.transcription;
     if (!segs.length && tr && tr.available === false) {
-      return h('p', { class: 'muted', testid: 'review-transcription-unavailable', text: t('ex.tr.unavailable', { lang: t(`lang.${tr.language}`, {}, tr.language) }) });
+      return h('p', {
+        class: 'muted',
+        testid: 'review-transcription-unavailable',
+        text: t('ex.tr.unavailable', { lang: t(`lang.${tr.language}`, {}, tr.language) }),
+      });
     }
     if (!segs.length) return h('p', { class: 'muted', testid: 'review-no-transcript', text: t('ex.rv.noTranscript') });
     const perRec = new Map();
@@ -290,18 +333,36 @@ export function renderReviewView(main, ctx, interviewId) {
       const k0 = isNum(seg.start_s) ? recordingIndexFor(answer.recordings, Number(seg.start_s)) : -1;
       const canSeek = k0 >= 0 && videos.has(`${answer.index}:${k0}`);
       // Shown as a position in the recording (what the video's own timeline says).
-      const timeLabel = canSeek ? mediaTime(Math.max(0, Number(seg.start_s) - Number(answer.recordings[k0].media_start_s))) : mediaTime(seg.start_s);
+      const timeLabel = canSeek
+        ? mediaTime(Math.max(0, Number(seg.start_s) - Number(answer.recordings[k0].media_start_s)))
+        : mediaTime(seg.start_s);
       const timeBtn = canSeek
-        ? h('button', { type: 'button', class: 'rv-seg-time', text: timeLabel, 'aria-label': t('ex.rv.segPlay', { time: timeLabel }) })
+        ? h('button', {
+            type: 'button',
+            class: 'rv-seg-time',
+            text: timeLabel,
+            'aria-label': t('ex.rv.segPlay', { time: timeLabel }),
+          })
         : h('span', { class: 'rv-seg-time', text: timeLabel });
       if (canSeek) timeBtn.addEventListener('click', () => seekMedia(answer, Number(seg.start_s)));
-      return h('p', { class: 'rv-seg' }, timeBtn, h('span', { class: 'rv-words', lang: CJK.test(seg.text || '') ? 'zh-CN' : null }, spans));
+      return h(
+        'p',
+        { class: 'rv-seg' },
+        timeBtn,
+        h('span', { class: 'rv-words', lang: CJK.test(seg.text || '') ? 'zh-CN' : null }, spans),
+      );
     });
     for (const [k, list] of perRec) {
       list.sort((a, b) => a.start - b.start);
       wordIndex.set(`${answer.index}:${k}`, list);
     }
-    const language = answer.language ? h('p', { class: 'muted small', testid: `review-language-${answer.index}`, text: t('ex.rv.lang', { lang: t(`lang.${answer.language}`, {}, answer.language) }) }) : null;
+    const language = answer.language
+      ? h('p', {
+          class: 'muted small',
+          testid: `review-language-${answer.index}`,
+          text: t('ex.rv.lang', { lang: t(`lang.${answer.language}`, {}, answer.language) }),
+        })
+      : null;
     return h('div', { class: 'rv-transcript', testid: `review-transcript-${answer.index}` }, language, ...lines);
   }
 
@@ -313,15 +374,28 @@ export function renderReviewView(main, ctx, interviewId) {
     const at = (x) => mediaTime(Math.max(0, Number(x) - shift));
     const span = `${at(f.start_s)}–${isNum(f.end_s) ? at(f.end_s) : t('ex.fl.open')}`;
     const timeEl = canSeek
-      ? h('button', { type: 'button', class: 'rv-seg-time', text: span, 'aria-label': t('ex.rv.segPlay', { time: at(f.start_s) }) })
+      ? h('button', {
+          type: 'button',
+          class: 'rv-seg-time',
+          text: span,
+          'aria-label': t('ex.rv.segPlay', { time: at(f.start_s) }),
+        })
       : h('span', { class: 'ev-time', text: span });
     if (canSeek) timeEl.addEventListener('click', () => seekMedia(answer, Number(f.start_s)));
-    return h('li', { class: `rv-flag fl-${f.type}`, testid: 'review-flag', dataset: { flag: f.type } },
-      h('div', { class: 'rv-flag-top' },
+    return h(
+      'li',
+      { class: `rv-flag fl-${f.type}`, testid: 'review-flag', dataset: { flag: f.type } },
+      h(
+        'div',
+        { class: 'rv-flag-top' },
         h('span', { class: 'rv-flag-dot', 'aria-hidden': 'true' }),
         h('strong', { text: t(`flag.${f.type}`, {}, f.type) }),
-        timeEl),
-      (f.evidence || []).length ? evidenceList(f.evidence, 'review-flag-evidence') : h('p', { class: 'muted small', text: t('ex.fl.noEvidence') }));
+        timeEl,
+      ),
+      (f.evidence || []).length
+        ? evidenceList(f.evidence, 'review-flag-evidence')
+        : h('p', { class: 'muted small', text: t('ex.fl.noEvidence') }),
+    );
   }
 
   function answerEl(answer, flags) {
@@ -330,67 +404,137 @@ export function renderReviewView(main, ctx, interviewId) {
     const recs = answer.recordings || [];
     let media;
     if (urls && urls.length) {
-      media = h('div', { class: 'rv-videos' }, urls.map((url, k) => {
-        const rec = recs[k] || {};
-        return h('figure', { class: 'rv-figure' },
-          videoFor(answer, k, url),
-          h('figcaption', { class: 'muted small' },
-            urls.length > 1 ? h('strong', { text: `${t('ex.rv.recording', { n: k + 1 })} · ` }) : null,
-            isNum(rec.media_start_s)
-              ? t('ex.rv.recStarts', { start: mediaTime(rec.media_start_s), dur: mediaTime(rec.duration_s) })
-              : ''));
-      }));
+      media = h(
+        'div',
+        { class: 'rv-videos' },
+        urls.map((url, k) => {
+          const rec = recs[k] || {};
+          return h(
+            'figure',
+            { class: 'rv-figure' },
+            videoFor(answer, k, url),
+            h(
+              'figcaption',
+              { class: 'muted small' },
+              urls.length > 1 ? h('strong', { text: `${t('ex.rv.recording', { n: k + 1 })} · ` }) : null,
+              isNum(rec.media_start_s)
+                ? t('ex.rv.recStarts', { start: mediaTime(rec.media_start_s), dur: mediaTime(rec.duration_s) })
+                : '',
+            ),
+          );
+        }),
+      );
     } else if (recs.length && !urls) {
       media = h('p', { class: 'muted small rv-novideo', text: t('ex.rv.noVideoRole') });
     } else {
-      media = h('p', { class: 'muted small rv-novideo', text: t(mode() === 'text' ? 'ex.rv.noRecording.text' : 'ex.rv.noRecording') });
+      media = h('p', {
+        class: 'muted small rv-novideo',
+        text: t(mode() === 'text' ? 'ex.rv.noRecording.text' : 'ex.rv.noRecording'),
+      });
     }
     const endReason = answer.end_reason ? t(`end.${answer.end_reason}`, {}, answer.end_reason) : null;
-    const facts = h('dl', { class: 'rv-facts' },
-      h('div', {}, h('dt', { text: t('ex.rv.timeUsed') }),
-        h('dd', { testid: `review-time-used-${answer.index}`, text: isNum(answer.answer_used_s) ? t('ex.rv.seconds', { s: fmt1(answer.answer_used_s) }) : t('ex.none') })),
-      endReason ? h('div', {}, h('dt', { text: t('ex.rv.endReason') }), h('dd', { text: endReason })) : null);
-    const textBlock = (label, value, testid) => h('div', { class: 'rv-text' },
-      h('h3', { class: 'rv-sub', text: label }),
-      value ? h('pre', { class: 'rv-pre', testid, text: value }) : h('p', { class: 'muted small', testid, text: t('ex.rv.empty') }));
-    return h('section', { class: 'card rv-answer', testid: `review-answer-${answer.index}`, dataset: { index: String(answer.index) } },
-      h('div', { class: 'rv-q' },
-        h('div', { class: 'q-line' },
+    const facts = h(
+      'dl',
+      { class: 'rv-facts' },
+      h(
+        'div',
+        {},
+        h('dt', { text: t('ex.rv.timeUsed') }),
+        h('dd', {
+          testid: `review-time-used-${answer.index}`,
+          text: isNum(answer.answer_used_s) ? t('ex.rv.seconds', { s: fmt1(answer.answer_used_s) }) : t('ex.none'),
+        }),
+      ),
+      endReason ? h('div', {}, h('dt', { text: t('ex.rv.endReason') }), h('dd', { text: endReason })) : null,
+    );
+    const textBlock = (label, value, testid) =>
+      h(
+        'div',
+        { class: 'rv-text' },
+        h('h3', { class: 'rv-sub', text: label }),
+        value
+          ? h('pre', { class: 'rv-pre', testid, text: value })
+          : h('p', { class: 'muted small', testid, text: t('ex.rv.empty') }),
+      );
+    return h(
+      'section',
+      { class: 'card rv-answer', testid: `review-answer-${answer.index}`, dataset: { index: String(answer.index) } },
+      h(
+        'div',
+        { class: 'rv-q' },
+        h(
+          'div',
+          { class: 'q-line' },
           h('span', { class: 'q-no', text: t('ex.rv.q', { n: answer.index + 1 }) }),
           answer.section ? h('span', { class: 'badge', text: t(`section.${answer.section}`) }) : null,
-          answered ? h('span', { class: `badge media media-${answered}`, text: t(`media.${answered}`) }) : null),
+          answered ? h('span', { class: `badge media media-${answered}`, text: t(`media.${answered}`) }) : null,
+        ),
         h('h2', { class: 'rv-qtext', text: pick(answer.question) }),
-        personalisedNote(personalOf(answer), { testid: `review-personalised-${answer.index}` })),
+        personalisedNote(personalOf(answer), { testid: `review-personalised-${answer.index}` }),
+      ),
       media,
       mode() === 'text' ? null : h('h3', { class: 'rv-sub', text: t('ex.rv.transcript') }),
       mode() === 'text' ? null : transcriptEl(answer), // a written interview has nothing spoken
-      h('div', { class: 'rv-cols' },
+      h(
+        'div',
+        { class: 'rv-cols' },
         textBlock(t('ex.rv.scratchpad'), answer.scratchpad, `review-scratchpad-${answer.index}`),
-        answered === 'text' || answer.text_answer ? textBlock(t('ex.rv.textAnswer'), answer.text_answer, `review-text-answer-${answer.index}`) : null),
+        answered === 'text' || answer.text_answer
+          ? textBlock(t('ex.rv.textAnswer'), answer.text_answer, `review-text-answer-${answer.index}`)
+          : null,
+      ),
       facts,
       h('h3', { class: 'rv-sub', text: t('ex.rv.flags') }),
       flags.length
-        ? h('ul', { class: 'rv-flags', testid: `review-flags-${answer.index}` }, flags.map((f) => flagItem(answer, f)))
-        : h('p', { class: 'muted small', testid: `review-flags-${answer.index}`, text: t('ex.rv.noFlags') }));
+        ? h(
+            'ul',
+            { class: 'rv-flags', testid: `review-flags-${answer.index}` },
+            flags.map((f) => flagItem(answer, f)),
+          )
+        : h('p', { class: 'muted small', testid: `review-flags-${answer.index}`, text: t('ex.rv.noFlags') }),
+    );
   }
 
   function drawAnswers() {
     wordIndex.clear();
     highlighted.clear();
     const d = model.detail;
-    if (!d) { replace(answersBox, model.loading ? h('p', { class: 'card muted', text: t('common.loading') }) : null); return; }
+    if (!d) {
+      replace(answersBox, model.loading ? h('p', { class: 'card muted', text: t('common.loading') }) : null);
+      return;
+    }
     const answers = d.answers || [];
     const flags = d.flags || [];
-    const byQ = (i) => flags.filter((f) => Number(f.question_index) === i && f.question_index !== null && f.question_index !== undefined);
-    const orphan = flags.filter((f) => f.question_index === null || f.question_index === undefined
-      || !answers.some((a) => a.index === Number(f.question_index)));
+    const byQ = (i) =>
+      flags.filter(
+        (f) => Number(f.question_index) === i && f.question_index !== null && f.question_index !== undefined,
+      );
+    const orphan = flags.filter(
+      (f) =>
+        f.question_index === null ||
+        f.question_index === undefined ||
+        !answers.some((a) => a.index === Number(f.question_index)),
+    );
     const errs = (d.analyzer_errors || []).length;
-    replace(answersBox,
+    replace(
+      answersBox,
       errs ? h('div', { class: 'banner error', role: 'status', text: t('ex.rv.analyzerErrors', { n: errs }) }) : null,
-      answers.length ? answers.map((a) => answerEl(a, byQ(a.index))) : h('p', { class: 'card muted', testid: 'review-no-answers', text: t('ex.rv.noAnswers') }),
-      orphan.length ? h('section', { class: 'card rv-answer' },
-        h('h2', { class: 'card-title', text: t('ex.rv.otherFlags') }),
-        h('ul', { class: 'rv-flags' }, orphan.map((f) => flagItem(null, f)))) : null);
+      answers.length
+        ? answers.map((a) => answerEl(a, byQ(a.index)))
+        : h('p', { class: 'card muted', testid: 'review-no-answers', text: t('ex.rv.noAnswers') }),
+      orphan.length
+        ? h(
+            'section',
+            { class: 'card rv-answer' },
+            h('h2', { class: 'card-title', text: t('ex.rv.otherFlags') }),
+            h(
+              'ul',
+              { class: 'rv-flags' },
+              orphan.map((f) => flagItem(null, f)),
+            ),
+          )
+        : null,
+    );
     // Words of a video that is already playing light up again at once.
     for (const [key, v] of videos) {
       const [ai, k] = key.split(':').map(Number);
@@ -406,9 +550,17 @@ export function renderReviewView(main, ctx, interviewId) {
 
   function fieldBox(label, input, key, name, prefix) {
     input.id = input.id || nextId('rv');
-    const err = h('p', { class: 'field-error', role: 'alert', hidden: true, id: `${input.id}-err`, testid: `${prefix}-error-${name}` });
+    const err = h('p', {
+      class: 'field-error',
+      role: 'alert',
+      hidden: true,
+      id: `${input.id}-err`,
+      testid: `${prefix}-error-${name}`,
+    });
     input.setAttribute('aria-describedby', err.id);
-    input.addEventListener('input', () => { draft(key)[name] = input.value; });
+    input.addEventListener('input', () => {
+      draft(key)[name] = input.value;
+    });
     return { wrap: h('div', { class: 'field' }, h('label', { for: input.id, text: label }), input, err), err };
   }
 
@@ -437,25 +589,51 @@ export function renderReviewView(main, ctx, interviewId) {
   function overrideForm(dim) {
     const key = `override-${dim.dimension}`;
     const saved = draft(key);
-    const value = h('input', { type: 'number', min: '0', max: '10', step: '0.1', inputmode: 'decimal', testid: 'override-value', class: 'rv-value-input' });
+    const value = h('input', {
+      type: 'number',
+      min: '0',
+      max: '10',
+      step: '0.1',
+      inputmode: 'decimal',
+      testid: 'override-value',
+      class: 'rv-value-input',
+    });
     const comment = h('textarea', { rows: '2', maxlength: '2000', testid: 'override-comment' });
     value.value = saved.value || '';
     comment.value = saved.comment || '';
     const fv = fieldBox(t('ex.rv.value'), value, key, 'value', 'override');
     const fc = fieldBox(t('ex.rv.comment'), comment, key, 'comment', 'override');
     const general = h('p', { class: 'form-error', role: 'alert', hidden: true, testid: 'override-error' });
-    const ok = h('p', { class: 'ok-text small', role: 'status', testid: 'override-saved', hidden: !notices.has(key), text: notices.get(key) || '' });
+    const ok = h('p', {
+      class: 'ok-text small',
+      role: 'status',
+      testid: 'override-saved',
+      hidden: !notices.has(key),
+      text: notices.get(key) || '',
+    });
     notices.delete(key);
-    const submit = h('button', { type: 'submit', class: 'btn primary small', testid: 'override-submit', text: t('ex.rv.save') });
-    const form = h('form', { class: 'rv-override', novalidate: true, testid: 'override-form', dataset: { dimension: dim.dimension } },
+    const submit = h('button', {
+      type: 'submit',
+      class: 'btn primary small',
+      testid: 'override-submit',
+      text: t('ex.rv.save'),
+    });
+    const form = h(
+      'form',
+      { class: 'rv-override', novalidate: true, testid: 'override-form', dataset: { dimension: dim.dimension } },
       h('p', { class: 'rv-label', text: t('ex.rv.override') }),
       h('div', { class: 'rv-override-fields' }, fv.wrap, fc.wrap),
       general,
-      h('div', { class: 'form-actions left' }, submit, ok));
+      h('div', { class: 'form-actions left' }, submit, ok),
+    );
     form.addEventListener('submit', async (ev) => {
       ev.preventDefault();
       const raw = value.value.trim();
-      const body = { dimension: dim.dimension, value: raw === '' || !isNum(raw) ? null : Number(raw), comment: comment.value };
+      const body = {
+        dimension: dim.dimension,
+        value: raw === '' || !isNum(raw) ? null : Number(raw),
+        comment: comment.value,
+      };
       submit.disabled = true;
       ok.hidden = true;
       value.removeAttribute('aria-invalid');
@@ -469,7 +647,10 @@ export function renderReviewView(main, ctx, interviewId) {
         drawPanel();
       } catch (e) {
         if (!ctx.alive) return;
-        showApiErrors(e, { value: fv, comment: fc }, general, { value: t('ex.rv.err.value'), comment: t('ex.rv.err.comment') });
+        showApiErrors(e, { value: fv, comment: fc }, general, {
+          value: t('ex.rv.err.value'),
+          comment: t('ex.rv.err.comment'),
+        });
         submit.disabled = false;
       }
     });
@@ -480,68 +661,146 @@ export function renderReviewView(main, ctx, interviewId) {
     const name = pick(dim.name) || dim.dimension;
     const hasAi = isNum(dim.ai_value);
     const ev = Array.isArray(dim.ai_evidence) ? dim.ai_evidence : [];
-    const aiBox = h('div', { class: 'rv-ai', testid: `ai-suggestion-${dim.dimension}` },
-      h('div', { class: 'rv-box-head' },
+    const aiBox = h(
+      'div',
+      { class: 'rv-ai', testid: `ai-suggestion-${dim.dimension}` },
+      h(
+        'div',
+        { class: 'rv-box-head' },
         h('span', { class: 'badge ai', text: t('ex.rv.ai') }),
-        h('span', { class: 'rv-num', testid: 'ai-value', text: hasAi ? `${fmt1(dim.ai_value)}${t('ex.sc.of10')}` : t('ex.none') })),
-      hasAi ? h('p', { class: 'sc-reason', text: pick(dim.ai_reason) }) : h('p', { class: 'muted small', text: t('ex.rv.aiNone') }),
-      ev.length ? h('details', { class: 'sc-details' }, h('summary', { text: t('ex.sc.evidence', { n: ev.length }) }), evidenceList(ev, `ai-evidence-${dim.dimension}`)) : null);
+        h('span', {
+          class: 'rv-num',
+          testid: 'ai-value',
+          text: hasAi ? `${fmt1(dim.ai_value)}${t('ex.sc.of10')}` : t('ex.none'),
+        }),
+      ),
+      hasAi
+        ? h('p', { class: 'sc-reason', text: pick(dim.ai_reason) })
+        : h('p', { class: 'muted small', text: t('ex.rv.aiNone') }),
+      ev.length
+        ? h(
+            'details',
+            { class: 'sc-details' },
+            h('summary', { text: t('ex.sc.evidence', { n: ev.length }) }),
+            evidenceList(ev, `ai-evidence-${dim.dimension}`),
+          )
+        : null,
+    );
     const human = Array.isArray(dim.human) ? dim.human : [];
     const me = (session.get() && session.get().user && session.get().user.username) || '';
-    const humanBox = h('div', { class: 'rv-human', testid: `human-scores-${dim.dimension}` },
+    const humanBox = h(
+      'div',
+      { class: 'rv-human', testid: `human-scores-${dim.dimension}` },
       h('div', { class: 'rv-box-head' }, h('span', { class: 'badge human', text: t('ex.rv.human') })),
       human.length
-        ? h('ul', { class: 'rv-human-list' }, human.map((r) => h('li', { testid: 'human-score', dataset: { reviewer: r.reviewer || '' } },
-          h('div', { class: 'rv-human-top' },
-            h('strong', { text: `${r.reviewer || '?'}${r.reviewer && r.reviewer === me ? t('ex.rv.you') : ''}` }),
-            h('span', { class: 'rv-num', testid: 'human-value', text: `${fmt1(r.value)}${t('ex.sc.of10')}` })),
-          r.comment ? h('p', { class: 'rv-comment', text: r.comment }) : null,
-          r.at ? h('p', { class: 'muted small', text: fmtDate(r.at) }) : null)))
-        : h('p', { class: 'muted small', text: t('ex.rv.humanNone') }));
+        ? h(
+            'ul',
+            { class: 'rv-human-list' },
+            human.map((r) =>
+              h(
+                'li',
+                { testid: 'human-score', dataset: { reviewer: r.reviewer || '' } },
+                h(
+                  'div',
+                  { class: 'rv-human-top' },
+                  h('strong', { text: `${r.reviewer || '?'}${r.reviewer && r.reviewer === me ? t('ex.rv.you') : ''}` }),
+                  h('span', { class: 'rv-num', testid: 'human-value', text: `${fmt1(r.value)}${t('ex.sc.of10')}` }),
+                ),
+                r.comment ? h('p', { class: 'rv-comment', text: r.comment }) : null,
+                r.at ? h('p', { class: 'muted small', text: fmtDate(r.at) }) : null,
+              ),
+            ),
+          )
+        : h('p', { class: 'muted small', text: t('ex.rv.humanNone') }),
+    );
     const source = dim.source || 'none';
-    const final = h('p', { class: `rv-final src-${source}`, testid: `final-value-${dim.dimension}`, dataset: { source } },
+    const final = h(
+      'p',
+      { class: `rv-final src-${source}`, testid: `final-value-${dim.dimension}`, dataset: { source } },
       h('span', { text: t('ex.rv.final') }),
       h('strong', { text: isNum(dim.final_value) ? `${fmt1(dim.final_value)}${t('ex.sc.of10')}` : t('ex.none') }),
-      h('span', { class: 'muted small', text: t(`ex.rv.source.${source}`, {}, source) }));
-    return h('div', { class: 'rv-dim', testid: `review-dim-${dim.dimension}`, dataset: { dimension: dim.dimension } },
-      h('div', { class: 'rv-dim-head' },
+      h('span', { class: 'muted small', text: t(`ex.rv.source.${source}`, {}, source) }),
+    );
+    return h(
+      'div',
+      { class: 'rv-dim', testid: `review-dim-${dim.dimension}`, dataset: { dimension: dim.dimension } },
+      h(
+        'div',
+        { class: 'rv-dim-head' },
         h('h3', { class: 'rv-dim-name', text: name }),
-        h('span', { class: 'muted small', text: t('ex.rv.weight', { w: `${Math.round(Number(dim.weight || 0) * 100)}%` }) })),
+        h('span', {
+          class: 'muted small',
+          text: t('ex.rv.weight', { w: `${Math.round(Number(dim.weight || 0) * 100)}%` }),
+        }),
+      ),
       h('div', { class: 'rv-compare' }, aiBox, humanBox),
       final,
-      overrideForm(dim));
+      overrideForm(dim),
+    );
   }
 
   function decisionForm() {
     const key = 'decision';
     const saved = draft(key);
     const completed = status() === 'completed';
-    const select = h('select', { testid: 'decision-select', disabled: !completed },
+    const select = h(
+      'select',
+      { testid: 'decision-select', disabled: !completed },
       h('option', { value: '', text: t('ex.rv.recChoose') }),
-      RECOMMENDATIONS.map((r) => h('option', { value: r, text: t(`ex.rv.rec.${r}`) })));
+      RECOMMENDATIONS.map((r) => h('option', { value: r, text: t(`ex.rv.rec.${r}`) })),
+    );
     const me = (session.get() && session.get().user && session.get().user.username) || '';
     const mine = ((model.report && model.report.decisions) || []).find((d) => d.reviewer === me);
     select.value = saved.recommendation ?? (mine ? mine.recommendation : '');
     const comment = h('textarea', { rows: '2', maxlength: '2000', testid: 'decision-comment', disabled: !completed });
     comment.value = saved.comment ?? (mine ? mine.comment || '' : '');
     const fs = fieldBox(t('ex.rv.recommendation'), select, key, 'recommendation', 'decision');
-    select.addEventListener('change', () => { draft(key).recommendation = select.value; });
+    select.addEventListener('change', () => {
+      draft(key).recommendation = select.value;
+    });
     const fc = fieldBox(t('ex.rv.decisionComment'), comment, key, 'comment', 'decision');
     const general = h('p', { class: 'form-error', role: 'alert', hidden: true, testid: 'decision-error' });
-    const ok = h('p', { class: 'ok-text small', role: 'status', testid: 'decision-saved', hidden: !notices.has(key), text: notices.get(key) || '' });
+    const ok = h('p', {
+      class: 'ok-text small',
+      role: 'status',
+      testid: 'decision-saved',
+      hidden: !notices.has(key),
+      text: notices.get(key) || '',
+    });
     notices.delete(key);
-    const submit = h('button', { type: 'submit', class: 'btn primary', testid: 'decision-submit', disabled: !completed, text: t('ex.rv.decide') });
-    const form = h('form', { class: 'rv-decision', novalidate: true, testid: 'decision-form' },
-      completed ? null : h('p', { class: 'banner', role: 'note', testid: 'decision-disabled', text: t('ex.rv.decisionOnlyCompleted') }),
-      fs.wrap, fc.wrap, general,
-      h('div', { class: 'form-actions left' }, submit, ok));
+    const submit = h('button', {
+      type: 'submit',
+      class: 'btn primary',
+      testid: 'decision-submit',
+      disabled: !completed,
+      text: t('ex.rv.decide'),
+    });
+    const form = h(
+      'form',
+      { class: 'rv-decision', novalidate: true, testid: 'decision-form' },
+      completed
+        ? null
+        : h('p', {
+            class: 'banner',
+            role: 'note',
+            testid: 'decision-disabled',
+            text: t('ex.rv.decisionOnlyCompleted'),
+          }),
+      fs.wrap,
+      fc.wrap,
+      general,
+      h('div', { class: 'form-actions left' }, submit, ok),
+    );
     form.addEventListener('submit', async (ev) => {
       ev.preventDefault();
       if (!completed) return;
       submit.disabled = true;
       ok.hidden = true;
       try {
-        const report = await ReviewAPI.decision(interviewId, { recommendation: select.value || null, comment: comment.value });
+        const report = await ReviewAPI.decision(interviewId, {
+          recommendation: select.value || null,
+          comment: comment.value,
+        });
         if (!ctx.alive) return;
         drafts.delete(key);
         notices.set(key, t('ex.rv.saved'));
@@ -549,7 +808,10 @@ export function renderReviewView(main, ctx, interviewId) {
         drawPanel();
       } catch (e) {
         if (!ctx.alive) return;
-        showApiErrors(e, { recommendation: fs, comment: fc }, general, { recommendation: t('ex.rv.err.recommendation'), comment: t('ex.rv.err.commentLong') });
+        showApiErrors(e, { recommendation: fs, comment: fc }, general, {
+          recommendation: t('ex.rv.err.recommendation'),
+          comment: t('ex.rv.err.commentLong'),
+        });
         submit.disabled = false;
       }
     });
@@ -557,19 +819,39 @@ export function renderReviewView(main, ctx, interviewId) {
   }
 
   function decisionsList(decisions) {
-    if (!decisions.length) return h('p', { class: 'muted small', testid: 'decisions-list', text: t('ex.rv.decisionsNone') });
+    if (!decisions.length)
+      return h('p', { class: 'muted small', testid: 'decisions-list', text: t('ex.rv.decisionsNone') });
     const me = (session.get() && session.get().user && session.get().user.username) || '';
-    return h('ul', { class: 'rv-decisions', testid: 'decisions-list' }, decisions.map((d) => h('li', { testid: 'decision-item', dataset: { reviewer: d.reviewer || '', recommendation: d.recommendation || '' } },
-      h('div', { class: 'rv-human-top' },
-        h('strong', { text: `${d.reviewer || '?'}${d.reviewer && d.reviewer === me ? t('ex.rv.you') : ''}` }),
-        h('span', { class: `badge rec rec-${d.recommendation}`, text: t(`ex.rv.rec.${d.recommendation}`, {}, d.recommendation) })),
-      d.comment ? h('p', { class: 'rv-comment', text: d.comment }) : null,
-      d.created_at ? h('p', { class: 'muted small', text: fmtDate(d.created_at) }) : null)));
+    return h(
+      'ul',
+      { class: 'rv-decisions', testid: 'decisions-list' },
+      decisions.map((d) =>
+        h(
+          'li',
+          { testid: 'decision-item', dataset: { reviewer: d.reviewer || '', recommendation: d.recommendation || '' } },
+          h(
+            'div',
+            { class: 'rv-human-top' },
+            h('strong', { text: `${d.reviewer || '?'}${d.reviewer && d.reviewer === me ? t('ex.rv.you') : ''}` }),
+            h('span', {
+              class: `badge rec rec-${d.recommendation}`,
+              text: t(`ex.rv.rec.${d.recommendation}`, {}, d.recommendation),
+            }),
+          ),
+          d.comment ? h('p', { class: 'rv-comment', text: d.comment }) : null,
+          d.created_at ? h('p', { class: 'muted small', text: fmtDate(d.created_at) }) : null,
+        ),
+      ),
+    );
   }
 
   function plainList(items, testid) {
     return items.length
-      ? h('ul', { class: 'rv-plain', testid }, items.map((s) => h('li', { text: pick(s) })))
+      ? h(
+          'ul',
+          { class: 'rv-plain', testid },
+          items.map((s) => h('li', { text: pick(s) })),
+        )
       : h('p', { class: 'muted small', testid, text: t('ex.rv.none') });
   }
 
@@ -577,42 +859,116 @@ export function renderReviewView(main, ctx, interviewId) {
     const r = model.report;
     if (model.reportError) {
       const e = model.reportError;
-      replace(panelBox, h('section', { class: 'card rv-panel', testid: 'decision-panel' },
-        h('h2', { class: 'card-title', text: t('ex.rv.panel') }),
-        h('p', { class: 'muted', testid: 'panel-error', text: e.status === 403 ? t('ex.rv.noScoresRole') : (e.status === 0 ? t('err.network') : (e.message || t('err.generic'))) })));
+      replace(
+        panelBox,
+        h(
+          'section',
+          { class: 'card rv-panel', testid: 'decision-panel' },
+          h('h2', { class: 'card-title', text: t('ex.rv.panel') }),
+          h('p', {
+            class: 'muted',
+            testid: 'panel-error',
+            text:
+              e.status === 403
+                ? t('ex.rv.noScoresRole')
+                : e.status === 0
+                  ? t('err.network')
+                  : e.message || t('err.generic'),
+          }),
+        ),
+      );
       return;
     }
-    if (!r) { replace(panelBox, h('section', { class: 'card rv-panel' }, h('p', { class: 'muted', text: t('common.loading') }))); return; }
+    if (!r) {
+      replace(
+        panelBox,
+        h('section', { class: 'card rv-panel' }, h('p', { class: 'muted', text: t('common.loading') })),
+      );
+      return;
+    }
     const match = isNum(r.job_match_percent) ? `${fmt1(r.job_match_percent)}%` : t('ex.rv.jobMatchNone');
     const flags = Array.isArray(r.flags) ? r.flags : [];
-    replace(panelBox,
-      h('section', { class: 'card rv-panel', testid: 'decision-panel' },
+    replace(
+      panelBox,
+      h(
+        'section',
+        { class: 'card rv-panel', testid: 'decision-panel' },
         h('div', { class: 'card-head' }, h('h2', { class: 'card-title', text: t('ex.rv.panel') })),
-        h('div', { class: 'rv-match' },
+        h(
+          'div',
+          { class: 'rv-match' },
           h('span', { class: 'rv-match-label', text: t('ex.rv.jobMatch') }),
-          h('strong', { class: 'rv-match-value', testid: 'job-match', dataset: { value: isNum(r.job_match_percent) ? String(r.job_match_percent) : '' }, text: match }),
-          h('span', { class: 'muted small', text: [
-            isNum(r.overall_ai) ? t('ex.rv.overallAi', { v: fmt1(r.overall_ai) }) : null,
-            isNum(r.overall_final) ? t('ex.rv.overallFinal', { v: fmt1(r.overall_final) }) : null,
-          ].filter(Boolean).join(' · ') }),
-          h('p', { class: 'muted small rv-match-note', text: t('ex.rv.matchNote') })),
-        h('div', { class: 'rv-sw' },
-          h('div', {}, h('h3', { class: 'rv-sub', text: t('ex.rv.strengths') }), plainList(r.strengths || [], 'strengths')),
-          h('div', {}, h('h3', { class: 'rv-sub', text: t('ex.rv.weaknesses') }), plainList(r.weaknesses || [], 'weaknesses'))),
+          h('strong', {
+            class: 'rv-match-value',
+            testid: 'job-match',
+            dataset: { value: isNum(r.job_match_percent) ? String(r.job_match_percent) : '' },
+            text: match,
+          }),
+          h('span', {
+            class: 'muted small',
+            text: [
+              isNum(r.overall_ai) ? t('ex.rv.overallAi', { v: fmt1(r.overall_ai) }) : null,
+              isNum(r.overall_final) ? t('ex.rv.overallFinal', { v: fmt1(r.overall_final) }) : null,
+            ]
+              .filter(Boolean)
+              .join(' · '),
+          }),
+          h('p', { class: 'muted small rv-match-note', text: t('ex.rv.matchNote') }),
+        ),
+        h(
+          'div',
+          { class: 'rv-sw' },
+          h(
+            'div',
+            {},
+            h('h3', { class: 'rv-sub', text: t('ex.rv.strengths') }),
+            plainList(r.strengths || [], 'strengths'),
+          ),
+          h(
+            'div',
+            {},
+            h('h3', { class: 'rv-sub', text: t('ex.rv.weaknesses') }),
+            plainList(r.weaknesses || [], 'weaknesses'),
+          ),
+        ),
         developmentBlock(r.development, { testid: 'development' }),
-        flags.length ? h('div', {},
-          h('h3', { class: 'rv-sub', text: t('ex.rv.reportFlags') }),
-          h('ul', { class: 'rv-plain', testid: 'flags-summary' }, flags.map((f) => h('li', {},
-            h('strong', { text: t(`flag.${f.type}`, {}, f.type) }), ' ', t('ex.rv.flagCount', { n: f.count, s: fmt1(f.total_s) }))))) : null),
-      h('section', { class: 'card rv-panel', testid: 'dimensions' },
+        flags.length
+          ? h(
+              'div',
+              {},
+              h('h3', { class: 'rv-sub', text: t('ex.rv.reportFlags') }),
+              h(
+                'ul',
+                { class: 'rv-plain', testid: 'flags-summary' },
+                flags.map((f) =>
+                  h(
+                    'li',
+                    {},
+                    h('strong', { text: t(`flag.${f.type}`, {}, f.type) }),
+                    ' ',
+                    t('ex.rv.flagCount', { n: f.count, s: fmt1(f.total_s) }),
+                  ),
+                ),
+              ),
+            )
+          : null,
+      ),
+      h(
+        'section',
+        { class: 'card rv-panel', testid: 'dimensions' },
         h('h2', { class: 'card-title', text: t('ex.rv.dims') }),
         h('p', { class: 'ai-inline small', text: t('ex.rv.dimsNote') }),
-        (r.dimensions || []).map(dimensionEl)),
-      h('section', { class: 'card rv-panel', testid: 'decision-section' },
+        (r.dimensions || []).map(dimensionEl),
+      ),
+      h(
+        'section',
+        { class: 'card rv-panel', testid: 'decision-section' },
         h('h2', { class: 'card-title', text: t('ex.rv.decision') }),
         decisionForm(),
         h('h3', { class: 'rv-sub', text: t('ex.rv.decisions') }),
-        decisionsList(Array.isArray(r.decisions) ? r.decisions : [])));
+        decisionsList(Array.isArray(r.decisions) ? r.decisions : []),
+      ),
+    );
     if (printShown) drawPrint();
   }
 
@@ -622,41 +978,122 @@ export function renderReviewView(main, ctx, interviewId) {
     if (!r) return;
     const cand = r.candidate || {};
     const job = r.job || {};
-    const heads = ['dimension', 'weight', 'ai', 'human', 'final', 'why'].map((k) => h('th', { scope: 'col', text: t(`ex.rv.pr.${k}`) }));
+    const heads = ['dimension', 'weight', 'ai', 'human', 'final', 'why'].map((k) =>
+      h('th', { scope: 'col', text: t(`ex.rv.pr.${k}`) }),
+    );
     const li = (items, fn) => (items.length ? items.map(fn) : [h('li', { text: t('ex.none') })]);
-    const printBtn = h('button', { type: 'button', class: 'btn primary', testid: 'print-button', text: t('ex.rv.print') });
+    const printBtn = h('button', {
+      type: 'button',
+      class: 'btn primary',
+      testid: 'print-button',
+      text: t('ex.rv.print'),
+    });
     printBtn.addEventListener('click', () => window.print());
     const closeBtn = h('button', { type: 'button', class: 'btn ghost', text: t('ex.rv.closePrint') });
-    closeBtn.addEventListener('click', () => { printShown = false; printBox.hidden = true; document.body.classList.remove('rv-print-mode'); });
-    replace(printBox,
+    closeBtn.addEventListener('click', () => {
+      printShown = false;
+      printBox.hidden = true;
+      document.body.classList.remove('rv-print-mode');
+    });
+    replace(
+      printBox,
       h('div', { class: 'rv-print-actions' }, printBtn, closeBtn),
       h('h2', { id: 'rv-print-title', class: 'rv-print-h1', text: t('ex.rv.pr.title') }),
-      h('p', { text: [cand.name, cand.email, job.title && `${job.title}${job.department ? ` (${job.department})` : ''}`].filter(Boolean).join(' · ') }),
+      h('p', {
+        text: [cand.name, cand.email, job.title && `${job.title}${job.department ? ` (${job.department})` : ''}`]
+          .filter(Boolean)
+          .join(' · '),
+      }),
       modeBadge(r.mode || mode()),
-      h('p', { class: 'rv-print-match' }, `${t('ex.rv.jobMatch')}: `, h('strong', { text: isNum(r.job_match_percent) ? `${fmt1(r.job_match_percent)}%` : t('ex.none') })),
+      h(
+        'p',
+        { class: 'rv-print-match' },
+        `${t('ex.rv.jobMatch')}: `,
+        h('strong', { text: isNum(r.job_match_percent) ? `${fmt1(r.job_match_percent)}%` : t('ex.none') }),
+      ),
       r.note ? h('p', { class: 'ai-note', text: pick(r.note) }) : null,
       h('h3', { text: t('ex.rv.dims') }),
-      h('table', { class: 'table rv-print-table' },
+      h(
+        'table',
+        { class: 'table rv-print-table' },
         h('thead', {}, h('tr', {}, heads)),
-        h('tbody', {}, (r.dimensions || []).map((d) => h('tr', {},
-          h('td', { text: pick(d.name) || d.dimension }),
-          h('td', { text: Number(d.weight || 0).toFixed(2) }),
-          h('td', { text: isNum(d.ai_value) ? fmt1(d.ai_value) : t('ex.none') }),
-          h('td', { text: (d.human || []).map((x) => `${x.reviewer}: ${fmt1(x.value)}${x.comment ? ` (${x.comment})` : ''}`).join('; ') || t('ex.none') }),
-          h('td', {}, h('strong', { text: isNum(d.final_value) ? fmt1(d.final_value) : t('ex.none') })),
-          h('td', { text: pick(d.ai_reason) }))))),
-      h('h3', { text: t('ex.rv.strengths') }), h('ul', {}, li(r.strengths || [], (s) => h('li', { text: pick(s) }))),
-      h('h3', { text: t('ex.rv.weaknesses') }), h('ul', {}, li(r.weaknesses || [], (s) => h('li', { text: pick(s) }))),
+        h(
+          'tbody',
+          {},
+          (r.dimensions || []).map((d) =>
+            h(
+              'tr',
+              {},
+              h('td', { text: pick(d.name) || d.dimension }),
+              h('td', { text: Number(d.weight || 0).toFixed(2) }),
+              h('td', { text: isNum(d.ai_value) ? fmt1(d.ai_value) : t('ex.none') }),
+              h('td', {
+                text:
+                  (d.human || [])
+                    .map((x) => `${x.reviewer}: ${fmt1(x.value)}${x.comment ? ` (${x.comment})` : ''}`)
+                    .join('; ') || t('ex.none'),
+              }),
+              h('td', {}, h('strong', { text: isNum(d.final_value) ? fmt1(d.final_value) : t('ex.none') })),
+              h('td', { text: pick(d.ai_reason) }),
+            ),
+          ),
+        ),
+      ),
+      h('h3', { text: t('ex.rv.strengths') }),
+      h(
+        'ul',
+        {},
+        li(r.strengths || [], (s) => h('li', { text: pick(s) })),
+      ),
+      h('h3', { text: t('ex.rv.weaknesses') }),
+      h(
+        'ul',
+        {},
+        li(r.weaknesses || [], (s) => h('li', { text: pick(s) })),
+      ),
       developmentBlock(r.development, { testid: 'print-development' }),
-      h('h3', { text: t('ex.rv.reportFlags') }), h('ul', {}, li(r.flags || [], (f) => h('li', { text: `${t(`flag.${f.type}`, {}, f.type)}: ${t('ex.rv.flagCount', { n: f.count, s: fmt1(f.total_s) })}` }))),
-      h('h3', { text: t('ex.rv.decisions') }), h('ul', {}, li(r.decisions || [], (d) => h('li', {}, `${d.reviewer}: `, h('strong', { text: t(`ex.rv.rec.${d.recommendation}`, {}, d.recommendation) }), d.comment ? ` — ${d.comment}` : ''))),
+      h('h3', { text: t('ex.rv.reportFlags') }),
+      h(
+        'ul',
+        {},
+        li(r.flags || [], (f) =>
+          h('li', {
+            text: `${t(`flag.${f.type}`, {}, f.type)}: ${t('ex.rv.flagCount', { n: f.count, s: fmt1(f.total_s) })}`,
+          }),
+        ),
+      ),
+      h('h3', { text: t('ex.rv.decisions') }),
+      h(
+        'ul',
+        {},
+        li(r.decisions || [], (d) =>
+          h(
+            'li',
+            {},
+            `${d.reviewer}: `,
+            h('strong', { text: t(`ex.rv.rec.${d.recommendation}`, {}, d.recommendation) }),
+            d.comment ? ` — ${d.comment}` : '',
+          ),
+        ),
+      ),
       h('h3', { text: t('ex.rv.answers') }),
-      (r.answers || []).map((a) => h('div', { class: 'rv-print-answer' },
-        h('p', { class: 'strong', text: `${t('ex.rv.q', { n: a.index + 1 })} · ${pick(a.question)}` }),
-        personalisedNote(personalInfo(a), { testid: `print-personalised-${a.index}` }),
-        a.transcript ? h('p', { text: a.transcript }) : null,
-        a.text_answer ? h('pre', { class: 'rv-pre', text: a.text_answer }) : null,
-        isNum(a.answer_used_s) ? h('p', { class: 'muted small', text: `${t('ex.rv.timeUsed')}: ${t('ex.rv.seconds', { s: fmt1(a.answer_used_s) })}` }) : null)));
+      (r.answers || []).map((a) =>
+        h(
+          'div',
+          { class: 'rv-print-answer' },
+          h('p', { class: 'strong', text: `${t('ex.rv.q', { n: a.index + 1 })} · ${pick(a.question)}` }),
+          personalisedNote(personalInfo(a), { testid: `print-personalised-${a.index}` }),
+          a.transcript ? h('p', { text: a.transcript }) : null,
+          a.text_answer ? h('pre', { class: 'rv-pre', text: a.text_answer }) : null,
+          isNum(a.answer_used_s)
+            ? h('p', {
+                class: 'muted small',
+                text: `${t('ex.rv.timeUsed')}: ${t('ex.rv.seconds', { s: fmt1(a.answer_used_s) })}`,
+              })
+            : null,
+        ),
+      ),
+    );
   }
 
   function showPrintSection() {
@@ -674,12 +1111,18 @@ export function renderReviewView(main, ctx, interviewId) {
     ev.preventDefault();
     errorBanner(reportNote, null);
     let win = null;
-    try { win = window.open('', '_blank'); } catch { win = null; }
+    try {
+      win = window.open('', '_blank');
+    } catch {
+      win = null;
+    }
     if (win) {
       try {
         win.document.title = t('ex.rv.reportOpening');
         win.document.body.textContent = t('ex.rv.reportOpening');
-      } catch { /* cross-origin or closed */ }
+      } catch {
+        /* cross-origin or closed */
+      }
     }
     try {
       const lang = getLang();
@@ -691,10 +1134,19 @@ export function renderReviewView(main, ctx, interviewId) {
       setTimeout(() => URL.revokeObjectURL(url), 60_000);
       if (win && !win.closed) {
         win.location.href = url;
-        try { win.opener = null; } catch { /* ignore */ }
+        try {
+          win.opener = null;
+        } catch {
+          /* ignore */
+        }
       } else {
         showPrintSection();
-        const n = h('div', { class: 'banner', role: 'status', testid: 'report-fallback', text: t('ex.rv.reportBlocked') });
+        const n = h('div', {
+          class: 'banner',
+          role: 'status',
+          testid: 'report-fallback',
+          text: t('ex.rv.reportBlocked'),
+        });
         reportNote.hidden = false;
         replace(reportNote, n);
       }
@@ -719,7 +1171,10 @@ export function renderReviewView(main, ctx, interviewId) {
       title.textContent = t('ex.view.notFound');
       errorBanner(banner, detail.reason);
     }
-    if (report.status === 'fulfilled') { model.report = report.value; model.reportError = null; } else model.reportError = report.reason;
+    if (report.status === 'fulfilled') {
+      model.report = report.value;
+      model.reportError = null;
+    } else model.reportError = report.reason;
     drawAll();
     main.querySelector('[data-testid="review-view"]').dataset.loaded = 'true';
   }
@@ -740,7 +1195,13 @@ export function renderReviewView(main, ctx, interviewId) {
   };
 
   return () => {
-    for (const v of videos.values()) { try { v.pause(); } catch { /* ignore */ } }
+    for (const v of videos.values()) {
+      try {
+        v.pause();
+      } catch {
+        /* ignore */
+      }
+    }
     videos.clear();
     document.body.classList.remove('rv-print-mode');
     clear(printBox);

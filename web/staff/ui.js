@@ -1,10 +1,20 @@
 // Shared view pieces: status badges, count chips, question cards, dates, CSV helpers.
 
-import { h, replace, copyText, field } from './dom.js';
+import { h, replace, copyText, field } from '../common/dom.js';
 import { t, pick, getLang } from './i18n.js';
 import { API } from './api.js';
 
-export const STATUSES = ['invited', 'opened', 'consented', 'device_checked', 'in_progress', 'completed', 'declined', 'expired', 'revoked'];
+export const STATUSES = [
+  'invited',
+  'opened',
+  'consented',
+  'device_checked',
+  'in_progress',
+  'completed',
+  'declined',
+  'expired',
+  'revoked',
+];
 export const TERMINAL = new Set(['completed', 'declined', 'expired', 'revoked']);
 export const SECTIONS = ['self_intro', 'structured', 'professional'];
 
@@ -20,8 +30,12 @@ export function countChips(counts = {}, { label } = {}) {
   const chips = STATUSES.map((status) => {
     const n = h('span', { class: 'chip-n', testid: testidForStatus(status), text: '0' });
     nums.set(status, n);
-    return h('span', { class: `chip chip-${status}`, dataset: { status } },
-      h('span', { class: 'chip-label', text: t(`status.${status}`) }), n);
+    return h(
+      'span',
+      { class: `chip chip-${status}`, dataset: { status } },
+      h('span', { class: 'chip-label', text: t(`status.${status}`) }),
+      n,
+    );
   });
   const el = h('div', { class: 'chips', role: 'group', 'aria-label': label || t('counts.label') }, chips);
   const update = (c = {}) => {
@@ -46,7 +60,10 @@ export function fmtDate(value) {
   if (!value) return '—';
   const d = typeof value === 'number' ? new Date(value < 1e12 ? value * 1000 : value) : new Date(value);
   if (Number.isNaN(d.getTime())) return String(value);
-  return new Intl.DateTimeFormat(getLang() === 'zh' ? 'zh-CN' : 'en-GB', { dateStyle: 'medium', timeStyle: 'short' }).format(d);
+  return new Intl.DateTimeFormat(getLang() === 'zh' ? 'zh-CN' : 'en-GB', {
+    dateStyle: 'medium',
+    timeStyle: 'short',
+  }).format(d);
 }
 
 export function timeEl(value) {
@@ -66,63 +83,115 @@ let cataloguePromise = null;
 export async function loadCompetencies() {
   if (catalogue) return catalogue;
   if (!cataloguePromise) {
-    cataloguePromise = API.competencies().then((list) => {
-      catalogue = Array.isArray(list) ? list : [];
-      return catalogue;
-    }).catch((e) => { cataloguePromise = null; throw e; });
+    cataloguePromise = API.competencies()
+      .then((list) => {
+        catalogue = Array.isArray(list) ? list : [];
+        return catalogue;
+      })
+      .catch((e) => {
+        cataloguePromise = null;
+        throw e;
+      });
   }
   return cataloguePromise;
 }
-export function competencyCatalogue() { return catalogue || []; }
+export function competencyCatalogue() {
+  return catalogue || [];
+}
 export function competencyName(id, fallbackName) {
   const c = (catalogue || []).find((x) => x.id === id);
   if (c) return pick(c.name) || id;
   if (fallbackName) return pick(fallbackName) || id;
   return id;
 }
-export function resetCaches() { catalogue = null; cataloguePromise = null; }
+export function resetCaches() {
+  catalogue = null;
+  cataloguePromise = null;
+}
 
 // ---------- questions ----------
 export function questionCard(q, { actions = [], reason = null, compact = false } = {}) {
   const text = q.text || {};
-  const meta = h('div', { class: 'q-meta' },
+  const meta = h(
+    'div',
+    { class: 'q-meta' },
     h('span', { class: 'badge', text: t(`section.${q.section}`) }),
     h('span', { class: `badge media media-${q.media}`, text: t(`media.${q.media}`) }),
     h('span', { class: 'q-times', text: t('q.times', { prep: q.prep_s ?? '—', answer: q.answer_s ?? '—' }) }),
-    q.builtin ? h('span', { class: 'badge subtle', text: t('q.builtin') }) : h('span', { class: 'badge subtle own', text: t('q.own') }),
-    h('code', { class: 'q-id', text: q.id || '' }));
+    q.builtin
+      ? h('span', { class: 'badge subtle', text: t('q.builtin') })
+      : h('span', { class: 'badge subtle own', text: t('q.own') }),
+    h('code', { class: 'q-id', text: q.id || '' }),
+  );
   const comps = (q.competencies || []).map((id) => h('span', { class: 'tag', text: competencyName(id) }));
   const tags = (q.tags || []).map((tg) => h('span', { class: 'tag subtle', text: `#${tg}` }));
-  return h('div', { class: `question${compact ? ' compact' : ''}`, dataset: { qid: q.id || '' }, testid: q.id ? `question-${q.id}` : null },
-    h('div', { class: 'q-body' },
+  return h(
+    'div',
+    {
+      class: `question${compact ? ' compact' : ''}`,
+      dataset: { qid: q.id || '' },
+      testid: q.id ? `question-${q.id}` : null,
+    },
+    h(
+      'div',
+      { class: 'q-body' },
       meta,
       text.zh ? h('p', { class: 'q-text', lang: 'zh-CN' }, h('span', { class: 'q-lang', text: '中' }), text.zh) : null,
       text.en ? h('p', { class: 'q-text', lang: 'en' }, h('span', { class: 'q-lang', text: 'EN' }), text.en) : null,
       comps.length || tags.length ? h('div', { class: 'q-tags' }, comps, tags) : null,
-      reason ? h('p', { class: 'q-reason', text: `${t('q.reason')}: ${reason}` }) : null),
-    actions.length ? h('div', { class: 'q-actions' }, actions) : null);
+      reason ? h('p', { class: 'q-reason', text: `${t('q.reason')}: ${reason}` }) : null,
+    ),
+    actions.length ? h('div', { class: 'q-actions' }, actions) : null,
+  );
 }
 
 // ---------- errors ----------
 /** A table of 422 `errors` rows: row / field / message. */
 export function errorTable(errors, { testid = 'error-table' } = {}) {
-  return h('div', { class: 'table-wrap' },
-    h('table', { class: 'table errors', testid },
-      h('thead', {}, h('tr', {},
-        h('th', { scope: 'col', text: t('err.row') }),
-        h('th', { scope: 'col', text: t('err.field') }),
-        h('th', { scope: 'col', text: t('err.message') }))),
-      h('tbody', {}, errors.map((e) => h('tr', {},
-        h('td', { text: e.row === null || e.row === undefined ? '—' : String(e.row) }),
-        h('td', {}, h('code', { text: e.field || '—' })),
-        h('td', { text: e.message || '' }))))));
+  return h(
+    'div',
+    { class: 'table-wrap' },
+    h(
+      'table',
+      { class: 'table errors', testid },
+      h(
+        'thead',
+        {},
+        h(
+          'tr',
+          {},
+          h('th', { scope: 'col', text: t('err.row') }),
+          h('th', { scope: 'col', text: t('err.field') }),
+          h('th', { scope: 'col', text: t('err.message') }),
+        ),
+      ),
+      h(
+        'tbody',
+        {},
+        errors.map((e) =>
+          h(
+            'tr',
+            {},
+            h('td', { text: e.row === null || e.row === undefined ? '—' : String(e.row) }),
+            h('td', {}, h('code', { text: e.field || '—' })),
+            h('td', { text: e.message || '' }),
+          ),
+        ),
+      ),
+    ),
+  );
 }
 
 /** Render an ApiError (or any error) into a banner element. */
 export function errorBanner(target, err) {
-  if (!err) { replace(target); target.hidden = true; return; }
+  if (!err) {
+    replace(target);
+    target.hidden = true;
+    return;
+  }
   target.hidden = false;
-  const msg = err.status === 0 ? t('err.network') : (err.status === 403 ? t('err.forbidden') : (err.message || t('err.generic')));
+  const msg =
+    err.status === 0 ? t('err.network') : err.status === 403 ? t('err.forbidden') : err.message || t('err.generic');
   replace(target, h('div', { class: 'banner error', role: 'alert' }, msg));
 }
 
@@ -142,23 +211,50 @@ export function toCsv(header, rows) {
 }
 
 export function absoluteUrl(url) {
-  try { return new URL(url, location.origin).href; } catch { return url; }
+  try {
+    return new URL(url, location.origin).href;
+  } catch {
+    return url;
+  }
 }
 
 export function pageHeader(title, ...extra) {
-  return h('div', { class: 'page-head' }, h('h1', { text: title, tabindex: '-1' }), h('div', { class: 'page-actions' }, extra));
+  return h(
+    'div',
+    { class: 'page-head' },
+    h('h1', { text: title, tabindex: '-1' }),
+    h('div', { class: 'page-actions' }, extra),
+  );
 }
 
 /** A modal confirmation (<dialog>); resolves true when confirmed. */
 export function confirmDialog(message, { title = t('common.confirm'), ok = t('common.ok'), danger = false } = {}) {
   return new Promise((resolve) => {
-    const okBtn = h('button', { type: 'submit', value: 'ok', class: `btn ${danger ? 'danger' : 'primary'}`, testid: 'confirm-ok', text: ok });
-    const cancelBtn = h('button', { type: 'submit', value: 'cancel', class: 'btn', testid: 'confirm-cancel', text: t('common.cancel') });
-    const dlg = h('dialog', { class: 'dialog', testid: 'confirm-dialog', 'aria-labelledby': 'confirm-title' },
-      h('form', { method: 'dialog' },
+    const okBtn = h('button', {
+      type: 'submit',
+      value: 'ok',
+      class: `btn ${danger ? 'danger' : 'primary'}`,
+      testid: 'confirm-ok',
+      text: ok,
+    });
+    const cancelBtn = h('button', {
+      type: 'submit',
+      value: 'cancel',
+      class: 'btn',
+      testid: 'confirm-cancel',
+      text: t('common.cancel'),
+    });
+    const dlg = h(
+      'dialog',
+      { class: 'dialog', testid: 'confirm-dialog', 'aria-labelledby': 'confirm-title' },
+      h(
+        'form',
+        { method: 'dialog' },
         h('h2', { id: 'confirm-title', text: title }),
         h('p', { text: message }),
-        h('div', { class: 'dialog-actions' }, cancelBtn, okBtn)));
+        h('div', { class: 'dialog-actions' }, cancelBtn, okBtn),
+      ),
+    );
     dlg.addEventListener('close', () => {
       resolve(dlg.returnValue === 'ok');
       dlg.remove();
@@ -176,12 +272,17 @@ export function linkBox(url, testid) {
   input.addEventListener('focus', () => input.select());
   const status = h('span', { class: 'copy-status', role: 'status' });
   const btn = h('button', {
-    type: 'button', class: 'btn small', testid: 'copy-link', text: t('invite.copy'),
+    type: 'button',
+    class: 'btn small',
+    testid: 'copy-link',
+    text: t('invite.copy'),
     on: {
       click: async () => {
         const ok = await copyText(full);
         status.textContent = ok ? t('invite.copied') : t('invite.copyFailed');
-        setTimeout(() => { status.textContent = ''; }, 2000);
+        setTimeout(() => {
+          status.textContent = '';
+        }, 2000);
       },
     },
   });
@@ -204,15 +305,34 @@ export function tagInput(label, { testid, hint } = {}) {
   const box = h('div', { class: 'tag-input' }, list);
   f.wrap.insertBefore(box, input);
   box.appendChild(input); // the label still names the input (for=id)
-  box.addEventListener('click', (ev) => { if (ev.target === box || ev.target === list) input.focus(); });
+  box.addEventListener('click', (ev) => {
+    if (ev.target === box || ev.target === list) input.focus();
+  });
 
   function draw() {
-    replace(list, values.map((v, i) => h('li', { class: 'tag-chip', dataset: { value: v } },
-      h('span', { text: v }),
-      h('button', {
-        type: 'button', class: 'tag-remove', 'aria-label': t('tags.remove', { v }), text: '×',
-        on: { click: () => { values.splice(i, 1); draw(); input.focus(); } },
-      }))));
+    replace(
+      list,
+      values.map((v, i) =>
+        h(
+          'li',
+          { class: 'tag-chip', dataset: { value: v } },
+          h('span', { text: v }),
+          h('button', {
+            type: 'button',
+            class: 'tag-remove',
+            'aria-label': t('tags.remove', { v }),
+            text: '×',
+            on: {
+              click: () => {
+                values.splice(i, 1);
+                draw();
+                input.focus();
+              },
+            },
+          }),
+        ),
+      ),
+    );
   }
   function add(text) {
     for (const part of String(text).split(TAG_SEPARATORS)) {
@@ -226,18 +346,30 @@ export function tagInput(label, { testid, hint } = {}) {
     input.value = '';
   }
   input.addEventListener('keydown', (ev) => {
-    if (ev.key === 'Enter') { ev.preventDefault(); commit(); }
-    else if (ev.key === 'Backspace' && !input.value && values.length) { values.pop(); draw(); }
+    if (ev.key === 'Enter') {
+      ev.preventDefault();
+      commit();
+    } else if (ev.key === 'Backspace' && !input.value && values.length) {
+      values.pop();
+      draw();
+    }
   });
-  input.addEventListener('input', () => { if (TAG_SEPARATORS.test(input.value)) commit(); });
+  input.addEventListener('input', () => {
+    if (TAG_SEPARATORS.test(input.value)) commit();
+  });
   input.addEventListener('blur', commit);
   return {
     wrap: f.wrap,
     input,
     error: f.error,
-    values: () => { commit(); return [...values]; },
-    set: (list2) => { values = []; add((list2 || []).join('\n')); },
+    values: () => {
+      commit();
+      return [...values];
+    },
+    set: (list2) => {
+      values = [];
+      add((list2 || []).join('\n'));
+    },
     commit,
   };
 }
-

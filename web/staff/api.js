@@ -16,28 +16,39 @@ export const session = {
       return null;
     }
   },
-  set(s) { sessionStorage.setItem(SESSION_KEY, JSON.stringify(s)); },
+  set(s) {
+    sessionStorage.setItem(SESSION_KEY, JSON.stringify(s));
+  },
   update(patch) {
     const s = this.get();
     if (s) this.set({ ...s, ...patch });
   },
-  clear() { sessionStorage.removeItem(SESSION_KEY); },
-  token() { return this.get()?.token || null; },
+  clear() {
+    sessionStorage.removeItem(SESSION_KEY);
+  },
+  token() {
+    return this.get()?.token || null;
+  },
 };
+
+/** The role of a staff session (or of its user), or '' when unknown. */
+export const roleOf = (s) => (s && (s.role || (s.user && s.user.role))) || '';
 
 export class ApiError extends Error {
   constructor(status, body) {
     super((body && (body.message || body.error)) || `HTTP ${status}`);
     this.status = status;
     this.code = (body && body.error) || (status === 0 ? 'network' : `http_${status}`);
-    this.errors = (body && Array.isArray(body.errors)) ? body.errors : [];
+    this.errors = body && Array.isArray(body.errors) ? body.errors : [];
     this.body = body;
   }
 }
 
 let unauthorizedHandler = () => {};
 /** Called (once per 401) after the session was cleared. */
-export function onUnauthorized(fn) { unauthorizedHandler = fn; }
+export function onUnauthorized(fn) {
+  unauthorizedHandler = fn;
+}
 
 async function request(method, path, { json, form, query, auth = true, headers: extra = {} } = {}) {
   let url = path;
@@ -61,7 +72,7 @@ async function request(method, path, { json, form, query, auth = true, headers: 
   try {
     res = await fetch(url, { method, headers, body, credentials: 'same-origin' });
   } catch (e) {
-    throw new ApiError(0, { error: 'network', message: String(e && e.message || e) });
+    throw new ApiError(0, { error: 'network', message: String((e && e.message) || e) });
   }
   const data = res.status === 204 ? null : parseBody(res.headers.get('Content-Type') || '', await res.text());
   if (res.status === 401 && auth) {
@@ -75,7 +86,11 @@ async function request(method, path, { json, form, query, auth = true, headers: 
 function parseBody(ctype, text) {
   if (!text) return null;
   if (ctype.includes('json')) {
-    try { return JSON.parse(text); } catch { return null; }
+    try {
+      return JSON.parse(text);
+    } catch {
+      return null;
+    }
   }
   return { message: text.slice(0, 300) };
 }
@@ -93,7 +108,9 @@ function upload(path, form, { headers = {}, onProgress } = {}) {
     const token = session.token();
     if (token) xhr.setRequestHeader('Authorization', `Bearer ${token}`);
     if (onProgress) {
-      xhr.upload.addEventListener('progress', (ev) => { if (ev.lengthComputable) onProgress(ev.loaded, ev.total); });
+      xhr.upload.addEventListener('progress', (ev) => {
+        if (ev.lengthComputable) onProgress(ev.loaded, ev.total);
+      });
     }
     const fail = () => reject(new ApiError(0, { error: 'network', message: 'the upload did not reach the server' }));
     xhr.addEventListener('error', fail);
@@ -120,7 +137,7 @@ async function fetchBlob(path) {
   try {
     res = await fetch(path, { headers, credentials: 'same-origin', cache: 'no-store' });
   } catch (e) {
-    throw new ApiError(0, { error: 'network', message: String(e && e.message || e) });
+    throw new ApiError(0, { error: 'network', message: String((e && e.message) || e) });
   }
   if (!res.ok) {
     const data = parseBody(res.headers.get('Content-Type') || '', await res.text());
