@@ -40,7 +40,7 @@ from analyzers.asr import (
 from analyzers.asr_models import join_bundled_base
 from analyzers.events import TranscriptFinal, TranscriptPartial
 from analyzers.text import join_texts, to_simplified
-from loadtest.run import SENTENCES
+from loadtest.client import SENTENCES
 from loadtest.synth import read_wav_s16_mono, speech_wav
 
 RATE_HZ = 16_000

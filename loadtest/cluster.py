@@ -13,41 +13,19 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
-LOOPBACK = "127.0.0.1"
+from loadtest.target import LOOPBACK, SERVER_CLI, free_port, seed_demo, wait_healthy
+
 START_TIMEOUT_S = 120.0
 STOP_TIMEOUT_S = 15.0
-CLI = [sys.executable, "-m", "server.app.cli"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind((LOOPBACK, 0))
-        return int(s.getsockname()[1])
-
-
-def _wait_healthy(url: str, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{url}: process exited with {proc.returncode}")
-        with contextlib.suppress(OSError):
-            with urllib.request.urlopen(url + "/healthz", timeout=1):
-                return
-        time.sleep(0.3)
-    raise TimeoutError(f"{url} did not start")
 
 
 @contextlib.contextmanager
@@ -97,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     with _workdir(keep) as tmp, _processes() as procs:
         data = Path(tmp) / "data"
         logs = Path(tmp)
-        redis_port = _free_port()
+        redis_port = free_port()
         procs.append(
             subprocess.Popen(
                 [redis_bin, "--port", str(redis_port), "--bind", LOOPBACK, "--dir", tmp]
@@ -107,16 +85,8 @@ def main(argv: list[str] | None = None) -> int:
             )
         )
         redis_url = f"redis://{LOOPBACK}:{redis_port}/0"
-        ports = [_free_port() for _ in range(args.media)]
-        demo = json.loads(
-            subprocess.run(
-                [*CLI, "demo", "--data-dir", str(data), "--port", str(ports[0]), "--json"],
-                check=True,
-                capture_output=True,
-                text=True,
-                timeout=120,
-            ).stdout
-        )
+        ports = [free_port() for _ in range(args.media)]
+        demo = seed_demo(data, ports[0])
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         urls = []
 
@@ -124,7 +94,16 @@ def main(argv: list[str] | None = None) -> int:
             url = f"http://{LOOPBACK}:{port}"
             log = (logs / f"{name}.log").open("wb")
             proc = subprocess.Popen(
-                [*CLI, "serve", "--data-dir", str(data), "--host", LOOPBACK, "--port", str(port)]
+                [
+                    *SERVER_CLI,
+                    "serve",
+                    "--data-dir",
+                    str(data),
+                    "--host",
+                    LOOPBACK,
+                    "--port",
+                    str(port),
+                ]
                 + ["--ice-host", LOOPBACK, "--redis-url", redis_url, "--node-name", name]
                 + ["--public-url", url, *role_args],
                 stdout=log,
@@ -136,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
 
         analyzer_url, analyzer = serve(
             "analyzer-1",
-            _free_port(),
+            free_port(),
             "--role",
             "analyzer",
             "--analysis-workers",
@@ -144,11 +123,13 @@ def main(argv: list[str] | None = None) -> int:
             "--max-live-sessions",
             "64",
         )
-        _wait_healthy(analyzer_url, analyzer)  # the first loads the models; the shared DB exists
+        wait_healthy(
+            analyzer_url, analyzer, START_TIMEOUT_S
+        )  # the first loads the models; the shared DB exists
         staff_url = ""
         if args.api_process:
-            staff_url, api = serve("api-1", _free_port(), "--role", "api")
-            _wait_healthy(staff_url, api)
+            staff_url, api = serve("api-1", free_port(), "--role", "api")
+            wait_healthy(staff_url, api, START_TIMEOUT_S)
         for i, port in enumerate(ports):
             url, proc = serve(
                 f"media-{i + 1}",
@@ -160,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
                 "--max-live-sessions",
                 str(args.max_live_sessions),
             )
-            _wait_healthy(url, proc)
+            wait_healthy(url, proc, START_TIMEOUT_S)
             urls.append(url)
         print(
             f"cluster: analyzer {analyzer_url}, media {' '.join(urls)}"

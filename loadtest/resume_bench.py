@@ -7,7 +7,7 @@ on an in-process server (wall time, the API process's CPU, event-loop lag of a 5
 ``python -m loadtest.resume_bench seal --json docs/bench/bus-seal.json`` times sealing and
 opening bus entries (audio-sized, frame-sized, status-sized) with AES-256-GCM and SM4-GCM.
 
-Both need the test extra (the résumé generator lives in ``loadtest/resumes.py``).
+Both need the test extra (the résumé generator lives in ``loadtest/resumes/``).
 """
 
 from __future__ import annotations

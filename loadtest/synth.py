@@ -135,7 +135,7 @@ def speech_wav(
     if not text.strip():
         raise ValueError("text is empty")
 
-    def make(out: Path) -> None:
+    def speak() -> npt.NDArray[np.int16]:
         with tempfile.TemporaryDirectory() as tmp_dir:
             raw = Path(tmp_dir) / "espeak.wav"
             subprocess.run(
@@ -145,18 +145,29 @@ def speech_wav(
                 capture_output=True,
                 timeout=ESPEAK_TIMEOUT_S,
             )
-            speech = _read_pcm_s16_mono(raw, sample_rate_hz)
-        silence = np.zeros(round(trailing_silence_s * sample_rate_hz), dtype=np.int16)
-        write_wav_s16_mono(np.concatenate([speech, silence]), out, sample_rate_hz)
+            return _read_pcm_s16_mono(raw, sample_rate_hz)
 
-    params: dict[str, object] = {
-        "text": text,
-        "voice": voice,
-        "wpm": words_per_min,
-        "rate": sample_rate_hz,
-        "silence": trailing_silence_s,
-    }
-    return _cached("speech", ".wav", params, path, make)
+    params: dict[str, object] = {"text": text, "voice": voice, "wpm": words_per_min}
+    return cached_speech_wav("speech", params, path, speak, sample_rate_hz, trailing_silence_s)
+
+
+def cached_speech_wav(
+    kind: str,
+    params: dict[str, object],
+    path: Path,
+    speak: Callable[[], npt.NDArray[np.int16]],
+    sample_rate_hz: int,
+    trailing_silence_s: float,
+) -> Path:
+    """``path`` from the cache entry for ``params``: ``speak()`` (16-bit mono PCM at
+    ``sample_rate_hz``) once, then ``trailing_silence_s`` of silence, as a WAV."""
+
+    def make(out: Path) -> None:
+        silence = np.zeros(round(trailing_silence_s * sample_rate_hz), dtype=np.int16)
+        write_wav_s16_mono(np.concatenate([speak(), silence]), out, sample_rate_hz)
+
+    keyed = params | {"rate": sample_rate_hz, "silence": trailing_silence_s}
+    return _cached(kind, ".wav", keyed, path, make)
 
 
 def _face_crop_box(width: int, height: int) -> tuple[int, int, int, int]:

@@ -33,9 +33,8 @@ import numpy.typing as npt
 from loadtest.synth import (
     ESPEAK_BIN,
     ESPEAK_TIMEOUT_S,
-    _cached,
+    cached_speech_wav,
     resample_s16_mono,
-    write_wav_s16_mono,
 )
 
 KOKORO_SAMPLE_RATE_HZ = 24_000
@@ -312,19 +311,15 @@ def mandarin_wav(
         raise ValueError("speed must be positive")
     _check_installed()
 
-    def make(out: Path) -> None:
+    def speak() -> npt.NDArray[np.int16]:
         pcm = _synthesize(text, voice, speed)
-        speech = resample_s16_mono(pcm, KOKORO_SAMPLE_RATE_HZ, sample_rate_hz)
-        silence = np.zeros(round(trailing_silence_s * sample_rate_hz), dtype=np.int16)
-        write_wav_s16_mono(np.concatenate([speech, silence]), out, sample_rate_hz)
+        return resample_s16_mono(pcm, KOKORO_SAMPLE_RATE_HZ, sample_rate_hz)
 
     params: dict[str, object] = {
         "text": text,
         "voice": voice,
         "speed": speed,
-        "rate": sample_rate_hz,
-        "silence": trailing_silence_s,
         "engine": "kokoro-v1.0-int8+misaki-zh-0.9.4",
         "zh_v": ZH_CACHE_FORMAT_VERSION,
     }
-    return _cached("speech-zh", ".wav", params, path, make)
+    return cached_speech_wav("speech-zh", params, path, speak, sample_rate_hz, trailing_silence_s)

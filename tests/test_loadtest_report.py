@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from loadtest import client
 from loadtest import run as lt
 from loadtest.report import (
     FIGURE_DPI,
@@ -251,7 +252,7 @@ def busy(alternate: str | None, retry_after_s: float = 0.01) -> lt.HttpError:
 async def test_busy_candidate_rejoins_on_the_alternate_then_retries_there(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(lt, "MIN_RETRY_WAIT_S", 0.01)
+    monkeypatch.setattr(client, "MIN_RETRY_WAIT_S", 0.01)  # where admit() reads it
     run = lt.CandidateRun(0, "http://127.0.0.1:8001")
     link = ScriptedLink(run, [busy("http://127.0.0.1:8002"), busy(None), {"sdp": "v=0"}])
     answer = await lt.admit(link, run, asyncio.Event(), deadline=1e12)  # type: ignore[arg-type]

@@ -1,4 +1,4 @@
-"""The résumé generator (loadtest/resumes.py) makes what it claims: real text layers, the
+"""The résumé generator (loadtest/resumes/) makes what it claims: real text layers, the
 stated encodings, ground truth that the file really shows, files broken in the stated way.
 
 These tests check the generator, not the parser; every check recomputes what it can on its own
