@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from analyzers import messages
 from analyzers.asr import AsrConfig
 from analyzers.events import AnalyzerError
 from analyzers.worker import worker_main
@@ -69,10 +70,10 @@ class _Worker:
     def __init__(self, index: int, asr: AsrConfig) -> None:
         ctx = multiprocessing.get_context("spawn")
         self.index = index
-        self.in_q: multiprocessing.queues.Queue[Any] = ctx.Queue(
+        self.in_q: multiprocessing.queues.Queue[messages.ToWorker] = ctx.Queue(
             WORKER_MEDIA_BACKLOG_MAX + WORKER_CONTROL_HEADROOM
         )
-        self.out_q: multiprocessing.queues.Queue[Any] = ctx.Queue()
+        self.out_q: multiprocessing.queues.Queue[messages.FromWorker] = ctx.Queue()
         self.process = ctx.Process(
             target=worker_main,
             args=(self.in_q, self.out_q, asr),
@@ -123,7 +124,7 @@ class AnalyzerPool:
         for w in self._workers:
             w.stopping = True
             with contextlib.suppress(queue.Full, ValueError):
-                w.in_q.put_nowait(("stop",))
+                w.in_q.put_nowait(messages.Stop())
         for w in self._workers:
             await asyncio.to_thread(w.process.join, 5.0)
             if w.process.is_alive():
@@ -143,11 +144,11 @@ class AnalyzerPool:
         index = min(range(len(load)), key=load.__getitem__)
         self._pinned[interview_id] = _Pinned(index, meta, sink)
         self._sinks[interview_id] = sink
-        self._send(interview_id, ("open", interview_id, meta), critical=True)
+        self._send(messages.Open(interview_id, meta), critical=True)
 
     def close(self, interview_id: str) -> None:
         if interview_id in self._pinned:
-            self._send(interview_id, ("close", interview_id), critical=True)
+            self._send(messages.Close(interview_id), critical=True)
             del self._pinned[interview_id]
 
     def forget(self, interview_id: str) -> None:
@@ -159,10 +160,10 @@ class AnalyzerPool:
         pinned = self._pinned.get(interview_id)
         if pinned is not None:
             pinned.context = context
-            self._send(interview_id, ("context", interview_id, context), critical=True)
+            self._send(messages.Context(interview_id, context), critical=True)
 
     def push_audio(self, interview_id: str, t: float, samples: npt.NDArray[np.float32]) -> None:
-        if not self._send(interview_id, ("audio", interview_id, t, samples)):
+        if not self._send(messages.Audio(interview_id, t, samples)):
             pinned = self._pinned.get(interview_id)
             if pinned is not None:
                 pinned.dropped_audio_s += len(samples) / 16_000
@@ -172,13 +173,13 @@ class AnalyzerPool:
         self, interview_id: str, t: float, rgb: npt.NDArray[np.uint8] | bytes, pose: bool
     ) -> None:
         """``rgb``: an RGB frame, or JPEG bytes (decoded in the worker)."""
-        if not self._send(interview_id, ("video", interview_id, t, rgb, pose)):
+        if not self._send(messages.Video(interview_id, t, rgb, pose)):
             pinned = self._pinned.get(interview_id)
             if pinned is not None:
                 pinned.dropped_video += 1
 
     def browser_signal(self, interview_id: str, kind: str, t: float, detail: str) -> None:
-        self._send(interview_id, ("signal", interview_id, kind, t, detail), critical=True)
+        self._send(messages.Signal(interview_id, kind, t, detail), critical=True)
 
     def stats(self) -> list[WorkerStats]:
         for w in self._workers:
@@ -188,7 +189,8 @@ class AnalyzerPool:
 
     # -- plumbing -------------------------------------------------------------------------
 
-    def _send(self, interview_id: str, message: tuple[Any, ...], critical: bool = False) -> bool:
+    def _send(self, message: messages.Work, critical: bool = False) -> bool:
+        interview_id = message.interview_id
         pinned = self._pinned.get(interview_id)
         if pinned is None or not self._workers:
             return False
@@ -225,7 +227,7 @@ class AnalyzerPool:
         """Reader thread: worker results → the event loop; notices a dead worker."""
         while True:
             try:
-                kind, payload = worker.out_q.get(timeout=READER_POLL_S)
+                message = worker.out_q.get(timeout=READER_POLL_S)
             except queue.Empty:
                 if worker.stopping:
                     return
@@ -235,18 +237,19 @@ class AnalyzerPool:
                 continue
             except (EOFError, OSError, ValueError):
                 return
-            if kind == "ready":
-                worker.ready.set()
-            elif kind == "events":
-                self._post(self._dispatch, payload)
-            elif kind == "stats":
-                wall = max(payload.get("wall_s", 1.0), 1e-6)
-                worker.stats.interviews = payload["interviews"]
-                worker.stats.busy_ratio = payload["busy_s"] / wall
-                worker.stats.skipped_frames += payload["skipped_frames"]
-                worker.stats.asr_cpu_s = payload["asr_cpu_s"]
-            elif kind == "stopped":
-                return
+            match message:
+                case messages.Ready():
+                    worker.ready.set()
+                case messages.Events(events=events):
+                    self._post(self._dispatch, events)
+                case messages.Stats():
+                    stats = worker.stats
+                    stats.interviews = message.interviews
+                    stats.busy_ratio = message.busy_s / max(message.wall_s, 1e-6)
+                    stats.skipped_frames += message.skipped_frames
+                    stats.asr_cpu_s = message.asr_cpu_s
+                case messages.Stopped():
+                    return
 
     def _post(self, fn: Callable[..., None], *args: Any) -> None:
         if self._loop is not None and not self._loop.is_closed():
@@ -273,9 +276,9 @@ class AnalyzerPool:
         for iid, pinned in self._pinned.items():
             if pinned.worker != index:
                 continue
-            self._send(iid, ("open", iid, pinned.meta), critical=True)
+            self._send(messages.Open(iid, pinned.meta), critical=True)
             if pinned.context is not None:
-                self._send(iid, ("context", iid, pinned.context), critical=True)
+                self._send(messages.Context(iid, pinned.context), critical=True)
             pinned.sink(
                 AnalyzerError(
                     interview_id=iid,

@@ -1,8 +1,7 @@
 """The analyzer worker process: loads the models once, analyses many interviews.
 
-Messages in (tuples, picklable): ("open", iid, meta), ("audio", iid, t, samples),
-("video", iid, t, rgb, pose), ("context", iid, context), ("signal", iid, kind, t, detail),
-("close", iid), ("stop",). Out: ("events", [wire dicts]) and ("stats", {...}).
+Messages in and out are the typed :mod:`analyzers.messages` (pickled on the process queues):
+:data:`~analyzers.messages.ToWorker` in, :data:`~analyzers.messages.FromWorker` out.
 
 Scheduling inside the worker, per batch of messages: audio is fed to every interview's VAD
 first (cheap, never dropped); final transcripts are computed next (never skipped); then the
@@ -20,7 +19,26 @@ import queue
 import time
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
+
 from analyzers.asr import AsrConfig, AsrModels
+from analyzers.messages import (
+    Audio,
+    Close,
+    Context,
+    Events,
+    FromWorker,
+    Open,
+    Ready,
+    Signal,
+    Stats,
+    Stop,
+    Stopped,
+    ToWorker,
+    Video,
+    Work,
+)
 from analyzers.pipeline import InterviewAnalysis
 
 logger = logging.getLogger(__name__)
@@ -31,10 +49,12 @@ STATS_EVERY_S = 2.0
 VIDEO_BACKLOG_MAX_S = 1.0
 """Frames older than this (media time, behind the newest) are skipped as stale."""
 
+WireEvents = list[dict[str, Any]]
+
 
 def worker_main(
-    in_q: multiprocessing.queues.Queue[Any],
-    out_q: multiprocessing.queues.Queue[Any],
+    in_q: multiprocessing.queues.Queue[ToWorker],
+    out_q: multiprocessing.queues.Queue[FromWorker],
     asr_config: AsrConfig,
 ) -> None:
     """Entry point of a worker process (spawned)."""
@@ -45,7 +65,7 @@ def worker_main(
     parent = os.getppid()
     models = AsrModels(asr_config)
     models.preload([asr_config.language or "en"])  # fail here, not at the first interview
-    out_q.put(("ready", {}))
+    out_q.put(Ready())
     interviews: dict[str, InterviewAnalysis] = {}
     skipped_frames = 0
     last_stats = time.monotonic()
@@ -64,42 +84,20 @@ def worker_main(
             except queue.Empty:
                 break
         started = time.process_time()
-        events: list[dict[str, Any]] = []
-        video: dict[str, list[tuple[Any, ...]]] = {}
+        events: WireEvents = []
+        video: dict[str, list[Video]] = {}
         for msg in messages:
-            kind = msg[0]
-            if kind == "stop":
+            if isinstance(msg, Stop):
                 for analysis in interviews.values():
                     analysis.close()
-                out_q.put(("stopped", {}))
+                out_q.put(Stopped())
                 return
-            iid = msg[1]
             try:
-                if kind == "open":
-                    if iid in interviews:
-                        interviews[iid].close()
-                    interviews[iid] = InterviewAnalysis(iid, models, asr_config, msg[2])
-                    events += interviews[iid].opening_events()
-                    continue
-                found = interviews.get(iid)
-                if found is None:
-                    continue
-                analysis = found
-                if kind == "audio":
-                    events += analysis.push_audio(msg[2], msg[3])
-                elif kind == "video":
-                    video.setdefault(iid, []).append(msg)
-                elif kind == "context":
-                    events += analysis.set_context(msg[2])
-                elif kind == "signal":
-                    events += analysis.browser_signal(msg[2], msg[3], msg[4])
-                elif kind == "close":
-                    events += analysis.finish()
-                    analysis.close()
-                    del interviews[iid]
+                events += _apply(msg, interviews, models, asr_config, video)
             except Exception as exc:  # one interview's failure must not stop the others
-                logger.exception("analysis of %s failed on %s", iid, kind)
-                events.append(_error(iid, kind, exc))
+                kind = _kind(msg)
+                logger.exception("analysis of %s failed on %s", msg.interview_id, kind)
+                events.append(_error(msg.interview_id, kind, exc))
         for iid, analysis in interviews.items():
             try:
                 events += analysis.finals()
@@ -113,12 +111,12 @@ def worker_main(
             # Frames arrive already sampled at the analysis rate; analyse them all unless
             # the worker has fallen behind, then only the most recent second (stale frames
             # are skipped and counted).
-            newest_t = frames[-1][2]
-            fresh = [m for m in frames if newest_t - m[2] <= VIDEO_BACKLOG_MAX_S]
+            newest_t = frames[-1].t
+            fresh = [m for m in frames if newest_t - m.t <= VIDEO_BACKLOG_MAX_S]
             skipped_frames += len(frames) - len(fresh)
             try:
                 for msg in fresh:
-                    events += target.push_video(msg[2], _rgb(msg[3]), msg[4])
+                    events += target.push_video(msg.t, _rgb(msg.frame), msg.pose)
             except Exception as exc:
                 logger.exception("video analysis of %s failed", iid)
                 events.append(_error(iid, "vision", exc))
@@ -130,34 +128,63 @@ def worker_main(
                     events.append(_error(iid, "asr", exc))
         busy_s += time.process_time() - started
         if events:
-            out_q.put(("events", events))
+            out_q.put(Events(events))
         now = time.monotonic()
         if now - last_stats >= STATS_EVERY_S:
-            out_q.put(
-                (
-                    "stats",
-                    {
-                        "interviews": len(interviews),
-                        "skipped_frames": skipped_frames,
-                        "busy_s": busy_s,
-                        "wall_s": now - last_stats,
-                        "asr_cpu_s": sum(a.asr_cpu_s for a in interviews.values()),
-                    },
-                )
-            )
+            asr_cpu_s = sum(a.asr_cpu_s for a in interviews.values())
+            wall_s = now - last_stats
+            out_q.put(Stats(len(interviews), skipped_frames, busy_s, wall_s, asr_cpu_s))
             last_stats, busy_s, skipped_frames = now, 0.0, 0
 
 
-def _rgb(frame: Any) -> Any:
+def _apply(
+    msg: Work,
+    interviews: dict[str, InterviewAnalysis],
+    models: AsrModels,
+    asr_config: AsrConfig,
+    video: dict[str, list[Video]],
+) -> WireEvents:
+    """One message's effect; video frames are only collected (analysed after the finals)."""
+    iid = msg.interview_id
+    if isinstance(msg, Open):
+        if iid in interviews:
+            interviews[iid].close()
+        interviews[iid] = InterviewAnalysis(iid, models, asr_config, msg.meta)
+        return interviews[iid].opening_events()
+    analysis = interviews.get(iid)
+    if analysis is None:
+        return []
+    match msg:
+        case Audio(t=t, samples=samples):
+            return analysis.push_audio(t, samples)
+        case Video():
+            video.setdefault(iid, []).append(msg)
+        case Context(context=context):
+            return analysis.set_context(context)
+        case Signal(kind=kind, t=t, detail=detail):
+            return analysis.browser_signal(kind, t, detail)
+        case Close():
+            events = analysis.finish()
+            analysis.close()
+            del interviews[iid]
+            return events
+    return []
+
+
+def _kind(msg: Work) -> str:
+    """The message's kind as AnalyzerError names the failing step ("audio", "open"…)."""
+    return type(msg).__name__.lower()
+
+
+def _rgb(frame: npt.NDArray[np.uint8] | bytes) -> npt.NDArray[np.uint8]:
     """Frames come as RGB arrays (same machine) or JPEG bytes (over Redis)."""
     if isinstance(frame, bytes):
         import cv2
-        import numpy as np
 
         bgr = cv2.imdecode(np.frombuffer(frame, np.uint8), cv2.IMREAD_COLOR)
         if bgr is None:
             raise ValueError("undecodable JPEG frame")
-        return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+        return np.asarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), dtype=np.uint8)
     return frame
 
 

@@ -425,7 +425,8 @@ def _retire_sink(svc: Services, interview_id: str) -> None:
         await asyncio.sleep(SINK_LINGER_S)
         if interview_id in svc.sessions:
             return  # the candidate is back; the sink lives on
-        svc.analyzers.forget(interview_id)
+        if svc.analyzers is not None:
+            svc.analyzers.forget(interview_id)
         sink = svc.analysis_sinks.pop(interview_id, None)
         if sink is not None:
             await sink.aclose()

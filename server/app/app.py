@@ -6,19 +6,17 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import asdict
 from importlib import resources
 from ipaddress import ip_network
 from pathlib import Path
 from typing import Any
 
-import redis.asyncio as aioredis
 from aiohttp import web
 
 from analyzers.asr import AsrConfig
 from analyzers.asr_models import ModelConfigError, resolve_model_map
-from analyzers.pool import AnalyzerPool
 from media.peer import configure_ice_hosts
 from server.api import (
     openapi,
@@ -40,18 +38,16 @@ from server.api.http import (
     client_address_middleware,
     error_middleware,
 )
+from server.app.roles import build_roles, load_probe, start_roles
 from server.core.config import ConfigError, Settings
 from server.core.services import Services
 from server.hiring.questionbank import load_builtin
 from server.interview.progress import publish_status
-from server.live.analysis_remote import RemoteAnalysis
-from server.live.analyzer_node import AnalyzerNode
-from server.live.bus_redis import RedisHub, bounded
+from server.live.bus_redis import RedisHub
 from server.live.hub import Hub
 from server.live.looplag import LoopLagMonitor
 from server.live.nodes import OVERLOAD_WINDOW_S, Admission, NodeRegistry
-from server.live.results import RESULTS_MAXLEN, ResultsConsumer
-from server.live.streams import BusCipher, StreamWriter
+from server.live.streams import BusCipher
 from server.outbound import webhooks
 from server.resumes.candidates import CandidateStore
 from server.resumes.intake import ParsePool
@@ -68,7 +64,6 @@ WEB_DIR = Path(str(resources.files("web")))
 """The static pages (the ``web`` package, so an installed server has them too)."""
 SHUTDOWN_SESSION_TIMEOUT_S = 5.0
 EXPIRY_SWEEP_EVERY_S = 60.0
-STATUS_BUFFER_MAX = 10_000
 
 
 CONTENT_SECURITY_POLICY = (
@@ -169,22 +164,34 @@ def create_app(settings: Settings) -> web.Application:
     )
     db = Database(settings.db_path)
     app[TRUSTED_PROXY_NETWORKS] = tuple(ip_network(n) for n in settings.trusted_proxies)
-    app[LOOP_LAG] = LoopLagMonitor()
+    lag = app[LOOP_LAG] = LoopLagMonitor()
     hub: Hub = RedisHub(settings.redis_url) if settings.redis_url else Hub()
     keyring = load_keyring(settings)
-    store = Store(db, FieldCipher(keyring))
-    svc = app[SERVICES] = Services(settings=settings, db=db, store=store, hub=hub, limits=Limits())
-    svc.keyring = keyring
-    svc.candidates = CandidateStore(db, FieldCipher(keyring), settings.node)
-    svc.intake = ParsePool()
-    if settings.redis_url:
-        svc.limits = RedisLimits(settings.redis_url)
-    lag = app[LOOP_LAG]
-    svc.admission = Admission(settings, lambda: lag.recent_p95_ms(OVERLOAD_WINDOW_S))
-    svc.registry = NodeRegistry(settings, _probe(app, roles), settings.redis_url)
-    svc.asr_models = settings.asr_model_map()  # once: it may inspect a model directory
+    bus = BusCipher(keyring)  # seals everything this process puts into Redis streams
+    asr_models = settings.asr_model_map()  # once: it may inspect a model directory
+    asr = None
     if "analyzer" in roles and settings.analysis_workers:
-        svc.asr = asr_config(settings)  # a model that cannot work stops the start here
+        asr = asr_config(settings)  # a model that cannot work stops the start here
+    parts = build_roles(settings, roles, asr, bus)
+    admission = Admission(settings, lambda: lag.recent_p95_ms(OVERLOAD_WINDOW_S))
+    svc = app[SERVICES] = Services(
+        settings=settings,
+        db=db,
+        store=Store(db, FieldCipher(keyring)),
+        hub=hub,
+        limits=RedisLimits(settings.redis_url) if settings.redis_url else Limits(),
+        keyring=keyring,
+        candidates=CandidateStore(db, FieldCipher(keyring), settings.node),
+        intake=ParsePool(),
+        admission=admission,
+        registry=NodeRegistry(settings, load_probe(roles, admission, parts), settings.redis_url),
+        bank=load_builtin(),
+        analyzers=parts.analyzers,
+        analyzer_node=parts.analyzer_node,
+        results_writer=parts.results_writer,
+        asr=asr,
+        asr_models=asr_models,
+    )
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         configure_ice_hosts(settings.ice_hosts)
@@ -193,8 +200,7 @@ def create_app(settings: Settings) -> web.Application:
         await svc.db.open()
         if isinstance(svc.hub, RedisHub):
             await svc.hub.start()
-        svc.bank = load_builtin()
-        closers = await _start_roles(svc, roles)
+        closers = await start_roles(svc, roles, parts, bus)
         await svc.registry.start()
         tasks = []
         if "api" in roles:
@@ -221,8 +227,8 @@ def create_app(settings: Settings) -> web.Application:
                 ),
                 SHUTDOWN_SESSION_TIMEOUT_S,
             )
-        for task in list(svc.background):
-            task.cancel()
+        for owned in list(svc.background):
+            owned.cancel()
         if svc.background:
             await asyncio.gather(*svc.background, return_exceptions=True)
         for sink in list(svc.analysis_sinks.values()):
@@ -277,66 +283,3 @@ def api_document() -> dict[str, Any]:
     for table in (*STAFF_ROUTES, *CANDIDATE_ROUTES):
         router.add_routes(table)
     return openapi.build_document(router.routes())
-
-
-def _probe(app: web.Application, roles: set[str]):  # type: ignore[no-untyped-def]
-    """This process's load for the registry: live sessions (media) or interviews (analyzer)."""
-
-    def probe() -> tuple[int, int]:
-        svc = app[SERVICES]
-        if "media" in roles:
-            return svc.admission.load()  # type: ignore[no-any-return]
-        node = svc.analyzer_node
-        return node.load() if node is not None else (0, 0)  # type: ignore[no-any-return]
-
-    return probe
-
-
-Closer = Callable[[], Awaitable[None]]
-
-
-async def _start_roles(svc: Services, roles: set[str]) -> list[Closer]:
-    """Start what this process's roles need; returns how to stop it, in start order."""
-    settings = svc.settings
-    closers: list[Closer] = []
-    workers = settings.analysis_workers
-    bus = BusCipher(svc.keyring)  # seals everything this process puts into Redis streams
-    if "media" in roles and workers:
-        if "analyzer" in roles:
-            assert svc.asr is not None  # resolved in create_app for the analyzer role
-            pool = AnalyzerPool(workers, svc.asr)
-            await pool.start()
-            svc.analyzers = pool
-            closers.append(pool.aclose)
-        else:
-            remote = RemoteAnalysis(settings.redis_url, settings.node, bus)
-            await remote.start()
-            svc.analyzers = remote
-            closers.append(remote.aclose)
-    if "analyzer" in roles and "media" not in roles and workers:
-        assert svc.asr is not None
-        pool = AnalyzerPool(workers, svc.asr)
-        await pool.start()
-        node = AnalyzerNode(
-            settings.redis_url, settings.node, pool, settings.max_live_sessions, bus
-        )
-        await node.start()
-        svc.analyzers = pool  # for /healthz; no candidate routes in this process
-        svc.analyzer_node = node
-        closers += [pool.aclose, node.aclose]
-    if settings.redis_url:
-        redis = aioredis.Redis.from_url(settings.redis_url)
-        writer = StreamWriter(redis, "status", STATUS_BUFFER_MAX, RESULTS_MAXLEN, cipher=bus)
-        writer.start()
-        svc.results_writer = writer
-
-        async def close_writer() -> None:
-            await writer.aclose()
-            await bounded(redis.aclose())
-
-        closers.append(close_writer)
-        if "api" in roles:
-            consumer = ResultsConsumer(svc, settings.redis_url, settings.node, bus)
-            await consumer.start()
-            closers.append(consumer.aclose)
-    return closers

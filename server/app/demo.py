@@ -19,7 +19,9 @@ from server.hiring.jobs import validate_job
 from server.hiring.questionbank import load_builtin
 from server.interview.invitations import invite
 from server.live.hub import Hub
+from server.live.nodes import Admission, NodeRegistry
 from server.resumes.candidates import CandidateStore
+from server.resumes.intake import ParsePool
 from server.security.auth import hash_password
 from server.security.fields import FieldCipher, load_keyring
 from server.security.ratelimit import Limits
@@ -79,13 +81,11 @@ def _read_json(path: Path) -> Any:
     return json.loads(path.read_text())
 
 
-async def _seed_resumes(svc: Services, keyring: Any, job_id: str) -> None:
+async def _seed_resumes(svc: Services, job_id: str) -> None:
     """Screening settings and a few résumés for the demo job (parsed here, in a thread)."""
     from server.resumes.intake import store_candidate
     from server.resumes.resume_worker import parse_resume
 
-    svc.keyring = keyring
-    svc.candidates = CandidateStore(svc.db, FieldCipher(keyring))
     await svc.store.update_job_data(job_id, {"screening": DEMO_SCREENING})
     job = await svc.store.get_job(job_id)
     reference = time.localtime()
@@ -107,8 +107,18 @@ async def seed(settings: Settings) -> dict[str, Any]:
     try:
         keyring = load_keyring(settings)
         store = Store(db, FieldCipher(keyring))
-        svc = Services(
-            settings=settings, db=db, store=store, hub=Hub(), bank=load_builtin(), limits=Limits()
+        svc = Services(  # offline: no live sessions, no other nodes, résumés parsed here
+            settings=settings,
+            db=db,
+            store=store,
+            hub=Hub(),
+            limits=Limits(),
+            keyring=keyring,
+            candidates=CandidateStore(db, FieldCipher(keyring)),
+            intake=ParsePool(),
+            admission=Admission(settings),
+            registry=NodeRegistry(settings, lambda: (0, 0)),
+            bank=load_builtin(),
         )
         creds_file = settings.data_dir / DEMO_FILE
         org = await store.first_org()
@@ -133,13 +143,13 @@ async def seed(settings: Settings) -> dict[str, Any]:
             if errors:
                 raise RuntimeError(f"demo job is invalid: {errors}")
             job_id = await store.create_job(org_id, job)
-            await _seed_resumes(svc, keyring, job_id)
+            await _seed_resumes(svc, job_id)
             creds = {"username": username, "password": password, "org_id": org_id, "job_id": job_id}
             await asyncio.to_thread(_write_private_json, creds_file, creds)
         creds = await asyncio.to_thread(_read_json, creds_file)
         job = await store.get_job(creds["job_id"])
         created = await invite(svc, job, list(DEMO_CANDIDATES), settings.invitation_ttl_h, "demo")
-        resume_candidates = await CandidateStore(db, FieldCipher(keyring)).list_for_job(job["id"])
+        resume_candidates = await svc.candidates.list_for_job(job["id"])
         return {
             "admin": {"username": creds["username"], "password": creds["password"]},
             "org_id": creds["org_id"],

@@ -16,13 +16,12 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
 from analyzers.flags import BROWSER_SIGNALS
-from analyzers.pool import AnalyzerPool
 from media.fanout import AnalysisFanout
 from media.peer import LivePeer
 from media.recorder import VIDEO_WAIT_S, AnswerRecorder, FileOpener
@@ -32,6 +31,10 @@ from server.interview.candidate_view import candidate_state, current_view
 from server.interview.flow import FlowState, Phase
 from server.interview.written import WrittenScoring
 from server.storage.store import StatusChange, Store, Superseded
+
+if TYPE_CHECKING:
+    from analyzers.pool import EventSink
+    from server.live.backend import AnalysisBackend
 
 logger = logging.getLogger(__name__)
 
@@ -59,11 +62,11 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 @dataclass(frozen=True, slots=True)
 class AnalysisLink:
-    """How a session reaches live analysis: the pool, the interview's metadata, the sink."""
+    """How a session reaches live analysis: the backend, the interview's metadata, the sink."""
 
-    pool: AnalyzerPool
+    backend: AnalysisBackend
     meta: dict[str, Any]
-    sink: Callable[[dict[str, Any]], None]
+    sink: EventSink
 
 
 Publish = Callable[[StatusChange], Awaitable[None]]
@@ -147,7 +150,7 @@ class InterviewSession:
     def start(self) -> None:
         if self._analysis is not None:
             link = self._analysis
-            link.pool.open(self.interview_id, link.meta, link.sink)
+            link.backend.open(self.interview_id, link.meta, link.sink)
             if self.flow is not None and self.flow.phase is Phase.ANSWER:
                 self._set_context(self.flow.index, "answer")
         self._timer = asyncio.create_task(self._run_timer(), name=f"timer-{self.interview_id}")
@@ -175,7 +178,7 @@ class InterviewSession:
             await peer.aclose()
         await self._recorder.aclose()
         if self._analysis is not None:
-            self._analysis.pool.close(self.interview_id)
+            self._analysis.backend.close(self.interview_id)
 
     async def kick(self, reason: str) -> None:
         """End this session from outside (link opened elsewhere, invitation revoked)."""
@@ -280,17 +283,17 @@ class InterviewSession:
         assert self._analysis is not None
         t += self._media_offset_s
         self._media_clock_s = max(self._media_clock_s, t + len(samples) / 16_000)
-        self._analysis.pool.push_audio(self.interview_id, t, samples)
+        self._analysis.backend.push_audio(self.interview_id, t, samples)
 
     def _video_to_analysis(self, t: float, rgb: npt.NDArray[np.uint8]) -> None:
         assert self._analysis is not None
         t += self._media_offset_s
         self._media_clock_s = max(self._media_clock_s, t)
-        self._analysis.pool.push_video(self.interview_id, t, rgb, True)
+        self._analysis.backend.push_video(self.interview_id, t, rgb, True)
 
     def _set_context(self, index: int | None, phase: str) -> None:
         if self._analysis is not None:
-            self._analysis.pool.set_context(
+            self._analysis.backend.set_context(
                 self.interview_id, {"question_index": index, "phase": phase}
             )
 
@@ -299,7 +302,7 @@ class InterviewSession:
         if not isinstance(kind, str) or kind not in BROWSER_SIGNALS:
             raise ValueError(f"unknown signal {str(kind)[:40]!r}")
         if self._analysis is not None:
-            self._analysis.pool.browser_signal(self.interview_id, kind, 0.0, str(detail)[:200])
+            self._analysis.backend.browser_signal(self.interview_id, kind, 0.0, str(detail)[:200])
 
     async def _report_quality(self) -> None:
         """Connection quality for examiners: received fps, packet loss, jitter, reconnects."""

@@ -1,10 +1,10 @@
 """Media side of remote analysis: a session's audio and frames go to Redis Streams.
 
-Same interface as :class:`analyzers.pool.AnalyzerPool`, for media processes that do not run
-analyzers themselves. Each interview has a work stream ``il:work:<id>``; analyzer nodes take
+The :class:`server.live.backend.AnalysisBackend` of media processes that do not run analyzers
+themselves. Each interview has a work stream ``il:work:<id>``; analyzer nodes take
 interviews from the set ``il:active`` (see :mod:`server.live.analyzer_node`). One flush task sends
-everything queued every ``FLUSH_EVERY_S`` in one transaction: audio coalesced into one entry
-per interview (16 kHz int16), frames JPEG-encoded in a worker thread, where every entry (and the
+everything queued every ``FLUSH_EVERY_S`` in one transaction: consecutive audio coalesced into one
+entry (16 kHz int16), frames JPEG-encoded in a worker thread (entries: :mod:`server.live.work`), where every entry (and the
 stored metadata and context) is also sealed with the process's
 :class:`server.live.streams.BusCipher`, so Redis holds no audio, image or question text in the
 clear. While Redis is away the queue is kept (control entries always; audio up to
@@ -22,15 +22,16 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-import cv2
 import numpy as np
 import numpy.typing as npt
 import redis.asyncio as aioredis
 
 from analyzers.events import AnalyzerError
+from analyzers.messages import Audio, Close, Context, Open, Signal, Video, Work
 from analyzers.pool import EventSink, WorkerStats
 from server.live.results import RESULTS_MAXLEN, RESULTS_STREAM, analysis_entry
 from server.live.streams import FIELD, REDIS_ERRORS, BusCipher, check_shared_keys, encode, pack
+from server.live.work import stored_body, work_body
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +49,6 @@ FLUSH_EVERY_S = 0.05
 ALIVE_EVERY_S = 1.0
 BUFFER_AUDIO_MAX_S = 30.0
 BUFFER_FRAMES_MAX = 5
-JPEG_QUALITY = 80
 SAMPLE_RATE_HZ = 16_000
 
 
@@ -58,7 +58,7 @@ def work_stream(interview_id: str) -> str:
 
 @dataclass
 class _Outgoing:
-    items: list[tuple[Any, ...]] = field(default_factory=list)
+    items: list[Work] = field(default_factory=list)
     audio_s: float = 0.0
     frames: int = 0
     dropped_audio_s: float = 0.0
@@ -95,24 +95,24 @@ class RemoteAnalysis:
                 await self._task
         await self._redis.aclose()
 
-    # -- the AnalyzerPool interface --------------------------------------------------------
+    # -- the AnalysisBackend interface ------------------------------------------------------
 
     def open(self, interview_id: str, meta: dict[str, Any], sink: EventSink) -> None:
         """Start analysis; results come back through the results stream, not ``sink``."""
         self._open.add(interview_id)
-        self._queue(interview_id, ("open", meta))
+        self._queue(Open(interview_id, meta))
 
     def close(self, interview_id: str) -> None:
         if interview_id in self._open:
             self._open.discard(interview_id)
-            self._queue(interview_id, ("close",))
+            self._queue(Close(interview_id))
 
     def forget(self, interview_id: str) -> None:
         pass
 
     def set_context(self, interview_id: str, context: dict[str, Any]) -> None:
         if interview_id in self._open:
-            self._queue(interview_id, ("context", context))
+            self._queue(Context(interview_id, context))
 
     def push_audio(self, interview_id: str, t: float, samples: npt.NDArray[np.float32]) -> None:
         if interview_id not in self._open:
@@ -121,7 +121,7 @@ class RemoteAnalysis:
         out.last_t = t
         if out.audio_s >= BUFFER_AUDIO_MAX_S:
             self._drop_oldest_audio(out)
-        out.items.append(("audio", t, samples))
+        out.items.append(Audio(interview_id, t, samples))
         out.audio_s += len(samples) / SAMPLE_RATE_HZ
 
     def push_video(
@@ -132,30 +132,30 @@ class RemoteAnalysis:
         out = self._out.setdefault(interview_id, _Outgoing())
         if out.frames >= BUFFER_FRAMES_MAX:
             for i, item in enumerate(out.items):
-                if item[0] == "video":
+                if isinstance(item, Video):
                     del out.items[i]
                     out.frames -= 1
                     self.dropped_frames += 1
                     break
-        out.items.append(("video", t, rgb, pose))
+        out.items.append(Video(interview_id, t, rgb, pose))
         out.frames += 1
 
     def browser_signal(self, interview_id: str, kind: str, t: float, detail: str) -> None:
         if interview_id in self._open:
-            self._queue(interview_id, ("signal", kind, t, detail))
+            self._queue(Signal(interview_id, kind, t, detail))
 
     def stats(self) -> list[WorkerStats]:
         return []
 
     # -- plumbing -------------------------------------------------------------------------
 
-    def _queue(self, interview_id: str, item: tuple[Any, ...]) -> None:
-        self._out.setdefault(interview_id, _Outgoing()).items.append(item)
+    def _queue(self, item: Work) -> None:
+        self._out.setdefault(item.interview_id, _Outgoing()).items.append(item)
 
     def _drop_oldest_audio(self, out: _Outgoing) -> None:
         for i, item in enumerate(out.items):
-            if item[0] == "audio":
-                seconds = len(item[2]) / SAMPLE_RATE_HZ
+            if isinstance(item, Audio):
+                seconds = len(item.samples) / SAMPLE_RATE_HZ
                 del out.items[i]
                 out.audio_s -= seconds
                 out.dropped_audio_s += seconds
@@ -192,18 +192,18 @@ class RemoteAnalysis:
             for iid in [i for i, o in self._out.items() if not o.items and i not in self._open]:
                 del self._out[iid]
 
-    def _requeue(self, taken: dict[str, list[tuple[Any, ...]]], gaps: dict[str, float]) -> None:
+    def _requeue(self, taken: dict[str, list[Work]], gaps: dict[str, float]) -> None:
         for iid, items in taken.items():
             out = self._out.setdefault(iid, _Outgoing())
             newer = out.items
             out.items, out.audio_s, out.frames = [], 0.0, 0
             out.dropped_audio_s += gaps.get(iid, 0.0)
             for item in [*items, *newer]:
-                if item[0] == "audio":
+                if isinstance(item, Audio):
                     if out.audio_s >= BUFFER_AUDIO_MAX_S:
                         self._drop_oldest_audio(out)
-                    out.audio_s += len(item[2]) / SAMPLE_RATE_HZ
-                elif item[0] == "video":
+                    out.audio_s += len(item.samples) / SAMPLE_RATE_HZ
+                elif isinstance(item, Video):
                     if out.frames >= BUFFER_FRAMES_MAX:
                         continue  # frames are latest-wins; older ones stay dropped
                     out.frames += 1
@@ -217,14 +217,14 @@ class RemoteAnalysis:
                 stream = work_stream(iid)
                 for entry in sealed:
                     kind = entry.kind
-                    if kind == "open":
+                    if kind is Open:
                         pipe.set(META_PREFIX + iid, entry.stored)
                         pipe.sadd(ACTIVE_KEY, iid)
                         pipe.set(ALIVE_PREFIX + iid, self._node, px=ALIVE_TTL_MS)
-                    elif kind == "context":
+                    elif kind is Context:
                         pipe.set(CONTEXT_PREFIX + iid, entry.stored)
                     pipe.xadd(stream, {FIELD: entry.sealed}, maxlen=WORK_MAXLEN, approximate=True)
-                    if kind == "close":
+                    if kind is Close:
                         pipe.srem(ACTIVE_KEY, iid)
                         pipe.delete(ALIVE_PREFIX + iid)
             for iid, gap_s in gaps.items():
@@ -251,59 +251,46 @@ class RemoteAnalysis:
 
 @dataclass(frozen=True, slots=True)
 class _Sealed:
-    kind: str
+    kind: type[Work]
     sealed: bytes
-    """The work entry's payload, sealed for the interview's work stream."""
+    """The work entry's body, sealed for the interview's work stream."""
     stored: bytes = b""
-    """``open``: the metadata sealed for ``il:meta:<id>``; ``context``: for ``il:ctx:<id>``."""
+    """``Open``: the metadata sealed for ``il:meta:<id>``; ``Context``: for ``il:ctx:<id>``."""
 
 
-def _encode(taken: dict[str, list[tuple[Any, ...]]], cipher: BusCipher) -> dict[str, list[_Sealed]]:
+def _encode(taken: dict[str, list[Work]], cipher: BusCipher) -> dict[str, list[_Sealed]]:
     """Queued items → sealed entries (runs in a worker thread: JPEG encoding, PCM packing and
     sealing, ~13 µs per 25 kB frame with AES-256-GCM, ~0.4 ms with SM4-GCM)."""
     out: dict[str, list[_Sealed]] = {}
     for iid, items in taken.items():
         stream = work_stream(iid)
         sealed = out[iid] = []
-        for body in _bodies(items):
-            kind = body["k"]
+        for message in _coalesced(items):
+            try:
+                body = work_body(message)
+            except ValueError:
+                continue  # a frame that does not encode is not sent
             stored = b""
-            if kind == "open":
-                stored = cipher.seal(META_PREFIX + iid, encode({"meta": body["meta"]}))
-            elif kind == "context":
-                stored = cipher.seal(CONTEXT_PREFIX + iid, encode({"context": body["context"]}))
-            sealed.append(_Sealed(kind, cipher.seal(stream, encode(body)), stored))
+            if isinstance(message, Open):
+                stored = cipher.seal(META_PREFIX + iid, encode(stored_body(message)))
+            elif isinstance(message, Context):
+                stored = cipher.seal(CONTEXT_PREFIX + iid, encode(stored_body(message)))
+            sealed.append(_Sealed(type(message), cipher.seal(stream, encode(body)), stored))
     return out
 
 
-def _bodies(items: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
-    bodies: list[dict[str, Any]] = []
-    audio: list[npt.NDArray[np.float32]] = []
-    audio_t = 0.0
-    for item in [*items, ("end",)]:
-        kind = item[0]
-        if kind == "audio":
-            if not audio:
-                audio_t = float(item[1])
-            audio.append(item[2])
+def _coalesced(items: list[Work]) -> list[Work]:
+    """``items`` with each run of consecutive audio chunks joined: one entry per run."""
+    out: list[Work] = []
+    run: list[Audio] = []
+    for item in [*items, None]:
+        if isinstance(item, Audio):
+            run.append(item)
             continue
-        if audio:  # consecutive chunks travel as one entry
-            pcm = np.clip(np.concatenate(audio) * 32767.0, -32768, 32767).astype("<i2")
-            bodies.append({"k": "audio", "t": audio_t, "pcm": pcm.tobytes()})
-            audio = []
-        if kind == "video":
-            bgr = cv2.cvtColor(item[2], cv2.COLOR_RGB2BGR)
-            ok, jpeg = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
-            if ok:
-                bodies.append(
-                    {"k": "video", "t": float(item[1]), "jpeg": jpeg.tobytes(), "pose": item[3]}
-                )
-        elif kind == "open":
-            bodies.append({"k": "open", "meta": item[1]})
-        elif kind == "context":
-            bodies.append({"k": "context", "context": item[1]})
-        elif kind == "signal":
-            bodies.append({"k": "signal", "kind": item[1], "t": float(item[2]), "detail": item[3]})
-        elif kind == "close":
-            bodies.append({"k": "close"})
-    return bodies
+        if run:
+            samples = np.concatenate([a.samples for a in run])
+            out.append(Audio(run[0].interview_id, float(run[0].t), samples))
+            run = []
+        if item is not None:
+            out.append(item)
+    return out

@@ -25,10 +25,10 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import redis.asyncio as aioredis
 
 from analyzers.events import AnalyzerError
+from analyzers.messages import Audio, Close, Context, Open, Signal, Video, Work
 from analyzers.pool import AnalyzerPool
 from server.live.analysis_remote import (
     ACTIVE_KEY,
@@ -36,6 +36,7 @@ from server.live.analysis_remote import (
     CONTEXT_PREFIX,
     META_PREFIX,
     WORK_GROUP,
+    WORK_PREFIX,
     work_stream,
 )
 from server.live.results import RESULTS_MAXLEN, RESULTS_STREAM, analysis_entry, droppable
@@ -50,10 +51,10 @@ from server.live.streams import (
     check_shared_keys,
     decode,
     ensure_group,
-    finite,
     json_safe,
     unpack,
 )
+from server.live.work import work_message
 
 logger = logging.getLogger(__name__)
 
@@ -342,92 +343,66 @@ class AnalyzerNode:
         owned_now = set(self._owned)
         opened = await asyncio.to_thread(_open_entries, self._cipher, entries, owned_now)
         closed: list[str] = []
-        for iid, body in opened:
+        for iid, message in opened:
             owned = self._owned.get(iid)
             if owned is None:
                 continue
-            try:
-                if isinstance(body, BadEntry):
-                    raise body
-                kind = str(body["k"])
-                if kind == "open":
-                    if owned.fresh:  # adoption already opened this session's analysis
-                        owned.fresh = False
-                        continue
-                    if owned.opened:
-                        # a new session (e.g. resumed on another media node after a crash)
-                        # starts a new media clock: finish the old analysis, start afresh
-                        self._pool.close(iid)
-                    self._open(iid, owned, body["meta"])
-                    if iid in closed:
-                        closed.remove(iid)
-                    continue
-                if not owned.opened:
-                    continue
-                owned.fresh = False
-                if kind == "audio":
-                    self._pool.push_audio(iid, float(body["t"]), body["samples"])
-                elif kind == "video":
-                    self._pool.push_video(iid, float(body["t"]), body["jpeg"], body["pose"])
-                elif kind == "context":
-                    self._pool.set_context(iid, body["context"])
-                elif kind == "signal":
-                    self._pool.browser_signal(iid, body["kind"], float(body["t"]), body["detail"])
-                elif kind == "close":
-                    self._pool.close(iid)
-                    owned.opened = False
-                    closed.append(iid)
-            except BadEntry as exc:
+            if isinstance(message, BadEntry):
                 self.bad += 1
-                logger.warning("analyzer node: skipping a bad work entry of %s (%s)", iid, exc)
+                logger.warning("analyzer node: skipping a bad work entry of %s (%s)", iid, message)
+                continue
+            if isinstance(message, Open):
+                if owned.fresh:  # adoption already opened this session's analysis
+                    owned.fresh = False
+                    continue
+                if owned.opened:
+                    # a new session (e.g. resumed on another media node after a crash)
+                    # starts a new media clock: finish the old analysis, start afresh
+                    self._pool.close(iid)
+                self._open(iid, owned, message.meta)
+                if iid in closed:
+                    closed.remove(iid)
+                continue
+            if not owned.opened:
+                continue
+            owned.fresh = False
+            self._feed(message)
+            if isinstance(message, Close):
+                owned.opened = False
+                closed.append(iid)
         return closed
 
-
-_WORK_CHECKS = {
-    "open": lambda b: isinstance(b.get("meta"), dict) and json_safe(b["meta"]),
-    "context": lambda b: isinstance(b.get("context"), dict) and json_safe(b["context"]),
-    "audio": lambda b: (
-        finite(b.get("t")) and isinstance(b.get("pcm"), bytes) and len(b["pcm"]) % 2 == 0
-    ),
-    "video": lambda b: (
-        finite(b.get("t")) and isinstance(b.get("jpeg"), bytes) and isinstance(b.get("pose"), bool)
-    ),
-    "signal": lambda b: (
-        finite(b.get("t")) and isinstance(b.get("kind"), str) and isinstance(b.get("detail"), str)
-    ),
-    "close": lambda b: True,
-}
+    def _feed(self, message: Work) -> None:
+        """Hand one message of an opened interview to the pool."""
+        pool, iid = self._pool, message.interview_id
+        match message:
+            case Audio(t=t, samples=samples):
+                pool.push_audio(iid, t, samples)
+            case Video(t=t, frame=frame, pose=pose):
+                pool.push_video(iid, t, frame, pose)
+            case Context(context=context):
+                pool.set_context(iid, context)
+            case Signal(kind=kind, t=t, detail=detail):
+                pool.browser_signal(iid, kind, t, detail)
+            case Close():
+                pool.close(iid)
 
 
 def _open_entries(
     cipher: BusCipher, entries: list[RawEntry], owned: set[str]
-) -> list[tuple[str, dict[str, Any] | BadEntry]]:
-    """(interview id, checked body or the BadEntry) for the entries of owned interviews, in
-    order; audio bodies carry their PCM as float32 ``samples``. Runs in a worker thread."""
-    out: list[tuple[str, dict[str, Any] | BadEntry]] = []
+) -> list[tuple[str, Work | BadEntry]]:
+    """(interview id, its checked message or the BadEntry) for the entries of owned
+    interviews, in order. Runs in a worker thread."""
+    out: list[tuple[str, Work | BadEntry]] = []
     for stream, _entry_id, fields in entries:
-        iid = stream.removeprefix("il:work:")
+        iid = stream.removeprefix(WORK_PREFIX)
         if iid not in owned:
             continue
         try:
-            body = unpack(cipher, stream, fields)
-            kind = _checked_work(body)
-            if kind == "audio":
-                pcm = np.frombuffer(body["pcm"], dtype="<i2").astype(np.float32) / 32768.0
-                body = {**body, "samples": pcm}
-            out.append((iid, body))
+            out.append((iid, work_message(iid, unpack(cipher, stream, fields))))
         except BadEntry as exc:
             out.append((iid, exc))
     return out
-
-
-def _checked_work(body: dict[str, Any]) -> str:
-    """The entry's kind, once its fields have the types the pool expects."""
-    kind = body.get("k")
-    check = _WORK_CHECKS.get(kind) if isinstance(kind, str) else None
-    if check is None or not check(body):
-        raise BadEntry(f"malformed {str(kind)[:20]!r} work entry")
-    return str(kind)
 
 
 def _text(value: Any) -> str:

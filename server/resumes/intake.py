@@ -247,8 +247,9 @@ async def store_candidate(
         settings["requirements"],
         job_language(job),
     )
-    digest = parsed.get("file_hash") or await asyncio.to_thread(  # up to 10 MB
-        file_key, svc.settings.secret_key, data
+    digest = str(
+        parsed.get("file_hash")
+        or await asyncio.to_thread(file_key, svc.settings.secret_key, data)  # up to 10 MB
     )
     candidate_id, created = await svc.candidates.add(
         org_id=job["org_id"],
@@ -487,7 +488,8 @@ async def run_batch(
 
     async def report_known(candidate_id: str) -> None:
         nonlocal done
-        (candidate,) = await svc.candidates.get_many([candidate_id]) or [None]
+        found = await svc.candidates.get_many([candidate_id])
+        candidate = found[0] if found else None
         if candidate is not None:  # else erased meanwhile: nothing to report for it
             candidates.append({**public_candidate(candidate), "duplicate": True})
         done += 1
