@@ -14,6 +14,7 @@ import pytest
 from loadtest.inprocess import RunningServer, bank_plan, make_job
 from server.domain.models import Role
 from server.security.auth import make_invitation_token
+from tests.support.uploads import encoded
 
 
 async def assign(server: RunningServer, admin: str, job_id: str, *usernames: str) -> None:
@@ -311,6 +312,18 @@ async def test_bulk_invitations_all_or_nothing(server: RunningServer) -> None:
     assert [c["name"] for c in resp["created"]] == ["张三", "Ann"]
     job = await server.call("GET", f"/api/jobs/{job['id']}", token=admin)
     assert job["counts"]["invited"] == 2
+
+
+async def test_bulk_invitations_csv_in_utf16(server: RunningServer) -> None:
+    admin = await server.add_staff("admin", Role.ADMIN)
+    job = await make_job(server, admin)
+    path = f"/api/jobs/{job['id']}/invitations/bulk"
+    for n, encoding in enumerate(("utf-16-le", "utf-16-be")):
+        text = f"name,email,language\n张三{n},zhang{n}@example.com,zh-CN\n"
+        data = aiohttp.FormData()
+        data.add_field("file", encoded(text, encoding), filename="c.csv", content_type="text/csv")
+        resp = await server.call("POST", path, token=admin, data=data, expect=201)
+        assert [c["name"] for c in resp["created"]] == [f"张三{n}"]
 
 
 async def test_oversize_body_is_refused(server: RunningServer) -> None:

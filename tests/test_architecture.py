@@ -1,10 +1,11 @@
 """The package map of docs/architecture.md holds: import-linter contracts (pyproject.toml),
-aiohttp's request types only in the HTTP layers, small folders, and an installable wheel
-that carries the web pages and data files."""
+aiohttp's request types only in the HTTP layers, SQL only in server/storage, small folders,
+and an installable wheel that carries the web pages and data files."""
 
 from __future__ import annotations
 
 import ast
+import re
 import shutil
 import subprocess
 import sys
@@ -15,12 +16,18 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 HTTP_LAYERS = ("server/api/", "server/app/")
-REQUEST_TYPES_DEBT = {
-    "server/security/access.py",
-    "server/security/encrypted_media.py",
-}
-"""Modules below server/api that still handle requests (issue 13: to move into server/api)."""
+PRODUCT_PACKAGES = ("common", "server", "media", "analyzers", "loadtest")
+SQL_HOME = "server/storage/"
+SQL_STATEMENT = re.compile(
+    r"^\s*(SELECT|INSERT|REPLACE|UPDATE\s+\w+\s+SET|DELETE\s+FROM|CREATE|DROP|ALTER|PRAGMA"
+    r"|BEGIN|COMMIT|ROLLBACK)\b"
+)
+"""The start of an SQL statement in a string literal (SQL keywords are written upper case)."""
 MODULES_PER_FOLDER_MAX = 15
+
+
+def _product_modules() -> list[Path]:
+    return [p for top in PRODUCT_PACKAGES for p in (ROOT / top).rglob("*.py")]
 
 
 def test_import_contracts_are_kept() -> None:
@@ -57,8 +64,33 @@ def test_request_types_stay_in_the_http_layers() -> None:
         for p in (ROOT / top).rglob("*.py")
         if not str(p.relative_to(ROOT)).startswith(HTTP_LAYERS) and _imports_aiohttp_web(p)
     }
-    assert offenders <= REQUEST_TYPES_DEBT, sorted(offenders - REQUEST_TYPES_DEBT)
-    assert offenders == REQUEST_TYPES_DEBT, "debt paid: shrink REQUEST_TYPES_DEBT"
+    assert not offenders, sorted(offenders)
+
+
+def _sql_literals(path: Path) -> list[str]:
+    """The string literals (f-string parts too) of a module that start an SQL statement."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return [
+        node.value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant)
+        and isinstance(node.value, str)
+        and SQL_STATEMENT.match(node.value)
+    ]
+
+
+def test_sql_stays_in_storage() -> None:
+    offenders = {
+        f"{p.relative_to(ROOT)}: {found[0][:60]!r}"
+        for p in _product_modules()
+        if not str(p.relative_to(ROOT)).startswith(SQL_HOME) and (found := _sql_literals(p))
+    }
+    assert not offenders, sorted(offenders)
+
+
+def test_the_sql_check_sees_sql() -> None:
+    assert _sql_literals(ROOT / "server/storage/repos/outbox.py")
+    assert not SQL_STATEMENT.match("Update the job's examiners")
 
 
 def test_no_folder_is_a_heap() -> None:

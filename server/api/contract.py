@@ -21,7 +21,9 @@ from pydantic import BaseModel, ValidationError
 from server.api.http import ApiError, read_json_text
 from server.api.schemas.common import FieldError, field_errors
 
-Auth = Literal["staff", "candidate", "none"]
+Auth = Literal["staff", "staff_or_signed_url", "candidate", "none"]
+"""Who may call: a staff bearer token, that or a signed URL (recordings), the invitation's
+token, anyone."""
 OPERATION_ATTR = "__api_operation__"
 M = TypeVar("M", bound=BaseModel)
 H = TypeVar("H", bound=Callable[..., Awaitable[web.StreamResponse]])

@@ -1,12 +1,16 @@
-"""HTTP plumbing shared by the route modules: JSON errors, body parsing, services access."""
+"""HTTP plumbing shared by the route modules: JSON errors, body parsing, services access,
+recordings streamed with byte ranges."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import ipaddress
 import json
 import logging
 import re
 from collections.abc import Awaitable, Callable, Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 from aiohttp import hdrs, web
@@ -14,6 +18,8 @@ from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.typedefs import Middleware
 
 from server.core.services import Services
+from server.security.encrypted_media import open_recording, parse_range, plaintext_windows
+from server.security.keyring import CryptoError, KeyRing
 from server.storage.store import Conflict, NotFound
 
 logger = logging.getLogger(__name__)
@@ -121,6 +127,45 @@ async def read_upload(request: web.Request, field_name: str = "file") -> tuple[s
     except (ValueError, HttpProcessingError) as exc:
         raise ApiError(400, "bad_multipart", f"malformed upload: {exc}") from None
     return request.query.get("filename", "upload"), data
+
+
+async def send_recording(
+    request: web.Request, path: Path, keyring: KeyRing, headers: dict[str, str]
+) -> web.StreamResponse:
+    """Stream a recording (decrypted if it is encrypted), honouring one byte range."""
+    try:
+        reader = await open_recording(path, keyring)
+    except CryptoError:
+        raise ApiError(500, "recording_unreadable", "the recording cannot be decrypted") from None
+    if reader is None:
+        return web.FileResponse(path, headers=headers)  # written before encryption was on
+    try:
+        size = reader.plaintext_size
+        try:
+            wanted = parse_range(request.headers.get(hdrs.RANGE), size)
+        except ValueError:
+            raise ApiError(
+                416,
+                "bad_range",
+                "requested range not satisfiable",
+                headers={hdrs.CONTENT_RANGE: f"bytes */{size}"},
+            ) from None
+        first, last = wanted if wanted is not None else (0, size - 1)
+        response = web.StreamResponse(status=206 if wanted is not None else 200, headers=headers)
+        response.headers[hdrs.ACCEPT_RANGES] = "bytes"
+        response.content_length = max(0, last - first + 1)
+        if wanted is not None:
+            response.headers[hdrs.CONTENT_RANGE] = f"bytes {first}-{last}/{size}"
+        await response.prepare(request)
+        # a window that does not decrypt ends the body short: the player reports the error
+        async with contextlib.aclosing(plaintext_windows(reader, first, last)) as windows:
+            async for data in windows:
+                await response.write(data)
+        with contextlib.suppress(ConnectionResetError):
+            await response.write_eof()
+        return response
+    finally:
+        await asyncio.to_thread(reader.close)
 
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

@@ -17,9 +17,10 @@ from server.api.schemas.common import AnyObject, Error
 routes = web.RouteTableDef()
 
 REF_TEMPLATE = "#/components/schemas/{model}"
-OPENAPI_DOC_KEY = web.AppKey("openapi_document", dict)
+OPENAPI_DOC_KEY: web.AppKey[dict[str, Any]] = web.AppKey("openapi_document")
 SECURITY: dict[str, list[dict[str, list[str]]]] = {
     "staff": [{"staff": []}],
+    "staff_or_signed_url": [{"staff": []}, {"signedUrl": []}],
     "candidate": [{"invitation": []}],
     "none": [],
 }
@@ -152,6 +153,12 @@ def build_document(app_routes: Iterable[web.AbstractRoute]) -> dict[str, Any]:
                     "type": "http",
                     "scheme": "bearer",
                     "description": "The token from the invitation link",
+                },
+                "signedUrl": {
+                    "type": "apiKey",
+                    "in": "query",
+                    "name": "sig",
+                    "description": "A recording URL the API signed (with its exp and sub)",
                 },
             },
         },

@@ -16,13 +16,13 @@ from typing import Any
 from aiohttp import web
 
 from server.api.contract import operation, read_query
+from server.api.guards import staff_user
 from server.api.http import json_response, services
 from server.api.schemas.common import AnyObject
 from server.api.schemas.org import AuditPage
 from server.api.schemas.queries import AuditQuery
 from server.core.csvsafe import safe_cell
 from server.domain.models import Role
-from server.security.access import staff_user
 
 routes = web.RouteTableDef()
 

@@ -14,6 +14,7 @@ from aiohttp import WSMsgType, web
 from common.text import zh_or_en
 from media.peer import SdpError
 from server.api.contract import operation, read_body
+from server.api.guards import candidate_interview
 from server.api.http import ApiError, json_response, read_object, services
 from server.api.schemas.candidate import (
     Answer,
@@ -33,7 +34,6 @@ from server.interview.session import AnalysisLink, InterviewSession
 from server.interview.written import WrittenScoring
 from server.live.analysis import SINK_LINGER_S, AnalysisSink, interview_topic
 from server.outbound import webhooks
-from server.security.access import candidate_interview
 from server.security.encrypted_media import recording_opener
 from server.security.ratelimit import TokenBucket
 from server.storage.store import StatusChange

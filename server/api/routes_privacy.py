@@ -15,6 +15,7 @@ from typing import Any
 from aiohttp import web
 
 from server.api.contract import operation, read_body
+from server.api.guards import interview_of, staff_user
 from server.api.http import ApiError, json_response, services
 from server.api.schemas.common import AnyObject
 from server.api.schemas.org import OrgSettings, OrgSettingsIn
@@ -23,8 +24,6 @@ from server.domain.errors import field_error
 from server.domain.models import ALTERNATIVE_MODES, Role, Status
 from server.live.analysis import analysis_summary
 from server.resumes.intake import RESUME_DIR
-from server.security.access import staff_user
-from server.storage.store import NotFound
 
 logger = logging.getLogger(__name__)
 routes = web.RouteTableDef()
@@ -33,16 +32,6 @@ ADMINS = frozenset({Role.ADMIN})
 DAY_S = 86_400.0
 RETENTION_SWEEP_EVERY_S = 3600.0
 RETENTION_KEYS = ("recordings_days", "personal_data_days")
-
-
-async def _own_interview(request: web.Request, user: dict[str, Any]) -> dict[str, Any]:
-    try:
-        interview = await services(request).store.get_interview(request.match_info["interview_id"])
-    except NotFound:
-        raise ApiError(404, "not_found", "interview not found") from None
-    if interview["org_id"] != user["org_id"]:
-        raise ApiError(404, "not_found", "interview not found")
-    return interview
 
 
 @routes.get("/api/org/settings")
@@ -117,7 +106,7 @@ async def put_settings(request: web.Request) -> web.Response:
 async def export_personal_data(request: web.Request) -> web.Response:
     """Everything held about the candidate of one interview (PIPL right of access)."""
     user = await staff_user(request, ADMINS)
-    interview = await _own_interview(request, user)
+    interview, _job = await interview_of(request, user)
     svc = services(request)
     iid = interview["id"]
     events = await svc.store.analysis_events(iid)
@@ -165,7 +154,7 @@ async def export_personal_data(request: web.Request) -> web.Response:
 async def erase_personal_data(request: web.Request) -> web.Response:
     """Erase the candidate's personal data (PIPL right to deletion); scores and decisions stay."""
     user = await staff_user(request, ADMINS)
-    interview = await _own_interview(request, user)
+    interview, _job = await interview_of(request, user)
     svc = services(request)
     if interview["id"] in svc.sessions or interview["status"] == Status.IN_PROGRESS:
         raise ApiError(409, "in_progress", "the interview is running; erase it after it ends")

@@ -9,13 +9,14 @@ import io
 from aiohttp import web
 
 from server.api.contract import operation, read_body, read_query
+from server.api.guards import job_of, staff_user
 from server.api.http import json_response, services
 from server.api.schemas.common import AnyObject
 from server.api.schemas.interviews import RemindersIn
 from server.api.schemas.queries import OutboxQuery
 from server.core.csvsafe import safe_cell
 from server.outbound import reminders
-from server.security.access import CAN_MANAGE_JOBS, job_for, staff_user
+from server.security.access import CAN_MANAGE_JOBS
 
 routes = web.RouteTableDef()
 OUTBOX_CSV_COLUMNS = ("kind", "recipient", "subject", "body", "status", "created_at")
@@ -25,7 +26,7 @@ OUTBOX_CSV_COLUMNS = ("kind", "recipient", "subject", "body", "status", "created
 @operation("Candidates who have not finished", response=list[AnyObject])
 async def pending(request: web.Request) -> web.Response:
     user = await staff_user(request, CAN_MANAGE_JOBS)
-    job = await job_for(request, user)
+    job = await job_of(request, user)
     rows = await services(request).store.list_interviews(job["id"])
     return json_response(
         [
@@ -54,7 +55,7 @@ async def pending(request: web.Request) -> web.Response:
 async def remind(request: web.Request) -> web.Response:
     """Queue a reminder for the given pending interviews (all pending ones when omitted)."""
     user = await staff_user(request, CAN_MANAGE_JOBS)
-    job = await job_for(request, user)
+    job = await job_of(request, user)
     body = await read_body(request, RemindersIn) if request.can_read_body else None
     wanted = None if body is None or body.interview_ids is None else set(body.interview_ids)
     queued = await reminders.remind(services(request), job, wanted)
@@ -71,7 +72,7 @@ async def remind(request: web.Request) -> web.Response:
 async def outbox(request: web.Request) -> web.Response:
     """The reminder outbox of a job (JSON, or ``?format=csv`` for a mail-merge tool)."""
     user = await staff_user(request, CAN_MANAGE_JOBS)
-    job = await job_for(request, user)
+    job = await job_of(request, user)
     rows = await services(request).store.job_outbox(job["id"])
     if read_query(request, OutboxQuery).format != "csv":
         return json_response(rows)

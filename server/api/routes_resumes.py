@@ -15,6 +15,7 @@ from aiohttp import BodyPartReader, web
 from aiohttp.http_exceptions import HttpProcessingError
 
 from server.api.contract import Upload, operation, read_body, read_query
+from server.api.guards import candidate_of, job_of, staff_user
 from server.api.http import ApiError, json_response, services
 from server.api.routes_privacy import erase_resume
 from server.api.schemas.queries import PageQuery
@@ -46,7 +47,7 @@ from server.resumes.intake import (
     screening_of,
 )
 from server.resumes.resume_worker import MAX_FILE_BYTES
-from server.security.access import CAN_MANAGE_JOBS, check_job_access, job_for, staff_user
+from server.security.access import CAN_MANAGE_JOBS
 from server.security.blob import open_sealed
 
 logger = logging.getLogger(__name__)
@@ -188,7 +189,7 @@ async def upload(request: web.Request) -> web.Response:
     At most :data:`~server.resumes.intake.MAX_RUNNING_BATCHES` uploads are held and processed at once
     in this process (from reading the body to the batch's end); another gets 429 ``busy``."""
     user = await staff_user(request, CAN_MANAGE_JOBS)
-    job = await job_for(request, user)
+    job = await job_of(request, user)
     svc = services(request)
     slots: BatchSlots = svc.intake.batches
     if not slots.try_acquire():
@@ -245,7 +246,7 @@ def _log_batch_failure(task: asyncio.Task[Any], batch_id: str) -> None:
 @operation("Progress and result of a résumé upload", response=ResumeBatch)
 async def batch_status(request: web.Request) -> web.Response:
     user = await staff_user(request, CAN_MANAGE_JOBS)
-    job = await job_for(request, user)
+    job = await job_of(request, user)
     svc = services(request)
     batch = await svc.candidates.get_batch(request.match_info["batch_id"])
     if batch["job_id"] != job["id"]:
@@ -277,7 +278,7 @@ async def list_candidates(request: web.Request) -> web.Response:
     """A page of the job's candidates, best match first (``?limit=``, default and most
     ``CANDIDATES_PAGE_MAX``; ``?offset=``); ``X-Total-Count`` says how many there are."""
     user = await staff_user(request, CAN_MANAGE_JOBS)
-    job = await job_for(request, user)
+    job = await job_of(request, user)
     query = read_query(request, PageQuery)
     limit, offset = query.limit, query.offset
     store = services(request).candidates
@@ -287,22 +288,11 @@ async def list_candidates(request: web.Request) -> web.Response:
     return response
 
 
-async def _candidate(request: web.Request, roles: frozenset[Any]) -> tuple[Any, ...]:
-    """(user, candidate, job) after the role and org/department checks."""
-    user = await staff_user(request, roles)
-    svc = services(request)
-    candidate = await svc.candidates.get(request.match_info["candidate_id"])
-    if candidate["org_id"] != user["org_id"]:
-        raise ApiError(404, "not_found", "candidate not found")
-    job = await svc.store.get_job(candidate["job_id"])
-    check_job_access(user, job)
-    return user, candidate, job
-
-
 @routes.get("/api/candidates/{candidate_id}")
 @operation("One résumé candidate", response=Candidate)
 async def get_candidate(request: web.Request) -> web.Response:
-    _user, candidate, _job = await _candidate(request, CAN_MANAGE_JOBS)
+    user = await staff_user(request, CAN_MANAGE_JOBS)
+    candidate, _job = await candidate_of(request, user)
     return json_response(public_candidate(candidate))
 
 
@@ -312,7 +302,8 @@ async def get_candidate(request: web.Request) -> web.Response:
 )
 async def download_resume(request: web.Request) -> web.Response:
     """The original file, decrypted (audited)."""
-    user, candidate, job = await _candidate(request, CAN_MANAGE_JOBS)
+    user = await staff_user(request, CAN_MANAGE_JOBS)
+    candidate, job = await candidate_of(request, user)
     svc = services(request)
     if not candidate["file_path"]:
         raise ApiError(404, "not_found", "the résumé file is not kept")
@@ -345,7 +336,8 @@ def _read_resume(svc: Services, candidate: dict[str, Any]) -> bytes:
 @operation("A person invites the candidate (any score)", response=Candidate, status=201)
 async def invite(request: web.Request) -> web.Response:
     """A person invites the candidate (whatever the match score)."""
-    user, candidate, job = await _candidate(request, CAN_MANAGE_JOBS)
+    user = await staff_user(request, CAN_MANAGE_JOBS)
+    candidate, job = await candidate_of(request, user)
     try:
         updated = await invite_candidate(services(request), job, candidate, user["username"])
     except CannotInvite as exc:
@@ -364,7 +356,8 @@ async def invite(request: web.Request) -> web.Response:
 )
 async def set_status(request: web.Request) -> web.Response:
     """A person's screening decision: ``not_selected`` or back to ``waiting`` (audited)."""
-    user, candidate, job = await _candidate(request, CAN_MANAGE_JOBS)
+    user = await staff_user(request, CAN_MANAGE_JOBS)
+    candidate, job = await candidate_of(request, user)
     status = (await read_body(request, CandidateStatusIn)).status
     svc = services(request)
     if not await svc.candidates.set_status(candidate["candidate_id"], status):
@@ -386,7 +379,8 @@ async def set_status(request: web.Request) -> web.Response:
 @operation("Admin: erase the candidate's résumé and profile", status=204)
 async def erase(request: web.Request) -> web.Response:
     """Erase the candidate's résumé and profile (PIPL right to erasure; audited)."""
-    user, candidate, job = await _candidate(request, ADMINS)
+    user = await staff_user(request, ADMINS)
+    candidate, job = await candidate_of(request, user)
     svc = services(request)
     await erase_resume(svc, candidate["candidate_id"])
     await svc.store.add_event(
@@ -407,7 +401,7 @@ async def erase(request: web.Request) -> web.Response:
 @operation("The job's screening requirements and follow-up settings", response=Screening)
 async def get_screening(request: web.Request) -> web.Response:
     user = await staff_user(request, CAN_MANAGE_JOBS)
-    return json_response(screening_of(await job_for(request, user)))
+    return json_response(screening_of(await job_of(request, user)))
 
 
 @routes.put("/api/jobs/{job_id}/screening")
@@ -422,7 +416,7 @@ async def put_screening(request: web.Request) -> web.Response:
     """Set requirements and follow-ups; every candidate of the job is matched again, and
     waiting candidates who now pass the threshold are invited."""
     user = await staff_user(request, CAN_MANAGE_JOBS)
-    job = await job_for(request, user)
+    job = await job_of(request, user)
     body = (await read_body(request, ScreeningIn)).model_dump(mode="json", exclude_unset=True)
     requirements, errors = screening.validate_requirements(body.get("requirements") or {})
     follow = _followups(body.get("followups"), errors)

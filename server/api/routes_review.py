@@ -11,6 +11,7 @@ from typing import Any
 from aiohttp import web
 
 from server.api.contract import operation, read_body, read_query
+from server.api.guards import interview_of, job_of, staff_user
 from server.api.http import ApiError, json_response, services
 from server.api.routes_training import training_catalogue
 from server.api.schemas.common import AnyObject
@@ -23,27 +24,12 @@ from server.domain.models import Role, Status, personalised_fields
 from server.live.analysis import analysis_summary, answer_transcript, transcription_status
 from server.outbound import webhooks
 from server.outbound.reports import build_report, fairness, job_stats
-from server.security.access import check_job_access, job_for, staff_user
-from server.storage.store import NotFound
 
 routes = web.RouteTableDef()
 
 CAN_REVIEW = frozenset({Role.ADMIN, Role.HR, Role.EXAMINER})
 CAN_SEE_SCORES = frozenset({Role.ADMIN, Role.HR, Role.EXAMINER})
 CAN_SEE_STATS = frozenset({Role.ADMIN, Role.HR})
-
-
-async def _interview_and_job(
-    request: web.Request, user: dict[str, Any]
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    svc = services(request)
-    try:
-        interview = await svc.store.get_interview(request.match_info["interview_id"])
-        job = await svc.store.get_job(interview["job_id"])
-    except NotFound:
-        raise ApiError(404, "not_found", "interview not found") from None
-    check_job_access(user, job)
-    return interview, job
 
 
 @routes.post("/api/interviews/{interview_id}/reviews")
@@ -56,7 +42,7 @@ async def _interview_and_job(
 )
 async def add_review(request: web.Request) -> web.Response:
     user = await staff_user(request, CAN_REVIEW)
-    interview, job = await _interview_and_job(request, user)
+    interview, job = await interview_of(request, user)
     body = await read_body(request, ReviewIn)
     dimension, value = body.dimension, body.value
     dims = {c["id"] for c in job["competencies"]}
@@ -90,7 +76,7 @@ async def add_review(request: web.Request) -> web.Response:
 )
 async def add_decision(request: web.Request) -> web.Response:
     user = await staff_user(request, CAN_REVIEW)
-    interview, job = await _interview_and_job(request, user)
+    interview, job = await interview_of(request, user)
     body = await read_body(request, DecisionIn)
     recommendation = body.recommendation
     if interview["status"] != Status.COMPLETED:
@@ -170,7 +156,7 @@ async def _report(svc: Services, interview: dict[str, Any], job: dict[str, Any])
 )
 async def report(request: web.Request) -> web.StreamResponse:
     user = await staff_user(request, CAN_SEE_SCORES)
-    interview, job = await _interview_and_job(request, user)
+    interview, job = await interview_of(request, user)
     svc = services(request)
     query = read_query(request, ReportQuery)
     data = await _report(svc, interview, job)
@@ -199,7 +185,7 @@ async def report(request: web.Request) -> web.StreamResponse:
 )
 async def stats(request: web.Request) -> web.Response:
     user = await staff_user(request, CAN_SEE_STATS)
-    job = await job_for(request, user)
+    job = await job_of(request, user)
     svc = services(request)
     reports = []
     for interview in await svc.store.list_interviews(job["id"]):
@@ -215,7 +201,7 @@ async def stats(request: web.Request) -> web.Response:
 async def fairness_view(request: web.Request) -> web.Response:
     """Selection rate and impact ratio per recorded group, with four-fifths warnings."""
     user = await staff_user(request, CAN_SEE_STATS)
-    job = await job_for(request, user)
+    job = await job_of(request, user)
     svc = services(request)
     rows = []
     for interview in await svc.store.list_interviews(job["id"]):
@@ -248,7 +234,7 @@ XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.s
 async def export(request: web.Request) -> web.Response:
     """Candidates, scores (AI and final) and decisions of a job as CSV or XLSX."""
     user = await staff_user(request, CAN_SEE_STATS)
-    job = await job_for(request, user)
+    job = await job_of(request, user)
     fmt = read_query(request, ExportQuery).format
     svc = services(request)
     dims = [c["id"] for c in job["competencies"]]

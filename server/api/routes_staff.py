@@ -16,7 +16,8 @@ from analyzers.events import ScoreUpdate
 from analyzers.scoring import overall
 from common.competencies import CATALOGUE
 from server.api.contract import Upload, operation, read_body
-from server.api.http import ApiError, json_response, read_upload, services
+from server.api.guards import interview_of, job_of, recording_of, staff_user
+from server.api.http import ApiError, json_response, read_upload, send_recording, services
 from server.api.schemas.common import AnyObject
 from server.api.schemas.hiring import (
     AnalyzeIn,
@@ -49,14 +50,7 @@ from server.interview.candidate_view import saved_current
 from server.interview.invitations import invite, question_index
 from server.interview.progress import publish_status
 from server.live.analysis import analysis_summary, answer_transcript, transcription_status
-from server.security.access import (
-    CAN_MANAGE_JOBS,
-    CAN_SEE_RECORDINGS,
-    can_see_job,
-    check_job_access,
-    job_for,
-    staff_user,
-)
+from server.security.access import CAN_MANAGE_JOBS, CAN_SEE_RECORDINGS, can_see_job
 from server.security.auth import (
     check_signed_path,
     hash_password,
@@ -64,8 +58,6 @@ from server.security.auth import (
     sign_path,
     verify_password,
 )
-from server.security.encrypted_media import send_recording
-from server.storage.store import NotFound
 
 routes = web.RouteTableDef()
 
@@ -296,7 +288,7 @@ async def list_jobs(request: web.Request) -> web.Response:
 @operation("One job", response=Job)
 async def get_job(request: web.Request) -> web.Response:
     user = await staff_user(request)
-    return json_response(await _job_out(services(request), await job_for(request, user)))
+    return json_response(await _job_out(services(request), await job_of(request, user)))
 
 
 @routes.put("/api/jobs/{job_id}/examiners")
@@ -309,7 +301,7 @@ async def get_job(request: web.Request) -> web.Response:
 async def assign_examiners(request: web.Request) -> web.Response:
     """Set the examiners assigned to a job (they see its interviews, live and after)."""
     user = await staff_user(request, CAN_MANAGE_JOBS)
-    job = await job_for(request, user)
+    job = await job_of(request, user)
     ids = (await read_body(request, ExaminersIn)).examiners
     svc = services(request)
     staff = {u["id"]: u for u in await svc.store.users(user["org_id"])}
@@ -374,7 +366,7 @@ async def list_users(request: web.Request) -> web.Response:
 @operation("Interviews of a job", response=list[InterviewSummary])
 async def job_interviews(request: web.Request) -> web.Response:
     user = await staff_user(request)
-    job = await job_for(request, user)
+    job = await job_of(request, user)
     rows = await services(request).store.list_interviews(job["id"])
     return json_response([_summary(r) for r in rows])
 
@@ -444,7 +436,7 @@ def _candidate_fields(
 )
 async def create_invitation(request: web.Request) -> web.Response:
     user = await staff_user(request, CAN_MANAGE_JOBS)
-    job = await job_for(request, user)
+    job = await job_of(request, user)
     body = await read_body(request, InvitationIn, also=lambda raw: _candidate_fields(raw, None)[1])
     cand, errors = _candidate_fields(body.model_dump(exclude_none=True), None)
     if errors:  # pragma: no cover - the model states the same rules
@@ -493,7 +485,7 @@ def _candidates_from_csv(text: str) -> tuple[list[dict[str, Any]], list[dict[str
 )
 async def bulk_invitations(request: web.Request) -> web.Response:
     user = await staff_user(request, CAN_MANAGE_JOBS)
-    job = await job_for(request, user)
+    job = await job_of(request, user)
     _filename, content = await read_upload(request)
     text = _decode_csv(content)
     try:
@@ -518,7 +510,7 @@ def _decode_csv(content: bytes) -> str:
     raise ApiError(
         422,
         "invalid_csv",
-        "the file is not UTF-8 or GBK text",
+        "the file is not UTF-8, UTF-16 or GBK text",
         [{"row": None, "field": "file", "message": "unknown text encoding"}],
     )
 
@@ -526,22 +518,11 @@ def _decode_csv(content: bytes) -> str:
 # -- interviews ----------------------------------------------------------------------------
 
 
-async def _interview_for(request: web.Request, user: dict[str, Any]) -> dict[str, Any]:
-    svc = services(request)
-    try:
-        interview = await svc.store.get_interview(request.match_info["interview_id"])
-        job = await svc.store.get_job(interview["job_id"])
-    except NotFound:
-        raise ApiError(404, "not_found", "interview not found") from None
-    check_job_access(user, job)
-    return interview
-
-
 @routes.get("/api/interviews/{interview_id}")
 @operation("Interview with answers", response=Interview)
 async def get_interview(request: web.Request) -> web.Response:
     user = await staff_user(request)
-    interview = await _interview_for(request, user)
+    interview, _job = await interview_of(request, user)
     svc = services(request)
     session = svc.sessions.get(interview["id"])
     current = (
@@ -668,7 +649,7 @@ def _recording_url(svc: Services, rec_id: str, user_id: str) -> str:
 @operation("Revoke the invitation", response=InterviewSummary)
 async def revoke(request: web.Request) -> web.Response:
     user = await staff_user(request, CAN_MANAGE_JOBS)
-    interview = await _interview_for(request, user)
+    interview, _job = await interview_of(request, user)
     svc = services(request)
     if Status(interview["status"]) in (Status.COMPLETED,):
         raise ApiError(409, "conflict", "a completed interview cannot be revoked")
@@ -692,6 +673,7 @@ def _recording_file(stored: str, root: Path) -> Path | None:
 @routes.get("/api/recordings/{rec_id}")
 @operation(
     "Download or stream a recording (signed URL or bearer); supports Range",
+    auth="staff_or_signed_url",
     query=SignedUrlQuery,
     response=bytes,
     media_type="video/webm",
@@ -705,12 +687,9 @@ async def get_recording(request: web.Request) -> web.StreamResponse:
             svc.settings.secret_key, request.path, q["exp"], q["sub"], q["sig"], time.time()
         ):
             raise ApiError(403, "forbidden", "the recording link is invalid or has expired")
-    else:
-        user = await staff_user(request, CAN_SEE_RECORDINGS)
         rec = await svc.store.get_recording(request.match_info["rec_id"])
-        interview = await svc.store.get_interview(rec["interview_id"])
-        check_job_access(user, await svc.store.get_job(interview["job_id"]))
-    rec = await svc.store.get_recording(request.match_info["rec_id"])
+    else:
+        rec = await recording_of(request, await staff_user(request, CAN_SEE_RECORDINGS))
     path = await asyncio.to_thread(_recording_file, rec["path"], svc.settings.recordings_dir)
     if path is None:
         raise ApiError(404, "not_found", "recording file is missing")

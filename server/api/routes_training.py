@@ -3,28 +3,23 @@
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from typing import Any
 
 from aiohttp import web
 
 from server.api.contract import Upload, operation
+from server.api.guards import staff_user
 from server.api.http import ApiError, json_response, read_upload, services
 from server.api.schemas.common import AnyObject
 from server.core.services import Services
 from server.hiring.training import parse_catalogue
-from server.security.access import CAN_MANAGE_JOBS, staff_user
+from server.security.access import CAN_MANAGE_JOBS
 
 routes = web.RouteTableDef()
 
 
 async def training_catalogue(svc: Services, org_id: str) -> list[dict[str, Any]]:
-    rows = await svc.db.fetchall(
-        "SELECT course, competency, level, link, description FROM training_courses"
-        " WHERE org_id=? ORDER BY competency, id",
-        org_id,
-    )
-    return [dict(r) for r in rows]
+    return await svc.store.training_catalogue(org_id)
 
 
 @routes.get("/api/training/catalogue")
@@ -52,19 +47,7 @@ async def put_catalogue(request: web.Request) -> web.Response:
         )
     svc = services(request)
     org_id = user["org_id"]
-
-    def work(conn: sqlite3.Connection) -> None:
-        conn.execute("DELETE FROM training_courses WHERE org_id=?", (org_id,))
-        conn.executemany(
-            "INSERT INTO training_courses(org_id, course, competency, level, link, description)"
-            " VALUES(?,?,?,?,?,?)",
-            [
-                (org_id, c["course"], c["competency"], c["level"], c["link"], c["description"])
-                for c in courses
-            ],
-        )
-
-    await svc.db.transaction(work)
+    await svc.store.replace_training_catalogue(org_id, courses)
     await svc.store.add_event(
         None,
         org_id,

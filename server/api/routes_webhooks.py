@@ -5,12 +5,12 @@ from __future__ import annotations
 from aiohttp import web
 
 from server.api.contract import operation, read_body
+from server.api.guards import staff_user
 from server.api.http import ApiError, json_response, services
 from server.api.schemas.common import AnyObject
 from server.api.schemas.org import Webhook, WebhookIn
 from server.domain.models import Role
 from server.outbound import webhooks
-from server.security.access import staff_user
 from server.security.netguard import NetGuard
 
 routes = web.RouteTableDef()

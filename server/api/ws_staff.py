@@ -14,13 +14,13 @@ from typing import Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
+from server.api.guards import check_job_access, staff_user
 from server.api.http import ApiError, services
 from server.api.routes_candidate import origin_allowed
 from server.core.services import Services
 from server.domain.models import Role
 from server.live.analysis import analysis_summary
 from server.live.hub import Envelope, Subscription
-from server.security.access import check_job_access, staff_user
 from server.security.ratelimit import TokenBucket
 from server.storage.store import NotFound
 

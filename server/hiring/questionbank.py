@@ -12,7 +12,6 @@ points from 1.
 
 from __future__ import annotations
 
-import codecs
 import csv
 import enum
 import functools
@@ -27,6 +26,7 @@ from importlib import resources
 from typing import Any
 from xml.etree import ElementTree
 
+from server.core.csvsafe import declared_encoding, decode_upload_text
 from server.domain.errors import FieldError
 from server.domain.models import LANGUAGES, Media, Question, Section
 
@@ -417,16 +417,17 @@ def _detect_format(filename: str, content: bytes) -> _Format:
             raise _file_error("this is not a valid .xlsx workbook")
         return fmt
     if ext == "":
-        head = content.lstrip(codecs.BOM_UTF8 + b" \t\r\n")[:1]
-        return _Format.JSON if head in (b"{", b"[") else _Format.CSV
+        head = (decode_upload_text(content) or "").lstrip(" \t\r\n")[:1]
+        return _Format.JSON if head in ("{", "[") else _Format.CSV
     raise _file_error(f"unsupported file type {ext!r}; upload a .csv, .json or .xlsx file")
 
 
 def _read_json(content: bytes) -> list[object]:
+    text = decode_upload_text(content)
+    if text is None:
+        raise _file_error("JSON must be UTF-8, UTF-16 or GBK text")
     try:
-        doc = json.loads(content.decode("utf-8-sig"))
-    except UnicodeDecodeError:
-        raise _file_error("JSON must be UTF-8 text") from None
+        doc = json.loads(text)
     except json.JSONDecodeError as exc:
         raise _file_error(
             f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
@@ -451,21 +452,14 @@ def _too_many_rows(count: int) -> str:
 
 
 def _decode_text(content: bytes) -> str:
-    """UTF-8 (with or without BOM), UTF-16 with BOM, else GBK/GB18030 as Excel in China writes."""
-    if content.startswith(codecs.BOM_UTF8):
-        encodings: tuple[str, ...] = ("utf-8-sig",)
-    elif content.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        encodings = ("utf-16",)
-    elif b"\x00" in content:
+    """The CSV's text (:func:`~server.core.csvsafe.decode_upload_text`); NUL bytes without a
+    byte-order mark mean a binary file."""
+    if b"\x00" in content and declared_encoding(content) is None:
         raise _file_error("this is not a text CSV file (binary content)")
-    else:
-        encodings = ("utf-8", "gb18030")
-    for encoding in encodings:
-        try:
-            return content.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise _file_error("the CSV is neither UTF-8 nor GBK text; save it as 'CSV UTF-8'")
+    text = decode_upload_text(content)
+    if text is None:
+        raise _file_error("the CSV is neither UTF-8 nor GBK text; save it as 'CSV UTF-8'")
+    return text
 
 
 _Rows = Iterator[tuple[int, list[str]]]

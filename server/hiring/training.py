@@ -63,7 +63,7 @@ def parse_catalogue(
     """Courses and every problem (rows numbered as in the file: CSV data starts at row 2)."""
     text = decode_upload_text(content)
     if text is None:
-        return [], [_err(None, "file", "the file is not UTF-8 or GBK text")]
+        return [], [_err(None, "file", "the file is not UTF-8, UTF-16 or GBK text")]
     if filename.lower().endswith(".json") or text.lstrip().startswith(("[", "{")):
         return _from_json(text)
     return _from_csv(text)

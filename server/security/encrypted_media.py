@@ -1,26 +1,23 @@
-"""Recordings at rest: encrypted while written, decrypted on the fly with HTTP ranges.
+"""Recordings at rest: encrypted while written, decrypted on the fly for byte ranges.
 
-The recorder writes each answer through :class:`server.security.stream.EncryptedWriter` (in its writer
-thread). Playback answers ``Range`` requests (the examiner's player seeks) by decrypting only
-the chunks a window needs, in a worker thread, window by window, so a whole recording is never
-in memory and the event loop never decrypts.
+The recorder writes each answer through :class:`server.security.stream.EncryptedWriter` (in its
+writer thread). Playback (:func:`server.api.http.send_recording`) answers ``Range`` requests
+(the examiner's player seeks) by decrypting only the chunks a window needs, in a worker thread,
+window by window, so a whole recording is never in memory and the event loop never decrypts.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import re
+from collections.abc import AsyncGenerator
 from functools import partial
 from pathlib import Path
 from typing import Any
 
-from aiohttp import web
-
-from server.api.http import ApiError
 from server.security.keyring import CryptoError, KeyRing, TamperedError
-from server.security.stream import EncryptedFile, is_encrypted_file
+from server.security.stream import EncryptedFile, EncryptedReader, is_encrypted_file
 
 logger = logging.getLogger(__name__)
 
@@ -61,50 +58,34 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
     return first, last
 
 
-async def send_recording(
-    request: web.Request, path: Path, keyring: KeyRing, headers: dict[str, str]
-) -> web.StreamResponse:
-    """Stream a recording (decrypted if it is encrypted), honouring one byte range."""
+async def open_recording(path: Path, keyring: KeyRing) -> EncryptedReader | None:
+    """A reader of the recording's plaintext, or None for a file written before encryption
+    was on (sent as it is). Raises :class:`CryptoError` (logged) when it cannot be opened."""
     if not await asyncio.to_thread(is_encrypted_file, path):
-        return web.FileResponse(path, headers=headers)  # written before encryption was on
+        return None
     try:
-        reader = await asyncio.to_thread(EncryptedFile.open, path, keyring)
+        return await asyncio.to_thread(EncryptedFile.open, path, keyring)
     except CryptoError as exc:
         _log_crypto(path, exc)
-        raise ApiError(500, "recording_unreadable", "the recording cannot be decrypted") from None
-    try:
-        size = reader.plaintext_size
+        raise
+
+
+async def plaintext_windows(
+    reader: EncryptedReader, first: int, last: int
+) -> AsyncGenerator[bytes, None]:
+    """Plaintext bytes ``first..last`` (inclusive), decrypted in a worker thread one window
+    (:data:`SEND_WINDOW_BYTES`) at a time; ends early (logged) at a chunk that does not
+    decrypt."""
+    position = first
+    while position <= last:
+        end = min(last, position + SEND_WINDOW_BYTES - 1)
         try:
-            wanted = parse_range(request.headers.get("Range"), size)
-        except ValueError:
-            raise ApiError(
-                416,
-                "bad_range",
-                "requested range not satisfiable",
-                headers={"Content-Range": f"bytes */{size}"},
-            ) from None
-        first, last = wanted if wanted is not None else (0, size - 1)
-        response = web.StreamResponse(status=206 if wanted is not None else 200, headers=headers)
-        response.headers["Accept-Ranges"] = "bytes"
-        response.content_length = max(0, last - first + 1)
-        if wanted is not None:
-            response.headers["Content-Range"] = f"bytes {first}-{last}/{size}"
-        await response.prepare(request)
-        position = first
-        while position <= last:
-            end = min(last, position + SEND_WINDOW_BYTES - 1)
-            try:
-                data = await asyncio.to_thread(reader.read_range, position, end)
-            except CryptoError as exc:
-                _log_crypto(path, exc)
-                break  # headers are out: cut the body short; the player reports the error
-            await response.write(data)
-            position = end + 1
-        with contextlib.suppress(ConnectionResetError):
-            await response.write_eof()
-        return response
-    finally:
-        await asyncio.to_thread(reader.close)
+            data = await asyncio.to_thread(reader.read_range, position, end)
+        except CryptoError as exc:
+            _log_crypto(reader.path, exc)
+            return
+        yield data
+        position = end + 1
 
 
 def _log_crypto(path: Path, exc: CryptoError) -> None:

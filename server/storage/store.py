@@ -18,6 +18,7 @@ from server.storage.repos.audit import (
     AuditRepository,
     audit_hash,
 )
+from server.storage.repos.candidates import CandidateRepository
 from server.storage.repos.interviews import (
     STATUS_RANK,
     InterviewRepository,
@@ -30,6 +31,7 @@ from server.storage.repos.orgs import OrgRepository, StaffRepository
 from server.storage.repos.outbox import OutboxRepository
 from server.storage.repos.privacy import PrivacyRepository
 from server.storage.repos.reviews import ReviewRepository
+from server.storage.repos.training import TrainingRepository
 from server.storage.repos.webhooks import WebhookRepository
 
 __all__ = [
@@ -64,6 +66,8 @@ class Store(
     AuditRepository,
     PrivacyRepository,
     WebhookRepository,
+    CandidateRepository,
+    TrainingRepository,
 ):
     """Domain-level persistence: the repositories' methods on one object (they share the
     database and the field cipher; none of them keeps other state)."""

@@ -45,7 +45,10 @@ def _integral(value: object) -> object:
     return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
-Int = Annotated[int, BeforeValidator(_integral)]
+INTEGRAL = BeforeValidator(_integral)
+"""Put last in ``Annotated[int, Field(...), INTEGRAL]``: the constraints stay JSON Schema's
+``minimum``/``maximum`` (before the validator pydantic could only write ``ge``/``le``)."""
+Int = Annotated[int, INTEGRAL]
 """An integer of a JSON body (bodies are read strictly: ``"5"`` and ``true`` are not)."""
 
 

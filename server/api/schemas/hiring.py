@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from server.api.schemas.common import Int, Localized, Model, Out
+from server.api.schemas.common import INTEGRAL, Localized, Model, Out
 from server.domain.models import Media, Section
 from server.hiring import jobs, questionbank
 
@@ -74,8 +74,10 @@ class QuestionIn(BaseModel):
     rubric: Annotated[
         list[RubricPoint], Field(min_length=1, max_length=questionbank.MAX_RUBRIC_POINTS)
     ]
-    prep_s: Annotated[Int, Field(ge=questionbank.PREP_S_MIN, le=questionbank.PREP_S_MAX)]
-    answer_s: Annotated[Int, Field(ge=questionbank.ANSWER_S_MIN, le=questionbank.ANSWER_S_MAX)]
+    prep_s: Annotated[int, Field(ge=questionbank.PREP_S_MIN, le=questionbank.PREP_S_MAX), INTEGRAL]
+    answer_s: Annotated[
+        int, Field(ge=questionbank.ANSWER_S_MIN, le=questionbank.ANSWER_S_MAX), INTEGRAL
+    ]
     media: Media = Media.VIDEO
     tags: Annotated[list[Tag], Field(max_length=questionbank.MAX_TAGS)] = []
 

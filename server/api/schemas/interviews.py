@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
-from server.api.schemas.common import Int, Localized, Model, Out, StrictModel
+from server.api.schemas.common import INTEGRAL, Localized, Model, Out, StrictModel
 from server.api.schemas.hiring import NON_BLANK
 from server.domain.models import InterviewMode, Status
 
@@ -24,7 +24,7 @@ class InvitationIn(Model):
     phone: Annotated[str, Field(pattern=PHONE_PATTERN, max_length=40)] | None = None
     language: Literal["", "zh-CN", "en"] | None = None
     group: Annotated[str, Field(max_length=60)] | None = None
-    expires_in_hours: Annotated[Int, Field(ge=1, le=MAX_INVITATION_HOURS)] | None = None
+    expires_in_hours: Annotated[int, Field(ge=1, le=MAX_INVITATION_HOURS), INTEGRAL] | None = None
 
 
 class Invitation(Out):

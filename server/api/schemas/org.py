@@ -6,12 +6,12 @@ from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, ValidationInfo, field_validator
 
-from server.api.schemas.common import Int, Model, Out, StrictModel
+from server.api.schemas.common import INTEGRAL, Model, Out, StrictModel
 from server.api.schemas.hiring import NON_BLANK
 from server.outbound import webhooks
 
 RETENTION_DAYS_MAX = 3650
-Days = Annotated[Int, Field(ge=1, le=RETENTION_DAYS_MAX)]
+Days = Annotated[int, Field(ge=1, le=RETENTION_DAYS_MAX), INTEGRAL]
 Event = Literal[webhooks.EVENTS]  # type: ignore[valid-type]
 
 

@@ -4,9 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import (
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
-from server.api.schemas.common import Int, Model, Out, StrictModel
+from server.api.schemas.common import INTEGRAL, Model, Out, StrictModel
 from server.resumes import followups, screening
 
 DegreeKey = Literal["high_school", "associate", "bachelor", "master", "doctor"]
@@ -56,12 +63,50 @@ class ResumeBatch(Out):
     errors: list[FileError] = []
 
 
+Years = Annotated[float, Field(ge=0, le=screening.MAX_YEARS)]
+TERM_KINDS = ("skill", "certificate", "keyword", "major")
+_VALUE_OF_KIND: dict[str, TypeAdapter[Any]] = {
+    **dict.fromkeys(TERM_KINDS, TypeAdapter(Term)),
+    "degree": TypeAdapter(DegreeKey),
+    "years": TypeAdapter(Years),
+}
+
+
+def _when_kind(kinds: tuple[str, ...], value: dict[str, Any]) -> dict[str, Any]:
+    kind = {"properties": {"kind": {"enum": list(kinds)}}, "required": ["kind"]}
+    return {"if": kind, "then": {"properties": {"value": value}}}
+
+
+NICE_VALUE_RULES: dict[str, Any] = {
+    "allOf": [
+        _when_kind(TERM_KINDS, TypeAdapter(Term).json_schema()),
+        _when_kind(("degree",), TypeAdapter(DegreeKey).json_schema()),
+        _when_kind(("years",), TypeAdapter(Years).json_schema()),
+    ]
+}
+
+
 class NiceToHave(StrictModel):
+    """A weighted nice-to-have; ``kind`` says what ``value`` is (a term, a degree key or
+    years), each kind and value at most once."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=NICE_VALUE_RULES)
     kind: Literal["skill", "certificate", "keyword", "major", "degree", "years"]
     value: Any
     weight: Annotated[float, Field(ge=screening.MIN_WEIGHT, le=screening.MAX_WEIGHT)] = (
         screening.DEFAULT_WEIGHT
     )
+
+    @field_validator("value")
+    @classmethod
+    def _value_of_kind(cls, value: Any, info: ValidationInfo) -> Any:
+        adapter = _VALUE_OF_KIND.get(info.data.get("kind", ""))
+        if adapter is None:  # the kind itself is wrong (reported on its own)
+            return value
+        try:
+            return adapter.validate_python(value, strict=True)
+        except ValidationError as exc:
+            raise ValueError(exc.errors(include_url=False)[0]["msg"]) from None
 
 
 class Requirements(StrictModel):
@@ -78,7 +123,7 @@ class Requirements(StrictModel):
 
 
 class FollowupSettings(StrictModel):
-    count: Annotated[Int, Field(ge=0, le=followups.MAX_FOLLOWUPS)] = 2
+    count: Annotated[int, Field(ge=0, le=followups.MAX_FOLLOWUPS), INTEGRAL] = 2
     in_ranking: bool = False
 
 
