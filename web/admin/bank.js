@@ -1,10 +1,10 @@
 // Question bank: filter/search and file import (CSV / JSON / XLSX).
 
-import { h, replace, field, showError, downloadText } from '../common/dom.js';
+import { h, replace, field } from '../common/dom.js';
 import { debounce } from '../common/timing.js';
-import { API, ApiError } from '../staff/api.js';
+import { API } from '../staff/api.js';
 import { t, pick } from '../staff/i18n.js';
-import { questionCard, errorTable, errorBanner, loadCompetencies, pageHeader, SECTIONS, toCsv } from '../staff/ui.js';
+import { card, questionCard, errorBanner, loadCompetencies, pageHeader, uploadForm, SECTIONS } from '../staff/ui.js';
 
 const IMPORT_HEADER = [
   'section',
@@ -72,120 +72,49 @@ export function renderBank(main, ctx) {
   search.addEventListener('input', loadSoon);
 
   // ----- import -----
-  const fileInput = h('input', {
-    type: 'file',
-    name: 'file',
+  const out = h('div', { class: 'result', 'aria-live': 'polite' });
+  const { form: importForm } = uploadForm(ctx, {
+    prefix: 'import',
     accept:
       '.csv,.json,.xlsx,text/csv,application/json,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
-    testid: 'import-file',
-  });
-  const file = field(t('bank.importFile'), fileInput, { hint: t('bank.importHint') });
-  const submit = h('button', { type: 'submit', class: 'btn primary', testid: 'import-submit', text: t('bank.import') });
-  const template = h('button', {
-    type: 'button',
-    class: 'btn ghost small',
-    testid: 'import-template',
-    text: t('bank.template'),
-    on: {
-      click: () =>
-        downloadText(
-          'questions-template.csv',
-          toCsv(IMPORT_HEADER, [
-            [
-              'structured',
-              '请举例说明你如何推动跨部门合作。',
-              'Give an example of how you drove cross-department cooperation.',
-              'communication;teamwork',
-              '背景清楚|行动具体|结果可衡量',
-              'Clear context|Concrete actions|Measurable result',
-              '30',
-              '180',
-              'video',
-              'example',
-            ],
-          ]),
-        ),
+    keys: 'bank',
+    template: {
+      filename: 'questions-template.csv',
+      header: IMPORT_HEADER,
+      rows: [
+        [
+          'structured',
+          '请举例说明你如何推动跨部门合作。',
+          'Give an example of how you drove cross-department cooperation.',
+          'communication;teamwork',
+          '背景清楚|行动具体|结果可衡量',
+          'Clear context|Concrete actions|Measurable result',
+          '30',
+          '180',
+          'video',
+          'example',
+        ],
+      ],
     },
-  });
-  const out = h('div', { class: 'result', 'aria-live': 'polite' });
-  const importForm = h(
-    'form',
-    { class: 'stack', novalidate: true },
-    file.wrap,
-    h('div', { class: 'form-actions' }, submit, template),
-    out,
-  );
-  importForm.addEventListener('submit', async (ev) => {
-    ev.preventDefault();
-    showError(file.error, []);
-    const f = fileInput.files && fileInput.files[0];
-    if (!f) {
-      showError(file.error, t('bank.pick'));
-      return;
-    }
-    submit.disabled = true;
-    replace(out);
-    try {
-      const res = await API.importQuestions(f);
-      if (!ctx.alive) return;
+    result: out,
+    send: (file) => API.importQuestions(file),
+    done: (res) => {
       const n = res && typeof res.imported === 'number' ? res.imported : ((res && res.questions) || []).length;
       replace(
         out,
         h('div', { class: 'banner ok', role: 'status', testid: 'import-result', text: t('bank.imported', { n }) }),
       );
-      fileInput.value = '';
       load();
-    } catch (e) {
-      if (!ctx.alive) return;
-      if (e instanceof ApiError && e.errors.length) {
-        replace(
-          out,
-          h('p', {
-            class: 'form-error',
-            role: 'alert',
-            testid: 'import-error',
-            text: t('bank.invalid', { n: e.errors.length }),
-          }),
-          errorTable(e.errors, { testid: 'import-errors' }),
-        );
-      } else {
-        replace(
-          out,
-          h('p', {
-            class: 'form-error',
-            role: 'alert',
-            testid: 'import-error',
-            text: e.status === 0 ? t('err.network') : e.message,
-          }),
-        );
-      }
-    } finally {
-      submit.disabled = false;
-    }
+    },
+    show: (...nodes) => replace(out, ...nodes),
   });
 
   replace(
     main,
     pageHeader(t('bank.title')),
     banner,
-    h(
-      'section',
-      { class: 'card', 'aria-labelledby': 'import-h' },
-      h('h2', { id: 'import-h', class: 'card-title', text: t('bank.importTitle') }),
-      importForm,
-    ),
-    h(
-      'section',
-      { class: 'card', 'aria-labelledby': 'list-h' },
-      h(
-        'div',
-        { class: 'card-head' },
-        h('h2', { id: 'list-h', class: 'card-title', text: t('bank.listTitle') }),
-        count,
-      ),
-      filters,
-      list,
-    ),
+    card({ id: 'import-h', title: t('bank.importTitle') }, importForm),
+    card({ id: 'list-h', title: t('bank.listTitle'), aside: count }, filters, list),
   );
 
   loadCompetencies()

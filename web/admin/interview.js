@@ -4,6 +4,7 @@ import { h, replace } from '../common/dom.js';
 import { API } from '../staff/api.js';
 import { t, pick } from '../staff/i18n.js';
 import {
+  card,
   statusBadge,
   fmtDate,
   languageName,
@@ -238,14 +239,7 @@ export function renderInterview(main, ctx, interviewId) {
         );
       }
       if (Array.isArray(top) && top.length) {
-        answers.append(
-          h(
-            'section',
-            { class: 'card' },
-            h('h2', { class: 'card-title', text: t('iv.recordings') }),
-            videos(urlsOf(top), t('iv.recording')),
-          ),
-        );
+        answers.append(card({ title: t('iv.recordings') }, videos(urlsOf(top), t('iv.recording'))));
       }
 
       if (iv.job_id) {

@@ -7,13 +7,16 @@ import { t, pick } from '../staff/i18n.js';
 import { canSeeStats } from './stats.js';
 import { canSeeReports } from './report.js';
 import {
+  card,
   countChips,
+  dataTable,
+  errorText,
   statusBadge,
   timeEl,
   fmtDate,
   languageName,
   errorBanner,
-  errorTable,
+  uploadForm,
   notice,
   toCsv,
   absoluteUrl,
@@ -106,10 +109,8 @@ export function renderJobDetail(main, ctx, jobId, tab = 'interviews') {
   }
   const reports = canSeeReports(ctx.session);
   const chips = countChips({});
-  const countsCard = h(
-    'section',
-    { class: 'card counts-card', 'aria-labelledby': 'counts-h', testid: 'job-counts' },
-    h('h2', { id: 'counts-h', class: 'card-title', text: t('detail.counts') }),
+  const countsCard = card(
+    { id: 'counts-h', title: t('detail.counts'), class: 'counts-card', testid: 'job-counts' },
     chips.el,
   );
   const interviewsBody = h('div', {}, h('p', { class: 'muted', text: t('common.loading') }));
@@ -248,25 +249,10 @@ export function renderJobDetail(main, ctx, jobId, tab = 'interviews') {
     });
     replace(
       interviewsBody,
-      h(
-        'div',
-        { class: 'table-wrap' },
-        h(
-          'table',
-          { class: 'table interviews', testid: 'interviews-table' },
-          h(
-            'thead',
-            {},
-            h(
-              'tr',
-              {},
-              ['col.name', 'col.email', 'col.status', 'col.created', 'col.updated', 'col.actions'].map((k) =>
-                h('th', { scope: 'col', text: t(k) }),
-              ),
-            ),
-          ),
-          h('tbody', {}, rows),
-        ),
+      dataTable(
+        { class: 'table interviews', testid: 'interviews-table' },
+        ['col.name', 'col.email', 'col.status', 'col.created', 'col.updated', 'col.actions'].map((k) => t(k)),
+        rows,
       ),
     );
   }
@@ -315,7 +301,7 @@ export function renderJobDetail(main, ctx, jobId, tab = 'interviews') {
   return () => unsub();
 }
 
-function renderConfig(card, job, bank) {
+function renderConfig(configCard, job, bank) {
   const comps = (job.competencies || []).map((c) =>
     h(
       'li',
@@ -348,7 +334,7 @@ function renderConfig(card, job, bank) {
       ),
     );
   });
-  card.append(
+  configCard.append(
     job.description ? h('p', { class: 'description', text: job.description }) : null,
     h('h3', { text: t('form.competencies') }),
     h('ul', { class: 'plain' }, comps),
@@ -368,10 +354,8 @@ function reminderSection(ctx, jobId) {
     text: t('remind.send'),
   });
   const csv = h('button', { type: 'button', class: 'btn small', testid: 'download-outbox', text: t('remind.csv') });
-  const card = h(
-    'section',
-    { class: 'card', testid: 'reminders-card' },
-    h('h2', { class: 'card-title', text: t('remind.title') }),
+  const section = card(
+    { title: t('remind.title'), testid: 'reminders-card' },
     info,
     h('div', { class: 'form-actions' }, send, csv),
     status,
@@ -406,7 +390,7 @@ function reminderSection(ctx, jobId) {
       ),
     );
   });
-  return card;
+  return section;
 }
 
 // Examiners assigned to the job see its interviews live and review them afterwards.
@@ -423,10 +407,8 @@ function examinerSection(ctx, jobId) {
     testid: 'examiners-save',
     text: t('examiners.save'),
   });
-  const card = h(
-    'section',
-    { class: 'card', 'aria-labelledby': 'exam-h', testid: 'examiners-card' },
-    h('h2', { id: 'exam-h', class: 'card-title', text: t('examiners.title') }),
+  const section = card(
+    { id: 'exam-h', title: t('examiners.title'), testid: 'examiners-card' },
     h('p', { class: 'muted small', text: t('examiners.hint') }),
     list,
     h('div', { class: 'form-actions' }, save),
@@ -471,7 +453,7 @@ function examinerSection(ctx, jobId) {
       save.disabled = false;
     }
   });
-  return card;
+  return section;
 }
 
 function inviteSection(ctx, jobId, state, onCreated) {
@@ -593,12 +575,7 @@ function inviteSection(ctx, jobId, state, onCreated) {
     }
   });
 
-  const section = h(
-    'section',
-    { class: 'card', 'aria-labelledby': 'invite-h' },
-    h('h2', { id: 'invite-h', class: 'card-title', text: t('invite.title') }),
-    form,
-  );
+  const section = card({ id: 'invite-h', title: t('invite.title') }, form);
   section.setDefaultLanguage = (code) => {
     langSel.options[0].textContent = `${t('invite.langDefault')} (${languageName(code)})`;
   };
@@ -615,33 +592,11 @@ function showFieldErrors(e, fields, formErr) {
     }
     showError(formErr, rest.length ? rest : e.errors.length ? [] : e.message);
   } else {
-    showError(formErr, e.status === 0 ? t('err.network') : e.status === 403 ? t('err.forbidden') : e.message);
+    showError(formErr, errorText(e));
   }
 }
 
 function bulkSection(ctx, jobId, state, onCreated) {
-  const fileInput = h('input', { type: 'file', name: 'file', accept: '.csv,text/csv', testid: 'bulk-file' });
-  const file = field(t('bulk.file'), fileInput, { hint: t('bulk.hint') });
-  const submit = h('button', { type: 'submit', class: 'btn primary', testid: 'bulk-submit', text: t('bulk.submit') });
-  const template = h('button', {
-    type: 'button',
-    class: 'btn ghost small',
-    testid: 'bulk-template',
-    text: t('bulk.template'),
-    on: {
-      click: () =>
-        downloadText(
-          'invitations-template.csv',
-          toCsv(
-            ['name', 'email', 'phone', 'language', 'group'],
-            [
-              ['张三', 'zhangsan@example.com', '13800000000', 'zh-CN', ''],
-              ['Jane Doe', 'jane@example.com', '', 'en', ''],
-            ],
-          ),
-        ),
-    },
-  });
   // Results (links table or row errors) go into a full-width card below the forms.
   const out = h('div', { class: 'result', 'aria-live': 'polite' });
   const resultsCard = h(
@@ -682,34 +637,17 @@ function bulkSection(ctx, jobId, state, onCreated) {
         h('p', { class: 'ok-text', testid: 'bulk-count', text: t('bulk.created', { n: created.length }) }),
         dl,
       ),
-      h(
-        'div',
-        { class: 'table-wrap' },
-        h(
-          'table',
-          { class: 'table links', testid: 'bulk-links' },
+      dataTable(
+        { class: 'table links', testid: 'bulk-links' },
+        ['col.name', 'col.email', 'invite.link', 'col.expires'].map((k) => t(k)),
+        created.map((c) =>
           h(
-            'thead',
+            'tr',
             {},
-            h(
-              'tr',
-              {},
-              ['col.name', 'col.email', 'invite.link', 'col.expires'].map((k) => h('th', { scope: 'col', text: t(k) })),
-            ),
-          ),
-          h(
-            'tbody',
-            {},
-            created.map((c) =>
-              h(
-                'tr',
-                {},
-                h('td', { dataset: { label: t('col.name') } }, c.name || ''),
-                h('td', { dataset: { label: t('col.email') } }, c.email || ''),
-                h('td', { dataset: { label: t('invite.link') } }, linkBox(c.url, 'bulk-link')),
-                h('td', { dataset: { label: t('col.expires') } }, timeEl(c.expires_at)),
-              ),
-            ),
+            h('td', { dataset: { label: t('col.name') } }, c.name || ''),
+            h('td', { dataset: { label: t('col.email') } }, c.email || ''),
+            h('td', { dataset: { label: t('invite.link') } }, linkBox(c.url, 'bulk-link')),
+            h('td', { dataset: { label: t('col.expires') } }, timeEl(c.expires_at)),
           ),
         ),
       ),
@@ -717,61 +655,30 @@ function bulkSection(ctx, jobId, state, onCreated) {
   };
   showCreated(state.bulk);
 
-  const form = h(
-    'form',
-    { class: 'stack', novalidate: true },
-    file.wrap,
-    h('div', { class: 'form-actions' }, submit, template),
-  );
-  form.addEventListener('submit', async (ev) => {
-    ev.preventDefault();
-    showError(file.error, []);
-    const f = fileInput.files && fileInput.files[0];
-    if (!f) {
-      showError(file.error, t('bulk.pick'));
-      return;
-    }
-    submit.disabled = true;
-    try {
-      const res = await API.bulkInvite(jobId, f);
-      if (!ctx.alive) return;
+  const { form } = uploadForm(ctx, {
+    prefix: 'bulk',
+    accept: '.csv,text/csv',
+    template: {
+      filename: 'invitations-template.csv',
+      header: ['name', 'email', 'phone', 'language', 'group'],
+      rows: [
+        ['张三', 'zhangsan@example.com', '13800000000', 'zh-CN', ''],
+        ['Jane Doe', 'jane@example.com', '', 'en', ''],
+      ],
+    },
+    keepWhileSending: true, // the last links stay until the new ones (or the errors) are in
+    send: (file) => API.bulkInvite(jobId, file),
+    done: (res) => {
       state.bulk = (res && res.created) || [];
       showCreated(state.bulk);
-      fileInput.value = '';
       onCreated();
-    } catch (e) {
-      if (!ctx.alive) return;
-      state.bulk = null;
-      if (e instanceof ApiError && e.errors.length) {
-        setOut(
-          h('p', {
-            class: 'form-error',
-            role: 'alert',
-            testid: 'bulk-error',
-            text: t('bulk.invalid', { n: e.errors.length }),
-          }),
-          errorTable(e.errors, { testid: 'bulk-errors' }),
-        );
-      } else {
-        setOut(
-          h('p', {
-            class: 'form-error',
-            role: 'alert',
-            testid: 'bulk-error',
-            text: e.status === 0 ? t('err.network') : e.message,
-          }),
-        );
-      }
-    } finally {
-      submit.disabled = false;
-    }
+    },
+    show: (...nodes) => {
+      state.bulk = null; // the card now shows the upload's errors, not links
+      setOut(...nodes);
+    },
   });
-  const section = h(
-    'section',
-    { class: 'card', 'aria-labelledby': 'bulk-h' },
-    h('h2', { id: 'bulk-h', class: 'card-title', text: t('bulk.title') }),
-    form,
-  );
+  const section = card({ id: 'bulk-h', title: t('bulk.title') }, form);
   section.resultsCard = resultsCard;
   return section;
 }

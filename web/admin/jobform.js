@@ -4,7 +4,16 @@ import { h, replace, field, showError, nextId } from '../common/dom.js';
 import { debounce } from '../common/timing.js';
 import { API, ApiError } from '../staff/api.js';
 import { t, pick } from '../staff/i18n.js';
-import { questionCard, errorBanner, loadCompetencies, competencyCatalogue, pageHeader, SECTIONS } from '../staff/ui.js';
+import {
+  card,
+  dataTable,
+  questionCard,
+  errorBanner,
+  loadCompetencies,
+  competencyCatalogue,
+  pageHeader,
+  SECTIONS,
+} from '../staff/ui.js';
 
 const CUSTOM = '__custom__';
 const EPS = 0.001;
@@ -189,26 +198,22 @@ export function renderJobForm(main, ctx) {
         idIn.addEventListener('input', () => {
           c.id = idIn.value.trim();
         });
-        const zhIn = h('input', {
-          type: 'text',
-          value: c.nameZh,
-          placeholder: t('form.nameZh'),
-          'aria-label': `${t('form.nameZh')} ${i + 1}`,
-          lang: 'zh-CN',
-        });
-        zhIn.addEventListener('input', () => {
-          c.nameZh = zhIn.value;
-        });
-        const enIn = h('input', {
-          type: 'text',
-          value: c.nameEn,
-          placeholder: t('form.nameEn'),
-          'aria-label': `${t('form.nameEn')} ${i + 1}`,
-          lang: 'en',
-        });
-        enIn.addEventListener('input', () => {
-          c.nameEn = enIn.value;
-        });
+        // A custom competency's name in one language (`name`: nameZh or nameEn).
+        const nameIn = (name, lang) =>
+          h('input', {
+            type: 'text',
+            value: c[name],
+            placeholder: t(`form.${name}`),
+            'aria-label': `${t(`form.${name}`)} ${i + 1}`,
+            lang,
+            on: {
+              input: (ev) => {
+                c[name] = ev.target.value;
+              },
+            },
+          });
+        const zhIn = nameIn('nameZh', 'zh-CN');
+        const enIn = nameIn('nameEn', 'en');
         const wIn = h('input', {
           type: 'number',
           min: '0',
@@ -561,53 +566,24 @@ export function renderJobForm(main, ctx) {
     'form',
     { class: 'job-form', novalidate: true, testid: 'job-form' },
     summary,
-    h(
-      'section',
-      { class: 'card', 'aria-labelledby': 'basics-h' },
-      h('h2', { id: 'basics-h', class: 'card-title', text: t('form.basics') }),
+    card(
+      { id: 'basics-h', title: t('form.basics') },
       h('div', { class: 'grid three tight' }, title.wrap, dept.wrap, lang.wrap),
       bilingualWrap,
       desc.wrap,
       h('div', { class: 'form-actions left' }, analyseBtn, analyseStatus),
     ),
-    h(
-      'section',
-      { class: 'card', 'aria-labelledby': 'comp-h' },
-      h(
-        'div',
-        { class: 'card-head' },
-        h('h2', { id: 'comp-h', class: 'card-title', text: t('form.competencies') }),
-        sumBox,
-      ),
-      h(
-        'div',
-        { class: 'table-wrap' },
-        h(
-          'table',
-          { class: 'table comps', testid: 'comp-table' },
-          h(
-            'thead',
-            {},
-            h(
-              'tr',
-              {},
-              h('th', { scope: 'col', text: t('form.competency') }),
-              h('th', { scope: 'col', class: 'num', text: t('form.weight') }),
-              h('th', { scope: 'col' }, h('span', { class: 'visually-hidden', text: t('col.actions') })),
-            ),
-          ),
-          compRows,
-        ),
+    card(
+      { id: 'comp-h', title: t('form.competencies'), aside: sumBox },
+      dataTable(
+        { class: 'table comps', testid: 'comp-table' },
+        [t('form.competency'), { text: t('form.weight'), class: 'num' }, { text: t('col.actions'), hidden: true }],
+        compRows,
       ),
       compErr,
       h('div', { class: 'form-actions left' }, addComp, evenBtn),
     ),
-    h(
-      'section',
-      { class: 'card', 'aria-labelledby': 'plan-h' },
-      h('h2', { id: 'plan-h', class: 'card-title', text: t('form.plan') }),
-      h('div', { class: 'plan-grid' }, planCards),
-    ),
+    card({ id: 'plan-h', title: t('form.plan') }, h('div', { class: 'plan-grid' }, planCards)),
     h('div', { class: 'form-actions sticky' }, resetBtn, saveBtn),
   );
 

@@ -3,7 +3,7 @@
 import { h, replace } from '../common/dom.js';
 import { API } from '../staff/api.js';
 import { t } from '../staff/i18n.js';
-import { countChips, errorBanner, fmtDate, languageName, pageHeader } from '../staff/ui.js';
+import { dataTable, countChips, errorBanner, fmtDate, languageName, pageHeader } from '../staff/ui.js';
 import { canSeeStats } from './stats.js';
 
 export function renderJobs(main, ctx) {
@@ -77,26 +77,11 @@ export function renderJobs(main, ctx) {
       });
       replace(
         body,
-        h(
-          'div',
-          { class: 'table-wrap' },
-          h(
-            'table',
-            { class: 'table jobs', testid: 'jobs-table' },
-            h('caption', { class: 'visually-hidden', text: t('jobs.caption') }),
-            h(
-              'thead',
-              {},
-              h(
-                'tr',
-                {},
-                h('th', { scope: 'col', text: t('jobs.col.job') }),
-                h('th', { scope: 'col', text: t('jobs.col.counts') }),
-                stats ? h('th', { scope: 'col', class: 'actions', text: t('col.actions') }) : null,
-              ),
-            ),
-            h('tbody', {}, rows),
-          ),
+        dataTable(
+          { class: 'table jobs', testid: 'jobs-table' },
+          [t('jobs.col.job'), t('jobs.col.counts'), stats ? { text: t('col.actions'), class: 'actions' } : null],
+          rows,
+          { caption: t('jobs.caption') },
         ),
       );
     })

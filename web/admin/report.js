@@ -4,7 +4,7 @@
 import { h, replace } from '../common/dom.js';
 import { API, roleOf } from '../staff/api.js';
 import { t, pick } from '../staff/i18n.js';
-import { errorBanner, pageHeader, fmtDate, statusBadge } from '../staff/ui.js';
+import { card, dataTable, errorBanner, pageHeader, fmtDate, statusBadge } from '../staff/ui.js';
 import { fmtNum, fmtFixed } from './stats.js';
 import { modeBadge, personalInfo, personalisedNote, developmentBlock } from '../staff/reportparts.js';
 
@@ -106,131 +106,102 @@ export function renderReport(main, ctx, interviewId) {
 
       const note = h('p', { class: 'banner info report-note', text: pick(r.note) || t('report.note') });
 
-      const dimTable = h(
-        'section',
-        { class: 'card' },
-        h('h2', { class: 'card-title', text: t('report.dimensions') }),
+      const dimTable = card(
+        { title: t('report.dimensions') },
         dims.length === 0
           ? h('p', { class: 'muted', text: t('report.noDims') })
-          : h(
-              'div',
-              { class: 'table-wrap' },
-              h(
-                'table',
-                { class: 'table report-dims keep', testid: 'report-dimensions' },
+          : dataTable(
+              { class: 'table report-dims keep', testid: 'report-dimensions' },
+              [
+                t('stats.dimension'),
+                { text: t('stats.weight'), class: 'num' },
+                { text: t('report.ai'), class: 'num col-ai' },
+                { text: t('report.human'), class: 'col-human' },
+                { text: t('report.final'), class: 'num col-final' },
+                t('report.why'),
+              ],
+              dims.map((d) =>
                 h(
-                  'thead',
-                  {},
+                  'tr',
+                  { testid: `report-dim-${d.dimension}`, dataset: { source: d.source || '' } },
+                  h('th', { scope: 'row', text: pick(d.name) || d.dimension }),
+                  h('td', { class: 'num', text: d.weight === undefined ? '—' : Number(d.weight).toFixed(2) }),
+                  h('td', {
+                    class: 'num col-ai',
+                    testid: 'dim-ai',
+                    text: dash(d.ai_value === null || d.ai_value === undefined ? null : fmtFixed(d.ai_value, 1)),
+                  }),
                   h(
-                    'tr',
-                    {},
-                    h('th', { scope: 'col', text: t('stats.dimension') }),
-                    h('th', { scope: 'col', class: 'num', text: t('stats.weight') }),
-                    h('th', { scope: 'col', class: 'num col-ai', text: t('report.ai') }),
-                    h('th', { scope: 'col', class: 'col-human', text: t('report.human') }),
-                    h('th', { scope: 'col', class: 'num col-final', text: t('report.final') }),
-                    h('th', { scope: 'col', text: t('report.why') }),
-                  ),
-                ),
-                h(
-                  'tbody',
-                  {},
-                  dims.map((d) =>
-                    h(
-                      'tr',
-                      { testid: `report-dim-${d.dimension}`, dataset: { source: d.source || '' } },
-                      h('th', { scope: 'row', text: pick(d.name) || d.dimension }),
-                      h('td', { class: 'num', text: d.weight === undefined ? '—' : Number(d.weight).toFixed(2) }),
-                      h('td', {
-                        class: 'num col-ai',
-                        testid: 'dim-ai',
-                        text: dash(d.ai_value === null || d.ai_value === undefined ? null : fmtFixed(d.ai_value, 1)),
-                      }),
-                      h(
-                        'td',
-                        { class: 'col-human', testid: 'dim-human' },
-                        (d.human || []).length === 0
-                          ? '—'
-                          : h(
-                              'ul',
-                              { class: 'plain human-list' },
-                              d.human.map((x) =>
-                                h(
-                                  'li',
-                                  {},
-                                  h('strong', { text: fmtFixed(x.value, 1) }),
-                                  ' ',
-                                  h('span', {
-                                    class: 'muted small',
-                                    text: `${x.reviewer || ''}${x.at ? ` · ${fmtDate(x.at)}` : ''}`,
-                                  }),
-                                  x.comment ? h('div', { class: 'small', text: x.comment }) : null,
-                                ),
-                              ),
+                    'td',
+                    { class: 'col-human', testid: 'dim-human' },
+                    (d.human || []).length === 0
+                      ? '—'
+                      : h(
+                          'ul',
+                          { class: 'plain human-list' },
+                          d.human.map((x) =>
+                            h(
+                              'li',
+                              {},
+                              h('strong', { text: fmtFixed(x.value, 1) }),
+                              ' ',
+                              h('span', {
+                                class: 'muted small',
+                                text: `${x.reviewer || ''}${x.at ? ` · ${fmtDate(x.at)}` : ''}`,
+                              }),
+                              x.comment ? h('div', { class: 'small', text: x.comment }) : null,
                             ),
-                      ),
-                      h(
-                        'td',
-                        { class: 'num col-final', testid: 'dim-final' },
-                        h('strong', {
-                          text: dash(
-                            d.final_value === null || d.final_value === undefined ? null : fmtFixed(d.final_value, 1),
                           ),
-                        }),
-                        d.source && d.source !== 'none'
-                          ? h('span', {
-                              class: `badge subtle source-${d.source}`,
-                              text: t(`report.source.${d.source}`),
-                            })
-                          : null,
-                      ),
-                      h('td', { class: 'small' }, pick(d.ai_reason) || '—'),
-                    ),
+                        ),
                   ),
+                  h(
+                    'td',
+                    { class: 'num col-final', testid: 'dim-final' },
+                    h('strong', {
+                      text: dash(
+                        d.final_value === null || d.final_value === undefined ? null : fmtFixed(d.final_value, 1),
+                      ),
+                    }),
+                    d.source && d.source !== 'none'
+                      ? h('span', {
+                          class: `badge subtle source-${d.source}`,
+                          text: t(`report.source.${d.source}`),
+                        })
+                      : null,
+                  ),
+                  h('td', { class: 'small' }, pick(d.ai_reason) || '—'),
                 ),
               ),
             ),
         h('p', { class: 'muted small', text: t('report.finalRule') }),
       );
 
+      // Strengths, then weaknesses (with the training that would help): each point with its why.
       const words = h(
         'div',
         { class: 'grid two report-words' },
-        h(
-          'section',
-          { class: 'card' },
-          h('h2', { class: 'card-title', text: t('report.strengths') }),
-          list(
-            r.strengths,
-            (s) => [
-              h('span', { text: pick(s) }),
-              pick(s.why) ? h('div', { class: 'muted small', text: pick(s.why) }) : null,
-            ],
-            'report.noneStrengths',
-            'report-strengths',
+        [
+          ['strengths', 'report.noneStrengths', null],
+          ['weaknesses', 'report.noneWeaknesses', developmentBlock(r.development, { testid: 'report-development' })],
+        ].map(([kind, emptyKey, more]) =>
+          card(
+            { title: t(`report.${kind}`) },
+            list(
+              r[kind],
+              (s) => [
+                h('span', { text: pick(s) }),
+                pick(s.why) ? h('div', { class: 'muted small', text: pick(s.why) }) : null,
+              ],
+              emptyKey,
+              `report-${kind}`,
+            ),
+            more,
           ),
-        ),
-        h(
-          'section',
-          { class: 'card' },
-          h('h2', { class: 'card-title', text: t('report.weaknesses') }),
-          list(
-            r.weaknesses,
-            (s) => [
-              h('span', { text: pick(s) }),
-              pick(s.why) ? h('div', { class: 'muted small', text: pick(s.why) }) : null,
-            ],
-            'report.noneWeaknesses',
-            'report-weaknesses',
-          ),
-          developmentBlock(r.development, { testid: 'report-development' }),
         ),
       );
 
-      const flags = h(
-        'section',
-        { class: 'card' },
-        h('h2', { class: 'card-title', text: t('report.flags') }),
+      const flags = card(
+        { title: t('report.flags') },
         list(
           r.flags,
           (f) => [
@@ -244,10 +215,8 @@ export function renderReport(main, ctx, interviewId) {
         h('p', { class: 'muted small', text: t('report.flagsNote') }),
       );
 
-      const decisions = h(
-        'section',
-        { class: 'card' },
-        h('h2', { class: 'card-title', text: t('report.decisions') }),
+      const decisions = card(
+        { title: t('report.decisions') },
         list(
           r.decisions,
           (d) => [
@@ -267,10 +236,8 @@ export function renderReport(main, ctx, interviewId) {
 
       const answers =
         Array.isArray(r.answers) && r.answers.length
-          ? h(
-              'section',
-              { class: 'card report-answers' },
-              h('h2', { class: 'card-title', text: t('iv.answers') }),
+          ? card(
+              { title: t('iv.answers'), class: 'report-answers' },
               h(
                 'ol',
                 { class: 'plain answers-list' },

@@ -10,7 +10,7 @@
 import { h, replace, showError, downloadBlob } from '../common/dom.js';
 import { API, ApiError } from '../staff/api.js';
 import { t } from '../staff/i18n.js';
-import { confirmDialog, errorBanner, linkBox, notice } from '../staff/ui.js';
+import { card, dataTable, confirmDialog, errorBanner, errorText, linkBox, notice } from '../staff/ui.js';
 import { isAdmin } from './settings.js';
 import { screeningCard, degreeLabel } from './screening.js';
 
@@ -207,12 +207,7 @@ function uploadCard(ctx, jobId, knownIds, onFinished) {
     progressBox,
     resultBox,
   );
-  const el = h(
-    'section',
-    { class: 'card', 'aria-labelledby': 'res-up-h', testid: 'resume-upload-card' },
-    h('h2', { id: 'res-up-h', class: 'card-title', text: t('res.upload.title') }),
-    form,
-  );
+  const el = card({ id: 'res-up-h', title: t('res.upload.title'), testid: 'resume-upload-card' }, form);
 
   let batch = batches.get(jobId) || null; // {id, total, done, failed, phase, result, known, lastLive}
   let pollTimer = null;
@@ -317,15 +312,7 @@ function uploadCard(ctx, jobId, knownIds, onFinished) {
     }
     resultBox.hidden = false;
     if (batch.error) {
-      const e = batch.error;
-      const msg =
-        e.status === 0
-          ? t('err.network')
-          : e.status === 403
-            ? t('err.forbidden')
-            : e.status === 429
-              ? t('res.busy')
-              : e.message || t('err.generic');
+      const msg = errorText(batch.error, { 429: t('res.busy') });
       replace(resultBox, h('p', { class: 'form-error', role: 'alert', testid: 'resume-upload-error', text: msg }));
       return;
     }
@@ -348,37 +335,19 @@ function uploadCard(ctx, jobId, knownIds, onFinished) {
             'div',
             { class: 'upload-errors' },
             h('h3', { text: t('res.errors.title') }),
-            h(
-              'div',
-              { class: 'table-wrap' },
-              h(
-                'table',
-                { class: 'table compact', testid: 'resume-errors' },
+            dataTable(
+              { class: 'table compact', testid: 'resume-errors' },
+              [t('res.errors.file'), t('res.errors.reason')],
+              errors.map((e) =>
                 h(
-                  'thead',
-                  {},
+                  'tr',
+                  { dataset: { file: e.file || '', error: e.error || '' } },
+                  h('td', { dataset: { label: t('res.errors.file') } }, h('code', { text: e.file || '' })),
                   h(
-                    'tr',
-                    {},
-                    h('th', { scope: 'col', text: t('res.errors.file') }),
-                    h('th', { scope: 'col', text: t('res.errors.reason') }),
-                  ),
-                ),
-                h(
-                  'tbody',
-                  {},
-                  errors.map((e) =>
-                    h(
-                      'tr',
-                      { dataset: { file: e.file || '', error: e.error || '' } },
-                      h('td', { dataset: { label: t('res.errors.file') } }, h('code', { text: e.file || '' })),
-                      h(
-                        'td',
-                        { dataset: { label: t('res.errors.reason') } },
-                        h('strong', { text: t(`res.err.${e.error}`, {}, e.error || '') }),
-                        e.message ? h('div', { class: 'muted small', text: e.message }) : null,
-                      ),
-                    ),
+                    'td',
+                    { dataset: { label: t('res.errors.reason') } },
+                    h('strong', { text: t(`res.err.${e.error}`, {}, e.error || '') }),
+                    e.message ? h('div', { class: 'muted small', text: e.message }) : null,
                   ),
                 ),
               ),
@@ -556,15 +525,8 @@ function candidateList(ctx, state, onOpen) {
     testid: 'candidate-filters',
   });
   const body = h('div', {});
-  const el = h(
-    'section',
-    { class: 'card', 'aria-labelledby': 'res-cands-h', testid: 'resume-candidates' },
-    h(
-      'div',
-      { class: 'card-head' },
-      h('h2', { id: 'res-cands-h', class: 'card-title', text: t('res.cands.title') }),
-      filters,
-    ),
+  const el = card(
+    { id: 'res-cands-h', title: t('res.cands.title'), testid: 'resume-candidates', aside: filters },
     h('p', { class: 'muted small threshold-note', testid: 'threshold-note', text: t('res.thresholdNote') }),
     body,
   );
@@ -642,15 +604,7 @@ function candidateList(ctx, state, onOpen) {
         h(
           'div',
           { class: 'score' },
-          h('meter', {
-            min: '0',
-            max: '100',
-            low: '40',
-            high: '70',
-            optimum: '100',
-            value: String(score),
-            'aria-label': t('res.scoreOf', { n: fmt1(score) }),
-          }),
+          scoreMeter(score, { 'aria-label': t('res.scoreOf', { n: fmt1(score) }) }),
           h('span', { class: 'score-n', testid: 'cand-score', text: fmt1(score) }),
         ),
       ),
@@ -678,31 +632,23 @@ function candidateList(ctx, state, onOpen) {
     }
     replace(
       body,
-      h(
-        'div',
-        { class: 'table-wrap' },
-        h(
-          'table',
-          { class: 'table cands', testid: 'candidates-table' },
-          h(
-            'thead',
-            {},
-            h(
-              'tr',
-              {},
-              ['name', 'degree', 'years', 'score', 'eligible', 'status'].map((k) =>
-                h('th', { scope: 'col', class: k === 'years' ? 'num' : null, text: t(`res.col.${k}`) }),
-              ),
-            ),
-          ),
-          h('tbody', {}, shown.map(row)),
+      dataTable(
+        { class: 'table cands', testid: 'candidates-table' },
+        ['name', 'degree', 'years', 'score', 'eligible', 'status'].map((k) =>
+          k === 'years' ? { text: t(`res.col.${k}`), class: 'num' } : t(`res.col.${k}`),
         ),
+        shown.map(row),
       ),
     );
   }
 
   draw();
   return { el, draw };
+}
+
+/** A 0–100 match score as a meter (red under 40, green from 70). */
+function scoreMeter(score, attrs) {
+  return h('meter', { min: '0', max: '100', low: '40', high: '70', optimum: '100', value: String(score), ...attrs });
 }
 
 function eligibleMark(eligible) {
@@ -884,15 +830,7 @@ function candidatePanel(ctx, jobId, initial, { onChange, onErased }) {
       h(
         'p',
         { class: 'match-line' },
-        h('meter', {
-          min: '0',
-          max: '100',
-          low: '40',
-          high: '70',
-          optimum: '100',
-          value: String(Number(match.score) || 0),
-          'aria-hidden': 'true',
-        }),
+        scoreMeter(Number(match.score) || 0, { 'aria-hidden': 'true' }),
         ' ',
         h('strong', { testid: 'panel-score', text: t('res.scoreOf', { n: fmt1(match.score) }) }),
         ' ',
@@ -1088,14 +1026,7 @@ function candidatePanel(ctx, jobId, initial, { onChange, onErased }) {
       h('p', { class: kind === 'ok' ? 'ok-text small' : 'form-error', role: kind === 'ok' ? 'status' : 'alert', text }),
     );
   };
-  const errText = (e) =>
-    e.status === 0
-      ? t('err.network')
-      : e.status === 403
-        ? t('err.forbidden')
-        : e.status === 409
-          ? t('res.conflict')
-          : e.message || t('err.generic');
+  const errText = (e) => errorText(e, { 409: t('res.conflict') });
 
   function update(next) {
     c = next;

@@ -5,7 +5,7 @@
 import { h, replace, field, showError } from '../common/dom.js';
 import { API, ApiError } from '../staff/api.js';
 import { t } from '../staff/i18n.js';
-import { errorTable, notice, tagInput } from '../staff/ui.js';
+import { card, showErrorSummary, errorText, notice, tagInput } from '../staff/ui.js';
 
 export const DEGREES = ['high_school', 'associate', 'bachelor', 'master', 'doctor'];
 export const NICE_KINDS = ['skill', 'certificate', 'keyword', 'major', 'degree', 'years'];
@@ -331,14 +331,7 @@ export function screeningCard(ctx, jobId, { onSaved } = {}) {
       }
       other.push({ ...e, message });
     }
-    summary.hidden = false;
-    replace(
-      summary,
-      h('strong', { text: t('scr.invalid') }),
-      other.length ? errorTable(other, { testid: 'scr-error-table' }) : null,
-    );
-    const first = form.querySelector('[aria-invalid="true"]');
-    if (first) first.focus();
+    showErrorSummary(summary, form, t('scr.invalid'), other, 'scr-error-table');
   }
 
   form.addEventListener('submit', async (ev) => {
@@ -357,13 +350,7 @@ export function screeningCard(ctx, jobId, { onSaved } = {}) {
       if (e instanceof ApiError && e.errors.length) showErrors(e.errors);
       else {
         summary.hidden = false;
-        replace(
-          summary,
-          h('strong', {
-            text:
-              e.status === 0 ? t('err.network') : e.status === 403 ? t('err.forbidden') : e.message || t('err.generic'),
-          }),
-        );
+        replace(summary, h('strong', { text: errorText(e) }));
       }
     } finally {
       save.disabled = false;
@@ -383,10 +370,5 @@ export function screeningCard(ctx, jobId, { onSaved } = {}) {
       replace(summary, h('strong', { text: e.message || t('err.generic') }));
     });
 
-  return h(
-    'section',
-    { class: 'card', 'aria-labelledby': 'scr-h', testid: 'screening-card' },
-    h('h2', { id: 'scr-h', class: 'card-title', text: t('scr.title') }),
-    form,
-  );
+  return card({ id: 'scr-h', title: t('scr.title'), testid: 'screening-card' }, form);
 }

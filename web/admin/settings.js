@@ -5,7 +5,7 @@
 import { h, replace, field, showError } from '../common/dom.js';
 import { API, ApiError, roleOf } from '../staff/api.js';
 import { t } from '../staff/i18n.js';
-import { errorBanner, errorTable, notice, pageHeader } from '../staff/ui.js';
+import { card, errorBanner, showErrorSummary, notice, pageHeader } from '../staff/ui.js';
 
 export const RETENTION_KEYS = ['recordings_days', 'personal_data_days'];
 export const ALTERNATIVE_MODES = ['audio', 'text'];
@@ -38,10 +38,8 @@ function retentionCard(inputs, errEls) {
     errEls.set(`retention.${key}`, f.error);
     return f.wrap;
   });
-  return h(
-    'section',
-    { class: 'card', 'aria-labelledby': 'settings-retention-h', testid: 'settings-retention' },
-    h('h2', { id: 'settings-retention-h', class: 'card-title', text: t('settings.retention') }),
+  return card(
+    { id: 'settings-retention-h', title: t('settings.retention'), testid: 'settings-retention' },
     h('p', { class: 'muted small', text: t('settings.retentionHint') }),
     h('div', { class: 'grid two' }, rows),
   );
@@ -77,10 +75,8 @@ function modesCard(boxes, errEls) {
       error,
     );
   });
-  return h(
-    'section',
-    { class: 'card', 'aria-labelledby': 'settings-modes-h', testid: 'settings-modes' },
-    h('h2', { id: 'settings-modes-h', class: 'card-title', text: t('settings.modes') }),
+  return card(
+    { id: 'settings-modes-h', title: t('settings.modes'), testid: 'settings-modes' },
     h('p', { class: 'muted small', text: t('settings.modesHint') }),
     rows,
   );
@@ -151,14 +147,7 @@ export function renderSettings(main, ctx) {
       const input = group === 'retention' ? inputs.get(key) : boxes.get(key);
       if (input) input.setAttribute('aria-invalid', 'true');
     }
-    summary.hidden = false;
-    replace(
-      summary,
-      h('strong', { text: t('settings.invalid') }),
-      other.length ? errorTable(other, { testid: 'settings-error-table' }) : null,
-    );
-    const first = form.querySelector('[aria-invalid="true"]');
-    if (first) first.focus();
+    showErrorSummary(summary, form, t('settings.invalid'), other, 'settings-error-table');
   }
 
   form.addEventListener('submit', async (ev) => {

@@ -7,7 +7,7 @@ import { h, replace } from '../common/dom.js';
 import { debounce } from '../common/timing.js';
 import { API, roleOf } from '../staff/api.js';
 import { t, getLang } from '../staff/i18n.js';
-import { countChips, errorBanner, pageHeader, competencyName, loadCompetencies } from '../staff/ui.js';
+import { card, dataTable, countChips, errorBanner, pageHeader, competencyName, loadCompetencies } from '../staff/ui.js';
 import { ChartSet, PALETTE, shorten } from './charts.js';
 
 export const CAN_SEE_STATS = new Set(['admin', 'hr']);
@@ -93,28 +93,13 @@ export function renderJobStats(main, ctx, jobId) {
   const head = pageHeader(t('common.loading'), back, compare);
   const banner = h('div', { hidden: true });
   const chips = countChips({});
-  const headline = h(
-    'section',
-    { class: 'card', 'aria-labelledby': 'stats-head-h', testid: 'stats-headline' },
-    h('h2', { id: 'stats-head-h', class: 'card-title', text: t('stats.headline') }),
+  const headline = card(
+    { id: 'stats-head-h', title: t('stats.headline'), testid: 'stats-headline' },
     h('p', { class: 'muted', text: t('common.loading') }),
   );
-  const countsCard = h(
-    'section',
-    { class: 'card counts-card', 'aria-labelledby': 'stats-counts-h' },
-    h('h2', { id: 'stats-counts-h', class: 'card-title', text: t('detail.counts') }),
-    chips.el,
-  );
-  const histCard = h(
-    'section',
-    { class: 'card', 'aria-labelledby': 'stats-hist-h' },
-    h('h2', { id: 'stats-hist-h', class: 'card-title', text: t('stats.histogram') }),
-  );
-  const dimCard = h(
-    'section',
-    { class: 'card', 'aria-labelledby': 'stats-dim-h' },
-    h('h2', { id: 'stats-dim-h', class: 'card-title', text: t('stats.dimensions') }),
-  );
+  const countsCard = card({ id: 'stats-counts-h', title: t('detail.counts'), class: 'counts-card' }, chips.el);
+  const histCard = card({ id: 'stats-hist-h', title: t('stats.histogram') });
+  const dimCard = card({ id: 'stats-dim-h', title: t('stats.dimensions') });
   replace(main, head, banner, headline, countsCard, h('div', { class: 'grid two charts' }, histCard, dimCard));
 
   const charts = new ChartSet(ctx);
@@ -176,7 +161,7 @@ export function renderJobStats(main, ctx, jobId) {
       scored === 0 ? emptyState(t('stats.emptyJob')) : histEl,
       scored === 0
         ? null
-        : dataTable(
+        : dataDetails(
             [t('stats.band'), t('stats.people')],
             bands.map((b) => [bandLabel(b.band), String(b.count)]),
             'stats-histogram-table',
@@ -229,7 +214,7 @@ export function renderJobStats(main, ctx, jobId) {
       withValue.length === 0 ? emptyState(t('stats.emptyJob'), 'stats-dimensions-empty') : dimEl,
       withValue.length === 0
         ? null
-        : dataTable(
+        : dataDetails(
             [t('stats.dimension'), t('stats.weight'), t('stats.average')],
             comps.map((c) => [
               c.name,
@@ -277,38 +262,19 @@ export function renderJobStats(main, ctx, jobId) {
   };
 }
 
-function dataTable(header, rows, testid) {
+function dataDetails(header, rows, testid) {
   return h(
     'details',
     { class: 'data-table' },
     h('summary', { text: t('stats.showData') }),
-    h(
-      'div',
-      { class: 'table-wrap' },
-      h(
-        'table',
-        { class: 'table compact keep', testid },
+    dataTable(
+      { class: 'table compact keep', testid },
+      header,
+      rows.map((r) =>
         h(
-          'thead',
+          'tr',
           {},
-          h(
-            'tr',
-            {},
-            header.map((c) => h('th', { scope: 'col', text: c })),
-          ),
-        ),
-        h(
-          'tbody',
-          {},
-          rows.map((r) =>
-            h(
-              'tr',
-              {},
-              r.map((c, i) =>
-                h(i === 0 ? 'th' : 'td', i === 0 ? { scope: 'row', text: c } : { class: 'num', text: c }),
-              ),
-            ),
-          ),
+          r.map((c, i) => h(i === 0 ? 'th' : 'td', i === 0 ? { scope: 'row', text: c } : { class: 'num', text: c })),
         ),
       ),
     ),
@@ -331,22 +297,12 @@ export function renderCrossStats(main, ctx) {
     on: { click: () => load() },
   });
   const banner = h('div', { hidden: true });
-  const tableCard = h(
-    'section',
-    { class: 'card', 'aria-labelledby': 'cross-table-h' },
-    h('h2', { id: 'cross-table-h', class: 'card-title', text: t('stats.byJob') }),
+  const tableCard = card(
+    { id: 'cross-table-h', title: t('stats.byJob') },
     h('p', { class: 'muted', text: t('common.loading') }),
   );
-  const matchCard = h(
-    'section',
-    { class: 'card', 'aria-labelledby': 'cross-match-h' },
-    h('h2', { id: 'cross-match-h', class: 'card-title', text: t('stats.matchByJob') }),
-  );
-  const dimCard = h(
-    'section',
-    { class: 'card', 'aria-labelledby': 'cross-dim-h' },
-    h('h2', { id: 'cross-dim-h', class: 'card-title', text: t('stats.dimsByJob') }),
-  );
+  const matchCard = card({ id: 'cross-match-h', title: t('stats.matchByJob') });
+  const dimCard = card({ id: 'cross-dim-h', title: t('stats.dimsByJob') });
   replace(
     main,
     pageHeader(t('stats.crossTitle'), back, refresh),
@@ -397,67 +353,52 @@ export function renderCrossStats(main, ctx) {
     const table =
       rows.length === 0
         ? h('p', { class: 'empty muted', testid: 'stats-jobs-empty', text: t('jobs.empty') })
-        : h(
-            'div',
-            { class: 'table-wrap' },
-            h(
-              'table',
-              { class: 'table stats-jobs keep', testid: 'stats-jobs-table' },
-              h('caption', { class: 'visually-hidden', text: t('stats.byJob') }),
-              h(
-                'thead',
-                {},
+        : dataTable(
+            { class: 'table stats-jobs keep', testid: 'stats-jobs-table' },
+            [
+              t('stats.col.job'),
+              ...[
+                'stats.col.interviews',
+                'stats.col.completed',
+                'stats.scored',
+                'stats.mean',
+                'stats.median',
+                'stats.col.range',
+                'stats.col.delta',
+              ].map((k) => ({ text: t(k), class: 'num' })),
+            ],
+            rows.map((r) => {
+              const s = r.stats;
+              const scored = Number(s.scored || 0);
+              const delta = scored && pooledMean !== null ? Number(s.mean) - pooledMean : null;
+              const isBest = best !== null && scored && Number(s.mean) === best;
+              return h(
+                'tr',
+                { testid: `stats-job-row-${r.job.id}`, class: isBest ? 'best' : null },
                 h(
-                  'tr',
-                  {},
-                  [
-                    'stats.col.job',
-                    'stats.col.interviews',
-                    'stats.col.completed',
-                    'stats.scored',
-                    'stats.mean',
-                    'stats.median',
-                    'stats.col.range',
-                    'stats.col.delta',
-                  ].map((k) => h('th', { scope: 'col', class: k === 'stats.col.job' ? null : 'num', text: t(k) })),
+                  'th',
+                  { scope: 'row' },
+                  h('a', { href: `#/jobs/${encodeURIComponent(r.job.id)}/stats`, text: jobName(r) }),
+                  r.job.department ? h('div', { class: 'muted small', text: r.job.department }) : null,
                 ),
-              ),
-              h(
-                'tbody',
-                {},
-                rows.map((r) => {
-                  const s = r.stats;
-                  const scored = Number(s.scored || 0);
-                  const delta = scored && pooledMean !== null ? Number(s.mean) - pooledMean : null;
-                  const isBest = best !== null && scored && Number(s.mean) === best;
-                  return h(
-                    'tr',
-                    { testid: `stats-job-row-${r.job.id}`, class: isBest ? 'best' : null },
-                    h(
-                      'th',
-                      { scope: 'row' },
-                      h('a', { href: `#/jobs/${encodeURIComponent(r.job.id)}/stats`, text: jobName(r) }),
-                      r.job.department ? h('div', { class: 'muted small', text: r.job.department }) : null,
-                    ),
-                    h('td', { class: 'num', text: String(statusTotal(s.counts)) }),
-                    h('td', { class: 'num', text: String((s.counts || {}).completed || 0) }),
-                    h('td', { class: 'num', testid: 'row-scored', text: String(scored) }),
-                    h('td', { class: 'num strong', testid: 'row-mean', text: scored ? fmtNum(s.mean) : '—' }),
-                    h('td', { class: 'num', testid: 'row-median', text: scored ? fmtNum(s.median) : '—' }),
-                    h('td', { class: 'num', text: scored ? `${fmtNum(s.min, 1)}–${fmtNum(s.max, 1)}` : '—' }),
-                    h('td', {
-                      class: `num delta ${delta === null ? '' : delta >= 0.05 ? 'up' : delta <= -0.05 ? 'down' : ''}`,
-                      text: fmtDelta(delta),
-                    }),
-                  );
+                h('td', { class: 'num', text: String(statusTotal(s.counts)) }),
+                h('td', { class: 'num', text: String((s.counts || {}).completed || 0) }),
+                h('td', { class: 'num', testid: 'row-scored', text: String(scored) }),
+                h('td', { class: 'num strong', testid: 'row-mean', text: scored ? fmtNum(s.mean) : '—' }),
+                h('td', { class: 'num', testid: 'row-median', text: scored ? fmtNum(s.median) : '—' }),
+                h('td', { class: 'num', text: scored ? `${fmtNum(s.min, 1)}–${fmtNum(s.max, 1)}` : '—' }),
+                h('td', {
+                  class: `num delta ${delta === null ? '' : delta >= 0.05 ? 'up' : delta <= -0.05 ? 'down' : ''}`,
+                  text: fmtDelta(delta),
                 }),
-              ),
-              pooledMean === null
-                ? null
-                : h(
-                    'tfoot',
-                    {},
-                    h(
+              );
+            }),
+            {
+              caption: t('stats.byJob'),
+              foot:
+                pooledMean === null
+                  ? null
+                  : h(
                       'tr',
                       {},
                       h('th', { scope: 'row', text: t('stats.allJobs') }),
@@ -473,8 +414,7 @@ export function renderCrossStats(main, ctx) {
                       h('td', { class: 'num strong', text: fmtNum(pooledMean) }),
                       h('td', { colspan: '3', class: 'muted small', text: t('stats.pooledNote') }),
                     ),
-                  ),
-            ),
+            },
           );
     replace(
       tableCard,
@@ -563,46 +503,31 @@ export function renderCrossStats(main, ctx) {
       const vals = scoredRows.map((r) => value(r, id)).filter((v) => v !== null);
       return vals.length > 1 ? Math.max(...vals) - Math.min(...vals) : null;
     };
-    const dimTable = h(
-      'div',
-      { class: 'table-wrap' },
-      h(
-        'table',
-        { class: 'table compact dims-by-job keep', testid: 'stats-dims-table' },
-        h(
-          'thead',
+    const dimTable = dataTable(
+      { class: 'table compact dims-by-job keep', testid: 'stats-dims-table' },
+      [
+        t('stats.dimension'),
+        ...scoredRows.map((r) => ({ text: jobName(r), class: 'num' })),
+        { text: t('stats.col.spread'), class: 'num' },
+      ],
+      dimIds.map((id) => {
+        const vals = scoredRows.map((r) => value(r, id));
+        const present = vals.filter((v) => v !== null);
+        const hi = present.length > 1 ? Math.max(...present) : null;
+        const lo = present.length > 1 ? Math.min(...present) : null;
+        return h(
+          'tr',
           {},
-          h(
-            'tr',
-            {},
-            h('th', { scope: 'col', text: t('stats.dimension') }),
-            scoredRows.map((r) => h('th', { scope: 'col', class: 'num', text: jobName(r) })),
-            h('th', { scope: 'col', class: 'num', text: t('stats.col.spread') }),
+          h('th', { scope: 'row', text: nameOf(id) }),
+          vals.map((v) =>
+            h('td', {
+              class: `num${v !== null && hi !== lo && v === hi ? ' hi' : ''}${v !== null && hi !== lo && v === lo ? ' lo' : ''}`,
+              text: v === null ? '—' : fmtNum(v),
+            }),
           ),
-        ),
-        h(
-          'tbody',
-          {},
-          dimIds.map((id) => {
-            const vals = scoredRows.map((r) => value(r, id));
-            const present = vals.filter((v) => v !== null);
-            const hi = present.length > 1 ? Math.max(...present) : null;
-            const lo = present.length > 1 ? Math.min(...present) : null;
-            return h(
-              'tr',
-              {},
-              h('th', { scope: 'row', text: nameOf(id) }),
-              vals.map((v) =>
-                h('td', {
-                  class: `num${v !== null && hi !== lo && v === hi ? ' hi' : ''}${v !== null && hi !== lo && v === lo ? ' lo' : ''}`,
-                  text: v === null ? '—' : fmtNum(v),
-                }),
-              ),
-              h('td', { class: 'num strong', text: spread(id) === null ? '—' : fmtNum(spread(id)) }),
-            );
-          }),
-        ),
-      ),
+          h('td', { class: 'num strong', text: spread(id) === null ? '—' : fmtNum(spread(id)) }),
+        );
+      }),
     );
     replace(
       dimCard,

@@ -2,10 +2,19 @@
 // (all or nothing: a rejected file's row errors are listed), and the current courses. Reports
 // recommend these courses for a candidate's weakest dimensions.
 
-import { h, replace, field, showError, downloadText } from '../common/dom.js';
+import { h, replace } from '../common/dom.js';
 import { API, ApiError } from '../staff/api.js';
 import { t } from '../staff/i18n.js';
-import { errorBanner, errorTable, notice, pageHeader, toCsv, loadCompetencies, competencyName } from '../staff/ui.js';
+import {
+  card,
+  dataTable,
+  errorBanner,
+  notice,
+  pageHeader,
+  uploadForm,
+  loadCompetencies,
+  competencyName,
+} from '../staff/ui.js';
 import { canSeeStats } from './stats.js';
 
 export const CATALOGUE_ACCEPT = '.csv,.json,text/csv,application/json';
@@ -27,35 +36,27 @@ export function renderTraining(main, ctx) {
     errorBanner(banner, new ApiError(403, { error: 'forbidden' }));
     return () => {};
   }
-  const fileInput = h('input', { type: 'file', name: 'file', accept: CATALOGUE_ACCEPT, testid: 'training-file' });
-  const file = field(t('training.file'), fileInput, { hint: t('training.hint') });
-  const submit = h('button', {
-    type: 'submit',
-    class: 'btn primary',
-    testid: 'training-submit',
-    text: t('training.submit'),
-  });
-  const template = h('button', {
-    type: 'button',
-    class: 'btn ghost small',
-    testid: 'training-template',
-    text: t('training.template'),
-    on: {
-      click: () =>
-        downloadText(
-          'training-catalogue.csv',
-          toCsv(['course', 'competency', 'level', 'link', 'description'], TEMPLATE_ROWS),
-        ),
+  const result = h('div', { class: 'result', testid: 'training-result', 'aria-live': 'polite', hidden: true });
+  const { form } = uploadForm(ctx, {
+    prefix: 'training',
+    accept: CATALOGUE_ACCEPT,
+    template: {
+      filename: 'training-catalogue.csv',
+      header: ['course', 'competency', 'level', 'link', 'description'],
+      rows: TEMPLATE_ROWS,
+    },
+    templateFirst: true,
+    result,
+    send: (file) => API.importTraining(file),
+    done: async (res) => {
+      notice(result, t('training.imported', { n: res.courses }));
+      await load();
+    },
+    show: (...nodes) => {
+      replace(result, ...nodes);
+      result.hidden = nodes.length === 0;
     },
   });
-  const result = h('div', { class: 'result', testid: 'training-result', 'aria-live': 'polite', hidden: true });
-  const form = h(
-    'form',
-    { class: 'stack', novalidate: true },
-    file.wrap,
-    h('div', { class: 'form-actions' }, template, submit),
-    result,
-  );
   const listBody = h('div', {}, h('p', { class: 'muted', text: t('common.loading') }));
   const listTitle = h('h2', { id: 'training-list-h', class: 'card-title', text: t('training.current', { n: '…' }) });
 
@@ -64,12 +65,7 @@ export function renderTraining(main, ctx) {
     pageHeader(t('training.title')),
     banner,
     h('p', { class: 'muted page-intro', text: t('training.intro') }),
-    h(
-      'section',
-      { class: 'card', 'aria-labelledby': 'training-up-h', testid: 'training-upload' },
-      h('h2', { id: 'training-up-h', class: 'card-title', text: t('training.upload') }),
-      form,
-    ),
+    card({ id: 'training-up-h', title: t('training.upload'), testid: 'training-upload' }, form),
     h(
       'section',
       { class: 'card', 'aria-labelledby': 'training-list-h', testid: 'training-catalogue' },
@@ -86,62 +82,43 @@ export function renderTraining(main, ctx) {
     }
     replace(
       listBody,
-      h(
-        'div',
-        { class: 'table-wrap' },
-        h(
-          'table',
-          { class: 'table', testid: 'training-table' },
+      dataTable(
+        { class: 'table', testid: 'training-table' },
+        ['course', 'competency', 'level', 'link'].map((k) => t(`training.col.${k}`)),
+        courses.map((c) =>
           h(
-            'thead',
-            {},
+            'tr',
+            { dataset: { competency: c.competency, level: c.level } },
             h(
-              'tr',
-              {},
-              ['course', 'competency', 'level', 'link'].map((k) =>
-                h('th', { scope: 'col', text: t(`training.col.${k}`) }),
-              ),
+              'td',
+              { dataset: { label: t('training.col.course') } },
+              h('span', { class: 'strong', text: c.course }),
+              c.description ? h('div', { class: 'muted small', text: c.description }) : null,
             ),
-          ),
-          h(
-            'tbody',
-            {},
-            courses.map((c) =>
-              h(
-                'tr',
-                { dataset: { competency: c.competency, level: c.level } },
-                h(
-                  'td',
-                  { dataset: { label: t('training.col.course') } },
-                  h('span', { class: 'strong', text: c.course }),
-                  c.description ? h('div', { class: 'muted small', text: c.description }) : null,
-                ),
-                h(
-                  'td',
-                  { dataset: { label: t('training.col.competency') } },
-                  competencyName(c.competency),
-                  ' ',
-                  h('code', { class: 'q-id', text: c.competency }),
-                ),
-                h(
-                  'td',
-                  { dataset: { label: t('training.col.level') } },
-                  h('span', { class: `badge subtle level-${c.level}`, text: t(`level.${c.level}`, {}, c.level) }),
-                ),
-                h(
-                  'td',
-                  { dataset: { label: t('training.col.link') } },
-                  /^https?:\/\//i.test(c.link || '')
-                    ? h('a', {
-                        href: c.link,
-                        target: '_blank',
-                        rel: 'noopener noreferrer',
-                        class: 'link-cell',
-                        text: c.link,
-                      })
-                    : h('span', { class: 'muted', text: '—' }),
-                ),
-              ),
+            h(
+              'td',
+              { dataset: { label: t('training.col.competency') } },
+              competencyName(c.competency),
+              ' ',
+              h('code', { class: 'q-id', text: c.competency }),
+            ),
+            h(
+              'td',
+              { dataset: { label: t('training.col.level') } },
+              h('span', { class: `badge subtle level-${c.level}`, text: t(`level.${c.level}`, {}, c.level) }),
+            ),
+            h(
+              'td',
+              { dataset: { label: t('training.col.link') } },
+              /^https?:\/\//i.test(c.link || '')
+                ? h('a', {
+                    href: c.link,
+                    target: '_blank',
+                    rel: 'noopener noreferrer',
+                    class: 'link-cell',
+                    text: c.link,
+                  })
+                : h('span', { class: 'muted', text: '—' }),
             ),
           ),
         ),
@@ -161,52 +138,6 @@ export function renderTraining(main, ctx) {
       }
     }
   }
-
-  form.addEventListener('submit', async (ev) => {
-    ev.preventDefault();
-    showError(file.error, []);
-    const f = fileInput.files && fileInput.files[0];
-    if (!f) {
-      showError(file.error, t('training.pick'));
-      return;
-    }
-    submit.disabled = true;
-    result.hidden = true;
-    try {
-      const res = await API.importTraining(f);
-      if (!ctx.alive) return;
-      notice(result, t('training.imported', { n: res.courses }));
-      fileInput.value = '';
-      await load();
-    } catch (e) {
-      if (!ctx.alive) return;
-      result.hidden = false;
-      if (e instanceof ApiError && e.errors.length) {
-        replace(
-          result,
-          h('p', {
-            class: 'form-error',
-            role: 'alert',
-            testid: 'training-error',
-            text: t('training.invalid', { n: e.errors.length }),
-          }),
-          errorTable(e.errors, { testid: 'training-errors' }),
-        );
-      } else {
-        replace(
-          result,
-          h('p', {
-            class: 'form-error',
-            role: 'alert',
-            testid: 'training-error',
-            text: e.status === 0 ? t('err.network') : e.message || t('err.generic'),
-          }),
-        );
-      }
-    } finally {
-      submit.disabled = false;
-    }
-  });
 
   load();
   return () => {};

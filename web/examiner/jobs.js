@@ -3,7 +3,7 @@
 import { h, replace } from '../common/dom.js';
 import { debounce } from '../common/timing.js';
 import { API } from '../staff/api.js';
-import { statusBadge, fmtDate, errorBanner, pageHeader, languageName } from '../staff/ui.js';
+import { dataTable, statusBadge, fmtDate, errorBanner, pageHeader, languageName } from '../staff/ui.js';
 import { t } from '../staff/i18n.js';
 
 const STATUS_ORDER = [
@@ -103,65 +103,45 @@ export function renderInterviewList(main, ctx, jobId) {
     const sorted = [...rows].sort((a, b) => rank(a.status) - rank(b.status) || ts(b.updated_at) - ts(a.updated_at));
     replace(
       body,
-      h(
-        'div',
-        { class: 'table-wrap' },
-        h(
-          'table',
-          { class: 'table interviews', testid: 'interview-list' },
-          h('caption', { class: 'visually-hidden', text: t('ex.list.caption') }),
-          h(
-            'thead',
-            {},
+      dataTable(
+        { class: 'table interviews', testid: 'interview-list' },
+        [t('ex.list.candidate'), t('ex.list.status'), t('ex.list.updated'), { text: t('ex.list.watch'), hidden: true }],
+        sorted.map((iv) => {
+          const id = iv.interview_id;
+          const href = `#/interviews/${encodeURIComponent(id)}`;
+          const isLive = iv.status === 'in_progress';
+          return h(
+            'tr',
+            { testid: `interview-row-${id}`, dataset: { status: iv.status }, class: isLive ? 'row-live' : '' },
             h(
-              'tr',
-              {},
-              h('th', { scope: 'col', text: t('ex.list.candidate') }),
-              h('th', { scope: 'col', text: t('ex.list.status') }),
-              h('th', { scope: 'col', text: t('ex.list.updated') }),
-              h('th', { scope: 'col' }, h('span', { class: 'visually-hidden', text: t('ex.list.watch') })),
+              'td',
+              { dataset: { label: t('ex.list.candidate') } },
+              h('a', { href, class: 'strong', text: iv.name || id }),
+              h('div', { class: 'muted small', text: iv.email || '' }),
             ),
-          ),
-          h(
-            'tbody',
-            {},
-            sorted.map((iv) => {
-              const id = iv.interview_id;
-              const href = `#/interviews/${encodeURIComponent(id)}`;
-              const isLive = iv.status === 'in_progress';
-              return h(
-                'tr',
-                { testid: `interview-row-${id}`, dataset: { status: iv.status }, class: isLive ? 'row-live' : '' },
-                h(
-                  'td',
-                  { dataset: { label: t('ex.list.candidate') } },
-                  h('a', { href, class: 'strong', text: iv.name || id }),
-                  h('div', { class: 'muted small', text: iv.email || '' }),
-                ),
-                h('td', { dataset: { label: t('ex.list.status') } }, statusBadge(iv.status)),
-                h('td', { dataset: { label: t('ex.list.updated') } }, fmtDate(iv.updated_at)),
-                h(
-                  'td',
-                  { class: 'actions' },
-                  iv.status === 'completed'
-                    ? h('a', {
-                        class: 'btn small primary',
-                        href: `${href}/review`,
-                        testid: `review-${id}`,
-                        text: t('ex.rv.open'),
-                      })
-                    : null,
-                  h('a', {
-                    class: `btn small ${LIVEISH.has(iv.status) ? 'primary' : ''}`,
-                    href,
-                    testid: `watch-${id}`,
-                    text: LIVEISH.has(iv.status) ? t('ex.list.watch') : t('ex.list.view'),
-                  }),
-                ),
-              );
-            }),
-          ),
-        ),
+            h('td', { dataset: { label: t('ex.list.status') } }, statusBadge(iv.status)),
+            h('td', { dataset: { label: t('ex.list.updated') } }, fmtDate(iv.updated_at)),
+            h(
+              'td',
+              { class: 'actions' },
+              iv.status === 'completed'
+                ? h('a', {
+                    class: 'btn small primary',
+                    href: `${href}/review`,
+                    testid: `review-${id}`,
+                    text: t('ex.rv.open'),
+                  })
+                : null,
+              h('a', {
+                class: `btn small ${LIVEISH.has(iv.status) ? 'primary' : ''}`,
+                href,
+                testid: `watch-${id}`,
+                text: LIVEISH.has(iv.status) ? t('ex.list.watch') : t('ex.list.view'),
+              }),
+            ),
+          );
+        }),
+        { caption: t('ex.list.caption') },
       ),
     );
   };

@@ -200,25 +200,19 @@ export function renderLiveView(main, ctx, interviewId) {
   );
 
   // ---------------- static labels (re-run on a language switch) ----------------
+  const panelHead = (titleKey, aside = null) =>
+    h('div', { class: 'card-head' }, h('h2', { class: 'card-title', text: t(titleKey) }), aside);
+
   function labels() {
     back.textContent = t('ex.view.back');
     reviewLink.textContent = t('ex.rv.open');
     replace(aiNote, h('strong', { text: t('ex.ai.title') }), ' ', h('span', { text: t('ex.ai.body') }));
-    replace(
-      trPanel,
-      h('div', { class: 'card-head' }, h('h2', { class: 'card-title', text: t('ex.tr.title') })),
-      trScroll,
-    );
+    replace(trPanel, panelHead('ex.tr.title'), trScroll);
     trEmpty.textContent = t('ex.tr.empty');
     trTrimmed.textContent = t('ex.tr.trimmed', { n: MAX_FINALS });
     replace(
       scPanel,
-      h(
-        'div',
-        { class: 'card-head' },
-        h('h2', { class: 'card-title', text: t('ex.sc.title') }),
-        h('span', { class: 'badge ai', text: t('ex.sc.suggestion') }),
-      ),
+      panelHead('ex.sc.title', h('span', { class: 'badge ai', text: t('ex.sc.suggestion') })),
       h('p', { class: 'ai-inline small', text: t('ex.ai.body') }),
       scOverall,
       scRows,
@@ -227,12 +221,7 @@ export function renderLiveView(main, ctx, interviewId) {
     scEmpty.textContent = t('ex.sc.empty');
     replace(
       flPanel,
-      h(
-        'div',
-        { class: 'card-head' },
-        h('h2', { class: 'card-title', text: t('ex.fl.title') }),
-        h('span', { class: 'muted small', text: t('ex.fl.hint') }),
-      ),
+      panelHead('ex.fl.title', h('span', { class: 'muted small', text: t('ex.fl.hint') })),
       flEmpty,
       flLanes,
       flAxis,
@@ -269,18 +258,30 @@ export function renderLiveView(main, ctx, interviewId) {
     transcriptionNote();
   }
 
-  function faceLabels() {
-    facePanel.dataset.applicable = 'true';
+  /** A panel of labelled numbers (`nums`: [label key, value element]), then `more`. */
+  function numbersPanel(panel, titleKey, nums, ...more) {
+    panel.dataset.applicable = 'true';
     replace(
-      facePanel,
-      h('h2', { class: 'card-title', text: t('ex.face.title') }),
+      panel,
+      h('h2', { class: 'card-title', text: t(titleKey) }),
       h(
         'dl',
         { class: 'nums' },
-        h('div', {}, h('dt', { text: t('ex.face.faces') }), h('dd', {}, faceNums.faces)),
-        h('div', {}, h('dt', { text: t('ex.face.eye') }), h('dd', {}, faceNums.eye)),
-        h('div', {}, h('dt', { text: t('ex.face.away') }), h('dd', {}, faceNums.away)),
+        nums.map(([key, value]) => h('div', {}, h('dt', { text: t(key) }), h('dd', {}, value))),
       ),
+      ...more,
+    );
+  }
+
+  function faceLabels() {
+    numbersPanel(
+      facePanel,
+      'ex.face.title',
+      [
+        ['ex.face.faces', faceNums.faces],
+        ['ex.face.eye', faceNums.eye],
+        ['ex.face.away', faceNums.away],
+      ],
       h(
         'div',
         {
@@ -295,20 +296,13 @@ export function renderLiveView(main, ctx, interviewId) {
   }
 
   function deliveryLabels() {
-    delPanel.dataset.applicable = 'true';
-    replace(
-      delPanel,
-      h('h2', { class: 'card-title', text: t('ex.del.title') }),
-      h(
-        'dl',
-        { class: 'nums' },
-        h('div', {}, h('dt', { text: t('ex.del.rate') }), h('dd', {}, delNums.rate)),
-        h('div', {}, h('dt', { text: t('ex.del.pause') }), h('dd', {}, delNums.pause)),
-        h('div', {}, h('dt', { text: t('ex.del.long') }), h('dd', {}, delNums.longp)),
-        h('div', {}, h('dt', { text: t('ex.del.fillers') }), h('dd', {}, delNums.fillers)),
-        h('div', {}, h('dt', { text: t('ex.del.coverage') }), h('dd', {}, delNums.coverage)),
-      ),
-    );
+    numbersPanel(delPanel, 'ex.del.title', [
+      ['ex.del.rate', delNums.rate],
+      ['ex.del.pause', delNums.pause],
+      ['ex.del.long', delNums.longp],
+      ['ex.del.fillers', delNums.fillers],
+      ['ex.del.coverage', delNums.coverage],
+    ]);
   }
 
   // ---------------- transcript ----------------
@@ -935,13 +929,18 @@ export function renderLiveView(main, ctx, interviewId) {
     pollTimer = setTimeout(poll, POLL_MS);
   }
 
-  labels();
-  drawTranscript();
-  drawScores();
-  drawFlags();
-  drawFace();
-  drawDelivery();
-  drawQuestion();
+  /** Every panel from the model (first render, language switch). */
+  function drawAll() {
+    labels();
+    drawTranscript();
+    drawScores();
+    drawFlags();
+    drawFace();
+    drawDelivery();
+    drawQuestion();
+  }
+
+  drawAll();
   loadCompetencies()
     .then(() => {
       if (ctx.alive)
@@ -962,13 +961,7 @@ export function renderLiveView(main, ctx, interviewId) {
   }, 1000);
 
   ctx.onLang = () => {
-    labels();
-    drawTranscript();
-    drawScores();
-    drawFlags();
-    drawFace();
-    drawDelivery();
-    drawQuestion();
+    drawAll();
     drawHeader();
   };
 

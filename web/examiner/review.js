@@ -10,7 +10,7 @@
 
 import { h, replace, clear, nextId, showError } from '../common/dom.js';
 import { API, ApiError, session } from '../staff/api.js';
-import { statusBadge, errorBanner, fmtDate } from '../staff/ui.js';
+import { card, statusBadge, errorBanner, errorText, fmtDate } from '../staff/ui.js';
 import { t, pick, getLang } from '../staff/i18n.js';
 import { mediaTime, evidenceList, modeBadge, answeredAs } from './liveview.js';
 import { personalInfo, personalisedNote, developmentBlock } from '../staff/reportparts.js';
@@ -523,10 +523,8 @@ export function renderReviewView(main, ctx, interviewId) {
         ? answers.map((a) => answerEl(a, byQ(a.index)))
         : h('p', { class: 'card muted', testid: 'review-no-answers', text: t('ex.rv.noAnswers') }),
       orphan.length
-        ? h(
-            'section',
-            { class: 'card rv-answer' },
-            h('h2', { class: 'card-title', text: t('ex.rv.otherFlags') }),
+        ? card(
+            { title: t('ex.rv.otherFlags'), class: 'rv-answer' },
             h(
               'ul',
               { class: 'rv-flags' },
@@ -577,13 +575,52 @@ export function renderReviewView(main, ctx, interviewId) {
       f.err.previousElementSibling.setAttribute('aria-invalid', 'true');
       placed = true;
     }
-    if (!placed) {
-      let msg = e.message || t('err.generic');
-      if (e.status === 0) msg = t('err.network');
-      else if (e.status === 403) msg = t('err.forbidden');
-      else if (e.status === 409) msg = t('ex.rv.decisionOnlyCompleted');
-      showError(general, msg);
-    }
+    if (!placed) showError(general, errorText(e, { 409: t('ex.rv.decisionOnlyCompleted') }));
+  }
+
+  /**
+   * A form of the decision panel (a score override, the decision) that saves through `send()`:
+   * its error line, its "saved" note (kept over the panel's redraw), its submit button, and a
+   * 422's rows next to `fields` (with each field's own message from `messages`).
+   */
+  function panelForm(key, prefix, { attrs, button, children, fields, messages, send }) {
+    const general = h('p', { class: 'form-error', role: 'alert', hidden: true, testid: `${prefix}-error` });
+    const ok = h('p', {
+      class: 'ok-text small',
+      role: 'status',
+      testid: `${prefix}-saved`,
+      hidden: !notices.has(key),
+      text: notices.get(key) || '',
+    });
+    notices.delete(key);
+    const submit = h('button', { type: 'submit', class: button.class, testid: `${prefix}-submit`, ...button });
+    const form = h(
+      'form',
+      { class: attrs.class, novalidate: true, testid: `${prefix}-form`, ...attrs },
+      children,
+      general,
+      h('div', { class: 'form-actions left' }, submit, ok),
+    );
+    form.addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      if (submit.disabled) return;
+      submit.disabled = true;
+      ok.hidden = true;
+      for (const f of Object.values(fields)) f.err.previousElementSibling.removeAttribute('aria-invalid');
+      try {
+        const report = await send();
+        if (!ctx.alive) return;
+        drafts.delete(key);
+        notices.set(key, t('ex.rv.saved'));
+        model.report = report;
+        drawPanel();
+      } catch (e) {
+        if (!ctx.alive) return;
+        showApiErrors(e, fields, general, messages);
+        submit.disabled = false;
+      }
+    });
+    return form;
   }
 
   function overrideForm(dim) {
@@ -603,58 +640,24 @@ export function renderReviewView(main, ctx, interviewId) {
     comment.value = saved.comment || '';
     const fv = fieldBox(t('ex.rv.value'), value, key, 'value', 'override');
     const fc = fieldBox(t('ex.rv.comment'), comment, key, 'comment', 'override');
-    const general = h('p', { class: 'form-error', role: 'alert', hidden: true, testid: 'override-error' });
-    const ok = h('p', {
-      class: 'ok-text small',
-      role: 'status',
-      testid: 'override-saved',
-      hidden: !notices.has(key),
-      text: notices.get(key) || '',
-    });
-    notices.delete(key);
-    const submit = h('button', {
-      type: 'submit',
-      class: 'btn primary small',
-      testid: 'override-submit',
-      text: t('ex.rv.save'),
-    });
-    const form = h(
-      'form',
-      { class: 'rv-override', novalidate: true, testid: 'override-form', dataset: { dimension: dim.dimension } },
-      h('p', { class: 'rv-label', text: t('ex.rv.override') }),
-      h('div', { class: 'rv-override-fields' }, fv.wrap, fc.wrap),
-      general,
-      h('div', { class: 'form-actions left' }, submit, ok),
-    );
-    form.addEventListener('submit', async (ev) => {
-      ev.preventDefault();
-      const raw = value.value.trim();
-      const body = {
-        dimension: dim.dimension,
-        value: raw === '' || !isNum(raw) ? null : Number(raw),
-        comment: comment.value,
-      };
-      submit.disabled = true;
-      ok.hidden = true;
-      value.removeAttribute('aria-invalid');
-      comment.removeAttribute('aria-invalid');
-      try {
-        const report = await ReviewAPI.review(interviewId, body);
-        if (!ctx.alive) return;
-        drafts.delete(key);
-        notices.set(key, t('ex.rv.saved'));
-        model.report = report;
-        drawPanel();
-      } catch (e) {
-        if (!ctx.alive) return;
-        showApiErrors(e, { value: fv, comment: fc }, general, {
-          value: t('ex.rv.err.value'),
-          comment: t('ex.rv.err.comment'),
+    return panelForm(key, 'override', {
+      attrs: { class: 'rv-override', dataset: { dimension: dim.dimension } },
+      button: { class: 'btn primary small', text: t('ex.rv.save') },
+      children: [
+        h('p', { class: 'rv-label', text: t('ex.rv.override') }),
+        h('div', { class: 'rv-override-fields' }, fv.wrap, fc.wrap),
+      ],
+      fields: { value: fv, comment: fc },
+      messages: { value: t('ex.rv.err.value'), comment: t('ex.rv.err.comment') },
+      send: () => {
+        const raw = value.value.trim();
+        return ReviewAPI.review(interviewId, {
+          dimension: dim.dimension,
+          value: raw === '' || !isNum(raw) ? null : Number(raw),
+          comment: comment.value,
         });
-        submit.disabled = false;
-      }
+      },
     });
-    return form;
   }
 
   function dimensionEl(dim) {
@@ -759,63 +762,25 @@ export function renderReviewView(main, ctx, interviewId) {
       draft(key).recommendation = select.value;
     });
     const fc = fieldBox(t('ex.rv.decisionComment'), comment, key, 'comment', 'decision');
-    const general = h('p', { class: 'form-error', role: 'alert', hidden: true, testid: 'decision-error' });
-    const ok = h('p', {
-      class: 'ok-text small',
-      role: 'status',
-      testid: 'decision-saved',
-      hidden: !notices.has(key),
-      text: notices.get(key) || '',
+    return panelForm(key, 'decision', {
+      attrs: { class: 'rv-decision' },
+      button: { class: 'btn primary', disabled: !completed, text: t('ex.rv.decide') },
+      children: [
+        completed
+          ? null
+          : h('p', {
+              class: 'banner',
+              role: 'note',
+              testid: 'decision-disabled',
+              text: t('ex.rv.decisionOnlyCompleted'),
+            }),
+        fs.wrap,
+        fc.wrap,
+      ],
+      fields: { recommendation: fs, comment: fc },
+      messages: { recommendation: t('ex.rv.err.recommendation'), comment: t('ex.rv.err.commentLong') },
+      send: () => ReviewAPI.decision(interviewId, { recommendation: select.value || null, comment: comment.value }),
     });
-    notices.delete(key);
-    const submit = h('button', {
-      type: 'submit',
-      class: 'btn primary',
-      testid: 'decision-submit',
-      disabled: !completed,
-      text: t('ex.rv.decide'),
-    });
-    const form = h(
-      'form',
-      { class: 'rv-decision', novalidate: true, testid: 'decision-form' },
-      completed
-        ? null
-        : h('p', {
-            class: 'banner',
-            role: 'note',
-            testid: 'decision-disabled',
-            text: t('ex.rv.decisionOnlyCompleted'),
-          }),
-      fs.wrap,
-      fc.wrap,
-      general,
-      h('div', { class: 'form-actions left' }, submit, ok),
-    );
-    form.addEventListener('submit', async (ev) => {
-      ev.preventDefault();
-      if (!completed) return;
-      submit.disabled = true;
-      ok.hidden = true;
-      try {
-        const report = await ReviewAPI.decision(interviewId, {
-          recommendation: select.value || null,
-          comment: comment.value,
-        });
-        if (!ctx.alive) return;
-        drafts.delete(key);
-        notices.set(key, t('ex.rv.saved'));
-        model.report = report;
-        drawPanel();
-      } catch (e) {
-        if (!ctx.alive) return;
-        showApiErrors(e, { recommendation: fs, comment: fc }, general, {
-          recommendation: t('ex.rv.err.recommendation'),
-          comment: t('ex.rv.err.commentLong'),
-        });
-        submit.disabled = false;
-      }
-    });
-    return form;
   }
 
   function decisionsList(decisions) {
@@ -861,19 +826,12 @@ export function renderReviewView(main, ctx, interviewId) {
       const e = model.reportError;
       replace(
         panelBox,
-        h(
-          'section',
-          { class: 'card rv-panel', testid: 'decision-panel' },
-          h('h2', { class: 'card-title', text: t('ex.rv.panel') }),
+        card(
+          { title: t('ex.rv.panel'), class: 'rv-panel', testid: 'decision-panel' },
           h('p', {
             class: 'muted',
             testid: 'panel-error',
-            text:
-              e.status === 403
-                ? t('ex.rv.noScoresRole')
-                : e.status === 0
-                  ? t('err.network')
-                  : e.message || t('err.generic'),
+            text: errorText(e, { 403: t('ex.rv.noScoresRole') }),
           }),
         ),
       );
@@ -953,17 +911,13 @@ export function renderReviewView(main, ctx, interviewId) {
             )
           : null,
       ),
-      h(
-        'section',
-        { class: 'card rv-panel', testid: 'dimensions' },
-        h('h2', { class: 'card-title', text: t('ex.rv.dims') }),
+      card(
+        { title: t('ex.rv.dims'), class: 'rv-panel', testid: 'dimensions' },
         h('p', { class: 'ai-inline small', text: t('ex.rv.dimsNote') }),
         (r.dimensions || []).map(dimensionEl),
       ),
-      h(
-        'section',
-        { class: 'card rv-panel', testid: 'decision-section' },
-        h('h2', { class: 'card-title', text: t('ex.rv.decision') }),
+      card(
+        { title: t('ex.rv.decision'), class: 'rv-panel', testid: 'decision-section' },
         decisionForm(),
         h('h3', { class: 'rv-sub', text: t('ex.rv.decisions') }),
         decisionsList(Array.isArray(r.decisions) ? r.decisions : []),

@@ -6,9 +6,9 @@
 import { h, replace, field, showError } from '../common/dom.js';
 import { LiveClient } from '../common/live.js';
 import { htmlLang } from '../common/i18n.js';
-import { API, ApiError, session, onUnauthorized, roleOf } from './api.js';
+import { API, session, onUnauthorized, roleOf } from './api.js';
 import { t, getLang, setLang, applyStatic, onLangChange } from './i18n.js';
-import { resetCaches } from './ui.js';
+import { errorText, resetCaches } from './ui.js';
 
 /**
  * A navigation link. `nav` marks it active when the route has the same `nav`; `visible(session)`
@@ -186,13 +186,7 @@ export function startStaffShell(page) {
         if (!location.hash || location.hash === '#/login') navigate('#/jobs');
         else route();
       } catch (e) {
-        const msg =
-          e instanceof ApiError && (e.status === 401 || e.status === 403)
-            ? t('login.bad')
-            : e.status === 0
-              ? t('err.network')
-              : e.message;
-        showError(err, msg);
+        showError(err, errorText(e, { 401: t('login.bad'), 403: t('login.bad') }));
         submit.disabled = false;
         pass.input.select();
       }

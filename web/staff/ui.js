@@ -1,8 +1,9 @@
-// Shared view pieces: status badges, count chips, question cards, dates, CSV helpers.
+// Shared view pieces: status badges, count chips, question cards, dates, tables, cards, error
+// texts and summaries, the one-file upload form, CSV helpers.
 
-import { h, replace, copyText, field } from '../common/dom.js';
+import { h, replace, copyText, field, showError, downloadText } from '../common/dom.js';
 import { t, pick, getLang } from './i18n.js';
-import { API } from './api.js';
+import { API, ApiError } from './api.js';
 
 export const STATUSES = [
   'invited',
@@ -145,41 +146,169 @@ export function questionCard(q, { actions = [], reason = null, compact = false }
   );
 }
 
-// ---------- errors ----------
-/** A table of 422 `errors` rows: row / field / message. */
-export function errorTable(errors, { testid = 'error-table' } = {}) {
+// ---------- tables ----------
+/**
+ * A column head: a text, or {text, class, hidden}; `hidden` keeps the text for screen readers
+ * only (an actions column). `null` leaves the column out.
+ */
+function columnHead(col) {
+  if (col === null || col === undefined) return null;
+  if (typeof col === 'string') return h('th', { scope: 'col', text: col });
+  return h(
+    'th',
+    { scope: 'col', class: col.class },
+    col.hidden ? h('span', { class: 'visually-hidden', text: col.text }) : col.text,
+  );
+}
+
+/**
+ * A table in its scrolling wrapper: `attrs` of the <table>, its column heads (see columnHead),
+ * its rows (or a <tbody> the caller fills later), an optional visually hidden caption and an
+ * optional footer row.
+ */
+export function dataTable(attrs, columns, body, { caption, foot } = {}) {
   return h(
     'div',
     { class: 'table-wrap' },
     h(
       'table',
-      { class: 'table errors', testid },
+      attrs,
+      caption ? h('caption', { class: 'visually-hidden', text: caption }) : null,
+      h('thead', {}, h('tr', {}, columns.map(columnHead))),
+      body instanceof Node ? body : h('tbody', {}, body),
+      foot ? h('tfoot', {}, foot) : null,
+    ),
+  );
+}
+
+// ---------- errors ----------
+/** A table of 422 `errors` rows: row / field / message. */
+export function errorTable(errors, { testid = 'error-table' } = {}) {
+  return dataTable(
+    { class: 'table errors', testid },
+    [t('err.row'), t('err.field'), t('err.message')],
+    errors.map((e) =>
       h(
-        'thead',
+        'tr',
         {},
-        h(
-          'tr',
-          {},
-          h('th', { scope: 'col', text: t('err.row') }),
-          h('th', { scope: 'col', text: t('err.field') }),
-          h('th', { scope: 'col', text: t('err.message') }),
-        ),
-      ),
-      h(
-        'tbody',
-        {},
-        errors.map((e) =>
-          h(
-            'tr',
-            {},
-            h('td', { text: e.row === null || e.row === undefined ? '—' : String(e.row) }),
-            h('td', {}, h('code', { text: e.field || '—' })),
-            h('td', { text: e.message || '' }),
-          ),
-        ),
+        h('td', { text: e.row === null || e.row === undefined ? '—' : String(e.row) }),
+        h('td', {}, h('code', { text: e.field || '—' })),
+        h('td', { text: e.message || '' }),
       ),
     ),
   );
+}
+
+/**
+ * After a 422: `summary` (above `form`) shows `title` and a table of the rows no field took
+ * (test id `testid`); the first field marked invalid gets the focus.
+ */
+export function showErrorSummary(summary, form, title, rows, testid) {
+  summary.hidden = false;
+  replace(summary, h('strong', { text: title }), rows.length ? errorTable(rows, { testid }) : null);
+  const first = form.querySelector('[aria-invalid="true"]');
+  if (first) first.focus();
+}
+
+// ---------- file upload ----------
+/**
+ * A form that uploads one file (an import, a bulk invitation): the file field, the submit button
+ * and a button that downloads a CSV template (`template`: {filename, header, rows}), before the
+ * submit button when `templateFirst`. Its texts are the dictionary's `<keys>.file`, `.hint`,
+ * `.submit`, `.template`, `.pick` (no file chosen) and `.invalid` (`{n}` rejected rows); its test
+ * ids `<prefix>-file`, `-submit`, `-template`. `send(file)` uploads the picked file; `done(answer)`
+ * shows the answer (the file field is emptied first). A rejected file's row errors (a 422) or any
+ * other error go to `show(...nodes)`: a message line (`<prefix>-error`) and the rows' table
+ * (`<prefix>-errors`); `show()` with nothing also clears the last result when an upload starts,
+ * unless `keepWhileSending`. `result` (an element) ends the form. Returns {form, file}.
+ */
+export function uploadForm(
+  ctx,
+  {
+    prefix,
+    keys = prefix,
+    accept,
+    template,
+    templateFirst = false,
+    result = null,
+    keepWhileSending = false,
+    send,
+    done,
+    show,
+  },
+) {
+  const texts = {
+    label: t(`${keys}.file`),
+    hint: t(`${keys}.hint`),
+    submit: t(`${keys}.submit`),
+    template: t(`${keys}.template`),
+    pick: t(`${keys}.pick`),
+    invalid: (n) => t(`${keys}.invalid`, { n }),
+  };
+  const input = h('input', { type: 'file', name: 'file', accept, testid: `${prefix}-file` });
+  const file = field(texts.label, input, { hint: texts.hint });
+  const submit = h('button', { type: 'submit', class: 'btn primary', testid: `${prefix}-submit`, text: texts.submit });
+  const templateBtn = h('button', {
+    type: 'button',
+    class: 'btn ghost small',
+    testid: `${prefix}-template`,
+    text: texts.template,
+    on: { click: () => downloadText(template.filename, toCsv(template.header, template.rows)) },
+  });
+  const form = h(
+    'form',
+    { class: 'stack', novalidate: true },
+    file.wrap,
+    h('div', { class: 'form-actions' }, templateFirst ? [templateBtn, submit] : [submit, templateBtn]),
+    result,
+  );
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    showError(file.error, []);
+    const picked = input.files && input.files[0];
+    if (!picked) {
+      showError(file.error, texts.pick);
+      return;
+    }
+    submit.disabled = true;
+    if (!keepWhileSending) show();
+    try {
+      const answer = await send(picked);
+      if (!ctx.alive) return;
+      input.value = '';
+      await done(answer);
+    } catch (e) {
+      if (!ctx.alive) return;
+      const rows = e instanceof ApiError ? e.errors : [];
+      show(
+        h('p', {
+          class: 'form-error',
+          role: 'alert',
+          testid: `${prefix}-error`,
+          text: rows.length
+            ? texts.invalid(rows.length)
+            : e.status === 0
+              ? t('err.network')
+              : e.message || t('err.generic'),
+        }),
+        rows.length ? errorTable(rows, { testid: `${prefix}-errors` }) : null,
+      );
+    } finally {
+      submit.disabled = false;
+    }
+  });
+  return { form, file };
+}
+
+/**
+ * The text of a failed request: `special[status]` when the caller has one for its status, else
+ * the texts of a network failure and of a 403, else the error's message.
+ */
+export function errorText(err, special = {}) {
+  if (special[err.status]) return special[err.status];
+  if (err.status === 0) return t('err.network');
+  if (err.status === 403) return t('err.forbidden');
+  return err.message || t('err.generic');
 }
 
 /** Render an ApiError (or any error) into a banner element. */
@@ -190,9 +319,7 @@ export function errorBanner(target, err) {
     return;
   }
   target.hidden = false;
-  const msg =
-    err.status === 0 ? t('err.network') : err.status === 403 ? t('err.forbidden') : err.message || t('err.generic');
-  replace(target, h('div', { class: 'banner error', role: 'alert' }, msg));
+  replace(target, h('div', { class: 'banner error', role: 'alert' }, errorText(err)));
 }
 
 export function notice(target, text, kind = 'ok') {
@@ -216,6 +343,21 @@ export function absoluteUrl(url) {
   } catch {
     return url;
   }
+}
+
+/**
+ * A card: a section headed by its title. `id` names the h2, which then labels the section;
+ * `class` is added to `card`; `aside` stands next to the title (in a card-head row); any other
+ * attribute (testid…) goes to the section.
+ */
+export function card({ id, title, class: cls, aside, ...attrs }, ...children) {
+  const heading = h('h2', { id, class: 'card-title', text: title });
+  return h(
+    'section',
+    { class: cls ? `card ${cls}` : 'card', 'aria-labelledby': id, ...attrs },
+    aside ? h('div', { class: 'card-head' }, heading, aside) : heading,
+    children,
+  );
 }
 
 export function pageHeader(title, ...extra) {
