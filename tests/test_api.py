@@ -422,3 +422,20 @@ def test_flag_thresholds_setting_is_validated() -> None:
     for bad in ('{"nope": 1}', '{"face_missing_s": -1}', "[1]", "not json"):
         with pytest.raises(ConfigError):
             load_settings(env={"INTERVIEW_FLAG_THRESHOLDS": bad})
+
+
+async def test_an_upload_with_an_undeclared_form_field_is_refused(server: RunningServer) -> None:
+    """The document lists each upload's one field (additionalProperties: false); a form with
+    another field is refused, not half read."""
+    admin = await server.add_staff("admin", Role.ADMIN)
+    job = await make_job(server, admin)
+    for path, field in (
+        ("/api/questions/import", "file"),
+        (f"/api/jobs/{job['id']}/resumes", "files"),
+        (f"/api/jobs/{job['id']}/invitations/bulk", "file"),
+    ):
+        form = aiohttp.FormData()
+        form.add_field("note", "hello")
+        form.add_field(field, b"name,email\n", filename="x.csv", content_type="text/csv")
+        answer = await server.call("POST", path, token=admin, data=form, expect=422)
+        assert answer["error"] == "unknown_field" and answer["errors"][0]["field"] == "note"

@@ -147,6 +147,9 @@ def read_query(request: web.Request, model: type[M]) -> M:
     op = _declared(request)
     if op.query is not model:
         raise RuntimeError(f"{request.path} declares {op.query}, the handler reads {model}")
+    repeated = sorted({k for k in request.query if len(request.query.getall(k)) > 1})
+    if repeated:
+        raise ApiError(400, "bad_request", f"{repeated[0]}: give it once")
     try:
         return model.model_validate(dict(request.query))
     except ValidationError as exc:

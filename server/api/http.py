@@ -111,15 +111,26 @@ async def read_object(request: web.Request) -> dict[str, Any]:
     return data
 
 
+def unknown_form_field(name: str | None, expected: str) -> ApiError:
+    """A multipart part the operation does not declare (the document forbids extra parts)."""
+    return ApiError(
+        422,
+        "unknown_field",
+        f"unexpected form field {name!r}; send the file as {expected!r}",
+        [{"row": None, "field": str(name), "message": "unknown field"}],
+    )
+
+
 async def read_upload(request: web.Request, field_name: str = "file") -> tuple[str, bytes]:
     """One uploaded file from a multipart form (or a raw body with a filename query)."""
     try:
         if request.content_type.startswith("multipart/"):
             reader = await request.multipart()
             async for part in reader:
-                if getattr(part, "name", None) == field_name:
-                    data = await part.read(decode=False)  # type: ignore[union-attr]
-                    return part.filename or "upload", bytes(data)  # type: ignore[union-attr]
+                if getattr(part, "name", None) != field_name:
+                    raise unknown_form_field(getattr(part, "name", None), field_name)
+                data = await part.read(decode=False)  # type: ignore[union-attr]
+                return part.filename or "upload", bytes(data)  # type: ignore[union-attr]
             raise ApiError(400, "missing_file", f"multipart field {field_name!r} is missing")
         data = await request.read()
     except web.HTTPRequestEntityTooLarge:

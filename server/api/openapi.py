@@ -53,8 +53,12 @@ def _request_body(op: Operation, schemas: _Schemas) -> dict[str, Any] | None:
     if op.upload is not None:
         file = {"type": "string", "format": "binary"}
         prop = {"type": "array", "items": file, "minItems": 1} if op.upload.many else file
-        form = {"type": "object", "properties": {op.upload.field: prop}}
-        form["required"] = [op.upload.field]
+        form: dict[str, Any] = {
+            "type": "object",
+            "properties": {op.upload.field: prop},
+            "required": [op.upload.field],
+            "additionalProperties": False,
+        }
         if op.upload.description:
             form["description"] = op.upload.description
         return {"required": True, "content": {"multipart/form-data": {"schema": form}}}
@@ -85,6 +89,17 @@ def _responses(op: Operation, schemas: _Schemas) -> dict[str, Any]:
     return out
 
 
+def _without_null(schema: dict[str, Any]) -> dict[str, Any]:
+    """``anyOf: [X, null]`` as ``X`` (keeping default and description)."""
+    options = [s for s in schema.get("anyOf", ()) if s != {"type": "null"}]
+    if "anyOf" not in schema or len(options) != 1:
+        return schema
+    rest = {k: v for k, v in schema.items() if k != "anyOf"}
+    if rest.get("default", 0) is None:
+        del rest["default"]
+    return {**options[0], **rest}
+
+
 def _parameters(path: str, op: Operation, schemas: _Schemas) -> list[dict[str, Any]]:
     params: list[dict[str, Any]] = [
         {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
@@ -96,6 +111,7 @@ def _parameters(path: str, op: Operation, schemas: _Schemas) -> list[dict[str, A
         required = set(schema.get("required", ()))
         for name, prop in schema.get("properties", {}).items():
             prop.pop("title", None)
+            prop = _without_null(prop)  # a query string has no JSON null: absent is None
             param = {"name": name, "in": "query", "required": name in required, "schema": prop}
             if "description" in prop:
                 param["description"] = prop.pop("description")

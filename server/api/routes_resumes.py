@@ -16,7 +16,7 @@ from aiohttp.http_exceptions import HttpProcessingError
 
 from server.api.contract import Upload, operation, read_body, read_query
 from server.api.guards import candidate_of, job_of, staff_user
-from server.api.http import ApiError, json_response, services
+from server.api.http import ApiError, json_response, services, unknown_form_field
 from server.api.routes_privacy import erase_resume
 from server.api.schemas.queries import PageQuery
 from server.api.schemas.resumes import (
@@ -53,6 +53,8 @@ from server.security.blob import open_sealed
 logger = logging.getLogger(__name__)
 routes = web.RouteTableDef()
 
+UPLOAD_FIELD = "files"
+"""The multipart field every résumé (or zip of résumés) is sent in."""
 READ_CHUNK_BYTES = 256 * 1024
 """Candidates per page of the job's list."""
 ADMINS = frozenset({Role.ADMIN})
@@ -75,6 +77,9 @@ async def _read_files(
     try:
         reader = await request.multipart()
         async for part in reader:
+            name = part.name if isinstance(part, BodyPartReader) else None
+            if name != UPLOAD_FIELD:
+                raise unknown_form_field(name, UPLOAD_FIELD)
             if not isinstance(part, BodyPartReader) or not part.filename:
                 continue
             name = _display_name(part.filename)
@@ -177,7 +182,7 @@ def _file_error(name: str, code: str, message: str) -> dict[str, str]:
 @operation(
     "Upload résumés (PDF, DOCX, TXT; several files or a zip): parsed, screened, stored;"
     " those above the job's threshold are invited. Prefer: respond-async -> 202 + batch",
-    upload=Upload("files", many=True),
+    upload=Upload(UPLOAD_FIELD, many=True),
     response=ResumeBatch,
     status=201,
     statuses=(202,),

@@ -5,20 +5,20 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-import re
 import time
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+from pydantic import ValidationError
 
 from analyzers.events import ScoreUpdate
 from analyzers.scoring import overall
 from common.competencies import CATALOGUE
-from server.api.contract import Upload, operation, read_body
+from server.api.contract import Upload, operation, read_body, read_query
 from server.api.guards import interview_of, job_of, recording_of, staff_user
 from server.api.http import ApiError, json_response, read_upload, send_recording, services
-from server.api.schemas.common import AnyObject
+from server.api.schemas.common import AnyObject, field_errors
 from server.api.schemas.hiring import (
     AnalyzeIn,
     Competency,
@@ -31,6 +31,7 @@ from server.api.schemas.hiring import (
 )
 from server.api.schemas.interviews import (
     BulkInvitations,
+    CandidateIn,
     Interview,
     InterviewSummary,
     Invitation,
@@ -62,7 +63,6 @@ from server.security.auth import (
 routes = web.RouteTableDef()
 
 MAX_BULK_INVITATIONS = 5000
-EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{1,63}$")
 DUMMY_HASH = hash_password("timing-equaliser")
 
 
@@ -158,9 +158,9 @@ async def competencies(request: web.Request) -> web.Response:
 @operation("Question bank (built-in + own)", query=QuestionsQuery, response=list[QuestionOut])
 async def list_questions(request: web.Request) -> web.Response:
     user = await staff_user(request)
-    section = request.query.get("section")
-    competency = request.query.get("competency")
-    needle = request.query.get("q", "").strip().lower()
+    query = read_query(request, QuestionsQuery)
+    section, competency = query.section, query.competency
+    needle = (query.q or "").strip().lower()
     result = []
     for q in (await question_index(services(request), user["org_id"])).values():
         if section and q.section.value != section:
@@ -357,7 +357,7 @@ async def create_user(request: web.Request) -> web.Response:
 async def list_users(request: web.Request) -> web.Response:
     """Staff of the organisation (to assign examiners)."""
     user = await staff_user(request, CAN_MANAGE_JOBS)
-    role = request.query.get("role")
+    role = read_query(request, UsersQuery).role
     users = await services(request).store.users(user["org_id"])
     return json_response([_public_user(u) for u in users if role is None or u["role"] == role])
 
@@ -389,41 +389,21 @@ def _summary(row: dict[str, Any]) -> dict[str, Any]:
 # -- invitations ---------------------------------------------------------------------------
 
 
+def _trimmed(candidate: CandidateIn) -> dict[str, Any]:
+    """The candidate's fields with their text trimmed, empty ones left out."""
+    fields = candidate.model_dump(include=set(CandidateIn.model_fields), exclude_none=True)
+    return {k: v.strip() for k, v in fields.items() if v.strip()}
+
+
 def _candidate_fields(
     data: dict[str, Any], row: int | None
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    errors: list[dict[str, Any]] = []
-    out: dict[str, Any] = {}
-    name = data.get("name")
-    if not isinstance(name, str) or not name.strip() or len(name) > 200:
-        errors.append(
-            {"row": row, "field": "name", "message": "a name of 1-200 characters is required"}
-        )
-    else:
-        out["name"] = name.strip()
-    email = data.get("email")
-    if not isinstance(email, str) or not EMAIL.match(email.strip()):
-        errors.append(
-            {"row": row, "field": "email", "message": "a valid e-mail address is required"}
-        )
-    else:
-        out["email"] = email.strip()
-    phone = data.get("phone") or ""
-    if not isinstance(phone, str) or len(phone) > 40 or not re.fullmatch(r"[0-9+\-() ]*", phone):
-        errors.append({"row": row, "field": "phone", "message": "digits, spaces and + - ( ) only"})
-    else:
-        out["phone"] = phone.strip()
-    language = data.get("language") or ""
-    if language not in ("", "zh-CN", "en"):
-        errors.append({"row": row, "field": "language", "message": "zh-CN or en"})
-    elif language:
-        out["language"] = language
-    group = data.get("group") or ""
-    if not isinstance(group, str) or len(group) > 60:
-        errors.append({"row": row, "field": "group", "message": "at most 60 characters"})
-    elif group.strip():
-        out["group"] = group.strip()  # optional, only for the fairness (adverse impact) view
-    return out, errors
+    """A row of a bulk CSV as a candidate to invite, or the problems with it (``row``: its
+    line in the file)."""
+    try:
+        return _trimmed(CandidateIn.model_validate(data, strict=True)), []
+    except ValidationError as exc:
+        return {}, [e.to_dict() for e in field_errors(exc, row)]
 
 
 @routes.post("/api/jobs/{job_id}/invitations")
@@ -437,10 +417,8 @@ def _candidate_fields(
 async def create_invitation(request: web.Request) -> web.Response:
     user = await staff_user(request, CAN_MANAGE_JOBS)
     job = await job_of(request, user)
-    body = await read_body(request, InvitationIn, also=lambda raw: _candidate_fields(raw, None)[1])
-    cand, errors = _candidate_fields(body.model_dump(exclude_none=True), None)
-    if errors:  # pragma: no cover - the model states the same rules
-        raise ApiError(422, "invalid_invitation", "the invitation is invalid", errors)
+    body = await read_body(request, InvitationIn)
+    cand = _trimmed(body)
     hours = body.expires_in_hours or services(request).settings.invitation_ttl_h
     (created,) = await invite(services(request), job, [cand], hours, user["username"])
     return json_response(created, status=201)
@@ -681,10 +659,10 @@ def _recording_file(stored: str, root: Path) -> Path | None:
 )
 async def get_recording(request: web.Request) -> web.StreamResponse:
     svc = services(request)
-    q = request.query
-    if {"exp", "sub", "sig"} <= q.keys():
+    q = read_query(request, SignedUrlQuery)
+    if q.exp is not None and q.sub is not None and q.sig is not None:
         if not check_signed_path(
-            svc.settings.secret_key, request.path, q["exp"], q["sub"], q["sig"], time.time()
+            svc.settings.secret_key, request.path, q.exp, q.sub, q.sig, time.time()
         ):
             raise ApiError(403, "forbidden", "the recording link is invalid or has expired")
         rec = await svc.store.get_recording(request.match_info["rec_id"])
@@ -697,7 +675,7 @@ async def get_recording(request: web.Request) -> web.StreamResponse:
         rec["interview_id"],
         "",
         "recording_viewed",
-        q.get("sub", ""),
+        q.sub or "",
         {"recording": rec["id"]},
         ip=request.remote or "",
     )

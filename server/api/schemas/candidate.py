@@ -4,11 +4,35 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from pydantic import ConfigDict
+
 from server.api.schemas.common import Model, Out
 
 
+def _accepting(mode: str, required_mode: bool, then: dict[str, Any]) -> dict[str, Any]:
+    kind = {
+        "properties": {"decision": {"const": "accept"}, "mode": {"const": mode}},
+        "required": ["decision", "mode"] if required_mode else ["decision"],
+    }
+    return {"if": kind, "then": {"properties": then}}
+
+
+CONSENT_RULES: dict[str, Any] = {
+    "allOf": [
+        # video (the default mode) records and analyses; audio records; text records nothing
+        _accepting("video", False, {"recording": {"const": True}, "analysis": {"const": True}}),
+        _accepting("audio", True, {"recording": {"const": True}}),
+        _accepting("text", True, {"recording": {"const": False}}),
+    ]
+}
+
+
 class ConsentIn(Model):
-    """Separate consents to recording and to automated analysis (a person always decides)."""
+    """Separate consents to recording and to automated analysis (a person always decides).
+    Accepting needs the consents the chosen mode depends on; the organisation must offer
+    the mode."""
+
+    model_config = ConfigDict(extra="ignore", json_schema_extra=CONSENT_RULES)
 
     decision: Literal["accept", "decline"]
     mode: Literal["video", "audio", "text"] = "video"

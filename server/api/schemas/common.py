@@ -40,6 +40,14 @@ def field_errors(exc: ValidationError, row: int | None = None) -> list[FieldErro
     return out
 
 
+NOT_VISIBLE = r"\s\x00-\x1f\x7f-\x9f\ufeff"
+r"""Inside a character class: white space and control characters. Spelled out so that JSON
+Schema's, pydantic's (Rust) and Python's regex engines, whose ``\s`` differ at the edges,
+agree, and so that ``str.strip()`` never empties a value the pattern let through."""
+NON_BLANK = f"[^{NOT_VISIBLE}]"
+"""A pattern for text that must hold something visible."""
+
+
 def _integral(value: object) -> object:
     """JSON's ``1.0`` is the integer 1 (JSON Schema counts it as one); ``1.5`` stays a float."""
     return int(value) if isinstance(value, float) and value.is_integer() else value

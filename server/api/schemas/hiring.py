@@ -7,12 +7,10 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from server.api.schemas.common import INTEGRAL, Localized, Model, Out
+from server.api.schemas.common import INTEGRAL, NON_BLANK, Localized, Model, Out
 from server.domain.models import Media, Section
 from server.hiring import jobs, questionbank
 
-NON_BLANK = r"\S"
-"""A pattern for text that must hold something besides white space."""
 COMPETENCY_ID = r"^[a-z][a-z0-9_]{1,40}$"
 
 
@@ -37,6 +35,15 @@ class QuestionText(BaseModel):
 
 
 Keyword = Annotated[str, Field(pattern=NON_BLANK, max_length=questionbank.MAX_KEYWORD_CHARS)]
+Keywords = Annotated[list[Keyword], Field(max_length=questionbank.MAX_KEYWORDS_PER_LANGUAGE)]
+
+
+class RubricKeywords(BaseModel):
+    """Words that show an answer covers the point, per language."""
+
+    model_config = ConfigDict(extra="forbid")
+    zh: Keywords | None = None
+    en: Keywords | None = None
 
 
 class RubricPoint(BaseModel):
@@ -47,13 +54,7 @@ class RubricPoint(BaseModel):
     )
     zh: Annotated[str, Field(max_length=questionbank.MAX_RUBRIC_POINT_CHARS)] | None = None
     en: Annotated[str, Field(max_length=questionbank.MAX_RUBRIC_POINT_CHARS)] | None = None
-    keywords: (
-        dict[
-            str,
-            Annotated[list[Keyword], Field(max_length=questionbank.MAX_KEYWORDS_PER_LANGUAGE)],
-        ]
-        | None
-    ) = None
+    keywords: RubricKeywords | None = None
 
 
 CompetencyId = Annotated[str, Field(pattern=COMPETENCY_ID)]

@@ -6,24 +6,38 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
-from server.api.schemas.common import INTEGRAL, Localized, Model, Out, StrictModel
-from server.api.schemas.hiring import NON_BLANK
+from server.api.schemas.common import (
+    INTEGRAL,
+    NON_BLANK,
+    NOT_VISIBLE,
+    Localized,
+    Model,
+    Out,
+    StrictModel,
+)
 from server.domain.models import InterviewMode, Status
 
-EMAIL_PATTERN = r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{1,63}$"
+_ADDRESS_CHAR = f"[^@{NOT_VISIBLE}]"
+EMAIL_PATTERN = f"^{_ADDRESS_CHAR}{{1,64}}@{_ADDRESS_CHAR}{{1,255}}\\.{_ADDRESS_CHAR}{{1,63}}$"
 PHONE_PATTERN = r"^[0-9+\-() ]*$"
 MAX_INVITATION_HOURS = 8760
 MAX_COMMENT_CHARS = 2000
 
 
-class InvitationIn(Model):
-    """One candidate to invite. ``group`` is optional, only for the fairness view."""
+class CandidateIn(Model):
+    """One candidate to invite (a JSON body or a row of a bulk CSV). ``group`` is optional,
+    only for the fairness view."""
 
     name: Annotated[str, Field(pattern=NON_BLANK, max_length=200)]
     email: Annotated[str, Field(pattern=EMAIL_PATTERN)]
     phone: Annotated[str, Field(pattern=PHONE_PATTERN, max_length=40)] | None = None
     language: Literal["", "zh-CN", "en"] | None = None
     group: Annotated[str, Field(max_length=60)] | None = None
+
+
+class InvitationIn(CandidateIn):
+    """One candidate to invite, and for how long the link works (default: the server's)."""
+
     expires_in_hours: Annotated[int, Field(ge=1, le=MAX_INVITATION_HOURS), INTEGRAL] | None = None
 
 

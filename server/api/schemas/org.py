@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, ValidationInfo, field_validator
 
-from server.api.schemas.common import INTEGRAL, Model, Out, StrictModel
-from server.api.schemas.hiring import NON_BLANK
+from server.api.schemas.common import INTEGRAL, NON_BLANK, Model, Out, StrictModel
 from server.outbound import webhooks
 
 RETENTION_DAYS_MAX = 3650
@@ -71,7 +71,7 @@ class UserIn(Model):
     @field_validator("department")
     @classmethod
     def _department_for_viewers(cls, value: str, info: ValidationInfo) -> str:
-        if info.data.get("role") == "department_viewer" and not value.strip():
+        if info.data.get("role") == "department_viewer" and not re.search(NON_BLANK, value):
             raise ValueError("required for department viewers")
         return value.strip()
 

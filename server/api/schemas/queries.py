@@ -28,7 +28,7 @@ class QuestionsQuery(Query):
 
 
 class UsersQuery(Query):
-    role: str | None = None
+    role: Literal["admin", "hr", "examiner", "department_viewer"] | None = None
 
 
 class PageQuery(Query):
