@@ -136,6 +136,8 @@ def test_the_wheel_carries_pages_data_and_every_package(tmp_path: Path) -> None:
         "server/data/question_bank.json",
         "server/storage/migrations/0001_initial.sql",
         "server/data/resume/headings.json",
+        "server/data/demo/resumes.json",
+        "server/data/demo/wang-fang.txt",
         "common/competencies.py",
         "server/api/routes_candidate.py",
         "server/storage/store.py",

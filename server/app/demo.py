@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from server.app.demo_resumes import DEMO_RESUMES, DEMO_SCREENING
+from server.app.demo_resumes import DEMO_SCREENING, demo_resumes
 from server.core.config import Settings
 from server.core.services import Services
 from server.domain.models import Media, Question, Role, Section
@@ -89,7 +89,7 @@ async def _seed_resumes(svc: Services, job_id: str) -> None:
     await svc.store.update_job_data(job_id, {"screening": DEMO_SCREENING})
     job = await svc.store.get_job(job_id)
     reference = time.localtime()
-    for filename, text in DEMO_RESUMES:
+    for filename, text in await asyncio.to_thread(demo_resumes):
         data = text.encode()
         parsed = await asyncio.to_thread(
             parse_resume, filename, data, (reference.tm_year, reference.tm_mon)

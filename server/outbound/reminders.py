@@ -22,22 +22,42 @@ PENDING = (Status.INVITED, Status.OPENED, Status.CONSENTED, Status.DEVICE_CHECKE
 SMTP_TIMEOUT_S = 20.0
 
 
+MESSAGES: dict[tuple[str, str], tuple[str, str]] = {
+    ("reminder", "zh"): (
+        "【面试提醒】{job}",
+        "{name}，您好：\n\n您报名的“{job}”在线面试尚未完成，请于 {until} 前通过以下链接参加：\n"
+        "{url}\n\n面试全程约需 20–40 分钟，请在安静、光线充足的环境中使用电脑或手机浏览器完成。",
+    ),
+    ("reminder", "en"): (
+        "Reminder: your interview for {job}",
+        "Dear {name},\n\nYour online interview for {job} is not finished yet. Please take it "
+        "before {until} using this link:\n{url}\n\nIt takes about 20–40 minutes; use a quiet, "
+        "well-lit place and a laptop or phone browser.",
+    ),
+    ("invitation", "zh"): (
+        "【面试邀请】{job}",
+        "{name}，您好：\n\n感谢您应聘“{job}”。诚邀您参加在线结构化面试，请于 {until} 前"
+        "通过以下链接参加：\n{url}\n\n面试全程约需 20–40 分钟，请在安静、光线充足的环境中"
+        "使用电脑或手机浏览器完成。面试结果由面试官审核决定。",
+    ),
+    ("invitation", "en"): (
+        "Invitation: online interview for {job}",
+        "Dear {name},\n\nThank you for applying for {job}. You are invited to an online "
+        "structured interview; please take it before {until} using this link:\n{url}\n\n"
+        "It takes about 20–40 minutes; use a quiet, well-lit place and a laptop or phone browser. "
+        "The outcome is decided by the examiners.",
+    ),
+}
+"""(kind, language) → subject and body templates of a message to a candidate."""
+
+
 def _message(
-    language: str, name: str, job_title: str, url: str, expires_at: float
+    kind: str, language: str, name: str, job_title: str, url: str, expires_at: float
 ) -> tuple[str, str]:
     until = time.strftime("%Y-%m-%d %H:%M", time.localtime(expires_at))
-    if language.startswith("zh"):
-        return (
-            f"【面试提醒】{job_title}",
-            f"{name}，您好：\n\n您报名的“{job_title}”在线面试尚未完成，请于 {until} 前通过以下链接参加：\n"
-            f"{url}\n\n面试全程约需 20–40 分钟，请在安静、光线充足的环境中使用电脑或手机浏览器完成。",
-        )
-    return (
-        f"Reminder: your interview for {job_title}",
-        f"Dear {name},\n\nYour online interview for {job_title} is not finished yet. Please take "
-        f"it before {until} using this link:\n{url}\n\nIt takes about 20–40 minutes; use a quiet, "
-        "well-lit place and a laptop or phone browser.",
-    )
+    subject, body = MESSAGES[(kind, "zh" if language.startswith("zh") else "en")]
+    values = {"name": name, "job": job_title, "url": url, "until": until}
+    return subject.format(**values), body.format(**values)
 
 
 def is_pending(interview: dict[str, Any]) -> bool:
@@ -104,39 +124,24 @@ async def _queue(
     for i in targets:
         url = invitation_url(svc, i["id"], int(i["expires_at"]), i["nonce"])
         subject, text = _message(
-            i["language"], i["candidate"].get("name", ""), job["title"], url, i["expires_at"]
+            "reminder",
+            i["language"],
+            i["candidate"].get("name", ""),
+            job["title"],
+            url,
+            i["expires_at"],
         )
         recipient = i["candidate"].get("email", "")
         out.append(await _outbox(svc, job, i["id"], "reminder", recipient, subject, text, url))
     return out
 
 
-def _invitation_message(
-    language: str, name: str, job_title: str, url: str, expires_at: float
-) -> tuple[str, str]:
-    until = time.strftime("%Y-%m-%d %H:%M", time.localtime(expires_at))
-    if language.startswith("zh"):
-        return (
-            f"【面试邀请】{job_title}",
-            f"{name}，您好：\n\n感谢您应聘“{job_title}”。诚邀您参加在线结构化面试，请于 {until} 前"
-            f"通过以下链接参加：\n{url}\n\n面试全程约需 20–40 分钟，请在安静、光线充足的环境中"
-            "使用电脑或手机浏览器完成。面试结果由面试官审核决定。",
-        )
-    return (
-        f"Invitation: online interview for {job_title}",
-        f"Dear {name},\n\nThank you for applying for {job_title}. You are invited to an online "
-        f"structured interview; please take it before {until} using this link:\n{url}\n\n"
-        "It takes about 20–40 minutes; use a quiet, well-lit place and a laptop or phone browser. "
-        "The outcome is decided by the examiners.",
-    )
-
-
 async def queue_invitation(svc: Services, job: dict[str, Any], created: dict[str, Any]) -> None:
     """Put an invitation created by the system (résumé screening) in the outbox; e-mail it
     when SMTP is configured."""
     language = job.get("language", "zh-CN")
-    subject, text = _invitation_message(
-        language, created["name"], job["title"], created["url"], created["expires_at"]
+    subject, text = _message(
+        "invitation", language, created["name"], job["title"], created["url"], created["expires_at"]
     )
     item = await _outbox(
         svc,
