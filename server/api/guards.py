@@ -17,7 +17,7 @@ from aiohttp import web
 
 from server.api.http import ApiError, services
 from server.core.services import Services
-from server.domain.models import Role, Status
+from server.domain.models import Role, StaffUser, Status
 from server.interview.progress import publish_status
 from server.security.access import STAFF_ROLES, can_see_job, invitation_matches, link_expired
 from server.security.auth import parse_invitation_token, token_hash
@@ -38,7 +38,7 @@ def bearer(request: web.Request, *, allow_query: bool = False) -> str | None:
 
 async def staff_user(
     request: web.Request, roles: frozenset[Role] = STAFF_ROLES, *, allow_query: bool = False
-) -> dict[str, Any]:
+) -> StaffUser:
     """The logged-in staff user (401 without a live session), if their role is in ``roles``
     (403 otherwise)."""
     token = bearer(request, allow_query=allow_query)
@@ -47,8 +47,8 @@ async def staff_user(
     user = await services(request).store.user_by_token(token_hash(token))
     if user is None:
         raise ApiError(401, "unauthenticated", "the session has expired; log in again")
-    if Role(user["role"]) not in roles:
-        raise ApiError(403, "forbidden", f"role {user['role']} may not do this")
+    if user.role not in roles:
+        raise ApiError(403, "forbidden", f"role {user.role} may not do this")
     return user
 
 
@@ -86,16 +86,16 @@ async def candidate_interview(request: web.Request, *, allow_query: bool = False
     return interview
 
 
-def check_job_access(user: dict[str, Any], job: dict[str, Any], what: str = "job") -> None:
+def check_job_access(user: StaffUser, job: dict[str, Any], what: str = "job") -> None:
     """404 (as a missing ``what``) for another org's job; 403 for a job of the org that is
     not the user's to see."""
-    if job["org_id"] != user["org_id"]:
+    if job["org_id"] != user.org_id:
         raise _not_found(what)
     if not can_see_job(user, job):
         raise ApiError(403, "forbidden", "this job is not yours to see (department or assignment)")
 
 
-async def job_of(request: web.Request, user: dict[str, Any]) -> dict[str, Any]:
+async def job_of(request: web.Request, user: StaffUser) -> dict[str, Any]:
     """The job ``{job_id}`` of the path, if ``user`` may see it."""
     job = await _found("job", services(request).store.get_job(request.match_info["job_id"]))
     check_job_access(user, job)
@@ -103,7 +103,7 @@ async def job_of(request: web.Request, user: dict[str, Any]) -> dict[str, Any]:
 
 
 async def interview_of(
-    request: web.Request, user: dict[str, Any]
+    request: web.Request, user: StaffUser
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The interview ``{interview_id}`` of the path and its job, if ``user`` may see the job."""
     svc = services(request)
@@ -113,7 +113,7 @@ async def interview_of(
 
 
 async def candidate_of(
-    request: web.Request, user: dict[str, Any]
+    request: web.Request, user: StaffUser
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The résumé candidate ``{candidate_id}`` of the path and its job, if ``user`` may see
     the job."""
@@ -123,7 +123,7 @@ async def candidate_of(
     return candidate, await _job_for(svc, user, candidate, "candidate")
 
 
-async def recording_of(request: web.Request, user: dict[str, Any]) -> dict[str, Any]:
+async def recording_of(request: web.Request, user: StaffUser) -> dict[str, Any]:
     """The recording ``{rec_id}`` of the path, if ``user`` may see its interview's job."""
     svc = services(request)
     recording = await _found("recording", svc.store.get_recording(request.match_info["rec_id"]))
@@ -133,10 +133,10 @@ async def recording_of(request: web.Request, user: dict[str, Any]) -> dict[str, 
 
 
 async def _job_for(
-    svc: Services, user: dict[str, Any], record: dict[str, Any], what: str
+    svc: Services, user: StaffUser, record: dict[str, Any], what: str
 ) -> dict[str, Any]:
     """The job ``record`` (of the user's org) belongs to, if ``user`` may see it."""
-    if record["org_id"] != user["org_id"]:
+    if record["org_id"] != user.org_id:
         raise _not_found(what)
     job = await _found(what, svc.store.get_job(record["job_id"]))
     check_job_access(user, job, what)

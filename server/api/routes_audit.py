@@ -36,7 +36,7 @@ async def audit(request: web.Request) -> web.Response:
     user = await staff_user(request, ADMINS)
     query = read_query(request, AuditQuery)
     after, limit = query.after_id, query.limit
-    events = await services(request).store.audit_events(user["org_id"], after, limit)
+    events = await services(request).store.audit_events(user.org_id, after, limit)
     return json_response(
         {"events": events, "next_after_id": events[-1]["id"] if len(events) == limit else None}
     )
@@ -56,12 +56,12 @@ async def verify(request: web.Request) -> web.Response:
 async def export(request: web.Request) -> web.Response:
     user = await staff_user(request, ADMINS)
     svc = services(request)
-    events = await svc.store.audit_events(user["org_id"], 0, EXPORT_MAX_ROWS)
+    events = await svc.store.audit_events(user.org_id, 0, EXPORT_MAX_ROWS)
     await svc.store.add_event(
         None,
-        user["org_id"],
+        user.org_id,
         "audit_exported",
-        user["username"],
+        user.username,
         {"rows": len(events)},
         ip=request.remote or "",
     )

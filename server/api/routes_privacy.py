@@ -40,7 +40,7 @@ RETENTION_KEYS = ("recordings_days", "personal_data_days")
 )
 async def get_settings(request: web.Request) -> web.Response:
     user = await staff_user(request, ADMINS)
-    return json_response(await _settings(services(request), user["org_id"]))
+    return json_response(await _settings(services(request), user.org_id))
 
 
 async def _settings(svc: Services, org_id: str) -> dict[str, Any]:
@@ -78,27 +78,27 @@ async def put_settings(request: web.Request) -> web.Response:
         else None
     )
     svc = services(request)
-    stored = await svc.store.org_settings(user["org_id"])
+    stored = await svc.store.org_settings(user.org_id)
     ip = request.remote or ""
     if retention is not None:
         stored["retention"] = {**(stored.get("retention") or {}), **retention}
     if alternatives is not None:
         stored["alternatives"] = {**(stored.get("alternatives") or {}), **alternatives}
-    await svc.store.set_org_settings(user["org_id"], stored)
+    await svc.store.set_org_settings(user.org_id, stored)
     if retention is not None:
         await svc.store.add_event(
-            None, user["org_id"], "retention_changed", user["username"], stored["retention"], ip=ip
+            None, user.org_id, "retention_changed", user.username, stored["retention"], ip=ip
         )
     if alternatives is not None:
         await svc.store.add_event(
             None,
-            user["org_id"],
+            user.org_id,
             "interview_modes_changed",
-            user["username"],
+            user.username,
             stored["alternatives"],
             ip=ip,
         )
-    return json_response(await _settings(svc, user["org_id"]))
+    return json_response(await _settings(svc, user.org_id))
 
 
 @routes.get("/api/interviews/{interview_id}/personal-data")
@@ -139,7 +139,7 @@ async def export_personal_data(request: web.Request) -> web.Response:
         iid,
         interview["org_id"],
         "personal_data_exported",
-        user["username"],
+        user.username,
         {},
         ip=request.remote or "",
     )
@@ -158,7 +158,7 @@ async def erase_personal_data(request: web.Request) -> web.Response:
     svc = services(request)
     if interview["id"] in svc.sessions or interview["status"] == Status.IN_PROGRESS:
         raise ApiError(409, "in_progress", "the interview is running; erase it after it ends")
-    summary = await erase(svc, interview, user["username"], request.remote or "")
+    summary = await erase(svc, interview, user.username, request.remote or "")
     return json_response(summary)
 
 

@@ -208,13 +208,13 @@ async def upload(request: web.Request) -> web.Response:
     try:
         files, errors = await _read_files(request)
         batch_id = await svc.candidates.create_batch(
-            job["org_id"], job["id"], user["username"], len(files) + len(errors)
+            job["org_id"], job["id"], user.username, len(files) + len(errors)
         )
         await svc.store.add_event(
             None,
             job["org_id"],
             "resumes_uploaded",
-            user["username"],
+            user.username,
             {"job_id": job["id"], "batch_id": batch_id, "files": len(files) + len(errors)},
             ip=request.remote or "",
         )
@@ -317,7 +317,7 @@ async def download_resume(request: web.Request) -> web.Response:
         None,
         job["org_id"],
         "resume_viewed",
-        user["username"],
+        user.username,
         {"candidate_id": candidate["candidate_id"], "job_id": job["id"]},
         ip=request.remote or "",
     )
@@ -344,7 +344,7 @@ async def invite(request: web.Request) -> web.Response:
     user = await staff_user(request, CAN_MANAGE_JOBS)
     candidate, job = await candidate_of(request, user)
     try:
-        updated = await invite_candidate(services(request), job, candidate, user["username"])
+        updated = await invite_candidate(services(request), job, candidate, user.username)
     except CannotInvite as exc:
         raise ApiError(422, "cannot_invite", str(exc)) from None
     except AlreadyInvited as exc:
@@ -373,7 +373,7 @@ async def set_status(request: web.Request) -> web.Response:
         None,
         job["org_id"],
         "candidate_status",
-        user["username"],
+        user.username,
         {"candidate_id": candidate["candidate_id"], "status": status},
         ip=request.remote or "",
     )
@@ -392,7 +392,7 @@ async def erase(request: web.Request) -> web.Response:
         None,
         job["org_id"],
         "candidate_erased",
-        user["username"],
+        user.username,
         {"candidate_id": candidate["candidate_id"], "job_id": job["id"]},
         ip=request.remote or "",
     )
@@ -436,7 +436,7 @@ async def put_screening(request: web.Request) -> web.Response:
         None,
         job["org_id"],
         "screening_changed",
-        user["username"],
+        user.username,
         {"job_id": job["id"], "requirements": requirements, "followups": follow},
         ip=request.remote or "",
     )

@@ -59,7 +59,7 @@ async def add_review(request: web.Request) -> web.Response:
         interview["id"],
         interview["org_id"],
         "review",
-        user["username"],
+        user.username,
         {"dimension": dimension, "value": value},
         ip=request.remote or "",
     )
@@ -87,7 +87,7 @@ async def add_decision(request: web.Request) -> web.Response:
         interview["id"],
         interview["org_id"],
         "decision",
-        user["username"],
+        user.username,
         {"recommendation": recommendation},
         ip=request.remote or "",
     )
@@ -98,7 +98,7 @@ async def add_decision(request: web.Request) -> web.Response:
         {
             "interview_id": interview["id"],
             "job_id": job["id"],
-            "reviewer": user["username"],
+            "reviewer": user.username,
             "recommendation": recommendation,
         },
     )
@@ -165,7 +165,7 @@ async def report(request: web.Request) -> web.StreamResponse:
         interview["id"],
         interview["org_id"],
         "report_viewed",
-        user["username"],
+        user.username,
         {"format": fmt, "ip": request.remote or ""},
         ip=request.remote or "",
     )
@@ -262,9 +262,9 @@ async def export(request: web.Request) -> web.Response:
         )
     await svc.store.add_event(
         None,
-        user["org_id"],
+        user.org_id,
         "export",
-        user["username"],
+        user.username,
         {"job_id": job["id"], "format": fmt, "rows": len(rows)},
         ip=request.remote or "",
     )

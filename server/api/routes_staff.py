@@ -43,7 +43,14 @@ from server.core.config import RECORDING_URL_TTL_S, STAFF_TOKEN_TTL_S
 from server.core.csvsafe import decode_upload_text
 from server.core.services import Services
 from server.domain.errors import field_error
-from server.domain.models import Question, Role, Status, interview_mode, personalised_fields
+from server.domain.models import (
+    Question,
+    Role,
+    StaffUser,
+    Status,
+    interview_mode,
+    personalised_fields,
+)
 from server.hiring import questionbank
 from server.hiring.jobanalysis import analyze
 from server.hiring.jobs import validate_job
@@ -87,18 +94,19 @@ async def login(request: web.Request) -> web.Response:
     _refuse_if_limited(
         await limits.login_failures.hit(account), "this account is locked after wrong passwords"
     )
-    user = await svc.store.user_by_username(username)
+    row = await svc.store.user_by_username(username)
     # Hash even for unknown users so response time does not reveal who exists.
     ok = await asyncio.to_thread(
-        verify_password, password, user["password_hash"] if user else DUMMY_HASH
+        verify_password, password, row["password_hash"] if row else DUMMY_HASH
     )
+    user = StaffUser.from_row(row) if row else None
     if user is None or not ok:
         # audited when a wrong password leaves the account locked (racing guesses that all
         # fail may each record it: at most LOGIN_FAILURES_PER_ACCOUNT events per lockout)
         if await limits.login_failures.blocked_for_s(account):
             await svc.store.add_event(
                 None,
-                user["org_id"] if user else "",
+                user.org_id if user else "",
                 "account_locked",
                 username[:100],
                 {"failures": limits.login_failures.limit},
@@ -108,13 +116,13 @@ async def login(request: web.Request) -> web.Response:
     await limits.login_failures.clear(account)
     token, digest = new_staff_token()
     expires_at = time.time() + STAFF_TOKEN_TTL_S
-    await svc.store.add_staff_token(digest, user["id"], expires_at)
+    await svc.store.add_staff_token(digest, user.id, expires_at)
     return json_response(
         {
             "token": token,
-            "role": user["role"],
+            "role": user.role,
             "expires_at": expires_at,
-            "user": _public_user(user),
+            "user": user.to_public(),
         }
     )
 
@@ -129,14 +137,10 @@ def _refuse_if_limited(wait_s: float, message: str) -> None:
         )
 
 
-def _public_user(user: dict[str, Any]) -> dict[str, Any]:
-    return {k: user[k] for k in ("id", "username", "role", "department", "org_id")}
-
-
 @routes.get("/api/me")
 @operation("The logged-in staff user", response=User)
 async def me(request: web.Request) -> web.Response:
-    return json_response(_public_user(await staff_user(request)))
+    return json_response((await staff_user(request)).to_public())
 
 
 # -- competencies and questions ------------------------------------------------------------
@@ -162,7 +166,7 @@ async def list_questions(request: web.Request) -> web.Response:
     section, competency = query.section, query.competency
     needle = (query.q or "").strip().lower()
     result = []
-    for q in (await question_index(services(request), user["org_id"])).values():
+    for q in (await question_index(services(request), user.org_id)).values():
         if section and q.section.value != section:
             continue
         if competency and competency not in q.competencies:
@@ -191,7 +195,7 @@ async def create_question(request: web.Request) -> web.Response:
             422, "invalid_question", "the question is invalid", [e.to_dict() for e in errors]
         )
     svc = services(request)
-    (qid,) = await svc.store.add_questions(user["org_id"], [data])
+    (qid,) = await svc.store.add_questions(user.org_id, [data])
     return json_response(Question.from_dict({**data, "id": qid}).to_dict(), status=201)
 
 
@@ -220,7 +224,7 @@ async def import_questions(request: web.Request) -> web.Response:
             [e.to_dict() for e in exc.errors],
         ) from None
     svc = services(request)
-    ids = await svc.store.add_questions(user["org_id"], rows)
+    ids = await svc.store.add_questions(user.org_id, rows)
     created = [Question.from_dict({**r, "id": i}).to_dict() for r, i in zip(rows, ids, strict=True)]
     return json_response({"imported": len(created), "questions": created}, status=201)
 
@@ -238,7 +242,7 @@ async def import_questions(request: web.Request) -> web.Response:
 async def analyze_job(request: web.Request) -> web.Response:
     user = await staff_user(request, CAN_MANAGE_JOBS)
     body = await read_body(request, AnalyzeIn)
-    bank = list((await question_index(services(request), user["org_id"])).values())
+    bank = list((await question_index(services(request), user.org_id)).values())
     try:
         result = await asyncio.to_thread(analyze, body.description, bank)
     except ValueError as exc:
@@ -257,14 +261,14 @@ async def analyze_job(request: web.Request) -> web.Response:
 async def create_job(request: web.Request) -> web.Response:
     user = await staff_user(request, CAN_MANAGE_JOBS)
     svc = services(request)
-    questions = await question_index(svc, user["org_id"])
+    questions = await question_index(svc, user.org_id)
     body = await read_body(request, JobIn, also=lambda raw: validate_job(raw, questions)[1])
     job, errors = validate_job(body.model_dump(mode="json"), questions)
     if errors:
         raise ApiError(422, "invalid_job", "the job is invalid", errors)
-    if user["role"] == Role.DEPARTMENT_VIEWER:  # pragma: no cover - excluded by CAN_MANAGE_JOBS
+    if user.role == Role.DEPARTMENT_VIEWER:  # pragma: no cover - excluded by CAN_MANAGE_JOBS
         raise ApiError(403, "forbidden", "not allowed")
-    job_id = await svc.store.create_job(user["org_id"], job)
+    job_id = await svc.store.create_job(user.org_id, job)
     return json_response(await _job_out(svc, await svc.store.get_job(job_id)), status=201)
 
 
@@ -278,7 +282,7 @@ async def list_jobs(request: web.Request) -> web.Response:
     user = await staff_user(request)
     svc = services(request)
     jobs = []
-    for job in await svc.store.list_jobs(user["org_id"]):
+    for job in await svc.store.list_jobs(user.org_id):
         if can_see_job(user, job):
             jobs.append(await _job_out(svc, job))
     return json_response(jobs)
@@ -304,8 +308,8 @@ async def assign_examiners(request: web.Request) -> web.Response:
     job = await job_of(request, user)
     ids = (await read_body(request, ExaminersIn)).examiners
     svc = services(request)
-    staff = {u["id"]: u for u in await svc.store.users(user["org_id"])}
-    bad = [i for i in ids if i not in staff or staff[i]["role"] != Role.EXAMINER]
+    staff = {u.id: u for u in await svc.store.users(user.org_id)}
+    bad = [i for i in ids if i not in staff or staff[i].role != Role.EXAMINER]
     if bad:
         raise ApiError(
             422,
@@ -338,18 +342,18 @@ async def create_user(request: web.Request) -> web.Response:
     svc = services(request)
     hashed = await asyncio.to_thread(hash_password, password)
     user_id = await svc.store.create_user(
-        user["org_id"], username, hashed, Role(str(role)), department.strip()
+        user.org_id, username, hashed, Role(str(role)), department.strip()
     )
     await svc.store.add_event(
         None,
-        user["org_id"],
+        user.org_id,
         "user_created",
-        user["username"],
+        user.username,
         {"user": username, "role": role},
         ip=request.remote or "",
     )
-    created = next(u for u in await svc.store.users(user["org_id"]) if u["id"] == user_id)
-    return json_response(_public_user(created), status=201)
+    created = next(u for u in await svc.store.users(user.org_id) if u.id == user_id)
+    return json_response(created.to_public(), status=201)
 
 
 @routes.get("/api/users")
@@ -358,8 +362,8 @@ async def list_users(request: web.Request) -> web.Response:
     """Staff of the organisation (to assign examiners)."""
     user = await staff_user(request, CAN_MANAGE_JOBS)
     role = read_query(request, UsersQuery).role
-    users = await services(request).store.users(user["org_id"])
-    return json_response([_public_user(u) for u in users if role is None or u["role"] == role])
+    users = await services(request).store.users(user.org_id)
+    return json_response([u.to_public() for u in users if role is None or u.role == role])
 
 
 @routes.get("/api/jobs/{job_id}/interviews")
@@ -420,7 +424,7 @@ async def create_invitation(request: web.Request) -> web.Response:
     body = await read_body(request, InvitationIn)
     cand = _trimmed(body)
     hours = body.expires_in_hours or services(request).settings.invitation_ttl_h
-    (created,) = await invite(services(request), job, [cand], hours, user["username"])
+    (created,) = await invite(services(request), job, [cand], hours, user.username)
     return json_response(created, status=201)
 
 
@@ -476,7 +480,7 @@ async def bulk_invitations(request: web.Request) -> web.Response:
         raise ApiError(422, "invalid_csv", f"{len(errors)} problem(s); nothing was created", errors)
     hours = services(request).settings.invitation_ttl_h
     return json_response(
-        {"created": await invite(services(request), job, candidates, hours, user["username"])},
+        {"created": await invite(services(request), job, candidates, hours, user.username)},
         status=201,
     )
 
@@ -514,7 +518,7 @@ async def get_interview(request: web.Request) -> web.Response:
     recordings: dict[str, list[dict[str, Any]]] = {}
     for rec in await svc.store.recordings(interview["id"]):
         recordings.setdefault(rec["answer_id"], []).append(rec)
-    see_video = Role(user["role"]) in CAN_SEE_RECORDINGS
+    see_video = Role(user.role) in CAN_SEE_RECORDINGS
     analysis = await analysis_summary(svc, interview["id"])
     out_answers = []
     for item in interview["plan"]:
@@ -561,11 +565,9 @@ async def get_interview(request: web.Request) -> web.Response:
             ],
         }
         if see_video:
-            entry["recording_urls"] = [_recording_url(svc, r["id"], user["id"]) for r in recs]
+            entry["recording_urls"] = [_recording_url(svc, r["id"], user.id) for r in recs]
         out_answers.append(entry)
-    see_scores = (
-        Role(user["role"]) is not Role.DEPARTMENT_VIEWER
-    )  # the hiring department sees videos
+    see_scores = Role(user.role) is not Role.DEPARTMENT_VIEWER  # the hiring department sees videos
     transcription = transcription_status(svc, interview, analysis)
     return json_response(
         {
@@ -574,7 +576,7 @@ async def get_interview(request: web.Request) -> web.Response:
                 k: v
                 for k, v in interview["candidate"].items()
                 # the reporting group is for fairness statistics, not for examiners
-                if k != "group" or user["role"] in CAN_MANAGE_JOBS
+                if k != "group" or user.role in CAN_MANAGE_JOBS
             },
             "consent": interview["consent"],
             "device_check": interview["device_check"],
@@ -631,7 +633,7 @@ async def revoke(request: web.Request) -> web.Response:
     svc = services(request)
     if Status(interview["status"]) in (Status.COMPLETED,):
         raise ApiError(409, "conflict", "a completed interview cannot be revoked")
-    change = await svc.store.set_status(interview["id"], Status.REVOKED, user["username"])
+    change = await svc.store.set_status(interview["id"], Status.REVOKED, user.username)
     if change is not None:
         await publish_status(svc, change)
     session = svc.sessions.get(interview["id"])

@@ -26,7 +26,7 @@ async def training_catalogue(svc: Services, org_id: str) -> list[dict[str, Any]]
 @operation("The org's training catalogue", response=list[AnyObject])
 async def get_catalogue(request: web.Request) -> web.Response:
     user = await staff_user(request, CAN_MANAGE_JOBS)
-    return json_response(await training_catalogue(services(request), user["org_id"]))
+    return json_response(await training_catalogue(services(request), user.org_id))
 
 
 @routes.put("/api/training/catalogue")
@@ -46,13 +46,13 @@ async def put_catalogue(request: web.Request) -> web.Response:
             422, "invalid_catalogue", f"{len(errors)} problem(s); nothing was changed", errors
         )
     svc = services(request)
-    org_id = user["org_id"]
+    org_id = user.org_id
     await svc.store.replace_training_catalogue(org_id, courses)
     await svc.store.add_event(
         None,
         org_id,
         "training_catalogue_changed",
-        user["username"],
+        user.username,
         {"courses": len(courses)},
         ip=request.remote or "",
     )

@@ -34,7 +34,7 @@ async def create(request: web.Request) -> web.Response:
     hook, errors = webhooks.validate_hook(body.model_dump(exclude_none=True), guard)
     if errors:
         raise ApiError(422, "invalid_webhook", "the webhook is invalid", errors)
-    created = await webhooks.create_hook(services(request), user["org_id"], hook)
+    created = await webhooks.create_hook(services(request), user.org_id, hook)
     return json_response(created, status=201)  # the secret is shown once, here
 
 
@@ -42,16 +42,14 @@ async def create(request: web.Request) -> web.Response:
 @operation("Webhooks of the org (admin)", response=list[Webhook])
 async def list_all(request: web.Request) -> web.Response:
     user = await staff_user(request, ADMIN)
-    return json_response(await webhooks.list_hooks(services(request), user["org_id"]))
+    return json_response(await webhooks.list_hooks(services(request), user.org_id))
 
 
 @routes.get("/api/webhooks/{hook_id}/deliveries")
 @operation("Delivery log (status, attempts, last error)", response=list[AnyObject])
 async def delivery_log(request: web.Request) -> web.Response:
     user = await staff_user(request, ADMIN)
-    rows = await webhooks.deliveries(
-        services(request), user["org_id"], request.match_info["hook_id"]
-    )
+    rows = await webhooks.deliveries(services(request), user.org_id, request.match_info["hook_id"])
     if rows is None:
         raise ApiError(404, "not_found", "webhook not found")
     return json_response(rows)
@@ -61,8 +59,6 @@ async def delivery_log(request: web.Request) -> web.Response:
 @operation("Deactivate a webhook", response=AnyObject)
 async def remove(request: web.Request) -> web.Response:
     user = await staff_user(request, ADMIN)
-    if not await webhooks.deactivate(
-        services(request), user["org_id"], request.match_info["hook_id"]
-    ):
+    if not await webhooks.deactivate(services(request), user.org_id, request.match_info["hook_id"]):
         raise ApiError(404, "not_found", "webhook not found")
     return json_response({"deleted": True})

@@ -18,7 +18,7 @@ from server.api.guards import check_job_access, staff_user
 from server.api.http import ApiError, services
 from server.api.routes_candidate import origin_allowed
 from server.core.services import Services
-from server.domain.models import Role
+from server.domain.models import Role, StaffUser
 from server.live.analysis import analysis_summary
 from server.live.hub import Envelope, Subscription
 from server.security.ratelimit import TokenBucket
@@ -31,7 +31,7 @@ STAFF_HEARTBEAT_S = 20.0
 MAX_TOPICS_PER_SOCKET = 500
 
 
-async def _snapshot(svc: Services, user: dict[str, Any], topic: str) -> dict[str, Any]:
+async def _snapshot(svc: Services, user: StaffUser, topic: str) -> dict[str, Any]:
     kind, _, ident = topic.partition(":")
     seq = svc.hub.seq(topic)
     if kind == "job":
@@ -45,7 +45,7 @@ async def _snapshot(svc: Services, user: dict[str, Any], topic: str) -> dict[str
             "counts": await svc.store.status_counts(job["id"]),
         }
     if kind == "interview":
-        if user["role"] == Role.DEPARTMENT_VIEWER:  # live scores and flags are not theirs to see
+        if user.role == Role.DEPARTMENT_VIEWER:  # live scores and flags are not theirs to see
             raise ApiError(403, "forbidden", "department viewers do not see live analysis")
         interview = await svc.store.get_interview(ident)
         check_job_access(user, await svc.store.get_job(interview["job_id"]))
@@ -61,7 +61,7 @@ async def _snapshot(svc: Services, user: dict[str, Any], topic: str) -> dict[str
             "scores": summary["scores"],
             "flags": summary["flags"],
         }
-    if kind == "org" and ident == user["org_id"] and user["role"] in (Role.ADMIN, Role.HR):
+    if kind == "org" and ident == user.org_id and user.role in (Role.ADMIN, Role.HR):
         jobs = {}
         for job in await svc.store.list_jobs(ident):  # admin/hr: every job of the org
             jobs[job["id"]] = await svc.store.status_counts(job["id"])
@@ -99,7 +99,7 @@ async def staff_socket(request: web.Request) -> web.WebSocketResponse:
 
 
 async def _handle(
-    svc: Services, user: dict[str, Any], sub: Subscription, raw: str
+    svc: Services, user: StaffUser, sub: Subscription, raw: str
 ) -> dict[str, Any] | None:
     try:
         message = json.loads(raw)
@@ -128,7 +128,7 @@ async def _handle(
 
 
 async def _write(
-    ws: web.WebSocketResponse, sub: Subscription, svc: Services, user: dict[str, Any]
+    ws: web.WebSocketResponse, sub: Subscription, svc: Services, user: StaffUser
 ) -> None:
     while not ws.closed:
         message = await sub.get()

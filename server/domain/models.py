@@ -108,6 +108,34 @@ class Role(enum.StrEnum):
     DEPARTMENT_VIEWER = "department_viewer"
 
 
+@dataclass(frozen=True, slots=True)
+class StaffUser:
+    """A logged-in staff member: who they are, where and in which role (no credentials)."""
+
+    id: str
+    org_id: str
+    username: str
+    role: Role
+    department: str = ""
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> StaffUser:
+        """From a ``users`` row (any further columns, the password hash too, are left out)."""
+        return cls(
+            row["id"], row["org_id"], row["username"], Role(row["role"]), row["department"] or ""
+        )
+
+    def to_public(self) -> dict[str, str]:
+        """The fields the API shows of a staff member."""
+        return {
+            "id": self.id,
+            "username": self.username,
+            "role": self.role.value,
+            "department": self.department,
+            "org_id": self.org_id,
+        }
+
+
 LANGUAGES = ("zh", "en")
 """Languages a question text or rubric point may carry (zh = Simplified Chinese)."""
 

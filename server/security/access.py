@@ -9,7 +9,7 @@ from __future__ import annotations
 import hmac
 from typing import Any
 
-from server.domain.models import Role, Status
+from server.domain.models import Role, StaffUser, Status
 from server.security.auth import InvitationClaims
 
 STAFF_ROLES = frozenset(Role)
@@ -18,15 +18,15 @@ CAN_MANAGE_JOBS = frozenset({Role.ADMIN, Role.HR})
 CAN_SEE_RECORDINGS = frozenset({Role.ADMIN, Role.EXAMINER, Role.DEPARTMENT_VIEWER})
 
 
-def can_see_job(user: dict[str, Any], job: dict[str, Any]) -> bool:
+def can_see_job(user: StaffUser, job: dict[str, Any]) -> bool:
     """Admin and HR see every job of their org; examiners the jobs they are assigned to;
     department viewers their department's."""
-    if job["org_id"] != user["org_id"]:
+    if job["org_id"] != user.org_id:
         return False
-    if user["role"] == Role.DEPARTMENT_VIEWER:
-        return bool(job["department"] == user["department"])
-    if user["role"] == Role.EXAMINER:
-        return user["id"] in (job.get("examiners") or [])
+    if user.role == Role.DEPARTMENT_VIEWER:
+        return bool(job["department"] == user.department)
+    if user.role == Role.EXAMINER:
+        return user.id in (job.get("examiners") or [])
     return True
 
 

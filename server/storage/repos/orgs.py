@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from server.domain.models import Role
+from server.domain.models import Role, StaffUser
 from server.security.auth import new_id
 from server.storage.db import dumps, loads
 from server.storage.errors import Conflict
@@ -68,11 +68,12 @@ class StaffRepository(Repository):
         row = await self.db.fetchone("SELECT * FROM users WHERE username=? AND active=1", username)
         return dict(row) if row else None
 
-    async def users(self, org_id: str) -> list[dict[str, Any]]:
+    async def users(self, org_id: str) -> list[StaffUser]:
+        """The active staff of an org, by user name."""
         rows = await self.db.fetchall(
             "SELECT * FROM users WHERE org_id=? AND active=1 ORDER BY username", org_id
         )
-        return [dict(r) for r in rows]
+        return [StaffUser.from_row(dict(r)) for r in rows]
 
     async def set_password(self, user_id: str, password_hash: str) -> None:
         await self.db.execute("UPDATE users SET password_hash=? WHERE id=?", password_hash, user_id)
@@ -89,11 +90,11 @@ class StaffRepository(Repository):
 
         await self.db.transaction(work)
 
-    async def user_by_token(self, token_hash: str) -> dict[str, Any] | None:
+    async def user_by_token(self, token_hash: str) -> StaffUser | None:
         row = await self.db.fetchone(
             "SELECT u.* FROM staff_tokens t JOIN users u ON u.id = t.user_id"
             " WHERE t.token_hash=? AND t.expires_at > ? AND u.active=1",
             token_hash,
             epoch_s(),
         )
-        return dict(row) if row else None
+        return StaffUser.from_row(dict(row)) if row else None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from server.domain.models import StaffUser
 from server.storage.repos.base import Repository, epoch_s
 
 
@@ -12,15 +13,15 @@ class ReviewRepository(Repository):
     """Overrides of one dimension and recommendations; a reviewer's latest one counts."""
 
     async def save_review(
-        self, interview_id: str, user: dict[str, Any], dimension: str, value: float, comment: str
+        self, interview_id: str, user: StaffUser, dimension: str, value: float, comment: str
     ) -> None:
         """A reviewer's override of one dimension (their latest one counts)."""
         await self.db.execute(
             "INSERT OR REPLACE INTO reviews(interview_id, reviewer_id, reviewer, dimension, value,"
             " comment, created_at) VALUES(?,?,?,?,?,?,?)",
             interview_id,
-            user["id"],
-            user["username"],
+            user.id,
+            user.username,
             dimension,
             value,
             comment,
@@ -34,14 +35,14 @@ class ReviewRepository(Repository):
         return [dict(r) for r in rows]
 
     async def save_decision(
-        self, interview_id: str, user: dict[str, Any], recommendation: str, comment: str
+        self, interview_id: str, user: StaffUser, recommendation: str, comment: str
     ) -> None:
         await self.db.execute(
             "INSERT OR REPLACE INTO decisions(interview_id, reviewer_id, reviewer, recommendation,"
             " comment, created_at) VALUES(?,?,?,?,?,?)",
             interview_id,
-            user["id"],
-            user["username"],
+            user.id,
+            user.username,
             recommendation,
             comment,
             epoch_s(),
