@@ -11,6 +11,7 @@ shape) and to generate the OpenAPI document (server/api/openapi.py).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
@@ -18,7 +19,7 @@ from typing import Any, Literal, TypeVar
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
-from server.api.http import ApiError, read_json_text
+from server.api.http import ApiError, read_text
 from server.api.schemas.common import FieldError, field_errors
 
 Auth = Literal["staff", "staff_or_signed_url", "candidate", "none"]
@@ -127,18 +128,23 @@ async def read_body(
     op = _declared(request)
     if op.body is not model:
         raise RuntimeError(f"{request.path} declares {op.body}, the handler reads {model}")
-    text, data = await read_json_text(request)
-    if not isinstance(data, dict):
-        raise ApiError(400, "bad_json", "request body must be a JSON object")
+    text = await read_text(request)
     try:
-        return model.model_validate_json(text, strict=True)
+        return model.model_validate_json(text, strict=True)  # one parse on the happy path
     except ValidationError as exc:
-        errors = [e.to_dict() for e in field_errors(exc)]
+        errors = exc.errors(include_url=False)
+        first = errors[0]
+        if first["type"] == "json_invalid":  # bad JSON, a lone surrogate, absurd nesting
+            message = f"request body is not valid JSON: {first['msg']}"
+            raise ApiError(400, "bad_json", message) from None
+        if first["type"] == "model_type" and first["loc"] == ():
+            raise ApiError(400, "bad_json", "request body must be a JSON object") from None
+        found = [e.to_dict() for e in field_errors(exc)]
         if also is not None:
-            flagged = {e["field"] for e in errors}
-            errors += [e for e in also(data) if e["field"] not in flagged]
+            flagged = {e["field"] for e in found}
+            found += [e for e in also(json.loads(text)) if e["field"] not in flagged]
         code, message = op.invalid
-        raise ApiError(422, code, message, errors) from None
+        raise ApiError(422, code, message, found) from None
 
 
 def read_query(request: web.Request, model: type[M]) -> M:

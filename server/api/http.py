@@ -72,14 +72,8 @@ def query_int(request: web.Request, name: str, default: int, low: int, high: int
     return int(raw)
 
 
-async def read_json(request: web.Request) -> Any:
-    """The request's JSON body; 400 on malformed JSON, 413 when too large."""
-    return (await read_json_text(request))[1]
-
-
-async def read_json_text(request: web.Request) -> tuple[str, Any]:
-    """The request's JSON body as text and as parsed; 400 on malformed JSON, 413 when too
-    large (an unpaired surrogate escape, valid JSON but no text, is malformed here)."""
+async def read_text(request: web.Request) -> str:
+    """The request's body as UTF-8 text; 400 when empty or not UTF-8, 413 when too large."""
     try:
         raw = await request.read()
     except web.HTTPRequestEntityTooLarge:
@@ -87,9 +81,18 @@ async def read_json_text(request: web.Request) -> tuple[str, Any]:
     if not raw:
         raise ApiError(400, "bad_json", "request body must be JSON")
     try:
-        text = raw.decode("utf-8")
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ApiError(400, "bad_json", f"request body is not valid JSON: {exc}") from None
+
+
+async def read_json(request: web.Request) -> Any:
+    """The request's JSON body; 400 on malformed JSON, 413 when too large (an unpaired
+    surrogate escape, valid JSON but no text, is malformed here)."""
+    text = await read_text(request)
+    try:
         data = json.loads(text)
-    except (ValueError, RecursionError) as exc:  # bad UTF-8 or JSON, absurd nesting
+    except (ValueError, RecursionError) as exc:  # bad JSON, absurd nesting
         raise ApiError(400, "bad_json", f"request body is not valid JSON: {exc}") from None
     if _SURROGATE_ESCAPE_RE.search(text):
         # "\ud800" alone is valid JSON but no text: it can be neither stored nor sent back
@@ -97,7 +100,7 @@ async def read_json_text(request: web.Request) -> tuple[str, Any]:
             json.dumps(data, ensure_ascii=False).encode("utf-8")
         except UnicodeEncodeError:
             raise ApiError(400, "bad_json", "request body has an unpaired surrogate") from None
-    return text, data
+    return data
 
 
 _SURROGATE_ESCAPE_RE = re.compile(r"\\u[dD][89a-fA-F]", re.ASCII)
