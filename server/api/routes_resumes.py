@@ -30,7 +30,6 @@ from server.api.schemas.resumes import (
 from server.core.services import Services
 from server.domain.models import Role
 from server.resumes import screening
-from server.resumes.followups import MAX_FOLLOWUPS
 from server.resumes.intake import (
     BUSY_RETRY_AFTER_S,
     DEFAULT_FOLLOWUPS,
@@ -424,7 +423,7 @@ async def put_screening(request: web.Request) -> web.Response:
     job = await job_of(request, user)
     body = (await read_body(request, ScreeningIn)).model_dump(mode="json", exclude_unset=True)
     requirements, errors = screening.validate_requirements(body.get("requirements") or {})
-    follow = _followups(body.get("followups"), errors)
+    follow = {**DEFAULT_FOLLOWUPS, **(body.get("followups") or {})}  # checked by ScreeningIn
     if errors:
         raise ApiError(422, "invalid", "the screening settings are invalid", errors)
     svc = services(request)
@@ -442,25 +441,3 @@ async def put_screening(request: web.Request) -> web.Response:
     )
     counts = await rematch_job(svc, job["id"])
     return json_response({**screening_of(job), **counts})
-
-
-def _followups(raw: Any, errors: list[dict[str, Any]]) -> dict[str, Any]:
-    out = dict(DEFAULT_FOLLOWUPS)
-    if raw is None:
-        return out
-    if not isinstance(raw, dict):
-        errors.append({"row": None, "field": "followups", "message": "must be an object"})
-        return out
-    count = raw.get("count", out["count"])
-    in_ranking = raw.get("in_ranking", out["in_ranking"])
-    if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= MAX_FOLLOWUPS:
-        errors.append({"row": None, "field": "followups.count", "message": "0, 1 or 2"})
-    else:
-        out["count"] = count
-    if not isinstance(in_ranking, bool):
-        errors.append({"row": None, "field": "followups.in_ranking", "message": "true or false"})
-    else:
-        out["in_ranking"] = in_ranking
-    for key in set(raw) - {"count", "in_ranking"}:
-        errors.append({"row": None, "field": f"followups.{key}", "message": "unknown setting"})
-    return out
