@@ -61,7 +61,7 @@ RULES_BEYOND_SCHEMA = {
     "PUT /api/jobs/{job_id}/examiners": "user ids must be examiners of the organisation",
     "POST /api/interviews/{interview_id}/reviews": "the dimension must be in the job's model",
     "POST /api/candidates/{candidate_id}/invite": "the stored résumé must have a name and e-mail",
-    "PUT /api/jobs/{job_id}/screening": "each nice-to-have kind and value once (any case)",
+    "PUT /api/jobs/{job_id}/screening": "each nice-to-have once (any case); a letter or digit in every term",
     "POST /api/webhooks": "the URL's host must pass the egress guard (no internal addresses)",
     "POST /api/questions/import": "the file must be a CSV, JSON or XLSX question bank",
     "POST /api/jobs/{job_id}/invitations/bulk": "the file must be a CSV of candidates",

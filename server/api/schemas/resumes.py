@@ -13,16 +13,16 @@ from pydantic import (
     field_validator,
 )
 
-from server.api.schemas.common import INTEGRAL, Model, Out, StrictModel
+from server.api.schemas.common import INTEGRAL, NON_BLANK, Model, Out, StrictModel
 from server.resumes import followups, screening
 
 DegreeKey = Literal["high_school", "associate", "bachelor", "master", "doctor"]
 Term = Annotated[
     str,
     Field(
-        pattern=r"[^\W_]",
+        pattern=NON_BLANK,
         max_length=screening.MAX_TERM_CHARS,
-        description="a skill or certificate; white space is collapsed",
+        description="a skill or certificate (with a letter or digit); white space is collapsed",
     ),
 ]
 
