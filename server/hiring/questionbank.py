@@ -23,7 +23,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from datetime import date, datetime, time
 from importlib import resources
-from typing import Any
+from typing import Any, TypeVar
 from xml.etree import ElementTree
 
 from server.core.csvsafe import declared_encoding, decode_upload_text
@@ -73,6 +73,7 @@ _IGNORED_FIELDS = frozenset({"id", "builtin"})
 _LIST_SPLIT = re.compile(r"[;；]")
 _RUBRIC_SPLIT = re.compile(r"[|｜]")
 _BANK_RESOURCE = ("data", "question_bank.json")
+_T = TypeVar("_T")
 
 
 class ImportValidationError(ValueError):
@@ -214,39 +215,68 @@ def _check_localized(
     if not isinstance(value, dict):
         errs.add(field, f'{what} must be an object like {{"zh": "...", "en": "..."}}')
         return None
-    out: dict[str, str] = {}
+
+    def check(text: object, sub: str) -> str | None:
+        if text is None:
+            return ""
+        if not isinstance(text, str):
+            errs.add(sub, "must be a string")
+            return None
+        if len(text.strip()) > limit:
+            errs.add(sub, f"is {len(text.strip())} characters long; at most {limit}")
+            return None
+        return text.strip()
+
+    out = _check_per_language(value, field, check, errs)
+    if out == {}:
+        errs.add(field, f"{what} is empty; give it in zh and/or en")
+        return None
+    return out
+
+
+def _check_per_language(
+    value: dict[Any, Any], field: str, check: Callable[[object, str], _T | None], errs: _Errors
+) -> dict[str, _T] | None:
+    """``value``'s entries by language, each checked by ``check(entry, field path)``, which
+    reports and returns None for a bad entry and returns an empty one to leave it out. None
+    when a language is unknown or an entry is bad (every error reported)."""
+    out: dict[str, _T] = {}
     ok = True
-    for lang, text in value.items():
+    for lang, item in value.items():
         sub = f"{field}.{lang}"
         if lang not in LANGUAGES:
             errs.add(sub, "unknown language; use zh or en")
             ok = False
-        elif text is None:
             continue
-        elif not isinstance(text, str):
-            errs.add(sub, "must be a string")
+        checked = check(item, sub)
+        if checked is None:
             ok = False
-        elif len(text.strip()) > limit:
-            errs.add(sub, f"is {len(text.strip())} characters long; at most {limit}")
-            ok = False
-        elif text.strip():
-            out[lang] = text.strip()
-    if ok and not out:
-        errs.add(field, f"{what} is empty; give it in zh and/or en")
-        return None
+        elif checked:
+            out[lang] = checked
     return out if ok else None
 
 
-def _check_competencies(value: object, errs: _Errors) -> list[str] | None:
+def _check_list_size(
+    value: object, field: str, need: str, unit: str, max_items: int, errs: _Errors
+) -> list[Any] | None:
+    """``value`` when it is a list of 1 to ``max_items`` entries, else None (error reported)."""
     if not isinstance(value, list) or not value:
-        errs.add("competencies", "needs at least one competency id (e.g. logic, expression)")
+        errs.add(field, f"needs at least one {need}")
         return None
-    if len(value) > MAX_COMPETENCIES:
-        errs.add("competencies", f"has {len(value)} ids; at most {MAX_COMPETENCIES}")
+    if len(value) > max_items:
+        errs.add(field, f"has {len(value)} {unit}; at most {max_items}")
+        return None
+    return value
+
+
+def _check_competencies(value: object, errs: _Errors) -> list[str] | None:
+    need = "competency id (e.g. logic, expression)"
+    ids = _check_list_size(value, "competencies", need, "ids", MAX_COMPETENCIES, errs)
+    if ids is None:
         return None
     out: list[str] = []
     ok = True
-    for i, cid in enumerate(value):
+    for i, cid in enumerate(ids):
         if not isinstance(cid, str) or not COMPETENCY_ID_RE.match(cid.strip()):
             errs.add(
                 f"competencies[{i}]",
@@ -260,15 +290,12 @@ def _check_competencies(value: object, errs: _Errors) -> list[str] | None:
 
 
 def _check_rubric(value: object, errs: _Errors) -> list[dict[str, Any]] | None:
-    if not isinstance(value, list) or not value:
-        errs.add("rubric", "needs at least one key point")
-        return None
-    if len(value) > MAX_RUBRIC_POINTS:
-        errs.add("rubric", f"has {len(value)} key points; at most {MAX_RUBRIC_POINTS}")
+    points = _check_list_size(value, "rubric", "key point", "key points", MAX_RUBRIC_POINTS, errs)
+    if points is None:
         return None
     out: list[dict[str, Any]] = []
     ok = True
-    for i, point in enumerate(value):
+    for i, point in enumerate(points):
         field = f"rubric[{i}]"
         what = f"rubric point {i + 1}"
         if not isinstance(point, dict):
@@ -294,20 +321,14 @@ def _check_keywords(value: object, field: str, errs: _Errors) -> dict[str, list[
     if not isinstance(value, dict):
         errs.add(field, 'must be an object like {"zh": ["..."], "en": ["..."]}')
         return None
-    out: dict[str, list[str]] = {}
-    ok = True
-    for lang, words in value.items():
-        sub = f"{field}.{lang}"
-        if lang not in LANGUAGES:
-            errs.add(sub, "unknown language; use zh or en")
-            ok = False
-            continue
-        items = _check_string_list(words, sub, MAX_KEYWORDS_PER_LANGUAGE, MAX_KEYWORD_CHARS, errs)
-        if items is None:
-            ok = False
-        elif items:
-            out[lang] = items
-    return out if ok else None
+    return _check_per_language(
+        value,
+        field,
+        lambda words, sub: _check_string_list(
+            words, sub, MAX_KEYWORDS_PER_LANGUAGE, MAX_KEYWORD_CHARS, errs
+        ),
+        errs,
+    )
 
 
 def _check_tags(value: object, errs: _Errors) -> list[str] | None:

@@ -18,7 +18,6 @@ import contextlib
 import logging
 import math
 import os
-import struct
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -30,7 +29,6 @@ import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
 from server.security.keyring import (
-    KEY_CHECK_SIZE_BYTES,
     NONCE_SIZE_BYTES,
     TAG_SIZE_BYTES,
     CryptoError,
@@ -38,6 +36,8 @@ from server.security.keyring import (
     KeyRing,
     TamperedError,
     derive_key,
+    pack_keyed_prefix,
+    unpack_keyed_prefix,
 )
 
 logger = logging.getLogger(__name__)
@@ -73,8 +73,6 @@ DERIVED_KEYS_MAX = 256
 """Keys a reader keeps (one per writer salt seen; each process makes one per start)."""
 REPORTED_MAX = 32
 """Distinct foreign keys logged (each once); the rest are only counted as bad entries."""
-_BUS_PREFIX = struct.Struct(">4sBBB")
-"""Magic, format version, algorithm code, key id length (the key id follows)."""
 KEY_ADVICE = "give every process the same INTERVIEW_MASTER_KEYS"
 
 
@@ -122,14 +120,10 @@ class BusCipher:
             ):
                 salt = os.urandom(SALT_SIZE_BYTES)
                 key = derive_key(ring, ring.current_id, BUS_PURPOSE, salt=salt)
-                kid = key.key_id.encode("ascii")
-                header = (
-                    _BUS_PREFIX.pack(BUS_MAGIC, BUS_FORMAT_VERSION, key.code, len(kid))
-                    + kid
-                    + key.check
-                    + salt
+                prefix = pack_keyed_prefix(
+                    BUS_MAGIC, BUS_FORMAT_VERSION, key.code, key.key_id, key.check
                 )
-                sealer = self._sealer = _Sealer(key, header)
+                sealer = self._sealer = _Sealer(key, prefix + salt)
                 self._seals = 0
             self._seals += 1
         return sealer
@@ -146,22 +140,15 @@ class BusCipher:
         (:class:`KeyMismatch` for a key this process lacks, logged once per key)."""
         if not isinstance(blob, bytes) or blob[: len(BUS_MAGIC)] != BUS_MAGIC:
             raise BadEntry("not sealed (written by an older version, or not ours)")
-        if len(blob) < _BUS_PREFIX.size:
-            raise BadEntry("sealed entry is truncated")
-        _, version, code, kid_len = _BUS_PREFIX.unpack_from(blob)
-        if version != BUS_FORMAT_VERSION:
-            raise BadEntry(f"sealed entry format {version} is not supported")
-        pos = _BUS_PREFIX.size + kid_len
-        check = blob[pos : pos + KEY_CHECK_SIZE_BYTES]
-        salt = blob[pos + KEY_CHECK_SIZE_BYTES : pos + KEY_CHECK_SIZE_BYTES + SALT_SIZE_BYTES]
-        end = pos + KEY_CHECK_SIZE_BYTES + SALT_SIZE_BYTES
-        if len(blob) < end + NONCE_SIZE_BYTES + TAG_SIZE_BYTES:
-            raise BadEntry("sealed entry is truncated")
         try:
-            key_id = blob[_BUS_PREFIX.size : pos].decode("ascii")
-        except UnicodeDecodeError:
-            raise BadEntry("sealed entry: key id is not ASCII") from None
-        key = self._key(key_id, code, check, salt)
+            prefix = unpack_keyed_prefix(blob, BUS_FORMAT_VERSION, "sealed entry")
+            end = prefix.end + SALT_SIZE_BYTES
+            if len(blob) < end + NONCE_SIZE_BYTES + TAG_SIZE_BYTES:
+                raise BadEntry("sealed entry is truncated")
+            key_id = prefix.key_id("sealed entry")
+        except CryptoError as exc:
+            raise BadEntry(str(exc)) from None
+        key = self._key(key_id, prefix.code, prefix.check, blob[prefix.end : end])
         header = blob[:end]
         nonce = blob[end : end + NONCE_SIZE_BYTES]
         try:

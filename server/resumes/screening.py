@@ -35,7 +35,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, TypedDict
 
-from server.resumes.profile import DEGREE_LABELS, Degree, Profile
+from server.resumes.profile import DEGREE_LABELS, Degree, Profile, Sourced
 
 REQUIREMENT_KEYS = (
     "min_degree",
@@ -390,7 +390,7 @@ def _term_criterion(
         "kind": kind,
         "must": must,
         "required": term,
-        "found": hit.found if hit else None,
+        "found": hit.value if hit else None,
         "met": hit is not None,
         "weight": weight,
         "source": hit.source if hit else None,
@@ -422,12 +422,6 @@ class _Place:
     def of(cls, text: str, source: str) -> _Place:
         folded, index = _fold(text)
         return cls(text, source or text, folded, index)
-
-
-@dataclass(frozen=True, slots=True)
-class _Hit:
-    found: str
-    source: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -464,15 +458,16 @@ class _Places:
         return self.skills + self.certificates + self.majors + self.lines
 
 
-def _find(term: str, places: tuple[_Place, ...]) -> _Hit | None:
-    """The first place (in order of preference) holding ``term`` or one of its aliases."""
+def _find(term: str, places: tuple[_Place, ...]) -> Sourced | None:
+    """The words of the first place (in order of preference) holding ``term`` or one of its
+    aliases, as written, and that place's source."""
     patterns = [_pattern(candidate) for candidate in _with_aliases(term)]
     for place in places:
         for pattern in patterns:
             m = pattern.search(place.folded)
             if m:
                 found = place.text[place.index[m.start()] : place.index[m.end() - 1] + 1]
-                return _Hit(found=found, source=place.source)
+                return Sourced(found, place.source)
     return None
 
 

@@ -7,14 +7,12 @@ be swapped between rows. Keys and the envelope: :mod:`server.security.keyring`.
 from __future__ import annotations
 
 import os
-import struct
 from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidTag
 
 from server.security.keyring import (
     FORMAT_VERSION,
-    KEY_CHECK_SIZE_BYTES,
     NONCE_SIZE_BYTES,
     TAG_SIZE_BYTES,
     Algorithm,
@@ -25,12 +23,14 @@ from server.security.keyring import (
     TruncatedError,
     algorithm_by_code,
     algorithm_named,
+    pack_keyed_prefix,
+    unpack_keyed_prefix,
     wrapped_size_bytes,
 )
 
 BLOB_MAGIC = b"ILSB"
-# Blob prefix: magic, version, algorithm code, key id length (the key id follows).
-_BLOB_PREFIX = struct.Struct(">4sBBB")
+"""Header: :data:`~server.security.keyring.KEYED_PREFIX` (key id, check value), wrapped key
+length, wrapped key."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,29 +45,16 @@ class _BlobHeader:
 
 
 def _blob_header(alg: Algorithm, key_id: str, check: bytes) -> bytes:
-    kid = key_id.encode("ascii")
-    return (
-        _BLOB_PREFIX.pack(BLOB_MAGIC, FORMAT_VERSION, alg.code, len(kid))
-        + kid
-        + check
-        + bytes([wrapped_size_bytes(alg)])
-    )
+    prefix = pack_keyed_prefix(BLOB_MAGIC, FORMAT_VERSION, alg.code, key_id, check)
+    return prefix + bytes([wrapped_size_bytes(alg)])
 
 
 def _parse_blob(blob: bytes) -> _BlobHeader:
     if blob[: len(BLOB_MAGIC)] != BLOB_MAGIC:
         raise FormatError("not a sealed blob (bad magic)")
-    if len(blob) < _BLOB_PREFIX.size:
-        raise TruncatedError("sealed blob is truncated")
-    _, version, code, kid_len = _BLOB_PREFIX.unpack_from(blob)
-    if version != FORMAT_VERSION:
-        raise FormatError(f"sealed blob format version {version} is not supported")
-    alg = algorithm_by_code(code)
-    pos = _BLOB_PREFIX.size
-    kid = blob[pos : pos + kid_len]
-    pos += kid_len
-    check = blob[pos : pos + KEY_CHECK_SIZE_BYTES]
-    pos += KEY_CHECK_SIZE_BYTES
+    prefix = unpack_keyed_prefix(blob, FORMAT_VERSION, "sealed blob")
+    alg = algorithm_by_code(prefix.code)
+    pos = prefix.end
     wrapped_len = wrapped_size_bytes(alg)
     if len(blob) < pos + 1 + wrapped_len + NONCE_SIZE_BYTES + TAG_SIZE_BYTES:
         raise TruncatedError("sealed blob is truncated")
@@ -75,11 +62,8 @@ def _parse_blob(blob: bytes) -> _BlobHeader:
         raise TamperedError("sealed blob: header authentication failed")
     authenticated = blob[: pos + 1]
     wrapped = blob[pos + 1 : pos + 1 + wrapped_len]
-    try:
-        key_id = kid.decode("ascii")
-    except UnicodeDecodeError:
-        raise TamperedError("sealed blob: key id is not ASCII") from None
-    return _BlobHeader(alg, key_id, check, wrapped, authenticated, pos + 1 + wrapped_len)
+    key_id = prefix.key_id("sealed blob")
+    return _BlobHeader(alg, key_id, prefix.check, wrapped, authenticated, pos + 1 + wrapped_len)
 
 
 def seal(

@@ -21,6 +21,7 @@ import json
 import logging
 import os
 import re
+import struct
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -391,6 +392,57 @@ class Kek:
 def wrapped_size_bytes(alg: Algorithm) -> int:
     """Length of a data key wrapped by :meth:`Kek.wrap`: nonce, key, tag."""
     return NONCE_SIZE_BYTES + alg.key_size_bytes + TAG_SIZE_BYTES
+
+
+# --- header prefix ----------------------------------------------------------------
+
+KEYED_PREFIX = struct.Struct(">4sBBB")
+"""How a sealed blob (:mod:`server.security.blob`) and a message-bus entry
+(:mod:`server.live.streams`) start: magic, format version, algorithm code, key id length; the
+key id and the master key's check value (:data:`KEY_CHECK_SIZE_BYTES`) follow."""
+
+
+def pack_keyed_prefix(magic: bytes, version: int, code: int, key_id: str, check: bytes) -> bytes:
+    """A header's :data:`KEYED_PREFIX`, key id and check value."""
+    kid = key_id.encode("ascii")
+    return KEYED_PREFIX.pack(magic, version, code, len(kid)) + kid + check
+
+
+@dataclass(frozen=True, slots=True)
+class KeyedPrefix:
+    """What :func:`unpack_keyed_prefix` read."""
+
+    code: int
+    """The algorithm's header code."""
+    kid: bytes
+    check: bytes
+    end: int
+    """Offset of the first byte after the check value."""
+
+    def key_id(self, what: str) -> str:
+        """The key id; raises :class:`TamperedError` when it is not ASCII."""
+        try:
+            return self.kid.decode("ascii")
+        except UnicodeDecodeError:
+            raise TamperedError(f"{what}: key id is not ASCII") from None
+
+
+def unpack_keyed_prefix(raw: bytes, version: int, what: str) -> KeyedPrefix:
+    """The prefix of a header from :func:`pack_keyed_prefix` whose magic the caller checked.
+
+    Raises :class:`TruncatedError` when ``raw`` is shorter than :data:`KEYED_PREFIX` and
+    :class:`FormatError` when its format version is not ``version``; messages start with
+    ``what``. The key id and check value may be cut short: the caller checks the length of
+    the whole header.
+    """
+    if len(raw) < KEYED_PREFIX.size:
+        raise TruncatedError(f"{what} is truncated")
+    _, found, code, kid_len = KEYED_PREFIX.unpack_from(raw)
+    if found != version:
+        raise FormatError(f"{what} format version {found} is not supported")
+    kid_end = KEYED_PREFIX.size + kid_len
+    end = kid_end + KEY_CHECK_SIZE_BYTES
+    return KeyedPrefix(code, raw[KEYED_PREFIX.size : kid_end], raw[kid_end:end], end)
 
 
 # --- derived keys -----------------------------------------------------------------

@@ -27,6 +27,7 @@ from server.resumes.extract.lines import (
     Block,
     Line,
     Section,
+    section_lines,
     source_of,
 )
 from server.resumes.profile import Degree, Education
@@ -113,9 +114,7 @@ def find_education(blocks: Sequence[Block]) -> list[Education]:
         if block.section is Section.EDUCATION:
             entries.extend(_block_schools(block.lines))
     if not any(entry.school or entry.degree for entry in entries):
-        header = [
-            line for block in blocks if block.section is Section.HEADER for line in block.lines
-        ]
+        header = [line for _, line in section_lines(blocks, (Section.HEADER,))]
         entries = [e for e in (_school_fields(line) for line in header) if e.degree is not None]
     return _dedupe_schools([entry for entry in entries if entry.school or entry.degree])
 

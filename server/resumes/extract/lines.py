@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from common.text import CJK_RE
@@ -97,6 +97,16 @@ def split_sections(text: str) -> list[Block]:
         if rest:
             blocks[-1].lines.append(Line(rest, raw))
     return blocks
+
+
+def section_lines(
+    blocks: Iterable[Block], sections: Collection[Section]
+) -> Iterator[tuple[Section, Line]]:
+    """Each line of the blocks whose section is one of ``sections``, with that section."""
+    for block in blocks:
+        if block.section in sections:
+            for line in block.lines:
+                yield block.section, line
 
 
 def plain_line(text: str) -> str:

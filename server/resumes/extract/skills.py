@@ -22,6 +22,7 @@ from server.resumes.extract.lines import (
     Section,
     heading_section,
     plain_line,
+    section_lines,
     source_of,
 )
 from server.resumes.profile import Sourced
@@ -77,29 +78,27 @@ def find_skills(blocks: Sequence[Block]) -> list[Sourced]:
     (``Photoshop`` after ``Adobe Photoshop``) is not repeated."""
     found: dict[str, Sourced] = {}
     itemised: set[int] = set()
-    for block in blocks:
-        if block.section not in (Section.SKILLS, Section.SKILLS_CERTIFICATES):
-            continue
-        for line in block.lines:
-            itemised.add(id(line))
-            for item in _section_items(line.text, _SKILL_PREFIX_RE, _ITEM_SPLIT_RE, _known_skill):
-                if CERTIFICATE_RE.search(item) or is_award(item):
-                    continue
-                if block.section is Section.SKILLS_CERTIFICATES and _is_certificate(item):
-                    continue
-                for value in _skill_values(item, in_section=True):
-                    found.setdefault(value.casefold(), Sourced(value, source_of(line.raw)))
-    pattern = _TECH_SKILL_RE if found else SKILL_LEXICON_RE
-    for block in blocks:
-        if block.section is Section.AWARDS:
-            continue
-        for line in block.lines:
-            if id(line) in itemised:
+    for section, line in section_lines(blocks, (Section.SKILLS, Section.SKILLS_CERTIFICATES)):
+        itemised.add(id(line))
+        for item in _section_items(line.text, _SKILL_PREFIX_RE, _ITEM_SPLIT_RE, _known_skill):
+            if CERTIFICATE_RE.search(item) or is_award(item):
                 continue
-            for term in _lexicon_matches(line.raw, pattern):
-                if not any(_has_word(key, term.casefold()) for key in found):
-                    found[term.casefold()] = Sourced(term, source_of(line.raw))
+            if section is Section.SKILLS_CERTIFICATES and _is_certificate(item):
+                continue
+            for value in _skill_values(item, in_section=True):
+                found.setdefault(value.casefold(), Sourced(value, source_of(line.raw)))
+    pattern = _TECH_SKILL_RE if found else SKILL_LEXICON_RE
+    for _, line in section_lines(blocks, _NOT_AWARDS):
+        if id(line) in itemised:
+            continue
+        for term in _lexicon_matches(line.raw, pattern):
+            if not any(_has_word(key, term.casefold()) for key in found):
+                found[term.casefold()] = Sourced(term, source_of(line.raw))
     return list(found.values())
+
+
+_ALL_SECTIONS = frozenset(Section)
+_NOT_AWARDS = _ALL_SECTIONS - {Section.AWARDS}
 
 
 def _skill_values(item: str, in_section: bool) -> list[str]:
@@ -307,26 +306,21 @@ def find_certificates(blocks: Sequence[Block], excluded: frozenset[str]) -> list
     Chinese job title (``合规专员``) is never a certificate."""
     found: dict[str, Sourced] = {}
     itemised: set[int] = set()
-    for block in blocks:
-        if block.section not in (Section.CERTIFICATES, Section.SKILLS_CERTIFICATES):
-            continue
-        for line in block.lines:
-            for item in _certificate_items(line.text):
-                if is_award(item) or item in excluded:
-                    continue
-                if _is_certificate(item) or (
-                    block.section is Section.CERTIFICATES
-                    and not (CJK_RE.search(item) and role_of(item))
-                ):
-                    found.setdefault(item.casefold(), Sourced(item, source_of(line.raw)))
-                    itemised.add(id(line))
-    for block in blocks:
-        for line in block.lines:
-            if id(line) in itemised:
+    for section, line in section_lines(blocks, (Section.CERTIFICATES, Section.SKILLS_CERTIFICATES)):
+        for item in _certificate_items(line.text):
+            if is_award(item) or item in excluded:
                 continue
-            for value in _certificate_matches(line.text):
-                if not any(value.casefold() in key for key in found):
-                    found[value.casefold()] = Sourced(value, source_of(line.raw))
+            if _is_certificate(item) or (
+                section is Section.CERTIFICATES and not (CJK_RE.search(item) and role_of(item))
+            ):
+                found.setdefault(item.casefold(), Sourced(item, source_of(line.raw)))
+                itemised.add(id(line))
+    for _, line in section_lines(blocks, _ALL_SECTIONS):
+        if id(line) in itemised:
+            continue
+        for value in _certificate_matches(line.text):
+            if not any(value.casefold() in key for key in found):
+                found[value.casefold()] = Sourced(value, source_of(line.raw))
     return list(found.values())
 
 
