@@ -8,7 +8,8 @@ timestamps every event. Without ``--target`` the tool starts its own server proc
 With several ``--target`` URLs (nodes of one deployment) staff calls go to the first and
 candidates are spread over all of them; a candidate answered ``503 busy`` follows the
 ``alternate`` node or retries after ``retry_after_s``. A time series is sampled every second;
-``--json OUT.json`` also writes ``OUT.md`` and ``OUT-*.png`` (:mod:`loadtest.report`).
+``--json OUT.json`` also writes ``OUT.md`` and ``OUT-*.png`` (:mod:`loadtest.report`);
+``--profile OUT_DIR`` also writes the CPU budget per stage (:mod:`loadtest.profile`).
 Everything binds to loopback and every loop is bounded in count and time.
 """
 
@@ -47,6 +48,15 @@ from loadtest.client import (
     run_candidate,
 )
 from loadtest.packets import EncodedMedia
+from loadtest.profile import (
+    DEFAULT_RATE_HZ,
+    Capture,
+    ProfilerUnavailable,
+    capture_window,
+    finish,
+    level_dir,
+    py_spy_path,
+)
 from loadtest.report import machine_info, write_report
 from loadtest.sampling import (
     CandidateRun,
@@ -135,6 +145,8 @@ async def measure(
         ]
         tasks: list[asyncio.Task[None]] = []
         viewers: list[asyncio.Task[None]] = []
+        profiling: asyncio.Task[Capture] | None = None
+        captured: Capture | str | None = None
         try:
             for run in runs:
                 tasks.append(
@@ -153,11 +165,31 @@ async def measure(
             start = time.time()
             t_measure = recorder.measure_from = start + WARMUP_S
             usage0 = await asyncio.to_thread(usages, target.pids)
+            if args.profile:  # the server tree over the measured window (--profile)
+                profiling = asyncio.create_task(
+                    capture_window(
+                        target.pids,
+                        level_dir(args.profile, n),
+                        t_measure,
+                        start + args.duration,
+                        rate=args.profile_rate,
+                    ),
+                    name="load-profile",
+                )
             await asyncio.sleep(max(0.0, start + args.duration - time.time()))
             t1 = time.time()
             usage1 = await asyncio.to_thread(usages, target.pids)
             await health.poll()
+            if profiling is not None:
+                try:
+                    captured = await profiling
+                except ProfilerUnavailable as exc:  # the load test's figures still stand
+                    captured = f"profile failed: {exc}"
+                    print(captured, file=sys.stderr)
         finally:
+            if profiling is not None and not profiling.done():
+                profiling.cancel()
+                await asyncio.gather(profiling, return_exceptions=True)
             stop.set()
             for task in [*background, *viewers]:
                 task.cancel()
@@ -169,7 +201,7 @@ async def measure(
                     task.cancel()
                 await asyncio.gather(*tasks, return_exceptions=True)
     span = Span(start, t_measure, t1, usage0, usage1)
-    return summarise(
+    summary = summarise(
         recorder,
         health,
         span,
@@ -177,6 +209,12 @@ async def measure(
         extra_viewers=args.viewers,
         targets=target.base_urls,
     )
+    if isinstance(captured, Capture):
+        live = summary["candidates"] - summary["refused"]
+        summary["profile"] = await asyncio.to_thread(finish, captured, live)
+    elif captured is not None:
+        summary["profile"] = {"error": captured}
+    return summary
 
 
 # -- entry point ----------------------------------------------------------------------------
@@ -287,6 +325,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--cache", default=str(Path(tempfile.gettempdir()) / "il-loadtest-media"))
     p.add_argument("--quiet", action="store_true", help="no progress line")
+    p.add_argument(
+        "--profile",
+        metavar="OUT_DIR",
+        help="sample the server tree with py-spy over each measured window and write the CPU "
+        "budget per stage (OUT_DIR/candidates-N/profile.{json,md}; see loadtest.profile)",
+    )
+    p.add_argument(
+        "--profile-rate", type=int, default=DEFAULT_RATE_HZ, help="py-spy samples per second"
+    )
     args = p.parse_args(argv)
     if not 1 <= args.candidates <= 200 or not 5 <= args.duration <= 7200:
         p.error("candidates must be 1..200 and duration 5..7200 s")
@@ -299,6 +346,15 @@ def main(argv: list[str] | None = None) -> int:
             p.error(f"at most {MAX_TARGETS} targets")
         if not all(t.startswith(("http://", "https://")) for t in args.target):
             p.error("--target must be an http:// or https:// base URL")
+    if not 1 <= args.profile_rate <= 1000:
+        p.error("--profile-rate must be 1..1000 Hz")
+    if args.profile:
+        if args.target and not args.server_pid:
+            p.error("--profile with --target needs --server-pid (the processes to sample)")
+        try:
+            py_spy_path()
+        except ProfilerUnavailable as exc:
+            p.error(str(exc))
     if args.server_pid:
         if not args.target:
             p.error("--server-pid needs --target (a spawned server is sampled anyway)")
