@@ -246,7 +246,7 @@ async def test_recordings_follow_department_scope(
     rec_dir.mkdir(parents=True, exist_ok=True)
     (rec_dir / "00.webm").write_bytes(b"\x1a\x45\xdf\xa3 not really webm")
     rec_id = await store.add_recording(
-        answer["id"],
+        answer.id,
         world["iv"],
         {
             "path": str(rec_dir / "00.webm"),

@@ -410,8 +410,8 @@ async def test_expiry_sweep_marks_only_unstarted_interviews(server: RunningServe
     await store.db.execute("UPDATE interviews SET status='in_progress' WHERE id=?", ids[1])
     changes = await store.expire_due(time.time(), EXPIRABLE)
     assert [c.interview_id for c in changes] == [ids[0]]
-    assert (await store.get_interview(ids[0]))["status"] == Status.EXPIRED
-    assert (await store.get_interview(ids[1]))["status"] == Status.IN_PROGRESS
+    assert (await store.get_interview(ids[0])).status == Status.EXPIRED
+    assert (await store.get_interview(ids[1])).status == Status.IN_PROGRESS
 
 
 def test_flag_thresholds_setting_is_validated() -> None:

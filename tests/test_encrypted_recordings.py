@@ -43,7 +43,7 @@ async def test_encrypted_recording_is_served_decrypted_with_ranges(tmp_path: Pat
             writer.write(plain)
         assert plain[1000:1100] not in path.read_bytes()
         rec_id = await store.add_recording(
-            answer["id"],
+            answer.id,
             iid,
             {
                 "path": str(path),

@@ -154,7 +154,7 @@ async def test_the_fixture_is_migrated_without_losing_anything(legacy_db: Path) 
         assert org is not None
         assert (await store.org_settings(org["id"]))["retention"]
         (job,) = await store.list_jobs(org["id"])
-        counts = await store.status_counts(job["id"])
+        counts = await store.status_counts(job.id)
         assert sum(counts.values()) == len(old["interviews"])
         recorded = {r["interview_id"] for r in old["recordings"].values()}
         for interview_id in recorded:
@@ -194,7 +194,7 @@ async def test_times_are_stored_as_numbers_in_a_fresh_database(tmp_path: Path) -
         await store.erase_personal_data(iid)
         row = await db.fetchone("SELECT erased_at, typeof(erased_at) AS kind FROM interviews")
         assert row is not None and row["kind"] == "real"
-        assert (await store.get_interview(iid))["erased_at"] == row["erased_at"]
+        assert (await store.get_interview(iid)).erased_at == row["erased_at"]
     finally:
         await db.close()
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from server.domain.answers import Answer
 from server.interview.invitations import with_followups
 from server.interview.written import score_written
 
@@ -46,9 +47,21 @@ def test_followups_go_after_the_structured_questions_and_the_plan_is_reindexed()
     assert PLAN[3]["index"] == 3  # the job's plan is not changed
 
 
-def _answers(texts: list[str]) -> list[dict[str, Any]]:
+def _answers(texts: list[str]) -> list[Answer]:
     return [
-        {"idx": i, "text_answer": t, "answer_used_s": 60.0, "ended_at": 1.0}
+        Answer(
+            id=f"ans-{i}",
+            interview_id="iv",
+            idx=i,
+            question_id=f"q{i}",
+            status="done",
+            started_at=0.0,
+            ended_at=1.0,
+            answer_used_s=60.0,
+            end_reason="finished",
+            scratchpad="",
+            text_answer=t,
+        )
         for i, t in enumerate(texts)
     ]
 

@@ -49,7 +49,7 @@ async def _candidate_with_data(srv: RunningServer, admin: str) -> tuple[str, Pat
     with EncryptedFile.create(path, srv.svc.keyring) as w:
         w.write(b"\x1a\x45\xdf\xa3" + b"x" * 1000)
     await store.add_recording(
-        answer["id"],
+        answer.id,
         iid,
         {
             "path": str(path),

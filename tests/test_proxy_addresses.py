@@ -163,7 +163,7 @@ async def test_clients_behind_a_trusted_proxy_have_their_own_limits(tmp_path: Pa
         ) as r:
             assert r.status == 200
         interview = await srv.svc.store.get_interview(interview_id)
-        assert interview["consent"]["ip"] == CLIENT_B
+        assert interview.consent is not None and interview.consent["ip"] == CLIENT_B
 
         # WebSocket handlers see the client too: A is refused at the handshake, B gets in
         ws_url = f"{srv.base_url}/ws/candidate?token={good}".replace("http", "ws", 1)

@@ -185,11 +185,11 @@ async def test_upload_screens_invites_above_the_threshold_and_explains(
         k: one[k] for k in ("name", "email", "skills", "match", "status")
     }
     interview = await server.svc.store.get_interview(one["interview_id"])
-    personal = [item for item in interview["plan"] if item.get("personalised")]
+    personal = [item for item in interview.plan if item.get("personalised")]
     assert 1 <= len(personal) <= 2
     assert all(item["section"] == "structured" for item in personal)
     assert all(item["question"]["basis"] for item in personal)
-    structured = [i for i, item in enumerate(interview["plan"]) if item["section"] == "structured"]
+    structured = [i for i, item in enumerate(interview.plan) if item["section"] == "structured"]
     assert structured == list(range(structured[0], structured[-1] + 1))  # one block
     outbox = await server.call("GET", f"/api/jobs/{job['id']}/reminders", token=hr)
     assert {o["interview_id"] for o in outbox if o["kind"] == "invitation"} == {
@@ -388,7 +388,7 @@ async def test_retention_erases_resumes_of_candidates_never_invited(server: Runn
         expect=201,
     )
     old, recent = (c["candidate_id"] for c in got["candidates"])
-    path = (await server.svc.candidates.get(old))["file_path"]
+    path = (await server.svc.candidates.get(old)).file_path
     await server.svc.db.execute(
         "UPDATE candidates SET updated_at=? WHERE id=?", time.time() - 31 * 86400, old
     )
@@ -580,6 +580,7 @@ async def test_a_failure_after_parsing_is_a_per_file_error_and_the_batch_always_
     job = await make_job(server, hr)
     await _screening(server, hr, job["id"], min_years=1, auto_invite_threshold=50)
     svc = server.svc
+    record = await svc.store.get_job(job["id"])  # the job as the server reads it
     monkeypatch.setattr(svc.intake, "parse", _GatedParse())
     names = ["Ann Wu", "Ben Xu", "Cai Yu"]
     files = [(f"{n}.txt", _txt_resume(n, f"{n.split()[0].lower()}@example.com")) for n in names]
@@ -596,7 +597,7 @@ async def test_a_failure_after_parsing_is_a_per_file_error_and_the_batch_always_
     monkeypatch.setattr(intake, "_save_encrypted", disk_full)
     monkeypatch.setattr(webhooks, "emit", webhook_down)
     batch_id = await _batch(server, job, len(files))
-    result = await intake.run_batch(svc, job, batch_id, files, [])
+    result = await intake.run_batch(svc, record, batch_id, files, [])
     # the disk-full file is an error (naming no one), the others are stored
     assert [(e["file"], e["error"]) for e in result["errors"]] == [(files[1][0], "store_failed")]
     assert "Ben" not in result["errors"][0]["message"]
@@ -604,13 +605,13 @@ async def test_a_failure_after_parsing_is_a_per_file_error_and_the_batch_always_
     # the invitation was created before announcing it failed: invited, with a note
     assert all(c["status"] == "invited" and "announcing" in c["note"] for c in result["candidates"])
     batch = await svc.candidates.get_batch(batch_id)
-    assert (batch["status"], batch["done"], batch["failed"]) == ("done", 2, 1)
+    assert (batch.status, batch.done, batch.failed) == ("done", 2, 1)
     assert len(await svc.candidates.list_for_job(job["id"])) == 2  # the failed row was erased
     assert not list((svc.settings.data_dir / intake.RESUME_DIR / job["id"]).glob("*.tmp"))
 
     # the same file again once the disk has room: stored, not taken for a duplicate
     monkeypatch.setattr(intake, "_save_encrypted", save)
-    again = await intake.run_batch(svc, job, await _batch(server, job, 1), [files[1]], [])
+    again = await intake.run_batch(svc, record, await _batch(server, job, 1), [files[1]], [])
     assert [c["duplicate"] for c in again["candidates"]] == [False]
 
     # an error outside any one file still ends the batch (failed), and says so
@@ -620,8 +621,8 @@ async def test_a_failure_after_parsing_is_a_per_file_error_and_the_batch_always_
     monkeypatch.setattr(svc.candidates, "batch_progress", progress_down)
     broken = await _batch(server, job, 1)
     with pytest.raises(RuntimeError):
-        await intake.run_batch(svc, job, broken, [("x.txt", b"x")], [])
-    assert (await svc.candidates.get_batch(broken))["status"] == "failed"
+        await intake.run_batch(svc, record, broken, [("x.txt", b"x")], [])
+    assert (await svc.candidates.get_batch(broken)).status == "failed"
     # logs name no file and no person
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert batch_id in logged
@@ -634,9 +635,12 @@ async def test_two_invitations_at_once_make_one_interview(server: RunningServer)
     hr = await server.add_staff("hr", Role.HR)
     job = await make_job(server, hr)
     svc = server.svc
+    record = await svc.store.get_job(job["id"])  # the job as the server reads it
     data = _txt_resume("Dan Zhou", "dan@example.com")
-    stored, _ = await intake.store_candidate(svc, job, None, "d.txt", data, _parsed("d.txt", data))
-    cid = stored["candidate_id"]
+    stored, _ = await intake.store_candidate(
+        svc, record, None, "d.txt", data, _parsed("d.txt", data)
+    )
+    cid = stored.candidate_id
     url = f"/api/candidates/{cid}/invite"
 
     async def post_invite() -> int:
@@ -649,26 +653,28 @@ async def test_two_invitations_at_once_make_one_interview(server: RunningServer)
     interviews = await _interviews(server, hr, job["id"])
     assert len(interviews) == 1
     candidate = await svc.candidates.get(cid)
-    assert (candidate["status"], candidate["interview_id"]) == (
+    assert (candidate.status, candidate.interview_id) == (
         "invited",
         interviews[0]["interview_id"],
     )
     # svc level: a person's invitation and an automatic one at once
     data = _txt_resume("Eva Qian", "eva@example.com")
-    other, _ = await intake.store_candidate(svc, job, None, "e.txt", data, _parsed("e.txt", data))
+    other, _ = await intake.store_candidate(
+        svc, record, None, "e.txt", data, _parsed("e.txt", data)
+    )
     results = await asyncio.gather(
-        intake.invite_candidate(svc, job, other, "hr"),
-        intake.invite_candidate(svc, job, other, intake.AUTO_ACTOR, from_statuses=("waiting",)),
+        intake.invite_candidate(svc, record, other, "hr"),
+        intake.invite_candidate(svc, record, other, intake.AUTO_ACTOR, from_statuses=("waiting",)),
         return_exceptions=True,
     )
-    assert sorted(type(r).__name__ for r in results) == ["AlreadyInvited", "dict"], results
+    assert sorted(type(r).__name__ for r in results) == ["AlreadyInvited", "Candidate"], results
     assert len(await _interviews(server, hr, job["id"])) == 2
     # an invited candidate cannot be moved back to waiting, nor invited again
     await server.call(
         "PUT", f"/api/candidates/{cid}/status", token=hr, json={"status": "waiting"}, expect=409
     )
     await server.call("POST", url, token=hr, expect=409)
-    assert (await svc.candidates.get(cid))["status"] == "invited"
+    assert (await svc.candidates.get(cid)).status == "invited"
 
 
 async def test_a_failed_invitation_releases_the_claim(
@@ -679,23 +685,26 @@ async def test_a_failed_invitation_releases_the_claim(
     hr = await server.add_staff("hr", Role.HR)
     job = await make_job(server, hr)
     svc = server.svc
+    record = await svc.store.get_job(job["id"])  # the job as the server reads it
     data = _txt_resume("Fay Sun", "fay@example.com")
-    stored, _ = await intake.store_candidate(svc, job, None, "f.txt", data, _parsed("f.txt", data))
-    cid = stored["candidate_id"]
+    stored, _ = await intake.store_candidate(
+        svc, record, None, "f.txt", data, _parsed("f.txt", data)
+    )
+    cid = stored.candidate_id
     await server.call(
         "PUT", f"/api/candidates/{cid}/status", token=hr, json={"status": "not_selected"}
     )
 
     async def broken_invite(*args: Any, **kwargs: Any) -> Any:
-        assert (await svc.candidates.get(cid))["status"] == "inviting"
+        assert (await svc.candidates.get(cid)).status == "inviting"
         # a person's decision cannot change an invitation in progress
         assert not await svc.candidates.set_status(cid, "waiting")
         raise RuntimeError("no more interviews today")
 
     monkeypatch.setattr(intake, "invite", broken_invite)
     with pytest.raises(RuntimeError):
-        await intake.invite_candidate(svc, job, stored, "hr")
-    assert (await svc.candidates.get(cid))["status"] == "not_selected"  # as before
+        await intake.invite_candidate(svc, record, stored, "hr")
+    assert (await svc.candidates.get(cid)).status == "not_selected"  # as before
     monkeypatch.undo()
     done = await server.call("POST", f"/api/candidates/{cid}/invite", token=hr, expect=201)
     assert done["status"] == "invited"
@@ -710,7 +719,7 @@ async def test_each_file_is_matched_with_the_screening_of_its_moment(
     job = await make_job(server, hr)
     svc = server.svc
     await _screening(server, hr, job["id"], required_skills=["Cobol"])
-    job = await svc.store.get_job(job["id"])  # as an upload reads it
+    record = await svc.store.get_job(job["id"])  # as an upload reads it
     parse = _GatedParse()
     monkeypatch.setattr(svc.intake, "parse", parse)
     files = [
@@ -718,7 +727,9 @@ async def test_each_file_is_matched_with_the_screening_of_its_moment(
         ("h.txt", _txt_resume("Hu Mei", "hu@example.com")),
     ]
     parse.gates["h.txt"] = asyncio.Event()
-    batch = asyncio.create_task(intake.run_batch(svc, job, await _batch(server, job, 2), files, []))
+    batch = asyncio.create_task(
+        intake.run_batch(svc, record, await _batch(server, job, 2), files, [])
+    )
     async with asyncio.timeout(20):
         while True:  # the first file is stored
             if await svc.candidates.list_for_job(job["id"]):
@@ -747,6 +758,7 @@ async def test_a_rematch_waits_for_the_file_being_matched_and_stored(
     job = await make_job(server, hr)
     svc = server.svc
     await _screening(server, hr, job["id"], required_skills=["Cobol"])
+    record = await svc.store.get_job(job["id"])  # the job as the server reads it
     monkeypatch.setattr(svc.intake, "parse", _GatedParse())
     matched, proceed = asyncio.Event(), asyncio.Event()
     add = svc.candidates.add
@@ -758,7 +770,9 @@ async def test_a_rematch_waits_for_the_file_being_matched_and_stored(
 
     monkeypatch.setattr(svc.candidates, "add", slow_add)
     files = [("n.txt", _txt_resume("Nie Ping", "nie@example.com"))]
-    batch = asyncio.create_task(intake.run_batch(svc, job, await _batch(server, job, 1), files, []))
+    batch = asyncio.create_task(
+        intake.run_batch(svc, record, await _batch(server, job, 1), files, [])
+    )
     await asyncio.wait_for(matched.wait(), 20)
     change = asyncio.create_task(_screening(server, hr, job["id"], required_skills=["Python"]))
     await asyncio.sleep(0.3)
@@ -767,7 +781,7 @@ async def test_a_rematch_waits_for_the_file_being_matched_and_stored(
     await batch
     assert (await change)["rematched"] == 1
     (stored,) = await svc.candidates.list_for_job(job["id"])
-    assert stored["match"]["criteria"][0]["required"] == "Python"
+    assert stored.match["criteria"][0]["required"] == "Python"
 
 
 async def test_a_rematch_survives_erased_candidates_and_failed_invitations(
@@ -778,12 +792,12 @@ async def test_a_rematch_survives_erased_candidates_and_failed_invitations(
     hr = await server.add_staff("hr", Role.HR)
     job = await make_job(server, hr)
     svc = server.svc
+    record = await svc.store.get_job(job["id"])  # the job as the server reads it
     for name in ("Ivy Ma", "Jay Ke", "Kim Bo"):
         data = _txt_resume(name, f"{name.split()[0].lower()}@example.com")
-        await intake.store_candidate(svc, job, None, f"{name}.txt", data, _parsed("x.txt", data))
+        await intake.store_candidate(svc, record, None, f"{name}.txt", data, _parsed("x.txt", data))
     listed = {
-        c["profile"]["name"]: c["candidate_id"]
-        for c in await svc.candidates.list_for_job(job["id"])
+        c.profile["name"]: c.candidate_id for c in await svc.candidates.list_for_job(job["id"])
     }
     set_match = svc.candidates.set_match
 
@@ -803,9 +817,7 @@ async def test_a_rematch_survives_erased_candidates_and_failed_invitations(
     monkeypatch.setattr(intake, "invite", flaky_invite)
     got = await _screening(server, hr, job["id"], required_skills=["SQL"], auto_invite_threshold=50)
     assert (got["rematched"], got["invited"], got.get("failed")) == (2, 1, 1), got
-    statuses = {
-        c["profile"]["name"]: c["status"] for c in await svc.candidates.list_for_job(job["id"])
-    }
+    statuses = {c.profile["name"]: c.status for c in await svc.candidates.list_for_job(job["id"])}
     assert statuses == {"Jay Ke": "waiting", "Kim Bo": "invited"}
     assert len(svc.intake.job_locks) == 0  # no lock kept for a job nobody works on
 
@@ -820,17 +832,18 @@ async def test_rematching_does_not_reset_the_retention_clock(server: RunningServ
         "PUT", "/api/org/settings", token=admin, json={"retention": {"personal_data_days": 30}}
     )
     data = _txt_resume("Lu Na", "lu@example.com")
+    record = await server.svc.store.get_job(job["id"])
     stored, _ = await intake.store_candidate(
-        server.svc, job, None, "l.txt", data, _parsed("l.txt", data)
+        server.svc, record, None, "l.txt", data, _parsed("l.txt", data)
     )
-    cid = stored["candidate_id"]
+    cid = stored.candidate_id
     old = time.time() - 31 * 86400
     await server.svc.db.execute("UPDATE candidates SET updated_at=? WHERE id=?", old, cid)
     got = await _screening(server, admin, job["id"], required_skills=["Go"])
     assert got["rematched"] == 1
     candidate = await server.svc.candidates.get(cid)
-    assert candidate["match"]["criteria"][0]["required"] == "Go"
-    assert candidate["updated_at"] == pytest.approx(old)
+    assert candidate.match["criteria"][0]["required"] == "Go"
+    assert candidate.updated_at == pytest.approx(old)
     assert [r.get("candidate_id") for r in await sweep_retention(server.svc)] == [cid]
 
 
@@ -864,16 +877,17 @@ async def test_screening_and_followups_run_in_the_worker_process(
     monkeypatch.setattr(screening, "match", not_here)
     monkeypatch.setattr(followups, "personalise", not_here)
     data = _txt_resume("Mo Fan", "mo@example.com")
+    record = await server.svc.store.get_job(job["id"])
     stored, _ = await intake.store_candidate(
-        server.svc, job, None, "m.txt", data, _parsed("m.txt", data)
+        server.svc, record, None, "m.txt", data, _parsed("m.txt", data)
     )
     got = await _screening(
         server, hr, job["id"], required_skills=["Excel"], auto_invite_threshold=1
     )
     assert (got["rematched"], got["invited"]) == (1, 1)
-    candidate = await server.svc.candidates.get(stored["candidate_id"])
-    interview = await server.svc.store.get_interview(candidate["interview_id"])
-    assert any(item.get("personalised") for item in interview["plan"])
+    candidate = await server.svc.candidates.get(stored.candidate_id)
+    interview = await server.svc.store.get_interview(candidate.interview_id)
+    assert any(item.get("personalised") for item in interview.plan)
 
 
 async def test_a_restart_cleans_up_only_what_this_process_left_unfinished(
@@ -906,9 +920,9 @@ async def test_a_restart_cleans_up_only_what_this_process_left_unfinished(
         assert await store.claim_for_invitation(cid) == "waiting"
         ids.append(cid)
     await b.interrupt_unfinished()
-    assert (await a.get_batch(batch_a))["status"] == "running"
-    assert (await b.get_batch(batch_b))["status"] == "interrupted"
-    assert [(await a.get(cid))["status"] for cid in ids] == ["inviting", "waiting"]
+    assert (await a.get_batch(batch_a)).status == "running"
+    assert (await b.get_batch(batch_b)).status == "interrupted"
+    assert [(await a.get(cid)).status for cid in ids] == ["inviting", "waiting"]
 
 
 async def test_candidate_lists_come_in_pages(server: RunningServer) -> None:

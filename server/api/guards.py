@@ -11,12 +11,16 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Awaitable
-from typing import Any, TypeVar
+from typing import Protocol, TypeVar
 
 from aiohttp import web
 
 from server.api.http import ApiError, services
 from server.core.services import Services
+from server.domain.answers import Recording
+from server.domain.candidates import Candidate
+from server.domain.interviews import Interview
+from server.domain.jobs import Job
 from server.domain.models import Role, StaffUser, Status
 from server.interview.progress import publish_status
 from server.security.access import STAFF_ROLES, can_see_job, invitation_matches, link_expired
@@ -24,6 +28,16 @@ from server.security.auth import parse_invitation_token, token_hash
 from server.storage.store import NotFound
 
 T = TypeVar("T")
+
+
+class OfAJob(Protocol):
+    """A record that belongs to one job of one org (an interview, a résumé candidate)."""
+
+    @property
+    def org_id(self) -> str: ...
+
+    @property
+    def job_id(self) -> str: ...
 
 
 def bearer(request: web.Request, *, allow_query: bool = False) -> str | None:
@@ -52,7 +66,7 @@ async def staff_user(
     return user
 
 
-async def candidate_interview(request: web.Request, *, allow_query: bool = False) -> dict[str, Any]:
+async def candidate_interview(request: web.Request, *, allow_query: bool = False) -> Interview:
     """The interview named by a valid, unexpired, unrevoked invitation token (bad tokens are
     counted per address and answer 429 once too many)."""
     token = bearer(request, allow_query=allow_query)
@@ -76,35 +90,33 @@ async def candidate_interview(request: web.Request, *, allow_query: bool = False
     if interview is None or not invitation_matches(claims, interview):
         await svc.limits.bad_tokens.add(address)
         raise ApiError(401, "bad_token", "the invitation link is not valid")
-    if Status(interview["status"]) is Status.REVOKED:
+    if interview.status is Status.REVOKED:
         raise ApiError(410, "revoked", "this invitation has been withdrawn")
     if link_expired(interview, time.time()):
-        change = await svc.store.set_status(interview["id"], Status.EXPIRED, "system")
+        change = await svc.store.set_status(interview.id, Status.EXPIRED, "system")
         if change is not None:
             await publish_status(svc, change)
         raise ApiError(410, "expired", "this invitation has expired")
     return interview
 
 
-def check_job_access(user: StaffUser, job: dict[str, Any], what: str = "job") -> None:
+def check_job_access(user: StaffUser, job: Job, what: str = "job") -> None:
     """404 (as a missing ``what``) for another org's job; 403 for a job of the org that is
     not the user's to see."""
-    if job["org_id"] != user.org_id:
+    if job.org_id != user.org_id:
         raise _not_found(what)
     if not can_see_job(user, job):
         raise ApiError(403, "forbidden", "this job is not yours to see (department or assignment)")
 
 
-async def job_of(request: web.Request, user: StaffUser) -> dict[str, Any]:
+async def job_of(request: web.Request, user: StaffUser) -> Job:
     """The job ``{job_id}`` of the path, if ``user`` may see it."""
     job = await _found("job", services(request).store.get_job(request.match_info["job_id"]))
     check_job_access(user, job)
     return job
 
 
-async def interview_of(
-    request: web.Request, user: StaffUser
-) -> tuple[dict[str, Any], dict[str, Any]]:
+async def interview_of(request: web.Request, user: StaffUser) -> tuple[Interview, Job]:
     """The interview ``{interview_id}`` of the path and its job, if ``user`` may see the job."""
     svc = services(request)
     loading = svc.store.get_interview(request.match_info["interview_id"])
@@ -112,33 +124,29 @@ async def interview_of(
     return interview, await _job_for(svc, user, interview, "interview")
 
 
-async def candidate_of(
-    request: web.Request, user: StaffUser
-) -> tuple[dict[str, Any], dict[str, Any]]:
+async def candidate_of(request: web.Request, user: StaffUser) -> tuple[Candidate, Job]:
     """The résumé candidate ``{candidate_id}`` of the path and its job, if ``user`` may see
     the job."""
     svc = services(request)
     loading = svc.candidates.get(request.match_info["candidate_id"])
-    candidate: dict[str, Any] = await _found("candidate", loading)
+    candidate = await _found("candidate", loading)
     return candidate, await _job_for(svc, user, candidate, "candidate")
 
 
-async def recording_of(request: web.Request, user: StaffUser) -> dict[str, Any]:
+async def recording_of(request: web.Request, user: StaffUser) -> Recording:
     """The recording ``{rec_id}`` of the path, if ``user`` may see its interview's job."""
     svc = services(request)
     recording = await _found("recording", svc.store.get_recording(request.match_info["rec_id"]))
-    interview = await _found("recording", svc.store.get_interview(recording["interview_id"]))
+    interview = await _found("recording", svc.store.get_interview(recording.interview_id))
     await _job_for(svc, user, interview, "recording")
     return recording
 
 
-async def _job_for(
-    svc: Services, user: StaffUser, record: dict[str, Any], what: str
-) -> dict[str, Any]:
+async def _job_for(svc: Services, user: StaffUser, record: OfAJob, what: str) -> Job:
     """The job ``record`` (of the user's org) belongs to, if ``user`` may see it."""
-    if record["org_id"] != user.org_id:
+    if record.org_id != user.org_id:
         raise _not_found(what)
-    job = await _found(what, svc.store.get_job(record["job_id"]))
+    job = await _found(what, svc.store.get_job(record.job_id))
     check_job_access(user, job, what)
     return job
 

@@ -27,6 +27,7 @@ from server.api.schemas.candidate import (
 )
 from server.core.config import MAX_UPLOAD_TEST_BYTES
 from server.core.services import Services
+from server.domain.interviews import Interview
 from server.domain.models import InterviewMode, Status, allowed_modes, interview_mode
 from server.interview.candidate_view import CONSENT_TEXT_VERSION, candidate_state
 from server.interview.progress import publish_status
@@ -60,9 +61,9 @@ def _publisher(svc: Services):  # type: ignore[no-untyped-def]
     return publish
 
 
-async def _state(request: web.Request, interview: dict[str, Any]) -> dict[str, Any]:
+async def _state(request: web.Request, interview: Interview) -> dict[str, Any]:
     svc = services(request)
-    session = svc.sessions.get(interview["id"])
+    session = svc.sessions.get(interview.id)
     current = await session.current() if session is not None else None
     state = await candidate_state(
         interview, svc.store, current=current, ice_servers=svc.settings.ice_servers
@@ -81,11 +82,11 @@ def _alternates(svc: Services) -> list[str]:
 async def state(request: web.Request) -> web.Response:
     interview = await candidate_interview(request)
     svc = services(request)
-    if interview["status"] == Status.INVITED:
-        change = await svc.store.set_status(interview["id"], Status.OPENED, "candidate")
+    if interview.status == Status.INVITED:
+        change = await svc.store.set_status(interview.id, Status.OPENED, "candidate")
         if change is not None:
             await publish_status(svc, change)
-        interview = await svc.store.get_interview(interview["id"])
+        interview = await svc.store.get_interview(interview.id)
     return json_response(await _state(request, interview))
 
 
@@ -103,7 +104,7 @@ async def consent(request: web.Request) -> web.Response:
     decision, recording, analysis = body.decision, body.recording, body.analysis
     svc = services(request)
     mode = _consented_mode(
-        InterviewMode(body.mode), allowed_modes(await svc.store.org_settings(interview["org_id"]))
+        InterviewMode(body.mode), allowed_modes(await svc.store.org_settings(interview.org_id))
     )
     if decision == "accept":
         _check_consents(mode, recording, analysis)
@@ -120,7 +121,7 @@ async def consent(request: web.Request) -> web.Response:
     }
     new = Status.CONSENTED if decision == "accept" else Status.DECLINED
     change = await svc.store.set_status(
-        interview["id"],
+        interview.id,
         new,
         "candidate",
         fields={"consent": record},
@@ -128,7 +129,7 @@ async def consent(request: web.Request) -> web.Response:
     )
     if change is not None:
         await publish_status(svc, change)
-    return json_response(await _state(request, await svc.store.get_interview(interview["id"])))
+    return json_response(await _state(request, await svc.store.get_interview(interview.id)))
 
 
 def _consented_mode(mode: InterviewMode, allowed: list[InterviewMode]) -> InterviewMode:
@@ -199,10 +200,10 @@ async def device_check(request: web.Request) -> web.Response:
             422, "device_check_failed", f"{' and '.join(needed)} must work for a {mode} interview"
         )
     svc = services(request)
-    if interview["status"] in (Status.DEVICE_CHECKED, Status.IN_PROGRESS):
+    if interview.status in (Status.DEVICE_CHECKED, Status.IN_PROGRESS):
         return json_response(await _state(request, interview))
     change = await svc.store.set_status(
-        interview["id"],
+        interview.id,
         Status.DEVICE_CHECKED,
         "candidate",
         fields={"device_check": result},
@@ -210,7 +211,7 @@ async def device_check(request: web.Request) -> web.Response:
     )
     if change is not None:
         await publish_status(svc, change)
-    return json_response(await _state(request, await svc.store.get_interview(interview["id"])))
+    return json_response(await _state(request, await svc.store.get_interview(interview.id)))
 
 
 @routes.post("/api/candidate/offer")
@@ -225,15 +226,15 @@ async def offer(request: web.Request) -> web.Response:
     body = await read_object(request)
     if body.get("type") != "offer" or not isinstance(body.get("sdp"), str):
         raise ApiError(400, "bad_sdp", 'body must be {"type": "offer", "sdp": "..."}')
-    if interview["status"] not in (Status.CONSENTED, Status.DEVICE_CHECKED, Status.IN_PROGRESS):
-        raise ApiError(409, "not_ready", f"the interview is {interview['status']}")
+    if interview.status not in (Status.CONSENTED, Status.DEVICE_CHECKED, Status.IN_PROGRESS):
+        raise ApiError(409, "not_ready", f"the interview is {interview.status.value}")
     if interview_mode(interview) is InterviewMode.TEXT:
         raise ApiError(409, "text_only", "this interview is answered in writing: no media")
     svc = services(request)
-    session = svc.sessions.get(interview["id"])
+    session = svc.sessions.get(interview.id)
     if session is None:
         raise ApiError(409, "no_control_socket", "open the control socket before the offer")
-    refusal = svc.admission.admit(interview["id"], svc.registry)
+    refusal = svc.admission.admit(interview.id, svc.registry)
     if refusal is not None:
         raise ApiError(
             503,
@@ -308,15 +309,15 @@ async def control_socket(request: web.Request) -> web.WebSocketResponse:
     svc = services(request)
     if not origin_allowed(request, svc.settings.allowed_origins):
         raise ApiError(403, "bad_origin", "this origin may not open the interview socket")
-    if Status(interview["status"]) not in (
+    if interview.status not in (
         Status.CONSENTED,
         Status.DEVICE_CHECKED,
         Status.IN_PROGRESS,
     ):
-        raise ApiError(409, "not_ready", f"the interview is {interview['status']}")
+        raise ApiError(409, "not_ready", f"the interview is {interview.status.value}")
     ws = web.WebSocketResponse(heartbeat=CONTROL_HEARTBEAT_S, max_msg_size=CONTROL_MAX_MSG_BYTES)
     await ws.prepare(request)
-    iid = interview["id"]
+    iid = interview.id
     old = svc.sessions.pop(iid, None)
     if old is not None:
         await old.kick("replaced")
@@ -369,20 +370,20 @@ REPORT_SETTLE_S = 3.0
 REPORT_WAIT_MAX_S = 30.0
 
 
-async def _announce_report(svc: Services, interview: dict[str, Any]) -> None:
+async def _announce_report(svc: Services, interview: Interview) -> None:
     """Webhook ``report.ready`` once the last analysis results are stored."""
     await asyncio.sleep(REPORT_SETTLE_S)
-    sink = svc.analysis_sinks.get(interview["id"])
+    sink = svc.analysis_sinks.get(interview.id)
     if sink is not None:
         await sink.wait_drained(REPORT_WAIT_MAX_S)
     await webhooks.emit(
         svc,
-        interview["org_id"],
+        interview.org_id,
         "report.ready",
         {
-            "interview_id": interview["id"],
-            "job_id": interview["job_id"],
-            "report_url": f"{svc.settings.base_url}/api/interviews/{interview['id']}/report",
+            "interview_id": interview.id,
+            "job_id": interview.job_id,
+            "report_url": f"{svc.settings.base_url}/api/interviews/{interview.id}/report",
         },
     )
 
@@ -394,23 +395,23 @@ def _own(svc: Services, coro: Any, name: str) -> None:
 
 
 async def _analysis(
-    svc: Services, interview: dict[str, Any]
+    svc: Services, interview: Interview
 ) -> tuple[AnalysisLink | None, WrittenScoring | None]:
     """How this interview is analysed, when the server runs analyzers and consent allows:
     live media analysis, or (text-only mode) scoring of the written answers."""
-    consent = interview.get("consent") or {}
+    consent = interview.consent or {}
     if svc.analyzers is None or not consent.get("analysis"):
         return None, None
-    job = await svc.store.get_job(interview["job_id"])
-    iid = interview["id"]
+    job = await svc.store.get_job(interview.job_id)
+    iid = interview.id
     sink = svc.analysis_sinks.get(iid)
     if sink is None:
         sink = svc.analysis_sinks[iid] = AnalysisSink(svc, iid)
     meta = {
-        "language": zh_or_en(str(interview["language"])),
-        "answer_languages": list(job.get("answer_languages") or ()),
-        "competencies": [[c["id"], c["weight"]] for c in job["competencies"]],
-        "questions": [item["question"] for item in interview["plan"]],
+        "language": zh_or_en(str(interview.language)),
+        "answer_languages": list(job.answer_languages),
+        "competencies": [[c["id"], c["weight"]] for c in job.competencies],
+        "questions": [item["question"] for item in interview.plan],
         "flag_thresholds": dict(svc.settings.flag_thresholds),
     }
     if interview_mode(interview) is InterviewMode.TEXT:

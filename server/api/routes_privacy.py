@@ -21,6 +21,7 @@ from server.api.schemas.common import AnyObject
 from server.api.schemas.org import OrgSettings, OrgSettingsIn
 from server.core.services import Services
 from server.domain.errors import field_error
+from server.domain.interviews import Interview
 from server.domain.models import ALTERNATIVE_MODES, Role, Status
 from server.live.analysis import analysis_summary
 from server.resumes.intake import RESUME_DIR
@@ -108,19 +109,23 @@ async def export_personal_data(request: web.Request) -> web.Response:
     user = await staff_user(request, ADMINS)
     interview, _job = await interview_of(request, user)
     svc = services(request)
-    iid = interview["id"]
+    iid = interview.id
     events = await svc.store.analysis_events(iid)
     data = {
         "interview_id": iid,
-        "job_id": interview["job_id"],
-        "candidate": interview["candidate"],
-        "status": interview["status"],
-        "consent": interview["consent"],
-        "device_check": interview["device_check"],
+        "job_id": interview.job_id,
+        "candidate": interview.candidate,
+        "status": interview.status.value,
+        "consent": interview.consent,
+        "device_check": interview.device_check,
         "answers": [
             {
-                k: a[k]
-                for k in ("idx", "status", "started_at", "ended_at", "scratchpad", "text_answer")
+                "idx": a.idx,
+                "status": a.status,
+                "started_at": a.started_at,
+                "ended_at": a.ended_at,
+                "scratchpad": a.scratchpad,
+                "text_answer": a.text_answer,
             }
             for a in await svc.store.answers(iid)
         ],
@@ -129,7 +134,7 @@ async def export_personal_data(request: web.Request) -> web.Response:
         "reviews": await svc.store.reviews(iid),
         "decisions": await svc.store.decisions(iid),
         "recordings": [
-            {k: r[k] for k in ("id", "duration_s", "bytes", "created_at")}
+            {"id": r.id, "duration_s": r.duration_s, "bytes": r.bytes, "created_at": r.created_at}
             for r in await svc.store.recordings(iid)
         ],
         "history": await svc.store.events(iid),
@@ -137,7 +142,7 @@ async def export_personal_data(request: web.Request) -> web.Response:
     }
     await svc.store.add_event(
         iid,
-        interview["org_id"],
+        interview.org_id,
         "personal_data_exported",
         user.username,
         {},
@@ -156,18 +161,18 @@ async def erase_personal_data(request: web.Request) -> web.Response:
     user = await staff_user(request, ADMINS)
     interview, _job = await interview_of(request, user)
     svc = services(request)
-    if interview["id"] in svc.sessions or interview["status"] == Status.IN_PROGRESS:
+    if interview.id in svc.sessions or interview.status == Status.IN_PROGRESS:
         raise ApiError(409, "in_progress", "the interview is running; erase it after it ends")
     summary = await erase(svc, interview, user.username, request.remote or "")
     return json_response(summary)
 
 
-async def erase(svc: Services, interview: dict[str, Any], actor: str, ip: str) -> dict[str, Any]:
-    files = [r["path"] for r in await svc.store.recordings(interview["id"])]
-    summary: dict[str, Any] = dict(await svc.store.erase_personal_data(interview["id"]))
+async def erase(svc: Services, interview: Interview, actor: str, ip: str) -> dict[str, Any]:
+    files = [r.path for r in await svc.store.recordings(interview.id)]
+    summary: dict[str, Any] = dict(await svc.store.erase_personal_data(interview.id))
     summary["files_deleted"] = await asyncio.to_thread(_delete_files, files, svc.settings)
     await svc.store.add_event(
-        interview["id"], interview["org_id"], "personal_data_erased", actor, summary, ip=ip
+        interview.id, interview.org_id, "personal_data_erased", actor, summary, ip=ip
     )
     return summary
 
@@ -210,13 +215,13 @@ async def sweep_retention(svc: Services, now_s: float | None = None) -> list[dic
                 if not removed:
                     continue
                 files = await asyncio.to_thread(
-                    _delete_files, [r["path"] for r in removed], svc.settings
+                    _delete_files, [r.path for r in removed], svc.settings
                 )
                 record = {
                     "interview_id": iid,
                     "recordings_removed": len(removed),
                     "files_deleted": files,
-                    "bytes": sum(int(r["bytes"]) for r in removed),
+                    "bytes": sum(r.bytes for r in removed),
                     "rule": f"recordings {days} days after the decision",
                 }
                 await svc.store.add_event(iid, org["id"], "retention_deleted", "system", record)
@@ -225,7 +230,7 @@ async def sweep_retention(svc: Services, now_s: float | None = None) -> list[dic
         if days:
             for iid in await svc.store.decided_before(org["id"], now_s - days * DAY_S):
                 interview = await svc.store.get_interview(iid)
-                if interview.get("erased_at"):
+                if interview.erased_at:
                     continue
                 summary = await erase(svc, interview, "system", "")
                 done.append({"interview_id": iid, **summary})

@@ -27,15 +27,15 @@ OUTBOX_CSV_COLUMNS = ("kind", "recipient", "subject", "body", "status", "created
 async def pending(request: web.Request) -> web.Response:
     user = await staff_user(request, CAN_MANAGE_JOBS)
     job = await job_of(request, user)
-    rows = await services(request).store.list_interviews(job["id"])
+    rows = await services(request).store.list_interviews(job.id)
     return json_response(
         [
             {
-                "interview_id": i["id"],
-                "name": i["candidate"].get("name", ""),
-                "email": i["candidate"].get("email", ""),
-                "status": i["status"],
-                "expires_at": i["expires_at"],
+                "interview_id": i.id,
+                "name": i.candidate.get("name", ""),
+                "email": i.candidate.get("email", ""),
+                "status": i.status.value,
+                "expires_at": i.expires_at,
             }
             for i in rows
             if reminders.is_pending(i)
@@ -73,7 +73,7 @@ async def outbox(request: web.Request) -> web.Response:
     """The reminder outbox of a job (JSON, or ``?format=csv`` for a mail-merge tool)."""
     user = await staff_user(request, CAN_MANAGE_JOBS)
     job = await job_of(request, user)
-    rows = await services(request).store.job_outbox(job["id"])
+    rows = await services(request).store.job_outbox(job.id)
     if read_query(request, OutboxQuery).format != "csv":
         return json_response(rows)
     buf = io.StringIO()

@@ -28,6 +28,7 @@ from server.api.schemas.resumes import (
     ScreeningIn,
 )
 from server.core.services import Services
+from server.domain.candidates import Candidate as CandidateRecord
 from server.domain.models import Role
 from server.resumes import screening
 from server.resumes.intake import (
@@ -207,14 +208,14 @@ async def upload(request: web.Request) -> web.Response:
     try:
         files, errors = await _read_files(request)
         batch_id = await svc.candidates.create_batch(
-            job["org_id"], job["id"], user.username, len(files) + len(errors)
+            job.org_id, job.id, user.username, len(files) + len(errors)
         )
         await svc.store.add_event(
             None,
-            job["org_id"],
+            job.org_id,
             "resumes_uploaded",
             user.username,
-            {"job_id": job["id"], "batch_id": batch_id, "files": len(files) + len(errors)},
+            {"job_id": job.id, "batch_id": batch_id, "files": len(files) + len(errors)},
             ip=request.remote or "",
         )
         if "respond-async" in request.headers.get("Prefer", ""):
@@ -230,7 +231,7 @@ async def upload(request: web.Request) -> web.Response:
                 {
                     "batch_id": batch_id,
                     "total": len(files) + len(errors),
-                    "status_url": f"/api/jobs/{job['id']}/resume-batches/{batch_id}",
+                    "status_url": f"/api/jobs/{job.id}/resume-batches/{batch_id}",
                 },
                 status=202,
             )
@@ -253,14 +254,20 @@ async def batch_status(request: web.Request) -> web.Response:
     job = await job_of(request, user)
     svc = services(request)
     batch = await svc.candidates.get_batch(request.match_info["batch_id"])
-    if batch["job_id"] != job["id"]:
+    if batch.job_id != job.id:
         raise ApiError(404, "not_found", "no such batch for this job")
-    out = {k: batch[k] for k in ("id", "job_id", "total", "done", "failed", "status")}
-    out["batch_id"] = out.pop("id")
-    if batch["result"] is not None:
-        entries = batch["result"]["candidates"]
+    out: dict[str, Any] = {
+        "job_id": batch.job_id,
+        "total": batch.total,
+        "done": batch.done,
+        "failed": batch.failed,
+        "status": batch.status,
+        "batch_id": batch.id,
+    }
+    if batch.result is not None:
+        entries = batch.result["candidates"]
         found = {  # one query; candidates erased since are left out
-            c["candidate_id"]: c
+            c.candidate_id: c
             for c in await svc.candidates.get_many([e["candidate_id"] for e in entries])
         }
         out["candidates"] = [
@@ -268,7 +275,7 @@ async def batch_status(request: web.Request) -> web.Response:
             for e in entries
             if e["candidate_id"] in found
         ]
-        out["errors"] = batch["result"]["errors"]
+        out["errors"] = batch.result["errors"]
     return json_response(out)
 
 
@@ -286,9 +293,9 @@ async def list_candidates(request: web.Request) -> web.Response:
     query = read_query(request, PageQuery)
     limit, offset = query.limit, query.offset
     store = services(request).candidates
-    rows = await store.list_for_job(job["id"], limit, offset)
+    rows = await store.list_for_job(job.id, limit, offset)
     response = json_response([public_candidate(c) for c in rows])
-    response.headers["X-Total-Count"] = str(await store.count_for_job(job["id"]))
+    response.headers["X-Total-Count"] = str(await store.count_for_job(job.id))
     return response
 
 
@@ -309,15 +316,15 @@ async def download_resume(request: web.Request) -> web.Response:
     user = await staff_user(request, CAN_MANAGE_JOBS)
     candidate, job = await candidate_of(request, user)
     svc = services(request)
-    if not candidate["file_path"]:
+    if not candidate.file_path:
         raise ApiError(404, "not_found", "the résumé file is not kept")
     data = await asyncio.to_thread(_read_resume, svc, candidate)
     await svc.store.add_event(
         None,
-        job["org_id"],
+        job.org_id,
         "resume_viewed",
         user.username,
-        {"candidate_id": candidate["candidate_id"], "job_id": job["id"]},
+        {"candidate_id": candidate.candidate_id, "job_id": job.id},
         ip=request.remote or "",
     )
     return web.Response(
@@ -330,10 +337,11 @@ async def download_resume(request: web.Request) -> web.Response:
     )
 
 
-def _read_resume(svc: Services, candidate: dict[str, Any]) -> bytes:
-    with open(candidate["file_path"], "rb") as f:
+def _read_resume(svc: Services, candidate: CandidateRecord) -> bytes:
+    assert candidate.file_path is not None
+    with open(candidate.file_path, "rb") as f:
         blob = f.read()
-    return open_sealed(svc.keyring, blob, resume_aad(candidate["candidate_id"]))
+    return open_sealed(svc.keyring, blob, resume_aad(candidate.candidate_id))
 
 
 @routes.post("/api/candidates/{candidate_id}/invite")
@@ -364,19 +372,19 @@ async def set_status(request: web.Request) -> web.Response:
     candidate, job = await candidate_of(request, user)
     status = (await read_body(request, CandidateStatusIn)).status
     svc = services(request)
-    if not await svc.candidates.set_status(candidate["candidate_id"], status):
+    if not await svc.candidates.set_status(candidate.candidate_id, status):
         raise ApiError(
             409, "conflict", "the candidate is invited or being invited; revoke the invitation"
         )
     await svc.store.add_event(
         None,
-        job["org_id"],
+        job.org_id,
         "candidate_status",
         user.username,
-        {"candidate_id": candidate["candidate_id"], "status": status},
+        {"candidate_id": candidate.candidate_id, "status": status},
         ip=request.remote or "",
     )
-    return json_response(public_candidate(await svc.candidates.get(candidate["candidate_id"])))
+    return json_response(public_candidate(await svc.candidates.get(candidate.candidate_id)))
 
 
 @routes.delete("/api/candidates/{candidate_id}")
@@ -386,13 +394,13 @@ async def erase(request: web.Request) -> web.Response:
     user = await staff_user(request, ADMINS)
     candidate, job = await candidate_of(request, user)
     svc = services(request)
-    await erase_resume(svc, candidate["candidate_id"])
+    await erase_resume(svc, candidate.candidate_id)
     await svc.store.add_event(
         None,
-        job["org_id"],
+        job.org_id,
         "candidate_erased",
         user.username,
-        {"candidate_id": candidate["candidate_id"], "job_id": job["id"]},
+        {"candidate_id": candidate.candidate_id, "job_id": job.id},
         ip=request.remote or "",
     )
     return web.Response(status=204)
@@ -428,16 +436,16 @@ async def put_screening(request: web.Request) -> web.Response:
         raise ApiError(422, "invalid", "the screening settings are invalid", errors)
     svc = services(request)
     await svc.store.update_job_data(
-        job["id"], {"screening": {"requirements": requirements, "followups": follow}}
+        job.id, {"screening": {"requirements": requirements, "followups": follow}}
     )
-    job = await svc.store.get_job(job["id"])
+    job = await svc.store.get_job(job.id)
     await svc.store.add_event(
         None,
-        job["org_id"],
+        job.org_id,
         "screening_changed",
         user.username,
-        {"job_id": job["id"], "requirements": requirements, "followups": follow},
+        {"job_id": job.id, "requirements": requirements, "followups": follow},
         ip=request.remote or "",
     )
-    counts = await rematch_job(svc, job["id"])
+    counts = await rematch_job(svc, job.id)
     return json_response({**screening_of(job), **counts})

@@ -20,6 +20,8 @@ from server.api.schemas.queries import ExportQuery, ReportQuery
 from server.core.csvsafe import safe_cell, xlsx_cell
 from server.core.services import Services
 from server.domain.errors import field_error
+from server.domain.interviews import Interview
+from server.domain.jobs import Job
 from server.domain.models import Role, Status, personalised_fields
 from server.live.analysis import analysis_summary, answer_transcript, transcription_status
 from server.outbound import webhooks
@@ -45,7 +47,7 @@ async def add_review(request: web.Request) -> web.Response:
     interview, job = await interview_of(request, user)
     body = await read_body(request, ReviewIn)
     dimension, value = body.dimension, body.value
-    dims = {c["id"] for c in job["competencies"]}
+    dims = {c["id"] for c in job.competencies}
     if dimension not in dims:
         raise ApiError(
             422,
@@ -54,10 +56,10 @@ async def add_review(request: web.Request) -> web.Response:
             [field_error("dimension", "not in the job's model")],
         )
     svc = services(request)
-    await svc.store.save_review(interview["id"], user, dimension, value, body.comment.strip())
+    await svc.store.save_review(interview.id, user, dimension, value, body.comment.strip())
     await svc.store.add_event(
-        interview["id"],
-        interview["org_id"],
+        interview.id,
+        interview.org_id,
         "review",
         user.username,
         {"dimension": dimension, "value": value},
@@ -79,13 +81,13 @@ async def add_decision(request: web.Request) -> web.Response:
     interview, job = await interview_of(request, user)
     body = await read_body(request, DecisionIn)
     recommendation = body.recommendation
-    if interview["status"] != Status.COMPLETED:
+    if interview.status != Status.COMPLETED:
         raise ApiError(409, "not_completed", "decide after the interview is completed")
     svc = services(request)
-    await svc.store.save_decision(interview["id"], user, recommendation, body.comment.strip())
+    await svc.store.save_decision(interview.id, user, recommendation, body.comment.strip())
     await svc.store.add_event(
-        interview["id"],
-        interview["org_id"],
+        interview.id,
+        interview.org_id,
         "decision",
         user.username,
         {"recommendation": recommendation},
@@ -93,11 +95,11 @@ async def add_decision(request: web.Request) -> web.Response:
     )
     await webhooks.emit(
         svc,
-        interview["org_id"],
+        interview.org_id,
         "decision.made",
         {
-            "interview_id": interview["id"],
-            "job_id": job["id"],
+            "interview_id": interview.id,
+            "job_id": job.id,
             "reviewer": user.username,
             "recommendation": recommendation,
         },
@@ -106,11 +108,11 @@ async def add_decision(request: web.Request) -> web.Response:
     if report["development"]:
         await webhooks.emit(
             svc,
-            interview["org_id"],
+            interview.org_id,
             "training.recommended",
             {
-                "interview_id": interview["id"],
-                "job_id": job["id"],
+                "interview_id": interview.id,
+                "job_id": job.id,
                 "recommendation": recommendation,
                 "development": report["development"],
             },
@@ -118,19 +120,19 @@ async def add_decision(request: web.Request) -> web.Response:
     return json_response(report, status=201)
 
 
-async def _report(svc: Services, interview: dict[str, Any], job: dict[str, Any]) -> dict[str, Any]:
-    summary = await analysis_summary(svc, interview["id"])
+async def _report(svc: Services, interview: Interview, job: Job) -> dict[str, Any]:
+    summary = await analysis_summary(svc, interview.id)
     answers = []
-    for a in await svc.store.answers(interview["id"]):
-        item = interview["plan"][a["idx"]]
-        finals = summary["transcripts"].get(a["idx"], [])
+    for a in await svc.store.answers(interview.id):
+        item = interview.plan[a.idx]
+        finals = summary["transcripts"].get(a.idx, [])
         answers.append(
             {
-                "index": a["idx"],
+                "index": a.idx,
                 "question": item["question"]["text"],
-                **answer_transcript(finals, interview["language"]),
-                "text_answer": a["text_answer"],
-                "answer_used_s": a["answer_used_s"],
+                **answer_transcript(finals, interview.language),
+                "text_answer": a.text_answer,
+                "answer_used_s": a.answer_used_s,
                 **personalised_fields(item),
             }
         )
@@ -138,11 +140,11 @@ async def _report(svc: Services, interview: dict[str, Any], job: dict[str, Any])
         interview,
         job,
         summary["scores"],
-        await svc.store.reviews(interview["id"]),
-        await svc.store.decisions(interview["id"]),
+        await svc.store.reviews(interview.id),
+        await svc.store.decisions(interview.id),
         summary["flags"],
         answers,
-        await training_catalogue(svc, interview["org_id"]),
+        await training_catalogue(svc, interview.org_id),
         transcription_status(svc, interview, summary),
     )
 
@@ -162,8 +164,8 @@ async def report(request: web.Request) -> web.StreamResponse:
     data = await _report(svc, interview, job)
     fmt = query.format
     await svc.store.add_event(
-        interview["id"],
-        interview["org_id"],
+        interview.id,
+        interview.org_id,
         "report_viewed",
         user.username,
         {"format": fmt, "ip": request.remote or ""},
@@ -188,10 +190,10 @@ async def stats(request: web.Request) -> web.Response:
     job = await job_of(request, user)
     svc = services(request)
     reports = []
-    for interview in await svc.store.list_interviews(job["id"]):
-        if interview["status"] == Status.COMPLETED:
+    for interview in await svc.store.list_interviews(job.id):
+        if interview.status == Status.COMPLETED:
             reports.append(await _report(svc, interview, job))
-    return json_response(job_stats(await svc.store.status_counts(job["id"]), reports))
+    return json_response(job_stats(await svc.store.status_counts(job.id), reports))
 
 
 @routes.get("/api/jobs/{job_id}/fairness")
@@ -204,14 +206,14 @@ async def fairness_view(request: web.Request) -> web.Response:
     job = await job_of(request, user)
     svc = services(request)
     rows = []
-    for interview in await svc.store.list_interviews(job["id"]):
+    for interview in await svc.store.list_interviews(job.id):
         latest = {
-            d["reviewer"]: d["recommendation"] for d in await svc.store.decisions(interview["id"])
+            d["reviewer"]: d["recommendation"] for d in await svc.store.decisions(interview.id)
         }
         recs = list(latest.values())
         rows.append(
             {
-                "group": interview["candidate"].get("group"),
+                "group": interview.candidate.get("group"),
                 "decided": bool(recs),
                 # the candidate is selected when most reviewers advanced them
                 "advanced": bool(recs) and recs.count("advance") * 2 > len(recs),
@@ -237,20 +239,20 @@ async def export(request: web.Request) -> web.Response:
     job = await job_of(request, user)
     fmt = read_query(request, ExportQuery).format
     svc = services(request)
-    dims = [c["id"] for c in job["competencies"]]
+    dims = [c["id"] for c in job.competencies]
     header = ["interview_id", "name", "email", "status", "job_match_percent"]
     header += [f"{d}_ai" for d in dims] + [f"{d}_final" for d in dims]
     header += ["decisions", "flags"]
     rows: list[list[Any]] = []
-    for interview in await svc.store.list_interviews(job["id"]):
+    for interview in await svc.store.list_interviews(job.id):
         rep = await _report(svc, interview, job)
         by_dim = {r["dimension"]: r for r in rep["dimensions"]}
         rows.append(
             [
-                interview["id"],
+                interview.id,
                 rep["candidate"]["name"],
                 rep["candidate"]["email"],
-                interview["status"],
+                interview.status.value,
                 rep["job_match_percent"],
             ]
             + [by_dim[d]["ai_value"] for d in dims]
@@ -265,11 +267,11 @@ async def export(request: web.Request) -> web.Response:
         user.org_id,
         "export",
         user.username,
-        {"job_id": job["id"], "format": fmt, "rows": len(rows)},
+        {"job_id": job.id, "format": fmt, "rows": len(rows)},
         ip=request.remote or "",
     )
     body = await asyncio.to_thread(_csv if fmt == "csv" else _xlsx, header, rows)
-    safe = "".join(c for c in job["id"] if c.isalnum() or c == "_")
+    safe = "".join(c for c in job.id if c.isalnum() or c == "_")
     return web.Response(
         body=body,
         content_type="text/csv" if fmt == "csv" else XLSX_MEDIA_TYPE,

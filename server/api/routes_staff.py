@@ -42,7 +42,10 @@ from server.api.schemas.queries import QuestionsQuery, SignedUrlQuery, UsersQuer
 from server.core.config import RECORDING_URL_TTL_S, STAFF_TOKEN_TTL_S
 from server.core.csvsafe import decode_upload_text
 from server.core.services import Services
+from server.domain.answers import Recording
 from server.domain.errors import field_error
+from server.domain.interviews import Interview as InterviewRecord
+from server.domain.jobs import Job as JobRecord
 from server.domain.models import (
     Question,
     Role,
@@ -272,8 +275,8 @@ async def create_job(request: web.Request) -> web.Response:
     return json_response(await _job_out(svc, await svc.store.get_job(job_id)), status=201)
 
 
-async def _job_out(svc: Services, job: dict[str, Any]) -> dict[str, Any]:
-    return {**job, "counts": await svc.store.status_counts(job["id"])}
+async def _job_out(svc: Services, job: JobRecord) -> dict[str, Any]:
+    return {**job.to_dict(), "counts": await svc.store.status_counts(job.id)}
 
 
 @routes.get("/api/jobs")
@@ -317,8 +320,8 @@ async def assign_examiners(request: web.Request) -> web.Response:
             "not examiners of this organisation",
             [field_error("examiners", f"unknown examiner {i}") for i in bad],
         )
-    await svc.store.update_job_data(job["id"], {"examiners": sorted(set(ids))})
-    return json_response(await _job_out(svc, await svc.store.get_job(job["id"])))
+    await svc.store.update_job_data(job.id, {"examiners": sorted(set(ids))})
+    return json_response(await _job_out(svc, await svc.store.get_job(job.id)))
 
 
 @routes.post("/api/users")
@@ -371,22 +374,22 @@ async def list_users(request: web.Request) -> web.Response:
 async def job_interviews(request: web.Request) -> web.Response:
     user = await staff_user(request)
     job = await job_of(request, user)
-    rows = await services(request).store.list_interviews(job["id"])
+    rows = await services(request).store.list_interviews(job.id)
     return json_response([_summary(r) for r in rows])
 
 
-def _summary(row: dict[str, Any]) -> dict[str, Any]:
+def _summary(row: InterviewRecord) -> dict[str, Any]:
     return {
-        "interview_id": row["id"],
-        "job_id": row["job_id"],
-        "status": row["status"],
-        "name": row["candidate"].get("name", ""),
-        "email": row["candidate"].get("email", ""),
-        "language": row["language"],
+        "interview_id": row.id,
+        "job_id": row.job_id,
+        "status": row.status.value,
+        "name": row.candidate.get("name", ""),
+        "email": row.candidate.get("email", ""),
+        "language": row.language,
         "mode": mode.value if (mode := interview_mode(row)) is not None else None,
-        "expires_at": row["expires_at"],
-        "created_at": row["created_at"],
-        "updated_at": row["updated_at"],
+        "expires_at": row.expires_at,
+        "created_at": row.created_at,
+        "updated_at": row.updated_at,
     }
 
 
@@ -506,66 +509,61 @@ async def get_interview(request: web.Request) -> web.Response:
     user = await staff_user(request)
     interview, _job = await interview_of(request, user)
     svc = services(request)
-    session = svc.sessions.get(interview["id"])
+    session = svc.sessions.get(interview.id)
     current = (
         await session.current()
         if session is not None
         else await saved_current(interview, svc.store)
     )
     if current is not None:
-        current = {**current, **personalised_fields(interview["plan"][current["index"]])}
-    answers = {a["idx"]: a for a in await svc.store.answers(interview["id"])}
-    recordings: dict[str, list[dict[str, Any]]] = {}
-    for rec in await svc.store.recordings(interview["id"]):
-        recordings.setdefault(rec["answer_id"], []).append(rec)
+        current = {**current, **personalised_fields(interview.plan[current["index"]])}
+    answers = {a.idx: a for a in await svc.store.answers(interview.id)}
+    recordings: dict[str, list[Recording]] = {}
+    for rec in await svc.store.recordings(interview.id):
+        recordings.setdefault(rec.answer_id, []).append(rec)
     see_video = Role(user.role) in CAN_SEE_RECORDINGS
-    analysis = await analysis_summary(svc, interview["id"])
+    analysis = await analysis_summary(svc, interview.id)
     out_answers = []
-    for item in interview["plan"]:
+    for item in interview.plan:
         answer = answers.get(item["index"])
         if answer is None:
             continue
-        recs = recordings.get(answer["id"], [])
+        recs = recordings.get(answer.id, [])
         entry = {
             "index": item["index"],
-            "answer_id": answer["id"],
+            "answer_id": answer.id,
             "section": item["section"],
-            "question_id": answer["question_id"],
+            "question_id": answer.question_id,
             "question": item["question"]["text"],
             "media": item["question"]["media"],
             **personalised_fields(item),
-            "status": answer["status"],
-            "started_at": answer["started_at"],
-            "ended_at": answer["ended_at"],
-            "answer_used_s": answer["answer_used_s"],
-            "end_reason": answer["end_reason"],
-            "scratchpad": answer["scratchpad"],
-            "text_answer": answer["text_answer"],
-            **answer_transcript(
-                analysis["transcripts"].get(item["index"], []), interview["language"]
-            ),
+            "status": answer.status,
+            "started_at": answer.started_at,
+            "ended_at": answer.ended_at,
+            "answer_used_s": answer.answer_used_s,
+            "end_reason": answer.end_reason,
+            "scratchpad": answer.scratchpad,
+            "text_answer": answer.text_answer,
+            **answer_transcript(analysis["transcripts"].get(item["index"], []), interview.language),
             "transcript_segments": [
                 {k: f[k] for k in ("text", "start_s", "end_s", "words")}
                 for f in analysis["transcripts"].get(item["index"], [])
             ],
             "recordings": [
                 {
-                    k: r[k]
-                    for k in (
-                        "id",
-                        "seq",
-                        "duration_s",
-                        "video_frames",
-                        "audio_packets",
-                        "bytes",
-                        "media_start_s",
-                    )
+                    "id": r.id,
+                    "seq": r.seq,
+                    "duration_s": r.duration_s,
+                    "video_frames": r.video_frames,
+                    "audio_packets": r.audio_packets,
+                    "bytes": r.bytes,
+                    "media_start_s": r.media_start_s,
                 }
                 for r in recs
             ],
         }
         if see_video:
-            entry["recording_urls"] = [_recording_url(svc, r["id"], user.id) for r in recs]
+            entry["recording_urls"] = [_recording_url(svc, r.id, user.id) for r in recs]
         out_answers.append(entry)
     see_scores = Role(user.role) is not Role.DEPARTMENT_VIEWER  # the hiring department sees videos
     transcription = transcription_status(svc, interview, analysis)
@@ -574,13 +572,13 @@ async def get_interview(request: web.Request) -> web.Response:
             **_summary(interview),
             "candidate": {
                 k: v
-                for k, v in interview["candidate"].items()
+                for k, v in interview.candidate.items()
                 # the reporting group is for fairness statistics, not for examiners
                 if k != "group" or user.role in CAN_MANAGE_JOBS
             },
-            "consent": interview["consent"],
-            "device_check": interview["device_check"],
-            "questions_total": len(interview["plan"]),
+            "consent": interview.consent,
+            "device_check": interview.device_check,
+            "questions_total": len(interview.plan),
             "current": current,
             "live": session is not None,
             "answers": out_answers,
@@ -596,14 +594,14 @@ async def get_interview(request: web.Request) -> web.Response:
 
 
 async def _overall(
-    svc: Services, interview: dict[str, Any], scores: list[dict[str, Any]]
+    svc: Services, interview: InterviewRecord, scores: list[dict[str, Any]]
 ) -> float | None:
     """Weighted mean of the dimension scores with the job's weights (a suggestion, 0–10)."""
-    job = await svc.store.get_job(interview["job_id"])
-    weights = [(c["id"], float(c["weight"])) for c in job["competencies"]]
+    job = await svc.store.get_job(interview.job_id)
+    weights = [(c["id"], float(c["weight"])) for c in job.competencies]
     updates = [
         ScoreUpdate(
-            interview_id=interview["id"],
+            interview_id=interview.id,
             t=s["t"],
             dimension=s["dimension"],
             value=s["value"],
@@ -631,15 +629,15 @@ async def revoke(request: web.Request) -> web.Response:
     user = await staff_user(request, CAN_MANAGE_JOBS)
     interview, _job = await interview_of(request, user)
     svc = services(request)
-    if Status(interview["status"]) in (Status.COMPLETED,):
+    if interview.status in (Status.COMPLETED,):
         raise ApiError(409, "conflict", "a completed interview cannot be revoked")
-    change = await svc.store.set_status(interview["id"], Status.REVOKED, user.username)
+    change = await svc.store.set_status(interview.id, Status.REVOKED, user.username)
     if change is not None:
         await publish_status(svc, change)
-    session = svc.sessions.get(interview["id"])
+    session = svc.sessions.get(interview.id)
     if session is not None:
         await session.kick("revoked")
-    return json_response(_summary(await svc.store.get_interview(interview["id"])))
+    return json_response(_summary(await svc.store.get_interview(interview.id)))
 
 
 def _recording_file(stored: str, root: Path) -> Path | None:
@@ -670,15 +668,15 @@ async def get_recording(request: web.Request) -> web.StreamResponse:
         rec = await svc.store.get_recording(request.match_info["rec_id"])
     else:
         rec = await recording_of(request, await staff_user(request, CAN_SEE_RECORDINGS))
-    path = await asyncio.to_thread(_recording_file, rec["path"], svc.settings.recordings_dir)
+    path = await asyncio.to_thread(_recording_file, rec.path, svc.settings.recordings_dir)
     if path is None:
         raise ApiError(404, "not_found", "recording file is missing")
     await svc.store.add_event(
-        rec["interview_id"],
+        rec.interview_id,
         "",
         "recording_viewed",
         q.sub or "",
-        {"recording": rec["id"]},
+        {"recording": rec.id},
         ip=request.remote or "",
     )
     return await send_recording(

@@ -41,14 +41,14 @@ async def _snapshot(svc: Services, user: StaffUser, topic: str) -> dict[str, Any
             "type": "snapshot",
             "topic": topic,
             "seq": seq,
-            "job_id": job["id"],
-            "counts": await svc.store.status_counts(job["id"]),
+            "job_id": job.id,
+            "counts": await svc.store.status_counts(job.id),
         }
     if kind == "interview":
         if user.role == Role.DEPARTMENT_VIEWER:  # live scores and flags are not theirs to see
             raise ApiError(403, "forbidden", "department viewers do not see live analysis")
         interview = await svc.store.get_interview(ident)
-        check_job_access(user, await svc.store.get_job(interview["job_id"]))
+        check_job_access(user, await svc.store.get_job(interview.job_id))
         summary = await analysis_summary(svc, ident)
         finals = await svc.store.analysis_events(ident, ["transcript_final"])
         return {
@@ -56,7 +56,7 @@ async def _snapshot(svc: Services, user: StaffUser, topic: str) -> dict[str, Any
             "topic": topic,
             "seq": seq,
             "interview_id": ident,
-            "status": interview["status"],
+            "status": interview.status.value,
             "transcript": finals,
             "scores": summary["scores"],
             "flags": summary["flags"],
@@ -64,7 +64,7 @@ async def _snapshot(svc: Services, user: StaffUser, topic: str) -> dict[str, Any
     if kind == "org" and ident == user.org_id and user.role in (Role.ADMIN, Role.HR):
         jobs = {}
         for job in await svc.store.list_jobs(ident):  # admin/hr: every job of the org
-            jobs[job["id"]] = await svc.store.status_counts(job["id"])
+            jobs[job.id] = await svc.store.status_counts(job.id)
         return {"type": "snapshot", "topic": topic, "seq": seq, "jobs": jobs}
     raise ApiError(403, "forbidden", f"no access to topic {topic}")
 

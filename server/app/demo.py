@@ -139,17 +139,17 @@ async def seed(settings: Settings) -> dict[str, Any]:
                 "competencies": [{"id": c, "weight": w} for c, w in DEMO_COMPETENCIES],
                 "plan": demo_plan(svc.bank),
             }
-            job, errors = validate_job(job_body, {q.id: q for q in svc.bank})
+            job_data, errors = validate_job(job_body, {q.id: q for q in svc.bank})
             if errors:
                 raise RuntimeError(f"demo job is invalid: {errors}")
-            job_id = await store.create_job(org_id, job)
+            job_id = await store.create_job(org_id, job_data)
             await _seed_resumes(svc, job_id)
             creds = {"username": username, "password": password, "org_id": org_id, "job_id": job_id}
             await asyncio.to_thread(_write_private_json, creds_file, creds)
         creds = await asyncio.to_thread(_read_json, creds_file)
         job = await store.get_job(creds["job_id"])
         created = await invite(svc, job, list(DEMO_CANDIDATES), settings.invitation_ttl_h, "demo")
-        resume_candidates = await svc.candidates.list_for_job(job["id"])
+        resume_candidates = await svc.candidates.list_for_job(job.id)
         return {
             "admin": {"username": creds["username"], "password": creds["password"]},
             "org_id": creds["org_id"],
@@ -161,11 +161,11 @@ async def seed(settings: Settings) -> dict[str, Any]:
             ],
             "resume_candidates": [
                 {
-                    "candidate_id": c["candidate_id"],
-                    "name": c["profile"].get("name"),
-                    "score": c["match"]["score"],
-                    "status": c["status"],
-                    "interview_id": c["interview_id"],
+                    "candidate_id": c.candidate_id,
+                    "name": c.profile.get("name"),
+                    "score": c.match["score"],
+                    "status": c.status,
+                    "interview_id": c.interview_id,
                 }
                 for c in resume_candidates
             ],

@@ -10,9 +10,12 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from common.localized import Localized
+
+if TYPE_CHECKING:
+    from server.domain.interviews import Interview
 
 
 class Section(enum.StrEnum):
@@ -51,12 +54,12 @@ class InterviewMode(enum.StrEnum):
 ALTERNATIVE_MODES: tuple[InterviewMode, ...] = (InterviewMode.AUDIO, InterviewMode.TEXT)
 
 
-def interview_mode(interview: Mapping[str, Any]) -> InterviewMode | None:
+def interview_mode(interview: Interview) -> InterviewMode | None:
     """The mode the candidate consented to (``None`` before an accepted consent).
 
     Consent records written before modes existed carry no mode: they were video interviews.
     """
-    consent = interview.get("consent") or {}
+    consent = interview.consent or {}
     if consent.get("decision") != "accept":
         return None
     try:

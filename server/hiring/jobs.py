@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any, Literal, get_args
 
 from common.competencies import name_of
+from server.domain.jobs import Job
 from server.domain.models import SECTION_ORDER, Media, Question, Section
 
 WEIGHT_TOLERANCE = 0.001
@@ -157,12 +158,10 @@ def _plan(
     ]
 
 
-def snapshot_plan(
-    job: Mapping[str, Any], questions: Mapping[str, Question]
-) -> list[dict[str, Any]]:
+def snapshot_plan(job: Job, questions: Mapping[str, Question]) -> list[dict[str, Any]]:
     """The flat, ordered question list an invitation freezes (later job edits don't change it)."""
     items: list[dict[str, Any]] = []
-    for section in job["plan"]:
+    for section in job.plan:
         for qid in section["questions"]:
             items.append(
                 {

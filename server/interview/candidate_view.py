@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from server.domain.answers import Answer
+from server.domain.interviews import Interview
 from server.domain.models import allowed_modes, interview_mode
 from server.interview import flow
 from server.storage.store import Store
@@ -13,13 +15,13 @@ CONSENT_TEXT_VERSION = "2026-11-v1"
 
 
 def current_view(
-    state: flow.FlowState, plan: list[dict[str, Any]], answers: list[dict[str, Any]], now_s: float
+    state: flow.FlowState, plan: list[dict[str, Any]], answers: list[Answer], now_s: float
 ) -> dict[str, Any] | None:
     """The candidate's view of the current question, or ``None`` before/after the questions."""
     if state.phase is flow.Phase.DONE:
         return None
     item = plan[state.index]
-    answer = next((a for a in answers if a["idx"] == state.index), {})
+    answer = next((a for a in answers if a.idx == state.index), None)
     q = item["question"]
     return {
         "index": state.index,
@@ -33,47 +35,47 @@ def current_view(
             "prep_s": q["prep_s"],
             "answer_s": q["answer_s"],
         },
-        "scratchpad": answer.get("scratchpad", ""),
-        "text_answer": answer.get("text_answer", ""),
+        "scratchpad": answer.scratchpad if answer is not None else "",
+        "text_answer": answer.text_answer if answer is not None else "",
     }
 
 
-async def saved_current(interview: dict[str, Any], store: Store) -> dict[str, Any] | None:
+async def saved_current(interview: Interview, store: Store) -> dict[str, Any] | None:
     """The current question from the stored flow (used when no live session exists).
 
     A flow saved while running counts as paused at its last save (the connection or the
     server went away then).
     """
-    if not interview["flow"]:
+    if not interview.flow:
         return None
-    state = flow.FlowState.from_dict(interview["flow"])
+    state = flow.FlowState.from_dict(interview.flow)
     state = flow.pause(state, state.as_of_s)
-    return current_view(state, interview["plan"], await store.answers(interview["id"]), 0.0)
+    return current_view(state, interview.plan, await store.answers(interview.id), 0.0)
 
 
 async def candidate_state(
-    interview: dict[str, Any],
+    interview: Interview,
     store: Store,
     *,
     current: dict[str, Any] | None = None,
     ice_servers: tuple[str, ...] = (),
 ) -> dict[str, Any]:
-    job = await store.get_job(interview["job_id"])
-    org = await store.get_org(interview["org_id"])
-    sections = Counter(item["section"] for item in interview["plan"])
+    job = await store.get_job(interview.job_id)
+    org = await store.get_org(interview.org_id)
+    sections = Counter(item["section"] for item in interview.plan)
     if current is None:
         current = await saved_current(interview, store)
     return {
-        "interview_id": interview["id"],
-        "status": interview["status"],
-        "candidate_name": interview["candidate"].get("name", ""),
-        "job_title": job["title"],
+        "interview_id": interview.id,
+        "status": interview.status.value,
+        "candidate_name": interview.candidate.get("name", ""),
+        "job_title": job.title,
         "org_name": org["name"] if org else "",
-        "language": interview["language"],
+        "language": interview.language,
         "consent_text_version": CONSENT_TEXT_VERSION,
-        "modes": [m.value for m in allowed_modes(await store.org_settings(interview["org_id"]))],
+        "modes": [m.value for m in allowed_modes(await store.org_settings(interview.org_id))],
         "mode": mode.value if (mode := interview_mode(interview)) is not None else None,
-        "questions_total": len(interview["plan"]),
+        "questions_total": len(interview.plan),
         "sections": [
             {"section": s, "count": sections[s]}
             for s in ("self_intro", "structured", "professional")

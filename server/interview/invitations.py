@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from server.core.services import Services
+from server.domain.jobs import Job
 from server.domain.models import Question
 from server.hiring.jobs import snapshot_plan
 from server.interview.progress import job_topic
@@ -29,7 +30,7 @@ def invitation_url(svc: Services, interview_id: str, expires_at: int, nonce: str
 
 async def invite(
     svc: Services,
-    job: dict[str, Any],
+    job: Job,
     candidates: Sequence[dict[str, Any]],
     hours: int,
     actor: str,
@@ -40,7 +41,7 @@ async def invite(
     ``followups``: per candidate, personalised questions (Question-shaped dicts marked
     ``personalised``) added at the end of the structured section of that candidate's plan.
     """
-    plan = snapshot_plan(job, await question_index(svc, job["org_id"]))
+    plan = snapshot_plan(job, await question_index(svc, job.org_id))
     expires_at = int(time.time() + hours * 3600)
     nonces = [secrets.token_urlsafe(9) for _ in candidates]
     if followups is None:
@@ -51,7 +52,7 @@ async def invite(
             ids += await svc.store.create_interviews(
                 job, with_followups(plan, extra), [cand], expires_at, [nonce], actor
             )
-    counts = await svc.store.status_counts(job["id"])
+    counts = await svc.store.status_counts(job.id)
     created = []
     for iid, nonce, cand in zip(ids, nonces, candidates, strict=True):
         created.append(
@@ -64,11 +65,11 @@ async def invite(
             }
         )
         svc.hub.publish(
-            job_topic(job["id"]),
+            job_topic(job.id),
             {
                 "type": "status",
                 "interview_id": iid,
-                "job_id": job["id"],
+                "job_id": job.id,
                 "status": "invited",
                 "previous": None,
                 "counts": counts,

@@ -25,6 +25,7 @@ from analyzers.flags import BROWSER_SIGNALS
 from media.fanout import AnalysisFanout
 from media.peer import LivePeer
 from media.recorder import VIDEO_WAIT_S, AnswerRecorder, FileOpener
+from server.domain.interviews import Interview
 from server.domain.models import InterviewMode, Status, interview_mode
 from server.interview import flow
 from server.interview.candidate_view import candidate_state, current_view
@@ -89,7 +90,7 @@ class InterviewSession:
 
     def __init__(
         self,
-        interview: dict[str, Any],
+        interview: Interview,
         store: Store,
         send: Send,
         close: Callable[[], Awaitable[None]],
@@ -104,20 +105,20 @@ class InterviewSession:
     ) -> None:
         """``open_recording``: how answer files are created (encrypting, in production);
         ``written``: scoring of written answers (text-only interviews with analysis consent)."""
-        self.interview_id: str = interview["id"]
-        self.owner = f"{interview['id']}:{uuid.uuid4().hex}"
+        self.interview_id: str = interview.id
+        self.owner = f"{interview.id}:{uuid.uuid4().hex}"
         """This session's claim on the interview (see :meth:`Store.claim_interview`)."""
         self._superseded = False
         self._alternates = alternates
         self._closing: asyncio.Task[None] | None = None
-        self.job_id: str = interview["job_id"]
-        self.status = Status(interview["status"])
+        self.job_id: str = interview.job_id
+        self.status = interview.status
         self.mode = interview_mode(interview) or InterviewMode.VIDEO
-        self._org_id: str = interview["org_id"]
+        self._org_id: str = interview.org_id
         self._written = written
-        self.plan: list[dict[str, Any]] = interview["plan"]
+        self.plan: list[dict[str, Any]] = interview.plan
         self.steps = steps_of(self.plan)
-        self.flow: FlowState | None = restored_flow(interview["flow"])
+        self.flow: FlowState | None = restored_flow(interview.flow)
         self._store = store
         self._send = send
         self._close_channel = close
@@ -486,8 +487,8 @@ class InterviewSession:
     async def _answer_id(self, index: int) -> str:
         if index not in self._answer_ids:
             q = self.plan[index]["question"]
-            row = await self._store.ensure_answer(self.interview_id, index, q["id"])
-            self._answer_ids[index] = row["id"]
+            answer = await self._store.ensure_answer(self.interview_id, index, q["id"])
+            self._answer_ids[index] = answer.id
         return self._answer_ids[index]
 
     def _start_segment(self, index: int) -> None:

@@ -14,23 +14,24 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from analyzers.content import analyze_answer
 from analyzers.events import AnalyzerError
 from analyzers.scoring import AnswerEvidence, TranscriptSpan, counts_in_scores, score_dimensions
+from server.domain.answers import Answer
 
 CONTEXT_CHARS = 60
 """Characters of the written answer quoted on each side of a matched keyword."""
 
 
 def score_written(
-    interview_id: str, meta: dict[str, Any], answers: list[dict[str, Any]], index: int
+    interview_id: str, meta: dict[str, Any], answers: Sequence[Answer], index: int
 ) -> list[dict[str, Any]]:
     """Content metrics of answer ``index`` and the dimension scores over every ended answer.
 
-    ``answers``: stored answer rows (``idx``, ``text_answer``, ``answer_used_s``, ``ended_at``);
+    ``answers``: the stored answers (``idx``, ``text_answer``, ``answer_used_s``, ``ended_at``);
     ``meta``: ``language``, ``questions`` (plan question dicts), ``competencies`` [[id, w]].
     """
     questions: list[dict[str, Any]] = list(meta.get("questions") or [])
@@ -38,14 +39,14 @@ def score_written(
     clock_s = 0.0
     evidence: list[AnswerEvidence] = []
     scored: dict[str, Any] | None = None
-    for row in sorted(answers, key=lambda r: int(r["idx"])):
-        idx = int(row["idx"])
-        if row.get("ended_at") is None or not 0 <= idx < len(questions):
+    for row in sorted(answers, key=lambda r: r.idx):
+        idx = row.idx
+        if row.ended_at is None or not 0 <= idx < len(questions):
             continue
         question = questions[idx]
-        used_s = max(0.0, float(row.get("answer_used_s") or 0.0))
+        used_s = max(0.0, float(row.answer_used_s or 0.0))
         clock_s += used_s
-        text = str(row.get("text_answer") or "")
+        text = row.text_answer or ""
         content = analyze_answer(
             question,
             text,
@@ -98,10 +99,10 @@ class WrittenScoring:
         self,
         interview_id: str,
         meta: dict[str, Any],
-        answers: Callable[[], Any],
+        answers: Callable[[], Awaitable[list[Answer]]],
         sink: Callable[[dict[str, Any]], None],
     ) -> None:
-        """``answers``: coroutine function returning the interview's stored answer rows."""
+        """``answers``: coroutine function returning the interview's stored answers."""
         self.interview_id = interview_id
         self._meta = meta
         self._answers = answers

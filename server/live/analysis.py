@@ -20,6 +20,7 @@ from analyzers.asr_models import TRANSCRIPTION_UNAVAILABLE, hears
 from analyzers.text import join_texts
 from common.text import base_language
 from server.core.services import Services
+from server.domain.interviews import Interview
 
 logger = logging.getLogger(__name__)
 
@@ -163,14 +164,14 @@ UNAVAILABLE_MESSAGE = {
 
 
 def transcription_status(
-    svc: Services, interview: dict[str, Any], summary: dict[str, Any]
+    svc: Services, interview: Interview, summary: dict[str, Any]
 ) -> dict[str, Any]:
     """Whether this interview's speech is transcribed: ``{"available", "language", "message"}``.
 
     Unavailable when this process's settings map no model to the language, or when the
     analyzer that ran the interview said so (its settings may differ in a cluster).
     """
-    language = base_language(str(interview["language"])) or "en"
+    language = base_language(str(interview.language)) or "en"
     said_so = any(
         str(e.get("message") or "").startswith(TRANSCRIPTION_UNAVAILABLE)
         for e in summary["analyzer_errors"]

@@ -13,6 +13,8 @@ from typing import Any
 
 from server.core.config import Settings
 from server.core.services import Services
+from server.domain.interviews import Interview
+from server.domain.jobs import Job
 from server.domain.models import Status
 from server.interview.invitations import invitation_url
 from server.outbound import webhooks
@@ -60,26 +62,24 @@ def _message(
     return subject.format(**values), body.format(**values)
 
 
-def is_pending(interview: dict[str, Any]) -> bool:
+def is_pending(interview: Interview) -> bool:
     """The candidate has not finished (nor declined): a reminder may help."""
-    return interview["status"] in PENDING
+    return interview.status in PENDING
 
 
-async def remind(
-    svc: Services, job: dict[str, Any], wanted: Collection[str] | None
-) -> list[dict[str, Any]]:
+async def remind(svc: Services, job: Job, wanted: Collection[str] | None) -> list[dict[str, Any]]:
     """Queue a reminder for the job's pending, unexpired interviews (only ``wanted`` ones when
     given): outbox, webhook ``reminder.requested``, e-mail when SMTP is configured."""
     targets = [
         i
-        for i in await svc.store.list_interviews(job["id"])
-        if is_pending(i) and i["expires_at"] > time.time() and (wanted is None or i["id"] in wanted)
+        for i in await svc.store.list_interviews(job.id)
+        if is_pending(i) and i.expires_at > time.time() and (wanted is None or i.id in wanted)
     ]
     queued = await _queue(svc, job, targets)
     for item in queued:
-        await webhooks.emit(svc, job["org_id"], "reminder.requested", item)
+        await webhooks.emit(svc, job.org_id, "reminder.requested", item)
     if svc.settings.smtp_host and queued:
-        task = asyncio.create_task(_send_mail(svc, queued), name=f"reminder-mail-{job['id']}")
+        task = asyncio.create_task(_send_mail(svc, queued), name=f"reminder-mail-{job.id}")
         svc.background.add(task)
         task.add_done_callback(svc.background.discard)
     return queued
@@ -117,31 +117,29 @@ def _smtp_send(settings: Settings, items: list[dict[str, Any]]) -> list[str | No
     return results
 
 
-async def _queue(
-    svc: Services, job: dict[str, Any], targets: list[dict[str, Any]]
-) -> list[dict[str, Any]]:
+async def _queue(svc: Services, job: Job, targets: list[Interview]) -> list[dict[str, Any]]:
     out = []
     for i in targets:
-        url = invitation_url(svc, i["id"], int(i["expires_at"]), i["nonce"])
+        url = invitation_url(svc, i.id, int(i.expires_at), i.nonce)
         subject, text = _message(
             "reminder",
-            i["language"],
-            i["candidate"].get("name", ""),
-            job["title"],
+            i.language,
+            i.candidate.get("name", ""),
+            job.title,
             url,
-            i["expires_at"],
+            i.expires_at,
         )
-        recipient = i["candidate"].get("email", "")
-        out.append(await _outbox(svc, job, i["id"], "reminder", recipient, subject, text, url))
+        recipient = i.candidate.get("email", "")
+        out.append(await _outbox(svc, job, i.id, "reminder", recipient, subject, text, url))
     return out
 
 
-async def queue_invitation(svc: Services, job: dict[str, Any], created: dict[str, Any]) -> None:
+async def queue_invitation(svc: Services, job: Job, created: dict[str, Any]) -> None:
     """Put an invitation created by the system (résumé screening) in the outbox; e-mail it
     when SMTP is configured."""
-    language = job.get("language", "zh-CN")
+    language = job.language
     subject, text = _message(
-        "invitation", language, created["name"], job["title"], created["url"], created["expires_at"]
+        "invitation", language, created["name"], job.title, created["url"], created["expires_at"]
     )
     item = await _outbox(
         svc,
@@ -161,7 +159,7 @@ async def queue_invitation(svc: Services, job: dict[str, Any], created: dict[str
 
 async def _outbox(
     svc: Services,
-    job: dict[str, Any],
+    job: Job,
     interview_id: str,
     kind: str,
     recipient: str,
@@ -178,5 +176,5 @@ async def _outbox(
         "body": text,
         "url": url,
     }
-    await svc.store.add_message(job["org_id"], item)
+    await svc.store.add_message(job.org_id, item)
     return item

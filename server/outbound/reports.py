@@ -14,6 +14,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from common.competencies import name_of
+from server.domain.interviews import Interview
+from server.domain.jobs import Job
 from server.domain.models import interview_mode
 from server.hiring.training import recommend
 
@@ -97,8 +99,8 @@ def flags_summary(flags: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
 
 
 def build_report(
-    interview: Mapping[str, Any],
-    job: Mapping[str, Any],
+    interview: Interview,
+    job: Job,
     ai_scores: Sequence[Mapping[str, Any]],
     reviews: Sequence[Mapping[str, Any]],
     decisions: Sequence[Mapping[str, Any]],
@@ -110,7 +112,7 @@ def build_report(
     """``catalogue``: the org's training courses (for development recommendations);
     ``transcription``: whether the interview's speech could be transcribed (see
     ``server.live.analysis.transcription_status``)."""
-    rows = dimension_rows(job["competencies"], ai_scores, reviews)
+    rows = dimension_rows(job.competencies, ai_scores, reviews)
     overall_ai = weighted_mean(rows, "ai_value")
     overall_final = weighted_mean(rows, "final_value")
     strengths = [
@@ -123,10 +125,10 @@ def build_report(
     for d in decisions:
         latest[d["reviewer"]] = d
     return {
-        "interview_id": interview["id"],
-        "candidate": {k: interview["candidate"].get(k, "") for k in ("name", "email", "phone")},
-        "job": {"id": job["id"], "title": job["title"], "department": job["department"]},
-        "status": interview["status"],
+        "interview_id": interview.id,
+        "candidate": {k: interview.candidate.get(k, "") for k in ("name", "email", "phone")},
+        "job": {"id": job.id, "title": job.title, "department": job.department},
+        "status": interview.status.value,
         "mode": mode.value if (mode := interview_mode(interview)) is not None else None,
         "transcription": dict(transcription) if transcription is not None else None,
         "scores_not_applicable": transcription is not None and not transcription["available"],

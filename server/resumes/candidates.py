@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from typing import Any, Unpack
 
+from server.domain.candidates import Candidate, ResumeBatch
 from server.security.fields import FieldCipher
 from server.storage.db import Database
 from server.storage.repos.candidates import CandidateRepository, NewCandidate
@@ -53,12 +54,12 @@ class CandidateStore:
         """The candidate this job already has from the file with this keyed hash, if any."""
         return await self._rows.candidate_by_file(job_id, file_hash)
 
-    async def get(self, candidate_id: str, *, with_text: bool = False) -> dict[str, Any]:
+    async def get(self, candidate_id: str, *, with_text: bool = False) -> Candidate:
         return await self._rows.get_candidate(candidate_id, with_text=with_text)
 
     async def get_many(
         self, candidate_ids: list[str], *, with_text: bool = False
-    ) -> list[dict[str, Any]]:
+    ) -> list[Candidate]:
         """The candidates that still exist of ``candidate_ids``, in that order."""
         return await self._rows.get_candidates(candidate_ids, with_text=with_text)
 
@@ -68,7 +69,7 @@ class CandidateStore:
 
     async def list_for_job(
         self, job_id: str, limit: int | None = None, offset: int = 0
-    ) -> list[dict[str, Any]]:
+    ) -> list[Candidate]:
         """The job's candidates, best match first; a page of ``limit`` from ``offset`` when
         given."""
         return await self._rows.job_candidates(job_id, limit, offset)
@@ -130,7 +131,7 @@ class CandidateStore:
     ) -> None:
         await self._rows.finish_resume_batch(batch_id, status, result, done, failed)
 
-    async def get_batch(self, batch_id: str) -> dict[str, Any]:
+    async def get_batch(self, batch_id: str) -> ResumeBatch:
         return await self._rows.get_resume_batch(batch_id)
 
     async def interrupt_unfinished(self) -> int:

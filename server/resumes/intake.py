@@ -33,11 +33,14 @@ import weakref
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
 from common.text import zh_or_en
 from server.core.services import Services
+from server.domain.candidates import Candidate
+from server.domain.jobs import Job
 from server.interview.invitations import invite
 from server.interview.progress import job_topic
 from server.outbound import webhooks
@@ -203,9 +206,9 @@ def file_key(secret: bytes, data: bytes) -> str:
     return hmac.new(secret, b"resume-file\0" + data, hashlib.sha256).hexdigest()
 
 
-def screening_of(job: dict[str, Any]) -> dict[str, Any]:
+def screening_of(job: Job) -> dict[str, Any]:
     """The job's screening settings with defaults (requirements, follow-ups)."""
-    stored = job.get("screening") or {}
+    stored = job.screening or {}
     requirements, _ = screening.validate_requirements(stored.get("requirements") or {})
     return {
         "requirements": requirements,
@@ -217,8 +220,8 @@ DEFAULT_FOLLOWUPS = {"count": 2, "in_ranking": False}
 """Personalised questions per invited résumé candidate, and whether they count in rankings."""
 
 
-def job_language(job: dict[str, Any]) -> str:
-    return zh_or_en(str(job.get("language", "zh-CN")))
+def job_language(job: Job) -> str:
+    return zh_or_en(job.language)
 
 
 class StoreFailed(Exception):
@@ -227,12 +230,12 @@ class StoreFailed(Exception):
 
 async def store_candidate(
     svc: Services,
-    job: dict[str, Any],
+    job: Job,
     batch_id: str | None,
     filename: str,
     data: bytes,
     parsed: dict[str, Any],
-) -> tuple[dict[str, Any], bool]:
+) -> tuple[Candidate, bool]:
     """Screen and store one parsed résumé; ``(candidate, created)``.
 
     Raises :class:`StoreFailed` when the original cannot be saved (the row is erased again, so
@@ -252,8 +255,8 @@ async def store_candidate(
         or await asyncio.to_thread(file_key, svc.settings.secret_key, data)  # up to 10 MB
     )
     candidate_id, created = await svc.candidates.add(
-        org_id=job["org_id"],
-        job_id=job["id"],
+        org_id=job.org_id,
+        job_id=job.id,
         batch_id=batch_id,
         filename=filename,
         file_hash=digest,
@@ -264,7 +267,7 @@ async def store_candidate(
     )
     if created:
         try:
-            path = await asyncio.to_thread(_save_encrypted, svc, job["id"], candidate_id, data)
+            path = await asyncio.to_thread(_save_encrypted, svc, job.id, candidate_id, data)
             await svc.candidates.set_file(candidate_id, str(path))
         except Exception as exc:
             with contextlib.suppress(NotFound):
@@ -276,25 +279,24 @@ async def store_candidate(
     return candidate, created
 
 
-async def _auto_invite(
-    svc: Services, job: dict[str, Any], candidate: dict[str, Any]
-) -> dict[str, Any]:
+async def _auto_invite(svc: Services, job: Job, candidate: Candidate) -> Candidate:
     """Invite a stored candidate who passes the bar; on failure the candidate waits for a
     person, with a note saying why."""
     try:
         return await invite_candidate(svc, job, candidate, AUTO_ACTOR, from_statuses=("waiting",))
     except (CannotInvite, AlreadyInvited) as exc:
-        candidate["note"] = f"not invited automatically: {exc}"
-        return candidate
+        return replace(candidate, note=f"not invited automatically: {exc}")
     except Exception:
-        logger.exception("automatic invitation of candidate %s failed", candidate["candidate_id"])
-    updated = await svc.candidates.get(candidate["candidate_id"])
-    updated["note"] = (
-        "invited, but announcing the invitation failed"
-        if updated["status"] == "invited"
-        else "not invited automatically: the invitation failed, invite by hand"
+        logger.exception("automatic invitation of candidate %s failed", candidate.candidate_id)
+    updated = await svc.candidates.get(candidate.candidate_id)
+    return replace(
+        updated,
+        note=(
+            "invited, but announcing the invitation failed"
+            if updated.status == "invited"
+            else "not invited automatically: the invitation failed, invite by hand"
+        ),
     )
-    return updated
 
 
 def _save_encrypted(svc: Services, job_id: str, candidate_id: str, data: bytes) -> Path:
@@ -329,13 +331,13 @@ class AlreadyInvited(Exception):
 
 async def invite_candidate(
     svc: Services,
-    job: dict[str, Any],
-    candidate: dict[str, Any],
+    job: Job,
+    candidate: Candidate,
     actor: str,
     hours: int = 0,
     *,
     from_statuses: tuple[str, ...] = INVITABLE,
-) -> dict[str, Any]:
+) -> Candidate:
     """Invite a résumé candidate (with personalised follow-ups); returns the updated candidate.
 
     The candidate is claimed first (status ``inviting``, only from ``from_statuses``), so two
@@ -343,8 +345,8 @@ async def invite_candidate(
     Raises :class:`CannotInvite` when the profile has no name or e-mail address, and
     :class:`AlreadyInvited` when the claim fails.
     """
-    candidate_id = candidate["candidate_id"]
-    profile_data = candidate["profile"]
+    candidate_id = candidate.candidate_id
+    profile_data = candidate.profile
     name, email = profile_data.get("name"), profile_data.get("email")
     if not name or not email:
         raise CannotInvite("the résumé has no " + ("name" if not name else "e-mail address"))
@@ -357,7 +359,7 @@ async def invite_candidate(
         count = int(settings["followups"]["count"])
         if count > 0:
             extra = await in_worker(
-                svc, personalise_profile, profile_data, job, job_language(job), count
+                svc, personalise_profile, profile_data, job.to_dict(), job_language(job), count
             )
             if settings["followups"]["in_ranking"]:
                 extra = [{**q, "in_ranking": True} for q in extra]
@@ -378,14 +380,14 @@ async def invite_candidate(
     await svc.candidates.mark_invited(candidate_id, created["interview_id"])
     await webhooks.emit(
         svc,
-        job["org_id"],
+        job.org_id,
         "candidate.invited",
         {
             "candidate_id": candidate_id,
             "interview_id": created["interview_id"],
-            "job_id": job["id"],
+            "job_id": job.id,
             "invited_by": actor,
-            "match_score": candidate["match"]["score"],
+            "match_score": candidate.match["score"],
             "url": created["url"],
         },
     )
@@ -393,13 +395,12 @@ async def invite_candidate(
 
     await queue_invitation(svc, job, created)
     updated = await svc.candidates.get(candidate_id)
-    updated["invitation"] = {"url": created["url"], "expires_at": created["expires_at"]}
-    return updated
+    return replace(updated, invitation={"url": created["url"], "expires_at": created["expires_at"]})
 
 
 async def run_batch(
     svc: Services,
-    job: dict[str, Any],
+    job: Job,
     batch_id: str,
     files: Sequence[tuple[str, bytes]],
     errors: list[dict[str, str]],
@@ -411,7 +412,7 @@ async def run_batch(
     job's lock). The batch always ends: ``done``, ``failed`` (an unexpected error, logged) or
     ``interrupted`` (cancelled by a shutdown), with what was stored so far."""
     pool: ParsePool = svc.intake
-    job_id = job["id"]
+    job_id = job.id
     done, failed = 0, len(errors)
     candidates: list[dict[str, Any]] = []
     last_progress = 0.0
@@ -555,10 +556,11 @@ async def rematch_job(svc: Services, job_id: str) -> dict[str, int]:
             chunk = await svc.candidates.get_many(
                 ids[start : start + REMATCH_CHUNK], with_text=True
             )
+            profiles = [(c.profile, c.text) for c in chunk]
             try:
                 results = await pool.run(
                     match_profiles,
-                    [(c["profile"], c.pop("text")) for c in chunk],
+                    profiles,
                     requirements,
                     language,
                 )
@@ -576,15 +578,15 @@ async def rematch_job(svc: Services, job_id: str) -> dict[str, int]:
 
 async def _apply_match(
     svc: Services,
-    job: dict[str, Any],
-    candidate: dict[str, Any],
+    job: Job,
+    candidate: Candidate,
     result: dict[str, Any],
     requirements: dict[str, Any],
 ) -> str:
     """Store the new match; invite a waiting candidate who now passes. Returns ``rematched``,
     ``invited``, ``invite_failed`` (the match is stored), ``failed`` (failures are logged), or
     ``erased`` (the candidate was erased meanwhile)."""
-    candidate_id = candidate["candidate_id"]
+    candidate_id = candidate.candidate_id
     try:
         await svc.candidates.set_match(candidate_id, result)
     except NotFound:
@@ -592,11 +594,11 @@ async def _apply_match(
     except Exception:
         logger.exception("storing the new match of candidate %s failed", candidate_id)
         return "failed"
-    if candidate["status"] != "waiting" or not screening.should_auto_invite(result, requirements):
+    if candidate.status != "waiting" or not screening.should_auto_invite(result, requirements):
         return "rematched"
     try:
         await invite_candidate(
-            svc, job, {**candidate, "match": result}, AUTO_ACTOR, from_statuses=("waiting",)
+            svc, job, replace(candidate, match=result), AUTO_ACTOR, from_statuses=("waiting",)
         )
     except (CannotInvite, AlreadyInvited, NotFound):
         return "rematched"
@@ -606,12 +608,12 @@ async def _apply_match(
     return "invited"
 
 
-def public_candidate(candidate: dict[str, Any]) -> dict[str, Any]:
+def public_candidate(candidate: Candidate) -> dict[str, Any]:
     """The API shape of a candidate (the issue's contract plus status and sources)."""
-    profile = candidate["profile"]
+    profile = candidate.profile
     return {
-        "candidate_id": candidate["candidate_id"],
-        "job_id": candidate["job_id"],
+        "candidate_id": candidate.candidate_id,
+        "job_id": candidate.job_id,
         "name": profile.get("name"),
         "email": profile.get("email"),
         "phone": profile.get("phone"),
@@ -623,12 +625,12 @@ def public_candidate(candidate: dict[str, Any]) -> dict[str, Any]:
         "skills": profile.get("skills", []),
         "certificates": profile.get("certificates", []),
         "sources": profile.get("sources", {}),
-        "match": candidate["match"],
-        "status": candidate["status"],
-        "interview_id": candidate["interview_id"],
-        "filename": candidate["filename"],
-        "file_bytes": candidate["file_bytes"],
-        "created_at": candidate["created_at"],
-        **({"note": candidate["note"]} if candidate.get("note") else {}),
-        **({"invitation": candidate["invitation"]} if candidate.get("invitation") else {}),
+        "match": candidate.match,
+        "status": candidate.status,
+        "interview_id": candidate.interview_id,
+        "filename": candidate.filename,
+        "file_bytes": candidate.file_bytes,
+        "created_at": candidate.created_at,
+        **({"note": candidate.note} if candidate.note else {}),
+        **({"invitation": candidate.invitation} if candidate.invitation else {}),
     }

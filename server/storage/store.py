@@ -2,8 +2,9 @@
 :mod:`server.storage.repos` behind one object, over one :class:`~server.storage.db.Database`.
 
 Each method is one short transaction on the database thread (see ``server.storage.db``).
-Rows come back as plain dicts shaped for the REST API. The names other layers import from
-here (errors, :class:`StatusChange`, the audit hash) are re-exported.
+Rows come back as frozen records of :mod:`server.domain` (a job, an interview …; ``to_dict``
+gives the shape the REST API shows) or as plain dicts shaped for it. The names other layers
+import from here (errors, :class:`StatusChange`, the audit hash) are re-exported.
 """
 
 from __future__ import annotations

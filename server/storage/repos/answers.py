@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
+from server.domain.answers import Answer, Recording
 from server.security.auth import new_id
 from server.security.fields import FieldCipher
 from server.storage.errors import NotFound
@@ -18,18 +19,18 @@ def answer_aad(interview_id: str, idx: int, field: str) -> str:
     return f"answers/{interview_id}/{idx}/{field}"
 
 
-def _answer_dict(row: sqlite3.Row, fields: FieldCipher) -> dict[str, Any]:
+def _answer(row: sqlite3.Row, fields: FieldCipher) -> Answer:
     out = {k: row[k] for k in row.keys()}  # noqa: SIM118 - sqlite3.Row
     for name in ANSWER_TEXT_FIELDS:
         out[name] = fields.open(out[name], answer_aad(out["interview_id"], out["idx"], name))
-    return out
+    return Answer.from_row(out)
 
 
 class AnswerRepository(Repository):
     """One row per question of an interview: timing, status and the written text."""
 
-    async def ensure_answer(self, interview_id: str, idx: int, question_id: str) -> dict[str, Any]:
-        def work(conn: sqlite3.Connection) -> dict[str, Any]:
+    async def ensure_answer(self, interview_id: str, idx: int, question_id: str) -> Answer:
+        def work(conn: sqlite3.Connection) -> Answer:
             conn.execute(
                 "INSERT OR IGNORE INTO answers(id, interview_id, idx, question_id, status)"
                 " VALUES(?,?,?,?,?)",
@@ -38,7 +39,7 @@ class AnswerRepository(Repository):
             row = conn.execute(
                 "SELECT * FROM answers WHERE interview_id=? AND idx=?", (interview_id, idx)
             ).fetchone()
-            return _answer_dict(row, self.fields)
+            return _answer(row, self.fields)
 
         return await self.db.transaction(work)
 
@@ -70,11 +71,11 @@ class AnswerRepository(Repository):
         )
         return changed > 0
 
-    async def answers(self, interview_id: str) -> list[dict[str, Any]]:
+    async def answers(self, interview_id: str) -> list[Answer]:
         rows = await self.db.fetchall(
             "SELECT * FROM answers WHERE interview_id=? ORDER BY idx", interview_id
         )
-        return [_answer_dict(r, self.fields) for r in rows]
+        return [_answer(r, self.fields) for r in rows]
 
 
 class RecordingRepository(Repository):
@@ -110,26 +111,26 @@ class RecordingRepository(Repository):
         await self.db.transaction(work)
         return rec_id
 
-    async def recordings(self, interview_id: str) -> list[dict[str, Any]]:
+    async def recordings(self, interview_id: str) -> list[Recording]:
         rows = await self.db.fetchall(
             "SELECT * FROM recordings WHERE interview_id=? ORDER BY answer_id, seq", interview_id
         )
-        return [dict(r) for r in rows]
+        return [Recording.from_row(r) for r in rows]
 
-    async def get_recording(self, rec_id: str) -> dict[str, Any]:
+    async def get_recording(self, rec_id: str) -> Recording:
         row = await self.db.fetchone("SELECT * FROM recordings WHERE id=?", rec_id)
         if row is None:
             raise NotFound(f"recording {rec_id} not found")
-        return dict(row)
+        return Recording.from_row(row)
 
-    async def delete_recordings(self, interview_id: str) -> list[dict[str, Any]]:
+    async def delete_recordings(self, interview_id: str) -> list[Recording]:
         """Remove the recordings' rows (files are the caller's); returns what was removed."""
 
-        def work(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+        def work(conn: sqlite3.Connection) -> list[Recording]:
             rows = [
-                dict(r)
+                Recording.from_row(r)
                 for r in conn.execute(
-                    "SELECT id, path, bytes FROM recordings WHERE interview_id=?", (interview_id,)
+                    "SELECT * FROM recordings WHERE interview_id=?", (interview_id,)
                 )
             ]
             conn.execute("DELETE FROM recordings WHERE interview_id=?", (interview_id,))

@@ -11,6 +11,7 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any, TypedDict, Unpack
 
+from server.domain.candidates import Candidate, ResumeBatch
 from server.security.auth import new_id
 from server.storage.errors import NotFound
 from server.storage.repos.base import Repository, epoch_s
@@ -92,7 +93,7 @@ class CandidateRepository(Repository):
         )
         return str(row["id"]) if row else None
 
-    async def get_candidate(self, candidate_id: str, *, with_text: bool = False) -> dict[str, Any]:
+    async def get_candidate(self, candidate_id: str, *, with_text: bool = False) -> Candidate:
         row = await self.db.fetchone("SELECT * FROM candidates WHERE id=?", candidate_id)
         if row is None:
             raise NotFound(f"candidate {candidate_id} not found")
@@ -100,7 +101,7 @@ class CandidateRepository(Repository):
 
     async def get_candidates(
         self, candidate_ids: Sequence[str], *, with_text: bool = False
-    ) -> list[dict[str, Any]]:
+    ) -> list[Candidate]:
         """The candidates that still exist of ``candidate_ids``, in that order (one query,
         opened on the database thread)."""
         if not candidate_ids:
@@ -122,7 +123,7 @@ class CandidateRepository(Repository):
 
     async def job_candidates(
         self, job_id: str, limit: int | None = None, offset: int = 0
-    ) -> list[dict[str, Any]]:
+    ) -> list[Candidate]:
         """The job's candidates, best match first (opened on the database thread); a page of
         ``limit`` from ``offset`` when given."""
         rows = await self.db.fetchall(
@@ -138,26 +139,24 @@ class CandidateRepository(Repository):
         row = await self.db.fetchone("SELECT COUNT(*) AS n FROM candidates WHERE job_id=?", job_id)
         return int(row["n"]) if row else 0
 
-    def _open_candidate(self, row: sqlite3.Row, with_text: bool) -> dict[str, Any]:
+    def _open_candidate(self, row: sqlite3.Row, with_text: bool) -> Candidate:
         cid = row["id"]
-        out = {
-            "candidate_id": cid,
-            "org_id": row["org_id"],
-            "job_id": row["job_id"],
-            "batch_id": row["batch_id"],
-            "filename": self.fields.open(row["filename"], _aad(cid, "filename")),
-            "file_path": row["file_path"],
-            "file_bytes": row["file_bytes"],
-            "profile": self.fields.open_json(row["profile"], _aad(cid, "profile")),
-            "match": self.fields.open_json(row["match"], _aad(cid, "match")),
-            "status": row["status"],
-            "interview_id": row["interview_id"],
-            "created_at": row["created_at"],
-            "updated_at": row["updated_at"],
-        }
-        if with_text:
-            out["text"] = self.fields.open(row["resume_text"], _aad(cid, "text"))
-        return out
+        return Candidate(
+            candidate_id=cid,
+            org_id=row["org_id"],
+            job_id=row["job_id"],
+            batch_id=row["batch_id"],
+            filename=self.fields.open(row["filename"], _aad(cid, "filename")),
+            file_path=row["file_path"],
+            file_bytes=row["file_bytes"],
+            profile=self.fields.open_json(row["profile"], _aad(cid, "profile")),
+            match=self.fields.open_json(row["match"], _aad(cid, "match")),
+            status=row["status"],
+            interview_id=row["interview_id"],
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+            text=self.fields.open(row["resume_text"], _aad(cid, "text")) if with_text else None,
+        )
 
     async def set_candidate_match(self, candidate_id: str, match: dict[str, Any]) -> bool:
         """Store a new match result (``updated_at`` stays); False when there is no such
@@ -296,15 +295,25 @@ class CandidateRepository(Repository):
             batch_id,
         )
 
-    async def get_resume_batch(self, batch_id: str) -> dict[str, Any]:
+    async def get_resume_batch(self, batch_id: str) -> ResumeBatch:
         row = await self.db.fetchone("SELECT * FROM resume_batches WHERE id=?", batch_id)
         if row is None:
             raise NotFound(f"batch {batch_id} not found")
-        out = {k: row[k] for k in row.keys() if k != "result"}  # noqa: SIM118 - sqlite3.Row
-        out["result"] = await self.db.run(
-            self.fields.open_json, row["result"], _batch_aad(batch_id)
+        result = await self.db.run(self.fields.open_json, row["result"], _batch_aad(batch_id))
+        return ResumeBatch(
+            id=row["id"],
+            org_id=row["org_id"],
+            job_id=row["job_id"],
+            actor=row["actor"],
+            total=row["total"],
+            done=row["done"],
+            failed=row["failed"],
+            status=row["status"],
+            created_at=row["created_at"],
+            finished_at=row["finished_at"],
+            node=row["node"],
+            result=result,
         )
-        return out
 
     async def interrupt_unfinished_intake(self, node: str) -> int:
         """What ``node`` (or a process before nodes were named) left unfinished: its claims

@@ -8,6 +8,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from server.domain.interviews import Interview
+from server.domain.jobs import Job
 from server.domain.models import TERMINAL_STATUSES, Status
 from server.security.auth import new_id
 from server.security.fields import FieldCipher
@@ -67,24 +69,24 @@ def without_resume(item: dict[str, Any]) -> dict[str, Any]:
     return {**item, "question": question}
 
 
-def _interview_dict(row: sqlite3.Row, fields: FieldCipher) -> dict[str, Any]:
-    return {
-        "id": row["id"],
-        "job_id": row["job_id"],
-        "org_id": row["org_id"],
-        "candidate": fields.open_json(row["candidate"], candidate_aad(row["id"])),
-        "language": row["language"],
-        "status": row["status"],
-        "plan": fields.open_json(row["plan"], plan_aad(row["id"])),
-        "nonce": row["nonce"],
-        "expires_at": row["expires_at"],
-        "flow": loads(row["flow"]),
-        "consent": loads(row["consent"]),
-        "device_check": loads(row["device_check"]),
-        "created_at": row["created_at"],
-        "updated_at": row["updated_at"],
-        "erased_at": row["erased_at"],
-    }
+def _interview(row: sqlite3.Row, fields: FieldCipher) -> Interview:
+    return Interview(
+        id=row["id"],
+        job_id=row["job_id"],
+        org_id=row["org_id"],
+        candidate=fields.open_json(row["candidate"], candidate_aad(row["id"])),
+        language=row["language"],
+        status=Status(row["status"]),
+        plan=fields.open_json(row["plan"], plan_aad(row["id"])),
+        nonce=row["nonce"],
+        expires_at=row["expires_at"],
+        flow=loads(row["flow"]),
+        consent=loads(row["consent"]),
+        device_check=loads(row["device_check"]),
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        erased_at=row["erased_at"],
+    )
 
 
 def _update(conn: sqlite3.Connection, interview_id: str, fields: dict[str, Any]) -> None:
@@ -105,7 +107,7 @@ class InterviewRepository(Repository):
 
     async def create_interviews(
         self,
-        job: dict[str, Any],
+        job: Job,
         plan: list[dict[str, Any]],
         candidates: Sequence[dict[str, Any]],
         expires_at: float,
@@ -123,10 +125,10 @@ class InterviewRepository(Repository):
                     " nonce, expires_at, created_at, updated_at) VALUES(?,?,?,?,?,?,?,?,?,?,?)",
                     (
                         iid,
-                        job["id"],
-                        job["org_id"],
+                        job.id,
+                        job.org_id,
                         self.fields.seal_json(cand, candidate_aad(iid)),
-                        cand.get("language") or job.get("language", "zh-CN"),
+                        cand.get("language") or job.language,
                         Status.INVITED.value,
                         plan_value(plan, iid, self.fields),
                         nonce,
@@ -135,22 +137,22 @@ class InterviewRepository(Repository):
                         now,
                     ),
                 )
-                append_event(conn, iid, job["org_id"], "status", actor, {"status": "invited"})
+                append_event(conn, iid, job.org_id, "status", actor, {"status": "invited"})
 
         await self.db.transaction(work)
         return ids
 
-    async def get_interview(self, interview_id: str) -> dict[str, Any]:
+    async def get_interview(self, interview_id: str) -> Interview:
         row = await self.db.fetchone("SELECT * FROM interviews WHERE id=?", interview_id)
         if row is None:
             raise NotFound(f"interview {interview_id} not found")
-        return _interview_dict(row, self.fields)
+        return _interview(row, self.fields)
 
-    async def list_interviews(self, job_id: str) -> list[dict[str, Any]]:
+    async def list_interviews(self, job_id: str) -> list[Interview]:
         rows = await self.db.fetchall(
             "SELECT * FROM interviews WHERE job_id=? ORDER BY created_at, id", job_id
         )
-        return [_interview_dict(r, self.fields) for r in rows]
+        return [_interview(r, self.fields) for r in rows]
 
     async def set_status(
         self,

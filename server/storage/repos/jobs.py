@@ -6,6 +6,7 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
+from server.domain.jobs import Job
 from server.domain.models import Status
 from server.security.auth import new_id
 from server.storage.db import dumps, loads
@@ -13,17 +14,8 @@ from server.storage.errors import NotFound
 from server.storage.repos.base import Repository, epoch_s
 
 
-def _job_dict(row: sqlite3.Row) -> dict[str, Any]:
-    data = loads(row["data"])
-    return {
-        "id": row["id"],
-        "org_id": row["org_id"],
-        "title": row["title"],
-        "department": row["department"],
-        **data,
-        "created_at": row["created_at"],
-        "updated_at": row["updated_at"],
-    }
+def _job(row: sqlite3.Row) -> Job:
+    return Job.from_row(dict(row), loads(row["data"]))
 
 
 class QuestionRepository(Repository):
@@ -72,11 +64,11 @@ class JobRepository(Repository):
         )
         return job_id
 
-    async def get_job(self, job_id: str) -> dict[str, Any]:
+    async def get_job(self, job_id: str) -> Job:
         row = await self.db.fetchone("SELECT * FROM jobs WHERE id=?", job_id)
         if row is None:
             raise NotFound(f"job {job_id} not found")
-        return _job_dict(row)
+        return _job(row)
 
     async def update_job_data(self, job_id: str, changes: dict[str, Any]) -> None:
         def work(conn: sqlite3.Connection) -> None:
@@ -90,11 +82,11 @@ class JobRepository(Repository):
 
         await self.db.transaction(work)
 
-    async def list_jobs(self, org_id: str) -> list[dict[str, Any]]:
+    async def list_jobs(self, org_id: str) -> list[Job]:
         rows = await self.db.fetchall(
             "SELECT * FROM jobs WHERE org_id=? ORDER BY created_at DESC", org_id
         )
-        return [_job_dict(r) for r in rows]
+        return [_job(r) for r in rows]
 
     async def status_counts(self, job_id: str) -> dict[str, int]:
         """How many of the job's interviews are in each status (every status present)."""
