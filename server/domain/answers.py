@@ -7,13 +7,9 @@ row's dict shape (every column, in the table's order) for the places that serial
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
-
-class Row(Protocol):
-    """A row by column name: a ``sqlite3.Row`` or a dict."""
-
-    def __getitem__(self, key: str, /) -> Any: ...
+from server.domain.record import Row, columns, from_columns
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,34 +33,10 @@ class Answer:
     @classmethod
     def from_row(cls, row: Row) -> Answer:
         """From an ``answers`` row whose text columns are already opened."""
-        return cls(
-            id=row["id"],
-            interview_id=row["interview_id"],
-            idx=row["idx"],
-            question_id=row["question_id"],
-            status=row["status"],
-            started_at=row["started_at"],
-            ended_at=row["ended_at"],
-            answer_used_s=row["answer_used_s"],
-            end_reason=row["end_reason"],
-            scratchpad=row["scratchpad"],
-            text_answer=row["text_answer"],
-        )
+        return from_columns(cls, row)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "interview_id": self.interview_id,
-            "idx": self.idx,
-            "question_id": self.question_id,
-            "status": self.status,
-            "started_at": self.started_at,
-            "ended_at": self.ended_at,
-            "answer_used_s": self.answer_used_s,
-            "end_reason": self.end_reason,
-            "scratchpad": self.scratchpad,
-            "text_answer": self.text_answer,
-        }
+        return columns(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,33 +60,7 @@ class Recording:
     @classmethod
     def from_row(cls, row: Row) -> Recording:
         """From a ``recordings`` row."""
-        return cls(
-            id=row["id"],
-            answer_id=row["answer_id"],
-            interview_id=row["interview_id"],
-            seq=row["seq"],
-            path=row["path"],
-            container=row["container"],
-            duration_s=row["duration_s"],
-            video_frames=row["video_frames"],
-            audio_packets=row["audio_packets"],
-            bytes=row["bytes"],
-            created_at=row["created_at"],
-            media_start_s=row["media_start_s"],
-        )
+        return from_columns(cls, row)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "answer_id": self.answer_id,
-            "interview_id": self.interview_id,
-            "seq": self.seq,
-            "path": self.path,
-            "container": self.container,
-            "duration_s": self.duration_s,
-            "video_frames": self.video_frames,
-            "audio_packets": self.audio_packets,
-            "bytes": self.bytes,
-            "created_at": self.created_at,
-            "media_start_s": self.media_start_s,
-        }
+        return columns(self)

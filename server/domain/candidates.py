@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from server.domain.record import columns
+
 
 @dataclass(frozen=True, slots=True)
 class Candidate:
@@ -39,27 +41,11 @@ class Candidate:
     invitation: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "candidate_id": self.candidate_id,
-            "org_id": self.org_id,
-            "job_id": self.job_id,
-            "batch_id": self.batch_id,
-            "filename": self.filename,
-            "file_path": self.file_path,
-            "file_bytes": self.file_bytes,
-            "profile": self.profile,
-            "match": self.match,
-            "status": self.status,
-            "interview_id": self.interview_id,
-            "created_at": self.created_at,
-            "updated_at": self.updated_at,
-        }
-        if self.text is not None:
-            out["text"] = self.text
-        if self.note is not None:
-            out["note"] = self.note
-        if self.invitation is not None:
-            out["invitation"] = self.invitation
+        """The columns, then ``text``, ``note`` and ``invitation`` where set."""
+        out = columns(self)
+        for optional in ("text", "note", "invitation"):
+            if out[optional] is None:
+                del out[optional]
         return out
 
 
@@ -84,17 +70,4 @@ class ResumeBatch:
     result: dict[str, Any] | None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "org_id": self.org_id,
-            "job_id": self.job_id,
-            "actor": self.actor,
-            "total": self.total,
-            "done": self.done,
-            "failed": self.failed,
-            "status": self.status,
-            "created_at": self.created_at,
-            "finished_at": self.finished_at,
-            "node": self.node,
-            "result": self.result,
-        }
+        return columns(self)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from server.domain.models import Status
+from server.domain.record import columns
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,20 +41,4 @@ class Interview:
     """When the candidate's personal data was erased (``None``: not erased)."""
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "job_id": self.job_id,
-            "org_id": self.org_id,
-            "candidate": self.candidate,
-            "language": self.language,
-            "status": self.status.value,
-            "plan": self.plan,
-            "nonce": self.nonce,
-            "expires_at": self.expires_at,
-            "flow": self.flow,
-            "consent": self.consent,
-            "device_check": self.device_check,
-            "created_at": self.created_at,
-            "updated_at": self.updated_at,
-            "erased_at": self.erased_at,
-        }
+        return {**columns(self), "status": self.status.value}

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any, TypedDict, Unpack
 
 from server.domain.candidates import Candidate, ResumeBatch
+from server.domain.record import from_columns
 from server.security.auth import new_id
 from server.storage.errors import NotFound
 from server.storage.repos.base import Repository, epoch_s
@@ -300,20 +301,7 @@ class CandidateRepository(Repository):
         if row is None:
             raise NotFound(f"batch {batch_id} not found")
         result = await self.db.run(self.fields.open_json, row["result"], _batch_aad(batch_id))
-        return ResumeBatch(
-            id=row["id"],
-            org_id=row["org_id"],
-            job_id=row["job_id"],
-            actor=row["actor"],
-            total=row["total"],
-            done=row["done"],
-            failed=row["failed"],
-            status=row["status"],
-            created_at=row["created_at"],
-            finished_at=row["finished_at"],
-            node=row["node"],
-            result=result,
-        )
+        return from_columns(ResumeBatch, {**dict(row), "result": result})
 
     async def interrupt_unfinished_intake(self, node: str) -> int:
         """What ``node`` (or a process before nodes were named) left unfinished: its claims
