@@ -4,7 +4,16 @@ import { h, replace, field } from '../common/dom.js';
 import { debounce } from '../common/timing.js';
 import { API } from '../staff/api.js';
 import { t, pick } from '../staff/i18n.js';
-import { card, questionCard, errorBanner, loadCompetencies, pageHeader, uploadForm, SECTIONS } from '../staff/ui.js';
+import {
+  card,
+  questionCard,
+  errorBanner,
+  loadCompetencies,
+  pageHeader,
+  uploadForm,
+  SECTIONS,
+  emptyNote,
+} from '../staff/ui.js';
 
 const IMPORT_HEADER = [
   'section',
@@ -56,10 +65,7 @@ export function renderBank(main, ctx) {
       if (!ctx.alive || my !== reqNo) return;
       const items = Array.isArray(qs) ? qs : [];
       count.textContent = t('bank.count', { n: items.length });
-      replace(
-        list,
-        items.length ? items.map((q) => questionCard(q)) : h('p', { class: 'empty muted', text: t('bank.none') }),
-      );
+      replace(list, items.length ? items.map((q) => questionCard(q)) : emptyNote(t('bank.none')));
     } catch (e) {
       if (!ctx.alive || my !== reqNo) return;
       replace(list);

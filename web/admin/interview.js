@@ -14,6 +14,7 @@ import {
   confirmDialog,
   TERMINAL,
   timeEl,
+  backToJobs,
 } from '../staff/ui.js';
 import { canSeeReports } from './report.js';
 import { modeBadge, personalInfo, personalisedNote } from '../staff/reportparts.js';
@@ -77,7 +78,7 @@ function timesOf(a) {
 
 export function renderInterview(main, ctx, interviewId) {
   const banner = h('div', { hidden: true });
-  const backHref = h('a', { class: 'btn ghost', href: '#/jobs', text: `← ${t('jobs.title')}` });
+  const backHref = backToJobs();
   const head = pageHeader(t('common.loading'), backHref);
   const summary = h('section', { class: 'card' });
   const answers = h('section', { class: 'answers', 'aria-label': t('iv.answers') });

@@ -27,6 +27,8 @@ import {
   competencyName,
   loadCompetencies,
   linkBox,
+  backToJobs,
+  emptyNote,
 } from '../staff/ui.js';
 import { renderResumes } from './resumes.js';
 
@@ -65,7 +67,7 @@ function jobTabs(jobId, active) {
 /** The job page's title, meta line and tabs; `onJob(job)` once the job is loaded. */
 function jobHeader(ctx, jobId, tab, onJob) {
   const banner = h('div', { hidden: true });
-  const back = h('a', { class: 'btn ghost', href: '#/jobs', text: `← ${t('jobs.title')}` });
+  const back = backToJobs();
   const statsLink = canSeeStats(ctx.session)
     ? h('a', {
         class: 'btn',
@@ -191,10 +193,7 @@ export function renderJobDetail(main, ctx, jobId, tab = 'interviews') {
   function renderInterviews(list) {
     rowsById = new Map();
     if (list.length === 0) {
-      replace(
-        interviewsBody,
-        h('p', { class: 'empty muted', testid: 'interviews-empty', text: t('detail.noCandidates') }),
-      );
+      replace(interviewsBody, emptyNote(t('detail.noCandidates'), 'interviews-empty'));
       return;
     }
     const ts = (v) => (typeof v === 'number' ? v * (v < 1e12 ? 1000 : 1) : Date.parse(v) || 0);

@@ -13,6 +13,7 @@ import {
   competencyCatalogue,
   pageHeader,
   SECTIONS,
+  backToJobs,
 } from '../staff/ui.js';
 
 const CUSTOM = '__custom__';
@@ -614,12 +615,7 @@ export function renderJobForm(main, ctx) {
     }
   });
 
-  replace(
-    main,
-    pageHeader(t('form.pageTitle'), h('a', { class: 'btn ghost', href: '#/jobs', text: `← ${t('jobs.title')}` })),
-    banner,
-    form,
-  );
+  replace(main, pageHeader(t('form.pageTitle'), backToJobs()), banner, form);
 
   loadCompetencies()
     .catch((e) => errorBanner(banner, e))

@@ -16,19 +16,6 @@ import { uploadCard } from './resumes/upload.js';
 import { candidateList } from './resumes/list.js';
 import { candidatePanel } from './resumes/panel.js';
 
-export {
-  CANDIDATE_STATUSES,
-  RESUME_ACCEPT,
-  MAX_BATCH_BYTES,
-  MAX_FILES_PER_BATCH,
-  LIVE_SILENCE_MS,
-  POLL_EVERY_MS,
-  fmtBytes,
-  candidateStatusBadge,
-  summarise,
-  invitationUrl,
-} from './resumes/common.js';
-
 export function renderResumes(root, ctx, jobId) {
   const state = { candidates: [], filter: 'all', loaded: false };
   const banner = h('div', { hidden: true });

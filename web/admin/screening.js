@@ -2,10 +2,19 @@
 // Saving re-matches every candidate of the job; waiting ones who now pass are invited. The
 // server validates; its 422 rows are shown next to the field they name.
 
-import { h, replace, field, showError } from '../common/dom.js';
-import { API, ApiError } from '../staff/api.js';
+import { h, replace, field, showError, addError } from '../common/dom.js';
+import { API } from '../staff/api.js';
 import { t } from '../staff/i18n.js';
-import { card, showErrorSummary, errorText, notice, tagInput } from '../staff/ui.js';
+import {
+  card,
+  showErrorSummary,
+  errorText,
+  notice,
+  tagInput,
+  numberOrNull,
+  serverForm,
+  serverFormParts,
+} from '../staff/ui.js';
 
 export const DEGREES = ['high_school', 'associate', 'bachelor', 'master', 'doctor'];
 export const NICE_KINDS = ['skill', 'certificate', 'keyword', 'major', 'degree', 'years'];
@@ -14,12 +23,6 @@ const MAX_YEARS = 50;
 const MAX_WEIGHT = 10;
 
 export const degreeLabel = (key) => (key ? t(`degree.${key}`, {}, key) : '');
-
-/** "" → null; anything else as a number (the server says when it is out of range). */
-export function numberOrNull(text) {
-  const s = String(text ?? '').trim();
-  return s === '' ? null : Number(s);
-}
 
 /** Server messages (English) in the page language where the pattern is known. */
 export function localMessage(message) {
@@ -196,15 +199,7 @@ export function screeningCard(ctx, jobId, { onSaved } = {}) {
     },
   });
 
-  const summary = h('div', { class: 'form-errors', role: 'alert', testid: 'scr-errors', hidden: true });
-  const status = h('div', { testid: 'scr-status', hidden: true });
-  const save = h('button', {
-    type: 'submit',
-    class: 'btn primary',
-    testid: 'scr-save',
-    text: t('scr.save'),
-    disabled: true,
-  });
+  const { summary, status, save } = serverFormParts('scr', t('scr.save'));
 
   const form = h(
     'form',
@@ -294,8 +289,6 @@ export function screeningCard(ctx, jobId, { onSaved } = {}) {
     summary.hidden = true;
   }
 
-  const addTo = (el, text) => showError(el, [...(el.hidden ? [] : [el.textContent]), text]);
-
   /** 422 rows next to their fields; rows naming nothing on this form in a table on top. */
   function showErrors(errors) {
     const other = [];
@@ -304,14 +297,14 @@ export function screeningCard(ctx, jobId, { onSaved } = {}) {
       const fieldName = String(e.field || '');
       const message = localMessage(e.message);
       if (simple[fieldName]) {
-        addTo(simple[fieldName].error, message);
+        addError(simple[fieldName].error, message);
         simple[fieldName].input.setAttribute('aria-invalid', 'true');
         continue;
       }
       let m = fieldName.match(/^requirements\.(required_skills|required_certificates)(?:\[(\d+)\])?$/);
       if (m) {
         const term = m[2] !== undefined ? values[m[1]][Number(m[2])] : null;
-        addTo(lists[m[1]].error, term ? `“${term}”: ${message}` : message);
+        addError(lists[m[1]].error, term ? `“${term}”: ${message}` : message);
         lists[m[1]].input.setAttribute('aria-invalid', 'true');
         continue;
       }
@@ -320,13 +313,13 @@ export function screeningCard(ctx, jobId, { onSaved } = {}) {
         const row = rows[Number(m[1])];
         const key = m[2] || 'value';
         const label = t(`scr.nice.${key}`, {}, key);
-        addTo(row.error, `${label}: ${message}`);
+        addError(row.error, `${label}: ${message}`);
         const input = key === 'value' ? row.inputs.value() : row.inputs[key];
         if (input) input.setAttribute('aria-invalid', 'true');
         continue;
       }
       if (m) {
-        addTo(niceErr, message);
+        addError(niceErr, message);
         continue;
       }
       other.push({ ...e, message });
@@ -334,41 +327,26 @@ export function screeningCard(ctx, jobId, { onSaved } = {}) {
     showErrorSummary(summary, form, t('scr.invalid'), other, 'scr-error-table');
   }
 
-  form.addEventListener('submit', async (ev) => {
-    ev.preventDefault();
-    clearErrors();
-    status.hidden = true;
-    save.disabled = true;
-    try {
-      const res = await API.saveScreening(jobId, payload());
-      if (!ctx.alive) return;
-      fill(res);
+  const problem = (text) => {
+    summary.hidden = false;
+    replace(summary, h('strong', { text }));
+  };
+  serverForm(ctx, {
+    form,
+    save,
+    status,
+    load: () => API.screening(jobId),
+    send: () => API.saveScreening(jobId, payload()),
+    fill,
+    clear: clearErrors,
+    saved: (res) => {
       notice(status, t('scr.saved', { n: res.rematched ?? 0, m: res.invited ?? 0 }));
       if (onSaved) onSaved(res);
-    } catch (e) {
-      if (!ctx.alive) return;
-      if (e instanceof ApiError && e.errors.length) showErrors(e.errors);
-      else {
-        summary.hidden = false;
-        replace(summary, h('strong', { text: errorText(e) }));
-      }
-    } finally {
-      save.disabled = false;
-    }
+    },
+    invalid: showErrors,
+    failed: (e) => problem(errorText(e)),
+    loadFailed: (e) => problem(e.message || t('err.generic')),
   });
-
-  API.screening(jobId)
-    .then((data) => {
-      if (!ctx.alive) return;
-      fill(data);
-      form.removeAttribute('aria-busy');
-      save.disabled = false;
-    })
-    .catch((e) => {
-      if (!ctx.alive) return;
-      summary.hidden = false;
-      replace(summary, h('strong', { text: e.message || t('err.generic') }));
-    });
 
   return card({ id: 'scr-h', title: t('scr.title'), testid: 'screening-card' }, form);
 }

@@ -2,22 +2,25 @@
 // candidates may choose instead of video (GET/PUT /api/org/settings). Video is always offered;
 // audio-only and written interviews let a candidate avoid face processing altogether (PIPL).
 
-import { h, replace, field, showError } from '../common/dom.js';
+import { h, replace, field, showError, addError } from '../common/dom.js';
 import { API, ApiError, roleOf } from '../staff/api.js';
 import { t } from '../staff/i18n.js';
-import { card, errorBanner, showErrorSummary, notice, pageHeader } from '../staff/ui.js';
+import {
+  card,
+  errorBanner,
+  showErrorSummary,
+  notice,
+  pageHeader,
+  numberOrNull,
+  serverForm,
+  serverFormParts,
+} from '../staff/ui.js';
 
 export const RETENTION_KEYS = ['recordings_days', 'personal_data_days'];
 export const ALTERNATIVE_MODES = ['audio', 'text'];
 export const RETENTION_DAYS_MAX = 3650;
 
 export const isAdmin = (session) => roleOf(session) === 'admin';
-
-/** "" → null (keep); anything else as a number for the server to validate. */
-export function daysValue(text) {
-  const s = String(text ?? '').trim();
-  return s === '' ? null : Number(s);
-}
 
 function retentionCard(inputs, errEls) {
   const rows = RETENTION_KEYS.map((key) => {
@@ -92,15 +95,7 @@ export function renderSettings(main, ctx) {
   const inputs = new Map(); // retention key -> <input type=number>
   const boxes = new Map(); // alternative mode -> <input type=checkbox>
   const errEls = new Map(); // server error field ("retention.recordings_days") -> <p>
-  const summary = h('div', { class: 'form-errors', role: 'alert', testid: 'settings-errors', hidden: true });
-  const status = h('div', { hidden: true, testid: 'settings-status' });
-  const save = h('button', {
-    type: 'submit',
-    class: 'btn primary',
-    testid: 'settings-save',
-    text: t('settings.save'),
-    disabled: true,
-  });
+  const { summary, status, save } = serverFormParts('settings', t('settings.save'));
   const form = h(
     'form',
     { class: 'settings-form', novalidate: true, testid: 'settings-form', 'aria-busy': 'true' },
@@ -120,7 +115,7 @@ export function renderSettings(main, ctx) {
 
   function payload() {
     const retention = {};
-    for (const [key, input] of inputs) retention[key] = daysValue(input.value);
+    for (const [key, input] of inputs) retention[key] = numberOrNull(input.value); // empty: keep
     const alternatives = {};
     for (const [mode, box] of boxes) alternatives[mode] = box.checked;
     return { retention, alternatives };
@@ -142,7 +137,7 @@ export function renderSettings(main, ctx) {
         other.push(e);
         continue;
       }
-      showError(el, [...(el.hidden ? [] : [el.textContent]), e.message]);
+      addError(el, e.message);
       const [group, key] = String(e.field).split('.');
       const input = group === 'retention' ? inputs.get(key) : boxes.get(key);
       if (input) input.setAttribute('aria-invalid', 'true');
@@ -150,36 +145,21 @@ export function renderSettings(main, ctx) {
     showErrorSummary(summary, form, t('settings.invalid'), other, 'settings-error-table');
   }
 
-  form.addEventListener('submit', async (ev) => {
-    ev.preventDefault();
-    clearErrors();
-    errorBanner(banner, null);
-    status.hidden = true;
-    save.disabled = true;
-    try {
-      const saved = await API.saveOrgSettings(payload());
-      if (!ctx.alive) return;
-      fill(saved);
-      notice(status, t('settings.saved'));
-    } catch (e) {
-      if (!ctx.alive) return;
-      if (e instanceof ApiError && e.errors.length) showErrors(e.errors);
-      else errorBanner(banner, e);
-    } finally {
-      save.disabled = false;
-    }
-  });
-
   replace(main, pageHeader(t('settings.title')), banner, status, form);
-  API.orgSettings()
-    .then((settings) => {
-      if (!ctx.alive) return;
-      fill(settings);
-      form.removeAttribute('aria-busy');
-      save.disabled = false;
-    })
-    .catch((e) => {
-      if (ctx.alive) errorBanner(banner, e);
-    });
+  serverForm(ctx, {
+    form,
+    save,
+    status,
+    load: () => API.orgSettings(),
+    send: () => API.saveOrgSettings(payload()),
+    fill,
+    clear: () => {
+      clearErrors();
+      errorBanner(banner, null);
+    },
+    saved: () => notice(status, t('settings.saved')),
+    invalid: showErrors,
+    failed: (e) => errorBanner(banner, e),
+  });
   return () => {};
 }

@@ -7,7 +7,17 @@ import { h, replace } from '../common/dom.js';
 import { debounce } from '../common/timing.js';
 import { API, roleOf } from '../staff/api.js';
 import { t, getLang } from '../staff/i18n.js';
-import { card, dataTable, countChips, errorBanner, pageHeader, competencyName, loadCompetencies } from '../staff/ui.js';
+import {
+  card,
+  dataTable,
+  countChips,
+  errorBanner,
+  pageHeader,
+  backToJobs,
+  competencyName,
+  loadCompetencies,
+  emptyNote,
+} from '../staff/ui.js';
 import { ChartSet, PALETTE, shorten } from './charts.js';
 
 export const CAN_SEE_STATS = new Set(['admin', 'hr']);
@@ -284,7 +294,7 @@ function dataDetails(header, rows, testid) {
 // ---------------------------------------------------------------- all jobs
 
 export function renderCrossStats(main, ctx) {
-  const back = h('a', { class: 'btn ghost', href: '#/jobs', text: `← ${t('jobs.title')}` });
+  const back = backToJobs();
   if (!canSeeStats(ctx.session)) {
     forbidden(main, back);
     return () => {};
@@ -352,7 +362,7 @@ export function renderCrossStats(main, ctx) {
     // Table: one row per job.
     const table =
       rows.length === 0
-        ? h('p', { class: 'empty muted', testid: 'stats-jobs-empty', text: t('jobs.empty') })
+        ? emptyNote(t('jobs.empty'), 'stats-jobs-empty')
         : dataTable(
             { class: 'table stats-jobs keep', testid: 'stats-jobs-table' },
             [

@@ -14,6 +14,7 @@ import {
   uploadForm,
   loadCompetencies,
   competencyName,
+  emptyNote,
 } from '../staff/ui.js';
 import { canSeeStats } from './stats.js';
 
@@ -77,7 +78,7 @@ export function renderTraining(main, ctx) {
   function drawList(courses) {
     listTitle.textContent = t('training.current', { n: courses.length });
     if (!courses.length) {
-      replace(listBody, h('p', { class: 'empty muted', testid: 'training-empty', text: t('training.empty') }));
+      replace(listBody, emptyNote(t('training.empty'), 'training-empty'));
       return;
     }
     replace(

@@ -3,11 +3,23 @@
 // follows the mode: video needs both consents, audio needs recording (analysis optional),
 // text records nothing (automated scoring optional). Changing the mode clears both boxes, so
 // a tick always answers the text shown next to it.
-import { $, focusEl, show } from '../common/dom.js';
+import { $, focusEl, h, show } from '../common/dom.js';
 import { i18n, modeKey, t } from './i18n.js';
-import { DEFAULT_MODE, allowedModes, applyModeTexts } from './modes.js';
+import { DEFAULT_MODE, MODES, allowedModes, applyModeTexts } from './modes.js';
 
 const SECTION_ORDER = ['self_intro', 'structured', 'professional'];
+
+/** The radio button of one mode, with its name and description (in #consent-modes). */
+function modeOption(mode) {
+  const id = `consent-mode-${mode}`;
+  const text = (key, cls) => h('span', { class: cls, dataset: { i18n: key }, text: t(key) });
+  return h(
+    'label',
+    { class: 'mode-option', for: id, dataset: { mode } },
+    h('input', { type: 'radio', name: 'consent-mode', id, value: mode, testid: id, checked: mode === DEFAULT_MODE }),
+    h('span', { class: 'mode-text' }, text(`mode.${mode}`, 'mode-name'), ' ', text(`mode.${mode}.desc`, 'mode-desc')),
+  );
+}
 
 export function createConsentScreen({ api, onDone }) {
   const rec = $('#consent-recording');
@@ -20,7 +32,9 @@ export function createConsentScreen({ api, onDone }) {
   const error = $('#consent-error');
   const screen = $('#screen-consent');
   const modeBox = $('#consent-modes');
-  const radios = [...modeBox.querySelectorAll('input[name="consent-mode"]')];
+  const options = MODES.map(modeOption);
+  $('#consent-mode-human').before(...options);
+  const radios = options.map((label) => label.querySelector('input'));
   let state = null;
   let mode = DEFAULT_MODE;
   let busy = false;

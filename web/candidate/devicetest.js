@@ -2,7 +2,7 @@
 // What is checked follows the interview mode: video checks everything; audio the microphone,
 // network and WebRTC (the camera is never asked for); text only the network (and waits for
 // the control socket, which is all a written interview needs).
-import { $, focusEl, show } from '../common/dom.js';
+import { $, focusEl, h, show } from '../common/dom.js';
 import { median, sleep } from '../common/timing.js';
 import { attachVideo, createLevelMeter, resumeAudio } from './media.js';
 import { i18n, modeKey, t } from './i18n.js';
@@ -17,12 +17,37 @@ export const MIC_OK_AFTER_MS = 300; // that much sound in total → the micropho
 export const MIC_SILENT_WARN_MS = 8000;
 export const WEBRTC_FAIL_AFTER_MS = 15000;
 
+/** Every check, in the order of its row. */
+export const CHECK_NAMES = ['camera', 'microphone', 'network', 'webrtc'];
 /** The rows each mode shows, and of those the ones that must pass before the interview starts. */
 export const CHECKS = {
-  video: { shown: ['camera', 'microphone', 'network', 'webrtc'], needed: ['camera', 'microphone', 'webrtc'] },
+  video: { shown: CHECK_NAMES, needed: ['camera', 'microphone', 'webrtc'] },
   audio: { shown: ['microphone', 'network', 'webrtc'], needed: ['microphone', 'webrtc'] },
   text: { shown: ['network'], needed: ['network'] },
 };
+
+/** The row of one check (#check-<name>, in #device-checks); paint() fills its status and texts. */
+function checkRow(name) {
+  const key = `check.${name}`;
+  return h(
+    'li',
+    { class: 'check', id: `check-${name}`, testid: `check-${name}`, dataset: { status: 'pending' } },
+    h('span', { class: 'check-icon', 'aria-hidden': 'true' }),
+    h(
+      'div',
+      { class: 'check-body' },
+      h(
+        'h2',
+        { class: 'check-title' },
+        h('span', { dataset: { i18n: key }, text: t(key) }),
+        ' ',
+        h('span', { class: 'sr-only check-status' }),
+      ),
+      h('p', { class: 'check-msg' }),
+      h('p', { class: 'check-advice' }),
+    ),
+  );
+}
 
 /** Random bytes (crypto.getRandomValues fills at most 64 KiB per call). */
 export function randomBytes(n) {
@@ -59,12 +84,8 @@ export async function measureNetwork(api) {
  * @param {(state: object) => void} ctx.onState
  */
 export function createDeviceTest(ctx) {
-  const rows = {
-    camera: $('#check-camera'),
-    microphone: $('#check-microphone'),
-    network: $('#check-network'),
-    webrtc: $('#check-webrtc'),
-  };
+  const rows = Object.fromEntries(CHECK_NAMES.map((name) => [name, checkRow(name)]));
+  $('#device-checks').append(...Object.values(rows));
   const results = {
     camera: { status: 'pending', msg: 'camera.pending' },
     microphone: { status: 'pending', msg: 'mic.pending' },

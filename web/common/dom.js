@@ -118,6 +118,11 @@ export function showError(errorEl, messages) {
   errorEl.hidden = list.length === 0;
 }
 
+/** Add one message to those an error element already shows (see showError). */
+export function addError(errorEl, message) {
+  showError(errorEl, [...(errorEl.hidden ? [] : [errorEl.textContent]), message]);
+}
+
 /** Copy text to the clipboard; falls back to a hidden textarea + execCommand. */
 export async function copyText(text) {
   try {

@@ -3,7 +3,7 @@
 import { h, replace } from '../common/dom.js';
 import { debounce } from '../common/timing.js';
 import { API } from '../staff/api.js';
-import { dataTable, statusBadge, fmtDate, errorBanner, pageHeader, languageName } from '../staff/ui.js';
+import { dataTable, statusBadge, fmtDate, errorBanner, pageHeader, languageName, emptyNote } from '../staff/ui.js';
 import { t } from '../staff/i18n.js';
 
 const STATUS_ORDER = [
@@ -39,7 +39,7 @@ export function renderJobPicker(main, ctx) {
       if (!ctx.alive) return;
       body.removeAttribute('aria-busy');
       if (!Array.isArray(jobs) || !jobs.length) {
-        replace(body, h('p', { class: 'empty muted', testid: 'jobs-empty', text: t('ex.jobs.empty') }));
+        replace(body, emptyNote(t('ex.jobs.empty'), 'jobs-empty'));
         return;
       }
       // Jobs with interviews in progress first (stable otherwise).
@@ -97,7 +97,7 @@ export function renderInterviewList(main, ctx, jobId) {
 
   const draw = () => {
     if (!rows.length) {
-      replace(body, h('p', { class: 'empty muted', testid: 'interviews-empty', text: t('ex.list.empty') }));
+      replace(body, emptyNote(t('ex.list.empty'), 'interviews-empty'));
       return;
     }
     const sorted = [...rows].sort((a, b) => rank(a.status) - rank(b.status) || ts(b.updated_at) - ts(a.updated_at));

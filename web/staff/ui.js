@@ -1,5 +1,6 @@
 // Shared view pieces: status badges, count chips, question cards, dates, tables, cards, error
-// texts and summaries, the one-file upload form, CSV helpers.
+// texts and summaries, the load/save cycle of a form the server validates, the one-file upload
+// form, CSV helpers, page-header and empty-list pieces.
 
 import { h, replace, copyText, field, showError, downloadText } from '../common/dom.js';
 import { t, pick, getLang } from './i18n.js';
@@ -210,6 +211,73 @@ export function showErrorSummary(summary, form, title, rows, testid) {
   if (first) first.focus();
 }
 
+// ---------- forms the server validates ----------
+/** A number field's value: "" → null, anything else as a number (the server checks the range). */
+export function numberOrNull(text) {
+  const s = String(text ?? '').trim();
+  return s === '' ? null : Number(s);
+}
+
+/**
+ * The summary of the error rows no field takes (test id `<prefix>-errors`), the line that says
+ * the form was saved (`<prefix>-status`) and the submit button (`<prefix>-save`, disabled until
+ * serverForm has loaded the form).
+ */
+export function serverFormParts(prefix, saveText) {
+  return {
+    summary: h('div', { class: 'form-errors', role: 'alert', testid: `${prefix}-errors`, hidden: true }),
+    status: h('div', { testid: `${prefix}-status`, hidden: true }),
+    save: h('button', {
+      type: 'submit',
+      class: 'btn primary',
+      testid: `${prefix}-save`,
+      text: saveText,
+      disabled: true,
+    }),
+  };
+}
+
+/**
+ * Load and save a form the server validates. `load()` fetches what `fill(data)` shows; then
+ * the form stops being aria-busy and `save` is enabled. A submit runs `clear()`, hides
+ * `status`, sends `send()`, fills the form with the answer and calls `saved(answer)`; a 422's
+ * rows go to `invalid(rows)`, any other failure to `failed(err)` (a failed load to
+ * `loadFailed(err)`, by default `failed`). Nothing is shown once the view is gone.
+ */
+export function serverForm(
+  ctx,
+  { form, save, status, load, send, fill, clear, saved, invalid, failed, loadFailed = failed },
+) {
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    clear();
+    status.hidden = true;
+    save.disabled = true;
+    try {
+      const answer = await send();
+      if (!ctx.alive) return;
+      fill(answer);
+      saved(answer);
+    } catch (e) {
+      if (!ctx.alive) return;
+      if (e instanceof ApiError && e.errors.length) invalid(e.errors);
+      else failed(e);
+    } finally {
+      save.disabled = false;
+    }
+  });
+  load()
+    .then((data) => {
+      if (!ctx.alive) return;
+      fill(data);
+      form.removeAttribute('aria-busy');
+      save.disabled = false;
+    })
+    .catch((e) => {
+      if (ctx.alive) loadFailed(e);
+    });
+}
+
 // ---------- file upload ----------
 /**
  * A form that uploads one file (an import, a bulk invitation): the file field, the submit button
@@ -367,6 +435,16 @@ export function pageHeader(title, ...extra) {
     h('h1', { text: title, tabindex: '-1' }),
     h('div', { class: 'page-actions' }, extra),
   );
+}
+
+/** The line that stands for an empty list or table. */
+export function emptyNote(text, testid) {
+  return h('p', { class: 'empty muted', testid, text });
+}
+
+/** The "← Jobs" link of a page header: back to the job list. */
+export function backToJobs() {
+  return h('a', { class: 'btn ghost', href: '#/jobs', text: `← ${t('jobs.title')}` });
 }
 
 /** A modal confirmation (<dialog>); resolves true when confirmed. */

@@ -2,7 +2,7 @@
 
 import { h, replace } from '../../common/dom.js';
 import { t } from '../../staff/i18n.js';
-import { card, dataTable } from '../../staff/ui.js';
+import { card, dataTable, emptyNote } from '../../staff/ui.js';
 import { degreeLabel } from '../screening.js';
 import {
   CANDIDATE_STATUSES,
@@ -118,13 +118,10 @@ export function candidateList(ctx, state, onOpen) {
       replace(body, h('p', { class: 'muted', text: t('common.loading') }));
       return;
     }
-    if (!state.candidates.length) {
-      replace(body, h('p', { class: 'empty muted', testid: 'candidates-empty', text: t('res.cands.empty') }));
-      return;
-    }
     const shown = state.filter === 'all' ? state.candidates : state.candidates.filter((c) => c.status === state.filter);
     if (!shown.length) {
-      replace(body, h('p', { class: 'empty muted', testid: 'candidates-empty', text: t('res.cands.emptyFilter') }));
+      const empty = state.candidates.length ? 'res.cands.emptyFilter' : 'res.cands.empty';
+      replace(body, emptyNote(t(empty), 'candidates-empty'));
       return;
     }
     replace(

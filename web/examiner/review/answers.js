@@ -292,7 +292,7 @@ export function answersView(model, answersBox, mode) {
         { class: 'rv-text' },
         h('h3', { class: 'rv-sub', text: label }),
         value
-          ? h('pre', { class: 'rv-pre', testid, text: value })
+          ? h('pre', { class: 'textbox rv-pre', testid, text: value })
           : h('p', { class: 'muted small', testid, text: t('ex.rv.empty') }),
       );
     return h(

@@ -121,7 +121,7 @@ export function printView(model, printBox, mode) {
           h('p', { class: 'strong', text: `${t('ex.rv.q', { n: a.index + 1 })} · ${pick(a.question)}` }),
           personalisedNote(personalInfo(a), { testid: `print-personalised-${a.index}` }),
           a.transcript ? h('p', { text: a.transcript }) : null,
-          a.text_answer ? h('pre', { class: 'rv-pre', text: a.text_answer }) : null,
+          a.text_answer ? h('pre', { class: 'textbox rv-pre', text: a.text_answer }) : null,
           isNum(a.answer_used_s)
             ? h('p', {
                 class: 'muted small',
