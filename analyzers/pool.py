@@ -15,6 +15,7 @@ import contextlib
 import logging
 import multiprocessing
 import multiprocessing.queues
+import os
 import queue
 import threading
 import time
@@ -39,6 +40,11 @@ WORKER_CONTROL_HEADROOM = 200
 WORKER_START_TIMEOUT_S = 60.0
 READER_POLL_S = 0.5
 OVERFLOW_REPORT_EVERY_S = 5.0
+WORKER_ENVIRONMENT: dict[str, str] = {"OPENBLAS_NUM_THREADS": "1"}
+"""Set for the worker processes unless the operator set it: numpy's BLAS (mel spectrograms,
+resampling) runs in the calling thread. A worker is one core's worth of work, and OpenBLAS's
+extra thread per worker spent ≈ 1.5 % of a core waiting between small products at 8
+candidates (docs/benchmarks.md, CPU budget)."""
 
 EventSink = Callable[[dict[str, Any]], None]
 
@@ -113,6 +119,8 @@ class AnalyzerPool:
 
     def _spawn(self, index: int) -> _Worker:
         worker = _Worker(index, self._asr)
+        for name, value in WORKER_ENVIRONMENT.items():
+            os.environ.setdefault(name, value)  # a spawned process inherits os.environ
         worker.process.start()
         worker.reader = threading.Thread(
             target=self._read, args=(worker,), name=f"analyzer-{index}-reader", daemon=True

@@ -17,7 +17,7 @@ from skimage import data
 
 from analyzers.asr import AsrConfig, AsrModels
 from analyzers.pipeline import InterviewAnalysis
-from analyzers.pool import AnalyzerPool
+from analyzers.pool import WORKER_ENVIRONMENT, AnalyzerPool
 from tests.support.checks import decode_audio, wer
 from tests.support.media import speech_wav
 from tests.test_vision import FACE_CROP, HEIGHT, TURN_DEG, WIDTH, Frame, fit, turn_head
@@ -135,6 +135,21 @@ def test_speech_through_the_pipeline_scores_with_evidence(
     score = [e for e in events if e["type"] == "score_update"][-1]
     assert score["dimension"] == "communication" and 0 < score["value"] <= 10
     assert any(ev["kind"] == "transcript" and "listen" in ev["detail"] for ev in score["evidence"])
+
+
+async def test_workers_run_numpy_blas_in_the_calling_thread() -> None:
+    preset = os.environ.get("OPENBLAS_NUM_THREADS")
+    pool = AnalyzerPool(1, AsrConfig())
+    await pool.start()
+    try:
+        pid = pool._workers[0].process.pid
+        environ = (await asyncio.to_thread(Path(f"/proc/{pid}/environ").read_bytes)).split(b"\0")
+        expected = preset or WORKER_ENVIRONMENT["OPENBLAS_NUM_THREADS"]
+        assert f"OPENBLAS_NUM_THREADS={expected}".encode() in environ
+        if preset is None:
+            assert expected == "1"
+    finally:
+        await pool.aclose()
 
 
 async def test_crashed_worker_is_restarted_and_reports_the_gap(tmp_path: Path) -> None:
