@@ -257,6 +257,9 @@ async def amain(args: argparse.Namespace) -> dict[str, Any]:
     out = dict(summary)
     if args.capacity:
         out["max_realtime_candidates"] = best
+        at_best = next((r for r in results if r["candidates"] == best), None)
+        if at_best is not None:  # the figure that does not depend on the load generator
+            out["server_cpu_percent_per_candidate"] = at_best["server_cpu_percent_per_candidate"]
         out["runs"] = results
     out["machine"] = machine_info()
     return out

@@ -196,6 +196,12 @@ def summarise(
         "analyzers": health.last.get(0, {}).get("analyzers"),
         "nodes": health.nodes(),
     }
+    live = n - summary["refused"]
+    summary["server_cpu_percent_per_candidate"] = (
+        round(summary["cpu_percent"] / live, 1)
+        if summary["cpu_percent"] is not None and live
+        else None
+    )
     summary["realtime"] = realtime(summary)
     summary["series"] = recorder.series(t1) | {"loop_lag": health.loop_lag}
     summary["details"] = per

@@ -19,6 +19,7 @@ SUMMARY_KEYS = {
     "dashboard_latency_p95_ms",
     "loop_lag_p95_ms",
     "cpu_percent",
+    "server_cpu_percent_per_candidate",
     "rss_mb",
     "refused",
 }
@@ -53,6 +54,10 @@ def test_one_synthetic_candidate_is_measured(tmp_path: Path, language: str) -> N
     assert result["face_fps_min"] >= 3.0  # analysed frames per second of media
     assert result["asr_final_latency_p95_s"] is not None  # sentences were heard and timed
     assert result["cpu_percent"] > 0 and result["rss_mb"] > 0
+    live = result["candidates"] - result["refused"]
+    assert result["server_cpu_percent_per_candidate"] == pytest.approx(
+        result["cpu_percent"] / live, abs=0.1
+    )
     (detail,) = result["details"]
     assert detail["faces_seen"] >= 0.9
     assert detail["finals"] >= 1
