@@ -1,8 +1,9 @@
 """The server side of one candidate's WebRTC connection.
 
 :class:`LivePeer` answers the browser's offer, taps the encoded frames for the recorder
-(see ``media.tap``), drains the decoded tracks so aiortc's unbounded track queues never
-grow, and reports connection state changes to its owner (the interview session).
+(see ``media.tap``), hands them to the analysis fan-out's decoders (``media.fanout``) or,
+without analysis, decodes nothing, and reports connection state changes to its owner (the
+interview session).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from aiortc import (
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from media.fanout import AnalysisFanout
-from media.tap import EncodedFrame, install_tap, request_keyframe
+from media.tap import DISCARD, EncodedFrame, decode_error_reporter, install_tap, request_keyframe
 
 logger = logging.getLogger(__name__)
 
@@ -83,9 +84,7 @@ class LivePeer:
 
         @self.pc.on("track")
         def _track(track: MediaStreamTrack) -> None:
-            task = asyncio.create_task(self._drain(track), name=f"{name}-drain-{track.kind}")
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self.consume(track)
 
     @property
     def state(self) -> str:
@@ -115,7 +114,7 @@ class LivePeer:
             kind = transceiver.kind
             kinds.add(kind)
             transceiver.direction = "recvonly"
-            install_tap(transceiver.receiver, kind, self._count_and_forward)
+            self.prepare_receiver(transceiver.receiver, kind)
             if kind == "video":
                 # The recorder remuxes VP8 as received; other codecs would need re-encoding.
                 capabilities = RTCRtpReceiver.getCapabilities("video")
@@ -132,6 +131,20 @@ class LivePeer:
         answer = await self.pc.createAnswer()
         await asyncio.wait_for(self.pc.setLocalDescription(answer), ICE_GATHER_TIMEOUT_S)
         return self.pc.localDescription.sdp
+
+    def prepare_receiver(self, receiver: RTCRtpReceiver, kind: str) -> None:
+        """Tap ``receiver`` (before it starts) for the recorder, and decode its frames for
+        analysis only: aiortc's own decoder gets none of them."""
+        decoder = DISCARD
+        if self._fanout is not None:
+            decoder = self._fanout.decoder(kind, on_error=decode_error_reporter(receiver))
+        install_tap(receiver, kind, self._count_and_forward, decoder=decoder)
+
+    def consume(self, track: MediaStreamTrack) -> None:
+        """Drain a remote track until it ends (see :meth:`_drain`)."""
+        task = asyncio.create_task(self._drain(track), name=f"{self.name}-drain-{track.kind}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     def _count_and_forward(self, frame: EncodedFrame) -> None:
         self.frames_received[frame.kind] += 1
@@ -165,17 +178,12 @@ class LivePeer:
         task.add_done_callback(self._tasks.discard)
 
     async def _drain(self, track: MediaStreamTrack) -> None:
-        """Consume decoded frames and hand them to the analysis fan-out."""
-        fanout = self._fanout
+        """Wait for the end of a remote track. The tap decodes for analysis, so aiortc
+        puts no frames on it; whatever it would is dropped, so its unbounded queue
+        cannot grow."""
         try:
             while True:
-                frame = await track.recv()
-                if fanout is None:
-                    continue
-                if track.kind == "audio":
-                    fanout.audio(frame)  # type: ignore[arg-type]
-                else:
-                    fanout.video(frame)  # type: ignore[arg-type]
+                await track.recv()
         except MediaStreamError:
             return
 

@@ -6,6 +6,11 @@ read by its decoder thread. :func:`install_tap` swaps that queue for a subclass 
 ``put`` also hands an :class:`EncodedFrame` to a callback, so a recorder can remux
 VP8/Opus without decoding or re-encoding anything.
 
+Given a :class:`FrameDecoder`, the tap also takes over decoding: the encoded frames go
+to it instead of aiortc's decoder thread, which then only sees the end-of-stream marker
+(and ends the receiver's track on it). Analysis decodes the way it needs
+(``media.decoders``), and a receiver nobody analyses decodes nothing (:data:`DISCARD`).
+
 This is the only module that touches aiortc private attributes; it checks them when
 the tap is installed and raises :class:`RuntimeError` if aiortc changed.
 """
@@ -14,11 +19,13 @@ from __future__ import annotations
 
 import logging
 import queue
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from aiortc import RTCRtpReceiver
+from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 
 logger = logging.getLogger(__name__)
 
@@ -27,6 +34,7 @@ MediaKind = Literal["audio", "video"]
 # Name-mangled private attributes of aiortc 1.16 RTCRtpReceiver that the tap relies on.
 _DECODER_QUEUE_ATTR = "_RTCRtpReceiver__decoder_queue"
 _DECODER_THREAD_ATTR = "_RTCRtpReceiver__decoder_thread"
+_DECODER_ERROR_ATTR = "_RTCRtpReceiver__decoder_error"
 _REMOTE_STREAMS_ATTR = "_RTCRtpReceiver__remote_streams"
 _RTX_SSRC_ATTR = "_RTCRtpReceiver__rtx_ssrc"
 _SEND_PLI_ATTR = "_send_rtcp_pli"
@@ -80,6 +88,28 @@ def vp8_keyframe_size(data: bytes) -> tuple[int, int] | None:
     return width, height
 
 
+class FrameDecoder(Protocol):
+    """Takes a tapped receiver's encoded frames instead of aiortc's decoder thread."""
+
+    def push(self, codec: RTCRtpCodecParameters, frame: EncodedFrame) -> None:
+        """One encoded frame, after the tap's callback; on the event loop, must not block."""
+
+    def close(self) -> None:
+        """The receiver stopped: no more frames. On the event loop, must not block."""
+
+
+class _Discard:
+    def push(self, codec: RTCRtpCodecParameters, frame: EncodedFrame) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+DISCARD: FrameDecoder = _Discard()
+"""A :class:`FrameDecoder` that decodes nothing (nobody uses the decoded media)."""
+
+
 def is_h264_keyframe(data: bytes) -> bool:
     """True if an Annex B access unit contains an IDR slice."""
     start = data.find(b"\x00\x00\x01")
@@ -109,10 +139,12 @@ class _TapQueue(queue.Queue[Any]):
         on_frame: Callable[[EncodedFrame], None],
         remote_streams: dict[int, Any],
         rtx_ssrc: dict[int, int],
+        decoder: FrameDecoder | None,
     ) -> None:
         super().__init__()
         self._kind: MediaKind = kind
         self._on_frame = on_frame
+        self._decoder = decoder
         # Both dicts are owned and mutated in place by the receiver.
         self._remote_streams = remote_streams
         self._rtx_ssrc = rtx_ssrc
@@ -131,12 +163,32 @@ class _TapQueue(queue.Queue[Any]):
         return self._ssrc
 
     def put(self, item: Any, block: bool = True, timeout: float | None = None) -> None:
-        """Queue ``item`` for aiortc's decoder, after handing a copy to the tap."""
-        if item is not None:
-            self._tap(item)
+        """Hand ``item`` to the tap, then to the decoder (ours, or aiortc's thread)."""
+        decoder = self._decoder
+        if item is None:
+            if decoder is not None:
+                self._guarded(decoder.close)
+        else:
+            frame = self._tap(item)
+            if decoder is not None:
+                if frame is not None:
+                    self._guarded(decoder.push, item[0], frame)
+                return
         super().put(item, block, timeout)
 
-    def _tap(self, item: Any) -> None:
+    def _guarded(self, call: Callable[..., None], *args: Any) -> None:
+        try:
+            call(*args)
+        except Exception:
+            self._failed()
+
+    def _failed(self) -> None:
+        """Never break aiortc's receive path; log the first failure only (in an except)."""
+        if not self._callback_failed:
+            self._callback_failed = True
+            logger.exception("encoded-frame tap (%s) failed; further errors muted", self._kind)
+
+    def _tap(self, item: Any) -> EncodedFrame | None:
         try:
             codec, jitter_frame = item
             name = str(codec.name).lower()
@@ -150,12 +202,11 @@ class _TapQueue(queue.Queue[Any]):
                 keyframe=_is_keyframe(self._kind, name, data),
                 ssrc=self.media_ssrc,
             )
-            self._on_frame(frame)
         except Exception:
-            # Never break aiortc's receive path; log the first failure only.
-            if not self._callback_failed:
-                self._callback_failed = True
-                logger.exception("encoded-frame tap (%s) failed; further errors muted", self._kind)
+            self._failed()
+            return None
+        self._guarded(self._on_frame, frame)
+        return frame
 
 
 def _private(receiver: RTCRtpReceiver, name: str, expected: type) -> Any:
@@ -169,13 +220,21 @@ def _private(receiver: RTCRtpReceiver, name: str, expected: type) -> Any:
 
 
 def install_tap(
-    receiver: RTCRtpReceiver, kind: str, on_frame: Callable[[EncodedFrame], None]
+    receiver: RTCRtpReceiver,
+    kind: str,
+    on_frame: Callable[[EncodedFrame], None],
+    decoder: FrameDecoder | None = None,
 ) -> None:
     """Make ``receiver`` call ``on_frame`` (on the event loop) for every encoded frame.
 
     Call after ``setRemoteDescription`` and before the connection starts receiving
     (aiortc starts the decoder thread in ``RTCRtpReceiver.receive``). ``on_frame`` must
     be cheap and must not block; exceptions it raises are logged, not propagated.
+
+    ``decoder``: None leaves decoding to aiortc (decoded frames arrive on the receiver's
+    track); otherwise every frame goes to ``decoder.push`` after ``on_frame`` and aiortc
+    decodes nothing (its track only ends, when the receiver stops and ``decoder.close``
+    is called). Exceptions the decoder raises are logged, not propagated.
 
     Raises:
         ValueError: ``kind`` is not ``"audio"`` or ``"video"``.
@@ -197,6 +256,7 @@ def install_tap(
             "the receiver's decoder thread already started: install the tap right after "
             "setRemoteDescription, before the connection starts receiving"
         )
+    _private(receiver, _DECODER_ERROR_ATTR, threading.Event)
     if not callable(getattr(receiver, _SEND_PLI_ATTR, None)):
         raise RuntimeError(f"aiortc internals changed: RTCRtpReceiver.{_SEND_PLI_ATTR} is missing")
     if not current.empty():
@@ -206,8 +266,21 @@ def install_tap(
         on_frame,
         remote_streams=_private(receiver, _REMOTE_STREAMS_ATTR, dict),
         rtx_ssrc=_private(receiver, _RTX_SSRC_ATTR, dict),
+        decoder=decoder,
     )
     setattr(receiver, _DECODER_QUEUE_ATTR, tap_queue)
+
+
+def decode_error_reporter(receiver: RTCRtpReceiver) -> Callable[[], None]:
+    """A function for a :class:`FrameDecoder` to call (from any thread) when a frame fails
+    to decode: the receiver then asks the sender for a key frame (RTCP PLI) with its next
+    video packet, exactly as when aiortc's own decoder fails.
+
+    Raises:
+        RuntimeError: aiortc internals changed.
+    """
+    event: threading.Event = _private(receiver, _DECODER_ERROR_ATTR, threading.Event)
+    return event.set
 
 
 async def request_keyframe(receiver: RTCRtpReceiver) -> None:

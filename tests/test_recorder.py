@@ -310,9 +310,34 @@ async def test_overflow_drops_and_counts(tmp_path: Path, monkeypatch: pytest.Mon
     assert decoded.video_frames == 1 and decoded.first_video_keyframe
 
 
+async def test_writer_takes_frames_in_batches_and_wakes_for_control(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Frames do not wake the writer thread (one wake-up per batch, not per frame); a
+    stop does, and everything queued before it is written."""
+    monkeypatch.setattr(recorder_module, "WRITER_BATCH_S", 60.0)
+    sender = FakeSender()
+    rec = AnswerRecorder(sender.request_keyframe)
+    try:
+        rec.start_segment(tmp_path / "batched.webm")
+        await asyncio.wait_for(asyncio.to_thread(wait_drained, rec), STEP_TIMEOUT_S)
+        sender.force_keyframe = True
+        frames = list(sender.frames(1.0))
+        await feed(rec, iter(frames))
+        await asyncio.sleep(0.3)
+        assert rec.queued == len(frames)  # still waiting for the next batch
+        started = time.monotonic()
+        info = await asyncio.wait_for(rec.stop_segment(), STEP_TIMEOUT_S)
+        assert time.monotonic() - started < 5.0  # woken by the stop, not the batch timer
+    finally:
+        await rec.aclose()
+    assert info is not None and info.video_recorded
+    assert info.audio_packets + info.video_frames == len(frames)
+
+
 def wait_drained(rec: AnswerRecorder) -> None:
     """Block (in a worker thread) until the writer has taken every queued item."""
-    while rec._queue.qsize():
+    while rec.queued:
         time.sleep(POLL_S)
 
 
