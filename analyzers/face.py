@@ -3,26 +3,51 @@
 Observable behaviour only: how many faces are in the frame, where the main face is, and which way
 the head points. Nothing here infers emotion, personality or identity.
 
-Two mediapipe solutions, created once per instance (their graphs are not shareable across streams
-and expect increasing timestamps):
+Three mediapipe graphs, created once per instance (they are not shareable across streams and
+expect increasing timestamps), all running on the calling thread (:mod:`analyzers.vision`):
 
-* ``face_detection`` full-range (``model_selection=1``) counts faces. The short-range model is 3×
-  cheaper but misses small faces, e.g. a second person beside the candidate at 320 px width; the
-  count drives the extra-person flag, so robustness wins.
+* ``face_detection`` short-range (``model_selection=0``) finds the candidate on every frame;
+  full-range (``model_selection=1``) recounts once a second (:data:`FULL_RANGE_EVERY_S`), on
+  every frame while it last saw more than one face, and whenever the short-range one finds
+  nobody. The short-range model is 3× cheaper but misses small faces, e.g. a second person
+  beside the candidate at 320 px width; the count drives the extra-person flag, so the larger
+  count wins.
 * ``face_mesh`` (``max_num_faces=1``, ``refine_landmarks=False``) gives 468 landmarks of the main
   face (the largest detection) for head pose, run on a square crop of :data:`CROP_FACE_SIZES`
   face sizes around it. ``static_image_mode=True``: in tracking mode the same turned-head frame
   read yaw -15° after a frontal frame but -38° from a cold start (the landmark model depends on
   the region it is given, and tracking keeps feeding it its own), so each sample is measured on
   its own, which also makes results reproducible at 5 fps, where frames are 200 ms apart anyway.
+  (Feeding it the region of the full-frame short-range detection instead, without the mesh's
+  own detection on the crop, saves ~1.5 ms but read a 50° turn as 17–19° instead of 33–34°.)
   Without a detection the mesh runs on the whole frame, which still catches a face turned too
   far for the detector.
+* The mesh's head pose is reused for frames less than :data:`MESH_EVERY_S` after it was
+  measured (at 5 fps: the next frame) while the face count is the same and the face box looks the
+  same: a 24×24 grey thumbnail of the box, normalised to zero mean and unit standard deviation,
+  differs from the one of the measured frame by at most :data:`MAX_APPEARANCE_CHANGE` (mean
+  absolute difference). Calibrated on the astronaut face: frames of the load test's panning video
+  differ by 0.06–0.24, Gaussian noise σ = 8 by 0.02–0.20 (the detection box jitters), 30 %
+  darker by ≤ 0.09, while re-renders turned by 5/10/15/20/30/50° differ by 0.16–0.18/0.25–0.27/
+  0.30–0.32/0.37–0.46/0.44–0.46/0.60–0.82. So a turn of 20° or more (looking away starts at 25°)
+  is measured on the frame it happens, a smaller one at the latest on the next frame; a noisier
+  camera only means more meshes. Flags and gaze ratios work over seconds; on the load test's
+  video the reused poses differ from per-frame ones by ≤ 0.8° yaw and ≤ 0.9° pitch, with the
+  same eye-contact and looking-away verdicts on every frame.
 
-Measured on one core of the 2-core build machine (mediapipe 0.10.21, astronaut photo, 60 frames;
-mediapipe resizes internally, so 320×240 and 640×480 cost the same): p50 10.0 ms, p90 10.4 ms per
-analysed frame with one or two faces (full-range detection ≈ 5–6 ms, face mesh on the crop ≈
-3.7 ms, solvePnP < 0.1 ms), 7 ms on an empty frame; ≈ 5 % of a core at 5 fps. Tracking-mode mesh
-would save ~1.6 ms; short-range detection would save ~3.5 ms.
+CPU per analysed frame, measured with ``python -m loadtest.vision_bench`` (the load test's
+astronaut video at 320×240, 5 fps paced, 150 frames, process CPU time of all threads, mean of 3
+rounds; 2-core build machine, mediapipe 0.10.21; "contended" = a busy process per core): before
+issue 14 (stock graphs with 2 executor threads each, mesh on every frame) 9.5 ms idle / 9.2 ms
+contended, ≈ 4.7 % of a core at 5 fps; now 6.5 / 6.5 ms (−31 % / −29 %; mesh on half the
+frames, no threads of its own), ≈ 3.3 % of a core. Of that, the calling thread alone saves
+0.3–0.7 ms (more back to back: 8.35 → 7.28 ms unpaced), reusing the pose 2.5–2.7 ms. Parts, back
+to back on the calling thread: short-range detection ≈ 1.4 ms, full-range ≈ 4.0 ms, face mesh on
+the crop (with its own detection) ≈ 3.3 ms, solvePnP ≈ 0.15 ms. Wall time per frame p50/p90: now
+8.6/18 ms idle and 21/42 ms contended, before 9.5/16 and 22/54 ms. (With the mesh on every frame
+the calling thread alone was slower under contention, p50 27 ms: one thread competes with the
+busy processes for whole time slices, where the stock graphs' many short wake-ups were favoured
+by the scheduler.)
 
 Head pose: ``cv2.solvePnP`` of 14 rigid landmarks (nose, nose bridge, forehead, eye corners,
 nostrils, cheek edges; no mouth or jaw, which move while speaking) against mediapipe's canonical
@@ -39,6 +64,8 @@ are coarse.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import cv2
@@ -47,6 +74,7 @@ import numpy.typing as npt
 from mediapipe.python.solutions import face_detection as mp_face_detection
 from mediapipe.python.solutions import face_mesh as mp_face_mesh
 
+from analyzers import vision
 from analyzers.events import FaceMetrics
 
 MIN_FACE_CONFIDENCE = 0.5
@@ -65,6 +93,15 @@ MIN_CROP_PX = 16
 """Smaller crops are not worth a face-mesh pass."""
 FOCAL_LENGTH_FRAME_WIDTHS = 1.0
 """Assumed focal length in frame widths (≈ 53° horizontal field of view)."""
+MESH_EVERY_S = 0.35
+"""A head pose measured by the face mesh is reused for later frames less than this (media
+time) after it, while the face count is unchanged and the face looks the same: at 5 fps the mesh
+runs on every 2nd frame of a still face, and at once when the head turns. 0 meshes every frame."""
+APPEARANCE_PX = 24
+"""Side of the grey thumbnail of the face box that :func:`_appearance` compares."""
+MAX_APPEARANCE_CHANGE = 0.3
+"""Largest mean difference (in the thumbnails' standard deviations) between the face box now
+and when the reused head pose was measured; see the module docstring for the calibration."""
 
 # Rigid landmarks of mediapipe's face mesh and their coordinates in its canonical face model
 # (mediapipe/modules/face_geometry/data/canonical_face_model.obj; centimetres, x toward the
@@ -95,23 +132,50 @@ _FACE_FORWARD = np.array([0.0, 0.0, -1.0])
 """The face's forward direction in model coordinates (toward the camera when frontal)."""
 
 
+@dataclass(frozen=True, slots=True)
+class _Measured:
+    """The latest face-mesh head pose and what the face looked like then."""
+
+    t: float
+    faces: int
+    look: npt.NDArray[np.float32]
+    yaw: float
+    pitch: float
+
+
 class FaceAnalyzer:
     """Per-interview face analyzer; call :meth:`analyze` with frames of one stream in order.
 
     Not thread-safe. ``close()`` releases the mediapipe graphs (also on ``with`` exit).
     """
 
-    def __init__(self, interview_id: str) -> None:
+    def __init__(
+        self,
+        interview_id: str,
+        *,
+        stock_graphs: bool = False,
+        mesh_every_s: float = MESH_EVERY_S,
+    ) -> None:
+        """``stock_graphs``: build mediapipe's stock solutions, whose graphs run on executor
+        threads of their own, instead of the :mod:`analyzers.vision` ones that run on the
+        calling thread; with ``mesh_every_s=0`` (mesh on every frame) that is the analyzer as it
+        was before issue 14, for benchmarks."""
         self.interview_id = interview_id
-        self._detector: Any = mp_face_detection.FaceDetection(
+        self._mesh_every_s = mesh_every_s
+        self._last_mesh: _Measured | None = None
+        self.mesh_runs = 0
+        """Face-mesh passes so far (frames whose head pose was measured, not reused)."""
+        detection = mp_face_detection.FaceDetection if stock_graphs else vision.FaceDetection
+        mesh = mp_face_mesh.FaceMesh if stock_graphs else vision.FaceMesh
+        self._detector: Any = detection(
             model_selection=1, min_detection_confidence=MIN_FACE_CONFIDENCE
         )
-        self._near_detector: Any = mp_face_detection.FaceDetection(
+        self._near_detector: Any = detection(
             model_selection=0, min_detection_confidence=MIN_FACE_CONFIDENCE
         )
         self._full_count = 0
         self._full_count_t = -1e9
-        self._mesh: Any = mp_face_mesh.FaceMesh(
+        self._mesh: Any = mesh(
             static_image_mode=True,
             max_num_faces=1,
             refine_landmarks=False,
@@ -146,29 +210,29 @@ class FaceAnalyzer:
             if len(full) > len(boxes):
                 boxes = full
         count = len(boxes)
-        center_x = center_y = size = None
+        center_x = center_y = size = yaw = pitch = None
+        mesh_face = False  # the mesh found a face the detectors missed (counted as one)
         if boxes:
             box = max(boxes, key=lambda b: b.width * b.height)
             center_x = _unit(box.xmin + box.width / 2)
             center_y = _unit(box.ymin + box.height / 2)
             size = _unit(box.height)
-            x0, y0, x1, y1 = _crop_around(box, width, height)
-            points = self._landmarks(frame[y0:y1, x0:x1])
-            if points is not None:
-                points += (x0, y0)
+            pose = self._pose_of(frame, box, count, t)
+            if pose is not None:
+                yaw, pitch = pose
         else:
+            self._last_mesh = None
             points = self._landmarks(frame)
             if points is not None:
+                mesh_face = True
                 (left, top), (right, bottom) = points.min(axis=0), points.max(axis=0)
                 center_x = _unit((left + right) / 2 / width)
                 center_y = _unit((top + bottom) / 2 / height)
                 size = _unit((bottom - top) / height)
+                pose = head_pose(points, width, height)
+                if pose is not None:
+                    yaw, pitch = pose
 
-        yaw = pitch = None
-        if points is not None:
-            pose = head_pose(points, width, height)
-            if pose is not None:
-                yaw, pitch = pose
         looking_away = (
             yaw is not None
             and pitch is not None
@@ -184,7 +248,7 @@ class FaceAnalyzer:
             interview_id=self.interview_id,
             t=t,
             question_index=question_index,
-            faces=count or (1 if points is not None else 0),
+            faces=count or (1 if mesh_face else 0),
             yaw_deg=yaw,
             pitch_deg=pitch,
             looking_away=looking_away,
@@ -194,15 +258,44 @@ class FaceAnalyzer:
             size=size,
         )
 
-    def _landmarks(self, image: npt.NDArray[np.uint8]) -> npt.NDArray[np.float64] | None:
-        """Face-mesh landmarks (468×2, pixels of ``image``) of the face in ``image``, or None."""
+    def _pose_of(
+        self, frame: npt.NDArray[np.uint8], box: Any, faces: int, t: float
+    ) -> tuple[float, float] | None:
+        """Head pose (yaw, pitch) of the face in ``box``: the face mesh on a crop around it, or
+        the pose measured less than ``mesh_every_s`` ago if the face count is the same and the
+        face looks the same (:func:`_appearance`)."""
+        look = _appearance(frame, box) if self._mesh_every_s > 0 else None
+        last = self._last_mesh
+        if (
+            last is not None
+            and look is not None
+            and 0.0 <= t - last.t < self._mesh_every_s
+            and last.faces == faces
+            and _difference(last.look, look) <= MAX_APPEARANCE_CHANGE
+        ):
+            return last.yaw, last.pitch
+        height, width = frame.shape[:2]
+        x0, y0, x1, y1 = _crop_around(box, width, height)
+        points = self._landmarks(frame[y0:y1, x0:x1], _POSE_LANDMARKS)
+        pose = None if points is None else _solve_pose(points + (x0, y0), width, height)
+        self._last_mesh = None if pose is None or look is None else _Measured(t, faces, look, *pose)
+        return pose
+
+    def _landmarks(
+        self, image: npt.NDArray[np.uint8], indices: Sequence[int] | None = None
+    ) -> npt.NDArray[np.float64] | None:
+        """Face-mesh landmarks (pixels of ``image``) of the face in ``image``, or None: all 468,
+        or those of ``indices`` in that order (reading 468 protobuf messages costs ~0.1 ms)."""
         if image.shape[0] < MIN_CROP_PX or image.shape[1] < MIN_CROP_PX:
             return None
+        self.mesh_runs += 1
         faces = self._mesh.process(np.ascontiguousarray(image)).multi_face_landmarks
         if not faces:
             return None
         h, w = image.shape[:2]
-        return np.array([(p.x * w, p.y * h) for p in faces[0].landmark], dtype=np.float64)
+        landmarks = faces[0].landmark
+        chosen = landmarks if indices is None else [landmarks[i] for i in indices]
+        return np.array([(p.x * w, p.y * h) for p in chosen], dtype=np.float64)
 
     @staticmethod
     def _boxes(detector: Any, frame: npt.NDArray[np.uint8]) -> list[Any]:
@@ -236,7 +329,14 @@ def head_pose(
 
     ``points`` are the 468 face-mesh landmarks in pixels of a ``width``×``height`` frame.
     """
-    image_points = np.ascontiguousarray(points[list(_POSE_LANDMARKS)], dtype=np.float64)
+    return _solve_pose(points[list(_POSE_LANDMARKS)], width, height)
+
+
+def _solve_pose(
+    pose_points: npt.NDArray[np.float64], width: int, height: int
+) -> tuple[float, float] | None:
+    """:func:`head_pose` from the :data:`_POSE_LANDMARKS` alone (in that order)."""
+    image_points = np.ascontiguousarray(pose_points, dtype=np.float64)
     focal = FOCAL_LENGTH_FRAME_WIDTHS * width
     camera = np.array(
         [[focal, 0.0, width / 2], [0.0, focal, height / 2], [0.0, 0.0, 1.0]], dtype=np.float64
@@ -254,6 +354,32 @@ def head_pose(
     yaw = _yaw(forward) - _yaw(to_camera)
     pitch = _pitch(forward) - _pitch(to_camera)
     return math.degrees(yaw), math.degrees(pitch)
+
+
+def _appearance(frame: npt.NDArray[np.uint8], box: Any) -> npt.NDArray[np.float32] | None:
+    """The face box as an APPEARANCE_PX² grey thumbnail with zero mean and unit standard
+    deviation (None for a box of less than 2×2 pixels or without contrast): it changes when the
+    head turns or something covers the face, hardly when the face moves or the light dims."""
+    height, width = frame.shape[:2]
+    x0, y0 = max(0, round(box.xmin * width)), max(0, round(box.ymin * height))
+    x1 = min(width, round((box.xmin + box.width) * width))
+    y1 = min(height, round((box.ymin + box.height) * height))
+    if x1 - x0 < 2 or y1 - y0 < 2:
+        return None
+    grey = cv2.cvtColor(np.ascontiguousarray(frame[y0:y1, x0:x1]), cv2.COLOR_RGB2GRAY)
+    thumb = cv2.resize(grey, (APPEARANCE_PX, APPEARANCE_PX), interpolation=cv2.INTER_AREA)
+    look = thumb.astype(np.float32)
+    look -= look.mean()
+    std = float(look.std())
+    if std < 1.0:
+        return None
+    look /= std
+    return look
+
+
+def _difference(a: npt.NDArray[np.float32], b: npt.NDArray[np.float32]) -> float:
+    """Mean absolute difference of two :func:`_appearance` thumbnails."""
+    return float(np.abs(a - b).mean())
 
 
 def _crop_around(box: Any, width: int, height: int) -> tuple[int, int, int, int]:

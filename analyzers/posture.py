@@ -3,8 +3,16 @@
 Observable behaviour only: whether head and shoulders are in the frame, how level the shoulders
 are, how far the head is off the shoulder midpoint, and how much the upper body moves between
 samples. Uses mediapipe pose with ``model_complexity=1`` (the only bundled model; 0 and 2 try to
-download) in tracking mode: ~19 ms per frame on one core at 320×240 or 640×480 (mediapipe resizes
-internally), ≈ 10 % of a core at 5 fps.
+download) in tracking mode, its graph on the calling thread (:mod:`analyzers.vision`), at the
+pipeline's 2 fps.
+
+CPU per analysed frame (``python -m loadtest.vision_bench``: the load test's astronaut video at
+320×240, paced, 60 pose frames, process CPU time of all threads, mean of 3 rounds; 2-core build
+machine, mediapipe 0.10.21): 19.7 ms idle / 19.8 ms contended (a busy process per core), ≈ 4 % of
+a core at 2 fps; with the stock graph and its 2 executor threads, before issue 14, 20.5 / 19.7 ms
+(back to back: 18.3 vs 19.5 ms). The model's XNNPACK kernels (already single-threaded) are ~3/4
+of a perf profile, so neither the executor nor XNNPACK's zero-copy tensor I/O (tried: within
+±1 %) moves it much; the rate does. Frame size hardly matters (mediapipe resizes internally).
 
 Distances are measured in pixels and expressed in shoulder widths, so they do not depend on the
 frame's aspect ratio or how close the candidate sits.
@@ -19,6 +27,7 @@ import numpy as np
 import numpy.typing as npt
 from mediapipe.python.solutions import pose as mp_pose
 
+from analyzers import vision
 from analyzers.events import PostureMetrics
 from analyzers.face import readonly_rgb
 
@@ -47,9 +56,13 @@ class PostureAnalyzer:
     Not thread-safe. ``close()`` releases the mediapipe graph (also on ``with`` exit).
     """
 
-    def __init__(self, interview_id: str) -> None:
+    def __init__(self, interview_id: str, *, stock_graphs: bool = False) -> None:
+        """``stock_graphs``: mediapipe's stock pose solution, whose graph runs on executor
+        threads of its own (the behaviour before issue 14; for benchmarks), instead of
+        :class:`analyzers.vision.Pose` on the calling thread."""
         self.interview_id = interview_id
-        self._pose: Any = mp_pose.Pose(
+        pose = mp_pose.Pose if stock_graphs else vision.Pose
+        self._pose: Any = pose(
             static_image_mode=False,
             model_complexity=1,
             smooth_landmarks=True,

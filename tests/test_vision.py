@@ -3,19 +3,30 @@
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Iterator
 
 import cv2
 import numpy as np
 import numpy.typing as npt
 import pytest
+from mediapipe.framework import calculator_pb2
 from mediapipe.python.solutions import face_mesh as mp_face_mesh
 from scipy.spatial import Delaunay
 from skimage import data
 
+from analyzers import vision
 from analyzers.events import FaceMetrics, PostureMetrics, from_wire
-from analyzers.face import LOOKING_AWAY_YAW_DEG, FaceAnalyzer
+from analyzers.face import (
+    LOOKING_AWAY_YAW_DEG,
+    MAX_APPEARANCE_CHANGE,
+    MESH_EVERY_S,
+    FaceAnalyzer,
+    _appearance,
+    _difference,
+)
 from analyzers.posture import PostureAnalyzer
+from analyzers.vision import APPLICATION_THREAD_EXECUTOR, on_calling_thread
 
 Frame = npt.NDArray[np.uint8]
 WIDTH, HEIGHT = 640, 480
@@ -203,3 +214,123 @@ def test_posture_signs_flip_in_a_mirror(astronaut: Frame) -> None:
     # Her left shoulder (image right) sits lower in the photo; the head is right of the midpoint.
     assert m.shoulders_level_deg > 2 and mirrored.shoulders_level_deg < -2
     assert m.lean > 0.03 and mirrored.lean < -0.03
+
+
+# -- CPU cuts of issue 14: graphs on the calling thread, head pose reused on a still face --------
+
+
+def _thread_count() -> int:
+    return len(os.listdir("/proc/self/task"))
+
+
+def test_graphs_run_on_the_calling_thread(face_frame: Frame) -> None:
+    before = _thread_count()
+    with FaceAnalyzer("a") as face, PostureAnalyzer("a") as posture:
+        assert _thread_count() == before
+        face.analyze(face_frame, 0.0, None)
+        posture.analyze(face_frame, 0.0, None)
+        assert _thread_count() == before
+    with FaceAnalyzer("b", stock_graphs=True), PostureAnalyzer("b", stock_graphs=True):
+        assert _thread_count() > before  # mediapipe's own executor threads
+
+
+def test_calling_thread_config_keeps_named_executors() -> None:
+    config = calculator_pb2.CalculatorGraphConfig()
+    config.num_threads = 4
+    config.executor.add(name="", type="ThreadPoolExecutor")
+    config.executor.add(name="io", type="ThreadPoolExecutor")
+    on_calling_thread(config)
+    assert [(e.name, e.type) for e in config.executor] == [
+        ("io", "ThreadPoolExecutor"),
+        ("", APPLICATION_THREAD_EXECUTOR),
+    ]
+    assert config.num_threads == 0
+
+
+def test_calling_thread_graphs_give_the_same_results(face_frame: Frame, astronaut: Frame) -> None:
+    """Same models, same single-threaded kernels: bit-identical metrics, frame after frame."""
+    frames = [face_frame, turn_head(face_frame, TURN_DEG), np.zeros_like(face_frame), face_frame]
+    body = fit(astronaut, WIDTH, HEIGHT)
+    bodies = [body, np.roll(body, 24, axis=1), body]
+    results = []
+    for stock in (True, False):
+        with (
+            FaceAnalyzer("a", stock_graphs=stock, mesh_every_s=0) as face,
+            PostureAnalyzer("a", stock_graphs=stock) as posture,
+        ):
+            results.append(
+                (
+                    [face.analyze(f, i * 0.2, None) for i, f in enumerate(frames)],
+                    [posture.analyze(f, i * 0.5, None) for i, f in enumerate(bodies)],
+                )
+            )
+    assert results[0] == results[1]
+
+
+def test_head_pose_is_reused_for_a_still_face(face: FaceAnalyzer, face_frame: Frame) -> None:
+    measured = face.analyze(face_frame, 0.0, None)
+    reused = face.analyze(face_frame, 0.2, None)
+    assert face.mesh_runs == 1
+    assert (reused.yaw_deg, reused.pitch_deg) == (measured.yaw_deg, measured.pitch_deg)
+    assert (reused.faces, reused.eye_contact, reused.looking_away) == (1, True, False)
+    face.analyze(face_frame, 0.4, None)  # MESH_EVERY_S after the measurement: measured again
+    assert face.mesh_runs == 2
+    face.analyze(face_frame, 0.2, None)  # media time went back (a new stream segment)
+    assert face.mesh_runs == 3
+    assert 0.2 < MESH_EVERY_S < 0.4  # at 5 fps: every 2nd frame of a still face
+
+
+@pytest.mark.parametrize("turn_deg", [20.0, -20.0, TURN_DEG])
+def test_a_turned_head_is_measured_at_once(
+    face: FaceAnalyzer, face_frame: Frame, turn_deg: float
+) -> None:
+    frontal = face.analyze(face_frame, 0.0, None)
+    turned = face.analyze(turn_head(face_frame, turn_deg), 0.2, None)
+    assert face.mesh_runs == 2
+    assert turned.yaw_deg is not None and frontal.yaw_deg is not None
+    assert math.copysign(1, turned.yaw_deg - frontal.yaw_deg) == math.copysign(1, turn_deg)
+
+
+def test_head_pose_is_measured_again_when_the_face_count_changes(
+    face: FaceAnalyzer, astronaut: Frame
+) -> None:
+    one = fit(astronaut[FACE_CROP], WIDTH, HEIGHT)
+    half = fit(astronaut[FACE_CROP], WIDTH // 2, HEIGHT)
+    face.analyze(one, 0.0, None)
+    assert face.analyze(np.hstack([half, half]), 0.2, None).faces >= 2
+    assert face.mesh_runs == 2
+
+
+def test_without_reuse_every_frame_is_measured(face_frame: Frame) -> None:
+    with FaceAnalyzer("a", mesh_every_s=0) as face:
+        for i in range(3):
+            face.analyze(face_frame, i * 0.2, None)
+        assert face.mesh_runs == 3
+
+
+def test_appearance_ignores_light_but_not_a_turn(face_frame: Frame) -> None:
+    """The thresholds of the reuse rule, on the test face (640×480)."""
+    with vision.FaceDetection(model_selection=0) as detector:
+
+        def look(image: Frame) -> npt.NDArray[np.float32]:
+            (detection,) = detector.process(image).detections
+            found = _appearance(image, detection.location_data.relative_bounding_box)
+            assert found is not None
+            return found
+
+        frontal = look(face_frame)
+        darker = look((face_frame * 0.7).astype(np.uint8))
+        noisy = np.random.default_rng(0).normal(0, 8, face_frame.shape)
+        grainy = look(np.clip(face_frame + noisy, 0, 255).astype(np.uint8))
+        assert _difference(frontal, darker) < MAX_APPEARANCE_CHANGE / 2
+        assert _difference(frontal, grainy) < MAX_APPEARANCE_CHANGE  # the box jitters a little
+        for deg in (20, -20):
+            assert _difference(frontal, look(turn_head(face_frame, deg))) > MAX_APPEARANCE_CHANGE
+    assert (
+        _appearance(np.full((HEIGHT, WIDTH, 3), GREY, np.uint8), _Box(0.4, 0.4, 0.2, 0.2)) is None
+    )
+
+
+class _Box:
+    def __init__(self, xmin: float, ymin: float, width: float, height: float) -> None:
+        self.xmin, self.ymin, self.width, self.height = xmin, ymin, width, height
