@@ -37,6 +37,7 @@ from server.live.analysis import SINK_LINGER_S, AnalysisSink, interview_topic
 from server.outbound import webhooks
 from server.security.encrypted_media import recording_opener
 from server.security.ratelimit import TokenBucket
+from server.security.turn import IceConfig
 from server.storage.store import StatusChange
 
 logger = logging.getLogger(__name__)
@@ -66,7 +67,7 @@ async def _state(request: web.Request, interview: Interview) -> dict[str, Any]:
     session = svc.sessions.get(interview.id)
     current = await session.current() if session is not None else None
     state = await candidate_state(
-        interview, svc.store, current=current, ice_servers=svc.settings.ice_servers
+        interview, svc.store, current=current, ice=IceConfig.from_settings(svc.settings)
     )
     state["alternates"] = _alternates(svc)
     return state
@@ -332,6 +333,7 @@ async def control_socket(request: web.Request) -> web.WebSocketResponse:
         publish=_publisher(svc),
         recordings_dir=svc.settings.recordings_dir,
         ice_servers=svc.settings.ice_servers,
+        page_ice=IceConfig.from_settings(svc.settings),
         analysis=analysis,
         publish_live=lambda message: svc.hub.publish(interview_topic(iid), message),
         open_recording=recording_opener(svc.keyring),

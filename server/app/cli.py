@@ -22,6 +22,8 @@ def _settings(args: argparse.Namespace) -> Settings:
         public_url=args.public_url,
         ice_hosts=tuple(args.ice_host) if args.ice_host else None,
         ice_servers=tuple(args.ice_server) if args.ice_server else None,
+        turn_urls=tuple(args.turn_url) if args.turn_url else None,
+        turn_secret=args.turn_secret or None,
         analysis_workers=getattr(args, "analysis_workers", None),
         asr_model=getattr(args, "asr_model", None),
         asr_models=getattr(args, "asr_models", None),
@@ -58,6 +60,20 @@ def _add_common(p: argparse.ArgumentParser) -> None:
         action="append",
         metavar="URL",
         help="STUN/TURN server URL (repeatable; none by default)",
+    )
+    p.add_argument(
+        "--turn-url",
+        action="append",
+        metavar="URL",
+        help="TURN relay sharing --turn-secret, e.g. turns:turn.example.com:443?transport=tcp "
+        "(repeatable; env INTERVIEW_TURN_URLS, comma-separated); candidates get short-lived "
+        "credentials for it",
+    )
+    p.add_argument(
+        "--turn-secret",
+        metavar="SECRET",
+        help="the relays' static-auth-secret (coturn use-auth-secret); prefer env "
+        "INTERVIEW_TURN_SECRET, a command line is visible to every user of the machine",
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -28,6 +29,14 @@ MAX_BODY_BYTES = 8 * 1024 * 1024
 MAX_UPLOAD_TEST_BYTES = 4 * 1024 * 1024
 ROLES = ("media", "analyzer", "api")
 """Process roles; a process runs any non-empty set of them (all three = embedded)."""
+TURN_SECRET_MIN_CHARS = 16
+"""A candidate sees one username/password pair minted from the secret: a short secret could
+be guessed offline from it, and then anyone could mint relay credentials."""
+_TURN_URL = re.compile(
+    r"(?P<scheme>turns?):(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)"
+    r"(?::(?P<port>[0-9]{1,5}))?(?:\?transport=(?P<transport>udp|tcp))?"
+)
+"""RFC 7065: ``turn:`` / ``turns:`` host, optional port, optional ``?transport=udp|tcp``."""
 LIVE_SESSIONS_PER_CORE = 4
 """Default admission limit: measured real-time capacity with full analysis (docs/benchmarks.md)."""
 
@@ -68,6 +77,11 @@ class Settings:
     """Addresses ICE announces as host candidates; empty = every interface (aioice default)."""
     ice_servers: tuple[str, ...] = ()
     """STUN/TURN URLs; empty by default (no public STUN server)."""
+    turn_urls: tuple[str, ...] = ()
+    """TURN relays sharing ``turn_secret`` (coturn ``use-auth-secret``): the candidate's page
+    gets them with short-lived credentials minted per session (``server.security.turn``)."""
+    turn_secret: str = field(default="", repr=False)
+    """The relays' ``static-auth-secret``; never logged, never sent to a page."""
     secret_key: bytes = b""
     """HMAC key for invitation links and signed URLs; read from ``data_dir/secret.key`` if empty."""
     invitation_ttl_h: int = DEFAULT_INVITATION_TTL_H
@@ -261,4 +275,39 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
     for url in settings.ice_servers:
         if not url.startswith(("stun:", "turn:", "turns:")):
             raise ConfigError(f"ice_servers: {url!r} must start with stun:, turn: or turns:")
+    _check_turn(settings)
     return settings
+
+
+def _check_turn_url(url: str) -> None:
+    example = "turn:turn.example.com:3478?transport=udp or turns:turn.example.com:443?transport=tcp"
+    match = _TURN_URL.fullmatch(url)
+    if match is None:
+        raise ConfigError(f"turn_urls: {url!r} is not a TURN URL like {example}")
+    host, port = match["host"], match["port"]
+    if host.startswith("["):
+        try:
+            ipaddress.IPv6Address(host[1:-1])
+        except ValueError:
+            raise ConfigError(f"turn_urls: {url!r}: {host} is not an IPv6 address") from None
+    if port is not None and not 0 < int(port) < 65536:
+        raise ConfigError(f"turn_urls: {url!r}: {port} is not a port")
+    if match["scheme"] == "turns" and match["transport"] == "udp":
+        raise ConfigError(
+            f"turn_urls: {url!r}: turns: is TURN over TLS, i.e. TCP (browsers have no TURN "
+            "over DTLS); use turns:…?transport=tcp, or turn:…?transport=udp"
+        )
+
+
+def _check_turn(settings: Settings) -> None:
+    for url in settings.turn_urls:
+        _check_turn_url(url)
+    if settings.turn_urls and not settings.turn_secret:
+        raise ConfigError("turn_urls: the relays' shared secret (turn_secret) is required too")
+    if settings.turn_secret and not settings.turn_urls:
+        raise ConfigError("turn_secret: set without turn_urls (which relays is it for?)")
+    if settings.turn_secret and len(settings.turn_secret) < TURN_SECRET_MIN_CHARS:
+        raise ConfigError(
+            f"turn_secret: at least {TURN_SECRET_MIN_CHARS} characters "
+            "(e.g. the output of `openssl rand -hex 32`)"
+        )

@@ -62,6 +62,8 @@ class EnvTable(BaseModel):
     public_url: str | None = None
     ice_hosts: Csv | None = None
     ice_servers: Csv | None = None
+    turn_urls: Csv | None = None
+    turn_secret: str | None = None
     allowed_origins: Csv | None = None
     webhook_allow_networks: Csv | None = None
     trusted_proxies: Csv | None = None

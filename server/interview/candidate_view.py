@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from typing import Any
 
@@ -9,6 +10,7 @@ from server.domain.answers import Answer
 from server.domain.interviews import Interview
 from server.domain.models import allowed_modes, interview_mode
 from server.interview import flow
+from server.security.turn import IceConfig
 from server.storage.store import Store
 
 CONSENT_TEXT_VERSION = "2026-11-v1"
@@ -53,13 +55,32 @@ async def saved_current(interview: Interview, store: Store) -> dict[str, Any] | 
     return current_view(state, interview.plan, await store.answers(interview.id), 0.0)
 
 
+def remaining_length_s(interview: Interview, current: dict[str, Any] | None) -> float:
+    """Seconds of question time left: the whole plan before the start, nothing once done,
+    else the current phase's rest, the answer after a preparation and every later question."""
+    plan = interview.plan
+    if current is None:
+        if interview.flow:
+            return 0.0
+        return float(sum(i["question"]["prep_s"] + i["question"]["answer_s"] for i in plan))
+    index = int(current["index"])
+    left = float(current["remaining_s"])
+    if current["phase"] == flow.Phase.PREP.value:
+        left += plan[index]["question"]["answer_s"]
+    return left + sum(
+        i["question"]["prep_s"] + i["question"]["answer_s"] for i in plan[index + 1 :]
+    )
+
+
 async def candidate_state(
     interview: Interview,
     store: Store,
     *,
     current: dict[str, Any] | None = None,
-    ice_servers: tuple[str, ...] = (),
+    ice: IceConfig | None = None,
 ) -> dict[str, Any]:
+    """What the page shows and needs; ``ice_servers`` carry TURN credentials minted now, for
+    what is left of the interview (a page fetching its state again gets fresh ones)."""
     job = await store.get_job(interview.job_id)
     org = await store.get_org(interview.org_id)
     sections = Counter(item["section"] for item in interview.plan)
@@ -82,5 +103,7 @@ async def candidate_state(
             if sections[s]
         ],
         "current": current,
-        "ice_servers": [{"urls": u} for u in ice_servers],
+        "ice_servers": (ice or IceConfig()).for_page(
+            interview.id, remaining_length_s(interview, current), time.time()
+        ),
     }

@@ -31,6 +31,7 @@ from server.interview import flow
 from server.interview.candidate_view import candidate_state, current_view
 from server.interview.flow import FlowState, Phase
 from server.interview.written import WrittenScoring
+from server.security.turn import IceConfig
 from server.storage.store import StatusChange, Store, Superseded
 
 if TYPE_CHECKING:
@@ -98,12 +99,15 @@ class InterviewSession:
         recordings_dir: Path,
         ice_servers: tuple[str, ...],
         analysis: AnalysisLink | None = None,
+        page_ice: IceConfig | None = None,
         publish_live: Callable[[dict[str, Any]], object] | None = None,
         open_recording: FileOpener | None = None,
         alternates: Callable[[], list[str]] | None = None,
         written: WrittenScoring | None = None,
     ) -> None:
-        """``open_recording``: how answer files are created (encrypting, in production);
+        """``ice_servers``: this process's own STUN/TURN URLs; ``page_ice``: what the page's
+        ``state`` messages carry (TURN credentials minted per message);
+        ``open_recording``: how answer files are created (encrypting, in production);
         ``written``: scoring of written answers (text-only interviews with analysis consent)."""
         self.interview_id: str = interview.id
         self.owner = f"{interview.id}:{uuid.uuid4().hex}"
@@ -125,6 +129,7 @@ class InterviewSession:
         self._publish = publish
         self._recordings_dir = recordings_dir / self.interview_id
         self._ice_servers = ice_servers
+        self._page_ice = page_ice
         self._lock = asyncio.Lock()
         self._peer: LivePeer | None = None
         self._recorder = AnswerRecorder(
@@ -573,7 +578,9 @@ class InterviewSession:
 
     async def send_state(self) -> None:
         interview = await self._store.get_interview(self.interview_id)
-        state = await candidate_state(interview, self._store, current=await self.current())
+        state = await candidate_state(
+            interview, self._store, current=await self.current(), ice=self._page_ice
+        )
         if self._alternates is not None:
             state["alternates"] = self._alternates()  # where to go if this process dies
         await self._send({"type": "state", **state})

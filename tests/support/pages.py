@@ -45,7 +45,9 @@ async def chromium(*extra_args: str) -> AsyncIterator[Browser]:
             await browser.close()
 
 
-def fake_media_chromium(video: Path, audio: Path) -> AbstractAsyncContextManager[Browser]:
+def fake_media_chromium(
+    video: Path, audio: Path, *extra_args: str
+) -> AbstractAsyncContextManager[Browser]:
     """Chromium whose camera and microphone play ``video`` (y4m) and ``audio`` (wav)."""
     return chromium(
         "--use-fake-ui-for-media-stream",
@@ -54,4 +56,5 @@ def fake_media_chromium(video: Path, audio: Path) -> AbstractAsyncContextManager
         f"--use-file-for-fake-audio-capture={audio}",
         "--allow-loopback-in-peer-connection",
         "--autoplay-policy=no-user-gesture-required",
+        *extra_args,
     )

@@ -12,7 +12,7 @@ import { createInterview } from './interview.js';
 import { i18n, modeKey, t } from './i18n.js';
 import { getMedia, resumeAudio, stopStream } from './media.js';
 import { applyModeTexts, DEFAULT_MODE, modeOf, usesMedia } from './modes.js';
-import { Session } from './session.js';
+import { FAILING_AFTER, Session } from './session.js';
 import { watchSignals } from './signals.js';
 
 const LANG_KEY = 'interview-live.lang'; // per tab: the candidate's manual language choice
@@ -150,7 +150,7 @@ function ensureSession(s) {
     onMessage,
     onLinkChange: (link) => {
       device.onLink(link);
-      interview.setLink(link.up, { busy: link.errorStatus === 503 });
+      interview.setLink(link.up, { busy: link.errorStatus === 503, failing: link.failures >= FAILING_AFTER });
       document.body.dataset.link = link.up ? 'up' : 'down';
     },
     onSocketOpen: () => interview.resendPending(),

@@ -55,6 +55,7 @@ export function createInterview({ send }) {
   let timer = { index: null, phase: null, paused: true, remaining: null };
   let linkUp = false;
   let busy = false; // the node refused the connection for lack of room (503); retrying
+  let failing = false; // several attempts in a row failed: say so, and how to get help
   let shownIndex = null;
   let warned = new Set(); // "index:phase:30"
   let pendingAction = null; // {index, phase}: disable the button until the phase moves on
@@ -168,9 +169,9 @@ export function createInterview({ send }) {
   }
 
   function renderBanner(paused) {
-    const reason = !linkUp && busy ? 'busy' : 'reconnecting';
+    const reason = linkUp ? 'reconnecting' : busy ? 'busy' : failing ? 'failed' : 'reconnecting';
     el.banner.dataset.reason = reason;
-    el.bannerText.textContent = t(reason === 'busy' ? 'reconnecting.busy' : 'reconnecting');
+    el.bannerText.textContent = t(reason === 'reconnecting' ? 'reconnecting' : `reconnecting.${reason}`);
     show(el.banner, visible && paused);
   }
 
@@ -237,10 +238,14 @@ export function createInterview({ send }) {
       scratchpad.onSaved(msg);
       textAnswer.onSaved(msg);
     },
-    /** Whether the stream is connected; `busy`: the last attempt was refused with 503. */
-    setLink(up, { busy: isBusy = false } = {}) {
+    /**
+     * Whether the stream is connected; `busy`: the last attempt was refused with 503;
+     * `failing`: attempts keep failing (e.g. the network blocks real-time media).
+     */
+    setLink(up, { busy: isBusy = false, failing: isFailing = false } = {}) {
       linkUp = up;
       busy = !up && isBusy;
+      failing = !up && isFailing;
       if (state) renderTimer();
       else renderBanner(!up);
     },

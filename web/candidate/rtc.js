@@ -54,6 +54,12 @@ export async function negotiate(pc, api, { socketOpen = () => true, maxConflicts
   await pc.setLocalDescription(offer);
   await waitIceGathering(pc);
   if (pc.signalingState === 'closed') throw new Error('peer connection closed during negotiation');
+  if (pc.iceGatheringState === 'complete' && !hasUdpCandidate(pc.localDescription.sdp)) {
+    // The server speaks ICE over UDP only: a direct UDP path or a TURN relay (which carries UDP
+    // over TCP/TLS when it must). Nothing of that was gathered (UDP blocked and the relay
+    // refused or unreachable): fail now instead of waiting for the connection timeout.
+    throw new Error('no usable ICE candidate (UDP blocked, TURN relay unavailable)');
+  }
   let conflicts = 0;
   for (;;) {
     try {
@@ -70,6 +76,11 @@ export async function negotiate(pc, api, { socketOpen = () => true, maxConflicts
       throw err;
     }
   }
+}
+
+/** Whether an SDP carries at least one UDP candidate (host, server-reflexive or relayed). */
+export function hasUdpCandidate(sdp) {
+  return /^a=candidate:\S+ \d+ udp /im.test(sdp || '');
 }
 
 export function closePeer(pc) {

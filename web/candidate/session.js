@@ -16,6 +16,7 @@ export const DISCONNECT_GRACE_MS = 2000; // "disconnected" often heals by itself
 export const STATE_CHECK_TIMEOUT_MS = 8000; // GET /state before a reconnect; no answer = node unreachable
 export const UNREACHABLE_AFTER = 2; // consecutive unanswered state checks before moving to an alternate
 export const MAX_RETRY_AFTER_MS = 60000; // cap on a 503's retry_after_s
+export const FAILING_AFTER = 2; // failed attempts in a row before the page says the connection fails
 const TERMINAL = new Set(['completed', 'declined', 'expired', 'revoked']);
 const NO_FAILOVER = { remember() {}, pick: () => null, alternates: [] };
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import ConfigDict
+from pydantic import ConfigDict, Field
 
 from server.api.schemas.common import Model, Out
 
@@ -59,8 +59,25 @@ class Answer(Out):
     sdp: str
 
 
+class IceServer(Out):
+    """An ``RTCIceServer`` for the page's peer connection. A TURN relay of the deployment comes
+    with a username/password pair minted for this session (TURN REST API: the username opens
+    with the unix time it expires at); a fresh pair comes with every state."""
+
+    urls: str | list[str] = Field(description="stun:, turn: or turns: URLs")
+    username: str | None = Field(
+        None, description="TURN only: ``<expiry unix time>:<session tag>``"
+    )
+    credential: str | None = Field(
+        None, description="TURN only: the password for ``username`` (valid until its expiry)"
+    )
+
+
 class CandidateState(Out):
     status: str
+    ice_servers: list[IceServer] = Field(
+        description="what to give RTCPeerConnection as iceServers (empty: direct connection only)"
+    )
 
 
 class Ping(Out):
