@@ -24,6 +24,7 @@ class EventType(enum.StrEnum):
     SCORE_UPDATE = "score_update"
     FLAG = "flag"
     ANALYZER_ERROR = "analyzer_error"
+    ANALYSIS_DEGRADED = "analysis_degraded"
 
 
 class FlagType(enum.StrEnum):
@@ -199,6 +200,21 @@ class AnalyzerError(Event):
     """Media seconds not analysed because of the error."""
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AnalysisDegraded(Event):
+    """The interview's live analysis changed level because of its analyzer's load
+    (``analyzers.degrade``); sent on every change, level 0 when full analysis is back. Final
+    transcripts, recordings and flags are never reduced."""
+
+    TYPE: ClassVar[EventType] = EventType.ANALYSIS_DEGRADED
+    level: int
+    """0 = full analysis; higher = more reduced (``analyzers.degrade.LEVELS``)."""
+    reduced: tuple[str, ...] = ()
+    """What is reduced, cumulative: ``partial_transcripts``, ``posture_rate``, ``face_rate``,
+    ``posture_when_face_in_frame``."""
+    reason: str = "server_load"
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.TYPE.value: cls
     for cls in (
@@ -211,6 +227,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         ScoreUpdate,
         Flag,
         AnalyzerError,
+        AnalysisDegraded,
     )
 }
 
@@ -230,7 +247,7 @@ def from_wire(data: dict[str, Any]) -> Event:
         kwargs["evidence"] = tuple(Evidence(**e) for e in kwargs["evidence"])
     if cls is Flag:
         kwargs["flag"] = FlagType(kwargs["flag"])
-    for key in ("covered", "structure"):
+    for key in ("covered", "structure", "reduced"):
         if key in kwargs:
             kwargs[key] = tuple(kwargs[key])
     if "matches" in kwargs:

@@ -259,15 +259,28 @@ class FlagTracker:
     def observe_posture(self, m: PostureMetrics) -> list[Flag]:
         """One posture sample: out_of_frame, corroborated by the latest face sample if recent
         (face missing or at the frame edge); without recent face data posture alone decides."""
+        return self._observe_out_of_frame(m.t, not m.in_frame and self.posture_decides(m.t))
+
+    def posture_decides(self, t: float) -> bool:
+        """Whether a posture sample at ``t`` could show the candidate out of frame: not when
+        the latest face sample (at most ``FACE_STALE_S`` away) saw a face away from the frame
+        edges, which rules it out whatever posture says."""
+        face = self._last_face
+        if face is None or abs(t - face.t) > FACE_STALE_S:
+            return True
+        return face.faces == 0 or _at_edge(face)
+
+    def observe_posture_skipped(self, t: float) -> list[Flag]:
+        """A posture sample at ``t`` left unanalysed because :meth:`posture_decides` said it
+        could not matter: the same "not out of frame" evidence an analysed sample gives."""
+        return self._observe_out_of_frame(t, False)
+
+    def _observe_out_of_frame(self, t: float, holds: bool) -> list[Flag]:
         if self._closed:
             return []
-        face = self._last_face
-        corroborated = True
-        if face is not None and abs(m.t - face.t) <= FACE_STALE_S:
-            corroborated = face.faces == 0 or _at_edge(face)
         return [
-            self._flag(FlagType.OUT_OF_FRAME, tr, m.t, f"out of frame for {tr.held_s:.1f} s")
-            for tr in self._out_of_frame.update(m.t, not m.in_frame and corroborated)
+            self._flag(FlagType.OUT_OF_FRAME, tr, t, f"out of frame for {tr.held_s:.1f} s")
+            for tr in self._out_of_frame.update(t, holds)
         ]
 
     def observe_speech(self, t: float, speaking: bool, answering: bool) -> list[Flag]:

@@ -2,9 +2,10 @@
 
 In (pool → worker): :class:`Open`, :class:`Context`, :class:`Audio`, :class:`Video`,
 :class:`Signal`, :class:`Close` (the per-interview :data:`Work`, which also travels over
-Redis between media and analyzer nodes: ``server.live.work`` is its msgpack form) and
-:class:`Stop`. Out (worker → pool): :class:`Ready`, :class:`Events`, :class:`Stats`,
-:class:`Stopped`. On the process queues the objects themselves are pickled.
+Redis between media and analyzer nodes: ``server.live.work`` is its msgpack form),
+:class:`Degrade` (from the pool's own load controller, never over Redis) and :class:`Stop`.
+Out (worker → pool): :class:`Ready`, :class:`Events`, :class:`Stats`, :class:`Stopped`.
+On the process queues the objects themselves are pickled.
 """
 
 from __future__ import annotations
@@ -72,13 +73,25 @@ class Close:
 
 
 @dataclass(frozen=True, slots=True)
+class Degrade:
+    """Analyse the interview at this degradation level from now on (the worker's load
+    controller decided it: ``analyzers.degrade``)."""
+
+    interview_id: str
+    level: int
+    """An index of ``analyzers.degrade.LEVELS``; 0 = full analysis."""
+
+
+@dataclass(frozen=True, slots=True)
 class Stop:
     """Close every interview and end the worker process."""
 
 
 Work = Open | Context | Audio | Video | Signal | Close
-"""What is sent about one interview, in order."""
-ToWorker = Work | Stop
+"""What is sent about one interview, in order (also over Redis)."""
+Control = Work | Degrade
+"""Everything the pool sends about one interview."""
+ToWorker = Control | Stop
 
 # -- worker → pool ---------------------------------------------------------------------------
 

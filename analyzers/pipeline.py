@@ -3,7 +3,9 @@
 Fed by the worker loop (see ``analyzers.worker``); every method returns wire-ready event
 dicts. The interview's questions, language and competency model arrive once in ``meta``;
 the current question and phase arrive as ``context`` messages in stream order, so media
-before and after a phase change is attributed correctly.
+before and after a phase change is attributed correctly. Under load the worker's controller
+sets a degradation level (:meth:`InterviewAnalysis.set_level`, ``analyzers.degrade``): what
+is sampled and whether partials run follow :data:`analyzers.degrade.LEVELS`.
 """
 
 from __future__ import annotations
@@ -18,8 +20,10 @@ import numpy.typing as npt
 from analyzers.asr import AsrConfig, AsrModels, StreamingTranscriber
 from analyzers.asr_models import TRANSCRIPTION_UNAVAILABLE
 from analyzers.content import analyze_answer
+from analyzers.degrade import LEVELS, Level, level, new_slot
 from analyzers.delivery import DeliveryTracker, rms_dbfs
 from analyzers.events import (
+    AnalysisDegraded,
     AnalyzerError,
     ContentMetrics,
     DeliveryMetrics,
@@ -33,8 +37,9 @@ from analyzers.text import join_texts
 from common.text import base_language
 
 GAZE_WINDOW_S = 10.0
-POSE_EVERY_S = 0.5
-"""Posture is analysed at 2 fps (face at the sampling rate the server sends, 5 fps)."""
+POSE_EVERY_S = LEVELS[0].posture_every_s
+"""Posture is analysed at 2 fps at full analysis (face at the sampling rate the server sends,
+5 fps); degradation levels lower both (``analyzers.degrade``)."""
 
 
 @dataclass
@@ -80,7 +85,11 @@ class InterviewAnalysis:
         """Latest media time seen (audio or video)."""
         self._face: Any = None
         self._posture: Any = None
-        self._pose_slot = -1
+        self._level: Level = LEVELS[0]
+        self._face_t: float | None = None
+        """Media time of the last face sample (for the slot of a reduced face rate)."""
+        self._pose_t: float | None = None
+        """Media time of the last posture slot taken."""
         self._face_frames = 0
         """Frames analysed (reported in every face event)."""
         self._pose_samples = 0
@@ -115,6 +124,20 @@ class InterviewAnalysis:
         flags = self._flags.observe_speech(self._t, self._asr.speaking, self._current is not None)
         return [f.to_wire() for f in flags]
 
+    def wants_video(self, t: float) -> bool:
+        """Whether a frame at media time ``t`` would be analysed at the current level (the
+        worker skips, and does not even decode, the others)."""
+        face, pose = self._due(t)
+        return face or pose
+
+    def _due(self, t: float) -> tuple[bool, bool]:
+        """(face, posture) due on a frame at ``t``: one sample per slot of media time, and
+        posture only on a frame whose face is analysed too (so its out-of-frame evidence is
+        always checked against the face of the same frame, whatever the face rate)."""
+        lv = self._level
+        face = lv.face_every_s is None or new_slot(self._face_t, t, lv.face_every_s)
+        return face, face and new_slot(self._pose_t, t, lv.posture_every_s)
+
     def push_video(
         self, t: float, rgb: npt.NDArray[np.uint8], _pose_hint: bool
     ) -> list[dict[str, Any]]:
@@ -123,23 +146,28 @@ class InterviewAnalysis:
 
         self._t = max(self._t, t)
         qi = self._current.index if self._current else None
-        if self._face is None:
-            self._face = FaceAnalyzer(self.interview_id)
+        face_due, pose_due = self._due(t)
         events: list[Event] = []
-        face = self._with_ratios(self._face.analyze(rgb, t, qi))
-        events.append(face)
-        events += self._flags.observe_face(face)
-        slot = int(t // POSE_EVERY_S)  # one posture sample per 0.5 s slot of media time
-        if slot != self._pose_slot:
-            self._pose_slot = slot
-            if self._posture is None:
-                self._posture = PostureAnalyzer(self.interview_id)
-            self._pose_samples += 1
-            posture = replace(
-                self._posture.analyze(rgb, t, qi), samples_analyzed=self._pose_samples
-            )
-            events.append(posture)
-            events += self._flags.observe_posture(posture)
+        if face_due:
+            self._face_t = t
+            if self._face is None:
+                self._face = FaceAnalyzer(self.interview_id)
+            face = self._with_ratios(self._face.analyze(rgb, t, qi))
+            events.append(face)
+            events += self._flags.observe_face(face)
+        if pose_due:
+            self._pose_t = t
+            if self._level.posture_only_when_face_unclear and not self._flags.posture_decides(t):
+                events += self._flags.observe_posture_skipped(t)
+            else:
+                if self._posture is None:
+                    self._posture = PostureAnalyzer(self.interview_id)
+                self._pose_samples += 1
+                posture = replace(
+                    self._posture.analyze(rgb, t, qi), samples_analyzed=self._pose_samples
+                )
+                events.append(posture)
+                events += self._flags.observe_posture(posture)
         return [e.to_wire() for e in events]
 
     def _with_ratios(self, face: FaceMetrics) -> FaceMetrics:
@@ -204,11 +232,27 @@ class InterviewAnalysis:
         return [e.to_wire() for e in events]
 
     def partial(self) -> list[dict[str, Any]]:
+        if not self._level.partial_transcripts:
+            return []
         return [e.to_wire() for e in self._asr.partial()]
+
+    def set_level(self, n: int) -> list[dict[str, Any]]:
+        """Analyse at degradation level ``n`` from now on; an ``analysis_degraded`` event
+        when that changes the level."""
+        new = level(n)
+        if new == self._level:
+            return []
+        self._level = new
+        return [
+            AnalysisDegraded(
+                interview_id=self.interview_id, t=self._t, level=new.level, reduced=new.reduced
+            ).to_wire()
+        ]
 
     def finish(self) -> list[dict[str, Any]]:
         events = self._end_answer()
         events += [f.to_wire() for f in self._flags.close(self._t)]
+        events += self.set_level(0)  # its analysis is over: nothing stays reduced
         return events
 
     def close(self) -> None:

@@ -6,6 +6,10 @@ full, video frames are dropped and counted, audio is dropped, counted *and repor
 ``AnalyzerError`` so the gap is visible. A reader thread per worker posts results back to
 the loop. A worker that dies is restarted and its interviews reopened; each gets an
 ``AnalyzerError`` describing the gap.
+
+Each worker's load reports feed its :class:`analyzers.degrade.DegradeController`; when the
+level changes, every interview pinned to the worker is told (a ``Degrade`` message), and
+its analysis reports the change on the interview's events (``analysis_degraded``).
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ import numpy.typing as npt
 
 from analyzers import messages
 from analyzers.asr import AsrConfig
+from analyzers.degrade import DegradeController, Load, level, new_slot
 from analyzers.events import AnalyzerError
 from analyzers.worker import worker_main
 
@@ -55,6 +60,10 @@ class _Pinned:
     meta: dict[str, Any]
     sink: EventSink
     context: dict[str, Any] | None = None
+    level: int = 0
+    """The degradation level last sent for the interview."""
+    frame_t: float | None = None
+    """Media time of the last frame sent (for a level's reduced face rate)."""
     dropped_audio_s: float = 0.0
     dropped_video: int = 0
     last_report: float = 0.0
@@ -69,6 +78,11 @@ class WorkerStats:
     restarts: int = 0
     queued: int = 0
     """Messages waiting for the worker when the stats were read."""
+    backlog_s: float = 0.0
+    """Input waiting at the latest report, in seconds of the rate it arrives at."""
+    level: int = 0
+    """The worker's degradation level (``analyzers.degrade``; 0 = full analysis)."""
+    highest_level: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -90,6 +104,11 @@ class _Worker:
         self.stopping = False
         self.reader: threading.Thread | None = None
         self.stats = WorkerStats()
+        self.degrade = DegradeController()
+        self.offered = 0
+        """Media messages for it since its previous load report (queued or refused)."""
+        self.frames_offered = 0
+        """Of which video frames."""
 
 
 class AnalyzerPool:
@@ -150,9 +169,10 @@ class AnalyzerPool:
         for p in self._pinned.values():
             load[p.worker] += 1
         index = min(range(len(load)), key=load.__getitem__)
-        self._pinned[interview_id] = _Pinned(index, meta, sink)
+        pinned = self._pinned[interview_id] = _Pinned(index, meta, sink)
         self._sinks[interview_id] = sink
         self._send(messages.Open(interview_id, meta), critical=True)
+        self._send_level(interview_id, pinned, self._workers[index].degrade.level)
 
     def close(self, interview_id: str) -> None:
         if interview_id in self._pinned:
@@ -180,11 +200,18 @@ class AnalyzerPool:
     def push_video(
         self, interview_id: str, t: float, rgb: npt.NDArray[np.uint8] | bytes, pose: bool
     ) -> None:
-        """``rgb``: an RGB frame, or JPEG bytes (decoded in the worker)."""
-        if not self._send(messages.Video(interview_id, t, rgb, pose)):
-            pinned = self._pinned.get(interview_id)
-            if pinned is not None:
-                pinned.dropped_video += 1
+        """``rgb``: an RGB frame, or JPEG bytes (decoded in the worker). At a degradation
+        level with a reduced face rate only the frames starting a face slot are sent."""
+        pinned = self._pinned.get(interview_id)
+        if pinned is None:
+            return
+        every_s = level(pinned.level).face_every_s
+        if every_s is not None and not new_slot(pinned.frame_t, t, every_s):
+            return
+        if self._send(messages.Video(interview_id, t, rgb, pose)):
+            pinned.frame_t = t
+        else:
+            pinned.dropped_video += 1
 
     def browser_signal(self, interview_id: str, kind: str, t: float, detail: str) -> None:
         self._send(messages.Signal(interview_id, kind, t, detail), critical=True)
@@ -197,12 +224,15 @@ class AnalyzerPool:
 
     # -- plumbing -------------------------------------------------------------------------
 
-    def _send(self, message: messages.Work, critical: bool = False) -> bool:
+    def _send(self, message: messages.Control, critical: bool = False) -> bool:
         interview_id = message.interview_id
         pinned = self._pinned.get(interview_id)
         if pinned is None or not self._workers:
             return False
         worker = self._workers[pinned.worker]
+        if not critical:
+            worker.offered += 1
+            worker.frames_offered += isinstance(message, messages.Video)
         try:
             if not critical and worker.in_q.qsize() >= WORKER_MEDIA_BACKLOG_MAX:
                 return False
@@ -251,11 +281,7 @@ class AnalyzerPool:
                 case messages.Events(events=events):
                     self._post(self._dispatch, events)
                 case messages.Stats():
-                    stats = worker.stats
-                    stats.interviews = message.interviews
-                    stats.busy_ratio = message.busy_s / max(message.wall_s, 1e-6)
-                    stats.skipped_frames += message.skipped_frames
-                    stats.asr_cpu_s = message.asr_cpu_s
+                    self._post(self._on_stats, worker, message)
                 case messages.Stopped():
                     return
 
@@ -263,6 +289,58 @@ class AnalyzerPool:
         if self._loop is not None and not self._loop.is_closed():
             with contextlib.suppress(RuntimeError):
                 self._loop.call_soon_threadsafe(fn, *args)
+
+    def _on_stats(self, worker: _Worker, report: messages.Stats) -> None:
+        """A worker's load report (on the loop): its stats, then its degradation level."""
+        if worker not in self._workers:
+            return  # replaced or stopped meanwhile
+        stats = worker.stats
+        stats.interviews = report.interviews
+        stats.busy_ratio = report.busy_s / max(report.wall_s, 1e-6)
+        stats.skipped_frames += report.skipped_frames
+        stats.asr_cpu_s = report.asr_cpu_s
+        arrivals_per_s, worker.offered = worker.offered / max(report.wall_s, 1e-6), 0
+        frames, worker.frames_offered = worker.frames_offered, 0
+        with contextlib.suppress(NotImplementedError, OSError):
+            stats.queued = worker.in_q.qsize()
+        stats.backlog_s = stats.queued / arrivals_per_s if arrivals_per_s > 0 else 0.0
+        now = time.monotonic()
+        if any(p.worker == worker.index for p in self._pinned.values()):
+            load = Load(
+                now,
+                report.wall_s,
+                stats.busy_ratio,
+                stats.backlog_s,
+                report.skipped_frames,
+                frames,
+            )
+            new = worker.degrade.observe(load)
+        else:
+            new = worker.degrade.reset(now)
+        stats.level, stats.highest_level = worker.degrade.level, worker.degrade.highest
+        if new is not None:
+            logger.warning(
+                "analyzer %d: busy %.2f, %.1f s of input waiting, %d stale frames skipped: "
+                "analysis level %d (%s)",
+                worker.index,
+                stats.busy_ratio,
+                stats.backlog_s,
+                report.skipped_frames,
+                new,
+                level(new).meaning,
+            )
+            self._set_level(worker.index, new)
+
+    def _set_level(self, index: int, new: int) -> None:
+        """Run every interview pinned to worker ``index`` at degradation level ``new``."""
+        for iid, pinned in self._pinned.items():
+            if pinned.worker == index:
+                self._send_level(iid, pinned, new)
+
+    def _send_level(self, interview_id: str, pinned: _Pinned, new: int) -> None:
+        if new != pinned.level:
+            pinned.level = new
+            self._send(messages.Degrade(interview_id, new), critical=True)
 
     def _dispatch(self, events: list[dict[str, Any]]) -> None:
         for event in events:
@@ -280,6 +358,7 @@ class AnalyzerPool:
         logger.error("analyzer worker %d died (exit %s); restarting", index, old.process.exitcode)
         worker = self._spawn(index)
         worker.stats.restarts = old.stats.restarts + 1
+        worker.degrade = old.degrade
         self._workers[index] = worker
         for iid, pinned in self._pinned.items():
             if pinned.worker != index:
@@ -287,6 +366,8 @@ class AnalyzerPool:
             self._send(messages.Open(iid, pinned.meta), critical=True)
             if pinned.context is not None:
                 self._send(messages.Context(iid, pinned.context), critical=True)
+            if pinned.level:  # the new process starts at full analysis
+                self._send(messages.Degrade(iid, pinned.level), critical=True)
             pinned.sink(
                 AnalyzerError(
                     interview_id=iid,

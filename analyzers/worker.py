@@ -6,8 +6,9 @@ Messages in and out are the typed :mod:`analyzers.messages` (pickled on the proc
 Scheduling inside the worker, per batch of messages: audio is fed to every interview's VAD
 first (cheap, never dropped); final transcripts are computed next (never skipped); then the
 video frames of the last second per interview (they arrive pre-sampled at the analysis rate;
-older ones are skipped as stale and counted); partial transcripts run last and only when no
-new messages are waiting.
+older ones are skipped as stale and counted; those the interview's degradation level does not
+analyse are dropped before decoding, uncounted); partial transcripts run last and only when no
+new messages are waiting (and not at all for interviews whose level turns them off).
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from analyzers.messages import (
     Audio,
     Close,
     Context,
+    Control,
+    Degrade,
     Events,
     FromWorker,
     Open,
@@ -37,7 +40,6 @@ from analyzers.messages import (
     Stopped,
     ToWorker,
     Video,
-    Work,
 )
 from analyzers.pipeline import InterviewAnalysis
 
@@ -116,7 +118,8 @@ def worker_main(
             skipped_frames += len(frames) - len(fresh)
             try:
                 for msg in fresh:
-                    events += target.push_video(msg.t, _rgb(msg.frame), msg.pose)
+                    if target.wants_video(msg.t):
+                        events += target.push_video(msg.t, _rgb(msg.frame), msg.pose)
             except Exception as exc:
                 logger.exception("video analysis of %s failed", iid)
                 events.append(_error(iid, "vision", exc))
@@ -138,7 +141,7 @@ def worker_main(
 
 
 def _apply(
-    msg: Work,
+    msg: Control,
     interviews: dict[str, InterviewAnalysis],
     models: AsrModels,
     asr_config: AsrConfig,
@@ -161,6 +164,8 @@ def _apply(
             video.setdefault(iid, []).append(msg)
         case Context(context=context):
             return analysis.set_context(context)
+        case Degrade(level=level):
+            return analysis.set_level(level)
         case Signal(kind=kind, t=t, detail=detail):
             return analysis.browser_signal(kind, t, detail)
         case Close():
@@ -171,7 +176,7 @@ def _apply(
     return []
 
 
-def _kind(msg: Work) -> str:
+def _kind(msg: Control) -> str:
     """The message's kind as AnalyzerError names the failing step ("audio", "open"…)."""
     return type(msg).__name__.lower()
 

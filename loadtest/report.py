@@ -267,8 +267,8 @@ def capacity_table(runs: Sequence[Mapping[str, Any]]) -> list[str]:
 def candidate_table(details: Sequence[Mapping[str, Any]]) -> list[str]:
     rows = [
         "| # | target | face fps | pose fps | received fps | finals / sentences | final p95 s "
-        "| lag growth s/min | audio not analysed s | redirected | refused |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| lag growth s/min | audio not analysed s | degraded (level, s) | redirected | refused |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for i, d in enumerate(details):
         latencies = sorted(d.get("final_latencies_s") or [])
@@ -278,12 +278,14 @@ def candidate_table(details: Sequence[Mapping[str, Any]]) -> list[str]:
             else None
         )
         refused = _cell(str(d["refused"])[:120]) if d.get("refused") else ""
+        deg = d.get("degraded") or {}
+        degraded = f"{deg['max_level']}, {_num(deg.get('seconds'))}" if deg.get("max_level") else ""
         rows.append(
             f"| {d.get('index', i)} | {_cell(str(d.get('target', '')))} | {_num(d.get('face_fps'))} "
             f"| {_num(d.get('pose_fps'))} | {_num(d.get('received_fps'))} "
             f"| {d.get('finals', 0)} / {d.get('sentences', 0)} | {_num(p95)} "
             f"| {_num(d.get('lag_growth_s_per_min'))} | {_num(d.get('dropped_audio_s'))} "
-            f"| {d.get('redirected', 0)} | {refused} |"
+            f"| {degraded} | {d.get('redirected', 0)} | {refused} |"
         )
     return rows
 

@@ -80,6 +80,8 @@ class CandidateRun:
     dropped_audio_s: float = 0.0
     latencies: list[tuple[float, float]] = field(default_factory=list)
     """(sentence end, its final's arrival − sentence end), resolved as finals arrive."""
+    levels: list[tuple[float, int]] = field(default_factory=list)
+    """(arrival, analysis level) of every ``analysis_degraded`` event (0: full analysis)."""
     resolved_marks: int = 0
 
     def record(self, now: float, event: dict[str, Any]) -> None:
@@ -98,6 +100,12 @@ class CandidateRun:
             self.final_times.append(now)
             if len(self.final_texts) < MAX_FINAL_TEXTS_KEPT:
                 self.final_texts.append(str(event.get("text") or ""))
+        elif kind == "analysis_degraded" and isinstance(event.get("level"), int):
+            self.levels.append((now, event["level"]))
+        elif kind == "snapshot" and isinstance(event.get("degraded"), dict):
+            level = event["degraded"].get("level")  # a resync: the level in force
+            if isinstance(level, int) and (not self.levels or self.levels[-1][1] != level):
+                self.levels.append((now, level))
         elif kind == "connection" and isinstance(event.get("video_fps"), int | float):
             self.received_fps.append((now, float(event["video_fps"])))
         elif kind == "analyzer_error":
@@ -315,6 +323,9 @@ class Recorder:
                     "face_fps": self.face[i],
                     "pose_fps": self.pose[i],
                     "received_fps": self.received[i],
+                    "analysis_levels": [
+                        [round(t - self.origin, 2), level] for t, level in run.levels
+                    ],
                 }
                 for i, run in enumerate(self.runs)
             ],
@@ -332,6 +343,9 @@ class HealthPoller:
         """[s since start, node index (in ``nodes``), loop lag p95 ms]."""
         self.first: dict[int, dict[str, Any]] = {}
         self.last: dict[int, dict[str, Any]] = {}
+        self.levels: list[list[Any]] = []
+        """[s since start, node index, then per analyzer worker: its degradation level, busy
+        ratio and backlog (s) at its latest load report]."""
 
     async def run(self, until: float) -> None:
         for _ in range(int((until - self.origin) / HEALTH_EVERY_S) + 1):
@@ -357,6 +371,18 @@ class HealthPoller:
         lag = (health.get("loop_lag") or {}).get("p95_ms")
         if isinstance(lag, int | float):
             self.loop_lag.append([round(time.time() - self.origin, 2), index, float(lag)])
+        analyzers = health.get("analyzers")
+        if isinstance(analyzers, list) and analyzers:
+            workers = [a for a in analyzers if isinstance(a, dict)]
+            self.levels.append(
+                [
+                    round(time.time() - self.origin, 2),
+                    index,
+                    [a.get("level") for a in workers],
+                    [_rounded(a.get("busy_ratio"), 2) for a in workers],
+                    [_rounded(a.get("backlog_s"), 2) for a in workers],
+                ]
+            )
 
     def nodes(self) -> list[dict[str, Any]]:
         """Per node at the end: its name, live sessions and admission numbers."""
@@ -379,6 +405,10 @@ class HealthPoller:
             if before is not None and after is not None:
                 total = (total or 0) + max(0, after - before)
         return total
+
+
+def _rounded(value: Any, digits: int) -> float | None:
+    return round(float(value), digits) if isinstance(value, int | float) else None
 
 
 def _skipped_frames(health: dict[str, Any]) -> int | None:

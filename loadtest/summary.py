@@ -57,6 +57,27 @@ def analysed_rate(
     return count_between(times, t0, t1) / max(1e-6, t1 - t0)
 
 
+def degraded(levels: Sequence[tuple[float, int]], t0: float, t1: float) -> dict[str, Any]:
+    """How reduced a candidate's analysis was in [t0, t1] (``analysis_degraded`` events in
+    arrival order, level 0 = full): the highest level in force and the seconds above 0."""
+    level = 0
+    for t, lv in levels:
+        if t <= t0:
+            level = lv
+    highest, seconds, since = level, 0.0, t0
+    for t, lv in levels:
+        if t <= t0:
+            continue
+        if t > t1:
+            break
+        if level > 0:
+            seconds += t - since
+        level, since, highest = lv, t, max(highest, lv)
+    if level > 0:
+        seconds += t1 - since
+    return {"max_level": highest, "seconds": round(seconds, 1)}
+
+
 def candidate_metrics(
     run: CandidateRun, t0: float, t1: float, script: Sequence[str] = SENTENCES
 ) -> dict[str, Any]:
@@ -94,6 +115,7 @@ def candidate_metrics(
         "dropped_audio_s": round(run.dropped_audio_s, 2),
         "analyzer_errors": run.errors,
         "analyzer_error_count": run.error_count,
+        "degraded": degraded(run.levels, t0, t1),
     }
 
 
@@ -193,6 +215,8 @@ def summarise(
             sum(len(p["final_latencies_s"]) for p in ok) / max(1, sum(p["sentences"] for p in ok)),
             3,
         ),
+        "degraded_candidates": sum(1 for p in ok if p["degraded"]["max_level"] > 0),
+        "degraded_level_max": max((p["degraded"]["max_level"] for p in ok), default=0),
         "analyzers": health.last.get(0, {}).get("analyzers"),
         "nodes": health.nodes(),
     }
@@ -203,7 +227,10 @@ def summarise(
         else None
     )
     summary["realtime"] = realtime(summary)
-    summary["series"] = recorder.series(t1) | {"loop_lag": health.loop_lag}
+    summary["series"] = recorder.series(t1) | {
+        "loop_lag": health.loop_lag,
+        "analysis_levels": health.levels,
+    }
     summary["details"] = per
     return summary
 

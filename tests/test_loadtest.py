@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 
 from loadtest.run import MANDARIN_SENTENCES, SENTENCES, main, transcript_match
+from loadtest.sampling import CandidateRun
+from loadtest.summary import degraded
 
 SUMMARY_KEYS = {
     "candidates",
@@ -60,6 +62,7 @@ def test_one_synthetic_candidate_is_measured(tmp_path: Path, language: str) -> N
     )
     (detail,) = result["details"]
     assert detail["faces_seen"] >= 0.9
+    assert set(detail["degraded"]) == {"max_level", "seconds"}  # analysis reduced under load
     assert detail["finals"] >= 1
     # what the server heard is what the candidate said, in the job's language
     assert result["language"] == language
@@ -73,3 +76,18 @@ def test_transcript_match_tells_speech_from_garbage() -> None:
     assert transcript_match(["以下是普通的讀体"], MANDARIN_SENTENCES) < 0.5
     assert transcript_match(["Thank you."], MANDARIN_SENTENCES) == 0.0
     assert transcript_match([], SENTENCES) is None
+
+
+def test_degraded_reports_the_highest_level_and_the_time_spent_reduced() -> None:
+    run = CandidateRun(0, "http://x")
+    for now, level in ((5.0, 1), (12.0, 3), (20.0, 1), (30.0, 0), (50.0, 2)):
+        run.record(now, {"type": "analysis_degraded", "level": level})
+    assert degraded(run.levels, 0.0, 40.0) == {"max_level": 3, "seconds": 25.0}
+    # the level in force when measuring starts counts; later changes do not
+    assert degraded(run.levels, 15.0, 25.0) == {"max_level": 3, "seconds": 10.0}
+    assert degraded(run.levels, 55.0, 60.0) == {"max_level": 2, "seconds": 5.0}
+    assert degraded([], 0.0, 60.0) == {"max_level": 0, "seconds": 0.0}
+    # a resync snapshot carries the level in force
+    run.record(61.0, {"type": "snapshot", "degraded": {"type": "analysis_degraded", "level": 2}})
+    run.record(62.0, {"type": "snapshot", "degraded": None})
+    assert run.levels[-1] == (50.0, 2)

@@ -19,7 +19,7 @@ from server.api.http import ApiError, services
 from server.api.routes_candidate import origin_allowed
 from server.core.services import Services
 from server.domain.models import Role, StaffUser
-from server.live.analysis import analysis_summary
+from server.live.analysis import analysis_level, analysis_summary
 from server.live.hub import Envelope, Subscription
 from server.security.ratelimit import TokenBucket
 from server.storage.store import NotFound
@@ -60,6 +60,7 @@ async def _snapshot(svc: Services, user: StaffUser, topic: str) -> dict[str, Any
             "transcript": finals,
             "scores": summary["scores"],
             "flags": summary["flags"],
+            "degraded": await analysis_level(svc, ident),
         }
     if kind == "org" and ident == user.org_id and user.role in (Role.ADMIN, Role.HR):
         jobs = {}

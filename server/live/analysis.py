@@ -32,6 +32,7 @@ DURABLE_TYPES = frozenset(
         "content_metrics",
         "delivery_metrics",
         "analyzer_error",
+        "analysis_degraded",
     }
 )
 SINK_SOFT_LIMIT = 2000
@@ -154,6 +155,13 @@ async def analysis_summary(svc: Services, interview_id: str) -> dict[str, Any]:
         ],
         "analyzer_errors": errors,
     }
+
+
+async def analysis_level(svc: Services, interview_id: str) -> dict[str, Any] | None:
+    """The interview's latest ``analysis_degraded`` event (its live analysis level under
+    load, ``analyzers.degrade``), or None when it never changed."""
+    events = await svc.store.analysis_events(interview_id, ["analysis_degraded"])
+    return events[-1] if events else None
 
 
 UNAVAILABLE_MESSAGE = {

@@ -3,7 +3,9 @@
 The real server process (demo data, analyzer workers), a candidate streaming a face video and a
 spoken sentence through the real candidate API, and the examiner page logged in through the
 admin page (the page reuses the admin session). One live delta is dropped on the way to the
-page to check that it notices the sequence gap, asks for a resync and carries on.
+page to check that it notices the sequence gap, asks for a resync and carries on, and
+``analysis_degraded`` deltas are slipped in to check the reduced-analysis badge (the server
+side of degradation is tests/test_degrade.py).
 """
 
 from __future__ import annotations
@@ -65,12 +67,14 @@ class GapInjector:
         self.dropped: dict[str, Any] | None = None
         self.finals_seen = 0
         self.sent_by_page: list[dict[str, Any]] = []
+        self.to_page: WebSocketRoute | None = None
 
     async def install(self, page: Page) -> None:
         await page.route_web_socket(lambda url: urlparse(url).path == "/ws", self._route)
 
     def _route(self, ws: WebSocketRoute) -> None:
         server = ws.connect_to_server()
+        self.to_page = ws
 
         def from_page(message: str | bytes) -> None:
             if isinstance(message, str):
@@ -89,6 +93,23 @@ class GapInjector:
 
         ws.on_message(from_page)
         server.on_message(from_server)
+
+    def degrade(self, topic: str, interview_id: str, level: int) -> None:
+        """Tell the page its analysis now runs at ``level`` (an unnumbered delta)."""
+        assert self.to_page is not None
+        event = {
+            "type": "analysis_degraded",
+            "v": 1,
+            "kind": "analysis",
+            "topic": topic,
+            "interview_id": interview_id,
+            "t": 5.0,
+            "question_index": None,
+            "level": level,
+            "reduced": [],
+            "reason": "server_load",
+        }
+        self.to_page.send(json.dumps(event))
 
     def resyncs(self, topic: str) -> list[dict[str, Any]]:
         return [
@@ -173,6 +194,18 @@ async def test_examiner_page_follows_a_live_candidate(
             assert 0 < remaining <= ANSWER_S, remaining
             await expect(page.get_by_test_id("face-count")).to_have_text("1")
 
+            # Reduced analysis under server load: a badge saying what is reduced, until the
+            # analysis is full again.
+            degraded = page.get_by_test_id("analysis-degraded")
+            gaps.degrade(topic, interview_id, 3)
+            await expect(degraded).to_be_visible()
+            await expect(degraded).to_have_attribute("data-level", "3")
+            await expect(degraded).to_contain_text("Reduced analysis: high server load")
+            await expect(degraded).to_contain_text("face 2.5 times a second")
+            await expect(degraded).to_contain_text("flags are not affected")
+            gaps.degrade(topic, interview_id, 0)
+            await expect(degraded).to_be_hidden()
+
             # The withheld delta made a sequence gap: the page asked for a resync and took the
             # fresh snapshot without duplicating what it already showed.
             for _ in range(100):
@@ -202,6 +235,9 @@ async def test_examiner_page_follows_a_live_candidate(
             await expect(row.locator(".sc-name")).to_have_text("语言表达")
             zh_reason = await row.locator(".sc-reason").inner_text()
             assert any("\u4e00" <= c <= "\u9fff" for c in zh_reason), zh_reason
+            gaps.degrade(topic, interview_id, 1)
+            await expect(degraded).to_contain_text("服务器负载高，分析已降级")
+            await expect(degraded).to_contain_text("实时逐字识别已暂停")
             await cand.send({"type": "finish_answer"})
             await cand.wait_phase(1, "prep", timeout_s=10)
         finally:

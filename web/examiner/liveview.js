@@ -4,6 +4,8 @@
 // analysis events of docs/protocol.md. The model is plain data so a language switch can
 // relabel everything; the DOM is updated incrementally and stays bounded (500 finals,
 // 300 flags). The current question and timer come from polling GET /api/interviews/{id}.
+// Under server load the analysis may run reduced (`analysis_degraded`, analyzers/degrade.py):
+// a badge with the level's meaning shows until full analysis is back.
 
 import { h, replace } from '../common/dom.js';
 import { API } from '../staff/api.js';
@@ -45,6 +47,7 @@ export function renderLiveView(main, ctx, interviewId) {
     delivery: null,
     content: null,
     liveQ: null, // question_index of the latest event that had one
+    degraded: null, // the latest analysis_degraded event (level 0: full analysis)
     maxT: 0, // latest media time seen
     countdownAt: 0, // performance.now() of the last poll
   };
@@ -64,6 +67,13 @@ export function renderLiveView(main, ctx, interviewId) {
   const qBox = h('div', { class: 'qbox', testid: 'current-question', 'aria-live': 'polite' });
   const clock = h('span', { class: 'clock', testid: 'countdown', role: 'timer' });
   const aiNote = h('div', { class: 'ai-note', role: 'note', testid: 'ai-note' });
+  const degradedNote = h('p', {
+    class: 'degraded-note',
+    role: 'status',
+    testid: 'analysis-degraded',
+    hidden: true,
+    dataset: { level: '0' },
+  });
 
   const transcript = transcriptPanel(model);
   const { trPanel, trEmpty, addFinal, drawPartial, drawTranscript, trStickToBottom } = transcript;
@@ -85,6 +95,7 @@ export function renderLiveView(main, ctx, interviewId) {
     ),
     banner,
     h('div', { class: 'live-bar card' }, qBox, clock),
+    degradedNote,
     aiNote,
     h(
       'div',
@@ -104,6 +115,30 @@ export function renderLiveView(main, ctx, interviewId) {
     scores.labels();
     flags.labels();
     modePanels();
+    drawDegraded();
+  }
+
+  // ---------------- reduced analysis under server load ----------------
+  /** The badge while the analysis runs reduced (not once the interview is over). */
+  function drawDegraded() {
+    const level = model.degraded ? Number(model.degraded.level) || 0 : 0;
+    const status = model.status || (model.detail && model.detail.status);
+    const show = level > 0 && !(status && TERMINAL.has(status));
+    degradedNote.hidden = !show;
+    degradedNote.dataset.level = String(show ? level : 0);
+    if (!show) {
+      replace(degradedNote);
+      return;
+    }
+    replace(
+      degradedNote,
+      h('span', { class: 'badge degraded', text: t('ex.degraded.badge') }),
+      ' ',
+      h('span', {
+        class: 'muted small',
+        text: `${t(`ex.degraded.level.${level}`, {}, '')} ${t('ex.degraded.kept')}`.trim(),
+      }),
+    );
   }
 
   // ---------------- panels that depend on the interview mode ----------------
@@ -225,6 +260,7 @@ export function renderLiveView(main, ctx, interviewId) {
     reviewLink.classList.toggle('primary', (model.status || d.status) === 'completed');
     if (mode() !== panelsMode) modePanels(); // known after consent (the first poll, or later)
     transcriptionNote();
+    drawDegraded();
   }
 
   /** No speech model for the interview's language: say so where the transcript and scores
@@ -283,6 +319,7 @@ export function renderLiveView(main, ctx, interviewId) {
       if (end > model.maxT) model.maxT = end;
     }
     trimFlags();
+    model.degraded = msg.degraded || null;
     drawTranscript();
     drawScores();
     drawFlags();
@@ -357,6 +394,10 @@ export function renderLiveView(main, ctx, interviewId) {
         });
         connPanel.dataset.videoFps = String(ev.video_fps);
         connPanel.classList.toggle('warn', ev.video_fps < 10 || ev.packet_loss_pct > 5);
+        break;
+      case 'analysis_degraded':
+        model.degraded = ev;
+        drawDegraded();
         break;
       case 'delivery_metrics':
         model.delivery = ev;
