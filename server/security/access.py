@@ -6,12 +6,10 @@ them is :mod:`server.api.guards`.
 
 from __future__ import annotations
 
-import hmac
-
 from server.domain.interviews import Interview
 from server.domain.jobs import Job
 from server.domain.models import Role, StaffUser, Status
-from server.security.auth import InvitationClaims
+from server.security.auth import InvitationClaims, same_text
 
 STAFF_ROLES = frozenset(Role)
 EXPIRABLE = frozenset({Status.INVITED, Status.OPENED, Status.CONSENTED, Status.DEVICE_CHECKED})
@@ -36,7 +34,7 @@ def invitation_matches(claims: InvitationClaims | None, interview: Interview) ->
     changed expiry, makes every older link invalid)."""
     return (
         claims is not None
-        and hmac.compare_digest(interview.nonce, claims.nonce)
+        and same_text(interview.nonce, claims.nonce)
         and claims.expires_at == int(interview.expires_at)
     )
 

@@ -20,6 +20,12 @@ SIGNATURE_BYTES = 18
 MAX_PASSWORD_CHARS = 1024
 
 
+def same_text(a: str, b: str) -> bool:
+    """Constant-time equality of two strings of any characters (``hmac.compare_digest`` on
+    ``str`` refuses non-ASCII, which a client controls in a token or a query string)."""
+    return hmac.compare_digest(a.encode(), b.encode())
+
+
 def new_id(prefix: str) -> str:
     """A random, URL-safe identifier such as ``job_3f9c…``."""
     return f"{prefix}_{secrets.token_hex(8)}"
@@ -52,7 +58,7 @@ def verify_password(password: str, encoded: str) -> bool:
         )
     except ValueError:
         return False
-    return hmac.compare_digest(key.hex(), key_hex)
+    return same_text(key.hex(), key_hex)
 
 
 def new_staff_token() -> tuple[str, str]:
@@ -99,7 +105,7 @@ def parse_invitation_token(secret: bytes, token: str) -> InvitationClaims | None
     if not (exp.isascii() and exp.isdigit()):
         return None
     expected = _sign(secret, "inv", interview_id, exp, nonce)
-    if not hmac.compare_digest(expected, sig):
+    if not same_text(expected, sig):
         return None
     return InvitationClaims(interview_id, int(exp), nonce)
 
@@ -115,4 +121,4 @@ def check_signed_path(
 ) -> bool:
     if not (exp.isascii() and exp.isdigit()) or int(exp) < now_s:
         return False
-    return hmac.compare_digest(_sign(secret, "url", path, exp, subject), sig)
+    return same_text(_sign(secret, "url", path, exp, subject), sig)

@@ -32,6 +32,12 @@ from server.hiring.questionbank import CSV_COLUMNS, ImportValidationError, parse
 from server.live.analyzer_node import AnalyzerNode, _Owned
 from server.live.results import ResultsConsumer, analysis_entry
 from server.live.streams import BusCipher, pack
+from server.security.auth import (
+    check_signed_path,
+    make_invitation_token,
+    parse_invitation_token,
+    same_text,
+)
 from tests.fuzz.test_bus import FUZZ_BUS, UNUSED_REDIS, RecordingPool
 from tests.support import fuzz_clients
 from tests.support.server import RunningServer
@@ -114,6 +120,26 @@ async def test_job_plan_with_an_object_as_section_is_a_422(server: RunningServer
     body = {**job, "plan": [{"section": {}, "questions": []}, *job["plan"]]}
     status, answer = await _post(server, "/api/jobs", token=admin, json=body)
     assert status == 422 and answer["error"] == "invalid_job", (status, answer)
+
+
+@pytest.mark.parametrize("sig", ["¤", "é" * 43])
+async def test_signed_url_with_a_non_ascii_signature_is_refused_not_a_500(
+    server: RunningServer, sig: str
+) -> None:
+    # auth.check_signed_path: hmac.compare_digest refuses str with non-ASCII characters
+    url = server.base_url + "/api/recordings/%C2%A4"
+    params = {"exp": "9999999999", "sub": "someone", "sig": sig}
+    async with server.http.get(url, params=params) as resp:
+        assert resp.status in (401, 403, 404), (resp.status, await resp.text())
+
+
+def test_tokens_with_non_ascii_characters_are_refused() -> None:
+    secret = b"k" * 32
+    token = make_invitation_token(secret, "iv_1", 9_999_999_999, "nonce")
+    assert parse_invitation_token(secret, token) is not None
+    assert parse_invitation_token(secret, token[:-1] + "é") is None
+    assert not check_signed_path(secret, "/api/recordings/r", "9999999999", "s", "ë" * 43, 0.0)
+    assert not same_text("nonce", "nöncé") and same_text("nöncé", "nöncé")
 
 
 async def test_xlsx_export_with_a_control_character_in_a_name(server: RunningServer) -> None:
