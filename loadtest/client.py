@@ -9,7 +9,7 @@ import contextlib
 import json
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -17,6 +17,7 @@ import aiohttp
 import numpy as np
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 
+from loadtest.impair import ImpairedSender, Impairment, install
 from loadtest.packets import EncodedMedia, PacedPackets, audio_track, encode_media, video_track
 from loadtest.sampling import CandidateRun, DashboardMeter
 from loadtest.synth import face_y4m, read_wav_s16_mono, speech_wav, write_wav_s16_mono
@@ -45,6 +46,9 @@ MAX_REDIRECTS_IN_ROW = 3
 """Consecutive redirects followed without waiting; then the candidate waits where it is."""
 MIN_RETRY_WAIT_S = 1.0
 MAX_RETRY_WAIT_S = 60.0
+MAX_FLAGS_KEPT = 500
+"""Flag starts a viewer counts per candidate; later ones are ignored (``FlagLog.events``
+still counts every flag event)."""
 
 
 def sentences(language: str) -> tuple[str, ...]:
@@ -175,9 +179,17 @@ class CandidateLink:
     """A candidate's control socket and peer connection on its current node."""
 
     def __init__(
-        self, http: aiohttp.ClientSession, token: str, media: EncodedMedia, run: CandidateRun
+        self,
+        http: aiohttp.ClientSession,
+        token: str,
+        media: EncodedMedia,
+        run: CandidateRun,
+        impair: Impairment | None = None,
     ) -> None:
         self.http, self.token, self.media, self.run = http, token, media, run
+        self.impair = impair
+        """The impaired uplink (:mod:`loadtest.impair`), shared by this candidate's peers."""
+        self.impaired: list[ImpairedSender] = []
         self.ws: aiohttp.ClientWebSocketResponse | None = None
         self.reader: asyncio.Task[None] | None = None
         self.pc: RTCPeerConnection | None = None
@@ -216,6 +228,8 @@ class CandidateLink:
         self.audio = audio_track(self.media)
         pc.addTransceiver(video_track(self.media), direction="sendonly")
         pc.addTransceiver(self.audio, direction="sendonly")
+        if self.impair is not None:
+            self.impaired = install((t.sender.transport for t in pc.getTransceivers()), self.impair)
         connected = self.connected = asyncio.Event()
 
         @pc.on("connectionstatechange")
@@ -243,6 +257,9 @@ class CandidateLink:
 
     async def close_peer(self) -> None:
         pc, self.pc = self.pc, None
+        for sender in self.impaired:
+            sender.cancel()
+        self.impaired = []
         if pc is not None:
             await pc.close()
 
@@ -303,8 +320,11 @@ async def run_candidate(
     stop: asyncio.Event,
     meter: DashboardMeter,
     deadline: float,
+    impair: Impairment | None = None,
+    flags: FlagLog | None = None,
 ) -> None:
-    """Invite, get admitted, stream until ``stop``; a failure lands in ``run``, never raises."""
+    """Invite, get admitted, stream until ``stop`` (through ``impair``'s uplink, if given); a
+    failure lands in ``run``, never raises."""
     viewer: asyncio.Task[None] | None = None
     link: CandidateLink | None = None
     try:
@@ -316,8 +336,8 @@ async def run_candidate(
         run.interview_id = inv["interview_id"]
         run.invited.set()
         token = inv["url"].rsplit("/i/", 1)[1]
-        viewer = asyncio.create_task(view(staff, run, meter), name=f"viewer-{run.index}")
-        link = CandidateLink(staff.http, token, media, run)
+        viewer = asyncio.create_task(view(staff, run, meter, flags), name=f"viewer-{run.index}")
+        link = CandidateLink(staff.http, token, media, run, impair)
         answer = await admit(link, run, stop, deadline)
         if answer is None:
             return
@@ -359,7 +379,30 @@ async def _drain(ws: aiohttp.ClientWebSocketResponse) -> None:
         pass
 
 
-async def _watch(api: Api, run: CandidateRun, meter: DashboardMeter, record: bool) -> None:
+@dataclass
+class FlagLog:
+    """The integrity flags a candidate's viewer saw: starts (``end_s`` None) by type."""
+
+    started: dict[str, int] = field(default_factory=dict)
+    events: int = 0
+
+    def add(self, event: dict[str, Any]) -> None:
+        self.events += 1
+        if event.get("end_s") is None and sum(self.started.values()) < MAX_FLAGS_KEPT:
+            kind = str(event.get("flag"))[:40]
+            self.started[kind] = self.started.get(kind, 0) + 1
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"raised": sum(self.started.values()), "by_type": dict(self.started)}
+
+
+async def _watch(
+    api: Api,
+    run: CandidateRun,
+    meter: DashboardMeter,
+    record: bool,
+    flags: FlagLog | None = None,
+) -> None:
     """Subscribe to the candidate's interview and time every event: each one's event → viewer
     latency into ``meter`` and, with ``record``, the event into ``run``."""
     async with api.http.ws_connect(f"{api.base}/ws?token={api.token}") as ws:
@@ -373,13 +416,18 @@ async def _watch(api: Api, run: CandidateRun, meter: DashboardMeter, record: boo
                 continue
             if record:
                 run.record(now, event)
+                if flags is not None and event.get("type") == "flag":
+                    flags.add(event)
             if isinstance(event.get("server_ts"), int | float):
                 meter.add(now, event["server_ts"])
 
 
-async def view(api: Api, run: CandidateRun, meter: DashboardMeter) -> None:
-    """A staff viewer of one interview: timestamps every event it receives."""
-    await _watch(api, run, meter, record=True)
+async def view(
+    api: Api, run: CandidateRun, meter: DashboardMeter, flags: FlagLog | None = None
+) -> None:
+    """A staff viewer of one interview: timestamps every event it receives (flags into
+    ``flags``)."""
+    await _watch(api, run, meter, record=True, flags=flags)
 
 
 async def extra_viewer(api: Api, run: CandidateRun, meter: DashboardMeter) -> None:

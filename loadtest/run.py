@@ -10,6 +10,9 @@ candidates are spread over all of them; a candidate answered ``503 busy`` follow
 ``alternate`` node or retries after ``retry_after_s``. A time series is sampled every second;
 ``--json OUT.json`` also writes ``OUT.md`` and ``OUT-*.png`` (:mod:`loadtest.report`);
 ``--profile OUT_DIR`` also writes the CPU budget per stage (:mod:`loadtest.profile`).
+``--loss``, ``--burst-loss``, ``--delay-ms``, ``--jitter-ms``, ``--uplink-kbps`` and
+``--outage-at-s``/``--outage-s`` impair each candidate's uplink (:mod:`loadtest.impair`); the
+summary's ``impairment`` holds the settings and packet counts, each candidate's its own.
 Everything binds to loopback and every loop is bounded in count and time.
 """
 
@@ -38,6 +41,7 @@ from loadtest.client import (
     MIN_RETRY_WAIT_S,
     SENTENCES,
     Busy,
+    FlagLog,
     NextStep,
     admit,
     build_media,
@@ -47,6 +51,7 @@ from loadtest.client import (
     plan_admission,
     run_candidate,
 )
+from loadtest.impair import ImpairConfig, Impairment
 from loadtest.packets import EncodedMedia
 from loadtest.profile import (
     DEFAULT_RATE_HZ,
@@ -127,6 +132,12 @@ async def measure(
         )["token"]
         job_id = await make_job(staff, args.language)
         runs = [CandidateRun(i, target.base_urls[i % len(target.base_urls)]) for i in range(n)]
+        impair_config: ImpairConfig = getattr(args, "impair", None) or ImpairConfig()
+        impairs = [
+            Impairment(impair_config.for_candidate(r.index)) if impair_config.active else None
+            for r in runs
+        ]
+        flag_logs = [FlagLog() for _ in runs]
         meter = DashboardMeter()
         origin = time.time()
         planned_s = n / args.ramp + args.duration
@@ -151,7 +162,17 @@ async def measure(
             for run in runs:
                 tasks.append(
                     asyncio.create_task(
-                        run_candidate(staff, job_id, media, run, stop, meter, deadline),
+                        run_candidate(
+                            staff,
+                            job_id,
+                            media,
+                            run,
+                            stop,
+                            meter,
+                            deadline,
+                            impairs[run.index],
+                            flag_logs[run.index],
+                        ),
                         name=f"candidate-{run.index}",
                     )
                 )
@@ -209,12 +230,33 @@ async def measure(
         extra_viewers=args.viewers,
         targets=target.base_urls,
     )
+    summary["impairment"] = impairment_summary(impair_config, impairs)
+    for detail, impair, flags in zip(summary["details"], impairs, flag_logs, strict=True):
+        detail["impairment"] = impair.stats.as_dict() if impair is not None else None
+        detail["flags"] = flags.as_dict()
+    summary["flags_raised"] = sum(f.as_dict()["raised"] for f in flag_logs)
     if isinstance(captured, Capture):
         live = summary["candidates"] - summary["refused"]
         summary["profile"] = await asyncio.to_thread(finish, captured, live)
     elif captured is not None:
         summary["profile"] = {"error": captured}
     return summary
+
+
+def impairment_summary(
+    config: ImpairConfig, impairs: Sequence[Impairment | None]
+) -> dict[str, Any]:
+    """The impairment settings and, over all candidates, packets offered and dropped."""
+    stats = [i.stats for i in impairs if i is not None]
+    packets = sum(s.packets for s in stats)
+    dropped = sum(s.dropped for s in stats)
+    return {
+        "active": config.active,
+        "settings": config.settings(),
+        "packets": packets,
+        "dropped": dropped,
+        "dropped_share": round(dropped / packets, 4) if packets else None,
+    }
 
 
 # -- entry point ----------------------------------------------------------------------------
@@ -337,7 +379,42 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--profile-rate", type=int, default=DEFAULT_RATE_HZ, help="py-spy samples per second"
     )
+    impair = p.add_argument_group("impaired uplink (each candidate's outgoing RTP/RTCP)")
+    impair.add_argument("--loss", type=float, default=0.0, metavar="PERCENT", help="packet loss")
+    impair.add_argument(
+        "--burst-loss",
+        type=float,
+        metavar="PACKETS",
+        help="with --loss: bursty loss (Gilbert-Elliott), this mean burst length in packets",
+    )
+    impair.add_argument("--delay-ms", type=float, default=0.0, help="one-way delay")
+    impair.add_argument("--jitter-ms", type=float, default=0.0, help="± uniform around the delay")
+    impair.add_argument(
+        "--reorder", action="store_true", help="let jitter reorder packets (default: keep order)"
+    )
+    impair.add_argument("--uplink-kbps", type=float, help="bandwidth cap (token bucket), kbit/s")
+    impair.add_argument(
+        "--outage-at-s", type=float, help="drop everything from this many s after media starts"
+    )
+    impair.add_argument("--outage-s", type=float, default=0.0, help="outage length, seconds")
+    impair.add_argument("--impair-seed", type=int, default=0, help="seed of the random losses")
     args = p.parse_args(argv)
+    if (args.outage_at_s is None) != (args.outage_s == 0.0):
+        p.error("--outage-at-s and --outage-s go together")
+    try:
+        args.impair = ImpairConfig(
+            loss_percent=args.loss,
+            burst_loss_packets=args.burst_loss,
+            delay_ms=args.delay_ms,
+            jitter_ms=args.jitter_ms,
+            reorder=args.reorder,
+            uplink_kbps=args.uplink_kbps,
+            outage_at_s=args.outage_at_s,
+            outage_s=args.outage_s,
+            seed=args.impair_seed,
+        )
+    except ValueError as exc:
+        p.error(str(exc))
     if not 1 <= args.candidates <= 200 or not 5 <= args.duration <= 7200:
         p.error("candidates must be 1..200 and duration 5..7200 s")
     if not 0 <= args.viewers <= 5000:
