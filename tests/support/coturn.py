@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import shutil
-import signal
 import socket
 import subprocess
 import time
@@ -13,6 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.support.process import stop_process
 from tests.support.server import LOOPBACK, free_port
 
 START_TIMEOUT_S = 10.0
@@ -75,13 +75,7 @@ def coturn(work_dir: Path, secret: str, port: int | None = None) -> Iterator[Cot
         _wait_listening(proc, port, log)
         yield Coturn(port, log, secret)
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(STOP_TIMEOUT_S)
+        stop_process(proc, STOP_TIMEOUT_S)
 
 
 def _wait_listening(proc: subprocess.Popen[bytes], port: int, log: Path) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import time
 import urllib.request
@@ -14,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.support.process import CLI
+from tests.support.process import CLI, stop_process
 from tests.support.server import LOOPBACK, free_port
 
 START_TIMEOUT_S = 90.0
@@ -99,13 +98,7 @@ def node_process(
                 time.sleep(0.2)
             yield node
         finally:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-                try:
-                    proc.wait(STOP_TIMEOUT_S)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
+            stop_process(proc, STOP_TIMEOUT_S)
 
 
 def pid_alive(pid: int) -> bool:

@@ -30,6 +30,17 @@ class ServerProcess:
     log: Path
 
 
+def stop_process(proc: subprocess.Popen[bytes], timeout_s: float = STOP_TIMEOUT_S) -> None:
+    """SIGTERM a child that still runs, SIGKILL it after ``timeout_s``, and reap it."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout_s)
+
+
 def run_demo(data_dir: Path, port: int) -> dict[str, Any]:
     out = subprocess.run(
         [
@@ -92,9 +103,4 @@ def server_process(data_dir: Path) -> Iterator[ServerProcess]:
                 time.sleep(0.2)
             yield ServerProcess(base_url, data_dir, demo, log)
         finally:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop_process(proc)
