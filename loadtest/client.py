@@ -56,8 +56,11 @@ def sentences(language: str) -> tuple[str, ...]:
     return MANDARIN_SENTENCES if language == "zh" else SENTENCES
 
 
-def build_media(cache: Path, language: str = "en") -> EncodedMedia:
-    """The looped answer (the language's sentences with pauses) and face video, encoded."""
+def build_media(
+    cache: Path, language: str = "en", expected_loss_percent: float = 0.0
+) -> EncodedMedia:
+    """The looped answer (the language's sentences with pauses) and face video, encoded
+    (``expected_loss_percent``: see :func:`loadtest.packets.encode_media`)."""
     cache.mkdir(parents=True, exist_ok=True)
     parts: list[np.ndarray] = []
     ends: list[float] = []
@@ -74,7 +77,8 @@ def build_media(cache: Path, language: str = "en") -> EncodedMedia:
         ends.append(sum(len(p) for p in parts) / rate)
         parts.append(np.zeros(int(PAUSE_S * rate), dtype=np.int16))
     answer = write_wav_s16_mono(np.concatenate(parts), cache / f"answer-{language}.wav", rate)
-    return encode_media(face_y4m(cache / "face.y4m", seconds=4.0), answer, ends)
+    face = face_y4m(cache / "face.y4m", seconds=4.0)
+    return encode_media(face, answer, ends, expected_loss_percent)
 
 
 @dataclass(frozen=True)

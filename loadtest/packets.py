@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import fractions
+import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -40,8 +41,15 @@ class EncodedMedia:
     audio_loop_s: float
 
 
-def encode_media(y4m: Path, wav: Path, sentence_ends_s: Sequence[float]) -> EncodedMedia:
-    """Encode the looped face video (VP8) and speech (Opus) once."""
+def encode_media(
+    y4m: Path, wav: Path, sentence_ends_s: Sequence[float], expected_loss_percent: float = 0.0
+) -> EncodedMedia:
+    """Encode the looped face video (VP8) and speech (Opus) once.
+
+    Opus is encoded as a browser does (libopus, voice application, 32 kbit/s, in-band FEC
+    allowed by the server's answer); ``expected_loss_percent`` plays the loss the browser
+    learns from the receiver's reports, which makes libopus add FEC data (LBRR) to packets.
+    """
     video: list[bytes] = []
     with av.open(str(y4m)) as src:
         images = [f.to_ndarray(format="yuv420p") for f in src.decode(video=0)]
@@ -71,6 +79,11 @@ def encode_media(y4m: Path, wav: Path, sentence_ends_s: Sequence[float]) -> Enco
     opus = av.CodecContext.create("libopus", "w")
     opus.sample_rate, opus.layout, opus.format = AUDIO_RATE_HZ, "mono", "s16"
     opus.bit_rate = 32_000
+    opus.options = {
+        "application": "voip",
+        "fec": "1",
+        "packet_loss": str(min(100, math.ceil(expected_loss_percent))),
+    }
     step = int(AUDIO_PACKET_S * AUDIO_RATE_HZ)
     audio: list[bytes] = []
     for i in range(0, len(pcm48) // step * step, step):

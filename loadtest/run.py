@@ -266,7 +266,9 @@ async def amain(args: argparse.Namespace) -> dict[str, Any]:
     """Every load level asked for (one, or increasing ones with ``--capacity``)."""
     configure_ice_hosts([LOOPBACK])  # synthetic candidates announce loopback only
     cache = Path(args.cache)
-    media = await asyncio.to_thread(build_media, cache, args.language)
+    impair: ImpairConfig | None = getattr(args, "impair", None)
+    loss = impair.loss_percent if impair is not None else 0.0
+    media = await asyncio.to_thread(build_media, cache, args.language, loss)
     results = []
     counts = [args.candidates]
     if args.capacity:

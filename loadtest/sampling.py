@@ -78,6 +78,8 @@ class CandidateRun:
     errors: list[dict[str, Any]] = field(default_factory=list)
     error_count: int = 0
     dropped_audio_s: float = 0.0
+    audio_loss: dict[str, float] = field(default_factory=dict)
+    """The server's latest count of the audio it made up for lost packets (``connection``)."""
     latencies: list[tuple[float, float]] = field(default_factory=list)
     """(sentence end, its final's arrival − sentence end), resolved as finals arrive."""
     levels: list[tuple[float, int]] = field(default_factory=list)
@@ -108,6 +110,11 @@ class CandidateRun:
                 self.levels.append((now, level))
         elif kind == "connection" and isinstance(event.get("video_fps"), int | float):
             self.received_fps.append((now, float(event["video_fps"])))
+            self.audio_loss = {
+                key: event[key]
+                for key in ("audio_concealed_s", "audio_fec_packets", "audio_gaps")
+                if isinstance(event.get(key), int | float)
+            }
         elif kind == "analyzer_error":
             self.error_count += 1
             if len(self.errors) < MAX_ERRORS_KEPT:

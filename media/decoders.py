@@ -45,6 +45,11 @@ logger = logging.getLogger(__name__)
 
 OPUS_MAX_PACKET_S = 0.12
 """An Opus packet holds at most 120 ms of audio."""
+OPUS_GRANULE_S = 0.0025
+"""Opus frame sizes (and concealment lengths) are multiples of 2.5 ms."""
+OPUS_CONCEAL_MAX_S = 0.12
+"""Losses up to this long are concealed; longer ones (an outage) stay gaps: made-up audio
+that long would be heard as speech that was never said."""
 OPUS_RATE_HZ = 48_000
 OPUS_TIME_BASE = fractions.Fraction(1, OPUS_RATE_HZ)
 _OPUS_OK = 0
@@ -97,6 +102,10 @@ def libopus() -> ctypes.PyDLL | None:
         ]
         destroy.restype = None
         destroy.argtypes = [ctypes.c_void_p]
+        has_lbrr = getattr(lib, "opus_packet_has_lbrr", None)  # libopus >= 1.5
+        if has_lbrr is not None:
+            has_lbrr.restype = ctypes.c_int
+            has_lbrr.argtypes = [ctypes.c_char_p, ctypes.c_int32]
         return lib
     logger.warning("libopus not found: analysis audio is decoded at 48 kHz and resampled")
     return None
@@ -122,6 +131,8 @@ class LibopusDecoder:
         self._state = state
         self._decode = lib.opus_decode_float
         self._max_samples = int(rate_hz * OPUS_MAX_PACKET_S)
+        self._granule = int(rate_hz * OPUS_GRANULE_S)
+        self._has_lbrr = getattr(lib, "opus_packet_has_lbrr", None)
         self._release = weakref.finalize(self, lib.opus_decoder_destroy, state)
 
     def decode(self, packet: bytes) -> npt.NDArray[np.float32]:
@@ -136,8 +147,87 @@ class LibopusDecoder:
             raise OpusError("opus_decode_float", n)
         return out[:n]
 
+    def conceal(self, samples: int, following: bytes | None) -> npt.NDArray[np.float32]:
+        """Audio for ``samples`` lost samples (rounded down to whole 2.5 ms granules, at most
+        120 ms), then :meth:`decode` ``following`` as usual.
+
+        ``following``: the packet received after the loss; its LBRR data, if any, restores
+        the last lost packet, and libopus conceals the rest. None: conceal all of it.
+
+        Raises:
+            OpusError: libopus refused (a corrupt ``following`` packet).
+        """
+        n = min(samples, self._max_samples) // self._granule * self._granule
+        if n <= 0:
+            return np.empty(0, dtype=np.float32)
+        out = np.empty(n, dtype=np.float32)
+        if following is None:
+            got = self._decode(self._state, None, 0, out.ctypes.data, n, 0)
+        else:
+            got = self._decode(self._state, following, len(following), out.ctypes.data, n, 1)
+        if got < 0:
+            raise OpusError("opus_decode_float (concealment)", got)
+        return out[:got]
+
+    def has_fec(self, packet: bytes) -> bool:
+        """Whether ``packet`` carries LBRR data for the packet before it (False when libopus
+        is too old to tell)."""
+        if self._has_lbrr is None:
+            return False
+        return bool(self._has_lbrr(packet, len(packet)) == 1)
+
     def close(self) -> None:
         self._release()
+
+
+class OpusReceiveStream:
+    """One received Opus stream decoded in RTP-timestamp order, its losses concealed.
+
+    A jump in the RTP timestamp beyond the previous packet's end is a loss (the jitter buffer
+    hands packets on in order and skips the ones that never came). Up to
+    :data:`OPUS_CONCEAL_MAX_S` of it is filled (:meth:`LibopusDecoder.conceal`) so speech
+    keeps its timing and its sounds instead of being cut into pieces; a longer gap (an
+    outage, a paused sender) stays a gap.
+    """
+
+    def __init__(self, decoder: LibopusDecoder) -> None:
+        self._decoder = decoder
+        self._next_timestamp: int | None = None
+        self.concealed_s = 0.0
+        """Audio made up for lost packets (FEC-restored or concealed)."""
+        self.fec_packets = 0
+        """Lost packets restored from the next packet's in-band FEC."""
+        self.gaps = 0
+        """Losses longer than :data:`OPUS_CONCEAL_MAX_S`, left as gaps."""
+
+    def decode(self, frame: EncodedFrame) -> list[tuple[float, npt.NDArray[np.float32]]]:
+        """``(media time s, samples)`` pieces: concealment for a loss before ``frame``, if
+        any, then ``frame`` itself.
+
+        Raises:
+            OpusError: the packet is corrupt (the stream goes on with the next one).
+        """
+        rate_hz, clock_hz = self._decoder.rate_hz, frame.clock_rate_hz
+        pieces: list[tuple[float, npt.NDArray[np.float32]]] = []
+        expected = self._next_timestamp
+        if expected is not None and frame.timestamp > expected:
+            lost_s = (frame.timestamp - expected) / clock_hz
+            if lost_s > OPUS_CONCEAL_MAX_S:
+                self.gaps += 1
+            else:
+                fec = self._decoder.has_fec(frame.data)
+                filled = self._decoder.conceal(round(lost_s * rate_hz), frame.data)
+                if len(filled):
+                    self.fec_packets += fec
+                    self.concealed_s += len(filled) / rate_hz
+                    pieces.append((expected / clock_hz, filled))
+        samples = self._decoder.decode(frame.data)
+        pieces.append((frame.media_time_s, samples))
+        self._next_timestamp = frame.timestamp + len(samples) * clock_hz // rate_hz
+        return pieces
+
+    def close(self) -> None:
+        self._decoder.close()
 
 
 class MonoOpusDecoder(Decoder):

@@ -42,6 +42,7 @@ from media.decoders import (
     LibopusDecoder,
     MonoOpusDecoder,
     OpusError,
+    OpusReceiveStream,
     VideoDecodeWorker,
     libopus,
 )
@@ -98,7 +99,7 @@ class AnalysisFanout:
         self._name = name
         self._interval_s = 1.0 / fps
         self._audio = AudioAdapter()
-        self._opus: LibopusDecoder | None = None
+        self._opus: OpusReceiveStream | None = None
         self._opus_missing = False
         self._other_audio: tuple[str, Decoder] | None = None
         self._workers: list[VideoDecodeWorker] = []
@@ -133,7 +134,8 @@ class AnalysisFanout:
         chunks: list[AudioChunk] = []
         try:
             if opus is not None:
-                chunks = self._audio.push_pcm(frame.media_time_s, opus.decode(frame.data))
+                for t, samples in opus.decode(frame):
+                    chunks += self._audio.push_pcm(t, samples)
             else:
                 for decoded in self._other_decoder(codec).decode(
                     JitterFrame(frame.data, frame.timestamp)
@@ -146,12 +148,18 @@ class AnalysisFanout:
         for chunk in chunks:
             self._on_audio(chunk.t, chunk.samples)
 
-    def _opus_decoder(self) -> LibopusDecoder | None:
-        """libopus at 16 kHz; None (for good) when it cannot be had: the fallback decodes."""
+    @property
+    def opus(self) -> OpusReceiveStream | None:
+        """The Opus stream's decoder (its loss counters), once audio arrived."""
+        return self._opus
+
+    def _opus_decoder(self) -> OpusReceiveStream | None:
+        """libopus at 16 kHz; None (for good) when it cannot be had: the fallback decodes
+        (and conceals no loss)."""
         if self._opus is None and not self._opus_missing:
             if libopus() is not None:
                 try:
-                    self._opus = LibopusDecoder(ANALYSIS_SAMPLE_RATE_HZ)
+                    self._opus = OpusReceiveStream(LibopusDecoder(ANALYSIS_SAMPLE_RATE_HZ))
                 except OpusError as exc:
                     logger.warning("%s: %s; decoding at 48 kHz instead", self._name, exc)
             self._opus_missing = self._opus is None

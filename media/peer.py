@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Callable, Iterable
 
 import aioice.ice
@@ -47,6 +48,34 @@ def configure_ice_hosts(hosts: Iterable[str]) -> None:
         return [h for h in chosen if (":" in h and use_ipv6) or (":" not in h and use_ipv4)]
 
     aioice.ice.get_host_addresses = get_host_addresses
+
+
+_OPUS_RTPMAP = re.compile(r"^a=rtpmap:(\d+) opus/48000", re.IGNORECASE)
+
+
+def with_opus_fec(sdp: str) -> str:
+    """``sdp`` with ``useinbandfec=1`` on every Opus format it lists.
+
+    In an answer this tells the browser that we decode Opus in-band FEC (RFC 7587 §7), so
+    its encoder adds it once we report loss: a lost packet is then restored from the next
+    one (``media.decoders``). aiortc answers with no Opus format parameters at all.
+    """
+    lines = sdp.split("\r\n")
+    opus = {m.group(1) for line in lines if (m := _OPUS_RTPMAP.match(line))}
+    out: list[str] = []
+    for line in lines:
+        if line.startswith("a=fmtp:") and line[7:].split(" ", 1)[0] in opus:
+            pt, _, params = line[7:].partition(" ")
+            opus.discard(pt)
+            if "useinbandfec=" not in params:
+                line = (
+                    f"a=fmtp:{pt} {params};useinbandfec=1" if params else f"{line} useinbandfec=1"
+                )
+        out.append(line)
+    for pt in opus:  # no fmtp line yet: add one after the rtpmap
+        at = next(i for i, line in enumerate(out) if line.startswith(f"a=rtpmap:{pt} "))
+        out.insert(at + 1, f"a=fmtp:{pt} useinbandfec=1")
+    return "\r\n".join(out)
 
 
 class SdpError(ValueError):
@@ -129,6 +158,7 @@ class LivePeer:
         if not kinds:
             raise SdpError("the offer carries no audio or video")
         answer = await self.pc.createAnswer()
+        answer = RTCSessionDescription(sdp=with_opus_fec(answer.sdp), type=answer.type)
         await asyncio.wait_for(self.pc.setLocalDescription(answer), ICE_GATHER_TIMEOUT_S)
         return self.pc.localDescription.sdp
 
@@ -151,7 +181,9 @@ class LivePeer:
         self._on_frame(frame)
 
     async def quality(self) -> dict[str, float | int]:
-        """Packets received and lost, and jitter (RTP units), over both inbound streams."""
+        """Packets received and lost, and jitter (RTP units), over both inbound streams;
+        the analysed audio's losses made up (seconds, of which FEC-restored packets) and
+        its gaps too long to make up, since the connection started."""
         from aiortc.stats import RTCInboundRtpStreamStats
 
         received = lost = 0
@@ -162,11 +194,15 @@ class LivePeer:
                 lost += max(0, stat.packetsLost)
                 if stat.kind == "audio":
                     jitter = stat.jitter
+        opus = self._fanout.opus if self._fanout is not None else None
         return {
             "packets_received": received,
             "packets_lost": lost,
             "audio_jitter_ms": round(jitter / 48, 1),  # Opus RTP clock: 48 ticks per ms
             "video_frames": self.frames_received["video"],
+            "audio_concealed_s": round(opus.concealed_s, 3) if opus else 0.0,
+            "audio_fec_packets": opus.fec_packets if opus else 0,
+            "audio_gaps": opus.gaps if opus else 0,
         }
 
     def request_keyframe(self) -> None:

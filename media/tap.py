@@ -11,6 +11,10 @@ to it instead of aiortc's decoder thread, which then only sees the end-of-stream
 (and ends the receiver's track on it). Analysis decodes the way it needs
 (``media.decoders``), and a receiver nobody analyses decodes nothing (:data:`DISCARD`).
 
+An audio receiver's jitter buffer is replaced by :class:`media.jitter.AudioJitterBuffer`,
+which hands on every packet it received instead of dropping some behind each loss; the
+frames it releases together reach the callback and the decoder one by one.
+
 This is the only module that touches aiortc private attributes; it checks them when
 the tap is installed and raises :class:`RuntimeError` if aiortc changed.
 """
@@ -25,7 +29,10 @@ from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 from aiortc import RTCRtpReceiver
+from aiortc.jitterbuffer import JitterBuffer, JitterFrame
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
+
+from media.jitter import AudioFrames, AudioJitterBuffer
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +44,7 @@ _DECODER_THREAD_ATTR = "_RTCRtpReceiver__decoder_thread"
 _DECODER_ERROR_ATTR = "_RTCRtpReceiver__decoder_error"
 _REMOTE_STREAMS_ATTR = "_RTCRtpReceiver__remote_streams"
 _RTX_SSRC_ATTR = "_RTCRtpReceiver__rtx_ssrc"
+_JITTER_BUFFER_ATTR = "_RTCRtpReceiver__jitter_buffer"
 _SEND_PLI_ATTR = "_send_rtcp_pli"
 
 _VP8_START_CODE = b"\x9d\x01\x2a"
@@ -164,6 +172,13 @@ class _TapQueue(queue.Queue[Any]):
 
     def put(self, item: Any, block: bool = True, timeout: float | None = None) -> None:
         """Hand ``item`` to the tap, then to the decoder (ours, or aiortc's thread)."""
+        if item is not None and isinstance(item[1], AudioFrames):
+            for one in _unpacked(item[1]):
+                self._put_one((item[0], one), block, timeout)
+        else:
+            self._put_one(item, block, timeout)
+
+    def _put_one(self, item: Any, block: bool, timeout: float | None) -> None:
         decoder = self._decoder
         if item is None:
             if decoder is not None:
@@ -207,6 +222,14 @@ class _TapQueue(queue.Queue[Any]):
             return None
         self._guarded(self._on_frame, frame)
         return frame
+
+
+def _unpacked(frames: AudioFrames) -> list[JitterFrame]:
+    """The frames an :class:`AudioFrames` carries, each with its (receiver-mapped) time."""
+    base = frames.timestamp
+    return [JitterFrame(frames.data, base)] + [
+        JitterFrame(data, base + delta) for delta, data in frames.following
+    ]
 
 
 def _private(receiver: RTCRtpReceiver, name: str, expected: type) -> Any:
@@ -261,6 +284,9 @@ def install_tap(
         raise RuntimeError(f"aiortc internals changed: RTCRtpReceiver.{_SEND_PLI_ATTR} is missing")
     if not current.empty():
         raise RuntimeError("the receiver's decoder queue is not empty; install the tap earlier")
+    if media_kind == "audio":
+        _private(receiver, _JITTER_BUFFER_ATTR, JitterBuffer)
+        setattr(receiver, _JITTER_BUFFER_ATTR, AudioJitterBuffer())
     tap_queue = _TapQueue(
         media_kind,
         on_frame,

@@ -337,6 +337,9 @@ class InterviewSession:
                         ),
                         "packet_loss_pct": round(100 * lost / max(1, got + lost), 2),
                         "audio_jitter_ms": now["audio_jitter_ms"],
+                        "audio_concealed_s": now["audio_concealed_s"],
+                        "audio_fec_packets": now["audio_fec_packets"],
+                        "audio_gaps": now["audio_gaps"],
                         "reconnects": max(0, self._connections - 1),
                     }
                 )

@@ -1,0 +1,114 @@
+"""An audio jitter buffer that never throws away audio it received.
+
+aiortc's receiver puts each audio packet through ``JitterBuffer(capacity=16, prefetch=4)``,
+which hands on a frame only once four more follow it without a hole. A lost packet stalls
+it until sixteen packets are waiting; then it drops the oldest *received* ones to make
+room, and the 300 ms backlog it built stays for the rest of the call. Simulated over 5,000
+packets, 5 % random loss on the network became 25 % of the audio missing (10 %: 44 %):
+what reached the recording and the recogniser was cut far more than the network cut it.
+
+:class:`AudioJitterBuffer` hands each packet on as soon as everything before it is there.
+A hole is waited for until :data:`REORDER_WINDOW_PACKETS` newer packets have arrived (a
+reordered packet comes within that), then skipped: the packets behind it go on at once, in
+order, as one :class:`AudioFrames` (the receiver takes one frame per packet it gets; the
+tap, ``media.tap``, unpacks the rest). The decoder sees the skipped time as a jump in the
+RTP timestamp and conceals it (``media.decoders.OpusReceiveStream``). Analysis and the
+recorder order audio by RTP timestamp, so nothing needs a playout delay here.
+"""
+
+from __future__ import annotations
+
+from aiortc.jitterbuffer import JitterBuffer, JitterFrame
+from aiortc.rtp import RtpPacket
+
+REORDER_WINDOW_PACKETS = 3
+"""Newer packets that may arrive before a missing one is given up (60 ms of 20 ms packets)."""
+MAX_PENDING_PACKETS = 64
+"""Packets held behind a hole at most (more means the window logic failed: flush them)."""
+RESTART_DISTANCE_PACKETS = 1_000
+"""A sequence-number jump this large in either direction is a restarted stream, not loss."""
+_SEQ_MOD = 1 << 16
+_TIMESTAMP_MOD = 1 << 32
+
+
+class AudioFrames(JitterFrame):
+    """A frame, and the frames that became ready together with it.
+
+    ``following``: ``(RTP timestamp delta from this frame, encoded data)`` for each, in order.
+    """
+
+    def __init__(self, data: bytes, timestamp: int, following: list[tuple[int, bytes]]) -> None:
+        super().__init__(data, timestamp)
+        self.following = following
+
+
+class AudioJitterBuffer(JitterBuffer):
+    """In-order audio packets without waiting for more than a hole needs (see the module).
+
+    Subclasses aiortc's buffer only to take its place in the receiver; none of its state
+    is used.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(capacity=16)
+        self._next_seq: int | None = None
+        self._pending: dict[int, RtpPacket] = {}
+        self.lost = 0
+        """Packets given up as lost (and those waiting when the stream restarted)."""
+        self.late = 0
+        """Packets that came after their place was given up, or twice."""
+
+    def add(self, packet: RtpPacket) -> tuple[bool, JitterFrame | None]:
+        """Take one depayloaded packet; returns (False, the frames now ready or None)."""
+        seq = packet.sequence_number
+        if self._next_seq is None:
+            self._next_seq = seq
+        ahead = (seq - self._next_seq) % _SEQ_MOD
+        if ahead >= _SEQ_MOD - RESTART_DISTANCE_PACKETS:  # behind the next expected one
+            self.late += 1
+            return False, None
+        if ahead >= RESTART_DISTANCE_PACKETS:  # a restarted stream: the old one ended
+            self.lost += len(self._pending)
+            self._pending.clear()
+            self._next_seq, ahead = seq, 0
+        if seq in self._pending:
+            self.late += 1
+            return False, None
+        self._pending[seq] = packet
+        ready = self._take_consecutive()
+        if not ready and (
+            ahead >= REORDER_WINDOW_PACKETS or len(self._pending) > MAX_PENDING_PACKETS
+        ):
+            ready = self._skip_hole()
+        return False, self._frames(ready)
+
+    def _take_consecutive(self) -> list[RtpPacket]:
+        ready: list[RtpPacket] = []
+        assert self._next_seq is not None
+        while (packet := self._pending.pop(self._next_seq, None)) is not None:
+            ready.append(packet)
+            self._next_seq = (self._next_seq + 1) % _SEQ_MOD
+        return ready
+
+    def _skip_hole(self) -> list[RtpPacket]:
+        """Give up the missing packets before the oldest one waiting; hand on what follows."""
+        assert self._next_seq is not None
+        base = self._next_seq
+        first = min(self._pending, key=lambda s: (s - base) % _SEQ_MOD)
+        self.lost += (first - base) % _SEQ_MOD
+        self._next_seq = first
+        return self._take_consecutive()
+
+    @staticmethod
+    def _frames(ready: list[RtpPacket]) -> JitterFrame | None:
+        if not ready:
+            return None
+        first, *rest = ready
+        base = first.timestamp
+        following = [((p.timestamp - base) % _TIMESTAMP_MOD, _data(p)) for p in rest]
+        return AudioFrames(_data(first), base, following)
+
+
+def _data(packet: RtpPacket) -> bytes:
+    """The depayloaded data aiortc's receiver stored on the packet."""
+    return bytes(packet._data)  # type: ignore[attr-defined]
