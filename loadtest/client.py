@@ -230,7 +230,9 @@ class CandidateLink:
         await self.close_peer()
         pc = self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
         self.audio = audio_track(self.media)
-        pc.addTransceiver(video_track(self.media), direction="sendonly")
+        video = video_track(self.media)
+        self.run.sent += [video, self.audio]
+        pc.addTransceiver(video, direction="sendonly")
         pc.addTransceiver(self.audio, direction="sendonly")
         if self.impair is not None:
             self.impaired = install((t.sender.transport for t in pc.getTransceivers()), self.impair)

@@ -123,6 +123,11 @@ class PacedPackets(MediaStreamTrack):
         self.mark_times: list[float] = []
         """Wall-clock (time.time) moments when a marked offset finished playing."""
 
+    @property
+    def sent(self) -> int:
+        """Packets (audio) or frames (video) handed to the sender so far."""
+        return self._i
+
     async def recv(self) -> av.Packet:  # type: ignore[override]
         if self.readyState != "live":
             from aiortc.mediastreams import MediaStreamError

@@ -62,6 +62,7 @@ from loadtest.profile import (
     level_dir,
     py_spy_path,
 )
+from loadtest.recordings import check_recordings, recordings_summary
 from loadtest.report import machine_info, write_report
 from loadtest.sampling import (
     CandidateRun,
@@ -221,6 +222,7 @@ async def measure(
                 for task in pending:
                     task.cancel()
                 await asyncio.gather(*tasks, return_exceptions=True)
+        checks = await check_recordings(staff, runs) if args.check_recordings else None
     span = Span(start, t_measure, t1, usage0, usage1)
     summary = summarise(
         recorder,
@@ -235,6 +237,10 @@ async def measure(
         detail["impairment"] = impair.stats.as_dict() if impair is not None else None
         detail["flags"] = flags.as_dict()
     summary["flags_raised"] = sum(f.as_dict()["raised"] for f in flag_logs)
+    if checks is not None:
+        summary["recordings"] = recordings_summary(checks)
+        for detail, check in zip(summary["details"], checks, strict=True):
+            detail["recording"] = check
     if isinstance(captured, Capture):
         live = summary["candidates"] - summary["refused"]
         summary["profile"] = await asyncio.to_thread(finish, captured, live)
@@ -372,6 +378,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--cache", default=str(Path(tempfile.gettempdir()) / "il-loadtest-media"))
     p.add_argument("--quiet", action="store_true", help="no progress line")
+    p.add_argument(
+        "--check-recordings",
+        action="store_true",
+        help="afterwards, download and decode every candidate's recordings and report their "
+        "completeness against what was sent (loadtest.recordings)",
+    )
     p.add_argument(
         "--profile",
         metavar="OUT_DIR",

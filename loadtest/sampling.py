@@ -62,6 +62,8 @@ class CandidateRun:
     """A failure after the candidate started streaming."""
     redirected: int = 0
     audio: PacedPackets | None = None
+    sent: list[PacedPackets] = field(default_factory=list)
+    """Every track the candidate streamed (one pair per connection)."""
     invited: asyncio.Event = field(default_factory=asyncio.Event)
     face_times: array[float] = field(default_factory=lambda: array("d"))
     face_one_times: array[float] = field(default_factory=lambda: array("d"))
@@ -78,8 +80,9 @@ class CandidateRun:
     errors: list[dict[str, Any]] = field(default_factory=list)
     error_count: int = 0
     dropped_audio_s: float = 0.0
-    audio_loss: dict[str, float] = field(default_factory=dict)
-    """The server's latest count of the audio it made up for lost packets (``connection``)."""
+    media_loss: dict[str, float] = field(default_factory=dict)
+    """The server's latest counts of the audio it made up for lost packets and of the video
+    frames it kept from analysis after losses (``connection`` events)."""
     latencies: list[tuple[float, float]] = field(default_factory=list)
     """(sentence end, its final's arrival − sentence end), resolved as finals arrive."""
     levels: list[tuple[float, int]] = field(default_factory=list)
@@ -110,9 +113,14 @@ class CandidateRun:
                 self.levels.append((now, level))
         elif kind == "connection" and isinstance(event.get("video_fps"), int | float):
             self.received_fps.append((now, float(event["video_fps"])))
-            self.audio_loss = {
+            self.media_loss = {
                 key: event[key]
-                for key in ("audio_concealed_s", "audio_fec_packets", "audio_gaps")
+                for key in (
+                    "audio_concealed_s",
+                    "audio_fec_packets",
+                    "audio_gaps",
+                    "video_frames_damaged",
+                )
                 if isinstance(event.get(key), int | float)
             }
         elif kind == "analyzer_error":

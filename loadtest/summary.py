@@ -113,7 +113,7 @@ def candidate_metrics(
         "lag_growth_s_per_min": growth,
         "faces_seen": count_between(run.face_one_times, t0, t1) / max(1, face),
         "dropped_audio_s": round(run.dropped_audio_s, 2),
-        "audio_loss": run.audio_loss,
+        "media_loss": run.media_loss,
         "analyzer_errors": run.errors,
         "analyzer_error_count": run.error_count,
         "degraded": degraded(run.levels, t0, t1),

@@ -254,6 +254,12 @@ class VideoDecodeWorker:
     :meth:`push` and :meth:`close` are called on the event loop (the tap's callbacks);
     ``on_frame`` and ``on_error`` are called on the worker thread. The thread starts with
     the first frame, so a receiver that never gets media costs no thread.
+
+    After a loss (a frame marked ``after_loss``, or one that failed to decode) the pictures
+    reference data that never arrived: they decode, but with parts missing or smeared,
+    and a face analyser would read them as "no face" or "out of frame", flagging the
+    candidate for the network. They are decoded (the decoder needs them) but not handed
+    to ``on_frame`` until the next key frame; :attr:`unusable` counts them.
     """
 
     def __init__(
@@ -274,6 +280,8 @@ class VideoDecodeWorker:
         self._closed = False
         self.decoded = 0
         self.errors = 0
+        self.unusable = 0
+        """Frames decoded between a loss and the next key frame, not handed on."""
 
     def push(self, codec: RTCRtpCodecParameters, frame: EncodedFrame) -> None:
         if self._closed:
@@ -299,15 +307,18 @@ class VideoDecodeWorker:
     def _run(self) -> None:
         decoder: Decoder | None = None
         codec_name = None
+        damaged = False
         while (item := self._queue.get()) is not None:
             codec, encoded = item
             if codec.name != codec_name:
                 decoder, codec_name = get_decoder(codec), codec.name
             assert decoder is not None
+            damaged = (damaged or encoded.after_loss) and not encoded.keyframe
             try:
                 frames = decoder.decode(JitterFrame(encoded.data, encoded.timestamp))
             except av.FFmpegError as exc:
                 # Keep the decoder state (as aiortc does): the next key frame recovers it.
+                damaged = True
                 self.errors += 1
                 logger.debug("%s: %s frame failed to decode: %s", self._name, codec.name, exc)
                 if self._on_error is not None:
@@ -315,6 +326,9 @@ class VideoDecodeWorker:
                 continue
             for frame in frames:
                 self.decoded += 1
+                if damaged:
+                    self.unusable += 1
+                    continue
                 try:
                     self._on_frame(frame)  # type: ignore[arg-type]
                 except Exception:

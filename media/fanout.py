@@ -149,6 +149,11 @@ class AnalysisFanout:
             self._on_audio(chunk.t, chunk.samples)
 
     @property
+    def frames_damaged(self) -> int:
+        """Video frames decoded between a loss and the next key frame, kept from analysis."""
+        return sum(w.unusable for w in self._workers)
+
+    @property
     def opus(self) -> OpusReceiveStream | None:
         """The Opus stream's decoder (its loss counters), once audio arrived."""
         return self._opus

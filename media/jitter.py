@@ -1,4 +1,5 @@
-"""An audio jitter buffer that never throws away audio it received.
+"""Jitter buffers for the server's receivers: audio that keeps every packet it received, and
+video that says which frames come after a loss.
 
 aiortc's receiver puts each audio packet through ``JitterBuffer(capacity=16, prefetch=4)``,
 which hands on a frame only once four more follow it without a hole. A lost packet stalls
@@ -14,6 +15,11 @@ order, as one :class:`AudioFrames` (the receiver takes one frame per packet it g
 tap, ``media.tap``, unpacks the rest). The decoder sees the skipped time as a jump in the
 RTP timestamp and conceals it (``media.decoders.OpusReceiveStream``). Analysis and the
 recorder order audio by RTP timestamp, so nothing needs a playout delay here.
+
+For video, aiortc's buffer stays as it is (retransmissions fill most holes); when it has to
+give frames up it asks the sender for a key frame. :class:`VideoJitterBuffer` marks the next
+frame it hands on ``after_loss``: until the next key frame the pictures decode with parts
+missing or smeared, so analysis must not read them as "no face" (``media.decoders``).
 """
 
 from __future__ import annotations
@@ -27,6 +33,8 @@ MAX_PENDING_PACKETS = 64
 """Packets held behind a hole at most (more means the window logic failed: flush them)."""
 RESTART_DISTANCE_PACKETS = 1_000
 """A sequence-number jump this large in either direction is a restarted stream, not loss."""
+VIDEO_CAPACITY_PACKETS = 512
+"""aiortc's own video buffer size."""
 _SEQ_MOD = 1 << 16
 _TIMESTAMP_MOD = 1 << 32
 
@@ -112,3 +120,29 @@ class AudioJitterBuffer(JitterBuffer):
 def _data(packet: RtpPacket) -> bytes:
     """The depayloaded data aiortc's receiver stored on the packet."""
     return bytes(packet._data)  # type: ignore[attr-defined]
+
+
+class VideoJitterBuffer(JitterBuffer):
+    """aiortc's video buffer, marking the first frame after frames were given up."""
+
+    def __init__(self) -> None:
+        super().__init__(capacity=VIDEO_CAPACITY_PACKETS, is_video=True)
+        self._lost_since_frame = False
+        self.losses = 0
+        """Times frames were given up (each followed by a key frame request)."""
+
+    def add(self, packet: RtpPacket) -> tuple[bool, JitterFrame | None]:
+        pli_flag, frame = super().add(packet)
+        if pli_flag:  # aiortc asks for a key frame exactly when it dropped packets
+            self._lost_since_frame = True
+            self.losses += 1
+        if frame is not None and self._lost_since_frame:
+            frame = LossMarkedFrame(frame.data, frame.timestamp)
+            self._lost_since_frame = False
+        return pli_flag, frame
+
+
+class LossMarkedFrame(JitterFrame):
+    """The first video frame after frames were given up (see the module)."""
+
+    after_loss = True

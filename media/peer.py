@@ -183,7 +183,8 @@ class LivePeer:
     async def quality(self) -> dict[str, float | int]:
         """Packets received and lost, and jitter (RTP units), over both inbound streams;
         the analysed audio's losses made up (seconds, of which FEC-restored packets) and
-        its gaps too long to make up, since the connection started."""
+        its gaps too long to make up, and the video frames kept from analysis because they
+        came between a loss and the next key frame, since the connection started."""
         from aiortc.stats import RTCInboundRtpStreamStats
 
         received = lost = 0
@@ -203,6 +204,7 @@ class LivePeer:
             "audio_concealed_s": round(opus.concealed_s, 3) if opus else 0.0,
             "audio_fec_packets": opus.fec_packets if opus else 0,
             "audio_gaps": opus.gaps if opus else 0,
+            "video_frames_damaged": self._fanout.frames_damaged if self._fanout else 0,
         }
 
     def request_keyframe(self) -> None:

@@ -13,7 +13,9 @@ to it instead of aiortc's decoder thread, which then only sees the end-of-stream
 
 An audio receiver's jitter buffer is replaced by :class:`media.jitter.AudioJitterBuffer`,
 which hands on every packet it received instead of dropping some behind each loss; the
-frames it releases together reach the callback and the decoder one by one.
+frames it releases together reach the callback and the decoder one by one. A video
+receiver's gets :class:`media.jitter.VideoJitterBuffer`, which marks the frames that come
+after a loss (:attr:`EncodedFrame.after_loss`).
 
 This is the only module that touches aiortc private attributes; it checks them when
 the tap is installed and raises :class:`RuntimeError` if aiortc changed.
@@ -32,7 +34,7 @@ from aiortc import RTCRtpReceiver
 from aiortc.jitterbuffer import JitterBuffer, JitterFrame
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 
-from media.jitter import AudioFrames, AudioJitterBuffer
+from media.jitter import AudioFrames, AudioJitterBuffer, VideoJitterBuffer
 
 logger = logging.getLogger(__name__)
 
@@ -71,6 +73,8 @@ class EncodedFrame:
     """True for a frame that decodes on its own (always True for audio)."""
     ssrc: int | None
     """SSRC of the media stream it came from, if known."""
+    after_loss: bool = False
+    """Video: frames before this one were given up (it may not decode cleanly)."""
 
     @property
     def media_time_s(self) -> float:
@@ -216,6 +220,7 @@ class _TapQueue(queue.Queue[Any]):
                 data=data,
                 keyframe=_is_keyframe(self._kind, name, data),
                 ssrc=self.media_ssrc,
+                after_loss=getattr(jitter_frame, "after_loss", False),
             )
         except Exception:
             self._failed()
@@ -284,9 +289,9 @@ def install_tap(
         raise RuntimeError(f"aiortc internals changed: RTCRtpReceiver.{_SEND_PLI_ATTR} is missing")
     if not current.empty():
         raise RuntimeError("the receiver's decoder queue is not empty; install the tap earlier")
-    if media_kind == "audio":
-        _private(receiver, _JITTER_BUFFER_ATTR, JitterBuffer)
-        setattr(receiver, _JITTER_BUFFER_ATTR, AudioJitterBuffer())
+    _private(receiver, _JITTER_BUFFER_ATTR, JitterBuffer)
+    buffer = AudioJitterBuffer() if media_kind == "audio" else VideoJitterBuffer()
+    setattr(receiver, _JITTER_BUFFER_ATTR, buffer)
     tap_queue = _TapQueue(
         media_kind,
         on_frame,

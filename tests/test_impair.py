@@ -215,7 +215,7 @@ def test_the_flag_log_counts_flags_raised_by_type() -> None:
 def test_one_candidate_streams_through_five_percent_loss(tmp_path: Path) -> None:
     out = tmp_path / "lossy.json"
     argv = ["--candidates", "1", "--duration", "15", "--analysis-workers", "1", "--quiet"]
-    argv += ["--loss", "5", "--impair-seed", "11", "--json", str(out)]
+    argv += ["--loss", "5", "--impair-seed", "11", "--check-recordings", "--json", str(out)]
     assert main([*argv, "--cache", str(tmp_path / "media")]) == 0
     result = json.loads(out.read_text())
     assert result["refused"] == 0, result["details"][0]["refused"]
@@ -230,4 +230,12 @@ def test_one_candidate_streams_through_five_percent_loss(tmp_path: Path) -> None
     assert set(detail["flags"]) == {"raised", "by_type"}
     assert result["flags_raised"] == detail["flags"]["raised"]
     assert result["transcript_match_min"] >= 0.9, detail  # 0.73 before media.jitter
-    assert detail["audio_loss"]["audio_concealed_s"] > 0, detail
+    assert detail["media_loss"]["audio_concealed_s"] > 0, detail
+    # what was recorded, downloaded and decoded: audio lost on the network stays lost
+    # (it is never retransmitted), video is recovered by retransmission
+    recording = detail["recording"]
+    assert recording["segments"] >= 1 and recording["decode_errors"] == 0, recording
+    assert recording["audio_sent_s"] > 10, recording
+    assert 0.9 <= recording["audio_completeness"] <= 1.0, recording
+    assert recording["video_completeness"] >= 0.97, recording
+    assert result["recordings"]["checked"] == 1

@@ -340,6 +340,7 @@ class InterviewSession:
                         "audio_concealed_s": now["audio_concealed_s"],
                         "audio_fec_packets": now["audio_fec_packets"],
                         "audio_gaps": now["audio_gaps"],
+                        "video_frames_damaged": now["video_frames_damaged"],
                         "reconnects": max(0, self._connections - 1),
                     }
                 )

@@ -1,20 +1,38 @@
-"""Lost audio packets: the jitter buffer keeps every packet it got, the decoder conceals the
-rest (in-band FEC when the sender adds it, libopus PLC otherwise), the answer asks for FEC."""
+"""Lost packets. Audio: the jitter buffer keeps every packet it got, the decoder conceals the
+rest (in-band FEC when the sender adds it, libopus PLC otherwise), the answer asks for FEC.
+Video: frames between a loss and the next key frame are decoded but kept from analysis, so
+a broken picture is never read as "no face"."""
 
 from __future__ import annotations
 
+import fractions
 import random
 
 import av
 import numpy as np
 import numpy.typing as npt
 import pytest
+from aiortc.codecs import depayload
+from aiortc.codecs.vpx import Vp8Encoder
 from aiortc.jitterbuffer import JitterBuffer
+from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 from aiortc.rtp import RtpPacket
 
 from loadtest.synth import read_wav_s16_mono, speech_wav
-from media.decoders import OPUS_CONCEAL_MAX_S, LibopusDecoder, OpusReceiveStream, libopus
-from media.jitter import REORDER_WINDOW_PACKETS, AudioFrames, AudioJitterBuffer
+from media.decoders import (
+    OPUS_CONCEAL_MAX_S,
+    LibopusDecoder,
+    OpusReceiveStream,
+    VideoDecodeWorker,
+    libopus,
+)
+from media.jitter import (
+    REORDER_WINDOW_PACKETS,
+    VIDEO_CAPACITY_PACKETS,
+    AudioFrames,
+    AudioJitterBuffer,
+    VideoJitterBuffer,
+)
 from media.peer import with_opus_fec
 from media.tap import EncodedFrame
 
@@ -209,3 +227,53 @@ def test_a_corrupt_packet_after_a_loss_raises_and_the_stream_goes_on(
         EncodedFrame("audio", "opus", 3 * PACKET_TICKS, 48_000, packets[3], True, 1)
     )
     assert sum(len(s) for _, s in pieces) >= PACKET_SAMPLES
+
+
+# -- video ------------------------------------------------------------------------------------
+
+VP8 = RTCRtpCodecParameters(mimeType="video/VP8", clockRate=90000, payloadType=96)
+VIDEO_TICKS = 6000  # 15 fps
+
+
+def test_the_first_video_frame_after_given_up_packets_is_marked() -> None:
+    buffer = VideoJitterBuffer()
+    marked: list[int] = []
+    frames = 0
+    for seq in range(VIDEO_CAPACITY_PACKETS + 40):
+        if seq == 5:
+            continue  # lost for good: the buffer waits, then gives the frames up
+        packet = RtpPacket(payload_type=96, sequence_number=seq, timestamp=seq * VIDEO_TICKS)
+        packet._data = b"v"  # type: ignore[attr-defined]
+        _, frame = buffer.add(packet)
+        if frame is not None:
+            frames += 1
+            if getattr(frame, "after_loss", False):
+                marked.append(frame.timestamp // VIDEO_TICKS)
+    assert buffer.losses >= 1
+    assert frames > 20 and len(marked) == buffer.losses
+    assert marked[0] > 5  # the first frame handed on after the hole, not one before it
+
+
+def test_frames_between_a_loss_and_the_next_key_frame_are_kept_from_analysis() -> None:
+    encoder = Vp8Encoder()
+    data: list[bytes] = []
+    for i in range(10):
+        yy, xx = np.mgrid[0:120, 0:160]
+        rgb = np.stack([(xx + 4 * i) % 256, yy % 256, np.full_like(xx, 128)], -1)
+        frame = av.VideoFrame.from_ndarray(rgb.astype(np.uint8), format="rgb24")
+        frame.pts, frame.time_base = i * VIDEO_TICKS, fractions.Fraction(1, 90000)
+        payloads, _ = encoder.encode(frame, force_keyframe=i == 7)
+        data.append(b"".join(depayload(VP8, p) for p in payloads))
+    handed: list[int] = []
+    worker = VideoDecodeWorker(
+        lambda f: handed.append(round(f.pts / VIDEO_TICKS)), None, name="t-video"
+    )
+    for i in (0, 1, 2, 4, 5, 6, 7, 8, 9):  # frame 3 lost: 4 comes after the loss
+        keyframe = i in (0, 7)
+        worker.push(
+            VP8, EncodedFrame("video", "vp8", i * VIDEO_TICKS, 90000, data[i], keyframe, 2, i == 4)
+        )
+    worker.close()
+    worker.join(10.0)
+    assert handed == [0, 1, 2, 7, 8, 9]
+    assert worker.unusable == 3 and worker.decoded == 9 and worker.errors == 0
