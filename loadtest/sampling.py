@@ -81,8 +81,8 @@ class CandidateRun:
     error_count: int = 0
     dropped_audio_s: float = 0.0
     media_loss: dict[str, float] = field(default_factory=dict)
-    """The server's latest counts of the audio it made up for lost packets and of the video
-    frames it kept from analysis after losses (``connection`` events)."""
+    """The server's latest counts of the audio it made up for lost packets, of the video
+    frames it kept from analysis after losses and of reconnections (``connection`` events)."""
     latencies: list[tuple[float, float]] = field(default_factory=list)
     """(sentence end, its final's arrival − sentence end), resolved as finals arrive."""
     levels: list[tuple[float, int]] = field(default_factory=list)
@@ -120,6 +120,7 @@ class CandidateRun:
                     "audio_fec_packets",
                     "audio_gaps",
                     "video_frames_damaged",
+                    "reconnects",
                 )
                 if isinstance(event.get(key), int | float)
             }
