@@ -3,7 +3,7 @@ bandwidth cap and an outage, applied in user space (this kernel has no ``netem``
 
 Where it hooks in, and why there: each candidate's ``RTCDtlsTransport._send_rtp`` (one per
 transceiver; after BUNDLE the media share the first one) is replaced *on the instance* by
-:class:`ImpairedSender`. Every RTP and RTCP packet the client sends passes through that method
+:class:`media.impair.ImpairedPath`. Every RTP and RTCP packet the client sends passes through that method
 after the DTLS handshake — media, retransmissions answering NACKs, sender reports — and nothing
 else does: STUN connectivity checks and consent refreshes (``aioice``) and the DTLS handshake
 (``_write_ssl``) go straight to ``RTCIceTransport._send``. Wrapping the lower ICE
@@ -14,286 +14,49 @@ its size on the wire is counted with the SRTP authentication tag (:data:`SRTP_RT
 method later, so SRTP protection happens in send order and the receiver's replay window
 accepts it.
 
-The model (:class:`Impairment`) is pure: it takes explicit timestamps and a seeded
-``random.Random`` and answers "drop" or "send after this many seconds", so tests drive it with
-a fake clock. In order: the outage window (times relative to the first packet the candidate
-sends), loss (independent, or Gilbert-Elliott bursts), the token-bucket bandwidth cap (FIFO
-queue bounded in bytes; tail drop), then one-way delay ± uniform jitter (order kept unless
-``reorder``). Delayed packets are held by ``loop.call_at`` (timers); at most
-:data:`MAX_IN_FLIGHT_PACKETS` at once, newer ones are dropped beyond that (tail drop) and
-counted.
+The model and the wrapper are :mod:`media.impair`'s (the server uses them on its receive
+path for real browsers in tests); this module names them for the load generator.
 """
 
 from __future__ import annotations
 
-import asyncio
-import math
-import random
-from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterable
 from typing import Any
 
-SRTP_RTP_TAG_BYTES = 10
-"""SRTP authentication tag added to each RTP packet (AES-CM with HMAC-SHA1-80)."""
-SRTP_RTCP_OVERHEAD_BYTES = 14
-"""SRTCP index (4 bytes) and authentication tag (10 bytes) added to each RTCP packet."""
-UDP_IP_HEADER_BYTES = 28
-"""IPv4 + UDP headers, counted against the bandwidth cap."""
-MAX_IN_FLIGHT_PACKETS = 4096
-"""Delayed packets held at once (≈ 20 s of one candidate's media); beyond: tail drop."""
-DEFAULT_QUEUE_S = 0.5
-"""The bandwidth cap's queue holds this many seconds of its rate (bytes); beyond: tail drop."""
-BUCKET_DEPTH_S = 0.02
-"""The token bucket's depth in seconds of its rate (a burst allowance)."""
-MIN_BUCKET_DEPTH_BYTES = 1500
-"""At least one full-size packet fits in the bucket."""
-ORDER_STEP_S = 1e-6
-"""Spacing of successive delivery times when order is kept (equal timer times may reorder)."""
+from media.impair import (
+    MAX_IN_FLIGHT_PACKETS,
+    SRTP_RTCP_OVERHEAD_BYTES,
+    SRTP_RTP_TAG_BYTES,
+    UDP_IP_HEADER_BYTES,
+    ImpairConfig,
+    ImpairedPath,
+    Impairment,
+    ImpairStats,
+    gilbert_elliott,
+    impair_sending,
+    wire_bytes,
+)
+
+__all__ = [
+    "MAX_IN_FLIGHT_PACKETS",
+    "SRTP_RTCP_OVERHEAD_BYTES",
+    "SRTP_RTP_TAG_BYTES",
+    "UDP_IP_HEADER_BYTES",
+    "ImpairConfig",
+    "ImpairStats",
+    "ImpairedPath",
+    "ImpairedSender",
+    "Impairment",
+    "gilbert_elliott",
+    "install",
+    "wire_bytes",
+]
+
+ImpairedSender = ImpairedPath
+"""One candidate's impaired ``_send_rtp``."""
 
 
-@dataclass(frozen=True)
-class ImpairConfig:
-    """What the uplink does to outgoing RTP/RTCP; the default changes nothing."""
-
-    loss_percent: float = 0.0
-    burst_loss_packets: float | None = None
-    """Mean burst length in packets (Gilbert-Elliott); None: independent losses."""
-    delay_ms: float = 0.0
-    jitter_ms: float = 0.0
-    """Uniform ± around ``delay_ms`` (never below zero)."""
-    reorder: bool = False
-    """Let jitter reorder packets (otherwise a packet never overtakes the one before)."""
-    uplink_kbps: float | None = None
-    """Bandwidth cap in kbit/s (1000 bit/s each), on the wire (SRTP + UDP/IP headers)."""
-    queue_s: float = DEFAULT_QUEUE_S
-    outage_at_s: float | None = None
-    outage_s: float = 0.0
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        if not 0.0 <= self.loss_percent < 100.0:
-            raise ValueError("loss must be 0..<100 %")
-        if self.burst_loss_packets is not None:
-            if self.burst_loss_packets < 1.0:
-                raise ValueError("mean burst length must be at least 1 packet")
-            if self.loss_percent <= 0.0:
-                raise ValueError("burst loss needs a loss percentage")
-        if self.delay_ms < 0 or self.jitter_ms < 0:
-            raise ValueError("delay and jitter must not be negative")
-        if self.uplink_kbps is not None and self.uplink_kbps <= 0:
-            raise ValueError("uplink must be positive")
-        if self.queue_s <= 0:
-            raise ValueError("queue must be positive")
-        if self.outage_s < 0 or (self.outage_at_s is not None and self.outage_at_s < 0):
-            raise ValueError("outage start and length must not be negative")
-
-    @property
-    def active(self) -> bool:
-        return bool(
-            self.loss_percent
-            or self.delay_ms
-            or self.jitter_ms
-            or self.uplink_kbps
-            or (self.outage_at_s is not None and self.outage_s > 0)
-        )
-
-    def for_candidate(self, index: int) -> ImpairConfig:
-        """The same impairment with a seed of its own for candidate ``index``."""
-        return ImpairConfig(**(asdict(self) | {"seed": self.seed * 1_000_003 + index}))
-
-    def settings(self) -> dict[str, Any]:
-        """For the summary JSON."""
-        return asdict(self)
-
-
-@dataclass
-class ImpairStats:
-    """Per candidate: packets offered to the uplink and what became of them (``packets`` −
-    ``sent`` − ``dropped`` − ``send_errors`` were still held when the connection closed)."""
-
-    packets: int = 0
-    sent: int = 0
-    """Handed to the real transport (at once or after the delay)."""
-    dropped_loss: int = 0
-    dropped_outage: int = 0
-    dropped_queue: int = 0
-    """Tail drops of the bandwidth cap's queue."""
-    dropped_in_flight: int = 0
-    """Tail drops beyond MAX_IN_FLIGHT_PACKETS delayed packets."""
-    send_errors: int = 0
-    """Delayed sends that failed (the connection closed meanwhile)."""
-    bytes_offered: int = 0
-
-    @property
-    def dropped(self) -> int:
-        return self.dropped_loss + self.dropped_outage + self.dropped_queue + self.dropped_in_flight
-
-    def as_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = asdict(self)
-        out["dropped"] = self.dropped
-        out["dropped_share"] = round(self.dropped / self.packets, 4) if self.packets else None
-        return out
-
-
-def gilbert_elliott(loss_fraction: float, mean_burst_packets: float) -> tuple[float, float]:
-    """Transition probabilities (good→bad, bad→good) of a two-state model that loses every
-    packet in the bad state and none in the good one, with stationary loss ``loss_fraction``
-    and mean burst length ``mean_burst_packets`` (bursts are geometric)."""
-    r = 1.0 / mean_burst_packets
-    p = loss_fraction * r / (1.0 - loss_fraction)
-    return min(1.0, p), r
-
-
-@dataclass
-class Impairment:
-    """The uplink model: :meth:`decide` per packet, with explicit times in seconds."""
-
-    config: ImpairConfig
-    stats: ImpairStats = field(default_factory=ImpairStats)
-
-    def __post_init__(self) -> None:
-        c = self.config
-        self._rng = random.Random(c.seed)
-        self._t0_s: float | None = None
-        self._bad = False
-        self._p_gb, self._p_bg = (
-            gilbert_elliott(c.loss_percent / 100.0, c.burst_loss_packets)
-            if c.burst_loss_packets is not None
-            else (0.0, 1.0)
-        )
-        self._rate_bytes_per_s = c.uplink_kbps * 1000.0 / 8.0 if c.uplink_kbps else math.inf
-        self._depth_bytes = max(MIN_BUCKET_DEPTH_BYTES, self._rate_bytes_per_s * BUCKET_DEPTH_S)
-        self._queue_limit_bytes = self._rate_bytes_per_s * c.queue_s
-        self._tokens_bytes = self._depth_bytes
-        self._tokens_at_s = 0.0
-        self._last_delivery_s = -math.inf
-
-    def _lost(self) -> bool:
-        c = self.config
-        if c.loss_percent <= 0:
-            return False
-        if c.burst_loss_packets is None:
-            return self._rng.random() < c.loss_percent / 100.0
-        # state for this packet, then the packet's fate in it
-        if self._bad:
-            self._bad = self._rng.random() >= self._p_bg
-        else:
-            self._bad = self._rng.random() < self._p_gb
-        return self._bad
-
-    def _queue_wait_s(self, now_s: float, size_bytes: int) -> float | None:
-        """Token bucket with a FIFO queue: negative tokens are the bytes queued ahead."""
-        if math.isinf(self._rate_bytes_per_s):
-            return 0.0
-        elapsed = max(0.0, now_s - self._tokens_at_s)
-        tokens = min(self._depth_bytes, self._tokens_bytes + elapsed * self._rate_bytes_per_s)
-        self._tokens_at_s = now_s
-        after = tokens - size_bytes
-        if after < 0 and -after > self._queue_limit_bytes:
-            self._tokens_bytes = tokens  # tail drop: the packet takes no tokens
-            return None
-        self._tokens_bytes = after
-        return -after / self._rate_bytes_per_s if after < 0 else 0.0
-
-    def decide(self, now_s: float, size_bytes: int) -> float | None:
-        """None to drop this packet, else the seconds to hold it before sending (0: now)."""
-        c, s = self.config, self.stats
-        s.packets += 1
-        s.bytes_offered += size_bytes
-        if self._t0_s is None:
-            self._t0_s = now_s
-        since_s = now_s - self._t0_s
-        if c.outage_at_s is not None and c.outage_at_s <= since_s < c.outage_at_s + c.outage_s:
-            s.dropped_outage += 1
-            return None
-        if self._lost():
-            s.dropped_loss += 1
-            return None
-        wait_s = self._queue_wait_s(now_s, size_bytes)
-        if wait_s is None:
-            s.dropped_queue += 1
-            return None
-        delay_s = c.delay_ms / 1000.0
-        if c.jitter_ms:
-            delay_s += self._rng.uniform(-c.jitter_ms, c.jitter_ms) / 1000.0
-        delivery_s = now_s + wait_s + max(0.0, delay_s)
-        if not c.reorder and self._last_delivery_s + ORDER_STEP_S > now_s:
-            # something is still held: never overtake it (nor tie with it: timers may reorder)
-            delivery_s = max(delivery_s, self._last_delivery_s + ORDER_STEP_S)
-        self._last_delivery_s = max(self._last_delivery_s, delivery_s)
-        return max(0.0, delivery_s - now_s)
-
-
-def wire_bytes(packet: bytes) -> int:
-    """The packet's size on the wire once SRTP-protected, with UDP/IP headers."""
-    rtcp = len(packet) > 1 and 192 <= packet[1] <= 223
-    return (
-        len(packet)
-        + (SRTP_RTCP_OVERHEAD_BYTES if rtcp else SRTP_RTP_TAG_BYTES)
-        + UDP_IP_HEADER_BYTES
-    )
-
-
-SendRtp = Callable[[bytes], Awaitable[None]]
-
-
-class ImpairedSender:
-    """Stands in for one DTLS transport's ``_send_rtp``: asks the model, then sends now, later
-    (``loop.call_at``) or never."""
-
-    def __init__(self, original: SendRtp, model: Impairment) -> None:
-        self.original, self.model = original, model
-        self.in_flight: set[asyncio.Handle | asyncio.Task[None]] = set()
-
-    async def __call__(self, data: bytes) -> None:
-        loop = asyncio.get_running_loop()
-        now_s = loop.time()
-        hold_s = self.model.decide(now_s, wire_bytes(data))
-        if hold_s is None:
-            return
-        if hold_s <= 0.0 and not self.in_flight:
-            self.model.stats.sent += 1
-            await self.original(data)
-            return
-        if len(self.in_flight) >= MAX_IN_FLIGHT_PACKETS:
-            self.model.stats.dropped_in_flight += 1
-            return
-        handle: asyncio.TimerHandle | None = None
-
-        def fire() -> None:
-            assert handle is not None
-            self.in_flight.discard(handle)
-            task = loop.create_task(self._send_later(data))
-            self.in_flight.add(task)
-            task.add_done_callback(self.in_flight.discard)
-
-        handle = loop.call_at(now_s + hold_s, fire)  # the model's time: order as decided
-        self.in_flight.add(handle)
-
-    async def _send_later(self, data: bytes) -> None:
-        try:
-            await self.original(data)
-            self.model.stats.sent += 1
-        except ConnectionError:  # closed while the packet was held
-            self.model.stats.send_errors += 1
-
-    def cancel(self) -> None:
-        """Forget held packets (the peer connection is closing)."""
-        for item in list(self.in_flight):
-            item.cancel()
-        self.in_flight.clear()
-
-
-def install(transports: Iterable[Any], model: Impairment) -> list[ImpairedSender]:
+def install(transports: Iterable[Any], model: Impairment) -> list[ImpairedPath]:
     """Route every distinct DTLS transport's RTP/RTCP through ``model`` (instance attribute,
     so other peer connections are untouched); the senders, to cancel on close."""
-    senders: list[ImpairedSender] = []
-    seen: set[int] = set()
-    for dtls in transports:
-        if dtls is None or id(dtls) in seen:
-            continue
-        seen.add(id(dtls))
-        sender = ImpairedSender(dtls._send_rtp, model)
-        dtls._send_rtp = sender
-        senders.append(sender)
-    return senders
+    return impair_sending(transports, model)

@@ -24,6 +24,7 @@ from aiortc import (
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from media.fanout import AnalysisFanout
+from media.impair import ImpairConfig, ImpairedPath, Impairment, impair_receiving
 from media.tap import DISCARD, EncodedFrame, decode_error_reporter, install_tap, request_keyframe
 
 logger = logging.getLogger(__name__)
@@ -93,9 +94,12 @@ class LivePeer:
         name: str,
         fanout: AnalysisFanout | None = None,
         kinds: frozenset[str] = frozenset({"audio", "video"}),
+        receive_impairment: ImpairConfig | None = None,
     ) -> None:
         """``kinds``: the media the interview takes; an offer carrying anything else is
-        refused (an audio-only interview never receives the camera)."""
+        refused (an audio-only interview never receives the camera).
+        ``receive_impairment``: tests and benchmarks only, a lossy network in front of the
+        receivers (:func:`media.impair.impair_receiving`)."""
         config = RTCConfiguration(iceServers=[RTCIceServer(urls=u) for u in ice_servers])
         self.pc = RTCPeerConnection(configuration=config)
         self.name = name
@@ -106,6 +110,8 @@ class LivePeer:
         self._tasks: set[asyncio.Task[None]] = set()
         self._video_receiver: RTCRtpReceiver | None = None
         self.frames_received = {"audio": 0, "video": 0}
+        self.impairment = Impairment(receive_impairment) if receive_impairment else None
+        self._impaired: list[ImpairedPath] = []
 
         @self.pc.on("connectionstatechange")
         def _state_changed() -> None:
@@ -132,6 +138,9 @@ class LivePeer:
 
     async def _answer(self, sdp: str) -> str:
         await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
+        if self.impairment is not None:
+            receivers = (t.receiver.transport for t in self.pc.getTransceivers())
+            self._impaired = impair_receiving(receivers, self.impairment)
         unwanted = {t.kind for t in self.pc.getTransceivers()} - self._kinds
         if unwanted:
             raise SdpError(
@@ -226,6 +235,8 @@ class LivePeer:
             return
 
     async def aclose(self) -> None:
+        for path in self._impaired:
+            path.cancel()
         try:
             await self.pc.close()
         except Exception:  # a half-negotiated peer (bad offer) can fail to close

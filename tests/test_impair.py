@@ -21,6 +21,9 @@ from loadtest.impair import (
     wire_bytes,
 )
 from loadtest.run import main
+from media.impair import impair_receiving
+from server.core.config import ConfigError, load_settings
+from server.core.env import EnvError
 
 PACKET_INTERVAL_S = 0.01
 """100 packets per second in the model tests."""
@@ -239,3 +242,58 @@ def test_one_candidate_streams_through_five_percent_loss(tmp_path: Path) -> None
     assert 0.9 <= recording["audio_completeness"] <= 1.0, recording
     assert recording["video_completeness"] >= 0.97, recording
     assert result["recordings"]["checked"] == 1
+
+
+class FakeReceivingDtls:
+    """The two receive-side methods of an ``RTCDtlsTransport`` the server's hook wraps."""
+
+    def __init__(self) -> None:
+        self.rtp: list[tuple[float, bytes, int]] = []
+        self.rtcp: list[bytes] = []
+
+    async def _handle_rtp_data(self, data: bytes, arrival_time_ms: int) -> None:
+        self.rtp.append((asyncio.get_running_loop().time(), data, arrival_time_ms))
+
+    async def _handle_rtcp_data(self, data: bytes) -> None:
+        self.rtcp.append(data)
+
+
+def test_the_receive_hook_delays_arrivals_and_drops_rtp_and_rtcp() -> None:
+    async def scenario() -> tuple[FakeReceivingDtls, Impairment]:
+        dtls = FakeReceivingDtls()
+        model = Impairment(ImpairConfig(loss_percent=20, delay_ms=40, seed=4))
+        paths = impair_receiving([dtls, dtls], model)
+        assert len(paths) == 2  # RTP and RTCP of the one (bundled) transport
+        for i in range(100):
+            await dtls._handle_rtp_data(bytes([0x80, 96, 0, i]), arrival_time_ms=1000 + i)
+            await dtls._handle_rtcp_data(bytes([0x80, 200, 0, i]))
+        await asyncio.sleep(0.15)
+        assert not any(p.in_flight for p in paths)
+        return dtls, model
+
+    dtls, model = asyncio.run(scenario())
+    seqs = [data[3] for _, data, _ in dtls.rtp]
+    assert seqs == sorted(seqs) and 60 <= len(seqs) <= 95
+    assert 60 <= len(dtls.rtcp) <= 95
+    # a held packet arrives later by the time it was held (what bandwidth estimation reads)
+    assert all(arrival - (1000 + data[3]) == 40 for _, data, arrival in dtls.rtp)
+    assert model.stats.dropped_loss == 200 - len(seqs) - len(dtls.rtcp)
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ('{"loss_percent": 150}', "loss must be"),
+        ('{"bogus": 1}', "bogus"),
+        ("[5]", "JSON object"),
+    ],
+)
+def test_a_bad_receive_impairment_stops_the_start(value: str, message: str) -> None:
+    with pytest.raises((ConfigError, EnvError), match=message):
+        load_settings({"INTERVIEW_TEST_RECEIVE_IMPAIRMENT": value})
+
+
+def test_the_receive_impairment_is_off_unless_set() -> None:
+    assert load_settings({}).receive_impairment() is None
+    on = load_settings({"INTERVIEW_TEST_RECEIVE_IMPAIRMENT": '{"loss_percent": 5, "seed": 1}'})
+    assert on.receive_impairment() == ImpairConfig(loss_percent=5, seed=1)

@@ -339,6 +339,7 @@ async def control_socket(request: web.Request) -> web.WebSocketResponse:
         open_recording=recording_opener(svc.keyring),
         alternates=lambda: _alternates(svc),
         written=written,
+        receive_impairment=svc.settings.receive_impairment(),
     )
     await svc.store.claim_interview(iid, session.owner)
     svc.sessions[iid] = session

@@ -157,6 +157,9 @@ def create_app(settings: Settings) -> web.Application:
     """Build the app for this process's roles; resources open and close with the app."""
     settings = settings.with_secret()
     roles = set(settings.roles)
+    impairment = settings.receive_impairment()
+    if impairment is not None:
+        logger.warning("TEST ONLY: received media is impaired: %s", impairment.settings())
     app = web.Application(
         client_max_size=settings.max_body_bytes,
         # first: everything after it (limits, audit, consent records) sees the client's address

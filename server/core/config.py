@@ -18,6 +18,7 @@ from analyzers.asr_models import (
     inspect_model,
     parse_model_map,
 )
+from media.impair import ImpairConfig
 from server.core.env import ENV_PREFIX, EnvError, read_env
 
 DEFAULT_HOST = "127.0.0.1"
@@ -139,6 +140,10 @@ class Settings:
     ``server.api.http.client_address``); empty = trust nobody, the peer address is the client."""
     flag_thresholds: Mapping[str, float] = field(default_factory=dict)
     """Overrides of ``analyzers.flags.FlagThresholds`` (e.g. ``{"face_missing_s": 5}``)."""
+    test_receive_impairment: Mapping[str, object] = field(default_factory=dict)
+    """Tests and benchmarks only: impair the media this process receives, before its jitter
+    buffers (``media.impair.ImpairConfig`` fields, e.g. ``{"loss_percent": 5, "seed": 1}``),
+    as a lossy candidate network would. Empty (always, in production) = nothing."""
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -160,6 +165,20 @@ class Settings:
     @property
     def model_dir(self) -> Path:
         return self.models_dir or self.data_dir / "models"
+
+    def receive_impairment(self) -> ImpairConfig | None:
+        """``test_receive_impairment`` as a model configuration, None when unset.
+
+        Raises:
+            ConfigError: unknown keys or values out of range.
+        """
+        if not self.test_receive_impairment:
+            return None
+        try:
+            config = ImpairConfig(**self.test_receive_impairment)  # type: ignore[arg-type]
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"test_receive_impairment: {exc}") from None
+        return config if config.active else None
 
     def asr_model_map(self) -> dict[str, str]:
         """The per-language map before resolution: defaults, ``asr_model``, ``asr_models``."""
@@ -261,6 +280,9 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
     if not 0 <= settings.analysis_workers <= 64:
         raise ConfigError(f"analysis_workers: {settings.analysis_workers} must be 0..64")
     _check_flag_thresholds(settings.flag_thresholds)
+    if not isinstance(settings.test_receive_impairment, Mapping):
+        raise ConfigError("test_receive_impairment: must be a JSON object")
+    settings.receive_impairment()
     _check_roles(settings)
     if settings.encryption not in ("aes-256-gcm", "sm4-gcm"):
         raise ConfigError(f"encryption: {settings.encryption!r}; choose aes-256-gcm or sm4-gcm")

@@ -23,6 +23,7 @@ import numpy.typing as npt
 
 from analyzers.flags import BROWSER_SIGNALS
 from media.fanout import AnalysisFanout
+from media.impair import ImpairConfig
 from media.peer import LivePeer
 from media.recorder import VIDEO_WAIT_S, AnswerRecorder, FileOpener
 from server.domain.interviews import Interview
@@ -104,11 +105,13 @@ class InterviewSession:
         open_recording: FileOpener | None = None,
         alternates: Callable[[], list[str]] | None = None,
         written: WrittenScoring | None = None,
+        receive_impairment: ImpairConfig | None = None,
     ) -> None:
         """``ice_servers``: this process's own STUN/TURN URLs; ``page_ice``: what the page's
         ``state`` messages carry (TURN credentials minted per message);
         ``open_recording``: how answer files are created (encrypting, in production);
-        ``written``: scoring of written answers (text-only interviews with analysis consent)."""
+        ``written``: scoring of written answers (text-only interviews with analysis consent);
+        ``receive_impairment``: tests and benchmarks only (``media.impair``)."""
         self.interview_id: str = interview.id
         self.owner = f"{interview.id}:{uuid.uuid4().hex}"
         """This session's claim on the interview (see :meth:`Store.claim_interview`)."""
@@ -129,6 +132,7 @@ class InterviewSession:
         self._publish = publish
         self._recordings_dir = recordings_dir / self.interview_id
         self._ice_servers = ice_servers
+        self._receive_impairment = receive_impairment
         self._page_ice = page_ice
         self._lock = asyncio.Lock()
         self._peer: LivePeer | None = None
@@ -216,6 +220,7 @@ class InterviewSession:
             name=f"peer-{self.interview_id}",
             fanout=fanout,
             kinds=MEDIA_KINDS[self.mode],
+            receive_impairment=self._receive_impairment,
         )
         try:
             answer = await peer.accept(sdp)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -12,30 +11,17 @@ import pytest
 from playwright.async_api import Browser, Page, expect
 
 from tests.support.checks import count_frames_with_face, decode_ok, transcribe, windowed_wer
-from tests.support.media import face_y4m, speech_wav
-from tests.support.pages import admin_login, fake_media_chromium
+from tests.support.media import ENGLISH_ANSWER
+from tests.support.pages import admin_login
 from tests.support.process import ServerProcess
 
 pytestmark = pytest.mark.e2e
 
-SENTENCE = "I have worked in public service for five years and I enjoy helping people solve their problems."
+SENTENCE = ENGLISH_ANSWER
 ANSWER_S = 18
 """Long enough to hold one whole looped sentence (7.3 s + 1 s pause) wherever it starts."""
 MAX_WER = 0.2
 UI_TIMEOUT_MS = 30_000
-
-
-@pytest.fixture(scope="module")
-def media(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    d = tmp_path_factory.mktemp("media")
-    return face_y4m(d / "face.y4m", seconds=4.0), speech_wav(SENTENCE, d / "speech.wav")
-
-
-@pytest.fixture
-async def browser(media: tuple[Path, Path]) -> AsyncIterator[Browser]:
-    video, audio = media
-    async with fake_media_chromium(video, audio) as b:
-        yield b
 
 
 class Api:
@@ -111,6 +97,15 @@ async def consent_and_device_check(page: Page, url: str) -> None:
     await cont.click()
 
 
+async def answer_first_question(page: Page, speak_s: float) -> None:
+    """Start the first answer, speak ``speak_s``, finish; returns once question 2 is shown."""
+    await page.get_by_test_id("answer-start").click(timeout=UI_TIMEOUT_MS)
+    await page.get_by_test_id("answer-finish").wait_for(timeout=UI_TIMEOUT_MS)
+    await asyncio.sleep(speak_s)
+    await page.get_by_test_id("answer-finish").click()
+    await page.get_by_test_id("answer-start").wait_for(timeout=UI_TIMEOUT_MS)
+
+
 async def _collect(ws: aiohttp.ClientWebSocketResponse, into: list[dict[str, Any]]) -> None:
     async for msg in ws:
         if msg.type is aiohttp.WSMsgType.TEXT:
@@ -124,7 +119,7 @@ async def remaining_s(page: Page) -> float:
 
 
 async def test_browser_candidate_completes_interview(
-    live_server: ServerProcess, browser: Browser, tmp_path: Path
+    live_server: ServerProcess, speaking_browser: Browser, tmp_path: Path
 ) -> None:
     async with aiohttp.ClientSession() as http:
         api = Api(http, live_server)
@@ -137,18 +132,18 @@ async def test_browser_candidate_completes_interview(
         live: list[dict[str, Any]] = []
         collector = asyncio.create_task(_collect(ws, live))
         # a second browser is the examiner, a third the HR officer watching the job's funnel
-        examiner = await (await browser.new_context(locale="en-US")).new_page()
+        examiner = await (await speaking_browser.new_context(locale="en-US")).new_page()
         await admin_login(examiner, live_server)
         await examiner.goto(f"{live_server.base_url}/examiner#/interviews/{interview_id}")
         await expect(examiner.get_by_test_id("live-view")).to_have_attribute(
             "data-snapshots", "1", timeout=UI_TIMEOUT_MS
         )
-        hr = await (await browser.new_context(locale="en-US")).new_page()
+        hr = await (await speaking_browser.new_context(locale="en-US")).new_page()
         await admin_login(hr, live_server)
         job_id = (await api("GET", f"/api/interviews/{interview_id}"))["job_id"]
         hr_completed = hr.get_by_test_id(f"job-row-{job_id}").get_by_test_id("count-completed")
         await expect(hr_completed).to_have_text("0", timeout=UI_TIMEOUT_MS)
-        page = await (await browser.new_context()).new_page()
+        page = await (await speaking_browser.new_context()).new_page()
         await consent_and_device_check(page, url)
         for index in range(3):
             await page.get_by_test_id("answer-start").click(timeout=UI_TIMEOUT_MS)
@@ -212,13 +207,13 @@ async def test_browser_candidate_completes_interview(
 
 
 async def test_browser_resume_after_closing_the_tab(
-    live_server: ServerProcess, browser: Browser
+    live_server: ServerProcess, speaking_browser: Browser
 ) -> None:
     async with aiohttp.ClientSession() as http:
         api = Api(http, live_server)
         await api.login()
         interview_id, url = await three_question_invitation(api, 90)
-        context = await browser.new_context()
+        context = await speaking_browser.new_context()
         page = await context.new_page()
         await consent_and_device_check(page, url)
         await page.get_by_test_id("answer-start").click(timeout=UI_TIMEOUT_MS)
@@ -233,7 +228,7 @@ async def test_browser_resume_after_closing_the_tab(
         assert detail["current"]["remaining_s"] == pytest.approx(before, abs=2)
         assert len(detail["answers"][0]["recordings"]) == 1
 
-        page = await (await browser.new_context()).new_page()
+        page = await (await speaking_browser.new_context()).new_page()
         await page.goto(url)
         await page.get_by_test_id("answer-finish").wait_for(timeout=UI_TIMEOUT_MS)
         await expect(page.get_by_test_id("phase")).to_have_attribute(

@@ -24,13 +24,13 @@ from playwright.async_api import Browser, Page, WebSocketRoute, expect
 
 from tests.e2e.test_browser_interview import Api, three_question_invitation
 from tests.support.candidate import ScriptedCandidate
-from tests.support.media import face_y4m, speech_wav
+from tests.support.media import ENGLISH_ANSWER
 from tests.support.pages import admin_login
 from tests.support.process import ServerProcess
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(150)]
 
-SENTENCE = "I have worked in public service for five years and I enjoy helping people solve their problems."
+SENTENCE = ENGLISH_ANSWER
 ANSWER_S = 60
 """The question's answer time; the candidate speaks for about ANSWER_WINDOW_S of it."""
 ANSWER_WINDOW_S = 15
@@ -41,12 +41,6 @@ SERVER_TO_SCREEN_MAX_S = 1.0
 """Server send → rendered on the page."""
 DROP_NTH_FINAL = 2
 """This final transcript is withheld from the page (a numbered message: a sequence gap)."""
-
-
-@pytest.fixture(scope="module")
-def media(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    d = tmp_path_factory.mktemp("media")
-    return face_y4m(d / "face.y4m", seconds=4.0), speech_wav(SENTENCE, d / "speech.wav")
 
 
 def examiner_path(srv: ServerProcess) -> str:

@@ -21,13 +21,13 @@ from playwright.async_api import Browser, expect
 from tests.e2e.test_browser_interview import Api, three_question_invitation
 from tests.e2e.test_examiner_page import admin_login, examiner_path
 from tests.support.candidate import ScriptedCandidate
-from tests.support.media import face_y4m, speech_wav
+from tests.support.media import ENGLISH_ANSWER
 from tests.support.pages import chromium
 from tests.support.process import ServerProcess
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
 
-SENTENCE = "I have worked in public service for five years and I enjoy helping people solve their problems."
+SENTENCE = ENGLISH_ANSWER
 ANSWER_S = 60
 """Each question's answer time; the candidate finishes early."""
 SPOKEN_S = (9.0, 9.0, 4.0)
@@ -35,12 +35,6 @@ SPOKEN_S = (9.0, 9.0, 4.0)
 WRITTEN = "I would listen to the citizen first, then act."
 UI_TIMEOUT_MS = 20_000
 SEEK_TOLERANCE_S = 1.0
-
-
-@pytest.fixture(scope="module")
-def media(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    d = tmp_path_factory.mktemp("media")
-    return face_y4m(d / "face.y4m", seconds=4.0), speech_wav(SENTENCE, d / "speech.wav")
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import signal
 import subprocess
 import time
 import urllib.request
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,16 +32,15 @@ from tests.e2e.test_browser_interview import (
     three_question_invitation,
 )
 from tests.support.candidate import ScriptedCandidate
-from tests.support.media import face_y4m, speech_wav
+from tests.support.media import ENGLISH_ANSWER
 from tests.support.nodes import node_process
-from tests.support.pages import fake_media_chromium
 from tests.support.process import STOP_TIMEOUT_S, ServerProcess, run_demo
 from tests.support.redis_server import redis_server
 from tests.support.server import free_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
 
-SENTENCE = "I have worked in public service for five years and I enjoy helping people solve their problems."
+SENTENCE = ENGLISH_ANSWER
 ANSWER_S = 90
 """Far more than the test needs: the answer is still running after the move."""
 UI_TIMEOUT_MS = 20_000
@@ -98,19 +97,6 @@ def deployment(data_dir: Path, a_args: tuple[str, ...] = ()) -> Iterator[tuple[N
         yield a, b
 
 
-@pytest.fixture(scope="module")
-def media(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    d = tmp_path_factory.mktemp("media")
-    return face_y4m(d / "face.y4m", seconds=4.0), speech_wav(SENTENCE, d / "speech.wav")
-
-
-@pytest.fixture
-async def browser(media: tuple[Path, Path]) -> AsyncIterator[Browser]:
-    video, audio = media
-    async with fake_media_chromium(video, audio) as b:
-        yield b
-
-
 def token_of(url: str) -> str:
     return url.rsplit("/i/", 1)[1]
 
@@ -160,7 +146,7 @@ async def phase_of(page: Page) -> str | None:
 
 
 async def test_page_moves_to_another_node_when_its_node_dies(
-    browser: Browser, tmp_path: Path
+    speaking_browser: Browser, tmp_path: Path
 ) -> None:
     with deployment(tmp_path / "data") as (a, b):
         async with aiohttp.ClientSession() as http:
@@ -170,7 +156,7 @@ async def test_page_moves_to_another_node_when_its_node_dies(
             assert url.startswith(a.base_url + "/i/")
             await wait_until_listed(http, a, b, token_of(url))
 
-            page = await (await browser.new_context()).new_page()
+            page = await (await speaking_browser.new_context()).new_page()
             await consent_and_device_check(page, url)
             await page.get_by_test_id("answer-start").click(timeout=UI_TIMEOUT_MS)
             await expect(page.get_by_test_id("phase")).to_have_attribute(
@@ -213,7 +199,7 @@ async def test_page_moves_to_another_node_when_its_node_dies(
 
 
 async def test_busy_node_sends_the_candidate_elsewhere(
-    browser: Browser, media: tuple[Path, Path], tmp_path: Path
+    speaking_browser: Browser, media: tuple[Path, Path], tmp_path: Path
 ) -> None:
     with deployment(tmp_path / "data", a_args=("--max-live-sessions", "1")) as (a, b):
         async with aiohttp.ClientSession() as http:
@@ -238,7 +224,7 @@ async def test_busy_node_sends_the_candidate_elsewhere(
 
                 refused_before = healthz(a.base_url)["admission"]["refused"]
 
-                page = await (await browser.new_context()).new_page()
+                page = await (await speaking_browser.new_context()).new_page()
                 await consent_and_device_check(page, url)
                 assert origin_of(page.url) == b.base_url, page.url
                 await page.get_by_test_id("answer-start").wait_for(timeout=UI_TIMEOUT_MS)

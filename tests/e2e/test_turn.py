@@ -31,12 +31,13 @@ from tests.e2e.test_browser_interview import (
     SENTENCE,
     UI_TIMEOUT_MS,
     Api,
+    answer_first_question,
     consent_and_device_check,
     three_question_invitation,
 )
 from tests.support.checks import decode_ok, transcribe, windowed_wer
 from tests.support.coturn import Coturn, coturn
-from tests.support.media import face_y4m, speech_wav
+from tests.support.live import finals, first_answer_recording, live_events
 from tests.support.nodes import Node, node_process
 from tests.support.pages import fake_media_chromium
 from tests.support.process import ServerProcess, run_demo
@@ -98,12 +99,6 @@ async () => {
   };
 }
 """
-
-
-@pytest.fixture(scope="module")
-def media(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    d = tmp_path_factory.mktemp("media")
-    return face_y4m(d / "face.y4m", seconds=4.0), speech_wav(SENTENCE, d / "speech.wav")
 
 
 @pytest.fixture
@@ -183,50 +178,25 @@ async def test_candidate_without_udp_answers_through_the_relay(
             api = Api(http, ServerProcess(node.base_url, data, demo, node.log))
             await api.login()
             interview_id, url = await three_question_invitation(api, ANSWER_S)
-            ws = await http.ws_connect(f"{node.base_url}/ws?token={api.token}")
-            await ws.send_json({"type": "subscribe", "topic": f"interview:{interview_id}"})
-            assert (await ws.receive_json(timeout=10))["type"] == "snapshot"
-            finals: list[str] = []
-
-            async def collect() -> None:
-                async for msg in ws:
-                    if msg.type is aiohttp.WSMsgType.TEXT:
-                        event = msg.json()
-                        if event.get("type") == "transcript_final":
-                            finals.append(event["text"])
-
-            collector = asyncio.create_task(collect())
             page = await candidate_page(browser)
-            await consent_and_device_check(page, url)  # the WebRTC check passed: via the relay
-            pair = await selected_pair(page)
-            assert pair["candidateType"] == "relay" and pair["relayProtocol"] == "tcp", pair
-            direct_udp = [
-                c for c in pair["gathered"] if c["type"] != "relay" and c["protocol"] == "udp"
-            ]
-            assert not direct_udp, pair  # UDP really was blocked: the relay was the only way
-            check_page_config(pair["config"], relay, interview_id)
-
-            await page.get_by_test_id("answer-start").click(timeout=UI_TIMEOUT_MS)
-            await page.get_by_test_id("answer-finish").wait_for(timeout=UI_TIMEOUT_MS)
-            await asyncio.sleep(SPEAK_S)
-            await page.get_by_test_id("answer-finish").click()
-            await page.get_by_test_id("answer-start").wait_for(timeout=UI_TIMEOUT_MS)  # question 2
-            deadline = time.monotonic() + TRANSCRIPT_WAIT_S
-            while not any(windowed_wer(SENTENCE, f) <= MAX_WER for f in finals):
-                assert time.monotonic() < deadline, f"no matching live transcript: {finals}"
-                await asyncio.sleep(0.5)
-            collector.cancel()
-            await ws.close()
+            async with live_events(http, node.base_url, api.token, interview_id) as events:
+                await consent_and_device_check(page, url)  # the WebRTC check passed: relayed
+                pair = await selected_pair(page)
+                assert pair["candidateType"] == "relay" and pair["relayProtocol"] == "tcp", pair
+                direct_udp = [
+                    c for c in pair["gathered"] if c["type"] != "relay" and c["protocol"] == "udp"
+                ]
+                assert not direct_udp, pair  # UDP really was blocked: the relay was the only way
+                check_page_config(pair["config"], relay, interview_id)
+                await answer_first_question(page, SPEAK_S)
+                deadline = time.monotonic() + TRANSCRIPT_WAIT_S
+                while not any(windowed_wer(SENTENCE, f) <= MAX_WER for f in finals(events)):
+                    assert time.monotonic() < deadline, f"no matching transcript: {finals(events)}"
+                    await asyncio.sleep(0.5)
 
             detail = await api("GET", f"/api/interviews/{interview_id}")
             assert detail["current"]["index"] == 1
-            answer = detail["answers"][0]
-            assert answer["status"] == "done", answer
-            assert len(answer["recording_urls"]) == 1, answer
-            path = tmp_path / "answer.webm"
-            async with http.get(answer["recording_urls"][0]) as resp:
-                assert resp.status == 200
-                path.write_bytes(await resp.read())
+            path = await first_answer_recording(api, http, interview_id, tmp_path / "a.webm")
             info = decode_ok(path)
             assert info["video_frames"] > 5 * (SPEAK_S - 2), info
             heard = await asyncio.to_thread(transcribe, path)

@@ -10,6 +10,7 @@ from loadtest.synth import (
 )
 
 __all__ = [
+    "ENGLISH_ANSWER",
     "MEDIA_CACHE_DIR",
     "face_y4m",
     "mux_webm",
@@ -17,3 +18,6 @@ __all__ = [
     "speech_wav",
     "write_wav_s16_mono",
 ]
+
+ENGLISH_ANSWER = "I have worked in public service for five years and I enjoy helping people solve their problems."
+"""What the fake microphone of the English browser tests says (looped; 7.3 s + 1 s pause)."""
