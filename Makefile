@@ -5,7 +5,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8080
 PYTHON ?= python3
 RUN_PACKAGES ?= libgl1 libglib2.0-0
-SYSTEM_PACKAGES ?= $(RUN_PACKAGES) chromium espeak-ng redis-server nginx-light coturn fonts-wqy-microhei fonts-dejavu-core
+SYSTEM_PACKAGES ?= $(RUN_PACKAGES) chromium espeak-ng redis-server postgresql nginx-light coturn fonts-wqy-microhei fonts-dejavu-core
 NODE_PACKAGES ?= nodejs npm
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -15,8 +15,9 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 run-deps:
 	@$(MAKE) --no-print-directory system-deps SYSTEM_PACKAGES="$(RUN_PACKAGES)"
 
-# Debian packages the tests need (those, a real browser, speech synthesis, Redis, nginx, coturn, fonts
-# for the generated résumés); installed only when missing.
+# Debian packages the tests need (those, a real browser, speech synthesis, Redis, PostgreSQL (the
+# tests start their own throwaway cluster), nginx, coturn, fonts for the generated résumés);
+# installed only when missing.
 system-deps:
 	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
