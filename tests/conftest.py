@@ -47,9 +47,9 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 @pytest.fixture
-async def database(database_url: str, tmp_path: Path) -> AsyncIterator[Database]:
+async def database(database_url: str) -> AsyncIterator[Database]:
     """The store's database, opened (migrated), on SQLite and on PostgreSQL."""
-    db = open_database(database_url, tmp_path)
+    db = open_database(database_url)
     await db.open()
     try:
         yield db

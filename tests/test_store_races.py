@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -39,8 +38,8 @@ class Raced:
     """The database's state after all the races."""
 
 
-async def _seed(url: str, data_dir: Path) -> dict[str, str]:
-    db = open_database(url, data_dir)
+async def _seed(url: str) -> dict[str, str]:
+    db = open_database(url)
     await db.open()
     try:
         store = Store(db)
@@ -64,11 +63,11 @@ async def _seed(url: str, data_dir: Path) -> dict[str, str]:
 
 
 async def _state(setup: RaceSetup) -> dict[str, Any]:
-    fresh = open_database(setup.fresh_url, setup.data_dir)
+    fresh = open_database(setup.fresh_url)
     await fresh.open()  # migrated by the racing processes: nothing left to do
     await fresh.close()
     seeds = setup.seeds
-    db = open_database(setup.url, setup.data_dir)
+    db = open_database(setup.url)
     await db.open()
     try:
         store = Store(db)
@@ -113,7 +112,7 @@ def raced(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     else:
         cluster: PostgresCluster = request.getfixturevalue("postgres")
         url, fresh_url = cluster.new_database(), cluster.new_database()
-    setup = RaceSetup(url, fresh_url, data_dir, asyncio.run(_seed(url, data_dir)))
+    setup = RaceSetup(url, fresh_url, asyncio.run(_seed(url)))
     ctx = multiprocessing.get_context("spawn")
     barrier = ctx.Barrier(PROCESSES)
     results = ctx.Queue()

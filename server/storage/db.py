@@ -161,11 +161,8 @@ class Database(ABC):
         return await self.run(self._statement_sync, lambda conn: conn.execute(sql, params).rowcount)
 
 
-def open_database(url: str, data_dir: Path) -> Database:
-    """The database a URL names: ``sqlite:///path``, ``postgresql://…``; empty = the SQLite
-    file in ``data_dir``."""
-    if not url:
-        return SQLiteDatabase(data_dir / "interview.sqlite3")
+def open_database(url: str) -> Database:
+    """The database a URL names: ``sqlite:///path`` or ``postgresql://…`` (not opened yet)."""
     if url.startswith(SQLITE_URL_PREFIX):
         return SQLiteDatabase(Path(url.removeprefix(SQLITE_URL_PREFIX)))
     if url.startswith(POSTGRES_URL_PREFIXES):

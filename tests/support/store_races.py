@@ -8,7 +8,6 @@ import asyncio
 import multiprocessing.synchronize
 from dataclasses import dataclass
 from multiprocessing.queues import Queue
-from pathlib import Path
 from typing import Any
 
 from server.domain.models import Role, Status
@@ -29,7 +28,6 @@ class RaceSetup:
     """The database the processes race on."""
     fresh_url: str
     """A new database every process opens (and so migrates) at the same moment."""
-    data_dir: Path
     seeds: dict[str, str]
     """The ids of the rows raced on: org, job, interview, owned, answer, candidate."""
 
@@ -77,13 +75,11 @@ async def _races(
         await asyncio.to_thread(barrier.wait)
 
     await together()
-    fresh = open_database(
-        setup.fresh_url, setup.data_dir
-    )  # every process migrates a new database at once
+    fresh = open_database(setup.fresh_url)  # every process migrates a new database at once
     await fresh.open()
     await fresh.close()
 
-    db = open_database(setup.url, setup.data_dir)
+    db = open_database(setup.url)
     await db.open()
     try:
         store = Store(db)
