@@ -8,11 +8,33 @@ import pytest
 
 from server.storage.db import Database, open_database
 from tests.support.postgres import PostgresCluster, postgres_cluster
-from tests.support.server import TEST_MODELS_DIR, RunningServer, running_server
+from tests.support.server import TEST_MODELS_DIR, RunningServer, ServerDatabases, running_server
 
 # Server subprocesses unpack the bundled multilingual model once for the whole run, not
 # once per data directory.
 os.environ.setdefault("INTERVIEW_MODELS_DIR", str(TEST_MODELS_DIR))
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--database",
+        choices=("sqlite", "postgresql"),
+        default="sqlite",
+        help="the store of the servers the API tests start (the store tests run on both)",
+    )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def server_database(request: pytest.FixtureRequest) -> Iterator[None]:
+    """With ``--database=postgresql``, the test servers keep their store in the test cluster."""
+    if request.config.getoption("database") != "postgresql":
+        yield
+        return
+    ServerDatabases.cluster = request.getfixturevalue("postgres")
+    try:
+        yield
+    finally:
+        ServerDatabases.cluster = None
 
 
 @pytest.fixture

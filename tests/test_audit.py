@@ -3,7 +3,6 @@ shows a changed or removed event; only admins read, verify and export it."""
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from pathlib import Path
 from typing import Any
@@ -13,9 +12,9 @@ import pytest
 import server.storage.repos.audit as audit_module
 from loadtest.inprocess import make_job
 from server.domain.models import Role
-from server.storage.db import Database
+from server.storage.db import Database, open_database
 from server.storage.store import Store, audit_hash
-from tests.support.server import running_server
+from tests.support.server import running_server, store_url
 from tests.test_api import invite
 
 PAGE = 4
@@ -48,19 +47,19 @@ async def test_audit_chain_detects_changes_and_removals(tmp_path: Path) -> None:
         assert resp.status == 200 and text.splitlines()[0].startswith("id,at,interview_id")
         assert len(text.splitlines()) == len(events) + 1
 
-    # tampering with the file directly (the server is stopped)
-    db = tmp_path / "data" / "interview.sqlite3"
+    # tampering with the database directly (the server is stopped)
+    db = open_database(store_url(tmp_path / "data"))
+    await db.open()
     third = events[2]["id"]
-    with sqlite3.connect(db) as conn:
-        conn.execute("UPDATE events SET actor='someone-else' WHERE id=?", (third,))
+    await db.execute("UPDATE events SET actor='someone-else' WHERE id=?", third)
     async with running_server(tmp_path / "data", analysis_workers=0) as srv:
         admin = await srv.add_staff("admin2", Role.ADMIN)
         verdict = await srv.call("GET", "/api/audit/verify", token=admin)
         assert (verdict["ok"], verdict["first_bad_id"]) == (False, third)
         assert verdict["reason"] == "the event was changed"
-    with sqlite3.connect(db) as conn:
-        conn.execute("UPDATE events SET actor=? WHERE id=?", (events[2]["actor"], third))
-        conn.execute("DELETE FROM events WHERE id=?", (third,))
+    await db.execute("UPDATE events SET actor=? WHERE id=?", events[2]["actor"], third)
+    await db.execute("DELETE FROM events WHERE id=?", third)
+    await db.close()
     async with running_server(tmp_path / "data", analysis_workers=0) as srv:
         admin = await srv.add_staff("admin3", Role.ADMIN)
         verdict = await srv.call("GET", "/api/audit/verify", token=admin)
