@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import FrozenInstanceError, replace
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -44,73 +43,65 @@ def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-async def test_a_job_record_shows_the_job_as_before(tmp_path: Path) -> None:
-    db = Database(tmp_path / "interview.sqlite3")
-    await db.open()
-    try:
-        store = Store(db)
-        org_id = await store.create_org("Org")
-        first = await store.create_job(org_id, JOB)
-        second = await store.create_job(org_id, {**JOB, "title": "Porter"})
-        job = await store.get_job(first)
-        assert isinstance(job, Job)
-        assert (job.title, job.language, job.answer_languages) == ("Clerk", "en", ("zh",))
-        assert (job.examiners, job.screening, job.extra) == (None, None, {})
-        # examiners and screening are set later, in either order; any other key is kept too
-        screening = {"requirements": {"min_years": 1}, "followups": {"count": 2}}
-        await store.update_job_data(first, {"examiners": ["u1"]})
-        await store.update_job_data(first, {"screening": screening})
-        await store.update_job_data(second, {"screening": screening, "later": [1]})
-        await store.update_job_data(second, {"examiners": []})
-        for job_id in (first, second):
-            row = await db.fetchone("SELECT * FROM jobs WHERE id=?", job_id)
-            assert _json((await store.get_job(job_id)).to_dict()) == _json(_old_job_dict(row))
-        job = await store.get_job(second)
-        assert (job.examiners, job.screening, job.extra) == ((), screening, {"later": [1]})
-        assert {j.id: j for j in await store.list_jobs(org_id)}[second] == job
-        with pytest.raises(FrozenInstanceError):
-            job.title = "x"  # type: ignore[misc]
-        assert replace(job, examiners=("u2",)).to_dict()["examiners"] == ["u2"]
-    finally:
-        await db.close()
+async def test_a_job_record_shows_the_job_as_before(database: Database) -> None:
+    db = database
+    store = Store(db)
+    org_id = await store.create_org("Org")
+    first = await store.create_job(org_id, JOB)
+    second = await store.create_job(org_id, {**JOB, "title": "Porter"})
+    job = await store.get_job(first)
+    assert isinstance(job, Job)
+    assert (job.title, job.language, job.answer_languages) == ("Clerk", "en", ("zh",))
+    assert (job.examiners, job.screening, job.extra) == (None, None, {})
+    # examiners and screening are set later, in either order; any other key is kept too
+    screening = {"requirements": {"min_years": 1}, "followups": {"count": 2}}
+    await store.update_job_data(first, {"examiners": ["u1"]})
+    await store.update_job_data(first, {"screening": screening})
+    await store.update_job_data(second, {"screening": screening, "later": [1]})
+    await store.update_job_data(second, {"examiners": []})
+    for job_id in (first, second):
+        row = await db.fetchone("SELECT * FROM jobs WHERE id=?", job_id)
+        assert _json((await store.get_job(job_id)).to_dict()) == _json(_old_job_dict(row))
+    job = await store.get_job(second)
+    assert (job.examiners, job.screening, job.extra) == ((), screening, {"later": [1]})
+    assert {j.id: j for j in await store.list_jobs(org_id)}[second] == job
+    with pytest.raises(FrozenInstanceError):
+        job.title = "x"  # type: ignore[misc]
+    assert replace(job, examiners=("u2",)).to_dict()["examiners"] == ["u2"]
 
 
-async def test_an_interview_record_shows_the_interview_as_before(tmp_path: Path) -> None:
-    db = Database(tmp_path / "interview.sqlite3")
-    await db.open()
-    try:
-        store = Store(db)
-        org_id = await store.create_org("Org")
-        job = await store.get_job(await store.create_job(org_id, JOB))
-        plan = [{"index": 0, "section": "structured", "question": {"id": "q1"}}]
-        (iid,) = await store.create_interviews(
-            job, plan, [{"name": "Wang Fang"}], expires_at=2e9, nonces=["n"], actor="hr"
-        )
-        interview = await store.get_interview(iid)
-        assert isinstance(interview, Interview)
-        assert interview.status is Status.INVITED
-        assert (interview.language, interview.plan, interview.flow) == ("en", plan, None)
-        assert interview.to_dict() == {
-            "id": iid,
-            "job_id": job.id,
-            "org_id": org_id,
-            "candidate": {"name": "Wang Fang"},
-            "language": "en",
-            "status": "invited",
-            "plan": plan,
-            "nonce": "n",
-            "expires_at": 2e9,
-            "flow": None,
-            "consent": None,
-            "device_check": None,
-            "created_at": interview.created_at,
-            "updated_at": interview.updated_at,
-            "erased_at": None,
-        }
-        assert type(interview.to_dict()["status"]) is str
-        await store.set_status(iid, Status.OPENED, "candidate")
-        (listed,) = await store.list_interviews(job.id)
-        assert listed.status is Status.OPENED
-        assert replace(listed, status=Status.REVOKED).to_dict()["status"] == "revoked"
-    finally:
-        await db.close()
+async def test_an_interview_record_shows_the_interview_as_before(database: Database) -> None:
+    db = database
+    store = Store(db)
+    org_id = await store.create_org("Org")
+    job = await store.get_job(await store.create_job(org_id, JOB))
+    plan = [{"index": 0, "section": "structured", "question": {"id": "q1"}}]
+    (iid,) = await store.create_interviews(
+        job, plan, [{"name": "Wang Fang"}], expires_at=2e9, nonces=["n"], actor="hr"
+    )
+    interview = await store.get_interview(iid)
+    assert isinstance(interview, Interview)
+    assert interview.status is Status.INVITED
+    assert (interview.language, interview.plan, interview.flow) == ("en", plan, None)
+    assert interview.to_dict() == {
+        "id": iid,
+        "job_id": job.id,
+        "org_id": org_id,
+        "candidate": {"name": "Wang Fang"},
+        "language": "en",
+        "status": "invited",
+        "plan": plan,
+        "nonce": "n",
+        "expires_at": 2e9,
+        "flow": None,
+        "consent": None,
+        "device_check": None,
+        "created_at": interview.created_at,
+        "updated_at": interview.updated_at,
+        "erased_at": None,
+    }
+    assert type(interview.to_dict()["status"]) is str
+    await store.set_status(iid, Status.OPENED, "candidate")
+    (listed,) = await store.list_interviews(job.id)
+    assert listed.status is Status.OPENED
+    assert replace(listed, status=Status.REVOKED).to_dict()["status"] == "revoked"

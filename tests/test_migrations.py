@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from server.storage.db import Database
+from server.storage.db import SQLiteDatabase
 from server.storage.migrate import (
     Migration,
     MigrationError,
@@ -116,7 +116,7 @@ async def test_the_fixture_is_migrated_without_losing_anything(legacy_db: Path) 
     old_indexes = {name for name, table in _indexes(before) if table not in DROPPED_TABLES}
     before.close()
 
-    db = Database(legacy_db)
+    db = SQLiteDatabase(legacy_db)
     await db.open()
     try:
         conn = db.conn
@@ -165,7 +165,7 @@ async def test_the_fixture_is_migrated_without_losing_anything(legacy_db: Path) 
 
 
 async def test_a_fresh_database_gets_the_latest_schema(tmp_path: Path, legacy_db: Path) -> None:
-    db = Database(tmp_path / "fresh" / "interview.sqlite3")
+    db = SQLiteDatabase(tmp_path / "fresh" / "interview.sqlite3")
     await db.open()
     try:
         assert user_version(db.conn) == latest_version() == len(migrations())
@@ -181,7 +181,7 @@ async def test_a_fresh_database_gets_the_latest_schema(tmp_path: Path, legacy_db
 
 
 async def test_times_are_stored_as_numbers_in_a_fresh_database(tmp_path: Path) -> None:
-    db = Database(tmp_path / "interview.sqlite3")
+    db = SQLiteDatabase(tmp_path / "interview.sqlite3")
     await db.open()
     try:
         store = Store(db)
@@ -219,7 +219,7 @@ async def test_migrating_twice_is_a_no_op(legacy_db: Path) -> None:
         assert list(conn.iterdump()) == dump
     finally:
         conn.close()
-    db = Database(legacy_db)  # and opening it again changes nothing either
+    db = SQLiteDatabase(legacy_db)  # and opening it again changes nothing either
     await db.open()
     try:
         assert user_version(db.conn) == latest_version()
@@ -280,7 +280,7 @@ async def test_a_database_newer_than_the_code_is_refused(tmp_path: Path) -> None
     conn = sqlite3.connect(path)
     conn.execute(f"PRAGMA user_version={latest_version() + 1}")
     conn.close()
-    db = Database(path)
+    db = SQLiteDatabase(path)
     try:
         with pytest.raises(MigrationError, match="newer than this code"):
             await db.open()

@@ -54,7 +54,7 @@ from server.resumes.intake import ParsePool
 from server.security.access import EXPIRABLE
 from server.security.fields import FieldCipher, load_keyring
 from server.security.ratelimit import Limits, RedisLimits
-from server.storage.db import Database
+from server.storage.db import open_database
 from server.storage.store import Store
 
 logger = logging.getLogger(__name__)
@@ -165,7 +165,7 @@ def create_app(settings: Settings) -> web.Application:
         # first: everything after it (limits, audit, consent records) sees the client's address
         middlewares=[client_address_middleware(settings.trusted_proxies), error_middleware],
     )
-    db = Database(settings.db_path)
+    db = open_database(settings.db_url)
     app[TRUSTED_PROXY_NETWORKS] = tuple(ip_network(n) for n in settings.trusted_proxies)
     lag = app[LOOP_LAG] = LoopLagMonitor()
     hub: Hub = RedisHub(settings.redis_url) if settings.redis_url else Hub()

@@ -30,6 +30,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         models_dir=Path(args.models_dir) if getattr(args, "models_dir", None) else None,
         asr_language=getattr(args, "asr_language", None),
         redis_url=getattr(args, "redis_url", None),
+        database_url=args.database_url,
         roles=_roles(getattr(args, "role", None)),
         node_name=getattr(args, "node_name", None),
         max_live_sessions=getattr(args, "max_live_sessions", None),
@@ -49,6 +50,13 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--host", help="listen address (default 127.0.0.1)")
     p.add_argument("--port", type=int, help="listen port (default 8080)")
     p.add_argument("--public-url", help="base URL used in invitation links")
+    p.add_argument(
+        "--database-url",
+        metavar="URL",
+        help="postgresql://user@host:port/db (a store shared by several machines) or "
+        "sqlite:///path; default the SQLite file in --data-dir (env INTERVIEW_DATABASE_URL: "
+        "prefer it when the URL holds a password)",
+    )
     p.add_argument(
         "--ice-host",
         action="append",

@@ -25,7 +25,7 @@ from server.resumes.intake import ParsePool
 from server.security.auth import hash_password
 from server.security.fields import FieldCipher, load_keyring
 from server.security.ratelimit import Limits
-from server.storage.db import Database
+from server.storage.db import open_database
 from server.storage.store import Store
 
 DEMO_FILE = "demo-admin.json"
@@ -102,7 +102,7 @@ async def _seed_resumes(svc: Services, job_id: str) -> None:
 async def seed(settings: Settings) -> dict[str, Any]:
     """Seed once, then add 3 fresh invitations on every run; returns the demo JSON."""
     settings = settings.with_secret()
-    db = Database(settings.db_path)
+    db = open_database(settings.db_url)
     await db.open()
     try:
         keyring = load_keyring(settings)

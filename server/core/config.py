@@ -19,7 +19,7 @@ from analyzers.asr_models import (
     parse_model_map,
 )
 from media.impair import ImpairConfig
-from server.core.env import ENV_PREFIX, EnvError, read_env
+from server.core.env import DATABASE_URL_PATTERN, ENV_PREFIX, EnvError, read_env
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
@@ -112,6 +112,10 @@ class Settings:
     asr_threads: int = 1
     redis_url: str = ""
     """Redis for live events across processes and machines; empty = in-process hub."""
+    database_url: str = field(default="", repr=False)
+    """``postgresql://user:password@host:port/db`` for a store that processes on several
+    machines share, ``sqlite:///path`` for a SQLite file; empty = ``data_dir/interview.sqlite3``.
+    Not logged (it may hold a password)."""
     roles: tuple[str, ...] = ROLES
     """What this process does: media, analyzer, api (any subset; all = embedded)."""
     node_name: str = ""
@@ -155,8 +159,9 @@ class Settings:
         return self.node_name or f"{self.host}:{self.port}"
 
     @property
-    def db_path(self) -> Path:
-        return self.data_dir / "interview.sqlite3"
+    def db_url(self) -> str:
+        """The store's database: ``database_url``, or the SQLite file in the data directory."""
+        return self.database_url or f"sqlite:///{self.data_dir / 'interview.sqlite3'}"
 
     @property
     def master_key_file(self) -> Path:
@@ -284,6 +289,8 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
         raise ConfigError("test_receive_impairment: must be a JSON object")
     settings.receive_impairment()
     _check_roles(settings)
+    if settings.database_url and re.fullmatch(DATABASE_URL_PATTERN, settings.database_url) is None:
+        raise ConfigError("database_url: starts with sqlite:/// or postgresql://")
     if settings.encryption not in ("aes-256-gcm", "sm4-gcm"):
         raise ConfigError(f"encryption: {settings.encryption!r}; choose aes-256-gcm or sm4-gcm")
     if settings.smtp_host and not settings.smtp_from:

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 ENV_PREFIX = "INTERVIEW_"
+DATABASE_URL_PATTERN = r"^(sqlite:///.+|postgres(ql)?://.+)"
 
 
 def _csv(value: object) -> object:
@@ -79,6 +80,7 @@ class EnvTable(BaseModel):
     """``zh=/models/small,en=bundled:tiny.en`` or a JSON object (parsed by config)."""
     models_dir: Path | None = None
     redis_url: Annotated[str, Field(pattern=r"^(redis|rediss|unix)://")] | None = None
+    database_url: Annotated[str, Field(pattern=DATABASE_URL_PATTERN)] | None = None
     encryption: Lower | None = None
     master_keys: str | None = None
     roles: Csv | None = None

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 import time
 from typing import Any
 
@@ -35,6 +34,7 @@ from server.live.streams import (
     json_safe,
     unpack,
 )
+from server.storage.errors import Busy
 
 logger = logging.getLogger(__name__)
 
@@ -143,7 +143,7 @@ class ResultsConsumer:
             try:
                 await self._svc.store.add_analysis_events(durable)
                 return
-            except sqlite3.OperationalError:  # locked by another process: transient
+            except Busy:  # locked by another process, a lost deadlock: transient
                 logger.warning("database busy; retrying the analysis results")
                 await asyncio.sleep(STORE_RETRY_S)
             except Exception:

@@ -13,3 +13,8 @@ class Conflict(RuntimeError):
 
 class Superseded(Exception):
     """The interview was claimed by a newer session (on this or another process)."""
+
+
+class Busy(RuntimeError):
+    """The database could not run the work now (locked by another process, a lost deadlock,
+    a dropped connection): transient, the caller may try again."""

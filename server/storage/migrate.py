@@ -1,6 +1,14 @@
-"""Numbered schema migrations keyed on ``PRAGMA user_version``.
+"""Numbered schema migrations: ``PRAGMA user_version`` on SQLite, table ``schema_version`` on
+PostgreSQL.
 
-The migrations are the ``NNNN_name.sql`` files of :mod:`server.storage.migrations`. A
+The SQLite migrations are the ``NNNN_name.sql`` files of :mod:`server.storage.migrations`; the
+PostgreSQL ones, those of :mod:`server.storage.migrations.postgresql`, in step with them: the
+same numbers and names, and the same tables, columns and indexes once both are at the latest
+version (``tests/test_schemas.py``). PostgreSQL's first migration is the schema as SQLite's
+first four left it; their later numbers hold only a comment on PostgreSQL (rebuilds that only an
+old SQLite file needed). A new migration is written twice, one file in each folder.
+
+A SQLite
 database at version *n* gets migrations *n+1* … latest, in order; each one runs inside its own
 ``BEGIN IMMEDIATE`` … ``COMMIT`` that also sets ``user_version`` to its number, so a failing
 migration leaves the database exactly as it was (rows, schema and version).
@@ -13,8 +21,8 @@ A database made before numbered migrations (``user_version`` 0 with tables in it
 by migration 1: the columns the old start-up check appended are added where missing, then
 ``0001_initial.sql`` (all ``IF NOT EXISTS``) creates whatever else is missing.
 
-Several processes may open one database: the version is read again under the write lock,
-so a migration another process applied meanwhile is skipped.
+Several processes may open one database: the version is read again under the write lock
+(on PostgreSQL an advisory lock), so a migration another process applied meanwhile is skipped.
 """
 
 from __future__ import annotations
@@ -27,10 +35,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from typing import Any
+
+import psycopg
 
 logger = logging.getLogger(__name__)
 
 MIGRATIONS_PACKAGE = "server.storage.migrations"
+POSTGRES_MIGRATIONS_PACKAGE = "server.storage.migrations.postgresql"
+POSTGRES_MIGRATION_LOCK = 0x1F_2E_3D_4C
+"""The advisory lock PostgreSQL migrations hold (one migrating process at a time)."""
 MIGRATION_FILE = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 
 LEGACY_COLUMNS: tuple[tuple[str, str], ...] = (
@@ -83,10 +97,10 @@ def _strip_comments(sql: str) -> str:
 
 
 @cache
-def migrations() -> tuple[Migration, ...]:
+def migrations(package: str = MIGRATIONS_PACKAGE) -> tuple[Migration, ...]:
     """The packaged migrations in order; their numbers must run 1, 2, 3 … without a gap."""
     found: list[Migration] = []
-    for entry in resources.files(MIGRATIONS_PACKAGE).iterdir():
+    for entry in resources.files(package).iterdir():
         match = MIGRATION_FILE.match(entry.name)
         if match is not None:
             found.append(Migration(int(match[1]), match[2], entry.read_text(encoding="utf-8")))
@@ -183,3 +197,40 @@ def _adopt_pre_migration_tables(conn: sqlite3.Connection) -> None:
         columns = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
         if column not in columns:
             conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} TEXT")
+
+
+def postgres_version(conn: psycopg.Connection[Any]) -> int:
+    """The schema version of a PostgreSQL database (0: no schema yet)."""
+    conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+    row = conn.execute("SELECT max(version) FROM schema_version").fetchone()
+    return int(row[0]) if row is not None and row[0] is not None else 0
+
+
+def migrate_postgres(
+    conn: psycopg.Connection[Any], steps: Sequence[Migration] | None = None
+) -> list[int]:
+    """Apply the PostgreSQL migrations the database lacks, each in its own transaction under
+    an advisory lock (DDL is transactional there: a failing one leaves nothing behind);
+    returns the versions applied. ``conn`` must be in autocommit mode."""
+    steps = migrations(POSTGRES_MIGRATIONS_PACKAGE) if steps is None else tuple(steps)
+    applied = []
+    for step in steps:
+        with conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (POSTGRES_MIGRATION_LOCK,))
+            version = postgres_version(conn)
+            if version > len(steps):
+                raise MigrationError(
+                    f"the database is at schema version {version}, newer than this code"
+                    f" ({len(steps)})"
+                )
+            if version >= step.version:
+                continue
+            for statement in step.statements():
+                conn.execute(statement.encode())  # bytes: no placeholders in a migration
+            conn.execute("DELETE FROM schema_version")
+            conn.execute("INSERT INTO schema_version(version) VALUES(%s)", (step.version,))
+        applied.append(step.version)
+        logger.info("applied migration %04d_%s (postgresql)", step.version, step.name)
+    if applied:
+        logger.info("database migrated to schema version %d (applied %s)", applied[-1], applied)
+    return applied

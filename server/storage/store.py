@@ -1,7 +1,8 @@
 """The store the rest of the server is handed: every repository of
 :mod:`server.storage.repos` behind one object, over one :class:`~server.storage.db.Database`.
 
-Each method is one short transaction on the database thread (see ``server.storage.db``).
+Each method is one short transaction on a database thread, on SQLite or PostgreSQL (see
+``server.storage.db``).
 Rows come back as frozen records of :mod:`server.domain` (a job, an interview …; ``to_dict``
 gives the shape the REST API shows) or as plain dicts shaped for it. The names other layers
 import from here (errors, :class:`StatusChange`, the audit hash) are re-exported.

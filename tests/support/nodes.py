@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.support.process import CLI, stop_process
-from tests.support.server import LOOPBACK, free_port
+from tests.support.server import LOOPBACK, database_args, free_port
 
 START_TIMEOUT_S = 90.0
 STOP_TIMEOUT_S = 15.0
@@ -66,6 +66,7 @@ def node_process(
                 "serve",
                 "--data-dir",
                 str(data_dir),
+                *database_args(data_dir),
                 "--host",
                 LOOPBACK,
                 "--port",

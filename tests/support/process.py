@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.support.server import LOOPBACK, free_port
+from tests.support.server import LOOPBACK, database_args, free_port
 
 START_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 15.0
@@ -48,6 +48,7 @@ def run_demo(data_dir: Path, port: int) -> dict[str, Any]:
             "demo",
             "--data-dir",
             str(data_dir),
+            *database_args(data_dir),
             "--host",
             LOOPBACK,
             "--port",
@@ -76,6 +77,7 @@ def server_process(data_dir: Path) -> Iterator[ServerProcess]:
                 "serve",
                 "--data-dir",
                 str(data_dir),
+                *database_args(data_dir),
                 "--host",
                 LOOPBACK,
                 "--port",

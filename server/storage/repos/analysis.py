@@ -3,10 +3,10 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
+from server.storage.db import Connection
 from server.storage.repos.base import Repository, epoch_s
 
 
@@ -22,11 +22,11 @@ class AnalysisRepository(Repository):
 
         An event with an ``event_id`` already stored is skipped (at-least-once delivery)."""
 
-        def work(conn: sqlite3.Connection) -> None:
+        def work(conn: Connection) -> None:
             now = epoch_s()
             conn.executemany(
-                "INSERT OR IGNORE INTO analysis_events(interview_id, type, question_index, t, data,"
-                " created_at, event_id) VALUES(?,?,?,?,?,?,?)",
+                "INSERT INTO analysis_events(interview_id, type, question_index, t, data,"
+                " created_at, event_id) VALUES(?,?,?,?,?,?,?) ON CONFLICT DO NOTHING",
                 [
                     (
                         e["interview_id"],

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
 
 from server.domain.answers import Answer, Recording
 from server.security.auth import new_id
 from server.security.fields import FieldCipher
+from server.storage.db import Connection, Row
 from server.storage.errors import NotFound
 from server.storage.repos.base import Repository, epoch_s
 
@@ -19,7 +19,7 @@ def answer_aad(interview_id: str, idx: int, field: str) -> str:
     return f"answers/{interview_id}/{idx}/{field}"
 
 
-def _answer(row: sqlite3.Row, fields: FieldCipher) -> Answer:
+def _answer(row: Row, fields: FieldCipher) -> Answer:
     out = {k: row[k] for k in row.keys()}  # noqa: SIM118 - sqlite3.Row
     for name in ANSWER_TEXT_FIELDS:
         out[name] = fields.open(out[name], answer_aad(out["interview_id"], out["idx"], name))
@@ -30,10 +30,10 @@ class AnswerRepository(Repository):
     """One row per question of an interview: timing, status and the written text."""
 
     async def ensure_answer(self, interview_id: str, idx: int, question_id: str) -> Answer:
-        def work(conn: sqlite3.Connection) -> Answer:
+        def work(conn: Connection) -> Answer:
             conn.execute(
-                "INSERT OR IGNORE INTO answers(id, interview_id, idx, question_id, status)"
-                " VALUES(?,?,?,?,?)",
+                "INSERT INTO answers(id, interview_id, idx, question_id, status)"
+                " VALUES(?,?,?,?,?) ON CONFLICT (interview_id, idx) DO NOTHING",
                 (new_id("ans"), interview_id, idx, question_id, "pending"),
             )
             row = conn.execute(
@@ -84,7 +84,9 @@ class RecordingRepository(Repository):
     async def add_recording(self, answer_id: str, interview_id: str, info: dict[str, Any]) -> str:
         rec_id = new_id("rec")
 
-        def work(conn: sqlite3.Connection) -> None:
+        def work(conn: Connection) -> None:
+            # the answer's row is locked first: two segments of one answer get two numbers
+            conn.execute("SELECT id FROM answers WHERE id=? FOR UPDATE", (answer_id,))
             (seq,) = conn.execute(
                 "SELECT COUNT(*) FROM recordings WHERE answer_id=?", (answer_id,)
             ).fetchone()
@@ -126,7 +128,7 @@ class RecordingRepository(Repository):
     async def delete_recordings(self, interview_id: str) -> list[Recording]:
         """Remove the recordings' rows (files are the caller's); returns what was removed."""
 
-        def work(conn: sqlite3.Connection) -> list[Recording]:
+        def work(conn: Connection) -> list[Recording]:
             rows = [
                 Recording.from_row(r)
                 for r in conn.execute(

@@ -6,12 +6,11 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from server.storage.db import dumps, loads
+from server.storage.db import Connection, Row, dumps, loads
 from server.storage.repos.base import Repository, epoch_s
 
 AUDIT_GENESIS = "0" * 64
@@ -97,7 +96,7 @@ class AuditChainCheck:
     unchained: int = 0
     """Events written before the chain existed (only at the start of the log)."""
 
-    def feed(self, rows: Sequence[sqlite3.Row]) -> dict[str, Any] | None:
+    def feed(self, rows: Sequence[Row]) -> dict[str, Any] | None:
         """Check the next page (CPU work: run it off the loop); the break, or None if intact."""
         for row in rows:
             if row["hash"] is None:  # written before the chain existed
@@ -139,29 +138,46 @@ def audit_hash(
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+AUDIT_CHAIN_LOCK = "audit-chain"
+"""The lock every append holds from reading the chain's head to its commit."""
+
+
 def append_event(
-    conn: sqlite3.Connection,
+    conn: Connection,
     interview_id: str | None,
     org_id: str,
     kind: str,
     actor: str,
     data: dict[str, Any],
 ) -> None:
-    """Append to the audit log, chained to the previous event (call inside a transaction)."""
-    last = conn.execute("SELECT hash FROM events ORDER BY id DESC LIMIT 1").fetchone()
-    prev = last[0] if last is not None and last[0] else AUDIT_GENESIS
+    """Append to the audit log, chained to the previous event (call inside a transaction).
+
+    The event is chained as the transaction's last step (``Connection.before_commit``): under
+    the chain lock the head is read and the event inserted, then the transaction commits and
+    the lock goes. Appends from concurrent transactions (several PostgreSQL connections or
+    processes) so line up one after the other, each on the head the one before it committed:
+    the chain does not fork, and ids grow in chain order. The lock is the last one a transaction
+    takes, so one holding it never waits for another's rows (no deadlock).
+    """
     at, body = epoch_s(), dumps(data)
-    conn.execute(
-        "INSERT INTO events(interview_id, org_id, at, kind, actor, data, prev_hash, hash)"
-        " VALUES(?,?,?,?,?,?,?,?)",
-        (
-            interview_id,
-            org_id,
-            at,
-            kind,
-            actor,
-            body,
-            prev,
-            audit_hash(prev, interview_id, org_id, at, kind, actor, body),
-        ),
-    )
+
+    def chain() -> None:
+        conn.lock(AUDIT_CHAIN_LOCK)
+        last = conn.execute("SELECT hash FROM events ORDER BY id DESC LIMIT 1").fetchone()
+        prev = last[0] if last is not None and last[0] else AUDIT_GENESIS
+        conn.execute(
+            "INSERT INTO events(interview_id, org_id, at, kind, actor, data, prev_hash, hash)"
+            " VALUES(?,?,?,?,?,?,?,?)",
+            (
+                interview_id,
+                org_id,
+                at,
+                kind,
+                actor,
+                body,
+                prev,
+                audit_hash(prev, interview_id, org_id, at, kind, actor, body),
+            ),
+        )
+
+    conn.before_commit(chain)

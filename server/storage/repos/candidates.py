@@ -7,13 +7,13 @@ invite) are :mod:`server.resumes.candidates`'; here are the rows.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from typing import Any, TypedDict, Unpack
 
 from server.domain.candidates import Candidate, ResumeBatch
 from server.domain.record import from_columns
 from server.security.auth import new_id
+from server.storage.db import NO_LIMIT, Connection, Row
 from server.storage.errors import NotFound
 from server.storage.repos.base import Repository, epoch_s
 
@@ -50,18 +50,14 @@ class CandidateRepository(Repository):
         candidate_id = new_id("cand")
         job_id, file_hash, match = new["job_id"], new["file_hash"], new["match"]
 
-        def work(conn: sqlite3.Connection) -> tuple[str, bool]:
-            row = conn.execute(
-                "SELECT id FROM candidates WHERE job_id=? AND file_sha256=?", (job_id, file_hash)
-            ).fetchone()
-            if row is not None:
-                return str(row["id"]), False
+        def work(conn: Connection) -> tuple[str, bool]:
             now = epoch_s()
             seal = self.fields
-            conn.execute(
+            added = conn.execute(
                 "INSERT INTO candidates(id, org_id, job_id, batch_id, filename, file_sha256,"
                 " file_bytes, profile, resume_text, match, score, eligible, status, created_at,"
-                " updated_at) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                " updated_at) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+                " ON CONFLICT (job_id, file_sha256) DO NOTHING",
                 (
                     candidate_id,
                     new["org_id"],
@@ -79,8 +75,13 @@ class CandidateRepository(Repository):
                     now,
                     now,
                 ),
-            )
-            return candidate_id, True
+            ).rowcount
+            if added:
+                return candidate_id, True
+            row = conn.execute(
+                "SELECT id FROM candidates WHERE job_id=? AND file_sha256=?", (job_id, file_hash)
+            ).fetchone()
+            return str(row["id"]), False
 
         return await self.db.transaction(work)
 
@@ -131,7 +132,7 @@ class CandidateRepository(Repository):
             "SELECT * FROM candidates WHERE job_id=? ORDER BY score DESC, created_at, id"
             " LIMIT ? OFFSET ?",
             job_id,
-            -1 if limit is None else limit,
+            NO_LIMIT if limit is None else limit,
             offset,
         )
         return await self.db.run(lambda: [self._open_candidate(r, False) for r in rows])
@@ -140,7 +141,7 @@ class CandidateRepository(Repository):
         row = await self.db.fetchone("SELECT COUNT(*) AS n FROM candidates WHERE job_id=?", job_id)
         return int(row["n"]) if row else 0
 
-    def _open_candidate(self, row: sqlite3.Row, with_text: bool) -> Candidate:
+    def _open_candidate(self, row: Row, with_text: bool) -> Candidate:
         cid = row["id"]
         return Candidate(
             candidate_id=cid,
@@ -163,15 +164,15 @@ class CandidateRepository(Repository):
         """Store a new match result (``updated_at`` stays); False when there is no such
         candidate."""
 
-        def work() -> bool:  # sealed on the database thread, like every other column
+        def work(conn: Connection) -> bool:  # sealed on the database thread, like the others
             sealed = self.fields.seal_json(match, _aad(candidate_id, "match"))
-            cursor = self.db.conn.execute(
+            cursor = conn.execute(
                 "UPDATE candidates SET match=?, score=?, eligible=? WHERE id=?",
                 (sealed, float(match["score"]), int(bool(match["eligible"])), candidate_id),
             )
             return cursor.rowcount == 1
 
-        return await self.db.run(work)
+        return await self.db.transaction(work)
 
     async def set_candidate_status(
         self, candidate_id: str, status: str, from_statuses: Sequence[str]
@@ -194,9 +195,9 @@ class CandidateRepository(Repository):
         """Mark the candidate ``inviting`` (claimed by ``node``) if its status is one of
         ``from_statuses``, in one transaction; the status it had, or None."""
 
-        def work(conn: sqlite3.Connection) -> str | None:
+        def work(conn: Connection) -> str | None:
             row = conn.execute(
-                "SELECT status FROM candidates WHERE id=?", (candidate_id,)
+                "SELECT status FROM candidates WHERE id=? FOR UPDATE", (candidate_id,)
             ).fetchone()
             if row is None:
                 raise NotFound(f"candidate {candidate_id} not found")
@@ -233,7 +234,7 @@ class CandidateRepository(Repository):
     async def erase_candidate(self, candidate_id: str) -> str | None:
         """Delete the candidate's row; returns its résumé file path."""
 
-        def work(conn: sqlite3.Connection) -> str | None:
+        def work(conn: Connection) -> str | None:
             row = conn.execute(
                 "SELECT file_path FROM candidates WHERE id=?", (candidate_id,)
             ).fetchone()

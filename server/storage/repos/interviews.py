@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -13,7 +12,7 @@ from server.domain.jobs import Job
 from server.domain.models import TERMINAL_STATUSES, Status
 from server.security.auth import new_id
 from server.security.fields import FieldCipher
-from server.storage.db import dumps, loads
+from server.storage.db import Connection, Row, dumps, loads
 from server.storage.errors import Conflict, NotFound, Superseded
 from server.storage.repos.audit import append_event
 from server.storage.repos.base import Repository, epoch_s
@@ -69,7 +68,7 @@ def without_resume(item: dict[str, Any]) -> dict[str, Any]:
     return {**item, "question": question}
 
 
-def _interview(row: sqlite3.Row, fields: FieldCipher) -> Interview:
+def _interview(row: Row, fields: FieldCipher) -> Interview:
     return Interview(
         id=row["id"],
         job_id=row["job_id"],
@@ -89,7 +88,7 @@ def _interview(row: sqlite3.Row, fields: FieldCipher) -> Interview:
     )
 
 
-def _update(conn: sqlite3.Connection, interview_id: str, fields: dict[str, Any]) -> None:
+def _update(conn: Connection, interview_id: str, fields: dict[str, Any]) -> None:
     cols = []
     values: list[Any] = []
     for key, value in fields.items():
@@ -117,7 +116,7 @@ class InterviewRepository(Repository):
         """Create one interview per candidate (all or none)."""
         ids = [new_id("iv") for _ in candidates]
 
-        def work(conn: sqlite3.Connection) -> None:
+        def work(conn: Connection) -> None:
             now = epoch_s()
             for iid, cand, nonce in zip(ids, candidates, nonces, strict=True):
                 conn.execute(
@@ -169,9 +168,10 @@ class InterviewRepository(Repository):
         status not in ``allow_from``.
         """
 
-        def work(conn: sqlite3.Connection) -> StatusChange | None:
+        def work(conn: Connection) -> StatusChange | None:
             row = conn.execute(
-                "SELECT status, job_id, org_id FROM interviews WHERE id=?", (interview_id,)
+                "SELECT status, job_id, org_id FROM interviews WHERE id=? FOR UPDATE",
+                (interview_id,),
             ).fetchone()
             if row is None:
                 raise NotFound(f"interview {interview_id} not found")
@@ -195,11 +195,11 @@ class InterviewRepository(Repository):
     async def expire_due(self, now_s: float, statuses: frozenset[Status]) -> list[StatusChange]:
         """Mark interviews whose link has expired before they started; returns the changes."""
 
-        def work(conn: sqlite3.Connection) -> list[StatusChange]:
+        def work(conn: Connection) -> list[StatusChange]:
             marks = ",".join("?" for _ in statuses)
             rows = conn.execute(
                 f"SELECT id, job_id, org_id, status FROM interviews"
-                f" WHERE expires_at < ? AND status IN ({marks})",
+                f" WHERE expires_at < ? AND status IN ({marks}) ORDER BY id FOR UPDATE",
                 (now_s, *[s.value for s in statuses]),
             ).fetchall()
             changes = []
@@ -228,7 +228,7 @@ class InterviewRepository(Repository):
 
     async def save_flow(self, interview_id: str, flow: dict[str, Any], owner: str) -> None:
         changed = await self.db.execute(
-            "UPDATE interviews SET flow=?, updated_at=? WHERE id=? AND owner IS ?",
+            "UPDATE interviews SET flow=?, updated_at=? WHERE id=? AND owner IS NOT DISTINCT FROM ?",
             dumps(flow),
             epoch_s(),
             interview_id,

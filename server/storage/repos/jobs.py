@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
 from server.domain.jobs import Job
 from server.domain.models import Status
 from server.security.auth import new_id
-from server.storage.db import dumps, loads
+from server.storage.db import Connection, Row, dumps, loads
 from server.storage.errors import NotFound
 from server.storage.repos.base import Repository, epoch_s
 
 
-def _job(row: sqlite3.Row) -> Job:
+def _job(row: Row) -> Job:
     return Job.from_row(dict(row), loads(row["data"]))
 
 
@@ -25,7 +24,7 @@ class QuestionRepository(Repository):
         """Insert validated questions (ids are assigned here) in one transaction."""
         ids = [new_id("q") for _ in questions]
 
-        def work(conn: sqlite3.Connection) -> None:
+        def work(conn: Connection) -> None:
             now = epoch_s()
             for qid, q in zip(ids, questions, strict=True):
                 data = {**q, "id": qid, "builtin": False}
@@ -71,8 +70,8 @@ class JobRepository(Repository):
         return _job(row)
 
     async def update_job_data(self, job_id: str, changes: dict[str, Any]) -> None:
-        def work(conn: sqlite3.Connection) -> None:
-            row = conn.execute("SELECT data FROM jobs WHERE id=?", (job_id,)).fetchone()
+        def work(conn: Connection) -> None:
+            row = conn.execute("SELECT data FROM jobs WHERE id=? FOR UPDATE", (job_id,)).fetchone()
             if row is None:
                 raise NotFound(f"job {job_id} not found")
             data = {**loads(row["data"]), **changes}

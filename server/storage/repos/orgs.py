@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
 
 from server.domain.models import Role, StaffUser
 from server.security.auth import new_id
-from server.storage.db import dumps, loads
+from server.storage.db import Connection, dumps, loads
 from server.storage.errors import Conflict
 from server.storage.repos.base import Repository, epoch_s
 
@@ -48,20 +47,19 @@ class StaffRepository(Repository):
         self, org_id: str, username: str, password_hash: str, role: Role, department: str = ""
     ) -> str:
         user_id = new_id("usr")
-        try:
-            await self.db.execute(
-                "INSERT INTO users(id, org_id, username, password_hash, role, department, created_at)"
-                " VALUES(?,?,?,?,?,?,?)",
-                user_id,
-                org_id,
-                username,
-                password_hash,
-                role.value,
-                department,
-                epoch_s(),
-            )
-        except sqlite3.IntegrityError:
-            raise Conflict(f"username {username!r} is taken") from None
+        added = await self.db.execute(
+            "INSERT INTO users(id, org_id, username, password_hash, role, department, created_at)"
+            " VALUES(?,?,?,?,?,?,?) ON CONFLICT (username) DO NOTHING",
+            user_id,
+            org_id,
+            username,
+            password_hash,
+            role.value,
+            department,
+            epoch_s(),
+        )
+        if not added:
+            raise Conflict(f"username {username!r} is taken")
         return user_id
 
     async def user_by_username(self, username: str) -> dict[str, Any] | None:
@@ -81,7 +79,7 @@ class StaffRepository(Repository):
     async def add_staff_token(self, token_hash: str, user_id: str, expires_at: float) -> None:
         """Store a new token (and drop the expired ones)."""
 
-        def work(conn: sqlite3.Connection) -> None:
+        def work(conn: Connection) -> None:
             conn.execute("DELETE FROM staff_tokens WHERE expires_at < ?", (epoch_s(),))
             conn.execute(
                 "INSERT INTO staff_tokens(token_hash, user_id, expires_at) VALUES(?,?,?)",

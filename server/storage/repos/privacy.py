@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import sqlite3
-
+from server.storage.db import Connection
 from server.storage.errors import NotFound
 from server.storage.repos.analysis import analysis_aad
 from server.storage.repos.base import Repository, epoch_s
@@ -24,9 +23,9 @@ class PrivacyRepository(Repository):
         (their files are the caller's)."""
         fields = self.fields
 
-        def work(conn: sqlite3.Connection) -> dict[str, int]:
+        def work(conn: Connection) -> dict[str, int]:
             row = conn.execute(
-                "SELECT org_id FROM interviews WHERE id=?", (interview_id,)
+                "SELECT org_id FROM interviews WHERE id=? FOR UPDATE", (interview_id,)
             ).fetchone()
             if row is None:
                 raise NotFound(f"interview {interview_id} not found")

@@ -17,8 +17,10 @@ class ReviewRepository(Repository):
     ) -> None:
         """A reviewer's override of one dimension (their latest one counts)."""
         await self.db.execute(
-            "INSERT OR REPLACE INTO reviews(interview_id, reviewer_id, reviewer, dimension, value,"
-            " comment, created_at) VALUES(?,?,?,?,?,?,?)",
+            "INSERT INTO reviews(interview_id, reviewer_id, reviewer, dimension, value, comment,"
+            " created_at) VALUES(?,?,?,?,?,?,?) ON CONFLICT (interview_id, reviewer_id, dimension)"
+            " DO UPDATE SET reviewer=excluded.reviewer, value=excluded.value,"
+            " comment=excluded.comment, created_at=excluded.created_at",
             interview_id,
             user.id,
             user.username,
@@ -38,8 +40,10 @@ class ReviewRepository(Repository):
         self, interview_id: str, user: StaffUser, recommendation: str, comment: str
     ) -> None:
         await self.db.execute(
-            "INSERT OR REPLACE INTO decisions(interview_id, reviewer_id, reviewer, recommendation,"
-            " comment, created_at) VALUES(?,?,?,?,?,?)",
+            "INSERT INTO decisions(interview_id, reviewer_id, reviewer, recommendation, comment,"
+            " created_at) VALUES(?,?,?,?,?,?) ON CONFLICT (interview_id, reviewer_id)"
+            " DO UPDATE SET reviewer=excluded.reviewer, recommendation=excluded.recommendation,"
+            " comment=excluded.comment, created_at=excluded.created_at",
             interview_id,
             user.id,
             user.username,

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
+from server.storage.db import Connection
 from server.storage.repos.base import Repository
 
 
@@ -26,7 +26,8 @@ class TrainingRepository(Repository):
     ) -> None:
         """The org's catalogue becomes ``courses`` (one transaction)."""
 
-        def work(conn: sqlite3.Connection) -> None:
+        def work(conn: Connection) -> None:
+            conn.lock(f"training/{org_id}")  # two imports at once: one catalogue, not both
             conn.execute("DELETE FROM training_courses WHERE org_id=?", (org_id,))
             conn.executemany(
                 "INSERT INTO training_courses(org_id, course, competency, level, link,"

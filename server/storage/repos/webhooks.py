@@ -4,12 +4,11 @@ cleared once delivered."""
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
 from server.security.auth import new_id
-from server.storage.db import dumps, loads
+from server.storage.db import Connection, Row, dumps, loads
 from server.storage.repos.base import Repository, epoch_s
 
 DELIVERY_LOG_ROWS_MAX = 500
@@ -74,7 +73,7 @@ class WebhookRepository(Repository):
         due now; returns how many."""
         fields = self.fields
 
-        def work(conn: sqlite3.Connection) -> int:
+        def work(conn: Connection) -> int:
             hooks = conn.execute(
                 "SELECT id, events FROM webhooks WHERE org_id=? AND active=1", (org_id,)
             ).fetchall()
@@ -102,7 +101,7 @@ class WebhookRepository(Repository):
 
         return await self.db.transaction(work)
 
-    async def due_deliveries(self, now_s: float, limit: int) -> list[sqlite3.Row]:
+    async def due_deliveries(self, now_s: float, limit: int) -> list[Row]:
         """Pending deliveries due by ``now_s`` to active hooks, oldest due first, with the
         hook's URL and secret (the payload still sealed: see :func:`payload_aad`)."""
         return await self.db.fetchall(

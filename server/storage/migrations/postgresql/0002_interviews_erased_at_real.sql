@@ -1,0 +1,1 @@
+-- SQLite only (interviews.erased_at rebuilt as REAL): 0001 made it DOUBLE PRECISION here.

@@ -1,0 +1,1 @@
+-- SQLite only (recordings.deleted_at removed): 0001 made recordings without it here.

@@ -1,0 +1,1 @@
+-- SQLite only (the meta table dropped): 0001 made none here; schema_version holds the version.
