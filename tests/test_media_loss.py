@@ -29,6 +29,7 @@ from media.decoders import (
 from media.jitter import (
     REORDER_WINDOW_PACKETS,
     VIDEO_CAPACITY_PACKETS,
+    VIDEO_HOLE_WAIT_S,
     AudioFrames,
     AudioJitterBuffer,
     VideoJitterBuffer,
@@ -252,6 +253,81 @@ def test_the_first_video_frame_after_given_up_packets_is_marked() -> None:
     assert buffer.losses >= 1
     assert frames > 20 and len(marked) == buffer.losses
     assert marked[0] > 5  # the first frame handed on after the hole, not one before it
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def video_packets(frames: int, per_frame: int = 2) -> list[RtpPacket]:
+    """``frames`` frames of ``per_frame`` packets as VP8 sends them: the descriptor's start
+    bit on each frame's first packet, the marker bit on its last."""
+    packets = []
+    for seq in range(frames * per_frame):
+        frame = seq // per_frame
+        packet = RtpPacket(
+            payload_type=96,
+            sequence_number=seq,
+            timestamp=frame * VIDEO_TICKS,
+            marker=seq % per_frame == per_frame - 1,
+            payload=bytes([0x10 if seq % per_frame == 0 else 0x00, 0]),
+        )
+        packet._data = bytes([frame])  # type: ignore[attr-defined]
+        packets.append(packet)
+    return packets
+
+
+@pytest.mark.parametrize(
+    ("lost_seq", "resumes_at"),
+    [(7, 4), (8, 5)],  # frame 3's last packet (frame 4 starts whole); frame 4's first packet
+)
+def test_a_hole_that_never_fills_is_given_up_after_the_wait(lost_seq: int, resumes_at: int) -> None:
+    """At a browser's 50 kbit/s a lost packet would otherwise stall video for 512 packets.
+    Video goes on from the first frame known to start whole (the frame before the hole is
+    given up with it)."""
+    clock = FakeClock()
+    buffer = VideoJitterBuffer(clock)
+    out: list[tuple[int, bool, bool, float]] = []  # (frame, after_loss, key frame asked, t)
+    blocked_at = None
+    for packet in video_packets(80):  # 5.3 s at 15 fps
+        if packet.sequence_number == lost_seq:  # lost for good
+            continue
+        clock.now += 1 / 30  # 2 packets a frame
+        blocked_at = blocked_at or (clock.now if packet.sequence_number == lost_seq + 1 else None)
+        pli, frame = buffer.add(packet)
+        if frame is not None:
+            out.append((frame.data[0], getattr(frame, "after_loss", False), pli, clock.now))
+    frames = [f for f, *_ in out]
+    assert frames[:3] == [0, 1, 2]
+    assert not set(frames) & set(range(3, resumes_at))  # the frames at the hole: given up
+    resumed = next(i for i, (f, *_) in enumerate(out) if f > 2)
+    assert out[resumed][:3] == (resumes_at, True, True)  # the first whole frame, marked
+    assert frames[resumed:] == list(range(resumes_at, resumes_at + len(frames) - resumed))
+    assert blocked_at is not None
+    waited_s = out[resumed][3] - blocked_at
+    assert VIDEO_HOLE_WAIT_S <= waited_s <= VIDEO_HOLE_WAIT_S + 2 / 30
+    assert buffer.losses == 1
+
+
+def test_a_hole_filled_by_a_retransmission_within_the_wait_loses_nothing() -> None:
+    clock = FakeClock()
+    buffer = VideoJitterBuffer(clock)
+    packets = video_packets(20)
+    late = packets.pop(7)
+    got: list[int] = []
+    for i, packet in enumerate(packets):
+        clock.now += 1 / 30
+        if i == 20:  # the retransmission, 0.4 s late
+            _, frame = buffer.add(late)
+            got += [] if frame is None else [frame.data[0]]
+        _, frame = buffer.add(packet)
+        got += [] if frame is None else [frame.data[0]]
+    assert buffer.losses == 0
+    assert got[:3] == [0, 1, 2] and got[3:] == list(range(3, 3 + len(got) - 3))
 
 
 def test_frames_between_a_loss_and_the_next_key_frame_are_kept_from_analysis() -> None:

@@ -1,10 +1,13 @@
-"""A real Chromium candidate on a lossy network: 10 % of the packets the server receives are
-lost before its jitter buffers (``INTERVIEW_TEST_RECEIVE_IMPAIRMENT``, ``media.impair``), so
-the browser gets the real feedback a lossy network gives (loss reports, NACKs).
+"""A real Chromium candidate on a bad network. What the server receives is impaired before its
+jitter buffers (``INTERVIEW_TEST_RECEIVE_IMPAIRMENT``, ``media.impair``), so the browser gets
+the real feedback such a network gives (loss reports, NACKs, bandwidth estimates).
 
-The browser adds Opus in-band FEC because the server's answer asks for it, the server
-restores lost audio from it, the live transcript still matches what was said, retransmitted
-video keeps the recording whole, and the examiners' connection panel shows the loss.
+1. 10 % loss: the browser adds Opus in-band FEC because the server's answer asks for it, the
+   server restores lost audio from it, retransmitted video keeps the recording whole, the
+   live transcript still matches what was said and the connection panel shows the loss.
+2. A 150 kbit/s uplink: the browser keeps its video bitrate within it (its own stats), the
+   server keeps receiving video (a hole it cannot get back does not stall it), nothing is
+   flagged, the answer is heard and recorded.
 """
 
 from __future__ import annotations
@@ -13,20 +16,23 @@ import asyncio
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
-from playwright.async_api import Browser
+from playwright.async_api import Browser, Page
 
+from loadtest.recordings import decode
 from tests.e2e.test_browser_interview import (
     MAX_WER,
     SENTENCE,
+    UI_TIMEOUT_MS,
     Api,
-    answer_first_question,
     consent_and_device_check,
     three_question_invitation,
 )
-from tests.support.checks import decode_ok, transcribe, windowed_wer
+from tests.e2e.test_turn import CAPTURE_PEERS
+from tests.support.checks import transcribe, windowed_wer
 from tests.support.live import finals, first_answer_recording, live_events, of_type
 from tests.support.nodes import node_process
 from tests.support.process import ServerProcess, run_demo
@@ -35,22 +41,59 @@ from tests.support.server import free_port
 pytestmark = pytest.mark.e2e
 
 LOSS_PERCENT = 10
+UPLINK_KBPS = 150
 ANSWER_S = 24
 SPEAK_S = 18
 """Two whole looped sentences (7.3 s + 1 s pause) wherever the answer starts."""
+SAMPLE_EVERY_S = 2.0
 TRANSCRIPT_WAIT_S = 15.0
+CAMERA_FLAGS = ("face_missing", "out_of_frame")
+OUTBOUND_VIDEO = """
+async () => {
+  const peers = (window.__peers || []).filter((p) => p.pc.connectionState === 'connected');
+  if (!peers.length) return null;
+  let out = null;
+  (await peers[peers.length - 1].pc.getStats()).forEach((s) => {
+    if (s.type === 'outbound-rtp' && s.kind === 'video') {
+      out = { target: s.targetBitrate, width: s.frameWidth, limit: s.qualityLimitationReason };
+    }
+  });
+  return out;
+}
+"""
+"""The browser's own view of its video sender: target bitrate, width, what limits quality."""
 
 
-async def test_a_candidate_on_a_lossy_network_is_heard_and_recorded(
-    tmp_path: Path, speaking_browser: Browser
+async def answer_watching_the_sender(page: Page) -> list[dict[str, Any]]:
+    """Answer the first question for ``SPEAK_S``, sampling the browser's video sender."""
+    await page.get_by_test_id("answer-start").click(timeout=UI_TIMEOUT_MS)
+    await page.get_by_test_id("answer-finish").wait_for(timeout=UI_TIMEOUT_MS)
+    samples = []
+    for _ in range(round(SPEAK_S / SAMPLE_EVERY_S)):
+        await asyncio.sleep(SAMPLE_EVERY_S)
+        if (sample := await page.evaluate(OUTBOUND_VIDEO)) is not None:
+            samples.append(sample)
+    await page.get_by_test_id("answer-finish").click()
+    await page.get_by_test_id("answer-start").wait_for(timeout=UI_TIMEOUT_MS)
+    return samples
+
+
+@pytest.mark.parametrize(
+    "impairment",
+    [
+        pytest.param({"loss_percent": LOSS_PERCENT, "seed": 3}, id="loss"),
+        pytest.param({"uplink_kbps": UPLINK_KBPS, "seed": 3}, id="uplink-cap"),
+    ],
+)
+async def test_a_candidate_on_a_bad_network_is_heard_and_recorded(
+    tmp_path: Path, speaking_browser: Browser, impairment: dict[str, float]
 ) -> None:
     data = tmp_path / "data"
     port = free_port()
     demo = await asyncio.to_thread(run_demo, data, port)
-    impairment = {"loss_percent": LOSS_PERCENT, "seed": 3}
     cm = node_process(
         data,
-        "lossy",
+        "impaired",
         "--analysis-workers",
         "1",
         port=port,
@@ -63,31 +106,39 @@ async def test_a_candidate_on_a_lossy_network_is_heard_and_recorded(
             await api.login()
             interview_id, url = await three_question_invitation(api, ANSWER_S)
             context = await speaking_browser.new_context(locale="en-US")
+            await context.add_init_script(CAPTURE_PEERS)
             page = await context.new_page()
             async with live_events(http, node.base_url, api.token, interview_id) as events:
                 await consent_and_device_check(page, url)
-                await answer_first_question(page, SPEAK_S)
+                sender = await answer_watching_the_sender(page)
                 deadline = time.monotonic() + TRANSCRIPT_WAIT_S
                 while not any(windowed_wer(SENTENCE, f) <= MAX_WER for f in finals(events)):
                     assert time.monotonic() < deadline, f"no matching transcript: {finals(events)}"
                     await asyncio.sleep(0.5)
+            await context.close()
 
-            media_events = [e for e in of_type(events, "connection") if "audio_fec_packets" in e]
-            assert media_events, events
-            last = media_events[-1]
-            # the loss is seen, and the browser sent FEC the server used
-            assert max(e["packet_loss_pct"] for e in media_events) >= LOSS_PERCENT / 2, last
-            assert last["audio_fec_packets"] > 0, last
-            assert last["audio_concealed_s"] > 0, last
-            camera_flags = ("face_missing", "out_of_frame")
-            assert not [f for f in of_type(events, "flag") if f["flag"] in camera_flags]
+            quality = [e for e in of_type(events, "connection") if "audio_fec_packets" in e]
+            assert quality, events
+            last = quality[-1]
+            assert not [f for f in of_type(events, "flag") if f["flag"] in CAMERA_FLAGS]
+            assert last["video_fps"] >= 10, quality  # video kept arriving
+            if "loss_percent" in impairment:
+                # the loss is seen, and the browser sent FEC the server used
+                assert max(e["packet_loss_pct"] for e in quality) >= LOSS_PERCENT / 2, quality
+                assert last["audio_fec_packets"] > 0 and last["audio_concealed_s"] > 0, last
+            else:
+                # the browser fitted its video into the uplink (unlimited, it climbs from its
+                # 300 kbit/s start towards 2 Mbit/s for 640×480)
+                assert len(sender) >= 3 and max(s["target"] for s in sender) < UPLINK_KBPS * 1000
 
             path = await first_answer_recording(api, http, interview_id, tmp_path / "a.webm")
-            info = decode_ok(path)
-            # video lost on the network is retransmitted (NACK): the recording stays smooth
-            assert info["video_frames"] > 10 * (SPEAK_S - 2), info
+            # lost video is retransmitted (NACK): the recording stays smooth; a packet that
+            # never comes leaves pictures a player shows damaged until the next key frame,
+            # which a strict decoder refuses, so they are counted packet by packet
+            decoded = await asyncio.to_thread(lambda: decode(path.read_bytes()))
+            assert decoded.video_frames > 10 * (SPEAK_S - 2), decoded
+            assert decoded.audio_s > SPEAK_S - 2, decoded
             heard = await asyncio.to_thread(transcribe, path)
             assert windowed_wer(SENTENCE, heard) <= MAX_WER, heard
-            await context.close()
     finally:
         await asyncio.to_thread(cm.__exit__, None, None, None)
