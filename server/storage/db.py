@@ -85,6 +85,10 @@ class Database:
 
         return await self.run(work)
 
+    async def ping(self) -> None:
+        """One trivial query on the database thread (readiness); raises when it is closed."""
+        await self.run(lambda: self.conn.execute("SELECT 1").fetchone())
+
     async def fetchone(self, sql: str, *params: Any) -> sqlite3.Row | None:
         return await self.run(lambda: self.conn.execute(sql, params).fetchone())
 
