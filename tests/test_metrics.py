@@ -1,11 +1,13 @@
 """``/metrics``, ``/healthz`` and ``/readyz`` of a real server: series move with real activity,
 route labels are templates, the scrape is protected, readiness follows the database, Redis and
-the analyzer workers."""
+the analyzer workers, and the Grafana dashboard queries only series the server exposes."""
 
 from __future__ import annotations
 
 import asyncio
 import ipaddress
+import json
+import re
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -24,6 +26,8 @@ from tests.support.redis_server import redis_instance
 from tests.support.server import RunningServer, running_server
 from tests.test_admission import _invite, _offer
 
+ROOT = Path(__file__).resolve().parents[1]
+DASHBOARD = ROOT / "docs" / "deploy" / "grafana-interview-live.json"
 TOKEN = "scrape-" + "9f2c" * 8
 WAIT_S = 15.0
 
@@ -264,3 +268,32 @@ def test_the_scrape_token_is_read_and_checked() -> None:
     for bad in ("short", "with a space " + TOKEN, "\u5bc6" * 20):
         with pytest.raises(ConfigError, match="metrics_token"):
             load_settings(env={"INTERVIEW_METRICS_TOKEN": bad})
+
+
+METRIC_NAME = re.compile(r"\b((?:interview_live|process)_[a-z0-9_]+)\b")
+
+
+def _dashboard_exprs() -> list[str]:
+    doc = json.loads(DASHBOARD.read_text(encoding="utf-8"))
+    exprs = []
+    panels = list(doc["panels"])
+    while panels:
+        panel = panels.pop()
+        panels.extend(panel.get("panels", []))  # rows hold panels
+        exprs += [t["expr"] for t in panel.get("targets", []) if t.get("expr")]
+    exprs += [v.get("query", "") for v in doc.get("templating", {}).get("list", [])]
+    return [e if isinstance(e, str) else e.get("query", "") for e in exprs]
+
+
+async def test_the_grafana_dashboard_queries_only_what_the_server_exposes(
+    server: RunningServer,
+) -> None:
+    exposed = await scrape(server.http, server.base_url)
+    queried = {name for expr in _dashboard_exprs() for name in METRIC_NAME.findall(expr)}
+    assert queried, "the dashboard queries nothing"
+    unknown = queried - exposed.sample_names()
+    assert not unknown, sorted(unknown)
+    # and it shows every series of ours (a new series gets a panel)
+    ours = {n for n in exposed.families if n.startswith("interview_live_")}
+    unused = {n for n in ours if not queried & exposed.names_of(n)}
+    assert not unused, sorted(unused)
