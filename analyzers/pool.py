@@ -114,10 +114,21 @@ class _Worker:
 class AnalyzerPool:
     """N analyzer processes; routes each interview's media to its worker."""
 
-    def __init__(self, workers: int, asr: AsrConfig) -> None:
+    def __init__(
+        self, workers: int, asr: AsrConfig, on_final_latency: Callable[[float], None] | None = None
+    ) -> None:
+        """``on_final_latency``: called on the loop with each final transcript's latency (its
+        ``latency_s``: utterance end detected → final), e.g. a histogram's ``observe``."""
         if workers < 1:
             raise ValueError("at least one analyzer worker is needed")
         self._asr = asr
+        self._on_final_latency = on_final_latency
+        self.dropped_audio_s = 0.0
+        """Audio not analysed because its worker's queue was full, since start."""
+        self.dropped_frames = 0
+        """Video frames not analysed because their worker's queue was full, since start."""
+        self.stale_frames = 0
+        """Frames the workers skipped as stale (behind, newer ones waiting), since start."""
         self._count = workers
         self._workers: list[_Worker] = []
         self._pinned: dict[str, _Pinned] = {}
@@ -194,7 +205,9 @@ class AnalyzerPool:
         if not self._send(messages.Audio(interview_id, t, samples)):
             pinned = self._pinned.get(interview_id)
             if pinned is not None:
-                pinned.dropped_audio_s += len(samples) / 16_000
+                seconds = len(samples) / 16_000
+                pinned.dropped_audio_s += seconds
+                self.dropped_audio_s += seconds
                 self._report_overflow(interview_id, pinned, t)
 
     def push_video(
@@ -212,6 +225,7 @@ class AnalyzerPool:
             pinned.frame_t = t
         else:
             pinned.dropped_video += 1
+            self.dropped_frames += 1
 
     def browser_signal(self, interview_id: str, kind: str, t: float, detail: str) -> None:
         self._send(messages.Signal(interview_id, kind, t, detail), critical=True)
@@ -298,6 +312,7 @@ class AnalyzerPool:
         stats.interviews = report.interviews
         stats.busy_ratio = report.busy_s / max(report.wall_s, 1e-6)
         stats.skipped_frames += report.skipped_frames
+        self.stale_frames += report.skipped_frames
         stats.asr_cpu_s = report.asr_cpu_s
         arrivals_per_s, worker.offered = worker.offered / max(report.wall_s, 1e-6), 0
         frames, worker.frames_offered = worker.frames_offered, 0
@@ -342,8 +357,16 @@ class AnalyzerPool:
             pinned.level = new
             self._send(messages.Degrade(interview_id, new), critical=True)
 
+    def ready(self) -> bool:
+        """Every worker process started (its models loaded) and still running."""
+        return bool(self._workers) and all(
+            w.ready.is_set() and w.process.is_alive() for w in self._workers
+        )
+
     def _dispatch(self, events: list[dict[str, Any]]) -> None:
         for event in events:
+            if self._on_final_latency is not None and event.get("type") == "transcript_final":
+                self._on_final_latency(float(event.get("latency_s") or 0.0))
             sink = self._sinks.get(event.get("interview_id", ""))
             if sink is not None:
                 try:

@@ -81,9 +81,12 @@ class RunningServer:
 
 
 @asynccontextmanager
-async def running_server(data_dir: Path, **overrides: Any) -> AsyncIterator[RunningServer]:
+async def running_server(
+    data_dir: Path, *, listen: str = LOOPBACK, **overrides: Any
+) -> AsyncIterator[RunningServer]:
     """The whole server in this event loop on a free loopback port (``overrides``: settings),
-    with an HTTP client; stopped on exit."""
+    with an HTTP client; stopped on exit. ``listen``: the address the port is bound on (the
+    client still uses loopback), e.g. ``0.0.0.0`` to be reached over another interface too."""
     port = free_port()
     settings = load_settings(
         env={}, data_dir=data_dir, host=LOOPBACK, port=port, ice_hosts=(LOOPBACK,), **overrides
@@ -91,7 +94,7 @@ async def running_server(data_dir: Path, **overrides: Any) -> AsyncIterator[Runn
     app = create_app(settings)
     runner = web.AppRunner(app)
     await runner.setup()
-    site = web.TCPSite(runner, LOOPBACK, port)
+    site = web.TCPSite(runner, listen, port)
     await site.start()
     try:
         async with aiohttp.ClientSession() as http:

@@ -13,6 +13,7 @@ from server.domain.models import Role
 from tests.support.candidate import ScriptedCandidate
 from tests.support.checks import count_frames_with_face, decode_ok, transcribe, windowed_wer
 from tests.support.media import face_y4m, speech_wav
+from tests.support.metrics import scrape
 from tests.support.scan import scan_for_plaintext
 from tests.support.server import RunningServer
 
@@ -114,6 +115,8 @@ async def test_full_interview_is_recorded_and_analysed(
     await cand.consent()
     await cand.connect()
     await cand.device_check()
+    live = await scrape(server.http, server.base_url)
+    assert live.value("interview_live_admitted_sessions") == 1  # the candidate connected
     await cand.send({"type": "start_interview"})
     try:
         # Q1: skip prep, answer, finish early
@@ -176,6 +179,12 @@ async def test_full_interview_is_recorded_and_analysed(
             if start <= w["start_s"] <= end
         ]
         assert len(inside) >= 10, (start, end)
+    # every final transcript's latency went into the histogram an operator scrapes
+    finals = sum(len(answer["transcript_segments"]) for answer in answers)
+    metrics = await scrape(server.http, server.base_url)
+    assert finals >= 2
+    assert (metrics.value("interview_live_asr_final_latency_seconds_count") or 0) >= finals
+    assert metrics.value("interview_live_analyzer_busy_ratio", worker="0") is not None
     assert {s["dimension"] for s in detail["scores"]} == {"expression"}
     assert all(0 <= s["value"] <= 10 and s["reason"] for s in detail["scores"])
     assert detail["flags"] == [], detail["flags"]

@@ -19,6 +19,7 @@ import pytest
 from server.security.ratelimit import BAD_TOKENS_PER_ADDRESS
 from tests.support.candidate import ScriptedCandidate
 from tests.support.media import face_y4m, write_wav_s16_mono
+from tests.support.metrics import scrape
 from tests.support.nginx import NGINX_BIN, MediaNode, NginxProcess, media_nodes, nginx_process
 from tests.support.process import run_demo
 from tests.support.server import LOOPBACK, free_port
@@ -257,6 +258,15 @@ async def test_join_through_nginx_then_failover_resumes_on_the_other_node(
             assert (status, node) == (200, other)
     finally:
         await again.disconnect()
+
+
+async def test_metrics_are_not_served_on_the_public_origin(cluster: Cluster) -> None:
+    c = cluster
+    assert (await fetch(c, "GET", "/metrics"))[0] == 404
+    assert (await fetch(c, "GET", "/readyz"))[0] == 200
+    for node in c.nodes:  # the operator's Prometheus scrapes each node on its own address
+        scraped = await scrape(c.http, node.base_url)
+        assert scraped.value("interview_live_node", node=node.name) == 1
 
 
 async def test_the_nodes_tell_clients_behind_nginx_apart(cluster: Cluster) -> None:

@@ -20,6 +20,7 @@ from server.live.analyzer_node import LEASE_PREFIX
 from tests.support.candidate import ScriptedCandidate
 from tests.support.checks import normalise_words, windowed_wer
 from tests.support.media import face_y4m, speech_wav
+from tests.support.metrics import scrape
 from tests.support.nodes import Node, node_process, pid_alive
 from tests.support.process import run_demo
 from tests.support.redis_server import redis_instance
@@ -146,6 +147,9 @@ async def _run(
             await cand.consent()
             await cand.connect()
             await cand.device_check()
+            live = await scrape(http, base)  # what an operator's Prometheus sees
+            assert live.value("interview_live_admitted_sessions") == 1
+            assert live.value("interview_live_redis_up") == 1
             await cand.send({"type": "start_interview"})
             try:
                 # answer 1: Redis crashes (SIGKILL) a third of the way in, back 3 s later
@@ -210,6 +214,10 @@ async def _run(
         after = [s for s in _inner(detail, 1) if s["start_s"] > killed_media_s + 1.0]
         assert after and all(windowed_wer(SENTENCE, s["text"]) <= MAX_FINAL_WER for s in after)
         assert detail["scores"], "scores stored"
+        # the surviving analyzer node's metrics: the take-over and its final transcripts
+        survived = await scrape(http, survivor.base_url)
+        assert survived.value("interview_live_analyzer_node_takeovers_total") == 1
+        assert (survived.value("interview_live_asr_final_latency_seconds_count") or 0) >= len(after)
 
 
 async def _collect(

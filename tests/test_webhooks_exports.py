@@ -19,6 +19,7 @@ from server.domain.models import Role, Status
 from server.interview.progress import publish_status
 from server.outbound.webhooks import sign
 from server.storage.store import StatusChange
+from tests.support.metrics import scrape
 from tests.support.server import LOOPBACK, RunningServer, free_port, running_server
 from tests.test_reports import completed_interview
 
@@ -107,6 +108,12 @@ async def test_signed_webhooks_are_retried_and_logged(hook_server: RunningServer
         log = await server.call("GET", f"/api/webhooks/{hook['id']}/deliveries", token=admin)
         completed = next(d for d in log if d["event"] == "interview.completed")
         assert completed["status"] == "delivered" and completed["attempts"] == 2
+        metrics = await scrape(server.http, server.base_url)
+        assert metrics.value("interview_live_webhook_attempts_total", outcome="failed") == 1
+        assert (
+            metrics.value("interview_live_webhook_attempts_total", outcome="delivered") or 0
+        ) >= 2
+        assert metrics.value("interview_live_webhook_gave_up_total") == 0
         assert "secret" not in json.dumps(await server.call("GET", "/api/webhooks", token=admin))
     finally:
         await runner.cleanup()

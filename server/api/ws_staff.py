@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import time
 from typing import Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
@@ -134,6 +135,7 @@ async def _write(
     while not ws.closed:
         message = await sub.get()
         if message is None:  # fell behind: fresh snapshots instead of the missed deltas
+            svc.metrics.dashboard_resyncs.inc()
             sub.reset()
             for topic in sorted(sub.topics):
                 sub.remove(topic)
@@ -141,5 +143,8 @@ async def _write(
                 with contextlib.suppress(ApiError, NotFound):
                     sub.activate(topic, await _snapshot(svc, user, topic))
             continue
-        text = message.text if isinstance(message, Envelope) else json.dumps(message)
-        await ws.send_str(text)
+        if isinstance(message, Envelope):
+            await ws.send_str(message.text)
+            svc.metrics.dashboard_fanout.observe(time.perf_counter() - message.created)
+        else:  # snapshots and replies to this socket: not fan-out
+            await ws.send_str(json.dumps(message))

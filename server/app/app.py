@@ -7,7 +7,6 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator
-from dataclasses import asdict
 from importlib import resources
 from ipaddress import ip_network
 from pathlib import Path
@@ -38,8 +37,11 @@ from server.api.http import (
     client_address_middleware,
     error_middleware,
 )
+from server.app import metrics, probes
+from server.app.probes import LOOP_LAG
 from server.app.roles import build_roles, load_probe, start_roles
 from server.core.config import ConfigError, Settings
+from server.core.metrics import Metrics
 from server.core.services import Services
 from server.hiring.questionbank import load_builtin
 from server.interview.progress import publish_status
@@ -59,7 +61,6 @@ from server.storage.store import Store
 
 logger = logging.getLogger(__name__)
 
-LOOP_LAG = web.AppKey("loop_lag", LoopLagMonitor)
 WEB_DIR = Path(str(resources.files("web")))
 """The static pages (the ``web`` package, so an installed server has them too)."""
 SHUTDOWN_SESSION_TIMEOUT_S = 5.0
@@ -94,26 +95,6 @@ def _page(name: str) -> Handler:
 
 async def _root(request: web.Request) -> web.Response:
     raise web.HTTPFound("/admin")
-
-
-async def _health(request: web.Request) -> web.Response:
-    svc = request.app[SERVICES]
-    analyzers = [] if svc.analyzers is None else [asdict(s) for s in svc.analyzers.stats()]
-    return web.json_response(
-        {
-            "ok": True,
-            "node": svc.settings.node,
-            "roles": list(svc.settings.roles),
-            "live_sessions": len(svc.sessions),
-            "admission": {
-                "live": len(svc.admission.admitted),
-                "capacity": svc.settings.max_live_sessions,
-                "refused": svc.admission.refused,
-            },
-            "loop_lag": request.app[LOOP_LAG].snapshot(),
-            "analyzers": analyzers,
-        }
-    )
 
 
 async def _expire_invitations(svc: Services) -> None:
@@ -160,14 +141,20 @@ def create_app(settings: Settings) -> web.Application:
     impairment = settings.receive_impairment()
     if impairment is not None:
         logger.warning("TEST ONLY: received media is impaired: %s", impairment.settings())
+    instruments = Metrics()
     app = web.Application(
         client_max_size=settings.max_body_bytes,
-        # first: everything after it (limits, audit, consent records) sees the client's address
-        middlewares=[client_address_middleware(settings.trusted_proxies), error_middleware],
+        middlewares=[
+            # outermost: counts the status the client gets, whatever the layers below did
+            metrics.http_metrics_middleware(instruments),
+            # everything after it (limits, audit, consent records) sees the client's address
+            client_address_middleware(settings.trusted_proxies),
+            error_middleware,
+        ],
     )
     db = open_database(settings.db_url)
     app[TRUSTED_PROXY_NETWORKS] = tuple(ip_network(n) for n in settings.trusted_proxies)
-    lag = app[LOOP_LAG] = LoopLagMonitor()
+    lag = app[LOOP_LAG] = LoopLagMonitor(instruments.event_loop_lag.observe)
     hub: Hub = RedisHub(settings.redis_url) if settings.redis_url else Hub()
     keyring = load_keyring(settings)
     bus = BusCipher(keyring)  # seals everything this process puts into Redis streams
@@ -175,7 +162,7 @@ def create_app(settings: Settings) -> web.Application:
     asr = None
     if "analyzer" in roles and settings.analysis_workers:
         asr = asr_config(settings)  # a model that cannot work stops the start here
-    parts = build_roles(settings, roles, asr, bus)
+    parts = build_roles(settings, roles, asr, bus, instruments)
     admission = Admission(settings, lambda: lag.recent_p95_ms(OVERLOAD_WINDOW_S))
     svc = app[SERVICES] = Services(
         settings=settings,
@@ -194,6 +181,7 @@ def create_app(settings: Settings) -> web.Application:
         results_writer=parts.results_writer,
         asr=asr,
         asr_models=asr_models,
+        metrics=instruments,
     )
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
@@ -256,7 +244,8 @@ def create_app(settings: Settings) -> web.Application:
         for table in CANDIDATE_ROUTES:
             app.add_routes(table)
         app.router.add_get("/i/{token}", _page("candidate"))
-    app.router.add_get("/healthz", _health)
+    probes.install(app)
+    metrics.install(app, svc, lag)
     app.router.add_static("/static/", WEB_DIR, follow_symlinks=False)
     if "api" in roles:
         app[openapi.OPENAPI_DOC_KEY] = openapi.build_document(app.router.routes())

@@ -34,6 +34,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         roles=_roles(getattr(args, "role", None)),
         node_name=getattr(args, "node_name", None),
         max_live_sessions=getattr(args, "max_live_sessions", None),
+        metrics_token=getattr(args, "metrics_token", None) or None,
     )
 
 
@@ -115,6 +116,12 @@ def main(argv: list[str] | None = None) -> int:
         "--max-live-sessions",
         type=int,
         help="admission control: live candidates this media process takes (default 4 per core)",
+    )
+    serve.add_argument(
+        "--metrics-token",
+        metavar="TOKEN",
+        help="bearer token remote scrapers send to GET /metrics (loopback needs none); prefer "
+        "env INTERVIEW_METRICS_TOKEN, a command line is visible to every user of the machine",
     )
     demo = sub.add_parser("demo", help="seed demo data and print admin login and invitation links")
     _add_common(demo)

@@ -15,6 +15,7 @@ import redis.asyncio as aioredis
 from analyzers.asr import AsrConfig
 from analyzers.pool import AnalyzerPool
 from server.core.config import Settings
+from server.core.metrics import Metrics
 from server.core.services import Services
 from server.live.analysis_remote import RemoteAnalysis
 from server.live.analyzer_node import AnalyzerNode
@@ -44,7 +45,7 @@ class RoleParts:
 
 
 def build_roles(
-    settings: Settings, roles: set[str], asr: AsrConfig | None, bus: BusCipher
+    settings: Settings, roles: set[str], asr: AsrConfig | None, bus: BusCipher, metrics: Metrics
 ) -> RoleParts:
     """``asr``: resolved when the process has the analyzer role and analysis workers."""
     workers = settings.analysis_workers
@@ -52,7 +53,7 @@ def build_roles(
     node = None
     if workers and "analyzer" in roles:
         assert asr is not None  # resolved by the caller for the analyzer role
-        pool = AnalyzerPool(workers, asr)
+        pool = AnalyzerPool(workers, asr, metrics.asr_final_latency.observe)
         analyzers = pool
         if "media" not in roles:
             node = AnalyzerNode(

@@ -30,6 +30,8 @@ MAX_BODY_BYTES = 8 * 1024 * 1024
 MAX_UPLOAD_TEST_BYTES = 4 * 1024 * 1024
 ROLES = ("media", "analyzer", "api")
 """Process roles; a process runs any non-empty set of them (all three = embedded)."""
+METRICS_TOKEN_MIN_CHARS = 16
+"""The scrape token is a bearer secret: too short to guess, and never a word."""
 TURN_SECRET_MIN_CHARS = 16
 """A candidate sees one username/password pair minted from the secret: a short secret could
 be guessed offline from it, and then anyone could mint relay credentials."""
@@ -142,6 +144,9 @@ class Settings:
     trusted_proxies: tuple[str, ...] = ()
     """Reverse proxies (CIDR) whose ``X-Forwarded-For`` names the client (see
     ``server.api.http.client_address``); empty = trust nobody, the peer address is the client."""
+    metrics_token: str = field(default="", repr=False)
+    """Bearer token a remote Prometheus presents to ``GET /metrics``; empty = only direct
+    loopback clients may scrape (``server.app.metrics``)."""
     flag_thresholds: Mapping[str, float] = field(default_factory=dict)
     """Overrides of ``analyzers.flags.FlagThresholds`` (e.g. ``{"face_missing_s": 5}``)."""
     test_receive_impairment: Mapping[str, object] = field(default_factory=dict)
@@ -305,6 +310,16 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
         if not url.startswith(("stun:", "turn:", "turns:")):
             raise ConfigError(f"ice_servers: {url!r} must start with stun:, turn: or turns:")
     _check_turn(settings)
+    if settings.metrics_token and (
+        len(settings.metrics_token) < METRICS_TOKEN_MIN_CHARS
+        or not settings.metrics_token.isascii()
+        or not settings.metrics_token.isprintable()
+        or " " in settings.metrics_token
+    ):
+        raise ConfigError(
+            f"metrics_token: at least {METRICS_TOKEN_MIN_CHARS} printable ASCII characters "
+            "without spaces (e.g. the output of `openssl rand -hex 32`)"
+        )
     return settings
 
 

@@ -92,6 +92,7 @@ class EnvTable(BaseModel):
     smtp_password: str | None = None
     smtp_from: str | None = None
     smtp_starttls: Flag | None = None
+    metrics_token: str | None = None
     flag_thresholds: Annotated[Any, BeforeValidator(_json)] = None
     test_receive_impairment: Annotated[Any, BeforeValidator(_json)] = None
     log_level: Upper | None = None

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from analyzers.asr_models import DEFAULT_MODEL_MAP
 from server.core.config import Settings
+from server.core.metrics import Metrics
 
 if TYPE_CHECKING:
     from analyzers.asr import AsrConfig
@@ -67,3 +68,5 @@ class Services:
     """Per interview: where its analysis events are stored and published."""
     background: set[asyncio.Task[object]] = field(default_factory=set)
     """Owned background tasks (each removes itself when done)."""
+    metrics: Metrics = field(default_factory=Metrics)
+    """The event instruments of this process (``GET /metrics``)."""

@@ -77,6 +77,9 @@ class RemoteAnalysis:
         self._task: asyncio.Task[None] | None = None
         self._ids = itertools.count()
         self.dropped_frames = 0
+        """Frames dropped from the local buffer (latest-wins) since start."""
+        self.dropped_audio_s = 0.0
+        """Audio dropped from the local buffer while Redis was away, since start."""
         self.connected = True
 
     async def start(self) -> None:
@@ -147,6 +150,14 @@ class RemoteAnalysis:
     def stats(self) -> list[WorkerStats]:
         return []
 
+    def interviews(self) -> list[str]:
+        """The interviews this process sends to analysis now."""
+        return sorted(self._open)
+
+    def ready(self) -> bool:
+        """Started, and Redis took the last flush (the models are the analyzer nodes')."""
+        return self._task is not None and not self._task.done() and self.connected
+
     # -- plumbing -------------------------------------------------------------------------
 
     def _queue(self, item: Work) -> None:
@@ -159,6 +170,7 @@ class RemoteAnalysis:
                 del out.items[i]
                 out.audio_s -= seconds
                 out.dropped_audio_s += seconds
+                self.dropped_audio_s += seconds
                 return
 
     async def _run(self) -> None:
@@ -205,6 +217,7 @@ class RemoteAnalysis:
                     out.audio_s += len(item.samples) / SAMPLE_RATE_HZ
                 elif isinstance(item, Video):
                     if out.frames >= BUFFER_FRAMES_MAX:
+                        self.dropped_frames += 1
                         continue  # frames are latest-wins; older ones stay dropped
                     out.frames += 1
                 out.items.append(item)

@@ -48,6 +48,7 @@ from server.live.streams import (
     KeyMismatch,
     RawEntry,
     StreamWriter,
+    as_text,
     check_shared_keys,
     decode,
     ensure_group,
@@ -138,6 +139,11 @@ class AnalyzerNode:
     def load(self) -> tuple[int, int]:
         return len(self._owned), self.capacity
 
+    @property
+    def results(self) -> StreamWriter:
+        """The writer of this node's analysis events to the results stream."""
+        return self._results
+
     async def start(self) -> None:
         await self._redis.ping()
         await check_shared_keys(self._redis, self._cipher)
@@ -191,7 +197,7 @@ class AnalyzerNode:
     async def _claim_new(self) -> None:
         if len(self._owned) >= self.capacity:
             return
-        active = {_text(m) for m in await self._redis.smembers(ACTIVE_KEY)}
+        active = {as_text(m) for m in await self._redis.smembers(ACTIVE_KEY)}
         now = time.monotonic()
         self._refused = {
             iid: t
@@ -223,7 +229,7 @@ class AnalyzerNode:
         await ensure_group(self._redis, stream, WORK_GROUP)
         owned = self._owned[iid] = _Owned()
         consumers = await self._redis.xinfo_consumers(stream, WORK_GROUP)
-        others = [c["name"] for c in consumers if _text(c["name"]) != self._name]
+        others = [c["name"] for c in consumers if as_text(c["name"]) != self._name]
         if meta is not None:
             self._open(iid, owned, meta, fresh=True)
             if context is not None:
@@ -403,7 +409,3 @@ def _open_entries(
         except BadEntry as exc:
             out.append((iid, exc))
     return out
-
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)

@@ -55,6 +55,10 @@ class AnalysisBackend(Protocol):
     def stats(self) -> list[WorkerStats]:
         """Per local worker process (none for a remote backend)."""
 
+    def ready(self) -> bool:
+        """Whether analysis can run now (``/readyz``): local workers started with their models
+        loaded and alive; a remote backend: connected to Redis."""
+
 
 if TYPE_CHECKING:  # both backends satisfy the protocol
     _POOL: type[AnalysisBackend] = AnalyzerPool

@@ -49,6 +49,11 @@ class RedisHub(Hub):
         self.dropped = 0
         self._listening = asyncio.Event()
 
+    @property
+    def outbox_size(self) -> int:
+        """Messages waiting to be published to Redis."""
+        return len(self._outbox)
+
     async def start(self) -> None:
         await self._redis.ping()
         self._tasks = [

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import time
 from collections import defaultdict, deque
 from typing import Any
 
@@ -20,10 +21,12 @@ SUBSCRIBER_QUEUE_MAX = 256
 class Envelope(dict[str, Any]):
     """A published message with its JSON text computed once for every subscriber."""
 
-    __slots__ = ("text",)
+    __slots__ = ("created", "text")
 
     def __init__(self, message: dict[str, Any]) -> None:
         super().__init__(message)
+        self.created = time.perf_counter()
+        """When it reached this process's hub (``perf_counter``): dashboard fan-out latency."""
         self.text = json.dumps(self, ensure_ascii=False, separators=(",", ":"))
 
 
@@ -146,6 +149,10 @@ class Hub:
 
     def subscribe(self) -> Subscription:
         return Subscription(self)
+
+    def subscriptions(self) -> int:
+        """Topic subscriptions of this process's sockets (one socket may hold several)."""
+        return sum(len(subs) for subs in self._subscribers.values())
 
     def seq(self, topic: str) -> int:
         """The sequence number of the last message published on ``topic``."""

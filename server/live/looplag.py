@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import time
+from collections.abc import Callable
 
 PROBE_EVERY_S = 0.1
 WINDOW_SAMPLES = 600
@@ -12,8 +13,10 @@ WINDOW_SAMPLES = 600
 
 
 class LoopLagMonitor:
-    def __init__(self) -> None:
+    def __init__(self, observe_s: Callable[[float], None] | None = None) -> None:
+        """``observe_s``: also called with every probe's lag in seconds (a histogram)."""
         self._lags_ms: collections.deque[float] = collections.deque(maxlen=WINDOW_SAMPLES)
+        self._observe_s = observe_s
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -23,7 +26,10 @@ class LoopLagMonitor:
         while True:
             started = time.perf_counter()
             await asyncio.sleep(PROBE_EVERY_S)
-            self._lags_ms.append(max(0.0, (time.perf_counter() - started - PROBE_EVERY_S) * 1000))
+            lag_s = max(0.0, time.perf_counter() - started - PROBE_EVERY_S)
+            self._lags_ms.append(lag_s * 1000)
+            if self._observe_s is not None:
+                self._observe_s(lag_s)
 
     def snapshot(self) -> dict[str, float]:
         lags = sorted(self._lags_ms)

@@ -37,6 +37,9 @@ OVERLOAD_LOOP_LAG_MS = 100.0
 """A media process whose event loop lags this much (p95 over ``OVERLOAD_WINDOW_S``) is
 already falling behind: it takes no new live session whatever its count."""
 OVERLOAD_WINDOW_S = 10.0
+REFUSAL_REASONS = ("full", "overloaded", "analyzers_full")
+"""Why a new live session was refused: this process is at ``max_live_sessions``, its event
+loop lags, or every analyzer node is full."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +91,12 @@ class NodeRegistry:
             if role in n.roles and n.name != self.name and n.url.rstrip("/") != own_url
         ]
         return tuple(sorted(found, key=lambda n: (-n.room, n.name)))
+
+    async def ping(self) -> None:
+        """One round trip to Redis (readiness); raises when it cannot be reached. Without
+        Redis there is nothing to reach."""
+        if self._redis is not None:
+            await self._redis.ping()
 
     async def start(self) -> None:
         if self._redis is None:
@@ -182,7 +191,14 @@ class Admission:
         self._loop_lag_ms = loop_lag_ms
         self._remote_analysis = "analyzer" not in settings.roles
         self.admitted: set[str] = set()
-        self.refused = 0
+        self.admissions = 0
+        """Live slots granted since start (a reconnect keeping its slot is not counted)."""
+        self.refusals: dict[str, int] = dict.fromkeys(REFUSAL_REASONS, 0)
+        """Refused new live sessions since start, by reason."""
+
+    @property
+    def refused(self) -> int:
+        return sum(self.refusals.values())
 
     def load(self) -> tuple[int, int]:
         return len(self.admitted), self._max
@@ -195,7 +211,7 @@ class Admission:
         full = len(self.admitted) >= self._max
         lag_ms = self._loop_lag_ms()
         if full or lag_ms > OVERLOAD_LOOP_LAG_MS:
-            self.refused += 1
+            self.refusals["full" if full else "overloaded"] += 1
             return Refusal(
                 f"this server is full ({self._max} live interviews)"
                 if full
@@ -206,9 +222,10 @@ class Admission:
         if self._remote_analysis:
             analyzers = registry.peers("analyzer")
             if analyzers and sum(n.room for n in analyzers) <= 0:
-                self.refused += 1
+                self.refusals["analyzers_full"] += 1
                 return Refusal("the analysis servers are full", BUSY_RETRY_AFTER_S, None)
         self.admitted.add(interview_id)
+        self.admissions += 1
         return None
 
     def release(self, interview_id: str) -> None:

@@ -334,6 +334,10 @@ class StreamWriter:
     def pending(self) -> int:
         return len(self._buffer)
 
+    @property
+    def name(self) -> str:
+        return self._name
+
     async def _run(self) -> None:
         while True:
             await self._wake.wait()
@@ -360,6 +364,47 @@ class StreamWriter:
                 self.connected = True
                 self.written += len(batch)
             self._idle.set()
+
+
+@dataclass(frozen=True, slots=True)
+class Backlog:
+    """How far a consumer group is behind on some streams (summed)."""
+
+    lag: int = 0
+    """Entries not yet delivered to the group."""
+    pending: int = 0
+    """Entries delivered to a consumer and not acknowledged yet."""
+
+
+async def group_backlog(redis: aioredis.Redis, streams: list[str], group: str) -> Backlog:
+    """``group``'s backlog on ``streams``, in one round trip. A stream without the group yet
+    counts all its entries as lag; so does one whose lag Redis cannot tell (entries were
+    trimmed before the group read them). Raises Redis errors."""
+    if not streams:
+        return Backlog()
+    async with redis.pipeline(transaction=False) as pipe:
+        for stream in streams:
+            pipe.xinfo_groups(stream)
+            pipe.xlen(stream)
+        replies = await pipe.execute(raise_on_error=False)
+    lag = pending = 0
+    for groups, length in zip(replies[::2], replies[1::2], strict=True):
+        if isinstance(length, BaseException):
+            raise length
+        if isinstance(groups, ResponseError):  # no such stream (yet, or any more)
+            continue
+        if isinstance(groups, BaseException):
+            raise groups
+        found = [g for g in groups if as_text(g.get("name")) == group]
+        behind = found[0].get("lag") if found else None
+        lag += int(behind) if behind is not None else int(length)
+        pending += int(found[0].get("pending") or 0) if found else 0
+    return Backlog(lag, pending)
+
+
+def as_text(value: Any) -> str:
+    """A Redis reply value (bytes, or already text) as text."""
+    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 RawEntry = tuple[str, bytes, dict[bytes, bytes]]

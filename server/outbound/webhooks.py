@@ -180,7 +180,11 @@ async def dispatch_due(svc: Services, http: aiohttp.ClientSession) -> int:
         attempts = row["attempts"] + 1
         if status is not None and 200 <= status < 300:
             await svc.store.delivery_succeeded(row["id"], attempts, status)
+            svc.metrics.webhook_attempts.labels("delivered").inc()
         else:
+            svc.metrics.webhook_attempts.labels("failed").inc()
+            if attempts >= MAX_ATTEMPTS:
+                svc.metrics.webhook_gave_up.inc()
             delay = min(BACKOFF_MAX_S, BACKOFF_BASE_S**attempts)
             await svc.store.delivery_failed(
                 row["id"],

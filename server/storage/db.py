@@ -160,6 +160,10 @@ class Database(ABC):
         """Execute one statement; returns the number of changed rows."""
         return await self.run(self._statement_sync, lambda conn: conn.execute(sql, params).rowcount)
 
+    async def ping(self) -> None:
+        """One trivial query on a database thread (readiness); raises when it is unreachable."""
+        await self.fetchone("SELECT 1")
+
 
 def open_database(url: str) -> Database:
     """The database a URL names: ``sqlite:///path`` or ``postgresql://…`` (not opened yet)."""
