@@ -48,7 +48,11 @@ from media.tap import EncodedFrame, vp8_keyframe_size
 logger = logging.getLogger(__name__)
 
 MAX_QUEUED_FRAMES = 3000  # ~30 s of 15 fps video + 50 packets/s Opus
-VIDEO_WAIT_S = 3.0  # audio buffered while waiting for the first key frame
+VIDEO_WAIT_S = 8.0
+"""Audio buffered while waiting for the first key frame (Opus: ~30 KB). On a weak uplink the
+first key frame can take a while: the video jitter buffer waits up to 3 s for a lost packet
+(``media.jitter``), then the browser answers the key frame request; with 3 s here a real
+Chromium on a 150 kbit/s uplink was sometimes recorded without video although video arrived."""
 KEYFRAME_RETRY_S = 1.0  # re-send the key-frame request while still waiting
 MAX_TIMESTAMP_GAP_S = 60.0  # larger forward/backward jumps are discontinuities
 MAX_REORDER_S = 2.0  # smaller backward steps are late frames: dropped
