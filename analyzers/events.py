@@ -96,9 +96,19 @@ class FaceMetrics(Event):
     faces: int
     """Faces found in the frame."""
     yaw_deg: float | None = None
+    """Head pose relative to the face-to-camera ray (positive: toward the image's right)."""
     pitch_deg: float | None = None
+    """Positive: the face points up."""
     looking_away: bool = False
+    """The head turned far from the candidate's neutral pose (see ``neutral_*``)."""
+    facing_screen: bool = False
+    """The head within a few degrees of the candidate's neutral pose: facing their screen
+    (not eye contact: the camera sits above or below the screen)."""
     eye_contact: bool = False
+    """Deprecated: the same as ``facing_screen`` (its former name)."""
+    neutral_yaw_deg: float | None = None
+    neutral_pitch_deg: float | None = None
+    """The candidate's neutral head pose (looking at their screen), from the first seconds."""
     center_x: float | None = None
     """Face centre in the frame, 0..1 (None when no face)."""
     center_y: float | None = None
@@ -106,8 +116,10 @@ class FaceMetrics(Event):
     """Face box height relative to the frame height."""
     looking_away_ratio: float | None = None
     """Share of the last ``ratio_window_s`` (media time) spent looking away, 0..1."""
+    facing_screen_ratio: float | None = None
+    """Share of the last ``ratio_window_s`` facing the screen, 0..1."""
     eye_contact_ratio: float | None = None
-    """Share of the last ``ratio_window_s`` with eye contact, 0..1."""
+    """Deprecated: the same as ``facing_screen_ratio``."""
     ratio_window_s: float = 0.0
     frames_analyzed: int = 0
     """Frames of this interview analysed so far: dashboards keep only the latest face event

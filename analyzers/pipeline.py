@@ -171,18 +171,20 @@ class InterviewAnalysis:
         return [e.to_wire() for e in events]
 
     def _with_ratios(self, face: FaceMetrics) -> FaceMetrics:
-        """Add rolling looking-away and eye-contact ratios over the last 10 s of video."""
+        """Add rolling looking-away and facing-the-screen ratios over the last 10 s of video."""
         window = self._gaze
-        window.append((face.t, face.looking_away, face.eye_contact))
+        window.append((face.t, face.looking_away, face.facing_screen))
         while window and window[0][0] < face.t - GAZE_WINDOW_S:
             window.popleft()
         n = len(window)
         self._face_frames += 1
+        facing = round(sum(1 for _, _, facing in window if facing) / n, 3)
         return replace(
             face,
             frames_analyzed=self._face_frames,
             looking_away_ratio=round(sum(1 for _, away, _ in window if away) / n, 3),
-            eye_contact_ratio=round(sum(1 for _, _, eye in window if eye) / n, 3),
+            facing_screen_ratio=facing,
+            eye_contact_ratio=facing,
             ratio_window_s=round(min(GAZE_WINDOW_S, face.t - window[0][0]), 2),
         )
 

@@ -18,10 +18,16 @@ from skimage import data
 from analyzers import vision
 from analyzers.events import FaceMetrics, PostureMetrics, from_wire
 from analyzers.face import (
+    FACING_PITCH_DEG,
     LOOKING_AWAY_YAW_DEG,
     MAX_APPEARANCE_CHANGE,
+    MAX_NEUTRAL_PITCH_DEG,
+    MAX_NEUTRAL_YAW_DEG,
     MESH_EVERY_S,
+    MIN_NEUTRAL_POSE_SAMPLES,
+    NEUTRAL_POSE_SAMPLES,
     FaceAnalyzer,
+    NeutralPose,
     _appearance,
     _difference,
 )
@@ -48,10 +54,13 @@ def fit(image: Frame, width: int, height: int) -> Frame:
     return canvas
 
 
-def turn_head(image: Frame, yaw_deg: float) -> Frame:
-    """Re-render the face in ``image`` turned by ``yaw_deg`` about the vertical axis.
+def turn_head(image: Frame, yaw_deg: float, pitch_deg: float = 0.0) -> Frame:
+    """Re-render the face in ``image`` turned by ``yaw_deg`` about the vertical axis, then
+    tilted by ``pitch_deg`` about the horizontal one.
 
-    Positive turns the face toward the image's right, as ``FaceMetrics.yaw_deg`` counts.
+    Positive turns the face toward the image's right, as ``FaceMetrics.yaw_deg`` counts;
+    positive pitch points it up (a camera below the screen sees a face looking at the screen
+    pointing up).
 
     The face's 3D mesh (mediapipe face mesh, static mode) is rotated, its triangles are
     texture-mapped far to near with back faces culled (so the far cheek disappears, as in a real
@@ -62,9 +71,11 @@ def turn_head(image: Frame, yaw_deg: float) -> Frame:
         faces = mesh.process(image).multi_face_landmarks
     assert faces, "no face mesh on the frontal image"
     src = np.array([(p.x * width, p.y * height, p.z * width) for p in faces[0].landmark])
-    a = math.radians(yaw_deg)
-    # mediapipe's z grows away from the camera: the nose (z < 0) moves right for a > 0.
-    rotation = np.array([[math.cos(a), 0, -math.sin(a)], [0, 1, 0], [math.sin(a), 0, math.cos(a)]])
+    a, b = math.radians(yaw_deg), math.radians(pitch_deg)
+    # mediapipe's z grows away from the camera: the nose (z < 0) moves right for a > 0, up for b > 0
+    turn = np.array([[math.cos(a), 0, -math.sin(a)], [0, 1, 0], [math.sin(a), 0, math.cos(a)]])
+    tilt = np.array([[1, 0, 0], [0, math.cos(b), math.sin(b)], [0, -math.sin(b), math.cos(b)]])
+    rotation = tilt @ turn
     centre = src.mean(axis=0)
     dst = (src - centre) @ rotation.T + centre
 
@@ -334,3 +345,78 @@ def test_appearance_ignores_light_but_not_a_turn(face_frame: Frame) -> None:
 class _Box:
     def __init__(self, xmin: float, ymin: float, width: float, height: float) -> None:
         self.xmin, self.ymin, self.width, self.height = xmin, ymin, width, height
+
+
+CAMERA_OFFSETS_DEG = (-15.0, 0.0, 15.0)
+"""Where the camera sits relative to the screen the candidate looks at (±15°: above a laptop
+screen, below a phone's face)."""
+STEADY_FRAMES = 25
+"""5 s at 5 fps."""
+NOISE_SIGMA = 4.0
+"""Camera noise added to every frame (8-bit levels)."""
+
+
+def steady(frame: Frame, count: int, seed: int) -> Iterator[Frame]:
+    """``frame`` ``count`` times with fresh camera noise each time."""
+    rng = np.random.default_rng(seed)
+    for _ in range(count):
+        noisy = frame.astype(np.float32) + rng.normal(0.0, NOISE_SIGMA, frame.shape)
+        yield np.clip(noisy, 0, 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize("camera_deg", CAMERA_OFFSETS_DEG)
+def test_a_steady_face_faces_the_screen_wherever_the_camera_sits(
+    face_frame: Frame, camera_deg: float
+) -> None:
+    """The issue's target: ≥ 90 % facing the screen within ±15° of camera height. The face is
+    re-rendered tilted by the camera's offset (a camera above the screen sees the face looking
+    down). The estimator reads 55–70 % of a pure tilt on this face (−20° → −14°, +20° → +11°
+    from the frontal reading), which calibration absorbs: it compares the candidate with
+    themselves."""
+    tilted = turn_head(face_frame, 0.0, camera_deg)
+    with FaceAnalyzer("iv-camera", mesh_every_s=0) as face:
+        samples = [
+            face.analyze(frame, i * 0.2, 0)
+            for i, frame in enumerate(steady(tilted, STEADY_FRAMES, 7))
+        ]
+        neutral = face.neutral
+    assert all(m.faces == 1 and m.pitch_deg is not None for m in samples)
+    facing = sum(m.facing_screen for m in samples) / len(samples)
+    assert facing >= 0.9, [(m.yaw_deg, m.pitch_deg) for m in samples]
+    assert not any(m.looking_away for m in samples)
+    assert all(m.eye_contact == m.facing_screen for m in samples)  # the deprecated alias
+    assert neutral.calibrated
+    if camera_deg < 0:
+        # what the old rule (within 12° of the camera axis) would have said: never facing
+        assert all(abs(m.pitch_deg or 0) > FACING_PITCH_DEG for m in samples)
+        assert neutral.pitch_deg < -FACING_PITCH_DEG
+
+
+def test_looking_away_is_measured_from_the_candidates_own_pose(face_frame: Frame) -> None:
+    camera_deg = -15.0
+    tilted = turn_head(face_frame, 0.0, camera_deg)
+    turned = turn_head(face_frame, TURN_DEG, camera_deg)
+    with FaceAnalyzer("iv-away", mesh_every_s=0) as face:
+        calibrating = [
+            face.analyze(frame, i * 0.2, 0)
+            for i, frame in enumerate(steady(tilted, NEUTRAL_POSE_SAMPLES, 3))
+        ]
+        # from the camera's axis until a few samples give the candidate's own pose
+        assert all(m.facing_screen for m in calibrating[MIN_NEUTRAL_POSE_SAMPLES - 1 :])
+        away = face.analyze(turned, 4.0, 0)
+        back = face.analyze(tilted, 4.2, 0)
+    assert away.looking_away and not away.facing_screen
+    assert back.facing_screen and not back.looking_away
+
+
+def test_a_neutral_pose_beyond_where_a_camera_can_sit_is_clamped() -> None:
+    """A candidate looking far away while calibrating cannot make looking away the norm."""
+    neutral = NeutralPose()
+    for _ in range(NEUTRAL_POSE_SAMPLES):
+        neutral.observe(60.0, -45.0)
+    assert neutral.calibrated
+    assert (neutral.yaw_deg, neutral.pitch_deg) == (MAX_NEUTRAL_YAW_DEG, -MAX_NEUTRAL_PITCH_DEG)
+    d_yaw, _ = neutral.deviation(60.0, -45.0)
+    assert d_yaw > LOOKING_AWAY_YAW_DEG  # still looking away
+    neutral.observe(0.0, 0.0)  # calibrated: later samples do not move it
+    assert neutral.yaw_deg == MAX_NEUTRAL_YAW_DEG

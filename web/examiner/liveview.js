@@ -373,7 +373,7 @@ export function renderLiveView(main, ctx, interviewId) {
         let cls = 'ok';
         if (ev.faces !== 1) cls = 'bad';
         else if (ev.looking_away) cls = 'away';
-        else if (!ev.eye_contact) cls = 'meh';
+        else if (!ev.facing_screen) cls = 'meh';
         model.faceRing.push(cls);
         if (model.faceRing.length > FACE_SAMPLES) model.faceRing.splice(0, model.faceRing.length - FACE_SAMPLES);
         schedule('face');

@@ -12,7 +12,7 @@ export function metricsPanels(model) {
   const faceCells = Array.from({ length: FACE_SAMPLES }, () => h('span', { class: 'cell' }));
   const faceNums = {
     faces: h('strong', { testid: 'face-count' }),
-    eye: h('strong', { testid: 'eye-contact' }),
+    eye: h('strong', { testid: 'facing-screen' }),
     away: h('strong', { testid: 'looking-away' }),
   };
   const delNums = {
@@ -62,7 +62,7 @@ export function metricsPanels(model) {
       'ex.face.title',
       [
         ['ex.face.faces', faceNums.faces],
-        ['ex.face.eye', faceNums.eye],
+        ['ex.face.facing', faceNums.eye],
         ['ex.face.away', faceNums.away],
       ],
       h(
@@ -91,7 +91,7 @@ export function metricsPanels(model) {
   function drawFace() {
     const f = model.face;
     faceNums.faces.textContent = f ? String(f.faces) : t('ex.none');
-    faceNums.eye.textContent = f ? pct(f.eye_contact_ratio ?? (f.eye_contact ? 1 : 0)) : t('ex.none');
+    faceNums.eye.textContent = f ? pct(f.facing_screen_ratio ?? (f.facing_screen ? 1 : 0)) : t('ex.none');
     faceNums.away.textContent = f ? pct(f.looking_away_ratio ?? (f.looking_away ? 1 : 0)) : t('ex.none');
     const ring = model.faceRing;
     for (let i = 0; i < FACE_SAMPLES; i += 1) {
