@@ -161,6 +161,8 @@ async def test_browser_candidate_completes_interview(
                     examiner.get_by_test_id("live-scores").get_by_test_id("score-row").first
                 ).to_be_visible(timeout=2_000)
                 await expect(examiner.get_by_test_id("connection-quality")).to_contain_text("fps")
+                # a good connection: the candidate is not told it is weak
+                await expect(page.get_by_test_id("network-warning")).to_be_hidden()
             await page.get_by_test_id("answer-finish").click()
         await page.get_by_test_id("interview-complete").wait_for(timeout=UI_TIMEOUT_MS)
         await expect(hr_completed).to_have_text("1", timeout=1_000)  # HR sees it within 1 s

@@ -72,6 +72,9 @@ async def answer_watching_the_sender(page: Page) -> list[dict[str, Any]]:
     for _ in range(round(SPEAK_S / SAMPLE_EVERY_S)):
         await asyncio.sleep(SAMPLE_EVERY_S)
         if (sample := await page.evaluate(OUTBOUND_VIDEO)) is not None:
+            sample["warning"] = await page.get_by_test_id("network-warning").get_attribute(
+                "data-reason"
+            )
             samples.append(sample)
     await page.get_by_test_id("answer-finish").click()
     await page.get_by_test_id("answer-start").wait_for(timeout=UI_TIMEOUT_MS)
@@ -122,6 +125,11 @@ async def test_a_candidate_on_a_bad_network_is_heard_and_recorded(
             last = quality[-1]
             assert not [f for f in of_type(events, "flag") if f["flag"] in CAMERA_FLAGS]
             assert last["video_fps"] >= 10, quality  # video kept arriving
+            # the candidate was told, with advice, and that the answer is still recorded
+            # (a saturated uplink also drops packets: either diagnosis holds there)
+            warned = {s["warning"] for s in sender[-3:]}
+            expected = {"loss"} if "loss_percent" in impairment else {"loss", "upload"}
+            assert warned and warned <= expected, sender
             if "loss_percent" in impairment:
                 # the loss is seen, and the browser sent FEC the server used
                 assert max(e["packet_loss_pct"] for e in quality) >= LOSS_PERCENT / 2, quality
@@ -136,7 +144,10 @@ async def test_a_candidate_on_a_bad_network_is_heard_and_recorded(
             # never comes leaves pictures a player shows damaged until the next key frame,
             # which a strict decoder refuses, so they are counted packet by packet
             decoded = await asyncio.to_thread(lambda: decode(path.read_bytes()))
-            assert decoded.video_frames > 10 * (SPEAK_S - 2), decoded
+            # at 150 kbit/s the browser may also lower its frame rate, and a key frame takes
+            # a while to get through: a real video, not a smooth one
+            min_fps = 10 if "loss_percent" in impairment else 5
+            assert decoded.video_frames > min_fps * (SPEAK_S - 2), decoded
             assert decoded.audio_s > SPEAK_S - 2, decoded
             heard = await asyncio.to_thread(transcribe, path)
             assert windowed_wer(SENTENCE, heard) <= MAX_WER, heard

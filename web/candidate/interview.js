@@ -35,6 +35,7 @@ export function createInterview({ send }) {
     meterBar: $('#iv-meter-bar'),
     banner: $('#banner'),
     bannerText: $('#banner-text'),
+    netWarning: $('#net-warning'),
     polite: $('#live-polite'),
     assertive: $('#live-assertive'),
   };
@@ -201,7 +202,15 @@ export function createInterview({ send }) {
   el.start.addEventListener('click', () => act('start_answer'));
   el.finish.addEventListener('click', () => act('finish_answer'));
 
+  let uplink = null; // why the uplink is weak, or null
+  function renderUplink() {
+    el.netWarning.textContent = uplink ? t(`net.weak.${uplink}`) : '';
+    el.netWarning.dataset.reason = uplink || '';
+    show(el.netWarning, !!uplink);
+  }
+
   i18n.onChange(() => {
+    renderUplink();
     if (!state) {
       renderBanner(!linkUp);
       return;
@@ -256,6 +265,11 @@ export function createInterview({ send }) {
     flush() {
       scratchpad.flush();
       textAnswer.flush();
+    },
+    /** The uplink is weak (`reason`: upload | loss | delay) or fine again (null). */
+    setUplink(reason) {
+      uplink = reason;
+      renderUplink();
     },
     /** "video" | "audio" | "text": what the side column shows and how questions are answered. */
     setMode(next) {
