@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
 from collections.abc import Callable, Iterable
 
 import aioice.ice
@@ -30,6 +31,8 @@ from media.tap import DISCARD, EncodedFrame, decode_error_reporter, install_tap,
 logger = logging.getLogger(__name__)
 
 MAX_SDP_BYTES = 64 * 1024
+MEDIA_GAP_MIN_S = 1.0
+"""No audio or video packet for this long is a network gap (audio alone comes every 20 ms)."""
 ICE_GATHER_TIMEOUT_S = 10.0
 
 _original_get_host_addresses = aioice.ice.get_host_addresses
@@ -95,9 +98,12 @@ class LivePeer:
         fanout: AnalysisFanout | None = None,
         kinds: frozenset[str] = frozenset({"audio", "video"}),
         receive_impairment: ImpairConfig | None = None,
+        on_media_gap: Callable[[float], None] | None = None,
     ) -> None:
         """``kinds``: the media the interview takes; an offer carrying anything else is
         refused (an audio-only interview never receives the camera).
+        ``on_media_gap(seconds)``: no media arrived for that long (at least
+        :data:`MEDIA_GAP_MIN_S`; called when media arrives again).
         ``receive_impairment``: tests and benchmarks only, a lossy network in front of the
         receivers (:func:`media.impair.impair_receiving`)."""
         config = RTCConfiguration(iceServers=[RTCIceServer(urls=u) for u in ice_servers])
@@ -110,6 +116,8 @@ class LivePeer:
         self._tasks: set[asyncio.Task[None]] = set()
         self._video_receiver: RTCRtpReceiver | None = None
         self.frames_received = {"audio": 0, "video": 0}
+        self._on_media_gap = on_media_gap
+        self._last_frame_at: float | None = None
         self.impairment = Impairment(receive_impairment) if receive_impairment else None
         self._impaired: list[ImpairedPath] = []
 
@@ -187,6 +195,10 @@ class LivePeer:
 
     def _count_and_forward(self, frame: EncodedFrame) -> None:
         self.frames_received[frame.kind] += 1
+        now = time.monotonic()
+        last, self._last_frame_at = self._last_frame_at, now
+        if last is not None and now - last >= MEDIA_GAP_MIN_S and self._on_media_gap is not None:
+            self._on_media_gap(now - last)
         self._on_frame(frame)
 
     async def quality(self) -> dict[str, float | int]:

@@ -589,6 +589,7 @@ async def get_interview(request: web.Request) -> web.Response:
             "scores_are_suggestions": True,
             "flags": analysis["flags"],
             "analyzer_errors": analysis["analyzer_errors"],
+            "network_gaps": analysis["network_gaps"],
         }
     )
 

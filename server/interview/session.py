@@ -221,6 +221,7 @@ class InterviewSession:
             fanout=fanout,
             kinds=MEDIA_KINDS[self.mode],
             receive_impairment=self._receive_impairment,
+            on_media_gap=self._media_gap,
         )
         try:
             answer = await peer.accept(sdp)
@@ -301,6 +302,22 @@ class InterviewSession:
         t += self._media_offset_s
         self._media_clock_s = max(self._media_clock_s, t)
         self._analysis.backend.push_video(self.interview_id, t, rgb, True)
+
+    def _media_gap(self, gap_s: float) -> None:
+        """No media arrived for ``gap_s`` (the network, not the candidate): examiners see it as a
+        network gap, stored with the analysis events when there is analysis."""
+        event: dict[str, Any] = {
+            "type": "network_gap",
+            "interview_id": self.interview_id,
+            "t": round(self._media_clock_s, 3),
+            "question_index": self.flow.index if self.flow is not None else None,
+            "duration_s": round(gap_s, 2),
+            "event_id": f"gap-{uuid.uuid4().hex}",
+        }
+        if self._analysis is not None:
+            self._analysis.sink(event)
+        elif self._publish_live is not None:
+            self._publish_live(event)
 
     def _set_context(self, index: int | None, phase: str) -> None:
         if self._analysis is not None:

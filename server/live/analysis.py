@@ -33,6 +33,7 @@ DURABLE_TYPES = frozenset(
         "delivery_metrics",
         "analyzer_error",
         "analysis_degraded",
+        "network_gap",
     }
 )
 SINK_SOFT_LIMIT = 2000
@@ -109,14 +110,16 @@ class AnalysisSink:
 
 
 async def analysis_summary(svc: Services, interview_id: str) -> dict[str, Any]:
-    """Transcripts per answer, latest scores, merged flags and errors, from the store."""
+    """Transcripts per answer, latest scores, merged flags, errors and network gaps (no media
+    arrived: the network, not the candidate), from the store."""
     events = await svc.store.analysis_events(
-        interview_id, ["transcript_final", "score_update", "flag", "analyzer_error"]
+        interview_id, ["transcript_final", "score_update", "flag", "analyzer_error", "network_gap"]
     )
     transcripts: dict[int, list[dict[str, Any]]] = {}
     scores: dict[str, dict[str, Any]] = {}
     flags: dict[tuple[str, float], dict[str, Any]] = {}
     errors = []
+    gaps = []
     for e in events:
         kind = e["type"]
         if kind == "transcript_final" and e.get("question_index") is not None:
@@ -130,6 +133,8 @@ async def analysis_summary(svc: Services, interview_id: str) -> dict[str, Any]:
                 merged["end_s"] = e["end_s"]
         elif kind == "analyzer_error":
             errors.append({k: e.get(k) for k in ("analyzer", "message", "t", "gap_s")})
+        elif kind == "network_gap":
+            gaps.append({k: e.get(k) for k in ("t", "duration_s", "question_index")})
     return {
         "transcripts": transcripts,
         "scores": [
@@ -154,6 +159,7 @@ async def analysis_summary(svc: Services, interview_id: str) -> dict[str, Any]:
             for f in flags.values()
         ],
         "analyzer_errors": errors,
+        "network_gaps": gaps,
     }
 
 

@@ -84,6 +84,9 @@ export function renderLiveView(main, ctx, interviewId) {
   const metrics = metricsPanels(model);
   const { facePanel, delPanel, drawFace, drawDelivery } = metrics;
   const connPanel = h('p', { class: 'conn-quality muted', testid: 'connection-quality', 'aria-live': 'off' });
+  // no media arrived for a while: the network, not the candidate (never an integrity flag)
+  const gapNote = h('p', { class: 'conn-quality warn', testid: 'network-gap', hidden: true });
+  const gaps = { count: 0, total_s: 0 };
 
   replace(
     main,
@@ -101,7 +104,7 @@ export function renderLiveView(main, ctx, interviewId) {
       'div',
       { class: 'live-grid', testid: 'live-view', dataset: { interviewId } },
       h('div', { class: 'live-main' }, trPanel),
-      h('div', { class: 'live-side' }, scPanel, facePanel, delPanel, connPanel),
+      h('div', { class: 'live-side' }, scPanel, facePanel, delPanel, connPanel, gapNote),
     ),
     flPanel,
   );
@@ -394,6 +397,17 @@ export function renderLiveView(main, ctx, interviewId) {
         });
         connPanel.dataset.videoFps = String(ev.video_fps);
         connPanel.classList.toggle('warn', ev.video_fps < 10 || ev.packet_loss_pct > 5);
+        break;
+      case 'network_gap':
+        gaps.count += 1;
+        gaps.total_s += Number(ev.duration_s) || 0;
+        gapNote.textContent = t('ex.conn.gap', {
+          last: Number(ev.duration_s).toFixed(1),
+          n: gaps.count,
+          total: gaps.total_s.toFixed(1),
+        });
+        gapNote.dataset.count = String(gaps.count);
+        gapNote.hidden = false;
         break;
       case 'analysis_degraded':
         model.degraded = ev;

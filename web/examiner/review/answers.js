@@ -237,7 +237,7 @@ export function answersView(model, answersBox, mode) {
     );
   }
 
-  function answerEl(answer, flags) {
+  function answerEl(answer, flags, gaps = []) {
     const answered = answeredAs(mode(), answer.media);
     const urls = Array.isArray(answer.recording_urls) ? answer.recording_urls : null;
     const recs = answer.recordings || [];
@@ -285,6 +285,20 @@ export function answersView(model, answersBox, mode) {
         }),
       ),
       endReason ? h('div', {}, h('dt', { text: t('ex.rv.endReason') }), h('dd', { text: endReason })) : null,
+      gaps.length
+        ? h(
+            'div',
+            {},
+            h('dt', { text: t('ex.rv.networkGaps') }),
+            h('dd', {
+              testid: `review-network-gaps-${answer.index}`,
+              text: t('ex.rv.networkGapsValue', {
+                n: gaps.length,
+                s: fmt1(gaps.reduce((sum, g) => sum + (Number(g.duration_s) || 0), 0)),
+              }),
+            }),
+          )
+        : null,
     );
     const textBlock = (label, value, testid) =>
       h(
@@ -355,11 +369,12 @@ export function answersView(model, answersBox, mode) {
         !answers.some((a) => a.index === Number(f.question_index)),
     );
     const errs = (d.analyzer_errors || []).length;
+    const gapsOf = (i) => (d.network_gaps || []).filter((g) => Number(g.question_index) === i);
     replace(
       answersBox,
       errs ? h('div', { class: 'banner error', role: 'status', text: t('ex.rv.analyzerErrors', { n: errs }) }) : null,
       answers.length
-        ? answers.map((a) => answerEl(a, byQ(a.index)))
+        ? answers.map((a) => answerEl(a, byQ(a.index), gapsOf(a.index)))
         : h('p', { class: 'card muted', testid: 'review-no-answers', text: t('ex.rv.noAnswers') }),
       orphan.length
         ? card(
