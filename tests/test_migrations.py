@@ -32,6 +32,8 @@ DROPPED_COLUMNS = {("recordings", "deleted_at")}
 """Columns the migrations remove (0003: never written)."""
 REAL_COLUMNS = {("interviews", "erased_at")}
 """Columns the old code stored as TEXT that the migrations convert to REAL (0002)."""
+RELATIVE_PATH_COLUMNS = {("recordings", "path")}
+"""Absolute file paths the migrations make relative to the recordings folder (0005)."""
 CONVERSION_TOLERANCE_S = 1e-6
 """How far a converted time may be from Python's reading of the old text (seconds)."""
 MIGRATING_THREADS = 4
@@ -134,6 +136,10 @@ async def test_the_fixture_is_migrated_without_losing_anything(legacy_db: Path) 
                         assert value == pytest.approx(
                             float(was[column]), abs=CONVERSION_TOLERANCE_S
                         )
+                    elif (table, column) in RELATIVE_PATH_COLUMNS:
+                        assert was[column].startswith("/"), was[column]
+                        relative = f"{was['interview_id']}/{Path(was[column]).name}"
+                        assert value == relative, (table, column, rowid)
                     else:
                         assert value == was[column], (table, column, rowid)
         for table, column in REAL_COLUMNS:

@@ -44,6 +44,7 @@ from server.core.config import ConfigError, Settings
 from server.core.metrics import Metrics
 from server.core.services import Services
 from server.hiring.questionbank import load_builtin
+from server.interview import recording_files
 from server.interview.progress import publish_status
 from server.live.bus_redis import RedisHub
 from server.live.hub import Hub
@@ -186,8 +187,8 @@ def create_app(settings: Settings) -> web.Application:
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         configure_ice_hosts(settings.ice_hosts)
-        settings.recordings_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        settings.recordings_dir.chmod(0o700)  # recordings: the server's user only
+        if roles & {"media", "api"}:  # media nodes write recordings, API nodes play and delete
+            await asyncio.to_thread(recording_files.prepare_root, settings.recordings_root)
         await svc.db.open()
         if isinstance(svc.hub, RedisHub):
             await svc.hub.start()

@@ -72,6 +72,10 @@ class Settings:
     """Every knob of a server process."""
 
     data_dir: Path = Path("data")
+    recordings_dir: Path | None = None
+    """Where answer recordings are written (encrypted) and read back; default
+    ``data_dir/recordings``. Several machines share recordings by mounting one directory here
+    (see :attr:`recordings_root`); the database names each file relative to it."""
     host: str = DEFAULT_HOST
     port: int = DEFAULT_PORT
     public_url: str = ""
@@ -205,8 +209,9 @@ class Settings:
         return merged
 
     @property
-    def recordings_dir(self) -> Path:
-        return self.data_dir / "recordings"
+    def recordings_root(self) -> Path:
+        """The recordings folder: ``recordings_dir``, or ``recordings`` in the data directory."""
+        return self.recordings_dir or self.data_dir / "recordings"
 
     def with_secret(self) -> Settings:
         """Load (or create once) the secret key kept in the data directory."""

@@ -58,6 +58,7 @@ class EnvTable(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     data_dir: Path | None = None
+    recordings_dir: Path | None = None
     host: str | None = None
     port: Annotated[Whole, Field(gt=0, lt=65536, description="a TCP port")] | None = None
     public_url: str | None = None

@@ -110,7 +110,7 @@ async def _races(
         seen["flow_saves"] = saved
 
         await together()
-        info = {"path": f"/r/{me}.webm", "container": "webm", "duration_s": 1.0}
+        info = {"path": f"{seeds['interview']}/{me}.webm", "container": "webm", "duration_s": 1.0}
         counts = {"video_frames": 1, "audio_packets": 1, "bytes": 1}
         await store.add_recording(seeds["answer"], seeds["interview"], {**info, **counts})
 
