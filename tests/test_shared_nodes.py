@@ -1,13 +1,16 @@
 """Nodes with data directories of their own share what makes them one deployment: the
-database, the recordings folder (``--recordings-dir``), the master keys and the secret key. A
-recording written by one node plays, with byte ranges, from another whose data directory
-differs; its signed link verifies on every node with the same secret key and on no other. A segment a crashed
+database, the recordings folder (``--recordings-dir``), the master keys
+(``INTERVIEW_MASTER_KEYS``) and the secret key (``INTERVIEW_SECRET_KEY``). A recording written
+by one node plays, with byte ranges, from another whose data directory differs; its signed
+link verifies on every node with the same secret key and on no other. A segment a crashed
 node left unfinished is adopted where the interview continues, and plays."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
+import secrets
 import shutil
 import time
 from pathlib import Path
@@ -33,6 +36,37 @@ from tests.support.candidate import ScriptedCandidate
 from tests.support.media import face_y4m, mux_webm, speech_wav
 from tests.support.server import running_server, store_url
 from tests.test_api import invite
+
+
+def test_the_secret_key_comes_from_the_environment_checked_and_never_shown(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    key = secrets.token_hex(32)
+    settings = load_settings(env={"INTERVIEW_SECRET_KEY": key, "INTERVIEW_DATA_DIR": str(tmp_path)})
+    assert settings.secret_key == bytes.fromhex(key)
+    assert key not in repr(settings) and repr(bytes.fromhex(key)) not in repr(settings)
+    for bad, why in (
+        ("not-hex-" + key[8:], "hexadecimal"),
+        (key[:30], "too short"),
+    ):
+        with pytest.raises(ConfigError, match=f"INTERVIEW_SECRET_KEY.*{why}") as caught:
+            load_settings(env={"INTERVIEW_SECRET_KEY": bad})
+        assert bad not in str(caught.value)
+    with pytest.raises(ConfigError, match="secret_key"):
+        load_settings(env={}, secret_key=b"short")
+
+    # a node that made its own key file before: the shared key wins, the difference is said
+    (tmp_path / "secret.key").write_text(secrets.token_hex(32))
+    with caplog.at_level(logging.WARNING):
+        assert settings.with_secret().secret_key == bytes.fromhex(key)
+    (warning,) = [
+        r.getMessage() for r in caplog.records if "INTERVIEW_SECRET_KEY" in r.getMessage()
+    ]
+    assert "no longer verify" in warning and key not in warning
+    # without the variable: the data directory's key, made once
+    own = load_settings(env={}, data_dir=tmp_path / "own").with_secret()
+    assert own.with_secret().secret_key == own.secret_key != settings.secret_key
+    assert (tmp_path / "own" / "secret.key").stat().st_mode & 0o777 == 0o600
 
 
 def test_the_recordings_folder_is_a_setting_defaulting_to_the_data_directory() -> None:
