@@ -56,7 +56,7 @@ from server.resumes.candidates import CandidateStore
 from server.resumes.intake import ParsePool
 from server.security.access import EXPIRABLE
 from server.security.fields import FieldCipher, load_keyring
-from server.security.ratelimit import Limits, RedisLimits
+from server.security.ratelimit import DatabaseLimits, RedisLimits
 from server.storage.db import open_database
 from server.storage.store import Store
 
@@ -165,12 +165,14 @@ def create_app(settings: Settings) -> web.Application:
         asr = asr_config(settings)  # a model that cannot work stops the start here
     parts = build_roles(settings, roles, asr, bus, instruments)
     admission = Admission(settings, lambda: lag.recent_p95_ms(OVERLOAD_WINDOW_S))
+    store = Store(db, FieldCipher(keyring))
     svc = app[SERVICES] = Services(
         settings=settings,
         db=db,
-        store=Store(db, FieldCipher(keyring)),
+        store=store,
         hub=hub,
-        limits=RedisLimits(settings.redis_url) if settings.redis_url else Limits(),
+        # shared by every process: in Redis when there is one, else in the database
+        limits=RedisLimits(settings.redis_url) if settings.redis_url else DatabaseLimits(store),
         keyring=keyring,
         candidates=CandidateStore(db, FieldCipher(keyring), settings.node),
         intake=ParsePool(),
