@@ -59,6 +59,10 @@ MAX_REORDER_S = 2.0  # smaller backward steps are late frames: dropped
 WRITER_JOIN_TIMEOUT_S = 30.0
 WRITER_BATCH_S = 0.25  # the writer takes queued frames this often; control items wake it
 NOMINAL_VIDEO_FPS = 15  # only a container hint; real timing comes from the RTP timestamps
+CLUSTER_MS = 1000
+"""Longest WebM cluster: the muxer holds a cluster in memory until it ends, so a process that
+dies mid-answer loses at most this much (and the file's last unsealed chunk), not FFmpeg's
+default 5 s."""
 OPUS_SAMPLE_RATE_HZ = 48000
 OPUS_CHANNELS = 2
 OPUS_PRE_SKIP_SAMPLES = 312
@@ -422,7 +426,9 @@ class AnswerRecorder:
         target: Any = str(seg.path)
         if self._open_file is not None:
             seg.sink = target = self._open_file(seg.path)
-        container: Any = av.open(target, "w", format="webm")
+        container: Any = av.open(
+            target, "w", format="webm", options={"cluster_time_limit": str(CLUSTER_MS)}
+        )
         seg.container = container
         if with_video and seg.video_size is not None:
             vs = container.add_stream("vp8", rate=NOMINAL_VIDEO_FPS)
@@ -521,3 +527,37 @@ class AnswerRecorder:
             discontinuities=seg.discontinuities,
             overflow_dropped_frames=overflow_dropped_frames,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class ProbedSegment:
+    """What a recording file holds, read back from the file (a segment whose recorder died
+    before it could say: see :func:`probe_segment`)."""
+
+    duration_s: float
+    """End of the last packet on the file's timeline."""
+    video_frames: int
+    audio_packets: int
+    bytes: int
+    """The file's (plaintext) size."""
+
+
+def probe_segment(source: Any, size_bytes: int) -> ProbedSegment:
+    """Count the packets of a WebM file by demuxing it (nothing is decoded); ``source`` is a
+    path or a readable, seekable binary file object. A file cut off mid-cluster (its writer
+    crashed) is counted up to where it stops. Blocking: run it in a thread."""
+    video = audio = 0
+    end_s = 0.0
+    try:
+        with av.open(source, mode="r") as container:
+            for packet in container.demux():
+                if packet.size == 0 or packet.pts is None or packet.time_base is None:
+                    continue  # the demuxer's end-of-stream marker
+                if packet.stream.type == "video":
+                    video += 1
+                elif packet.stream.type == "audio":
+                    audio += 1
+                end_s = max(end_s, float((packet.pts + (packet.duration or 0)) * packet.time_base))
+    except av.FFmpegError as exc:  # the end of a cut-off file: what came before counts
+        logger.info("probing a recording stopped at %s packets: %s", video + audio, exc)
+    return ProbedSegment(end_s, video, audio, size_bytes)

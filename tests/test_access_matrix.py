@@ -242,14 +242,14 @@ async def test_recordings_follow_department_scope(
 ) -> None:
     store = server.svc.store
     answer = await store.ensure_answer(world["iv"], 0, "q")
-    rec_dir = server.svc.settings.recordings_dir / world["iv"]
+    rec_dir = server.svc.settings.recordings_root / world["iv"]
     rec_dir.mkdir(parents=True, exist_ok=True)
     (rec_dir / "00.webm").write_bytes(b"\x1a\x45\xdf\xa3 not really webm")
     rec_id = await store.add_recording(
         answer.id,
         world["iv"],
         {
-            "path": str(rec_dir / "00.webm"),
+            "path": f"{world['iv']}/00.webm",
             "container": "webm",
             "duration_s": 1.0,
             "video_frames": 1,

@@ -35,7 +35,7 @@ async def test_encrypted_recording_is_served_decrypted_with_ranges(tmp_path: Pat
         iid = inv["interview_id"]
         store = srv.svc.store
         answer = await store.ensure_answer(iid, 0, "q")
-        rec_dir = srv.svc.settings.recordings_dir / iid
+        rec_dir = srv.svc.settings.recordings_root / iid
         rec_dir.mkdir(parents=True)
         path = rec_dir / "00.webm"
         plain = os.urandom(3 * SEND_WINDOW_BYTES + 12_345)  # several windows and chunks
@@ -46,7 +46,7 @@ async def test_encrypted_recording_is_served_decrypted_with_ranges(tmp_path: Pat
             answer.id,
             iid,
             {
-                "path": str(path),
+                "path": f"{iid}/00.webm",
                 "container": "webm",
                 "duration_s": 1.0,
                 "video_frames": 1,

@@ -4,6 +4,7 @@ invitation links from one address are refused with 429 and Retry-After."""
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 
 import pytest
@@ -18,11 +19,14 @@ from server.security.ratelimit import (
     LOGIN_FAILURES_PER_ACCOUNT,
     LOGIN_LOCKOUT_S,
     AttemptCounter,
+    DatabaseLimits,
     Limits,
     WindowCounter,
     key_digest,
 )
-from tests.support.server import RunningServer, running_server
+from server.storage.db import Database
+from server.storage.store import Store
+from tests.support.server import RunningServer, running_server, store_url
 from tests.test_api import invite, token_of
 
 
@@ -36,8 +40,7 @@ def test_window_counter_forgets_old_attempts() -> None:
     assert counter.blocked_for_s("other", 3.0) == 0.0
 
 
-async def test_the_in_process_backend_counts_like_the_window() -> None:
-    limits = Limits()  # the embedded mode (no Redis)
+async def _counts_like_the_window(limits: Limits) -> None:
     for _ in range(LOGIN_ATTEMPTS_PER_ADDRESS):
         assert await limits.login_attempts.hit("192.0.2.1") == 0.0
     refused = await limits.login_attempts.hit("192.0.2.1")  # refused, not counted
@@ -49,6 +52,42 @@ async def test_the_in_process_backend_counts_like_the_window() -> None:
     await limits.login_failures.clear("clerk")
     assert await limits.login_failures.blocked_for_s("clerk") == 0.0
     await limits.aclose()
+
+
+async def test_the_in_process_backend_counts_like_the_window() -> None:
+    await _counts_like_the_window(Limits())  # what the Redis backend falls back on
+
+
+async def test_the_database_backend_counts_like_the_window(database: Database) -> None:
+    store = Store(database)
+    await _counts_like_the_window(DatabaseLimits(store))  # no Redis: every process shares it
+    # at most ``limit`` attempts are kept per key; every key's old ones are pruned
+    for _ in range(3 * LOGIN_FAILURES_PER_ACCOUNT):
+        await DatabaseLimits(store).login_failures.add("flood")
+    counted = await database.fetchone(
+        "SELECT COUNT(*) AS n FROM attempts WHERE kind=?", "login_account"
+    )
+    assert counted is not None and counted["n"] == LOGIN_FAILURES_PER_ACCOUNT
+    assert await store.prune_attempts(time.time() + LOGIN_LOCKOUT_S + 1) > 0
+    left = await database.fetchone("SELECT COUNT(*) AS n FROM attempts")
+    assert left is not None and left["n"] == 0
+
+
+async def test_processes_without_redis_share_the_lockout_through_their_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shared = {"database_url": store_url(tmp_path / "a"), "analysis_workers": 0}
+    async with (
+        running_server(tmp_path / "a", **shared) as a,
+        running_server(tmp_path / "b", **shared) as b,
+    ):
+        await add_clerk(a)
+        await guesses_lock_once([a, b], monkeypatch)
+    # a restart keeps the lockout: it is in the database, not in the process
+    async with running_server(tmp_path / "b", **shared) as again:
+        right = {"username": "clerk", "password": CLERK_PASSWORD}
+        async with again.http.post(again.base_url + "/api/auth/login", json=right) as r:
+            assert r.status == 429
 
 
 async def test_hostile_keys_are_kept_as_short_digests() -> None:
@@ -122,18 +161,24 @@ async def concurrent_wrong_passwords(servers: list[RunningServer], username: str
     )
 
 
+async def guesses_lock_once(servers: list[RunningServer], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Concurrent wrong passwords for "clerk" (see :func:`add_clerk`) spread over ``servers``:
+    each is counted before its (slow) password check, so only
+    :data:`LOGIN_FAILURES_PER_ACCOUNT` are ever checked, the rest refused."""
+    checks = count_password_checks(monkeypatch)
+    statuses = await concurrent_wrong_passwords(servers, "clerk")
+    assert sorted(statuses) == [401] * LOGIN_FAILURES_PER_ACCOUNT + [429] * (
+        CONCURRENT_GUESSES - LOGIN_FAILURES_PER_ACCOUNT
+    )
+    assert len(checks) == LOGIN_FAILURES_PER_ACCOUNT
+
+
 async def test_concurrent_wrong_passwords_cannot_overrun_the_lockout(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     async with running_server(tmp_path / "data", analysis_workers=0) as srv:
         admin = await add_clerk(srv)
-        checks = count_password_checks(monkeypatch)
-        statuses = await concurrent_wrong_passwords([srv], "clerk")
-        # each guess is counted before its (slow) password check: only 5 are ever checked
-        assert sorted(statuses) == [401] * LOGIN_FAILURES_PER_ACCOUNT + [429] * (
-            CONCURRENT_GUESSES - LOGIN_FAILURES_PER_ACCOUNT
-        )
-        assert len(checks) == LOGIN_FAILURES_PER_ACCOUNT
+        await guesses_lock_once([srv], monkeypatch)
         async with srv.http.post(
             srv.base_url + "/api/auth/login",
             json={"username": "clerk", "password": CLERK_PASSWORD},

@@ -28,10 +28,14 @@ FIXTURE = Path(__file__).parent / "fixtures" / "db" / "pre-migrations.sqlite3"
 """A database made by the code before numbered migrations (see its README)."""
 DROPPED_TABLES = {"meta"}
 """Tables the migrations remove (0004: ``PRAGMA user_version`` replaces ``meta``)."""
+NEW_TABLES = {"attempts"}
+"""Tables the migrations add (0006: attempt counters without Redis), empty after migrating."""
 DROPPED_COLUMNS = {("recordings", "deleted_at")}
 """Columns the migrations remove (0003: never written)."""
 REAL_COLUMNS = {("interviews", "erased_at")}
 """Columns the old code stored as TEXT that the migrations convert to REAL (0002)."""
+RELATIVE_PATH_COLUMNS = {("recordings", "path")}
+"""Absolute file paths the migrations make relative to the recordings folder (0005)."""
 CONVERSION_TOLERANCE_S = 1e-6
 """How far a converted time may be from Python's reading of the old text (seconds)."""
 MIGRATING_THREADS = 4
@@ -121,8 +125,9 @@ async def test_the_fixture_is_migrated_without_losing_anything(legacy_db: Path) 
     try:
         conn = db.conn
         assert user_version(conn) == latest_version()
-        assert set(_tables(conn)) == set(old) - DROPPED_TABLES
-        for table in _tables(conn):
+        assert set(_tables(conn)) == set(old) - DROPPED_TABLES | NEW_TABLES
+        assert all(not _rows(conn, table) for table in NEW_TABLES)
+        for table in set(_tables(conn)) - NEW_TABLES:
             new = _rows(conn, table)
             assert new.keys() == old[table].keys(), table  # same rows (rowids kept)
             for rowid, row in new.items():
@@ -134,6 +139,10 @@ async def test_the_fixture_is_migrated_without_losing_anything(legacy_db: Path) 
                         assert value == pytest.approx(
                             float(was[column]), abs=CONVERSION_TOLERANCE_S
                         )
+                    elif (table, column) in RELATIVE_PATH_COLUMNS:
+                        assert was[column].startswith("/"), was[column]
+                        relative = f"{was['interview_id']}/{Path(was[column]).name}"
+                        assert value == relative, (table, column, rowid)
                     else:
                         assert value == was[column], (table, column, rowid)
         for table, column in REAL_COLUMNS:
@@ -141,7 +150,7 @@ async def test_the_fixture_is_migrated_without_losing_anything(legacy_db: Path) 
             assert declared[column] == "REAL"
             kinds = {r[0] for r in conn.execute(f"SELECT DISTINCT typeof({column}) FROM {table}")}
             assert kinds == {"real", "null"}, (table, column, kinds)
-        assert {name for name, _ in _indexes(conn)} == old_indexes
+        assert {name for name, table in _indexes(conn) if table not in NEW_TABLES} == old_indexes
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
         assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1

@@ -254,7 +254,7 @@ async def test_written_interview_runs_without_media_and_is_scored_from_text(
     assert [a["text_answer"] for a in detail["answers"]] == answers
     assert [a["end_reason"] for a in detail["answers"]] == ["finished", "finished", "time_up"]
     assert all(a["recordings"] == [] for a in detail["answers"])
-    assert not (server.svc.settings.recordings_dir / interview_id).exists()
+    assert not (server.svc.settings.recordings_root / interview_id).exists()
 
     # scores come from the written text: the full answer covers every point, the terse one not
     metrics = await server.svc.store.analysis_events(interview_id, ["content_metrics"])

@@ -43,7 +43,7 @@ async def _candidate_with_data(srv: RunningServer, admin: str) -> tuple[str, Pat
             },
         ]
     )
-    rec_dir = srv.svc.settings.recordings_dir / iid
+    rec_dir = srv.svc.settings.recordings_root / iid
     rec_dir.mkdir(parents=True)
     path = rec_dir / "00.webm"
     with EncryptedFile.create(path, srv.svc.keyring) as w:
@@ -52,7 +52,7 @@ async def _candidate_with_data(srv: RunningServer, admin: str) -> tuple[str, Pat
         answer.id,
         iid,
         {
-            "path": str(path),
+            "path": f"{iid}/00.webm",
             "container": "webm",
             "duration_s": 1.0,
             "video_frames": 1,

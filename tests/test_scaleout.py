@@ -25,67 +25,13 @@ from tests.support.nodes import Node, node_process, pid_alive
 from tests.support.process import run_demo
 from tests.support.redis_server import redis_instance
 from tests.support.server import free_port
+from tests.support.staff_api import call, invite, login, spoken_job
 
 SENTENCE = "I have worked in public service for five years and I enjoy helping people solve their problems."
 ANSWER_S = 30
 REDIS_DOWN_S = 3.0
 MAX_FINAL_WER = 0.35
 WAIT_S = 30.0
-
-
-async def _login(http: aiohttp.ClientSession, base: str, creds: dict[str, str]) -> str:
-    async with http.post(base + "/api/auth/login", json=creds) as resp:
-        assert resp.status == 200, await resp.text()
-        return str((await resp.json())["token"])
-
-
-async def _call(http: aiohttp.ClientSession, method: str, url: str, token: str, **kw: Any) -> Any:
-    async with http.request(method, url, headers={"Authorization": f"Bearer {token}"}, **kw) as r:
-        body = await r.json(content_type=None)
-        assert r.status < 400, (method, url, r.status, body)
-        return body
-
-
-async def _job(http: aiohttp.ClientSession, base: str, admin: str) -> str:
-    ids = []
-    for section, media in (
-        ("self_intro", "video"),
-        ("structured", "video"),
-        ("professional", "text"),
-    ):
-        q = await _call(
-            http,
-            "POST",
-            base + "/api/questions",
-            admin,
-            json={
-                "section": section,
-                "text": {"en": f"A {section} question"},
-                "competencies": ["expression"],
-                "rubric": [{"en": "help people", "keywords": {"en": ["help", "people"]}}],
-                "prep_s": 1,
-                "answer_s": ANSWER_S,
-                "media": media,
-            },
-        )
-        ids.append(q["id"])
-    job = await _call(
-        http,
-        "POST",
-        base + "/api/jobs",
-        admin,
-        json={
-            "title": "Clerk",
-            "department": "Office",
-            "language": "en",
-            "competencies": [{"id": "expression", "weight": 1.0}],
-            "plan": [
-                {"section": s, "questions": [i]}
-                for s, i in zip(("self_intro", "structured", "professional"), ids, strict=True)
-            ],
-        },
-    )
-    return str(job["id"])
 
 
 def _finals(detail: dict[str, Any], index: int) -> list[dict[str, Any]]:
@@ -128,16 +74,9 @@ async def _run(
 ) -> None:
     base = media.base_url
     async with aiohttp.ClientSession() as http:
-        admin = await _login(http, base, demo["admin"])
-        job_id = await _job(http, base, admin)
-        inv = await _call(
-            http,
-            "POST",
-            f"{base}/api/jobs/{job_id}/invitations",
-            admin,
-            json={"name": "Lin", "email": "lin@example.com"},
-        )
-        iid, token = inv["interview_id"], inv["url"].rsplit("/i/", 1)[1]
+        admin = await login(http, base, demo["admin"])
+        job_id = await spoken_job(http, base, admin, ANSWER_S, ("video", "video", "text"))
+        iid, token = await invite(http, base, admin, job_id)
         statuses: list[str] = []
         completed = asyncio.Event()
         async with http.ws_connect(f"{base.replace('http', 'ws', 1)}/ws?token={admin}") as ws:
@@ -196,7 +135,7 @@ async def _run(
 
         detail: dict[str, Any] = {}
         for _ in range(int(WAIT_S / 0.5)):  # the last finals and scores arrive after the end
-            detail = await _call(http, "GET", f"{base}/api/interviews/{iid}", admin)
+            detail = await call(http, "GET", f"{base}/api/interviews/{iid}", admin)
             if len(_finals(detail, 1)) >= 2 and detail["scores"]:
                 break
             await asyncio.sleep(0.5)

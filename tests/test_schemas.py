@@ -13,6 +13,8 @@ from server.storage.db import SQLiteDatabase
 from server.storage.migrate import (
     MIGRATIONS_PACKAGE,
     POSTGRES_MIGRATIONS_PACKAGE,
+    latest_version,
+    migrate,
     migrate_postgres,
     migrations,
     postgres_version,
@@ -102,12 +104,58 @@ async def test_both_backends_have_the_same_schema(
     await db.close()
     url = postgres.new_database()
     with psycopg.connect(url, autocommit=True) as conn:
-        assert migrate_postgres(conn) == [1, 2, 3, 4]
+        assert migrate_postgres(conn) == list(range(1, latest_version() + 1))
         assert migrate_postgres(conn) == []  # already there: nothing runs twice
-        assert postgres_version(conn) == 4
+        assert postgres_version(conn) == latest_version()
     expected = sqlite_schema(tmp_path / "interview.sqlite3")
     actual = postgres_schema(url)
     assert sorted(actual) == sorted(expected)
     for table, shape in expected.items():
         assert actual[table]["columns"] == shape["columns"], table
         assert actual[table]["indexes"] == shape["indexes"], table
+
+
+RECORDING_PATHS = {
+    "rec_abs": (
+        "iv_a",
+        "/srv/data/recordings/iv_a/00-1700000000000.webm",
+        "iv_a/00-1700000000000.webm",
+    ),
+    "rec_rel": ("iv_a", "data/recordings/iv_a/01-1.webm", "iv_a/01-1.webm"),
+    "rec_done": ("iv_a", "iv_a/02-1.webm", "iv_a/02-1.webm"),
+    "rec_other": ("iv_b", "/elsewhere/iv_a/03.webm", "/elsewhere/iv_a/03.webm"),
+    "rec_prefix": ("iv_b", "/srv/x/iv_bb/04.webm", "/srv/x/iv_bb/04.webm"),
+}
+"""id → (interview, path before migration 5, path after): the server's own names become
+relative to the recordings folder; a path not under the interview's folder is left alone."""
+RECORDING_INSERT = (
+    "INSERT INTO recordings(id, answer_id, interview_id, seq, path, container, duration_s,"
+    " video_frames, audio_packets, bytes, created_at) VALUES({0},'ans',{0},0,{0},'webm',1,1,1,1,0)"
+)
+
+
+async def test_recording_paths_become_relative_on_both_backends(
+    tmp_path: Path, postgres: PostgresCluster
+) -> None:
+    path = tmp_path / "interview.sqlite3"
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        migrate(conn, migrations(MIGRATIONS_PACKAGE)[:4])
+        for rec_id, (interview_id, before, _) in RECORDING_PATHS.items():
+            conn.execute(RECORDING_INSERT.format("?"), (rec_id, interview_id, before))
+        assert migrate(conn) == [5, *range(6, latest_version() + 1)]
+        sqlite_after = dict(conn.execute("SELECT id, path FROM recordings").fetchall())
+    finally:
+        conn.close()
+    url = postgres.new_database()
+    with psycopg.connect(url, autocommit=True) as pg:
+        migrate_postgres(pg, migrations(POSTGRES_MIGRATIONS_PACKAGE)[:4])
+        pg.execute("SET session_replication_role = replica")  # no parent rows needed
+        for rec_id, (interview_id, before, _) in RECORDING_PATHS.items():
+            pg.execute(RECORDING_INSERT.format("%s").encode(), (rec_id, interview_id, before))
+        pg.execute("SET session_replication_role = DEFAULT")
+        migrate_postgres(pg)
+        postgres_after = dict(pg.execute("SELECT id, path FROM recordings").fetchall())
+    expected = {rec_id: after for rec_id, (_, _, after) in RECORDING_PATHS.items()}
+    assert sqlite_after == expected
+    assert postgres_after == expected

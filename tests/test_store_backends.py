@@ -162,12 +162,41 @@ async def test_training_catalogue_and_webhook_deliveries(database: Database) -> 
     await store.create_hook(org, "https://hr.example/other", "s", ["invited"])
     assert await store.hook_org(hook) == org
     assert await store.queue_deliveries(org, "completed", '{"a":1}') == 1
-    (due,) = await store.due_deliveries(1e12, 10)
+    due = await store.claim_due_delivery(1e12, lease_s=60)
+    assert due is not None
     assert (due["url"], due["secret"], due["attempts"]) == ("https://hr.example/h", "s3cret", 0)
-    await store.delivery_failed(due["id"], 1, 500, "boom", retry_at_s=1e13, final=False)
-    assert await store.due_deliveries(1e12, 10) == []
-    await store.delivery_succeeded(due["id"], 2, 200)
+    assert await store.claim_due_delivery(1e12, lease_s=60) is None  # claimed: not due again
+    due_again = await store.claim_due_delivery(1e12 + 61, lease_s=60)  # the claimant died
+    assert due_again is not None and due_again["id"] == due["id"]
+    assert await store.delivery_failed(due["id"], 1, 500, "boom", retry_at_s=1e13, final=False)
+    # the first claimant's late outcome of the same attempt is not recorded twice
+    assert not await store.delivery_succeeded(due["id"], 1, 200)
+    assert await store.claim_due_delivery(1e12 + 61, lease_s=60) is None
+    assert await store.delivery_succeeded(due["id"], 2, 200)
     (logged,) = await store.hook_deliveries(hook)
     assert (logged["status"], logged["attempts"], logged["last_error"]) == ("delivered", 2, None)
     assert await store.deactivate_hook(org, hook)
     assert [h["active"] for h in await store.list_hooks(org)].count(False) == 1
+
+
+async def test_recording_segments_are_numbered_in_the_order_they_were_recorded(
+    database: Database,
+) -> None:
+    store = Store(database)
+    _, _, iid = await _interview(store)
+    answer = await store.ensure_answer(iid, 0, "q")
+    counts = {"container": "webm", "duration_s": 1.0, "video_frames": 1, "audio_packets": 1}
+
+    async def add(name: str) -> str:
+        return await store.add_recording(
+            answer.id, iid, {"path": f"{iid}/{name}", **counts, "bytes": 1}
+        )
+
+    first = await add("00-1000.webm")
+    third = await add("00-3000.webm")
+    # registered last (a crashed node's segment, adopted later), recorded in between
+    second = await add("00-2000.webm")
+    assert await add("00-2000.webm") == second  # the same file is not registered twice
+    by_seq = [r.id for r in sorted(await store.recordings(iid), key=lambda r: r.seq)]
+    assert by_seq == [first, second, third]
+    assert [r.seq for r in await store.recordings(iid)] == [0, 1, 2]

@@ -1,24 +1,34 @@
 """What SQLite's single writer guaranteed holds on PostgreSQL too: real processes race on one
 database (the same moment, a barrier before each race) and there is one winner, one copy, one
-unbroken audit chain — on both backends."""
+unbroken audit chain, one send of each webhook delivery, one lockout count — on both
+backends."""
 
 from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 
 from server.domain.models import Status
+from server.security.ratelimit import LOGIN_FAILURES_PER_ACCOUNT
 from server.storage.db import open_database
 from server.storage.store import Store
 from tests.support.postgres import PostgresCluster
+from tests.support.server import LOOPBACK
 from tests.support.store_races import (
     AUDIT_EVENTS_PER_PROCESS,
     DUPLICATED_RESULTS,
     FLOW_SAVES_PER_PROCESS,
+    WEBHOOK_DELIVERIES,
     RaceSetup,
     candidate_file,
     race,
@@ -26,6 +36,49 @@ from tests.support.store_races import (
 
 PROCESSES = 20
 RACE_TIMEOUT_S = 120.0
+RECEIVER_DELAY_S = 0.02
+"""How long the webhook receiver takes per request: sends overlap, as with a real receiver."""
+
+
+class Receiver(ThreadingHTTPServer):
+    """A webhook receiver on loopback that counts each delivery id it is sent."""
+
+    def __init__(self) -> None:
+        super().__init__((LOOPBACK, 0), _ReceiverHandler)
+        self.lock = threading.Lock()
+        self.received: Counter[str] = Counter()
+
+    @property
+    def url(self) -> str:
+        return f"http://{LOOPBACK}:{self.server_address[1]}/hook"
+
+
+class _ReceiverHandler(BaseHTTPRequestHandler):
+    server: Receiver
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers["Content-Length"]))
+        time.sleep(RECEIVER_DELAY_S)
+        with self.server.lock:
+            self.server.received[self.headers["X-InterviewLive-Delivery"]] += 1
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet."""
+
+
+@contextmanager
+def receiver() -> Iterator[Receiver]:
+    server = Receiver()
+    thread = threading.Thread(target=server.serve_forever, name="webhook-receiver", daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 @dataclass
@@ -36,9 +89,11 @@ class Raced:
     """What each process saw, by process index."""
     after: dict[str, Any]
     """The database's state after all the races."""
+    received: dict[str, int]
+    """How often the webhook receiver got each delivery, by delivery id."""
 
 
-async def _seed(url: str) -> dict[str, str]:
+async def _seed(url: str, hook_url: str) -> dict[str, str]:
     db = open_database(url)
     await db.open()
     try:
@@ -50,6 +105,9 @@ async def _seed(url: str) -> dict[str, str]:
         )
         answer = await store.ensure_answer(interview, 0, "q0")
         candidate, _ = await store.add_candidate(**candidate_file(org, job.id, "c" * 64))
+        await store.create_hook(org, hook_url, "s" * 32, ["interview.completed"])
+        for n in range(WEBHOOK_DELIVERIES):
+            await store.queue_deliveries(org, "interview.completed", f'{{"n":{n}}}')
         return {
             "org": org,
             "job": job.id,
@@ -97,6 +155,14 @@ async def _state(setup: RaceSetup) -> dict[str, Any]:
             "flow": owned["flow"],
             "seqs": sorted(r.to_dict()["seq"] for r in await store.recordings(seeds["interview"])),
             "users": len(await store.users(seeds["org"])),
+            "deliveries": [
+                (d["status"], d["attempts"])
+                for hook in await store.list_hooks(seeds["org"])
+                for d in await store.hook_deliveries(hook["id"])
+            ],
+            "counted_failures": (
+                await db.fetchone("SELECT COUNT(*) AS n FROM attempts WHERE kind='login_account'")
+            )["n"],  # type: ignore[index]
         }
     finally:
         await db.close()
@@ -112,7 +178,16 @@ def raced(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     else:
         cluster: PostgresCluster = request.getfixturevalue("postgres")
         url, fresh_url = cluster.new_database(), cluster.new_database()
-    setup = RaceSetup(url, fresh_url, asyncio.run(_seed(url)))
+    with receiver() as hooks:
+        setup = RaceSetup(url, fresh_url, asyncio.run(_seed(url, hooks.url)), f"{LOOPBACK}/32")
+        seen = _race(setup)
+        received = dict(hooks.received)
+    after = asyncio.run(_state(setup))
+    return Raced(request.param, setup.seeds, [seen[i] for i in range(PROCESSES)], after, received)
+
+
+def _race(setup: RaceSetup) -> dict[int, dict[str, Any]]:
+    """Run :func:`race` in :data:`PROCESSES` processes; what each saw, by process index."""
     ctx = multiprocessing.get_context("spawn")
     barrier = ctx.Barrier(PROCESSES)
     results = ctx.Queue()
@@ -132,8 +207,7 @@ def raced(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
             if process.is_alive():
                 process.kill()
                 process.join()
-    after = asyncio.run(_state(setup))
-    return Raced(request.param, setup.seeds, [seen[i] for i in range(PROCESSES)], after)
+    return seen
 
 
 def test_one_process_claims_the_invitation(raced: Raced) -> None:
@@ -180,3 +254,18 @@ def test_one_process_gets_a_user_name_and_one_adds_a_file(raced: Raced) -> None:
     added = [seen["candidate"] for seen in raced.seen]
     assert len({candidate_id for candidate_id, _ in added}) == 1
     assert [created for _, created in added].count(True) == 1
+
+
+def test_a_wrong_password_in_every_process_is_counted_up_to_the_lockout(raced: Raced) -> None:
+    counted = [seen["password_counted"] for seen in raced.seen]
+    assert counted.count(True) == LOGIN_FAILURES_PER_ACCOUNT, counted
+    assert raced.after["counted_failures"] == LOGIN_FAILURES_PER_ACCOUNT
+
+
+def test_each_due_webhook_delivery_is_sent_once_by_one_of_the_dispatchers(raced: Raced) -> None:
+    assert len(raced.received) == WEBHOOK_DELIVERIES
+    assert set(raced.received.values()) == {1}, raced.received
+    assert raced.after["deliveries"] == [("delivered", 1)] * WEBHOOK_DELIVERIES
+    sent = [seen["webhooks_sent"] for seen in raced.seen]
+    assert sum(sent) == WEBHOOK_DELIVERIES
+    assert len([n for n in sent if n]) > 1, sent  # they did race: several processes sent

@@ -42,7 +42,10 @@ async def test_records_are_the_rows(database: Database) -> None:
     with pytest.raises(FrozenInstanceError):
         answer.status = "done"  # type: ignore[misc]
 
-    info = {"path": "/r/00.webm", "container": "webm", "duration_s": 1.5, "video_frames": 30}
+    info = {"path": f"{iv}/00.webm", "container": "webm", "duration_s": 1.5, "video_frames": 30}
+    for outside in ("/r/00.webm", f"{iv}/../../00.webm", ""):  # the folder's files only
+        with pytest.raises(ValueError, match="relative to the recordings folder"):
+            await store.add_recording(answer.id, iv, {**info, "path": outside})
     rec_id = await store.add_recording(answer.id, iv, {**info, "audio_packets": 75, "bytes": 9})
     (row,) = await db.fetchall("SELECT * FROM recordings")
     recording = await store.get_recording(rec_id)

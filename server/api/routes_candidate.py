@@ -31,11 +31,12 @@ from server.domain.interviews import Interview
 from server.domain.models import InterviewMode, Status, allowed_modes, interview_mode
 from server.interview.candidate_view import CONSENT_TEXT_VERSION, candidate_state
 from server.interview.progress import publish_status
+from server.interview.recording_files import RecordingFiles
 from server.interview.session import AnalysisLink, InterviewSession
 from server.interview.written import WrittenScoring
 from server.live.analysis import SINK_LINGER_S, AnalysisSink, interview_topic
 from server.outbound import webhooks
-from server.security.encrypted_media import recording_opener
+from server.security.encrypted_media import recording_adopter, recording_opener
 from server.security.ratelimit import TokenBucket
 from server.security.turn import IceConfig
 from server.storage.store import StatusChange
@@ -331,12 +332,15 @@ async def control_socket(request: web.Request) -> web.WebSocketResponse:
         send=channel.send,
         close=channel.close,
         publish=_publisher(svc),
-        recordings_dir=svc.settings.recordings_dir,
+        files=RecordingFiles(
+            svc.settings.recordings_root,
+            create=recording_opener(svc.keyring),
+            adopt=recording_adopter(svc.keyring),
+        ),
         ice_servers=svc.settings.ice_servers,
         page_ice=IceConfig.from_settings(svc.settings),
         analysis=analysis,
         publish_live=lambda message: svc.hub.publish(interview_topic(iid), message),
-        open_recording=recording_opener(svc.keyring),
         alternates=lambda: _alternates(svc),
         written=written,
         receive_impairment=svc.settings.receive_impairment(),

@@ -23,6 +23,7 @@ from server.core.services import Services
 from server.domain.errors import field_error
 from server.domain.interviews import Interview
 from server.domain.models import ALTERNATIVE_MODES, Role, Status
+from server.interview.recording_files import delete_interview_files
 from server.live.analysis import analysis_summary
 from server.resumes.intake import RESUME_DIR
 
@@ -170,16 +171,18 @@ async def erase_personal_data(request: web.Request) -> web.Response:
 async def erase(svc: Services, interview: Interview, actor: str, ip: str) -> dict[str, Any]:
     files = [r.path for r in await svc.store.recordings(interview.id)]
     summary: dict[str, Any] = dict(await svc.store.erase_personal_data(interview.id))
-    summary["files_deleted"] = await asyncio.to_thread(_delete_files, files, svc.settings)
+    summary["files_deleted"] = await asyncio.to_thread(
+        delete_interview_files, svc.settings.recordings_root, interview.id, files
+    )
     await svc.store.add_event(
         interview.id, interview.org_id, "personal_data_erased", actor, summary, ip=ip
     )
     return summary
 
 
-def _delete_files(paths: list[str], settings: Any, folder: str | None = None) -> int:
-    """Delete stored files, only inside the recordings folder (or ``data_dir/folder``)."""
-    root = (settings.data_dir / folder if folder else settings.recordings_dir).resolve()
+def _delete_files(paths: list[str], settings: Any, folder: str) -> int:
+    """Delete stored files, only inside ``data_dir/folder``."""
+    root = (settings.data_dir / folder).resolve()
     deleted = 0
     for stored in paths:
         path = Path(stored).resolve()
@@ -215,7 +218,10 @@ async def sweep_retention(svc: Services, now_s: float | None = None) -> list[dic
                 if not removed:
                     continue
                 files = await asyncio.to_thread(
-                    _delete_files, [r.path for r in removed], svc.settings
+                    delete_interview_files,
+                    svc.settings.recordings_root,
+                    iid,
+                    [r.path for r in removed],
                 )
                 record = {
                     "interview_id": iid,

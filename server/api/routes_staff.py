@@ -6,7 +6,6 @@ import asyncio
 import csv
 import io
 import time
-from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -57,6 +56,7 @@ from server.domain.models import (
 from server.hiring import questionbank
 from server.hiring.jobanalysis import analyze
 from server.hiring.jobs import validate_job
+from server.interview import recording_files
 from server.interview.candidate_view import saved_current
 from server.interview.invitations import invite, question_index
 from server.interview.progress import publish_status
@@ -641,14 +641,6 @@ async def revoke(request: web.Request) -> web.Response:
     return json_response(_summary(await svc.store.get_interview(interview.id)))
 
 
-def _recording_file(stored: str, root: Path) -> Path | None:
-    """The stored path if it is a file inside the recordings folder (no traversal)."""
-    path = Path(stored).resolve()
-    if not path.is_relative_to(root.resolve()) or not path.is_file():
-        return None
-    return path
-
-
 @routes.get("/api/recordings/{rec_id}")
 @operation(
     "Download or stream a recording (signed URL or bearer); supports Range",
@@ -669,7 +661,9 @@ async def get_recording(request: web.Request) -> web.StreamResponse:
         rec = await svc.store.get_recording(request.match_info["rec_id"])
     else:
         rec = await recording_of(request, await staff_user(request, CAN_SEE_RECORDINGS))
-    path = await asyncio.to_thread(_recording_file, rec.path, svc.settings.recordings_dir)
+    path = await asyncio.to_thread(
+        recording_files.existing_file, svc.settings.recordings_root, rec.path
+    )
     if path is None:
         raise ApiError(404, "not_found", "recording file is missing")
     await svc.store.add_event(

@@ -44,6 +44,7 @@ from server.core.config import ConfigError, Settings
 from server.core.metrics import Metrics
 from server.core.services import Services
 from server.hiring.questionbank import load_builtin
+from server.interview import recording_files
 from server.interview.progress import publish_status
 from server.live.bus_redis import RedisHub
 from server.live.hub import Hub
@@ -55,7 +56,7 @@ from server.resumes.candidates import CandidateStore
 from server.resumes.intake import ParsePool
 from server.security.access import EXPIRABLE
 from server.security.fields import FieldCipher, load_keyring
-from server.security.ratelimit import Limits, RedisLimits
+from server.security.ratelimit import DatabaseLimits, RedisLimits
 from server.storage.db import open_database
 from server.storage.store import Store
 
@@ -164,12 +165,14 @@ def create_app(settings: Settings) -> web.Application:
         asr = asr_config(settings)  # a model that cannot work stops the start here
     parts = build_roles(settings, roles, asr, bus, instruments)
     admission = Admission(settings, lambda: lag.recent_p95_ms(OVERLOAD_WINDOW_S))
+    store = Store(db, FieldCipher(keyring))
     svc = app[SERVICES] = Services(
         settings=settings,
         db=db,
-        store=Store(db, FieldCipher(keyring)),
+        store=store,
         hub=hub,
-        limits=RedisLimits(settings.redis_url) if settings.redis_url else Limits(),
+        # shared by every process: in Redis when there is one, else in the database
+        limits=RedisLimits(settings.redis_url) if settings.redis_url else DatabaseLimits(store),
         keyring=keyring,
         candidates=CandidateStore(db, FieldCipher(keyring), settings.node),
         intake=ParsePool(),
@@ -186,8 +189,8 @@ def create_app(settings: Settings) -> web.Application:
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         configure_ice_hosts(settings.ice_hosts)
-        settings.recordings_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        settings.recordings_dir.chmod(0o700)  # recordings: the server's user only
+        if roles & {"media", "api"}:  # media nodes write recordings, API nodes play and delete
+            await asyncio.to_thread(recording_files.prepare_root, settings.recordings_root)
         await svc.db.open()
         if isinstance(svc.hub, RedisHub):
             await svc.hub.start()

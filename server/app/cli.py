@@ -17,6 +17,9 @@ from server.core.config import ConfigError, Settings, load_settings
 def _settings(args: argparse.Namespace) -> Settings:
     return load_settings(
         data_dir=Path(args.data_dir) if args.data_dir else None,
+        recordings_dir=(
+            Path(args.recordings_dir) if getattr(args, "recordings_dir", None) else None
+        ),
         host=args.host,
         port=args.port,
         public_url=args.public_url,
@@ -92,6 +95,12 @@ def main(argv: list[str] | None = None) -> int:
     serve = sub.add_parser("serve", help="run the server")
     _add_common(serve)
     serve.add_argument("--loop", choices=("uvloop", "asyncio"), default="uvloop")
+    serve.add_argument(
+        "--recordings-dir",
+        metavar="DIR",
+        help="where recordings are written and played from (default data-dir/recordings); "
+        "several machines mount one shared directory here (env INTERVIEW_RECORDINGS_DIR)",
+    )
     serve.add_argument(
         "--analysis-workers", type=int, help="analyzer processes (0 = no live analysis)"
     )

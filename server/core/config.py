@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import logging
 import os
 import re
 import secrets
@@ -19,7 +20,15 @@ from analyzers.asr_models import (
     parse_model_map,
 )
 from media.impair import ImpairConfig
-from server.core.env import DATABASE_URL_PATTERN, ENV_PREFIX, EnvError, read_env
+from server.core.env import (
+    DATABASE_URL_PATTERN,
+    ENV_PREFIX,
+    SECRET_KEY_MIN_BYTES,
+    EnvError,
+    read_env,
+)
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
@@ -72,6 +81,10 @@ class Settings:
     """Every knob of a server process."""
 
     data_dir: Path = Path("data")
+    recordings_dir: Path | None = None
+    """Where answer recordings are written (encrypted) and read back; default
+    ``data_dir/recordings``. Several machines share recordings by mounting one directory here
+    (see :attr:`recordings_root`); the database names each file relative to it."""
     host: str = DEFAULT_HOST
     port: int = DEFAULT_PORT
     public_url: str = ""
@@ -85,8 +98,10 @@ class Settings:
     gets them with short-lived credentials minted per session (``server.security.turn``)."""
     turn_secret: str = field(default="", repr=False)
     """The relays' ``static-auth-secret``; never logged, never sent to a page."""
-    secret_key: bytes = b""
-    """HMAC key for invitation links and signed URLs; read from ``data_dir/secret.key`` if empty."""
+    secret_key: bytes = field(default=b"", repr=False)
+    """HMAC key for invitation links, signed recording URLs and résumé file keys
+    (``INTERVIEW_SECRET_KEY``, hex, the same on every process of a deployment); read from
+    (or created once in) ``data_dir/secret.key`` if empty. Never logged."""
     invitation_ttl_h: int = DEFAULT_INVITATION_TTL_H
     allowed_origins: tuple[str, ...] = ()
     """Extra origins allowed on WebSockets besides the server's own."""
@@ -130,12 +145,12 @@ class Settings:
     """Outgoing mail server for reminders; empty = reminders stay in the exportable outbox."""
     smtp_port: int = 587
     smtp_user: str = ""
-    smtp_password: str = ""
+    smtp_password: str = field(default="", repr=False)
     smtp_from: str = ""
     smtp_starttls: bool = True
     encryption: str = "aes-256-gcm"
     """Cipher for data at rest: aes-256-gcm or sm4-gcm (国密); files say which they use."""
-    master_keys: str = ""
+    master_keys: str = field(default="", repr=False)
     """Master-key JSON (``{"current","keys"}``) from the environment; empty = the key file
     ``data_dir/master-keys.json`` (created on first start; back it up)."""
     webhook_allow_networks: tuple[str, ...] = ()
@@ -205,23 +220,39 @@ class Settings:
         return merged
 
     @property
-    def recordings_dir(self) -> Path:
-        return self.data_dir / "recordings"
+    def recordings_root(self) -> Path:
+        """The recordings folder: ``recordings_dir``, or ``recordings`` in the data directory."""
+        return self.recordings_dir or self.data_dir / "recordings"
 
     def with_secret(self) -> Settings:
-        """Load (or create once) the secret key kept in the data directory."""
+        """Load (or create once) the secret key kept in the data directory, unless one came
+        from ``INTERVIEW_SECRET_KEY``; then a different key file left in the data directory
+        is reported (links signed with it no longer verify) and otherwise ignored."""
+        key_file = self.data_dir / "secret.key"
         if self.secret_key:
+            if key_file.exists() and _read_secret(key_file) != self.secret_key:
+                logger.warning(
+                    "%s differs from INTERVIEW_SECRET_KEY, which is used: invitation links and "
+                    "signed URLs made with the file's key no longer verify",
+                    key_file,
+                )
             return self
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        key_file = self.data_dir / "secret.key"
         if not key_file.exists():
             fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "w") as f:
                 f.write(secrets.token_hex(32))
+        return replace(self, secret_key=_read_secret(key_file))
+
+
+def _read_secret(key_file: Path) -> bytes:
+    try:
         key = bytes.fromhex(key_file.read_text().strip())
-        if len(key) < 16:
-            raise ConfigError(f"{key_file}: secret key too short")
-        return replace(self, secret_key=key)
+    except ValueError:
+        raise ConfigError(f"{key_file}: not a hexadecimal secret key") from None
+    if len(key) < SECRET_KEY_MIN_BYTES:
+        raise ConfigError(f"{key_file}: secret key too short")
+    return key
 
 
 def _check_ip(key: str, value: str) -> str:
@@ -296,6 +327,8 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
     _check_roles(settings)
     if settings.database_url and re.fullmatch(DATABASE_URL_PATTERN, settings.database_url) is None:
         raise ConfigError("database_url: starts with sqlite:/// or postgresql://")
+    if settings.secret_key and len(settings.secret_key) < SECRET_KEY_MIN_BYTES:
+        raise ConfigError(f"secret_key: at least {SECRET_KEY_MIN_BYTES} bytes")
     if settings.encryption not in ("aes-256-gcm", "sm4-gcm"):
         raise ConfigError(f"encryption: {settings.encryption!r}; choose aes-256-gcm or sm4-gcm")
     if settings.smtp_host and not settings.smtp_from:

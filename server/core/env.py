@@ -13,6 +13,12 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 
 ENV_PREFIX = "INTERVIEW_"
 DATABASE_URL_PATTERN = r"^(sqlite:///.+|postgres(ql)?://.+)"
+SECRET_KEY_MIN_BYTES = 16
+"""The HMAC key of links and signed URLs: at least 128 bits (``openssl rand -hex 32`` gives 256)."""
+SECRETS = frozenset(
+    {"secret_key", "master_keys", "turn_secret", "metrics_token", "database_url", "smtp_password"}
+)
+"""Variables whose value an error message never repeats (it may end up in a log)."""
 
 
 def _csv(value: object) -> object:
@@ -44,6 +50,24 @@ def _json(value: object) -> object:
     return value
 
 
+def _hex_key(value: object) -> object:
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            key = bytes.fromhex(text)
+        except ValueError:
+            raise ValueError(
+                "must be hexadecimal (e.g. the output of `openssl rand -hex 32`)"
+            ) from None
+        if len(key) < SECRET_KEY_MIN_BYTES:
+            raise ValueError(
+                f"too short: at least {2 * SECRET_KEY_MIN_BYTES} hex digits "
+                f"({SECRET_KEY_MIN_BYTES} bytes; `openssl rand -hex 32` gives 64)"
+            )
+        return key
+    return value
+
+
 Csv = Annotated[tuple[str, ...], BeforeValidator(_csv)]
 """Comma-separated values."""
 Whole = Annotated[int, BeforeValidator(_whole)]
@@ -58,6 +82,7 @@ class EnvTable(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     data_dir: Path | None = None
+    recordings_dir: Path | None = None
     host: str | None = None
     port: Annotated[Whole, Field(gt=0, lt=65536, description="a TCP port")] | None = None
     public_url: str | None = None
@@ -83,6 +108,8 @@ class EnvTable(BaseModel):
     database_url: Annotated[str, Field(pattern=DATABASE_URL_PATTERN)] | None = None
     encryption: Lower | None = None
     master_keys: str | None = None
+    secret_key: Annotated[bytes, BeforeValidator(_hex_key)] | None = None
+    """Hex, like ``data_dir/secret.key`` holds it."""
     roles: Csv | None = None
     node_name: str | None = None
     max_live_sessions: Whole | None = None
@@ -113,8 +140,9 @@ def read_env(env: Mapping[str, str]) -> dict[str, Any]:
         table = EnvTable.model_validate(raw)
     except ValidationError as exc:
         first = exc.errors(include_url=False)[0]
-        name = ENV_PREFIX + str(first["loc"][0]).upper()
-        value = raw.get(str(first["loc"][0]), "")
+        key = str(first["loc"][0])
+        name = ENV_PREFIX + key.upper()
+        value = "(value hidden)" if key in SECRETS else repr(raw.get(key, ""))
         message = str(first["msg"]).removeprefix("Value error, ")
-        raise EnvError(f"{name}: {value!r}: {message}") from None
+        raise EnvError(f"{name}: {value}: {message}") from None
     return table.model_dump(exclude_none=True)

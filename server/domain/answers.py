@@ -42,7 +42,9 @@ class Answer:
 @dataclass(frozen=True, slots=True)
 class Recording:
     """One recording segment of an answer (one per media connection); the file is at
-    ``path`` (encrypted), its start on the analysis media clock is ``media_start_s``."""
+    ``path`` (encrypted) inside the recordings folder (``<interview id>/<name>``; rows from
+    before migration 5 may hold an absolute path), its start on the analysis media clock is
+    ``media_start_s``."""
 
     id: str
     answer_id: str

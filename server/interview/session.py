@@ -13,9 +13,9 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -25,12 +25,19 @@ from analyzers.flags import BROWSER_SIGNALS
 from media.fanout import AnalysisFanout
 from media.impair import ImpairConfig
 from media.peer import LivePeer
-from media.recorder import VIDEO_WAIT_S, AnswerRecorder, FileOpener
+from media.recorder import VIDEO_WAIT_S, AnswerRecorder
 from server.domain.interviews import Interview
 from server.domain.models import InterviewMode, Status, interview_mode
 from server.interview import flow
 from server.interview.candidate_view import candidate_state, current_view
 from server.interview.flow import FlowState, Phase
+from server.interview.recording_files import (
+    FOLDER_MODE,
+    RecordingFiles,
+    left_behind,
+    segment_name,
+    stored_name,
+)
 from server.interview.written import WrittenScoring
 from server.security.turn import IceConfig
 from server.storage.store import StatusChange, Store, Superseded
@@ -50,6 +57,9 @@ TICK_MESSAGE_EVERY_S = 1.0
 FLOW_SAVE_EVERY_S = 1.0
 """How much running time a server crash may cost the candidate at most."""
 MAX_TEXT_CHARS = 20_000
+ADOPT_AFTER_S = 5.0
+"""How long after it starts a session adopts the unfinished segments a crashed process left
+in its interview's folder (a live process that lost the candidate registers its own by then)."""
 WRITTEN_SCORING_TIMEOUT_S = 10.0
 """Longest a written answer's scoring may hold the session (normally milliseconds)."""
 
@@ -97,19 +107,19 @@ class InterviewSession:
         send: Send,
         close: Callable[[], Awaitable[None]],
         publish: Publish,
-        recordings_dir: Path,
+        files: RecordingFiles,
         ice_servers: tuple[str, ...],
         analysis: AnalysisLink | None = None,
         page_ice: IceConfig | None = None,
         publish_live: Callable[[dict[str, Any]], object] | None = None,
-        open_recording: FileOpener | None = None,
         alternates: Callable[[], list[str]] | None = None,
         written: WrittenScoring | None = None,
         receive_impairment: ImpairConfig | None = None,
     ) -> None:
         """``ice_servers``: this process's own STUN/TURN URLs; ``page_ice``: what the page's
         ``state`` messages carry (TURN credentials minted per message);
-        ``open_recording``: how answer files are created (encrypting, in production);
+        ``files``: where answer files go and how they are created (encrypting, in
+        production) and adopted (a segment a crashed process left unfinished);
         ``written``: scoring of written answers (text-only interviews with analysis consent);
         ``receive_impairment``: tests and benchmarks only (``media.impair``)."""
         self.interview_id: str = interview.id
@@ -130,7 +140,10 @@ class InterviewSession:
         self._send = send
         self._close_channel = close
         self._publish = publish
-        self._recordings_dir = recordings_dir / self.interview_id
+        self._files = files
+        self._recordings_dir = files.root / self.interview_id
+        self._own_segments: set[str] = set()
+        """Names of the segment files this session started."""
         self._ice_servers = ice_servers
         self._receive_impairment = receive_impairment
         self._page_ice = page_ice
@@ -138,7 +151,7 @@ class InterviewSession:
         self._peer: LivePeer | None = None
         self._recorder = AnswerRecorder(
             request_keyframe=self._request_keyframe,
-            open_file=open_recording,
+            open_file=files.create,
             # an audio-only interview has no key frame to wait for
             video_wait_s=0.0 if self.mode is InterviewMode.AUDIO else VIDEO_WAIT_S,
         )
@@ -166,9 +179,58 @@ class InterviewSession:
         self._timer = asyncio.create_task(self._run_timer(), name=f"timer-{self.interview_id}")
         self._timer.add_done_callback(_log_failure)  # a dead clock must not go unnoticed
         if self._publish_live is not None:
-            task = asyncio.create_task(self._report_quality(), name=f"quality-{self.interview_id}")
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._own_task(self._report_quality(), f"quality-{self.interview_id}")
+        if self._files.adopt is not None:
+            self._own_task(self._adopt_left_behind(), f"adopt-{self.interview_id}")
+
+    def _own_task(self, work: Coroutine[Any, Any, None], name: str) -> None:
+        task = asyncio.create_task(work, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(_log_failure)
+
+    async def _adopt_left_behind(self) -> None:
+        """Register the segments a crashed process left in this interview's folder (its
+        candidate is now here), finalised so they play: the answer keeps what was recorded
+        before the crash. Waits :data:`ADOPT_AFTER_S` first: a process that lost the
+        candidate but lives closes and registers its own segment within a second or so."""
+        assert self._files.adopt is not None
+        await asyncio.sleep(ADOPT_AFTER_S)
+        if self._superseded or self._closed:
+            return
+        known = {
+            PurePosixPath(r.path).name for r in await self._store.recordings(self.interview_id)
+        }
+        known |= self._own_segments
+        found = await asyncio.to_thread(left_behind, self._recordings_dir, known, ADOPT_AFTER_S)
+        for index, path in found:
+            if not 0 <= index < len(self.plan):
+                continue
+            try:
+                probed = await asyncio.to_thread(self._files.adopt, path)
+            except Exception:
+                logger.exception("cannot adopt the recording %s left behind", path)
+                continue
+            if probed is None:
+                continue
+            await self._store.add_recording(
+                await self._answer_id(index),
+                self.interview_id,
+                {
+                    "path": stored_name(self.interview_id, path.name),
+                    "container": path.suffix.lstrip("."),
+                    "duration_s": probed.duration_s,
+                    "video_frames": probed.video_frames,
+                    "audio_packets": probed.audio_packets,
+                    "bytes": probed.bytes,
+                    "media_start_s": None,  # the dead process's media clock is gone with it
+                },
+            )
+            logger.warning(
+                "adopted recording %s (%.1f s) that a crashed process left unfinished",
+                path.name,
+                probed.duration_s,
+            )
 
     async def aclose(self) -> None:
         """Pause the clock, keep what was recorded, release the peer. Idempotent."""
@@ -525,8 +587,9 @@ class InterviewSession:
     def _start_segment(self, index: int) -> None:
         if not self.media_connected:
             return
-        self._recordings_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        name = f"{index:02d}-{time.time_ns() // 1_000_000}.webm"
+        self._recordings_dir.mkdir(mode=FOLDER_MODE, parents=True, exist_ok=True)
+        name = segment_name(index, time.time())
+        self._own_segments.add(name)
         self._recorder.start_segment(self._recordings_dir / name)
         self._segment_index = index
 
@@ -542,7 +605,7 @@ class InterviewSession:
             answer_id,
             self.interview_id,
             {
-                "path": str(info.path),
+                "path": stored_name(self.interview_id, info.path.name),
                 "container": info.path.suffix.lstrip("."),
                 "duration_s": info.duration_s,
                 "video_frames": info.video_frames,

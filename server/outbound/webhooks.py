@@ -1,7 +1,8 @@
 """Outgoing webhooks for HR systems: HMAC-SHA256 signed, retried with back-off, logged.
 
 Events are written to a delivery table first (so a restart loses none), then a dispatcher
-task sends due deliveries. Each request carries::
+task sends due deliveries; with several API processes on one database each due delivery is
+claimed by one of them (``server.storage.repos.webhooks``), so a receiver gets it once. Each request carries::
 
     X-InterviewLive-Event: interview.completed
     X-InterviewLive-Delivery: <delivery id>
@@ -33,6 +34,7 @@ from typing import Any
 import aiohttp
 from yarl import URL
 
+from server.core.metrics import Metrics
 from server.core.services import Services
 from server.security.auth import new_id
 from server.security.netguard import (
@@ -42,8 +44,9 @@ from server.security.netguard import (
     is_numeric_host,
     parse_address,
 )
-from server.storage.db import dumps
+from server.storage.db import Row, dumps
 from server.storage.repos.webhooks import payload_aad
+from server.storage.store import Store
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +65,9 @@ BACKOFF_MAX_S = 3600.0
 DISPATCH_EVERY_S = 1.0
 DISPATCH_BATCH = 20
 REQUEST_TIMEOUT_S = 10.0
+CLAIM_LEASE_S = 6 * REQUEST_TIMEOUT_S
+"""How long a claimed delivery is this dispatcher's: far longer than one attempt can take
+(the request times out first); a dispatcher that dies meanwhile delays it by this much."""
 MAX_RESPONSE_NOTE_CHARS = 300
 MAX_RESPONSE_NOTE_BYTES = 4 * MAX_RESPONSE_NOTE_CHARS
 """Most of a failed response's body read for the delivery log (UTF-8: up to 4 bytes a char)."""
@@ -141,60 +147,78 @@ async def dispatch_forever(svc: Services) -> None:
     async with guarded_session(NetGuard.from_settings(svc.settings), timeout=timeout) as http:
         while True:
             try:
-                await dispatch_due(svc, http)
+                await dispatch_due(svc.store, svc.metrics, http)
             except Exception:
                 logger.exception("webhook dispatch failed; retrying")
             await asyncio.sleep(DISPATCH_EVERY_S)
 
 
-async def dispatch_due(svc: Services, http: aiohttp.ClientSession) -> int:
-    """Send the due deliveries with ``http`` (a :func:`server.security.netguard.guarded_session`)."""
-    rows = await svc.store.due_deliveries(time.time(), DISPATCH_BATCH)
-    for row in rows:
-        body = svc.store.fields.open(row["payload"], payload_aad(row["id"])).encode()
-        timestamp = str(int(time.time()))
-        headers = {
-            "Content-Type": "application/json",
-            "X-InterviewLive-Event": row["event"],
-            "X-InterviewLive-Delivery": row["id"],
-            "X-InterviewLive-Timestamp": timestamp,
-            "X-InterviewLive-Signature": sign(row["secret"], timestamp, body),
-        }
-        status: int | None = None
-        error = ""
-        try:
-            # a redirect is not followed: it could lead anywhere, e.g. to an internal address
-            async with http.post(
-                row["url"], data=body, headers=headers, allow_redirects=False
-            ) as resp:
-                status = resp.status
-                if 300 <= status < 400:
-                    location = resp.headers.get("Location", "")
-                    error = f"redirect to {location!r} not followed; register the final URL"
-                elif not 200 <= status < 300:
-                    note = await resp.content.read(MAX_RESPONSE_NOTE_BYTES)  # not all of it
-                    error = note.decode("utf-8", errors="replace")
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            error = blocked_reason(exc) or f"{type(exc).__name__}: {exc}"
-        error = error[:MAX_RESPONSE_NOTE_CHARS]
-        attempts = row["attempts"] + 1
-        if status is not None and 200 <= status < 300:
-            await svc.store.delivery_succeeded(row["id"], attempts, status)
-            svc.metrics.webhook_attempts.labels("delivered").inc()
-        else:
-            svc.metrics.webhook_attempts.labels("failed").inc()
-            if attempts >= MAX_ATTEMPTS:
-                svc.metrics.webhook_gave_up.inc()
-            delay = min(BACKOFF_MAX_S, BACKOFF_BASE_S**attempts)
-            await svc.store.delivery_failed(
-                row["id"],
-                attempts,
-                status,
-                error,
-                retry_at_s=time.time() + delay,
-                final=attempts >= MAX_ATTEMPTS,
-            )
-    return len(rows)
+async def dispatch_due(
+    store: Store, metrics: Metrics, http: aiohttp.ClientSession, limit: int = DISPATCH_BATCH
+) -> int:
+    """Send up to ``limit`` due deliveries, one claimed at a time (other processes dispatching
+    from the same database never get the same one), with ``http`` (a
+    :func:`server.security.netguard.guarded_session`); returns how many were attempted."""
+    sent = 0
+    while sent < limit:
+        row = await store.claim_due_delivery(time.time(), CLAIM_LEASE_S)
+        if row is None:
+            break
+        await _attempt(store, metrics, http, row)
+        sent += 1
+    return sent
+
+
+async def _attempt(store: Store, metrics: Metrics, http: aiohttp.ClientSession, row: Row) -> None:
+    body = store.fields.open(row["payload"], payload_aad(row["id"])).encode()
+    timestamp = str(int(time.time()))
+    headers = {
+        "Content-Type": "application/json",
+        "X-InterviewLive-Event": row["event"],
+        "X-InterviewLive-Delivery": row["id"],
+        "X-InterviewLive-Timestamp": timestamp,
+        "X-InterviewLive-Signature": sign(row["secret"], timestamp, body),
+    }
+    status: int | None = None
+    error = ""
+    try:
+        # a redirect is not followed: it could lead anywhere, e.g. to an internal address
+        async with http.post(row["url"], data=body, headers=headers, allow_redirects=False) as resp:
+            status = resp.status
+            if 300 <= status < 400:
+                location = resp.headers.get("Location", "")
+                error = f"redirect to {location!r} not followed; register the final URL"
+            elif not 200 <= status < 300:
+                note = await resp.content.read(MAX_RESPONSE_NOTE_BYTES)  # not all of it
+                error = note.decode("utf-8", errors="replace")
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        error = blocked_reason(exc) or f"{type(exc).__name__}: {exc}"
+    error = error[:MAX_RESPONSE_NOTE_CHARS]
+    attempts = row["attempts"] + 1
+    if status is not None and 200 <= status < 300:
+        recorded = await store.delivery_succeeded(row["id"], attempts, status)
+        metrics.webhook_attempts.labels("delivered").inc()
+    else:
+        metrics.webhook_attempts.labels("failed").inc()
+        if attempts >= MAX_ATTEMPTS:
+            metrics.webhook_gave_up.inc()
+        delay = min(BACKOFF_MAX_S, BACKOFF_BASE_S**attempts)
+        recorded = await store.delivery_failed(
+            row["id"],
+            attempts,
+            status,
+            error,
+            retry_at_s=time.time() + delay,
+            final=attempts >= MAX_ATTEMPTS,
+        )
+    if not recorded:
+        logger.warning(
+            "webhook delivery %s: attempt %d outlived its %.0f s claim and another dispatcher "
+            "took it over; its outcome is not recorded",
+            row["id"],
+            attempts,
+            CLAIM_LEASE_S,
+        )
 
 
 def payload_of(raw: bytes) -> Any:

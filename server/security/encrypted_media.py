@@ -4,6 +4,8 @@ The recorder writes each answer through :class:`server.security.stream.Encrypted
 writer thread). Playback (:func:`server.api.http.send_recording`) answers ``Range`` requests
 (the examiner's player seeks) by decrypting only the chunks a window needs, in a worker thread,
 window by window, so a whole recording is never in memory and the event loop never decrypts.
+A recording whose writer died (its media node crashed) is finalised and read back by
+:func:`adopt_recording`, so it can be played like the others.
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from media.recorder import ProbedSegment, probe_segment
 from server.security.keyring import CryptoError, KeyRing, TamperedError
-from server.security.stream import EncryptedFile, EncryptedReader, is_encrypted_file
+from server.security.stream import EncryptedFile, EncryptedReader, is_encrypted_file, recover
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +35,26 @@ def recording_opener(keyring: KeyRing) -> Any:
 
 def _create(path: Path, keyring: KeyRing) -> Any:
     return EncryptedFile.create(path, keyring)
+
+
+def recording_adopter(keyring: KeyRing) -> Any:
+    """:func:`adopt_recording` with the deployment's keys."""
+    return partial(adopt_recording, keyring=keyring)
+
+
+def adopt_recording(path: Path, keyring: KeyRing) -> ProbedSegment | None:
+    """Finalise a recording its writer never closed (the process died) and say what it
+    holds; None when nothing of it can be read. Keeps what the writer had sealed (see
+    :func:`server.security.stream.recover`); a closed file is only read. Blocking: run it in
+    a thread; only for a file no process writes any more."""
+    if not is_encrypted_file(path):  # written before encryption was on
+        return probe_segment(str(path), path.stat().st_size)
+    size = recover(path, keyring)
+    if size == 0:
+        return None
+    with EncryptedFile.open(path, keyring) as reader:
+        probed = probe_segment(reader, size)
+    return probed if probed.video_frames + probed.audio_packets else None
 
 
 def parse_range(header: str | None, size: int) -> tuple[int, int] | None:

@@ -1,10 +1,13 @@
 """Attempt limits against guessing: login (per account and per address) and invitation tokens
 (per address); and the per-connection message budget of a WebSocket.
 
-Two backends behind one interface (:class:`Limits`, whose counters are awaited):
+Three backends behind one interface (:class:`Limits`, whose counters are awaited):
 
-- Embedded (no Redis): :class:`Limits` counts in this process only (bounded: the least
-  recently used keys are forgotten beyond ``KEYS_MAX``).
+- :class:`Limits` counts in this process only (bounded: the least recently used keys are
+  forgotten beyond ``KEYS_MAX``); what the Redis backend falls back on.
+- Without Redis: :class:`DatabaseLimits` keeps the counters in the store's database
+  (``server.storage.repos.attempts``), so every process on one database (several embedded
+  processes behind nginx, or on one PostgreSQL) shares them, and a restart keeps a lockout.
 - With Redis: :class:`RedisLimits` shares the login lockout and the per-address counters
   between every process using the same Redis, so N processes allow the numbers below, not N
   times them. Each counter is a sliding window kept as a sorted set ``il:rl:<kind>:<digest>``
@@ -31,13 +34,16 @@ import secrets
 import time
 from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
 from server.live.bus_redis import bounded
+
+if TYPE_CHECKING:
+    from server.storage.repos.attempts import AttemptRepository
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +66,8 @@ REDIS_TIMEOUT_S = 0.25
 REDIS_RETRY_S = 5.0
 """After a failed Redis call, counters use this process only for this long before retrying."""
 WARN_EVERY_S = 60.0
+DATABASE_PRUNE_EVERY_S = 60.0
+"""How often a process removes the attempts of every key whose window has passed."""
 
 
 class WindowCounter:
@@ -160,6 +168,52 @@ class Limits:
 
     async def aclose(self) -> None:
         """Nothing to release in this backend."""
+
+
+class DatabaseCounter(AttemptCounter):
+    """Counts in the database every process of the deployment shares (no local count: a
+    process that cannot reach its database answers nothing anyway)."""
+
+    def __init__(self, kind: str, limit: int, window_s: float, limits: DatabaseLimits) -> None:
+        super().__init__(kind, limit, window_s)
+        self._limits = limits
+
+    async def blocked_for_s(self, key: str) -> float:
+        store = self._limits.store
+        return await store.attempts_wait(self.kind, key_digest(key), self.limit, self.window_s)
+
+    async def add(self, key: str) -> float:
+        await self._limits.prune_now_and_then()
+        store = self._limits.store
+        return await store.attempts_add(self.kind, key_digest(key), self.limit, self.window_s)
+
+    async def hit(self, key: str) -> float:
+        await self._limits.prune_now_and_then()
+        store = self._limits.store
+        return await store.attempts_hit(self.kind, key_digest(key), self.limit, self.window_s)
+
+    async def clear(self, key: str) -> None:
+        await self._limits.store.attempts_clear(self.kind, key_digest(key))
+
+
+class DatabaseLimits(Limits):
+    """The counters in the store's database (deployments without Redis)."""
+
+    def __init__(self, store: AttemptRepository) -> None:
+        self.store = store
+        self._pruned_at = float("-inf")
+        super().__init__()
+
+    def counter(self, kind: str, limit: int, window_s: float) -> AttemptCounter:
+        return DatabaseCounter(kind, limit, window_s, self)
+
+    async def prune_now_and_then(self) -> None:
+        """Remove every key's attempts older than their window, at most once per
+        ``DATABASE_PRUNE_EVERY_S`` (a key's own old attempts go whenever it is counted)."""
+        now = time.monotonic()
+        if now - self._pruned_at >= DATABASE_PRUNE_EVERY_S:
+            self._pruned_at = now
+            await self.store.prune_attempts(time.time())
 
 
 # KEYS[1] the counter; ARGV: op ("check" | "add" | "hit"), limit, window (µs), a unique member.

@@ -9,8 +9,9 @@
 
 The repositories write one SQL dialect that both backends run: ``?`` placeholders,
 ``INSERT … ON CONFLICT … DO NOTHING/DO UPDATE``, ``IS NOT DISTINCT FROM``, and
-``SELECT … FOR UPDATE`` for a row a transaction reads and then changes (SQLite drops the
-clause: its write lock, taken at BEGIN, already covers every row). A transaction callback gets a
+``SELECT … FOR UPDATE`` for a row a transaction reads and then changes, ``FOR UPDATE OF t
+SKIP LOCKED`` for a queue several processes take rows from (SQLite drops either clause: its
+write lock, taken at BEGIN, already covers every row). A transaction callback gets a
 :class:`Connection`; ``Connection.lock`` serialises transactions on a name (a PostgreSQL
 advisory lock; nothing to do on SQLite) and ``Connection.before_commit`` runs work as the
 transaction's last step (how the audit chain is appended, see ``repos.audit``).
@@ -176,12 +177,13 @@ def open_database(url: str) -> Database:
 
 # -- SQLite ------------------------------------------------------------------------------------
 
-_FOR_UPDATE = re.compile(r"\s+FOR UPDATE$")
+_FOR_UPDATE = re.compile(r"\s+FOR UPDATE(\s+OF\s+\w+)?(\s+SKIP LOCKED)?$")
 
 
 @lru_cache(maxsize=1024)
 def sqlite_sql(sql: str) -> str:
-    """The statement as SQLite runs it: a trailing ``FOR UPDATE`` is dropped."""
+    """The statement as SQLite runs it: a trailing ``FOR UPDATE [OF t] [SKIP LOCKED]`` is
+    dropped."""
     return _FOR_UPDATE.sub("", sql)
 
 

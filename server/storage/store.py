@@ -13,6 +13,7 @@ from __future__ import annotations
 from server.storage.errors import Conflict, NotFound, Superseded
 from server.storage.repos.analysis import AnalysisRepository, analysis_aad
 from server.storage.repos.answers import AnswerRepository, RecordingRepository, answer_aad
+from server.storage.repos.attempts import AttemptRepository
 from server.storage.repos.audit import (
     AUDIT_GENESIS,
     AUDIT_VERIFY_PAGE_EVENTS,
@@ -70,6 +71,7 @@ class Store(
     WebhookRepository,
     CandidateRepository,
     TrainingRepository,
+    AttemptRepository,
 ):
     """Domain-level persistence: the repositories' methods on one object (they share the
     database and the field cipher; none of them keeps other state)."""

@@ -1,4 +1,5 @@
-"""Server processes of one deployment (roles, shared data directory, Redis), for scale-out tests."""
+"""Server processes of one deployment (roles, Redis, a shared data directory or a shared
+database), for scale-out tests."""
 
 from __future__ import annotations
 
@@ -52,9 +53,11 @@ def node_process(
     port: int | None = None,
     public_url: str | None = None,
     env: dict[str, str] | None = None,
+    database_url: str | None = None,
 ) -> Iterator[Node]:
     """``interview-live serve`` with ``args`` (roles, Redis URL, workers) on loopback; its
-    public URL is its own unless given (e.g. a proxy's); ``env`` adds variables."""
+    public URL is its own unless given (e.g. a proxy's); ``env`` adds variables. The store is
+    ``database_url`` if given, else where this test run keeps ``data_dir``'s."""
     port = port or free_port()
     base_url = f"http://{LOOPBACK}:{port}"
     log = data_dir / f"node-{name}.log"
@@ -66,7 +69,7 @@ def node_process(
                 "serve",
                 "--data-dir",
                 str(data_dir),
-                *database_args(data_dir),
+                *(["--database-url", database_url] if database_url else database_args(data_dir)),
                 "--host",
                 LOOPBACK,
                 "--port",

@@ -41,14 +41,18 @@ def stop_process(proc: subprocess.Popen[bytes], timeout_s: float = STOP_TIMEOUT_
         proc.wait(timeout_s)
 
 
-def run_demo(data_dir: Path, port: int) -> dict[str, Any]:
+def run_demo(
+    data_dir: Path, port: int, database_url: str | None = None, env: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """``interview-live demo --json`` (its store: ``database_url`` if given, else where this test
+    run keeps ``data_dir``'s; ``env`` adds variables, e.g. the deployment's keys)."""
     out = subprocess.run(
         [
             *CLI,
             "demo",
             "--data-dir",
             str(data_dir),
-            *database_args(data_dir),
+            *(["--database-url", database_url] if database_url else database_args(data_dir)),
             "--host",
             LOOPBACK,
             "--port",
@@ -59,6 +63,7 @@ def run_demo(data_dir: Path, port: int) -> dict[str, Any]:
         capture_output=True,
         text=True,
         timeout=60,
+        env={**os.environ, **(env or {})},
     )
     return dict(json.loads(out.stdout))
 

@@ -7,10 +7,15 @@ from __future__ import annotations
 import asyncio
 import multiprocessing.synchronize
 from dataclasses import dataclass
+from ipaddress import ip_network
 from multiprocessing.queues import Queue
 from typing import Any
 
+from server.core.metrics import Metrics
 from server.domain.models import Role, Status
+from server.outbound.webhooks import dispatch_due
+from server.security.netguard import NetGuard, guarded_session
+from server.security.ratelimit import DatabaseLimits
 from server.storage.db import open_database
 from server.storage.errors import Conflict, Superseded
 from server.storage.repos.candidates import NewCandidate
@@ -20,6 +25,9 @@ AUDIT_EVENTS_PER_PROCESS = 10
 FLOW_SAVES_PER_PROCESS = 5
 DUPLICATED_RESULTS = 5
 """Analysis events every process delivers (the same ``event_id`` s: a redelivery)."""
+WEBHOOK_DELIVERIES = 40
+"""Due deliveries every process's dispatcher tries to send at the same moment."""
+LOCKED_ACCOUNT = "same-account"
 
 
 @dataclass(frozen=True)
@@ -30,6 +38,8 @@ class RaceSetup:
     """A new database every process opens (and so migrates) at the same moment."""
     seeds: dict[str, str]
     """The ids of the rows raced on: org, job, interview, owned, answer, candidate."""
+    loopback: str
+    """The network the dispatchers may deliver webhooks to (the test's receiver)."""
 
 
 def candidate_file(org: str, job: str, file_hash: str) -> NewCandidate:
@@ -110,7 +120,7 @@ async def _races(
         seen["flow_saves"] = saved
 
         await together()
-        info = {"path": f"/r/{me}.webm", "container": "webm", "duration_s": 1.0}
+        info = {"path": f"{seeds['interview']}/{me}.webm", "container": "webm", "duration_s": 1.0}
         counts = {"video_frames": 1, "audio_packets": 1, "bytes": 1}
         await store.add_recording(seeds["answer"], seeds["interview"], {**info, **counts})
 
@@ -124,6 +134,18 @@ async def _races(
         await together()
         same_file = candidate_file(seeds["org"], seeds["job"], "f" * 64)
         seen["candidate"] = await store.add_candidate(**same_file)
+
+        await together()  # one wrong password each for one account, all at once
+        wait_s = await DatabaseLimits(store).login_failures.hit(LOCKED_ACCOUNT)
+        seen["password_counted"] = wait_s == 0.0
+
+        await together()  # every process dispatches the due webhook deliveries
+        guard = NetGuard((ip_network(setup.loopback),))
+        async with guarded_session(guard) as http:
+            sent = 0
+            while n := await dispatch_due(store, Metrics(), http):
+                sent += n
+        seen["webhooks_sent"] = sent
     finally:
         await db.close()
     return seen

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import PurePosixPath
 from typing import Any
 
 from server.domain.answers import Answer, Recording
@@ -82,14 +83,36 @@ class RecordingRepository(Repository):
     """Recording segments: one or more per answer (one per connection), files elsewhere."""
 
     async def add_recording(self, answer_id: str, interview_id: str, info: dict[str, Any]) -> str:
+        """A new segment of the answer; ``info["path"]`` names the file inside the recordings
+        folder (``<interview id>/<name>``): every node finds it there, wherever the folder
+        is mounted. Segments are numbered (``seq``) in the order of their file names, which
+        start with the question and the start time: a segment registered late (one a crashed
+        process left behind, adopted by the next) takes its place in time. A file already
+        registered is not registered twice: its id is returned.
+
+        Raises:
+            ValueError: the path is absolute or leaves the folder.
+        """
+        path = PurePosixPath(info["path"])
+        if path.is_absolute() or ".." in path.parts or not path.parts:
+            raise ValueError(
+                f"recording path {info['path']!r}: relative to the recordings folder, inside it"
+            )
         rec_id = new_id("rec")
 
-        def work(conn: Connection) -> None:
+        def work(conn: Connection) -> str:
             # the answer's row is locked first: two segments of one answer get two numbers
             conn.execute("SELECT id FROM answers WHERE id=? FOR UPDATE", (answer_id,))
-            (seq,) = conn.execute(
-                "SELECT COUNT(*) FROM recordings WHERE answer_id=?", (answer_id,)
-            ).fetchone()
+            others = conn.execute(
+                "SELECT id, path FROM recordings WHERE answer_id=?", (answer_id,)
+            ).fetchall()
+            for other in others:
+                if other["path"] == info["path"]:
+                    return str(other["id"])
+            later = [(o["id"],) for o in others if PurePosixPath(o["path"]).name > path.name]
+            seq = len(others) - len(later)
+            if later:
+                conn.executemany("UPDATE recordings SET seq = seq + 1 WHERE id=?", later)
             conn.execute(
                 "INSERT INTO recordings(id, answer_id, interview_id, seq, path, container,"
                 " duration_s, video_frames, audio_packets, bytes, created_at, media_start_s)"
@@ -109,9 +132,9 @@ class RecordingRepository(Repository):
                     info.get("media_start_s"),
                 ),
             )
+            return rec_id
 
-        await self.db.transaction(work)
-        return rec_id
+        return await self.db.transaction(work)
 
     async def recordings(self, interview_id: str) -> list[Recording]:
         rows = await self.db.fetchall(

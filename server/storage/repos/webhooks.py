@@ -1,6 +1,11 @@
 """Webhooks and their delivery log (tables ``webhooks``, ``webhook_deliveries``): a
 delivery is written before it is sent, so a restart loses none; its payload is sealed and
-cleared once delivered."""
+cleared once delivered.
+
+Several API processes may dispatch from one database: a dispatcher claims one due delivery
+at a time (``FOR UPDATE … SKIP LOCKED`` on PostgreSQL; SQLite's single writer on SQLite) by
+moving its next attempt a lease ahead, so no other process sends it meanwhile; its outcome
+is recorded only if nobody else took the delivery over after the lease ran out."""
 
 from __future__ import annotations
 
@@ -101,28 +106,44 @@ class WebhookRepository(Repository):
 
         return await self.db.transaction(work)
 
-    async def due_deliveries(self, now_s: float, limit: int) -> list[Row]:
-        """Pending deliveries due by ``now_s`` to active hooks, oldest due first, with the
-        hook's URL and secret (the payload still sealed: see :func:`payload_aad`)."""
-        return await self.db.fetchall(
-            "SELECT d.id, d.event, d.payload, d.attempts, w.url, w.secret FROM webhook_deliveries d"
-            " JOIN webhooks w ON w.id = d.webhook_id"
-            " WHERE d.status='pending' AND d.next_attempt_at <= ? AND w.active=1"
-            " ORDER BY d.next_attempt_at LIMIT ?",
-            now_s,
-            limit,
-        )
+    async def claim_due_delivery(self, now_s: float, lease_s: float) -> Row | None:
+        """The pending delivery due longest ago (to an active hook), with the hook's URL and
+        secret (the payload still sealed: see :func:`payload_aad`), or None when none is due.
 
-    async def delivery_succeeded(self, delivery_id: str, attempts: int, status: int) -> None:
-        """Delivered: the payload is not kept (personal data)."""
-        await self.db.execute(
+        Claimed for ``lease_s``: its next attempt moves to ``now_s + lease_s``, so other
+        dispatchers skip it until this one records the outcome, or, if this process dies
+        first, until the lease runs out and another one sends it."""
+
+        def work(conn: Connection) -> Row | None:
+            row: Row | None = conn.execute(
+                "SELECT d.id, d.event, d.payload, d.attempts, w.url, w.secret"
+                " FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id"
+                " WHERE d.status='pending' AND d.next_attempt_at <= ? AND w.active=1"
+                " ORDER BY d.next_attempt_at LIMIT 1 FOR UPDATE OF d SKIP LOCKED",
+                (now_s,),
+            ).fetchone()
+            if row is not None:
+                conn.execute(
+                    "UPDATE webhook_deliveries SET next_attempt_at=? WHERE id=?",
+                    (now_s + lease_s, row["id"]),
+                )
+            return row
+
+        return await self.db.transaction(work)
+
+    async def delivery_succeeded(self, delivery_id: str, attempts: int, status: int) -> bool:
+        """Delivered at attempt ``attempts``: the payload is not kept (personal data). False
+        (nothing recorded) when another dispatcher took the delivery over meanwhile."""
+        changed = await self.db.execute(
             "UPDATE webhook_deliveries SET status='delivered', attempts=?, last_status=?,"
-            " last_error=NULL, delivered_at=?, payload='' WHERE id=?",
+            " last_error=NULL, delivered_at=?, payload='' WHERE id=? AND attempts=?",
             attempts,
             status,
             epoch_s(),
             delivery_id,
+            attempts - 1,
         )
+        return changed > 0
 
     async def delivery_failed(
         self,
@@ -133,15 +154,18 @@ class WebhookRepository(Repository):
         *,
         retry_at_s: float,
         final: bool,
-    ) -> None:
-        """A failed attempt: retried at ``retry_at_s`` unless ``final``."""
-        await self.db.execute(
+    ) -> bool:
+        """Attempt ``attempts`` failed: retried at ``retry_at_s`` unless ``final``. False
+        (nothing recorded) when another dispatcher took the delivery over meanwhile."""
+        changed = await self.db.execute(
             "UPDATE webhook_deliveries SET status=?, attempts=?, last_status=?, last_error=?,"
-            " next_attempt_at=? WHERE id=?",
+            " next_attempt_at=? WHERE id=? AND attempts=?",
             "failed" if final else "pending",
             attempts,
             status,
             error,
             retry_at_s,
             delivery_id,
+            attempts - 1,
         )
+        return changed > 0
