@@ -11,6 +11,7 @@ import pytest
 from playwright.async_api import Browser, Page, expect
 
 from tests.support.checks import count_frames_with_face, decode_ok, transcribe, windowed_wer
+from tests.support.live import partials_were_off
 from tests.support.media import ENGLISH_ANSWER
 from tests.support.pages import admin_login
 from tests.support.process import ServerProcess
@@ -180,7 +181,7 @@ async def test_browser_candidate_completes_interview(
         assert [m["seq"] for m in durable] == sorted(m["seq"] for m in durable)
         scores = [m for m in live if m.get("type") == "score_update"]
         assert scores and all(s["evidence"] for s in scores), scores[:2]
-        assert any(m.get("type") == "transcript_partial" for m in live)
+        assert any(m.get("type") == "transcript_partial" for m in live) or partials_were_off(live)
         assert any(m.get("type") == "face_metrics" and m["faces"] == 1 for m in live)
 
         detail = await api("GET", f"/api/interviews/{interview_id}")

@@ -66,3 +66,12 @@ async def first_answer_recording(
         data = await resp.read()
     await asyncio.to_thread(into.write_bytes, data)
     return into
+
+
+def partials_were_off(events: list[dict[str, Any]]) -> bool:
+    """The server said it turned partial transcripts off for a while (``analysis_degraded``
+    under CPU load): they are best effort, so their absence then is expected."""
+    return any(
+        "partial_transcripts" in (e.get("reduced") or [])
+        for e in of_type(events, "analysis_degraded")
+    )
