@@ -127,6 +127,7 @@ class SeaweedS3:
                     f"-master.port.grpc={p['master.grpc']}",
                     "-master.telemetry=false",
                     "-master.volumeSizeLimitMB=64",
+                    "-master.electionTimeout=1s",  # a restart elects itself quickly
                     "-volume.max=16",
                     "-volume.preStopSeconds=0",
                     f"-volume.port={p['volume']}",
