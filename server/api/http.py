@@ -18,8 +18,7 @@ from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.typedefs import Middleware
 
 from server.core.services import Services
-from server.security.encrypted_media import open_recording, parse_range, plaintext_windows
-from server.security.keyring import CryptoError, KeyRing
+from server.security.encrypted_media import RangeSource, parse_range, plaintext_windows
 from server.storage.store import Conflict, NotFound
 
 logger = logging.getLogger(__name__)
@@ -144,17 +143,14 @@ async def read_upload(request: web.Request, field_name: str = "file") -> tuple[s
 
 
 async def send_recording(
-    request: web.Request, path: Path, keyring: KeyRing, headers: dict[str, str]
+    request: web.Request, source: RangeSource | Path, headers: dict[str, str]
 ) -> web.StreamResponse:
-    """Stream a recording (decrypted if it is encrypted), honouring one byte range."""
+    """Stream a recording opened by the recordings storage (its plaintext, or a local file
+    written before encryption was on), honouring one byte range; closes the source."""
+    if isinstance(source, Path):
+        return web.FileResponse(source, headers=headers)
     try:
-        reader = await open_recording(path, keyring)
-    except CryptoError:
-        raise ApiError(500, "recording_unreadable", "the recording cannot be decrypted") from None
-    if reader is None:
-        return web.FileResponse(path, headers=headers)  # written before encryption was on
-    try:
-        size = reader.plaintext_size
+        size = source.plaintext_size
         try:
             wanted = parse_range(request.headers.get(hdrs.RANGE), size)
         except ValueError:
@@ -171,15 +167,16 @@ async def send_recording(
         if wanted is not None:
             response.headers[hdrs.CONTENT_RANGE] = f"bytes {first}-{last}/{size}"
         await response.prepare(request)
-        # a window that does not decrypt ends the body short: the player reports the error
-        async with contextlib.aclosing(plaintext_windows(reader, first, last)) as windows:
+        # a window that does not decrypt (or cannot be fetched) ends the body short: the
+        # player reports the error
+        async with contextlib.aclosing(plaintext_windows(source, first, last)) as windows:
             async for data in windows:
                 await response.write(data)
         with contextlib.suppress(ConnectionResetError):
             await response.write_eof()
         return response
     finally:
-        await asyncio.to_thread(reader.close)
+        await asyncio.to_thread(source.close)
 
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

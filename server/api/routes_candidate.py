@@ -333,9 +333,10 @@ async def control_socket(request: web.Request) -> web.WebSocketResponse:
         close=channel.close,
         publish=_publisher(svc),
         files=RecordingFiles(
-            svc.settings.recordings_root,
+            svc.recordings.root,
             create=recording_opener(svc.keyring),
             adopt=recording_adopter(svc.keyring),
+            finished=svc.recordings.segment_finished,
         ),
         ice_servers=svc.settings.ice_servers,
         page_ice=IceConfig.from_settings(svc.settings),

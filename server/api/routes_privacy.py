@@ -23,9 +23,9 @@ from server.core.services import Services
 from server.domain.errors import field_error
 from server.domain.interviews import Interview
 from server.domain.models import ALTERNATIVE_MODES, Role, Status
-from server.interview.recording_files import delete_interview_files
 from server.live.analysis import analysis_summary
 from server.resumes.intake import RESUME_DIR
+from server.storage.objects import StorageUnavailable
 
 logger = logging.getLogger(__name__)
 routes = web.RouteTableDef()
@@ -164,16 +164,24 @@ async def erase_personal_data(request: web.Request) -> web.Response:
     svc = services(request)
     if interview.id in svc.sessions or interview.status == Status.IN_PROGRESS:
         raise ApiError(409, "in_progress", "the interview is running; erase it after it ends")
-    summary = await erase(svc, interview, user.username, request.remote or "")
+    try:
+        summary = await erase(svc, interview, user.username, request.remote or "")
+    except StorageUnavailable:
+        raise ApiError(
+            503,
+            "recording_unavailable",
+            "the recordings store cannot be reached; nothing was erased, try again",
+        ) from None
     return json_response(summary)
 
 
 async def erase(svc: Services, interview: Interview, actor: str, ip: str) -> dict[str, Any]:
+    """The recordings go first: when their store cannot delete them, nothing is erased and
+    the caller learns it (503), so no recording outlives the rows that name it."""
     files = [r.path for r in await svc.store.recordings(interview.id)]
+    deleted = await svc.recordings.delete_interview(interview.id, files)
     summary: dict[str, Any] = dict(await svc.store.erase_personal_data(interview.id))
-    summary["files_deleted"] = await asyncio.to_thread(
-        delete_interview_files, svc.settings.recordings_root, interview.id, files
-    )
+    summary["files_deleted"] = deleted
     await svc.store.add_event(
         interview.id, interview.org_id, "personal_data_erased", actor, summary, ip=ip
     )
@@ -214,15 +222,17 @@ async def sweep_retention(svc: Services, now_s: float | None = None) -> list[dic
         days = retention.get("recordings_days")
         if days:
             for iid in await svc.store.decided_before(org["id"], now_s - days * DAY_S):
-                removed = await svc.store.delete_recordings(iid)
-                if not removed:
+                listed = [r.path for r in await svc.store.recordings(iid)]
+                if not listed:
                     continue
-                files = await asyncio.to_thread(
-                    delete_interview_files,
-                    svc.settings.recordings_root,
-                    iid,
-                    [r.path for r in removed],
-                )
+                # files first: a store that cannot delete them now leaves the rows for the
+                # next sweep, so the files are never forgotten
+                try:
+                    files = await svc.recordings.delete_interview(iid, listed)
+                except StorageUnavailable as exc:
+                    logger.error("retention: recordings of %s kept for now: %s", iid, exc)
+                    continue
+                removed = await svc.store.delete_recordings(iid)
                 record = {
                     "interview_id": iid,
                     "recordings_removed": len(removed),
@@ -238,7 +248,11 @@ async def sweep_retention(svc: Services, now_s: float | None = None) -> list[dic
                 interview = await svc.store.get_interview(iid)
                 if interview.erased_at:
                     continue
-                summary = await erase(svc, interview, "system", "")
+                try:
+                    summary = await erase(svc, interview, "system", "")
+                except StorageUnavailable as exc:
+                    logger.error("retention: %s not erased for now: %s", iid, exc)
+                    continue
                 done.append({"interview_id": iid, **summary})
             for cid in await svc.candidates.not_invited_before(org["id"], now_s - days * DAY_S):
                 await erase_resume(svc, cid)

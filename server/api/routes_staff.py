@@ -56,7 +56,6 @@ from server.domain.models import (
 from server.hiring import questionbank
 from server.hiring.jobanalysis import analyze
 from server.hiring.jobs import validate_job
-from server.interview import recording_files
 from server.interview.candidate_view import saved_current
 from server.interview.invitations import invite, question_index
 from server.interview.progress import publish_status
@@ -69,6 +68,8 @@ from server.security.auth import (
     sign_path,
     verify_password,
 )
+from server.security.keyring import CryptoError
+from server.storage.objects import StorageUnavailable
 
 routes = web.RouteTableDef()
 
@@ -661,10 +662,15 @@ async def get_recording(request: web.Request) -> web.StreamResponse:
         rec = await svc.store.get_recording(request.match_info["rec_id"])
     else:
         rec = await recording_of(request, await staff_user(request, CAN_SEE_RECORDINGS))
-    path = await asyncio.to_thread(
-        recording_files.existing_file, svc.settings.recordings_root, rec.path
-    )
-    if path is None:
+    try:
+        source = await svc.recordings.open(rec.path)
+    except CryptoError:
+        raise ApiError(500, "recording_unreadable", "the recording cannot be decrypted") from None
+    except StorageUnavailable:
+        raise ApiError(
+            503, "recording_unavailable", "the recordings store cannot be reached; try again"
+        ) from None
+    if source is None:
         raise ApiError(404, "not_found", "recording file is missing")
     await svc.store.add_event(
         rec.interview_id,
@@ -675,8 +681,5 @@ async def get_recording(request: web.Request) -> web.StreamResponse:
         ip=request.remote or "",
     )
     return await send_recording(
-        request,
-        path,
-        svc.keyring,
-        {"Content-Type": "video/webm", "Cache-Control": "private, no-store"},
+        request, source, {"Content-Type": "video/webm", "Cache-Control": "private, no-store"}
     )

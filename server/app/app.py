@@ -46,6 +46,7 @@ from server.core.services import Services
 from server.hiring.questionbank import load_builtin
 from server.interview import recording_files
 from server.interview.progress import publish_status
+from server.interview.recordings import recording_storage
 from server.live.bus_redis import RedisHub
 from server.live.hub import Hub
 from server.live.looplag import LoopLagMonitor
@@ -178,6 +179,7 @@ def create_app(settings: Settings) -> web.Application:
         intake=ParsePool(),
         admission=admission,
         registry=NodeRegistry(settings, load_probe(roles, admission, parts), settings.redis_url),
+        recordings=recording_storage(settings, keyring, store, instruments),
         bank=load_builtin(),
         analyzers=parts.analyzers,
         analyzer_node=parts.analyzer_node,
@@ -192,6 +194,8 @@ def create_app(settings: Settings) -> web.Application:
         if roles & {"media", "api"}:  # media nodes write recordings, API nodes play and delete
             await asyncio.to_thread(recording_files.prepare_root, settings.recordings_root)
         await svc.db.open()
+        # media nodes keep what they record (uploads, the spool's sweep); API nodes only read
+        await svc.recordings.start(svc.sessions.keys if "media" in roles else None)
         if isinstance(svc.hub, RedisHub):
             await svc.hub.start()
         closers = await start_roles(svc, roles, parts, bus)
@@ -229,6 +233,7 @@ def create_app(settings: Settings) -> web.Application:
             await sink.aclose()
         for close in reversed(closers):
             await close()
+        await svc.recordings.aclose()
         if isinstance(svc.hub, RedisHub):
             await svc.hub.aclose()
         await svc.limits.aclose()

@@ -20,6 +20,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         recordings_dir=(
             Path(args.recordings_dir) if getattr(args, "recordings_dir", None) else None
         ),
+        recordings_url=getattr(args, "recordings_url", None),
         host=args.host,
         port=args.port,
         public_url=args.public_url,
@@ -100,6 +101,14 @@ def main(argv: list[str] | None = None) -> int:
         metavar="DIR",
         help="where recordings are written and played from (default data-dir/recordings); "
         "several machines mount one shared directory here (env INTERVIEW_RECORDINGS_DIR)",
+    )
+    serve.add_argument(
+        "--recordings-url",
+        metavar="s3://BUCKET/PREFIX",
+        help="keep recordings in an S3-compatible object store (endpoint and keys: "
+        "INTERVIEW_S3_ENDPOINT, INTERVIEW_S3_ACCESS_KEY, INTERVIEW_S3_SECRET_KEY, "
+        "INTERVIEW_S3_REGION); the recordings dir is then the upload spool "
+        "(env INTERVIEW_RECORDINGS_URL)",
     )
     serve.add_argument(
         "--analysis-workers", type=int, help="analyzer processes (0 = no live analysis)"

@@ -18,6 +18,7 @@ from server.domain.models import Media, Question, Role, Section
 from server.hiring.jobs import validate_job
 from server.hiring.questionbank import load_builtin
 from server.interview.invitations import invite
+from server.interview.recordings import FolderStorage
 from server.live.hub import Hub
 from server.live.nodes import Admission, NodeRegistry
 from server.resumes.candidates import CandidateStore
@@ -118,6 +119,7 @@ async def seed(settings: Settings) -> dict[str, Any]:
             intake=ParsePool(),
             admission=Admission(settings),
             registry=NodeRegistry(settings, lambda: (0, 0)),
+            recordings=FolderStorage(settings.recordings_root, keyring),
             bank=load_builtin(),
         )
         creds_file = settings.data_dir / DEMO_FILE

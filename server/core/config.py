@@ -57,6 +57,34 @@ class ConfigError(ValueError):
     """A setting is invalid; the message names the key."""
 
 
+_OBJECT_URL = re.compile(r"^s3://(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:/(?P<prefix>.*))?$")
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectLocation:
+    """``s3://bucket/prefix``: the bucket and the key prefix (empty, or ending in ``/``)."""
+
+    bucket: str
+    prefix: str
+
+    @classmethod
+    def parse(cls, url: str) -> ObjectLocation:
+        """Raises ``ValueError`` (naming the expected form) for anything else."""
+        match = _OBJECT_URL.fullmatch(url.strip())
+        if match is None:
+            raise ValueError(
+                f"{url!r} is not s3://bucket or s3://bucket/prefix (bucket: 3-63 lower-case "
+                "letters, digits, dots, hyphens)"
+            )
+        prefix = (match["prefix"] or "").strip("/")
+        if prefix and (".." in prefix.split("/") or "//" in prefix):
+            raise ValueError(f"{url!r}: the prefix may not hold '..' or empty parts")
+        return cls(match["bucket"], f"{prefix}/" if prefix else "")
+
+    def __str__(self) -> str:
+        return f"s3://{self.bucket}/{self.prefix}"
+
+
 def _model_map(text: str) -> dict[str, str]:
     """``INTERVIEW_ASR_MODELS``: ``zh=/models/small,en=bundled:tiny.en`` or a JSON object."""
     key = ENV_PREFIX + "ASR_MODELS"
@@ -84,7 +112,20 @@ class Settings:
     recordings_dir: Path | None = None
     """Where answer recordings are written (encrypted) and read back; default
     ``data_dir/recordings``. Several machines share recordings by mounting one directory here
-    (see :attr:`recordings_root`); the database names each file relative to it."""
+    (see :attr:`recordings_root`); the database names each file relative to it. With
+    ``recordings_url``, the media node's spool: segments wait here until they are uploaded."""
+    recordings_url: str = ""
+    """``s3://bucket/prefix``: recordings go to an S3-compatible object store (uploaded at
+    each segment's end, played by range GETs from any API node); empty = the folder only."""
+    s3_endpoint: str = ""
+    """The object store's URL (``https://s3.example.org``, ``http://10.0.0.5:8333``); empty =
+    AWS S3 itself. Path-style requests when set."""
+    s3_region: str = ""
+    """Region the requests are signed for; empty = us-east-1 (what most servers expect)."""
+    s3_access_key: str = ""
+    """Access key id; empty = boto3's default credential chain (an instance role, say)."""
+    s3_secret_key: str = field(default="", repr=False)
+    """Secret access key; never logged."""
     host: str = DEFAULT_HOST
     port: int = DEFAULT_PORT
     public_url: str = ""
@@ -327,6 +368,7 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
     _check_roles(settings)
     if settings.database_url and re.fullmatch(DATABASE_URL_PATTERN, settings.database_url) is None:
         raise ConfigError("database_url: starts with sqlite:/// or postgresql://")
+    _check_object_store(settings)
     if settings.secret_key and len(settings.secret_key) < SECRET_KEY_MIN_BYTES:
         raise ConfigError(f"secret_key: at least {SECRET_KEY_MIN_BYTES} bytes")
     if settings.encryption not in ("aes-256-gcm", "sm4-gcm"):
@@ -354,6 +396,22 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
             "without spaces (e.g. the output of `openssl rand -hex 32`)"
         )
     return settings
+
+
+def _check_object_store(settings: Settings) -> None:
+    if settings.recordings_url:
+        try:
+            ObjectLocation.parse(settings.recordings_url)
+        except ValueError as exc:
+            raise ConfigError(f"recordings_url: {exc}") from None
+    elif settings.s3_endpoint or settings.s3_access_key or settings.s3_secret_key:
+        raise ConfigError("s3_endpoint: object-store settings without recordings_url (s3://…)")
+    if settings.s3_endpoint and re.fullmatch(r"https?://[^\s/]+/?", settings.s3_endpoint) is None:
+        raise ConfigError(
+            f"s3_endpoint: {settings.s3_endpoint!r} is not http(s)://host[:port] (no path)"
+        )
+    if bool(settings.s3_access_key) != bool(settings.s3_secret_key):
+        raise ConfigError("s3_access_key: set both the access key and the secret key, or neither")
 
 
 def _check_turn_url(url: str) -> None:

@@ -16,7 +16,15 @@ DATABASE_URL_PATTERN = r"^(sqlite:///.+|postgres(ql)?://.+)"
 SECRET_KEY_MIN_BYTES = 16
 """The HMAC key of links and signed URLs: at least 128 bits (``openssl rand -hex 32`` gives 256)."""
 SECRETS = frozenset(
-    {"secret_key", "master_keys", "turn_secret", "metrics_token", "database_url", "smtp_password"}
+    {
+        "secret_key",
+        "master_keys",
+        "turn_secret",
+        "metrics_token",
+        "database_url",
+        "smtp_password",
+        "s3_secret_key",
+    }
 )
 """Variables whose value an error message never repeats (it may end up in a log)."""
 
@@ -83,6 +91,11 @@ class EnvTable(BaseModel):
 
     data_dir: Path | None = None
     recordings_dir: Path | None = None
+    recordings_url: str | None = None
+    s3_endpoint: str | None = None
+    s3_region: str | None = None
+    s3_access_key: str | None = None
+    s3_secret_key: str | None = None
     host: str | None = None
     port: Annotated[Whole, Field(gt=0, lt=65536, description="a TCP port")] | None = None
     public_url: str | None = None

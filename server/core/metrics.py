@@ -22,6 +22,8 @@ HTTP_BUCKETS_S = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ASR_FINAL_BUCKETS_S = (0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0, 30.0)
 """Around the 2 s final-transcript target (docs/benchmarks.md)."""
 FANOUT_BUCKETS_S = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+UPLOAD_BUCKETS_S = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
+"""A recording segment: a few MB (an answer's part) to a few hundred (a long answer)."""
 LOOP_LAG_BUCKETS_S = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 """The admission limit is 100 ms (``server.live.nodes.OVERLOAD_LOOP_LAG_MS``)."""
 
@@ -75,6 +77,24 @@ class Metrics:
             PREFIX + "webhook_attempts",
             "Webhook delivery attempts, by outcome (delivered, failed)",
             ["outcome"],
+            registry=registry,
+        )
+        self.recording_uploads = Counter(
+            PREFIX + "recording_uploads",
+            "Recording segments put in the object store, by outcome (uploaded; failed: the "
+            "local file is kept and the upload retried)",
+            ["outcome"],
+            registry=registry,
+        )
+        self.recording_upload_bytes = Counter(
+            PREFIX + "recording_upload_bytes",
+            "Bytes of recording segments confirmed in the object store",
+            registry=registry,
+        )
+        self.recording_upload_duration = Histogram(
+            PREFIX + "recording_upload_duration_seconds",
+            "Time to put one recording segment in the object store and confirm it",
+            buckets=UPLOAD_BUCKETS_S,
             registry=registry,
         )
         self.webhook_gave_up = Counter(

@@ -14,6 +14,7 @@ from server.core.metrics import Metrics
 if TYPE_CHECKING:
     from analyzers.asr import AsrConfig
     from server.domain.models import Question
+    from server.interview.recordings import RecordingStorage
     from server.interview.session import InterviewSession
     from server.live.analysis import AnalysisSink
     from server.live.analyzer_node import AnalyzerNode
@@ -50,6 +51,8 @@ class Services:
     """Live slots of a media process."""
     registry: NodeRegistry
     """This node's load, the other nodes."""
+    recordings: RecordingStorage
+    """Where recordings are kept (the folder or an object store): played and deleted here."""
     bank: tuple[Question, ...] = ()
     analyzers: AnalysisBackend | None = None
     """Live analysis (local worker processes or Redis), or None when analysis is off."""

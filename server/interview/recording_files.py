@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from media.recorder import FileOpener, ProbedSegment
 from server.core.config import ConfigError
@@ -32,12 +33,15 @@ SEGMENT_NAME = re.compile(r"^(?P<index>\d{2})-(?P<started_ms>\d+)\.webm$")
 
 @dataclass(frozen=True, slots=True)
 class RecordingFiles:
-    """Where a session's recordings go, how a file is created (encrypted, in production) and
-    how one whose writer died is finalised and read back (``adopt``)."""
+    """Where a session's recordings go, how a file is created (encrypted, in production),
+    how one whose writer died is finalised and read back (``adopt``), and who is told of a
+    segment that is closed and registered (``finished``, with its stored name: the object
+    store's uploads)."""
 
     root: Path
     create: FileOpener | None = None
     adopt: Callable[[Path], ProbedSegment | None] | None = None
+    finished: Callable[[str], None] | None = None
 
 
 def segment_name(index: int, started_s: float) -> str:
@@ -59,6 +63,19 @@ def left_behind(folder: Path, known: set[str], older_than_s: float) -> list[tupl
             if now - entry.stat().st_mtime > older_than_s:
                 found.append((int(match["started_ms"]), int(match["index"]), entry))
     return [(index, path) for _, index, path in sorted(found)]
+
+
+def adopted_info(stored: str, probed: ProbedSegment) -> dict[str, Any]:
+    """The recording row of a segment a crashed process left (finalised and probed)."""
+    return {
+        "path": stored,
+        "container": PurePosixPath(stored).suffix.lstrip("."),
+        "duration_s": probed.duration_s,
+        "video_frames": probed.video_frames,
+        "audio_packets": probed.audio_packets,
+        "bytes": probed.bytes,
+        "media_start_s": None,  # the dead process's media clock is gone with it
+    }
 
 
 def stored_name(interview_id: str, file_name: str) -> str:

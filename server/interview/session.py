@@ -34,6 +34,7 @@ from server.interview.flow import FlowState, Phase
 from server.interview.recording_files import (
     FOLDER_MODE,
     RecordingFiles,
+    adopted_info,
     left_behind,
     segment_name,
     stored_name,
@@ -213,19 +214,11 @@ class InterviewSession:
                 continue
             if probed is None:
                 continue
+            stored = stored_name(self.interview_id, path.name)
             await self._store.add_recording(
-                await self._answer_id(index),
-                self.interview_id,
-                {
-                    "path": stored_name(self.interview_id, path.name),
-                    "container": path.suffix.lstrip("."),
-                    "duration_s": probed.duration_s,
-                    "video_frames": probed.video_frames,
-                    "audio_packets": probed.audio_packets,
-                    "bytes": probed.bytes,
-                    "media_start_s": None,  # the dead process's media clock is gone with it
-                },
+                await self._answer_id(index), self.interview_id, adopted_info(stored, probed)
             )
+            self._segment_kept(stored)
             logger.warning(
                 "adopted recording %s (%.1f s) that a crashed process left unfinished",
                 path.name,
@@ -601,11 +594,12 @@ class InterviewSession:
         if info is None:
             return
         answer_id = await self._answer_id(index)
+        stored = stored_name(self.interview_id, info.path.name)
         await self._store.add_recording(
             answer_id,
             self.interview_id,
             {
-                "path": stored_name(self.interview_id, info.path.name),
+                "path": stored,
                 "container": info.path.suffix.lstrip("."),
                 "duration_s": info.duration_s,
                 "video_frames": info.video_frames,
@@ -615,6 +609,12 @@ class InterviewSession:
                 "media_start_s": round(info.started_media_s + self._media_offset_s, 3),
             },
         )
+        self._segment_kept(stored)
+
+    def _segment_kept(self, stored: str) -> None:
+        """A segment is closed and registered: the storage may take it (an upload)."""
+        if self._files.finished is not None:
+            self._files.finished(stored)
 
     async def _save_flow(self) -> None:
         if self.flow is None:

@@ -5,7 +5,8 @@ writer thread). Playback (:func:`server.api.http.send_recording`) answers ``Rang
 (the examiner's player seeks) by decrypting only the chunks a window needs, in a worker thread,
 window by window, so a whole recording is never in memory and the event loop never decrypts.
 A recording whose writer died (its media node crashed) is finalised and read back by
-:func:`adopt_recording`, so it can be played like the others.
+:func:`adopt_recording`, so it can be played like the others. A recording in an object store
+is read the same way over range GETs (:func:`open_object_recording`).
 """
 
 from __future__ import annotations
@@ -16,11 +17,20 @@ import re
 from collections.abc import AsyncGenerator
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from media.recorder import ProbedSegment, probe_segment
 from server.security.keyring import CryptoError, KeyRing, TamperedError
-from server.security.stream import EncryptedFile, EncryptedReader, is_encrypted_file, recover
+from server.security.stream import (
+    FILE_HEADER_SIZE_BYTES,
+    FILE_MAGIC,
+    EncryptedFile,
+    EncryptedReader,
+    is_encrypted_file,
+    is_encrypted_start,
+    recover,
+)
+from server.storage.objects import RemoteObject, StorageUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +65,61 @@ def adopt_recording(path: Path, keyring: KeyRing) -> ProbedSegment | None:
     with EncryptedFile.open(path, keyring) as reader:
         probed = probe_segment(reader, size)
     return probed if probed.video_frames + probed.audio_packets else None
+
+
+class RangeSource(Protocol):
+    """A recording's plaintext, read by byte range (blocking: from a worker thread)."""
+
+    path: Path
+
+    @property
+    def plaintext_size(self) -> int: ...
+
+    def read_range(self, start: int, end_inclusive: int) -> bytes: ...
+
+    def close(self) -> None: ...
+
+
+class PlainObject:
+    """An object written before encryption was on, sent as it is (:class:`RangeSource`)."""
+
+    def __init__(self, source: RemoteObject) -> None:
+        self._source = source
+        self.path = source.path
+
+    @property
+    def plaintext_size(self) -> int:
+        return self._source.size
+
+    def read_range(self, start: int, end_inclusive: int) -> bytes:
+        self._source.prefetch(start, end_inclusive - start + 1)
+        self._source.seek(start)
+        return self._source.read(end_inclusive - start + 1) or b""
+
+    def close(self) -> None:
+        self._source.close()
+
+
+OBJECT_OPEN_BYTES = FILE_HEADER_SIZE_BYTES
+"""What the first GET of an object reads: the encrypted file's header."""
+
+
+def open_object_recording(source: RemoteObject, keyring: KeyRing) -> RangeSource:
+    """A reader of an object's plaintext (checked like a local file: header, length, last
+    chunk). Blocking: run it in a thread. Raises :class:`CryptoError` (logged) when it
+    cannot be opened, ``StorageUnavailable`` when the store cannot be read."""
+    head = source.read(len(FILE_MAGIC) + 1) or b""
+    if not is_encrypted_start(head):
+        return PlainObject(source)
+    try:
+        return EncryptedFile.open_source(source, source.size, source.path, keyring)
+    except CryptoError as exc:
+        source.close()
+        _log_crypto(source.path, exc)
+        raise
+    except BaseException:
+        source.close()
+        raise
 
 
 def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
@@ -94,11 +159,11 @@ async def open_recording(path: Path, keyring: KeyRing) -> EncryptedReader | None
 
 
 async def plaintext_windows(
-    reader: EncryptedReader, first: int, last: int
+    reader: RangeSource, first: int, last: int
 ) -> AsyncGenerator[bytes, None]:
     """Plaintext bytes ``first..last`` (inclusive), decrypted in a worker thread one window
     (:data:`SEND_WINDOW_BYTES`) at a time; ends early (logged) at a chunk that does not
-    decrypt."""
+    decrypt or cannot be fetched."""
     position = first
     while position <= last:
         end = min(last, position + SEND_WINDOW_BYTES - 1)
@@ -106,6 +171,11 @@ async def plaintext_windows(
             data = await asyncio.to_thread(reader.read_range, position, end)
         except CryptoError as exc:
             _log_crypto(reader.path, exc)
+            return
+        except StorageUnavailable as exc:
+            logger.error(
+                "recording %s: reading stopped at byte %d: %s", reader.path.name, position, exc
+            )
             return
         yield data
         position = end + 1

@@ -18,7 +18,7 @@ import os
 import struct
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from cryptography.exceptions import InvalidTag
 
@@ -148,7 +148,7 @@ def _read_header(f: io.FileIO, path: Path) -> _FileHeader:
 class _Chunks:
     """Seal and open the chunk records of one file (one data key, one file id)."""
 
-    def __init__(self, f: io.FileIO, header: _FileHeader, data_key: bytes, path: Path) -> None:
+    def __init__(self, f: io.RawIOBase, header: _FileHeader, data_key: bytes, path: Path) -> None:
         self.f = f
         self.path = path
         self.file_id = header.file_id
@@ -160,13 +160,14 @@ class _Chunks:
         return FILE_HEADER_SIZE_BYTES + index * self.record_size_bytes
 
     def seal(self, index: int, plaintext: bytes, last: bool) -> None:
+        assert isinstance(self.f, io.FileIO)  # only local files are written
         nonce = os.urandom(NONCE_SIZE_BYTES)  # fresh for every (re-)seal
         aad = _CHUNK_AAD.pack(self.file_id, index, last)
         _write_at(self.f, self.offset(index), nonce + self.aead.encrypt(nonce, plaintext, aad))
 
     def open(self, index: int, length: int, last: bool) -> bytes:
         self.f.seek(self.offset(index))
-        record = self.f.read(length + CHUNK_OVERHEAD_BYTES)
+        record = self.f.read(length + CHUNK_OVERHEAD_BYTES) or b""
         if len(record) != length + CHUNK_OVERHEAD_BYTES:
             raise TruncatedError(f"{self.path}: chunk {index} is truncated")
         aad = _CHUNK_AAD.pack(self.file_id, index, last)
@@ -179,6 +180,20 @@ class _Chunks:
 def _chunk_count(size: int, chunk_size_bytes: int) -> int:
     """Chunks holding ``size`` plaintext bytes; an empty file still has one (empty) chunk."""
     return max(1, -(-size // chunk_size_bytes))
+
+
+def seek_target(position: int, size: int, offset: int, whence: int) -> int:
+    """Where ``seek(offset, whence)`` moves a file at ``position`` of ``size`` bytes.
+
+    Raises:
+        ValueError: an unknown ``whence`` or a negative target.
+    """
+    base = {io.SEEK_SET: 0, io.SEEK_CUR: position, io.SEEK_END: size}.get(whence)
+    if base is None:
+        raise ValueError(f"invalid whence {whence}")
+    if base + offset < 0:
+        raise ValueError(f"negative seek position {base + offset}")
+    return base + offset
 
 
 class _Positioned(io.RawIOBase):
@@ -200,12 +215,7 @@ class _Positioned(io.RawIOBase):
 
     def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
         self._checkClosed()
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}.get(whence)
-        if base is None:
-            raise ValueError(f"invalid whence {whence}")
-        if base + offset < 0:
-            raise ValueError(f"negative seek position {base + offset}")
-        self._pos = base + offset
+        self._pos = seek_target(self._pos, self._size, offset, whence)
         return self._pos
 
 
@@ -304,19 +314,33 @@ class EncryptedWriter(_Positioned):
         self._index = index
 
 
+@runtime_checkable
+class Prefetching(Protocol):
+    """A source that can bring a span in with one request before it is read (a remote
+    object: one range GET instead of one per chunk)."""
+
+    def prefetch(self, offset: int, length: int) -> None: ...
+
+
 class EncryptedReader(_Positioned):
     """Readable, seekable binary file that decrypts; see :meth:`EncryptedFile.open`.
 
     Keeps one decrypted chunk cached, so sequential small reads decrypt each chunk once.
     """
 
-    def __init__(self, f: io.FileIO, chunks: _Chunks, plaintext_size: int, path: Path):
+    def __init__(self, f: io.RawIOBase, chunks: _Chunks, plaintext_size: int, path: Path):
         super().__init__()
         self._f = f
         self._chunks = chunks
         self._cs = chunks.chunk_size_bytes
         self._size = plaintext_size
         self._last = _chunk_count(plaintext_size, self._cs) - 1
+        self._record_end = (
+            chunks.offset(self._last)
+            + (plaintext_size - self._last * self._cs)
+            + CHUNK_OVERHEAD_BYTES
+        )
+        """Where the last record ends: the file's size."""
         self._pos = 0
         self._cached_index = -1
         self._cached = b""
@@ -339,6 +363,10 @@ class EncryptedReader(_Positioned):
         self._checkClosed()
         if not 0 <= start <= end_inclusive < self._size:
             raise ValueError(f"range {start}-{end_inclusive} outside 0-{self._size - 1}")
+        if isinstance(self._f, Prefetching):  # the records of every chunk in the range
+            first, last = start // self._cs, end_inclusive // self._cs
+            end = min(self._chunks.offset(last + 1), self._record_end)
+            self._f.prefetch(self._chunks.offset(first), end - self._chunks.offset(first))
         return self._slice(start, end_inclusive + 1)
 
     def close(self) -> None:
@@ -413,31 +441,41 @@ class EncryptedFile:
         path = Path(path)
         f = io.FileIO(path, "r")
         try:
-            header = _read_header(f, path)
-            _, data_key = header.unwrap(keyring, path)
-            if header.plaintext_size == _UNFINISHED_SIZE:
-                raise TruncatedError(f"{path}: the writer never closed it (see recover())")
-            chunks = _Chunks(f, header, data_key, path)
-            count = _chunk_count(header.plaintext_size, header.chunk_size_bytes)
-            tail = header.plaintext_size - (count - 1) * header.chunk_size_bytes
-            expected = chunks.offset(count - 1) + tail + CHUNK_OVERHEAD_BYTES
-            actual = os.fstat(f.fileno()).st_size
-            if actual < expected:
-                raise TruncatedError(f"{path}: {actual} bytes on disk, {expected} expected")
-            if actual > expected:
-                raise TamperedError(f"{path}: {actual - expected} unexpected trailing bytes")
-            chunks.open(count - 1, tail, last=True)
-            return EncryptedReader(f, chunks, header.plaintext_size, path)
+            return EncryptedFile.open_source(f, os.fstat(f.fileno()).st_size, path, keyring)
         except BaseException:
             f.close()
             raise
+
+    @staticmethod
+    def open_source(f: io.RawIOBase, size: int, path: Path, keyring: KeyRing) -> EncryptedReader:
+        """:meth:`open` for any seekable binary source of ``size`` bytes (an object in an
+        object store, say; ``path`` names it in errors). The reader closes ``f``."""
+        f.seek(0)
+        header = _FileHeader.parse(f.read(FILE_HEADER_SIZE_BYTES) or b"", path)
+        _, data_key = header.unwrap(keyring, path)
+        if header.plaintext_size == _UNFINISHED_SIZE:
+            raise TruncatedError(f"{path}: the writer never closed it (see recover())")
+        chunks = _Chunks(f, header, data_key, path)
+        count = _chunk_count(header.plaintext_size, header.chunk_size_bytes)
+        tail = header.plaintext_size - (count - 1) * header.chunk_size_bytes
+        expected = chunks.offset(count - 1) + tail + CHUNK_OVERHEAD_BYTES
+        if size < expected:
+            raise TruncatedError(f"{path}: {size} bytes on disk, {expected} expected")
+        if size > expected:
+            raise TamperedError(f"{path}: {size - expected} unexpected trailing bytes")
+        chunks.open(count - 1, tail, last=True)
+        return EncryptedReader(f, chunks, header.plaintext_size, path)
 
 
 def is_encrypted_file(path: Path | str) -> bool:
     """True if ``path`` starts like an :class:`EncryptedFile` (magic and version only)."""
     with open(path, "rb") as f:
-        head = f.read(len(FILE_MAGIC) + 1)
-    return head == FILE_MAGIC + bytes([FORMAT_VERSION])
+        return is_encrypted_start(f.read(len(FILE_MAGIC) + 1))
+
+
+def is_encrypted_start(head: bytes) -> bool:
+    """True if a file's first bytes are those of an :class:`EncryptedFile`."""
+    return head[: len(FILE_MAGIC) + 1] == FILE_MAGIC + bytes([FORMAT_VERSION])
 
 
 def rewrap(path: Path | str, keyring: KeyRing) -> bool:
@@ -497,3 +535,15 @@ def recover(path: Path | str, keyring: KeyRing) -> int:
         _write_at(f, 0, header.pack())
         os.fsync(f.fileno())
     return size
+
+
+def is_finished(path: Path | str) -> bool:
+    """True unless ``path`` is an encrypted file its writer has not closed (yet, or ever: a
+    crashed process). Reads the header only; no key needed. A file that is not encrypted
+    counts as finished."""
+    path = Path(path)
+    with io.FileIO(path, "r") as f:
+        raw = f.read(FILE_HEADER_SIZE_BYTES)
+    if not is_encrypted_start(raw):
+        return True
+    return _FileHeader.parse(raw, path).plaintext_size != _UNFINISHED_SIZE
