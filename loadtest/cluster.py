@@ -3,16 +3,20 @@
 Starts ``redis-server`` (append-only), seeds a data directory, starts ``--media`` media+API
 processes and one analyzer process with ``--analyzer-workers`` workers, then runs
 ``interview-live-loadtest`` with every media node as a target and every process sampled for
-CPU/RSS; stops everything afterwards. Extra arguments go to the load test::
+CPU/RSS; stops everything afterwards. The store is the shared SQLite data directory, or with
+``--database postgresql`` a throwaway PostgreSQL cluster on loopback (``initdb``, as the tests
+do). With ``--metrics-json`` every node's ``/metrics`` is scraped during the run. Extra
+arguments go to the load test::
 
-    python -m loadtest.cluster --media 2 --analyzer-workers 2 -- --candidates 8 --duration 60 \\
-        --json docs/bench/split.json
+    python -m loadtest.cluster --media 2 --analyzer-workers 2 --database postgresql \\
+        --metrics-json pg-metrics.json -- --candidates 8 --duration 60 --json split-pg.json
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import shutil
 import signal
@@ -22,6 +26,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from loadtest.postgres import postgres_cluster
+from loadtest.scrape import MetricsWatch
 from loadtest.target import LOOPBACK, SERVER_CLI, free_port, seed_demo, wait_healthy
 
 START_TIMEOUT_S = 120.0
@@ -46,6 +52,17 @@ def _processes() -> Iterator[list[subprocess.Popen[bytes]]]:
 
 
 @contextlib.contextmanager
+def _database(kind: str) -> Iterator[tuple[str, int | None]]:
+    """``("", None)`` (the data directory's SQLite) or a fresh PostgreSQL database's URL and
+    the pid of its server (sampled for CPU with the rest)."""
+    if kind == "sqlite":
+        yield "", None
+        return
+    with postgres_cluster() as cluster:
+        yield cluster.new_database(), cluster.pid
+
+
+@contextlib.contextmanager
 def _workdir(keep: bool) -> Iterator[str]:
     if keep:
         yield tempfile.mkdtemp(prefix="il-cluster-")
@@ -65,6 +82,13 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="dashboards and staff API in their own process (media processes: --role media)",
     )
+    p.add_argument(
+        "--database",
+        choices=("sqlite", "postgresql"),
+        default="sqlite",
+        help="the shared store: the data directory's SQLite, or a throwaway PostgreSQL cluster",
+    )
+    p.add_argument("--metrics-json", help="scrape every node's /metrics during the run into this")
     p.add_argument("loadtest_args", nargs=argparse.REMAINDER, help="after --: load-test options")
     args = p.parse_args(argv)
     redis_bin = shutil.which("redis-server")
@@ -72,7 +96,11 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit("redis-server is not installed")
     extra = [a for a in args.loadtest_args if a != "--"]
     keep = os.environ.get("IL_CLUSTER_KEEP_LOGS") == "1"  # for diagnosis
-    with _workdir(keep) as tmp, _processes() as procs:
+    with (
+        _workdir(keep) as tmp,
+        _database(args.database) as (database_url, database_pid),
+        _processes() as procs,
+    ):
         data = Path(tmp) / "data"
         logs = Path(tmp)
         redis_port = free_port()
@@ -86,9 +114,11 @@ def main(argv: list[str] | None = None) -> int:
         )
         redis_url = f"redis://{LOOPBACK}:{redis_port}/0"
         ports = [free_port() for _ in range(args.media)]
-        demo = seed_demo(data, ports[0])
+        demo = seed_demo(data, ports[0], database_url)
+        store = ["--database-url", database_url] if database_url else []
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         urls = []
+        nodes: dict[str, str] = {}
 
         def serve(name: str, port: int, *role_args: str) -> tuple[str, subprocess.Popen[bytes]]:
             url = f"http://{LOOPBACK}:{port}"
@@ -105,12 +135,13 @@ def main(argv: list[str] | None = None) -> int:
                     str(port),
                 ]
                 + ["--ice-host", LOOPBACK, "--redis-url", redis_url, "--node-name", name]
-                + ["--public-url", url, *role_args],
+                + ["--public-url", url, *store, *role_args],
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 env=env,
             )
             procs.append(proc)
+            nodes[name] = url
             return url, proc
 
         analyzer_url, analyzer = serve(
@@ -153,12 +184,26 @@ def main(argv: list[str] | None = None) -> int:
         cmd = [sys.executable, "-m", "loadtest.run"]
         for url in urls:
             cmd += ["--target", url]
-        for proc in procs:
-            cmd += ["--server-pid", str(proc.pid)]
+        for pid in [p.pid for p in procs] + ([database_pid] if database_pid else []):
+            cmd += ["--server-pid", str(pid)]
         if staff_url:
             cmd += ["--staff-target", staff_url]
         cmd += ["--username", demo["admin"]["username"], "--password", demo["admin"]["password"]]
-        return subprocess.run([*cmd, *extra], check=False).returncode
+        if not args.metrics_json:
+            return subprocess.run([*cmd, *extra], check=False).returncode
+        watch = MetricsWatch(nodes)
+        watch.start()
+        try:
+            code = subprocess.run([*cmd, *extra], check=False).returncode
+        finally:
+            scraped = watch.stop()
+        Path(args.metrics_json).write_text(json.dumps(scraped, indent=1))
+        print(
+            f"metrics: peak sessions {scraped['sessions_peak']:.0f}, ASR finals "
+            + ", ".join(f"{n} {h['count']:.0f}" for n, h in scraped["asr_final_latency"].items()),
+            file=sys.stderr,
+        )
+        return code
 
 
 if __name__ == "__main__":

@@ -47,10 +47,12 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def seed_demo(data_dir: Path, port: int) -> dict[str, Any]:
-    """``interview-live demo --json`` into ``data_dir``: the demo accounts (``["admin"]``)."""
+def seed_demo(data_dir: Path, port: int, database_url: str = "") -> dict[str, Any]:
+    """``interview-live demo --json`` into ``data_dir`` (and ``database_url`` when given): the
+    demo accounts (``["admin"]``)."""
     run = subprocess.run(
         [*SERVER_CLI, "demo", "--data-dir", str(data_dir), "--host", LOOPBACK]
+        + (["--database-url", database_url] if database_url else [])
         + ["--port", str(port), "--json"],
         check=True,
         capture_output=True,

@@ -13,7 +13,7 @@ import pytest
 
 from server.core.config import ConfigError, load_settings
 from tests.support.nodes import node_process
-from tests.support.postgres import PostgresCluster
+from loadtest.postgres import PostgresCluster
 from tests.support.process import CLI
 from tests.support.server import LOOPBACK, free_port
 

@@ -17,6 +17,7 @@ import pytest
 
 from analyzers.pool import AnalyzerPool
 from loadtest.inprocess import make_job
+from loadtest.scrape import MetricsWatch
 from server.core.config import ConfigError, load_settings
 from server.domain.models import Role
 from tests.support.candidate import ScriptedCandidate
@@ -142,9 +143,19 @@ async def test_live_sessions_admissions_and_refusals_are_counted(tmp_path: Path)
         job = await make_job(srv, admin)
         first, second = [await _invite(srv, admin, job["id"], n) for n in ("ann", "bob")]
         cand = ScriptedCandidate(srv.http, srv.base_url, first, video, audio)
+        watch = MetricsWatch({"media": srv.base_url}, interval_s=0.1)  # the load test's
+        watch.start()
         await cand.consent()
         await cand.connect()
         try:
+
+            async def watched_live() -> bool:
+                return any(row.get("media", {}).get("sessions") == 1 for row in watch.timeline)
+
+            await _until(watched_live)
+            watched = await asyncio.to_thread(watch.stop)
+            assert watched["sessions_peak"] == 1 and watched["scrape_failures"] == 0, watched
+            assert watched["timeline"][0]["media"]["sessions"] == 0  # before the candidate
             live = await scrape(srv.http, srv.base_url)
             assert live.value("interview_live_sessions") == 1
             assert live.value("interview_live_admitted_sessions") == 1

@@ -19,7 +19,7 @@ from server.storage.migrate import (
     migrations,
     postgres_version,
 )
-from tests.support.postgres import PostgresCluster
+from loadtest.postgres import PostgresCluster
 
 SQLITE_TYPES = {"TEXT": "text", "REAL": "double precision", "INTEGER": "bigint"}
 """A SQLite column type → the PostgreSQL type its migrations give the column."""

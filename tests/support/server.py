@@ -13,7 +13,7 @@ from loadtest.inprocess import LOOPBACK, RunningServer, free_port
 from loadtest.inprocess import running_server as _running_server
 
 if TYPE_CHECKING:
-    from tests.support.postgres import PostgresCluster
+    from loadtest.postgres import PostgresCluster
 
 __all__ = [
     "LOOPBACK",

@@ -1,7 +1,7 @@
-"""A real PostgreSQL cluster for the tests: ``initdb`` into a temporary directory, ``pg_ctl
-start`` on a loopback port, one fresh database per test, and stopped (its files removed) at the
-end. As root (CI), the cluster runs as the ``postgres`` user that Debian's package creates:
-``initdb`` refuses to run as root."""
+"""A real, throwaway PostgreSQL cluster for tests and load tests: ``initdb`` into a temporary
+directory, ``pg_ctl start`` on a loopback port, one fresh database per test (or run), and
+stopped (its files removed) at the end. As root (CI), the cluster runs as the ``postgres``
+user that Debian's package creates: ``initdb`` refuses to run as root."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import psycopg
 
-from tests.support.server import LOOPBACK, free_port
+from loadtest.inprocess import LOOPBACK, free_port
 
 START_TIMEOUT_S = 30
 MAX_CONNECTIONS = 300
@@ -90,6 +90,11 @@ class PostgresCluster:
 
     def stop(self) -> None:
         self._run("pg_ctl", "stop", "-m", "immediate", "-w", "-D", str(self._data))
+
+    @property
+    def pid(self) -> int:
+        """The postmaster's process id (its children are the connections' backends)."""
+        return int((self._data / "postmaster.pid").read_text().split()[0])
 
     def url(self, database: str = "postgres") -> str:
         return f"postgresql://{SUPERUSER}@{LOOPBACK}:{self.port}/{database}"
