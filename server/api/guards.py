@@ -66,6 +66,24 @@ async def staff_user(
     return user
 
 
+def check_origin(request: web.Request, socket: str) -> None:
+    """403 ``bad_origin`` unless a browser opening ``socket`` comes from this server's own
+    origin, its public URL's or an allowed one (no Origin header: not a browser)."""
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return
+    settings = services(request).settings
+    own = f"{request.scheme}://{request.host}"
+    public = _origin_of(settings.base_url)  # behind a TLS proxy the scheme differs
+    if origin not in (own, public) and origin not in settings.allowed_origins:
+        raise ApiError(403, "bad_origin", f"this origin may not open the {socket}")
+
+
+def _origin_of(url: str) -> str:
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://{rest.split('/', 1)[0]}"
+
+
 async def candidate_interview(request: web.Request, *, allow_query: bool = False) -> Interview:
     """The interview named by a valid, unexpired, unrevoked invitation token (bad tokens are
     counted per address and answer 429 once too many)."""
