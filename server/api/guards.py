@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Awaitable
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from aiohttp import web
 
@@ -116,6 +116,22 @@ async def candidate_interview(request: web.Request, *, allow_query: bool = False
             await publish_status(svc, change)
         raise ApiError(410, "expired", "this invitation has expired")
     return interview
+
+
+async def audit_action(
+    request: web.Request,
+    user: StaffUser,
+    kind: str,
+    data: dict[str, Any],
+    *,
+    interview_id: str | None = None,
+) -> None:
+    """Append what ``user`` did (``kind``, ``data``) to their org's audit log, with the
+    caller's address."""
+    store = services(request).store
+    await store.add_event(
+        interview_id, user.org_id, kind, user.username, data, ip=request.remote or ""
+    )
 
 
 def check_job_access(user: StaffUser, job: Job, what: str = "job") -> None:
