@@ -3,7 +3,7 @@
 // entry module that starts the shell with its sections; a section's nav link may be shown only to
 // some roles. Both pages share the session (sessionStorage) and the language (localStorage).
 
-import { h, replace, field, showError } from '../common/dom.js';
+import { h, button, replace, field, showError } from '../common/dom.js';
 import { LiveClient } from '../common/live.js';
 import { htmlLang } from '../common/i18n.js';
 import { API, session, onUnauthorized, roleOf } from './api.js';
@@ -292,16 +292,14 @@ function renderTopbar(page) {
     hidden: true,
   });
   const userInfo = h('span', { id: 'user-info', class: 'user-info auth-only', testid: 'user-info', hidden: true });
-  const langToggle = h('button', {
-    type: 'button',
+  const langToggle = button({
     id: 'lang-toggle',
     class: 'btn ghost small',
     testid: 'lang-toggle',
     'data-i18n': 'top.lang',
     'data-i18n-attr': 'aria-label:top.langLabel',
   });
-  const logout = h('button', {
-    type: 'button',
+  const logout = button({
     id: 'logout',
     class: 'btn ghost small auth-only',
     testid: 'logout',
