@@ -31,8 +31,9 @@ import tempfile
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,7 @@ import av
 import numpy as np
 import numpy.typing as npt
 from aiortc import RTCRtpReceiver
+from aiortc.codecs.base import Encoder
 from aiortc.codecs.opus import OpusEncoder
 from aiortc.codecs.vpx import Vp8Encoder
 from aiortc.rtcrtpparameters import (
@@ -91,21 +93,22 @@ class RtpMedia:
 
 
 def packetize(media: EncodedMedia) -> RtpMedia:
-    vp8 = Vp8Encoder()
-    video = []
-    for i, data in enumerate(media.video):
+    video = _rtp_payloads(Vp8Encoder(), media.video, VIDEO_TICKS, VIDEO_CLOCK)
+    audio = _rtp_payloads(OpusEncoder(), media.audio, AUDIO_TICKS, AUDIO_CLOCK)
+    return RtpMedia(video, tuple(payloads[0] for payloads in audio))  # Opus: one packet a frame
+
+
+def _rtp_payloads(
+    encoder: Encoder, frames: Sequence[bytes], ticks: int, clock: Fraction
+) -> tuple[tuple[bytes, ...], ...]:
+    """Per encoded frame, the payloads of the RTP packets ``encoder`` splits it into."""
+    payloads = []
+    for i, data in enumerate(frames):
         packet = av.Packet(data)
-        packet.pts, packet.time_base = i * VIDEO_TICKS, VIDEO_CLOCK
-        payloads, _ = vp8.pack(packet)
-        video.append(tuple(payloads))
-    opus = OpusEncoder()
-    audio = []
-    for i, data in enumerate(media.audio):
-        packet = av.Packet(data)
-        packet.pts, packet.time_base = i * AUDIO_TICKS, AUDIO_CLOCK
-        payloads, _ = opus.pack(packet)
-        audio.append(payloads[0])
-    return RtpMedia(tuple(video), tuple(audio))
+        packet.pts, packet.time_base = i * ticks, clock
+        frame_payloads, _ = encoder.pack(packet)
+        payloads.append(tuple(frame_payloads))
+    return tuple(payloads)
 
 
 @dataclass

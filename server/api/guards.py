@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Awaitable
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from aiohttp import web
 
@@ -66,6 +66,24 @@ async def staff_user(
     return user
 
 
+def check_origin(request: web.Request, socket: str) -> None:
+    """403 ``bad_origin`` unless a browser opening ``socket`` comes from this server's own
+    origin, its public URL's or an allowed one (no Origin header: not a browser)."""
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return
+    settings = services(request).settings
+    own = f"{request.scheme}://{request.host}"
+    public = _origin_of(settings.base_url)  # behind a TLS proxy the scheme differs
+    if origin not in (own, public) and origin not in settings.allowed_origins:
+        raise ApiError(403, "bad_origin", f"this origin may not open the {socket}")
+
+
+def _origin_of(url: str) -> str:
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://{rest.split('/', 1)[0]}"
+
+
 async def candidate_interview(request: web.Request, *, allow_query: bool = False) -> Interview:
     """The interview named by a valid, unexpired, unrevoked invitation token (bad tokens are
     counted per address and answer 429 once too many)."""
@@ -98,6 +116,22 @@ async def candidate_interview(request: web.Request, *, allow_query: bool = False
             await publish_status(svc, change)
         raise ApiError(410, "expired", "this invitation has expired")
     return interview
+
+
+async def audit_action(
+    request: web.Request,
+    user: StaffUser,
+    kind: str,
+    data: dict[str, Any],
+    *,
+    interview_id: str | None = None,
+) -> None:
+    """Append what ``user`` did (``kind``, ``data``) to their org's audit log, with the
+    caller's address."""
+    store = services(request).store
+    await store.add_event(
+        interview_id, user.org_id, kind, user.username, data, ip=request.remote or ""
+    )
 
 
 def check_job_access(user: StaffUser, job: Job, what: str = "job") -> None:

@@ -16,7 +16,7 @@ from typing import Any
 from aiohttp import web
 
 from server.api.contract import operation, read_query
-from server.api.guards import staff_user
+from server.api.guards import audit_action, staff_user
 from server.api.http import json_response, services
 from server.api.schemas.common import AnyObject
 from server.api.schemas.org import AuditPage
@@ -57,13 +57,11 @@ async def export(request: web.Request) -> web.Response:
     user = await staff_user(request, ADMINS)
     svc = services(request)
     events = await svc.store.audit_events(user.org_id, 0, EXPORT_MAX_ROWS)
-    await svc.store.add_event(
-        None,
-        user.org_id,
+    await audit_action(
+        request,
+        user,
         "audit_exported",
-        user.username,
         {"rows": len(events)},
-        ip=request.remote or "",
     )
     text = await asyncio.to_thread(_audit_csv, events)  # up to a million rows: not on the loop
     return web.Response(

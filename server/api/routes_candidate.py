@@ -14,7 +14,7 @@ from aiohttp import WSMsgType, web
 from common.text import zh_or_en
 from media.peer import SdpError
 from server.api.contract import operation, read_body
-from server.api.guards import candidate_interview
+from server.api.guards import candidate_interview, check_origin
 from server.api.http import ApiError, json_response, read_object, services
 from server.api.schemas.candidate import (
     Answer,
@@ -291,26 +291,11 @@ class Channel:
         await self.ws.close(code=code, message=message)
 
 
-def origin_allowed(request: web.Request, allowed: tuple[str, ...]) -> bool:
-    origin = request.headers.get("Origin")
-    if origin is None:
-        return True  # not a browser
-    own = f"{request.scheme}://{request.host}"
-    public = services(request).settings.base_url  # behind a TLS proxy the scheme differs
-    return origin in (own, _origin_of(public)) or origin in allowed
-
-
-def _origin_of(url: str) -> str:
-    scheme, _, rest = url.partition("://")
-    return f"{scheme}://{rest.split('/', 1)[0]}"
-
-
 @routes.get("/ws/candidate")
 async def control_socket(request: web.Request) -> web.WebSocketResponse:
     interview = await candidate_interview(request, allow_query=True)
     svc = services(request)
-    if not origin_allowed(request, svc.settings.allowed_origins):
-        raise ApiError(403, "bad_origin", "this origin may not open the interview socket")
+    check_origin(request, "interview socket")
     if interview.status not in (
         Status.CONSENTED,
         Status.DEVICE_CHECKED,

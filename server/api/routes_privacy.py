@@ -15,7 +15,7 @@ from typing import Any
 from aiohttp import web
 
 from server.api.contract import operation, read_body
-from server.api.guards import interview_of, staff_user
+from server.api.guards import audit_action, interview_of, staff_user
 from server.api.http import ApiError, json_response, services
 from server.api.schemas.common import AnyObject
 from server.api.schemas.org import OrgSettings, OrgSettingsIn
@@ -81,25 +81,15 @@ async def put_settings(request: web.Request) -> web.Response:
     )
     svc = services(request)
     stored = await svc.store.org_settings(user.org_id)
-    ip = request.remote or ""
     if retention is not None:
         stored["retention"] = {**(stored.get("retention") or {}), **retention}
     if alternatives is not None:
         stored["alternatives"] = {**(stored.get("alternatives") or {}), **alternatives}
     await svc.store.set_org_settings(user.org_id, stored)
     if retention is not None:
-        await svc.store.add_event(
-            None, user.org_id, "retention_changed", user.username, stored["retention"], ip=ip
-        )
+        await audit_action(request, user, "retention_changed", stored["retention"])
     if alternatives is not None:
-        await svc.store.add_event(
-            None,
-            user.org_id,
-            "interview_modes_changed",
-            user.username,
-            stored["alternatives"],
-            ip=ip,
-        )
+        await audit_action(request, user, "interview_modes_changed", stored["alternatives"])
     return json_response(await _settings(svc, user.org_id))
 
 
@@ -141,14 +131,7 @@ async def export_personal_data(request: web.Request) -> web.Response:
         "history": await svc.store.events(iid),
         "exported_at": time.time(),
     }
-    await svc.store.add_event(
-        iid,
-        interview.org_id,
-        "personal_data_exported",
-        user.username,
-        {},
-        ip=request.remote or "",
-    )
+    await audit_action(request, user, "personal_data_exported", {}, interview_id=iid)
     return json_response(data)
 
 

@@ -15,7 +15,7 @@ from aiohttp import BodyPartReader, web
 from aiohttp.http_exceptions import HttpProcessingError
 
 from server.api.contract import Upload, operation, read_body, read_query
-from server.api.guards import candidate_of, job_of, staff_user
+from server.api.guards import audit_action, candidate_of, job_of, staff_user
 from server.api.http import ApiError, json_response, services, unknown_form_field
 from server.api.routes_privacy import erase_resume
 from server.api.schemas.queries import PageQuery
@@ -210,13 +210,11 @@ async def upload(request: web.Request) -> web.Response:
         batch_id = await svc.candidates.create_batch(
             job.org_id, job.id, user.username, len(files) + len(errors)
         )
-        await svc.store.add_event(
-            None,
-            job.org_id,
+        await audit_action(
+            request,
+            user,
             "resumes_uploaded",
-            user.username,
             {"job_id": job.id, "batch_id": batch_id, "files": len(files) + len(errors)},
-            ip=request.remote or "",
         )
         if "respond-async" in request.headers.get("Prefer", ""):
             task = asyncio.create_task(
@@ -319,13 +317,11 @@ async def download_resume(request: web.Request) -> web.Response:
     if not candidate.file_path:
         raise ApiError(404, "not_found", "the résumé file is not kept")
     data = await asyncio.to_thread(_read_resume, svc, candidate)
-    await svc.store.add_event(
-        None,
-        job.org_id,
+    await audit_action(
+        request,
+        user,
         "resume_viewed",
-        user.username,
         {"candidate_id": candidate.candidate_id, "job_id": job.id},
-        ip=request.remote or "",
     )
     return web.Response(
         body=data,
@@ -376,13 +372,11 @@ async def set_status(request: web.Request) -> web.Response:
         raise ApiError(
             409, "conflict", "the candidate is invited or being invited; revoke the invitation"
         )
-    await svc.store.add_event(
-        None,
-        job.org_id,
+    await audit_action(
+        request,
+        user,
         "candidate_status",
-        user.username,
         {"candidate_id": candidate.candidate_id, "status": status},
-        ip=request.remote or "",
     )
     return json_response(public_candidate(await svc.candidates.get(candidate.candidate_id)))
 
@@ -395,13 +389,11 @@ async def erase(request: web.Request) -> web.Response:
     candidate, job = await candidate_of(request, user)
     svc = services(request)
     await erase_resume(svc, candidate.candidate_id)
-    await svc.store.add_event(
-        None,
-        job.org_id,
+    await audit_action(
+        request,
+        user,
         "candidate_erased",
-        user.username,
         {"candidate_id": candidate.candidate_id, "job_id": job.id},
-        ip=request.remote or "",
     )
     return web.Response(status=204)
 
@@ -439,13 +431,11 @@ async def put_screening(request: web.Request) -> web.Response:
         job.id, {"screening": {"requirements": requirements, "followups": follow}}
     )
     job = await svc.store.get_job(job.id)
-    await svc.store.add_event(
-        None,
-        job.org_id,
+    await audit_action(
+        request,
+        user,
         "screening_changed",
-        user.username,
         {"job_id": job.id, "requirements": requirements, "followups": follow},
-        ip=request.remote or "",
     )
     counts = await rematch_job(svc, job.id)
     return json_response({**screening_of(job), **counts})

@@ -11,7 +11,7 @@ from typing import Any
 from aiohttp import web
 
 from server.api.contract import operation, read_body, read_query
-from server.api.guards import interview_of, job_of, staff_user
+from server.api.guards import audit_action, interview_of, job_of, staff_user
 from server.api.http import ApiError, json_response, services
 from server.api.routes_training import training_catalogue
 from server.api.schemas.common import AnyObject
@@ -57,13 +57,12 @@ async def add_review(request: web.Request) -> web.Response:
         )
     svc = services(request)
     await svc.store.save_review(interview.id, user, dimension, value, body.comment.strip())
-    await svc.store.add_event(
-        interview.id,
-        interview.org_id,
+    await audit_action(
+        request,
+        user,
         "review",
-        user.username,
         {"dimension": dimension, "value": value},
-        ip=request.remote or "",
+        interview_id=interview.id,
     )
     return json_response(await _report(svc, interview, job), status=201)
 
@@ -85,13 +84,12 @@ async def add_decision(request: web.Request) -> web.Response:
         raise ApiError(409, "not_completed", "decide after the interview is completed")
     svc = services(request)
     await svc.store.save_decision(interview.id, user, recommendation, body.comment.strip())
-    await svc.store.add_event(
-        interview.id,
-        interview.org_id,
+    await audit_action(
+        request,
+        user,
         "decision",
-        user.username,
         {"recommendation": recommendation},
-        ip=request.remote or "",
+        interview_id=interview.id,
     )
     await webhooks.emit(
         svc,
@@ -163,13 +161,12 @@ async def report(request: web.Request) -> web.StreamResponse:
     query = read_query(request, ReportQuery)
     data = await _report(svc, interview, job)
     fmt = query.format
-    await svc.store.add_event(
-        interview.id,
-        interview.org_id,
+    await audit_action(
+        request,
+        user,
         "report_viewed",
-        user.username,
         {"format": fmt, "ip": request.remote or ""},
-        ip=request.remote or "",
+        interview_id=interview.id,
     )
     if fmt == "html":
         return web.Response(
@@ -262,13 +259,11 @@ async def export(request: web.Request) -> web.Response:
                 "; ".join(f"{f['type']}×{f['count']}" for f in rep["flags"]),
             ]
         )
-    await svc.store.add_event(
-        None,
-        user.org_id,
+    await audit_action(
+        request,
+        user,
         "export",
-        user.username,
         {"job_id": job.id, "format": fmt, "rows": len(rows)},
-        ip=request.remote or "",
     )
     body = await asyncio.to_thread(_csv if fmt == "csv" else _xlsx, header, rows)
     safe = "".join(c for c in job.id if c.isalnum() or c == "_")

@@ -15,7 +15,7 @@ from analyzers.events import ScoreUpdate
 from analyzers.scoring import overall
 from common.competencies import CATALOGUE
 from server.api.contract import Upload, operation, read_body, read_query
-from server.api.guards import interview_of, job_of, recording_of, staff_user
+from server.api.guards import audit_action, interview_of, job_of, recording_of, staff_user
 from server.api.http import ApiError, json_response, read_upload, send_recording, services
 from server.api.schemas.common import AnyObject, field_errors
 from server.api.schemas.hiring import (
@@ -348,13 +348,11 @@ async def create_user(request: web.Request) -> web.Response:
     user_id = await svc.store.create_user(
         user.org_id, username, hashed, Role(str(role)), department.strip()
     )
-    await svc.store.add_event(
-        None,
-        user.org_id,
+    await audit_action(
+        request,
+        user,
         "user_created",
-        user.username,
         {"user": username, "role": role},
-        ip=request.remote or "",
     )
     created = next(u for u in await svc.store.users(user.org_id) if u.id == user_id)
     return json_response(created.to_public(), status=201)

@@ -8,7 +8,7 @@ from typing import Any
 from aiohttp import web
 
 from server.api.contract import Upload, operation
-from server.api.guards import staff_user
+from server.api.guards import audit_action, staff_user
 from server.api.http import ApiError, json_response, read_upload, services
 from server.api.schemas.common import AnyObject
 from server.core.services import Services
@@ -48,12 +48,10 @@ async def put_catalogue(request: web.Request) -> web.Response:
     svc = services(request)
     org_id = user.org_id
     await svc.store.replace_training_catalogue(org_id, courses)
-    await svc.store.add_event(
-        None,
-        org_id,
+    await audit_action(
+        request,
+        user,
         "training_catalogue_changed",
-        user.username,
         {"courses": len(courses)},
-        ip=request.remote or "",
     )
     return json_response({"courses": len(courses)})

@@ -15,9 +15,8 @@ from typing import Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
-from server.api.guards import check_job_access, staff_user
+from server.api.guards import check_job_access, check_origin, staff_user
 from server.api.http import ApiError, services
-from server.api.routes_candidate import origin_allowed
 from server.core.services import Services
 from server.domain.models import Role, StaffUser
 from server.live.analysis import analysis_level, analysis_summary
@@ -75,8 +74,7 @@ async def _snapshot(svc: Services, user: StaffUser, topic: str) -> dict[str, Any
 async def staff_socket(request: web.Request) -> web.WebSocketResponse:
     user = await staff_user(request, allow_query=True)
     svc = services(request)
-    if not origin_allowed(request, svc.settings.allowed_origins):
-        raise ApiError(403, "bad_origin", "this origin may not open the live socket")
+    check_origin(request, "live socket")
     ws = web.WebSocketResponse(heartbeat=STAFF_HEARTBEAT_S, max_msg_size=STAFF_MAX_MSG_BYTES)
     await ws.prepare(request)
     sub = svc.hub.subscribe()

@@ -131,10 +131,7 @@ def advance(state: FlowState, plan: list[Step], now_s: float) -> tuple[FlowState
             break
         # The phase ended at ``ended_s``; the next one starts then, not at ``now_s``.
         ended_s = now_s + left
-        if state.phase is Phase.PREP:
-            state, t = _to_answer(state, plan, ended_s)
-        else:
-            state, t = _next_question(state, plan, ended_s, EndReason.TIME_UP)
+        state, t = _end_phase(state, plan, ended_s, EndReason.TIME_UP)
         transitions.extend(t)
     return state, transitions
 
@@ -143,22 +140,35 @@ def start_answer(
     state: FlowState, plan: list[Step], now_s: float
 ) -> tuple[FlowState, list[Transition]]:
     """The candidate skips the rest of the prep time."""
-    state, transitions = advance(state, plan, now_s)
-    if state.phase is not Phase.PREP or not state.running:
-        return state, transitions
-    state, t = _to_answer(state, plan, now_s)
-    return state, transitions + t
+    return _end_early(state, plan, now_s, Phase.PREP)
 
 
 def finish_answer(
     state: FlowState, plan: list[Step], now_s: float
 ) -> tuple[FlowState, list[Transition]]:
     """The candidate ends the answer early."""
+    return _end_early(state, plan, now_s, Phase.ANSWER)
+
+
+def _end_early(
+    state: FlowState, plan: list[Step], now_s: float, phase: Phase
+) -> tuple[FlowState, list[Transition]]:
+    """Catch up to ``now_s``; then, if the clock is running in ``phase``, end it now."""
     state, transitions = advance(state, plan, now_s)
-    if state.phase is not Phase.ANSWER or not state.running:
+    if state.phase is not phase or not state.running:
         return state, transitions
-    state, t = _next_question(state, plan, now_s, EndReason.FINISHED)
+    state, t = _end_phase(state, plan, now_s, EndReason.FINISHED)
     return state, transitions + t
+
+
+def _end_phase(
+    state: FlowState, plan: list[Step], at_s: float, reason: EndReason
+) -> tuple[FlowState, list[Transition]]:
+    """End the current phase at ``at_s``: prep moves to the answer, an answer to the next
+    question (``reason`` says why it ended)."""
+    if state.phase is Phase.PREP:
+        return _to_answer(state, plan, at_s)
+    return _next_question(state, plan, at_s, reason)
 
 
 def _to_answer(

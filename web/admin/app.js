@@ -12,22 +12,6 @@ import { renderReport } from './report.js';
 import { renderSettings, isAdmin } from './settings.js';
 import { renderTraining } from './training.js';
 
-function route(parts) {
-  if (parts[0] === 'bank') return { name: 'bank', nav: 'bank' };
-  if (parts[0] === 'stats') return { name: 'stats', nav: 'stats' };
-  if (parts[0] === 'settings') return { name: 'settings', nav: 'settings' };
-  if (parts[0] === 'training') return { name: 'training', nav: 'training' };
-  if (parts[0] === 'interviews' && parts[1] && parts[2] === 'report')
-    return { name: 'report', id: parts[1], nav: 'jobs' };
-  if (parts[0] === 'interviews' && parts[1]) return { name: 'interview', id: parts[1], nav: 'jobs' };
-  if (parts[0] === 'jobs' && parts[1] === 'new') return { name: 'job-new', nav: 'jobs' };
-  if (parts[0] === 'jobs' && parts[1] && parts[2] === 'stats') return { name: 'job-stats', id: parts[1], nav: 'stats' };
-  if (parts[0] === 'jobs' && parts[1] && parts[2] === 'resumes')
-    return { name: 'job', id: parts[1], tab: 'resumes', nav: 'jobs' };
-  if (parts[0] === 'jobs' && parts[1]) return { name: 'job', id: parts[1], nav: 'jobs' };
-  return { name: 'jobs', nav: 'jobs' };
-}
-
 startStaffShell({
   title: 'app.title',
   console: 'app.console',
@@ -39,7 +23,19 @@ startStaffShell({
     { href: '#/training', nav: 'training', testid: 'nav-training', label: 'nav.training', visible: canSeeStats },
     { href: '#/settings', nav: 'settings', testid: 'nav-settings', label: 'nav.settings', visible: isAdmin },
   ],
-  route,
+  routes: [
+    ['bank', { name: 'bank', nav: 'bank' }],
+    ['stats', { name: 'stats', nav: 'stats' }],
+    ['settings', { name: 'settings', nav: 'settings' }],
+    ['training', { name: 'training', nav: 'training' }],
+    ['interviews/:id/report', { name: 'report', nav: 'jobs' }],
+    ['interviews/:id', { name: 'interview', nav: 'jobs' }],
+    ['jobs/new', { name: 'job-new', nav: 'jobs' }],
+    ['jobs/:id/stats', { name: 'job-stats', nav: 'stats' }],
+    ['jobs/:id/resumes', { name: 'job', tab: 'resumes', nav: 'jobs' }],
+    ['jobs/:id', { name: 'job', nav: 'jobs' }],
+    ['', { name: 'jobs', nav: 'jobs' }],
+  ],
   views: {
     jobs: (main, ctx) => renderJobs(main, ctx),
     'job-new': (main, ctx) => renderJobForm(main, ctx),

@@ -1,6 +1,6 @@
 // Interview detail: status, answers (question, times, scratchpad, text answer, recordings).
 
-import { h, replace } from '../common/dom.js';
+import { h, button, replace } from '../common/dom.js';
 import { API } from '../staff/api.js';
 import { t, pick } from '../staff/i18n.js';
 import {
@@ -112,8 +112,7 @@ export function renderInterview(main, ctx, interviewId) {
       replace(head, ...pageHeader(name(iv) || id, backHref).childNodes);
 
       statusHolder = h('span', { testid: 'interview-detail-status' });
-      revokeBtn = h('button', {
-        type: 'button',
+      revokeBtn = button({
         class: 'btn danger-outline',
         testid: 'interview-revoke',
         text: t('detail.revoke'),

@@ -1,6 +1,6 @@
 // Job detail: live counts, candidates with revoke, single and bulk invitations.
 
-import { h, replace, field, showError, downloadText } from '../common/dom.js';
+import { h, button, replace, field, showError, downloadText } from '../common/dom.js';
 import { debounce } from '../common/timing.js';
 import { API, ApiError } from '../staff/api.js';
 import { t, pick } from '../staff/i18n.js';
@@ -123,8 +123,7 @@ export function renderJobDetail(main, ctx, jobId, tab = 'interviews') {
       'div',
       { class: 'card-head' },
       h('h2', { id: 'cands-h', class: 'card-title', text: t('detail.candidates') }),
-      h('button', {
-        type: 'button',
+      button({
         class: 'btn small',
         testid: 'refresh-interviews',
         text: t('common.refresh'),
@@ -206,8 +205,7 @@ export function renderJobDetail(main, ctx, jobId, tab = 'interviews') {
         statusBadge(s.status),
       );
       const updatedCell = h('td', { dataset: { label: t('col.updated') } }, timeEl(s.updated_at));
-      const revokeBtn = h('button', {
-        type: 'button',
+      const revokeBtn = button({
         class: 'btn small danger-outline',
         testid: `revoke-${id}`,
         text: t('detail.revoke'),
@@ -346,13 +344,12 @@ function renderConfig(configCard, job, bank) {
 function reminderSection(ctx, jobId) {
   const info = h('p', { testid: 'pending-count', text: t('common.loading') });
   const status = h('p', { class: 'muted small', 'aria-live': 'polite', testid: 'reminder-status' });
-  const send = h('button', {
-    type: 'button',
+  const send = button({
     class: 'btn primary small',
     testid: 'send-reminders',
     text: t('remind.send'),
   });
-  const csv = h('button', { type: 'button', class: 'btn small', testid: 'download-outbox', text: t('remind.csv') });
+  const csv = button({ class: 'btn small', testid: 'download-outbox', text: t('remind.csv') });
   const section = card(
     { title: t('remind.title'), testid: 'reminders-card' },
     info,
@@ -400,8 +397,7 @@ function examinerSection(ctx, jobId) {
     h('p', { class: 'muted', text: t('common.loading') }),
   );
   const status = h('p', { class: 'muted small', 'aria-live': 'polite' });
-  const save = h('button', {
-    type: 'button',
+  const save = button({
     class: 'btn primary small',
     testid: 'examiners-save',
     text: t('examiners.save'),
@@ -613,8 +609,7 @@ function bulkSection(ctx, jobId, state, onCreated) {
       setOut();
       return;
     }
-    const dl = h('button', {
-      type: 'button',
+    const dl = button({
       class: 'btn small',
       testid: 'download-links',
       text: t('bulk.download'),

@@ -1,6 +1,6 @@
 // Create-job form: basics, description analysis, weighted competency model, 3-section plan.
 
-import { h, replace, field, showError, nextId } from '../common/dom.js';
+import { h, button, replace, field, showError, nextId } from '../common/dom.js';
 import { debounce } from '../common/timing.js';
 import { API, ApiError } from '../staff/api.js';
 import { t, pick } from '../staff/i18n.js';
@@ -113,7 +113,7 @@ export function renderJobForm(main, ctx) {
     d.description = desc.input.value;
   });
 
-  const analyseBtn = h('button', { type: 'button', class: 'btn', testid: 'analyse', text: t('form.analyse') });
+  const analyseBtn = button({ class: 'btn', testid: 'analyse', text: t('form.analyse') });
   const analyseStatus = h('span', { class: 'muted small', role: 'status', testid: 'analyse-status' });
   analyseBtn.addEventListener('click', analyse);
 
@@ -131,14 +131,12 @@ export function renderJobForm(main, ctx) {
   );
   const compErr = h('p', { class: 'field-error', role: 'alert', hidden: true, dataset: { field: 'competencies' } });
   errEls.competencies = compErr;
-  const addComp = h('button', {
-    type: 'button',
+  const addComp = button({
     class: 'btn small',
     testid: 'comp-add',
     text: t('form.addCompetency'),
   });
-  const evenBtn = h('button', {
-    type: 'button',
+  const evenBtn = button({
     class: 'btn small ghost',
     testid: 'comp-even',
     text: t('form.distribute'),
@@ -230,8 +228,7 @@ export function renderJobForm(main, ctx) {
           c.weight = wIn.value;
           updateSum();
         });
-        const rm = h('button', {
-          type: 'button',
+        const rm = button({
           class: 'btn small ghost icon',
           'aria-label': t('form.removeN', { n: i + 1 }),
           text: '✕',
@@ -306,8 +303,7 @@ export function renderJobForm(main, ctx) {
         pool.length
           ? pool.slice(0, 60).map((q) => {
               const added = chosen.has(q.id);
-              const btn = h('button', {
-                type: 'button',
+              const btn = button({
                 class: `btn small${added ? '' : ' primary'}`,
                 testid: `add-${section}-${q.id}`,
                 disabled: added,
@@ -346,22 +342,19 @@ export function renderJobForm(main, ctx) {
       ui.listEl,
       qs.length
         ? qs.map((q, i) => {
-            const up = h('button', {
-              type: 'button',
+            const up = button({
               class: 'btn small ghost icon',
               'aria-label': t('form.moveUp'),
               text: '↑',
               disabled: i === 0,
             });
-            const down = h('button', {
-              type: 'button',
+            const down = button({
               class: 'btn small ghost icon',
               'aria-label': t('form.moveDown'),
               text: '↓',
               disabled: i === qs.length - 1,
             });
-            const rm = h('button', {
-              type: 'button',
+            const rm = button({
               class: 'btn small ghost',
               testid: `remove-${section}-${q.id}`,
               text: t('form.remove'),
@@ -557,7 +550,7 @@ export function renderJobForm(main, ctx) {
   }
 
   const saveBtn = h('button', { type: 'submit', class: 'btn primary', testid: 'save-job', text: t('form.save') });
-  const resetBtn = h('button', { type: 'button', class: 'btn ghost', testid: 'reset-job', text: t('form.reset') });
+  const resetBtn = button({ class: 'btn ghost', testid: 'reset-job', text: t('form.reset') });
   resetBtn.addEventListener('click', () => {
     draft = newDraft();
     renderJobForm(main, ctx);

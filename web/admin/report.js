@@ -1,7 +1,7 @@
 // Printable per-candidate report (#/interviews/<id>/report), from GET /api/interviews/{id}/report.
 // AI suggestions, human scores and the final value are kept in separate columns.
 
-import { h, replace } from '../common/dom.js';
+import { h, button, replace } from '../common/dom.js';
 import { API, roleOf } from '../staff/api.js';
 import { t, pick } from '../staff/i18n.js';
 import { card, dataTable, errorBanner, pageHeader, fmtDate, statusBadge } from '../staff/ui.js';
@@ -28,8 +28,7 @@ export function renderReport(main, ctx, interviewId) {
     href: `#/interviews/${encodeURIComponent(interviewId)}`,
     text: `← ${t('report.backToInterview')}`,
   });
-  const print = h('button', {
-    type: 'button',
+  const print = button({
     class: 'btn primary no-print',
     testid: 'report-print',
     text: t('report.print'),

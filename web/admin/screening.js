@@ -2,7 +2,7 @@
 // Saving re-matches every candidate of the job; waiting ones who now pass are invited. The
 // server validates; its 422 rows are shown next to the field they name.
 
-import { h, replace, field, showError, addError } from '../common/dom.js';
+import { h, button, replace, field, showError, addError } from '../common/dom.js';
 import { API } from '../staff/api.js';
 import { t } from '../staff/i18n.js';
 import {
@@ -65,8 +65,7 @@ function niceRow(item, onRemove) {
     testid: 'nice-weight',
   });
   const error = h('p', { class: 'field-error', role: 'alert', hidden: true });
-  const remove = h('button', {
-    type: 'button',
+  const remove = button({
     class: 'btn small ghost',
     text: '×',
     on: { click: () => onRemove(row) },
@@ -186,8 +185,7 @@ export function screeningCard(ctx, jobId, { onSaved } = {}) {
     renumber();
     return r;
   };
-  const addBtn = h('button', {
-    type: 'button',
+  const addBtn = button({
     class: 'btn small',
     testid: 'scr-nice-add',
     text: `+ ${t('scr.nice.add')}`,

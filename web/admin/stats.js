@@ -3,7 +3,7 @@
 // Numbers come from GET /api/jobs/{id}/stats: job-match % over completed interviews that have
 // a score; dimension averages use each dimension's *final* value (human override, else AI).
 
-import { h, replace } from '../common/dom.js';
+import { h, button, replace } from '../common/dom.js';
 import { debounce } from '../common/timing.js';
 import { API, roleOf } from '../staff/api.js';
 import { t, getLang } from '../staff/i18n.js';
@@ -299,8 +299,7 @@ export function renderCrossStats(main, ctx) {
     forbidden(main, back);
     return () => {};
   }
-  const refresh = h('button', {
-    type: 'button',
+  const refresh = button({
     class: 'btn',
     testid: 'stats-refresh',
     text: t('common.refresh'),

@@ -37,6 +37,11 @@ export function h(tag, attrs = {}, ...children) {
   return el;
 }
 
+/** A button that does not submit its form (`type="button"`); same arguments as `h`. */
+export function button(attrs = {}, ...children) {
+  return h('button', { type: 'button', ...attrs }, ...children);
+}
+
 function append(el, children) {
   for (const c of children) {
     if (c === null || c === undefined || c === false) continue;

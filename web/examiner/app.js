@@ -6,14 +6,6 @@ import { renderJobPicker, renderInterviewList } from './jobs.js';
 import { renderLiveView } from './liveview.js';
 import { renderReviewView } from './review.js';
 
-function route(parts) {
-  if (parts[0] === 'interviews' && parts[1] && parts[2] === 'review')
-    return { name: 'review', id: parts[1], nav: 'jobs' };
-  if (parts[0] === 'interviews' && parts[1]) return { name: 'interview', id: parts[1], nav: 'jobs' };
-  if (parts[0] === 'jobs' && parts[1]) return { name: 'job', id: parts[1], nav: 'jobs' };
-  return { name: 'jobs', nav: 'jobs' };
-}
-
 startStaffShell({
   title: 'ex.title',
   console: 'ex.console',
@@ -22,7 +14,12 @@ startStaffShell({
     { href: '#/jobs', nav: 'jobs', testid: 'nav-jobs', label: 'ex.nav.jobs' },
     { href: '/admin', testid: 'nav-admin', label: 'ex.nav.admin' },
   ],
-  route,
+  routes: [
+    ['interviews/:id/review', { name: 'review', nav: 'jobs' }],
+    ['interviews/:id', { name: 'interview', nav: 'jobs' }],
+    ['jobs/:id', { name: 'job', nav: 'jobs' }],
+    ['', { name: 'jobs', nav: 'jobs' }],
+  ],
   views: {
     jobs: (main, ctx) => renderJobPicker(main, ctx),
     job: (main, ctx, r) => renderInterviewList(main, ctx, r.id),

@@ -3,7 +3,7 @@
 // entry module that starts the shell with its sections; a section's nav link may be shown only to
 // some roles. Both pages share the session (sessionStorage) and the language (localStorage).
 
-import { h, replace, field, showError } from '../common/dom.js';
+import { h, button, replace, field, showError } from '../common/dom.js';
 import { LiveClient } from '../common/live.js';
 import { htmlLang } from '../common/i18n.js';
 import { API, session, onUnauthorized, roleOf } from './api.js';
@@ -16,6 +16,23 @@ import { errorText, resetCaches } from './ui.js';
  * @typedef {{href: string, label: string, testid: string, nav?: string, visible?: (s: object) => boolean}} NavLink
  */
 
+/** The first route whose pattern the path's parts start with, with its `:params` filled in. */
+function matchRoute(routes, parts) {
+  for (const [pattern, route] of routes) {
+    const params = {};
+    const matches = pattern
+      .split('/')
+      .filter(Boolean)
+      .every((segment, i) => {
+        if (!segment.startsWith(':')) return parts[i] === segment;
+        params[segment.slice(1)] = parts[i];
+        return Boolean(parts[i]);
+      });
+    if (matches) return { ...route, ...params };
+  }
+  return null;
+}
+
 /**
  * Start the staff page.
  * @param {object} page
@@ -23,8 +40,10 @@ import { errorText, resetCaches } from './ui.js';
  * @param {string} page.console      key of the page name next to the brand
  * @param {string} page.loginSubtitle key of the line under the login title
  * @param {NavLink[]} page.nav        the header links, in order
- * @param {(parts: string[]) => {name: string, nav: string|null}} page.route
- *        the route of the hash path's parts (`login` is the shell's own)
+ * @param {Array<[string, {name: string, nav: string|null, tab?: string}]>} page.routes
+ *        the routes, first match wins: a hash path whose parts start with the pattern's parts
+ *        (`:id` matches any part and is handed to the view as `route.id`) takes the route; the
+ *        empty pattern matches every path (`login` is the shell's own)
  * @param {Object<string, (main: HTMLElement, ctx: object, route: object) => (Function|void)>} page.views
  *        the view of each route name: renders into `main`, may return a cleanup function. The view's
  *        `ctx` has `live`, `navigate`, `session`, `alive` (false once left) and `onLang` (set it to
@@ -57,7 +76,7 @@ export function startStaffShell(page) {
     const hash = location.hash.replace(/^#/, '') || '/jobs';
     const parts = hash.split('?')[0].split('/').filter(Boolean).map(decodeURIComponent);
     if (parts[0] === 'login') return { name: 'login', nav: null };
-    return page.route(parts);
+    return matchRoute(page.routes, parts);
   }
 
   function renderChrome() {
@@ -273,16 +292,14 @@ function renderTopbar(page) {
     hidden: true,
   });
   const userInfo = h('span', { id: 'user-info', class: 'user-info auth-only', testid: 'user-info', hidden: true });
-  const langToggle = h('button', {
-    type: 'button',
+  const langToggle = button({
     id: 'lang-toggle',
     class: 'btn ghost small',
     testid: 'lang-toggle',
     'data-i18n': 'top.lang',
     'data-i18n-attr': 'aria-label:top.langLabel',
   });
-  const logout = h('button', {
-    type: 'button',
+  const logout = button({
     id: 'logout',
     class: 'btn ghost small auth-only',
     testid: 'logout',

@@ -2,7 +2,7 @@
 // texts and summaries, the load/save cycle of a form the server validates, the one-file upload
 // form, CSV helpers, page-header and empty-list pieces.
 
-import { h, replace, copyText, field, showError, downloadText } from '../common/dom.js';
+import { h, button, replace, copyText, field, showError, downloadText } from '../common/dom.js';
 import { t, pick, getLang } from './i18n.js';
 import { API, ApiError } from './api.js';
 
@@ -316,8 +316,7 @@ export function uploadForm(
   const input = h('input', { type: 'file', name: 'file', accept, testid: `${prefix}-file` });
   const file = field(texts.label, input, { hint: texts.hint });
   const submit = h('button', { type: 'submit', class: 'btn primary', testid: `${prefix}-submit`, text: texts.submit });
-  const templateBtn = h('button', {
-    type: 'button',
+  const templateBtn = button({
     class: 'btn ghost small',
     testid: `${prefix}-template`,
     text: texts.template,
@@ -491,8 +490,7 @@ export function linkBox(url, testid) {
   const input = h('input', { type: 'text', readonly: true, value: full, testid, 'aria-label': t('invite.link') });
   input.addEventListener('focus', () => input.select());
   const status = h('span', { class: 'copy-status', role: 'status' });
-  const btn = h('button', {
-    type: 'button',
+  const btn = button({
     class: 'btn small',
     testid: 'copy-link',
     text: t('invite.copy'),
@@ -537,8 +535,7 @@ export function tagInput(label, { testid, hint } = {}) {
           'li',
           { class: 'tag-chip', dataset: { value: v } },
           h('span', { text: v }),
-          h('button', {
-            type: 'button',
+          button({
             class: 'tag-remove',
             'aria-label': t('tags.remove', { v }),
             text: '×',

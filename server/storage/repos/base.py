@@ -5,7 +5,8 @@ from __future__ import annotations
 import time
 
 from server.security.fields import FieldCipher
-from server.storage.db import Database
+from server.storage.db import Connection, Database, Row
+from server.storage.errors import NotFound
 
 
 class Repository:
@@ -20,3 +21,12 @@ class Repository:
 def epoch_s() -> float:
     """The wall-clock time stored in ``created_at``-style columns (seconds since the epoch)."""
     return time.time()
+
+
+def existing_row(conn: Connection, sql: str, key: str, what: str) -> Row:
+    """The row ``sql`` selects by ``key`` (its one ``?``) in a transaction; :class:`NotFound`
+    naming ``what`` and the key when there is none."""
+    row: Row | None = conn.execute(sql, (key,)).fetchone()
+    if row is None:
+        raise NotFound(f"{what} {key} not found")
+    return row

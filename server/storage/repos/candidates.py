@@ -15,7 +15,7 @@ from server.domain.record import from_columns
 from server.security.auth import new_id
 from server.storage.db import NO_LIMIT, Connection, Row
 from server.storage.errors import NotFound
-from server.storage.repos.base import Repository, epoch_s
+from server.storage.repos.base import Repository, epoch_s, existing_row
 
 
 class NewCandidate(TypedDict):
@@ -196,11 +196,12 @@ class CandidateRepository(Repository):
         ``from_statuses``, in one transaction; the status it had, or None."""
 
         def work(conn: Connection) -> str | None:
-            row = conn.execute(
-                "SELECT status FROM candidates WHERE id=? FOR UPDATE", (candidate_id,)
-            ).fetchone()
-            if row is None:
-                raise NotFound(f"candidate {candidate_id} not found")
+            row = existing_row(
+                conn,
+                "SELECT status FROM candidates WHERE id=? FOR UPDATE",
+                candidate_id,
+                "candidate",
+            )
             previous = str(row["status"])
             if previous not in from_statuses:
                 return None
@@ -235,11 +236,9 @@ class CandidateRepository(Repository):
         """Delete the candidate's row; returns its résumé file path."""
 
         def work(conn: Connection) -> str | None:
-            row = conn.execute(
-                "SELECT file_path FROM candidates WHERE id=?", (candidate_id,)
-            ).fetchone()
-            if row is None:
-                raise NotFound(f"candidate {candidate_id} not found")
+            row = existing_row(
+                conn, "SELECT file_path FROM candidates WHERE id=?", candidate_id, "candidate"
+            )
             conn.execute("DELETE FROM candidates WHERE id=?", (candidate_id,))
             return str(row["file_path"]) if row["file_path"] else None
 

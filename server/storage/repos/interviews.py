@@ -15,7 +15,7 @@ from server.security.fields import FieldCipher
 from server.storage.db import Connection, Row, dumps, loads
 from server.storage.errors import Conflict, NotFound, Superseded
 from server.storage.repos.audit import append_event
-from server.storage.repos.base import Repository, epoch_s
+from server.storage.repos.base import Repository, epoch_s, existing_row
 
 STATUS_RANK: dict[Status, int] = {
     Status.INVITED: 0,
@@ -169,12 +169,12 @@ class InterviewRepository(Repository):
         """
 
         def work(conn: Connection) -> StatusChange | None:
-            row = conn.execute(
+            row = existing_row(
+                conn,
                 "SELECT status, job_id, org_id FROM interviews WHERE id=? FOR UPDATE",
-                (interview_id,),
-            ).fetchone()
-            if row is None:
-                raise NotFound(f"interview {interview_id} not found")
+                interview_id,
+                "interview",
+            )
             old = Status(row["status"])
             if old is new:
                 if fields:

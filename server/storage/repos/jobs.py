@@ -10,7 +10,7 @@ from server.domain.models import Status
 from server.security.auth import new_id
 from server.storage.db import Connection, Row, dumps, loads
 from server.storage.errors import NotFound
-from server.storage.repos.base import Repository, epoch_s
+from server.storage.repos.base import Repository, epoch_s, existing_row
 
 
 def _job(row: Row) -> Job:
@@ -71,9 +71,7 @@ class JobRepository(Repository):
 
     async def update_job_data(self, job_id: str, changes: dict[str, Any]) -> None:
         def work(conn: Connection) -> None:
-            row = conn.execute("SELECT data FROM jobs WHERE id=? FOR UPDATE", (job_id,)).fetchone()
-            if row is None:
-                raise NotFound(f"job {job_id} not found")
+            row = existing_row(conn, "SELECT data FROM jobs WHERE id=? FOR UPDATE", job_id, "job")
             data = {**loads(row["data"]), **changes}
             conn.execute(
                 "UPDATE jobs SET data=?, updated_at=? WHERE id=?", (dumps(data), epoch_s(), job_id)

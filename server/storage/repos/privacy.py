@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from server.storage.db import Connection
-from server.storage.errors import NotFound
 from server.storage.repos.analysis import analysis_aad
-from server.storage.repos.base import Repository, epoch_s
+from server.storage.repos.base import Repository, epoch_s, existing_row
 from server.storage.repos.interviews import candidate_aad, plan_aad, plan_value, without_resume
 
 ERASED_CANDIDATE = {"name": "(erased)", "erased": True}
@@ -24,11 +23,12 @@ class PrivacyRepository(Repository):
         fields = self.fields
 
         def work(conn: Connection) -> dict[str, int]:
-            row = conn.execute(
-                "SELECT org_id FROM interviews WHERE id=? FOR UPDATE", (interview_id,)
-            ).fetchone()
-            if row is None:
-                raise NotFound(f"interview {interview_id} not found")
+            existing_row(  # locks the interview's row; NotFound when there is none
+                conn,
+                "SELECT org_id FROM interviews WHERE id=? FOR UPDATE",
+                interview_id,
+                "interview",
+            )
             aad = analysis_aad(interview_id)
             kept = 0
             for event in conn.execute(

@@ -3,7 +3,7 @@ kept apart from the AI's suggestions."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from server.domain.models import StaffUser
 from server.storage.repos.base import Repository, epoch_s
@@ -31,10 +31,7 @@ class ReviewRepository(Repository):
         )
 
     async def reviews(self, interview_id: str) -> list[dict[str, Any]]:
-        rows = await self.db.fetchall(
-            "SELECT * FROM reviews WHERE interview_id=? ORDER BY created_at", interview_id
-        )
-        return [dict(r) for r in rows]
+        return await self._oldest_first("reviews", interview_id)
 
     async def save_decision(
         self, interview_id: str, user: StaffUser, recommendation: str, comment: str
@@ -53,10 +50,7 @@ class ReviewRepository(Repository):
         )
 
     async def decisions(self, interview_id: str) -> list[dict[str, Any]]:
-        rows = await self.db.fetchall(
-            "SELECT * FROM decisions WHERE interview_id=? ORDER BY created_at", interview_id
-        )
-        return [dict(r) for r in rows]
+        return await self._oldest_first("decisions", interview_id)
 
     async def decided_before(self, org_id: str, before_s: float) -> list[str]:
         """Interviews of the org whose last human decision is older than ``before_s``."""
@@ -67,3 +61,12 @@ class ReviewRepository(Repository):
             before_s,
         )
         return [r["interview_id"] for r in rows]
+
+    async def _oldest_first(
+        self, table: Literal["reviews", "decisions"], interview_id: str
+    ) -> list[dict[str, Any]]:
+        """The interview's rows of ``table``, oldest first."""
+        rows = await self.db.fetchall(
+            f"SELECT * FROM {table} WHERE interview_id=? ORDER BY created_at", interview_id
+        )
+        return [dict(r) for r in rows]

@@ -1,6 +1,6 @@
 // The candidate list of the résumé intake: status filters and the table, best match first.
 
-import { h, replace } from '../../common/dom.js';
+import { h, button, replace } from '../../common/dom.js';
 import { t } from '../../staff/i18n.js';
 import { card, dataTable, emptyNote } from '../../staff/ui.js';
 import { degreeLabel } from '../screening.js';
@@ -34,10 +34,8 @@ export function candidateList(ctx, state, onOpen) {
     replace(
       filters,
       ['all', ...CANDIDATE_STATUSES].map((s) =>
-        h(
-          'button',
+        button(
           {
-            type: 'button',
             class: `btn small seg-btn${state.filter === s ? ' active' : ''}`,
             'aria-pressed': state.filter === s ? 'true' : 'false',
             testid: `filter-${s.replace(/_/g, '-')}`,
@@ -60,8 +58,7 @@ export function candidateList(ctx, state, onOpen) {
     const id = c.candidate_id;
     const match = c.match || {};
     const score = Number(match.score) || 0;
-    const open = h('button', {
-      type: 'button',
+    const open = button({
       class: 'linklike',
       testid: `cand-open-${id}`,
       text: displayName(c),

@@ -1,7 +1,7 @@
 // The candidate panel of the résumé intake: every extracted value beside the résumé text it
 // came from, why each criterion is met or not, and the person's decision.
 
-import { h, replace, downloadBlob } from '../../common/dom.js';
+import { h, button, replace, downloadBlob } from '../../common/dom.js';
 import { API, ApiError } from '../../staff/api.js';
 import { t } from '../../staff/i18n.js';
 import { confirmDialog, errorText, linkBox } from '../../staff/ui.js';
@@ -45,8 +45,7 @@ export function candidatePanel(ctx, jobId, initial, { onChange, onErased }) {
   const admin = isAdmin(ctx.session);
   const titleId = 'cand-panel-title';
   const content = h('div', { class: 'drawer-body' });
-  const closeBtn = h('button', {
-    type: 'button',
+  const closeBtn = button({
     class: 'btn ghost small drawer-close',
     testid: 'candidate-close',
     text: `✕ ${t('res.panel.close')}`,
@@ -234,8 +233,7 @@ export function candidatePanel(ctx, jobId, initial, { onChange, onErased }) {
     const btns = [];
     if (c.status !== 'invited') {
       btns.push(
-        h('button', {
-          type: 'button',
+        button({
           class: 'btn primary',
           testid: 'candidate-invite',
           text: t('res.act.invite'),
@@ -245,8 +243,7 @@ export function candidatePanel(ctx, jobId, initial, { onChange, onErased }) {
     }
     if (c.status === 'waiting') {
       btns.push(
-        h('button', {
-          type: 'button',
+        button({
           class: 'btn',
           testid: 'candidate-not-selected',
           text: t('res.act.notSelected'),
@@ -255,8 +252,7 @@ export function candidatePanel(ctx, jobId, initial, { onChange, onErased }) {
       );
     } else if (c.status === 'not_selected') {
       btns.push(
-        h('button', {
-          type: 'button',
+        button({
           class: 'btn',
           testid: 'candidate-waiting',
           text: t('res.act.backToWaiting'),
@@ -274,8 +270,7 @@ export function candidatePanel(ctx, jobId, initial, { onChange, onErased }) {
       );
       if (!linkState)
         btns.push(
-          h('button', {
-            type: 'button',
+          button({
             class: 'btn',
             testid: 'candidate-show-link',
             text: t('res.act.showLink'),
@@ -286,8 +281,7 @@ export function candidatePanel(ctx, jobId, initial, { onChange, onErased }) {
     const files = [];
     if (c.file_bytes)
       files.push(
-        h('button', {
-          type: 'button',
+        button({
           class: 'btn',
           testid: 'candidate-download',
           text: t('res.act.download'),
@@ -296,8 +290,7 @@ export function candidatePanel(ctx, jobId, initial, { onChange, onErased }) {
       );
     if (admin)
       files.push(
-        h('button', {
-          type: 'button',
+        button({
           class: 'btn danger-outline',
           testid: 'candidate-erase',
           text: t('res.act.erase'),
@@ -327,8 +320,7 @@ export function candidatePanel(ctx, jobId, initial, { onChange, onErased }) {
 
   function draw() {
     const allOpen = content.dataset.allOpen === 'true'; // "show all" survives a re-render
-    const toggle = h('button', {
-      type: 'button',
+    const toggle = button({
       class: 'btn ghost small',
       testid: 'toggle-sources',
       'aria-pressed': 'false',

@@ -2,7 +2,7 @@
 // progress (live `resume_progress` messages, the status URL polled when those stop) and its
 // per-file errors and summary.
 
-import { h, replace, showError } from '../../common/dom.js';
+import { h, button, replace, showError } from '../../common/dom.js';
 import { API, ApiError } from '../../staff/api.js';
 import { t } from '../../staff/i18n.js';
 import { card, dataTable, errorText } from '../../staff/ui.js';
@@ -48,8 +48,7 @@ export function uploadCard(ctx, jobId, knownIds, onFinished) {
     text: t('res.upload.submit'),
     disabled: true,
   });
-  const clearBtn = h('button', {
-    type: 'button',
+  const clearBtn = button({
     class: 'btn ghost small',
     testid: 'resume-clear',
     text: t('res.upload.clear'),

@@ -1,7 +1,7 @@
 // The live view's flags timeline: one lane per flag type, a mark per flag placed on the
 // media time axis, and the detail (with evidence) of the flag last pointed at.
 
-import { h, replace } from '../../common/dom.js';
+import { h, button, replace } from '../../common/dom.js';
 import { t } from '../../staff/i18n.js';
 import { MAX_FLAGS, FLAG_TYPES, mediaTime, qLabel, flagKey, evidenceText, evidenceList, panelHead } from './common.js';
 
@@ -86,7 +86,7 @@ export function flagsPanel(model) {
     let btn = flagEls.get(key);
     const open = f.end_s === null || f.end_s === undefined;
     if (!btn) {
-      btn = h('button', { type: 'button', class: 'fl-mark', testid: 'flag', dataset: { flag: f.type, key } });
+      btn = button({ class: 'fl-mark', testid: 'flag', dataset: { flag: f.type, key } });
       btn.addEventListener('click', () => showFlagDetail(model.flags.get(key) || f));
       btn.addEventListener('mouseenter', () => showFlagDetail(model.flags.get(key) || f));
       btn.addEventListener('focus', () => showFlagDetail(model.flags.get(key) || f));

@@ -2,7 +2,7 @@
 // transcript as clickable words (click → the video seeks there; the playing word is
 // highlighted), scratchpad, written answer, time used and flags.
 
-import { h, replace } from '../../common/dom.js';
+import { h, button, replace } from '../../common/dom.js';
 import { card } from '../../staff/ui.js';
 import { t, pick } from '../../staff/i18n.js';
 import { personalInfo, personalisedNote } from '../../staff/reportparts.js';
@@ -176,8 +176,7 @@ export function answersView(model, answersBox, mode) {
         ? mediaTime(Math.max(0, Number(seg.start_s) - Number(answer.recordings[k0].media_start_s)))
         : mediaTime(seg.start_s);
       const timeBtn = canSeek
-        ? h('button', {
-            type: 'button',
+        ? button({
             class: 'rv-seg-time',
             text: timeLabel,
             'aria-label': t('ex.rv.segPlay', { time: timeLabel }),
@@ -213,8 +212,7 @@ export function answersView(model, answersBox, mode) {
     const at = (x) => mediaTime(Math.max(0, Number(x) - shift));
     const span = `${at(f.start_s)}–${isNum(f.end_s) ? at(f.end_s) : t('ex.fl.open')}`;
     const timeEl = canSeek
-      ? h('button', {
-          type: 'button',
+      ? button({
           class: 'rv-seg-time',
           text: span,
           'aria-label': t('ex.rv.segPlay', { time: at(f.start_s) }),

@@ -1,6 +1,6 @@
 // The printable report of the review page, drawn on this page when no report window opens.
 
-import { h, replace } from '../../common/dom.js';
+import { h, button, replace } from '../../common/dom.js';
 import { t, pick } from '../../staff/i18n.js';
 import { personalInfo, personalisedNote, developmentBlock } from '../../staff/reportparts.js';
 import { modeBadge } from '../liveview/common.js';
@@ -19,14 +19,13 @@ export function printView(model, printBox, mode) {
       h('th', { scope: 'col', text: t(`ex.rv.pr.${k}`) }),
     );
     const li = (items, fn) => (items.length ? items.map(fn) : [h('li', { text: t('ex.none') })]);
-    const printBtn = h('button', {
-      type: 'button',
+    const printBtn = button({
       class: 'btn primary',
       testid: 'print-button',
       text: t('ex.rv.print'),
     });
     printBtn.addEventListener('click', () => window.print());
-    const closeBtn = h('button', { type: 'button', class: 'btn ghost', text: t('ex.rv.closePrint') });
+    const closeBtn = button({ class: 'btn ghost', text: t('ex.rv.closePrint') });
     closeBtn.addEventListener('click', () => {
       printShown = false;
       printBox.hidden = true;
