@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from server.storage.db import Database, open_database
 from loadtest.postgres import PostgresCluster, postgres_cluster
+from server.storage.db import Database, open_database
 from tests.support.server import TEST_MODELS_DIR, RunningServer, ServerDatabases, running_server
 
 # Server subprocesses unpack the bundled multilingual model once for the whole run, not

@@ -25,13 +25,13 @@ import aiohttp
 import psycopg
 import pytest
 
+from loadtest.postgres import PostgresCluster
 from loadtest.recordings import decode
 from server.security.keyring import KeyRing
 from tests.support.candidate import ScriptedCandidate
 from tests.support.checks import normalise_words
 from tests.support.media import face_y4m, speech_wav
 from tests.support.nodes import Node, node_process
-from loadtest.postgres import PostgresCluster
 from tests.support.process import run_demo
 from tests.support.redis_server import redis_instance
 from tests.support.server import free_port

@@ -11,9 +11,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from loadtest.postgres import PostgresCluster
 from server.core.config import ConfigError, load_settings
 from tests.support.nodes import node_process
-from loadtest.postgres import PostgresCluster
 from tests.support.process import CLI
 from tests.support.server import LOOPBACK, free_port
 

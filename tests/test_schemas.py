@@ -9,6 +9,7 @@ from typing import Any
 
 import psycopg
 
+from loadtest.postgres import PostgresCluster
 from server.storage.db import SQLiteDatabase
 from server.storage.migrate import (
     MIGRATIONS_PACKAGE,
@@ -19,7 +20,6 @@ from server.storage.migrate import (
     migrations,
     postgres_version,
 )
-from loadtest.postgres import PostgresCluster
 
 SQLITE_TYPES = {"TEXT": "text", "REAL": "double precision", "INTEGER": "bigint"}
 """A SQLite column type → the PostgreSQL type its migrations give the column."""

@@ -18,11 +18,11 @@ from typing import Any
 
 import pytest
 
+from loadtest.postgres import PostgresCluster
 from server.domain.models import Status
 from server.security.ratelimit import LOGIN_FAILURES_PER_ACCOUNT
 from server.storage.db import open_database
 from server.storage.store import Store
-from loadtest.postgres import PostgresCluster
 from tests.support.server import LOOPBACK
 from tests.support.store_races import (
     AUDIT_EVENTS_PER_PROCESS,
