@@ -179,7 +179,8 @@ async def test_live_sessions_admissions_and_refusals_are_counted(tmp_path: Path)
 
 async def test_readyz_fails_while_the_database_is_closed(server: RunningServer) -> None:
     status, body = await _status(server, "/readyz")
-    assert (status, body["ready"], body["checks"]) == (200, True, {"database": "ok"})
+    ok = {"database": "ok", "recordings": "ok"}
+    assert (status, body["ready"], body["checks"]) == (200, True, ok)
     await server.svc.db.close()
     status, body = await _status(server, "/readyz")
     assert status == 503 and body["failed"] == ["database"], body
@@ -188,13 +189,32 @@ async def test_readyz_fails_while_the_database_is_closed(server: RunningServer) 
     assert status == 200 and body["ok"] is True
 
 
+async def test_readyz_fails_while_the_recordings_folder_cannot_be_written(
+    server: RunningServer,
+) -> None:
+    """A shared recordings mount that went away (or turned read-only) holds traffic back."""
+    folder = server.svc.recordings.root
+    moved = folder.with_name(folder.name + "-unmounted")
+    folder.rename(moved)
+    try:
+        status, body = await _status(server, "/readyz")
+        assert status == 503 and body["failed"] == ["recordings"], body
+        assert body["checks"]["recordings"] == "unreachable (NotADirectoryError)"
+    finally:
+        moved.rename(folder)
+    status, body = await _status(server, "/readyz")
+    assert status == 200 and body["checks"]["recordings"] == "ok", body
+    assert not list(folder.glob(".ready-probe-*"))  # the probe cleans up after itself
+
+
 async def test_readyz_and_stream_backlog_follow_redis(tmp_path: Path) -> None:
     with redis_instance() as redis:
         async with running_server(
             tmp_path / "data", analysis_workers=0, redis_url=redis.url
         ) as srv:
             status, body = await _status(srv, "/readyz")
-            assert status == 200 and body["checks"] == {"database": "ok", "redis": "ok"}, body
+            ok = {"database": "ok", "redis": "ok", "recordings": "ok"}
+            assert status == 200 and body["checks"] == ok, body
             up = await scrape(srv.http, srv.base_url)
             assert up.value("interview_live_redis_up") == 1
             assert up.value("interview_live_redis_stream_lag_entries", stream="results") == 0
@@ -242,8 +262,8 @@ async def test_readyz_waits_for_the_analyzer_workers(analysis_server: RunningSer
 async def test_every_role_serves_metrics_and_readiness(tmp_path: Path) -> None:
     data = tmp_path / "data"
     checks = {
-        "api": {"database", "redis"},
-        "media": {"database", "redis", "analysis"},
+        "api": {"database", "redis", "recordings"},
+        "media": {"database", "redis", "recordings", "analysis"},
         "analyzer": {"database", "redis", "models"},
     }
     with redis_instance() as redis:

@@ -282,6 +282,11 @@ async def test_retention_deletes_the_objects(weed: SeaweedS3, tmp_path: Path) ->
         assert await asyncio.to_thread(weed.keys, f"retention/{iid}/") == []
 
 
+async def _readyz(srv: RunningServer) -> tuple[int, list[str]]:
+    async with srv.http.get(srv.base_url + "/readyz") as resp:
+        return resp.status, (await resp.json()).get("failed", [])
+
+
 async def test_an_upload_that_fails_keeps_the_file_and_goes_up_once_the_store_is_back(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -292,7 +297,9 @@ async def test_an_upload_that_fails_keeps_the_file_and_goes_up_once_the_store_is
         ) as srv:
             admin = await srv.add_staff("admin", Role.ADMIN)
             plain = os.urandom(300_000)
+            assert await _readyz(srv) == (200, [])
             await asyncio.to_thread(weed.stop)  # the store goes away
+            assert await _readyz(srv) == (503, ["recordings"])  # traffic is held back
             iid, rec_id, path = await _stored_segment(srv, admin, plain)
             srv.svc.recordings.segment_finished(f"{iid}/{path.name}")
 
@@ -321,6 +328,11 @@ async def test_an_upload_that_fails_keeps_the_file_and_goes_up_once_the_store_is
             async with srv.http.get(url, headers=auth) as resp:
                 assert resp.status == 206 and await resp.read() == plain[70000:71000]
             assert srv.svc.recordings.pending == 0
+
+            async def ready() -> bool:
+                return await _readyz(srv) == (200, [])
+
+            await _until(ready, "not ready after the store came back", 30)
 
 
 async def test_the_sweep_rescues_what_a_crashed_process_left_in_the_spool(

@@ -2,8 +2,10 @@
 
 ``/healthz`` answers 200 while the process serves (with its load, as the load test reads it).
 ``/readyz`` answers 200 only when this process can do its work: the database answers, Redis
-answers (when configured), and a process with the analyzer role has its worker processes up
-with their models loaded (a media process analysing remotely: its bus connection is up).
+answers (when configured), a process with the media or API role can keep recordings (the
+recordings folder, perhaps a shared mount, takes a probe file; an object store's bucket
+answers), and a process with the analyzer role has its worker processes up with their models
+loaded (a media process analysing remotely: its bus connection is up).
 Otherwise 503 with the checks that failed, so an orchestrator holds traffic back.
 """
 
@@ -61,6 +63,8 @@ async def readiness(svc: Services) -> dict[str, str]:
     checks = {"database": await _answers(svc.db.ping())}
     if svc.settings.redis_url:
         checks["redis"] = await _answers(svc.registry.ping())
+    if {"media", "api"} & set(svc.settings.roles):
+        checks["recordings"] = await _answers(svc.recordings.ready())
     if svc.analyzers is not None:
         local = "analyzer" in svc.settings.roles
         if svc.analyzers.ready():

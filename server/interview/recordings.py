@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Collection, Iterable
@@ -70,6 +71,24 @@ class RecordingStorage(ABC):
     def __init__(self, root: Path, keyring: KeyRing) -> None:
         self.root = root
         self._keyring = keyring
+        self._probe: asyncio.Task[None] | None = None
+
+    async def ready(self) -> None:
+        """Return when recordings can be kept now (``/readyz``); raise what is wrong.
+
+        One probe runs at a time, in a thread: a hung mount holds that one thread, and later
+        callers (which give up after their own timeout) wait for the same probe.
+        """
+        if self._probe is None or self._probe.done():
+            self._probe = asyncio.create_task(
+                asyncio.to_thread(self.check), name="recordings-probe"
+            )
+            self._probe.add_done_callback(_retrieve)
+        await asyncio.shield(self._probe)
+
+    def check(self) -> None:
+        """Blocking: that this process can write its recordings folder (a probe file)."""
+        check_writable(self.root)
 
     @abstractmethod
     async def open(self, stored: str) -> RangeSource | Path | None:
@@ -101,6 +120,29 @@ class RecordingStorage(ABC):
     def pending(self) -> int:
         """Segments waiting for upload (held by upload tasks or queued)."""
         return 0
+
+
+def _retrieve(task: asyncio.Task[None]) -> None:
+    """Read a probe's outcome even when every caller gave up waiting for it."""
+    if not task.cancelled():
+        task.exception()
+
+
+PROBE_NAME = ".ready-probe-{pid}"
+
+
+def check_writable(root: Path) -> None:
+    """Raise OSError unless a file can be created, written and removed in ``root``."""
+    if not root.is_dir():
+        raise NotADirectoryError(f"{root} is not a directory")
+    probe = root / PROBE_NAME.format(pid=os.getpid())
+    fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.write(fd, b"ok")
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+        probe.unlink(missing_ok=True)
 
 
 async def open_local(root: Path, keyring: KeyRing, stored: str) -> RangeSource | Path | None:
@@ -193,6 +235,11 @@ class ObjectStorage(RecordingStorage):
     @property
     def pending(self) -> int:
         return len(self._held)
+
+    def check(self) -> None:
+        """Blocking: the spool is writable and the bucket answers to these credentials."""
+        check_writable(self.root)
+        self.objects.check()
 
     async def start(self, live: Callable[[], Collection[str]] | None) -> None:
         try:
