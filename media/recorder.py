@@ -22,6 +22,10 @@ Segment rules:
 * Per stream, a frame whose timestamp does not increase is dropped and counted; a
   jump of more than ``MAX_TIMESTAMP_GAP_S`` (new SSRC, aiortc's unwrap of a reordered
   frame) is spliced out so the file does not get hours long.
+* Audio is never retransmitted: each Opus packet the network lost is written as a packet
+  that asks the player's decoder to conceal it (RFC 7845 §4.1, ``media.opus_packets``), so
+  the audio timeline has no holes and stays in time with the video when played back to
+  back. The analysis path does better (in-band FEC, ``media.decoders``); a player cannot.
 * A segment that wrote nothing leaves no file and :meth:`AnswerRecorder.stop_segment`
   returns None.
 """
@@ -43,6 +47,7 @@ from typing import Any
 
 import av
 
+from media.opus_packets import OPUS_RATE_HZ, concealment_packet, frame_samples, packet_samples
 from media.tap import EncodedFrame, vp8_keyframe_size
 
 logger = logging.getLogger(__name__)
@@ -63,7 +68,7 @@ CLUSTER_MS = 1000
 """Longest WebM cluster: the muxer holds a cluster in memory until it ends, so a process that
 dies mid-answer loses at most this much (and the file's last unsealed chunk), not FFmpeg's
 default 5 s."""
-OPUS_SAMPLE_RATE_HZ = 48000
+OPUS_SAMPLE_RATE_HZ = OPUS_RATE_HZ
 OPUS_CHANNELS = 2
 OPUS_PRE_SKIP_SAMPLES = 312
 # RFC 7845 identification header: version, channels, pre-skip, input rate, gain, mapping.
@@ -94,7 +99,10 @@ class SegmentInfo:
     video_frames: int
     """VP8 frames written."""
     audio_packets: int
-    """Opus packets written."""
+    """Opus packets written (as received)."""
+    audio_concealed_s: float
+    """Audio lost on the network, written as packets the player conceals (see
+    ``media.opus_packets``) so the timeline stays whole."""
     bytes: int
     """File size after finalising."""
     started_media_s: float
@@ -164,6 +172,9 @@ class _Segment:
         self.video_size: tuple[int, int] | None = None
         self.video_frames = 0
         self.audio_packets = 0
+        self.last_audio: bytes | None = None  # the last Opus packet written
+        self.audio_concealed_packets = 0
+        self.audio_concealed_ticks = 0
         self.skipped = 0
         self.non_monotonic = 0
         self.discontinuities = 0
@@ -458,37 +469,72 @@ class AnswerRecorder:
         if frame.clock_rate_hz != clock.clock_rate_hz:
             clock.clock_rate_hz = frame.clock_rate_hz
         ts = frame.timestamp
+        spliced = False
         if clock.last_ts is not None:
             step = ts - clock.last_ts
             if abs(step) > MAX_TIMESTAMP_GAP_S * clock.clock_rate_hz:
                 # Splice: continue one frame after the previous one.
                 clock.splice_ticks += step - clock.frame_ticks
                 seg.discontinuities += 1
+                spliced = True
             elif step <= 0:
                 seg.non_monotonic += 1
                 return
-            else:
+            elif frame.kind == "video":
                 clock.frame_ticks = step
         pts = ts - clock.splice_ticks - int(seg.offset * clock.clock_rate_hz)
         if pts < 0:
             seg.skipped += 1
             return
-        packet = av.Packet(frame.data)
-        packet.stream = stream
-        packet.pts = packet.dts = pts
-        packet.time_base = Fraction(1, clock.clock_rate_hz)
-        packet.is_keyframe = frame.keyframe
-        try:
-            seg.container.mux(packet)
-        except av.FFmpegError as exc:
-            seg.skipped += 1
-            logger.warning("%s: muxer rejected a %s packet: %s", self._name, frame.kind, exc)
+        if frame.kind == "audio" and not spliced:
+            self._conceal_lost_audio(seg, pts)
+        if not self._write_packet(seg, stream, frame.data, pts, clock, frame.keyframe):
             return
         clock.last_ts, clock.last_pts = ts, pts
         if frame.kind == "video":
             seg.video_frames += 1
         else:
             seg.audio_packets += 1
+            seg.last_audio = frame.data
+            samples = packet_samples(frame.data)
+            if samples is not None:
+                clock.frame_ticks = samples * clock.clock_rate_hz // OPUS_RATE_HZ
+
+    def _write_packet(
+        self, seg: _Segment, stream: Any, data: bytes, pts: int, clock: _StreamClock, key: bool
+    ) -> bool:
+        packet = av.Packet(data)
+        packet.stream = stream
+        packet.pts = packet.dts = pts
+        packet.time_base = Fraction(1, clock.clock_rate_hz)
+        packet.is_keyframe = key
+        try:
+            seg.container.mux(packet)
+        except av.FFmpegError as exc:
+            seg.skipped += 1
+            logger.warning("%s: muxer rejected a %s packet: %s", self._name, stream.type, exc)
+            return False
+        return True
+
+    def _conceal_lost_audio(self, seg: _Segment, pts: int) -> None:
+        """Fill the audio the network lost before ``pts`` with packets that ask the player's
+        decoder to conceal it (``media.opus_packets``), so what follows stays in time with
+        the video. Up to ``MAX_TIMESTAMP_GAP_S`` (a longer jump is spliced out); a remainder
+        shorter than one frame of the stream (never seen from a browser) stays a gap."""
+        clock = seg.audio_clock
+        if seg.last_audio is None or clock.last_ts is None:
+            return
+        end = clock.last_pts + clock.frame_ticks
+        filler = concealment_packet(seg.last_audio)
+        step = frame_samples(filler[0]) * clock.clock_rate_hz // OPUS_RATE_HZ
+        while end + step <= pts:
+            if not self._write_packet(seg, seg.audio_stream, filler, end, clock, True):
+                return
+            seg.audio_concealed_packets += 1
+            seg.audio_concealed_ticks += step
+            clock.last_pts = end
+            clock.frame_ticks = step
+            end += step
 
     def _finish(self, seg: _Segment, overflow_dropped_frames: int) -> SegmentInfo | None:
         """Close the file; None (and no file) if nothing was written."""
@@ -517,6 +563,7 @@ class AnswerRecorder:
             duration_s=duration_s,
             video_frames=seg.video_frames,
             audio_packets=seg.audio_packets,
+            audio_concealed_s=seg.audio_concealed_ticks / seg.audio_clock.clock_rate_hz,
             bytes=getattr(seg.sink, "plaintext_size", None) or seg.path.stat().st_size,
             started_media_s=started_s,
             ended_media_s=started_s + duration_s,

@@ -412,6 +412,56 @@ async def test_timestamp_regression_and_jump(tmp_path: Path) -> None:
     assert_close(decode(info.path).audio_duration_s, 1.0)
 
 
+def audio_timeline(path: Path) -> list[tuple[float, float]]:
+    """(pts s, duration s) of each decoded audio frame, in order."""
+    with av.open(str(path)) as container:
+        return [
+            (float(f.time or 0.0), f.samples / f.sample_rate) for f in container.decode(audio=0)
+        ]
+
+
+async def test_lost_audio_is_concealed_so_the_file_keeps_its_timeline(tmp_path: Path) -> None:
+    """Packets lost on the network (single ones, a burst, a 1 s outage) are written as
+    packets the player conceals: the file decodes to the whole duration, and audio played
+    back to back stays in time with the video."""
+    sender = FakeSender()
+    rec = AnswerRecorder(sender.request_keyframe)
+    rng = np.random.default_rng(7)
+    frames = list(sender.frames(4.0))
+    audio_index = {id(f): i for i, f in enumerate(f for f in frames if f.kind == "audio")}
+    burst, outage = range(60, 65), range(120, 170)  # 100 ms, then 1 s
+    lost = {
+        i
+        for i in audio_index.values()
+        if 0 < i < 195 and (rng.random() < 0.1 or i in burst or i in outage)
+    }
+    try:
+        rec.start_segment(tmp_path / "lossy.webm")
+        kept = [f for f in frames if f.kind == "video" or audio_index[id(f)] not in lost]
+        await feed(rec, iter(kept))
+        info = await rec.stop_segment()
+    finally:
+        await rec.aclose()
+
+    assert info is not None and info.video_recorded
+    assert info.audio_packets == 200 - len(lost)
+    assert info.audio_concealed_s == pytest.approx(len(lost) * AUDIO_PTIME_S)
+    decoded = decode(info.path)
+    assert_close(decoded.audio_duration_s, 4.0, 0.01)
+    assert_close(decoded.video_duration_s, 4.0)
+    # Played back to back, every audio frame starts where its timestamp says.
+    # (WebM stores milliseconds; the first frame is shifted by the Opus pre-skip.)
+    timeline = audio_timeline(info.path)
+    assert len(timeline) == 200
+    played_s = timeline[0][0]
+    for pts_s, duration_s in timeline:
+        assert abs(pts_s - played_s) <= 0.001, (pts_s, played_s)
+        played_s += duration_s
+    # The tone is back, at its place, after the outage.
+    after = 180 * AUDIO_FRAME_SAMPLES
+    assert abs(dominant_hz(decoded.audio[after : after + 4800]) - UNIT_TONE_HZ) <= TONE_TOLERANCE_HZ
+
+
 async def test_install_tap_checks_receiver() -> None:
     pc = RTCPeerConnection()
     try:
