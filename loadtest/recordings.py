@@ -4,9 +4,11 @@ After a load level (``--check-recordings``), every candidate's interview is read
 the staff API: its recordings (``GET /api/interviews/{id}``, then each signed
 ``recording_urls`` entry, decrypted by the server) are decoded with PyAV, and what decodes is
 set against what the candidate sent. ``audio_completeness`` is decoded audio seconds ÷ seconds
-of audio sent (1.0: every packet recorded; network loss shows here, since audio is never
-retransmitted); ``video_completeness`` the same for video frames (NACK retransmissions
-recover lost video packets). Packets that fail to decode count in ``decode_errors``.
+of audio sent (1.0: the timeline is whole); audio is never retransmitted, so the recorder
+writes each lost packet as a one-byte packet the player conceals (``media.opus_packets``):
+``audio_received`` counts only the audio decoded from packets that came (network loss shows
+there). ``video_completeness`` is the same for video frames (NACK retransmissions recover lost
+video packets). Packets that fail to decode count in ``decode_errors``.
 """
 
 from __future__ import annotations
@@ -28,11 +30,14 @@ from loadtest.target import Api
 SETTLE_TIMEOUT_S = 20.0
 """How long the server may take to close and store the last recording of a candidate."""
 SETTLE_POLL_S = 1.0
+CONCEALMENT_PACKET_BYTES = 1
+"""An Opus packet of a TOC byte alone: audio lost on the network, concealed by the player."""
 
 
 @dataclass
 class Decoded:
     audio_s: float = 0.0
+    audio_concealed_s: float = 0.0
     video_frames: int = 0
     errors: int = 0
 
@@ -55,6 +60,8 @@ def decode(data: bytes) -> Decoded:
                 for frame in frames:
                     if isinstance(frame, av.AudioFrame):
                         out.audio_s += frame.samples / frame.sample_rate
+                        if packet.size == CONCEALMENT_PACKET_BYTES:
+                            out.audio_concealed_s += frame.samples / frame.sample_rate
                     else:
                         out.video_frames += 1
     except av.FFmpegError:  # the file itself is unreadable
@@ -92,6 +99,7 @@ async def check_one(staff: Api, run: CandidateRun) -> dict[str, Any] | None:
             one = await asyncio.to_thread(decode, data)
             segments += 1
             total.audio_s += one.audio_s
+            total.audio_concealed_s += one.audio_concealed_s
             total.video_frames += one.video_frames
             total.errors += one.errors
     audio_sent_s = sum(t.sent for t in run.sent if t.kind == "audio") * AUDIO_PACKET_S
@@ -101,6 +109,12 @@ async def check_one(staff: Api, run: CandidateRun) -> dict[str, Any] | None:
         "audio_s": round(total.audio_s, 2),
         "audio_sent_s": round(audio_sent_s, 2),
         "audio_completeness": round(total.audio_s / audio_sent_s, 4) if audio_sent_s else None,
+        "audio_concealed_s": round(total.audio_concealed_s, 2),
+        "audio_received": (
+            round((total.audio_s - total.audio_concealed_s) / audio_sent_s, 4)
+            if audio_sent_s
+            else None
+        ),
         "video_frames": total.video_frames,
         "video_frames_sent": video_sent,
         "video_completeness": round(total.video_frames / video_sent, 4) if video_sent else None,
@@ -117,10 +131,12 @@ def recordings_summary(checks: Sequence[dict[str, Any] | None]) -> dict[str, Any
     """The worst candidate's completeness and all decode errors."""
     done = [c for c in checks if c is not None]
     audio = [c["audio_completeness"] for c in done if c["audio_completeness"] is not None]
+    received = [c["audio_received"] for c in done if c["audio_received"] is not None]
     video = [c["video_completeness"] for c in done if c["video_completeness"] is not None]
     return {
         "checked": len(done),
         "audio_completeness_min": min(audio, default=None),
+        "audio_received_min": min(received, default=None),
         "video_completeness_min": min(video, default=None),
         "decode_errors": sum(c["decode_errors"] for c in done),
     }

@@ -15,13 +15,23 @@ Segment rules:
   starts and again every ``KEYFRAME_RETRY_S`` while waiting, or after a queue
   overflow dropped a video frame). Audio received while waiting is buffered, so the
   answer's first words are kept.
-* If no key frame arrives within ``VIDEO_WAIT_S`` of buffered audio, or the video
-  codec is not VP8 (H.264 from Safari, for instance), the file is written audio-only
-  and :attr:`SegmentInfo.video_codec` names the codec that was received. Negotiate VP8
-  (``RTCRtpTransceiver.setCodecPreferences``) to get video.
+* If no key frame arrives within ``VIDEO_WAIT_S`` of buffered audio (a weak uplink: the
+  browser's key frame can take longer to get through whole), the file is opened with the
+  audio from the start and, when video is on its way (VP8 frames without a key frame yet),
+  a video track that begins at the first key frame to come, at that frame's own time: a
+  player plays the answer's first words without a picture, then the picture in sync.
+  Matroska lets a track start later than the file.
+* If no video came at all, or the video codec is not VP8 (H.264 from Safari, for
+  instance), the file is written audio-only and :attr:`SegmentInfo.video_codec` names the
+  codec that was received. Negotiate VP8 (``RTCRtpTransceiver.setCodecPreferences``) to
+  get video.
 * Per stream, a frame whose timestamp does not increase is dropped and counted; a
   jump of more than ``MAX_TIMESTAMP_GAP_S`` (new SSRC, aiortc's unwrap of a reordered
   frame) is spliced out so the file does not get hours long.
+* Audio is never retransmitted: each Opus packet the network lost is written as a packet
+  that asks the player's decoder to conceal it (RFC 7845 §4.1, ``media.opus_packets``), so
+  the audio timeline has no holes and stays in time with the video when played back to
+  back. The analysis path does better (in-band FEC, ``media.decoders``); a player cannot.
 * A segment that wrote nothing leaves no file and :meth:`AnswerRecorder.stop_segment`
   returns None.
 """
@@ -43,17 +53,23 @@ from typing import Any
 
 import av
 
+from media.opus_packets import OPUS_RATE_HZ, concealment_packet, frame_samples, packet_samples
 from media.tap import EncodedFrame, vp8_keyframe_size
 
 logger = logging.getLogger(__name__)
 
 MAX_QUEUED_FRAMES = 3000  # ~30 s of 15 fps video + 50 packets/s Opus
 VIDEO_WAIT_S = 8.0
-"""Audio buffered while waiting for the first key frame (Opus: ~30 KB). On a weak uplink the
-first key frame can take a while: the video jitter buffer waits up to 3 s for a lost packet
-(``media.jitter``), then the browser answers the key frame request; with 3 s here a real
-Chromium on a 150 kbit/s uplink was sometimes recorded without video although video arrived."""
+"""Audio buffered while waiting for the first key frame (Opus: ~30 KB) before the file is
+opened without it; video still starts at a later key frame. On a weak uplink the first key
+frame can take a while: the video jitter buffer waits up to 3 s for a lost packet
+(``media.jitter``), then the browser answers the key frame request. Waiting here keeps the
+file's video track sized by a real key frame in most answers; a shorter wait loses less to a
+crash (the buffered audio is only in memory)."""
 KEYFRAME_RETRY_S = 1.0  # re-send the key-frame request while still waiting
+DEFAULT_VIDEO_SIZE_PX = (640, 480)
+"""Declared size of a video track opened before any key frame told the real one (a player
+takes the size from the VP8 key frames themselves; this is the browser's default capture)."""
 MAX_TIMESTAMP_GAP_S = 60.0  # larger forward/backward jumps are discontinuities
 MAX_REORDER_S = 2.0  # smaller backward steps are late frames: dropped
 WRITER_JOIN_TIMEOUT_S = 30.0
@@ -63,7 +79,7 @@ CLUSTER_MS = 1000
 """Longest WebM cluster: the muxer holds a cluster in memory until it ends, so a process that
 dies mid-answer loses at most this much (and the file's last unsealed chunk), not FFmpeg's
 default 5 s."""
-OPUS_SAMPLE_RATE_HZ = 48000
+OPUS_SAMPLE_RATE_HZ = OPUS_RATE_HZ
 OPUS_CHANNELS = 2
 OPUS_PRE_SKIP_SAMPLES = 312
 # RFC 7845 identification header: version, channels, pre-skip, input rate, gain, mapping.
@@ -94,7 +110,10 @@ class SegmentInfo:
     video_frames: int
     """VP8 frames written."""
     audio_packets: int
-    """Opus packets written."""
+    """Opus packets written (as received)."""
+    audio_concealed_s: float
+    """Audio lost on the network, written as packets the player conceals (see
+    ``media.opus_packets``) so the timeline stays whole."""
     bytes: int
     """File size after finalising."""
     started_media_s: float
@@ -164,6 +183,9 @@ class _Segment:
         self.video_size: tuple[int, int] | None = None
         self.video_frames = 0
         self.audio_packets = 0
+        self.last_audio: bytes | None = None  # the last Opus packet written
+        self.audio_concealed_packets = 0
+        self.audio_concealed_ticks = 0
         self.skipped = 0
         self.non_monotonic = 0
         self.discontinuities = 0
@@ -194,7 +216,8 @@ class AnswerRecorder:
             max_queued_frames: frames the writer may lag behind before new ones are
                 dropped (and counted in :attr:`dropped_frames`).
             video_wait_s: buffered audio after which a segment without a key frame is
-                written audio-only.
+                opened anyway (its video, if any, starts at a later key frame); 0: an
+                audio-only session (no key frames asked for while audio flows).
             name: prefix for the writer thread and task names.
             open_file: creates the writable, seekable file object a segment is muxed
                 into (e.g. an encrypting one), called in the writer thread; default: a
@@ -218,6 +241,7 @@ class AnswerRecorder:
         self._last_keyframe_request_s = 0.0
         self._dropped_frames = 0
         self._dropped_at_start = 0
+        self._last_video_size: tuple[int, int] | None = None  # set on the loop, read by the writer
         self._tasks: set[asyncio.Task[None]] = set()
         self._thread = threading.Thread(target=self._run, name=f"{name}-writer", daemon=True)
         self._thread.start()
@@ -238,17 +262,22 @@ class AnswerRecorder:
         Frames outside a segment are ignored. When the queue is full the frame is
         dropped; after a dropped video frame, video is dropped until the next key frame.
         """
+        if frame.kind == "video" and frame.keyframe and frame.codec == "vp8":
+            # The writer sizes a video track declared before its first key frame by this.
+            self._last_video_size = vp8_keyframe_size(frame.data) or self._last_video_size
         if not self._active:
             return
-        if frame.kind == "video":
-            if frame.keyframe:
-                self._awaiting_keyframe = self._video_gap = False
-            elif self._awaiting_keyframe:
-                self._maybe_request_keyframe()
-                if self._video_gap:
-                    # A frame it depends on was dropped: it would not decode.
-                    self._dropped_frames += 1
-                    return
+        if frame.kind == "audio":
+            if self._awaiting_keyframe and self._video_wait_s > 0:
+                self._maybe_request_keyframe()  # also when no video frame comes at all
+        elif frame.keyframe:
+            self._awaiting_keyframe = self._video_gap = False
+        elif self._awaiting_keyframe:
+            self._maybe_request_keyframe()
+            if self._video_gap:
+                # A frame it depends on was dropped: it would not decode.
+                self._dropped_frames += 1
+                return
         if len(self._queue) >= self._max_queued_frames:
             self._dropped_frames += 1
             if frame.kind == "video":
@@ -395,13 +424,23 @@ class AnswerRecorder:
                 if seg.container is None and seg.pending_audio:
                     self._open(seg, with_video=False)  # no point waiting for a key frame
                 return
+            size = vp8_keyframe_size(frame.data) if frame.keyframe else None
+            audio_only_file = seg.container is not None and seg.video_stream is None
+            if seg.video_frames == 0 and (size is None or audio_only_file):
+                seg.skipped += 1  # video starts with a key frame, in a file with a video track
+                return
             if seg.container is None:
-                size = vp8_keyframe_size(frame.data) if frame.keyframe else None
-                if size is None:
-                    seg.skipped += 1
-                    return
+                assert size is not None
                 seg.video_size = size
                 self._open(seg, with_video=True, first_video=frame)
+            elif seg.video_frames == 0 and size != seg.video_size:
+                logger.info(
+                    "%s: video of %s starts at %dx%d (track declared %dx%d)",
+                    self._name,
+                    seg.path.name,
+                    *(size or (0, 0)),
+                    *(seg.video_size or (0, 0)),
+                )
             self._mux(seg, frame)
             return
         if frame.codec != "opus":
@@ -411,9 +450,27 @@ class AnswerRecorder:
             seg.pending_audio.append(frame)
             waited_s = frame.media_time_s - seg.pending_audio[0].media_time_s
             if waited_s >= self._video_wait_s:
-                self._open(seg, with_video=False)
+                self._open_before_video(seg)
             return
         self._mux(seg, frame)
+
+    def _open_before_video(self, seg: _Segment) -> None:
+        """No key frame in ``video_wait_s``: open the file now. When video is on its way (VP8
+        frames came, none of them a key frame), the file gets a video track, sized as the
+        last key frame this connection sent, that starts at the first key frame to come (one
+        is requested every ``KEYFRAME_RETRY_S`` meanwhile).
+
+        Until that key frame the audio stays in memory: FFmpeg's interleaver waits for every
+        VP8 track to have a packet queued before it writes (``max_interleave_delta`` does not
+        apply to VP8), as it does whenever video stalls mid-answer. So no video track is
+        declared on the strength of earlier key frames alone: a camera that stopped would
+        keep the whole answer in memory until it ends. Nor in an audio-only session
+        (``video_wait_s`` 0), which asks for no key frame."""
+        if seg.video_codec == "vp8" and self._video_wait_s > 0:
+            seg.video_size = self._last_video_size or DEFAULT_VIDEO_SIZE_PX
+            self._open(seg, with_video=True)
+        else:
+            self._open(seg, with_video=False)
 
     def _open(
         self, seg: _Segment, with_video: bool, first_video: EncodedFrame | None = None
@@ -458,37 +515,72 @@ class AnswerRecorder:
         if frame.clock_rate_hz != clock.clock_rate_hz:
             clock.clock_rate_hz = frame.clock_rate_hz
         ts = frame.timestamp
+        spliced = False
         if clock.last_ts is not None:
             step = ts - clock.last_ts
             if abs(step) > MAX_TIMESTAMP_GAP_S * clock.clock_rate_hz:
                 # Splice: continue one frame after the previous one.
                 clock.splice_ticks += step - clock.frame_ticks
                 seg.discontinuities += 1
+                spliced = True
             elif step <= 0:
                 seg.non_monotonic += 1
                 return
-            else:
+            elif frame.kind == "video":
                 clock.frame_ticks = step
         pts = ts - clock.splice_ticks - int(seg.offset * clock.clock_rate_hz)
         if pts < 0:
             seg.skipped += 1
             return
-        packet = av.Packet(frame.data)
-        packet.stream = stream
-        packet.pts = packet.dts = pts
-        packet.time_base = Fraction(1, clock.clock_rate_hz)
-        packet.is_keyframe = frame.keyframe
-        try:
-            seg.container.mux(packet)
-        except av.FFmpegError as exc:
-            seg.skipped += 1
-            logger.warning("%s: muxer rejected a %s packet: %s", self._name, frame.kind, exc)
+        if frame.kind == "audio" and not spliced:
+            self._conceal_lost_audio(seg, pts)
+        if not self._write_packet(seg, stream, frame.data, pts, clock, frame.keyframe):
             return
         clock.last_ts, clock.last_pts = ts, pts
         if frame.kind == "video":
             seg.video_frames += 1
         else:
             seg.audio_packets += 1
+            seg.last_audio = frame.data
+            samples = packet_samples(frame.data)
+            if samples is not None:
+                clock.frame_ticks = samples * clock.clock_rate_hz // OPUS_RATE_HZ
+
+    def _write_packet(
+        self, seg: _Segment, stream: Any, data: bytes, pts: int, clock: _StreamClock, key: bool
+    ) -> bool:
+        packet = av.Packet(data)
+        packet.stream = stream
+        packet.pts = packet.dts = pts
+        packet.time_base = Fraction(1, clock.clock_rate_hz)
+        packet.is_keyframe = key
+        try:
+            seg.container.mux(packet)
+        except av.FFmpegError as exc:
+            seg.skipped += 1
+            logger.warning("%s: muxer rejected a %s packet: %s", self._name, stream.type, exc)
+            return False
+        return True
+
+    def _conceal_lost_audio(self, seg: _Segment, pts: int) -> None:
+        """Fill the audio the network lost before ``pts`` with packets that ask the player's
+        decoder to conceal it (``media.opus_packets``), so what follows stays in time with
+        the video. Up to ``MAX_TIMESTAMP_GAP_S`` (a longer jump is spliced out); a remainder
+        shorter than one frame of the stream (never seen from a browser) stays a gap."""
+        clock = seg.audio_clock
+        if seg.last_audio is None or clock.last_ts is None:
+            return
+        end = clock.last_pts + clock.frame_ticks
+        filler = concealment_packet(seg.last_audio)
+        step = frame_samples(filler[0]) * clock.clock_rate_hz // OPUS_RATE_HZ
+        while end + step <= pts:
+            if not self._write_packet(seg, seg.audio_stream, filler, end, clock, True):
+                return
+            seg.audio_concealed_packets += 1
+            seg.audio_concealed_ticks += step
+            clock.last_pts = end
+            clock.frame_ticks = step
+            end += step
 
     def _finish(self, seg: _Segment, overflow_dropped_frames: int) -> SegmentInfo | None:
         """Close the file; None (and no file) if nothing was written."""
@@ -517,6 +609,7 @@ class AnswerRecorder:
             duration_s=duration_s,
             video_frames=seg.video_frames,
             audio_packets=seg.audio_packets,
+            audio_concealed_s=seg.audio_concealed_ticks / seg.audio_clock.clock_rate_hz,
             bytes=getattr(seg.sink, "plaintext_size", None) or seg.path.stat().st_size,
             started_media_s=started_s,
             ended_media_s=started_s + duration_s,

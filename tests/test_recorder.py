@@ -412,6 +412,123 @@ async def test_timestamp_regression_and_jump(tmp_path: Path) -> None:
     assert_close(decode(info.path).audio_duration_s, 1.0)
 
 
+def audio_timeline(path: Path) -> list[tuple[float, float]]:
+    """(pts s, duration s) of each decoded audio frame, in order."""
+    with av.open(str(path)) as container:
+        return [
+            (float(f.time or 0.0), f.samples / f.sample_rate) for f in container.decode(audio=0)
+        ]
+
+
+async def test_lost_audio_is_concealed_so_the_file_keeps_its_timeline(tmp_path: Path) -> None:
+    """Packets lost on the network (single ones, a burst, a 1 s outage) are written as
+    packets the player conceals: the file decodes to the whole duration, and audio played
+    back to back stays in time with the video."""
+    sender = FakeSender()
+    rec = AnswerRecorder(sender.request_keyframe)
+    rng = np.random.default_rng(7)
+    frames = list(sender.frames(4.0))
+    audio_index = {id(f): i for i, f in enumerate(f for f in frames if f.kind == "audio")}
+    burst, outage = range(60, 65), range(120, 170)  # 100 ms, then 1 s
+    lost = {
+        i
+        for i in audio_index.values()
+        if 0 < i < 195 and (rng.random() < 0.1 or i in burst or i in outage)
+    }
+    try:
+        rec.start_segment(tmp_path / "lossy.webm")
+        kept = [f for f in frames if f.kind == "video" or audio_index[id(f)] not in lost]
+        await feed(rec, iter(kept))
+        info = await rec.stop_segment()
+    finally:
+        await rec.aclose()
+
+    assert info is not None and info.video_recorded
+    assert info.audio_packets == 200 - len(lost)
+    assert info.audio_concealed_s == pytest.approx(len(lost) * AUDIO_PTIME_S)
+    decoded = decode(info.path)
+    assert_close(decoded.audio_duration_s, 4.0, 0.01)
+    assert_close(decoded.video_duration_s, 4.0)
+    # Played back to back, every audio frame starts where its timestamp says.
+    # (WebM stores milliseconds; the first frame is shifted by the Opus pre-skip.)
+    timeline = audio_timeline(info.path)
+    assert len(timeline) == 200
+    played_s = timeline[0][0]
+    for pts_s, duration_s in timeline:
+        assert abs(pts_s - played_s) <= 0.001, (pts_s, played_s)
+        played_s += duration_s
+    # The tone is back, at its place, after the outage.
+    after = 180 * AUDIO_FRAME_SAMPLES
+    assert abs(dominant_hz(decoded.audio[after : after + 4800]) - UNIT_TONE_HZ) <= TONE_TOLERANCE_HZ
+
+
+class SlowKeyframeSender(FakeSender):
+    """A sender on a weak uplink: its first whole key frame gets through at ``keyframe_at_s``,
+    whatever was asked before (the frames before it are delta frames)."""
+
+    def __init__(self, keyframe_at_s: float) -> None:
+        super().__init__()
+        self._keyframe_at = round(keyframe_at_s * FPS)
+        self.next_video()  # the encoder's first frame, a key frame: lost on the way
+
+    async def request_keyframe(self) -> None:
+        self.keyframe_requests += 1
+
+    def next_video(self) -> EncodedFrame:
+        self.force_keyframe = self._video_index == getattr(self, "_keyframe_at", 0)
+        return super().next_video()
+
+
+async def record_one(sender: FakeSender, path: Path, duration_s: float) -> SegmentInfo | None:
+    """One segment of ``duration_s`` of the sender's media, by a recorder it answers."""
+    rec = AnswerRecorder(sender.request_keyframe)
+    try:
+        rec.start_segment(path)
+        await feed(rec, sender.frames(duration_s))
+        return await rec.stop_segment()
+    finally:
+        await rec.aclose()
+
+
+async def test_video_starts_at_a_late_first_key_frame(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first whole key frame comes 12 s into the answer, after VIDEO_WAIT_S: the file has
+    the audio from the start and the video from that key frame on, at its own time, and
+    key frames are asked for all the while."""
+    monkeypatch.setattr(recorder_module, "KEYFRAME_RETRY_S", 0.0)
+    sender = SlowKeyframeSender(keyframe_at_s=12.0)
+    info = await record_one(sender, tmp_path / "late-video.webm", 16.0)
+
+    assert info is not None and info.video_recorded and info.video_codec == "vp8"
+    assert info.skipped_frames == round(12.0 * FPS) - 1  # the delta frames before it
+    assert sender.keyframe_requests >= 12.0 / AUDIO_PTIME_S  # while waiting, every packet
+    assert_close(info.duration_s, 16.0, 0.01)
+    with av.open(str(info.path)) as container:
+        first = next(p for p in container.demux(video=0) if p.size)
+        assert first.is_keyframe and first.pts is not None and first.time_base is not None
+        assert abs(float(first.pts * first.time_base) - 12.0) <= 1 / FPS
+    decoded = decode(info.path)
+    assert decoded.video_size == (UNIT_WIDTH_PX, UNIT_HEIGHT_PX)  # from the key frame itself
+    assert decoded.video_frames == info.video_frames >= 4.0 * FPS - 1
+    assert_close(decoded.video_duration_s, 4.0)
+    assert decoded.first_pts_s < 0.05  # the audio starts the file
+    assert_close(decoded.audio_duration_s, 16.0, 0.01)
+
+
+async def test_a_key_frame_that_never_comes_leaves_the_audio_whole(tmp_path: Path) -> None:
+    """Delta frames all answer long, no whole key frame: the file opened after VIDEO_WAIT_S
+    keeps every audio packet (FFmpeg held them until the end) and says it has no video."""
+    info = await record_one(SlowKeyframeSender(keyframe_at_s=60.0), tmp_path / "no-key.webm", 12.0)
+
+    assert info is not None and not info.video_recorded and info.video_codec == "vp8"
+    assert info.video_frames == 0 and info.skipped_frames == round(12.0 * FPS) - 1
+    assert info.audio_packets == round(12.0 / AUDIO_PTIME_S)
+    decoded = decode(info.path)
+    assert decoded.video_frames == 0
+    assert_close(decoded.audio_duration_s, 12.0, 0.01)
+
+
 async def test_install_tap_checks_receiver() -> None:
     pc = RTCPeerConnection()
     try:
