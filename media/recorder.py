@@ -41,6 +41,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import concurrent.futures
+import contextlib
 import logging
 import struct
 import threading
@@ -135,9 +136,14 @@ class SegmentInfo:
     """Frames the event loop dropped because the writer queue was full."""
 
 
+MEDIA_START_TAG = "interview_media_start_s"
+"""The file's tag (Matroska header) with its start on the caller's media clock, in seconds."""
+
+
 @dataclass(frozen=True, slots=True)
 class _Start:
     path: Path
+    media_offset_s: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,8 +175,9 @@ class _StreamClock:
 class _Segment:
     """State of one file; owned by the writer thread."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, media_offset_s: float = 0.0) -> None:
         self.path = path
+        self.media_offset_s = media_offset_s
         self.container: Any = None  # av OutputContainer once opened
         self.sink: Any = None  # the file object the container writes to, when not a path
         self.video_stream: Any = None
@@ -286,8 +293,12 @@ class AnswerRecorder:
             return
         self._queue.append(frame)  # taken with the next batch
 
-    def start_segment(self, path: Path) -> None:
+    def start_segment(self, path: Path, media_offset_s: float = 0.0) -> None:
         """Begin a new file at ``path`` (written lazily; parent directory must exist).
+
+        ``media_offset_s`` takes this recorder's media clock to the caller's (the analysis
+        clock): the file's header carries its start on that clock (:data:`MEDIA_START_TAG`),
+        so a file whose writer died still maps transcript times into itself.
 
         Raises:
             RuntimeError: a segment is already active or the recorder is closed.
@@ -298,7 +309,7 @@ class AnswerRecorder:
             raise RuntimeError("a segment is already being recorded; stop it first")
         self._active = True
         self._dropped_at_start = self._dropped_frames
-        self._control(_Start(Path(path)))
+        self._control(_Start(Path(path), media_offset_s))
         self._awaiting_keyframe = True
         self._video_gap = False
         self._last_keyframe_request_s = 0.0
@@ -392,7 +403,7 @@ class AnswerRecorder:
             elif isinstance(item, _Start):
                 if segment is not None:  # not reachable through the public API
                     self._finish(segment, 0)
-                segment = _Segment(item.path)
+                segment = _Segment(item.path, item.media_offset_s)
             elif isinstance(item, _Stop):
                 # After this the caller can no longer cancel the future; the file is
                 # finalised either way.
@@ -487,6 +498,8 @@ class AnswerRecorder:
             target, "w", format="webm", options={"cluster_time_limit": str(CLUSTER_MS)}
         )
         seg.container = container
+        # in the header: readable from a file cut off by a crash (probe_segment)
+        container.metadata[MEDIA_START_TAG] = f"{float(seg.offset) + seg.media_offset_s:.3f}"
         if with_video and seg.video_size is not None:
             vs = container.add_stream("vp8", rate=NOMINAL_VIDEO_FPS)
             vs.width, vs.height = seg.video_size
@@ -633,6 +646,9 @@ class ProbedSegment:
     audio_packets: int
     bytes: int
     """The file's (plaintext) size."""
+    media_start_s: float | None = None
+    """Where the file starts on the caller's media clock (its header's
+    :data:`MEDIA_START_TAG`); None for a file without it."""
 
 
 def probe_segment(source: Any, size_bytes: int) -> ProbedSegment:
@@ -641,8 +657,12 @@ def probe_segment(source: Any, size_bytes: int) -> ProbedSegment:
     crashed) is counted up to where it stops. Blocking: run it in a thread."""
     video = audio = 0
     end_s = 0.0
+    media_start_s: float | None = None
     try:
         with av.open(source, mode="r") as container:
+            tagged = {k.lower(): v for k, v in container.metadata.items()}.get(MEDIA_START_TAG)
+            with contextlib.suppress(ValueError):
+                media_start_s = None if tagged is None else float(tagged)
             for packet in container.demux():
                 if packet.size == 0 or packet.pts is None or packet.time_base is None:
                     continue  # the demuxer's end-of-stream marker
@@ -653,4 +673,4 @@ def probe_segment(source: Any, size_bytes: int) -> ProbedSegment:
                 end_s = max(end_s, float((packet.pts + (packet.duration or 0)) * packet.time_base))
     except av.FFmpegError as exc:  # the end of a cut-off file: what came before counts
         logger.info("probing a recording stopped at %s packets: %s", video + audio, exc)
-    return ProbedSegment(end_s, video, audio, size_bytes)
+    return ProbedSegment(end_s, video, audio, size_bytes, media_start_s)

@@ -197,7 +197,21 @@ async def _review(api: Node, iid: str, demo: dict[str, Any]) -> None:
         # the second answer: what node a recorded until it died (its unfinished file adopted
         # by node b's session), then what node b recorded
         crashed, resumed = detail["answers"][1]["recordings"]
-        assert crashed["media_start_s"] is None and resumed["media_start_s"] is not None
+        assert resumed["media_start_s"] is not None
+        # the crashed file's header kept its start on node a's media clock: what node a
+        # heard of this answer lies inside the file (click a word, seek to it)
+        start = crashed["media_start_s"]
+        only_a = {w for w in normalise_words(SAID_ON_A) if len(w) > 3} - set(
+            normalise_words(SAID_ON_B)
+        )
+        heard_on_a = [
+            seg
+            for seg in detail["answers"][1]["transcript_segments"]
+            if only_a & set(normalise_words(seg["text"]))
+        ]
+        assert heard_on_a and start is not None, (crashed, heard_on_a)
+        for seg in heard_on_a:
+            assert start - 0.5 < seg["start_s"] < start + crashed["duration_s"], (seg, crashed)
         assert crashed["duration_s"] >= SPEAK_S - CRASH_LOSS_S, crashed
         for url, least_s in zip(
             detail["answers"][1]["recording_urls"],

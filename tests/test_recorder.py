@@ -30,7 +30,7 @@ from aiortc.mediastreams import MediaStreamError
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 
 import media.recorder as recorder_module
-from media.recorder import AnswerRecorder, SegmentInfo
+from media.recorder import AnswerRecorder, SegmentInfo, probe_segment
 from media.tap import EncodedFrame, install_tap, request_keyframe, vp8_keyframe_size
 
 VIDEO_CLOCK_HZ = 90000
@@ -477,6 +477,33 @@ class SlowKeyframeSender(FakeSender):
     def next_video(self) -> EncodedFrame:
         self.force_keyframe = self._video_index == getattr(self, "_keyframe_at", 0)
         return super().next_video()
+
+
+async def test_the_file_header_says_where_it_starts_on_the_callers_clock(
+    tmp_path: Path,
+) -> None:
+    """A file whose writer dies (cut off mid-answer) still says where it starts on the
+    analysis clock, so transcript word times map into it after it is adopted."""
+    sender = FakeSender()
+    rec = AnswerRecorder(sender.request_keyframe)
+    try:
+        await feed(rec, sender.frames(1.0))  # before the answer
+        path = tmp_path / "answer.webm"
+        rec.start_segment(path, media_offset_s=100.0)
+        await feed(rec, sender.frames(3.0))
+        info = await rec.stop_segment()
+    finally:
+        await rec.aclose()
+    assert info is not None
+    whole = probe_segment(str(path), path.stat().st_size)
+    assert whole.media_start_s is not None
+    assert abs(whole.media_start_s - (100.0 + info.started_media_s)) < 0.001
+    assert abs(whole.media_start_s - 101.0) < 0.05
+    cut = tmp_path / "cut.webm"
+    cut.write_bytes(path.read_bytes()[: path.stat().st_size // 2])  # the writer's crash
+    half = probe_segment(str(cut), cut.stat().st_size)
+    assert half.media_start_s == whole.media_start_s
+    assert 0 < half.audio_packets < whole.audio_packets
 
 
 async def record_one(sender: FakeSender, path: Path, duration_s: float) -> SegmentInfo | None:

@@ -74,7 +74,7 @@ def adopted_info(stored: str, probed: ProbedSegment) -> dict[str, Any]:
         "video_frames": probed.video_frames,
         "audio_packets": probed.audio_packets,
         "bytes": probed.bytes,
-        "media_start_s": None,  # the dead process's media clock is gone with it
+        "media_start_s": probed.media_start_s,  # from the file's header
     }
 
 

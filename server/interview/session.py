@@ -583,7 +583,7 @@ class InterviewSession:
         self._recordings_dir.mkdir(mode=FOLDER_MODE, parents=True, exist_ok=True)
         name = segment_name(index, time.time())
         self._own_segments.add(name)
-        self._recorder.start_segment(self._recordings_dir / name)
+        self._recorder.start_segment(self._recordings_dir / name, self._media_offset_s)
         self._segment_index = index
 
     async def _stop_segment(self) -> None:
