@@ -224,6 +224,13 @@ async def device_check(request: web.Request) -> web.Response:
     auth="candidate",
     body=OfferIn,
     response=Answer,
+    refusals=(
+        (
+            409,
+            "The interview is not ready for media (not_ready, text_only), the control socket "
+            "is not open (no_control_socket) or the session closed (session_closed)",
+        ),
+    ),
 )
 async def offer(request: web.Request) -> web.Response:
     interview = await candidate_interview(request)

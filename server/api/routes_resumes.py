@@ -376,6 +376,7 @@ async def invite(request: web.Request) -> web.Response:
     body=CandidateStatusIn,
     response=Candidate,
     invalid=("invalid_status", "the status is invalid"),
+    refusals=((409, "The candidate is invited or being invited (conflict)"),),
 )
 async def set_status(request: web.Request) -> web.Response:
     """A person's screening decision: ``not_selected`` or back to ``waiting`` (audited)."""

@@ -76,6 +76,7 @@ async def add_review(request: web.Request) -> web.Response:
     response=AnyObject,
     status=201,
     invalid=("invalid_decision", "the decision is invalid"),
+    refusals=((409, "The interview is not completed yet (not_completed)"),),
 )
 async def add_decision(request: web.Request) -> web.Response:
     user = await staff_user(request, CAN_REVIEW)

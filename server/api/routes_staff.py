@@ -345,6 +345,7 @@ async def assign_examiners(request: web.Request) -> web.Response:
     response=User,
     status=201,
     invalid=("invalid_user", "the account is invalid"),
+    refusals=((409, "The username is taken (conflict)"),),
 )
 async def create_user(request: web.Request) -> web.Response:
     """Create a staff account in the admin's organisation (admin only)."""
@@ -639,7 +640,11 @@ def _recording_url(svc: Services, rec_id: str, user_id: str) -> str:
 
 
 @routes.post("/api/interviews/{interview_id}/revoke")
-@operation("Revoke the invitation", response=InterviewSummary)
+@operation(
+    "Revoke the invitation",
+    response=InterviewSummary,
+    refusals=((409, "The interview is completed (conflict)"),),
+)
 async def revoke(request: web.Request) -> web.Response:
     user = await staff_user(request, CAN_MANAGE_JOBS)
     interview, _job = await interview_of(request, user)
