@@ -94,7 +94,7 @@ async def test_login_and_roles(server: RunningServer) -> None:
         f"/api/jobs/{job['id']}/examiners",
         token=admin,
         json={"examiners": ["usr_nobody"]},
-        expect=422,
+        expect=409,  # well-formed, but no examiner of the organisation has that id
     )
     await assign(server, admin, job["id"], "exa")
     await server.call("GET", f"/api/jobs/{job['id']}", token=examiner)
@@ -151,23 +151,51 @@ async def test_invalid_job_lists_every_problem(server: RunningServer) -> None:
     assert await server.call("GET", "/api/jobs", token=admin) == []
 
 
-async def test_weights_must_sum_to_one(server: RunningServer) -> None:
+async def test_weights_are_relative(server: RunningServer) -> None:
+    # the job keeps them scaled to sum to 1; a dimension listed twice is one, its weights added
     admin = await server.add_staff("admin", Role.ADMIN)
     bank = await server.call("GET", "/api/questions", token=admin)
     body = {
         "title": "T",
         "department": "D",
-        "competencies": [{"id": "logic", "weight": 0.5}, {"id": "expression", "weight": 0.3}],
+        "competencies": [
+            {"id": "logic", "weight": 0.5},
+            {"id": "expression", "weight": 0.2},
+            {"id": "logic", "weight": 0.1},
+        ],
         "plan": bank_plan(bank),
     }
-    resp = await server.call("POST", "/api/jobs", token=admin, json=body, expect=422)
-    assert resp["errors"] == [
-        {
-            "row": None,
-            "field": "competencies",
-            "message": "weights must sum to 1 (they sum to 0.800)",
-        }
-    ]
+    job = await server.call("POST", "/api/jobs", token=admin, json=body, expect=201)
+    weights = {c["id"]: c["weight"] for c in job["competencies"]}
+    assert weights == pytest.approx({"logic": 0.75, "expression": 0.25})
+    # weights that already sum to 1 are kept as written
+    body["competencies"] = [{"id": "logic", "weight": 0.3}, {"id": "expression", "weight": 0.7}]
+    job = await server.call("POST", "/api/jobs", token=admin, json=body, expect=201)
+    assert [c["weight"] for c in job["competencies"]] == [0.3, 0.7]
+
+
+async def test_a_job_the_bank_does_not_hold_is_a_conflict(server: RunningServer) -> None:
+    # the body is as the document says; the questions it names are not in the bank: 409
+    admin = await server.add_staff("admin", Role.ADMIN)
+    bank = await server.call("GET", "/api/questions", token=admin)
+    plan = bank_plan(bank)
+    structured = next(q["id"] for q in bank if q["section"] == "structured")
+    plan[0] = {"section": "self_intro", "questions": ["q_not_in_the_bank"]}
+    plan[2] = {"section": "professional", "questions": [structured]}
+    body = {
+        "title": "T",
+        "department": "D",
+        "competencies": [{"id": "logic", "weight": 1}],
+        "plan": plan,
+    }
+    resp = await server.call("POST", "/api/jobs", token=admin, json=body, expect=409)
+    assert resp["error"] == "invalid_job"
+    assert [e["field"] for e in resp["errors"]] == [
+        "plan[0].questions[0]",
+        "plan[2].questions[0]",
+        "plan.professional",
+    ], resp
+    assert await server.call("GET", "/api/jobs", token=admin) == []
 
 
 async def test_invitation_lifecycle_and_tokens(server: RunningServer) -> None:

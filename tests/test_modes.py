@@ -83,7 +83,8 @@ async def test_org_settings_decide_which_modes_a_candidate_may_choose(
     state = await _candidate_call(server, token, "GET", "/api/candidate/state", 200)
     assert state["modes"] == ["video"] and state["mode"] is None
     body = {"decision": "accept", "mode": "audio", "recording": True, "analysis": True}
-    refused = await _candidate_call(server, token, "POST", "/api/candidate/consent", 422, json=body)
+    # a well-formed consent the organisation's settings do not allow: 409
+    refused = await _candidate_call(server, token, "POST", "/api/candidate/consent", 409, json=body)
     assert refused["error"] == "mode_not_allowed"
 
     # only admins change it; bad values are reported per field and nothing changes
@@ -158,9 +159,9 @@ async def test_device_check_and_offer_follow_the_mode(server: RunningServer) -> 
     await cand.consent()
     check = {"camera": False, "microphone": True, "webrtc": True}
     got = await _candidate_call(
-        server, video, "POST", "/api/candidate/device-check", 422, json=check
+        server, video, "POST", "/api/candidate/device-check", 409, json=check
     )
-    assert "camera" in got["message"]
+    assert got["error"] == "device_check_failed" and "camera" in got["message"]
 
     # audio: no camera needed, and an offer carrying video is refused
     _, audio = await invite(server, admin, job_id)

@@ -3,7 +3,9 @@ who may call it, what it reads and what it answers, in plain JSON Schema."""
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -84,3 +86,57 @@ def test_json_bodies_name_their_model() -> None:
         content = op.get("requestBody", {}).get("content", {})
         if "application/json" in content:
             assert "$ref" in content["application/json"]["schema"], label
+
+
+def _handlers_answering(status: int) -> Iterator[tuple[str, ast.Call]]:
+    """Each ``@operation`` handler of ``server/api`` that raises ``ApiError(status, ...)`` itself,
+    with its ``@operation(...)`` call."""
+    for path in sorted((Path(__file__).parents[1] / "server" / "api").glob("routes_*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.AsyncFunctionDef):
+                continue
+            contract = next(
+                (
+                    d
+                    for d in node.decorator_list
+                    if isinstance(d, ast.Call) and getattr(d.func, "id", "") == "operation"
+                ),
+                None,
+            )
+            raises = any(
+                isinstance(call, ast.Call)
+                and getattr(call.func, "id", "") == "ApiError"
+                and call.args
+                and isinstance(call.args[0], ast.Constant)
+                and call.args[0].value == status
+                for call in ast.walk(node)
+            )
+            if contract is not None and raises:
+                yield f"{path.name}:{node.name}", contract
+
+
+def test_every_conflict_a_handler_answers_is_declared() -> None:
+    # a request the document allows that conflicts with stored data is a 409, listed in the
+    # operation's responses (so a client generated from the document knows it)
+    found = list(_handlers_answering(409))
+    assert len(found) >= 8, found
+    for where, contract in found:
+        refusals = next((k.value for k in contract.keywords if k.arg == "refusals"), None)
+        assert refusals is not None and "409" in ast.unparse(refusals), where
+
+
+def test_declared_refusals_answer_the_error_shape() -> None:
+    declared = {
+        (label, status)
+        for label, op in OPERATIONS
+        for status in op["responses"]
+        if status in ("403", "409")
+    }
+    assert ("POST /api/candidates/{candidate_id}/invite", "409") in declared
+    assert ("POST /api/jobs", "409") in declared
+    assert ("POST /api/webhooks", "403") in declared
+    for label, status in declared:
+        response = dict(OPERATIONS)[label]["responses"][status]
+        assert response["description"].strip(), label
+        schema = response["content"]["application/json"]["schema"]
+        assert schema == {"$ref": "#/components/schemas/Error"}, label

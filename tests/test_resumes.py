@@ -629,6 +629,24 @@ async def test_a_failure_after_parsing_is_a_per_file_error_and_the_batch_always_
     assert not any(n.split()[0] in logged for n in names), logged
 
 
+async def test_a_resume_without_an_email_cannot_be_invited(server: RunningServer) -> None:
+    # the request is fine; the stored résumé lacks what an invitation needs: 409, said why
+    from server.resumes import intake
+
+    hr = await server.add_staff("hr", Role.HR)
+    job = await make_job(server, hr)
+    svc = server.svc
+    record = await svc.store.get_job(job["id"])
+    data = _txt_resume("Dan Zhou", "no address given")
+    stored, _ = await intake.store_candidate(
+        svc, record, None, "d.txt", data, _parsed("d.txt", data)
+    )
+    url = f"/api/candidates/{stored.candidate_id}/invite"
+    refused = await server.call("POST", url, token=hr, expect=409)
+    assert refused["error"] == "cannot_invite" and "e-mail" in refused["message"], refused
+    assert (await svc.candidates.get(stored.candidate_id)).status == "waiting"
+
+
 async def test_two_invitations_at_once_make_one_interview(server: RunningServer) -> None:
     from server.resumes import intake
 

@@ -61,6 +61,9 @@ class Operation:
     """Further success statuses (e.g. 202 for an asynchronous answer), same content."""
     also: tuple[str, ...] = ()
     """Further media types of the success answer (a file: CSV, XLSX, HTML)."""
+    refusals: tuple[tuple[int, str], ...] = ()
+    """Client errors answered to a request the document allows, each ``(status, when)``: 409
+    when it conflicts with stored data, 403 when a policy of the server refuses it."""
 
 
 def operation(
@@ -78,6 +81,7 @@ def operation(
     invalid: tuple[str, str] = ("invalid", "the request is invalid"),
     statuses: tuple[int, ...] = (),
     also: tuple[str, ...] = (),
+    refusals: tuple[tuple[int, str], ...] = (),
 ) -> Callable[[H], H]:
     """Attach the operation's contract to its handler (the handler itself is unchanged)."""
     op = Operation(
@@ -94,6 +98,7 @@ def operation(
         invalid,
         statuses,
         also,
+        refusals,
     )
 
     def attach(handler: H) -> H:
@@ -141,8 +146,16 @@ async def read_body(
             raise ApiError(400, "bad_json", "request body must be a JSON object") from None
         found = [e.to_dict() for e in field_errors(exc)]
         if also is not None:
+            extra = also(json.loads(text))
+            explained = {e["field"] for e in extra}
+            # where a rule explains a value its pattern refused, the rule's words say more
+            found = [
+                f
+                for f, e in zip(found, errors, strict=True)
+                if e["type"] != "string_pattern_mismatch" or f["field"] not in explained
+            ]
             flagged = {e["field"] for e in found}
-            found += [e for e in also(json.loads(text)) if e["field"] not in flagged]
+            found += [e for e in extra if e["field"] not in flagged]
         code, message = op.invalid
         raise ApiError(422, code, message, found) from None
 

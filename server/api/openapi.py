@@ -82,10 +82,10 @@ def _responses(op: Operation, schemas: _Schemas) -> dict[str, Any]:
                 schema = {"type": "string", "format": "binary"}
             content[media_type] = {"schema": schema}
         out[str(status)] = {"description": "OK", "content": content}
-    out["4XX"] = {
-        "description": "Client error",
-        "content": {"application/json": {"schema": schemas.of(Error, mode="serialization")}},
-    }
+    error = {"application/json": {"schema": schemas.of(Error, mode="serialization")}}
+    for status, when in op.refusals:
+        out[str(status)] = {"description": when, "content": error}
+    out["4XX"] = {"description": "Client error", "content": error}
     return out
 
 

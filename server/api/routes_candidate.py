@@ -99,6 +99,7 @@ async def state(request: web.Request) -> web.Response:
     body=ConsentIn,
     response=CandidateState,
     invalid=("invalid_consent", "the consent is invalid"),
+    refusals=((409, "The organisation does not offer the chosen mode (mode_not_allowed)"),),
 )
 async def consent(request: web.Request) -> web.Response:
     interview = await candidate_interview(request)
@@ -137,7 +138,7 @@ async def consent(request: web.Request) -> web.Response:
 def _consented_mode(mode: InterviewMode, allowed: list[InterviewMode]) -> InterviewMode:
     if mode not in allowed:
         raise ApiError(
-            422, "mode_not_allowed", f"this organisation does not offer {mode.value} interviews"
+            409, "mode_not_allowed", f"this organisation does not offer {mode.value} interviews"
         )
     return mode
 
@@ -190,6 +191,7 @@ async def upload_test(request: web.Request) -> web.Response:
     body=DeviceCheckIn,
     response=CandidateState,
     invalid=("invalid_device_check", "the device check is invalid"),
+    refusals=((409, "A device the interview's mode needs does not work (device_check_failed)"),),
 )
 async def device_check(request: web.Request) -> web.Response:
     interview = await candidate_interview(request)
@@ -199,7 +201,7 @@ async def device_check(request: web.Request) -> web.Response:
     needed = DEVICES_NEEDED[mode]
     if not all(result[key] for key in needed):
         raise ApiError(
-            422, "device_check_failed", f"{' and '.join(needed)} must work for a {mode} interview"
+            409, "device_check_failed", f"{' and '.join(needed)} must work for a {mode} interview"
         )
     svc = services(request)
     if interview.status in (Status.DEVICE_CHECKED, Status.IN_PROGRESS):
@@ -222,6 +224,13 @@ async def device_check(request: web.Request) -> web.Response:
     auth="candidate",
     body=OfferIn,
     response=Answer,
+    refusals=(
+        (
+            409,
+            "The interview is not ready for media (not_ready, text_only), the control socket "
+            "is not open (no_control_socket) or the session closed (session_closed)",
+        ),
+    ),
 )
 async def offer(request: web.Request) -> web.Response:
     interview = await candidate_interview(request)

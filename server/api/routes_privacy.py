@@ -139,6 +139,7 @@ async def export_personal_data(request: web.Request) -> web.Response:
 @operation(
     "Admin: erase the candidate's personal data; scores and decisions stay (audited)",
     response=AnyObject,
+    refusals=((409, "The interview is running (in_progress)"),),
 )
 async def erase_personal_data(request: web.Request) -> web.Response:
     """Erase the candidate's personal data (PIPL right to deletion); scores and decisions stay."""

@@ -341,7 +341,18 @@ def _read_resume(svc: Services, candidate: CandidateRecord) -> bytes:
 
 
 @routes.post("/api/candidates/{candidate_id}/invite")
-@operation("A person invites the candidate (any score)", response=Candidate, status=201)
+@operation(
+    "A person invites the candidate (any score)",
+    response=Candidate,
+    status=201,
+    refusals=(
+        (
+            409,
+            "The candidate is already invited (conflict), or the résumé lacks the name or "
+            "the e-mail an invitation needs (cannot_invite)",
+        ),
+    ),
+)
 async def invite(request: web.Request) -> web.Response:
     """A person invites the candidate (whatever the match score)."""
     user = await staff_user(request, CAN_MANAGE_JOBS)
@@ -349,7 +360,7 @@ async def invite(request: web.Request) -> web.Response:
     try:
         updated = await invite_candidate(services(request), job, candidate, user.username)
     except CannotInvite as exc:
-        raise ApiError(422, "cannot_invite", str(exc)) from None
+        raise ApiError(409, "cannot_invite", str(exc)) from None
     except AlreadyInvited as exc:
         raise ApiError(409, "conflict", str(exc)) from None
     return json_response(public_candidate(updated), status=201)
@@ -361,6 +372,7 @@ async def invite(request: web.Request) -> web.Response:
     body=CandidateStatusIn,
     response=Candidate,
     invalid=("invalid_status", "the status is invalid"),
+    refusals=((409, "The candidate is invited or being invited (conflict)"),),
 )
 async def set_status(request: web.Request) -> web.Response:
     """A person's screening decision: ``not_selected`` or back to ``waiting`` (audited)."""

@@ -41,6 +41,7 @@ CAN_SEE_STATS = frozenset({Role.ADMIN, Role.HR})
     response=AnyObject,
     status=201,
     invalid=("invalid_review", "the review is invalid"),
+    refusals=((409, "The dimension is not in the job's competency model"),),
 )
 async def add_review(request: web.Request) -> web.Response:
     user = await staff_user(request, CAN_REVIEW)
@@ -50,7 +51,7 @@ async def add_review(request: web.Request) -> web.Response:
     dims = {c["id"] for c in job.competencies}
     if dimension not in dims:
         raise ApiError(
-            422,
+            409,
             "invalid_review",
             f"dimension must be one of {sorted(dims)}",
             [field_error("dimension", "not in the job's model")],
@@ -74,6 +75,7 @@ async def add_review(request: web.Request) -> web.Response:
     response=AnyObject,
     status=201,
     invalid=("invalid_decision", "the decision is invalid"),
+    refusals=((409, "The interview is not completed yet (not_completed)"),),
 )
 async def add_decision(request: web.Request) -> web.Response:
     user = await staff_user(request, CAN_REVIEW)

@@ -261,15 +261,28 @@ async def analyze_job(request: web.Request) -> web.Response:
     response=Job,
     status=201,
     invalid=("invalid_job", "the job is invalid"),
+    refusals=(
+        (
+            409,
+            "A question of the plan is not in the bank or not of its section, or no "
+            "professional-test question is answered in text (errors name each one)",
+        ),
+    ),
 )
 async def create_job(request: web.Request) -> web.Response:
     user = await staff_user(request, CAN_MANAGE_JOBS)
     svc = services(request)
     questions = await question_index(svc, user.org_id)
-    body = await read_body(request, JobIn, also=lambda raw: validate_job(raw, questions)[1])
-    job, errors = validate_job(body.model_dump(mode="json"), questions)
-    if errors:
-        raise ApiError(422, "invalid_job", "the job is invalid", errors)
+
+    def problems(raw: dict[str, Any]) -> list[dict[str, Any]]:
+        _, errors, conflicts = validate_job(raw, questions)
+        return errors + conflicts
+
+    body = await read_body(request, JobIn, also=problems)
+    job, errors, conflicts = validate_job(body.model_dump(mode="json"), questions)
+    if errors or conflicts:
+        status = 422 if errors else 409  # 409: the job is fine, the bank does not hold it
+        raise ApiError(status, "invalid_job", "the job is invalid", errors + conflicts)
     if user.role == Role.DEPARTMENT_VIEWER:  # pragma: no cover - excluded by CAN_MANAGE_JOBS
         raise ApiError(403, "forbidden", "not allowed")
     job_id = await svc.store.create_job(user.org_id, job)
@@ -305,6 +318,7 @@ async def get_job(request: web.Request) -> web.Response:
     body=ExaminersIn,
     response=Job,
     invalid=("invalid_examiners", "examiners must be a list of user ids"),
+    refusals=((409, "An id is not of an examiner of the organisation (errors name each one)"),),
 )
 async def assign_examiners(request: web.Request) -> web.Response:
     """Set the examiners assigned to a job (they see its interviews, live and after)."""
@@ -316,7 +330,7 @@ async def assign_examiners(request: web.Request) -> web.Response:
     bad = [i for i in ids if i not in staff or staff[i].role != Role.EXAMINER]
     if bad:
         raise ApiError(
-            422,
+            409,
             "invalid_examiners",
             "not examiners of this organisation",
             [field_error("examiners", f"unknown examiner {i}") for i in bad],
@@ -332,6 +346,7 @@ async def assign_examiners(request: web.Request) -> web.Response:
     response=User,
     status=201,
     invalid=("invalid_user", "the account is invalid"),
+    refusals=((409, "The username is taken (conflict)"),),
 )
 async def create_user(request: web.Request) -> web.Response:
     """Create a staff account in the admin's organisation (admin only)."""
@@ -624,7 +639,11 @@ def _recording_url(svc: Services, rec_id: str, user_id: str) -> str:
 
 
 @routes.post("/api/interviews/{interview_id}/revoke")
-@operation("Revoke the invitation", response=InterviewSummary)
+@operation(
+    "Revoke the invitation",
+    response=InterviewSummary,
+    refusals=((409, "The interview is completed (conflict)"),),
+)
 async def revoke(request: web.Request) -> web.Response:
     user = await staff_user(request, CAN_MANAGE_JOBS)
     interview, _job = await interview_of(request, user)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import web
 
 from server.api.contract import operation, read_body
@@ -24,16 +26,28 @@ ADMIN = frozenset({Role.ADMIN})
     response=Webhook,
     status=201,
     invalid=("invalid_webhook", "the webhook is invalid"),
+    refusals=(
+        (
+            403,
+            "The role may not manage webhooks (forbidden), or the URL's host is an internal "
+            "address the server's egress policy does not allow (invalid_webhook, the reason "
+            "in errors)",
+        ),
+    ),
 )
 async def create(request: web.Request) -> web.Response:
     user = await staff_user(request, ADMIN)
     guard = NetGuard.from_settings(services(request).settings)
-    body = await read_body(
-        request, WebhookIn, also=lambda raw: webhooks.validate_hook(raw, guard)[1]
-    )
-    hook, errors = webhooks.validate_hook(body.model_dump(exclude_none=True), guard)
-    if errors:
-        raise ApiError(422, "invalid_webhook", "the webhook is invalid", errors)
+
+    def problems(raw: dict[str, Any]) -> list[dict[str, Any]]:
+        _, errors, refusals = webhooks.validate_hook(raw, guard)
+        return errors + refusals
+
+    body = await read_body(request, WebhookIn, also=problems)
+    hook, errors, refusals = webhooks.validate_hook(body.model_dump(exclude_none=True), guard)
+    if errors or refusals:
+        status = 422 if errors else 403  # 403: a well-formed URL the egress guard refuses
+        raise ApiError(status, "invalid_webhook", "the webhook is invalid", errors + refusals)
     created = await webhooks.create_hook(services(request), user.org_id, hook)
     return json_response(created, status=201)  # the secret is shown once, here
 

@@ -141,9 +141,9 @@ async def seed(settings: Settings) -> dict[str, Any]:
                 "competencies": [{"id": c, "weight": w} for c, w in DEMO_COMPETENCIES],
                 "plan": demo_plan(svc.bank),
             }
-            job_data, errors = validate_job(job_body, {q.id: q for q in svc.bank})
-            if errors:
-                raise RuntimeError(f"demo job is invalid: {errors}")
+            job_data, errors, conflicts = validate_job(job_body, {q.id: q for q in svc.bank})
+            if errors or conflicts:
+                raise RuntimeError(f"demo job is invalid: {errors + conflicts}")
             job_id = await store.create_job(org_id, job_data)
             await _seed_resumes(svc, job_id)
             creds = {"username": username, "password": password, "org_id": org_id, "job_id": job_id}

@@ -25,9 +25,15 @@ def _err(field: str, message: str) -> dict[str, Any]:
 
 def validate_job(
     data: Mapping[str, Any], questions: Mapping[str, Question]
-) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """Normalised job data and every problem found (empty list when valid)."""
+) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
+    """Normalised job data, the problems of the job itself and its conflicts with the question
+    bank (a question that is not there, of another section, no professional question answered
+    in text); both lists empty when the job is valid.
+
+    Competency weights are relative: a dimension listed twice is one dimension with the weights
+    added, and weights that do not sum to 1 are scaled so that they do."""
     errors: list[dict[str, Any]] = []
+    conflicts: list[dict[str, Any]] = []
     out: dict[str, Any] = {}
     for key, limit, required in (
         ("title", MAX_TITLE_CHARS, True),
@@ -50,8 +56,8 @@ def validate_job(
     out["answer_languages"] = _answer_languages(data.get("answer_languages", []), errors)
 
     out["competencies"] = _competencies(data.get("competencies"), errors)
-    out["plan"] = _plan(data.get("plan"), questions, errors)
-    return out, errors
+    out["plan"] = _plan(data.get("plan"), questions, errors, conflicts)
+    return out, errors, conflicts
 
 
 AnswerLanguage = Literal["zh", "en"]
@@ -76,9 +82,7 @@ def _competencies(raw: Any, errors: list[dict[str, Any]]) -> list[dict[str, Any]
     if not isinstance(raw, list) or not raw:
         errors.append(_err("competencies", "must be a non-empty list"))
         return []
-    result: list[dict[str, Any]] = []
-    seen: set[str] = set()
-    total = 0.0
+    by_id: dict[str, dict[str, Any]] = {}
     for i, item in enumerate(raw):
         where = f"competencies[{i}]"
         if not isinstance(item, dict):
@@ -89,26 +93,31 @@ def _competencies(raw: Any, errors: list[dict[str, Any]]) -> list[dict[str, Any]
         if not isinstance(cid, str) or not COMPETENCY_ID.match(cid):
             errors.append(_err(f"{where}.id", "must be an id like 'logic' (a-z, 0-9, _)"))
             continue
-        if cid in seen:
-            errors.append(_err(f"{where}.id", f"{cid} appears twice"))
-        seen.add(cid)
         if isinstance(weight, bool) or not isinstance(weight, int | float) or not 0 < weight <= 1:
             errors.append(_err(f"{where}.weight", "must be a number in (0, 1]"))
             continue
-        total += float(weight)
+        if cid in by_id:  # the same dimension again: its weights add up
+            by_id[cid]["weight"] += float(weight)
+            continue
         name = item.get("name")
         if isinstance(name, dict) and (name.get("zh") or name.get("en")):
             name_out = {k: str(v) for k, v in name.items() if k in ("zh", "en") and v}
         else:
             name_out = name_of(cid).to_dict()
-        result.append({"id": cid, "name": name_out, "weight": float(weight)})
-    if result and abs(total - 1.0) > WEIGHT_TOLERANCE:
-        errors.append(_err("competencies", f"weights must sum to 1 (they sum to {total:.3f})"))
+        by_id[cid] = {"id": cid, "name": name_out, "weight": float(weight)}
+    result = list(by_id.values())
+    total = sum(c["weight"] for c in result)
+    if result and abs(total - 1.0) > WEIGHT_TOLERANCE:  # relative weights: scaled to sum to 1
+        for c in result:
+            c["weight"] /= total
     return result
 
 
 def _plan(
-    raw: Any, questions: Mapping[str, Question], errors: list[dict[str, Any]]
+    raw: Any,
+    questions: Mapping[str, Question],
+    errors: list[dict[str, Any]],
+    conflicts: list[dict[str, Any]],
 ) -> list[dict[str, Any]]:
     if not isinstance(raw, list):
         errors.append(_err("plan", "must be a list of sections"))
@@ -135,9 +144,9 @@ def _plan(
         for j, qid in enumerate(ids):
             q = questions.get(qid)
             if q is None:
-                errors.append(_err(f"{where}.questions[{j}]", f"unknown question {qid}"))
+                conflicts.append(_err(f"{where}.questions[{j}]", f"unknown question {qid}"))
             elif q.section.value != section:
-                errors.append(
+                conflicts.append(
                     _err(f"{where}.questions[{j}]", f"{qid} is a {q.section.value} question")
                 )
         by_section[section] = ids
@@ -150,7 +159,7 @@ def _plan(
     if not professional:
         errors.append(_err("plan.professional", "needs at least one professional-test question"))
     elif not any(questions[q].media is Media.TEXT for q in professional if q in questions):
-        errors.append(_err("plan.professional", "needs at least one question answered in text"))
+        conflicts.append(_err("plan.professional", "needs at least one question answered in text"))
     return [
         {"section": s.value, "questions": by_section[s.value]}
         for s in SECTION_ORDER

@@ -81,6 +81,11 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
 def url_problem(url: object, guard: NetGuard) -> str | None:
     """Why ``url`` cannot be a webhook target, or None. Host names are resolved (and checked)
     at each delivery, not here: their DNS answers may change."""
+    return malformed_url(url) or refused_url(str(url), guard)
+
+
+def malformed_url(url: object) -> str | None:
+    """What is wrong with ``url`` as a webhook URL itself, or None."""
     if not isinstance(url, str) or len(url) > MAX_URL_CHARS:
         return "an http(s) URL is required"
     try:
@@ -92,28 +97,37 @@ def url_problem(url: object, guard: NetGuard) -> str | None:
         return "an http(s) URL is required"
     if parsed.user is not None or parsed.password is not None or "@" in parsed.raw_authority:
         return "the URL may not contain a user name or password; sign requests with the secret"
-    address = parse_address(host)
-    if address is None:
-        if is_numeric_host(host):
-            return f"write the IPv4 address {host!r} as four decimal numbers (e.g. 192.0.2.10)"
-        return None
-    return guard.refusal(address)
+    if parse_address(host) is None and is_numeric_host(host):
+        return f"write the IPv4 address {host!r} as four decimal numbers (e.g. 192.0.2.10)"
+    return None
+
+
+def refused_url(url: str, guard: NetGuard) -> str | None:
+    """Why the egress guard refuses the well-formed ``url`` (its host is an internal address
+    the operator has not allowed), or None."""
+    host = URL(url).host
+    address = parse_address(host) if host else None
+    return None if address is None else guard.refusal(address)
 
 
 def validate_hook(
     data: dict[str, Any], guard: NetGuard
-) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    errors = []
+) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
+    """The hook, the problems of the request itself, and the egress guard's refusal of its
+    URL (both lists empty when it may be registered)."""
+    errors, refusals = [], []
     url = data.get("url")
-    if (problem := url_problem(url, guard)) is not None:
+    if (problem := malformed_url(url)) is not None:
         errors.append({"row": None, "field": "url", "message": problem})
+    elif (reason := refused_url(str(url), guard)) is not None:
+        refusals.append({"row": None, "field": "url", "message": reason})
     events = data.get("events", list(EVENTS))
     if not isinstance(events, list) or not events or any(e not in EVENTS for e in events):
         errors.append({"row": None, "field": "events", "message": f"a list from {list(EVENTS)}"})
     secret = data.get("secret") or secrets.token_urlsafe(32)
     if not isinstance(secret, str) or not 16 <= len(secret) <= 200:
         errors.append({"row": None, "field": "secret", "message": "16..200 characters"})
-    return {"url": url, "events": events, "secret": secret}, errors
+    return {"url": url, "events": events, "secret": secret}, errors, refusals
 
 
 async def create_hook(svc: Services, org_id: str, hook: dict[str, Any]) -> dict[str, Any]:

@@ -105,7 +105,9 @@ def _err(field: str, message: str) -> dict[str, Any]:
 def validate_requirements(raw: Any) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Normalised requirements and every problem found (empty list when valid).
 
-    ``None`` means no requirements; missing keys get their defaults (null or []).
+    ``None`` means no requirements; missing keys get their defaults (null or []). A term or a
+    nice-to-have given again (in any letter case, spacing or hyphenation) counts once, as
+    first written.
     """
     errors: list[dict[str, Any]] = []
     out: dict[str, Any] = {
@@ -215,7 +217,7 @@ def _nice_to_have(raw: Any, errors: list[dict[str, Any]]) -> list[dict[str, Any]
     if len(raw) > MAX_NICE_TO_HAVE:
         errors.append(_err(field, f"at most {MAX_NICE_TO_HAVE} entries (got {len(raw)})"))
     result: list[dict[str, Any]] = []
-    seen: dict[tuple[str, object], int] = {}
+    seen: set[tuple[str, object]] = set()
     for i, item in enumerate(raw):
         where = f"{field}[{i}]"
         if not isinstance(item, Mapping):
@@ -243,10 +245,9 @@ def _nice_to_have(raw: Any, errors: list[dict[str, Any]]) -> list[dict[str, Any]
         if value is None or weight is None:
             continue
         identity = (kind, _key(value) if isinstance(value, str) else value)
-        if identity in seen:
-            errors.append(_err(where, f"repeats {field}[{seen[identity]}]"))
+        if identity in seen:  # counted once, as the first one (like the required terms)
             continue
-        seen[identity] = i
+        seen.add(identity)
         result.append({"kind": kind, "value": value, "weight": weight})
     return result
 

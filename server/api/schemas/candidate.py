@@ -30,7 +30,7 @@ CONSENT_RULES: dict[str, Any] = {
 class ConsentIn(Model):
     """Separate consents to recording and to automated analysis (a person always decides).
     Accepting needs the consents the chosen mode depends on; the organisation must offer
-    the mode."""
+    the mode (409 otherwise)."""
 
     model_config = ConfigDict(extra="ignore", json_schema_extra=CONSENT_RULES)
 

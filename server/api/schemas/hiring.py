@@ -102,7 +102,8 @@ class ImportedQuestions(Out):
 
 
 class CompetencyWeight(BaseModel):
-    """One dimension of the job's competency model and its weight (weights sum to 1)."""
+    """One dimension of the job's competency model and its weight. Weights are relative: a job
+    keeps them scaled to sum to 1, a dimension listed twice once with the weights added."""
 
     id: CompetencyId
     name: Localized | None = None
@@ -123,12 +124,13 @@ def _section_once(section: str, min_questions: int, max_questions: int | None) -
     questions: dict[str, Any] = {"minItems": min_questions}
     if max_questions is not None:
         questions["maxItems"] = max_questions
-    item = {
-        "type": "object",
-        "required": ["section", "questions"],
-        "properties": {"section": {"const": section}, "questions": questions},
+    of_section = {"properties": {"section": {"const": section}}, "required": ["section"]}
+    return {
+        "contains": of_section,
+        "minContains": 1,
+        "maxContains": 1,
+        "items": {"if": of_section, "then": {"properties": {"questions": questions}}},
     }
-    return {"contains": item, "minContains": 1, "maxContains": 1}
 
 
 PLAN_RULES = {
@@ -143,8 +145,10 @@ professional-test question."""
 
 
 class JobIn(Model):
-    """A job as HR writes it. Besides the shape: weights sum to 1, each section once, the plan
-    has structured and professional questions, and every question exists in the bank."""
+    """A job as HR writes it: each section once, the plan has structured and professional
+    questions. Weights are relative (the job keeps them scaled to sum to 1). Every question
+    must be in the bank, of its section, and one professional question answered in text:
+    409 otherwise."""
 
     title: Title
     department: Title

@@ -13,16 +13,21 @@ from pydantic import (
     field_validator,
 )
 
-from server.api.schemas.common import INTEGRAL, NON_BLANK, Model, Out, StrictModel
+from server.api.schemas.common import INTEGRAL, Model, Out, StrictModel
 from server.resumes import followups, screening
 
 DegreeKey = Literal["high_school", "associate", "bachelor", "master", "doctor"]
+LETTER_OR_DIGIT = r"[\p{L}\p{N}]"
+"""A letter or digit of any script (Unicode categories L and N: ``str.isalnum``), in the
+ECMA-262 spelling JSON Schema patterns use (read with the ``u`` flag, as JSON Schema asks);
+pydantic's engine reads it the same way."""
 Term = Annotated[
     str,
     Field(
-        pattern=NON_BLANK,
+        pattern=LETTER_OR_DIGIT,
         max_length=screening.MAX_TERM_CHARS,
-        description="a skill or certificate (with a letter or digit); white space is collapsed",
+        description="a skill or certificate (with a letter or digit); white space is collapsed;"
+        " given again in any letter case it counts once",
     ),
 ]
 
@@ -88,7 +93,8 @@ NICE_VALUE_RULES: dict[str, Any] = {
 
 class NiceToHave(StrictModel):
     """A weighted nice-to-have; ``kind`` says what ``value`` is (a term, a degree key or
-    years), each kind and value at most once."""
+    years). One given again (the same kind and value, in any letter case) counts once, as the
+    first one."""
 
     model_config = ConfigDict(extra="forbid", json_schema_extra=NICE_VALUE_RULES)
     kind: Literal["skill", "certificate", "keyword", "major", "degree", "years"]

@@ -367,7 +367,8 @@ export function candidatePanel(ctx, jobId, initial, { onChange, onErased }) {
       h('p', { class: kind === 'ok' ? 'ok-text small' : 'form-error', role: kind === 'ok' ? 'status' : 'alert', text }),
     );
   };
-  const errText = (e) => errorText(e, { 409: t('res.conflict') });
+  // 409 `conflict`: someone else changed the candidate; other refusals (e.g. `cannot_invite`) say why
+  const errText = (e) => (e.code === 'conflict' ? t('res.conflict') : errorText(e));
 
   function update(next) {
     c = next;

@@ -52,7 +52,8 @@ export function decisionPanel(ctx, interviewId, model, panelBox, { status, onDra
       f.err.previousElementSibling.setAttribute('aria-invalid', 'true');
       placed = true;
     }
-    if (!placed) showError(general, errorText(e, { 409: t('ex.rv.decisionOnlyCompleted') }));
+    // 409 `not_completed`: too early to decide; another 409 (a dimension not in the job's model) says why
+    if (!placed) showError(general, e.code === 'not_completed' ? t('ex.rv.decisionOnlyCompleted') : errorText(e));
   }
 
   /**
