@@ -69,6 +69,28 @@ async () => {
 }
 """
 """The browser's own view of its video sender: target bitrate, width, what limits quality."""
+PHONE = {
+    "viewport": {"width": 390, "height": 844},
+    "device_scale_factor": 3,
+    "is_mobile": True,
+    "has_touch": True,
+}
+"""A phone held upright (the size of a common 6.1-inch phone): the loss case runs at it."""
+NOTE_LAYOUT = """
+() => {
+  const box = (el) => { const r = el.getBoundingClientRect();
+    return { left: r.left, right: r.right, top: r.top, bottom: r.bottom }; };
+  const note = document.querySelector('[data-testid="network-warning"]');
+  const finish = document.querySelector('[data-testid="answer-finish"]');
+  const f = box(finish);
+  const hit = document.elementFromPoint((f.left + f.right) / 2, (f.top + f.bottom) / 2);
+  return { note: box(note), shown: !note.hidden && note.offsetHeight > 0,
+    text: note.textContent, width: window.innerWidth,
+    scroll_width: document.documentElement.scrollWidth,
+    finish_reachable: !!hit && finish.contains(hit) };
+}
+"""
+"""Where the connection note sits, and whether the finish button can still be tapped."""
 
 
 async def answer_watching_the_sender(page: Page) -> list[dict[str, Any]]:
@@ -82,6 +104,7 @@ async def answer_watching_the_sender(page: Page) -> list[dict[str, Any]]:
             sample["warning"] = await page.get_by_test_id("network-warning").get_attribute(
                 "data-reason"
             )
+            sample["layout"] = await page.evaluate(NOTE_LAYOUT)
             samples.append(sample)
     await page.get_by_test_id("answer-finish").click()
     await page.get_by_test_id("answer-start").wait_for(timeout=UI_TIMEOUT_MS)
@@ -116,7 +139,8 @@ async def test_a_candidate_on_a_bad_network_is_heard_and_recorded(
             api = Api(http, ServerProcess(node.base_url, data, demo, node.log))
             await api.login()
             interview_id, url = await three_question_invitation(api, ANSWER_S)
-            context = await speaking_browser.new_context(locale="en-US")
+            phone = PHONE if "loss_percent" in impairment else {}
+            context = await speaking_browser.new_context(locale="en-US", **phone)
             await context.add_init_script(CAPTURE_PEERS)
             page = await context.new_page()
             async with live_events(http, node.base_url, api.token, interview_id) as events:
@@ -147,6 +171,15 @@ async def test_a_candidate_on_a_bad_network_is_heard_and_recorded(
                 warned = {s["warning"] for s in sender[-3:]}
                 expected = {"loss"} if "loss_percent" in impairment else {"loss", "upload"}
                 assert warned and warned <= expected, sender
+                if phone:  # the note fits a phone screen and hides nothing the candidate needs
+                    shown = [s["layout"] for s in sender if s["warning"]]
+                    assert shown, sender
+                    for layout in shown:
+                        assert layout["shown"] and layout["text"].strip(), layout
+                        assert 0 <= layout["note"]["left"], layout
+                        assert layout["note"]["right"] <= layout["width"] + 1, layout
+                        assert layout["scroll_width"] <= layout["width"] + 1, layout
+                        assert layout["finish_reachable"], layout
                 assert not of_type(events, "network_gap")
             if "loss_percent" in impairment:
                 # the loss is seen, and the browser sent FEC the server used
