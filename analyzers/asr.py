@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterable, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -84,17 +85,23 @@ class LanguageDefaults:
 
     beam_size: int
     left_context_s: float
+    encoder_tail_s: float
+    """Silence the encoder window keeps after the speech (see ``encoder_window_min_s``)."""
 
 
 LANGUAGE_DEFAULTS: dict[str, LanguageDefaults] = {
-    "en": LanguageDefaults(beam_size=5, left_context_s=0.0),
-    "zh": LanguageDefaults(beam_size=5, left_context_s=6.0),
+    "en": LanguageDefaults(beam_size=5, left_context_s=0.0, encoder_tail_s=2.0),
+    "zh": LanguageDefaults(beam_size=5, left_context_s=6.0, encoder_tail_s=1.0),
 }
 """Beam 5 for every language: on English (tiny.en, each utterance alone) it cut the streaming
 WER from 6.9 % to 5.5 % for 29 % more CPU per final (0.035 → 0.045 s per second of speech,
 ``python -m loadtest.asr_bench --beam 1|5``). Chinese (and any other language, heard by a
 multilingual model) also decodes the previous utterance as left context, which with beam 5
-cut the streaming CER of whisper-base on Mandarin from 17 % to 10 % (docs/benchmarks.md)."""
+cut the streaming CER of whisper-base on Mandarin from 17 % to 10 % (docs/benchmarks.md).
+The encoder window keeps 2 s of silence after English speech (with 1 s, Whisper sometimes left
+a segment open and faster-whisper decoded the tail again: one final in 32 cost 6× its CPU;
+with 2 s the English WER went 4.6 → 4.2 % and finals CPU 11.8 → 10.9 s), 1 s after Mandarin
+(with 2 s: CER +0.5 points, CPU +5 %; ``--encoder-tail``)."""
 
 
 def _defaults(language: str | None) -> LanguageDefaults:
@@ -141,8 +148,11 @@ class AsrConfig:
     to ``max(this, utterance + 1 s)`` halved the cost of a final at 15 s, and 7 s is also
     more accurate: less padded silence after the speech, less for the decoder to invent
     (``python -m loadtest.asr_bench --encoder-window 15|10|7|3``, docs/benchmarks.md:
-    Mandarin CER 11.6 → 11.2 %, English WER 5.6 → 4.6 %).
+    Mandarin CER 11.6 → 11.2 %, English WER 5.6 → 4.2 % with its 2 s tail).
     """
+    encoder_tail_s: float | None = None
+    """Seconds of silence the encoder window keeps after the speech; None = the language's
+    default (:data:`LANGUAGE_DEFAULTS`)."""
     left_context_s: float | None = None
     """Seconds of the previous utterance's speech decoded again in front of a final (when it
     ended at most CONTEXT_MAX_GAP_S earlier in the same answer), so Whisper hears the words
@@ -155,6 +165,11 @@ class AsrConfig:
 
     def beam_for(self, language: str | None) -> int:
         return self.beam_size or _defaults(language).beam_size
+
+    def tail_for(self, language: str | None) -> float:
+        if self.encoder_tail_s is not None:
+            return self.encoder_tail_s
+        return _defaults(language).encoder_tail_s
 
     def left_context_for(self, language: str | None) -> float:
         if self.left_context_s is not None:
@@ -212,6 +227,8 @@ class AsrModels:
 
 FRAMES_PER_S = 100
 WHISPER_WINDOW_FRAMES = 3000
+_ENCODER_TAIL_S: ContextVar[float] = ContextVar("encoder_tail_s", default=1.0)
+"""Silence the window keeps after the speech, for the transcription running in this context."""
 
 
 def _set_encoder_window(min_s: float) -> None:
@@ -219,7 +236,8 @@ def _set_encoder_window(min_s: float) -> None:
 
     faster-whisper 1.2 calls ``pad_or_trim(segment)`` (to 3000 frames) right before
     encoding; this replaces the name in its module with a version that pads to
-    ``max(min_s, content + 1 s)`` instead. faster-whisper is pinned; a test guards this.
+    ``max(min_s, content + tail)`` (whole seconds; the tail is the calling transcription's
+    language's, :data:`_ENCODER_TAIL_S`) instead. faster-whisper is pinned; a test guards this.
     """
     import faster_whisper.transcribe as fw_transcribe
     from faster_whisper.audio import pad_or_trim
@@ -232,7 +250,12 @@ def _set_encoder_window(min_s: float) -> None:
     def pad_to_content(array: Any, length: int = WHISPER_WINDOW_FRAMES, *, axis: int = -1) -> Any:
         content = array.shape[axis]
         target = min(
-            length, max(min_frames, -(-(content + FRAMES_PER_S) // FRAMES_PER_S) * FRAMES_PER_S)
+            length,
+            max(
+                min_frames,
+                -(-(content + int(_ENCODER_TAIL_S.get() * FRAMES_PER_S)) // FRAMES_PER_S)
+                * FRAMES_PER_S,
+            ),
         )
         return pad_or_trim(array, target, axis=axis)
 
@@ -538,6 +561,7 @@ class StreamingTranscriber:
         assert model is not None, "transcription without a model"
         prompt = cfg.initial_prompt or None
         started = time.process_time()
+        tail = _ENCODER_TAIL_S.set(cfg.tail_for(language))
         segments, _ = model.transcribe(
             audio,
             language=language,
@@ -552,7 +576,10 @@ class StreamingTranscriber:
             log_prob_threshold=None,  # retry loops only; unlikely text on silence is
             no_speech_threshold=None,  # dropped by _is_bad_segment with the same rule
         )
-        kept = [s for s in segments if not _is_bad_segment(s, prompt)]  # consumed here
+        try:
+            kept = [s for s in segments if not _is_bad_segment(s, prompt)]  # consumed here
+        finally:
+            _ENCODER_TAIL_S.reset(tail)
         self.cpu_s += time.process_time() - started
         words: list[Word] = []
         said: list[str] = []

@@ -212,6 +212,13 @@ def main(argv: list[str] | None = None) -> int:
         default=AsrConfig().encoder_window_min_s,
         help="shortest audio window (s) the encoder sees in streaming; 0 = always 30 s",
     )
+    p.add_argument(
+        "--encoder-tail",
+        type=float,
+        default=None,
+        help="seconds of silence the encoder window keeps after the speech (streaming; "
+        "default: the language's)",
+    )
     p.add_argument("--models-dir", default=str(Path(tempfile.gettempdir()) / "il-models"))
     p.add_argument("--json", dest="json_out")
     args = p.parse_args(argv)
@@ -225,6 +232,7 @@ def main(argv: list[str] | None = None) -> int:
         initial_prompt=ZH_INITIAL_PROMPT if args.prompt == "zh-hint" else "",
         min_silence_s=args.min_silence,
         encoder_window_min_s=args.encoder_window,
+        encoder_tail_s=args.encoder_tail,
     )
     if args.left_context is not None:
         config = replace(config, left_context_s=args.left_context)

@@ -146,6 +146,36 @@ def test_hallucination_filter(text: str, expected: bool) -> None:
     assert is_hallucination(text) is expected
 
 
+def test_each_language_keeps_its_own_silence_after_the_speech(tmp_path: Path) -> None:
+    """The encoder window is the speech plus the language's tail (English 2 s), set for the
+    transcription that runs and reset after it."""
+    import faster_whisper.transcribe as fw_transcribe
+
+    audio = speech(tmp_path, SENTENCES[0])
+    config = AsrConfig(encoder_window_min_s=1.0)
+    t = StreamingTranscriber(model(), config, "iv")
+    calls: list[tuple[int, int]] = []
+    padding = fw_transcribe.pad_or_trim
+
+    def spy(array: Any, length: int = 3000, *, axis: int = -1) -> Any:
+        out = padding(array, length, axis=axis)
+        calls.append((array.shape[axis], out.shape[axis]))
+        return out
+
+    fw_transcribe.pad_or_trim = spy
+    try:
+        _, text = t._transcribe(audio, "en", final=True)
+        english = list(calls)
+        calls.clear()
+        segments, _ = model().transcribe(audio, beam_size=1, language="en")
+        list(segments)  # outside a streaming transcription: the default 1 s
+    finally:
+        fw_transcribe.pad_or_trim = padding
+    assert wer(SENTENCES[0], text) <= 0.1
+    assert english and all(out == -(-(n + 200) // 100) * 100 for n, out in english), english
+    assert calls and all(out == -(-(n + 100) // 100) * 100 for n, out in calls), calls
+
+
 @pytest.mark.parametrize(
     ("previous", "current", "n"),
     [
