@@ -22,4 +22,7 @@ USER interview
 VOLUME ["/data"]
 EXPOSE 8080
 # Set INTERVIEW_ICE_HOSTS to the address candidates reach and INTERVIEW_PUBLIC_URL to the https URL.
+# Every role runs from this image: INTERVIEW_ROLES=media,api | analyzer | api, with the shared
+# settings of docs/deploy/machines.md (INTERVIEW_DATABASE_URL, INTERVIEW_REDIS_URL, the keys, and
+# INTERVIEW_RECORDINGS_URL or a shared mount at INTERVIEW_RECORDINGS_DIR).
 CMD ["interview-live", "serve", "--data-dir", "/data", "--host", "0.0.0.0", "--port", "8080"]
