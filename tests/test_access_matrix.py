@@ -138,7 +138,7 @@ MATRIX: list[tuple[str, str, Any, tuple[str, ...]]] = [
         "POST",
         "/api/candidates/{cand}/invite",
         None,
-        ("bad", "bad", DENIED, DENIED, DENIED, UNAUTH, UNAUTH),
+        ("conflict", "conflict", DENIED, DENIED, DENIED, UNAUTH, UNAUTH),  # no e-mail address
     ),
     (
         "PUT",

