@@ -62,8 +62,9 @@ POSTGRES_TESTS ?= tests/test_api.py tests/test_audit.py tests/test_resumes.py te
   tests/test_modes.py tests/test_reports.py tests/test_fairness_reminders.py \
   tests/test_personalised.py tests/test_chinese_api.py tests/test_headers.py tests/test_limits.py \
   tests/test_openapi.py tests/test_upload_text.py tests/test_followups.py tests/test_screening.py \
-  tests/test_encrypted_recordings.py tests/test_interview_media.py tests/test_scaleout.py \
-  tests/test_nginx_routing.py tests/test_shared_nodes.py
+  tests/test_encrypted_recordings.py tests/test_interview_media.py tests/test_shared_nodes.py
+# (tests/test_cluster.py runs its media, analyzer and API nodes on PostgreSQL in the first pass;
+# the scale-out and nginx tests, which add nothing store-specific, run there on SQLite)
 
 test: install system-deps lint
 	$(VENV)/bin/pytest -q
