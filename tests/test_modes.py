@@ -276,6 +276,28 @@ async def test_written_interview_runs_without_media_and_is_scored_from_text(
     assert b"Written answers" in page
 
 
+async def test_an_index_that_is_not_a_whole_number_saves_nothing(server: RunningServer) -> None:
+    """JSON ``true`` and ``1.0`` equal 1 in Python and in SQL, but not in the sealed field's
+    associated data: saved under them, the answer became unreadable (the candidate's page and
+    the examiner's view of the interview failed). They are refused instead."""
+    admin, interview_id, cand = await _written_candidate(server, analysis=False)
+    try:
+        await cand.send({"type": "start_interview"})
+        await cand.wait_phase(0, "answer", timeout_s=10)
+        await cand.send({"type": "finish_answer"})
+        await cand.wait_phase(1, "answer", timeout_s=10)
+        for index in (True, 1.0, "1"):
+            await cand.send({"type": "text_answer", "index": index, "text": "sneaky"})
+            error = await cand.wait_for(lambda m: m.get("type") == "error")
+            assert "integer" in error["message"], error
+        await cand.send({"type": "text_answer", "index": 1, "text": "fair"})
+        await cand.wait_for(lambda m: m.get("type") == "saved")
+    finally:
+        await cand.disconnect()
+    detail = await server.call("GET", f"/api/interviews/{interview_id}", token=admin)
+    assert detail["answers"][1]["text_answer"] == "fair"
+
+
 async def test_written_interview_without_analysis_consent_is_not_scored(
     analysis_server: RunningServer,
 ) -> None:

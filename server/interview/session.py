@@ -317,7 +317,7 @@ class InterviewSession:
         await self._act(flow.finish_answer)
 
     async def save_text(self, field: str, index: Any, text: Any) -> None:
-        if not isinstance(index, int) or not isinstance(text, str):
+        if isinstance(index, bool) or not isinstance(index, int) or not isinstance(text, str):
             raise ValueError("index must be an integer and text a string")
         if not 0 <= index < len(self.plan):
             raise ValueError("no such question")

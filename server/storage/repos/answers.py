@@ -17,6 +17,10 @@ ANSWER_TEXT_FIELDS = ("scratchpad", "text_answer")
 
 
 def answer_aad(interview_id: str, idx: int, field: str) -> str:
+    """What a sealed answer field is bound to. ``idx`` must be an ``int`` itself: ``True`` or
+    ``1.0`` select row 1 in SQL but would bind the field to ``True``/``1.0``, unreadable after."""
+    if type(idx) is not int:
+        raise TypeError(f"an answer index is an int, not {type(idx).__name__}")
     return f"answers/{interview_id}/{idx}/{field}"
 
 
