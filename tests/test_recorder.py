@@ -32,6 +32,7 @@ from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 import media.recorder as recorder_module
 from media.recorder import AnswerRecorder, SegmentInfo, probe_segment
 from media.tap import EncodedFrame, install_tap, request_keyframe, vp8_keyframe_size
+from tests.support.tracks import PacedAudioTrack
 
 VIDEO_CLOCK_HZ = 90000
 AUDIO_CLOCK_HZ = 48000
@@ -598,31 +599,11 @@ class PatternVideoTrack(VideoStreamTrack):
         return frame
 
 
-class SineAudioTrack(MediaStreamTrack):
+class SineAudioTrack(PacedAudioTrack):
     """A continuous sine tone in 20 ms mono frames."""
 
-    kind = "audio"
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._index = 0
-        self._start_s: float | None = None
-
-    async def recv(self) -> av.AudioFrame:
-        if self.readyState != "live":
-            raise MediaStreamError
-        loop = asyncio.get_running_loop()
-        if self._start_s is None:
-            self._start_s = loop.time()
-        await asyncio.sleep(max(0.0, self._start_s + self._index * AUDIO_PTIME_S - loop.time()))
-        start = self._index * AUDIO_FRAME_SAMPLES
-        samples = sine_s16(start, AUDIO_FRAME_SAMPLES, LIVE_TONE_HZ)
-        frame = av.AudioFrame.from_ndarray(samples.reshape(1, -1), format="s16", layout="mono")
-        frame.sample_rate = AUDIO_CLOCK_HZ
-        frame.pts = start
-        frame.time_base = fractions.Fraction(1, AUDIO_CLOCK_HZ)
-        self._index += 1
-        return frame
+    def samples(self, start: int, count: int) -> npt.NDArray[np.int16]:
+        return sine_s16(start, count, LIVE_TONE_HZ)
 
 
 async def drain(track: MediaStreamTrack) -> None:

@@ -9,10 +9,14 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
-from aiortc.contrib.media import MediaPlayer
+from aiortc import (
+    MediaStreamTrack,
+    RTCConfiguration,
+    RTCPeerConnection,
+    RTCSessionDescription,
+)
 
-from tests.support.tracks import LoopingVideoTrack
+from tests.support.tracks import LoopingAudioTrack, LoopingVideoTrack
 
 CONNECT_TIMEOUT_S = 15.0
 
@@ -41,8 +45,7 @@ class ScriptedCandidate:
         self.messages: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self.last_state: dict[str, Any] = {}
         self._reader: asyncio.Task[None] | None = None
-        self._players: list[MediaPlayer] = []
-        self._video_track: LoopingVideoTrack | None = None
+        self._tracks: list[MediaStreamTrack] = []
 
     async def api(self, method: str, path: str, **kwargs: Any) -> Any:
         headers = {"Authorization": f"Bearer {self.token}"}
@@ -81,13 +84,12 @@ class ScriptedCandidate:
         if self.mode == "video":
             assert self.video is not None
             video = LoopingVideoTrack(self.video)
-            self._video_track = video
+            self._tracks.append(video)
             pc.addTransceiver(video, direction="sendonly")
         assert self.audio is not None
-        audio = MediaPlayer(str(self.audio), loop=True)
-        self._players = [audio]
-        assert audio.audio is not None
-        pc.addTransceiver(audio.audio, direction="sendonly")
+        audio = LoopingAudioTrack(self.audio)
+        self._tracks.append(audio)
+        pc.addTransceiver(audio, direction="sendonly")
         connected = asyncio.Event()
 
         @pc.on("connectionstatechange")
@@ -161,11 +163,8 @@ class ScriptedCandidate:
                 await self._reader
         if self.pc is not None:
             await self.pc.close()
-        if self._video_track is not None:
-            self._video_track.stop()
-        for player in self._players:
-            for track in (player.audio, player.video):
-                if track is not None:
-                    track.stop()
+        for track in self._tracks:
+            track.stop()
+        self._tracks = []
         self.ws = self.pc = self._reader = None
         self.messages = asyncio.Queue()
