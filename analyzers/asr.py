@@ -87,11 +87,15 @@ class LanguageDefaults:
     left_context_s: float
     encoder_tail_s: float
     """Silence the encoder window keeps after the speech (see ``encoder_window_min_s``)."""
+    left_context_window_s: float = 30.0
+    """Longest audio a final decodes with its left context (see ``AsrConfig``)."""
 
 
 LANGUAGE_DEFAULTS: dict[str, LanguageDefaults] = {
     "en": LanguageDefaults(beam_size=5, left_context_s=0.0, encoder_tail_s=2.0),
-    "zh": LanguageDefaults(beam_size=5, left_context_s=6.0, encoder_tail_s=1.0),
+    "zh": LanguageDefaults(
+        beam_size=5, left_context_s=6.0, encoder_tail_s=1.0, left_context_window_s=8.0
+    ),
 }
 """Beam 5 for every language: on English (tiny.en, each utterance alone) it cut the streaming
 WER from 6.9 % to 5.5 % for 29 % more CPU per final (0.035 → 0.045 s per second of speech,
@@ -101,7 +105,11 @@ cut the streaming CER of whisper-base on Mandarin from 17 % to 10 % (docs/benchm
 The encoder window keeps 2 s of silence after English speech (with 1 s, Whisper sometimes left
 a segment open and faster-whisper decoded the tail again: one final in 32 cost 6× its CPU;
 with 2 s the English WER went 4.6 → 4.2 % and finals CPU 11.8 → 10.9 s), 1 s after Mandarin
-(with 2 s: CER +0.5 points, CPU +5 %; ``--encoder-tail``)."""
+(with 2 s: CER +0.5 points, CPU +5 %; ``--encoder-tail``). A Mandarin final decodes at most 8 s
+of audio, its left context included: a long sentence brings its own context, and decoding
+the words before again only delays it (``--context-window`` 7 / 8 / 9 / none: CER over
+offline +2.1 / +1.5 / +1.3 / +1.6 points, finals CPU 1.14 / 1.17 / 1.24 / 1.42× offline,
+worst voice's final p95 1.15 / 1.22 / 1.32 / 1.47 s)."""
 
 
 def _defaults(language: str | None) -> LanguageDefaults:
@@ -158,6 +166,9 @@ class AsrConfig:
     ended at most CONTEXT_MAX_GAP_S earlier in the same answer), so Whisper hears the words
     before; only the new utterance's words are kept (by word timestamps). 0 = off, None = the
     language's default (:data:`LANGUAGE_DEFAULTS`)."""
+    left_context_window_s: float | None = None
+    """Longest audio (left context and utterance together) a final decodes: the context is
+    cut to fit, and left out when under CONTEXT_MIN_S. None = the language's default."""
     language_switch_share: float = 0.7
     """Per-utterance language identification (jobs that accept answers in several
     languages): another accepted language is used for an utterance only when it has at
@@ -175,6 +186,11 @@ class AsrConfig:
         if self.left_context_s is not None:
             return self.left_context_s
         return _defaults(language).left_context_s
+
+    def left_context_window_for(self, language: str | None) -> float:
+        if self.left_context_window_s is not None:
+            return self.left_context_window_s
+        return _defaults(language).left_context_window_s
 
     def model_path(self, language: str | None) -> str | None:
         """The model directory that hears ``language``; None when it has none."""
@@ -538,7 +554,8 @@ class StreamingTranscriber:
         return utt.language
 
     def _left_context(self, utt: _Utterance, language: str) -> npt.NDArray[np.float32]:
-        """The previous final's speech tail and a short silence, or nothing."""
+        """The previous final's speech tail (as much as the window leaves room for) and a short
+        silence, or nothing."""
         ctx = self._context
         if (
             ctx is None
@@ -549,7 +566,15 @@ class StreamingTranscriber:
             or ctx[3] != self.question_index
         ):
             return np.zeros(0, dtype=np.float32)
-        return np.concatenate([ctx[0], np.zeros(int(CONTEXT_GAP_S * SAMPLE_RATE_HZ), np.float32)])
+        room_s = self.config.left_context_window_for(language) - (
+            utt.last_speech_s - utt.audio_start_s
+        )
+        keep = min(len(ctx[0]), int(max(0.0, room_s) * SAMPLE_RATE_HZ))
+        if keep < min(len(ctx[0]), int(CONTEXT_MIN_S * SAMPLE_RATE_HZ)):
+            return np.zeros(0, dtype=np.float32)  # cut to a word or two: no help
+        return np.concatenate(
+            [ctx[0][-keep:], np.zeros(int(CONTEXT_GAP_S * SAMPLE_RATE_HZ), np.float32)]
+        )
 
     def _transcribe(
         self, audio: npt.NDArray[np.float32], language: str, *, final: bool, skip_s: float = 0.0
@@ -598,6 +623,8 @@ class StreamingTranscriber:
 
 CONTEXT_MAX_GAP_S = 3.0
 """A previous utterance that ended longer ago than this is not used as left context."""
+CONTEXT_MIN_S = 1.0
+"""Left context cut shorter than this by the window is left out."""
 CONTEXT_GAP_S = 0.3
 """Silence between the left context and the utterance (a clear boundary for timestamps)."""
 LANGUAGE_ID_MIN_AUDIO_S = 3.0

@@ -207,6 +207,13 @@ def main(argv: list[str] | None = None) -> int:
         "language's setting)",
     )
     p.add_argument(
+        "--context-window",
+        type=float,
+        default=None,
+        help="longest audio (left context + utterance, s) a final decodes (default: the "
+        "language's setting)",
+    )
+    p.add_argument(
         "--encoder-window",
         type=float,
         default=AsrConfig().encoder_window_min_s,
@@ -236,6 +243,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     if args.left_context is not None:
         config = replace(config, left_context_s=args.left_context)
+    if args.context_window is not None:
+        config = replace(config, left_context_window_s=args.context_window)
     voices: tuple[tuple[str, float], ...] = VOICES
     error: Callable[[str, str], float] = wer
     if args.language == "zh":
@@ -281,6 +290,7 @@ def main(argv: list[str] | None = None) -> int:
         "prompt": config.initial_prompt,
         "min_silence_s": config.min_silence_s,
         "left_context_s": config.left_context_for(args.language),
+        "left_context_window_s": config.left_context_window_for(args.language),
         "offline_cpu_s": sum(r["offline_cpu_s"] for r in rows),
         "finals_cpu_s": sum(r["finals_cpu_s"] for r in rows),
         "with_partials_cpu_s": sum(r["with_partials_cpu_s"] for r in rows),

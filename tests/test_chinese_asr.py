@@ -104,6 +104,45 @@ def test_mandarin_answers_become_simplified_transcripts(cache: Path) -> None:
     assert float(np.mean(errors)) <= MAX_MEAN_CER, errors
 
 
+class RecordingModel:
+    """The real model, noting how much audio each final decoded."""
+
+    def __init__(self, model: Any) -> None:
+        self.model = model
+        self.final_audio_s: list[float] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.model, name)
+
+    def transcribe(self, audio: np.ndarray, **options: Any) -> Any:
+        if options.get("word_timestamps"):
+            self.final_audio_s.append(len(audio) / RATE_HZ)
+        return self.model.transcribe(audio, **options)
+
+
+def test_finals_hear_the_previous_words_within_the_context_window(cache: Path) -> None:
+    """A sentence is decoded after the end of the one before (left context), but never more
+    audio than the language's window: a long sentence brings its own context."""
+    window_s = config().left_context_window_for("zh")
+    assert window_s < config().max_utterance_s + config().left_context_for("zh")
+    model = RecordingModel(models().for_language("zh"))
+    transcriber = StreamingTranscriber(model, config(), "iv_zh")
+    answer = np.concatenate([mandarin(name, cache) for name in ("self_introduction", "teamwork")])
+    finals = finals_of(stream(transcriber, np.concatenate([silence(0.5), answer, silence(1.0)])))
+    assert len(model.final_audio_s) == len(finals) >= 4, [f.text for f in finals]
+    own_s = [f.end_s - f.start_s for f in finals]
+    with_context = [a - o for a, o in zip(model.final_audio_s, own_s, strict=True) if a > o + 1]
+    assert with_context, (model.final_audio_s, own_s)
+    slack_s = 0.3 + 0.2  # the silence between context and utterance, speech kept after the end
+    longest_s = max(window_s, max(own_s) + config().pre_roll_s) + slack_s
+    assert max(model.final_audio_s) <= longest_s, (model.final_audio_s, own_s)
+    heard = "".join(f.text for f in finals)
+    assert (
+        cer(MANDARIN_ANSWERS["self_introduction"] + MANDARIN_ANSWERS["teamwork"], heard)
+        <= MAX_ANSWER_CER
+    )
+
+
 def test_silence_and_noise_give_no_chinese_text() -> None:
     """Whisper writes its prompt or subtitle credits on silence; none of it gets through."""
     rng = np.random.default_rng(11)
