@@ -15,7 +15,9 @@ decoders instead (``media.tap.install_tap(..., decoder=...)``):
 * :class:`VideoDecodeWorker` decodes with aiortc's own decoder (libvpx through PyAV) on
   one thread per receiver and gives each decoded frame to a callback on that thread,
   which samples and downscales it there (``media.fanout``): only the few frames analysis
-  takes ever reach the event loop.
+  takes ever reach the event loop. From a sender with temporal layers (the candidate page
+  asks the browser for VP8 ``L1T2``) it decodes only the base layer while that alone is
+  frequent enough for analysis (:class:`BaseLayerFilter`).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import logging
 import queue
 import threading
 import weakref
+from collections import deque
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -248,6 +251,59 @@ class MonoOpusDecoder(Decoder):
         return list(self.codec.decode(packet))
 
 
+BASE_LAYER_FRAMES_MEASURED = 8
+"""Base-layer frames over which the base layer's frame rate is measured."""
+BASE_LAYER_RATE_MARGIN = 1.1
+"""The base layer alone must come this much more often than analysis samples."""
+
+
+class BaseLayerFilter:
+    """Which frames of a VP8 stream with temporal layers analysis has to decode.
+
+    Base-layer frames (TID 0) never refer to the others, so while the base layer alone comes
+    at least as often as analysis samples (``min_fps``, with a margin) the other layers are
+    not decoded at all: at ``L1T2`` half the frames. When the base layer gets too sparse
+    (the browser lowered its frame rate), decoding the others resumes on a frame that refers
+    to the base layer only (the Y bit) or a key frame: the frames skipped before are missing.
+    A stream without layers is decoded whole.
+    """
+
+    def __init__(self, min_fps: float) -> None:
+        self._min_fps = min_fps * BASE_LAYER_RATE_MARGIN
+        self._base: deque[int] = deque(maxlen=BASE_LAYER_FRAMES_MEASURED)
+        """RTP timestamps of the latest base-layer frames."""
+        self._clock_rate_hz = 90_000
+        self._skipping = False
+        self.skipped = 0
+        """Frames not decoded."""
+
+    def wants(self, frame: EncodedFrame) -> bool:
+        """Whether ``frame`` must be decoded (called for every frame, in order)."""
+        if frame.keyframe:
+            self._skipping = False  # refers to nothing
+        layer = frame.temporal_layer if frame.codec == "vp8" else None
+        if layer is None:
+            return True
+        if layer == 0:
+            self._base.append(frame.timestamp)
+            self._clock_rate_hz = frame.clock_rate_hz
+            return True
+        enough = self._base_fps() >= self._min_fps
+        if not self._skipping and enough:
+            self._skipping = True
+        elif self._skipping and not enough and frame.layer_sync:
+            self._skipping = False
+        if self._skipping:
+            self.skipped += 1
+        return not self._skipping
+
+    def _base_fps(self) -> float:
+        if len(self._base) < 2:
+            return 0.0
+        span = self._base[-1] - self._base[0]
+        return (len(self._base) - 1) * self._clock_rate_hz / span if span > 0 else 0.0
+
+
 class VideoDecodeWorker:
     """Decodes one receiver's encoded video frames, in order, on a thread of its own.
 
@@ -267,9 +323,12 @@ class VideoDecodeWorker:
         on_frame: Callable[[av.VideoFrame], None],
         on_error: Callable[[], None] | None,
         name: str,
+        base_layer_min_fps: float | None = None,
     ) -> None:
         """``on_frame``: each decoded frame; ``on_error``: a frame failed to decode (the
-        sender should send a key frame); ``name``: the thread's name."""
+        sender should send a key frame); ``name``: the thread's name;
+        ``base_layer_min_fps``: decode only the base layer of a stream with temporal layers
+        while it alone comes this often (:class:`BaseLayerFilter`); None: every frame."""
         self._on_frame = on_frame
         self._on_error = on_error
         self._name = name
@@ -282,6 +341,7 @@ class VideoDecodeWorker:
         self.errors = 0
         self.unusable = 0
         """Frames decoded between a loss and the next key frame, not handed on."""
+        self.layers = BaseLayerFilter(base_layer_min_fps) if base_layer_min_fps else None
 
     def push(self, codec: RTCRtpCodecParameters, frame: EncodedFrame) -> None:
         if self._closed:
@@ -314,6 +374,8 @@ class VideoDecodeWorker:
                 decoder, codec_name = get_decoder(codec), codec.name
             assert decoder is not None
             damaged = (damaged or encoded.after_loss) and not encoded.keyframe
+            if self.layers is not None and not self.layers.wants(encoded):
+                continue
             try:
                 frames = decoder.decode(JitterFrame(encoded.data, encoded.timestamp))
             except av.FFmpegError as exc:

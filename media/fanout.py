@@ -119,7 +119,10 @@ class AnalysisFanout:
             return _AudioInput(self)
         path = _VideoPath()
         worker = VideoDecodeWorker(
-            functools.partial(self._sample, path), on_error, name=f"video-decoder-{self._name}"
+            functools.partial(self._sample, path),
+            on_error,
+            name=f"video-decoder-{self._name}",
+            base_layer_min_fps=1.0 / self._interval_s,
         )
         self._workers.append(worker)
         return worker
@@ -147,6 +150,11 @@ class AnalysisFanout:
                 logger.warning("%s: an audio frame failed to decode: %s", self._name, exc)
         for chunk in chunks:
             self._on_audio(chunk.t, chunk.samples)
+
+    @property
+    def frames_skipped(self) -> int:
+        """Video frames of upper temporal layers not decoded (the base layer sufficed)."""
+        return sum(w.layers.skipped for w in self._workers if w.layers is not None)
 
     @property
     def frames_damaged(self) -> int:

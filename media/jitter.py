@@ -19,7 +19,9 @@ recorder order audio by RTP timestamp, so nothing needs a playout delay here.
 For video, aiortc's buffer stays as it is (retransmissions fill most holes); when it has to
 give frames up it asks the sender for a key frame. :class:`VideoJitterBuffer` marks the next
 frame it hands on ``after_loss``: until the next key frame the pictures decode with parts
-missing or smeared, so analysis must not read them as "no face" (``media.decoders``).
+missing or smeared, so analysis must not read them as "no face" (``media.decoders``). It also
+hands on the temporal layer of each VP8 frame (:func:`vp8_temporal_layer`), so that analysis
+can decode the base layer alone (``media.decoders.BaseLayerFilter``).
 """
 
 from __future__ import annotations
@@ -45,6 +47,12 @@ Chromium at 10 % loss one arrived 1.5 s after its NACK; with 0.5 s, Chromium on 
 uplink never got a whole key frame through (a recording without video)."""
 _VP8_START_BIT = 0x10
 _VP8_PID_MASK = 0x07
+_VP8_EXTENDED_BIT = 0x80
+_VP8_PICTURE_ID_BIT = 0x80
+_VP8_TL0PICIDX_BIT = 0x40
+_VP8_TID_BIT = 0x20
+VIDEO_LAYERS_REMEMBERED = 64
+"""Frames whose temporal layer the video buffer keeps while they are assembled."""
 _SEQ_MOD = 1 << 16
 _TIMESTAMP_MOD = 1 << 32
 
@@ -144,8 +152,11 @@ class VideoJitterBuffer(JitterBuffer):
         self._blocked_since: float | None = None
         self.losses = 0
         """Times frames were given up (each followed by a key frame request)."""
+        self._layers: dict[int, tuple[int, bool]] = {}
+        """(temporal layer, layer sync) of VP8 frames being assembled, by RTP timestamp."""
 
     def add(self, packet: RtpPacket) -> tuple[bool, JitterFrame | None]:
+        self._note_layer(packet)
         pli_flag, frame = super().add(packet)
         if frame is not None or not self._waits_for_a_hole(packet.sequence_number):
             self._blocked_since = None
@@ -157,10 +168,30 @@ class VideoJitterBuffer(JitterBuffer):
         if pli_flag:  # aiortc asks for a key frame exactly when it dropped packets
             self._lost_since_frame = True
             self.losses += 1
-        if frame is not None and self._lost_since_frame:
-            frame = LossMarkedFrame(frame.data, frame.timestamp)
+        if frame is None:
+            return pli_flag, frame
+        layer = self._layers.pop(frame.timestamp, None)
+        if self._lost_since_frame or layer is not None:
+            frame = MarkedFrame(
+                frame.data,
+                frame.timestamp,
+                after_loss=self._lost_since_frame,
+                temporal_layer=layer[0] if layer else None,
+                layer_sync=layer[1] if layer else False,
+            )
             self._lost_since_frame = False
         return pli_flag, frame
+
+    def _note_layer(self, packet: RtpPacket) -> None:
+        """Remember the temporal layer a VP8 frame's first packet names, by RTP timestamp."""
+        if not _vp8_frame_start(packet):
+            return
+        layer = vp8_temporal_layer(packet.payload)
+        if layer is None:
+            return
+        if len(self._layers) >= VIDEO_LAYERS_REMEMBERED:  # frames given up never claim theirs
+            del self._layers[next(iter(self._layers))]
+        self._layers[packet.timestamp] = layer
 
     def _contiguous(self) -> int:
         """Packets present from the origin on, before the first missing one."""
@@ -204,7 +235,41 @@ def _vp8_frame_start(packet: RtpPacket) -> bool:
     return bool(payload) and payload[0] & _VP8_START_BIT != 0 and payload[0] & _VP8_PID_MASK == 0
 
 
-class LossMarkedFrame(JitterFrame):
-    """The first video frame after frames were given up (see the module)."""
+def vp8_temporal_layer(payload: bytes) -> tuple[int, bool] | None:
+    """(TID, Y) of a VP8 payload descriptor (RFC 7741) that carries them, else None.
 
-    after_loss = True
+    A sender using temporal scalability (WebRTC ``scalabilityMode`` ``L1T2``/``L1T3``) puts
+    each frame in a layer: base-layer frames (TID 0) never refer to the others, so a receiver
+    may decode the base layer alone; Y marks a frame that refers to base-layer frames only.
+    """
+    if len(payload) < 2 or not payload[0] & _VP8_EXTENDED_BIT:
+        return None
+    flags, pos = payload[1], 2
+    if flags & _VP8_PICTURE_ID_BIT:
+        if len(payload) <= pos:
+            return None
+        pos += 2 if payload[pos] & 0x80 else 1
+    if flags & _VP8_TL0PICIDX_BIT:
+        pos += 1
+    if not flags & _VP8_TID_BIT or len(payload) <= pos:
+        return None
+    return payload[pos] >> 6, bool(payload[pos] & 0x20)
+
+
+class MarkedFrame(JitterFrame):
+    """A video frame with what the buffer learnt about it (see the module)."""
+
+    def __init__(
+        self,
+        data: bytes,
+        timestamp: int,
+        *,
+        after_loss: bool,
+        temporal_layer: int | None,
+        layer_sync: bool,
+    ) -> None:
+        super().__init__(data, timestamp)
+        self.after_loss = after_loss
+        """The first frame after frames were given up."""
+        self.temporal_layer = temporal_layer
+        self.layer_sync = layer_sync

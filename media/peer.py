@@ -226,6 +226,7 @@ class LivePeer:
             "audio_fec_packets": opus.fec_packets if opus else 0,
             "audio_gaps": opus.gaps if opus else 0,
             "video_frames_damaged": self._fanout.frames_damaged if self._fanout else 0,
+            "video_frames_not_decoded": self._fanout.frames_skipped if self._fanout else 0,
         }
 
     def request_keyframe(self) -> None:

@@ -75,6 +75,10 @@ class EncodedFrame:
     """SSRC of the media stream it came from, if known."""
     after_loss: bool = False
     """Video: frames before this one were given up (it may not decode cleanly)."""
+    temporal_layer: int | None = None
+    """VP8 with temporal layers: the frame's layer (0 = base); None without layers."""
+    layer_sync: bool = False
+    """VP8: the frame refers to base-layer frames only (RFC 7741's Y bit)."""
 
     @property
     def media_time_s(self) -> float:
@@ -221,6 +225,8 @@ class _TapQueue(queue.Queue[Any]):
                 keyframe=_is_keyframe(self._kind, name, data),
                 ssrc=self.media_ssrc,
                 after_loss=getattr(jitter_frame, "after_loss", False),
+                temporal_layer=getattr(jitter_frame, "temporal_layer", None),
+                layer_sync=getattr(jitter_frame, "layer_sync", False),
             )
         except Exception:
             self._failed()

@@ -418,6 +418,7 @@ class InterviewSession:
                         "audio_fec_packets": now["audio_fec_packets"],
                         "audio_gaps": now["audio_gaps"],
                         "video_frames_damaged": now["video_frames_damaged"],
+                        "video_frames_not_decoded": now["video_frames_not_decoded"],
                         "reconnects": max(0, self._connections - 1),
                     }
                 )
