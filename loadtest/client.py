@@ -18,7 +18,15 @@ import numpy as np
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 
 from loadtest.impair import ImpairedSender, Impairment, install
-from loadtest.packets import EncodedMedia, PacedPackets, audio_track, encode_media, video_track
+from loadtest.packets import (
+    VIDEO_LAYERS,
+    EncodedMedia,
+    PacedPackets,
+    audio_track,
+    encode_media,
+    send_video_layers,
+    video_track,
+)
 from loadtest.sampling import CandidateRun, DashboardMeter
 from loadtest.synth import face_y4m, read_wav_s16_mono, speech_wav, write_wav_s16_mono
 from loadtest.target import Api, HttpError
@@ -57,10 +65,13 @@ def sentences(language: str) -> tuple[str, ...]:
 
 
 def build_media(
-    cache: Path, language: str = "en", expected_loss_percent: float = 0.0
+    cache: Path,
+    language: str = "en",
+    expected_loss_percent: float = 0.0,
+    video_layers: int = VIDEO_LAYERS,
 ) -> EncodedMedia:
     """The looped answer (the language's sentences with pauses) and face video, encoded
-    (``expected_loss_percent``: see :func:`loadtest.packets.encode_media`)."""
+    (``expected_loss_percent``, ``video_layers``: see :func:`loadtest.packets.encode_media`)."""
     cache.mkdir(parents=True, exist_ok=True)
     parts: list[np.ndarray] = []
     ends: list[float] = []
@@ -78,7 +89,7 @@ def build_media(
         parts.append(np.zeros(int(PAUSE_S * rate), dtype=np.int16))
     answer = write_wav_s16_mono(np.concatenate(parts), cache / f"answer-{language}.wav", rate)
     face = face_y4m(cache / "face.y4m", seconds=4.0)
-    return encode_media(face, answer, ends, expected_loss_percent)
+    return encode_media(face, answer, ends, expected_loss_percent, video_layers)
 
 
 @dataclass(frozen=True)
@@ -228,6 +239,7 @@ class CandidateLink:
     async def offer(self) -> dict[str, Any]:
         """Offer from a fresh peer connection; the answer, or HttpError (503 when busy)."""
         await self.close_peer()
+        send_video_layers(self.media.video_layers)
         pc = self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
         self.audio = audio_track(self.media)
         video = video_track(self.media)

@@ -52,7 +52,15 @@ from aiortc.rtcrtpparameters import (
 from aiortc.rtcrtpreceiver import RemoteStreamTrack
 from aiortc.rtp import RtpPacket
 
-from loadtest.packets import AUDIO_CLOCK, AUDIO_PACKET_S, VIDEO_CLOCK, VIDEO_FPS, EncodedMedia
+from loadtest.packets import (
+    AUDIO_CLOCK,
+    AUDIO_PACKET_S,
+    VIDEO_CLOCK,
+    VIDEO_FPS,
+    VIDEO_LAYERS,
+    EncodedMedia,
+    LayeredVp8Encoder,
+)
 from media.fanout import AnalysisFanout
 from media.peer import LivePeer
 from media.recorder import AnswerRecorder, SegmentInfo
@@ -93,7 +101,8 @@ class RtpMedia:
 
 
 def packetize(media: EncodedMedia) -> RtpMedia:
-    video = _rtp_payloads(Vp8Encoder(), media.video, VIDEO_TICKS, VIDEO_CLOCK)
+    vp8 = LayeredVp8Encoder(media.video_layers) if media.video_layers > 1 else Vp8Encoder()
+    video = _rtp_payloads(vp8, media.video, VIDEO_TICKS, VIDEO_CLOCK)
     audio = _rtp_payloads(OpusEncoder(), media.audio, AUDIO_TICKS, AUDIO_CLOCK)
     return RtpMedia(video, tuple(payloads[0] for payloads in audio))  # Opus: one packet a frame
 
@@ -274,6 +283,7 @@ async def run_once(
         await asyncio.sleep(WARMUP_S)
         threads0, cpu0, wall0 = _thread_cpu(), time.process_time(), time.monotonic()
         counts0 = [(c.counts.audio_samples, c.counts.video_samples) for c in cands]
+        skipped0 = sum(c.fanout.frames_skipped for c in cands)
         next_rotation = wall0 + segment_s
         while (now := time.monotonic()) < wall0 + seconds:
             await asyncio.sleep(min(0.2, wall0 + seconds - now))
@@ -284,6 +294,7 @@ async def run_once(
                     cand.start_segment()
         threads1, cpu1, wall1 = _thread_cpu(), time.process_time(), time.monotonic()
         counts1 = [(c.counts.audio_samples, c.counts.video_samples) for c in cands]
+        skipped1 = sum(c.fanout.frames_skipped for c in cands)
         for cand in cands:
             await cand.aclose()
     elapsed = wall1 - wall0
@@ -312,6 +323,9 @@ async def run_once(
             2,
         ),
         "analysis_video_shape": list(cands[0].counts.video_shape),
+        "video_not_decoded_fps_per_candidate": round(
+            (skipped1 - skipped0) / elapsed / candidates, 2
+        ),
         "recorded_segments": len(segs),
         "recorded_video_fps": round(
             sum(s.video_frames for s in segs) / max(1e-9, sum(s.duration_s for s in segs)), 2
@@ -344,12 +358,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--plain-files", action="store_true", help="record without encryption")
     parser.add_argument("--loop", choices=("uvloop", "asyncio"), default="uvloop")
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
+    parser.add_argument(
+        "--video-layers",
+        type=int,
+        choices=(1, 2),
+        default=VIDEO_LAYERS,
+        help="VP8 temporal layers the candidates send (2: L1T2, as the candidate page asks)",
+    )
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args(argv)
 
     from loadtest.client import build_media
 
-    rtp = packetize(build_media(args.cache))
+    rtp = packetize(build_media(args.cache, video_layers=args.video_layers))
     opener_factory: Callable[[], Any] = (lambda: None) if args.plain_files else _encrypting_opener
     if args.loop == "uvloop":
         import uvloop

@@ -1,8 +1,9 @@
 """Pre-encoded, paced media for synthetic candidates.
 
 Encoding VP8 for many candidates would eat the very CPU we are measuring, so the face
-video and the speech are encoded once (VP8 with a keyframe every ``KEYFRAME_EVERY_S``,
-Opus in 20 ms packets) and replayed in a loop; aiortc packetizes ``av.Packet`` objects
+video and the speech are encoded once (VP8 with a keyframe every ``KEYFRAME_EVERY_S``, in two
+temporal layers as the candidate page asks of the browser, Opus in 20 ms packets) and
+replayed in a loop; aiortc packetizes ``av.Packet`` objects
 without re-encoding. Each track paces itself on the wall clock and records when every
 sentence of the speech finished playing, so a viewer can measure transcript latency.
 """
@@ -11,15 +12,20 @@ from __future__ import annotations
 
 import asyncio
 import fractions
+import functools
 import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import aiortc.rtcrtpsender
 import av
 import numpy as np
+from aiortc.codecs.base import Encoder
+from aiortc.codecs.vpx import Vp8Encoder, VpxPayloadDescriptor
 from aiortc.mediastreams import MediaStreamTrack
+from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 
 from loadtest.synth import read_wav_s16_mono
 
@@ -30,6 +36,14 @@ AUDIO_RATE_HZ = 48_000
 AUDIO_PACKET_S = 0.02
 VIDEO_CLOCK = fractions.Fraction(1, 90_000)
 AUDIO_CLOCK = fractions.Fraction(1, AUDIO_RATE_HZ)
+VIDEO_LAYERS = 2
+"""Temporal layers of the synthetic candidates' video, as the candidate page asks for."""
+TWO_LAYER_OPTIONS = {
+    "ts-parameters": "ts_number_layers=2:ts_target_bitrate=360,600:ts_rate_decimator=2,1"
+    ":ts_periodicity=2:ts_layer_id=0,1:ts_layering_mode=2",
+    "error-resilient": "default",
+}
+"""libvpx (through FFmpeg) options for two temporal layers a receiver can decode apart."""
 
 
 @dataclass(frozen=True)
@@ -39,12 +53,23 @@ class EncodedMedia:
     sentence_ends_s: tuple[float, ...]
     """Offsets in the audio loop where a sentence's speech ends."""
     audio_loop_s: float
+    video_layers: int = 1
+    """Temporal layers of the video: frame ``i`` is in layer ``i % video_layers``."""
 
 
 def encode_media(
-    y4m: Path, wav: Path, sentence_ends_s: Sequence[float], expected_loss_percent: float = 0.0
+    y4m: Path,
+    wav: Path,
+    sentence_ends_s: Sequence[float],
+    expected_loss_percent: float = 0.0,
+    video_layers: int = VIDEO_LAYERS,
 ) -> EncodedMedia:
     """Encode the looped face video (VP8) and speech (Opus) once.
+
+    With ``video_layers`` 2 the video is what a browser sends for ``scalabilityMode``
+    ``L1T2``: every other frame in an upper layer that no base-layer frame refers to
+    (libvpx's two-layer pattern, in error-resilient mode so that the upper layer's
+    probability updates do not carry over either).
 
     Opus is encoded as a browser does (libopus, voice application, 32 kbit/s, in-band FEC
     allowed by the server's answer); ``expected_loss_percent`` plays the loss the browser
@@ -59,6 +84,10 @@ def encode_media(
     enc.time_base = fractions.Fraction(1, VIDEO_FPS)
     enc.bit_rate = VIDEO_BITRATE_BPS
     enc.options = {"deadline": "realtime", "cpu-used": "8", "lag-in-frames": "0"}
+    if video_layers == 2:
+        enc.options = {**enc.options, **TWO_LAYER_OPTIONS}
+    elif video_layers != 1:
+        raise ValueError(f"video_layers must be 1 or 2, not {video_layers}")
     gop = int(KEYFRAME_EVERY_S * VIDEO_FPS)
     enc.gop_size = gop
     loop_frames = max(len(images), gop) // gop * gop
@@ -95,7 +124,11 @@ def encode_media(
         audio += [bytes(p) for p in opus.encode(chunk)]
     audio += [bytes(p) for p in opus.encode(None)]
     return EncodedMedia(
-        tuple(video), tuple(audio), tuple(sentence_ends_s), len(audio) * AUDIO_PACKET_S
+        tuple(video),
+        tuple(audio),
+        tuple(sentence_ends_s),
+        len(audio) * AUDIO_PACKET_S,
+        video_layers,
     )
 
 
@@ -157,3 +190,45 @@ def video_track(media: EncodedMedia) -> PacedPackets:
 
 def audio_track(media: EncodedMedia) -> PacedPackets:
     return PacedPackets("audio", media.audio, AUDIO_PACKET_S, AUDIO_CLOCK, media.sentence_ends_s)
+
+
+class LayeredVp8Encoder(Vp8Encoder):
+    """aiortc's VP8 packetiser, writing the temporal layer of each pre-encoded frame (frame
+    ``i`` of the loop, known from its pts, is in layer ``i % layers``) into the payload
+    descriptor as a browser does (TID, Y, TL0PICIDX; RFC 7741)."""
+
+    def __init__(self, layers: int) -> None:
+        super().__init__()
+        self._layers = layers
+        self._tl0picidx = 0
+
+    def pack(self, packet: av.Packet) -> tuple[list[bytes], int]:
+        payloads, timestamp = super().pack(packet)
+        assert packet.pts is not None and packet.time_base is not None
+        layer = round(packet.pts * packet.time_base * VIDEO_FPS) % self._layers
+        if layer == 0:
+            self._tl0picidx = (self._tl0picidx + 1) % 256
+        layered = []
+        for payload in payloads:
+            descr, data = VpxPayloadDescriptor.parse(payload)
+            descr.tl0picidx = self._tl0picidx
+            descr.tid = (layer, 1)  # every frame refers to base-layer frames only
+            layered.append(bytes(descr) + data)
+        return layered, timestamp
+
+
+def send_video_layers(layers: int) -> None:
+    """Make this process's aiortc senders packetise VP8 with ``layers`` temporal layers
+    (the load generator plays browsers; idempotent)."""
+    if layers == 1:
+        return
+    stock = aiortc.rtcrtpsender.get_encoder
+    original = getattr(stock, "__wrapped__", stock)
+
+    @functools.wraps(original)
+    def get_encoder(codec: RTCRtpCodecParameters) -> Encoder:
+        if codec.mimeType.lower() == "video/vp8":
+            return LayeredVp8Encoder(layers)
+        return original(codec)
+
+    aiortc.rtcrtpsender.get_encoder = get_encoder  # type: ignore[assignment]

@@ -52,7 +52,7 @@ from loadtest.client import (
     run_candidate,
 )
 from loadtest.impair import ImpairConfig, Impairment
-from loadtest.packets import EncodedMedia
+from loadtest.packets import VIDEO_LAYERS, EncodedMedia
 from loadtest.profile import (
     DEFAULT_RATE_HZ,
     Capture,
@@ -274,7 +274,7 @@ async def amain(args: argparse.Namespace) -> dict[str, Any]:
     cache = Path(args.cache)
     impair: ImpairConfig | None = getattr(args, "impair", None)
     loss = impair.loss_percent if impair is not None else 0.0
-    media = await asyncio.to_thread(build_media, cache, args.language, loss)
+    media = await asyncio.to_thread(build_media, cache, args.language, loss, args.video_layers)
     results = []
     counts = [args.candidates]
     if args.capacity:
@@ -392,6 +392,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument(
         "--profile-rate", type=int, default=DEFAULT_RATE_HZ, help="py-spy samples per second"
+    )
+    p.add_argument(
+        "--video-layers",
+        type=int,
+        choices=(1, 2),
+        default=VIDEO_LAYERS,
+        help="VP8 temporal layers the candidates send (2: L1T2, as the candidate page asks)",
     )
     impair = p.add_argument_group("impaired uplink (each candidate's outgoing RTP/RTCP)")
     impair.add_argument("--loss", type=float, default=0.0, metavar="PERCENT", help="packet loss")

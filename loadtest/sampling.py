@@ -120,6 +120,7 @@ class CandidateRun:
                     "audio_fec_packets",
                     "audio_gaps",
                     "video_frames_damaged",
+                    "video_frames_not_decoded",
                     "reconnects",
                 )
                 if isinstance(event.get(key), int | float)

@@ -322,6 +322,8 @@ async def test_bench_path_reaches_analysis_and_recorder(tmp_path: Path) -> None:
     result = await run_once(1, 2.0, 1.0, rtp, lambda: None)
     assert abs(result["analysis_audio_hz_per_candidate"] - 16000) < 800
     assert 4.0 <= result["analysis_video_fps_per_candidate"] <= 6.0
+    # two temporal layers (as browsers send): the upper one is not decoded, all is recorded
+    assert 6.0 <= result["video_not_decoded_fps_per_candidate"] <= 8.0
     assert result["analysis_video_shape"] == [240, 320, 3]
     assert result["recorded_segments"] >= 2
     assert abs(result["recorded_video_fps"] - 15) < 1.5

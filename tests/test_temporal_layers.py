@@ -3,15 +3,24 @@ and analysis decodes only the base layer while that alone comes often enough."""
 
 from __future__ import annotations
 
+import fractions
+
+import av
+import numpy as np
 import pytest
+from aiortc.codecs import depayload
 from aiortc.codecs.vpx import VpxPayloadDescriptor
+from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 from aiortc.rtp import RtpPacket
 
+from loadtest.packets import EncodedMedia, LayeredVp8Encoder, encode_media
+from loadtest.synth import face_y4m, write_wav_s16_mono
 from media.decoders import BaseLayerFilter
 from media.jitter import VideoJitterBuffer, vp8_temporal_layer
 from media.tap import EncodedFrame
 
 VIDEO_CLOCK_HZ = 90_000
+VP8 = RTCRtpCodecParameters(mimeType="video/VP8", clockRate=VIDEO_CLOCK_HZ, payloadType=96)
 ANALYSIS_FPS = 5.0
 
 
@@ -121,3 +130,41 @@ def test_a_key_frame_or_a_stream_without_layers_is_always_decoded() -> None:
         "video", "h264", 11 * 6000, VIDEO_CLOCK_HZ, b"", keyframe=False, ssrc=1, temporal_layer=1
     )
     assert layers.wants(h264)
+
+
+@pytest.fixture(scope="module")
+def layered_media(tmp_path_factory: pytest.TempPathFactory) -> EncodedMedia:
+    cache = tmp_path_factory.mktemp("layers")
+    face = face_y4m(cache / "face.y4m", seconds=2.0)
+    speech = write_wav_s16_mono(np.zeros(4800, dtype=np.int16), cache / "quiet.wav", 48_000)
+    return encode_media(face, speech, (), video_layers=2)
+
+
+def decoded_images(frames: list[bytes]) -> list[np.ndarray]:
+    decoder = av.CodecContext.create("vp8", "r")
+    return [
+        image.to_ndarray(format="gray")
+        for data in frames
+        for image in decoder.decode(av.Packet(data))  # type: ignore[attr-defined]
+    ]
+
+
+def test_the_synthetic_candidates_base_layer_decodes_alone(layered_media: EncodedMedia) -> None:
+    """What the load generator sends for L1T2 is what a browser sends: the base layer decodes
+    without the upper one, picture for picture the same."""
+    video = list(layered_media.video)
+    whole = decoded_images(video)
+    base = decoded_images(video[::2])
+    assert len(whole) == len(video) and len(base) == len(video[::2]) > 10
+    assert all(np.array_equal(whole[2 * i], image) for i, image in enumerate(base))
+
+
+def test_the_synthetic_candidates_packets_name_their_layer(layered_media: EncodedMedia) -> None:
+    encoder = LayeredVp8Encoder(layered_media.video_layers)
+    for i, data in enumerate(layered_media.video[:6]):
+        packet = av.Packet(data)
+        packet.pts, packet.time_base = i * 6000, fractions.Fraction(1, 90_000)
+        payloads, timestamp = encoder.pack(packet)
+        assert timestamp == i * 6000
+        assert vp8_temporal_layer(payloads[0]) == (i % 2, True)
+        assert b"".join(depayload(VP8, p) for p in payloads) == data
