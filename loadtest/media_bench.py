@@ -57,9 +57,9 @@ from loadtest.packets import (
     AUDIO_PACKET_S,
     VIDEO_CLOCK,
     VIDEO_FPS,
-    VIDEO_LAYERS,
     EncodedMedia,
     LayeredVp8Encoder,
+    add_video_layers_argument,
 )
 from media.fanout import AnalysisFanout
 from media.peer import LivePeer
@@ -358,13 +358,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--plain-files", action="store_true", help="record without encryption")
     parser.add_argument("--loop", choices=("uvloop", "asyncio"), default="uvloop")
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
-    parser.add_argument(
-        "--video-layers",
-        type=int,
-        choices=(1, 2),
-        default=VIDEO_LAYERS,
-        help="VP8 temporal layers the candidates send (2: L1T2, as the candidate page asks)",
-    )
+    add_video_layers_argument(parser)
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args(argv)
 

@@ -10,6 +10,7 @@ sentence of the speech finished playing, so a viewer can measure transcript late
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import fractions
 import functools
@@ -232,3 +233,14 @@ def send_video_layers(layers: int) -> None:
         return original(codec)
 
     aiortc.rtcrtpsender.get_encoder = get_encoder  # type: ignore[assignment]
+
+
+def add_video_layers_argument(parser: argparse.ArgumentParser) -> None:
+    """``--video-layers`` for the tools that play candidates."""
+    parser.add_argument(
+        "--video-layers",
+        type=int,
+        choices=(1, 2),
+        default=VIDEO_LAYERS,
+        help="VP8 temporal layers the candidates send (2: L1T2, as the candidate page asks)",
+    )

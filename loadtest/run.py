@@ -52,7 +52,7 @@ from loadtest.client import (
     run_candidate,
 )
 from loadtest.impair import ImpairConfig, Impairment
-from loadtest.packets import VIDEO_LAYERS, EncodedMedia
+from loadtest.packets import EncodedMedia, add_video_layers_argument
 from loadtest.profile import (
     DEFAULT_RATE_HZ,
     Capture,
@@ -393,13 +393,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--profile-rate", type=int, default=DEFAULT_RATE_HZ, help="py-spy samples per second"
     )
-    p.add_argument(
-        "--video-layers",
-        type=int,
-        choices=(1, 2),
-        default=VIDEO_LAYERS,
-        help="VP8 temporal layers the candidates send (2: L1T2, as the candidate page asks)",
-    )
+    add_video_layers_argument(p)
     impair = p.add_argument_group("impaired uplink (each candidate's outgoing RTP/RTCP)")
     impair.add_argument("--loss", type=float, default=0.0, metavar="PERCENT", help="packet loss")
     impair.add_argument(
