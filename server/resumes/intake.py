@@ -414,7 +414,8 @@ async def run_batch(
     pool: ParsePool = svc.intake
     job_id = job.id
     done, failed = 0, len(errors)
-    candidates: list[dict[str, Any]] = []
+    placed: list[tuple[int, dict[str, Any]]] = []
+    """(file position, candidate): files are parsed concurrently, reported in upload order."""
     last_progress = 0.0
     total = len(files) + len(errors)
     pending = iter(enumerate(files, start=1))
@@ -484,15 +485,15 @@ async def run_batch(
             )
             errors.append({"file": filename, "error": "store_failed", "message": message})
             return
-        candidates.append({**public_candidate(candidate), "duplicate": not created})
+        placed.append((position, {**public_candidate(candidate), "duplicate": not created}))
         done += 1
 
-    async def report_known(candidate_id: str) -> None:
+    async def report_known(position: int, candidate_id: str) -> None:
         nonlocal done
         found = await svc.candidates.get_many([candidate_id])
         candidate = found[0] if found else None
         if candidate is not None:  # else erased meanwhile: nothing to report for it
-            candidates.append({**public_candidate(candidate), "duplicate": True})
+            placed.append((position, {**public_candidate(candidate), "duplicate": True}))
         done += 1
 
     status = "failed"
@@ -505,7 +506,7 @@ async def run_batch(
             for _ in files:
                 position, filename, data, parsed = await parsed_files.get()
                 if "known" in parsed:
-                    await report_known(parsed["known"])
+                    await report_known(position, parsed["known"])
                 elif "error" in parsed:
                     failed += 1
                     errors.append(
@@ -526,6 +527,7 @@ async def run_batch(
         status = "interrupted"
         raise
     finally:
+        candidates = [c for _, c in sorted(placed, key=lambda p: p[0])]
         summary = {
             "candidates": [
                 {k: c[k] for k in ("candidate_id", "duplicate", "note") if k in c}
