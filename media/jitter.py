@@ -29,6 +29,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from aiortc.codecs.vpx import VpxPayloadDescriptor
 from aiortc.jitterbuffer import JitterBuffer, JitterFrame
 from aiortc.rtp import RtpPacket
 
@@ -47,10 +48,6 @@ Chromium at 10 % loss one arrived 1.5 s after its NACK; with 0.5 s, Chromium on 
 uplink never got a whole key frame through (a recording without video)."""
 _VP8_START_BIT = 0x10
 _VP8_PID_MASK = 0x07
-_VP8_EXTENDED_BIT = 0x80
-_VP8_PICTURE_ID_BIT = 0x80
-_VP8_TL0PICIDX_BIT = 0x40
-_VP8_TID_BIT = 0x20
 VIDEO_LAYERS_REMEMBERED = 64
 """Frames whose temporal layer the video buffer keeps while they are assembled."""
 _SEQ_MOD = 1 << 16
@@ -242,18 +239,14 @@ def vp8_temporal_layer(payload: bytes) -> tuple[int, bool] | None:
     each frame in a layer: base-layer frames (TID 0) never refer to the others, so a receiver
     may decode the base layer alone; Y marks a frame that refers to base-layer frames only.
     """
-    if len(payload) < 2 or not payload[0] & _VP8_EXTENDED_BIT:
+    try:
+        descriptor, _ = VpxPayloadDescriptor.parse(payload)
+    except ValueError:  # truncated: no layer to read
         return None
-    flags, pos = payload[1], 2
-    if flags & _VP8_PICTURE_ID_BIT:
-        if len(payload) <= pos:
-            return None
-        pos += 2 if payload[pos] & 0x80 else 1
-    if flags & _VP8_TL0PICIDX_BIT:
-        pos += 1
-    if not flags & _VP8_TID_BIT or len(payload) <= pos:
+    if descriptor.tid is None:
         return None
-    return payload[pos] >> 6, bool(payload[pos] & 0x20)
+    tid, sync = descriptor.tid
+    return tid, bool(sync)
 
 
 class MarkedFrame(JitterFrame):
