@@ -1,9 +1,8 @@
 """Pre-encoded, paced media for synthetic candidates.
 
 Encoding VP8 for many candidates would eat the very CPU we are measuring, so the face
-video and the speech are encoded once (VP8 with a keyframe every ``KEYFRAME_EVERY_S``, in two
-temporal layers as the candidate page asks of the browser, Opus in 20 ms packets) and
-replayed in a loop; aiortc packetizes ``av.Packet`` objects
+video and the speech are encoded once (VP8 with a keyframe every ``KEYFRAME_EVERY_S``, in one
+or two temporal layers, Opus in 20 ms packets) and replayed in a loop; aiortc packetizes ``av.Packet`` objects
 without re-encoding. Each track paces itself on the wall clock and records when every
 sentence of the speech finished playing, so a viewer can measure transcript latency.
 """
@@ -37,8 +36,9 @@ AUDIO_RATE_HZ = 48_000
 AUDIO_PACKET_S = 0.02
 VIDEO_CLOCK = fractions.Fraction(1, 90_000)
 AUDIO_CLOCK = fractions.Fraction(1, AUDIO_RATE_HZ)
-VIDEO_LAYERS = 2
-"""Temporal layers of the synthetic candidates' video, as the candidate page asks for."""
+VIDEO_LAYERS = 1
+"""Temporal layers of the synthetic candidates' video by default: one, as the candidate page
+sends today (``--video-layers 2`` plays a browser sending ``L1T2``)."""
 TWO_LAYER_OPTIONS = {
     "ts-parameters": "ts_number_layers=2:ts_target_bitrate=360,600:ts_rate_decimator=2,1"
     ":ts_periodicity=2:ts_layer_id=0,1:ts_layering_mode=2",
@@ -242,5 +242,5 @@ def add_video_layers_argument(parser: argparse.ArgumentParser) -> None:
         type=int,
         choices=(1, 2),
         default=VIDEO_LAYERS,
-        help="VP8 temporal layers the candidates send (2: L1T2, as the candidate page asks)",
+        help="VP8 temporal layers the candidates send (2: as a browser asked for L1T2)",
     )

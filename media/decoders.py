@@ -15,8 +15,8 @@ decoders instead (``media.tap.install_tap(..., decoder=...)``):
 * :class:`VideoDecodeWorker` decodes with aiortc's own decoder (libvpx through PyAV) on
   one thread per receiver and gives each decoded frame to a callback on that thread,
   which samples and downscales it there (``media.fanout``): only the few frames analysis
-  takes ever reach the event loop. From a sender with temporal layers (the candidate page
-  asks the browser for VP8 ``L1T2``) it decodes only the base layer while that alone is
+  takes ever reach the event loop. From a sender with temporal layers (VP8 ``L1T2``)
+  it decodes only the base layer while that alone is
   frequent enough for analysis (:class:`BaseLayerFilter`).
 """
 

@@ -318,7 +318,7 @@ async def test_bench_path_reaches_analysis_and_recorder(tmp_path: Path) -> None:
     from loadtest.client import build_media
     from loadtest.media_bench import packetize, run_once
 
-    rtp = packetize(build_media(tmp_path / "media"))
+    rtp = packetize(build_media(tmp_path / "media", video_layers=2))
     result = await run_once(1, 2.0, 1.0, rtp, lambda: None)
     assert abs(result["analysis_audio_hz_per_candidate"] - 16000) < 800
     assert 4.0 <= result["analysis_video_fps_per_candidate"] <= 6.0

@@ -183,10 +183,7 @@ async def test_browser_candidate_completes_interview(
         assert scores and all(s["evidence"] for s in scores), scores[:2]
         assert any(m.get("type") == "transcript_partial" for m in live) or partials_were_off(live)
         assert any(m.get("type") == "face_metrics" and m["faces"] == 1 for m in live)
-        # the browser sent two temporal layers (L1T2); analysis decoded only the base layer and
-        # still saw the face at its 5 fps (the recordings below keep every frame)
-        quality = [m for m in live if m.get("type") == "connection" and "video_fps" in m]
-        assert quality and quality[-1]["video_frames_not_decoded"] > 0, quality[-1:]
+        # the face was analysed at its 5 fps
         analysed = max(m.get("frames_analyzed", 0) for m in live if m.get("type") == "face_metrics")
         assert analysed >= 4 * ANSWER_S, analysed
 

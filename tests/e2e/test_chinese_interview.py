@@ -26,7 +26,7 @@ from tests.e2e.test_browser_interview import Api, _collect, consent_and_device_c
 from tests.support.checks import windowed_cer
 from tests.support.live import partials_were_off
 from tests.support.media import face_y4m
-from tests.support.pages import admin_login, fake_media_chromium
+from tests.support.pages import PHONE, admin_login, fake_media_chromium
 from tests.support.process import ServerProcess
 
 pytestmark = pytest.mark.e2e
@@ -45,6 +45,13 @@ MAX_CER = 0.25
 and WebRTC), 15 % for this voice in the bench's streaming run on clean audio."""
 UI_TIMEOUT_MS = 30_000
 CJK_RE = re.compile(r"[\u4e00-\u9fff]")
+PHONE_LAYOUT = """
+() => ({
+  width: window.innerWidth,
+  scroll_width: document.documentElement.scrollWidth,
+  text: document.body.innerText,
+})
+"""
 
 
 @pytest.fixture(scope="module")
@@ -87,7 +94,8 @@ async def test_mandarin_interview_in_the_demo_chinese_job(
         await expect(examiner.get_by_test_id("live-view")).to_have_attribute(
             "data-snapshots", "1", timeout=UI_TIMEOUT_MS
         )
-        page = await (await browser.new_context(locale="zh-CN")).new_page()
+        # the candidate answers on a phone, as most do
+        page = await (await browser.new_context(locale="zh-CN", **PHONE)).new_page()
         await consent_and_device_check(page, url)
         total = detail["questions_total"]
         for index in range(total):
@@ -100,6 +108,12 @@ async def test_mandarin_interview_in_the_demo_chinese_job(
                 await asyncio.sleep(SHORT_ANSWER_S)
                 await page.get_by_test_id("answer-finish").click()
                 continue
+            # the answer screen fits the phone: nothing wider than the screen, the question in
+            # Chinese, the finish button reachable
+            layout = await page.evaluate(PHONE_LAYOUT)
+            assert layout["scroll_width"] <= layout["width"] + 1, layout
+            assert CJK_RE.search(layout["text"]), layout
+            await expect(page.get_by_test_id("answer-finish")).to_be_visible()
             await asyncio.sleep(ANSWER_S - 4)
             # the examiner reads the Mandarin answer live, in Simplified Chinese
             transcript = examiner.get_by_test_id("live-transcript")
@@ -113,6 +127,9 @@ async def test_mandarin_interview_in_the_demo_chinese_job(
         await asyncio.sleep(3)  # the last finals and scores
         collector.cancel()
         await ws.close()
+
+        # the phone's camera reached analysis
+        assert any(m.get("type") == "face_metrics" and m["faces"] == 1 for m in live)
 
         # live on the socket: Chinese partials and finals, coverage, delivery, scores
         finals = for_question(live, "transcript_final")

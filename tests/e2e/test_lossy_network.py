@@ -39,6 +39,7 @@ from tests.e2e.test_turn import CAPTURE_PEERS
 from tests.support.checks import transcribe, windowed_wer
 from tests.support.live import finals, first_answer_recording, live_events, of_type
 from tests.support.nodes import node_process
+from tests.support.pages import PHONE
 from tests.support.process import ServerProcess, run_demo
 from tests.support.server import free_port
 
@@ -69,13 +70,6 @@ async () => {
 }
 """
 """The browser's own view of its video sender: target bitrate, width, what limits quality."""
-PHONE = {
-    "viewport": {"width": 390, "height": 844},
-    "device_scale_factor": 3,
-    "is_mobile": True,
-    "has_touch": True,
-}
-"""A phone held upright (the size of a common 6.1-inch phone): the loss case runs at it."""
 NOTE_LAYOUT = """
 () => {
   const box = (el) => { const r = el.getBoundingClientRect();

@@ -10,6 +10,14 @@ from playwright.async_api import Browser, Page, async_playwright
 
 from tests.support.process import ServerProcess
 
+PHONE = {
+    "viewport": {"width": 390, "height": 844},
+    "device_scale_factor": 3,
+    "is_mobile": True,
+    "has_touch": True,
+}
+"""A browser context held like a phone upright (the size of a common 6.1-inch phone)."""
+
 UI_TIMEOUT_MS = 20_000
 
 

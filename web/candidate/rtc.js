@@ -8,25 +8,10 @@ export const ICE_GATHER_MAX_MS = 3000;
 export function createPeer(stream, iceServers = []) {
   const pc = new RTCPeerConnection({ iceServers: Array.isArray(iceServers) ? iceServers : [] });
   for (const track of stream.getTracks()) {
-    const transceiver = addSender(pc, track, stream);
+    const transceiver = pc.addTransceiver(track, { direction: 'sendonly', streams: [stream] });
     if (track.kind === 'video') preferCodec(transceiver, 'video/VP8');
   }
   return pc;
-}
-
-/**
- * A send-only transceiver for `track`. Video asks for two temporal layers (`L1T2`): the
- * recording keeps every frame, while the server's analysis decodes only the base layer (half
- * the frames) when that is enough. A browser that cannot do it sends one layer.
- */
-function addSender(pc, track, stream) {
-  const init = { direction: 'sendonly', streams: [stream] };
-  if (track.kind !== 'video') return pc.addTransceiver(track, init);
-  try {
-    return pc.addTransceiver(track, { ...init, sendEncodings: [{ scalabilityMode: 'L1T2' }] });
-  } catch {
-    return pc.addTransceiver(track, init);
-  }
 }
 
 /** Put `mimeType` first in the codec list (the server records VP8/Opus without re-encoding). */
