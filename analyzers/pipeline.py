@@ -148,6 +148,7 @@ class InterviewAnalysis:
         qi = self._current.index if self._current else None
         face_due, pose_due = self._due(t)
         events: list[Event] = []
+        face: FaceMetrics | None = None
         if face_due:
             self._face_t = t
             if self._face is None:
@@ -164,7 +165,7 @@ class InterviewAnalysis:
                     self._posture = PostureAnalyzer(self.interview_id)
                 self._pose_samples += 1
                 posture = replace(
-                    self._posture.analyze(rgb, t, qi), samples_analyzed=self._pose_samples
+                    self._posture.analyze(rgb, t, qi, face), samples_analyzed=self._pose_samples
                 )
                 events.append(posture)
                 events += self._flags.observe_posture(posture)

@@ -53,14 +53,16 @@ CONFIGS: dict[str, dict[str, dict[str, Any]]] = {
     "current": {"face": {}, "posture": {}},
     "before": {
         "face": {"stock_graphs": True, "mesh_every_s": 0.0},
-        "posture": {"stock_graphs": True},
+        "posture": {"stock_graphs": True, "remeasure_every_s": 0.0},
     },
-    "calling-thread": {"face": {"mesh_every_s": 0.0}, "posture": {}},
+    "calling-thread": {"face": {"mesh_every_s": 0.0}, "posture": {"remeasure_every_s": 0.0}},
     "mesh-reuse": {"face": {"stock_graphs": True}, "posture": {"stock_graphs": True}},
+    "pose-every-sample": {"face": {}, "posture": {"remeasure_every_s": 0.0}},
 }
 """Analyzer keyword arguments per configuration: ``before`` is the analyzers as before issue 14
-(stock mediapipe graphs with their own threads, face mesh on every frame); ``calling-thread``
-and ``mesh-reuse`` have one of the two changes each."""
+(stock mediapipe graphs with their own threads, face mesh and pose model on every sample);
+``calling-thread`` and ``mesh-reuse`` have one of the first two changes each,
+``pose-every-sample`` all but the still body's reuse."""
 VIDEO_SECONDS = 4.0
 """Length of the load test's face video (``loadtest.client``), looped."""
 WARMUP_FRAMES = 10
@@ -152,6 +154,7 @@ def run_config(name: str, frames: int, paced: bool) -> dict[str, Any]:
             measured = i >= WARMUP_FRAMES
             if i == WARMUP_FRAMES:
                 meshes_start = face.mesh_runs
+                poses_start = posture.pose_runs
                 thread_cpu_start = _threads()
                 times_start = os.times()
                 wall_start = time.perf_counter()
@@ -164,9 +167,13 @@ def run_config(name: str, frames: int, paced: bool) -> dict[str, Any]:
             if slot != pose_slot:
                 pose_slot = slot
                 calls.append(("posture", posture))
+            face_metrics: Any = None
             for kind, analyzer in calls:
                 c0, w0 = time.process_time(), time.perf_counter()
-                metrics = analyzer.analyze(rgb, t, None)
+                if analyzer is face:
+                    metrics = face_metrics = face.analyze(rgb, t, None)
+                else:  # as the pipeline does: the body with the face of the same frame
+                    metrics = posture.analyze(rgb, t, None, face_metrics)
                 c1, w1 = time.process_time(), time.perf_counter()
                 if measured:
                     cpu[kind].append((c1 - c0) * 1000)
@@ -175,6 +182,7 @@ def run_config(name: str, frames: int, paced: bool) -> dict[str, Any]:
         times_end = os.times()
         wall_s = time.perf_counter() - wall_start
         meshes = face.mesh_runs - meshes_start
+        poses = posture.pose_runs - poses_start
         thread_cpu_end = _threads()
         threads_running = len(thread_cpu_end)
     finally:
@@ -191,6 +199,7 @@ def run_config(name: str, frames: int, paced: bool) -> dict[str, Any]:
         "config": name,
         "frames": {k: len(v) for k, v in cpu.items()},
         "face_mesh_runs": meshes,
+        "pose_model_runs": poses,
         "media_s": round(media_s, 2),
         "wall_s": round(wall_s, 2),
         "cpu_ms": {k: _stats(v) for k, v in cpu.items()},
@@ -305,6 +314,7 @@ def _summary_line(row: dict[str, Any]) -> str:
         f"(wall p50 {wall['posture']['p50']:.2f} p90 {wall['posture']['p90']:.2f}); "
         f"{pct['process_total']:.2f} % of a core per candidate; "
         f"mesh on {row['face_mesh_runs']}/{row['frames']['face']} frames; "
+        f"pose model on {row['pose_model_runs']}/{row['frames']['posture']}; "
         f"{row['threads']['created_by_analyzers']} threads created"
     )
 
@@ -320,6 +330,7 @@ def _summary_row(entry: dict[str, Any]) -> str:
         f" {entry['core_pct_per_candidate']['mean']:.2f} % of a core per candidate "
         f"({entry['core_pct_per_candidate']['min']:.2f}–{entry['core_pct_per_candidate']['max']:.2f})"
         f", mesh on {100 * entry['face_mesh_share']:.0f} % of frames, "
+        f"pose model on {100 * entry['pose_model_share']:.0f} % of samples, "
         f"{entry['threads_created']} threads"
     )
 
@@ -366,6 +377,9 @@ def summarise(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         )
         entry["face_mesh_share"] = round(
             sum(r["face_mesh_runs"] for r in group) / sum(r["frames"]["face"] for r in group), 3
+        )
+        entry["pose_model_share"] = round(
+            sum(r["pose_model_runs"] for r in group) / sum(r["frames"]["posture"] for r in group), 3
         )
         entry["threads_created"] = group[0]["threads"]["created_by_analyzers"]
         out.append(entry)

@@ -47,13 +47,16 @@ def test_report_before_and_now(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert summary["current"]["threads_created"] == 0
     assert summary["before"]["face_mesh_share"] == 1.0
     assert summary["current"]["face_mesh_share"] < 1.0
+    assert summary["before"]["pose_model_share"] == 1.0
+    assert summary["current"]["pose_model_share"] < 1.0  # a still body is reused
     for entry in summary.values():
         assert entry["face"]["cpu_ms_per_frame"]["mean"] > 0
         assert entry["posture"]["cpu_ms_per_frame"]["mean"] > 0
     (comparison,) = report["comparisons"]
     assert comparison["faces_differ"] == comparison["pose_found_differs"] == 0
     assert comparison["in_frame_differs"] == 0
-    assert comparison["max_abs_diff"]["shoulders_level_deg"] == 0.0  # same pose graph results
+    # the same pose graph; a reused body differs by the model's own jitter between samples
+    assert comparison["max_abs_diff"]["shoulders_level_deg"] < 3.0
     run = report["runs"][0]
     assert run["frames"] == {"face": 6, "posture": 3}
     assert "results" not in run
