@@ -15,7 +15,6 @@ latest-wins) and sent once Redis is back.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import logging
 import time
@@ -29,6 +28,7 @@ import redis.asyncio as aioredis
 from analyzers.events import AnalyzerError
 from analyzers.messages import Audio, Close, Context, Open, Signal, Video, Work
 from analyzers.pool import EventSink, WorkerStats
+from server.live.bus_redis import stop_tasks
 from server.live.results import RESULTS_MAXLEN, RESULTS_STREAM, analysis_entry
 from server.live.streams import FIELD, REDIS_ERRORS, BusCipher, check_shared_keys, encode, pack
 from server.live.work import stored_body, work_body
@@ -93,9 +93,7 @@ class RemoteAnalysis:
                 break
             await asyncio.sleep(FLUSH_EVERY_S)
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await stop_tasks(self._task)
         await self._redis.aclose()
 
     # -- the AnalysisBackend interface ------------------------------------------------------

@@ -39,6 +39,7 @@ from server.live.analysis_remote import (
     WORK_PREFIX,
     work_stream,
 )
+from server.live.bus_redis import stop_tasks
 from server.live.results import RESULTS_MAXLEN, RESULTS_STREAM, analysis_entry, droppable
 from server.live.streams import (
     REDIS_ERRORS,
@@ -154,11 +155,7 @@ class AnalyzerNode:
         ]
 
     async def aclose(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await stop_tasks(*self._tasks)
         for iid in list(self._owned):
             self._pool.close(iid)
         await asyncio.sleep(0.5)  # the workers' last events

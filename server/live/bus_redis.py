@@ -29,6 +29,7 @@ OUTBOX_MAX = 10_000
 """Messages waiting for Redis; beyond this, latest-wins metrics are dropped (never others)."""
 RETRY_S = 0.5
 CLOSE_TIMEOUT_S = 5.0
+STOP_RETRY_S = 0.5
 
 
 async def bounded(awaitable: Any, timeout_s: float = CLOSE_TIMEOUT_S) -> None:
@@ -37,6 +38,24 @@ async def bounded(awaitable: Any, timeout_s: float = CLOSE_TIMEOUT_S) -> None:
         await asyncio.wait_for(awaitable, timeout_s)
     except (TimeoutError, aioredis.RedisError, OSError):
         logger.warning("a shutdown step did not finish in %.0f s; going on", timeout_s)
+
+
+async def stop_tasks(*tasks: asyncio.Task[Any], timeout_s: float = CLOSE_TIMEOUT_S) -> None:
+    """Cancel ``tasks`` and wait until they end, giving up after ``timeout_s``. A task is
+    cancelled again every :data:`STOP_RETRY_S` while it runs: a cancellation that arrives
+    inside redis-py's blocking read can come out as a connection error (redis/redis-py#2028),
+    which a loop that retries on connection errors then takes for an outage."""
+    pending = {task for task in tasks if not task.done()}
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while pending:
+        left_s = deadline - asyncio.get_running_loop().time()
+        if left_s <= 0:
+            names = ", ".join(sorted(task.get_name() for task in pending))
+            logger.warning("tasks did not stop in %.0f s; going on: %s", timeout_s, names)
+            return
+        for task in pending:
+            task.cancel()
+        _, pending = await asyncio.wait(pending, timeout=min(STOP_RETRY_S, left_s))
 
 
 class RedisHub(Hub):
@@ -64,9 +83,7 @@ class RedisHub(Hub):
 
     async def aclose(self) -> None:
         """Stop within ``CLOSE_TIMEOUT_S`` even when Redis (or a half-dead socket) hangs."""
-        for task in self._tasks:
-            task.cancel()
-        await bounded(asyncio.gather(*self._tasks, return_exceptions=True))
+        await stop_tasks(*self._tasks)
         await bounded(self._redis.aclose())
 
     def publish(self, topic: str, message: dict[str, Any]) -> int:

@@ -23,7 +23,7 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from server.core.config import Settings
-from server.live.bus_redis import bounded
+from server.live.bus_redis import bounded, stop_tasks
 
 logger = logging.getLogger(__name__)
 
@@ -106,8 +106,7 @@ class NodeRegistry:
 
     async def aclose(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            await bounded(asyncio.gather(self._task, return_exceptions=True))
+            await stop_tasks(self._task)
         if self._redis is not None:
             await bounded(self._redis.srem(NODES_KEY, self.name))
             await bounded(self._redis.delete(NODE_PREFIX + self.name))

@@ -21,7 +21,7 @@ import redis.asyncio as aioredis
 
 from server.core.services import Services
 from server.live.analysis import DURABLE_TYPES, interview_topic
-from server.live.bus_redis import bounded
+from server.live.bus_redis import bounded, stop_tasks
 from server.live.streams import (
     REDIS_ERRORS,
     BadEntry,
@@ -85,8 +85,7 @@ class ResultsConsumer:
 
     async def aclose(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            await bounded(asyncio.gather(self._task, return_exceptions=True))
+            await stop_tasks(self._task)
         await bounded(self._redis.aclose())
 
     async def _run(self) -> None:

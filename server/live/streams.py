@@ -28,6 +28,7 @@ import msgpack
 import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
+from server.live.bus_redis import stop_tasks
 from server.security.keyring import (
     NONCE_SIZE_BYTES,
     TAG_SIZE_BYTES,
@@ -312,9 +313,7 @@ class StreamWriter:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._idle.wait(), flush_timeout_s)
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await stop_tasks(self._task)
 
     def add(self, stream: str, body: dict[str, Any]) -> None:
         if len(self._buffer) >= self._buffer_max and self._drop_one():
