@@ -39,6 +39,8 @@ bundled whisper-base it made Mandarin finals loop (请问问问…, mean CER 0.9
 docs/benchmarks.md) and the script is normalised by OpenCC anyway. Kept for the benchmark's
 ``--prompt zh-hint`` and as the prompt the echo filter is tested with."""
 PARTIAL_BEAM_SIZE = 1
+FINAL_TAIL_S = 0.2
+"""Audio a final keeps after the speech's end (the rest of the ending silence only costs)."""
 """Partials are provisional and replaced by the final: always greedy (at beam 5 they cost
 Chinese interviews a third more CPU and starved face analysis under load)."""
 FINAL_TEMPERATURES = (0.0, 0.2, 0.4)
@@ -147,6 +149,17 @@ class AsrConfig:
     max_utterance_s: float = 15.0
     partial_after_s: float = 2.5
     partial_every_s: float = 2.5
+    speculative_finals: bool = True
+    """Decode an utterance's final once its speech has been followed by
+    :data:`FINAL_TAIL_S` of silence, when the worker is idle (as partials), instead of only
+    after ``min_silence_s``: the final's audio ends :data:`FINAL_TAIL_S` after the speech, so
+    if the utterance then ends, the result is the one the final would compute, ready up to
+    ``min_silence_s - FINAL_TAIL_S`` earlier; if speech resumes, the decode was wasted."""
+    speculate_after_silence_s: float = 0.25
+    """Silence after the speech before its final is decoded ahead (at least
+    :data:`FINAL_TAIL_S`; longer wastes fewer decodes on pauses inside a sentence)."""
+    speculate_min_speech_s: float = 1.0
+    """Shorter speech is not decoded speculatively (its final is quick anyway)."""
     word_timestamps: bool = True
     encoder_window_min_s: float = 7.0
     """Shortest audio window the Whisper encoder sees (0 = always 30 s, Whisper's default).
@@ -311,6 +324,19 @@ def _join(words: Sequence[str]) -> str:
     return join_texts(words)
 
 
+@dataclass(frozen=True, slots=True)
+class _Speculated:
+    """A final decoded before its utterance ended, valid while no speech followed."""
+
+    last_speech_s: float
+    """The utterance's speech end it was decoded for."""
+    words: list[Word]
+    text: str
+    language: str
+    ready_after_end_s: float
+    """Seconds after the speech end the result was ready (silence waited, then decoding)."""
+
+
 @dataclass
 class _Utterance:
     id: int
@@ -328,6 +354,8 @@ class _Utterance:
     """Identified language (jobs accepting several), once enough audio was heard."""
     language_from_s: float = 0.0
     """Audio (seconds) the identification was made on."""
+    speculated: _Speculated | None = None
+    """The final decoded ahead (see ``AsrConfig.speculative_finals``)."""
 
     @property
     def duration_s(self) -> float:
@@ -381,6 +409,9 @@ class StreamingTranscriber:
         """(start_s, end_s, rms) of every transcribed utterance, for delivery metrics."""
         self.cpu_s = 0.0
         """Process CPU time spent in Whisper, for benchmarks."""
+        self.speculated_runs = 0
+        self.speculated_used = 0
+        """Finals decoded ahead, and those of them that became the final (for benchmarks)."""
         self._context: tuple[npt.NDArray[np.float32], float, str, int | None] | None = None
         """(speech tail, its end time, language, question) of the last final, for the next."""
 
@@ -468,22 +499,19 @@ class StreamingTranscriber:
         events: list[Event] = []
         while self._ended:
             utt, ended_at = self._ended.pop(0)
-            audio = np.concatenate(utt.samples)
-            # trailing silence adds nothing but cost
-            speech = audio[: int((utt.last_speech_s - utt.audio_start_s) * SAMPLE_RATE_HZ) + 3200]
+            speech = self._final_audio(utt)
             end_s = utt.last_speech_s
             rms = float(np.sqrt(np.mean(speech**2))) if len(speech) else 0.0
             self.speech_segments.append((utt.start_s, end_s, rms))
             if self._model is None:
                 continue
-            language = self._language_of(utt, speech)
-            context = self._left_context(utt, language)
-            words, text = self._transcribe(
-                np.concatenate([context, speech]),
-                language,
-                final=True,
-                skip_s=len(context) / SAMPLE_RATE_HZ,
-            )
+            ahead = utt.speculated
+            if ahead is not None and ahead.last_speech_s == end_s:
+                words, text, language = ahead.words, ahead.text, ahead.language
+                self.speculated_used += 1
+            else:
+                ahead = None
+                words, text, language = self._decode_final(utt, speech)
             tail = int(self.config.left_context_for(language) * SAMPLE_RATE_HZ)
             self._context = (
                 speech[-tail:] if tail else speech[:0],
@@ -504,10 +532,66 @@ class StreamingTranscriber:
                     end_s=end_s,
                     words=_place_words(words, utt.audio_start_s, utt.start_s, end_s),
                     language=language,
-                    latency_s=round(time.monotonic() - ended_at, 3),
+                    latency_s=round(
+                        time.monotonic() - ended_at
+                        if ahead is None
+                        else max(0.0, ahead.ready_after_end_s - self.config.min_silence_s),
+                        3,
+                    ),
                 )
             )
         return events
+
+    def _final_audio(self, utt: _Utterance) -> npt.NDArray[np.float32]:
+        """The utterance's audio up to :data:`FINAL_TAIL_S` after its speech ended."""
+        audio = np.concatenate(utt.samples)
+        return audio[: int((utt.last_speech_s - utt.audio_start_s + FINAL_TAIL_S) * SAMPLE_RATE_HZ)]
+
+    def _decode_final(
+        self, utt: _Utterance, speech: npt.NDArray[np.float32]
+    ) -> tuple[list[Word], str, str]:
+        """(words, text, language) of the final of ``utt`` whose audio is ``speech``."""
+        language = self._language_of(utt, speech)
+        context = self._left_context(utt, language)
+        words, text = self._transcribe(
+            np.concatenate([context, speech]),
+            language,
+            final=True,
+            skip_s=len(context) / SAMPLE_RATE_HZ,
+        )
+        return words, text, language
+
+    @property
+    def speculation_due(self) -> bool:
+        """The utterance in progress could end now: its speech was followed by
+        :data:`FINAL_TAIL_S` of silence, and it was not decoded for this speech end yet."""
+        utt = self._utterance
+        cfg = self.config
+        return (
+            cfg.speculative_finals
+            and self._model is not None
+            and utt is not None
+            and not self._ended  # the context of an earlier final is not known yet
+            and utt.silence_s >= max(FINAL_TAIL_S, cfg.speculate_after_silence_s)
+            and utt.last_speech_s - utt.start_s >= cfg.speculate_min_speech_s
+            and (utt.speculated is None or utt.speculated.last_speech_s != utt.last_speech_s)
+        )
+
+    def speculate(self) -> None:
+        """Decode the final of the utterance in progress ahead, if due."""
+        utt = self._utterance
+        if utt is None or not self.speculation_due:
+            return
+        started = time.monotonic()
+        words, text, language = self._decode_final(utt, self._final_audio(utt))
+        self.speculated_runs += 1
+        utt.speculated = _Speculated(
+            utt.last_speech_s,
+            words,
+            text,
+            language,
+            utt.silence_s + time.monotonic() - started,
+        )
 
     def partial(self) -> list[Event]:
         """One partial hypothesis for the utterance in progress, if one is due."""

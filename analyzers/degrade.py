@@ -20,7 +20,8 @@ level  partials  posture                 face     what the examiner loses
                  the frame edge
 =====  ========  ======================  =======  =========================================
 
-("partials": partial transcripts; 5 fps is every frame ``media.fanout`` samples.)
+("partials": partial transcripts, and finals decoded ahead of their utterance's end, which
+only make finals sooner; 5 fps is every frame ``media.fanout`` samples.)
 
 Never reduced at any level: final transcripts (and what is computed from them: delivery and
 content metrics, score suggestions), recordings, browser signals and the flags' rules and

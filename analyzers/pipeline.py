@@ -235,7 +235,12 @@ class InterviewAnalysis:
         return [e.to_wire() for e in events]
 
     def partial(self) -> list[dict[str, Any]]:
+        """Idle-time transcription: the final of an utterance that may just have ended,
+        decoded ahead, else a partial hypothesis (both off when the worker runs hot)."""
         if not self._level.partial_transcripts:
+            return []
+        if self._asr.speculation_due:
+            self._asr.speculate()
             return []
         return [e.to_wire() for e in self._asr.partial()]
 

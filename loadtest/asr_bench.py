@@ -139,6 +139,8 @@ def streaming(model: Any, audio: np.ndarray, partials: bool, base: AsrConfig) ->
         t.push(audio[i : i + step], i / RATE_HZ)
         if t.has_final_due:
             finals += [e for e in t.finals() if isinstance(e, TranscriptFinal)]
+        elif t.speculation_due:  # idle time goes to a final decoded ahead first, as in a worker
+            t.speculate()
         elif partials and t.partial_due:
             n_partials += sum(isinstance(e, TranscriptPartial) for e in t.partial())
     t.flush()
@@ -150,6 +152,8 @@ def streaming(model: Any, audio: np.ndarray, partials: bool, base: AsrConfig) ->
         "text": join_texts(f.text for f in finals),
         "finals": len(finals),
         "partials": n_partials,
+        "speculated": t.speculated_runs,
+        "speculated_used": t.speculated_used,
         "latency_p50_s": float(np.percentile(latencies, 50)) if latencies else None,
         "latency_p95_s": float(np.percentile(latencies, 95)) if latencies else None,
     }
@@ -226,6 +230,23 @@ def main(argv: list[str] | None = None) -> int:
         help="seconds of silence the encoder window keeps after the speech (streaming; "
         "default: the language's)",
     )
+    p.add_argument(
+        "--speculate-after",
+        type=float,
+        default=AsrConfig().speculate_after_silence_s,
+        help="seconds of silence after which a final is decoded ahead",
+    )
+    p.add_argument(
+        "--speculate-min-speech",
+        type=float,
+        default=AsrConfig().speculate_min_speech_s,
+        help="shortest speech (s) whose final is decoded ahead",
+    )
+    p.add_argument(
+        "--no-speculate",
+        action="store_true",
+        help="decode finals only after the utterance ended (no final decoded ahead)",
+    )
     p.add_argument("--models-dir", default=str(Path(tempfile.gettempdir()) / "il-models"))
     p.add_argument("--json", dest="json_out")
     args = p.parse_args(argv)
@@ -240,6 +261,9 @@ def main(argv: list[str] | None = None) -> int:
         min_silence_s=args.min_silence,
         encoder_window_min_s=args.encoder_window,
         encoder_tail_s=args.encoder_tail,
+        speculative_finals=not args.no_speculate,
+        speculate_after_silence_s=args.speculate_after,
+        speculate_min_speech_s=args.speculate_min_speech,
     )
     if args.left_context is not None:
         config = replace(config, left_context_s=args.left_context)
@@ -276,6 +300,8 @@ def main(argv: list[str] | None = None) -> int:
             "with_partials_error": round(error(text, par["text"]), 4),
             "partials": par["partials"],
             "finals": par["finals"],
+            "finals_speculated": fin["speculated"],
+            "finals_speculated_used": fin["speculated_used"],
             "offline_text": off["text"],
             "finals_text": fin["text"],
         }
@@ -289,6 +315,9 @@ def main(argv: list[str] | None = None) -> int:
         "beam": config.beam_for(args.language),
         "prompt": config.initial_prompt,
         "min_silence_s": config.min_silence_s,
+        "speculative_finals": config.speculative_finals,
+        "speculate_after_silence_s": config.speculate_after_silence_s,
+        "speculate_min_speech_s": config.speculate_min_speech_s,
         "left_context_s": config.left_context_for(args.language),
         "left_context_window_s": config.left_context_window_for(args.language),
         "offline_cpu_s": sum(r["offline_cpu_s"] for r in rows),

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from analyzers.asr import (
+    FINAL_TAIL_S,
     AsrConfig,
     StreamingTranscriber,
     agreed_prefix,
@@ -35,13 +36,16 @@ def model() -> Any:
 
 
 def stream(transcriber: StreamingTranscriber, audio: np.ndarray, t0: float = 0.0) -> list[Event]:
-    """Feed audio in 20 ms chunks as a live stream would, collecting events."""
+    """Feed audio in 20 ms chunks as a live stream would, collecting events; between chunks
+    the work a worker does: finals, else a final decoded ahead, else a partial."""
     events: list[Event] = []
     step = int(CHUNK_S * RATE_HZ)
     for i in range(0, len(audio), step):
         transcriber.push(audio[i : i + step], t0 + i / RATE_HZ)
         if transcriber.has_final_due:
             events += transcriber.finals()
+        elif transcriber.speculation_due:
+            transcriber.speculate()
         elif transcriber.partial_due:
             events += transcriber.partial()
     transcriber.flush()
@@ -215,3 +219,44 @@ def test_short_encoder_window_is_applied(tmp_path: Path) -> None:
     want = max(int(AsrConfig().encoder_window_min_s * 100), -(-(speech_frames + 100) // 100) * 100)
     assert calls and all(n == want < 3000 for n in calls), (calls, want)
     assert wer(SENTENCES[0], text) <= 0.1
+
+
+def _trimmed(audio: np.ndarray) -> np.ndarray:
+    """``audio`` without the near-silence espeak leaves before and after the speech."""
+    loud = np.flatnonzero(np.abs(audio) > 0.02)
+    return audio[loud[0] : loud[-1] + 1]
+
+
+def _finals(events: list[Event]) -> list[TranscriptFinal]:
+    return [e for e in events if isinstance(e, TranscriptFinal)]
+
+
+def test_a_final_decoded_ahead_is_the_final_it_would_have_been(tmp_path: Path) -> None:
+    parts: list[np.ndarray] = [silence(1.0)]
+    for sentence in SENTENCES:
+        parts += [speech(tmp_path, sentence), silence(1.5)]
+    audio = np.concatenate(parts)
+    ahead = StreamingTranscriber(model(), AsrConfig(), "iv_a")
+    after = StreamingTranscriber(model(), AsrConfig(speculative_finals=False), "iv_b")
+    with_ahead, without = _finals(stream(ahead, audio)), _finals(stream(after, audio))
+    assert [f.text for f in with_ahead] == [f.text for f in without]
+    assert [f.words for f in with_ahead] == [f.words for f in without]
+    assert [(f.start_s, f.end_s) for f in with_ahead] == [(f.start_s, f.end_s) for f in without]
+    assert ahead.speculated_runs == ahead.speculated_used == len(SENTENCES)
+    assert after.speculated_runs == 0
+    # decoded while the last 0.25 s of the ending silence went by: ready that much sooner
+    assert sum(f.latency_s for f in with_ahead) < sum(f.latency_s for f in without)
+    assert AsrConfig().min_silence_s - FINAL_TAIL_S >= 0.2
+
+
+def test_speech_after_a_pause_discards_the_final_decoded_ahead(tmp_path: Path) -> None:
+    first, second = (_trimmed(speech(tmp_path, s)) for s in SENTENCES[:2])
+    pause_s = 0.35  # longer than the final's tail, shorter than the silence that ends it
+    assert FINAL_TAIL_S < pause_s < AsrConfig().min_silence_s
+    audio = np.concatenate([silence(1.0), first, silence(pause_s), second, silence(1.5)])
+    ahead = StreamingTranscriber(model(), AsrConfig(), "iv_a")
+    after = StreamingTranscriber(model(), AsrConfig(speculative_finals=False), "iv_b")
+    with_ahead, without = _finals(stream(ahead, audio)), _finals(stream(after, audio))
+    assert [f.text for f in with_ahead] == [f.text for f in without]
+    assert ahead.speculated_runs > ahead.speculated_used  # the pause's decode was thrown away
+    assert len(with_ahead) == 1 and wer(" ".join(SENTENCES[:2]), with_ahead[0].text) <= 0.15

@@ -126,6 +126,15 @@ def test_settings_from_environment(tmp_path: Path) -> None:
         asr_config(bad)
 
 
+def test_finals_decoded_ahead_can_be_switched_off(tmp_path: Path) -> None:
+    env = {"INTERVIEW_MODELS_DIR": str(TEST_MODELS_DIR), "INTERVIEW_ASR_MODELS": '{"zh": "none"}'}
+    assert asr_config(load_settings(env=env, data_dir=tmp_path)).speculative_finals
+    off = load_settings(env={**env, "INTERVIEW_ASR_SPECULATIVE_FINALS": "false"}, data_dir=tmp_path)
+    assert not asr_config(off).speculative_finals
+    with pytest.raises(ConfigError, match="INTERVIEW_ASR_SPECULATIVE_FINALS"):
+        load_settings(env={"INTERVIEW_ASR_SPECULATIVE_FINALS": "maybe"}, data_dir=tmp_path)
+
+
 def test_legacy_single_model_option_keeps_its_meaning(tmp_path: Path) -> None:
     """``--asr-model DIR``: that model for every language it can hear."""
     base = str(join_bundled_base(TEST_MODELS_DIR))

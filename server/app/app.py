@@ -133,6 +133,7 @@ def asr_config(settings: Settings) -> AsrConfig:
         beam_size=settings.asr_beam_size,
         cpu_threads=settings.asr_threads,
         language=settings.asr_language or None,
+        speculative_finals=settings.asr_speculative_finals,
     )
 
 

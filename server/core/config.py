@@ -168,6 +168,9 @@ class Settings:
     asr_beam_size: int = 0
     """0 = each language's measured default (English 1, Chinese 5)."""
     asr_threads: int = 1
+    asr_speculative_finals: bool = True
+    """Decode a final ahead while the end of an utterance is still being confirmed (idle time
+    only; the same text, up to 0.2 s sooner; see ``AsrConfig.speculative_finals``)."""
     redis_url: str = ""
     """Redis for live events across processes and machines; empty = in-process hub."""
     database_url: str = field(default="", repr=False)

@@ -110,6 +110,7 @@ class EnvTable(BaseModel):
     analysis_workers: Whole | None = None
     asr_beam_size: Whole | None = None
     asr_threads: Whole | None = None
+    asr_speculative_finals: Flag | None = None
     asr_model: str | None = None
     asr_language: str | None = None
     asr_compute_type: str | None = None
