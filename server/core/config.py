@@ -166,7 +166,7 @@ class Settings:
     asr_device: str = "cpu"
     """Where analyzer workers run Whisper: cpu, cuda or auto (see docs/models.md)."""
     asr_beam_size: int = 0
-    """0 = each language's measured default (English 1, Chinese 5)."""
+    """0 = each language's measured default (beam 5 for both bundled models)."""
     asr_threads: int = 1
     asr_speculative_finals: bool = True
     """Decode a final ahead while the end of an utterance is still being confirmed (idle time
