@@ -330,6 +330,8 @@ class _Speculated:
 
     last_speech_s: float
     """The utterance's speech end it was decoded for."""
+    question_index: int | None
+    """The question then (it decides whether the previous final is left context)."""
     words: list[Word]
     text: str
     language: str
@@ -506,7 +508,11 @@ class StreamingTranscriber:
             if self._model is None:
                 continue
             ahead = utt.speculated
-            if ahead is not None and ahead.last_speech_s == end_s:
+            if (
+                ahead is not None
+                and ahead.last_speech_s == end_s
+                and ahead.question_index == self.question_index
+            ):
                 words, text, language = ahead.words, ahead.text, ahead.language
                 self.speculated_used += 1
             else:
@@ -587,6 +593,7 @@ class StreamingTranscriber:
         self.speculated_runs += 1
         utt.speculated = _Speculated(
             utt.last_speech_s,
+            self.question_index,
             words,
             text,
             language,

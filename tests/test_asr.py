@@ -260,3 +260,21 @@ def test_speech_after_a_pause_discards_the_final_decoded_ahead(tmp_path: Path) -
     assert [f.text for f in with_ahead] == [f.text for f in without]
     assert ahead.speculated_runs > ahead.speculated_used  # the pause's decode was thrown away
     assert len(with_ahead) == 1 and wer(" ".join(SENTENCES[:2]), with_ahead[0].text) <= 0.15
+
+
+def test_a_final_decoded_ahead_is_not_used_after_the_question_changed(tmp_path: Path) -> None:
+    """The question decides whether the previous final is left context: a final decoded for
+    the old question is decoded again."""
+    audio = np.concatenate([silence(1.0), _trimmed(speech(tmp_path, SENTENCES[0]))])
+    t = StreamingTranscriber(model(), AsrConfig(), "iv_a")
+    t.question_index = 0
+    end_s = len(audio) / RATE_HZ
+    t.push(np.concatenate([audio, silence(0.3)]), 0.0)
+    assert t.speculation_due
+    t.speculate()
+    assert t.speculated_runs == 1
+    t.question_index = 1  # the candidate moved on just before the silence ended the answer
+    t.push(silence(0.3), end_s + 0.3)
+    finals = _finals(t.finals())
+    assert len(finals) == 1 and t.speculated_used == 0
+    assert wer(SENTENCES[0], finals[0].text) <= 0.15
