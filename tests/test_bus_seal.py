@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import msgpack
 import numpy as np
 import pytest
 import redis.asyncio as aioredis
@@ -47,7 +48,12 @@ QUESTION = "Describe a time you handled a public emergency"
 JFIF_HEADER = b"\xff\xd8\xff\xe0\x00\x10JFIF"
 """SOI marker and the JFIF APP0 segment OpenCV writes: long enough that random ciphertext
 does not contain it by chance (the 3-byte SOI alone would, once in ~16 M positions)."""
-MSGPACK_KEYS = [b"interview_id", b"transcript_final", b"event_id", b"jpeg", b"pcm", b"meta"]
+MSGPACK_KEYS = [
+    msgpack.packb(key)
+    for key in ("interview_id", "transcript_final", "event_id", "jpeg", "pcm", "meta")
+]
+"""The keys as msgpack writes them (``\xa3pcm``): a bare 3-byte ``pcm`` turns up by chance in
+one ciphertext of a few hundred kilobytes (it failed a full run), 4 bytes once in ~4 GB."""
 
 
 def _ring(key_id: str = "k1", algorithm: str = "aes-256-gcm") -> KeyRing:
