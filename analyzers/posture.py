@@ -145,7 +145,8 @@ class PostureAnalyzer:
         face: FaceMetrics | None = None,
     ) -> PostureMetrics:
         """Measure one RGB frame (H×W×3 uint8) at media time ``t`` seconds; ``face``: the face
-        analyzer's result for the same frame, which lets a still body be reused.
+        analyzer's result for the same frame (with more than one face, the body is measured
+        rather than reused: the pose model may pick another person).
 
         ``in_frame``: nose and both shoulders seen (visibility ≥ :data:`MIN_VISIBILITY`) and
         inside the image. ``shoulders_level_deg`` is positive when the shoulder on the image's
@@ -209,7 +210,7 @@ class PostureAnalyzer:
         window = cv2.resize(_grey(frame[y0:y1, x0:x1]), size, interpolation=cv2.INTER_AREA)
         scores = cv2.matchTemplate(window, last.template, cv2.TM_CCOEFF_NORMED)
         _, best, _, (bx, by) = cv2.minMaxLoc(scores)
-        if not best >= MIN_BODY_MATCH:
+        if not best >= MIN_BODY_MATCH:  # also NaN, from a flat window
             return None
         dx, dy = x0 + bx / last.scale - last.x0, y0 + by / last.scale - last.y0
         return {i: (x + dx, y + dy) for i, (x, y) in last.seen.items()}
