@@ -38,9 +38,9 @@ ZH_INITIAL_PROMPT = "以下是普通话的句子，使用简体中文。"
 bundled whisper-base it made Mandarin finals loop (请问问问…, mean CER 0.94 vs 0.17 without,
 docs/benchmarks.md) and the script is normalised by OpenCC anyway. Kept for the benchmark's
 ``--prompt zh-hint`` and as the prompt the echo filter is tested with."""
-PARTIAL_BEAM_SIZE = 1
 FINAL_TAIL_S = 0.2
 """Audio a final keeps after the speech's end (the rest of the ending silence only costs)."""
+PARTIAL_BEAM_SIZE = 1
 """Partials are provisional and replaced by the final: always greedy (at beam 5 they cost
 Chinese interviews a third more CPU and starved face analysis under load)."""
 FINAL_TEMPERATURES = (0.0, 0.2, 0.4)
@@ -171,6 +171,10 @@ class AsrConfig:
     (``python -m loadtest.asr_bench --encoder-window 15|10|7|3``, docs/benchmarks.md:
     Mandarin CER 11.6 → 11.2 %, English WER 5.6 → 4.2 % with its 2 s tail).
     """
+    partial_window_min_s: float | None = None
+    """Shortest encoder window of a partial hypothesis (whole seconds, at least the speech and
+    the tail); None = ``encoder_window_min_s``. Partials are replaced by the final, so they
+    may trade some accuracy for a cheaper encoder pass."""
     encoder_tail_s: float | None = None
     """Seconds of silence the encoder window keeps after the speech; None = the language's
     default (:data:`LANGUAGE_DEFAULTS`)."""
@@ -258,6 +262,8 @@ FRAMES_PER_S = 100
 WHISPER_WINDOW_FRAMES = 3000
 _ENCODER_TAIL_S: ContextVar[float] = ContextVar("encoder_tail_s", default=1.0)
 """Silence the window keeps after the speech, for the transcription running in this context."""
+_ENCODER_MIN_S: ContextVar[float | None] = ContextVar("encoder_min_s", default=None)
+"""Shortest window for the transcription running in this context (None: the process's)."""
 
 
 def _set_encoder_window(min_s: float) -> None:
@@ -266,7 +272,8 @@ def _set_encoder_window(min_s: float) -> None:
     faster-whisper 1.2 calls ``pad_or_trim(segment)`` (to 3000 frames) right before
     encoding; this replaces the name in its module with a version that pads to
     ``max(min_s, content + tail)`` (whole seconds; the tail is the calling transcription's
-    language's, :data:`_ENCODER_TAIL_S`) instead. faster-whisper is pinned; a test guards this.
+    language's, :data:`_ENCODER_TAIL_S`, and a partial may set its own minimum,
+    :data:`_ENCODER_MIN_S`) instead. faster-whisper is pinned; a test guards this.
     """
     import faster_whisper.transcribe as fw_transcribe
     from faster_whisper.audio import pad_or_trim
@@ -278,10 +285,11 @@ def _set_encoder_window(min_s: float) -> None:
 
     def pad_to_content(array: Any, length: int = WHISPER_WINDOW_FRAMES, *, axis: int = -1) -> Any:
         content = array.shape[axis]
+        here_s = _ENCODER_MIN_S.get()
         target = min(
             length,
             max(
-                min_frames,
+                min_frames if here_s is None else int(here_s * FRAMES_PER_S),
                 -(-(content + int(_ENCODER_TAIL_S.get() * FRAMES_PER_S)) // FRAMES_PER_S)
                 * FRAMES_PER_S,
             ),
@@ -358,10 +366,25 @@ class _Utterance:
     """Audio (seconds) the identification was made on."""
     speculated: _Speculated | None = None
     """The final decoded ahead (see ``AsrConfig.speculative_finals``)."""
+    shown_speculation_s: float | None = None
+    """Speech end of the decode ahead last shown as a partial."""
 
     @property
     def duration_s(self) -> float:
         return sum(len(s) for s in self.samples) / SAMPLE_RATE_HZ
+
+
+def _resumed(utt: _Utterance) -> _Speculated | None:
+    """The final decoded ahead for ``utt`` if speech went on after it and it was not yet
+    shown as a partial: work already done that a partial can use instead of decoding."""
+    ahead = utt.speculated
+    if (
+        ahead is None
+        or ahead.last_speech_s >= utt.last_speech_s
+        or ahead.last_speech_s == utt.shown_speculation_s
+    ):
+        return None
+    return ahead
 
 
 class StreamingTranscriber:
@@ -414,6 +437,8 @@ class StreamingTranscriber:
         self.speculated_runs = 0
         self.speculated_used = 0
         """Finals decoded ahead, and those of them that became the final (for benchmarks)."""
+        self.speculated_shown = 0
+        """Finals decoded ahead that speech followed, shown as partials (for benchmarks)."""
         self._context: tuple[npt.NDArray[np.float32], float, str, int | None] | None = None
         """(speech tail, its end time, language, question) of the last final, for the next."""
 
@@ -493,7 +518,9 @@ class StreamingTranscriber:
     def partial_due(self) -> bool:
         utt = self._utterance
         return (
-            self._model is not None and utt is not None and utt.last_speech_s >= utt.next_partial_s
+            self._model is not None
+            and utt is not None
+            and (utt.last_speech_s >= utt.next_partial_s or _resumed(utt) is not None)
         )
 
     def finals(self) -> list[Event]:
@@ -605,9 +632,19 @@ class StreamingTranscriber:
         utt = self._utterance
         if utt is None or not self.partial_due:
             return []
-        utt.next_partial_s = utt.last_speech_s + self.config.partial_every_s
-        audio = np.concatenate(utt.samples)
-        _, text = self._transcribe(audio, self._language_of(utt, audio), final=False)
+        every_s = self.config.partial_every_s
+        ahead = _resumed(utt)
+        if ahead is not None:
+            # Speech went on after a final was decoded ahead: that decode (beam search, the
+            # speech so far) is the hypothesis, and the next one is due a period after it.
+            utt.shown_speculation_s = ahead.last_speech_s
+            self.speculated_shown += 1
+            utt.next_partial_s = max(utt.next_partial_s, ahead.last_speech_s + every_s)
+            text = ahead.text
+        else:
+            utt.next_partial_s = utt.last_speech_s + every_s
+            audio = np.concatenate(utt.samples)
+            _, text = self._transcribe(audio, self._language_of(utt, audio), final=False)
         words = tuple(_split_words(text))
         agreed = agreed_prefix(utt.previous_words, words)
         utt.stable_words = max(utt.stable_words, min(agreed, len(words)))
@@ -678,6 +715,7 @@ class StreamingTranscriber:
         prompt = cfg.initial_prompt or None
         started = time.process_time()
         tail = _ENCODER_TAIL_S.set(cfg.tail_for(language))
+        window = _ENCODER_MIN_S.set(None if final else cfg.partial_window_min_s)
         segments, _ = model.transcribe(
             audio,
             language=language,
@@ -695,6 +733,7 @@ class StreamingTranscriber:
         try:
             kept = [s for s in segments if not _is_bad_segment(s, prompt)]  # consumed here
         finally:
+            _ENCODER_MIN_S.reset(window)
             _ENCODER_TAIL_S.reset(tail)
         self.cpu_s += time.process_time() - started
         words: list[Word] = []

@@ -46,6 +46,9 @@ from loadtest.synth import read_wav_s16_mono, speech_wav
 RATE_HZ = 16_000
 CHUNK_S = 0.02
 PAUSE_S = 1.5
+PARTIAL_WORD_SLACK_S = 0.2
+"""A final's word counts as heard by a partial when it ends at most this after the partial's
+speech end (word timestamps are approximate)."""
 VOICES = (("en-us", 150), ("en-gb", 175), ("en-us+f3", 150), ("en-us", 120))
 ZH_VOICES = (
     ("jf_alpha", 1.0),
@@ -128,11 +131,27 @@ def answer_audio(
     return np.concatenate(parts), ("" if zh else " ").join(said)
 
 
+def _partial_pairs(
+    partials: list[TranscriptPartial], finals: list[TranscriptFinal]
+) -> list[tuple[str, str]]:
+    """(what the final says up to the partial's speech end, the partial's text) per partial:
+    how right each hypothesis was about the words heard so far."""
+    by_id = {f.utterance_id: f for f in finals}
+    pairs = []
+    for p in partials:
+        final = by_id.get(p.utterance_id)
+        if final is not None:
+            heard = [w.text for w in final.words if w.end_s <= p.t + PARTIAL_WORD_SLACK_S]
+            if heard:
+                pairs.append((join_texts(heard), join_texts([p.stable, p.unstable])))
+    return pairs
+
+
 def streaming(model: Any, audio: np.ndarray, partials: bool, base: AsrConfig) -> dict[str, Any]:
     config = base if partials else replace(base, partial_every_s=1e9)
     t = StreamingTranscriber(model, config, "bench")
     finals: list[TranscriptFinal] = []
-    n_partials = 0
+    partial_events: list[TranscriptPartial] = []
     step = int(CHUNK_S * RATE_HZ)
     started = time.process_time()
     for i in range(0, len(audio), step):
@@ -142,7 +161,7 @@ def streaming(model: Any, audio: np.ndarray, partials: bool, base: AsrConfig) ->
         elif t.speculation_due:  # idle time goes to a final decoded ahead first, as in a worker
             t.speculate()
         elif partials and t.partial_due:
-            n_partials += sum(isinstance(e, TranscriptPartial) for e in t.partial())
+            partial_events += [e for e in t.partial() if isinstance(e, TranscriptPartial)]
     t.flush()
     finals += [e for e in t.finals() if isinstance(e, TranscriptFinal)]
     cpu = time.process_time() - started
@@ -151,9 +170,11 @@ def streaming(model: Any, audio: np.ndarray, partials: bool, base: AsrConfig) ->
         "cpu_s": cpu,
         "text": join_texts(f.text for f in finals),
         "finals": len(finals),
-        "partials": n_partials,
+        "partials": len(partial_events),
+        "partial_pairs": _partial_pairs(partial_events, finals),
         "speculated": t.speculated_runs,
         "speculated_used": t.speculated_used,
+        "speculated_shown": t.speculated_shown,
         "latency_p50_s": float(np.percentile(latencies, 50)) if latencies else None,
         "latency_p95_s": float(np.percentile(latencies, 95)) if latencies else None,
     }
@@ -231,6 +252,12 @@ def main(argv: list[str] | None = None) -> int:
         "default: the language's)",
     )
     p.add_argument(
+        "--partial-window",
+        type=float,
+        default=None,
+        help="shortest encoder window (s) of a partial; default: --encoder-window",
+    )
+    p.add_argument(
         "--speculate-after",
         type=float,
         default=AsrConfig().speculate_after_silence_s,
@@ -261,6 +288,7 @@ def main(argv: list[str] | None = None) -> int:
         min_silence_s=args.min_silence,
         encoder_window_min_s=args.encoder_window,
         encoder_tail_s=args.encoder_tail,
+        partial_window_min_s=args.partial_window,
         speculative_finals=not args.no_speculate,
         speculate_after_silence_s=args.speculate_after,
         speculate_min_speech_s=args.speculate_min_speech,
@@ -299,6 +327,10 @@ def main(argv: list[str] | None = None) -> int:
             "with_partials_cpu_s": round(par["cpu_s"], 2),
             "with_partials_error": round(error(text, par["text"]), 4),
             "partials": par["partials"],
+            "partials_error": round(
+                float(np.mean([error(ref, hyp) for ref, hyp in par["partial_pairs"]] or [0.0])), 4
+            ),
+            "partials_from_decodes_ahead": par["speculated_shown"],
             "finals": par["finals"],
             "finals_speculated": fin["speculated"],
             "finals_speculated_used": fin["speculated_used"],
@@ -318,6 +350,7 @@ def main(argv: list[str] | None = None) -> int:
         "speculative_finals": config.speculative_finals,
         "speculate_after_silence_s": config.speculate_after_silence_s,
         "speculate_min_speech_s": config.speculate_min_speech_s,
+        "partial_window_min_s": config.partial_window_min_s,
         "left_context_s": config.left_context_for(args.language),
         "left_context_window_s": config.left_context_window_for(args.language),
         "offline_cpu_s": sum(r["offline_cpu_s"] for r in rows),

@@ -262,6 +262,31 @@ def test_speech_after_a_pause_discards_the_final_decoded_ahead(tmp_path: Path) -
     assert len(with_ahead) == 1 and wer(" ".join(SENTENCES[:2]), with_ahead[0].text) <= 0.15
 
 
+def test_a_final_decoded_ahead_then_speech_is_the_next_partial(tmp_path: Path) -> None:
+    """Speech after the pause: the decode ahead is shown as the partial hypothesis, without
+    decoding again, and the next partial comes a period after the speech it was decoded for."""
+    cfg = AsrConfig()
+    first = _trimmed(speech(tmp_path, SENTENCES[0]))
+    first_s = len(first) / RATE_HZ
+    assert first_s > cfg.partial_after_s + 0.5  # a partial was due by the clock too
+    pause_s = 0.35
+    t = StreamingTranscriber(model(), cfg, "iv_a")
+    t.push(np.concatenate([silence(1.0), first, silence(pause_s)]), 0.0)
+    assert t.speculation_due
+    t.speculate()
+    decoded_cpu_s = t.cpu_s
+    t.push(_trimmed(speech(tmp_path, SENTENCES[1]))[: RATE_HZ // 2], 1.0 + first_s + pause_s)
+    assert t.partial_due
+    [partial] = t.partial()
+    assert isinstance(partial, TranscriptPartial)
+    assert t.cpu_s == decoded_cpu_s  # nothing decoded again
+    assert wer(SENTENCES[0], partial.unstable) <= 0.15 and partial.stable == ""
+    assert not t.partial_due  # shown once; the next one is a period after the pause
+    assert t._utterance is not None
+    next_s = 1.0 + first_s + cfg.partial_every_s  # to a VAD window
+    assert abs(t._utterance.next_partial_s - next_s) < 0.1
+
+
 def test_a_final_decoded_ahead_is_not_used_after_the_question_changed(tmp_path: Path) -> None:
     """The question decides whether the previous final is left context: a final decoded for
     the old question is decoded again."""
