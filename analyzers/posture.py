@@ -25,7 +25,6 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-import cv2
 import numpy as np
 import numpy.typing as npt
 from mediapipe.python.solutions import pose as mp_pose
@@ -33,6 +32,7 @@ from mediapipe.python.solutions import pose as mp_pose
 from analyzers import vision
 from analyzers.events import FaceMetrics, PostureMetrics
 from analyzers.face import readonly_rgb
+from analyzers.tracking import Patch, find_patch, take_patch
 
 MIN_VISIBILITY = 0.5
 """Landmark visibility (0..1) from which a landmark counts as seen."""
@@ -69,9 +69,6 @@ MAX_SETTLED_MOVEMENT = 0.15
 the pose model's tracking and smoothing lag a jump by a sample (seen sinking 160 px at 320×240:
 still "in frame" on the jump, out on the next), so the next sample is measured too. The load
 test's pan moves 0.03–0.07 a sample."""
-MIN_TEMPLATE_PX = 8
-MIN_TEMPLATE_STD = 4.0
-"""A template smaller than this (pixels, either side) or flatter (grey levels) is not kept."""
 
 _Points = dict[int, tuple[float, float]]
 """Landmark index → (x, y) in pixels, for landmarks seen with enough visibility."""
@@ -83,12 +80,8 @@ class _Body:
 
     t: float
     seen: _Points
-    template: npt.NDArray[np.uint8]
-    """Grey upper body, scaled by ``scale``."""
-    scale: float
-    x0: int
-    y0: int
-    """Where the template's top-left corner was, in frame pixels."""
+    patch: Patch
+    """The upper body (nose, ears, shoulders and a margin)."""
 
 
 class PostureAnalyzer:
@@ -197,22 +190,10 @@ class PostureAnalyzer:
         last = self._last_body
         if last is None or not 0.0 <= t - last.t < self._remeasure_every_s:
             return None
-        height, width = frame.shape[:2]
-        th, tw = last.template.shape
-        w_px, h_px = tw / last.scale, th / last.scale  # the template in frame pixels
-        mx, my = SEARCH_MARGIN * w_px, SEARCH_MARGIN * h_px
-        x0, y0 = max(0, math.floor(last.x0 - mx)), max(0, math.floor(last.y0 - my))
-        x1 = min(width, math.ceil(last.x0 + w_px + mx))
-        y1 = min(height, math.ceil(last.y0 + h_px + my))
-        size = (round((x1 - x0) * last.scale), round((y1 - y0) * last.scale))
-        if size[0] < tw or size[1] < th:
-            return None  # the body moved out of the frame's reach
-        window = cv2.resize(_grey(frame[y0:y1, x0:x1]), size, interpolation=cv2.INTER_AREA)
-        scores = cv2.matchTemplate(window, last.template, cv2.TM_CCOEFF_NORMED)
-        _, best, _, (bx, by) = cv2.minMaxLoc(scores)
-        if not best >= MIN_BODY_MATCH:  # also NaN, from a flat window
+        moved = find_patch(frame, last.patch, SEARCH_MARGIN, MIN_BODY_MATCH)
+        if moved is None:
             return None
-        dx, dy = x0 + bx / last.scale - last.x0, y0 + by / last.scale - last.y0
+        dx, dy = moved
         return {i: (x + dx, y + dy) for i, (x, y) in last.seen.items()}
 
     def _measure(self, frame: npt.NDArray[np.uint8], t: float) -> _Points | None:
@@ -252,28 +233,13 @@ class PostureAnalyzer:
 def _upper_body(
     frame: npt.NDArray[np.uint8], t: float, seen: _Points, shoulder_width: float
 ) -> _Body | None:
-    """``seen`` with a template of the upper body around it, or None if that is too small or
-    too flat to be found again."""
-    height, width = frame.shape[:2]
+    """``seen`` with a patch of the upper body around it, or None if that is too small or too
+    flat to be found again."""
     margin = TEMPLATE_MARGIN_SHOULDERS * shoulder_width
     xs, ys = [x for x, _ in seen.values()], [y for _, y in seen.values()]
-    x0, y0 = max(0, math.floor(min(xs) - margin)), max(0, math.floor(min(ys) - margin))
-    x1 = min(width, math.ceil(max(xs) + margin))
-    y1 = min(height, math.ceil(max(ys) + margin))
-    if x1 - x0 < MIN_TEMPLATE_PX or y1 - y0 < MIN_TEMPLATE_PX:
-        return None
-    scale = TEMPLATE_WIDTH_PX / (x1 - x0)
-    size = (TEMPLATE_WIDTH_PX, max(MIN_TEMPLATE_PX, round((y1 - y0) * scale)))
-    template = np.asarray(
-        cv2.resize(_grey(frame[y0:y1, x0:x1]), size, interpolation=cv2.INTER_AREA), np.uint8
-    )
-    if float(template.std()) < MIN_TEMPLATE_STD:
-        return None
-    return _Body(t, seen, template, scale, x0, y0)
-
-
-def _grey(rgb: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
-    return np.asarray(cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2GRAY), np.uint8)
+    box = (min(xs) - margin, min(ys) - margin, max(xs) + margin, max(ys) + margin)
+    patch = take_patch(frame, box, TEMPLATE_WIDTH_PX)
+    return None if patch is None else _Body(t, seen, patch)
 
 
 def _shoulder_width(points: _Points) -> float | None:
