@@ -49,20 +49,29 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+_FOLLOW_OFF = {"detect_every_s": 0.0}
 CONFIGS: dict[str, dict[str, dict[str, Any]]] = {
     "current": {"face": {}, "posture": {}},
     "before": {
-        "face": {"stock_graphs": True, "mesh_every_s": 0.0},
+        "face": {"stock_graphs": True, "mesh_every_s": 0.0, **_FOLLOW_OFF},
         "posture": {"stock_graphs": True, "remeasure_every_s": 0.0},
     },
-    "calling-thread": {"face": {"mesh_every_s": 0.0}, "posture": {"remeasure_every_s": 0.0}},
-    "mesh-reuse": {"face": {"stock_graphs": True}, "posture": {"stock_graphs": True}},
-    "pose-every-sample": {"face": {}, "posture": {"remeasure_every_s": 0.0}},
+    "calling-thread": {
+        "face": {"mesh_every_s": 0.0, **_FOLLOW_OFF},
+        "posture": {"remeasure_every_s": 0.0},
+    },
+    "mesh-reuse": {
+        "face": {"stock_graphs": True, **_FOLLOW_OFF},
+        "posture": {"stock_graphs": True},
+    },
+    "pose-every-sample": {"face": _FOLLOW_OFF, "posture": {"remeasure_every_s": 0.0}},
+    "detect-every-sample": {"face": _FOLLOW_OFF, "posture": {}},
 }
 """Analyzer keyword arguments per configuration: ``before`` is the analyzers as before issue 14
-(stock mediapipe graphs with their own threads, face mesh and pose model on every sample);
-``calling-thread`` and ``mesh-reuse`` have one of the first two changes each,
-``pose-every-sample`` all but the still body's reuse."""
+(stock mediapipe graphs with their own threads, face mesh and pose model on every sample, the
+face detected on every sample); ``calling-thread`` and ``mesh-reuse`` have one of the first two
+changes each, ``pose-every-sample`` the first two, ``detect-every-sample`` all but following the
+face between detections (the analyzers before it)."""
 VIDEO_SECONDS = 4.0
 """Length of the load test's face video (``loadtest.client``), looped."""
 WARMUP_FRAMES = 10
@@ -154,6 +163,7 @@ def run_config(name: str, frames: int, paced: bool) -> dict[str, Any]:
             measured = i >= WARMUP_FRAMES
             if i == WARMUP_FRAMES:
                 meshes_start = face.mesh_runs
+                detections_start = face.detector_runs
                 poses_start = posture.pose_runs
                 thread_cpu_start = _threads()
                 times_start = os.times()
@@ -182,6 +192,7 @@ def run_config(name: str, frames: int, paced: bool) -> dict[str, Any]:
         times_end = os.times()
         wall_s = time.perf_counter() - wall_start
         meshes = face.mesh_runs - meshes_start
+        detections = face.detector_runs - detections_start
         poses = posture.pose_runs - poses_start
         thread_cpu_end = _threads()
         threads_running = len(thread_cpu_end)
@@ -199,6 +210,7 @@ def run_config(name: str, frames: int, paced: bool) -> dict[str, Any]:
         "config": name,
         "frames": {k: len(v) for k, v in cpu.items()},
         "face_mesh_runs": meshes,
+        "face_detector_runs": detections,
         "pose_model_runs": poses,
         "media_s": round(media_s, 2),
         "wall_s": round(wall_s, 2),
@@ -314,6 +326,7 @@ def _summary_line(row: dict[str, Any]) -> str:
         f"(wall p50 {wall['posture']['p50']:.2f} p90 {wall['posture']['p90']:.2f}); "
         f"{pct['process_total']:.2f} % of a core per candidate; "
         f"mesh on {row['face_mesh_runs']}/{row['frames']['face']} frames; "
+        f"detector on {row['face_detector_runs']}/{row['frames']['face']}; "
         f"pose model on {row['pose_model_runs']}/{row['frames']['posture']}; "
         f"{row['threads']['created_by_analyzers']} threads created"
     )
@@ -330,6 +343,7 @@ def _summary_row(entry: dict[str, Any]) -> str:
         f" {entry['core_pct_per_candidate']['mean']:.2f} % of a core per candidate "
         f"({entry['core_pct_per_candidate']['min']:.2f}–{entry['core_pct_per_candidate']['max']:.2f})"
         f", mesh on {100 * entry['face_mesh_share']:.0f} % of frames, "
+        f"detector on {100 * entry['face_detector_share']:.0f} %, "
         f"pose model on {100 * entry['pose_model_share']:.0f} % of samples, "
         f"{entry['threads_created']} threads"
     )
@@ -377,6 +391,9 @@ def summarise(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         )
         entry["face_mesh_share"] = round(
             sum(r["face_mesh_runs"] for r in group) / sum(r["frames"]["face"] for r in group), 3
+        )
+        entry["face_detector_share"] = round(
+            sum(r["face_detector_runs"] for r in group) / sum(r["frames"]["face"] for r in group), 3
         )
         entry["pose_model_share"] = round(
             sum(r["pose_model_runs"] for r in group) / sum(r["frames"]["posture"] for r in group), 3
