@@ -46,6 +46,48 @@ from loadtest.synth import read_wav_s16_mono, speech_wav
 RATE_HZ = 16_000
 CHUNK_S = 0.02
 PAUSE_S = 1.5
+SETTINGS: tuple[tuple[str, str, str], ...] = (
+    ("--min-silence", "min_silence_s", "seconds of silence that end an utterance"),
+    (
+        "--left-context",
+        "left_context_s",
+        "seconds of the previous utterance decoded again before a final (default: the "
+        "language's setting)",
+    ),
+    (
+        "--context-window",
+        "left_context_window_s",
+        "longest audio (left context + utterance, s) a final decodes (default: the language's "
+        "setting)",
+    ),
+    (
+        "--encoder-window",
+        "encoder_window_min_s",
+        "shortest audio window (s) the encoder sees in streaming; 0 = always 30 s",
+    ),
+    (
+        "--encoder-tail",
+        "encoder_tail_s",
+        "seconds of silence the encoder window keeps after the speech (streaming; default: the "
+        "language's)",
+    ),
+    (
+        "--partial-window",
+        "partial_window_min_s",
+        "shortest encoder window (s) of a partial; default: --encoder-window",
+    ),
+    (
+        "--speculate-after",
+        "speculate_after_silence_s",
+        "seconds of silence after which a final is decoded ahead",
+    ),
+    (
+        "--speculate-min-speech",
+        "speculate_min_speech_s",
+        "shortest speech (s) whose final is decoded ahead",
+    ),
+)
+"""Numeric streaming settings the benchmark can change: flag, ``AsrConfig`` field, help."""
 PARTIAL_WORD_SLACK_S = 0.2
 """A final's word counts as heard by a partial when it ends at most this after the partial's
 speech end (word timestamps are approximate)."""
@@ -218,57 +260,11 @@ def main(argv: list[str] | None = None) -> int:
         default="none",
         help="initial prompt: none (the server's default) or the Simplified-Chinese hint",
     )
-    p.add_argument(
-        "--min-silence",
-        type=float,
-        default=AsrConfig().min_silence_s,
-        help="seconds of silence that end an utterance",
-    )
-    p.add_argument(
-        "--left-context",
-        type=float,
-        default=None,
-        help="seconds of the previous utterance decoded again before a final (default: the "
-        "language's setting)",
-    )
-    p.add_argument(
-        "--context-window",
-        type=float,
-        default=None,
-        help="longest audio (left context + utterance, s) a final decodes (default: the "
-        "language's setting)",
-    )
-    p.add_argument(
-        "--encoder-window",
-        type=float,
-        default=AsrConfig().encoder_window_min_s,
-        help="shortest audio window (s) the encoder sees in streaming; 0 = always 30 s",
-    )
-    p.add_argument(
-        "--encoder-tail",
-        type=float,
-        default=None,
-        help="seconds of silence the encoder window keeps after the speech (streaming; "
-        "default: the language's)",
-    )
-    p.add_argument(
-        "--partial-window",
-        type=float,
-        default=None,
-        help="shortest encoder window (s) of a partial; default: --encoder-window",
-    )
-    p.add_argument(
-        "--speculate-after",
-        type=float,
-        default=AsrConfig().speculate_after_silence_s,
-        help="seconds of silence after which a final is decoded ahead",
-    )
-    p.add_argument(
-        "--speculate-min-speech",
-        type=float,
-        default=AsrConfig().speculate_min_speech_s,
-        help="shortest speech (s) whose final is decoded ahead",
-    )
+    defaults = AsrConfig()
+    for flag, field, explained in SETTINGS:
+        p.add_argument(
+            flag, type=float, dest=field, default=getattr(defaults, field), help=explained
+        )
     p.add_argument(
         "--no-speculate",
         action="store_true",
@@ -285,18 +281,9 @@ def main(argv: list[str] | None = None) -> int:
         language=args.language,
         beam_size=args.beam,
         initial_prompt=ZH_INITIAL_PROMPT if args.prompt == "zh-hint" else "",
-        min_silence_s=args.min_silence,
-        encoder_window_min_s=args.encoder_window,
-        encoder_tail_s=args.encoder_tail,
-        partial_window_min_s=args.partial_window,
         speculative_finals=not args.no_speculate,
-        speculate_after_silence_s=args.speculate_after,
-        speculate_min_speech_s=args.speculate_min_speech,
+        **{field: getattr(args, field) for _, field, _ in SETTINGS},
     )
-    if args.left_context is not None:
-        config = replace(config, left_context_s=args.left_context)
-    if args.context_window is not None:
-        config = replace(config, left_context_window_s=args.context_window)
     voices: tuple[tuple[str, float], ...] = VOICES
     error: Callable[[str, str], float] = wer
     if args.language == "zh":
