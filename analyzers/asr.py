@@ -154,12 +154,16 @@ class AsrConfig:
     :data:`FINAL_TAIL_S` of silence, when the worker is idle (as partials), instead of only
     after ``min_silence_s``: the final's audio ends :data:`FINAL_TAIL_S` after the speech, so
     if the utterance then ends, the result is the one the final would compute, ready up to
-    ``min_silence_s - FINAL_TAIL_S`` earlier; if speech resumes, the decode was wasted."""
+    ``min_silence_s - FINAL_TAIL_S`` earlier; if speech resumes, it is shown as the next
+    partial hypothesis instead."""
     speculate_after_silence_s: float = 0.25
     """Silence after the speech before its final is decoded ahead (at least
     :data:`FINAL_TAIL_S`; longer wastes fewer decodes on pauses inside a sentence)."""
-    speculate_min_speech_s: float = 1.0
-    """Shorter speech is not decoded speculatively (its final is quick anyway)."""
+    speculate_min_speech_s: float = 2.0
+    """Shorter speech is not decoded ahead: its final is quick anyway, and short phrases
+    followed by a pause inside a sentence are where decodes ahead were thrown away (Mandarin,
+    ``loadtest.asr_bench``: from 1 s, finals CPU −6 % with every voice's p95 still ≤ 1.0 s;
+    docs/benchmarks.md)."""
     word_timestamps: bool = True
     encoder_window_min_s: float = 7.0
     """Shortest audio window the Whisper encoder sees (0 = always 30 s, Whisper's default).
