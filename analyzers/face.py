@@ -61,7 +61,9 @@ rounds; 2-core build machine, mediapipe 0.10.21; "contended" = a busy process pe
 issue 14 (stock graphs with 2 executor threads each, mesh on every frame) 9.5 ms idle / 9.2 ms
 contended, ≈ 4.7 % of a core at 5 fps; now 6.5 / 6.5 ms (−31 % / −29 %; mesh on half the
 frames, no threads of its own), ≈ 3.3 % of a core. Of that, the calling thread alone saves
-0.3–0.7 ms (more back to back: 8.35 → 7.28 ms unpaced), reusing the pose 2.5–2.7 ms. Parts, back
+0.3–0.7 ms (more back to back: 8.35 → 7.28 ms unpaced), reusing the pose 2.5–2.7 ms; since
+then following the face between detections took 6.12 / 5.73 ms to 5.19 / 4.91 ms (another
+evening, ``--configs current,detect-every-sample``). Parts, back
 to back on the calling thread: short-range detection ≈ 1.4 ms, full-range ≈ 4.0 ms, face mesh on
 the crop (with its own detection) ≈ 3.3 ms, solvePnP ≈ 0.15 ms. Wall time per frame p50/p90: now
 8.6/18 ms idle and 21/42 ms contended, before 9.5/16 and 22/54 ms. (With the mesh on every frame

@@ -147,6 +147,14 @@ STACKS: list[tuple[str, str]] = [
     ),
     (f"{SERVER};{LOOP};Handle._run (asyncio/events.py:84)", "event loop / other"),
     (f"{SERVER};thread (107): mystery;spin (somewhere/else.py:3)", UNCLASSIFIED),
+    (  # a final decoded ahead runs in the worker's idle-time call, but it is a final's work
+        f"{WORKER};{WORK};InterviewAnalysis.partial (analyzers/pipeline.py:207);"
+        "StreamingTranscriber.speculate (analyzers/asr.py:620);"
+        "StreamingTranscriber._decode_final (analyzers/asr.py:590);"
+        "StreamingTranscriber._transcribe (analyzers/asr.py:540);"
+        "WhisperModel.generate_segments (faster_whisper/transcribe.py:1213)",
+        "ASR finals",
+    ),
 ]
 
 
