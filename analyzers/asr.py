@@ -162,7 +162,7 @@ class AsrConfig:
     speculate_min_speech_s: float = 2.0
     """Shorter speech is not decoded ahead: its final is quick anyway, and short phrases
     followed by a pause inside a sentence are where decodes ahead were thrown away (Mandarin,
-    ``loadtest.asr_bench``: from 1 s, finals CPU −6 % with every voice's p95 still ≤ 1.0 s;
+    ``loadtest.asr_bench``: from 1 s, finals CPU −6 %, the worst voice's p95 0.99–1.03 s;
     docs/benchmarks.md)."""
     word_timestamps: bool = True
     encoder_window_min_s: float = 7.0
