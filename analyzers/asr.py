@@ -175,10 +175,6 @@ class AsrConfig:
     (``python -m loadtest.asr_bench --encoder-window 15|10|7|3``, docs/benchmarks.md:
     Mandarin CER 11.6 → 11.2 %, English WER 5.6 → 4.2 % with its 2 s tail).
     """
-    partial_window_min_s: float | None = None
-    """Shortest encoder window of a partial hypothesis (whole seconds, at least the speech and
-    the tail); None = ``encoder_window_min_s``. Partials are replaced by the final, so they
-    may trade some accuracy for a cheaper encoder pass."""
     encoder_tail_s: float | None = None
     """Seconds of silence the encoder window keeps after the speech; None = the language's
     default (:data:`LANGUAGE_DEFAULTS`)."""
@@ -266,8 +262,6 @@ FRAMES_PER_S = 100
 WHISPER_WINDOW_FRAMES = 3000
 _ENCODER_TAIL_S: ContextVar[float] = ContextVar("encoder_tail_s", default=1.0)
 """Silence the window keeps after the speech, for the transcription running in this context."""
-_ENCODER_MIN_S: ContextVar[float | None] = ContextVar("encoder_min_s", default=None)
-"""Shortest window for the transcription running in this context (None: the process's)."""
 
 
 def _set_encoder_window(min_s: float) -> None:
@@ -276,8 +270,7 @@ def _set_encoder_window(min_s: float) -> None:
     faster-whisper 1.2 calls ``pad_or_trim(segment)`` (to 3000 frames) right before
     encoding; this replaces the name in its module with a version that pads to
     ``max(min_s, content + tail)`` (whole seconds; the tail is the calling transcription's
-    language's, :data:`_ENCODER_TAIL_S`, and a partial may set its own minimum,
-    :data:`_ENCODER_MIN_S`) instead. faster-whisper is pinned; a test guards this.
+    language's, :data:`_ENCODER_TAIL_S`) instead. faster-whisper is pinned; a test guards this.
     """
     import faster_whisper.transcribe as fw_transcribe
     from faster_whisper.audio import pad_or_trim
@@ -289,11 +282,10 @@ def _set_encoder_window(min_s: float) -> None:
 
     def pad_to_content(array: Any, length: int = WHISPER_WINDOW_FRAMES, *, axis: int = -1) -> Any:
         content = array.shape[axis]
-        here_s = _ENCODER_MIN_S.get()
         target = min(
             length,
             max(
-                min_frames if here_s is None else int(here_s * FRAMES_PER_S),
+                min_frames,
                 -(-(content + int(_ENCODER_TAIL_S.get() * FRAMES_PER_S)) // FRAMES_PER_S)
                 * FRAMES_PER_S,
             ),
@@ -719,7 +711,6 @@ class StreamingTranscriber:
         prompt = cfg.initial_prompt or None
         started = time.process_time()
         tail = _ENCODER_TAIL_S.set(cfg.tail_for(language))
-        window = _ENCODER_MIN_S.set(None if final else cfg.partial_window_min_s)
         segments, _ = model.transcribe(
             audio,
             language=language,
@@ -737,7 +728,6 @@ class StreamingTranscriber:
         try:
             kept = [s for s in segments if not _is_bad_segment(s, prompt)]  # consumed here
         finally:
-            _ENCODER_MIN_S.reset(window)
             _ENCODER_TAIL_S.reset(tail)
         self.cpu_s += time.process_time() - started
         words: list[Word] = []

@@ -72,11 +72,6 @@ SETTINGS: tuple[tuple[str, str, str], ...] = (
         "language's)",
     ),
     (
-        "--partial-window",
-        "partial_window_min_s",
-        "shortest encoder window (s) of a partial; default: --encoder-window",
-    ),
-    (
         "--speculate-after",
         "speculate_after_silence_s",
         "seconds of silence after which a final is decoded ahead",
@@ -337,7 +332,6 @@ def main(argv: list[str] | None = None) -> int:
         "speculative_finals": config.speculative_finals,
         "speculate_after_silence_s": config.speculate_after_silence_s,
         "speculate_min_speech_s": config.speculate_min_speech_s,
-        "partial_window_min_s": config.partial_window_min_s,
         "left_context_s": config.left_context_for(args.language),
         "left_context_window_s": config.left_context_window_for(args.language),
         "offline_cpu_s": sum(r["offline_cpu_s"] for r in rows),
