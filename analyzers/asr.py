@@ -623,6 +623,14 @@ class StreamingTranscriber:
             utt.silence_s + time.monotonic() - started,
         )
 
+    def idle(self) -> list[Event]:
+        """What a worker with nothing waiting does for this interview: the final of an
+        utterance that may just have ended, decoded ahead, else a partial hypothesis."""
+        if self.speculation_due:
+            self.speculate()
+            return []
+        return self.partial()
+
     def partial(self) -> list[Event]:
         """One partial hypothesis for the utterance in progress, if one is due."""
         utt = self._utterance

@@ -239,10 +239,7 @@ class InterviewAnalysis:
         decoded ahead, else a partial hypothesis (both off when the worker runs hot)."""
         if not self._level.partial_transcripts:
             return []
-        if self._asr.speculation_due:
-            self._asr.speculate()
-            return []
-        return [e.to_wire() for e in self._asr.partial()]
+        return [e.to_wire() for e in self._asr.idle()]
 
     def set_level(self, n: int) -> list[dict[str, Any]]:
         """Analyse at degradation level ``n`` from now on; an ``analysis_degraded`` event

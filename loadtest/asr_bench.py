@@ -195,10 +195,8 @@ def streaming(model: Any, audio: np.ndarray, partials: bool, base: AsrConfig) ->
         t.push(audio[i : i + step], i / RATE_HZ)
         if t.has_final_due:
             finals += [e for e in t.finals() if isinstance(e, TranscriptFinal)]
-        elif t.speculation_due:  # idle time goes to a final decoded ahead first, as in a worker
-            t.speculate()
-        elif partials and t.partial_due:
-            partial_events += [e for e in t.partial() if isinstance(e, TranscriptPartial)]
+        else:  # as a worker: a final decoded ahead, else a partial (never due without partials)
+            partial_events += [e for e in t.idle() if isinstance(e, TranscriptPartial)]
     t.flush()
     finals += [e for e in t.finals() if isinstance(e, TranscriptFinal)]
     cpu = time.process_time() - started

@@ -44,10 +44,8 @@ def stream(transcriber: StreamingTranscriber, audio: np.ndarray, t0: float = 0.0
         transcriber.push(audio[i : i + step], t0 + i / RATE_HZ)
         if transcriber.has_final_due:
             events += transcriber.finals()
-        elif transcriber.speculation_due:
-            transcriber.speculate()
-        elif transcriber.partial_due:
-            events += transcriber.partial()
+        else:
+            events += transcriber.idle()
     transcriber.flush()
     events += transcriber.finals()
     return events
@@ -249,7 +247,9 @@ def test_a_final_decoded_ahead_is_the_final_it_would_have_been(tmp_path: Path) -
     assert AsrConfig().min_silence_s - FINAL_TAIL_S >= 0.2
 
 
-def test_speech_after_a_pause_discards_the_final_decoded_ahead(tmp_path: Path) -> None:
+def test_speech_after_a_pause_means_the_final_decoded_ahead_is_not_the_final(
+    tmp_path: Path,
+) -> None:
     first, second = (_trimmed(speech(tmp_path, s)) for s in SENTENCES[:2])
     pause_s = 0.35  # longer than the final's tail, shorter than the silence that ends it
     assert FINAL_TAIL_S < pause_s < AsrConfig().min_silence_s
@@ -258,7 +258,7 @@ def test_speech_after_a_pause_discards_the_final_decoded_ahead(tmp_path: Path) -
     after = StreamingTranscriber(model(), AsrConfig(speculative_finals=False), "iv_b")
     with_ahead, without = _finals(stream(ahead, audio)), _finals(stream(after, audio))
     assert [f.text for f in with_ahead] == [f.text for f in without]
-    assert ahead.speculated_runs > ahead.speculated_used  # the pause's decode was thrown away
+    assert ahead.speculated_runs > ahead.speculated_used  # the pause's decode was not used
     assert len(with_ahead) == 1 and wer(" ".join(SENTENCES[:2]), with_ahead[0].text) <= 0.15
 
 
