@@ -29,6 +29,7 @@ from analyzers.face import (
     FaceAnalyzer,
     NeutralPose,
     _appearance,
+    _Box,
     _difference,
 )
 from analyzers.posture import PostureAnalyzer
@@ -340,11 +341,6 @@ def test_appearance_ignores_light_but_not_a_turn(face_frame: Frame) -> None:
     assert (
         _appearance(np.full((HEIGHT, WIDTH, 3), GREY, np.uint8), _Box(0.4, 0.4, 0.2, 0.2)) is None
     )
-
-
-class _Box:
-    def __init__(self, xmin: float, ymin: float, width: float, height: float) -> None:
-        self.xmin, self.ymin, self.width, self.height = xmin, ymin, width, height
 
 
 CAMERA_OFFSETS_DEG = (-15.0, 0.0, 15.0)
