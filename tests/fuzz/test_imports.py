@@ -30,6 +30,7 @@ import pytest
 from hypothesis import given, note
 from hypothesis import strategies as st
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.writer.excel import ExcelWriter
 
 from server.hiring.questionbank import CSV_COLUMNS
 from tests.support import fuzz_clients
@@ -102,6 +103,7 @@ ODD_CELLS = st.one_of(
     st.text(max_size=30),
     st.integers(1000, 120_000).map(lambda n: "界" * n),  # huge cells
 )
+XLSX_TIMESTAMP = datetime(2026, 1, 1)
 ENCODINGS = ["utf-8", "utf-8", "utf-8-sig", "utf-16", "utf-16-le", "gb18030", "latin-1"]
 
 
@@ -153,8 +155,12 @@ def _xlsx(table: list[list[Any]]) -> bytes:
     assert sheet is not None
     for row in table:  # control characters cannot be in a workbook (openpyxl refuses them)
         sheet.append([ILLEGAL_CHARACTERS_RE.sub("", c) if isinstance(c, str) else c for c in row])
+    # Pinned timestamps: openpyxl's own save stamps the time into docProps/core.xml, which
+    # changes the compressed size, and draws bounded by that size would then differ between
+    # Hypothesis' replays of the same example (FlakyStrategyDefinition).
+    book.properties.created = book.properties.modified = XLSX_TIMESTAMP
     out = io.BytesIO()
-    book.save(out)
+    ExcelWriter(book, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED)).save()
     return out.getvalue()
 
 
