@@ -210,6 +210,9 @@ class CandidateLink:
         self.pc: RTCPeerConnection | None = None
         self.audio: PacedPackets | None = None
         self.connected = asyncio.Event()
+        self.clock_running = asyncio.Event()
+        """Set while the server's last state or tick shows the question clock running: its
+        side of the media connection is up (it can lag ours by a lost DTLS flight)."""
 
     def api(self) -> Api:
         return Api(self.http, self.run.base_url)
@@ -234,7 +237,9 @@ class CandidateLink:
         first = await asyncio.wait_for(self.ws.receive_json(), CONNECT_TIMEOUT_S)
         if first.get("type") != "state":
             raise RuntimeError(f"unexpected first message {first.get('type')}: {first}")
-        self.reader = asyncio.create_task(_drain(self.ws), name=f"candidate-ws-{self.run.index}")
+        self.reader = asyncio.create_task(
+            _follow_clock(self.ws, self.clock_running), name=f"candidate-ws-{self.run.index}"
+        )
 
     async def offer(self) -> dict[str, Any]:
         """Offer from a fresh peer connection; the answer, or HttpError (503 when busy)."""
@@ -374,6 +379,9 @@ async def run_candidate(
             json={"camera": True, "microphone": True, "webrtc": True},
         )
         await link.send({"type": "start_interview"})
+        # as the page does: the start button is enabled once the clock runs (a start while
+        # paused would leave the question in its prep time, unrecorded)
+        await asyncio.wait_for(link.clock_running.wait(), CONNECT_TIMEOUT_S)
         await link.send({"type": "start_answer"})
         await stop.wait()
     except Exception as exc:  # reported per candidate; the run goes on
@@ -391,10 +399,24 @@ async def run_candidate(
             await asyncio.gather(viewer, return_exceptions=True)
 
 
-async def _drain(ws: aiohttp.ClientWebSocketResponse) -> None:
-    """Read and drop the candidate socket's messages (states and ticks) until it closes."""
-    async for _ in ws:
-        pass
+async def _follow_clock(ws: aiohttp.ClientWebSocketResponse, running: asyncio.Event) -> None:
+    """Read the candidate socket's messages until it closes; ``running`` follows whether the
+    last state or tick shows the question clock running."""
+    async for message in ws:
+        if message.type is not aiohttp.WSMsgType.TEXT:
+            continue
+        body = json.loads(message.data)
+        if body.get("type") == "state":
+            current = body.get("current")
+            paused = current.get("paused", True) if isinstance(current, dict) else True
+        elif body.get("type") == "tick":
+            paused = body.get("paused", True)
+        else:
+            continue
+        if paused:
+            running.clear()
+        else:
+            running.set()
 
 
 @dataclass

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from media.recorder import AnswerRecorder
 from server.domain.models import Role
 from tests.support.candidate import ScriptedCandidate
 from tests.support.checks import count_frames_with_face, decode_ok, transcribe, windowed_wer
@@ -21,6 +23,8 @@ SENTENCE = "I have worked in public service for five years and I enjoy helping p
 ANSWER_S = 18
 """Long enough to hold one whole sentence (7.3 s + 1 s pause) wherever the loop starts."""
 MAX_WER = 0.2
+SLOW_FINISH_S = 1.5
+SETTLE_S = 10.0
 
 
 def question(section: str, media: str, answer_s: int, prep_s: int = 1) -> dict[str, Any]:
@@ -94,6 +98,19 @@ async def invite(server: RunningServer, token: str, job_id: str) -> tuple[str, s
         expect=201,
     )
     return inv["interview_id"], inv["url"].rsplit("/i/", 1)[1]
+
+
+async def answering(
+    server: RunningServer, media_files: tuple[Path, Path]
+) -> tuple[str, str, ScriptedCandidate]:
+    """An admin's token, and a candidate invited to a short job who is answering its first
+    question (with ``media_files``): the token, the interview and the candidate."""
+    admin = await server.add_staff("admin", Role.ADMIN)
+    job_id = await short_job(server, admin, (60, 30, 60))
+    interview_id, token = await invite(server, admin, job_id)
+    cand = ScriptedCandidate(server.http, server.base_url, token, *media_files)
+    await cand.begin_first_answer()
+    return admin, interview_id, cand
 
 
 async def download(server: RunningServer, url: str, dest: Path) -> Path:
@@ -217,17 +234,7 @@ async def test_full_interview_is_recorded_and_analysed(
 async def test_resume_keeps_question_time_and_recording(
     server: RunningServer, media_files: tuple[Path, Path]
 ) -> None:
-    admin = await server.add_staff("admin", Role.ADMIN)
-    job_id = await short_job(server, admin, (60, 30, 60))
-    interview_id, token = await invite(server, admin, job_id)
-    cand = ScriptedCandidate(server.http, server.base_url, token, *media_files)
-    await cand.consent()
-    await cand.connect()
-    await cand.device_check()
-    await cand.send({"type": "start_interview"})
-    await cand.wait_phase(0, "prep")
-    await cand.send({"type": "start_answer"})
-    await cand.wait_phase(0, "answer")
+    admin, interview_id, cand = await answering(server, media_files)
     await asyncio.sleep(5)
     cand.drain()
     tick = await cand.wait_for(lambda m: m.get("type") == "tick")
@@ -266,13 +273,7 @@ async def test_server_restart_keeps_finished_answers_and_position(
         job_id = await short_job(server, admin, (60, 60, 60))
         interview_id, token = await invite(server, admin, job_id)
         cand = ScriptedCandidate(server.http, server.base_url, token, *media_files)
-        await cand.consent()
-        await cand.connect()
-        await cand.device_check()
-        await cand.send({"type": "start_interview"})
-        await cand.wait_phase(0, "prep")
-        await cand.send({"type": "start_answer"})
-        await cand.wait_phase(0, "answer")
+        await cand.begin_first_answer()
         await asyncio.sleep(3)
         await cand.send({"type": "finish_answer"})
         await cand.wait_phase(1, "prep")
@@ -298,3 +299,32 @@ async def test_server_restart_keeps_finished_answers_and_position(
         state = await cand.wait_phase(1, "prep")
         assert state["current"]["scratchpad"] == "outline"
         await cand.disconnect()
+
+
+async def test_tab_closed_while_the_answer_is_being_saved_keeps_the_recording(
+    server: RunningServer, media_files: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A closed tab drops the media connection and the socket within milliseconds: the
+    socket's end must not cancel the saving of the answer the connection's end began."""
+    finish = AnswerRecorder._finish
+
+    def slow_finish(self: AnswerRecorder, *args: Any) -> Any:
+        time.sleep(SLOW_FINISH_S)  # a large file on a slow disk (writer thread)
+        return finish(self, *args)
+
+    monkeypatch.setattr(AnswerRecorder, "_finish", slow_finish)
+    admin, interview_id, cand = await answering(server, media_files)
+    await asyncio.sleep(2)
+    assert cand.pc is not None
+    await cand.pc.close()  # the server pauses and starts saving the answer's file ...
+    await asyncio.sleep(SLOW_FINISH_S / 3)
+    await cand.disconnect()  # ... and the socket goes while it saves
+    recordings: list[Any] = []
+    for _ in range(int(SETTLE_S / 0.25)):
+        detail = await server.call("GET", f"/api/interviews/{interview_id}", token=admin)
+        recordings = detail["answers"][0]["recordings"]
+        if recordings:
+            break
+        await asyncio.sleep(0.25)
+    assert len(recordings) == 1, detail["answers"][0]
+    assert recordings[0]["duration_s"] > 1

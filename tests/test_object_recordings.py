@@ -32,13 +32,11 @@ from server.security.encrypted_media import (
 from server.security.keyring import KeyRing
 from server.security.stream import DEFAULT_CHUNK_SIZE_BYTES, EncryptedFile
 from server.storage.objects import MULTIPART_THRESHOLD_BYTES, ObjectStore
-from tests.support.candidate import ScriptedCandidate
 from tests.support.media import ENGLISH_ANSWER, face_y4m, mux_webm, speech_wav
 from tests.support.seaweed import SeaweedS3, seaweed_s3
 from tests.support.server import RunningServer, running_server
 from tests.test_api import invite
-from tests.test_interview_media import invite as invite_candidate
-from tests.test_interview_media import short_job
+from tests.test_interview_media import answering
 
 CHUNK = DEFAULT_CHUNK_SIZE_BYTES
 UPLOAD_WAIT_S = 20.0
@@ -202,17 +200,7 @@ async def test_a_recorded_answer_goes_up_when_it_ends_and_plays_by_range_until_e
     async with running_server(
         tmp_path / "data", analysis_workers=0, **weed.settings("live")
     ) as srv:
-        admin = await srv.add_staff("admin", Role.ADMIN)
-        job_id = await short_job(srv, admin, (60, 30, 60))
-        iid, token = await invite_candidate(srv, admin, job_id)
-        cand = ScriptedCandidate(srv.http, srv.base_url, token, *media_files)
-        await cand.consent()
-        await cand.connect()
-        await cand.device_check()
-        await cand.send({"type": "start_interview"})
-        await cand.wait_phase(0, "prep")
-        await cand.send({"type": "start_answer"})
-        await cand.wait_phase(0, "answer")
+        admin, iid, cand = await answering(srv, media_files)
         await asyncio.sleep(4)
         await cand.send({"type": "finish_answer"})
         await cand.wait_phase(1, "prep")

@@ -230,9 +230,12 @@ class InterviewSession:
         if self._closed:
             return
         self._closed = True
-        tasks = [t for t in (self._timer, *self._tasks) if t is not None]
-        for task in tasks:
-            task.cancel()
+        # A state change in flight (a lost connection saving the answer's file, the clock
+        # ending an answer) finishes first: cancelled, what it was saving would be lost.
+        async with self._lock:
+            tasks = [t for t in (self._timer, *self._tasks) if t is not None]
+            for task in tasks:
+                task.cancel()
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task

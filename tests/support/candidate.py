@@ -153,6 +153,17 @@ class ScriptedCandidate:
 
         return await self.wait_for(match, timeout_s)
 
+    async def begin_first_answer(self) -> None:
+        """Consent, media, device check and the interview's start, then the first answer (its
+        preparation time skipped), as a candidate goes through the page."""
+        await self.consent()
+        await self.connect()
+        await self.device_check()
+        await self.send({"type": "start_interview"})
+        await self.wait_phase(0, "prep")
+        await self.send({"type": "start_answer"})
+        await self.wait_phase(0, "answer")
+
     async def disconnect(self) -> None:
         """Drop everything abruptly, as a closed tab does."""
         if self.ws is not None:
