@@ -17,8 +17,6 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from analyzers.asr import AsrConfig, AsrModels, StreamingTranscriber
-from analyzers.asr_models import TRANSCRIPTION_UNAVAILABLE
 from analyzers.content import analyze_answer
 from analyzers.degrade import LEVELS, Level, level, new_slot
 from analyzers.delivery import DeliveryTracker, rms_dbfs
@@ -33,6 +31,8 @@ from analyzers.events import (
 )
 from analyzers.flags import FlagThresholds, FlagTracker
 from analyzers.scoring import AnswerEvidence, TranscriptSpan, counts_in_scores, score_dimensions
+from analyzers.speech.asr import AsrConfig, AsrModels, StreamingTranscriber
+from analyzers.speech.asr_models import TRANSCRIPTION_UNAVAILABLE
 from analyzers.text import join_texts
 from common.text import base_language
 
@@ -141,8 +141,8 @@ class InterviewAnalysis:
     def push_video(
         self, t: float, rgb: npt.NDArray[np.uint8], _pose_hint: bool
     ) -> list[dict[str, Any]]:
-        from analyzers.face import FaceAnalyzer
-        from analyzers.posture import PostureAnalyzer
+        from analyzers.vision.face import FaceAnalyzer
+        from analyzers.vision.posture import PostureAnalyzer
 
         self._t = max(self._t, t)
         qi = self._current.index if self._current else None

@@ -31,9 +31,9 @@ import numpy as np
 import numpy.typing as npt
 
 from analyzers import messages
-from analyzers.asr import AsrConfig
 from analyzers.degrade import DegradeController, Load, level, new_slot
 from analyzers.events import AnalyzerError
+from analyzers.speech.asr import AsrConfig
 from analyzers.worker import worker_main
 
 logger = logging.getLogger(__name__)

@@ -23,7 +23,6 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from analyzers.asr import AsrConfig, AsrModels
 from analyzers.messages import (
     Audio,
     Close,
@@ -42,6 +41,7 @@ from analyzers.messages import (
     Video,
 )
 from analyzers.pipeline import InterviewAnalysis
+from analyzers.speech.asr import AsrConfig, AsrModels
 
 logger = logging.getLogger(__name__)
 

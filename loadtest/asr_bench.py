@@ -30,15 +30,15 @@ from typing import Any
 
 import numpy as np
 
-from analyzers.asr import (
+from analyzers.events import TranscriptFinal, TranscriptPartial
+from analyzers.speech.asr import (
     ZH_INITIAL_PROMPT,
     AsrConfig,
     StreamingTranscriber,
     _set_encoder_window,
     load_model,
 )
-from analyzers.asr_models import join_bundled_base
-from analyzers.events import TranscriptFinal, TranscriptPartial
+from analyzers.speech.asr_models import join_bundled_base
 from analyzers.text import join_texts, to_simplified
 from loadtest.client import SENTENCES
 from loadtest.synth import read_wav_s16_mono, speech_wav

@@ -4,8 +4,8 @@ The frames are the ones a live candidate of ``interview-live-loadtest`` sends: t
 astronaut face video of :func:`loadtest.synth.face_y4m` (640×480, 15 fps, 4 s, looped),
 downscaled to the analysis size by the server's own :func:`media.adapters.video_sample` and
 sampled at the server's analysis rate (:data:`media.fanout.ANALYSIS_FPS`, 5 fps) by media time.
-Every sampled frame goes to :class:`analyzers.face.FaceAnalyzer`; the first frame of each
-:data:`analyzers.pipeline.POSE_EVERY_S` slot also to :class:`analyzers.posture.PostureAnalyzer`
+Every sampled frame goes to :class:`analyzers.vision.face.FaceAnalyzer`; the first frame of each
+:data:`analyzers.pipeline.POSE_EVERY_S` slot also to :class:`analyzers.vision.posture.PostureAnalyzer`
 (2 fps), as :class:`analyzers.pipeline.InterviewAnalysis` does. Frames are paced in real time
 (``--unpaced`` runs them back to back), because a graph's threads park and wake between frames.
 
@@ -23,7 +23,7 @@ every configuration alike.
 
 Limits: the frames skip the VP8 round trip of the real load test, and the video is a still photo
 panning a few pixels, so the face mesh's head pose is reused on every 2nd frame, the most
-:data:`analyzers.face.MESH_EVERY_S` allows; a real candidate who moves more costs more meshes.
+:data:`analyzers.vision.face.MESH_EVERY_S` allows; a real candidate who moves more costs more meshes.
 
     python -m loadtest.vision_bench --json /tmp/vision.json
     python -m loadtest.vision_bench --compare --contend --repeat 3 --json /tmp/vision.json
@@ -140,9 +140,9 @@ def run_config(name: str, frames: int, paced: bool) -> dict[str, Any]:
     """Analyse ``frames`` sampled frames with configuration ``name`` in this process."""
     import cv2
 
-    from analyzers.face import FaceAnalyzer
     from analyzers.pipeline import POSE_EVERY_S
-    from analyzers.posture import PostureAnalyzer
+    from analyzers.vision.face import FaceAnalyzer
+    from analyzers.vision.posture import PostureAnalyzer
     from media.fanout import ANALYSIS_FPS
 
     cv2.setNumThreads(1)  # as analyzers.worker does

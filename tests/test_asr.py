@@ -9,7 +9,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from analyzers.asr import (
+from analyzers.events import Event, TranscriptFinal, TranscriptPartial
+from analyzers.speech.asr import (
     FINAL_TAIL_S,
     AsrConfig,
     StreamingTranscriber,
@@ -17,7 +18,6 @@ from analyzers.asr import (
     is_hallucination,
     load_model,
 )
-from analyzers.events import Event, TranscriptFinal, TranscriptPartial
 from tests.support.checks import decode_audio, wer
 from tests.support.media import speech_wav
 

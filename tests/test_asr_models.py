@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from analyzers.asr import AsrConfig, AsrModels
-from analyzers.asr_models import (
+from analyzers.speech.asr import AsrConfig, AsrModels
+from analyzers.speech.asr_models import (
     BASE_MODEL_BYTES,
     BASE_MODEL_SHA256,
     BUNDLED_BASE,

@@ -19,10 +19,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from analyzers.asr import AsrConfig, AsrModels, StreamingTranscriber
-from analyzers.asr_models import TRANSCRIPTION_UNAVAILABLE, resolve_model_map, tiny_en_path
 from analyzers.events import Event, TranscriptFinal
 from analyzers.pipeline import InterviewAnalysis
+from analyzers.speech.asr import AsrConfig, AsrModels, StreamingTranscriber
+from analyzers.speech.asr_models import TRANSCRIPTION_UNAVAILABLE, resolve_model_map, tiny_en_path
 from analyzers.text import to_simplified
 from loadtest.asr_bench import cer
 from loadtest.synth_zh import MANDARIN_ANSWERS, mandarin_wav

@@ -15,7 +15,6 @@ from typing import Any, cast
 import numpy as np
 import pytest
 
-from analyzers.asr import AsrConfig
 from analyzers.degrade import (
     BACKLOG_HOT_S,
     LEVELS,
@@ -28,6 +27,7 @@ from analyzers.degrade import (
 from analyzers.messages import Degrade, Stats
 from analyzers.pipeline import InterviewAnalysis
 from analyzers.pool import AnalyzerPool, _Worker
+from analyzers.speech.asr import AsrConfig
 from server.core.services import Services
 from server.live.analysis import AnalysisSink, interview_topic
 from server.live.hub import Hub

@@ -9,15 +9,15 @@ import numpy as np
 import pytest
 from skimage import data
 
-from analyzers import vision
-from analyzers.face import (
+from analyzers.vision import solutions as vision
+from analyzers.vision.face import (
     DETECT_EVERY_S,
     MIN_FACE_MATCH,
     TRACK_MARGIN,
     TRACK_WIDTH_PX,
     FaceAnalyzer,
 )
-from analyzers.tracking import Patch, locate, take_patch
+from analyzers.vision.tracking import Patch, locate, take_patch
 from tests import test_posture_reuse as still
 from tests.test_posture_reuse import HEIGHT, WIDTH, Frame, shifted
 from tests.test_vision import fit, turn_head

@@ -97,31 +97,31 @@ STACKS: list[tuple[str, str]] = [
         "analyzer IPC",
     ),
     (
-        f"{WORKER};{WORK};FaceAnalyzer.analyze (analyzers/face.py:141);"
+        f"{WORKER};{WORK};FaceAnalyzer.analyze (analyzers/vision/face.py:141);"
         "SolutionBase.process (mediapipe/python/solution_base.py:330)",
         "face",
     ),
     (
         f"{WORKER};{WORK};InterviewAnalysis.push_video (analyzers/pipeline.py:130);"
-        "PostureAnalyzer.analyze (analyzers/posture.py:70)",
+        "PostureAnalyzer.analyze (analyzers/vision/posture.py:70)",
         "posture",
     ),
     (
         f"{WORKER};{WORK};InterviewAnalysis.push_audio (analyzers/pipeline.py:114);"
-        "StreamingTranscriber.push (analyzers/asr.py:354);StreamingVad.feed (analyzers/vad.py:60)",
+        "StreamingTranscriber.push (analyzers/speech/asr.py:354);StreamingVad.feed (analyzers/speech/vad.py:60)",
         "VAD",
     ),
     (
         f"{WORKER};{WORK};InterviewAnalysis.finals (analyzers/pipeline.py:190);"
-        "StreamingTranscriber.finals (analyzers/asr.py:440);"
-        "StreamingTranscriber._transcribe (analyzers/asr.py:540);"
+        "StreamingTranscriber.finals (analyzers/speech/asr.py:440);"
+        "StreamingTranscriber._transcribe (analyzers/speech/asr.py:540);"
         "WhisperModel.transcribe (faster_whisper/transcribe.py:916)",
         "ASR finals",
     ),
     (
         f"{WORKER};{WORK};InterviewAnalysis.partial (analyzers/pipeline.py:207);"
-        "StreamingTranscriber.partial (analyzers/asr.py:478);"
-        "StreamingTranscriber._transcribe (analyzers/asr.py:540);"
+        "StreamingTranscriber.partial (analyzers/speech/asr.py:478);"
+        "StreamingTranscriber._transcribe (analyzers/speech/asr.py:540);"
         "WhisperModel.generate_segments (faster_whisper/transcribe.py:1213)",
         "ASR partials",
     ),
@@ -149,9 +149,9 @@ STACKS: list[tuple[str, str]] = [
     (f"{SERVER};thread (107): mystery;spin (somewhere/else.py:3)", UNCLASSIFIED),
     (  # a final decoded ahead runs in the worker's idle-time call, but it is a final's work
         f"{WORKER};{WORK};InterviewAnalysis.partial (analyzers/pipeline.py:207);"
-        "StreamingTranscriber.speculate (analyzers/asr.py:620);"
-        "StreamingTranscriber._decode_final (analyzers/asr.py:590);"
-        "StreamingTranscriber._transcribe (analyzers/asr.py:540);"
+        "StreamingTranscriber.speculate (analyzers/speech/asr.py:620);"
+        "StreamingTranscriber._decode_final (analyzers/speech/asr.py:590);"
+        "StreamingTranscriber._transcribe (analyzers/speech/asr.py:540);"
         "WhisperModel.generate_segments (faster_whisper/transcribe.py:1213)",
         "ASR finals",
     ),

@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 from skimage import data
 
-from analyzers.asr import AsrConfig, AsrModels
 from analyzers.pipeline import InterviewAnalysis
 from analyzers.pool import WORKER_ENVIRONMENT, AnalyzerPool
+from analyzers.speech.asr import AsrConfig, AsrModels
 from tests.support.checks import decode_audio, wer
 from tests.support.media import speech_wav
 from tests.test_vision import FACE_CROP, HEIGHT, TURN_DEG, WIDTH, Frame, fit, turn_head

@@ -14,8 +14,8 @@ import pytest
 from skimage import data
 
 from analyzers.events import FaceMetrics, PostureMetrics
-from analyzers.face import FaceAnalyzer
-from analyzers.posture import MIN_BODY_MATCH, REMEASURE_EVERY_S, PostureAnalyzer
+from analyzers.vision.face import FaceAnalyzer
+from analyzers.vision.posture import MIN_BODY_MATCH, REMEASURE_EVERY_S, PostureAnalyzer
 from tests.test_vision import fit
 
 Frame = npt.NDArray[np.uint8]

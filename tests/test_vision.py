@@ -15,9 +15,9 @@ from mediapipe.python.solutions import face_mesh as mp_face_mesh
 from scipy.spatial import Delaunay
 from skimage import data
 
-from analyzers import vision
 from analyzers.events import FaceMetrics, PostureMetrics, from_wire
-from analyzers.face import (
+from analyzers.vision import solutions as vision
+from analyzers.vision.face import (
     FACING_PITCH_DEG,
     LOOKING_AWAY_YAW_DEG,
     MAX_APPEARANCE_CHANGE,
@@ -32,8 +32,8 @@ from analyzers.face import (
     _Box,
     _difference,
 )
-from analyzers.posture import PostureAnalyzer
-from analyzers.vision import APPLICATION_THREAD_EXECUTOR, on_calling_thread
+from analyzers.vision.posture import PostureAnalyzer
+from analyzers.vision.solutions import APPLICATION_THREAD_EXECUTOR, on_calling_thread
 
 Frame = npt.NDArray[np.uint8]
 WIDTH, HEIGHT = 640, 480

@@ -14,8 +14,8 @@ from typing import Any
 
 from aiohttp import web
 
-from analyzers.asr import AsrConfig
-from analyzers.asr_models import ModelConfigError, resolve_model_map
+from analyzers.speech.asr import AsrConfig
+from analyzers.speech.asr_models import ModelConfigError, resolve_model_map
 from media.peer import configure_ice_hosts
 from server.api import (
     openapi,

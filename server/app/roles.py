@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import redis.asyncio as aioredis
 
-from analyzers.asr import AsrConfig
 from analyzers.pool import AnalyzerPool
+from analyzers.speech.asr import AsrConfig
 from server.core.config import Settings
 from server.core.metrics import Metrics
 from server.core.services import Services

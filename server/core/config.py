@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from analyzers.asr_models import (
+from analyzers.speech.asr_models import (
     ANY_LANGUAGE,
     DEFAULT_MODEL_MAP,
     ModelConfigError,
@@ -155,7 +155,7 @@ class Settings:
     models: English only); ``asr_models`` entries take precedence. Empty = the defaults."""
     asr_models: Mapping[str, str] = field(default_factory=dict)
     """Model per language (``{"zh": "/models/small", "en": "bundled:tiny.en", "*": …}``),
-    over the defaults ``en=bundled:tiny.en, *=bundled:base`` (see ``analyzers.asr_models``);
+    over the defaults ``en=bundled:tiny.en, *=bundled:base`` (see ``analyzers.speech.asr_models``);
     ``none`` switches transcription off for a language."""
     models_dir: Path | None = None
     """Where bundled models are unpacked (the multilingual base is joined from its two

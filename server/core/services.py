@@ -7,12 +7,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from analyzers.asr_models import DEFAULT_MODEL_MAP
+from analyzers.speech.asr_models import DEFAULT_MODEL_MAP
 from server.core.config import Settings
 from server.core.metrics import Metrics
 
 if TYPE_CHECKING:
-    from analyzers.asr import AsrConfig
+    from analyzers.speech.asr import AsrConfig
     from server.domain.models import Question
     from server.interview.recordings import RecordingStorage
     from server.interview.session import InterviewSession

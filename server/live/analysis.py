@@ -16,7 +16,7 @@ import time
 from collections import deque
 from typing import Any
 
-from analyzers.asr_models import TRANSCRIPTION_UNAVAILABLE, hears
+from analyzers.speech.asr_models import TRANSCRIPTION_UNAVAILABLE, hears
 from analyzers.text import join_texts
 from common.text import base_language
 from server.core.services import Services

@@ -3,7 +3,7 @@
 Observable behaviour only: whether head and shoulders are in the frame, how level the shoulders
 are, how far the head is off the shoulder midpoint, and how much the upper body moves between
 samples. Uses mediapipe pose with ``model_complexity=1`` (the only bundled model; 0 and 2 try to
-download) in tracking mode, its graph on the calling thread (:mod:`analyzers.vision`), at the
+download) in tracking mode, its graph on the calling thread (:mod:`analyzers.vision.solutions`), at the
 pipeline's 2 fps.
 
 The pose model runs on every 2nd sample of a candidate holding still (see
@@ -29,10 +29,10 @@ import numpy as np
 import numpy.typing as npt
 from mediapipe.python.solutions import pose as mp_pose
 
-from analyzers import vision
 from analyzers.events import FaceMetrics, PostureMetrics
-from analyzers.face import readonly_rgb
-from analyzers.tracking import Patch, find_patch, take_patch
+from analyzers.vision import solutions as vision
+from analyzers.vision.face import readonly_rgb
+from analyzers.vision.tracking import Patch, find_patch, take_patch
 
 MIN_VISIBILITY = 0.5
 """Landmark visibility (0..1) from which a landmark counts as seen."""

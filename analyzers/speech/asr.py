@@ -24,10 +24,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from analyzers.asr_models import model_for, tiny_en_path
 from analyzers.events import Event, TranscriptFinal, TranscriptPartial, Word
+from analyzers.speech.asr_models import model_for, tiny_en_path
+from analyzers.speech.vad import SAMPLE_RATE_HZ, WINDOW_S, WINDOW_SAMPLES, StreamingVad
 from analyzers.text import join_texts, normalize_transcript, to_simplified
-from analyzers.vad import SAMPLE_RATE_HZ, WINDOW_S, WINDOW_SAMPLES, StreamingVad
 from common.text import base_language, has_cjk
 
 MAX_MEDIA_GAP_S = 0.25
@@ -127,7 +127,7 @@ class AsrConfig:
     bundled tiny.en (English only)."""
     models: tuple[tuple[str, str], ...] = ()
     """Per-language model directories, ``(("en", dir), ("zh", dir), ("*", dir))``, checked at
-    start by :func:`analyzers.asr_models.resolve_model_map`."""
+    start by :func:`analyzers.speech.asr_models.resolve_model_map`."""
     compute_type: str = "int8"
     device: str = "cpu"
     """"cpu", "cuda" (an analyzer node with an NVIDIA GPU and CUDA 12 libraries) or "auto"."""

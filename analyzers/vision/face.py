@@ -4,7 +4,7 @@ Observable behaviour only: how many faces are in the frame, where the main face 
 the head points. Nothing here infers emotion, personality or identity.
 
 Three mediapipe graphs, created once per instance (they are not shareable across streams and
-expect increasing timestamps), all running on the calling thread (:mod:`analyzers.vision`):
+expect increasing timestamps), all running on the calling thread (:mod:`analyzers.vision.solutions`):
 
 * ``face_detection`` short-range (``model_selection=0``) finds the candidate on every frame;
   full-range (``model_selection=1``) recounts once a second (:data:`FULL_RANGE_EVERY_S`), on
@@ -38,7 +38,7 @@ expect increasing timestamps), all running on the calling thread (:mod:`analyzer
 * The face the detectors last found alone in the frame is followed for
   :data:`DETECT_EVERY_S` (at 5 fps: the next frame) instead of detected again: a grey patch of
   its box, 32 px wide, is looked for within a quarter of a box around where it was
-  (:mod:`analyzers.tracking`), and where it matches (normalised correlation ≥
+  (:mod:`analyzers.vision.tracking`), and where it matches (normalised correlation ≥
   :data:`MIN_FACE_MATCH`) the box moves with it and the count stays one. Calibrated on the
   astronaut at the analysis size (a 47 px face, ``tests/test_face_follow.py``): camera noise
   σ = 8, 30 % darker and pans of 6–11 px score 0.975–1.0 and the head tilted up 15° 0.94,
@@ -96,9 +96,9 @@ import numpy.typing as npt
 from mediapipe.python.solutions import face_detection as mp_face_detection
 from mediapipe.python.solutions import face_mesh as mp_face_mesh
 
-from analyzers import vision
 from analyzers.events import FaceMetrics
-from analyzers.tracking import Patch, find_patch, take_patch
+from analyzers.vision import solutions as vision
+from analyzers.vision.tracking import Patch, find_patch, take_patch
 
 MIN_FACE_CONFIDENCE = 0.5
 """Detection score (0..1) from which a face is counted."""
@@ -136,7 +136,7 @@ APPEARANCE_PX = 24
 DETECT_EVERY_S = 0.35
 """While the detectors last found exactly one face, the short-range detector runs on samples at
 least this far apart (media time): in between, that face's box is followed by finding a grey
-patch of it again nearby (:mod:`analyzers.tracking`). At 5 fps it runs on every 2nd sample of a
+patch of it again nearby (:mod:`analyzers.vision.tracking`). At 5 fps it runs on every 2nd sample of a
 candidate alone in the frame, and at once when the face is not found again. 0 runs it on every
 sample."""
 TRACK_WIDTH_PX = 32
@@ -267,7 +267,7 @@ class FaceAnalyzer:
         detect_every_s: float = DETECT_EVERY_S,
     ) -> None:
         """``stock_graphs``: build mediapipe's stock solutions, whose graphs run on executor
-        threads of their own, instead of the :mod:`analyzers.vision` ones that run on the
+        threads of their own, instead of the :mod:`analyzers.vision.solutions` ones that run on the
         calling thread; with ``mesh_every_s=0`` (mesh on every frame) that is the analyzer as it
         was before issue 14, for benchmarks."""
         self.interview_id = interview_id

@@ -12,7 +12,7 @@ removes the last threads the solutions own; nothing spins.
 
 Results are bit-identical (same models, same single-threaded kernels; ``tests/test_vision.py``
 compares both executors frame by frame). The CPU saved is modest: measured with
-``python -m loadtest.vision_bench`` (see :mod:`analyzers.face` and :mod:`analyzers.posture`),
+``python -m loadtest.vision_bench`` (see :mod:`analyzers.vision.face` and :mod:`analyzers.vision.posture`),
 0.3–0.7 ms per face frame at the production pace (1.1 ms back to back) and 0–1 ms per pose frame
 (≈ 3 %), plus the threads. Under a busy process per core, one thread's wall time per frame is
 longer than the stock graphs' (the scheduler favours their many short wake-ups), not its CPU.
