@@ -15,9 +15,9 @@ from analyzers.speech.asr import (
     AsrConfig,
     StreamingTranscriber,
     agreed_prefix,
-    is_hallucination,
     load_model,
 )
+from analyzers.speech.filters import is_hallucination
 from tests.support.checks import decode_audio, wer
 from tests.support.media import speech_wav
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from analyzers.speech.asr import ZH_INITIAL_PROMPT, echoes_prompt, is_hallucination, pick_language
+from analyzers.speech.asr import ZH_INITIAL_PROMPT, pick_language
+from analyzers.speech.filters import echoes_prompt, is_hallucination
 from analyzers.text import (
     collapse_loops,
     join_texts,

@@ -14,7 +14,6 @@ generator is consumed here, never on an event loop.
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from contextvars import ContextVar
@@ -26,6 +25,7 @@ import numpy.typing as npt
 
 from analyzers.events import Event, TranscriptFinal, TranscriptPartial, Word
 from analyzers.speech.asr_models import model_for, tiny_en_path
+from analyzers.speech.filters import comparable, is_bad_segment
 from analyzers.speech.vad import SAMPLE_RATE_HZ, WINDOW_S, WINDOW_SAMPLES, StreamingVad
 from analyzers.text import join_texts, normalize_transcript, to_simplified
 from common.text import base_language, has_cjk
@@ -48,32 +48,6 @@ FINAL_TEMPERATURES = (0.0, 0.2, 0.4)
 well (a decoding loop), Whisper's own fallback; partials never retry."""
 COMPRESSION_RATIO_MAX = 2.4
 """zlib compression ratio above which a decoded text is a loop (Whisper's default)."""
-
-HALLUCINATIONS: tuple[str, ...] = (
-    # Chinese subtitle credits and sign-offs Whisper invents on silence/noise
-    "请不吝点赞",
-    "订阅 转发 打赏",
-    "点赞订阅",
-    "字幕由amara.org社区提供",
-    "amara.org",
-    "中文字幕志愿者",
-    "字幕志愿者",
-    "字幕:",
-    "优优独播剧场",
-    "明镜与点点栏目",
-    "谢谢观看",
-    "感谢观看",
-    "感谢收看",
-    "请订阅",
-    "点点关注",
-    "本节目由",
-    # English equivalents
-    "thank you for watching",
-    "thanks for watching",
-    "subtitles by the amara.org community",
-    "please subscribe",
-    "like and subscribe",
-)
 
 
 def default_model_path() -> str:
@@ -295,23 +269,11 @@ def _set_encoder_window(min_s: float) -> None:
     fw_transcribe.pad_or_trim = pad_to_content  # type: ignore[attr-defined]
 
 
-def _norm(text: str) -> str:
-    return re.sub(r"[\s\W_]+", "", text.lower())
-
-
-def is_hallucination(text: str) -> bool:
-    """True for empty text and for the well-known credits Whisper invents on silence."""
-    norm = _norm(to_simplified(text))
-    if not norm:
-        return True
-    return any(_norm(h) and _norm(h) in norm for h in HALLUCINATIONS)
-
-
 def agreed_prefix(previous: Sequence[str], current: Sequence[str]) -> int:
     """How many leading words two consecutive hypotheses agree on (LocalAgreement-2)."""
     n = 0
     for a, b in zip(previous, current, strict=False):
-        if _norm(a) != _norm(b):
+        if comparable(a) != comparable(b):
             break
         n += 1
     return n
@@ -734,7 +696,7 @@ class StreamingTranscriber:
             no_speech_threshold=None,  # dropped by _is_bad_segment with the same rule
         )
         try:
-            kept = [s for s in segments if not _is_bad_segment(s, prompt)]  # consumed here
+            kept = [s for s in segments if not is_bad_segment(s, prompt)]  # consumed here
         finally:
             _ENCODER_TAIL_S.reset(tail)
         self.cpu_s += time.process_time() - started
@@ -799,30 +761,3 @@ def _place_words(
         end = min(max(offset_s + w.end_s, start), end_s + WORD_END_SLACK_S)
         placed.append(Word(w.text, round(start, 3), round(end, 3), round(w.probability, 3)))
     return tuple(placed)
-
-
-def echoes_prompt(text: str, prompt: str | None) -> bool:
-    """Whisper repeating its initial prompt instead of hearing speech (on silence or noise it
-    writes the prompt back, whole or garbled: 以下是普通的讀体)."""
-    if not prompt:
-        return False
-    said, asked = _norm(to_simplified(text)), _norm(prompt)
-    if not said:
-        return False
-    common = 0
-    for a, b in zip(said, asked, strict=False):
-        if a != b:
-            break
-        common += 1
-    return said in asked or common >= min(PROMPT_ECHO_PREFIX_CHARS, len(asked))
-
-
-PROMPT_ECHO_PREFIX_CHARS = 4
-"""A text starting with this many characters of the prompt is the prompt echoed."""
-
-
-def _is_bad_segment(segment: Any, prompt: str | None = None) -> bool:
-    if is_hallucination(segment.text) or echoes_prompt(segment.text, prompt):
-        return True
-    # Whisper is confident there is no speech and the text is unlikely: invented.
-    return bool(segment.no_speech_prob > 0.6 and segment.avg_logprob < -1.0)
