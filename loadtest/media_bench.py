@@ -60,6 +60,7 @@ from loadtest.packets import (
     EncodedMedia,
     LayeredVp8Encoder,
     add_video_layers_argument,
+    video_layers,
 )
 from media.fanout import AnalysisFanout
 from media.peer import LivePeer
@@ -364,7 +365,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from loadtest.client import build_media
 
-    rtp = packetize(build_media(args.cache, video_layers=args.video_layers))
+    rtp = packetize(build_media(args.cache, video_layers=video_layers(args.video_layers)))
     opener_factory: Callable[[], Any] = (lambda: None) if args.plain_files else _encrypting_opener
     if args.loop == "uvloop":
         import uvloop

@@ -36,9 +36,13 @@ AUDIO_RATE_HZ = 48_000
 AUDIO_PACKET_S = 0.02
 VIDEO_CLOCK = fractions.Fraction(1, 90_000)
 AUDIO_CLOCK = fractions.Fraction(1, AUDIO_RATE_HZ)
-VIDEO_LAYERS = 1
-"""Temporal layers of the synthetic candidates' video by default: one, as the candidate page
-sends today (``--video-layers 2`` plays a browser sending ``L1T2``)."""
+VIDEO_LAYERS = 2
+"""Temporal layers of the synthetic candidates' video by default: two (``L1T2``), as the
+candidate page asks of a browser whose uplink has room (``web/candidate/netquality.js``: it
+starts in one layer and asks for two once its upload estimate has stayed at
+:data:`LAYERS_FROM_KBPS` for 6 s; a synthetic candidate sends two from the start)."""
+LAYERS_FROM_KBPS = 800.0
+"""The page's upload estimate for two layers (its ``LAYERS_FROM_KBPS``): below it, one."""
 TWO_LAYER_OPTIONS = {
     "ts-parameters": "ts_number_layers=2:ts_target_bitrate=360,600:ts_rate_decimator=2,1"
     ":ts_periodicity=2:ts_layer_id=0,1:ts_layering_mode=2",
@@ -236,11 +240,21 @@ def send_video_layers(layers: int) -> None:
 
 
 def add_video_layers_argument(parser: argparse.ArgumentParser) -> None:
-    """``--video-layers`` for the tools that play candidates."""
+    """``--video-layers`` for the tools that play candidates (see :func:`video_layers`)."""
     parser.add_argument(
         "--video-layers",
         type=int,
         choices=(1, 2),
-        default=VIDEO_LAYERS,
-        help="VP8 temporal layers the candidates send (2: as a browser asked for L1T2)",
+        help=f"VP8 temporal layers the candidates send (2: as a browser asked for L1T2); "
+        f"default: as the candidate page asks, {VIDEO_LAYERS}, or 1 on an --uplink-kbps "
+        f"below {LAYERS_FROM_KBPS:.0f}",
     )
+
+
+def video_layers(requested: int | None, uplink_kbps: float | None = None) -> int:
+    """The layers asked for, else what the page would send on an uplink of ``uplink_kbps``."""
+    if requested is not None:
+        return requested
+    if uplink_kbps is not None and uplink_kbps < LAYERS_FROM_KBPS:
+        return 1
+    return VIDEO_LAYERS

@@ -52,7 +52,7 @@ from loadtest.client import (
     run_candidate,
 )
 from loadtest.impair import ImpairConfig, Impairment
-from loadtest.packets import EncodedMedia, add_video_layers_argument
+from loadtest.packets import EncodedMedia, add_video_layers_argument, video_layers
 from loadtest.profile import (
     DEFAULT_RATE_HZ,
     Capture,
@@ -274,7 +274,8 @@ async def amain(args: argparse.Namespace) -> dict[str, Any]:
     cache = Path(args.cache)
     impair: ImpairConfig | None = getattr(args, "impair", None)
     loss = impair.loss_percent if impair is not None else 0.0
-    media = await asyncio.to_thread(build_media, cache, args.language, loss, args.video_layers)
+    layers = video_layers(args.video_layers, getattr(args, "uplink_kbps", None))
+    media = await asyncio.to_thread(build_media, cache, args.language, loss, layers)
     results = []
     counts = [args.candidates]
     if args.capacity:
@@ -296,6 +297,7 @@ async def amain(args: argparse.Namespace) -> dict[str, Any]:
                 target = spawn_server(data_dir, args.analysis_workers)
             try:
                 summary = await measure(args, target, media, n)
+                summary["video_layers"] = media.video_layers
             finally:
                 release(target)
         results.append({k: v for k, v in summary.items() if k != "details"})

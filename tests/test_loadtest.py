@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
 
+from loadtest.packets import LAYERS_FROM_KBPS, video_layers
 from loadtest.run import MANDARIN_SENTENCES, SENTENCES, main, transcript_match
 from loadtest.sampling import CandidateRun
 from loadtest.summary import degraded
@@ -45,8 +47,6 @@ def test_one_synthetic_candidate_is_measured(tmp_path: Path, language: str) -> N
                 str(out),
                 "--cache",
                 str(tmp_path / "media"),
-                "--video-layers",
-                "2",
             ]
         )
         == 0
@@ -64,7 +64,9 @@ def test_one_synthetic_candidate_is_measured(tmp_path: Path, language: str) -> N
     )
     (detail,) = result["details"]
     assert detail["faces_seen"] >= 0.9
-    # the candidate sent two temporal layers (as for L1T2); analysis decoded the base one only
+    # by default the candidate sends two temporal layers (L1T2, as the page asks on an uplink
+    # with room); analysis decoded the base one only
+    assert result["video_layers"] == 2
     assert detail["media_loss"]["video_frames_not_decoded"] > 0, detail["media_loss"]
     assert set(detail["degraded"]) == {"max_level", "seconds"}  # analysis reduced under load
     assert detail["finals"] >= 1
@@ -95,3 +97,14 @@ def test_degraded_reports_the_highest_level_and_the_time_spent_reduced() -> None
     run.record(61.0, {"type": "snapshot", "degraded": {"type": "analysis_degraded", "level": 2}})
     run.record(62.0, {"type": "snapshot", "degraded": None})
     assert run.levels[-1] == (50.0, 2)
+
+
+def test_video_layers_follow_the_page() -> None:
+    """Two layers by default, one on an uplink the page would not ask two of, as asked."""
+    assert video_layers(None) == 2
+    assert video_layers(None, 150.0) == 1
+    assert video_layers(None, LAYERS_FROM_KBPS) == 2
+    assert video_layers(1) == 1 and video_layers(2, 150.0) == 2
+    page = (Path(__file__).parents[1] / "web/candidate/netquality.js").read_text()
+    (kbps,) = re.findall(r"export const LAYERS_FROM_KBPS = (\d+);", page)
+    assert float(kbps) == LAYERS_FROM_KBPS  # the load generator plays the page

@@ -13,7 +13,7 @@ from playwright.async_api import Browser, Page, expect
 from tests.support.checks import count_frames_with_face, decode_ok, transcribe, windowed_wer
 from tests.support.live import partials_were_off
 from tests.support.media import ENGLISH_ANSWER
-from tests.support.pages import admin_login
+from tests.support.pages import CAPTURE_PEERS, OUTBOUND_VIDEO, admin_login
 from tests.support.process import ServerProcess
 
 pytestmark = pytest.mark.e2e
@@ -144,8 +144,11 @@ async def test_browser_candidate_completes_interview(
         job_id = (await api("GET", f"/api/interviews/{interview_id}"))["job_id"]
         hr_completed = hr.get_by_test_id(f"job-row-{job_id}").get_by_test_id("count-completed")
         await expect(hr_completed).to_have_text("0", timeout=UI_TIMEOUT_MS)
-        page = await (await speaking_browser.new_context()).new_page()
+        context = await speaking_browser.new_context()
+        await context.add_init_script(CAPTURE_PEERS)
+        page = await context.new_page()
         await consent_and_device_check(page, url)
+        sender: dict[str, Any] = {}
         for index in range(3):
             await page.get_by_test_id("answer-start").click(timeout=UI_TIMEOUT_MS)
             await page.get_by_test_id("answer-finish").wait_for(timeout=UI_TIMEOUT_MS)
@@ -164,6 +167,8 @@ async def test_browser_candidate_completes_interview(
                 await expect(examiner.get_by_test_id("connection-quality")).to_contain_text("fps")
                 # a good connection: the candidate is not told it is weak
                 await expect(page.get_by_test_id("network-warning")).to_be_hidden()
+            if index == 1:  # the uplink has room: the page asked for two VP8 layers
+                sender = await page.evaluate(OUTBOUND_VIDEO) or {}
             await page.get_by_test_id("answer-finish").click()
         await page.get_by_test_id("interview-complete").wait_for(timeout=UI_TIMEOUT_MS)
         await expect(hr_completed).to_have_text("1", timeout=1_000)  # HR sees it within 1 s
@@ -186,6 +191,10 @@ async def test_browser_candidate_completes_interview(
         # the face was analysed at its 5 fps
         analysed = max(m.get("frames_analyzed", 0) for m in live if m.get("type") == "face_metrics")
         assert analysed >= 4 * ANSWER_S, analysed
+        # ... from the base layer alone once the page sent two: the other frames not decoded
+        assert sender.get("mode") == "L1T2", sender
+        quality = [m for m in live if m.get("type") == "connection" and "video_fps" in m]
+        assert max(m.get("video_frames_not_decoded", 0) for m in quality) > 0, quality[-1:]
 
         detail = await api("GET", f"/api/interviews/{interview_id}")
         assert detail["status"] == "completed"

@@ -35,11 +35,10 @@ from tests.e2e.test_browser_interview import (
     consent_and_device_check,
     three_question_invitation,
 )
-from tests.e2e.test_turn import CAPTURE_PEERS
 from tests.support.checks import transcribe, windowed_wer
 from tests.support.live import finals, first_answer_recording, live_events, of_type
 from tests.support.nodes import node_process
-from tests.support.pages import PHONE
+from tests.support.pages import CAPTURE_PEERS, OUTBOUND_VIDEO, PHONE
 from tests.support.process import ServerProcess, run_demo
 from tests.support.server import free_port
 
@@ -56,20 +55,6 @@ SPEAK_S = 18
 SAMPLE_EVERY_S = 2.0
 TRANSCRIPT_WAIT_S = 15.0
 CAMERA_FLAGS = ("face_missing", "out_of_frame")
-OUTBOUND_VIDEO = """
-async () => {
-  const peers = (window.__peers || []).filter((p) => p.pc.connectionState === 'connected');
-  if (!peers.length) return null;
-  let out = null;
-  (await peers[peers.length - 1].pc.getStats()).forEach((s) => {
-    if (s.type === 'outbound-rtp' && s.kind === 'video') {
-      out = { target: s.targetBitrate, width: s.frameWidth, limit: s.qualityLimitationReason };
-    }
-  });
-  return out;
-}
-"""
-"""The browser's own view of its video sender: target bitrate, width, what limits quality."""
 NOTE_LAYOUT = """
 () => {
   const box = (el) => { const r = el.getBoundingClientRect();
@@ -183,6 +168,8 @@ async def test_a_candidate_on_a_bad_network_is_heard_and_recorded(
                 # the browser fitted its video into the uplink (unlimited, it climbs from its
                 # 300 kbit/s start towards 2 Mbit/s for 640×480)
                 assert len(sender) >= 3 and max(s["target"] for s in sender) < UPLINK_KBPS * 1000
+                # and kept one VP8 layer (two are asked for only on a roomy uplink)
+                assert all(s["mode"] != "L1T2" for s in sender), sender
 
             path = await first_answer_recording(api, http, interview_id, tmp_path / "a.webm")
             # lost video is retransmitted (NACK): the recording stays smooth; a packet that

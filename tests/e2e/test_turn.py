@@ -39,7 +39,7 @@ from tests.support.checks import decode_ok, transcribe, windowed_wer
 from tests.support.coturn import Coturn, coturn
 from tests.support.live import finals, first_answer_recording, live_events
 from tests.support.nodes import Node, node_process
-from tests.support.pages import fake_media_chromium
+from tests.support.pages import CAPTURE_PEERS, fake_media_chromium
 from tests.support.process import ServerProcess, run_demo
 from tests.support.server import free_port
 
@@ -59,19 +59,6 @@ NO_DIRECT_UDP = (
 the ``webrtc.ip_handling_policy`` preference) and ignores the second (older builds' name):
 with only the second it still gathers and uses host UDP candidates. The test checks which
 candidates were gathered, so a build that ignores both fails instead of passing unrelayed."""
-CAPTURE_PEERS = """
-(() => {
-  const Native = window.RTCPeerConnection;
-  window.__peers = [];
-  window.RTCPeerConnection = class extends Native {
-    constructor(config, ...rest) {
-      super(config, ...rest);
-      window.__peers.push({ pc: this, config: JSON.parse(JSON.stringify(config || {})) });
-    }
-  };
-})();
-"""
-"""Keeps every RTCPeerConnection the page makes (and the configuration it was given)."""
 SELECTED_PAIR = """
 async () => {
   const peers = (window.__peers || []).filter((p) => p.pc.connectionState === 'connected');

@@ -66,3 +66,41 @@ def fake_media_chromium(
         "--autoplay-policy=no-user-gesture-required",
         *extra_args,
     )
+
+
+CAPTURE_PEERS = """
+(() => {
+  const Native = window.RTCPeerConnection;
+  window.__peers = [];
+  window.RTCPeerConnection = class extends Native {
+    constructor(config, ...rest) {
+      super(config, ...rest);
+      window.__peers.push({ pc: this, config: JSON.parse(JSON.stringify(config || {})) });
+    }
+  };
+})();
+"""
+"""Keeps every RTCPeerConnection the page makes (and the configuration it was given)."""
+OUTBOUND_VIDEO = """
+async () => {
+  const peers = (window.__peers || []).filter((p) => p.pc.connectionState === 'connected');
+  if (!peers.length) return null;
+  let out = null;
+  let upload = null;
+  (await peers[peers.length - 1].pc.getStats()).forEach((s) => {
+    if (s.type === 'candidate-pair' && s.nominated && s.state === 'succeeded') {
+      upload = s.availableOutgoingBitrate;
+    } else if (s.type === 'outbound-rtp' && s.kind === 'video') {
+      out = {
+        target: s.targetBitrate,
+        width: s.frameWidth,
+        limit: s.qualityLimitationReason,
+        mode: s.scalabilityMode,
+      };
+    }
+  });
+  return out && { ...out, upload };
+}
+"""
+"""The browser's own view of its video sender: target bitrate, width, what limits
+quality, VP8 layers (``mode``: L1T1 or L1T2), the upload it estimates (``upload``, bit/s)."""
