@@ -2,7 +2,7 @@
 
 English (default): for each espeak-ng voice/speed, a long answer (sentences with pauses) is
 recognised with the bundled tiny.en. Chinese (``--language zh``): the Mandarin interview
-answers of :mod:`loadtest.synth_zh` (Kokoro voices), recognised with the bundled multilingual
+answers of :mod:`loadtest.candidate.synth_zh` (Kokoro voices), recognised with the bundled multilingual
 base. Each audio is recognised three ways with the same model in the same process: offline
 (the whole file in one call, stock options), streaming finals only, and streaming with
 partial hypotheses. Reported: CPU seconds (process time), the error rate against the text
@@ -40,8 +40,8 @@ from analyzers.speech.asr import (
 )
 from analyzers.speech.asr_models import join_bundled_base
 from analyzers.text import join_texts, to_simplified
-from loadtest.client import SENTENCES
-from loadtest.synth import read_wav_s16_mono, speech_wav
+from loadtest.candidate.client import SENTENCES
+from loadtest.candidate.synth import read_wav_s16_mono, speech_wav
 
 RATE_HZ = 16_000
 CHUNK_S = 0.02
@@ -135,8 +135,8 @@ def answer_audio(
 ) -> tuple[np.ndarray, str]:
     """The language's answers spoken one after another with PAUSE_S between them, and their
     text: English, SENTENCES by espeak-ng (``pace`` in words per minute); Chinese, the
-    answers of :mod:`loadtest.synth_zh` by Kokoro (``pace`` is its speed)."""
-    from loadtest.synth_zh import MANDARIN_ANSWERS, mandarin_wav
+    answers of :mod:`loadtest.candidate.synth_zh` by Kokoro (``pace`` is its speed)."""
+    from loadtest.candidate.synth_zh import MANDARIN_ANSWERS, mandarin_wav
 
     zh = language == "zh"
     texts = list(MANDARIN_ANSWERS.values()) if zh else list(SENTENCES)

@@ -1,6 +1,6 @@
 """CPU the media process spends per live candidate, on our own receive path.
 
-Feeds the load test's pre-encoded media (:func:`loadtest.client.build_media`: VP8 640×480
+Feeds the load test's pre-encoded media (:func:`loadtest.candidate.client.build_media`: VP8 640×480
 at 15 fps, Opus in 20 ms packets), packetised as RTP the way aiortc's sender does it, into
 real aiortc ``RTCRtpReceiver`` objects, paced in real time, for N candidates at once. Everything
 after the network is the live server's code: aiortc's jitter buffer and depayloading, the
@@ -52,7 +52,7 @@ from aiortc.rtcrtpparameters import (
 from aiortc.rtcrtpreceiver import RemoteStreamTrack
 from aiortc.rtp import RtpPacket
 
-from loadtest.packets import (
+from loadtest.candidate.packets import (
     AUDIO_CLOCK,
     AUDIO_PACKET_S,
     VIDEO_CLOCK,
@@ -363,7 +363,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args(argv)
 
-    from loadtest.client import build_media
+    from loadtest.candidate.client import build_media
 
     rtp = packetize(build_media(args.cache, video_layers=video_layers(args.video_layers)))
     opener_factory: Callable[[], Any] = (lambda: None) if args.plain_files else _encrypting_opener

@@ -11,7 +11,7 @@ candidates are spread over all of them; a candidate answered ``503 busy`` follow
 ``--json OUT.json`` also writes ``OUT.md`` and ``OUT-*.png`` (:mod:`loadtest.report`);
 ``--profile OUT_DIR`` also writes the CPU budget per stage (:mod:`loadtest.profile`).
 ``--loss``, ``--burst-loss``, ``--delay-ms``, ``--jitter-ms``, ``--uplink-kbps`` and
-``--outage-at-s``/``--outage-s`` impair each candidate's uplink (:mod:`loadtest.impair`); the
+``--outage-at-s``/``--outage-s`` impair each candidate's uplink (:mod:`loadtest.candidate.impair`); the
 summary's ``impairment`` holds the settings and packet counts, each candidate's its own.
 Everything binds to loopback and every loop is bounded in count and time.
 """
@@ -32,7 +32,7 @@ from typing import Any
 
 import aiohttp
 
-from loadtest.client import (
+from loadtest.candidate.client import (
     LANGUAGES,
     MANDARIN_SENTENCES,
     MAX_ADMISSION_ATTEMPTS,
@@ -51,8 +51,9 @@ from loadtest.client import (
     plan_admission,
     run_candidate,
 )
-from loadtest.impair import ImpairConfig, Impairment
-from loadtest.packets import EncodedMedia, add_video_layers_argument, video_layers
+from loadtest.candidate.impair import ImpairConfig, Impairment
+from loadtest.candidate.packets import EncodedMedia, add_video_layers_argument, video_layers
+from loadtest.candidate.recordings import check_recordings, recordings_summary
 from loadtest.profile import (
     DEFAULT_RATE_HZ,
     Capture,
@@ -62,7 +63,6 @@ from loadtest.profile import (
     level_dir,
     py_spy_path,
 )
-from loadtest.recordings import check_recordings, recordings_summary
 from loadtest.report import machine_info, write_report
 from loadtest.sampling import (
     CandidateRun,
@@ -384,7 +384,7 @@ def main(argv: list[str] | None = None) -> int:
         "--check-recordings",
         action="store_true",
         help="afterwards, download and decode every candidate's recordings and report their "
-        "completeness against what was sent (loadtest.recordings)",
+        "completeness against what was sent (loadtest.candidate.recordings)",
     )
     p.add_argument(
         "--profile",

@@ -16,7 +16,7 @@ from typing import Any, TextIO
 import aiohttp
 import numpy as np
 
-from loadtest.packets import PacedPackets
+from loadtest.candidate.packets import PacedPackets
 from loadtest.report import DASHBOARD_WINDOW_S
 from loadtest.target import Api, HttpError, usages
 

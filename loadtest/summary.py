@@ -12,7 +12,7 @@ import numpy as np
 from rapidfuzz import fuzz
 
 from analyzers.text import to_simplified
-from loadtest.client import SENTENCES, sentences
+from loadtest.candidate.client import SENTENCES, sentences
 from loadtest.report import realtime
 from loadtest.sampling import (
     CandidateRun,

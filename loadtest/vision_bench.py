@@ -1,7 +1,7 @@
 """CPU per analysed frame of the vision analyzers (face, posture) on the load test's video.
 
 The frames are the ones a live candidate of ``interview-live-loadtest`` sends: the synthetic
-astronaut face video of :func:`loadtest.synth.face_y4m` (640×480, 15 fps, 4 s, looped),
+astronaut face video of :func:`loadtest.candidate.synth.face_y4m` (640×480, 15 fps, 4 s, looped),
 downscaled to the analysis size by the server's own :func:`media.adapters.video_sample` and
 sampled at the server's analysis rate (:data:`media.fanout.ANALYSIS_FPS`, 5 fps) by media time.
 Every sampled frame goes to :class:`analyzers.vision.face.FaceAnalyzer`; the first frame of each
@@ -73,7 +73,7 @@ face detected on every sample); ``calling-thread`` and ``mesh-reuse`` have one o
 changes each, ``pose-every-sample`` the first two, ``detect-every-sample`` all but following the
 face between detections (the analyzers before it)."""
 VIDEO_SECONDS = 4.0
-"""Length of the load test's face video (``loadtest.client``), looped."""
+"""Length of the load test's face video (``loadtest.candidate.client``), looped."""
 WARMUP_FRAMES = 10
 """Face frames analysed before measuring (graph start-up, first-call allocations)."""
 CLOCK_TICKS_PER_S = os.sysconf("SC_CLK_TCK")
@@ -85,7 +85,7 @@ def analysis_frames(count: int, video_dir: Path) -> list[tuple[float, npt.NDArra
     """``count`` (media time, RGB) samples of the looped face video, as the server samples."""
     import av
 
-    from loadtest.synth import face_y4m
+    from loadtest.candidate.synth import face_y4m
     from media.adapters import video_sample
     from media.fanout import ANALYSIS_FPS
 

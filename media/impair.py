@@ -12,7 +12,7 @@ instance: delayed packets are held by ``loop.call_at`` (timers), at most
 :data:`MAX_IN_FLIGHT_PACKETS` at once (newer ones are dropped beyond that and counted). Two
 places use it:
 
-* the load generator's uplink (``loadtest.impair``): each synthetic candidate's
+* the load generator's uplink (``loadtest.candidate.impair``): each synthetic candidate's
   ``RTCDtlsTransport._send_rtp``, after the DTLS handshake and SRTP-free, so STUN and the
   handshake are not impaired;
 * the server's receive path (:func:`impair_receiving`), for real browsers in tests and

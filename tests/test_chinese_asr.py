@@ -25,7 +25,7 @@ from analyzers.speech.asr import AsrConfig, AsrModels, StreamingTranscriber
 from analyzers.speech.asr_models import TRANSCRIPTION_UNAVAILABLE, resolve_model_map, tiny_en_path
 from analyzers.text import to_simplified
 from loadtest.asr_bench import cer
-from loadtest.synth_zh import MANDARIN_ANSWERS, mandarin_wav
+from loadtest.candidate.synth_zh import MANDARIN_ANSWERS, mandarin_wav
 from server.hiring.questionbank import load_builtin
 from tests.support.checks import decode_audio, wer
 from tests.support.media import speech_wav

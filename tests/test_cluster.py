@@ -25,8 +25,8 @@ import aiohttp
 import psycopg
 import pytest
 
+from loadtest.candidate.recordings import decode
 from loadtest.postgres import PostgresCluster
-from loadtest.recordings import decode
 from server.security.keyring import KeyRing
 from tests.support.candidate import ScriptedCandidate
 from tests.support.checks import normalise_words

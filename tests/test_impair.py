@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from loadtest.client import FlagLog
-from loadtest.impair import (
+from loadtest.candidate.client import FlagLog
+from loadtest.candidate.impair import (
     MAX_IN_FLIGHT_PACKETS,
     ImpairConfig,
     ImpairedSender,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from loadtest.packets import LAYERS_FROM_KBPS, video_layers
+from loadtest.candidate.packets import LAYERS_FROM_KBPS, video_layers
 from loadtest.run import MANDARIN_SENTENCES, SENTENCES, main, transcript_match
 from loadtest.sampling import CandidateRun
 from loadtest.summary import degraded

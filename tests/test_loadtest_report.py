@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from loadtest import client
 from loadtest import run as lt
+from loadtest.candidate import client
 from loadtest.report import (
     FIGURE_DPI,
     FIGURE_SIZE_IN,

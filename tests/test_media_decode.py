@@ -315,7 +315,7 @@ async def test_peer_without_analysis_decodes_nothing_and_with_analysis_uses_the_
 
 async def test_bench_path_reaches_analysis_and_recorder(tmp_path: Path) -> None:
     """RTP → jitter buffer → tap → recorder and analysis, as the live server wires it."""
-    from loadtest.client import build_media
+    from loadtest.candidate.client import build_media
     from loadtest.media_bench import packetize, run_once
 
     rtp = packetize(build_media(tmp_path / "media", video_layers=2))

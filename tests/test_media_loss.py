@@ -18,7 +18,7 @@ from aiortc.jitterbuffer import JitterBuffer
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 from aiortc.rtp import RtpPacket
 
-from loadtest.synth import read_wav_s16_mono, speech_wav
+from loadtest.candidate.synth import read_wav_s16_mono, speech_wav
 from media.decoders import (
     OPUS_CONCEAL_MAX_S,
     LibopusDecoder,

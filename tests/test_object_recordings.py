@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from loadtest.candidate.recordings import decode
 from loadtest.inprocess import make_job
-from loadtest.recordings import decode
 from server.api.routes_privacy import DAY_S, sweep_retention
 from server.core.config import ConfigError, ObjectLocation, load_settings
 from server.domain.models import Role

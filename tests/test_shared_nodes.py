@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from loadtest.candidate.recordings import decode
 from loadtest.inprocess import make_job
-from loadtest.recordings import decode
 from server.core.config import ConfigError, load_settings
 from server.domain.models import Role
 from server.interview import session as session_module

@@ -13,8 +13,8 @@ from aiortc.codecs.vpx import VpxPayloadDescriptor
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 from aiortc.rtp import RtpPacket
 
-from loadtest.packets import EncodedMedia, LayeredVp8Encoder, encode_media
-from loadtest.synth import face_y4m, write_wav_s16_mono
+from loadtest.candidate.packets import EncodedMedia, LayeredVp8Encoder, encode_media
+from loadtest.candidate.synth import face_y4m, write_wav_s16_mono
 from media.decoders import BaseLayerFilter
 from media.jitter import VideoJitterBuffer, vp8_temporal_layer
 from media.tap import EncodedFrame

@@ -21,7 +21,7 @@ from playwright.async_api import Browser, expect
 
 from analyzers.text import to_simplified
 from common.text import has_cjk
-from loadtest.synth_zh import mandarin_wav
+from loadtest.candidate.synth_zh import mandarin_wav
 from tests.e2e.test_browser_interview import Api, _collect, consent_and_device_check
 from tests.support.checks import windowed_cer
 from tests.support.live import partials_were_off

@@ -26,7 +26,7 @@ import aiohttp
 import pytest
 from playwright.async_api import Browser, Page
 
-from loadtest.recordings import decode
+from loadtest.candidate.recordings import decode
 from tests.e2e.test_browser_interview import (
     MAX_WER,
     SENTENCE,

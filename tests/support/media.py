@@ -1,6 +1,6 @@
-"""Test media generation lives in ``loadtest.synth`` (shared with the load generator)."""
+"""Test media generation lives in ``loadtest.candidate.synth`` (shared with the load generator)."""
 
-from loadtest.synth import (
+from loadtest.candidate.synth import (
     MEDIA_CACHE_DIR,
     face_y4m,
     mux_webm,

@@ -27,7 +27,7 @@ from aiortc.codecs.vpx import Vp8Encoder, VpxPayloadDescriptor
 from aiortc.mediastreams import MediaStreamTrack
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 
-from loadtest.synth import read_wav_s16_mono
+from loadtest.candidate.synth import read_wav_s16_mono
 
 VIDEO_FPS = 15
 KEYFRAME_EVERY_S = 2.0

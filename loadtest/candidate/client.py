@@ -17,8 +17,8 @@ import aiohttp
 import numpy as np
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 
-from loadtest.impair import ImpairedSender, Impairment, install
-from loadtest.packets import (
+from loadtest.candidate.impair import ImpairedSender, Impairment, install
+from loadtest.candidate.packets import (
     VIDEO_LAYERS,
     EncodedMedia,
     PacedPackets,
@@ -27,8 +27,8 @@ from loadtest.packets import (
     send_video_layers,
     video_track,
 )
+from loadtest.candidate.synth import face_y4m, read_wav_s16_mono, speech_wav, write_wav_s16_mono
 from loadtest.sampling import CandidateRun, DashboardMeter
-from loadtest.synth import face_y4m, read_wav_s16_mono, speech_wav, write_wav_s16_mono
 from loadtest.target import Api, HttpError
 
 SENTENCES = (
@@ -43,7 +43,7 @@ MANDARIN_SENTENCES = (
     "如果群众对处理结果不满意，我会先耐心倾听，了解他的具体诉求。",
     "我认为团队合作非常重要，大家分工协作，会议最后顺利召开。",
 )
-"""The Chinese run's answer (``--language zh``), spoken by :mod:`loadtest.synth_zh`."""
+"""The Chinese run's answer (``--language zh``), spoken by :mod:`loadtest.candidate.synth_zh`."""
 LANGUAGES = ("en", "zh")
 PAUSE_S = 1.5
 CONNECT_TIMEOUT_S = 20.0
@@ -71,14 +71,14 @@ def build_media(
     video_layers: int = VIDEO_LAYERS,
 ) -> EncodedMedia:
     """The looped answer (the language's sentences with pauses) and face video, encoded
-    (``expected_loss_percent``, ``video_layers``: see :func:`loadtest.packets.encode_media`)."""
+    (``expected_loss_percent``, ``video_layers``: see :func:`loadtest.candidate.packets.encode_media`)."""
     cache.mkdir(parents=True, exist_ok=True)
     parts: list[np.ndarray] = []
     ends: list[float] = []
     rate = 48_000
     for i, sentence in enumerate(sentences(language)):
         if language == "zh":
-            from loadtest.synth_zh import mandarin_wav
+            from loadtest.candidate.synth_zh import mandarin_wav
 
             wav = mandarin_wav(sentence, cache / f"zh{i}.wav", trailing_silence_s=0.0)
         else:
@@ -203,7 +203,7 @@ class CandidateLink:
     ) -> None:
         self.http, self.token, self.media, self.run = http, token, media, run
         self.impair = impair
-        """The impaired uplink (:mod:`loadtest.impair`), shared by this candidate's peers."""
+        """The impaired uplink (:mod:`loadtest.candidate.impair`), shared by this candidate's peers."""
         self.impaired: list[ImpairedSender] = []
         self.ws: aiohttp.ClientWebSocketResponse | None = None
         self.reader: asyncio.Task[None] | None = None

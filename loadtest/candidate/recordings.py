@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 import av
 
-from loadtest.packets import AUDIO_PACKET_S
+from loadtest.candidate.packets import AUDIO_PACKET_S
 from loadtest.sampling import CandidateRun
 from loadtest.target import Api
 

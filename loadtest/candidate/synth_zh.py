@@ -7,7 +7,7 @@ the model parts and runs the ONNX session itself. Phonemes come from ``misaki[zh
 Only Japanese speakers' voices ship, so the Mandarin is accented but Whisper understands it.
 
 The output is deterministic (same text and arguments, same bytes) and is cached by content
-like :mod:`loadtest.synth`: a 16-bit PCM mono WAV, the format Chromium's
+like :mod:`loadtest.candidate.synth`: a 16-bit PCM mono WAV, the format Chromium's
 ``--use-file-for-fake-audio-capture`` accepts.
 """
 
@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from loadtest.synth import (
+from loadtest.candidate.synth import (
     ESPEAK_BIN,
     ESPEAK_TIMEOUT_S,
     cached_speech_wav,
