@@ -103,12 +103,15 @@ def resample_s16_mono(
 
 
 def write_wav_s16_mono(samples: npt.NDArray[np.int16], path: Path, sample_rate_hz: int) -> Path:
-    """Write int16 mono samples as a 16-bit PCM WAV."""
-    with wave.open(str(path), "wb") as wav:
+    """Write int16 mono samples as a 16-bit PCM WAV, atomically (two load tests sharing a media
+    cache each rewrite its looped answer: the other must never read half a file)."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with wave.open(str(tmp), "wb") as wav:
         wav.setnchannels(1)
         wav.setsampwidth(WAV_SAMPLE_WIDTH_BYTES)
         wav.setframerate(sample_rate_hz)
         wav.writeframes(np.ascontiguousarray(samples, dtype="<i2").tobytes())
+    os.replace(tmp, path)
     return path
 
 
