@@ -211,8 +211,8 @@ class CandidateLink:
         self.audio: PacedPackets | None = None
         self.connected = asyncio.Event()
         self.clock_running = asyncio.Event()
-        """Set while the server's last state or tick shows the question clock running: its
-        side of the media connection is up (it can lag ours by a lost DTLS flight)."""
+        """Set while the server's last state or tick shows the question clock running (it runs
+        once the server's side of the media connection is up, which need not be when ours is)."""
 
     def api(self) -> Api:
         return Api(self.http, self.run.base_url)

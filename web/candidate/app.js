@@ -13,7 +13,7 @@ import { i18n, modeKey, t } from './i18n.js';
 import { getMedia, resumeAudio, stopStream } from './media.js';
 import { applyModeTexts, DEFAULT_MODE, modeOf, usesMedia } from './modes.js';
 import { FAILING_AFTER, Session } from './session.js';
-import { watchLayers, watchUplink } from './netquality.js';
+import { followLayers, watchUplink } from './netquality.js';
 import { watchSignals } from './signals.js';
 
 const LANG_KEY = 'interview-live.lang'; // per tab: the candidate's manual language choice
@@ -27,7 +27,7 @@ let mode = DEFAULT_MODE; // from the state once consent is given
 let stream = null; // stays null in a text interview
 let session = null;
 let finished = false; // an end screen is showing: ignore everything else
-let stopUplinkWatch = null; // the uplink watchers (quality note, video layers) of the running session
+let stopUplinkWatch = null; // the uplink watcher (quality note, video layers) of the running session
 let currentScreen = 'loading';
 
 // ---- language -------------------------------------------------------------------------------
@@ -165,15 +165,12 @@ function ensureSession(s) {
     },
   });
   session.start();
-  if (s && !stopUplinkWatch) {
-    const peer = () => (session ? session.pc : null);
-    const stopNote = watchUplink(peer, (weak, assessment) => interview.setUplink(weak ? assessment.reasons[0] : null));
-    const stopLayers = watchLayers(peer);
-    stopUplinkWatch = () => {
-      stopNote();
-      stopLayers();
-    };
-  }
+  if (s && !stopUplinkWatch)
+    stopUplinkWatch = watchUplink(
+      () => (session ? session.pc : null),
+      (weak, assessment) => interview.setUplink(weak ? assessment.reasons[0] : null),
+      { onSample: followLayers() },
+    );
 }
 
 function onMessage(msg) {

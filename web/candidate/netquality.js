@@ -36,9 +36,11 @@ export function assessUplink(report) {
 
 /**
  * Sample `getPeer()` every SAMPLE_EVERY_MS and call `onChange(weak, assessment)` when the
- * verdict changes (with hysteresis). Returns a function that stops watching.
+ * verdict changes (with hysteresis); `onSample(pc, assessment)`, if given, sees every sample of a
+ * connected peer (one getStats() a sample for every consumer). Returns a function that stops
+ * watching.
  */
-export function watchUplink(getPeer, onChange, everyMs = SAMPLE_EVERY_MS) {
+export function watchUplink(getPeer, onChange, { onSample = null, everyMs = SAMPLE_EVERY_MS } = {}) {
   let weak = false;
   let streak = 0;
   let stopped = false;
@@ -55,6 +57,7 @@ export function watchUplink(getPeer, onChange, everyMs = SAMPLE_EVERY_MS) {
       return; // closed meanwhile
     }
     if (stopped) return;
+    if (onSample) onSample(pc, assessment);
     streak = assessment.weak === weak ? 0 : streak + 1;
     if (streak >= (weak ? GOOD_AFTER : WEAK_AFTER)) {
       weak = !weak;
@@ -116,33 +119,24 @@ async function setMode(sender, mode) {
 }
 
 /**
- * Sample `getPeer()` every SAMPLE_EVERY_MS and switch its video between one and two layers (with
- * hysteresis). A new peer (a reconnect) starts again from one layer. Returns a function that
- * stops watching.
+ * A sample consumer for watchUplink: switches the peer's video between one and two layers (with
+ * hysteresis). A new peer (a reconnect) starts again from one layer.
  */
-export function watchLayers(getPeer, everyMs = SAMPLE_EVERY_MS) {
+export function followLayers() {
   let pc = null;
   let layered = false;
   let streak = 0;
   let switching = false;
   let unsupported = false;
-  async function sample() {
-    const current = getPeer();
+  return async (current, assessment) => {
     if (current !== pc) {
       pc = current;
       layered = false;
       streak = 0;
     }
-    if (!pc || unsupported || switching || pc.connectionState !== 'connected') return;
+    if (unsupported || switching) return;
     const sender = vp8Sender(pc);
     if (!sender) return;
-    let assessment;
-    try {
-      assessment = assessUplink((await pc.getStats()).values());
-    } catch {
-      return; // closed meanwhile
-    }
-    if (getPeer() !== pc) return;
     streak = wantsLayers(layered, assessment.uploadKbps) === layered ? 0 : streak + 1;
     if (streak < (layered ? SINGLE_AFTER : LAYERS_AFTER)) return;
     streak = 0;
@@ -153,7 +147,5 @@ export function watchLayers(getPeer, everyMs = SAMPLE_EVERY_MS) {
     } finally {
       switching = false;
     }
-  }
-  const timer = setInterval(sample, everyMs);
-  return () => clearInterval(timer);
+  };
 }
