@@ -22,7 +22,7 @@ first configuration's; ``--repeat`` interleaves rounds so a change in the machin
 every configuration alike.
 
 Limits: the frames skip the VP8 round trip of the real load test, and the video is a still photo
-panning a few pixels, so the face mesh's head pose is reused on every 2nd frame, the most
+panning a few pixels, so the face mesh's head pose is reused on 3 frames of 4, the most
 :data:`analyzers.vision.face.MESH_EVERY_S` allows; a real candidate who moves more costs more meshes.
 
     python -m loadtest.vision_bench --json /tmp/vision.json
@@ -66,12 +66,18 @@ CONFIGS: dict[str, dict[str, dict[str, Any]]] = {
     },
     "pose-every-sample": {"face": _FOLLOW_OFF, "posture": {"remeasure_every_s": 0.0}},
     "detect-every-sample": {"face": _FOLLOW_OFF, "posture": {}},
+    "cadence-0.35": {
+        "face": {"mesh_every_s": 0.35, "detect_every_s": 0.35},
+        "posture": {"remeasure_every_s": 1.0},
+    },
 }
 """Analyzer keyword arguments per configuration: ``before`` is the analyzers as before issue 14
 (stock mediapipe graphs with their own threads, face mesh and pose model on every sample, the
 face detected on every sample); ``calling-thread`` and ``mesh-reuse`` have one of the first two
 changes each, ``pose-every-sample`` the first two, ``detect-every-sample`` all but following the
-face between detections (the analyzers before it)."""
+face between detections (the analyzers before it), ``cadence-0.35`` all of them with the
+reuse intervals before 2026-12-08 (mesh and detector every 2nd sample of a still face, the pose
+model every 2nd sample of a still body)."""
 VIDEO_SECONDS = 4.0
 """Length of the load test's face video (``loadtest.candidate.client``), looped."""
 WARMUP_FRAMES = 10

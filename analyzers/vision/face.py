@@ -23,20 +23,20 @@ expect increasing timestamps), all running on the calling thread (:mod:`analyzer
   Without a detection the mesh runs on the whole frame, which still catches a face turned too
   far for the detector.
 * The mesh's head pose is reused for frames less than :data:`MESH_EVERY_S` after it was
-  measured (at 5 fps: the next frame) while the face count is the same and the face box looks the
+  measured (at 5 fps: the next three frames) while the face count is the same and the face box looks the
   same: a 24×24 grey thumbnail of the box, normalised to zero mean and unit standard deviation,
   differs from the one of the measured frame by at most :data:`MAX_APPEARANCE_CHANGE` (mean
   absolute difference). Calibrated on the astronaut face: frames of the load test's panning video
   differ by 0.06–0.24, Gaussian noise σ = 8 by 0.02–0.20 (the detection box jitters), 30 %
   darker by ≤ 0.09, while re-renders turned by 5/10/15/20/30/50° differ by 0.16–0.18/0.25–0.27/
   0.30–0.32/0.37–0.46/0.44–0.46/0.60–0.82. So a turn of 20° or more (looking away starts at 25°)
-  is measured on the frame it happens, a smaller one at the latest on the next frame; a noisier
+  is measured on the frame it happens, a smaller one at the latest three frames later; a noisier
   camera only means more meshes. Flags and gaze ratios work over seconds; on the load test's
   video the reused poses differ from per-frame ones by ≤ 0.8° yaw and ≤ 0.9° pitch, with the
   same facing-the-screen and looking-away verdicts on every frame.
 
 * The face the detectors last found alone in the frame is followed for
-  :data:`DETECT_EVERY_S` (at 5 fps: the next frame) instead of detected again: a grey patch of
+  :data:`DETECT_EVERY_S` (at 5 fps: the next three frames) instead of detected again: a grey patch of
   its box, 32 px wide, is looked for within a quarter of a box around where it was
   (:mod:`analyzers.vision.tracking`), and where it matches (normalised correlation ≥
   :data:`MIN_FACE_MATCH`) the box moves with it and the count stays one. Calibrated on the
@@ -127,18 +127,23 @@ MIN_CROP_PX = 16
 """Smaller crops are not worth a face-mesh pass."""
 FOCAL_LENGTH_FRAME_WIDTHS = 1.0
 """Assumed focal length in frame widths (≈ 53° horizontal field of view)."""
-MESH_EVERY_S = 0.35
+MESH_EVERY_S = 0.75
 """A head pose measured by the face mesh is reused for later frames less than this (media
 time) after it, while the face count is unchanged and the face looks the same: at 5 fps the mesh
-runs on every 2nd frame of a still face, and at once when the head turns. 0 meshes every frame."""
+runs on every 4th frame of a still face, and at once when the head turns 20° or more. 0 meshes
+every frame. (0.35 until 2026-12-08, every 2nd frame; a turn of 10–15°, which may stay under
+:data:`MAX_APPEARANCE_CHANGE`, is now measured at most 0.6 s after it happens instead of 0.2 s:
+facing-the-screen shares are counted over whole answers and looking away starts at 25°.)"""
 APPEARANCE_PX = 24
 """Side of the grey thumbnail of the face box that :func:`_appearance` compares."""
-DETECT_EVERY_S = 0.35
+DETECT_EVERY_S = 0.75
 """While the detectors last found exactly one face, the short-range detector runs on samples at
 least this far apart (media time): in between, that face's box is followed by finding a grey
-patch of it again nearby (:mod:`analyzers.vision.tracking`). At 5 fps it runs on every 2nd sample of a
-candidate alone in the frame, and at once when the face is not found again. 0 runs it on every
-sample."""
+patch of it again nearby (:mod:`analyzers.vision.tracking`). At 5 fps it runs on every 4th sample
+of a candidate alone in the frame, and at once when the face is not found again. 0 runs it on
+every sample. (0.35 until 2026-12-08: a second person is now counted by a detection at most
+0.6 s after they appear, or by the full-range recount once a second; the extra-person flag
+needs 2 s.)"""
 TRACK_WIDTH_PX = 32
 """Width the face patch is scaled to for following it."""
 TRACK_MARGIN = 0.25
@@ -252,7 +257,7 @@ class _Measured:
     pitch: float
 
 
-class FaceAnalyzer:
+class FaceAnalyzer(vision.GraphOwner):
     """Per-interview face analyzer; call :meth:`analyze` with frames of one stream in order.
 
     Not thread-safe. ``close()`` releases the mediapipe graphs (also on ``with`` exit).
@@ -296,7 +301,7 @@ class FaceAnalyzer:
             refine_landmarks=False,
             min_detection_confidence=MIN_MESH_CONFIDENCE,
         )
-        self._closed = False
+        super().__init__(self._detector, self._near_detector, self._mesh)
 
     def analyze(
         self, rgb: npt.NDArray[np.uint8], t: float, question_index: int | None
@@ -308,8 +313,7 @@ class FaceAnalyzer:
         is the largest detection: its box gives centre and size, and its crop the head pose. Yaw
         is positive when the face points toward the image's right, pitch when it points up.
         """
-        if self._closed:
-            raise RuntimeError("FaceAnalyzer is closed")
+        self._check_open()
         frame = readonly_rgb(rgb)
         height, width = frame.shape[:2]
 
@@ -460,21 +464,6 @@ class FaceAnalyzer:
             for d in detections
             if d.score and d.score[0] >= MIN_FACE_CONFIDENCE
         ]
-
-    def close(self) -> None:
-        """Release the mediapipe graphs; idempotent."""
-        if self._closed:
-            return
-        self._closed = True
-        self._detector.close()
-        self._near_detector.close()
-        self._mesh.close()
-
-    def __enter__(self) -> FaceAnalyzer:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 def head_pose(

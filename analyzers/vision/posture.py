@@ -6,11 +6,11 @@ samples. Uses mediapipe pose with ``model_complexity=1`` (the only bundled model
 download) in tracking mode, its graph on the calling thread (:mod:`analyzers.vision.solutions`), at the
 pipeline's 2 fps.
 
-The pose model runs on every 2nd sample of a candidate holding still (see
+The pose model runs on every 4th sample of a candidate holding still (see
 :class:`PostureAnalyzer`). CPU per pose-model pass (``python -m loadtest.vision_bench``: the load
 test's astronaut video at 320×240, paced, 60 pose frames, process CPU time of all threads, mean of
 3 rounds; 2-core build machine, mediapipe 0.10.21): 19.7 ms idle / 19.8 ms contended (a busy
-process per core), ≈ 4 % of a core at 2 fps (≈ 2 % for a still candidate); with the stock graph and its 2 executor threads, before issue 14, 20.5 / 19.7 ms
+process per core), ≈ 4 % of a core at 2 fps (≈ 1 % for a still candidate); with the stock graph and its 2 executor threads, before issue 14, 20.5 / 19.7 ms
 (back to back: 18.3 vs 19.5 ms). The model's XNNPACK kernels (already single-threaded) are ~3/4
 of a perf profile, so neither the executor nor XNNPACK's zero-copy tensor I/O (tried: within
 ±1 %) moves it much; the rate does. Frame size hardly matters (mediapipe resizes internally).
@@ -49,11 +49,13 @@ RIGHT_SHOULDER = 12
 MOVEMENT_LANDMARKS = (NOSE, LEFT_EAR, RIGHT_EAR, LEFT_SHOULDER, RIGHT_SHOULDER)
 """Upper-body landmarks averaged for ``movement`` (elbows are often out of a webcam frame)."""
 
-REMEASURE_EVERY_S = 1.0
+REMEASURE_EVERY_S = 2.0
 """A body measured by the pose model is reused for later samples less than this (media time)
 after it while the upper body is found unchanged (:data:`MIN_BODY_MATCH`): at the pipeline's
-2 fps the model runs on every 2nd sample of a still candidate, and at once when they move.
-0 runs the model on every sample."""
+2 fps the model runs on every 4th sample of a still candidate, and at once when they move.
+0 runs the model on every sample. (1.0 until 2026-12-08, every 2nd sample; what the template
+misses, a lean under 3° or a shift under a tenth of a face, is now measured at most 1.5 s
+later instead of 0.5 s.)"""
 TEMPLATE_MARGIN_SHOULDERS = 0.3
 """The upper-body template: the box around the nose, ears and shoulders, grown by this many
 shoulder widths on every side (and clipped to the frame)."""
@@ -84,10 +86,10 @@ class _Body:
     """The upper body (nose, ears, shoulders and a margin)."""
 
 
-class PostureAnalyzer:
+class PostureAnalyzer(vision.GraphOwner):
     """Per-interview posture analyzer; call :meth:`analyze` with frames of one stream in order.
 
-    A candidate holding still is measured once a second instead of on every sample: the body
+    A candidate holding still is measured every 2 s instead of on every sample: the body
     measured less than :data:`REMEASURE_EVERY_S` ago is reused, moved as far as a grey template
     of its upper body (nose, ears, shoulders and a margin) moved, while that template is found
     unchanged nearby (normalised correlation ≥ :data:`MIN_BODY_MATCH`). Not while the face
@@ -128,7 +130,7 @@ class PostureAnalyzer:
             min_tracking_confidence=MIN_POSE_CONFIDENCE,
         )
         self._previous: _Points | None = None
-        self._closed = False
+        super().__init__(self._pose)
 
     def analyze(
         self,
@@ -146,8 +148,7 @@ class PostureAnalyzer:
         right is lower; ``lean`` is positive when the nose is right of the shoulder midpoint (both
         in image terms). ``movement`` is None on the first frame and after a frame without a body.
         """
-        if self._closed:
-            raise RuntimeError("PostureAnalyzer is closed")
+        self._check_open()
         frame = readonly_rgb(rgb)
         height, width = frame.shape[:2]
         crowded = face is not None and face.faces > 1  # who the pose model picks may change
@@ -215,19 +216,6 @@ class PostureAnalyzer:
         if self._remeasure_every_s > 0 and shoulder_width is not None:
             self._last_body = _upper_body(frame, t, seen, shoulder_width)
         return seen
-
-    def close(self) -> None:
-        """Release the mediapipe graph; idempotent."""
-        if self._closed:
-            return
-        self._closed = True
-        self._pose.close()
-
-    def __enter__(self) -> PostureAnalyzer:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 def _upper_body(

@@ -21,7 +21,7 @@ longer than the stock graphs' (the scheduler favours their many short wake-ups),
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import Any, Self
 
 from mediapipe.framework import calculator_pb2
 from mediapipe.python import solution_base
@@ -48,6 +48,33 @@ def on_calling_thread(config: Any) -> Any:
     default.type = APPLICATION_THREAD_EXECUTOR
     config.num_threads = 0
     return config
+
+
+class GraphOwner:
+    """An analyzer that owns mediapipe graphs: :meth:`close` (also on ``with`` exit) releases
+    them once; :meth:`_check_open` refuses frames after that."""
+
+    def __init__(self, *graphs: Any) -> None:
+        self._graphs = graphs
+        self._closed = False
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RuntimeError(f"{type(self).__name__} is closed")
+
+    def close(self) -> None:
+        """Release the mediapipe graphs; idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        for graph in self._graphs:
+            graph.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def load_graph_config(binary_graph_path: str) -> Any:
