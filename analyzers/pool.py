@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import logging
 import multiprocessing
 import multiprocessing.queues
@@ -51,7 +52,31 @@ resampling) runs in the calling thread. A worker is one core's worth of work, an
 extra thread per worker spent ≈ 1.5 % of a core waiting between small products at 8
 candidates (docs/benchmarks.md, CPU budget)."""
 
+WORKER_PIPE_BYTES = 1 << 20
+"""Capacity asked for the pipe under each worker's input queue (Linux; capped by
+``/proc/sys/fs/pipe-max-size``, 1 MiB by default). With the default 64 KiB a 320×240 RGB frame
+(230 KB pickled) crossed in four writes, each waking the worker for one read: 0.72–0.75 ms of
+the worker's CPU per frame against 0.24–0.28 ms through 1 MiB
+(``python -m loadtest.ipc_bench``, docs/benchmarks.md)."""
+
 EventSink = Callable[[dict[str, Any]], None]
+
+
+def grow_pipe(q: multiprocessing.queues.Queue[Any], size_bytes: int = WORKER_PIPE_BYTES) -> int:
+    """Ask for a ``size_bytes`` pipe under ``q`` (or the largest the system allows); returns
+    the capacity it has (unchanged where the platform has no ``F_SETPIPE_SZ``)."""
+    fd = q._writer.fileno()  # type: ignore[attr-defined]
+    set_size = getattr(fcntl, "F_SETPIPE_SZ", None)
+    get_size = getattr(fcntl, "F_GETPIPE_SZ", None)
+    if set_size is None or get_size is None:
+        return 0
+    try:
+        fcntl.fcntl(fd, set_size, size_bytes)
+    except OSError:  # above pipe-max-size for an unprivileged process: take the maximum
+        with contextlib.suppress(OSError, ValueError):
+            with open("/proc/sys/fs/pipe-max-size", encoding="ascii") as f:
+                fcntl.fcntl(fd, set_size, min(size_bytes, int(f.read())))
+    return int(fcntl.fcntl(fd, get_size))
 
 
 @dataclass
@@ -93,6 +118,7 @@ class _Worker:
         self.in_q: multiprocessing.queues.Queue[messages.ToWorker] = ctx.Queue(
             WORKER_MEDIA_BACKLOG_MAX + WORKER_CONTROL_HEADROOM
         )
+        grow_pipe(self.in_q)
         self.out_q: multiprocessing.queues.Queue[messages.FromWorker] = ctx.Queue()
         self.process = ctx.Process(
             target=worker_main,

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from importlib.metadata import entry_points
+from pathlib import Path
 
 from loadtest.cli import INSTALL_HINT, missing_distributions
 
@@ -33,3 +35,19 @@ def test_missing_face_image_package_is_named_with_the_install_line() -> None:
     assert "Traceback" not in done.stderr
     # Nothing heavy was imported (no server started, no media built) before the check.
     assert done.stdout == ""
+
+
+def test_ipc_bench_reports_both_pipe_sizes(tmp_path: Path) -> None:
+    from loadtest import ipc_bench
+
+    out = tmp_path / "ipc.json"
+    assert (
+        ipc_bench.main(["--frames", "20", "--rate", "200", "--repeat", "1", "--json", str(out)])
+        == 0
+    )
+    results = json.loads(out.read_text())["results"]
+    assert [r["pipe_bytes_asked"] for r in results] == [64 * 1024, ipc_bench.WORKER_PIPE_BYTES]
+    assert results[0]["pipe_bytes"] == 64 * 1024
+    assert results[1]["pipe_bytes"] >= 256 * 1024
+    for r in results:
+        assert r["sender_ms_per_frame"] > 0 and r["receiver_ms_per_frame"] > 0

@@ -4,8 +4,10 @@ and the worker pool surviving a crashed analyzer process."""
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import functools
 import os
+import pickle
 import signal
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,8 +17,9 @@ import numpy as np
 import pytest
 from skimage import data
 
+from analyzers import messages
 from analyzers.pipeline import InterviewAnalysis
-from analyzers.pool import WORKER_ENVIRONMENT, AnalyzerPool
+from analyzers.pool import WORKER_ENVIRONMENT, AnalyzerPool, _Worker
 from analyzers.speech.asr import AsrConfig, AsrModels
 from tests.support.checks import decode_audio, wer
 from tests.support.media import speech_wav
@@ -150,6 +153,20 @@ async def test_workers_run_numpy_blas_in_the_calling_thread() -> None:
             assert expected == "1"
     finally:
         await pool.aclose()
+
+
+def test_a_frame_crosses_to_the_worker_in_one_write() -> None:
+    """The worker's input pipe holds a whole pickled analysis frame (Linux's 64 KiB default
+    split it into four writes and as many wake-ups of the worker)."""
+    worker = _Worker(0, AsrConfig())
+    try:
+        capacity = fcntl.fcntl(worker.in_q._writer.fileno(), fcntl.F_GETPIPE_SZ)  # type: ignore[attr-defined]
+        frame = np.zeros((240, 320, 3), np.uint8)
+        pickled = len(pickle.dumps(messages.Video("iv", 0.0, frame, pose=True)))
+        assert capacity >= pickled > 64 * 1024
+    finally:
+        worker.in_q.close()
+        worker.out_q.close()
 
 
 async def test_crashed_worker_is_restarted_and_reports_the_gap(tmp_path: Path) -> None:
