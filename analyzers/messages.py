@@ -3,7 +3,8 @@
 In (pool → worker): :class:`Open`, :class:`Context`, :class:`Audio`, :class:`Video`,
 :class:`Signal`, :class:`Close` (the per-interview :data:`Work`, which also travels over
 Redis between media and analyzer nodes: ``server.live.work`` is its msgpack form),
-:class:`Degrade` (from the pool's own load controller, never over Redis) and :class:`Stop`.
+:class:`Degrade` (from the pool's own load controller, never over Redis), :class:`Media` (the
+pool's batches of audio and video) and :class:`Stop`.
 Out (worker → pool): :class:`Ready`, :class:`Events`, :class:`Stats`, :class:`Stopped`.
 On the process queues the objects themselves are pickled.
 """
@@ -83,6 +84,14 @@ class Degrade:
 
 
 @dataclass(frozen=True, slots=True)
+class Media:
+    """Audio and video of any of the worker's interviews, in the order they were pushed: the
+    pool sends media in one queue item per flush (``analyzers.pool.MEDIA_FLUSH_S``)."""
+
+    items: tuple[Audio | Video, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Stop:
     """Close every interview and end the worker process."""
 
@@ -91,7 +100,7 @@ Work = Open | Context | Audio | Video | Signal | Close
 """What is sent about one interview, in order (also over Redis)."""
 Control = Work | Degrade
 """Everything the pool sends about one interview."""
-ToWorker = Control | Stop
+ToWorker = Control | Media | Stop
 
 # -- worker → pool ---------------------------------------------------------------------------
 

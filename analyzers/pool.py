@@ -39,8 +39,17 @@ from analyzers.worker import worker_main
 
 logger = logging.getLogger(__name__)
 
-WORKER_MEDIA_BACKLOG_MAX = 400
-"""Media messages waiting per worker before new media is dropped (≈ 5 s for 8 interviews)."""
+MEDIA_FLUSH_S = 0.05
+"""A worker's audio and video go out together (one :class:`analyzers.messages.Media` queue
+item) at most this often; the first after a quieter spell goes at once. Every queue item wakes
+the queue's feeder thread and the worker whatever its size (``python -m loadtest.ipc_bench
+--batch 4``: 0.78 ms of the sender's and 0.27 ms of the worker's CPU per frame sent one by
+one, 0.20 + 0.06 ms in fours), and a worker gets ≈ 60 media messages a second at 4
+interviews (audio in 100 ms chunks, frames at 5 fps). At 8 candidates the server's CPU outside
+speech recognition fell from 63.2 to 58.2 % of a core (docs/benchmarks.md)."""
+WORKER_MEDIA_BACKLOG_MAX = 100
+"""Media items waiting per worker before new media is dropped (one item per flush, so
+≈ 5 s of media while the worker is behind)."""
 WORKER_CONTROL_HEADROOM = 200
 """Extra room so control messages (open/context/close) are never refused or waited for."""
 WORKER_START_TIMEOUT_S = 60.0
@@ -132,9 +141,13 @@ class _Worker:
         self.stats = WorkerStats()
         self.degrade = DegradeController()
         self.offered = 0
-        """Media messages for it since its previous load report (queued or refused)."""
+        """Media items for it since its previous load report (queued or refused)."""
         self.frames_offered = 0
-        """Of which video frames."""
+        """Video frames in them."""
+        self.outbox: list[messages.Audio | messages.Video] = []
+        """Media waiting for the next flush (:data:`MEDIA_FLUSH_S`)."""
+        self.last_flush = 0.0
+        self.flush_timer: asyncio.TimerHandle | None = None
 
 
 class AnalyzerPool:
@@ -187,6 +200,8 @@ class AnalyzerPool:
     async def aclose(self) -> None:
         for w in self._workers:
             w.stopping = True
+            if w.flush_timer is not None:
+                w.flush_timer.cancel()
             with contextlib.suppress(queue.Full, ValueError):
                 w.in_q.put_nowait(messages.Stop())
         for w in self._workers:
@@ -228,13 +243,10 @@ class AnalyzerPool:
             self._send(messages.Context(interview_id, context), critical=True)
 
     def push_audio(self, interview_id: str, t: float, samples: npt.NDArray[np.float32]) -> None:
-        if not self._send(messages.Audio(interview_id, t, samples)):
-            pinned = self._pinned.get(interview_id)
-            if pinned is not None:
-                seconds = len(samples) / 16_000
-                pinned.dropped_audio_s += seconds
-                self.dropped_audio_s += seconds
-                self._report_overflow(interview_id, pinned, t)
+        """Queue audio for the interview's worker (on the loop; sent with the next flush)."""
+        message = messages.Audio(interview_id, t, samples)
+        if not self._send(message):
+            self._dropped(message)
 
     def push_video(
         self, interview_id: str, t: float, rgb: npt.NDArray[np.uint8] | bytes, pose: bool
@@ -247,11 +259,11 @@ class AnalyzerPool:
         every_s = level(pinned.level).face_every_s
         if every_s is not None and not new_slot(pinned.frame_t, t, every_s):
             return
-        if self._send(messages.Video(interview_id, t, rgb, pose)):
+        message = messages.Video(interview_id, t, rgb, pose)
+        if self._send(message):
             pinned.frame_t = t
         else:
-            pinned.dropped_video += 1
-            self.dropped_frames += 1
+            self._dropped(message)
 
     def browser_signal(self, interview_id: str, kind: str, t: float, detail: str) -> None:
         self._send(messages.Signal(interview_id, kind, t, detail), critical=True)
@@ -265,25 +277,69 @@ class AnalyzerPool:
     # -- plumbing -------------------------------------------------------------------------
 
     def _send(self, message: messages.Control, critical: bool = False) -> bool:
+        """Media (not ``critical``) waits in the worker's outbox for the next flush; a control
+        message goes at once, after the media pushed before it."""
         interview_id = message.interview_id
         pinned = self._pinned.get(interview_id)
         if pinned is None or not self._workers:
             return False
         worker = self._workers[pinned.worker]
         if not critical:
-            worker.offered += 1
-            worker.frames_offered += isinstance(message, messages.Video)
+            assert isinstance(message, messages.Audio | messages.Video)
+            worker.outbox.append(message)
+            self._schedule_flush(worker)
+            return True
+        self._flush(worker)
         try:
-            if not critical and worker.in_q.qsize() >= WORKER_MEDIA_BACKLOG_MAX:
-                return False
             worker.in_q.put_nowait(message)
         except (queue.Full, ValueError):
-            if critical:
-                logger.error(
-                    "analyzer %d refused a control message for %s", worker.index, interview_id
-                )
+            logger.error("analyzer %d refused a control message for %s", worker.index, interview_id)
             return False
         return True
+
+    def _schedule_flush(self, worker: _Worker) -> None:
+        if worker.flush_timer is not None:
+            return
+        wait_s = worker.last_flush + MEDIA_FLUSH_S - time.monotonic()
+        if wait_s <= 0 or self._loop is None:
+            self._flush(worker)
+        else:
+            worker.flush_timer = self._loop.call_later(wait_s, self._flush, worker)
+
+    def _flush(self, worker: _Worker) -> None:
+        """Send the worker's outbox as one item, or drop it (counted) while the worker is
+        :data:`WORKER_MEDIA_BACKLOG_MAX` items behind."""
+        if worker.flush_timer is not None:
+            worker.flush_timer.cancel()
+            worker.flush_timer = None
+        batch, worker.outbox = worker.outbox, []
+        if not batch:
+            return
+        worker.last_flush = time.monotonic()
+        worker.offered += 1
+        worker.frames_offered += sum(isinstance(m, messages.Video) for m in batch)
+        try:
+            if worker.in_q.qsize() >= WORKER_MEDIA_BACKLOG_MAX:
+                raise queue.Full
+            worker.in_q.put_nowait(messages.Media(tuple(batch)))
+        except (queue.Full, ValueError):
+            for message in batch:
+                self._dropped(message)
+
+    def _dropped(self, message: messages.Audio | messages.Video) -> None:
+        """Count media its worker did not take; a gap in the audio is reported."""
+        pinned = self._pinned.get(message.interview_id)
+        if isinstance(message, messages.Video):
+            self.dropped_frames += 1
+            if pinned is not None:
+                pinned.dropped_video += 1
+            return
+        if pinned is None:
+            return  # closed meanwhile: its audio is no longer wanted
+        seconds = len(message.samples) / 16_000
+        self.dropped_audio_s += seconds
+        pinned.dropped_audio_s += seconds
+        self._report_overflow(message.interview_id, pinned, message.t)
 
     def _report_overflow(self, interview_id: str, pinned: _Pinned, t: float) -> None:
         now = time.monotonic()
@@ -405,6 +461,8 @@ class AnalyzerPool:
         if old.stopping:
             return
         logger.error("analyzer worker %d died (exit %s); restarting", index, old.process.exitcode)
+        if old.flush_timer is not None:
+            old.flush_timer.cancel()  # its outbox is lost with the process (the gap is reported)
         worker = self._spawn(index)
         worker.stats.restarts = old.stats.restarts + 1
         worker.degrade = old.degrade

@@ -3,7 +3,8 @@
 Messages in and out are the typed :mod:`analyzers.messages` (pickled on the process queues):
 :data:`~analyzers.messages.ToWorker` in, :data:`~analyzers.messages.FromWorker` out.
 
-Scheduling inside the worker, per batch of messages: audio is fed to every interview's VAD
+Scheduling inside the worker, per batch of messages (the pool's :class:`Media` batches opened
+in order): audio is fed to every interview's VAD
 first (cheap, never dropped); final transcripts are computed next (never skipped); then the
 video frames of the last second per interview (they arrive pre-sampled at the analysis rate;
 older ones are skipped as stale and counted; those the interview's degradation level does not
@@ -31,6 +32,7 @@ from analyzers.messages import (
     Degrade,
     Events,
     FromWorker,
+    Media,
     Open,
     Ready,
     Signal,
@@ -88,7 +90,7 @@ def worker_main(
         started = time.process_time()
         events: WireEvents = []
         video: dict[str, list[Video]] = {}
-        for msg in messages:
+        for msg in unbatched(messages):
             if isinstance(msg, Stop):
                 for analysis in interviews.values():
                     analysis.close()
@@ -174,6 +176,17 @@ def _apply(
             del interviews[iid]
             return events
     return []
+
+
+def unbatched(received: list[ToWorker]) -> list[Control | Stop]:
+    """The messages of ``received`` in order, :class:`Media` batches opened."""
+    out: list[Control | Stop] = []
+    for msg in received:
+        if isinstance(msg, Media):
+            out += msg.items
+        else:
+            out.append(msg)
+    return out
 
 
 def _kind(msg: Control) -> str:

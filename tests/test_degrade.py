@@ -28,6 +28,7 @@ from analyzers.messages import Degrade, Stats
 from analyzers.pipeline import InterviewAnalysis
 from analyzers.pool import AnalyzerPool, _Worker
 from analyzers.speech.asr import AsrConfig
+from analyzers.worker import unbatched
 from server.core.services import Services
 from server.live.analysis import AnalysisSink, interview_topic
 from server.live.hub import Hub
@@ -259,7 +260,7 @@ def test_the_pool_tells_every_interview_on_a_hot_worker_and_new_ones_too() -> No
     def drain() -> list[Any]:
         while True:
             try:
-                sent.append(worker.in_q.get(timeout=0.5))
+                sent.extend(unbatched([worker.in_q.get(timeout=0.5)]))
             except queue.Empty:
                 return sent
 

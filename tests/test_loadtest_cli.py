@@ -37,16 +37,18 @@ def test_missing_face_image_package_is_named_with_the_install_line() -> None:
     assert done.stdout == ""
 
 
-def test_ipc_bench_reports_both_pipe_sizes(tmp_path: Path) -> None:
+def test_ipc_bench_reports_both_pipe_sizes_and_batches(tmp_path: Path) -> None:
     from loadtest import ipc_bench
 
     out = tmp_path / "ipc.json"
-    assert (
-        ipc_bench.main(["--frames", "20", "--rate", "200", "--repeat", "1", "--json", str(out)])
-        == 0
-    )
+    argv = ["--frames", "20", "--rate", "200", "--repeat", "1", "--batch", "4"]
+    assert ipc_bench.main([*argv, "--json", str(out)]) == 0
     results = json.loads(out.read_text())["results"]
-    assert [r["pipe_bytes_asked"] for r in results] == [64 * 1024, ipc_bench.WORKER_PIPE_BYTES]
+    assert [(r["pipe_bytes_asked"], r["batch"]) for r in results] == [
+        (64 * 1024, 1),
+        (ipc_bench.WORKER_PIPE_BYTES, 1),
+        (ipc_bench.WORKER_PIPE_BYTES, 4),
+    ]
     assert results[0]["pipe_bytes"] == 64 * 1024
     assert results[1]["pipe_bytes"] >= 256 * 1024
     for r in results:
