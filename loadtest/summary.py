@@ -78,6 +78,16 @@ def degraded(levels: Sequence[tuple[float, int]], t0: float, t1: float) -> dict[
     return {"max_level": highest, "seconds": round(seconds, 1)}
 
 
+def lag_growth(points: Sequence[tuple[float, float]]) -> float | None:
+    """Slope (seconds per minute) of a line fitted through (sentence end s, final latency s)
+    points: how fast finals fall behind; None for fewer than three points."""
+    if len(points) < 3:
+        return None
+    xs = np.array([m for m, _ in points]) / 60.0
+    ys = np.array([lat for _, lat in points])
+    return float(np.polyfit(xs - xs.min(), ys, 1)[0])
+
+
 def candidate_metrics(
     run: CandidateRun, t0: float, t1: float, script: Sequence[str] = SENTENCES
 ) -> dict[str, Any]:
@@ -87,11 +97,7 @@ def candidate_metrics(
     last_mark = t1 - FINAL_SETTLE_S
     marks = [m for m in (run.audio.mark_times if run.audio else []) if t0 <= m <= last_mark]
     latencies = [(m, lat) for m, lat in run.latencies if t0 <= m <= last_mark]
-    growth = None
-    if len(latencies) >= 3:
-        xs = np.array([m for m, _ in latencies]) / 60.0
-        ys = np.array([lat for _, lat in latencies])
-        growth = float(np.polyfit(xs - xs[0], ys, 1)[0])
+    growth = lag_growth(latencies)
     received = [fps for r, fps in run.received_fps if t0 <= r <= t1]
     return {
         "index": run.index,
@@ -110,6 +116,8 @@ def candidate_metrics(
         "transcript_match": transcript_match(run.final_texts, script),
         "sentences": len(marks),
         "final_latencies_s": [round(lat, 3) for _, lat in latencies],
+        # when each of those sentences ended, seconds after the measurement began
+        "final_marks_s": [round(m - t0, 3) for m, _ in latencies],
         "lag_growth_s_per_min": growth,
         "faces_seen": count_between(run.face_one_times, t0, t1) / max(1, face),
         "dropped_audio_s": round(run.dropped_audio_s, 2),
@@ -199,6 +207,15 @@ def summarise(
         "asr_final_latency_p95_s": percentile(lat, 0.95),
         "asr_final_latency_max_s": max(lat) if lat else None,
         "asr_lag_growth_s_per_min": round(max(growths), 3) if growths else None,
+        "asr_lag_growth_pooled_s_per_min": _round3(
+            lag_growth(
+                [
+                    (m, lat)
+                    for p in ok
+                    for m, lat in zip(p["final_marks_s"], p["final_latencies_s"], strict=True)
+                ]
+            )
+        ),
         "dashboard_latency_p50_ms": _round(percentile(dash, 0.5)),
         "dashboard_latency_p95_ms": _round(percentile(dash, 0.95)),
         "loop_lag_p95_ms": max(lags) if lags else None,
@@ -238,6 +255,10 @@ def summarise(
 
 def _round(x: float | None) -> float | None:
     return None if x is None else round(x, 1)
+
+
+def _round3(x: float | None) -> float | None:
+    return None if x is None else round(x, 3)
 
 
 def compact(summary: dict[str, Any]) -> dict[str, Any]:

@@ -6,18 +6,20 @@ import json
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from loadtest.candidate.packets import LAYERS_FROM_KBPS, video_layers
 from loadtest.run import MANDARIN_SENTENCES, SENTENCES, main, transcript_match
 from loadtest.sampling import CandidateRun
-from loadtest.summary import degraded
+from loadtest.summary import degraded, lag_growth
 
 SUMMARY_KEYS = {
     "candidates",
     "realtime",
     "asr_final_latency_p95_s",
     "asr_lag_growth_s_per_min",
+    "asr_lag_growth_pooled_s_per_min",
     "face_fps_min",
     "pose_fps_min",
     "dashboard_latency_p95_ms",
@@ -108,3 +110,17 @@ def test_video_layers_follow_the_page() -> None:
     page = (Path(__file__).parents[1] / "web/candidate/netquality.js").read_text()
     (kbps,) = re.findall(r"export const LAYERS_FROM_KBPS = (\d+);", page)
     assert float(kbps) == LAYERS_FROM_KBPS  # the load generator plays the page
+
+
+def test_lag_growth_is_a_slope_in_seconds_per_minute_and_pooling_averages_out_noise() -> None:
+    assert lag_growth([(0.0, 0.5), (30.0, 0.5)]) is None  # two points are no trend
+    backlog = [(t, 0.5 + t / 60.0) for t in (0.0, 10.0, 20.0, 30.0, 40.0)]
+    assert lag_growth(backlog) == pytest.approx(1.0)  # a second later every minute
+    # sixteen candidates whose finals only scatter (σ 0.25 s): the steepest of sixteen lines
+    # through six finals each is beyond the 0.5 s/min limit; all of them together are flat
+    rng = np.random.default_rng(20261208)
+    ends_s = (5.0, 15.0, 25.0, 35.0, 45.0, 55.0)
+    candidates = [[(t + i, 0.6 + rng.normal(0, 0.25)) for t in ends_s] for i in range(16)]
+    steepest = max(abs(lag_growth(c) or 0.0) for c in candidates)
+    pooled = lag_growth([p for c in candidates for p in c])
+    assert pooled is not None and abs(pooled) < 0.1 and steepest > 0.5
