@@ -145,8 +145,17 @@ def plan_admission(
     return NextStep("retry", base_url=here, wait_s=wait_s)
 
 
-async def make_job(api: Api, language: str = "en") -> str:
-    """A three-question job in ``language`` whose rubric point the answer covers."""
+async def make_job(
+    api: Api,
+    language: str = "en",
+    *,
+    title: str | None = None,
+    prep_s: int = 0,
+    answer_s: int = 3600,
+) -> str:
+    """A three-question job in ``language`` (self-introduction and a structured question
+    answered on video, a professional one in text) whose rubric point the load test's answer
+    covers; each question ``prep_s`` + ``answer_s``."""
     zh = language == "zh"
     rubric = (
         {"zh": "转移群众", "keywords": {"zh": ["转移", "群众"]}}
@@ -167,8 +176,8 @@ async def make_job(api: Api, language: str = "en") -> str:
                 "text": {"zh": "压力测试题目"} if zh else {"en": "Load test question"},
                 "competencies": ["expression"],
                 "rubric": [rubric],
-                "prep_s": 0,
-                "answer_s": 3600,
+                "prep_s": prep_s,
+                "answer_s": answer_s,
                 "media": media,
             },
         )
@@ -177,7 +186,7 @@ async def make_job(api: Api, language: str = "en") -> str:
         "POST",
         "/api/jobs",
         json={
-            "title": "压力测试岗" if zh else "Load test",
+            "title": title or ("压力测试岗" if zh else "Load test"),
             "department": "Load",
             "language": "zh-CN" if zh else "en",
             "competencies": [{"id": "expression", "weight": 1.0}],

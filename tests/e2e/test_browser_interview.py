@@ -10,6 +10,8 @@ import aiohttp
 import pytest
 from playwright.async_api import Browser, Page, expect
 
+from loadtest import target
+from loadtest.candidate.client import make_job
 from tests.support.checks import count_frames_with_face, decode_ok, transcribe, windowed_wer
 from tests.support.live import partials_were_off
 from tests.support.media import ENGLISH_ANSWER
@@ -25,18 +27,12 @@ MAX_WER = 0.2
 UI_TIMEOUT_MS = 30_000
 
 
-class Api:
-    def __init__(self, http: aiohttp.ClientSession, srv: ServerProcess) -> None:
-        self.http, self.srv, self.token = http, srv, ""
+class Api(target.Api):
+    """The load test's JSON client on ``srv``; :meth:`login` as its demo admin."""
 
-    async def __call__(self, method: str, path: str, **kwargs: Any) -> Any:
-        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
-        async with self.http.request(
-            method, self.srv.base_url + path, headers=headers, **kwargs
-        ) as r:
-            body = await r.json(content_type=None)
-            assert r.status < 400, (method, path, r.status, body)
-            return body
+    def __init__(self, http: aiohttp.ClientSession, srv: ServerProcess) -> None:
+        super().__init__(http, srv.base_url)
+        self.srv = srv
 
     async def login(self) -> None:
         admin = self.srv.demo["admin"]
@@ -44,44 +40,12 @@ class Api:
 
 
 async def three_question_invitation(api: Api, answer_s: int) -> tuple[str, str]:
-    ids = []
-    for section, media in (
-        ("self_intro", "video"),
-        ("structured", "video"),
-        ("professional", "text"),
-    ):
-        q = await api(
-            "POST",
-            "/api/questions",
-            json={
-                "section": section,
-                "text": {"en": f"Please answer the {section} question.", "zh": "请回答。"},
-                "competencies": ["expression"],
-                "rubric": [{"en": "clear", "zh": "清楚"}],
-                "prep_s": 20,
-                "answer_s": answer_s,
-                "media": media,
-            },
-        )
-        ids.append(q["id"])
-    job = await api(
-        "POST",
-        "/api/jobs",
-        json={
-            "title": "E2E clerk",
-            "department": "Office",
-            "language": "en",
-            "competencies": [{"id": "expression", "weight": 1}],
-            "plan": [
-                {"section": "self_intro", "questions": [ids[0]]},
-                {"section": "structured", "questions": [ids[1]]},
-                {"section": "professional", "questions": [ids[2]]},
-            ],
-        },
-    )
+    """An invitation to the load test's three-question job (20 s to prepare each answer):
+    (interview id, candidate link)."""
+    job_id = await make_job(api, "en", title="E2E clerk", prep_s=20, answer_s=answer_s)
     inv = await api(
         "POST",
-        f"/api/jobs/{job['id']}/invitations",
+        f"/api/jobs/{job_id}/invitations",
         json={"name": "Browser Candidate", "email": "b@example.com", "language": "en"},
     )
     return inv["interview_id"], inv["url"]
